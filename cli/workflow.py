@@ -1,0 +1,132 @@
+"""`hazard workflow ...`: check, install, list, show and draw workflow definitions."""
+from __future__ import annotations
+
+import click
+
+from cli.options import is_json, json_option
+
+
+@click.group()
+def workflow():
+    """Workflow definitions: YAML files, versioned in the database."""
+
+
+@workflow.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@json_option
+@click.pass_context
+def validate(ctx, files):
+    """Check definitions; print every problem as FILE:LINE: message. Exit 0 when all are valid, 7 otherwise.
+
+    Example: hazard workflow validate workflows/*.yaml
+    """
+    from cli.output import message, print_json
+    from engine.errors import DefinitionInvalid
+    from engine.service import load_definition
+
+    found, ok = [], []
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                load_definition(handle.read(), path)
+            ok.append(path)
+        except DefinitionInvalid as exc:
+            found.extend(exc.problems)
+        except UnicodeDecodeError:
+            found.append((path, 1, "not UTF-8 text"))
+    if is_json(ctx):
+        print_json({"valid": not found, "files": list(files),
+                    "problems": [{"file": f, "line": line, "message": m} for f, line, m in found]})
+    else:
+        for f, line, m in found:
+            click.echo(f"{f}:{line}: {m}")
+        for path in ok:
+            message(f"{path}: ok")
+    if found:
+        ctx.exit(DefinitionInvalid.exit_code)
+
+
+@workflow.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@json_option
+@click.pass_context
+def install(ctx, files):
+    """Install definitions: a changed file becomes a new version, an unchanged one is a no-op.
+
+    Running cases stay on the version they started with; new cases take the newest.
+    """
+    from cli.output import message, print_json
+
+    svc = ctx.obj.service
+    svc.store.create_schema()
+    results = []
+    for path in files:
+        with open(path, encoding="utf-8") as handle:
+            results.append(svc.install_definition(handle.read(), path))
+    if is_json(ctx):
+        print_json([{"name": n, "version": v, "created": c} for n, v, c in results])
+    else:
+        for name, version, created in results:
+            message(f"{name}: version {version}" + (" installed" if created else " (unchanged)"))
+
+
+@workflow.command("list")
+@json_option
+@click.pass_context
+def list_(ctx):
+    """List installed workflows and their versions."""
+    from cli.output import print_json, short_time, table
+
+    versions = ctx.obj.service.workflow_versions()
+    if is_json(ctx):
+        print_json([{"name": v.name, "version": v.version, "content_hash": v.content_hash, "file": v.file_name,
+                     "installed_at": v.installed_at} for v in versions])
+    else:
+        table(["name", "version", "file", "installed", "hash"],
+              [[v.name, v.version, v.file_name, short_time(v.installed_at), v.content_hash[:12]] for v in versions])
+
+
+@workflow.command()
+@click.argument("name")
+@click.option("--version", "version", type=int, default=None, help="Show this version (default: the newest).")
+@json_option
+@click.pass_context
+def show(ctx, name, version):
+    """Show a workflow version: its states and transitions, and the exact YAML text that ran."""
+    from cli.output import print_json, table
+
+    stored, definition = ctx.obj.service.workflow(name, version)
+    if is_json(ctx):
+        print_json({
+            "name": stored.name, "version": stored.version, "content_hash": stored.content_hash,
+            "file": stored.file_name, "installed_at": stored.installed_at, "title": definition.title,
+            "initial": definition.initial,
+            "states": [{"name": s.name, "label": s.label, "final": s.final} for s in definition.states],
+            "transitions": [{"trigger": t.trigger, "from": list(t.sources), "to": t.dest, "roles": list(t.roles),
+                             "requires": list(t.requires), "sets": list(t.sets),
+                             "guards": [g.kind for g in t.guards]} for t in definition.transitions],
+            "source": stored.source_text,
+        })
+        return
+    table(["trigger", "from", "to", "roles", "requires", "guards"],
+          [[t.trigger, ", ".join(t.sources), t.dest, ", ".join(t.roles), ", ".join(t.requires),
+            ", ".join(g.kind for g in t.guards)] for t in definition.transitions],
+          title=f"{stored.name} version {stored.version}: {definition.title}")
+    click.echo(f"# {stored.file_name}, sha256 {stored.content_hash}")
+    click.echo(stored.source_text)
+
+
+@workflow.command()
+@click.argument("name")
+@click.option("--version", "version", type=int, default=None, help="Draw this version (default: the newest).")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.pass_context
+def draw(ctx, name, version, fmt):
+    """Print the state diagram as Mermaid (default) or Graphviz DOT text.
+
+    Example: hazard workflow draw major-hazard --format dot | dot -Tsvg > major-hazard.svg
+    """
+    from engine.definition import diagram
+
+    _, definition = ctx.obj.service.workflow(name, version)
+    click.echo(diagram.mermaid(definition) if fmt == "mermaid" else diagram.dot(definition), nl=False)

@@ -1,0 +1,75 @@
+"""Time, passed in: a `Clock` gives the engine's `now`; users think in Asia/Shanghai, storage is UTC.
+
+`FixedClock` serves `--now` (drills, back-filled paper ledgers, tests). `SystemClock` is the one edge that
+reads the wall clock; `recorded_now` beside it stamps the real recording time on every event, so an
+effective time supplied by a user can never hide when something was actually written.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from engine.errors import InvalidInput
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+UTC = timezone.utc
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class FixedClock:
+    def __init__(self, at: datetime):
+        if at.tzinfo is None:
+            raise ValueError("FixedClock needs an aware datetime")
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta) -> None:
+        self.at = self.at + timedelta(**delta)
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def parse_time(text: str) -> datetime:
+    """`2026-03-02`, `2026-03-02T09:00` or `2026-03-02 09:00+08:00`; naive values are Shanghai time."""
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"'{text}' is not a date or ISO 8601 time (e.g. 2026-03-02T09:00)") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    return value
+
+
+def local(at: datetime) -> datetime:
+    return at.astimezone(SHANGHAI)
+
+
+def local_date(at: datetime) -> date:
+    return at.astimezone(SHANGHAI).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """A deadline date means 'by the end of that day' in Shanghai: the first instant of the next day."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+
+
+def deadline_instant(value: str) -> datetime:
+    """The instant a stored deadline value (a date or an ISO time) is missed."""
+    if len(value) == 10:
+        return end_of_day(date.fromisoformat(value))
+    return parse_time(value)
+
+
+def iso(at: datetime | None) -> str | None:
+    """An instant as Shanghai ISO text, the form users read and JSON carries."""
+    return at.astimezone(SHANGHAI).isoformat() if at else None

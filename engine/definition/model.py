@@ -1,0 +1,169 @@
+"""A workflow definition as frozen values: what `parse` builds from YAML and everything else reads.
+
+Every node keeps the line it was written on, so checks and refusals can point at the file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FIELD_TYPES = frozenset({"text", "date", "money", "person", "enum"})
+GUARD_KINDS = frozenset({"present", "equals", "one_of", "actor_differs_from", "in_region",
+                         "no_open_linked", "not_flagged"})
+RUNG_ACTIONS = frozenset({"remind", "notice", "interview", "post_supervision", "expose", "suspend"})
+MISSED_POLICIES = frozenset({"fire", "highest", "skip"})
+# Attributes every case has, set at report time; transitions may read them in guards.
+CASE_ATTRIBUTES = ("title", "enterprise", "region", "industry", "level", "source", "found_at")
+# Pseudo-triggers the engine records itself; a definition may not declare transitions with these names.
+RESERVED_TRIGGERS = frozenset({"report", "extend", "escalate", "migrate", "recalendar"})
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    label: str = ""
+    values: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: str
+    label: str = ""
+    final: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Guard:
+    """One condition from the small vocabulary in `vocabulary.py`; `args` hold its operands."""
+
+    kind: str
+    field: str | None = None
+    value: object = None
+    values: tuple = ()
+    triggers: tuple[str, ...] = ()
+    workflow: str | None = None
+    flag: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()
+    guards: tuple[Guard, ...] = ()
+    lifts: tuple[str, ...] = ()  # case flags (e.g. `suspended`) this transition clears
+    label: str = ""
+    line: int = 0
+
+    @property
+    def accepts(self) -> tuple[str, ...]:
+        return self.requires + tuple(f for f in self.sets if f not in self.requires)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command that is not a state change (report, extend): who may run it and what it takes."""
+
+    roles: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()
+    guards: tuple[Guard, ...] = ()
+    line: int = 0
+
+    @property
+    def accepts(self) -> tuple[str, ...]:
+        return self.requires + tuple(f for f in self.sets if f not in self.requires)
+
+
+@dataclass(frozen=True)
+class Duration:
+    days: int
+    working: bool = False
+
+
+@dataclass(frozen=True)
+class ClockSpec:
+    """A timer that runs between triggers. Each start opens a new cycle; pause/resume shift its rungs."""
+
+    name: str
+    start: tuple[str, ...]
+    stop: tuple[str, ...] = ()
+    pause: tuple[str, ...] = ()
+    resume: tuple[str, ...] = ()
+    deadline_field: str | None = None  # the clock runs against this case field...
+    duration: Duration | None = None   # ...or for this long after it starts
+    label: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One step of a ladder: due `offset_days` (negative: before) from the clock's deadline."""
+
+    name: str
+    clock: str
+    action: str
+    offset_days: int
+    working: bool = False
+    missed: str = "fire"
+    params: tuple[tuple[str, object], ...] = ()
+    label: str = ""
+    line: int = 0
+
+    def param(self, key: str, default=None):
+        return dict(self.params).get(key, default)
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    title: str
+    initial: str
+    states: tuple[StateSpec, ...]
+    transitions: tuple[Transition, ...]
+    roles: tuple[str, ...]
+    fields: tuple[FieldSpec, ...]
+    report: Command
+    extend: Command | None = None
+    clocks: tuple[ClockSpec, ...] = ()
+    rungs: tuple[Rung, ...] = ()
+    grace_minutes: int = 60
+    description: str = ""
+    source_file: str = ""
+    _index: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self):
+        self._index.update(
+            states={s.name: s for s in self.states},
+            fields={f.name: f for f in self.fields},
+            by_source={(src, t.trigger): t for t in self.transitions for src in t.sources},
+            clocks={c.name: c for c in self.clocks},
+        )
+
+    def state(self, name: str) -> StateSpec | None:
+        return self._index["states"].get(name)
+
+    def field_spec(self, name: str) -> FieldSpec | None:
+        return self._index["fields"].get(name)
+
+    def transition(self, source: str, trigger: str) -> Transition | None:
+        return self._index["by_source"].get((source, trigger))
+
+    def clock(self, name: str) -> ClockSpec | None:
+        return self._index["clocks"].get(name)
+
+    def triggers_from(self, source: str) -> list[str]:
+        return [t.trigger for t in self.transitions if source in t.sources]
+
+    @property
+    def final_states(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.states if s.final)
+
+    def rungs_of(self, clock: str) -> tuple[Rung, ...]:
+        return tuple(r for r in self.rungs if r.clock == clock)

@@ -1,0 +1,310 @@
+"""YAML nodes to a `Definition`, collecting every problem as (file, line, message) instead of stopping.
+
+The accepted keys of each section live in the frozensets below: one place to read the format, and a test
+compares them with the README's YAML reference.
+"""
+from __future__ import annotations
+
+import re
+
+from engine.definition import source
+from engine.definition.model import (
+    FIELD_TYPES, GUARD_KINDS, MISSED_POLICIES, RUNG_ACTIONS, ClockSpec, Command, Definition, Duration,
+    FieldSpec, Guard, Rung, StateSpec, Transition,
+)
+from engine.errors import DefinitionInvalid
+
+TOP_KEYS = frozenset({"workflow", "title", "description", "roles", "fields", "states", "report",
+                      "transitions", "extend", "clocks", "escalation"})
+FIELD_KEYS = frozenset({"type", "label", "values"})
+STATE_KEYS = frozenset({"label", "initial", "final"})
+TRANSITION_KEYS = frozenset({"trigger", "from", "to", "roles", "requires", "sets", "guards", "lifts", "label"})
+COMMAND_KEYS = frozenset({"roles", "requires", "sets", "guards"})
+CLOCK_KEYS = frozenset({"label", "start", "stop", "pause", "resume", "deadline", "duration"})
+ESCALATION_KEYS = frozenset({"grace_minutes", "ladder"})
+RUNG_KEYS = frozenset({"rung", "clock", "due", "action", "missed", "label",
+                       # action parameters
+                       "level", "kind", "workflow", "summon", "follow_up", "deadline", "authority"})
+RUNG_PARAMS = frozenset({"level", "kind", "workflow", "summon", "follow_up", "deadline", "authority"})
+
+NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+DUE = re.compile(r"^(?:at deadline|(\d+) (working )?days? (before|after))$")
+DURATION = re.compile(r"^(\d+) (working )?days?$")
+
+
+def parse_text(text: str, filename: str) -> Definition:
+    """Parse a definition; raise DefinitionInvalid listing every problem found."""
+    return _Parser(filename).definition(source.load(text, filename))
+
+
+def parse_duration(text: str) -> Duration | None:
+    match = DURATION.match(str(text).strip())
+    return Duration(int(match.group(1)), bool(match.group(2))) if match else None
+
+
+class _Parser:
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.problems: list[tuple[str, int, str]] = []
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append((self.filename, line, message))
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def keys(self, node, allowed: frozenset, where: str) -> None:
+        for key in node:
+            if key not in allowed:
+                self.problem(node.line_of(key), f"{where}: unknown key '{key}' (allowed: {', '.join(sorted(allowed))})")
+
+    def mapping(self, parent, key, where: str, required: bool = False):
+        value = parent.get(key)
+        if value is None:
+            if required:
+                self.problem(parent.line, f"{where}: '{key}' is missing")
+            return None
+        if not isinstance(value, source.Mapping):
+            self.problem(parent.line_of(key), f"{where}: '{key}' must be a mapping")
+            return None
+        return value
+
+    def names(self, parent, key, where: str, required: bool = False) -> tuple[str, ...]:
+        """A name or a list of names."""
+        value = parent.get(key)
+        if value is None:
+            if required:
+                self.problem(parent.line, f"{where}: '{key}' is missing")
+            return ()
+        items = value if isinstance(value, list) else [value]
+        result = []
+        for item in items:
+            if not isinstance(item, str) or not item:
+                self.problem(parent.line_of(key), f"{where}: '{key}' must be a name or a list of names, not {item!r}")
+            else:
+                result.append(item)
+        return tuple(result)
+
+    def text(self, parent, key, where: str, required: bool = False) -> str:
+        value = parent.get(key)
+        if value is None:
+            if required:
+                self.problem(parent.line, f"{where}: '{key}' is missing")
+            return ""
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            self.problem(parent.line_of(key), f"{where}: '{key}' must be text")
+            return ""
+        return str(value)
+
+    # -- sections --------------------------------------------------------------------------------------
+    def definition(self, root) -> Definition:
+        self.keys(root, TOP_KEYS, "workflow")
+        name = self.text(root, "workflow", "workflow", required=True)
+        if name and not NAME.match(name):
+            self.problem(root.line_of("workflow"), f"workflow name '{name}' must be lower-case letters, digits, '-' or '_'")
+        roles = self.names(root, "roles", "workflow", required=True)
+        fields = self.fields(root)
+        states, initial = self.states(root)
+        transitions = self.transitions(root)
+        report = self.command(root, "report", required=True) or Command(roles=())
+        extend = self.command(root, "extend")
+        clocks = self.clocks(root)
+        grace, rungs = self.escalation(root)
+        if self.problems:
+            raise DefinitionInvalid(self.problems)
+        return Definition(
+            name=name, title=self.text(root, "title", "workflow"), initial=initial, states=states,
+            transitions=transitions, roles=roles, fields=fields, report=report, extend=extend,
+            clocks=clocks, rungs=rungs, grace_minutes=grace,
+            description=self.text(root, "description", "workflow"), source_file=self.filename,
+        )
+
+    def fields(self, root) -> tuple[FieldSpec, ...]:
+        node = self.mapping(root, "fields", "workflow")
+        result = []
+        for fname, spec in (node or {}).items():
+            where = f"field '{fname}'"
+            line = node.line_of(fname)
+            if not isinstance(spec, source.Mapping):
+                self.problem(line, f"{where}: must be a mapping with a 'type'")
+                continue
+            self.keys(spec, FIELD_KEYS, where)
+            ftype = self.text(spec, "type", where, required=True)
+            if ftype and ftype not in FIELD_TYPES:
+                self.problem(spec.line_of("type"), f"{where}: unknown type '{ftype}' (types: {', '.join(sorted(FIELD_TYPES))})")
+            values = self.names(spec, "values", where)
+            if ftype == "enum" and not values:
+                self.problem(line, f"{where}: an enum needs 'values'")
+            result.append(FieldSpec(fname, ftype, self.text(spec, "label", where), values, line))
+        return tuple(result)
+
+    def states(self, root) -> tuple[tuple[StateSpec, ...], str]:
+        node = self.mapping(root, "states", "workflow", required=True)
+        result, initials = [], []
+        for sname, spec in (node or {}).items():
+            where = f"state '{sname}'"
+            line = node.line_of(sname)
+            spec = spec if spec is not None else source.Mapping()
+            if not isinstance(spec, source.Mapping):
+                self.problem(line, f"{where}: must be a mapping (label, initial, final) or empty")
+                continue
+            self.keys(spec, STATE_KEYS, where)
+            for flag in ("initial", "final"):
+                if flag in spec and not isinstance(spec[flag], bool):
+                    self.problem(spec.line_of(flag), f"{where}: '{flag}' must be true or false")
+            if spec.get("initial") is True:
+                initials.append((sname, line))
+            result.append(StateSpec(sname, self.text(spec, "label", where), spec.get("final") is True, line))
+        if node is not None and not initials:
+            self.problem(node.line, "states: no state is marked 'initial: true'")
+        for sname, line in initials[1:]:
+            self.problem(line, f"state '{sname}': only one state may be initial ('{initials[0][0]}' already is)")
+        return tuple(result), (initials[0][0] if initials else "")
+
+    def guards(self, node, key: str, where: str) -> tuple[Guard, ...]:
+        items = node.get(key)
+        if items is None:
+            return ()
+        if not isinstance(items, list):
+            self.problem(node.line_of(key), f"{where}: 'guards' must be a list")
+            return ()
+        result = []
+        for i, item in enumerate(items):
+            line = items.line_of(i)
+            if isinstance(item, str):
+                kind, arg = item, None
+            elif isinstance(item, source.Mapping) and len(item) == 1:
+                kind, arg = next(iter(item.items()))
+            else:
+                self.problem(line, f"{where}: a guard is a name or a single 'kind: argument' pair")
+                continue
+            if kind not in GUARD_KINDS:
+                self.problem(line, f"{where}: unknown guard '{kind}' (guards: {', '.join(sorted(GUARD_KINDS))})")
+                continue
+            guard = self.guard(kind, arg, line, where)
+            if guard:
+                result.append(guard)
+        return tuple(result)
+
+    def guard(self, kind: str, arg, line: int, where: str) -> Guard | None:
+        bad = lambda shape: self.problem(line, f"{where}: guard '{kind}' takes {shape}")  # noqa: E731
+        if kind == "in_region":
+            if arg not in (None, True):
+                return bad("no argument") or None
+            return Guard(kind, line=line)
+        if kind in ("present",):
+            return Guard(kind, field=arg, line=line) if isinstance(arg, str) else bad("a field name")
+        if kind == "actor_differs_from":
+            triggers = arg if isinstance(arg, list) else [arg]
+            if not all(isinstance(t, str) for t in triggers):
+                return bad("a trigger or a list of triggers")
+            return Guard(kind, triggers=tuple(triggers), line=line)
+        if kind == "no_open_linked":
+            return Guard(kind, workflow=arg, line=line) if isinstance(arg, str) else bad("a workflow name")
+        if kind == "not_flagged":
+            return Guard(kind, flag=arg, line=line) if isinstance(arg, str) else bad("a flag name")
+        if kind == "equals":
+            if not (isinstance(arg, dict) and set(arg) == {"field", "value"}):
+                return bad("{field: NAME, value: VALUE}")
+            return Guard(kind, field=arg["field"], value=arg["value"], line=line)
+        if not (isinstance(arg, dict) and set(arg) == {"field", "values"} and isinstance(arg["values"], list)):
+            return bad("{field: NAME, values: [V1, V2]}")
+        return Guard(kind, field=arg["field"], values=tuple(arg["values"]), line=line)
+
+    def transitions(self, root) -> tuple[Transition, ...]:
+        items = root.get("transitions")
+        if not isinstance(items, list):
+            self.problem(root.line_of("transitions") if "transitions" in root else root.line,
+                         "workflow: 'transitions' must be a list" if "transitions" in root else "workflow: 'transitions' is missing")
+            return ()
+        result = []
+        for i, node in enumerate(items):
+            if not isinstance(node, source.Mapping):
+                self.problem(items.line_of(i), "transitions: each item must be a mapping with trigger, from, to")
+                continue
+            trigger = self.text(node, "trigger", "transition", required=True)
+            where = f"transition '{trigger}'"
+            self.keys(node, TRANSITION_KEYS, where)
+            result.append(Transition(
+                trigger=trigger, sources=self.names(node, "from", where, required=True),
+                dest=self.text(node, "to", where, required=True), roles=self.names(node, "roles", where, required=True),
+                requires=self.names(node, "requires", where), sets=self.names(node, "sets", where),
+                guards=self.guards(node, "guards", where), lifts=self.names(node, "lifts", where),
+                label=self.text(node, "label", where), line=node.line,
+            ))
+        return tuple(result)
+
+    def command(self, root, key: str, required: bool = False) -> Command | None:
+        node = self.mapping(root, key, "workflow", required=required)
+        if node is None:
+            return None
+        self.keys(node, COMMAND_KEYS, key)
+        return Command(roles=self.names(node, "roles", key, required=True), requires=self.names(node, "requires", key),
+                       sets=self.names(node, "sets", key), guards=self.guards(node, "guards", key), line=node.line)
+
+    def clocks(self, root) -> tuple[ClockSpec, ...]:
+        node = self.mapping(root, "clocks", "workflow")
+        result = []
+        for cname, spec in (node or {}).items():
+            where = f"clock '{cname}'"
+            line = node.line_of(cname)
+            if not isinstance(spec, source.Mapping):
+                self.problem(line, f"{where}: must be a mapping")
+                continue
+            self.keys(spec, CLOCK_KEYS, where)
+            deadline = self.text(spec, "deadline", where) or None
+            duration = None
+            if "duration" in spec:
+                duration = parse_duration(spec["duration"])
+                if duration is None:
+                    self.problem(spec.line_of("duration"), f"{where}: duration must read like '10 days' or '5 working days'")
+            if (deadline is None) == ("duration" not in spec):
+                self.problem(line, f"{where}: give exactly one of 'deadline' (a date field) or 'duration'")
+            result.append(ClockSpec(
+                cname, start=self.names(spec, "start", where, required=True), stop=self.names(spec, "stop", where),
+                pause=self.names(spec, "pause", where), resume=self.names(spec, "resume", where),
+                deadline_field=deadline, duration=duration, label=self.text(spec, "label", where), line=line,
+            ))
+        return tuple(result)
+
+    def escalation(self, root) -> tuple[int, tuple[Rung, ...]]:
+        node = self.mapping(root, "escalation", "workflow")
+        if node is None:
+            return 60, ()
+        self.keys(node, ESCALATION_KEYS, "escalation")
+        grace = node.get("grace_minutes", 60)
+        if not isinstance(grace, int) or isinstance(grace, bool) or grace < 0:
+            self.problem(node.line_of("grace_minutes"), "escalation: 'grace_minutes' must be a whole number >= 0")
+            grace = 60
+        ladder = node.get("ladder") or []
+        if not isinstance(ladder, list):
+            self.problem(node.line_of("ladder"), "escalation: 'ladder' must be a list of rungs")
+            return grace, ()
+        rungs = []
+        for i, item in enumerate(ladder):
+            if not isinstance(item, source.Mapping):
+                self.problem(ladder.line_of(i), "escalation: each rung must be a mapping")
+                continue
+            name = self.text(item, "rung", "rung", required=True)
+            where = f"rung '{name}'"
+            self.keys(item, RUNG_KEYS, where)
+            due = self.text(item, "due", where, required=True).strip()
+            match = DUE.match(due)
+            offset, working = 0, False
+            if due and not match:
+                self.problem(item.line_of("due"), f"{where}: due must read 'at deadline', 'N days before' or 'N working days after'")
+            elif match and match.group(1):
+                offset = int(match.group(1)) * (-1 if match.group(3) == "before" else 1)
+                working = bool(match.group(2))
+            action = self.text(item, "action", where, required=True)
+            if action and action not in RUNG_ACTIONS:
+                self.problem(item.line_of("action"), f"{where}: unknown action '{action}' (actions: {', '.join(sorted(RUNG_ACTIONS))})")
+            missed = self.text(item, "missed", where) or "fire"
+            if missed not in MISSED_POLICIES:
+                self.problem(item.line_of("missed"), f"{where}: 'missed' must be one of {', '.join(sorted(MISSED_POLICIES))}")
+            params = tuple(sorted((k, v) for k, v in item.items() if k in RUNG_PARAMS))
+            for key in ("follow_up", "deadline"):
+                if key in item and parse_duration(item[key]) is None:
+                    self.problem(item.line_of(key), f"{where}: '{key}' must read like '5 working days' or '30 days'")
+            rungs.append(Rung(name=name, clock=self.text(item, "clock", where, required=True), action=action,
+                              offset_days=offset, working=working, missed=missed, params=params,
+                              label=self.text(item, "label", where), line=item.line))
+        return grace, tuple(rungs)

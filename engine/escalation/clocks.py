@@ -1,0 +1,41 @@
+"""Clock cycles folded from a case's events: start, pause, resume, stop, extension.
+
+A clock's state is a plain dict so it can live in the case row as JSON and be compared after replay:
+`cycle` (1 for the first start), `status` (running, paused, stopped), `started_at`, `paused_at`,
+`paused_seconds` (time spent paused in this cycle, by which every rung of the cycle moves later) and
+`until` (a deadline set by an extension). No calendar here: due times are computed in `ladder.py`, with
+the calendar stored for the definition version, so replay never depends on today's holiday tables.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine.definition.model import Definition
+
+
+def advance(states: dict, event, definition: Definition) -> dict:
+    """Clock states after `event`; unchanged clocks are shared, changed ones copied."""
+    if not definition.clocks:
+        return states
+    result = dict(states)
+    at = event.at.isoformat()
+    final = event.to_state in definition.final_states
+    for spec in definition.clocks:
+        state = result.get(spec.name)
+        status = state["status"] if state else None
+        if event.trigger in spec.start and not final:
+            result[spec.name] = {"cycle": (state["cycle"] + 1) if state else 1, "status": "running",
+                                 "started_at": at, "paused_at": None, "paused_seconds": 0, "until": None}
+        elif state is None:
+            continue
+        elif status != "stopped" and (event.trigger in spec.stop or final):
+            result[spec.name] = {**state, "status": "stopped", "paused_at": None}
+        elif status == "running" and event.trigger in spec.pause:
+            result[spec.name] = {**state, "status": "paused", "paused_at": at}
+        elif status == "paused" and event.trigger in spec.resume:
+            paused = (event.at - datetime.fromisoformat(state["paused_at"])).total_seconds()
+            result[spec.name] = {**state, "status": "running", "paused_at": None,
+                                 "paused_seconds": state["paused_seconds"] + max(paused, 0)}
+        elif event.trigger == "extend" and event.data.get("clock") == spec.name and status != "stopped":
+            result[spec.name] = {**state, "until": event.data["until"]}
+    return result

@@ -1,0 +1,103 @@
+"""The database at the edge: the SQLAlchemy engine from a URL, transactions, and driver errors translated.
+
+SQLite (the embedded default) gets WAL, `synchronous=NORMAL`, a busy timeout and foreign keys on every
+connection, and write transactions start with `BEGIN IMMEDIATE` so a read-then-write transaction never
+fails half-way with SQLITE_BUSY. PostgreSQL serves several processes or machines sharing the work.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from engine.errors import StoreError, StoreUnavailable
+
+DEFAULT_URL = "sqlite:///hazard.db"
+
+
+def normalise_url(url: str) -> str:
+    """Accept a bare file path or `postgresql://` and give SQLAlchemy the driver we ship."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class Store:
+    def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False):
+        self.url = normalise_url(url)
+        self.db_engine: Engine = create_engine(self.url, echo=echo, **_engine_options(self.url))
+        self.dialect = self.db_engine.dialect.name
+        if self.dialect == "sqlite":
+            _sqlite_setup(self.db_engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def create_schema(self) -> None:
+        from sqlmodel import SQLModel
+
+        from engine.store import tables  # noqa: F401  (registers the tables)
+        with self.translated():
+            SQLModel.metadata.create_all(self.db_engine)
+
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        try:
+            yield
+        except IntegrityError:
+            raise
+        except OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable ({self.safe_url}): {_first_line(exc)}") from exc
+        except DBAPIError as exc:
+            raise StoreError(f"database error: {_first_line(exc)}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.translated(), self.db_engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back on any exception."""
+        with self.translated(), self.db_engine.connect() as conn:
+            conn.execution_options(hazard_write=True)
+            with conn.begin():
+                yield conn
+
+    @property
+    def safe_url(self) -> str:
+        return self.db_engine.url.render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.db_engine.dispose()
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+
+
+def _sqlite_setup(db_engine: Engine) -> None:
+    @event.listens_for(db_engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's begin event emit BEGIN itself (the pysqlite recipe in SQLAlchemy's docs).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(db_engine, "begin")
+    def on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("hazard_write") else "BEGIN")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

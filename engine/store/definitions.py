@@ -1,0 +1,81 @@
+"""Definition versions and working-day calendars in the database, by content hash."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
+
+from engine.calendar import WorkCalendar
+from engine.errors import NotFound
+from engine.store.tables import calendars, workflow_versions
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    name: str
+    version: int
+    content_hash: str
+    source_text: str
+    file_name: str
+    calendar_hash: str | None
+    installed_at: datetime
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stored(row) -> StoredVersion:
+    m = row._mapping
+    return StoredVersion(m["name"], m["version"], m["content_hash"], m["source_text"], m["file_name"],
+                         m["calendar_hash"], m["installed_at"])
+
+
+def install(conn: Connection, *, name: str, text: str, file_name: str, calendar_hash: str | None,
+            now: datetime) -> tuple[StoredVersion, bool]:
+    """Store `text` as the next version of `name` unless that exact text is already a version."""
+    digest = content_hash(text)
+    existing = conn.execute(select(workflow_versions).where(
+        workflow_versions.c.name == name, workflow_versions.c.content_hash == digest)).first()
+    if existing is not None:
+        return _stored(existing), False
+    latest = conn.execute(select(func.max(workflow_versions.c.version)).where(workflow_versions.c.name == name)).scalar()
+    values = dict(name=name, version=(latest or 0) + 1, content_hash=digest, source_text=text, file_name=file_name,
+                  calendar_hash=calendar_hash, installed_at=now)
+    conn.execute(insert(workflow_versions), [values])
+    return StoredVersion(**values), True
+
+
+def get(conn: Connection, name: str, version: int | None = None) -> StoredVersion:
+    stmt = select(workflow_versions).where(workflow_versions.c.name == name)
+    stmt = stmt.where(workflow_versions.c.version == version) if version else stmt.order_by(workflow_versions.c.version.desc())
+    row = conn.execute(stmt.limit(1)).first()
+    if row is None:
+        what = f"workflow '{name}'" + (f" version {version}" if version else "")
+        raise NotFound(f"no {what} installed (run `hazard init` or `hazard workflow install FILE`)",
+                       kind="workflow", key=name)
+    return _stored(row)
+
+
+def all_versions(conn: Connection) -> list[StoredVersion]:
+    rows = conn.execute(select(workflow_versions).order_by(workflow_versions.c.name, workflow_versions.c.version))
+    return [_stored(r) for r in rows]
+
+
+def save_calendar(conn: Connection, calendar: WorkCalendar, now: datetime) -> str:
+    digest = calendar.content_hash
+    if conn.execute(select(calendars.c.content_hash).where(calendars.c.content_hash == digest)).first() is None:
+        conn.execute(insert(calendars), [dict(content_hash=digest, name=calendar.name, version=calendar.version,
+                                              first_year=calendar.first_year, last_year=calendar.last_year,
+                                              data=calendar.to_data(), installed_at=now)])
+    return digest
+
+
+def load_calendar(conn: Connection, digest: str) -> WorkCalendar:
+    row = conn.execute(select(calendars.c.data).where(calendars.c.content_hash == digest)).first()
+    if row is None:
+        raise NotFound(f"no working-day calendar {digest[:12]} stored", kind="calendar", key=digest)
+    return WorkCalendar.from_data(row.data)

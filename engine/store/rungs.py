@@ -1,0 +1,89 @@
+"""Rung rows: the durable timers. Scheduled from the pure plan, claimed by sweeps, fired at most once.
+
+A rung row is never a job inside APScheduler nor an in-process timer: a restart loses nothing, and the
+unique key (case, clock, cycle, rung) makes a second firing impossible whatever runs twice.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from engine.escalation.ladder import PlannedRung
+from engine.store.tables import rungs
+
+OPEN = ("pending", "paused", "cancelled")
+
+
+def sync(conn: Connection, case_id: str, planned: list[PlannedRung]) -> None:
+    """Make the case's unfired rung rows match the plan: insert new ones, move or cancel the rest."""
+    existing = {(r.clock, r.cycle, r.rung): r for r in conn.execute(select(rungs).where(rungs.c.case_id == case_id))}
+    new, seen = [], set()
+    for p in planned:
+        key = (p.clock, p.cycle, p.rung)
+        seen.add(key)
+        row = existing.get(key)
+        if row is None:
+            new.append({"case_id": case_id, "clock": p.clock, "cycle": p.cycle, "rung": p.rung, "action": p.action,
+                        "due_at": p.due_at, "provisional": p.provisional, "status": p.status})
+        elif row.status in OPEN and (row.due_at, row.provisional, row.status) != (p.due_at, p.provisional, p.status):
+            conn.execute(update(rungs).where(rungs.c.id == row.id),
+                         {"due_at": p.due_at, "provisional": p.provisional, "status": p.status,
+                          "claimed_by": None, "lease_until": None})
+    stale = [row.id for key, row in existing.items() if key not in seen and row.status in ("pending", "paused")]
+    if stale:
+        conn.execute(update(rungs).where(rungs.c.id.in_(stale)), {"status": "cancelled"})
+    if new:
+        conn.execute(insert(rungs), new)
+
+
+def of_case(conn: Connection, case_id: str) -> list:
+    stmt = select(rungs).where(rungs.c.case_id == case_id).order_by(rungs.c.clock, rungs.c.cycle, rungs.c.due_at, rungs.c.id)
+    return list(conn.execute(stmt))
+
+
+def due_query(now: datetime):
+    return select(rungs).where(and_(rungs.c.status == "pending", rungs.c.due_at <= now))
+
+
+def claim(conn: Connection, *, now: datetime, sweep_id: str, lease_until: datetime, limit: int, postgres: bool) -> list:
+    """Take up to `limit` due rungs no live sweep holds; the caller commits before working on them."""
+    free = or_(rungs.c.claimed_by.is_(None), rungs.c.lease_until < now)
+    if postgres:
+        ids = select(rungs.c.id).where(and_(rungs.c.status == "pending", rungs.c.due_at <= now, free)) \
+            .order_by(rungs.c.due_at).limit(limit).with_for_update(skip_locked=True).scalar_subquery()
+    else:
+        # SQLite has no SKIP LOCKED (SQLAlchemy drops it silently); its single writer makes UPDATE ... RETURNING atomic.
+        ids = select(rungs.c.id).where(and_(rungs.c.status == "pending", rungs.c.due_at <= now, free)) \
+            .order_by(rungs.c.due_at).limit(limit).scalar_subquery()
+    stmt = update(rungs).where(rungs.c.id.in_(ids)).values(claimed_by=sweep_id, lease_until=lease_until) \
+        .returning(*rungs.c)
+    return list(conn.execute(stmt))
+
+
+def mark(conn: Connection, row_id: int, *, status: str, fired_at: datetime, sweep_id: str) -> bool:
+    """Record a rung as fired or skipped, only if this sweep still holds it and nobody fired it first."""
+    result = conn.execute(update(rungs).where(and_(rungs.c.id == row_id, rungs.c.status == "pending",
+                                                   rungs.c.claimed_by == sweep_id)),
+                          {"status": status, "fired_at": fired_at, "sweep_id": sweep_id, "lease_until": None})
+    return result.rowcount == 1
+
+
+def release(conn: Connection, sweep_id: str) -> None:
+    conn.execute(update(rungs).where(and_(rungs.c.claimed_by == sweep_id, rungs.c.status == "pending")),
+                 {"claimed_by": None, "lease_until": None})
+
+
+def listing(conn: Connection, *, now: datetime, due_only: bool, overdue_unfired: bool, grace_minutes: int = 0,
+            limit: int | None = None) -> list:
+    stmt = select(rungs)
+    if due_only or overdue_unfired:
+        stmt = stmt.where(and_(rungs.c.status == "pending", rungs.c.due_at <= now))
+    if overdue_unfired:
+        from datetime import timedelta
+        stmt = stmt.where(rungs.c.due_at < now - timedelta(minutes=grace_minutes))
+    stmt = stmt.order_by(rungs.c.due_at, rungs.c.case_id)
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(conn.execute(stmt))
