@@ -173,13 +173,18 @@ class HazardService:
         if parent_id:
             attrs["parent_id"] = parent_id
         with self.store.write() as conn:
-            number = case_store.next_number(conn, local_date(now).year, self.store.dialect)
-            case_id = f"HZ-{local_date(now).year}-{number:06d}"
-            event = self._event(case_id, 1, "report", None, d.initial, who.name, role, now,
-                                {"case": attrs, "fields": given}, workflow, run.version, prev_hash=None)
-            case = case_model.apply(None, event, d)
-            case_store.insert_new(conn, case, [event])
-            self._sync_rungs(conn, case, run)
+            return self.create_case(conn, run, actor=who.name, role=role, attrs=attrs, fields=given, now=now)
+
+    def create_case(self, conn, run: Loaded, *, actor: str, role: str, attrs: dict, fields: dict,
+                    now: datetime) -> Case:
+        """Insert a new case and its `report` event in the caller's transaction (checks already done)."""
+        year = local_date(now).year
+        case_id = f"HZ-{year}-{case_store.next_number(conn, year, self.store.dialect):06d}"
+        event = self.event(case_id, 1, "report", None, run.definition.initial, actor, role, now,
+                            {"case": attrs, "fields": fields}, run.definition.name, run.version, prev_hash=None)
+        case = case_model.apply(None, event, run.definition)
+        case_store.insert_new(conn, case, [event])
+        self.sync_rungs(conn, case, run)
         return case
 
     def advance_case(self, case_id: str, trigger: str, *, actor: str | None, fields: dict | None = None,
@@ -199,7 +204,7 @@ class HazardService:
         data = {"fields": decision.fields}
         if decision.lifts:
             data["lifts"] = [f for f in decision.lifts if f in case.flags]
-        event = self._event(case.id, case.version + 1, trigger, case.state, decision.to_state, who.name,
+        event = self.event(case.id, case.version + 1, trigger, case.state, decision.to_state, who.name,
                             decision.role, now, data, case.workflow, run.version, prev_hash=case.last_hash)
         return self._commit(case, [event], run)
 
@@ -231,7 +236,7 @@ class HazardService:
         previous = case.fields.get(spec.deadline_field) if spec.deadline_field else (case.clocks[spec.name].get("until"))
         data = {"clock": spec.name, "until": until, "previous": previous, "reason": reason.strip(),
                 "fields": {spec.deadline_field: until} if spec.deadline_field else {}}
-        event = self._event(case.id, case.version + 1, "extend", case.state, case.state, who.name, role, now, data,
+        event = self.event(case.id, case.version + 1, "extend", case.state, case.state, who.name, role, now, data,
                             case.workflow, run.version, prev_hash=case.last_hash)
         return self._commit(case, [event], run)
 
@@ -260,8 +265,24 @@ class HazardService:
                 case_store.load(conn, case_id)  # raises NotFound
             return found
 
+    def escalation_list(self, *, due: bool = False, overdue_unfired: bool = False, case_id: str | None = None,
+                        limit: int | None = None) -> tuple[list, float]:
+        """Rung rows, and how late the oldest due-but-unfired one is (seconds)."""
+        now = self.clock.now()
+        grace = 60
+        with self.store.read() as conn:
+            if case_id:
+                case_store.load(conn, case_id)
+                rows = [r for r in rung_store.of_case(conn, case_id)
+                        if not (due or overdue_unfired) or (r.status == "pending" and r.due_at and r.due_at <= now)]
+            else:
+                rows = rung_store.listing(conn, now=now, due_only=due, overdue_unfired=overdue_unfired,
+                                          grace_minutes=grace, limit=limit)
+        pending = [r.due_at for r in rows if r.status == "pending" and r.due_at and r.due_at <= now]
+        return rows, (now - min(pending)).total_seconds() if pending else 0.0
+
     # -- internals ---------------------------------------------------------------------------------------
-    def _event(self, case_id, seq, trigger, from_state, to_state, actor, role, at, data, workflow, version,
+    def event(self, case_id, seq, trigger, from_state, to_state, actor, role, at, data, workflow, version,
                *, prev_hash) -> Event:
         kwargs = {} if prev_hash is None else {"prev_hash": prev_hash}
         return Event(case_id=case_id, seq=seq, trigger=trigger, from_state=from_state, to_state=to_state,
@@ -269,15 +290,18 @@ class HazardService:
                      workflow=workflow, workflow_version=version, **kwargs).sealed()
 
     def _commit(self, case: Case, new_events: list[Event], run: Loaded) -> Case:
-        after = case
-        for event in new_events:
-            after = case_model.apply(after, event, run.definition)
         with self.store.write() as conn:
-            case_store.append(conn, after, case.version, new_events)
-            self._sync_rungs(conn, after, run)
+            return self.append(conn, case, new_events, run)
+
+    def append(self, conn, case: Case, new_events: list[Event], run: Loaded, *, sync: bool = True) -> Case:
+        """Fold `new_events` onto `case` and write both in the caller's transaction (version-checked)."""
+        after = _folded(case, new_events, run)
+        case_store.append(conn, after, case.version, new_events)
+        if sync:
+            self.sync_rungs(conn, after, run)
         return after
 
-    def _sync_rungs(self, conn, case: Case, run: Loaded) -> None:
+    def sync_rungs(self, conn, case: Case, run: Loaded) -> None:
         if run.definition.clocks:
             planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired, run.calendar)
             rung_store.sync(conn, case.id, planned)
@@ -288,6 +312,12 @@ class HazardService:
             from engine.errors import Conflict
             raise Conflict(f"case {case.id} is at version {case.version}, not {expected_version}: someone changed it; "
                            "look at it again and retry", case_id=case.id, expected_version=expected_version)
+
+
+def _folded(case: Case, new_events: list[Event], run: Loaded) -> Case:
+    for event in new_events:
+        case = case_model.apply(case, event, run.definition)
+    return case
 
 
 def _guard_fields(case: Case) -> dict:

@@ -24,8 +24,8 @@ CLOCK_KEYS = frozenset({"label", "start", "stop", "pause", "resume", "deadline",
 ESCALATION_KEYS = frozenset({"grace_minutes", "ladder"})
 RUNG_KEYS = frozenset({"rung", "clock", "due", "action", "missed", "label",
                        # action parameters
-                       "level", "kind", "workflow", "summon", "follow_up", "deadline", "authority"})
-RUNG_PARAMS = frozenset({"level", "kind", "workflow", "summon", "follow_up", "deadline", "authority"})
+                       "level", "kind", "workflow", "summon", "deadline", "authority"})
+RUNG_PARAMS = frozenset({"level", "kind", "workflow", "summon", "deadline", "authority"})
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 DUE = re.compile(r"^(?:at deadline|(\d+) (working )?days? (before|after))$")
@@ -301,9 +301,8 @@ class _Parser:
             if missed not in MISSED_POLICIES:
                 self.problem(item.line_of("missed"), f"{where}: 'missed' must be one of {', '.join(sorted(MISSED_POLICIES))}")
             params = tuple(sorted((k, v) for k, v in item.items() if k in RUNG_PARAMS))
-            for key in ("follow_up", "deadline"):
-                if key in item and parse_duration(item[key]) is None:
-                    self.problem(item.line_of(key), f"{where}: '{key}' must read like '5 working days' or '30 days'")
+            if "deadline" in item and parse_duration(item["deadline"]) is None:
+                self.problem(item.line_of("deadline"), f"{where}: 'deadline' must read like '30 days' or '20 working days'")
             rungs.append(Rung(name=name, clock=self.text(item, "clock", where, required=True), action=action,
                               offset_days=offset, working=working, missed=missed, params=params,
                               label=self.text(item, "label", where), line=item.line))
