@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The demo scenario, on the embedded SQLite database (./demo.db): a county safety office's spring.
+# Every line is a command a supervisor could type; --now plays the calendar forward (a drill).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HAZARD_DB="${HAZARD_DB:-sqlite:///demo.db}"
+[ "$HAZARD_DB" = "sqlite:///demo.db" ] && rm -f demo.db demo.db-wal demo.db-shm
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "Set up: tables, built-in workflows, and who may act where"
+hazard init
+hazard user add wang  --role inspector  --region 371721   # county inspector (成武县)
+hazard user add ent   --role enterprise --region 371721   # the enterprise's safety manager
+hazard user add zhang --role supervisor --region 371700   # city emergency bureau (菏泽市)
+hazard user add liu   --role supervisor --region 371700
+hazard user add li    --role committee  --region 37       # provincial safety committee office
+
+say "March 2: three hazards reported"
+A=$(hazard --actor wang --now 2026-03-02T09:00 case report --level major --source inspection \
+      --title "液氨储罐区未设置可燃气体泄漏报警装置" --enterprise "成武某化工有限公司" --region 371721 --industry 危险化学品 \
+      --set criterion="安监总管三〔2017〕121号 第十二条")
+B=$(hazard --actor wang --now 2026-03-02T10:30 case report --level major --source unannounced \
+      --title "粉尘涉爆除尘系统未设置泄爆装置" --enterprise "成武某木业有限公司" --region 371721 --industry 工贸)
+C=$(hazard --actor wang --now 2026-03-02T11:00 case report --level general --source inspection \
+      --title "配电箱未上锁" --enterprise "成武某木业有限公司" --region 371721 --industry 工贸)
+D=$(hazard --actor ent --now 2026-03-03T08:00 case report --level major --source self_check \
+      --title "有限空间作业未执行先通风、再检测、后作业" --enterprise "成武某食品有限公司" --region 371721 --industry 工贸)
+echo "reported: $A $B $C $D"
+
+say "The general hazard is fixed on the spot and checked by the inspector's colleague"
+hazard --actor ent  --now 2026-03-02T11:20 case advance "$C" fix --set measures="配电箱加锁并张贴警示标识"
+hazard --actor zhang --now 2026-03-02T15:00 case advance "$C" verify --set opinion="现场复查已整改"
+
+say "Major hazards get the five implementations (五落实) before rectification starts"
+hazard --actor ent --now 2026-03-03T09:00 case advance "$A" assign \
+  --set responsible_unit="成武某化工有限公司" --set responsible_person="王五" \
+  --set measures="储罐区加装可燃气体报警并联锁" --set funds=15万 --set deadline=2026-04-30 \
+  --set emergency_plan="液氨泄漏专项应急预案" || echo "(refused as expected: an enterprise may not assign)"
+hazard --actor zhang --now 2026-03-03T09:00 case advance "$A" assign \
+  --set responsible_unit="成武某化工有限公司" --set responsible_person="王五" \
+  --set measures="储罐区加装可燃气体报警并联锁" --set funds=15万 --set deadline=2026-04-30 \
+  --set emergency_plan="液氨泄漏专项应急预案"
+hazard --actor zhang --now 2026-03-03T10:00 case advance "$B" assign \
+  --set responsible_unit="成武某木业有限公司" --set responsible_person="赵六" \
+  --set measures="除尘器加装泄爆片、隔爆阀" --set funds=8万 --set deadline=2026-04-15 \
+  --set emergency_plan="粉尘爆炸专项应急预案"
+hazard --actor zhang --now 2026-03-04T10:00 case advance "$D" assign \
+  --set responsible_unit="成武某食品有限公司" --set responsible_person="孙七" \
+  --set measures="配置通风检测设备，制定作业审批" --set funds=3万 --set deadline=2026-03-31 \
+  --set emergency_plan="有限空间作业应急预案"
+
+say "Rectification; the first verification of A fails, the second passes; B is written off"
+for X in "$A" "$B" "$D"; do hazard --actor ent --now 2026-03-05T09:00 case advance "$X" start; done
+hazard --actor ent --now 2026-04-10T09:00 case advance "$A" submit --set report_note="报警装置已安装"
+hazard --actor ent --now 2026-04-11T09:00 case advance "$A" verify --set opinion="同意" \
+  || echo "(refused as expected: whoever submitted may not verify)"
+hazard --actor zhang --now 2026-04-12T09:00 case advance "$A" reject --set opinion="报警未与紧急切断联锁"
+hazard --actor ent --now 2026-04-20T09:00 case advance "$A" submit --set report_note="已实现联锁"
+hazard --actor liu --now 2026-04-22T09:00 case advance "$A" verify --set opinion="验收合格"
+hazard --actor li --now 2026-04-23T09:00 case advance "$A" close --set closing_note="准予销号"
+hazard --actor ent --now 2026-04-01T09:00 case advance "$B" submit
+hazard --actor zhang --now 2026-04-03T09:00 case advance "$B" verify --set opinion="泄爆装置已安装，验收合格"
+hazard --actor li --now 2026-04-03T16:00 case advance "$B" close
+
+say "D is never finished: the scheduler climbs the ladder as the days pass"
+for T in 2026-03-29T00:05 2026-04-01T09:00 2026-04-08T09:00 2026-04-16T09:00 2026-05-01T09:00; do
+  echo "-- sweep at $T"
+  hazard --now "$T" escalate
+done
+
+say "The register on May 1, the overdue case and its rungs and linked cases"
+hazard --now 2026-05-01T09:00 case list
+hazard --now 2026-05-01T09:00 case list --overdue
+hazard --now 2026-05-01T09:00 case show "$D"
+hazard --now 2026-05-01T09:00 case history "$A"
+
+say "The workflow as a diagram (paste into any Mermaid viewer)"
+hazard workflow draw major-hazard
