@@ -184,7 +184,7 @@ class HazardService:
                             {"case": attrs, "fields": fields}, run.definition.name, run.version, prev_hash=None)
         case = case_model.apply(None, event, run.definition)
         case_store.insert_new(conn, case, [event])
-        self.sync_rungs(conn, case, run)
+        self.sync_rungs(conn, case, run, new_case=True)
         return case
 
     def advance_case(self, case_id: str, trigger: str, *, actor: str | None, fields: dict | None = None,
@@ -297,14 +297,16 @@ class HazardService:
         """Fold `new_events` onto `case` and write both in the caller's transaction (version-checked)."""
         after = _folded(case, new_events, run)
         case_store.append(conn, after, case.version, new_events)
-        if sync:
+        # Rungs depend only on clocks and fields: most steps (start, close) change neither.
+        if sync and (after.clocks != case.clocks or after.fields != case.fields):
             self.sync_rungs(conn, after, run)
         return after
 
-    def sync_rungs(self, conn, case: Case, run: Loaded) -> None:
+    def sync_rungs(self, conn, case: Case, run: Loaded, *, new_case: bool = False) -> None:
         if run.definition.clocks:
             planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired, run.calendar)
-            rung_store.sync(conn, case.id, planned)
+            if planned or not new_case:
+                rung_store.sync(conn, case.id, planned, new_case=new_case)
 
     @staticmethod
     def _check_expected(case: Case, expected_version: int | None) -> None:

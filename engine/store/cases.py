@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -18,6 +18,13 @@ from engine.store.tables import cases, counters, events
 
 _EVENT_COLUMNS = ("case_id", "seq", "trigger", "from_state", "to_state", "actor", "role", "at", "recorded_at",
                   "data", "workflow", "workflow_version", "prev_hash", "hash")
+
+
+# Hot-path statements, built once (building expressions per call costs more than running them on SQLite).
+_LOAD = select(cases).where(cases.c.id == bindparam("case_id"))
+_INSERT_CASE = insert(cases)
+_INSERT_EVENTS = insert(events)
+_UPDATE_CASE = update(cases).where(and_(cases.c.id == bindparam("case_id"), cases.c.version == bindparam("expected")))
 
 
 def case_values(case: Case) -> dict:
@@ -55,7 +62,7 @@ def event_from_row(row) -> Event:
 
 
 def load(conn: Connection, case_id: str) -> Case:
-    row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
+    row = conn.execute(_LOAD, {"case_id": case_id}).first()
     if row is None:
         raise NotFound(f"no case '{case_id}'", kind="case", key=case_id)
     return case_from_row(row)
@@ -69,22 +76,22 @@ def load_many(conn: Connection, case_ids: Iterable[str]) -> dict[str, Case]:
 
 
 def insert_new(conn: Connection, case: Case, new_events: list[Event]) -> None:
-    conn.execute(insert(cases), [case_values(case)])
-    conn.execute(insert(events), [event_values(e) for e in new_events])
+    conn.execute(_INSERT_CASE, [case_values(case)])
+    conn.execute(_INSERT_EVENTS, [event_values(e) for e in new_events])
 
 
 def append(conn: Connection, case: Case, expected_version: int, new_events: list[Event]) -> None:
     """Write `new_events` and the projection `case` if the stored case is still at `expected_version`."""
     values = case_values(case)
     del values["id"]
-    result = conn.execute(update(cases).where(and_(cases.c.id == case.id, cases.c.version == expected_version)),
-                          values)
+    values.update(case_id=case.id, expected=expected_version)
+    result = conn.execute(_UPDATE_CASE, values)
     if result.rowcount != 1:
         raise Conflict(f"case {case.id} was changed by someone else meanwhile (expected version {expected_version}); "
                        "nothing was written: look at it again and retry", case_id=case.id,
                        expected_version=expected_version)
     try:
-        conn.execute(insert(events), [event_values(e) for e in new_events])
+        conn.execute(_INSERT_EVENTS, [event_values(e) for e in new_events])
     except IntegrityError:
         raise Conflict(f"case {case.id}: event #{new_events[0].seq} was written by someone else meanwhile; "
                        "nothing was written", case_id=case.id, expected_version=expected_version) from None

@@ -7,19 +7,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from engine.escalation.ladder import PlannedRung
 from engine.store.tables import rungs
 
 OPEN = ("pending", "paused", "cancelled")
+# Built once: building SQLAlchemy expressions per call costs more than running them on SQLite.
+_OF_CASE = select(rungs).where(rungs.c.case_id == bindparam("case_id"))
+_MOVE = update(rungs).where(rungs.c.id == bindparam("row_id")).values(
+    due_at=bindparam("due_at"), provisional=bindparam("provisional"), status=bindparam("status"),
+    claimed_by=None, lease_until=None)
 
 
-def sync(conn: Connection, case_id: str, planned: list[PlannedRung]) -> None:
+def sync(conn: Connection, case_id: str, planned: list[PlannedRung], *, new_case: bool = False) -> None:
     """Make the case's unfired rung rows match the plan: insert new ones, move or cancel the rest."""
-    existing = {(r.clock, r.cycle, r.rung): r for r in conn.execute(select(rungs).where(rungs.c.case_id == case_id))}
-    new, seen = [], set()
+    existing = {} if new_case else {(r.clock, r.cycle, r.rung): r for r in conn.execute(_OF_CASE, {"case_id": case_id})}
+    new, seen, moved = [], set(), []
     for p in planned:
         key = (p.clock, p.cycle, p.rung)
         seen.add(key)
@@ -27,13 +32,12 @@ def sync(conn: Connection, case_id: str, planned: list[PlannedRung]) -> None:
         if row is None:
             new.append({"case_id": case_id, "clock": p.clock, "cycle": p.cycle, "rung": p.rung, "action": p.action,
                         "due_at": p.due_at, "provisional": p.provisional, "status": p.status})
-        elif row.status in OPEN and (row.due_at, row.provisional, row.status) != (p.due_at, p.provisional, p.status):
-            conn.execute(update(rungs).where(rungs.c.id == row.id),
-                         {"due_at": p.due_at, "provisional": p.provisional, "status": p.status,
-                          "claimed_by": None, "lease_until": None})
-    stale = [row.id for key, row in existing.items() if key not in seen and row.status in ("pending", "paused")]
-    if stale:
-        conn.execute(update(rungs).where(rungs.c.id.in_(stale)), {"status": "cancelled"})
+        elif row.status in OPEN and (row.due_at, bool(row.provisional), row.status) != (p.due_at, p.provisional, p.status):
+            moved.append({"row_id": row.id, "due_at": p.due_at, "provisional": p.provisional, "status": p.status})
+    moved += [{"row_id": row.id, "due_at": row.due_at, "provisional": row.provisional, "status": "cancelled"}
+              for key, row in existing.items() if key not in seen and row.status in ("pending", "paused")]
+    if moved:
+        conn.execute(_MOVE, moved)
     if new:
         conn.execute(insert(rungs), new)
 

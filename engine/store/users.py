@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update, insert
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine.machine import Actor
 from engine.store.tables import users
 
 
+_GET = select(users).where(users.c.name == bindparam("name"))
+
+
 def get(conn: Connection, name: str) -> Actor | None:
-    row = conn.execute(select(users).where(users.c.name == name)).first()
+    row = conn.execute(_GET, {"name": name}).first()
     if row is None:
         return None
     return Actor(row.name, tuple(r for r in row.roles.split(",") if r), tuple(r for r in row.regions.split(",") if r))

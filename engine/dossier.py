@@ -1,0 +1,311 @@
+"""The case file (案卷) an inspector archives or prints: the dossier's data, as JSON and as one HTML page.
+
+The HTML is self-contained (inline CSS from `dossier.html`, no scripts, fonts or images fetched), in
+Chinese with English beside it, and prints on A4. Everything in it comes from the events (the timeline, the
+signatures, the trace) except the case row's head, which the chain check compares with the log. The hash
+of the last event is printed in full: written down or archived, it anchors the whole history, since no
+earlier event can change without changing it.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from html import escape
+from importlib import resources
+from string import Template
+
+from engine.audit import CaseFile, trace
+from engine.clock import iso, local
+from engine.events import verify_chain
+from engine.replay import InconsistentLog, RungView, fired_rungs, open_rungs, replay
+
+FIVE_IMPLEMENTATIONS = (("responsible_unit", "责任单位"), ("responsible_person", "责任人"),
+                        ("measures", "整改措施"), ("funds", "整改资金"), ("deadline", "整改时限"),
+                        ("emergency_plan", "应急预案"))
+CASE_LABELS = {"title": "隐患内容", "enterprise": "企业", "region": "行政区划", "industry": "行业",
+               "level": "隐患等级", "source": "发现方式", "found_at": "发现时间", "parent_id": "上级案件"}
+ROLE_LABELS = {"enterprise": "企业", "supervisor": "监管部门", "committee": "安委办", "inspector": "检查人员",
+               "auditor": "审计", "system": "系统"}
+LEVEL_LABELS = {"major": "重大事故隐患", "general": "一般事故隐患"}
+DETAIL_LABELS = {"extension.clock": "延期计时", "extension.previous": "原时限", "extension.until": "新时限",
+                 "extension.reason": "延期理由", "escalation.rung": "督办阶梯", "escalation.action": "措施",
+                 "escalation.status": "结果", "escalation.due_at": "应触发", "escalation.late_seconds": "延迟(秒)",
+                 "escalation.linked_case": "关联案件", "escalation.flags": "标记", "escalation.clock": "计时", "escalation.label": "名称", "escalation.level": "预警级别",
+                 "escalation.kind_label": "通报类型",
+                 "escalation.cycle": "周期", "migration.from_version": "原版本", "migration.to_version": "新版本",
+                 "migration.map": "状态映射"}
+RUNG_STATUS = {"fired": "已触发", "skipped": "已跳过", "pending": "待到期", "due": "已到期未触发",
+               "paused": "暂停", "cancelled": "已撤销"}
+
+
+def dossier_data(found: CaseFile, *, generated_at: datetime) -> dict:
+    """The dossier as one JSON-ready document (instants stay datetimes until encoded)."""
+    stored, log = found.stored, found.log
+    definition = found.definition_for(stored.workflow, stored.workflow_version)
+    responsibility = trace(log, found.definition_for, until=generated_at)
+    labels = {**{f.name: f.label for f in definition.fields}, **CASE_LABELS}
+    state = definition.state(stored.state)
+    return {
+        "dossier": {"generated_at": generated_at, "generator": "hazard-closure"},
+        "case": {"id": stored.id, "title": stored.title, "workflow": stored.workflow,
+                 "workflow_title": definition.title, "workflow_version": stored.workflow_version,
+                 "state": stored.state, "state_label": state.label if state else "", "final": stored.is_final,
+                 "level": stored.level, "enterprise": stored.enterprise, "region": stored.region,
+                 "industry": stored.industry, "source": stored.source, "found_at": stored.found_at,
+                 "created_at": stored.created_at, "closed_at": stored.closed_at, "deadline": stored.deadline,
+                 "parent_id": stored.parent_id, "flags": list(stored.flags)},
+        "field_labels": labels,
+        "five_implementations": [{"field": name, "label": labels.get(name) or label, "value": stored.fields.get(name)}
+                                 for name, label in FIVE_IMPLEMENTATIONS],
+        "timeline": responsibility["actions"],
+        "signatures": [_signature(a) for a in responsibility["actions"] if a["role"] != "system"],
+        "rungs": [_rung(r, {x.name: x.label for x in definition.rungs}) for r in _rungs(found, generated_at)],
+        "linked": [_linked(case, events, found) for case, events in found.linked],
+        "responsibility": {k: responsibility[k] for k in ("holding", "held_for", "missed", "people")},
+        "chain": _chain(stored, log),
+    }
+
+
+def _rungs(found: CaseFile, now: datetime) -> list[RungView]:
+    try:
+        view = replay(found.log, found.definition_for) or found.stored
+    except InconsistentLog:
+        view = found.stored  # the chain section says what is wrong; the rungs still show as stored
+    definition = found.definition_for(view.workflow, view.workflow_version)
+    return fired_rungs(found.log) + open_rungs(view, definition, found.calendar, as_of=now)
+
+
+def _rung(r: RungView, labels: dict) -> dict:
+    return {"clock": r.clock, "cycle": r.cycle, "rung": r.rung, "label": labels.get(r.rung) or "",
+            "action": r.action, "status": r.status,
+            "due_at": r.due_at, "at": r.at, "provisional": r.provisional, "late_seconds": r.late_seconds,
+            "linked_case": r.linked_case}
+
+
+def _signature(action: dict) -> dict:
+    return {k: action[k] for k in ("seq", "actor", "role", "trigger", "label", "at", "recorded_at", "signed", "hash")}
+
+
+def _chain(case, log) -> dict:
+    breaks = list(verify_chain(log, head=(case.version, case.last_hash)))
+    return {"verified": not breaks, "events": len(log), "last_hash": log[-1].hash if log else None,
+            "head_hash": case.last_hash, "breaks": [{"case_id": b.case_id, "seq": b.seq, "problem": b.problem}
+                                                    for b in breaks]}
+
+
+def _linked(case, events, found: CaseFile) -> dict:
+    definition = found.definition_for(case.workflow, case.workflow_version)
+    state = definition.state(case.state)
+    actions = trace(events, found.definition_for, until=case.updated_at)["actions"] if events else []
+    return {"id": case.id, "workflow": case.workflow, "workflow_title": definition.title, "title": case.title,
+            "state": case.state, "state_label": state.label if state else "", "final": case.is_final,
+            "created_at": case.created_at, "closed_at": case.closed_at, "deadline": case.deadline,
+            "fields": dict(case.fields), "field_labels": {**{f.name: f.label for f in definition.fields}, **CASE_LABELS},
+            "timeline": actions, "chain": _chain(case, events)}
+
+
+# -- encodings ------------------------------------------------------------------------------------------------
+def _encode(value):
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def to_json(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_encode)
+
+
+def to_html(data: dict) -> str:
+    template = Template(resources.files("engine").joinpath("dossier.html").read_text(encoding="utf-8"))
+    case = data["case"]
+    body = "\n".join([_header(data), _details(data), _five(data), _timeline(data), _rungs_section(data),
+                      _linked_section(data), _responsibility(data), _signatures(data), _integrity(data),
+                      _footer(data)])
+    return template.substitute(page_title=escape(f"{case['id']} {case['title']} · 隐患案卷"), body=body)
+
+
+def _t(value) -> str:
+    """An instant as Shanghai local time, to the minute."""
+    return local(value).strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else escape(str(value or "—"))
+
+
+def _e(value) -> str:
+    return escape("—" if value in (None, "") else str(value))
+
+
+def _heading(zh: str, en: str) -> str:
+    return f"<h2>{zh} <small>{en}</small></h2>"
+
+
+def _role(role: str) -> str:
+    return f"{escape(ROLE_LABELS.get(role, role))} <span class='en'>{escape(role)}</span>"
+
+
+def _table(head: list[tuple[str, str]], rows: list[list[str]], empty: str) -> str:
+    if not rows:
+        return f"<p class='empty'>{empty}</p>"
+    ths = "".join(f"<th>{zh}<br><small>{en}</small></th>" for zh, en in head)
+    trs = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{ths}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+def _signed(signed: dict, labels: dict) -> str:
+    if not signed:
+        return "<span class='muted'>—</span>"
+    items = "".join(f"<li><span>{escape(labels.get(k) or DETAIL_LABELS.get(k) or k)}:</span> {_value(v)}</li>"
+                    for k, v in signed.items())
+    return f"<ul class='signed'>{items}</ul>"
+
+
+def _value(value) -> str:
+    """A signed value; ISO instants (found_at, due_at) are shown in Shanghai time like every other time here."""
+    if isinstance(value, str) and len(value) > 10 and value[10:11] == "T":
+        try:
+            return _t(datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    if isinstance(value, dict):
+        return _e(", ".join(f"{k} → {v}" for k, v in value.items()))
+    if isinstance(value, list):
+        return _e(", ".join(str(v) for v in value))
+    return _e(value)
+
+
+def _header(data: dict) -> str:
+    case, chain = data["case"], data["chain"]
+    verdict = ("<span class='badge ok'>✓ 哈希链校验通过 chain verified</span>" if chain["verified"]
+               else "<span class='badge bad'>✗ 哈希链校验失败 chain broken</span>")
+    state = f"<span class='badge {'ok' if case['final'] else 'warn'}'>{_e(case['state_label'] or case['state'])} " \
+            f"{_e(case['state'])}</span>"
+    return (f"<header><div class='kicker'>{_e(case['workflow_title'])} · 隐患治理案卷 HAZARD CASE DOSSIER</div>"
+            f"<h1>{_e(case['title'])}</h1><div class='meta'><span>案件编号 Case <b>{_e(case['id'])}</b></span>"
+            f"<span>{state}</span><span>{verdict}</span>"
+            f"<span>生成时间 Generated <b>{_t(data['dossier']['generated_at'])}</b> (北京时间)</span></div></header>")
+
+
+def _details(data: dict) -> str:
+    case = data["case"]
+    rows = [("隐患内容", "Title", _e(case["title"])), ("企业", "Enterprise", _e(case["enterprise"])),
+            ("行政区划", "Region", _e(case["region"])), ("行业", "Industry", _e(case["industry"])),
+            ("隐患等级", "Level", _e(LEVEL_LABELS.get(case["level"], case["level"]))),
+            ("发现方式", "Source", _e(case["source"])), ("发现时间", "Found", _t(case["found_at"])),
+            ("上报时间", "Reported", _t(case["created_at"])), ("销号时间", "Closed", _t(case["closed_at"])),
+            ("整改时限", "Deadline", _e(case["deadline"])),
+            ("流程", "Workflow", f"{_e(case['workflow_title'])} <code>{_e(case['workflow'])} v{case['workflow_version']}</code>")]
+    if case["parent_id"]:
+        rows.append(("上级案件", "Parent case", _e(case["parent_id"])))
+    if case["flags"]:
+        rows.append(("标记", "Flags", _e(", ".join(case["flags"]))))
+    body = "".join(f"<tr><th>{zh} <small>{en}</small></th><td>{value}</td></tr>" for zh, en, value in rows)
+    return f"<section>{_heading('基本信息', 'Case details')}<table class='kv'>{body}</table></section>"
+
+
+def _five(data: dict) -> str:
+    body = "".join(f"<tr><th>{_e(item['label'])} <small>{_e(item['field'])}</small></th><td>{_e(item['value'])}</td></tr>"
+                   for item in data["five_implementations"])
+    return f"<section>{_heading('五落实', 'Five implementations')}<table class='kv'>{body}</table></section>"
+
+
+def _action_rows(actions: list[dict], labels: dict) -> list[list[str]]:
+    rows = []
+    for a in actions:
+        change = f"{_e(a['to_label'] or a['to'])}<br><small class='muted'>" + (
+            _e(a["to"]) if a["from"] in (None, a["to"]) else f"{_e(a['from'])} → {_e(a['to'])}") + "</small>"
+        detail = dict(a["signed"])
+        for key in ("extension", "escalation", "migration"):
+            detail.update({f"{key}.{k}": v for k, v in (a.get(key) or {}).items() if v not in (None, "")})
+        rows.append([str(a["seq"]), f"<span class='nowrap'>{_t(a['at'])}</span><br>"
+                                    f"<small class='muted nowrap'>记录 {_t(a['recorded_at'])}</small>",
+                     f"{_e(a['label'])}<br><code>{_e(a['trigger'])}</code>",
+                     f"{_e(a['actor'])}<br>{_role(a['role'])}", change, _signed(detail, labels),
+                     f"<span class='hash'>{_e(a['hash'][:12])}</span>"])
+    return rows
+
+
+_ACTION_HEAD = [("序号", "Seq"), ("生效时间", "Effective / recorded"), ("操作", "Action"), ("操作人", "Actor"),
+                ("状态", "State"), ("签署内容", "Signed"), ("哈希", "Hash")]
+
+
+def _timeline(data: dict) -> str:
+    return f"<section>{_heading('办理过程', 'Timeline')}" \
+           f"{_table(_ACTION_HEAD, _action_rows(data['timeline'], data['field_labels']), '无记录 No events')}</section>"
+
+
+def _rungs_section(data: dict) -> str:
+    rows = [[f"{_e(r['label'] or r['rung'])}<br><small class='muted'>{_e(r['rung'])}</small>", _e(r["action"]), f"{_e(r['clock'])} #{r['cycle']}",
+             f"<span class='{'bad' if r['status'] in ('fired', 'due') else 'muted'}'>{_e(RUNG_STATUS.get(r['status'], r['status']))}"
+             f"</span> <small>{_e(r['status'])}</small>", _t(r["due_at"]) + (" (暂定 provisional)" if r["provisional"] else ""),
+             _t(r["at"]), _e(r["linked_case"])] for r in data["rungs"]]
+    head = [("阶梯", "Rung"), ("措施", "Action"), ("计时", "Clock"), ("状态", "Status"), ("到期", "Due"),
+            ("触发时间", "Fired"), ("关联案件", "Linked case")]
+    return f"<section>{_heading('督办升级', 'Escalation rungs')}{_table(head, rows, '无 None')}</section>"
+
+
+def _linked_section(data: dict) -> str:
+    parts = [_heading("关联约谈与挂牌督办", "Linked interviews and posted supervision")]
+    if not data["linked"]:
+        parts.append("<p class='empty'>无 None</p>")
+    for item in data["linked"]:
+        verdict = "<span class='ok'>✓</span>" if item["chain"]["verified"] else "<span class='bad'>✗ 校验失败</span>"
+        parts.append(f"<h3>{_e(item['workflow_title'])} {_e(item['id'])} · {_e(item['state_label'] or item['state'])} "
+                     f"<small class='muted'>{_e(item['state'])}</small> {verdict}</h3>")
+        parts.append(_table(_ACTION_HEAD, _action_rows(item["timeline"], item["field_labels"]), "无记录 No events"))
+    return "<section>" + "".join(parts) + "</section>"
+
+
+def _responsibility(data: dict) -> str:
+    r = data["responsibility"]
+    holding = [[_role(p["holder"]), f"{_e(p['state_label'] or p['state'])} <small>{_e(p['state'])}</small>",
+                _t(p["since"]), "至今 open" if p["open"] else _t(p["until"]), f"{p['seconds'] / 86400:.1f}",
+                _e(p["released_by"])] for p in r["holding"]]
+    totals = [[_role(h["holder"]), f"{h['days']:.1f}"] for h in r["held_for"]]
+    missed = [[_e("整改时限 deadline" if m["kind"] == "deadline" else m["what"]),
+               _e(m.get("deadline") or m.get("action")), _t(m["due_at"]), _t(m["at"]), _e(m["status"]),
+               _role(m["holder"]) if m["holder"] else "—", _e(m["state"])] for m in r["missed"]]
+    people = [[_e(p["actor"]), " ".join(_role(x) for x in p["roles"]), _e(", ".join(p["triggers"])),
+               _t(p["first_at"]), _t(p["last_at"])] for p in r["people"]]
+    return ("<section>" + _heading("责任倒查", "Responsibility trace")
+            + "<h3>持有期间 <small>Who held the case</small></h3>"
+            + _table([("持有方", "Holder"), ("状态", "State"), ("自", "Since"), ("至", "Until"), ("天数", "Days"),
+                      ("移交人", "Released by")], holding, "无 None")
+            + _table([("持有方", "Holder"), ("合计天数", "Total days")], totals, "无 None")
+            + "<h3>逾期与督办 <small>Deadlines and rungs missed, and who held the case then</small></h3>"
+            + _table([("事项", "What"), ("内容", "Detail"), ("应完成", "Due"), ("发生", "At"), ("结果", "Status"),
+                      ("当时持有方", "Held by"), ("状态", "State")], missed, "无逾期 Nothing missed")
+            + "<h3>经办人 <small>People who acted</small></h3>"
+            + _table([("人员", "Person"), ("角色", "Roles"), ("操作", "Actions"), ("首次", "First"), ("最近", "Last")],
+                     people, "无 None")
+            + "</section>")
+
+
+def _signatures(data: dict) -> str:
+    rows = [[f"<b>{_e(s['actor'])}</b><br>{_role(s['role'])}", f"{_e(s['label'])}<br><code>{_e(s['trigger'])}</code>",
+             f"<span class='nowrap'>{_t(s['at'])}</span><br><small class='muted nowrap'>记录 {_t(s['recorded_at'])}</small>",
+             _signed(s["signed"], data["field_labels"]), f"<span class='hash'>{_e(s['hash'])}</span>"]
+            for s in data["signatures"]]
+    head = [("签名人", "Signed by"), ("事项", "Action"), ("时间", "When"), ("签署内容", "Signed"),
+            ("事件哈希", "Event hash (SHA-256)")]
+    return f"<section class='signatures'>{_heading('签名', 'Signatures')}{_table(head, rows, '无 None')}</section>"
+
+
+def _integrity(data: dict) -> str:
+    chain = data["chain"]
+    verdict = ("<b class='ok'>✓ 哈希链完整, 未发现篡改 The hash chain verifies: no event edited, removed or reordered.</b>"
+               if chain["verified"] else "<b class='bad'>✗ 哈希链校验失败 The hash chain does not verify:</b>")
+    breaks = "".join(f"<li>{_e(b['case_id'])} #{b['seq']}: {_e(b['problem'])}</li>" for b in chain["breaks"])
+    return (f"<section>{_heading('完整性', 'Integrity')}<div class='integrity {'ok' if chain['verified'] else 'bad'}'>"
+            f"<p>{verdict}</p>{f'<ul>{breaks}</ul>' if breaks else ''}"
+            f"<p>事件数 Events: <b>{chain['events']}</b></p>"
+            f"<p>最后事件哈希 Hash of the last event (SHA-256):<br><span class='hash'>{_e(chain['last_hash'])}</span></p>"
+            "</div></section>")
+
+
+def _footer(data: dict) -> str:
+    return (f"<footer>本案卷由 hazard-closure 依据事件日志生成; 最后事件哈希可用于日后核验。 "
+            f"Generated from the event log by hazard-closure at {_t(data['dossier']['generated_at'])} (Asia/Shanghai); "
+            f"keep the last event hash to check this file later. "
+            f"<span class='hash'>{_e(data['chain']['last_hash'])}</span></footer>")

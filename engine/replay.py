@@ -1,0 +1,198 @@
+"""Rebuild a case from its events under the definition version each event ran with; the case as of any time.
+
+`replay` checks every event against that definition before folding it with `engine.case.apply` (the very
+fold the service writes the projection with), so a log that no definition could have produced is reported,
+not silently folded:
+- the first event is `report`, into the definition's initial state; every later one starts from the state
+  the previous one left (`from_state`), in the same workflow and, until a `migrate`, the same version;
+- a workflow transition is one the definition's machine allows from that state with that trigger, leading
+  to the recorded `to_state`, fired in a role the transition allows (the same `Machine` that decided it);
+- engine triggers (`extend`, `escalate`, `recalendar`) keep the state; `migrate` moves the case to the
+  version it names and to the state its map gives.
+
+`as_of` takes events in sequence order up to the first whose effective time is after it: an event cannot
+take effect before the one it follows, and a prefix is always a history some register really showed.
+Pure: no database, no wall clock; definitions come from `definition_for(workflow, version)`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields as dataclass_fields
+from datetime import datetime
+from typing import Callable, Iterable
+
+from engine.calendar import WorkCalendar
+from engine.case import Case, apply
+from engine.definition.model import Definition
+from engine.errors import Refused, ReplayMismatch
+from engine.escalation import ladder
+from engine.events import Event
+from engine.machine import machine_for
+
+DefinitionFor = Callable[[str, int], Definition]
+STATE_KEEPING_TRIGGERS = frozenset({"extend", "escalate", "recalendar"})
+# Clock timestamps are ISO text written from whatever zone the event's time carried (the system clock gives
+# UTC, --now gives +08:00): two texts for one instant are the same fact, so they are compared as instants.
+_CLOCK_INSTANTS = ("started_at", "paused_at")
+
+
+class InconsistentLog(ReplayMismatch):
+    """An event that the definition version it ran with could not have produced; names the case and seq."""
+
+    def __init__(self, message: str, *, case_id: str, seq: int):
+        super().__init__(f"{case_id} #{seq}: {message}")
+        self.case_id = case_id
+        self.seq = seq
+        self.problem = message
+
+
+def taken_until(events: Iterable[Event], as_of: datetime | None) -> Iterable[Event]:
+    """The events in force at `as_of`: the sequence up to the first one effective after it."""
+    for event in events:
+        if as_of is not None and event.at > as_of:
+            return
+        yield event
+
+
+def replay(events: Iterable[Event], definition_for: DefinitionFor, *, as_of: datetime | None = None) -> Case | None:
+    """The case folded from `events` (in seq order); None when it had not been reported yet at `as_of`."""
+    case: Case | None = None
+    for event in taken_until(events, as_of):
+        definition = definition_for(event.workflow, event.workflow_version)
+        check_event(case, event, definition)
+        case = apply(case, event, definition)
+    return case
+
+
+def check_event(case: Case | None, event: Event, definition: Definition) -> None:
+    """Raise InconsistentLog unless `event` can follow `case` under `definition`."""
+    def fail(message: str):
+        raise InconsistentLog(message, case_id=event.case_id, seq=event.seq)
+
+    if case is None:
+        if event.trigger != "report" or event.seq != 1:
+            fail(f"the log starts with '{event.trigger}' #{event.seq}, not with the report #1")
+        if event.to_state != definition.initial:
+            fail(f"reported into '{event.to_state}', but '{definition.name}' v{event.workflow_version} starts in "
+                 f"'{definition.initial}'")
+        return
+    if event.case_id != case.id:
+        fail(f"event of case {event.case_id} in the log of {case.id}")
+    if event.seq != case.version + 1:
+        fail(f"sequence #{event.seq} follows #{case.version}")
+    if event.from_state != case.state:
+        fail(f"'{event.trigger}' recorded from '{event.from_state}' but the case was in '{case.state}'")
+    if event.workflow != case.workflow:
+        fail(f"workflow '{event.workflow}' in a '{case.workflow}' case")
+    if event.trigger == "migrate":
+        _check_migration(case, event, definition, fail)
+        return
+    if event.workflow_version != case.workflow_version:
+        fail(f"ran under version {event.workflow_version} while the case was on version {case.workflow_version} "
+             "with no migrate event between")
+    if event.trigger == "report":
+        fail("a second report event")
+    if event.trigger in STATE_KEEPING_TRIGGERS:
+        if event.to_state != case.state:
+            fail(f"'{event.trigger}' changed the state to '{event.to_state}'; it keeps the state")
+        clock = event.data.get("clock")
+        if clock is not None and definition.clock(clock) is None:
+            fail(f"'{event.trigger}' on clock '{clock}', which version {event.workflow_version} does not have")
+        return
+    try:
+        to_state = machine_for(definition).fire(case.state, event.trigger)
+    except Refused:
+        fail(f"'{event.trigger}' is not a transition from '{case.state}' in '{definition.name}' "
+             f"v{event.workflow_version}")
+    if to_state != event.to_state:
+        fail(f"'{event.trigger}' from '{case.state}' leads to '{to_state}', the log says '{event.to_state}'")
+    transition = definition.transition(case.state, event.trigger)
+    if event.role not in transition.roles:
+        fail(f"'{event.trigger}' fired in role '{event.role}', which it does not allow ({', '.join(transition.roles)})")
+
+
+def _check_migration(case: Case, event: Event, definition: Definition, fail) -> None:
+    data = event.data
+    if data.get("from_version") != case.workflow_version:
+        fail(f"migration from version {data.get('from_version')} of a case on version {case.workflow_version}")
+    if data.get("to_version") != event.workflow_version:
+        fail(f"migration to version {data.get('to_version')} recorded as version {event.workflow_version}")
+    mapped = (data.get("map") or {}).get(case.state, case.state)
+    if event.to_state != mapped:
+        fail(f"migration maps '{case.state}' to '{mapped}', the log says '{event.to_state}'")
+    if definition.state(event.to_state) is None:
+        fail(f"migrated to '{event.to_state}', which version {event.workflow_version} does not have")
+
+
+# -- comparing with the stored projection ---------------------------------------------------------------------
+def compare(stored: Case, replayed: Case) -> list[str]:
+    """Every field on which the stored projection and the replay disagree, as `name: stored X, replayed Y`."""
+    differences = []
+    for spec in dataclass_fields(Case):
+        left, right = getattr(stored, spec.name), getattr(replayed, spec.name)
+        if spec.name == "clocks":
+            left, right = _clock_instants(left), _clock_instants(right)
+        if left != right:
+            differences.append(f"{spec.name}: stored {_show(getattr(stored, spec.name))}, "
+                               f"replayed {_show(getattr(replayed, spec.name))}")
+    return differences
+
+
+def _clock_instants(clocks: dict) -> dict:
+    result = {}
+    for name, state in clocks.items():
+        state = dict(state)
+        for key in _CLOCK_INSTANTS:
+            if isinstance(state.get(key), str):
+                try:
+                    state[key] = datetime.fromisoformat(state[key])
+                except ValueError:
+                    pass  # not an instant: compared as written
+        result[name] = state
+    return result
+
+
+def _show(value) -> str:
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
+
+
+# -- escalation rungs as of a moment ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RungView:
+    """A rung as an auditor sees it: fired or skipped (with when), or still open with its due time."""
+
+    clock: str
+    cycle: int
+    rung: str
+    action: str
+    status: str                 # fired, skipped; or pending, due (pending and past due), paused, cancelled
+    due_at: datetime | None
+    at: datetime | None = None  # when it was fired or skipped
+    provisional: bool = False
+    late_seconds: float | None = None
+    linked_case: str | None = None
+
+
+def fired_rungs(events: Iterable[Event], *, as_of: datetime | None = None) -> list[RungView]:
+    """The rungs the escalate events in force at `as_of` fired or skipped."""
+    result = []
+    for event in taken_until(events, as_of):
+        if event.trigger != "escalate":
+            continue
+        data = event.data
+        due = data.get("due_at")
+        result.append(RungView(data["clock"], data["cycle"], data["rung"], data.get("action", ""),
+                               data.get("status", "fired"), datetime.fromisoformat(due) if due else None,
+                               event.at, late_seconds=data.get("late_seconds"), linked_case=data.get("linked_case")))
+    return result
+
+
+def open_rungs(case: Case, definition: Definition, calendar: WorkCalendar, *, as_of: datetime) -> list[RungView]:
+    """The case's rungs not yet fired at `as_of`, with their due times; `due` means past due and unfired."""
+    result = []
+    for planned in ladder.plan(definition, case.clocks, case.fields, case.fired, calendar):
+        status = planned.status
+        if status == "pending" and planned.due_at is not None and planned.due_at <= as_of:
+            status = "due"
+        result.append(RungView(planned.clock, planned.cycle, planned.rung, planned.action, status, planned.due_at,
+                               provisional=planned.provisional))
+    return result

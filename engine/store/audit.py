@@ -1,0 +1,84 @@
+"""The streaming reads auditors need: every event in (case, seq) order with its case's head, in one snapshot.
+
+An audit reads millions of rows: they come in batches (`yield_per`, a server-side cursor on PostgreSQL)
+and are turned into events by position, not by name, because that conversion runs once per row.
+On PostgreSQL the whole audit reads one REPEATABLE READ snapshot, so a case advanced meanwhile can
+neither look tampered with (new event, old head) nor disagree with its replay.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.engine import Connection
+
+from engine.events import Event
+from engine.store.database import Store
+from engine.store.tables import cases, events
+
+# The Event dataclass takes its fields in this order; rows are built by position.
+EVENT_COLUMNS = (events.c.case_id, events.c.seq, events.c.trigger, events.c.from_state, events.c.to_state,
+                 events.c.actor, events.c.role, events.c.at, events.c.recorded_at, events.c.data,
+                 events.c.workflow, events.c.workflow_version, events.c.prev_hash, events.c.hash)
+_WIDTH = len(EVENT_COLUMNS)
+Head = tuple[int, str]  # (version, last_hash) as the case row states them
+
+
+@contextmanager
+def snapshot(store: Store) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of the whole database until it ends."""
+    with store.translated(), store.db_engine.connect() as conn:
+        if not store.is_sqlite:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        # SQLite in WAL mode: a deferred BEGIN takes its snapshot at the first read and keeps it.
+        with conn.begin():
+            yield conn
+
+
+def _streamed(conn: Connection, stmt, batch: int):
+    return conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
+
+
+def events_with_heads(conn: Connection, *, batch: int = 5000) -> Iterator[tuple[Event, Head | None]]:
+    """Every event by case then seq, each with its case row's head (None when the case row is missing)."""
+    stmt = select(*EVENT_COLUMNS, cases.c.version, cases.c.last_hash) \
+        .select_from(events.outerjoin(cases, cases.c.id == events.c.case_id)) \
+        .order_by(events.c.case_id, events.c.seq)
+    for row in _streamed(conn, stmt, batch):
+        head = None if row[_WIDTH] is None else (row[_WIDTH], row[_WIDTH + 1])
+        yield Event(*row[:_WIDTH]), head
+
+
+def all_events(conn: Connection, *, batch: int = 5000) -> Iterator[Event]:
+    """Every event by case then seq."""
+    stmt = select(*EVENT_COLUMNS).order_by(events.c.case_id, events.c.seq)
+    for row in _streamed(conn, stmt, batch):
+        yield Event(*row)
+
+
+def events_of(conn: Connection, case_id: str) -> list[Event]:
+    stmt = select(*EVENT_COLUMNS).where(events.c.case_id == case_id).order_by(events.c.seq)
+    return [Event(*row) for row in conn.execute(stmt)]
+
+
+def heads_without_events(conn: Connection) -> Iterator[tuple[str, Head]]:
+    """Case rows whose whole log is gone (every event deleted)."""
+    stmt = select(cases.c.id, cases.c.version, cases.c.last_hash) \
+        .where(~exists().where(events.c.case_id == cases.c.id)).order_by(cases.c.id)
+    for row in conn.execute(stmt):
+        yield row.id, (row.version, row.last_hash)
+
+
+def linked_ids(conn: Connection, case_id: str) -> list[str]:
+    """Cases opened from this one (interviews, posted supervision), oldest first."""
+    stmt = select(cases.c.id).where(cases.c.parent_id == case_id).order_by(cases.c.created_at, cases.c.id)
+    return [row.id for row in conn.execute(stmt)]
+
+
+def count_events(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(events)).scalar_one()
+
+
+def count_cases(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(cases)).scalar_one()
