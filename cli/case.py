@@ -94,16 +94,27 @@ def extend(ctx, case_id, until, reason, clock):
 
 @case.command()
 @click.argument("case_id", metavar="CASE")
+@click.option("--as-of", "as_of", default=None, metavar="TIME",
+              help="The case as it stood at TIME, replayed from its events.")
 @json_option
 @click.pass_context
-def show(ctx, case_id):
+def show(ctx, case_id, as_of):
     """Show a case: its fields, state, deadline, escalation rungs and linked cases."""
     from cli.output import pairs, print_json, short_time, table
     from engine.documents import case_document
 
     svc = ctx.obj.service
-    found, rungs, linked = svc.case_view(case_id)
-    now = svc.clock.now()
+    if as_of:
+        from engine.clock import parse_time
+        now = parse_time(as_of)
+        found = svc.register_as_of(now, case_id=case_id)[0]
+        if is_json(ctx):
+            print_json({**case_document(found, now), "as_of": now})
+            return
+        rungs, linked = [], []
+    else:
+        found, rungs, linked = svc.case_view(case_id)
+        now = svc.clock.now()
     if is_json(ctx):
         print_json(case_document(found, now, rungs=rungs, linked=linked))
         return
@@ -131,16 +142,28 @@ def show(ctx, case_id):
 @click.option("--workflow", default=None, help="Only cases of this workflow.")
 @click.option("--overdue", is_flag=True, help="Only open cases past their deadline at the engine's time.")
 @click.option("--limit", type=int, default=None, help="At most this many cases.")
+@click.option("--as-of", "as_of", default=None, metavar="TIME",
+              help="The register as it stood at TIME, replayed from the events (not today's rows).")
 @json_option
 @click.pass_context
-def list_(ctx, state, region, level, workflow, overdue, limit):
-    """List cases, filtered."""
+def list_(ctx, state, region, level, workflow, overdue, limit, as_of):
+    """List cases, filtered; with --as-of, as they stood at that moment.
+
+    Example: hazard case list --region 3717 --overdue --as-of 2026-05-01
+    """
     from cli.output import print_json, table
     from engine.documents import case_document
 
     svc = ctx.obj.service
-    found = svc.list_cases(state=state, region=region, level=level, workflow=workflow, overdue=overdue, limit=limit)
-    now = svc.clock.now()
+    if as_of:
+        from engine.clock import parse_time
+        now = parse_time(as_of)
+        found = svc.register_as_of(now, state=state, region=region, level=level, workflow=workflow,
+                                   overdue=overdue, limit=limit)
+    else:
+        found = svc.list_cases(state=state, region=region, level=level, workflow=workflow, overdue=overdue,
+                               limit=limit)
+        now = svc.clock.now()
     if is_json(ctx):
         print_json([case_document(c, now) for c in found])
         return

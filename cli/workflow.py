@@ -130,3 +130,42 @@ def draw(ctx, name, version, fmt):
 
     _, definition = ctx.obj.service.workflow(name, version)
     click.echo(diagram.mermaid(definition) if fmt == "mermaid" else diagram.dot(definition), nl=False)
+
+
+@workflow.command()
+@click.argument("name")
+@click.option("--to", "to_version", type=int, required=True, help="The version to move running cases to.")
+@click.option("--map", "pairs", multiple=True, metavar="OLD=NEW",
+              help="Where cases in state OLD land (repeatable); states the new version also has map to themselves.")
+@click.option("--dry-run", is_flag=True, help="Show per case the state mapping and every rung that would move.")
+@json_option
+@click.pass_context
+def migrate(ctx, name, to_version, pairs, dry_run):
+    """Move running cases of NAME to another version; each move is a `migrate` event in the case's log.
+
+    Needs an actor with the committee role. All cases move or none does.
+
+    Example: hazard --actor li workflow migrate major-hazard --to 2 --map verifying=inspecting --dry-run
+    """
+    from cli.output import message, print_json, short_time, table
+    from engine.migration import parse_map
+
+    plans = ctx.obj.service.migrate_cases(name, to_version=to_version, mapping=parse_map(pairs),
+                                          actor=ctx.obj.actor_name, dry_run=dry_run)
+    if is_json(ctx):
+        print_json({"workflow": name, "to_version": to_version, "dry_run": dry_run, "cases": [
+            {"case_id": p.case_id, "from_version": p.from_version, "to_version": p.to_version,
+             "from_state": p.from_state, "to_state": p.to_state, "deadline": p.deadline,
+             "rungs": [{"clock": r.clock, "rung": r.rung, "due_before": r.before, "due_after": r.after,
+                        "status_before": r.status_before, "status_after": r.status_after} for r in p.rung_changes]}
+            for p in plans]})
+        return
+    rows = []
+    for p in plans:
+        rows.append([p.case_id, f"v{p.from_version} -> v{p.to_version}", f"{p.from_state} -> {p.to_state}",
+                     p.deadline or "", "", "", ""])
+        for r in p.rung_changes:
+            rows.append(["", "", "", "", f"{r.clock}/{r.rung}", short_time(r.before) or "-",
+                         (short_time(r.after) or "-") + (f" ({r.status_after})" if r.status_after else " (removed)")])
+    table(["case", "version", "state", "deadline", "rung", "due before", "due after"], rows)
+    message(("dry run: would migrate " if dry_run else "migrated ") + f"{len(plans)} case(s) of {name} to version {to_version}")

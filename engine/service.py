@@ -198,6 +198,7 @@ class HazardService:
             needs_linked = transition is not None and any(g.kind == "no_open_linked" for g in transition.guards)
             open_linked = case_store.linked_open_workflows(conn, case_id) if needs_linked else frozenset()
         self._check_expected(case, expected_version)
+        _check_time_order(case, now)
         decision = decide(run.definition, case_id=case.id, state=case.state, trigger=trigger, actor=who,
                           given=fields or {}, case_fields=_guard_fields(case), case_region=case.region,
                           signers=case.signers, open_linked=open_linked, flags=case.flags)
@@ -219,6 +220,7 @@ class HazardService:
             who = self.actor(conn, actor)
             run = self.loaded(conn, case.workflow, case.workflow_version)
         self._check_expected(case, expected_version)
+        _check_time_order(case, now)
         d = run.definition
         what = f"extending {case_id}"
         if d.extend is None:
@@ -240,6 +242,42 @@ class HazardService:
                             case.workflow, run.version, prev_hash=case.last_hash)
         return self._commit(case, [event], run)
 
+    def migrate_cases(self, name: str, *, to_version: int, mapping: dict[str, str], actor: str | None,
+                      dry_run: bool = False) -> list:
+        """Move every open case of `name` to `to_version`; each move is a `migrate` event. All or nothing."""
+        from engine.migration import plan_case
+
+        now = self.clock.now()
+        with self.store.read() as conn:
+            who = self.actor(conn, actor)
+            target = self.loaded(conn, name, to_version)
+            open_cases = [c for c in case_store.open_cases_of(conn, name) if c.workflow_version != to_version]
+            runs = {v: self.loaded(conn, name, v) for v in {c.workflow_version for c in open_cases}}
+        role = pick_role(who, ("committee",), f"migrate '{name}' cases")
+        for old_state in mapping:
+            if not any(run.definition.state(old_state) for run in runs.values()):
+                raise InvalidInput(f"--map names state '{old_state}', which no migrated version of '{name}' has")
+        plans = [plan_case(c, runs[c.workflow_version].definition, runs[c.workflow_version].calendar,
+                           target.definition, target.calendar, target.version, mapping) for c in open_cases]
+        unmapped = sorted({p.from_state for p in plans if not p.to_state})
+        if unmapped:
+            raise Refused(f"version {to_version} of '{name}' has no state {', '.join(repr(s) for s in unmapped)}: "
+                          f"map each with --map OLD=NEW", rule="map", missing=tuple(unmapped))
+        if dry_run:
+            return plans
+        by_id = {c.id: c for c in open_cases}
+        with self.store.write() as conn:
+            for plan in plans:
+                case = by_id[plan.case_id]
+                _check_time_order(case, now)
+                data = {"from_version": case.workflow_version, "to_version": target.version,
+                        "map": {case.state: plan.to_state}}
+                event = self.event(case.id, case.version + 1, "migrate", case.state, plan.to_state, who.name, role,
+                                   now, data, name, target.version, prev_hash=case.last_hash)
+                after = self.append(conn, case, [event], target, sync=False)
+                self.sync_rungs(conn, after, target)
+        return plans
+
     # -- reads -------------------------------------------------------------------------------------------
     def get_case(self, case_id: str) -> Case:
         with self.store.read() as conn:
@@ -257,6 +295,31 @@ class HazardService:
         with self.store.read() as conn:
             return case_store.query(conn, state=state, region=region, level=level, workflow=workflow,
                                     overdue_at=self.clock.now() if overdue else None, limit=limit)
+
+    def register_as_of(self, as_of: datetime, *, state=None, region=None, level=None, workflow=None,
+                       overdue=False, case_id: str | None = None, limit=None) -> list[Case]:
+        """The register as it stood at `as_of`, folded from the events, not read from today's rows."""
+        from itertools import groupby
+
+        from engine.replay import replay
+
+        region = region_prefix(region) if region else None
+        found = []
+        with self.store.read() as conn:
+            definition_for = lambda name, version: self.loaded(conn, name, version).definition  # noqa: E731
+            stream = case_store.stream_register_events(conn, as_of=as_of, region=region, level=level,
+                                                       workflow=workflow, case_id=case_id)
+            for _, case_events in groupby(stream, key=lambda e: e.case_id):
+                case = replay(case_events, definition_for, as_of=as_of)
+                if case is None or (state and case.state != state) or (overdue and not case.overdue(as_of)):
+                    continue
+                found.append(case)
+                if limit and len(found) >= limit:
+                    break
+        if case_id and not found:
+            self.get_case(case_id)  # NotFound if it does not exist at all
+            raise NotFound(f"{case_id} had not been reported at {as_of.isoformat()}", kind="case", key=case_id)
+        return found
 
     def history(self, case_id: str) -> list[Event]:
         with self.store.read() as conn:
@@ -314,6 +377,14 @@ class HazardService:
             from engine.errors import Conflict
             raise Conflict(f"case {case.id} is at version {case.version}, not {expected_version}: someone changed it; "
                            "look at it again and retry", case_id=case.id, expected_version=expected_version)
+
+
+def _check_time_order(case: Case, now: datetime) -> None:
+    """An event may not take effect before the one it follows: the log is in force in sequence order."""
+    if case.updated_at is not None and now < case.updated_at:
+        raise Refused(f"{case.id}: the engine time {now.isoformat()} is before its last event "
+                      f"({case.updated_at.astimezone(now.tzinfo).isoformat()}); back-fill events in order",
+                      case_id=case.id, rule="time-order")
 
 
 def _folded(case: Case, new_events: list[Event], run: Loaded) -> Case:

@@ -130,6 +130,8 @@ def _fire_case(service, conn, case_id: str, rows, now: datetime, sweep_id: str) 
     from engine.store import rungs as rung_store
 
     case = case_store.load(conn, case_id)
+    if case.updated_at is not None and now < case.updated_at:
+        return []  # a drill sweeping at a time before the case's last event: events stay in time order
     run = service.loaded(conn, case.workflow, case.workflow_version)
     current = [r for r in rows if _still_due(case, r)]
     entries = []

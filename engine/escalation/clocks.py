@@ -8,7 +8,7 @@ the calendar stored for the definition version, so replay never depends on today
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from engine.definition.model import Definition
 
@@ -18,7 +18,8 @@ def advance(states: dict, event, definition: Definition) -> dict:
     if not definition.clocks:
         return states
     result = dict(states)
-    at = event.at.isoformat()
+    # UTC text, whatever zone the event's time came in: the projection and its replay write the same bytes.
+    at = event.at.astimezone(timezone.utc).isoformat()
     final = event.to_state in definition.final_states
     for spec in definition.clocks:
         state = result.get(spec.name)

@@ -110,6 +110,31 @@ def stream_events(conn: Connection, *, batch: int = 5000) -> Iterator[Event]:
         yield event_from_row(row)
 
 
+def stream_register_events(conn: Connection, *, as_of, region=None, level=None, workflow=None,
+                           case_id: str | None = None, batch: int = 5000) -> Iterator[Event]:
+    """Events in force at `as_of` of the cases reported by then, filtered on what never changes after a report."""
+    stmt = select(events).join(cases, cases.c.id == events.c.case_id).where(
+        cases.c.created_at <= as_of, events.c.at <= as_of)
+    if case_id:
+        stmt = stmt.where(cases.c.id == case_id)
+    if region:
+        stmt = stmt.where(cases.c.region.startswith(region))
+    if level:
+        stmt = stmt.where(cases.c.level == level)
+    if workflow:
+        stmt = stmt.where(cases.c.workflow == workflow)
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+        stmt.order_by(events.c.case_id, events.c.seq))
+    for row in result:
+        yield event_from_row(row)
+
+
+def open_cases_of(conn: Connection, workflow: str) -> list[Case]:
+    rows = conn.execute(select(cases).where(and_(cases.c.workflow == workflow, cases.c.is_final.is_(False)))
+                        .order_by(cases.c.id))
+    return [case_from_row(r) for r in rows]
+
+
 def next_number(conn: Connection, year: int, dialect: str) -> int:
     """The next case number of the year; the counter row is the lock, so two reporters never share one."""
     if dialect == "postgresql":
