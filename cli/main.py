@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "scheduler": ("cli.escalation", "scheduler"),
     "escalation": ("cli.escalation", "escalation"),
     "audit": ("cli.audit", "audit"),
+    "calendar": ("cli.calendar", "calendar"),
 }
 
 

@@ -34,6 +34,7 @@ class Case:
     clocks: dict = field(default_factory=dict)    # clock name -> ClockState as dict
     fired: tuple[tuple[str, int, str], ...] = ()  # (clock, cycle, rung) already fired or skipped
     parent_id: str | None = None
+    calendar: str | None = None   # content hash of the working-day calendar its due times are counted with
     is_final: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -62,7 +63,7 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
             state=event.to_state, level=attrs["level"], title=attrs["title"], enterprise=attrs["enterprise"],
             region=attrs["region"], industry=attrs["industry"], source=attrs["source"],
             found_at=datetime.fromisoformat(attrs["found_at"]), parent_id=attrs.get("parent_id"),
-            created_at=event.at,
+            calendar=data.get("calendar"), created_at=event.at,
         )
     fields = dict(case.fields)
     fields.update(data.get("fields", {}))
@@ -77,10 +78,11 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
     if event.trigger not in ("report", "escalate", "extend", "migrate", "recalendar"):
         signers = {**signers, event.trigger: event.actor}
     is_final = event.to_state in definition.final_states
+    calendar = data["calendar"] if event.trigger == "recalendar" else case.calendar
     return replace(
         case, state=event.to_state, version=event.seq, workflow_version=event.workflow_version,
         fields=fields, flags=tuple(flags), signers=signers, fired=fired,
-        clocks=clocks.advance(case.clocks, event, definition), is_final=is_final,
+        clocks=clocks.advance(case.clocks, event, definition), is_final=is_final, calendar=calendar,
         updated_at=event.at, closed_at=event.at if is_final and not case.is_final else case.closed_at,
         last_hash=event.hash,
     )

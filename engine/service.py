@@ -77,6 +77,7 @@ class HazardService:
         self._versions: dict[tuple[str, int], Loaded] = {}
         self._latest: dict[str, int] = {}
         self._calendars: dict[str, WorkCalendar] = {}
+        self._newest_calendar_hash: str | None = None
 
     # -- definitions -------------------------------------------------------------------------------------
     def init(self) -> list[tuple[str, int, bool]]:
@@ -91,6 +92,7 @@ class HazardService:
             stored, created = definition_store.install(conn, name=definition.name, text=text, file_name=filename,
                                                        calendar_hash=calendar_hash, now=self.clock.now())
         self._latest.pop(definition.name, None)
+        self._newest_calendar_hash = None
         return stored.name, stored.version, created
 
     def loaded(self, conn, name: str, version: int | None = None) -> Loaded:
@@ -107,6 +109,10 @@ class HazardService:
         if version is None:
             self._latest[name] = stored.version
         return self._versions[key]
+
+    def calendar_of(self, conn, case: Case, run: Loaded) -> WorkCalendar:
+        """The calendar a case counts working days with: the one its log names, else its definition's."""
+        return self._calendar(conn, case.calendar) if case.calendar else run.calendar
 
     def _calendar(self, conn, digest: str | None) -> WorkCalendar:
         if digest is None:
@@ -180,8 +186,11 @@ class HazardService:
         """Insert a new case and its `report` event in the caller's transaction (checks already done)."""
         year = local_date(now).year
         case_id = f"HZ-{year}-{case_store.next_number(conn, year, self.store.dialect):06d}"
+        data = {"case": attrs, "fields": fields}
+        if run.definition.clocks:
+            data["calendar"] = self._newest_calendar(conn) or run.calendar.content_hash
         event = self.event(case_id, 1, "report", None, run.definition.initial, actor, role, now,
-                            {"case": attrs, "fields": fields}, run.definition.name, run.version, prev_hash=None)
+                           data, run.definition.name, run.version, prev_hash=None)
         case = case_model.apply(None, event, run.definition)
         case_store.insert_new(conn, case, [event])
         self.sync_rungs(conn, case, run, new_case=True)
@@ -198,7 +207,7 @@ class HazardService:
             needs_linked = transition is not None and any(g.kind == "no_open_linked" for g in transition.guards)
             open_linked = case_store.linked_open_workflows(conn, case_id) if needs_linked else frozenset()
         self._check_expected(case, expected_version)
-        _check_time_order(case, now)
+        check_time_order(case, now)
         decision = decide(run.definition, case_id=case.id, state=case.state, trigger=trigger, actor=who,
                           given=fields or {}, case_fields=_guard_fields(case), case_region=case.region,
                           signers=case.signers, open_linked=open_linked, flags=case.flags)
@@ -220,7 +229,7 @@ class HazardService:
             who = self.actor(conn, actor)
             run = self.loaded(conn, case.workflow, case.workflow_version)
         self._check_expected(case, expected_version)
-        _check_time_order(case, now)
+        check_time_order(case, now)
         d = run.definition
         what = f"extending {case_id}"
         if d.extend is None:
@@ -269,7 +278,7 @@ class HazardService:
         with self.store.write() as conn:
             for plan in plans:
                 case = by_id[plan.case_id]
-                _check_time_order(case, now)
+                check_time_order(case, now)
                 data = {"from_version": case.workflow_version, "to_version": target.version,
                         "map": {case.state: plan.to_state}}
                 event = self.event(case.id, case.version + 1, "migrate", case.state, plan.to_state, who.name, role,
@@ -277,6 +286,24 @@ class HazardService:
                 after = self.append(conn, case, [event], target, sync=False)
                 self.sync_rungs(conn, after, target)
         return plans
+
+    def calendar_status(self) -> dict:
+        from sqlalchemy import func, select
+
+        from engine.store.tables import rungs
+        library = default_calendar()
+        with self.store.read() as conn:
+            stored = definition_store.all_calendars(conn)
+            newest = definition_store.newest_calendar(conn)
+            provisional = conn.execute(select(func.count()).select_from(rungs).where(
+                rungs.c.provisional.is_(True), rungs.c.status.in_(("pending", "paused")))).scalar_one()
+        return {"stored": [{"hash": c.content_hash, "name": c.name, "version": c.version, "first_year": c.first_year,
+                            "last_year": c.last_year, "installed_at": c.installed_at, "newest": c.content_hash == newest}
+                           for c in stored],
+                "library": {"hash": library.content_hash, "version": library.version, "first_year": library.first_year,
+                            "last_year": library.last_year,
+                            "stored": any(c.content_hash == library.content_hash for c in stored)},
+                "provisional_rungs": provisional}
 
     # -- reads -------------------------------------------------------------------------------------------
     def get_case(self, case_id: str) -> Case:
@@ -365,9 +392,17 @@ class HazardService:
             self.sync_rungs(conn, after, run)
         return after
 
+    def forget_newest_calendar(self) -> None:
+        self._newest_calendar_hash = None
+
+    def _newest_calendar(self, conn) -> str | None:
+        if self._newest_calendar_hash is None:
+            self._newest_calendar_hash = definition_store.newest_calendar(conn)
+        return self._newest_calendar_hash
+
     def sync_rungs(self, conn, case: Case, run: Loaded, *, new_case: bool = False) -> None:
         if run.definition.clocks:
-            planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired, run.calendar)
+            planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired, self.calendar_of(conn, case, run))
             if planned or not new_case:
                 rung_store.sync(conn, case.id, planned, new_case=new_case)
 
@@ -379,7 +414,7 @@ class HazardService:
                            "look at it again and retry", case_id=case.id, expected_version=expected_version)
 
 
-def _check_time_order(case: Case, now: datetime) -> None:
+def check_time_order(case: Case, now: datetime) -> None:
     """An event may not take effect before the one it follows: the log is in force in sequence order."""
     if case.updated_at is not None and now < case.updated_at:
         raise Refused(f"{case.id}: the engine time {now.isoformat()} is before its last event "

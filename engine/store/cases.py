@@ -34,7 +34,8 @@ def case_values(case: Case) -> dict:
         "region": case.region, "industry": case.industry, "source": case.source, "found_at": case.found_at,
         "deadline": case.deadline, "deadline_at": case.deadline_at, "fields": case.fields,
         "flags": list(case.flags), "signers": case.signers, "clocks": case.clocks,
-        "fired": [list(f) for f in case.fired], "parent_id": case.parent_id, "is_final": case.is_final,
+        "fired": [list(f) for f in case.fired], "parent_id": case.parent_id, "calendar_hash": case.calendar,
+        "is_final": case.is_final,
         "created_at": case.created_at, "updated_at": case.updated_at, "closed_at": case.closed_at,
         "last_hash": case.last_hash,
     }
@@ -47,7 +48,8 @@ def case_from_row(row) -> Case:
         version=m["version"], level=m["level"], title=m["title"], enterprise=m["enterprise"], region=m["region"],
         industry=m["industry"], source=m["source"], found_at=m["found_at"], fields=dict(m["fields"]),
         flags=tuple(m["flags"]), signers=dict(m["signers"]), clocks=dict(m["clocks"]),
-        fired=tuple(tuple(f) for f in m["fired"]), parent_id=m["parent_id"], is_final=m["is_final"],
+        fired=tuple(tuple(f) for f in m["fired"]), parent_id=m["parent_id"], calendar=m["calendar_hash"],
+        is_final=m["is_final"],
         created_at=m["created_at"], updated_at=m["updated_at"], closed_at=m["closed_at"], last_hash=m["last_hash"],
     )
 

@@ -53,7 +53,11 @@ class Store:
         except IntegrityError:
             raise
         except OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable ({self.safe_url}): {_first_line(exc)}") from exc
+            text = _first_line(exc)
+            if any(sign in text for sign in ("no such table", "no such column", "does not exist")):
+                raise StoreError(f"the database at {self.safe_url} has no tables or an older layout ({text}): "
+                                 "run `hazard init` on a new database") from exc
+            raise StoreUnavailable(f"database unavailable ({self.safe_url}): {text}") from exc
         except DBAPIError as exc:
             raise StoreError(f"database error: {_first_line(exc)}") from exc
 

@@ -79,3 +79,15 @@ def load_calendar(conn: Connection, digest: str) -> WorkCalendar:
     if row is None:
         raise NotFound(f"no working-day calendar {digest[:12]} stored", kind="calendar", key=digest)
     return WorkCalendar.from_data(row.data)
+
+
+def newest_calendar(conn: Connection) -> str | None:
+    """The calendar covering the most years (the last stored among equals): what new cases count with."""
+    return conn.execute(select(calendars.c.content_hash).order_by(calendars.c.last_year.desc(),
+                                                                  calendars.c.installed_at.desc()).limit(1)).scalar()
+
+
+def all_calendars(conn: Connection) -> list:
+    return list(conn.execute(select(calendars.c.content_hash, calendars.c.name, calendars.c.version,
+                                    calendars.c.first_year, calendars.c.last_year, calendars.c.installed_at)
+                             .order_by(calendars.c.installed_at)))

@@ -104,6 +104,7 @@ class HazardCase(SQLModel, table=True):
     clocks: dict = _json()
     fired: list = _json()
     parent_id: str | None = Field(default=None, index=True)
+    calendar_hash: str | None = None
     is_final: bool = False
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
