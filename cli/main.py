@@ -42,6 +42,12 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except HazardError as exc:
             ctx.exit(report_error(exc))
+        except click.UsageError as exc:
+            if _wants_json(ctx):
+                from cli.output import print_json
+                print_json({"error": {"type": "UsageError", "message": exc.format_message(),
+                                      "exit_code": exc.exit_code}})
+            raise
 
     @staticmethod
     def _available(name: str) -> bool:
@@ -92,12 +98,15 @@ def cli(ctx, db, actor, now, as_json):
 def report_error(exc: Exception) -> int:
     from engine.errors import HazardError
 
-    ctx = click.get_current_context(silent=True)
-    as_json = bool(ctx and isinstance(ctx.find_root().obj, AppContext) and ctx.find_root().obj.json) \
-        or "--json" in sys.argv[1:] or os.environ.get("HAZARD_JSON")
-    if as_json:
+    if _wants_json(click.get_current_context(silent=True)):
         from cli.output import error_document, print_json
         print_json(error_document(exc))
     prefix = "" if type(exc).__name__ == "DefinitionInvalid" else "Error: "
     click.echo(f"{prefix}{exc}", err=True)
     return exc.exit_code
+
+
+def _wants_json(ctx) -> bool:
+    root = ctx.find_root() if ctx else None
+    return bool(root and isinstance(root.obj, AppContext) and root.obj.json) or "--json" in sys.argv[1:] \
+        or bool(os.environ.get("HAZARD_JSON"))

@@ -72,8 +72,6 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
     fired = case.fired
     if event.trigger == "escalate":
         fired = fired + ((data["clock"], data["cycle"], data["rung"]),)
-    if event.trigger == "extend":
-        fields["deadline"] = data["until"]
     signers = case.signers
     if event.trigger not in ("report", "escalate", "extend", "migrate", "recalendar"):
         signers = {**signers, event.trigger: event.actor}

@@ -7,6 +7,7 @@ not silently folded:
   the previous one left (`from_state`), in the same workflow and, until a `migrate`, the same version;
 - a workflow transition is one the definition's machine allows from that state with that trigger, leading
   to the recorded `to_state`, fired in a role the transition allows (the same `Machine` that decided it);
+- no event takes effect before the one it follows (the service refuses such back-filling);
 - engine triggers (`extend`, `escalate`, `recalendar`) keep the state; `migrate` moves the case to the
   version it names and to the state its map gives.
 
@@ -83,6 +84,8 @@ def check_event(case: Case | None, event: Event, definition: Definition) -> None
         fail(f"'{event.trigger}' recorded from '{event.from_state}' but the case was in '{case.state}'")
     if event.workflow != case.workflow:
         fail(f"workflow '{event.workflow}' in a '{case.workflow}' case")
+    if case.updated_at is not None and event.at < case.updated_at:
+        fail(f"takes effect at {event.at.isoformat()}, before the event it follows ({case.updated_at.isoformat()})")
     if event.trigger == "migrate":
         _check_migration(case, event, definition, fail)
         return
@@ -98,9 +101,8 @@ def check_event(case: Case | None, event: Event, definition: Definition) -> None
         if clock is not None and definition.clock(clock) is None:
             fail(f"'{event.trigger}' on clock '{clock}', which version {event.workflow_version} does not have")
         return
-    try:
-        to_state = machine_for(definition).fire(case.state, event.trigger)
-    except Refused:
+    to_state = _fire(definition, case.state, event.trigger)
+    if to_state is None:
         fail(f"'{event.trigger}' is not a transition from '{case.state}' in '{definition.name}' "
              f"v{event.workflow_version}")
     if to_state != event.to_state:
@@ -108,6 +110,24 @@ def check_event(case: Case | None, event: Event, definition: Definition) -> None
     transition = definition.transition(case.state, event.trigger)
     if event.role not in transition.roles:
         fail(f"'{event.trigger}' fired in role '{event.role}', which it does not allow ({', '.join(transition.roles)})")
+
+
+# The machine has no conditions or callbacks, so its answer depends on (state, trigger) alone: remembering it
+# spares a million-event replay the cost of firing transitions (and its debug logging) once per event. The key
+# holds the machine itself, so a cached answer can never be read for another definition version.
+_fired: dict[tuple[object, str, str], str | None] = {}
+
+
+def _fire(definition: Definition, state: str, trigger: str) -> str | None:
+    """Where the definition's machine takes `trigger` from `state`, or None when it refuses."""
+    machine = machine_for(definition)
+    key = (machine, state, trigger)
+    if key not in _fired:
+        try:
+            _fired[key] = machine.fire(state, trigger)
+        except Refused:
+            _fired[key] = None
+    return _fired[key]
 
 
 def _check_migration(case: Case, event: Event, definition: Definition, fail) -> None:

@@ -75,7 +75,6 @@ class HazardService:
         self.clock = clock
         self.recorded_clock = recorded_clock or SystemClock()
         self._versions: dict[tuple[str, int], Loaded] = {}
-        self._latest: dict[str, int] = {}
         self._calendars: dict[str, WorkCalendar] = {}
         self._newest_calendar_hash: str | None = None
 
@@ -91,24 +90,21 @@ class HazardService:
             calendar_hash = definition_store.save_calendar(conn, default_calendar(), self.clock.now())
             stored, created = definition_store.install(conn, name=definition.name, text=text, file_name=filename,
                                                        calendar_hash=calendar_hash, now=self.clock.now())
-        self._latest.pop(definition.name, None)
         self._newest_calendar_hash = None
         return stored.name, stored.version, created
 
     def loaded(self, conn, name: str, version: int | None = None) -> Loaded:
+        """A definition version, parsed once per process; without `version`, the newest (asked every time:
+        another process may have installed one since)."""
         if version is None:
-            version = self._latest.get(name)
+            version = definition_store.newest_version(conn, name)
         if version is not None and (name, version) in self._versions:
             return self._versions[(name, version)]
         stored = definition_store.get(conn, name, version)
-        key = (name, stored.version)
-        if key not in self._versions:
-            definition = parse_text(stored.source_text, stored.file_name)
-            calendar = self._calendar(conn, stored.calendar_hash)
-            self._versions[key] = Loaded(definition, stored.version, calendar)
-        if version is None:
-            self._latest[name] = stored.version
-        return self._versions[key]
+        definition = parse_text(stored.source_text, stored.file_name)
+        calendar = self._calendar(conn, stored.calendar_hash)
+        self._versions[(name, stored.version)] = Loaded(definition, stored.version, calendar)
+        return self._versions[(name, stored.version)]
 
     def calendar_of(self, conn, case: Case, run: Loaded) -> WorkCalendar:
         """The calendar a case counts working days with: the one its log names, else its definition's."""
@@ -358,16 +354,23 @@ class HazardService:
     def escalation_list(self, *, due: bool = False, overdue_unfired: bool = False, case_id: str | None = None,
                         limit: int | None = None) -> tuple[list, float]:
         """Rung rows, and how late the oldest due-but-unfired one is (seconds)."""
+        from datetime import timedelta
+
         now = self.clock.now()
-        grace = 60
         with self.store.read() as conn:
             if case_id:
                 case_store.load(conn, case_id)
-                rows = [r for r in rung_store.of_case(conn, case_id)
-                        if not (due or overdue_unfired) or (r.status == "pending" and r.due_at and r.due_at <= now)]
+                rows = rung_store.of_case(conn, case_id)
+                if due or overdue_unfired:
+                    rows = [r for r in rows if r.status == "pending" and r.due_at and r.due_at <= now]
             else:
-                rows = rung_store.listing(conn, now=now, due_only=due, overdue_unfired=overdue_unfired,
-                                          grace_minutes=grace, limit=limit)
+                rows = rung_store.listing(conn, now=now, due_only=due or overdue_unfired, limit=None if overdue_unfired else limit)
+            if overdue_unfired:  # late past the grace of the definition each case runs under
+                info = rung_store.with_workflow(conn, rows)
+                graces = {key: timedelta(minutes=self.loaded(conn, *key).definition.grace_minutes)
+                          for key in {(r.workflow, r.workflow_version) for r in info}}
+                late = {r.id for r in info if now - r.due_at > graces[(r.workflow, r.workflow_version)]}
+                rows = [r for r in rows if r.id in late][:limit]
         pending = [r.due_at for r in rows if r.status == "pending" and r.due_at and r.due_at <= now]
         return rows, (now - min(pending)).total_seconds() if pending else 0.0
 

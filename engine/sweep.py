@@ -51,7 +51,7 @@ def sweep(service, *, now: datetime | None = None, dry_run: bool = False, batch:
     result = SweepResult(sweep_id or new_sweep_id(), now, dry_run)
     if dry_run:
         with service.store.read() as conn:
-            rows = rung_store.listing(conn, now=now, due_only=True, overdue_unfired=False, limit=limit)
+            rows = rung_store.listing(conn, now=now, due_only=True, limit=limit)
             decided = _decide(service, conn, rows, now)
         for due, decision in decided:
             result.fired.append(_entry(due, "fired" if decision == "fire" else "skipped", now))
@@ -105,7 +105,7 @@ def _decide(service, conn, rows, now) -> list[tuple[DueRung, str]]:
 
 def _fire_batch(service, rows, now: datetime, result: SweepResult) -> None:
     by_case = defaultdict(list)
-    for row in rows:
+    for row in sorted(rows, key=lambda r: r.case_id):  # one lock order for every sweep: no deadlock between two
         by_case[row.case_id].append(row)
     try:
         with service.store.write() as conn:

@@ -60,6 +60,10 @@ def _convert(node, loader: _Loader):
             key = _convert(key_node, loader)
             if isinstance(key, (dict, list)):
                 raise DefinitionInvalid([("", _line(key_node), "a key must be a plain word")])
+            if key in result:
+                # YAML would keep the last silently; a state written twice could lose its `final: true`.
+                raise DefinitionInvalid([("", _line(key_node), f"'{key}' is written twice in this mapping "
+                                                                f"(first at line {result.key_lines[key]})")])
             result[key] = _convert(value_node, loader)
             result.key_lines[key] = _line(key_node)
         return result

@@ -14,6 +14,7 @@ from engine.clock import parse_time
 from engine.definition.model import FieldSpec, Guard
 from engine.errors import InvalidInput
 
+_DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _MONEY = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(万元|万|元)?\s*$")
 
 
@@ -48,7 +49,7 @@ def coerce(spec: FieldSpec, raw: object) -> str:
 def normalise_date(text: str, name: str) -> str:
     """`YYYY-MM-DD` stays a date; an ISO 8601 time becomes an aware Shanghai time in ISO form."""
     try:
-        if len(text) == 10:
+        if _DATE_ONLY.match(text):  # 2026-04-30 or 20260430: a day, missed at its end
             return date.fromisoformat(text).isoformat()
         return parse_time(text).isoformat()
     except (ValueError, InvalidInput):

@@ -119,8 +119,11 @@ def triage(due: list[DueRung], now: datetime, grace_minutes: int) -> list[tuple[
     this policy in one clock cycle, fire only the one due last and skip the others.
     """
     grace = timedelta(minutes=grace_minutes)
+    missed = [item for item in due if now - item.due_at > grace]
     top: dict[tuple, DueRung] = {}
-    for item in due:
+    for item in missed:
+        if item.rung.missed != "highest":
+            continue
         key = (item.case_id, item.clock, item.cycle)
         if key not in top or (item.due_at, item.rung.offset_days) > (top[key].due_at, top[key].rung.offset_days):
             top[key] = item

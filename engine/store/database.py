@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from engine.errors import StoreError, StoreUnavailable
+from engine.errors import Conflict, StoreError, StoreUnavailable
 
 DEFAULT_URL = "sqlite:///hazard.db"
 
@@ -48,18 +48,24 @@ class Store:
 
     @contextmanager
     def translated(self) -> Iterator[None]:
+        """Driver errors become the engine's: one place, as eventsourcing's PEP 249 mapping does."""
         try:
             yield
         except IntegrityError:
-            raise
-        except OperationalError as exc:
-            text = _first_line(exc)
-            if any(sign in text for sign in ("no such table", "no such column", "does not exist")):
-                raise StoreError(f"the database at {self.safe_url} has no tables or an older layout ({text}): "
-                                 "run `hazard init` on a new database") from exc
-            raise StoreUnavailable(f"database unavailable ({self.safe_url}): {text}") from exc
+            raise  # a lost race on a unique key: the caller knows which (Conflict)
         except DBAPIError as exc:
-            raise StoreError(f"database error: {_first_line(exc)}") from exc
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: DBAPIError) -> Exception:
+        text = _first_line(exc)
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40P01", "40001"):  # deadlock, serialization
+            return Conflict(f"a concurrent transaction got in the way ({text}); nothing was written, retry", case_id="")
+        if not isinstance(exc, OperationalError):
+            return StoreError(f"database error: {text}")
+        if any(sign in text for sign in ("no such table", "no such column", "does not exist")):
+            return StoreError(f"the database at {self.safe_url} has no tables or an older layout ({text}): "
+                              "run `hazard init` on a new database")
+        return StoreUnavailable(f"database unavailable ({self.safe_url}): {text}")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -36,17 +36,23 @@ def _stored(row) -> StoredVersion:
 
 def install(conn: Connection, *, name: str, text: str, file_name: str, calendar_hash: str | None,
             now: datetime) -> tuple[StoredVersion, bool]:
-    """Store `text` as the next version of `name` unless that exact text is already a version."""
+    """Store `text` as the next version of `name` unless it is the text of the newest version.
+
+    Reverting a file to an older text makes a new version with that text: the newest is what new cases run.
+    """
     digest = content_hash(text)
-    existing = conn.execute(select(workflow_versions).where(
-        workflow_versions.c.name == name, workflow_versions.c.content_hash == digest)).first()
-    if existing is not None:
-        return _stored(existing), False
-    latest = conn.execute(select(func.max(workflow_versions.c.version)).where(workflow_versions.c.name == name)).scalar()
-    values = dict(name=name, version=(latest or 0) + 1, content_hash=digest, source_text=text, file_name=file_name,
+    newest = conn.execute(select(workflow_versions).where(workflow_versions.c.name == name)
+                          .order_by(workflow_versions.c.version.desc()).limit(1)).first()
+    if newest is not None and newest.content_hash == digest:
+        return _stored(newest), False
+    values = dict(name=name, version=(newest.version if newest is not None else 0) + 1, content_hash=digest, source_text=text, file_name=file_name,
                   calendar_hash=calendar_hash, installed_at=now)
     conn.execute(insert(workflow_versions), [values])
     return StoredVersion(**values), True
+
+
+def newest_version(conn: Connection, name: str) -> int | None:
+    return conn.execute(select(func.max(workflow_versions.c.version)).where(workflow_versions.c.name == name)).scalar()
 
 
 def get(conn: Connection, name: str, version: int | None = None) -> StoredVersion:

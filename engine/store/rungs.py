@@ -63,7 +63,18 @@ def claim(conn: Connection, *, now: datetime, sweep_id: str, lease_until: dateti
             .order_by(rungs.c.due_at).limit(limit).scalar_subquery()
     stmt = update(rungs).where(rungs.c.id.in_(ids)).values(claimed_by=sweep_id, lease_until=lease_until) \
         .returning(*rungs.c)
-    return list(conn.execute(stmt))
+    claimed = list(conn.execute(stmt))
+    if not claimed:
+        return claimed
+    # Take the other due rungs of the same cases too: catch-up policies decide over a whole clock cycle.
+    case_ids = sorted({r.case_id for r in claimed})
+    rest = select(rungs.c.id).where(and_(rungs.c.case_id.in_(case_ids), rungs.c.status == "pending",
+                                         rungs.c.due_at <= now, free))
+    if postgres:
+        rest = rest.with_for_update(skip_locked=True)
+    more = update(rungs).where(rungs.c.id.in_(rest.scalar_subquery())).values(
+        claimed_by=sweep_id, lease_until=lease_until).returning(*rungs.c)
+    return claimed + list(conn.execute(more))
 
 
 def mark(conn: Connection, row_id: int, *, status: str, fired_at: datetime, sweep_id: str) -> bool:
@@ -79,15 +90,22 @@ def release(conn: Connection, sweep_id: str) -> None:
                  {"claimed_by": None, "lease_until": None})
 
 
-def listing(conn: Connection, *, now: datetime, due_only: bool, overdue_unfired: bool, grace_minutes: int = 0,
-            limit: int | None = None) -> list:
+def listing(conn: Connection, *, now: datetime, due_only: bool, limit: int | None = None) -> list:
     stmt = select(rungs)
-    if due_only or overdue_unfired:
+    if due_only:
         stmt = stmt.where(and_(rungs.c.status == "pending", rungs.c.due_at <= now))
-    if overdue_unfired:
-        from datetime import timedelta
-        stmt = stmt.where(rungs.c.due_at < now - timedelta(minutes=grace_minutes))
     stmt = stmt.order_by(rungs.c.due_at, rungs.c.case_id)
     if limit:
         stmt = stmt.limit(limit)
+    return list(conn.execute(stmt))
+
+
+def with_workflow(conn: Connection, rows: list) -> list:
+    """The rows' ids and due times with the workflow and version their case runs under."""
+    from engine.store.tables import cases
+    ids = [r.id for r in rows]
+    if not ids:
+        return []
+    stmt = select(rungs.c.id, rungs.c.due_at, cases.c.workflow, cases.c.workflow_version) \
+        .join(cases, cases.c.id == rungs.c.case_id).where(rungs.c.id.in_(ids))
     return list(conn.execute(stmt))

@@ -1,8 +1,7 @@
 """The tables, as SQLModel classes; hot paths use their `__table__` with SQLAlchemy Core statements.
 
 Keys settle races: `(case_id, seq)` makes a second writer of the same event number fail; `(case_id, clock,
-cycle, rung)` makes a rung fire at most once; `(name, version)` and `(name, content_hash)` keep one row
-per definition version.
+cycle, rung)` makes a rung fire at most once; `(name, version)` keeps one row per definition version.
 """
 from __future__ import annotations
 
@@ -42,7 +41,7 @@ def _json():
 
 class WorkflowVersion(SQLModel, table=True):
     __tablename__ = "workflow_version"
-    __table_args__ = (UniqueConstraint("name", "version"), UniqueConstraint("name", "content_hash"))
+    __table_args__ = (UniqueConstraint("name", "version"),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True)
     version: int

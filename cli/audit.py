@@ -1,0 +1,269 @@
+"""`hazard audit ...`: replay cases, verify the hash chains, trace responsibility, write a dossier.
+
+`replay` and `verify` are reports: their findings go to stdout (one JSON document with --json) and the exit
+code says whether they found a problem (11 a replay disagrees, 10 a chain breaks), so the report is printed
+whole instead of being replaced by an error document.
+"""
+from __future__ import annotations
+
+import click
+
+from cli.options import is_json, json_option
+
+
+@click.group()
+def audit():
+    """Replay cases, verify the event log, trace who did what (责任倒查), write case dossiers."""
+
+
+def _auditor(ctx):
+    from engine.audit import Auditor
+    return Auditor(ctx.obj.service)
+
+
+def _as_of(text: str | None):
+    from engine.clock import parse_time
+    return parse_time(text) if text else None
+
+
+def _finish(ctx, error) -> None:
+    """End a report that found a problem: the message on stderr, the error's documented exit code."""
+    from cli.output import message
+    message(f"Error: {error}")
+    ctx.exit(error.exit_code)
+
+
+@audit.command()
+@click.argument("case_id", metavar="CASE", required=False)
+@click.option("--all", "all_cases", is_flag=True, help="Replay every case (progress on stderr) and report every "
+                                                      "disagreement with the stored rows.")
+@click.option("--as-of", "as_of", metavar="TIME", default=None,
+              help="Show the case as it stood at this effective time (Asia/Shanghai if no offset).")
+@json_option
+@click.pass_context
+def replay(ctx, case_id, all_cases, as_of):
+    """Rebuild CASE from its events with the definition version each ran under; say if the stored row agrees.
+
+    Prints the state, fields, open rungs and linked cases as of --as-of (default: all events). Exits 11 when
+    the stored projection disagrees with the replay or the log does not fit its definition.
+
+    Example: hazard audit replay HZ-2026-000001 --as-of 2026-04-01T09:00
+    """
+    if all_cases == bool(case_id):
+        raise click.UsageError("give a CASE or --all")
+    if all_cases:
+        if as_of:
+            raise click.UsageError("--as-of goes with one CASE (for the whole register: hazard case list --as-of)")
+        return _replay_all(ctx)
+    from engine.errors import ReplayMismatch
+
+    result = _auditor(ctx).replay_case(case_id, as_of=_as_of(as_of))
+    print_case_replay(result, is_json(ctx), ctx.obj.service.clock.now())
+    if not result.agrees:
+        _finish(ctx, ReplayMismatch(f"{case_id}: the stored case disagrees with the replay of its events: "
+                                    + "; ".join(result.differences)))
+
+
+def _replay_all(ctx):
+    from engine.errors import ReplayMismatch
+
+    auditor = _auditor(ctx)
+    with progress("replaying cases", auditor.count_cases()) as advance:
+        result = auditor.replay_all(on_case=lambda: advance(1))
+    print_replay_report(result, is_json(ctx))
+    if result.disagreements:
+        _finish(ctx, ReplayMismatch(f"{len(result.disagreements)} of {result.cases} cases disagree with the "
+                                    "replay of their events"))
+
+
+@audit.command()
+@json_option
+@click.pass_context
+def verify(ctx):
+    """Check every event's hash chain; name the case and sequence number of any edited, removed or reordered event.
+
+    Streams the log (constant memory). Exits 10 when any chain breaks, 0 when all verify.
+
+    Example: hazard --db postgresql+psycopg://postgres@127.0.0.1/hazard audit verify --json
+    """
+    from engine.errors import TamperDetected
+
+    auditor = _auditor(ctx)
+    with progress("verifying events", auditor.count_events()) as advance:
+        result = auditor.verify(on_events=advance)
+    print_verify_report(result, is_json(ctx))
+    if result.breaks:
+        cases = sorted({b.case_id for b in result.breaks})
+        _finish(ctx, TamperDetected(f"the event log does not verify: {len(result.breaks)} break(s) in "
+                                    f"{len(cases)} case(s): {', '.join(cases[:5])}{' ...' if len(cases) > 5 else ''}",
+                                    breaks=result.breaks))
+
+
+@audit.command()
+@click.argument("case_id", metavar="CASE")
+@click.option("--as-of", "as_of", metavar="TIME", default=None,
+              help="Trace up to this effective time (default: the engine's now).")
+@json_option
+@click.pass_context
+def trace(ctx, case_id, as_of):
+    """The responsibility trace (责任倒查): who acted in which role, what they signed and when, who held the
+    case how long, and which deadlines and rungs were missed while whom held it.
+
+    Example: hazard audit trace HZ-2026-000001
+    """
+    case, found = _auditor(ctx).trace_case(case_id, as_of=_as_of(as_of))
+    print_trace(case, found, is_json(ctx))
+
+
+@audit.command()
+@click.argument("case_id", metavar="CASE")
+@click.option("--format", "fmt", type=click.Choice(["html", "json"]), default="html", show_default=True,
+              help="A self-contained, printable HTML page or a JSON document.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of stdout.")
+@click.pass_context
+def dossier(ctx, case_id, fmt, output):
+    """Write the case file (案卷) of CASE: timeline, five implementations, rungs fired, linked interviews and
+    supervisions, signatures and the hash of the last event.
+
+    Example: hazard audit dossier HZ-2026-000001 --format html --output HZ-2026-000001.html
+    """
+    from cli.output import message
+    from engine.dossier import to_html, to_json
+
+    data = _auditor(ctx).dossier(case_id)
+    text = to_html(data) if fmt == "html" else to_json(data)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        message(f"{case_id}: dossier written to {output}")
+    else:
+        click.echo(text)
+
+
+# -- printing --------------------------------------------------------------------------------------------------
+class progress:
+    """A progress bar on stderr (stdout stays clean for --json); yields `advance(n)`."""
+
+    def __init__(self, label: str, total: int):
+        self.label, self.total = label, total
+
+    def __enter__(self):
+        import sys
+
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=Console(file=sys.stderr), transient=False)
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=self.total)
+        return lambda n=1: self.bar.advance(task, n)
+
+    def __exit__(self, *exc):
+        self.bar.stop()
+        return False
+
+
+def _rung_document(r) -> dict:
+    return {"clock": r.clock, "cycle": r.cycle, "rung": r.rung, "action": r.action, "status": r.status,
+            "due_at": r.due_at, "at": r.at, "provisional": r.provisional, "late_seconds": r.late_seconds,
+            "linked_case": r.linked_case}
+
+
+def print_case_replay(result, as_json: bool, now) -> None:
+    from cli.output import message, pairs, print_json, short_time, table
+    from engine.documents import case_document
+
+    moment = result.as_of or now
+    if as_json:
+        print_json({"case_id": result.case_id, "as_of": result.as_of, "exists": result.case is not None,
+                    "case": case_document(result.case, moment) if result.case else None,
+                    "events": result.events, "total_events": result.total_events,
+                    "rungs": [_rung_document(r) for r in result.rungs],
+                    "linked": [{"id": c.id, "workflow": c.workflow, "title": c.title, "state": c.state,
+                                "final": c.is_final, "deadline": c.deadline} for c in result.linked],
+                    "agrees": result.agrees, "differences": result.differences})
+        return
+    when = short_time(result.as_of) if result.as_of else "all events"
+    if result.case is None:
+        message(f"{result.case_id}: not reported yet as of {when}" if not result.differences else
+                f"{result.case_id}: cannot be replayed")
+    else:
+        c = result.case
+        rows = [("as of", when), ("state", c.state), ("version", f"{result.events} of {result.total_events} events"),
+                ("workflow", f"{c.workflow} v{c.workflow_version}"), ("deadline", c.deadline),
+                ("overdue", c.overdue(moment)), ("flags", ", ".join(c.flags) or "-")]
+        rows += [(f"  {k}", v) for k, v in c.fields.items()]
+        pairs(rows, title=f"{c.id} {c.title}")
+    if result.rungs:
+        table(["clock", "cycle", "rung", "action", "status", "due", "fired"],
+              [[r.clock, r.cycle, r.rung, r.action, r.status,
+                short_time(r.due_at) + (" (provisional)" if r.provisional else ""), short_time(r.at)]
+               for r in result.rungs], title="escalation rungs")
+    if result.linked:
+        table(["case", "workflow", "state", "deadline"], [[c.id, c.workflow, c.state, c.deadline] for c in result.linked],
+              title="linked cases")
+    if result.agrees:
+        message(f"{result.case_id}: the stored case agrees with the replay of its {result.total_events} events")
+
+
+def print_replay_report(result, as_json: bool) -> None:
+    from cli.output import message, print_json
+
+    if as_json:
+        print_json({"ok": not result.disagreements, "cases": result.cases, "events": result.events,
+                    "disagreements": [{"case_id": case_id, "differences": differences}
+                                      for case_id, differences in result.disagreements]})
+        return
+    for case_id, differences in result.disagreements:
+        for difference in differences:
+            click.echo(f"{case_id}: {difference}")
+    message(f"replayed {result.cases} cases ({result.events} events): "
+            f"{len(result.disagreements)} disagree with their stored rows")
+
+
+def print_verify_report(result, as_json: bool) -> None:
+    from cli.output import message, print_json
+
+    if as_json:
+        print_json({"ok": not result.breaks, "cases": result.tally.cases, "events": result.tally.events,
+                    "breaks": [{"case_id": b.case_id, "seq": b.seq, "problem": b.problem} for b in result.breaks]})
+        return
+    for b in result.breaks:
+        click.echo(f"{b.case_id} #{b.seq}: {b.problem}")
+    message(f"verified {result.tally.events} events in {result.tally.cases} cases: "
+            + ("every chain verifies" if not result.breaks else f"{len(result.breaks)} break(s)"))
+
+
+def print_trace(case, found: dict, as_json: bool) -> None:
+    from cli.output import print_json, short_time, table
+
+    if as_json:
+        print_json({"case": {"id": case.id, "title": case.title, "state": case.state, "workflow": case.workflow,
+                             "workflow_version": case.workflow_version, "enterprise": case.enterprise,
+                             "region": case.region}, **found})
+        return
+    table(["seq", "at", "recorded", "actor", "role", "action", "state", "signed"],
+          [[a["seq"], short_time(a["at"]), short_time(a["recorded_at"]), a["actor"], a["role"],
+            f"{a['label']} ({a['trigger']})", a["to"] if a["from"] in (None, a["to"]) else f"{a['from']} -> {a['to']}",
+            _details(a)] for a in found["actions"]],
+          title=f"{case.id} {case.title}: who did what")
+    table(["holder", "state", "since", "until", "days", "released by"],
+          [[p["holder"], p["state"], short_time(p["since"]), "(still)" if p["open"] else short_time(p["until"]),
+            f"{p['seconds'] / 86400:.1f}", p["released_by"] or ""] for p in found["holding"]],
+          title="who held the case")
+    table(["holder", "days"], [[h["holder"], f"{h['days']:.1f}"] for h in found["held_for"]], title="held in total")
+    table(["missed", "due", "at", "status", "held by", "state"],
+          [[m["what"] if m["kind"] == "rung" else f"deadline {m['deadline']}", short_time(m["due_at"]),
+            short_time(m["at"]), m["status"], m["holder"] or "", m["state"]] for m in found["missed"]],
+          title="deadlines and rungs missed")
+
+
+def _details(action: dict) -> str:
+    """What an action signed or, for engine events, what it did (the extension, the rung fired)."""
+    shown = dict(action["signed"])
+    for key in ("extension", "escalation", "migration"):
+        shown.update({k: v for k, v in (action.get(key) or {}).items()
+                      if k in ("until", "reason", "rung", "status", "linked_case", "to_version", "map")})
+    return "; ".join(f"{k}={v}" for k, v in shown.items())
