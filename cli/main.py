@@ -96,8 +96,7 @@ def cli(ctx, db, actor, now, as_json):
 
 
 def report_error(exc: Exception) -> int:
-    from engine.errors import HazardError
-
+    """Print an engine error (and its JSON document with --json); return its exit code."""
     if _wants_json(click.get_current_context(silent=True)):
         from cli.output import error_document, print_json
         print_json(error_document(exc))

@@ -65,5 +65,5 @@ def refresh(service, *, actor: str | None, calendar: WorkCalendar | None = None,
                                   now, data, case.workflow, case.workflow_version, prev_hash=case.last_hash)
             after = service.append(conn, case, [event], run, sync=False)
             service.sync_rungs(conn, after, run)
-    service.forget_newest_calendar()
+    service.registry.forget_newest_calendar()
     return digest, digest not in known, recounts

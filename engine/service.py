@@ -7,22 +7,19 @@ and nothing of its command is written.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 
 from engine import case as case_model
 from engine.calendar import WorkCalendar, default_calendar
 from engine.case import Case
 from engine.clock import Clock, SystemClock, local_date, parse_time
-from engine.definition.check import problems as check_problems
 from engine.definition.model import Definition
-from engine.definition.parse import parse_text
-from engine.definition.vocabulary import GuardContext, in_regions
-from engine.errors import DefinitionInvalid, InvalidInput, NotFound, PermissionDenied, Refused
+from engine.definition.vocabulary import GuardContext
+from engine.errors import InvalidInput, NotFound, PermissionDenied, Refused
 from engine.escalation import ladder
 from engine.events import Event
 from engine.machine import Actor, check_fields, check_guards, decide, pick_role
+from engine.registry import Loaded, Registry, builtin_workflow_files, calendar_status, load_definition  # noqa: F401
 from engine.store import cases as case_store
 from engine.store import definitions as definition_store
 from engine.store import rungs as rung_store
@@ -35,21 +32,6 @@ _REGION = re.compile(r"^\d{6}$")
 _REGION_PREFIX = re.compile(r"^\d{2}(\d{2}){0,2}$")
 
 
-def load_definition(text: str, filename: str) -> Definition:
-    """Parse and check a definition; raise DefinitionInvalid with every problem as FILE:LINE: message."""
-    definition = parse_text(text, filename)
-    found = check_problems(definition)
-    if found:
-        raise DefinitionInvalid(found)
-    return definition
-
-
-def builtin_workflow_files() -> list[tuple[str, str]]:
-    folder = resources.files("workflows")
-    return sorted((f"workflows/{p.name}", p.read_text(encoding="utf-8")) for p in folder.iterdir()
-                  if p.name.endswith(".yaml"))
-
-
 def region_prefix(code: str) -> str:
     """`370000` -> `37`, `371700` -> `3717`: trailing zero pairs of a division code widen it."""
     code = code.strip()
@@ -60,23 +42,12 @@ def region_prefix(code: str) -> str:
     return code
 
 
-@dataclass(frozen=True)
-class Loaded:
-    """A definition version as the engine runs it."""
-
-    definition: Definition
-    version: int
-    calendar: WorkCalendar
-
-
 class HazardService:
     def __init__(self, store: Store, clock: Clock, *, recorded_clock: Clock | None = None):
         self.store = store
         self.clock = clock
         self.recorded_clock = recorded_clock or SystemClock()
-        self._versions: dict[tuple[str, int], Loaded] = {}
-        self._calendars: dict[str, WorkCalendar] = {}
-        self._newest_calendar_hash: str | None = None
+        self.registry = Registry()
 
     # -- definitions -------------------------------------------------------------------------------------
     def init(self) -> list[tuple[str, int, bool]]:
@@ -90,32 +61,18 @@ class HazardService:
             calendar_hash = definition_store.save_calendar(conn, default_calendar(), self.clock.now())
             stored, created = definition_store.install(conn, name=definition.name, text=text, file_name=filename,
                                                        calendar_hash=calendar_hash, now=self.clock.now())
-        self._newest_calendar_hash = None
+        self.registry.forget_newest_calendar()
         return stored.name, stored.version, created
 
     def loaded(self, conn, name: str, version: int | None = None) -> Loaded:
-        """A definition version, parsed once per process; without `version`, the newest (asked every time:
-        another process may have installed one since)."""
-        if version is None:
-            version = definition_store.newest_version(conn, name)
-        if version is not None and (name, version) in self._versions:
-            return self._versions[(name, version)]
-        stored = definition_store.get(conn, name, version)
-        definition = parse_text(stored.source_text, stored.file_name)
-        calendar = self._calendar(conn, stored.calendar_hash)
-        self._versions[(name, stored.version)] = Loaded(definition, stored.version, calendar)
-        return self._versions[(name, stored.version)]
+        return self.registry.loaded(conn, name, version)
 
     def calendar_of(self, conn, case: Case, run: Loaded) -> WorkCalendar:
-        """The calendar a case counts working days with: the one its log names, else its definition's."""
-        return self._calendar(conn, case.calendar) if case.calendar else run.calendar
+        return self.registry.calendar_of(conn, case, run)
 
-    def _calendar(self, conn, digest: str | None) -> WorkCalendar:
-        if digest is None:
-            return default_calendar()
-        if digest not in self._calendars:
-            self._calendars[digest] = definition_store.load_calendar(conn, digest)
-        return self._calendars[digest]
+    def calendar_status(self) -> dict:
+        with self.store.read() as conn:
+            return calendar_status(conn)
 
     def workflow_versions(self) -> list:
         with self.store.read() as conn:
@@ -184,7 +141,7 @@ class HazardService:
         case_id = f"HZ-{year}-{case_store.next_number(conn, year, self.store.dialect):06d}"
         data = {"case": attrs, "fields": fields}
         if run.definition.clocks:
-            data["calendar"] = self._newest_calendar(conn) or run.calendar.content_hash
+            data["calendar"] = self.registry.newest_calendar(conn) or run.calendar.content_hash
         event = self.event(case_id, 1, "report", None, run.definition.initial, actor, role, now,
                            data, run.definition.name, run.version, prev_hash=None)
         case = case_model.apply(None, event, run.definition)
@@ -283,24 +240,6 @@ class HazardService:
                 self.sync_rungs(conn, after, target)
         return plans
 
-    def calendar_status(self) -> dict:
-        from sqlalchemy import func, select
-
-        from engine.store.tables import rungs
-        library = default_calendar()
-        with self.store.read() as conn:
-            stored = definition_store.all_calendars(conn)
-            newest = definition_store.newest_calendar(conn)
-            provisional = conn.execute(select(func.count()).select_from(rungs).where(
-                rungs.c.provisional.is_(True), rungs.c.status.in_(("pending", "paused")))).scalar_one()
-        return {"stored": [{"hash": c.content_hash, "name": c.name, "version": c.version, "first_year": c.first_year,
-                            "last_year": c.last_year, "installed_at": c.installed_at, "newest": c.content_hash == newest}
-                           for c in stored],
-                "library": {"hash": library.content_hash, "version": library.version, "first_year": library.first_year,
-                            "last_year": library.last_year,
-                            "stored": any(c.content_hash == library.content_hash for c in stored)},
-                "provisional_rungs": provisional}
-
     # -- reads -------------------------------------------------------------------------------------------
     def get_case(self, case_id: str) -> Case:
         with self.store.read() as conn:
@@ -394,14 +333,6 @@ class HazardService:
         if sync and (after.clocks != case.clocks or after.fields != case.fields):
             self.sync_rungs(conn, after, run)
         return after
-
-    def forget_newest_calendar(self) -> None:
-        self._newest_calendar_hash = None
-
-    def _newest_calendar(self, conn) -> str | None:
-        if self._newest_calendar_hash is None:
-            self._newest_calendar_hash = definition_store.newest_calendar(conn)
-        return self._newest_calendar_hash
 
     def sync_rungs(self, conn, case: Case, run: Loaded, *, new_case: bool = False) -> None:
         if run.definition.clocks:

@@ -144,6 +144,7 @@ class Definition:
             fields={f.name: f for f in self.fields},
             by_source={(src, t.trigger): t for t in self.transitions for src in t.sources},
             clocks={c.name: c for c in self.clocks},
+            final=frozenset(s.name for s in self.states if s.final),
         )
 
     def state(self, name: str) -> StateSpec | None:
@@ -163,7 +164,7 @@ class Definition:
 
     @property
     def final_states(self) -> frozenset[str]:
-        return frozenset(s.name for s in self.states if s.final)
+        return self._index["final"]
 
     def rungs_of(self, clock: str) -> tuple[Rung, ...]:
         return tuple(r for r in self.rungs if r.clock == clock)
