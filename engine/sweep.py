@@ -57,6 +57,7 @@ def sweep(service, *, now: datetime | None = None, dry_run: bool = False, batch:
             result.fired.append(_entry(due, "fired" if decision == "fire" else "skipped", now))
         return result
     started = service.recorded_clock.now()
+    claimed: list[int] = []
     remaining = limit
     while remaining is None or remaining > 0:
         size = batch if remaining is None else min(batch, remaining)
@@ -65,11 +66,12 @@ def sweep(service, *, now: datetime | None = None, dry_run: bool = False, batch:
                                     limit=size, postgres=not service.store.is_sqlite)
         if not rows:
             break
+        claimed.extend(r.id for r in rows)
         _fire_batch(service, rows, now, result)
         if remaining is not None:
             remaining -= len(rows)
     with service.store.write() as conn:
-        rung_store.release(conn, result.sweep_id)
+        rung_store.release(conn, result.sweep_id, claimed)
         counts = result.counts
         conn.execute(sweeps.insert(), [{"id": result.sweep_id, "host": socket.gethostname(), "now": now,
                                         "started_at": started, "finished_at": service.recorded_clock.now(),

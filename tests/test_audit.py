@@ -1,0 +1,245 @@
+"""Audit: tampering with any column of any event row is found and located; trace and dossier tell who did what."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import datetime, timedelta, timezone
+from itertools import count
+
+import pytest
+from sqlalchemy import and_, delete, update
+
+from engine.audit import Auditor, holder_of, verify_stream
+from engine.dossier import to_html, to_json
+from engine.events import Event
+from engine.store.tables import cases, events
+from engine.sweep import sweep
+from tests.conftest import report, run_to
+
+
+@pytest.fixture
+def two_closed(service):
+    """Two closed major hazards (six events each); the first is the one tampered with."""
+    first, second = report(service), report(service, title="涉爆粉尘除尘器未设置锁气卸灰装置")
+    run_to(service, first.id, "closed")
+    run_to(service, second.id, "closed")
+    return first.id, second.id
+
+
+def located(service) -> set[tuple[str, int]]:
+    return {(b.case_id, b.seq) for b in Auditor(service).verify().breaks}
+
+
+def tamper(service, case_id: str, seq: int, values: dict) -> None:
+    """UPDATE one event row in place, as someone with database access could."""
+    with service.store.write() as conn:
+        conn.execute(update(events).where(and_(events.c.case_id == case_id, events.c.seq == seq)), values)
+
+
+def test_an_untouched_log_verifies(service, two_closed):
+    """A log written only by the engine has no breaks, and every case and event is counted."""
+    result = Auditor(service).verify()
+    assert result.breaks == [] and (result.tally.cases, result.tally.events) == (2, 12)
+
+
+EDITS = {
+    "trigger": "reject", "from_state": "assigned", "to_state": "closed", "actor": "mallory", "role": "committee",
+    "data": {"fields": {"report_note": "伪造"}}, "workflow": "general-hazard", "workflow_version": 2,
+    "prev_hash": "0" * 64, "hash": "f" * 64,
+}
+
+
+@pytest.mark.parametrize("column", sorted(EDITS) + ["at", "recorded_at", "seq", "case_id"])
+def test_editing_any_column_of_an_event_is_located(service, two_closed, column):
+    """Editing one column of event #4 breaks that case's chain at #4 (or, for seq and case_id, at the gap it leaves)."""
+    target, other = two_closed
+    row = next(e for e in service.history(target) if e.seq == 4)
+    value = {"at": row.at - timedelta(days=3), "recorded_at": row.recorded_at + timedelta(seconds=1),
+             "seq": 40, "case_id": other + "-X"}.get(column, EDITS.get(column))
+    tamper(service, target, 4, {column: value})
+    found = located(service)
+    assert found, f"editing {column} went unnoticed"
+    assert {case_id for case_id, _ in found} <= {target, other + "-X"}
+    if column == "seq":
+        assert (target, 5) in found and (target, 40) in found  # the gap, and the moved row
+    elif column == "case_id":
+        assert (target, 5) in found and (other + "-X", 4) in found
+    else:
+        assert (target, 4) in found
+
+
+def test_deleting_the_last_event_is_found_through_the_case_row(service, two_closed):
+    """Removing a case's last event leaves a chain that verifies by itself; the case row's head exposes it."""
+    target, _ = two_closed
+    with service.store.write() as conn:
+        conn.execute(delete(events).where(and_(events.c.case_id == target, events.c.seq == 6)))
+    breaks = Auditor(service).verify().breaks
+    assert [(b.case_id, b.seq) for b in breaks] == [(target, 5)]
+    assert "#6" in breaks[0].problem
+
+
+def test_deleting_a_middle_event_or_the_whole_log_is_located(service, two_closed):
+    """A gap is named at the event after it; a case whose every event is gone is named too."""
+    target, other = two_closed
+    with service.store.write() as conn:
+        conn.execute(delete(events).where(and_(events.c.case_id == target, events.c.seq == 3)))
+        conn.execute(delete(events).where(events.c.case_id == other))
+    found = located(service)
+    assert (target, 4) in found and (other, 0) in found
+
+
+def test_swapping_two_events_is_located(service, two_closed):
+    """Exchanging the sequence numbers of events #2 and #3 is found at both."""
+    target, _ = two_closed
+    tamper(service, target, 2, {"seq": -2})
+    tamper(service, target, 3, {"seq": 2})
+    tamper(service, target, -2, {"seq": 3})
+    found = located(service)
+    assert {(target, 2), (target, 3)} <= found
+
+
+def test_events_without_their_case_row_are_named(service, two_closed):
+    """Deleting a case row leaves its events pointing at nothing, which verify reports."""
+    target, _ = two_closed
+    with service.store.write() as conn:
+        conn.execute(delete(cases).where(cases.c.id == target))
+    assert located(service) == {(target, 1)}
+
+
+def test_a_rehashed_forgery_still_fails_replay(service, two_closed):
+    """Someone who rewrites an event and re-hashes the rest of the chain passes verify but not replay."""
+    target, _ = two_closed
+    log = service.history(target)
+    forged, prev = [], log[1].hash
+    for event in log[2:]:
+        changed = event if event.seq != 3 else Event(**{**event.__dict__, "to_state": "verifying"})
+        changed = Event(**{**changed.__dict__, "prev_hash": prev}).sealed()
+        forged.append(changed)
+        prev = changed.hash
+    with service.store.write() as conn:
+        for event in forged:
+            conn.execute(update(events).where(and_(events.c.case_id == target, events.c.seq == event.seq)),
+                         {"to_state": event.to_state, "prev_hash": event.prev_hash, "hash": event.hash})
+        conn.execute(update(cases).where(cases.c.id == target), {"last_hash": prev})
+    auditor = Auditor(service)
+    assert auditor.verify().breaks == []
+    disagreements = dict(auditor.replay_all().disagreements)
+    assert list(disagreements) == [target] and "#3" in disagreements[target][0]
+
+
+def test_a_changed_case_row_disagrees_with_its_replay(service, two_closed):
+    """A stored projection edited in place (state, fields) is reported field by field by replay --all."""
+    target, _ = two_closed
+    with service.store.write() as conn:
+        conn.execute(update(cases).where(cases.c.id == target), {"state": "verifying", "is_final": False})
+    disagreements = dict(Auditor(service).replay_all().disagreements)
+    assert [d.split(":")[0] for d in disagreements[target]] == ["state", "is_final"]
+
+
+def test_verification_streams_and_reports_breaks_before_the_end():
+    """verify_stream yields a break in the first case before it has read the cases after it."""
+    read = count()
+
+    def rows():
+        for n in range(1000):
+            for seq in (1, 2):
+                next(read)
+                event = Event(case_id=f"C{n:04d}", seq=seq, trigger="t", from_state=None, to_state="s", actor="a",
+                              role="r", at=_AT, recorded_at=_AT, hash="bad" if n == 0 else "")
+                yield event, (2, "")
+
+    first = next(verify_stream(rows()))
+    assert first.case_id == "C0000" and next(read) < 10
+
+
+_AT = datetime(2026, 3, 2, tzinfo=timezone.utc)
+
+
+# -- responsibility trace -------------------------------------------------------------------------------------------
+def escalated(service) -> str:
+    """A case left in rectification past its deadline, swept until the interview fires, then submitted."""
+    case = report(service, actor="wang")
+    service.clock.advance(days=1)
+    run_to(service, case.id, "rectifying")
+    service.clock.advance(days=67)  # 2026-05-09: the deadline 2026-04-30 passed nine days ago
+    sweep(service)
+    service.clock.advance(days=1)
+    service.advance_case(case.id, "submit", actor="ent", fields={"report_note": "已安装"})
+    service.clock.advance(days=2)
+    service.advance_case(case.id, "verify", actor="liu", fields={"opinion": "整改到位"})
+    return case.id
+
+
+def test_the_holder_is_who_must_act_next(service):
+    """Reported cases wait on the department, rectifying ones on the enterprise, final ones on nobody."""
+    with service.store.read() as conn:
+        definition = service.loaded(conn, "major-hazard").definition
+    assert [holder_of(definition, s) for s in ("reported", "assigned", "rectifying", "verifying", "closed")] == \
+        ["supervisor", "enterprise", "enterprise", "supervisor", None]
+
+
+def test_trace_says_who_held_the_case_and_what_was_missed_meanwhile(service):
+    """The trace gives each holder's time, and puts the missed deadline and the fired rungs on the enterprise."""
+    case_id = escalated(service)
+    _, found = Auditor(service).trace_case(case_id)
+    held = {h["holder"]: h["days"] for h in found["held_for"]}
+    assert held == {"supervisor": 1.0 + 2.0, "enterprise": 68.0}  # reported 1 day, verifying 2 days
+    missed = {(m["kind"], m["what"]): m for m in found["missed"]}
+    assert missed[("deadline", "deadline")]["holder"] == "enterprise"
+    assert missed[("rung", "interview")]["status"] == "fired" and missed[("rung", "yellow-warning")]["status"] == "skipped"
+    assert all(m["holder"] == "enterprise" for m in found["missed"])
+
+
+def test_trace_lists_every_signature_with_both_times(service):
+    """Each action names actor and role, the fields signed, and effective and recorded times separately."""
+    case_id = escalated(service)
+    _, found = Auditor(service).trace_case(case_id)
+    verify = next(a for a in found["actions"] if a["trigger"] == "verify")
+    assert (verify["actor"], verify["role"], verify["signed"]) == ("liu", "supervisor", {"opinion": "整改到位"})
+    assert verify["at"] == service.clock.now() and verify["recorded_at"] != verify["at"]
+    people = {p["actor"]: p for p in found["people"]}
+    assert people["scheduler"]["roles"] == ["system"] and people["zhang"]["triggers"] == ["assign"]
+
+
+# -- dossier --------------------------------------------------------------------------------------------------------
+def test_a_dossier_renders_with_linked_cases_signatures_and_the_last_hash(service):
+    """The dossier data has the five implementations, fired rungs, the linked interview and the chain's last hash."""
+    case_id = escalated(service)
+    data = Auditor(service).dossier(case_id)
+    last = service.history(case_id)[-1].hash
+    assert data["chain"] == {"verified": True, "events": len(service.history(case_id)), "last_hash": last,
+                             "head_hash": last, "breaks": []}
+    assert [f["field"] for f in data["five_implementations"]][:2] == ["responsible_unit", "responsible_person"]
+    assert data["five_implementations"][0]["label"] == "责任单位"
+    assert [l["workflow"] for l in data["linked"]] == ["interview"]
+    assert {r["rung"] for r in data["rungs"] if r["status"] == "fired"} >= {"notice", "interview"}
+    assert json.loads(to_json(data))["case"]["id"] == case_id
+    html = to_html(data)
+    for needle in (case_id, "液氨储罐区未设置泄漏报警装置", last, '<meta charset="utf-8">', 'lang="zh-CN"', "@media print",
+                   "五落实", data["linked"][0]["id"]):
+        assert needle in html
+    assert "http://" not in html and "https://" not in html and "<script" not in html and "<link" not in html
+
+
+def test_a_tampered_case_shows_a_broken_chain_in_its_dossier(service, two_closed):
+    """A dossier of a case whose event was edited says so, naming the seq."""
+    target, _ = two_closed
+    tamper(service, target, 2, {"actor": "mallory"})
+    data = Auditor(service).dossier(target)
+    assert data["chain"]["verified"] is False and data["chain"]["breaks"][0]["seq"] == 2
+    assert "哈希链校验失败" in to_html(data)
+
+
+def test_the_dossier_looks_right_in_a_real_browser(service, tmp_path):
+    """Headless Chromium renders the dossier into a screenshot of a real page (Chinese fonts permitting)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium installed (apt-get install chromium fonts-wqy-microhei) to render the dossier")
+    page, shot = tmp_path / "dossier.html", tmp_path / "dossier.png"
+    page.write_text(to_html(Auditor(service).dossier(escalated(service))), encoding="utf-8")
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,1800",
+                    page.as_uri()], check=True, capture_output=True, timeout=120)
+    assert shot.stat().st_size > 50_000  # a blank or failed page is a few KB
