@@ -1,0 +1,242 @@
+"""Two or more writers on one case: exactly one wins each step, losers get Conflict, history stays whole."""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections import Counter
+
+import pytest
+
+import engine.store.cases as case_store
+from engine.errors import Conflict, Refused
+from engine.events import verify_chain
+from engine.service import HazardService
+from engine.store.database import Store
+from tests.conftest import FIVE, report, run_to
+
+
+def assert_whole(service, case_id):
+    """The case's history has seqs 1..version with no gap or duplicate, and its chain verifies to the head."""
+    case = service.get_case(case_id)
+    history = service.history(case_id)
+    assert [e.seq for e in history] == list(range(1, case.version + 1))
+    assert list(verify_chain(history, head=(case.version, case.last_hash))) == []
+    assert history[-1].to_state == case.state
+    return case, history
+
+
+def other_service(db_url, clock):
+    return HazardService(Store(db_url), clock)
+
+
+# -- deterministic interleavings ---------------------------------------------------------------------------
+
+@pytest.fixture
+def before_first_load_returns(monkeypatch):
+    """Run a callback once, right after the next case load, before that command decides or writes."""
+    def install(callback):
+        real_load, fired = case_store.load, []
+
+        def load(conn, case_id):
+            found = real_load(conn, case_id)
+            if not fired:
+                fired.append(True)
+                callback()
+            return found
+        monkeypatch.setattr(case_store, "load", load)
+    return install
+
+
+def test_the_slower_of_two_supervisors_gets_conflict(service, db_url, clock, before_first_load_returns):
+    """A loads the case, B starts it meanwhile, A's start then fails with Conflict and writes nothing."""
+    case = report(service)
+    run_to(service, case.id, "assigned")
+    other = other_service(db_url, clock)
+    won = []
+    before_first_load_returns(lambda: won.append(other.advance_case(case.id, "start", actor="zhang")))
+    with pytest.raises(Conflict) as caught:
+        service.advance_case(case.id, "start", actor="ent")
+    assert caught.value.case_id == case.id and caught.value.expected_version == 2
+    assert won[0].version == 3
+    final, history = assert_whole(service, case.id)
+    assert final.state == "rectifying" and final.version == 3
+    assert [(e.trigger, e.actor) for e in history[-1:]] == [("start", "zhang")]
+    other.store.dispose()
+
+
+def test_verify_and_reject_at_once_one_wins(service, db_url, clock, before_first_load_returns):
+    """One supervisor verifies while another rejects the same submission: the first writer wins, the other conflicts."""
+    case = report(service)
+    run_to(service, case.id, "verifying")
+    other = other_service(db_url, clock)
+    before_first_load_returns(lambda: other.advance_case(case.id, "reject", actor="liu", fields={"opinion": "不合格"}))
+    with pytest.raises(Conflict):
+        service.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"})
+    final, history = assert_whole(service, case.id)
+    assert final.state == "rectifying" and final.fields["opinion"] == "不合格"
+    assert [e.trigger for e in history].count("verify") == 0
+    other.store.dispose()
+
+
+def test_a_lost_race_writes_no_rung_rows(service, store, db_url, clock, before_first_load_returns):
+    """The loser of a race on 'assign' leaves exactly the winner's escalation rungs, none of its own."""
+    from sqlalchemy import func, select
+
+    from engine.store.tables import rungs
+    case = report(service)
+    other = other_service(db_url, clock)
+    before_first_load_returns(lambda: other.advance_case(case.id, "assign", actor="liu",
+                                                         fields={**FIVE, "deadline": "2026-05-31"}))
+    with pytest.raises(Conflict):
+        service.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    final, _ = assert_whole(service, case.id)
+    assert final.deadline == "2026-05-31"
+    with store.db_engine.connect() as conn:
+        per_rung = conn.execute(select(rungs.c.rung, func.count()).where(rungs.c.case_id == case.id)
+                                .group_by(rungs.c.rung)).all()
+    assert per_rung and all(n == 1 for _, n in per_rung)
+    other.store.dispose()
+
+
+def test_both_decide_from_the_same_version_in_threads(service, db_url, clock, monkeypatch):
+    """Two threads both load version 2 before either writes (a barrier after the load); exactly one start is written."""
+    case = report(service)
+    run_to(service, case.id, "assigned")
+    barrier = threading.Barrier(2, timeout=20)
+    real_load = case_store.load
+
+    def load(conn, case_id):
+        found = real_load(conn, case_id)
+        barrier.wait()
+        return found
+    monkeypatch.setattr(case_store, "load", load)
+    outcomes = []
+
+    def advance(actor):
+        svc = other_service(db_url, clock)
+        try:
+            outcomes.append(svc.advance_case(case.id, "start", actor=actor).version)
+        except Conflict as exc:
+            outcomes.append(exc)
+        finally:
+            svc.store.dispose()
+    threads = [threading.Thread(target=advance, args=(a,)) for a in ("ent", "zhang")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    monkeypatch.setattr(case_store, "load", real_load)
+    assert sorted(map(type, outcomes), key=str) == sorted([int, Conflict], key=str)
+    assert 3 in outcomes
+    final, _ = assert_whole(service, case.id)
+    assert final.version == 3
+
+
+# -- real races --------------------------------------------------------------------------------------------
+
+def race(db_url, clock, n, job):
+    """Run job(service, i) in n threads started together; return what each returned or raised."""
+    barrier = threading.Barrier(n, timeout=30)
+    results = [None] * n
+
+    def run(i):
+        svc = other_service(db_url, clock)
+        try:
+            barrier.wait()
+            results[i] = job(svc, i)
+        except Exception as exc:  # noqa: BLE001 - the test inspects what each writer got
+            results[i] = exc
+        finally:
+            svc.store.dispose()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+def test_many_writers_fire_the_same_trigger_exactly_one_wins(service, db_url, clock):
+    """Eight threads fire 'start' on one assigned case: one wins, the rest get Conflict or a state refusal."""
+    case = report(service)
+    run_to(service, case.id, "assigned")
+    actors = ["ent", "zhang", "liu"]
+    results = race(db_url, clock, 8, lambda svc, i: svc.advance_case(case.id, "start", actor=actors[i % 3]))
+    winners = [r for r in results if not isinstance(r, Exception)]
+    losers = [r for r in results if isinstance(r, Exception)]
+    assert len(winners) == 1
+    assert all(isinstance(e, Conflict) or (isinstance(e, Refused) and e.rule == "state") for e in losers), losers
+    final, history = assert_whole(service, case.id)
+    assert final.version == 3 and [e.trigger for e in history].count("start") == 1
+
+
+def test_hammering_one_case_loses_nothing_and_duplicates_nothing(service, db_url, clock):
+    """Six threads each try ten deadline extensions; every success is one event, in an unbroken chain."""
+    case = report(service)
+    run_to(service, case.id, "assigned")
+
+    def job(svc, i):
+        got = Counter()
+        for j in range(10):
+            try:
+                svc.extend_deadline(case.id, actor="zhang" if i % 2 else "liu", until=f"2026-06-{j + 1:02d}",
+                                    reason=f"w{i}-{j}")
+                got["ok", f"w{i}-{j}"] += 1
+            except Conflict:
+                got["conflict"] += 1
+        return got
+    results = race(db_url, clock, 6, job)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    won = {key[1] for r in results for key in r if isinstance(key, tuple)}
+    conflicts = sum(r["conflict"] for r in results)
+    assert len(won) + conflicts == 60
+    final, history = assert_whole(service, case.id)
+    extends = [e.data["reason"] for e in history if e.trigger == "extend"]
+    assert len(extends) == len(set(extends)) == len(won) and set(extends) == won
+    assert final.version == 2 + len(won)
+
+
+def _process_hammer(db_url, case_id, worker, rounds, queue):
+    from engine.clock import FixedClock, parse_time
+    svc = HazardService(Store(db_url), FixedClock(parse_time("2026-03-02T10:00")))
+    ok = conflicts = 0
+    for j in range(rounds):
+        try:
+            svc.extend_deadline(case_id, actor="zhang", until="2026-07-01", reason=f"p{worker}-{j}")
+            ok += 1
+        except Conflict:
+            conflicts += 1
+    svc.store.dispose()
+    queue.put((ok, conflicts))
+
+
+@pytest.mark.slow
+def test_several_processes_hammering_one_case(service, db_url):
+    """Four processes extend one case's deadline concurrently; successes equal new events and the chain verifies."""
+    case = report(service)
+    run_to(service, case.id, "assigned")
+    # fork: the children inherit the imported engine (a spawned child spends seconds importing SQLAlchemy);
+    # each child opens its own Store and never touches the parent's pooled connections.
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_process_hammer, args=(db_url, case.id, w, 15, queue)) for w in range(4)]
+    for p in procs:
+        p.start()
+    counts = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    ok = sum(c[0] for c in counts)
+    assert ok + sum(c[1] for c in counts) == 60 and ok >= 1
+    final, _ = assert_whole(service, case.id)
+    assert final.version == 2 + ok
+
+
+def test_concurrent_reports_get_distinct_consecutive_ids(service, db_url, clock):
+    """Eight reporters at once get eight different ids, numbered 1 to 8 with none skipped."""
+    results = race(db_url, clock, 8, lambda svc, i: report(svc, title=f"隐患{i}").id)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(results) == [f"HZ-2026-{n:06d}" for n in range(1, 9)]
+    for case_id in results:
+        assert_whole(service, case_id)

@@ -1,0 +1,155 @@
+"""The pure core stays pure: no database, CLI or scheduler package, and no reading of the wall clock.
+
+Pure modules decide, fold and compute due times from their inputs only; the store and the clock are passed
+in. `SystemClock` in engine/clock.py is the one place allowed to read the wall clock.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+ENGINE = ROOT / "engine"
+BANNED_PACKAGES = ("sqlalchemy", "sqlmodel", "click", "apscheduler")
+REQUIRED = ["machine.py", "case.py", "events.py", "calendar.py", "clock.py", "documents.py"]
+OPTIONAL = ["replay.py", "audit.py"]
+
+
+def pure_files() -> list[Path]:
+    files = sorted((ENGINE / "definition").glob("*.py")) + sorted((ENGINE / "escalation").glob("*.py"))
+    files += [ENGINE / name for name in REQUIRED]
+    files += [ENGINE / name for name in OPTIONAL if (ENGINE / name).exists()]
+    return files
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+PURE = pure_files()
+PURE_MODULES = [module_name(p) for p in PURE]
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """Modules imported when the file is imported: module-level statements, also inside top-level if/try."""
+    found: set[str] = set()
+    body = list(ast.parse(path.read_text(encoding="utf-8")).body)
+    while body:
+        node = body.pop(0)
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            body.extend(node.body + getattr(node, "orelse", []) + getattr(node, "finalbody", [])
+                        + [s for h in getattr(node, "handlers", []) for s in h.body])
+    return found
+
+
+def import_closure(module: str) -> set[str]:
+    """Every module `module` pulls in through module-level imports, following engine.* files."""
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if not name.startswith("engine"):
+            continue
+        parts = name.split(".")
+        candidates = [ROOT.joinpath(*parts).with_suffix(".py"), ROOT.joinpath(*parts, "__init__.py")]
+        path = next((c for c in candidates if c.exists()), None)
+        if path is None:
+            continue  # `from engine.x import name` where name is not a module
+        for parent in range(1, len(parts)):
+            todo.append(".".join(parts[:parent]))  # importing engine.a.b runs engine/__init__ and engine/a/__init__
+        todo.extend(top_level_imports(path))
+    return seen
+
+
+WALL_CLOCK = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
+              ("time", "time"), ("time", "time_ns")}
+WALL_CLOCK_IMPORTS = {("time", "time"), ("time", "time_ns")}
+
+
+def wall_clock_reads(source: str, *, allowed_class: str | None = None) -> list[int]:
+    """Lines that read the wall clock (datetime.now(), date.today(), time.time(), ...), outside `allowed_class`."""
+    tree = ast.parse(source)
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == allowed_class:
+            skip.update(n.lineno for n in ast.walk(node) if hasattr(n, "lineno"))
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            owner_name = owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(owner, ast.Attribute) else ""
+            if (owner_name, node.func.attr) in WALL_CLOCK and node.lineno not in skip:
+                lines.append(node.lineno)
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                if (node.module, alias.name) in WALL_CLOCK_IMPORTS:
+                    lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_the_pure_modules_are_all_there():
+    """The modules the design calls pure exist, so the checks below look at real files."""
+    assert all(p.exists() for p in PURE)
+    assert {"engine.machine", "engine.case", "engine.events", "engine.definition.parse",
+            "engine.escalation.ladder"} <= set(PURE_MODULES)
+
+
+@pytest.mark.parametrize("path", PURE, ids=module_name)
+def test_pure_module_imports_no_database_cli_or_scheduler(path):
+    """Importing a pure module pulls in neither sqlalchemy, sqlmodel, click nor apscheduler, even indirectly."""
+    closure = import_closure(module_name(path))
+    banned = sorted(m for m in closure if m.split(".")[0] in BANNED_PACKAGES)
+    assert banned == [], f"{module_name(path)} imports {banned}"
+    assert not any(m.startswith("engine.store") or m in ("engine.service", "engine.scheduler") for m in closure)
+
+
+def test_importing_every_pure_module_loads_no_banned_package():
+    """In a fresh interpreter, importing all pure modules leaves sqlalchemy, sqlmodel, click and apscheduler unloaded."""
+    code = ("import importlib, json, sys\n"
+            f"for name in {PURE_MODULES!r}:\n    importlib.import_module(name)\n"
+            f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {BANNED_PACKAGES!r})))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == []
+
+
+@pytest.mark.parametrize("path", PURE, ids=module_name)
+def test_pure_module_does_not_read_the_wall_clock(path):
+    """No datetime.now(), datetime.utcnow(), date.today() or time.time() in a pure module (SystemClock excepted)."""
+    allowed = "SystemClock" if path.name == "clock.py" and path.parent == ENGINE else None
+    assert wall_clock_reads(path.read_text(encoding="utf-8"), allowed_class=allowed) == []
+
+
+def test_system_clock_is_the_one_edge():
+    """engine/clock.py does read the wall clock, inside SystemClock only: the scan sees it when not excused."""
+    source = (ENGINE / "clock.py").read_text(encoding="utf-8")
+    assert wall_clock_reads(source) != []
+    assert wall_clock_reads(source, allowed_class="SystemClock") == []
+
+
+@pytest.mark.parametrize("snippet", ["from datetime import datetime\nx = datetime.now()\n",
+                                     "import datetime\nx = datetime.datetime.utcnow()\n",
+                                     "from datetime import date\nx = date.today()\n",
+                                     "import time\nx = time.time()\n", "from time import time\n"])
+def test_the_scan_catches_each_way_of_reading_the_clock(snippet):
+    """The wall-clock scan flags each of the forms it looks for, so a clean result means something."""
+    assert wall_clock_reads(snippet) != []
+
+
+def test_the_import_scan_follows_engine_modules():
+    """The closure of engine.service (an app module) does reach sqlalchemy, so the scan sees indirect imports."""
+    closure = import_closure("engine.service")
+    assert any(m.split(".")[0] == "sqlalchemy" for m in closure)
