@@ -371,9 +371,6 @@ def test_every_case_command_has_help(runner, sub):
     assert result.stdout.startswith("Usage: ") and f" case {sub} " in result.stdout.splitlines()[0]
 
 
-@pytest.mark.xfail(reason="BUG: HAZARD_JSON=0 turns JSON off for output (click reads '0' as false) but "
-                          "cli.main._wants_json treats any non-empty value as on, so errors print a JSON "
-                          "document on stdout while successes print tables", strict=True)
 def test_hazard_json_0_means_no_json_for_errors_too(hz, db_url):
     """With HAZARD_JSON=0 an error is reported like a success would be: no JSON document on stdout."""
     runner = CliRunner(env={"HAZARD_JSON": "0"})

@@ -176,8 +176,6 @@ def test_every_workflow_command_has_help(runner, sub):
     assert result.stdout.startswith("Usage: ") and f" workflow {sub} " in result.stdout.splitlines()[0]
 
 
-@pytest.mark.xfail(reason="BUG: `workflow show/draw --version 0` shows the newest version instead of "
-                          "'not found' (store.definitions.get treats version 0 as 'no version given')", strict=True)
 def test_version_0_is_not_found(hz):
     """There is no version 0 of a workflow: asking for it exits 5 rather than showing another version."""
     assert hz("workflow", "show", "major-hazard", "--version", "0").exit_code == 5

@@ -266,8 +266,6 @@ def test_a_second_service_sees_a_version_installed_elsewhere(service, store, clo
 
 
 
-@pytest.mark.xfail(reason="BUG: a problem found while parsing (e.g. an unknown key) stops validation before the "
-                          "static checks, so unknown states and roles in the same file go unreported", strict=True)
 def test_parse_and_check_problems_are_reported_together(runner, tmp_path):
     """A file with an unknown key and an unknown state and role reports all three, not just the key."""
     path = tmp_path / "mix.yaml"

@@ -108,14 +108,20 @@ class _Parser:
         extend = self.command(root, "extend")
         clocks = self.clocks(root)
         grace, rungs = self.escalation(root)
-        if self.problems:
-            raise DefinitionInvalid(self.problems)
-        return Definition(
+        definition = Definition(
             name=name, title=self.text(root, "title", "workflow"), initial=initial, states=states,
             transitions=transitions, roles=roles, fields=fields, report=report, extend=extend,
             clocks=clocks, rungs=rungs, grace_minutes=grace,
             description=self.text(root, "description", "workflow"), source_file=self.filename,
         )
+        if self.problems:
+            # Report the static checks too, so one run shows every mistake; without an initial state
+            # every state would look unreachable, which says nothing new.
+            from engine.definition.check import problems as check_problems
+            extra = check_problems(definition) if initial else []
+            found = sorted(set(self.problems) | set(extra), key=lambda p: (p[1], p[2]))
+            raise DefinitionInvalid(found)
+        return definition
 
     def fields(self, root) -> tuple[FieldSpec, ...]:
         node = self.mapping(root, "fields", "workflow")

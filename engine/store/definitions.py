@@ -57,10 +57,11 @@ def newest_version(conn: Connection, name: str) -> int | None:
 
 def get(conn: Connection, name: str, version: int | None = None) -> StoredVersion:
     stmt = select(workflow_versions).where(workflow_versions.c.name == name)
-    stmt = stmt.where(workflow_versions.c.version == version) if version else stmt.order_by(workflow_versions.c.version.desc())
+    stmt = stmt.where(workflow_versions.c.version == version) if version is not None \
+        else stmt.order_by(workflow_versions.c.version.desc())
     row = conn.execute(stmt.limit(1)).first()
     if row is None:
-        what = f"workflow '{name}'" + (f" version {version}" if version else "")
+        what = f"workflow '{name}'" + (f" version {version}" if version is not None else "")
         raise NotFound(f"no {what} installed (run `hazard init` or `hazard workflow install FILE`)",
                        kind="workflow", key=name)
     return _stored(row)
