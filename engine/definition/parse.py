@@ -6,6 +6,7 @@ compares them with the README's YAML reference.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from engine.definition import source
 from engine.definition.model import (
@@ -32,8 +33,12 @@ DUE = re.compile(r"^(?:at deadline|(\d+) (working )?days? (before|after))$")
 DURATION = re.compile(r"^(\d+) (working )?days?$")
 
 
+@lru_cache(maxsize=64)
 def parse_text(text: str, filename: str) -> Definition:
-    """Parse a definition; raise DefinitionInvalid listing every problem found."""
+    """Parse a definition; raise DefinitionInvalid listing every problem found.
+
+    Cached: a definition is a frozen value, and the same stored text is read by every command of a process.
+    """
     return _Parser(filename).definition(source.load(text, filename))
 
 
