@@ -57,7 +57,7 @@ def sweep(service, *, now: datetime | None = None, dry_run: bool = False, batch:
             result.fired.append(_entry(due, "fired" if decision == "fire" else "skipped", now))
         return result
     started = service.recorded_clock.now()
-    claimed: list[int] = []
+    claimed: list[tuple[int, tuple]] = []
     remaining = limit
     while remaining is None or remaining > 0:
         size = batch if remaining is None else min(batch, remaining)
@@ -66,12 +66,13 @@ def sweep(service, *, now: datetime | None = None, dry_run: bool = False, batch:
                                     limit=size, postgres=not service.store.is_sqlite)
         if not rows:
             break
-        claimed.extend(r.id for r in rows)
+        claimed.extend((r.id, (r.case_id, r.clock, r.cycle, r.rung)) for r in rows)
         _fire_batch(service, rows, now, result)
         if remaining is not None:
             remaining -= len(rows)
     with service.store.write() as conn:
-        rung_store.release(conn, result.sweep_id, claimed)
+        done = {(f["case_id"], f["clock"], f["cycle"], f["rung"]) for f in result.fired}
+        rung_store.release(conn, result.sweep_id, [i for i, key in claimed if key not in done])
         counts = result.counts
         conn.execute(sweeps.insert(), [{"id": result.sweep_id, "host": socket.gethostname(), "now": now,
                                         "started_at": started, "finished_at": service.recorded_clock.now(),
@@ -80,11 +81,11 @@ def sweep(service, *, now: datetime | None = None, dry_run: bool = False, batch:
     return result
 
 
-def _decide(service, conn, rows, now) -> list[tuple[DueRung, str]]:
+def _decide(service, conn, rows, now, cases: dict | None = None) -> list[tuple[DueRung, str]]:
     """Attach each row's rung definition and apply the catch-up policies."""
     from engine.store import cases as case_store
 
-    cases = case_store.load_many(conn, {r.case_id for r in rows})
+    cases = cases if cases is not None else case_store.load_many(conn, {r.case_id for r in rows})
     due, grace = [], {}
     for row in rows:
         case = cases.get(row.case_id)
@@ -138,7 +139,7 @@ def _fire_case(service, conn, case_id: str, rows, now: datetime, sweep_id: str) 
     current = [r for r in rows if _still_due(case, r)]
     entries = []
     after = case
-    for due, decision in sorted(_decide(service, conn, current, now), key=lambda d: (d[0].due_at, d[0].rung.offset_days)):
+    for due, decision in sorted(_decide(service, conn, current, now, {case.id: case}), key=lambda d: (d[0].due_at, d[0].rung.offset_days)):
         out = actions.outcome(after, due.rung, cycle=due.cycle, due_at=due.due_at, decision=decision, now=now,
                               sweep_id=sweep_id, calendar=run.calendar)
         data = dict(out.data)

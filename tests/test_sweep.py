@@ -388,8 +388,8 @@ def test_escalate_events_keep_the_hash_chain(service):
     assert triggers[:3] == ["report", "assign", "start"] and set(triggers[3:]) == {"escalate"}
 
 
-def _idle_sweep_work(tmp_path, cases: int) -> int:
-    """SQLite virtual-machine steps (in tens) of one sweep at a time when none of `cases` open cases is due."""
+def _sweep_work(tmp_path, cases: int, due: int = 0) -> int:
+    """SQLite virtual-machine steps (in tens) of one sweep over `cases` open cases of which `due` have a rung due."""
     import importlib.util
     import sys
 
@@ -403,8 +403,9 @@ def _idle_sweep_work(tmp_path, cases: int) -> int:
         spec = importlib.util.spec_from_file_location("bench_sweep", Path(__file__).parent.parent / "bench" / "bench_sweep.py")
         module = sys.modules["bench_sweep"] = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-    url = f"sqlite:///{tmp_path / f'idle-{cases}.db'}"
-    sys.modules["bench_sweep"].seed(url, cases=cases, due=0)
+    bench = sys.modules["bench_sweep"]
+    url = f"sqlite:///{tmp_path / f'work-{cases}-{due}.db'}"
+    bench.seed(url, cases=cases, due=due)
     store = Store(url)
     steps = [0]
 
@@ -412,13 +413,19 @@ def _idle_sweep_work(tmp_path, cases: int) -> int:
         dbapi_connection.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 10)
 
     event.listen(store.db_engine, "connect", count)
-    now = T("2026-04-01T09:00")
-    assert sweep(HazardService(store, FixedClock(now)), now=now).fired == []
+    now = T(bench.SWEEP_AT)  # 30 minutes after the due cases' yellow warnings
+    assert len(sweep(HazardService(store, FixedClock(now)), now=now).fired) == due
     store.dispose()
     return steps[0]
 
 
 def test_an_idle_sweep_costs_the_same_for_10_or_2000_open_cases(tmp_path):
     """A sweep that finds nothing due does about the same database work whatever the number of open cases."""
-    small, large = _idle_sweep_work(tmp_path, 10), _idle_sweep_work(tmp_path, 2000)
+    small, large = _sweep_work(tmp_path, 10), _sweep_work(tmp_path, 2000)
     assert large < 2 * small, (small, large)
+
+
+def test_firing_costs_the_same_for_10_or_2000_other_open_cases(tmp_path):
+    """Firing 20 due rungs does about the same database work beside 10 or 2,000 open cases that are not due."""
+    small, large = _sweep_work(tmp_path, 31, 20), _sweep_work(tmp_path, 2021, 20)
+    assert large < 1.5 * small, (small, large)

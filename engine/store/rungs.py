@@ -89,8 +89,8 @@ def release(conn: Connection, sweep_id: str, row_ids: list[int]) -> None:
     """Hand back the rows a sweep claimed but did not fire (by id: no scan of every pending row)."""
     for start in range(0, len(row_ids), 500):
         chunk = row_ids[start:start + 500]
-        conn.execute(update(rungs).where(and_(rungs.c.id.in_(chunk), rungs.c.claimed_by == sweep_id,
-                                              rungs.c.status == "pending")),
+        # By primary key and claim only: a status filter makes SQLite walk the (status, due_at) index instead.
+        conn.execute(update(rungs).where(and_(rungs.c.id.in_(chunk), rungs.c.claimed_by == sweep_id)),
                      {"claimed_by": None, "lease_until": None})
 
 
