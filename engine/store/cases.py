@@ -112,19 +112,24 @@ def stream_events(conn: Connection, *, batch: int = 5000) -> Iterator[Event]:
         yield event_from_row(row)
 
 
-def stream_register_events(conn: Connection, *, as_of, region=None, level=None, workflow=None,
-                           case_id: str | None = None, batch: int = 5000) -> Iterator[Event]:
-    """Events in force at `as_of` of the cases reported by then, filtered on what never changes after a report."""
-    stmt = select(events).join(cases, cases.c.id == events.c.case_id).where(
-        cases.c.created_at <= as_of, events.c.at <= as_of)
-    if case_id:
-        stmt = stmt.where(cases.c.id == case_id)
+def _filtered(stmt, *, region=None, level=None, workflow=None):
+    """The register's filters on what a case keeps from its report on (region prefix, level, workflow)."""
     if region:
         stmt = stmt.where(cases.c.region.startswith(region))
     if level:
         stmt = stmt.where(cases.c.level == level)
     if workflow:
         stmt = stmt.where(cases.c.workflow == workflow)
+    return stmt
+
+
+def stream_register_events(conn: Connection, *, as_of, region=None, level=None, workflow=None,
+                           case_id: str | None = None, batch: int = 5000) -> Iterator[Event]:
+    """Events in force at `as_of` of the cases reported by then, filtered on what never changes after a report."""
+    stmt = _filtered(select(events).join(cases, cases.c.id == events.c.case_id).where(
+        cases.c.created_at <= as_of, events.c.at <= as_of), region=region, level=level, workflow=workflow)
+    if case_id:
+        stmt = stmt.where(cases.c.id == case_id)
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(
         stmt.order_by(events.c.case_id, events.c.seq))
     for row in result:
@@ -160,15 +165,9 @@ def linked(conn: Connection, case_id: str) -> list[Case]:
 
 def query(conn: Connection, *, state=None, region=None, level=None, workflow=None, overdue_at=None,
           limit: int | None = None, offset: int = 0) -> list[Case]:
-    stmt = select(cases)
+    stmt = _filtered(select(cases), region=region, level=level, workflow=workflow)
     if state:
         stmt = stmt.where(cases.c.state == state)
-    if region:
-        stmt = stmt.where(cases.c.region.startswith(region))
-    if level:
-        stmt = stmt.where(cases.c.level == level)
-    if workflow:
-        stmt = stmt.where(cases.c.workflow == workflow)
     if overdue_at is not None:
         stmt = stmt.where(and_(cases.c.is_final.is_(False), cases.c.deadline_at <= overdue_at))
     stmt = stmt.order_by(cases.c.id).offset(offset)
