@@ -6,7 +6,6 @@ Only click is imported at start: every subcommand module imports the engine insi
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import sys
 
@@ -28,10 +27,10 @@ SUBCOMMANDS = {
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx):
-        return [name for name in SUBCOMMANDS if self._available(name)]
+        return list(SUBCOMMANDS)
 
     def get_command(self, ctx, name):
-        if name not in SUBCOMMANDS or not self._available(name):
+        if name not in SUBCOMMANDS:
             return None
         module, attr = SUBCOMMANDS[name]
         return getattr(importlib.import_module(module), attr)
@@ -49,9 +48,6 @@ class LazyGroup(click.Group):
                                       "exit_code": exc.exit_code}})
             raise
 
-    @staticmethod
-    def _available(name: str) -> bool:
-        return importlib.util.find_spec(SUBCOMMANDS[name][0]) is not None
 
 
 class AppContext:

@@ -3,24 +3,13 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
 
 import click
 
 
-def _default(value):
-    if isinstance(value, datetime):
-        from engine.clock import iso
-        return iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
 def print_json(document) -> None:
-    click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=_default))
+    from engine.documents import json_default
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=json_default))
 
 
 def message(text: str) -> None:

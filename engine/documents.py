@@ -4,7 +4,7 @@ Times are ISO 8601 in Asia/Shanghai, the zone users read; the database keeps UTC
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from engine.case import Case
 from engine.clock import iso
@@ -12,6 +12,17 @@ from engine.events import Event
 
 CORE_KEYS = ("id", "workflow", "workflow_version", "state", "version", "level", "title", "enterprise", "region",
              "industry", "source", "found_at", "deadline", "overdue")
+
+
+def json_default(value):
+    """`json.dumps(default=...)` for what documents hold besides JSON types: instants, dates, tuples, sets."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 def case_document(case: Case, now: datetime, *, rungs: list | None = None, linked: list[Case] | None = None) -> dict:

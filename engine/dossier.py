@@ -9,13 +9,13 @@ earlier event can change without changing it.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from html import escape
 from importlib import resources
 from string import Template
 
 from engine.audit import CaseFile, trace
-from engine.clock import iso, local
+from engine.clock import local
 from engine.events import verify_chain
 from engine.replay import InconsistentLog, RungView, fired_rungs, open_rungs, replay
 
@@ -105,18 +105,9 @@ def _linked(case, events, found: CaseFile) -> dict:
 
 
 # -- encodings ------------------------------------------------------------------------------------------------
-def _encode(value):
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
 def to_json(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_encode)
+    from engine.documents import json_default
+    return json.dumps(data, ensure_ascii=False, indent=2, default=json_default)
 
 
 def to_html(data: dict) -> str:
