@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_lifecycle.py [--cases 2000] [--db-dir /tmp]
 
-Engine: `HazardService.report_case` then assign, start, submit, verify, close through `advance_case`, one
+Engine: `Commands.report_case` then assign, start, submit, verify, close through `advance_case`, one
 write transaction per command, as the CLI does (roles, region, fields and guards checked; events hashed;
 rung rows scheduled, paused, cancelled).
 
@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.clock import FixedClock, parse_time  # noqa: E402
-from engine.service import HazardService  # noqa: E402
+from engine.app import Engine  # noqa: E402
 from engine.store.database import Store  # noqa: E402
 
 FIVE = {"responsible_unit": "某化工有限公司", "responsible_person": "王五", "measures": "加装泄漏报警并联锁",
@@ -38,18 +38,18 @@ STEPS = [("assign", "zhang", FIVE), ("start", "ent", {}), ("submit", "ent", {}),
 
 def run_engine(path: str, cases: int) -> tuple[float, int]:
     clock = FixedClock(parse_time("2026-03-02T09:00"))
-    service = HazardService(Store(f"sqlite:///{path}"), clock)
+    service = Engine(Store(f"sqlite:///{path}", create=True), clock=clock)
     service.init()
     for name, role, region in (("ent", "enterprise", "371721"), ("zhang", "supervisor", "3717"),
                                ("liu", "supervisor", "3717"), ("li", "committee", "37")):
-        service.add_user(name, roles=[role], regions=[region])
+        service.commands.add_user(name, roles=[role], regions=[region])
     start = time.perf_counter()
     for _ in range(cases):
-        case = service.report_case(actor="ent", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置",
+        case = service.commands.report_case(actor="ent", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置",
                                    enterprise="某化工有限公司", region="371721", industry="危险化学品",
                                    level="major", source="self_check")
         for trigger, actor, fields in STEPS:
-            service.advance_case(case.id, trigger, actor=actor, fields=fields)
+            service.commands.advance_case(case.id, trigger, actor=actor, fields=fields)
         clock.advance(seconds=1)
     elapsed = time.perf_counter() - start
     service.store.dispose()
@@ -82,8 +82,10 @@ def run_baseline(path: str, events, cases, rungs, schema) -> float:
     insert_event = f"INSERT INTO case_event ({', '.join(event_cols)}) VALUES ({', '.join('?' * len(event_cols))})"
     insert_case = f"INSERT INTO hazard_case ({', '.join(case_cols)}) VALUES ({', '.join('?' * len(case_cols))})"
     insert_rung = f"INSERT INTO rung ({', '.join(rung_cols)}) VALUES ({', '.join('?' * len(rung_cols))})"
-    update_case = ("UPDATE hazard_case SET state=?, version=?, fields=?, signers=?, clocks=?, deadline=?, deadline_at=?, "
-                   "is_final=?, updated_at=?, closed_at=?, last_hash=? WHERE id=? AND version=?")
+    # The engine rewrites the whole projection row; so does the floor (the same columns, the final values).
+    set_cols = [c for c in case_cols if c not in ("id", "state", "version", "updated_at", "last_hash")]
+    update_case = (f"UPDATE hazard_case SET state=?, version=?, updated_at=?, last_hash=?, "
+                   f"{', '.join(f'{c}=?' for c in set_cols)} WHERE id=? AND version=?")
     start = time.perf_counter()
     for e in events:
         row = dict(e)
@@ -100,9 +102,8 @@ def run_baseline(path: str, events, cases, rungs, schema) -> float:
         else:
             current = conn.execute("SELECT version, state, last_hash FROM hazard_case WHERE id = ?",
                                    (row["case_id"],)).fetchone()
-            conn.execute(update_case, (row["to_state"], row["seq"], final["fields"], final["signers"], final["clocks"],
-                                       final["deadline"], final["deadline_at"], final["is_final"], row["at"],
-                                       final["closed_at"], digest, row["case_id"], current[0]))
+            conn.execute(update_case, (row["to_state"], row["seq"], row["at"], digest,
+                                       *(final[c] for c in set_cols), row["case_id"], current[0]))
         conn.execute(insert_event, [row[c] for c in event_cols])
         case_rungs = rungs.get(row["case_id"], [])
         if row["trigger"] == "assign":

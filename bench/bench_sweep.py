@@ -45,7 +45,7 @@ from engine import case as case_model  # noqa: E402
 from engine.clock import FixedClock, parse_time  # noqa: E402
 from engine.escalation import ladder  # noqa: E402
 from engine.events import GENESIS, Event  # noqa: E402
-from engine.service import HazardService  # noqa: E402
+from engine.app import Engine  # noqa: E402
 from engine.store import cases as case_store  # noqa: E402
 from engine.store.database import Store  # noqa: E402
 from engine.store.tables import cases as cases_table, events as events_table, rungs as rungs_table  # noqa: E402
@@ -71,23 +71,23 @@ class Seeded:
 
 # -- seeding ----------------------------------------------------------------------------------------------------
 
-def _service(url: str, at: str) -> HazardService:
-    return HazardService(Store(url), FixedClock(parse_time(at)))
+def _service(url: str, at: str) -> Engine:
+    return Engine(Store(url, create=True), clock=FixedClock(parse_time(at)))
 
 
-def _template(service: HazardService):
+def _template(service: Engine):
     """Case 1 through the real service: its events and the loaded definition are what every copy mirrors."""
     service.init()
     for name, role, region in (("ent", "enterprise", "371721"), ("zhang", "supervisor", "3717")):
-        service.add_user(name, roles=[role], regions=[region])
-    case = service.report_case(actor="ent", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置",
+        service.commands.add_user(name, roles=[role], regions=[region])
+    case = service.commands.report_case(actor="ent", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置",
                                enterprise="某化工有限公司", region="371721", industry="危险化学品", level="major",
                                source="inspection")
-    service.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
-    service.advance_case(case.id, "start", actor="ent")
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    service.commands.advance_case(case.id, "start", actor="ent")
     with service.store.read() as conn:
-        run = service.loaded(conn, "major-hazard")
-    return service.history(case.id), run
+        run = service.registry.loaded(conn, "major-hazard")
+    return service.queries.history(case.id), run
 
 
 def _copy(template_events: list[Event], run, case_id: str, deadline: str):
@@ -216,7 +216,7 @@ def reseeded(url: str, now: str = SWEEP_AT) -> Seeded:
     """What `seed` returned, read back from a database it seeded earlier (for --reuse)."""
     from sqlalchemy import and_, func, select
 
-    store = Store(url)
+    store = Store(url, create=True)
     with store.read() as conn:
         count = conn.execute(select(func.count()).select_from(cases_table)).scalar_one()
         rung_rows = conn.execute(select(func.count()).select_from(rungs_table)).scalar_one()
@@ -227,7 +227,7 @@ def reseeded(url: str, now: str = SWEEP_AT) -> Seeded:
     store.dispose()
     seeded = Seeded(count, [h["id"] for h in heads], 0, rung_rows, 0.0, heads)
     reset(url, seeded)
-    store = Store(url)
+    store = Store(url, create=True)
     with store.read() as conn:
         seeded.due_rungs = conn.execute(select(func.count()).select_from(rungs_table).where(
             rungs_table.c.status == "pending", rungs_table.c.due_at <= parse_time(now))).scalar_one()
@@ -240,7 +240,7 @@ def reset(url: str, seeded: Seeded) -> None:
     from sqlalchemy import bindparam, delete, update
 
     from engine.store.tables import sweeps
-    store = Store(url)
+    store = Store(url, create=True)
     with store.write() as conn:
         conn.execute(delete(events_table).where(events_table.c.trigger == "escalate"))
         conn.execute(update(rungs_table).where(rungs_table.c.status.in_(("fired", "skipped"))).values(
@@ -276,7 +276,7 @@ def run_engine(url: str, now: str, profile: bool = False):
 
 def run_raw(url: str, now: str, *, with_case: bool) -> tuple[float, int]:
     """The floor: the same claim statement, then the event inserts and rung updates, on the bare DBAPI connection."""
-    store = Store(url)
+    store = Store(url, create=True)
     postgres = store.dialect == "postgresql"
     raw = store.db_engine.raw_connection()
     conn = raw.driver_connection
@@ -398,7 +398,7 @@ def main() -> None:
         pg_admin(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         pg_admin(url, f'CREATE SCHEMA "{schema}"')
     try:
-        print(f"database: {Store(url).safe_url}", flush=True)
+        print(f"database: {Store(url, create=True).safe_url}", flush=True)
         if args.reuse:
             seeded = reseeded(url)
             print(f"reused   : {seeded.cases:,} open cases, {seeded.rung_rows:,} rung rows, "

@@ -14,16 +14,18 @@ from cli.options import is_json, json_option
 def escalate(ctx, dry_run, limit):
     """Run one escalation sweep at the engine's time and print what it fired (cron-friendly).
 
-    Example (cron, every 10 minutes): */10 * * * * hazard --db postgresql+psycopg://... escalate
+    \b
+    Example (cron, every 10 minutes):
+      */10 * * * * hazard --db postgresql+psycopg://user@db/hazard escalate
     """
     from cli.output import message, print_json, short_time, table
     from engine.clock import parse_time
-    from engine.sweep import sweep
+    from engine.documents import sweep_document
 
-    result = sweep(ctx.obj.service, dry_run=dry_run, limit=limit)
+    app = ctx.obj
+    result = app.engine.sweep(now=app.now, dry_run=dry_run, limit=limit)
     if is_json(ctx):
-        print_json({"sweep": result.sweep_id, "now": result.now, "dry_run": dry_run, **result.counts,
-                    "rungs": result.fired})
+        print_json(sweep_document(result))
         return
     if result.fired:
         table(["case", "clock", "rung", "action", "due", "status", "late", "linked"],
@@ -46,19 +48,20 @@ def scheduler(ctx, interval):
     Several schedulers may run against one PostgreSQL database: every rung still fires exactly once.
     The first sweep catches up on rungs missed while no scheduler ran, by each rung's `missed` policy.
 
-    Example: hazard --db postgresql+psycopg://postgres@db/hazard scheduler --interval 30
+    \b
+    Example:
+      hazard --db postgresql+psycopg://postgres@db/hazard scheduler --interval 30
     """
     from engine import scheduler as loop
-    from engine.clock import iso
-    from engine.sweep import sweep
+    from engine.clock import SystemClock, iso
 
     app = ctx.obj
     if app.now_text:
         raise click.UsageError("the scheduler runs on the real clock: drop --now (use `hazard escalate` for drills)")
-    service = app.service
+    engine, wall = app.engine, SystemClock()
 
     def once():
-        result = sweep(service)
+        result = engine.sweep(now=wall.now())
         return {"at": iso(result.now), **result.counts}
 
     loop.run(once, interval=interval, log=lambda line: click.echo(f"[hazard scheduler] {line}", err=True))
@@ -80,16 +83,18 @@ def escalation():
 def list_(ctx, due, overdue_unfired, case_id, limit):
     """List escalation rungs with their due and fired times.
 
-    Example: hazard escalation list --overdue-unfired --json
+    \b
+    Example:
+      hazard escalation list --overdue-unfired --json
     """
     from cli.output import message, print_json, short_time, table
-    from engine.documents import rung_document
+    from engine.documents import escalation_list_document
 
-    svc = ctx.obj.service
-    rows, lateness = svc.escalation_list(due=due, overdue_unfired=overdue_unfired, case_id=case_id, limit=limit)
+    app = ctx.obj
+    rows, lateness = app.engine.queries.escalation_list(due=due, overdue_unfired=overdue_unfired, case_id=case_id,
+                                                        limit=limit, now=app.now)
     if is_json(ctx):
-        print_json({"now": svc.clock.now(), "count": len(rows), "max_late_seconds": lateness,
-                    "rungs": [rung_document(r) for r in rows]})
+        print_json(escalation_list_document(rows, lateness, app.now))
         return
     table(["case", "clock", "cycle", "rung", "action", "due", "fired", "status"],
           [[r.case_id, r.clock, r.cycle, r.rung, r.action, short_time(r.due_at) + (" (provisional)" if r.provisional else ""),

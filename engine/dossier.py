@@ -14,6 +14,7 @@ from html import escape
 from importlib import resources
 from string import Template
 
+from engine import vocabularies
 from engine.audit import CaseFile, trace
 from engine.clock import local
 from engine.events import verify_chain
@@ -26,7 +27,6 @@ CASE_LABELS = {"title": "隐患内容", "enterprise": "企业", "region": "行�
                "level": "隐患等级", "source": "发现方式", "found_at": "发现时间", "parent_id": "上级案件"}
 ROLE_LABELS = {"enterprise": "企业", "supervisor": "监管部门", "committee": "安委办", "inspector": "检查人员",
                "auditor": "审计", "system": "系统"}
-LEVEL_LABELS = {"major": "重大事故隐患", "general": "一般事故隐患"}
 DETAIL_LABELS = {"extension.clock": "延期计时", "extension.previous": "原时限", "extension.until": "新时限",
                  "extension.reason": "延期理由", "escalation.rung": "督办阶梯", "escalation.action": "措施",
                  "escalation.status": "结果", "escalation.due_at": "应触发", "escalation.late_seconds": "延迟(秒)",
@@ -144,10 +144,21 @@ def _table(head: list[tuple[str, str]], rows: list[list[str]], empty: str) -> st
     return f"<table><thead><tr>{ths}</tr></thead><tbody>{trs}</tbody></table>"
 
 
+def _labelled(vocabulary, value) -> str:
+    """An enumerated value as its Chinese label with the stored word beside it."""
+    label = vocabulary.label(value)
+    return _e(value) if label == value else f"{_e(label)} <span class='en'>{_e(value)}</span>"
+
+
+# Signed values that are words of a vocabulary: shown with their labels.
+_ENUMERATED = {"level": vocabularies.levels, "source": vocabularies.sources}
+
+
 def _signed(signed: dict, labels: dict) -> str:
     if not signed:
         return "<span class='muted'>—</span>"
-    items = "".join(f"<li><span>{escape(labels.get(k) or DETAIL_LABELS.get(k) or k)}:</span> {_value(v)}</li>"
+    items = "".join(f"<li><span>{escape(labels.get(k) or DETAIL_LABELS.get(k) or k)}:</span> "
+                    f"{_labelled(_ENUMERATED[k](), v) if k in _ENUMERATED else _value(v)}</li>"
                     for k, v in signed.items())
     return f"<ul class='signed'>{items}</ul>"
 
@@ -182,8 +193,9 @@ def _details(data: dict) -> str:
     case = data["case"]
     rows = [("隐患内容", "Title", _e(case["title"])), ("企业", "Enterprise", _e(case["enterprise"])),
             ("行政区划", "Region", _e(case["region"])), ("行业", "Industry", _e(case["industry"])),
-            ("隐患等级", "Level", _e(LEVEL_LABELS.get(case["level"], case["level"]))),
-            ("发现方式", "Source", _e(case["source"])), ("发现时间", "Found", _t(case["found_at"])),
+            ("隐患等级", "Level", _labelled(vocabularies.levels(), case["level"])),
+            ("发现方式", "Source", _labelled(vocabularies.sources(), case["source"])),
+            ("发现时间", "Found", _t(case["found_at"])),
             ("上报时间", "Reported", _t(case["created_at"])), ("销号时间", "Closed", _t(case["closed_at"])),
             ("整改时限", "Deadline", _e(case["deadline"])),
             ("流程", "Workflow", f"{_e(case['workflow_title'])} <code>{_e(case['workflow'])} v{case['workflow_version']}</code>")]

@@ -3,15 +3,19 @@
 SQLite (the embedded default) gets WAL, `synchronous=NORMAL`, a busy timeout and foreign keys on every
 connection, and write transactions start with `BEGIN IMMEDIATE` so a read-then-write transaction never
 fails half-way with SQLITE_BUSY. PostgreSQL serves several processes or machines sharing the work.
+
+Opening a SQLite file that does not exist creates nothing unless asked (`create=True`, which `init` does):
+a typo in a path must not leave an empty database behind.
 """
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from engine.errors import Conflict, StoreError, StoreUnavailable
 
@@ -28,9 +32,20 @@ def normalise_url(url: str) -> str:
 
 
 class Store:
-    def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False):
+    def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False, create: bool = False):
         self.url = normalise_url(url)
-        self.db_engine: Engine = create_engine(self.url, echo=echo, **_engine_options(self.url))
+        try:
+            parsed = make_url(self.url)
+        except Exception:  # noqa: BLE001 - SQLAlchemy raises ArgumentError and ValueError alike
+            raise StoreError(f"'{url}' is not a database URL (e.g. sqlite:///hazard.db or "
+                             "postgresql+psycopg://user@host/db)", rule="url") from None
+        self.path = _sqlite_file(parsed)
+        if self.path is not None and not create and not os.path.exists(self.path):
+            raise StoreUnavailable(f"there is no database at {self.path}", rule="no-database")
+        try:
+            self.db_engine: Engine = create_engine(self.url, echo=echo, **_engine_options(self.url))
+        except Exception as exc:  # noqa: BLE001 - an unknown driver name, a bad option
+            raise StoreError(f"cannot open {self.url}: {exc}", rule="url") from None
         self.dialect = self.db_engine.dialect.name
         if self.dialect == "sqlite":
             _sqlite_setup(self.db_engine)
@@ -40,32 +55,40 @@ class Store:
         return self.dialect == "sqlite"
 
     def create_schema(self) -> None:
-        from sqlmodel import SQLModel
-
-        from engine.store import tables  # noqa: F401  (registers the tables)
-        with self.translated():
-            SQLModel.metadata.create_all(self.db_engine)
+        """Create every table that is missing; two processes doing so at once both succeed."""
+        from engine.store.tables import METADATA
+        for attempt in range(3):
+            try:
+                with self.translated():
+                    METADATA.create_all(self.db_engine)
+                return
+            except Conflict:
+                if attempt == 2:
+                    raise
 
     @contextmanager
     def translated(self) -> Iterator[None]:
         """Driver errors become the engine's: one place, as eventsourcing's PEP 249 mapping does."""
         try:
             yield
-        except IntegrityError:
-            raise  # a lost race on a unique key: the caller knows which (Conflict)
         except DBAPIError as exc:
             raise self._translate(exc) from exc
 
     def _translate(self, exc: DBAPIError) -> Exception:
         text = _first_line(exc)
-        if getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40P01", "40001"):  # deadlock, serialization
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if sqlstate in ("40P01", "40001"):  # deadlock, serialization failure
             return Conflict(f"a concurrent transaction got in the way ({text}); nothing was written, retry", case_id="")
+        if isinstance(exc, IntegrityError) or sqlstate == "42P07" or "already exists" in text:
+            # A unique key settled a race (two `init`s creating one table, two writers of one row).
+            return Conflict(f"another writer got there first ({text}); nothing was written, retry", case_id="")
+        if any(sign in text for sign in ("no such table", "no such column", "does not exist")) \
+                and isinstance(exc, (OperationalError, ProgrammingError)):
+            return StoreError(f"the database at {self.safe_url} has no tables or an older layout ({text})",
+                              rule="no-tables")
         if not isinstance(exc, OperationalError):
             return StoreError(f"database error: {text}")
-        if any(sign in text for sign in ("no such table", "no such column", "does not exist")):
-            return StoreError(f"the database at {self.safe_url} has no tables or an older layout ({text}): "
-                              "run `hazard init` on a new database")
-        return StoreUnavailable(f"database unavailable ({self.safe_url}): {text}")
+        return StoreUnavailable(f"database unavailable ({self.safe_url}): {text}", rule="unavailable")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -88,6 +111,16 @@ class Store:
         self.db_engine.dispose()
 
 
+def _sqlite_file(url) -> str | None:
+    """The file a SQLite URL names, or None for memory databases and other backends."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return database
+
+
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
@@ -106,7 +139,10 @@ def _sqlite_setup(db_engine: Engine) -> None:
 
     @event.listens_for(db_engine, "begin")
     def on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("hazard_write") else "BEGIN")
+        # On the driver's connection itself: this runs once per command, and SQLAlchemy's execution of a
+        # statement costs several times what SQLite needs to begin a transaction.
+        statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get("hazard_write") else "BEGIN"
+        conn.connection.driver_connection.execute(statement)
 
 
 def _first_line(exc: Exception) -> str:
