@@ -7,6 +7,7 @@ as root), and is killed after two minutes.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -41,12 +42,12 @@ def unavailable() -> str | None:
     return None
 
 
-def _run(args: list[str], page: Path) -> None:
+def _run(args: list[str], page: Path, env: dict | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="hz-chromium-") as profile:
         subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
                         f"--user-data-dir={profile}", *args, page.resolve().as_uri()],
-                       check=True, capture_output=True, timeout=120)
+                       check=True, capture_output=True, timeout=120, env=env)
 
 
 def screenshot(page: Path, png: Path, *, width: int = 1200, height: int = 1800) -> bytes:
@@ -54,8 +55,17 @@ def screenshot(page: Path, png: Path, *, width: int = 1200, height: int = 1800) 
     return png.read_bytes()
 
 
-def print_pdf(page: Path, pdf: Path) -> bytes:
-    _run([f"--print-to-pdf={pdf}", "--no-pdf-header-footer"], page)
+def print_pdf(page: Path, pdf: Path, *, without_fonts: bool = False) -> bytes:
+    """Print to PDF as the browser's print dialog would; `without_fonts` hides every font (a control run)."""
+    env = None
+    if without_fonts:
+        empty = Path(tempfile.mkdtemp(prefix="hz-nofonts-"))
+        (empty / "fonts.conf").write_text(f"<?xml version='1.0'?><fontconfig><dir>{empty}/none</dir>"
+                                          f"<cachedir>{empty}/cache</cachedir></fontconfig>", encoding="utf-8")
+        env = {**os.environ, "FONTCONFIG_FILE": str(empty / "fonts.conf")}
+    _run([f"--print-to-pdf={pdf}", "--no-pdf-header-footer"], page, env)
+    if without_fonts:
+        shutil.rmtree(empty, ignore_errors=True)
     return pdf.read_bytes()
 
 

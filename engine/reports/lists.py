@@ -88,7 +88,7 @@ def stats_page(rows: list[StatsRow], by: list[str], *, total: StatsRow | None = 
         total_row = _stats_cells(total, [])
         if by:
             total_row[by[0]] = "合计"
-    table = Table(title or "隐患排查治理统计", columns, table_rows, sheet="统计", total=total_row)
+    table = Table("", columns, table_rows, sheet="统计", total=total_row)
     return Page(title=title or d.title, blocks=[Paragraph(subtitle, "note")] * bool(subtitle) + [table],
                 rounding=d.rounding)
 

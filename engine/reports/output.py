@@ -9,6 +9,7 @@ the rates sits beside the table it was drawn from.
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from html import escape
 from importlib import resources
 from string import Template
@@ -157,7 +158,7 @@ def _write_table(sheet, table: Table, formats: dict, page: Page) -> None:
             if column.kind == "count" and isinstance(value, int):
                 sheet.write_number(r, col, value, formats["count"])
             elif column.kind == "rate" and value is not None and not isinstance(value, str):
-                sheet.write_number(r, col, float(value) / 100, formats["rate"])
+                sheet.write_number(r, col, float(Decimal(value) / 100), formats["rate"])  # 0.918, not 0.9179999
             elif column.kind == "score" and value is not None:
                 sheet.write_number(r, col, float(value), formats["score"])
             elif column.kind in ("count", "rate", "score"):
