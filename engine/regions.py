@@ -182,6 +182,16 @@ def roll_up(code, to: str) -> str:
     return up
 
 
+def units(code, at: str) -> list[str]:
+    """Every division at level `at` within `code`, as `roll_up` names them: the rows a report grouped by that
+    level must show, zeros included. `units('3717', 'county')` is Heze's nine; `units('42', 'city')` Hubei's
+    cities and 仙桃, 潜江, 天门, 神农架; `units('11', 'city')` is `['11']`; `units('4419', 'county')` `['4419']`."""
+    code = prefix(code)
+    children_of = _children()
+    leaves = [c for c in _table() if c.startswith(code) and c not in children_of]
+    return sorted({roll_up(c, at) for c in leaves})
+
+
 def _is_municipality(province: str) -> bool:
     found = _table().get(province)
     return bool(found and found.kind == "直辖市")

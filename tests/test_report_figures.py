@@ -120,3 +120,14 @@ def test_change_since_the_previous_period():
     assert change(5, None).delta is None and change_text(change(5, None)) == ""
     assert points_text(rate_change(rate(18622, 21521), rate(6920, 7538))) == "下降 5.27 个百分点"
     assert points_text(rate_change(None, Decimal(1))) == ""
+
+
+def test_regrouping_rolls_counties_up_and_shows_the_empty_ones():
+    """County counts summed per city; cities in the province with nothing found appear with zeros."""
+    from engine.reports.figures import regroup
+    grouped = regroup({"371721": Counts(found=3, rectified=1), "371725": Counts(found=2, rectified=2),
+                       "370102": Counts(found=1)}, "city", within="37")
+    assert grouped["3717"] == Counts(found=5, rectified=3) and grouped["3701"] == Counts(found=1)
+    assert grouped["3702"] == Counts() and len(grouped) == 16
+    assert list(regroup({"371721": Counts(found=1)}, "county", within="3717")) == \
+        ["371702", "371703", "371721", "371722", "371723", "371724", "371725", "371726", "371728"]
