@@ -151,3 +151,20 @@ def test_any_condition_either_parses_or_reports_problems(node):
     assert isinstance(result, conditions.Condition)
     if not reader.problems:
         conditions.matches(result, case())
+
+
+def test_every_accepted_key_and_word_is_documented():
+    """docs/reports.md (the README's reports section) names every key and vocabulary word the readers accept."""
+    import re
+    from pathlib import Path
+    from engine.reports import campaign, ranking
+    text = (Path(__file__).resolve().parent.parent / "docs" / "reports.md").read_text(encoding="utf-8")
+    words = (definition.TOP_KEYS | definition.ROUNDING_KEYS | definition.LIST_KEYS | definition.COLUMN_KEYS
+             | definition.BULLETIN_KEYS | set(definition.BULLETIN_SECTIONS) | set(definition.ENTRIES)
+             | set(definition.CASE_COLUMNS) | set(definition.ENTERPRISE_COLUMNS) | conditions.LEAVES
+             | conditions.COMBINERS | set(conditions.RUNG_ORDER) | ranking.TOP_KEYS | ranking.INDICATOR_KEYS
+             | set(ranking.INDICATORS) | set(ranking.NORMALISE) | set(ranking.MISSING) | set(ranking.TIES)
+             | campaign.TOP_KEYS | campaign.SCOPE_KEYS | campaign.STAGE_KEYS | campaign.TARGET_KEYS
+             | set(campaign.TARGET_KINDS) | set(campaign.PER) | set(campaign.EVERY))
+    missing = sorted(w for w in words if not re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text))
+    assert not missing, f"undocumented in docs/reports.md: {missing}"
