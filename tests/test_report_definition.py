@@ -168,3 +168,13 @@ def test_every_accepted_key_and_word_is_documented():
              | set(campaign.TARGET_KINDS) | set(campaign.PER) | set(campaign.EVERY))
     missing = sorted(w for w in words if not re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text))
     assert not missing, f"undocumented in docs/reports.md: {missing}"
+
+
+def test_aliases_and_deep_nesting_are_refused_before_they_expand():
+    """An alias bomb, or nesting hundreds deep, is refused at once with its line instead of hanging."""
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n" \
+           "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+    assert problems(bomb) == ["office.yaml:1: anchors and aliases (&name, *name) are not allowed here"]
+    assert "nested more than 40 levels deep" in problems("report: x\nz: " + "[" * 500 + "]" * 500 + "\n")[0]
+    assert problems("report: x\nlists:\n  - list: a\n    title: A\n    when: {any: [1]}\n    columns: [case_id]\n") \
+        == ["office.yaml:5: list 'a': a condition must be a mapping such as {level: major}"]

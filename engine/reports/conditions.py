@@ -48,12 +48,12 @@ class Condition:
 EVERYTHING = Condition("all")
 
 
-def parse(node, reader: Reader, where: str, depth: int = 0) -> Condition:
+def parse(node, reader: Reader, where: str, depth: int = 0, line: int = 0) -> Condition:
     """A condition from YAML; problems go to `reader` and the result is then only a placeholder."""
     if node is None or node == {}:
         return EVERYTHING
     if not isinstance(node, source.Mapping):
-        reader.problem(getattr(node, "line", 0), f"{where}: a condition must be a mapping such as {{level: major}}")
+        reader.problem(getattr(node, "line", line), f"{where}: a condition must be a mapping such as {{level: major}}")
         return EVERYTHING
     if depth >= MAX_DEPTH:
         reader.problem(node.line, f"{where}: conditions nest at most {MAX_DEPTH} deep")
@@ -65,9 +65,11 @@ def parse(node, reader: Reader, where: str, depth: int = 0) -> Condition:
             if not isinstance(value, list) or not value:
                 reader.problem(line, f"{where}: '{key}' takes a non-empty list of conditions")
                 continue
-            parts.append(Condition(key, parts=tuple(parse(v, reader, where, depth + 1) for v in value)))
+            lines = getattr(value, "item_lines", [line] * len(value))
+            parts.append(Condition(key, parts=tuple(parse(v, reader, where, depth + 1, at)
+                                                    for v, at in zip(value, lines))))
         elif key == "not":
-            parts.append(Condition("not", parts=(parse(value, reader, where, depth + 1),)))
+            parts.append(Condition("not", parts=(parse(value, reader, where, depth + 1, line),)))
         elif key in LEAVES:
             parts.append(_leaf(key, value, line, reader, where))
         else:

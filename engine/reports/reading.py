@@ -17,6 +17,7 @@ REGION = re.compile(r"^[0-9]{2}(?:[0-9]{2}){0,2}$")
 MAX_TEXT = 500
 MAX_ITEMS = 200
 MAX_BYTES = 256 * 1024
+MAX_DEPTH = 40
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
@@ -27,12 +28,35 @@ def load(text: str, filename: str, kind: str) -> source.Mapping:
     for number, line in enumerate(text.splitlines(), 1):
         if any(ord(ch) < 32 and ch not in "\t" for ch in line) or "\x7f" in line:
             raise DefinitionInvalid([(filename, number, "control characters are not allowed")])
+    _refuse_aliases_and_depth(text, filename)
     try:
         return source.load(text, filename)
     except DefinitionInvalid as exc:
         # the shared loader speaks of workflows; say which kind of file this is
         raise DefinitionInvalid([(f, line, msg.replace("a workflow definition", f"a {kind} file"))
                                  for f, line, msg in exc.problems]) from None
+
+
+def _refuse_aliases_and_depth(text: str, filename: str) -> None:
+    """No file here needs anchors or aliases, and expanding them is how a small file becomes a huge one;
+    nothing needs more than a few levels of nesting either. Checked on tokens, before anything is built."""
+    import yaml
+    depth = 0
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
+                raise DefinitionInvalid([(filename, token.start_mark.line + 1,
+                                          "anchors and aliases (&name, *name) are not allowed here")])
+            if isinstance(token, (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
+                                  yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise DefinitionInvalid([(filename, token.start_mark.line + 1,
+                                              f"nested more than {MAX_DEPTH} levels deep")])
+            elif isinstance(token, (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the loader reports the syntax error with its line
 
 
 class Reader:
