@@ -25,7 +25,7 @@ def markdown(doc):
 def test_totals_read_as_the_seed_prints_them(markdown):
     """The lead paragraph gives 21521 found, 18622 rectified, 86.53%, and the change since September."""
     assert "2018年10月，菏泽市共排查隐患 21521 条，已整改 18622 条，整改率 86.53%" in markdown
-    assert "排查隐患数较上期增加 1647 条（+8.29%），整改率较上期上升 1.48 个百分点" in markdown
+    assert "排查隐患数较上期增加 1647 条（+8.29%），整改率上升 1.48 个百分点。" in markdown
 
 
 def test_each_county_gets_the_published_paragraph(markdown):

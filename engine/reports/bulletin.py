@@ -38,10 +38,10 @@ from datetime import date, datetime
 from engine import regions
 from engine.clock import local
 from engine.reports.definition import ReportDefinition, default
-from engine.reports.figures import Counts, change, change_text, percent_text, points_text, rate, rate_change
-from engine.reports.layout import (
-    LEVEL_LABELS, Chart, Column, Heading, Page, Paragraph, Table, cell_text, rung_label,
+from engine.reports.figures import (
+    Counts, change, change_text, on_time_denominator, percent_text, points_text, rate, rate_change,
 )
+from engine.reports.layout import Chart, Column, Heading, Page, Paragraph, Table, cell_text, rung_label
 from engine.reports.output import to_html, to_markdown, to_xlsx
 
 NUMERALS = "一二三四五六七八九十"
@@ -131,13 +131,13 @@ class _Builder:
         period = self.doc["period"].get("label", "本期")
         text = (f"{period}，{self.region_name}共排查隐患 {t.get('found', 0)} {self.g}，已整改 {t.get('rectified', 0)} "
                 f"{self.g}，整改率 {self.pct(t.get('rectified', 0), t.get('found', 0))}")
+        m_found, m_done = self.major_pair(t)
+        text += f"；其中重大隐患 {m_found} {self.m}，已整改 {m_done} {self.m}，整改率 {self.pct(m_done, m_found)}。"
         if prev:
             found_change = change_text(change(t.get("found", 0), prev.get("found", 0), self.r.decimals), self.g, self.r)
             points = points_text(rate_change(rate(t.get("rectified", 0), t.get("found", 0), self.r.decimals),
                                              rate(prev.get("rectified", 0), prev.get("found", 0), self.r.decimals)), self.r)
-            text += f"。排查隐患数{found_change}，整改率较上期{points}" if points else f"。排查隐患数{found_change}"
-        m_found, m_done = self.major_pair(t)
-        text += f"；其中重大隐患 {m_found} {self.m}，已整改 {m_done} {self.m}，整改率 {self.pct(m_done, m_found)}。"
+            text += f"排查隐患数{found_change}" + (f"，整改率{points}" if points else "") + "。"
         now, before = self._with_open(t), self._with_open(prev) if prev else None
         table_rows = []
         for label, key in (("排查隐患", "found"), ("已整改", "rectified"), ("未整改", "open"), ("逾期未整改", "overdue"),
@@ -201,7 +201,6 @@ class _Builder:
                 Table("各县（区）隐患排查治理情况", columns, rows, sheet="各县区", total={**totals, "region": "合计"})]
 
     def _on_time(self, c: Counts):
-        from engine.reports.figures import on_time_denominator
         return rate(c.rectified_on_time, on_time_denominator(c, self.d.on_time_base), self.r.decimals)
 
     def departments(self):
@@ -222,7 +221,6 @@ class _Builder:
 
     def on_time(self):
         c = _counts(self.doc["totals"])
-        from engine.reports.figures import on_time_denominator
         due = on_time_denominator(c, self.d.on_time_base)
         return ["按期整改情况", Paragraph(
             f"按期整改 {c.rectified_on_time} {self.g}，按期整改率 {self.pct(c.rectified_on_time, due)}；逾期未整改 "
@@ -316,5 +314,3 @@ class _Builder:
             f"事件日志锚点（截至 {when}，案件 {a.get('cases', 0)} 件，事件 {a.get('events', 0)} 条）：{a['value']}。"
             "可用 hazard audit verify --anchor 核验本通报所依据的数据此后未被改动。", "anchor")]
 
-
-__all__ = ["check", "page", "to_markdown_text", "to_html_text", "to_xlsx_bytes", "LEVEL_LABELS"]
