@@ -22,6 +22,7 @@ OPTIONAL = ["replay.py", "audit.py"]
 
 def pure_files() -> list[Path]:
     files = sorted((ENGINE / "definition").glob("*.py")) + sorted((ENGINE / "escalation").glob("*.py"))
+    files += sorted((ENGINE / "ledger").glob("*.py"))
     files += [ENGINE / name for name in REQUIRED]
     files += [ENGINE / name for name in OPTIONAL if (ENGINE / name).exists()]
     return files
