@@ -18,7 +18,7 @@ MAX_ROWS = 1_000_000  # Excel's own limit is 1,048,576; a bigger "ledger" is not
 MAX_COLUMNS = 500
 _ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 # A CSV written by our exporter guards text that Excel would run as a formula with a leading apostrophe.
-_GUARDED = re.compile(r"(?:^|[,\t\n])\"?'[=+\-@]")
+_GUARDED = re.compile(r"(?:^|[,\t\n])\"?'+[=+\-@]")
 _FORMULA_START = ("=", "+", "-", "@")
 
 
@@ -107,5 +107,5 @@ def _read_csv(data: bytes, *, name: str) -> Grid:
     except csv.Error as exc:
         raise InvalidInput(f"{name}:{reader.line_num}: not CSV as Excel writes it ({exc})") from None
     if _GUARDED.search(text):
-        rows = [[c[1:] if c[:1] == "'" and c[1:2] in _FORMULA_START else c for c in row] for row in rows]
+        rows = [[c[1:] if c[:1] == "'" and c.lstrip("'")[:1] in _FORMULA_START else c for c in row] for row in rows]
     return Grid(rows=rows, sheet=None, kind="csv")

@@ -209,7 +209,7 @@ def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, l
     indexes = [first for first, _ in columns]
     for r in range(layout.data_start, len(grid.rows)):
         row = grid.rows[r]
-        filled = [v for v in row if not _blank(v)]
+        filled = [v for v in row if v != "" and not (v.__class__ is str and v.isspace())]  # _blank, inlined: hot
         if not filled:
             continue
         if len(set(map(cell_text, filled))) == 1 and _is_note(filled[0], words):

@@ -78,17 +78,18 @@ def read_ledger(path: str | Path, *, sheet: str | None = None, mapping: str | Pa
                 defaults: dict | None = None, name: str | None = None) -> Ledger:
     """Read and check every row of `path` (xlsx, xls, ods or CSV); `defaults` are the --set FIELD=VALUE pairs."""
     name = name or str(path)
-    words = mapping if isinstance(mapping, Words) else load_words(mapping)
+    words = mapping if isinstance(mapping, Words) else load_words(mapping)  # a bad mapping: before reading the file
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise InvalidInput(f"{name}: cannot read the file ({exc.strerror or exc})") from None
-    return read_ledger_bytes(data, name=name, sheet=sheet, words=words, defaults=defaults)
+    return read_ledger_bytes(data, name=name, sheet=sheet, mapping=words, defaults=defaults)
 
 
-def read_ledger_bytes(data: bytes, *, name: str, sheet: str | None = None, words: Words | None = None,
+def read_ledger_bytes(data: bytes, *, name: str, sheet: str | None = None, mapping: str | Path | Words | None = None,
                       defaults: dict | None = None) -> Ledger:
-    words = words or load_words()
+    """As read_ledger, from the file's bytes; `name` is what every message calls the file."""
+    words = mapping if isinstance(mapping, Words) else load_words(mapping)
     parsed_defaults = parse_defaults(defaults, words)  # a bad --set is reported before the file is read
     grid = read_grid(data, name=name, sheet=sheet)
     layout = find_layout(grid, words, name=name)

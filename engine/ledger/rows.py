@@ -50,8 +50,10 @@ def parser_for(field: str, words: Words, *, scale: int = 1):
     if field == "region":
         return parse_region
     if field in ("level", "state"):
-        table = words.values.get("level" if field == "level" else "progress", {})
-        return lambda raw: _closed_word(raw, table, field)
+        vocabulary = "level" if field == "level" else "progress"
+        table, labels = words.values.get(vocabulary, {}), words.value_labels.get(vocabulary, {})
+        known = ", ".join(f"{label} = {canonical}" for canonical, label in labels.items())
+        return lambda raw: _closed_word(raw, table, field, known)
     if field in ("source", "industry"):
         table = words.values.get(field, {})
         return lambda raw: _open_word(raw, table)
@@ -87,7 +89,7 @@ class RowReader:
         self.defaults = defaults or {}  # parsed, as parse_defaults gives them
 
     def read(self, number: int, cells: list) -> LedgerRow:
-        values, dates, problems = {}, {}, []
+        values, dates, problems, unread = {}, {}, [], set()
         for (field, header, parse), raw in zip(self.parsers, cells):
             if raw == "":
                 continue
@@ -95,6 +97,7 @@ class RowReader:
                 value = parse(raw)
             except InvalidInput as exc:
                 problems.append(f"{header}: {exc.message}")
+                unread.add(field)
                 continue
             if value is None or value == "":
                 continue
@@ -111,7 +114,7 @@ class RowReader:
             if "found_at" in dates:
                 dates["deadline"] = _day(dates["found_at"])
         for field in REQUIRED:
-            if field not in values:
+            if field not in values and field not in unread:
                 problems.append(self._missing(field))
         problems.extend(self._order(dates))
         progress = self._progress(values, dates, problems)
@@ -167,14 +170,14 @@ class RowReader:
         return f"{self._label(field)} is given"
 
 
-def _closed_word(raw, table: dict, field: str) -> str:
+def _closed_word(raw, table: dict, field: str, known: str) -> str:
     text = clean_text(raw)
     if not text:
         return ""
     canonical = table.get(value_key(text))
     if canonical is None:
-        known = ", ".join(sorted({w for w, c in table.items() if not w.isascii()})[:12])
-        raise InvalidInput(f"'{text[:40]}' is not a known {field} ({known}, ...; add yours under values: in --mapping)")
+        raise InvalidInput(f"'{text[:40]}' is not a known {field} (such as {known}; add yours under values: "
+                           f"in --mapping)")
     return canonical
 
 

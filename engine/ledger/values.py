@@ -27,6 +27,7 @@ _EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01, counting Excel's pha
 _FIRST_SERIAL = (date(EARLIEST_YEAR, 1, 1) - _EXCEL_EPOCH).days
 _LAST_SERIAL = (date(LATEST_YEAR, 12, 31) - _EXCEL_EPOCH).days
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPECIAL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile(r"[ \t\u3000]*\n\s*")
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _WRITTEN = re.compile(
@@ -68,18 +69,16 @@ def _is_wide(char: str) -> bool:
 
 def clean_text(raw: object, *, limit: int = TEXT_LIMIT, multiline: bool = False) -> str:
     """Trimmed text, '' for a blank or a placeholder such as `/` or `无`; line breaks kept only if `multiline`."""
-    text = cell_text(raw)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.strip()
+    text = (raw if raw.__class__ is str else cell_text(raw)).strip()
     if not text or text in BLANK:
         return ""
-    bad = _CONTROL.search(text)
-    if bad:
-        raise InvalidInput(f"contains a control character (U+{ord(bad.group()):04X}) at position {bad.start() + 1}")
-    if "\n" in text and not multiline:
-        text = _LINE_BREAK.sub(_join_lines, text)
-    if "\t" in text:
+    if _SPECIAL.search(text):  # rare: line breaks, tabs, control characters
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        bad = _CONTROL.search(text)
+        if bad:
+            raise InvalidInput(f"contains a control character (U+{ord(bad.group()):04X}) at position {bad.start() + 1}")
+        if "\n" in text and not multiline:
+            text = _LINE_BREAK.sub(_join_lines, text)
         text = text.replace("\t", " ")
     if len(text) > limit:
         raise InvalidInput(f"is {len(text):,} characters long (at most {limit:,})")

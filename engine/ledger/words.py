@@ -46,6 +46,7 @@ def header_scale(text: str) -> int:
     return 10000 if "万" in units else 1
 
 
+@lru_cache(maxsize=8192)  # a ledger repeats a few words (一般, 整改中, 企业自查) on every row
 def value_key(text: str) -> str:
     return _SPACE.sub("", unicodedata.normalize("NFKC", text)).casefold()
 

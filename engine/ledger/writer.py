@@ -3,7 +3,8 @@ header) or CSV (UTF-8 with a BOM, so a Chinese Excel does not read it as GB18030
 
 Reading what this writes gives the same values back: headers are the first synonym of each field in
 headers.yaml (or the field names), level and state words are the first of their words, dates are date
-cells (xlsx) or ISO text (CSV). Text is never written as a formula: xlsx cells are strings, and a CSV cell
+cells (xlsx) or ISO text (CSV); one exception: a moment at exactly 00:00:00 reads back from xlsx as its day,
+since calamine reports such a cell as a date whatever its format. Text is never written as a formula: xlsx cells are strings, and a CSV cell
 that Excel would run (`=`, `+`, `-`, `@` first) is guarded with a leading apostrophe the reader removes.
 """
 from __future__ import annotations
@@ -168,7 +169,8 @@ def _csv_cell(value) -> str:
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     text = cell_text(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    guarded = text.lstrip("'")[:1] in _FORMULA_START  # the reader drops one apostrophe from such a cell
+    return "'" + text if guarded else text
 
 
 def _write_csv(path: Path, labels: list[str], table: list[list], *, title: str | None) -> None:
