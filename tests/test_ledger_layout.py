@@ -198,3 +198,18 @@ def test_any_csv_gives_rows_or_invalid_input(rows, delimiter):
     except InvalidInput:
         return
     assert all(r.number > ledger.header_row for r in ledger.rows)
+
+
+def test_the_example_ledger_in_docs_is_what_its_script_writes_and_reads_cleanly(tmp_path):
+    """docs/example-ledger.xlsx matches docs/make_example_ledger.py and its 12 rows import with --set region."""
+    import importlib.util
+    from pathlib import Path
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    spec = importlib.util.spec_from_file_location("make_example_ledger", docs / "make_example_ledger.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fresh = read_ledger(module.write(tmp_path / "example.xlsx"), defaults={"region": "371721"})
+    committed = read_ledger(docs / "example-ledger.xlsx", defaults={"region": "371721"})
+    assert [r.values for r in committed.rows] == [r.values for r in fresh.rows]
+    assert len(committed.rows) == 12 and committed.problems() == []
+    assert committed.preview()["by_level"] == {"major": 5, "general": 7}
