@@ -213,3 +213,16 @@ def test_the_example_ledger_in_docs_is_what_its_script_writes_and_reads_cleanly(
     assert [r.values for r in committed.rows] == [r.values for r in fresh.rows]
     assert len(committed.rows) == 12 and committed.problems() == []
     assert committed.preview()["by_level"] == {"major": 5, "general": 7}
+
+
+def test_a_sheet_reaching_past_a_million_rows_is_refused_before_it_is_expanded(tmp_path):
+    """One stray cell in row 1,048,576 would make a million empty rows: refused, naming the row reached."""
+    import xlsxwriter
+    path = tmp_path / "far.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("台账")
+    sheet.write_row(0, 0, ["隐患内容", "排查日期"])
+    sheet.write(1_048_575, 0, "x")
+    book.close()
+    with pytest.raises(InvalidInput, match="far.xlsx: sheet '台账' reaches row 1,048,576"):
+        read_ledger(path)

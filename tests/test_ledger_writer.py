@@ -156,3 +156,9 @@ def test_export_then_read_gives_the_same_values(tmp_path, rows, suffix, headers)
     ledger = read_ledger(path)
     assert [r.values for r in ledger.rows] == rows
     assert [r.number for r in ledger.rows] == list(range(2, 2 + len(rows)))
+
+
+def test_a_sheet_name_xlsx_cannot_hold_is_refused(tmp_path):
+    """A sheet name with [ ] : * ? / \\ is an InvalidInput, not a traceback."""
+    with pytest.raises(InvalidInput, match="sheet name 'a/b' cannot be used"):
+        write_ledger(tmp_path / "x.xlsx", [ROW], columns=COLUMNS, sheet="a/b")

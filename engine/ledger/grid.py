@@ -61,8 +61,9 @@ def _read_workbook(data: bytes, *, name: str, sheet: str | None) -> Grid:
             raise InvalidInput(f"{name}: no sheet named '{sheet}' (the sheets are: {', '.join(names)})")
         try:
             found = book.get_sheet_by_name(sheet)
-            if found.height > MAX_ROWS or found.width > MAX_COLUMNS:
-                raise InvalidInput(f"{name}: sheet '{sheet}' has {found.height:,} rows and {found.width:,} columns "
+            rows, columns = (found.end[0] + 1, found.end[1] + 1) if found.end else (0, 0)  # counted from A1
+            if rows > MAX_ROWS or columns > MAX_COLUMNS:
+                raise InvalidInput(f"{name}: sheet '{sheet}' reaches row {rows:,} and column {columns:,} "
                                    f"(at most {MAX_ROWS:,} and {MAX_COLUMNS}): split it")
             rows = found.to_python(skip_empty_area=False)
             merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in (found.merged_cell_ranges or [])]

@@ -203,7 +203,7 @@ def _is_number(value) -> bool:
 
 
 def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, list]]:
-    """(Excel row number, the cells of `layout.columns` in order) for every data row, in sheet order."""
+    """(Excel row number, the cells of the columns that have a field, in `layout.columns` order) per data row."""
     columns = [(col.index, col.last) for col in layout.columns if col.field]
     simple = all(first == last for first, last in columns)
     indexes = [first for first, _ in columns]
@@ -212,7 +212,7 @@ def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, l
         filled = [v for v in row if v != "" and not (v.__class__ is str and v.isspace())]  # _blank, inlined: hot
         if not filled:
             continue
-        if len(set(map(cell_text, filled))) == 1 and _is_note(filled[0], words):
+        if len(filled) == 1 and _is_note(filled[0], words):  # a merged notes cell holds its text in one cell
             return  # a notes block: it and everything under it are not data
         if all(map(_is_number, filled)) or _is_metadata(filled, words):
             continue

@@ -23,6 +23,9 @@ DATE_ORDER = ("found_at", "assigned_at", "verified_at", "closed_at")
 DATE_FIELDS = DATE_ORDER + ("deadline",)
 LONG_TEXT = frozenset({"measures", "emergency_plan", "opinion", "result", "closing_note", "note", "criterion"})
 MULTILINE = LONG_TEXT
+UNIQUE = LONG_TEXT | {"title"}  # different on nearly every row: not worth remembering
+MEMO_LIMIT = 50_000
+_MEMO_TYPES = (str, date, datetime)
 _RANK = {stage: i for i, stage in enumerate(STAGES)}
 _IMPLIED = {"assigned_at": "assigned", "verified_at": "verified", "closed_at": "closed"}
 
@@ -78,6 +81,23 @@ def parse_defaults(defaults: dict | None, words: Words) -> dict:
     return parsed
 
 
+def _remembered(parse, limit: int = MEMO_LIMIT):
+    """`parse` with a memory of its results: a ledger repeats its dates, levels, states, units on every row."""
+    memory: dict = {}
+
+    def remembered(raw):
+        if raw.__class__ not in _MEMO_TYPES:  # 1.0, 1 and True are equal keys: numbers are parsed each time
+            return parse(raw)
+        try:
+            return memory[raw]
+        except KeyError:
+            value = parse(raw)  # a bad value raises here and is not remembered
+            if len(memory) < limit:
+                memory[raw] = value
+            return value
+    return remembered
+
+
 class RowReader:
     """Parses and checks rows against one layout's columns; built once per file, so per row it only looks up."""
 
@@ -85,7 +105,8 @@ class RowReader:
         self.words = words
         self.columns = [c for c in columns if c.field]
         self.header = {c.field: c.header for c in self.columns}
-        self.parsers = [(c.field, c.header, parser_for(c.field, words, scale=c.scale)) for c in self.columns]
+        self.parsers = [(c.field, c.header, _remembered(parser_for(c.field, words, scale=c.scale))
+                         if c.field not in UNIQUE else parser_for(c.field, words, scale=c.scale)) for c in self.columns]
         self.defaults = defaults or {}  # parsed, as parse_defaults gives them
 
     def read(self, number: int, cells: list) -> LedgerRow:

@@ -125,7 +125,10 @@ def _write_xlsx(path: Path, labels: list[str], columns: list[str], table: list[l
                                                "strings_to_urls": False, "strings_to_numbers": False})
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot write ({exc.strerror or exc})") from None
-    ws = book.add_worksheet(sheet[:31])
+    try:
+        ws = book.add_worksheet(sheet[:31])
+    except Exception as exc:  # xlsxwriter's InvalidWorksheetName: []:*?/\ or a leading apostrophe
+        raise InvalidInput(f"sheet name '{sheet}' cannot be used in xlsx ({exc})") from None
     bold = book.add_format({"bold": True, "text_wrap": True, "valign": "vcenter", "align": "center", "border": 1})
     heading = book.add_format({"bold": True, "font_size": 14, "align": "center"})
     day = book.add_format({"num_format": "yyyy-mm-dd"})
