@@ -226,3 +226,12 @@ def test_a_sheet_reaching_past_a_million_rows_is_refused_before_it_is_expanded(t
     book.close()
     with pytest.raises(InvalidInput, match="far.xlsx: sheet '台账' reaches row 1,048,576"):
         read_ledger(path)
+
+
+def test_a_header_repeated_below_is_not_a_data_row(tmp_path):
+    """Two months pasted one under the other: the second header row is skipped, not reported as a bad row."""
+    header = ["隐患内容", "排查日期", "隐患级别"]
+    rows = [header, ["配电箱未接地", "2026-03-01", "一般"], [], ["某县4月台账"], header, ["护栏缺失", "2026-04-02", "一般"]]
+    ledger = read_ledger(make_xlsx(tmp_path / "two-months.xlsx", rows))
+    assert [r.number for r in ledger.rows] == [2, 4, 6]
+    assert ledger.rows[1].problems[0] == "no found_at: 排查日期 is empty"  # a title row amid the data is reported

@@ -52,6 +52,7 @@ def test_a_day_and_a_moment_come_out_in_the_engines_forms():
     ("2026-13-05", "not a real date"), ("2026-02-30", "not a real date"), ("1989-12-31", "outside 1990-2100"),
     ("2101-01-01", "outside 1990-2100"), (99999.0, "outside 1990-2100"), ("12345", "outside 1990-2100"),
     ("下周", "not a date"), ("2026年3月", "not a date"), (True, "not a date"), (time(9, 30), "not a date"),
+    (30.0, "a number of days"),
     (float("nan"), "not a date"), ("2026-03-05 25:00", "not a real date or time"),
 ])
 def test_a_date_that_cannot_be_read_says_why(raw, says):

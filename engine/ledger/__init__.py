@@ -11,5 +11,7 @@
 from engine.ledger.ledger import Ledger, read_ledger, read_ledger_bytes
 from engine.ledger.rows import LedgerRow
 from engine.ledger.words import STAGES, Words, load_words
+from engine.ledger.writer import header_labels, write_ledger
 
-__all__ = ["Ledger", "LedgerRow", "STAGES", "Words", "load_words", "read_ledger", "read_ledger_bytes"]
+__all__ = ["Ledger", "LedgerRow", "STAGES", "Words", "header_labels", "load_words", "read_ledger", "read_ledger_bytes",
+           "write_ledger"]

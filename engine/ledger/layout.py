@@ -204,9 +204,12 @@ def _is_number(value) -> bool:
 
 def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, list]]:
     """(Excel row number, the cells of the columns that have a field, in `layout.columns` order) per data row."""
-    columns = [(col.index, col.last) for col in layout.columns if col.field]
+    mapped = [col for col in layout.columns if col.field]
+    columns = [(col.index, col.last) for col in mapped]
     simple = all(first == last for first, last in columns)
     indexes = [first for first, _ in columns]
+    headers = [col.header for col in mapped]
+    header_set = set(headers)
     for r in range(layout.data_start, len(grid.rows)):
         row = grid.rows[r]
         filled = [v for v in row if v != "" and not (v.__class__ is str and v.isspace())]  # _blank, inlined: hot
@@ -218,9 +221,17 @@ def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, l
             continue
         width = len(row)
         if simple:
-            yield r + 1, [row[i] if i < width else "" for i in indexes]
+            cells = [row[i] if i < width else "" for i in indexes]
         else:
-            yield r + 1, [_combined(row, first, last) for first, last in columns]
+            cells = [_combined(row, first, last) for first, last in columns]
+        if cells and cells[0] in header_set and _repeats_header(cells, headers):
+            continue  # the header again (sheets pasted together, a header on every printed page)
+        yield r + 1, cells
+
+
+def _repeats_header(cells: list, headers: list[str]) -> bool:
+    same = sum(isinstance(v, str) and " ".join(v.split()) == h for v, h in zip(cells, headers))
+    return same >= max(2, len(headers) // 2)
 
 
 def _combined(row: list, first: int, last: int):

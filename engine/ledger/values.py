@@ -99,6 +99,8 @@ def _not_a_date(shown: object) -> InvalidInput:
 
 
 def _from_serial(serial: float, shown: object) -> date | datetime:
+    if 0 <= serial < 1000:
+        raise InvalidInput(f"'{cell_text(shown)}' is not a date (a number of days? write the date itself)")
     if not _FIRST_SERIAL <= serial < _LAST_SERIAL + 1:
         raise InvalidInput(f"'{cell_text(shown)}' is outside {EARLIEST_YEAR}-{LATEST_YEAR} (a typo?)")
     days = int(serial)
