@@ -151,16 +151,21 @@ def test_a_bad_mapping_file_reports_every_problem_with_its_line(tmp_path):
     with pytest.raises(InvalidInput) as caught:
         csv_ledger([HEADER, GOOD], mapping=mapping)
     name = str(mapping)
-    assert caught.value.message.splitlines() == [
-        f"{name}:6: unknown key 'columns' (known: headers, ignore, values, immediate, metadata, notes)",
-        f"{name}:2: headers: 'responsible_persn' is not one of " + caught.value.message.split("is not one of ")[1].split("\n")[0],
+    lines = caught.value.message.splitlines()
+    assert lines[0].startswith(f"{name}:2: headers: 'responsible_persn' is not one of assigned_at, closed_at,")
+    assert lines[1:] == [
         f"{name}:4: values: level: 'big' is not one of general, major",
         f"{name}:5: values for 'colour' are not read (values are read for level, state, result, source, industry)",
+        f"{name}:6: unknown key 'columns' (known: headers, ignore, values, immediate, metadata, notes)",
     ]
 
 
-def test_a_mapping_file_with_aliases_or_not_a_mapping_is_refused(tmp_path):
-    """YAML anchors could expand without bound; a list is not a mapping file: both refused with the line."""
+def test_a_mapping_file_with_aliases_deep_nesting_or_not_a_mapping_is_refused(tmp_path):
+    """YAML anchors could expand without bound, deep nesting recurses; a list is not a mapping file: each refused."""
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("headers: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=r"deep.yaml:1: nested more than 8 levels deep"):
+        csv_ledger([HEADER, GOOD], mapping=deep)
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text("a: &a [x, x]\nb: [*a, *a]\n", encoding="utf-8")
     with pytest.raises(InvalidInput, match=r"bomb.yaml:1: anchors and aliases"):

@@ -105,20 +105,31 @@ def _problem(problems: list, file: str, line: int, message: str) -> None:
     problems.append((file, line, message))
 
 
-def _no_aliases(text: str, file: str) -> None:
-    # The loader expands aliases without a limit (a few lines can expand to gigabytes): refuse them.
+_OPEN = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+         yaml.FlowSequenceStartToken)
+_CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+MAX_DEPTH = 8  # a mapping file is three levels deep (values: level: {word: value})
+
+
+def _screen(text: str, file: str) -> None:
+    """Refuse what the loader would choke on: aliases it expands without a limit (a few lines can become
+    gigabytes) and nesting it follows by recursion; read as tokens, which costs neither."""
+    depth = 0
     try:
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
             if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
                 raise InvalidInput(f"{file}:{token.start_mark.line + 1}: anchors and aliases (&name, *name) are not "
                                    f"allowed in a mapping file")
+            depth += isinstance(token, _OPEN) - isinstance(token, _CLOSE)
+            if depth > MAX_DEPTH:
+                raise InvalidInput(f"{file}:{token.start_mark.line + 1}: nested more than {MAX_DEPTH} levels deep")
     except yaml.YAMLError:
         pass  # the loader below reports the syntax error with its line
 
 
 def _parse(text: str, file: str, *, known_fields: set | None) -> dict:
     """One file's entries; `known_fields` None means this is the shipped file, which defines the fields."""
-    _no_aliases(text, file)
+    _screen(text, file)
     try:
         doc = load(text, file)
     except DefinitionInvalid as exc:
@@ -134,7 +145,7 @@ def _parse(text: str, file: str, *, known_fields: set | None) -> dict:
     fields = known_fields if known_fields is not None else {str(k) for k in headers} if isinstance(headers, dict) else set()
     count = [0]
     _read_pairs(headers, "headers", file, problems, count, targets=fields | {IGNORE},
-                into=out["headers"], labels=out["labels"], key_of=header_key)
+                into=out["headers"], labels=out["labels"], key_of=header_key, line=doc.line_of("headers"))
     for word in _word_list(doc, "ignore", file, problems, count):
         out["headers"][header_key(word)] = IGNORE
     values = doc.get("values", Mapping())
@@ -150,7 +161,7 @@ def _parse(text: str, file: str, *, known_fields: set | None) -> dict:
             continue
         _read_pairs(table, f"values: {field}", file, problems, count, targets=CLOSED_VALUES.get(target),
                     into=out["values"].setdefault(target, {}), labels=out["value_labels"].setdefault(target, {}),
-                    key_of=value_key)
+                    key_of=value_key, line=line)
     out["immediate"] = [value_key(w) for w in _word_list(doc, "immediate", file, problems, count)]
     out["metadata"] = [header_key(w) for w in _word_list(doc, "metadata", file, problems, count)]
     out["notes"] = [unicodedata.normalize("NFKC", w) for w in _word_list(doc, "notes", file, problems, count)]
@@ -162,10 +173,10 @@ def _parse(text: str, file: str, *, known_fields: set | None) -> dict:
 
 
 def _read_pairs(node, where: str, file: str, problems: list, count: list, *, targets, into: dict, labels: dict,
-                key_of) -> None:
+                key_of, line: int) -> None:
     """`TARGET: [word, ...]` or `word: TARGET`; `targets` None accepts any target (open vocabularies)."""
     if not isinstance(node, dict):
-        _problem(problems, file, getattr(node, "line", 1), f"{where}: must be a mapping")
+        _problem(problems, file, line, f"{where}: must be a mapping")
         return
     for key, value in node.items():
         line = node.line_of(key)
@@ -217,6 +228,7 @@ def _word_list(doc: Mapping, key: str, file: str, problems: list, count: list) -
 
 
 def _invalid(problems: list) -> InvalidInput:
+    problems = sorted(problems, key=lambda p: p[1])  # in the order a reader meets them in the file
     error = InvalidInput("\n".join(f"{f}:{line}: {msg}" for f, line, msg in problems))
     error.problems = problems
     return error
