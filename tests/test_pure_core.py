@@ -25,6 +25,7 @@ APP = ["app.py", "commands.py", "queries.py", "unit.py", "sweep.py", "auditor.py
 
 def pure_files() -> list[Path]:
     files = sorted((ENGINE / "definition").glob("*.py")) + sorted((ENGINE / "escalation").glob("*.py"))
+    files += sorted((ENGINE / "ledger").glob("*.py"))
     files += [ENGINE / name for name in REQUIRED]
     files += [ENGINE / name for name in OPTIONAL if (ENGINE / name).exists()]
     return files
