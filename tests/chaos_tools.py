@@ -123,7 +123,8 @@ def laggard(case_id: str) -> bool:
 
 
 def next_write(case_id: str, state: str, rnd: random.Random, now: datetime) -> tuple[str, list[str]] | None:
-    """The write a user would make next on a major-hazard case in `state`: (actor, arguments), or None."""
+    """The write a user would make next on a major-hazard case in `state`: (actor, arguments); ("", []) when
+    nobody acts on it this time; None once it is closed."""
     sup = rnd.choice(["zhang", "liu"])
     day = lambda n: (now + timedelta(days=n)).date().isoformat()  # noqa: E731
     if state == "reported":
