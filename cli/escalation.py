@@ -5,13 +5,19 @@ import click
 
 from cli.options import is_json, json_option
 
+lease_option = click.option(
+    "--lease", type=click.IntRange(5, 3600), default=300, show_default=True, envvar="HAZARD_LEASE", metavar="SECONDS",
+    help="How long rows a sweep claimed stay its own if it dies (real time); another sweep takes them after. "
+         "Env: HAZARD_LEASE.")
+
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Show what is due and what would fire or be skipped; change nothing.")
 @click.option("--limit", type=int, default=None, help="Handle at most this many due rungs in this sweep.")
+@lease_option
 @json_option
 @click.pass_context
-def escalate(ctx, dry_run, limit):
+def escalate(ctx, dry_run, limit, lease):
     """Run one escalation sweep at the engine's time and print what it fired (cron-friendly).
 
     \b
@@ -23,7 +29,7 @@ def escalate(ctx, dry_run, limit):
     from engine.documents import sweep_document
 
     app = ctx.obj
-    result = app.engine.sweep(now=app.now, dry_run=dry_run, limit=limit)
+    result = app.engine.sweep(now=app.now, dry_run=dry_run, limit=limit, lease=_lease(lease))
     if is_json(ctx):
         print_json(sweep_document(result))
         return
@@ -41,8 +47,9 @@ def escalate(ctx, dry_run, limit):
 
 @click.command()
 @click.option("--interval", type=float, default=60.0, show_default=True, help="Seconds between sweeps.")
+@lease_option
 @click.pass_context
-def scheduler(ctx, interval):
+def scheduler(ctx, interval, lease):
     """Sweep on an interval until stopped (SIGTERM or Ctrl-C); logs each sweep to stderr.
 
     Several schedulers may run against one PostgreSQL database: every rung still fires exactly once.
@@ -54,17 +61,23 @@ def scheduler(ctx, interval):
     """
     from engine import scheduler as loop
     from engine.clock import SystemClock, iso
+    from engine.sweep import Sweeper
 
     app = ctx.obj
     if app.now_text:
         raise click.UsageError("the scheduler runs on the real clock: drop --now (use `hazard escalate` for drills)")
-    engine, wall = app.engine, SystemClock()
+    sweeper = Sweeper(app.engine, SystemClock(), lease=_lease(lease))
 
     def once():
-        result = engine.sweep(now=wall.now())
+        result = sweeper()
         return {"at": iso(result.now), **result.counts}
 
     loop.run(once, interval=interval, log=lambda line: click.echo(f"[hazard scheduler] {line}", err=True))
+
+
+def _lease(seconds: int):
+    from datetime import timedelta
+    return timedelta(seconds=seconds)
 
 
 @click.group()

@@ -61,10 +61,10 @@ class Engine:
         with self.unit() as unit:
             yield Commands(self, unit)
 
-    def sweep(self, *, now=None, dry_run: bool = False, limit: int | None = None):
+    def sweep(self, *, now=None, dry_run: bool = False, limit: int | None = None, lease=None):
         """One escalation sweep at `now` (default: the engine's clock); see `engine.sweep`."""
-        from engine.sweep import sweep
-        return sweep(self, now=now, dry_run=dry_run, limit=limit)
+        from engine.sweep import LEASE, sweep
+        return sweep(self, now=now, dry_run=dry_run, limit=limit, lease=lease or LEASE)
 
     def init(self, *, now=None):
         """Create the tables and install the built-in workflows (safe to run again)."""

@@ -46,8 +46,8 @@ def new_sweep_id() -> str:
 
 
 def sweep(engine, *, now: datetime | None = None, dry_run: bool = False, batch: int = 200,
-          sweep_id: str | None = None, limit: int | None = None) -> SweepResult:
-    """Run one sweep at `now` (default: the engine's clock)."""
+          sweep_id: str | None = None, limit: int | None = None, lease: timedelta = LEASE) -> SweepResult:
+    """Run one sweep at `now` (default: the engine's clock); a claim it leaves behind holds for `lease`."""
     from engine.store import cases as case_store
     from engine.store import rungs as rung_store
 
@@ -69,7 +69,7 @@ def sweep(engine, *, now: datetime | None = None, dry_run: bool = False, batch: 
         real_now = engine.recorded_clock.now()
         with engine.store.write() as conn:
             rows = rung_store.claim(conn, now=now, real_now=real_now, sweep_id=result.sweep_id,
-                                    lease_until=real_now + LEASE, limit=size, postgres=not engine.store.is_sqlite)
+                                    lease_until=real_now + lease, limit=size, postgres=not engine.store.is_sqlite)
         if not rows:
             break
         claimed.extend((r.id, (r.case_id, r.clock, r.cycle, r.rung)) for r in rows)
@@ -85,6 +85,34 @@ def sweep(engine, *, now: datetime | None = None, dry_run: bool = False, batch: 
                                     "fired": counts["fired"], "skipped": counts["skipped"],
                                     "max_late_seconds": counts["max_late_seconds"]})
     return result
+
+
+def release_claims(engine, sweep_ids: list[str]) -> int:
+    """Hand back every row still claimed by these (failed) sweeps, without waiting for their leases."""
+    from engine.store import rungs as rung_store
+    with engine.store.write() as conn:
+        return rung_store.release_all(conn, sweep_ids)
+
+
+class Sweeper:
+    """One sweep per call at the clock's time, as a scheduler runs them; a sweep cut short by a database
+    outage left claims behind, and the next sweep that reaches the database hands them back first."""
+
+    def __init__(self, engine, clock, *, lease: timedelta = LEASE):
+        self.engine, self.clock, self.lease = engine, clock, lease
+        self.failed: list[str] = []
+
+    def __call__(self) -> SweepResult:
+        from engine.errors import StoreError
+        if self.failed:
+            release_claims(self.engine, self.failed)
+            self.failed = []
+        sweep_id = new_sweep_id()
+        try:
+            return sweep(self.engine, now=self.clock.now(), sweep_id=sweep_id, lease=self.lease)
+        except StoreError:
+            self.failed.append(sweep_id)
+            raise
 
 
 def _decide(run_of, rows, now: datetime, cases: dict) -> list[tuple[DueRung, str]]:

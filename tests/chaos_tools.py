@@ -48,9 +48,14 @@ def stamp(at: datetime) -> str:
     return at.isoformat(timespec="seconds")
 
 
-def clean_env() -> dict:
-    """The environment without HAZARD_* settings, so only the arguments given count."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("HAZARD_")}
+SWEEPER_LEASE = 5  # seconds, real time: a killed sweeper's claims come back soon enough to finish a test
+
+
+def clean_env(**settings: str) -> dict:
+    """The environment without HAZARD_* settings, so only the arguments given count (and `settings`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAZARD_")}
+    env.update(settings)
+    return env
 
 
 # -- the CLI, as a process and in-process -----------------------------------------------------------------------
@@ -194,7 +199,7 @@ def sweeper(args) -> None:
     run = InProcessCli(args.db)
     with open(args.log, "a", buffering=1) as log:
         while running(args):
-            code, doc, crash = run("escalate", now=stamp(engine_now(args.t0)))
+            code, doc, crash = run("escalate", "--lease", str(SWEEPER_LEASE), now=stamp(engine_now(args.t0)))
             rungs = [[r["case_id"], r["clock"], r["cycle"], r["rung"], r["status"]] for r in (doc or {}).get("rungs", [])]
             log.write(json.dumps({"op": "sweep", "exit": code, "crash": crash, "rungs": rungs,
                                   "conflicts": (doc or {}).get("conflicts", 0)}) + "\n")

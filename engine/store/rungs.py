@@ -98,6 +98,13 @@ def release(conn: Connection, sweep_id: str, row_ids: list[int]) -> None:
                      {"claimed_by": None, "lease_until": None})
 
 
+def release_all(conn: Connection, sweep_ids: list[str]) -> int:
+    """Hand back every pending row these sweeps still hold."""
+    result = conn.execute(update(rungs).where(and_(rungs.c.claimed_by.in_(sweep_ids), rungs.c.status == "pending")),
+                          {"claimed_by": None, "lease_until": None})
+    return result.rowcount
+
+
 def listing(conn: Connection, *, now: datetime, due_only: bool, limit: int | None = None) -> list:
     stmt = select(rungs)
     if due_only:
