@@ -14,10 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from typing import TYPE_CHECKING
+
 from engine.clock import deadline_instant
-from engine.definition.model import Definition
 from engine.escalation import clocks
 from engine.events import GENESIS, Event
+
+if TYPE_CHECKING:
+    from engine.definition.model import Definition
 
 # Engine triggers: recorded by the engine itself, not signatures of a workflow step.
 ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar"})

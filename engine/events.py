@@ -5,7 +5,6 @@ column, removing an event or reordering two breaks the chain at a place `verify_
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,7 +54,8 @@ def canonical(content: dict) -> bytes:
 
 
 def compute_hash(event: Event) -> str:
-    return hashlib.sha256(canonical(event.content())).hexdigest()
+    from hashlib import sha256  # here: reading a case never hashes, and OpenSSL's import is not free
+    return sha256(canonical(event.content())).hexdigest()
 
 
 def _replace_hash(event: Event, value: str) -> Event:

@@ -19,19 +19,13 @@ from functools import partial
 
 from transitions import Machine, MachineError
 
+from engine.actor import Actor
 from engine.definition.model import Command, Definition, Transition
 from engine.definition.vocabulary import GuardContext, check_guard, coerce
 from engine.errors import InvalidInput, PermissionDenied, Refused
 
 # Guards whose failure is about who acts, not about the case: reported as permission denied.
 _PERMISSION_GUARDS = frozenset({"in_region"})
-
-
-@dataclass(frozen=True)
-class Actor:
-    name: str
-    roles: tuple[str, ...]
-    regions: tuple[str, ...]
 
 
 @dataclass(frozen=True)

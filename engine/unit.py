@@ -20,7 +20,7 @@ from engine.clock import Clock, local_date
 from engine.errors import Conflict, PermissionDenied
 from engine.escalation import ladder
 from engine.events import GENESIS, Event
-from engine.machine import Actor
+from engine.actor import Actor
 from engine.registry import Loaded, Registry
 from engine.store import cases as case_store
 from engine.store import definitions as definition_store

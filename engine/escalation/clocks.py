@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from engine.definition.model import Definition
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.definition.model import Definition
 
 
 def advance(states: dict, event, definition: Definition) -> dict:
