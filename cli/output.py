@@ -20,7 +20,7 @@ PIPE_WIDTH = 100
 # Columns whose values are prose: they give up width first and are cut with an ellipsis.
 TEXT_COLUMNS = frozenset({"title", "enterprise", "data", "signed", "measures", "note", "reason", "file", "label",
                           "state label", "action label", "what", "detail", "summary", "roles", "regions"})
-GAP = "   "
+GAP = "  "
 
 
 def print_json(document) -> None:
@@ -87,7 +87,7 @@ def table(columns: list[str], rows: list[list], *, title: str | None = None, tex
     wide, available = _wide(), width()
     is_text = [name in TEXT_COLUMNS or name in text for name in columns]
     full = [max([cell_len(columns[i])] + [cell_len(r[i]) for r in cells if i < len(r)]) for i in range(len(columns))]
-    least = [min(full[i], max(cell_len(name), 8)) if is_text[i] else full[i] for i, name in enumerate(columns)]
+    least = [min(full[i], 6) if is_text[i] else full[i] for i in range(len(columns))]
     keep = list(range(len(columns)))
     need = lambda: sum(least[i] for i in keep) + len(GAP) * (len(keep) - 1)  # noqa: E731
     hidden = []
@@ -108,7 +108,7 @@ def table(columns: list[str], rows: list[list], *, title: str | None = None, tex
             spare -= widths[i]
             prose = [j for j in prose if j != i]
     lines = [] if title is None else [title, ""]
-    lines.append(GAP.join(_pad(columns[i], widths[i]) for i in keep).rstrip())
+    lines.append(GAP.join(_pad(fit(columns[i], widths[i]), widths[i]) for i in keep).rstrip())
     lines.append("─" * cell_len(lines[-1]))
     for row in cells:
         values = [row[i] if i < len(row) else "" for i in keep]
