@@ -164,3 +164,14 @@ def test_refusals_name_their_rule_and_the_cli_adds_how_to_fix_them(hz):
     doc = json.loads(hz("--json", "case", "advance", case_id, "assign", actor="zhang").stdout)["error"]
     assert doc["rule"] == "requires" and "emergency_plan" in doc["missing"] and "--set" in doc["hint"]
     assert "--set" not in doc["message"]
+
+
+def test_without_now_a_command_reads_the_wall_clock_once_at_the_edge(hz):
+    """The CLI's default `now` is the wall clock (pinned here with freezegun), read once for the whole command."""
+    from freezegun import freeze_time
+
+    with freeze_time("2026-05-01 01:00:00"):  # 09:00 in Shanghai
+        doc = json.loads(hz("--json", "case", "report", *CASE, actor="ent", now=None).stdout)
+        history = json.loads(hz("--json", "case", "history", doc["id"], now=None).stdout)
+    assert doc["found_at"] == doc["created_at"] == "2026-05-01T09:00:00+08:00"
+    assert history[0]["at"] == history[0]["recorded_at"] == "2026-05-01T09:00:00+08:00"
