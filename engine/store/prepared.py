@@ -58,7 +58,7 @@ class Prepared:
 
 
 class _Compiled:
-    __slots__ = ("sql", "order", "positional", "result_processors", "dbapi", "fixed")
+    __slots__ = ("sql", "order", "positional", "result_processors", "converted", "dbapi", "fixed")
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
@@ -74,6 +74,8 @@ class _Compiled:
         self.result_processors = None
         if getattr(compiled, "_result_columns", None):
             self.result_processors = tuple(_result_processor(column.type, dialect) for column in _selected(statement))
+        # (position, processor) of the columns that need converting: most of a row passes through as it is.
+        self.converted = tuple((i, p) for i, p in enumerate(self.result_processors or ()) if p is not None)
 
     def _params(self, params: dict) -> Any:
         if self.fixed:
@@ -104,10 +106,17 @@ class _Compiled:
             cursor.close()
 
     def process_rows(self, rows: list) -> list[tuple]:
-        processors = self.result_processors
-        if not processors or not any(processors):
+        converted = self.converted
+        if not converted:
             return [tuple(r) for r in rows]
-        return [tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row)) for row in rows]
+        result = []
+        for row in rows:
+            values = list(row)
+            for i, processor in converted:
+                if values[i] is not None:
+                    values[i] = processor(values[i])
+            result.append(tuple(values))
+        return result
 
 
 # The conversions SQLAlchemy would make, written directly for the types hot rows carry: SQLAlchemy's own
@@ -146,7 +155,7 @@ def _sqlite_instant(value: datetime) -> str:
 def _sqlite_read_instant(value) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(value + "+00:00")
 
 
 def _selected(statement):
