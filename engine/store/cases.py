@@ -106,12 +106,25 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(x for x in text.split(",") if x)
 
 
+_LOAD_MANY: dict[int, Prepared] = {}
+_BUCKETS = (1, 8, 32, 128, 512)
+
+
 def load_many(conn: Connection, case_ids: Iterable[str]) -> dict[str, Case]:
-    ids = list(case_ids)
+    """The cases with these ids, in statements prepared for a few list sizes (the list is padded up to one)."""
+    ids = list(dict.fromkeys(case_ids))
     found: dict[str, Case] = {}
-    for start in range(0, len(ids), 500):
-        rows = conn.execute(select(cases).where(cases.c.id.in_(ids[start:start + 500])))
-        found.update((row.id, case_from_row(row)) for row in rows)
+    for start in range(0, len(ids), _BUCKETS[-1]):
+        chunk = ids[start:start + _BUCKETS[-1]]
+        size = next(b for b in _BUCKETS if b >= len(chunk))
+        statement = _LOAD_MANY.get(size)
+        if statement is None:
+            statement = _LOAD_MANY[size] = Prepared(select(cases).where(
+                cases.c.id.in_([bindparam(f"id{i}") for i in range(size)])))
+        padded = chunk + [chunk[-1]] * (size - len(chunk))
+        for row in statement.rows(conn, {f"id{i}": case_id for i, case_id in enumerate(padded)}):
+            case = case_from_tuple(row)
+            found[case.id] = case
     return found
 
 

@@ -95,10 +95,13 @@ class _Compiled:
             raise _wrapped(self.sql, params, error, self.dbapi) from error
         return cursor
 
-    def run_many(self, conn: Connection, rows: Iterable[dict]) -> int:
+    def run_many(self, conn: Connection, rows: Sequence[dict]) -> int:
         cursor = conn.connection.cursor()
         try:
-            cursor.executemany(self.sql, [self._params(r) for r in rows])
+            if len(rows) == 1:  # psycopg's executemany pipelines: a round trip more than one execute
+                cursor.execute(self.sql, self._params(rows[0]))
+            else:
+                cursor.executemany(self.sql, [self._params(r) for r in rows])
             return cursor.rowcount
         except self.dbapi.Error as error:
             raise _wrapped(self.sql, None, error, self.dbapi) from error
