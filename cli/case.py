@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from cli.options import is_json, json_option, set_option
+from cli.options import is_json, json_option, limit_type, set_option, version_type
 
 
 @click.group()
@@ -48,7 +48,7 @@ def report(ctx, workflow, title, enterprise, region, industry, level, source, fo
 @click.argument("case_id", metavar="CASE")
 @click.argument("trigger")
 @set_option
-@click.option("--expect-version", type=int, default=None,
+@click.option("--expect-version", type=version_type(), default=None,
               help="Refuse with a conflict unless the case is still at this version (what you looked at).")
 @json_option
 @click.pass_context
@@ -106,7 +106,7 @@ def show(ctx, case_id, as_of):
     svc = ctx.obj.service
     if as_of:
         from engine.clock import parse_time
-        now = parse_time(as_of)
+        now = parse_time(as_of, field="--as-of")
         found = svc.register_as_of(now, case_id=case_id)[0]
         if is_json(ctx):
             print_json({**case_document(found, now), "as_of": now})
@@ -141,7 +141,7 @@ def show(ctx, case_id, as_of):
 @click.option("--level", type=click.Choice(["major", "general"]), default=None)
 @click.option("--workflow", default=None, help="Only cases of this workflow.")
 @click.option("--overdue", is_flag=True, help="Only open cases past their deadline at the engine's time.")
-@click.option("--limit", type=int, default=None, help="At most this many cases.")
+@click.option("--limit", type=limit_type(), default=None, help="At most this many cases.")
 @click.option("--as-of", "as_of", default=None, metavar="TIME",
               help="The register as it stood at TIME, replayed from the events (not today's rows).")
 @json_option
@@ -157,7 +157,7 @@ def list_(ctx, state, region, level, workflow, overdue, limit, as_of):
     svc = ctx.obj.service
     if as_of:
         from engine.clock import parse_time
-        now = parse_time(as_of)
+        now = parse_time(as_of, field="--as-of")
         found = svc.register_as_of(now, state=state, region=region, level=level, workflow=workflow,
                                    overdue=overdue, limit=limit)
     else:

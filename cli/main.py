@@ -35,9 +35,16 @@ class LazyGroup(click.Group):
         module, attr = SUBCOMMANDS[name]
         return getattr(importlib.import_module(module), attr)
 
+    def parse_args(self, ctx, args):
+        from cli.options import check_arguments
+        ctx.meta["argument_error"] = check_arguments(args)  # raised in invoke, where errors are reported
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx):
         from engine.errors import HazardError
         try:
+            if ctx.meta.get("argument_error"):
+                raise ctx.meta["argument_error"]
             return super().invoke(ctx)
         except HazardError as exc:
             ctx.exit(report_error(exc))
@@ -60,7 +67,7 @@ class AppContext:
     @property
     def clock(self):
         from engine.clock import FixedClock, SystemClock, parse_time
-        return FixedClock(parse_time(self.now_text)) if self.now_text else SystemClock()
+        return FixedClock(parse_time(self.now_text, field="--now")) if self.now_text else SystemClock()
 
     @property
     def service(self):

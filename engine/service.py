@@ -10,6 +10,7 @@ import re
 from datetime import datetime
 
 from engine import case as case_model
+from engine import limits
 from engine.calendar import WorkCalendar, default_calendar
 from engine.case import Case
 from engine.clock import Clock, SystemClock, local_date, parse_time
@@ -94,6 +95,7 @@ class HazardService:
             raise InvalidInput("a user needs a name")
         if not roles:
             raise InvalidInput("give at least one --role")
+        limits.check_user(name, roles)
         actor = Actor(name.strip(), tuple(dict.fromkeys(roles)), tuple(region_prefix(r) for r in regions))
         with self.store.write() as conn:
             created = user_store.put(conn, actor, self.clock.now())
@@ -129,6 +131,7 @@ class HazardService:
                                case_region=attrs["region"], last_actor_of={}, open_linked=frozenset(), flags=frozenset())
             check_guards(d.report, ctx, what, None)
             given = check_fields(d.report, d, fields or {}, what)
+        limits.check_deadlines(d, given, attrs["found_at"])
         if parent_id:
             attrs["parent_id"] = parent_id
         with self.store.write() as conn:
@@ -164,6 +167,7 @@ class HazardService:
         decision = decide(run.definition, case_id=case.id, state=case.state, trigger=trigger, actor=who,
                           given=fields or {}, case_fields=_guard_fields(case), case_region=case.region,
                           signers=case.signers, open_linked=open_linked, flags=case.flags)
+        limits.check_deadlines(run.definition, decision.fields, case.found_at)
         data = {"fields": decision.fields}
         if decision.lifts:
             data["lifts"] = [f for f in decision.lifts if f in case.flags]
@@ -197,6 +201,8 @@ class HazardService:
             raise Refused(f"{what} requires a reason (--reason)", case_id=case_id, rule="requires", missing=("reason",))
         spec = _clock_to_extend(d, case, clock)
         until = normalise_date(until, "until")
+        limits.check_deadline_after_found(until, case.found_at, field="until", label="--until")
+        limits.check_text(reason, field="reason", label="--reason", max_chars=limits.MAX_TEXT_CHARS, multiline=True)
         previous = case.fields.get(spec.deadline_field) if spec.deadline_field else (case.clocks[spec.name].get("until"))
         data = {"clock": spec.name, "until": until, "previous": previous, "reason": reason.strip(),
                 "fields": {spec.deadline_field: until} if spec.deadline_field else {}}
@@ -383,6 +389,7 @@ def _clock_to_extend(d: Definition, case: Case, name: str | None):
 
 
 def _report_attributes(*, title, enterprise, region, industry, level, source, found_at) -> dict:
+    limits.check_report_text(title=title, enterprise=enterprise, industry=industry, source=source)
     for name, value in (("title", title), ("enterprise", enterprise), ("industry", industry), ("source", source)):
         if not value or not str(value).strip():
             raise InvalidInput(f"a case needs --{name}", field=name)
@@ -392,6 +399,6 @@ def _report_attributes(*, title, enterprise, region, industry, level, source, fo
     if level not in LEVELS:
         raise InvalidInput(f"level '{level}' must be one of {', '.join(LEVELS)}", field="level")
     if isinstance(found_at, str):
-        found_at = parse_time(found_at)
+        found_at = parse_time(found_at, field="--found")
     return {"title": title.strip(), "enterprise": enterprise.strip(), "region": region, "industry": industry.strip(),
             "level": level, "source": source.strip(), "found_at": found_at.isoformat()}

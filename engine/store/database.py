@@ -11,9 +11,9 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 
-from engine.errors import Conflict, StoreError, StoreUnavailable
+from engine.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
 
 DEFAULT_URL = "sqlite:///hazard.db"
 
@@ -55,11 +55,20 @@ class Store:
             raise  # a lost race on a unique key: the caller knows which (Conflict)
         except DBAPIError as exc:
             raise self._translate(exc) from exc
+        except (UnicodeEncodeError, StatementError) as exc:
+            # The last line of defence: the engine refuses such text where it enters (engine/limits.py),
+            # but a value that slipped past (an environment variable) must not become a traceback.
+            if isinstance(exc, UnicodeEncodeError) or isinstance(getattr(exc, "orig", None), UnicodeEncodeError):
+                raise InvalidInput("a value is not UTF-8 text (an undecodable byte in an argument or a "
+                                   "variable?): give it in UTF-8") from exc
+            raise
 
     def _translate(self, exc: DBAPIError) -> Exception:
         text = _first_line(exc)
         if getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40P01", "40001"):  # deadlock, serialization
             return Conflict(f"a concurrent transaction got in the way ({text}); nothing was written, retry", case_id="")
+        if "NUL (0x00)" in text:  # PostgreSQL cannot store NUL; SQLite can: refuse it the same on both
+            return InvalidInput("a value holds the control character U+0000 (NUL), which is not allowed")
         if not isinstance(exc, OperationalError):
             return StoreError(f"database error: {text}")
         if any(sign in text for sign in ("no such table", "no such column", "does not exist")):
