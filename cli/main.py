@@ -111,4 +111,5 @@ def report_error(exc: Exception) -> int:
 def _wants_json(ctx) -> bool:
     root = ctx.find_root() if ctx else None
     env = os.environ.get("HAZARD_JSON", "").strip().lower() in ("1", "true", "t", "yes", "y", "on")
-    return bool(root and isinstance(root.obj, AppContext) and root.obj.json) or "--json" in sys.argv[1:] or env
+    parsed = bool(root and root.params.get("as_json"))  # before the group's callback made the AppContext
+    return bool(root and isinstance(root.obj, AppContext) and root.obj.json) or parsed or "--json" in sys.argv[1:] or env
