@@ -161,4 +161,6 @@ def check_report_text(*, title: str, enterprise: str, industry: str, source: str
 def check_user(name: str, roles) -> None:
     check_text(name, field="name", label="user name", max_chars=MAX_USER_CHARS)
     for role in roles:
+        if not role.strip():
+            raise InvalidInput("--role is empty", field="role")
         check_text(role, field="role", label="--role", max_chars=MAX_CODE_CHARS)

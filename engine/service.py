@@ -284,7 +284,7 @@ class HazardService:
                 found.append(case)
                 if limit and len(found) >= limit:
                     break
-        if case_id and not found:
+        if case_id is not None and not found:
             self.get_case(case_id)  # NotFound if it does not exist at all
             raise NotFound(f"{case_id} had not been reported at {as_of.isoformat()}", kind="case", key=case_id)
         return found

@@ -48,3 +48,13 @@ def test_every_accepted_yaml_key_is_in_the_reference(keys):
     section = README[README.index("## Workflow definition reference"):]
     missing = sorted(k for k in keys if not re.search(rf"\b{re.escape(k)}\b", section))
     assert not missing, f"undocumented in the YAML reference: {missing}"
+
+
+def test_every_limit_is_in_the_readme_limits_table():
+    """Each bound in engine/limits.py is named in the README's Limits table, so none is a surprise."""
+    from engine import limits
+    section = README[README.index("## Limits"):README.index("## Layout")]
+    names = [name for name in vars(limits) if name.isupper() and not name.startswith("_")]
+    missing = sorted(name for name in names if f"`{name}`" not in section)
+    assert names and not missing, f"limits not in the README's Limits table: {missing}"
+

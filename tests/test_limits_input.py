@@ -262,6 +262,26 @@ def test_a_dossier_to_a_folder_that_does_not_exist_exits_2(hz, tmp_path):
     refused(hz, "audit", "dossier", "HZ-2026-000001", "--output", str(target), naming=f"--output {target}")
 
 
+def test_an_empty_case_id_is_no_case_not_every_case(hz):
+    """`case show '' --as-of T` showed the first case of the register (and an IndexError on an empty one)."""
+    result = hz("case", "show", "", "--as-of", "2026-04-01")
+    assert result.exit_code == 5 and "no case ''" in result.stderr
+
+
+@pytest.mark.parametrize("url,naming", [("foo://bar", "only SQLite"), ("mysql://u:secret@h/x", "mysql://u:***@h/x"),
+                                        ("postgresql://u@h:notaport/x", "not a usable database URL")])
+def test_a_database_url_that_is_not_ours_exits_2(url, naming):
+    """An unknown dialect or a malformed port was a traceback; the message never shows a password."""
+    result = CliRunner().invoke(cli, ["--db", url, "case", "list"])
+    assert result.exit_code == 2 and naming in result.stderr and "secret" not in result.output
+
+
+def test_an_empty_role_is_refused(service):
+    """`user add a --role ''` registered a user with an empty role."""
+    with pytest.raises(InvalidInput, match="--role is empty"):
+        service.add_user("a", roles=[""], regions=["37"])
+
+
 # -- the scheduler -----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("interval", ["-1", "nan", "inf", "0", "0.01", "86401"])

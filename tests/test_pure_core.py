@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).parent.parent
 ENGINE = ROOT / "engine"
 BANNED_PACKAGES = ("sqlalchemy", "sqlmodel", "click", "apscheduler")
-REQUIRED = ["machine.py", "case.py", "events.py", "calendar.py", "clock.py", "documents.py"]
+REQUIRED = ["machine.py", "case.py", "events.py", "calendar.py", "clock.py", "documents.py", "limits.py"]
 OPTIONAL = ["replay.py", "audit.py"]
 
 

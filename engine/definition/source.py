@@ -44,13 +44,18 @@ class _Loader(yaml.SafeLoader):
         super().__init__(stream)
         self.depth = 0
         self.aliases = 0
-        self.nodes = 0
+        self.nodes = 0      # composed: each value written in the file
+        self.expanded = 0   # converted: each alias's value counted again
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_YAML_ALIASES:
                 raise _TooBig(self.peek_event(), f"more than {MAX_YAML_ALIASES} aliases (*name) in one definition")
+        else:
+            self.nodes += 1  # stop a long flat file here, before converting (and expanding) anything
+            if self.nodes > MAX_YAML_NODES:
+                raise _TooBig(self.peek_event(), f"more than {MAX_YAML_NODES:,} values once aliases are expanded")
         self.depth += 1
         try:
             if self.depth > MAX_YAML_DEPTH:
@@ -82,8 +87,8 @@ def _line(node) -> int:
 
 
 def _convert(node, loader: _Loader):
-    loader.nodes += 1
-    if loader.nodes > MAX_YAML_NODES:  # aliases expand here: each use of an anchor counts again
+    loader.expanded += 1
+    if loader.expanded > MAX_YAML_NODES:  # aliases expand here: each use of an anchor counts again
         raise _TooBig(node, f"more than {MAX_YAML_NODES:,} values once aliases are expanded")
     if isinstance(node, yaml.MappingNode):
         result = Mapping()

@@ -6,6 +6,7 @@ fails half-way with SQLITE_BUSY. PostgreSQL serves several processes or machines
 """
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -30,7 +31,7 @@ def normalise_url(url: str) -> str:
 class Store:
     def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False):
         self.url = normalise_url(url)
-        self.db_engine: Engine = create_engine(self.url, echo=echo, **_engine_options(self.url))
+        self.db_engine: Engine = _create(self.url, echo)
         self.dialect = self.db_engine.dialect.name
         if self.dialect == "sqlite":
             _sqlite_setup(self.db_engine)
@@ -95,6 +96,23 @@ class Store:
 
     def dispose(self) -> None:
         self.db_engine.dispose()
+
+
+def _create(url: str, echo: bool) -> Engine:
+    """The engine for a URL the user gave; a URL that is not one of ours is their input to fix, not a crash."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    shown = re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)  # never print a password
+    shown = shown if len(shown) <= 80 else shown[:80] + "..."
+    try:
+        backend = make_url(url).get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise InvalidInput(f"--db {shown}: only SQLite (sqlite:///FILE) and PostgreSQL "
+                               "(postgresql+psycopg://user@host/db) are supported", field="db")
+        return create_engine(url, echo=echo, **_engine_options(url))
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
+        raise InvalidInput(f"--db {shown}: not a usable database URL ({exc})", field="db") from None
 
 
 def _engine_options(url: str) -> dict:
