@@ -9,7 +9,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	touch $@
 
-.PHONY: install demo test bench
+.PHONY: install demo test bench system-deps
 install: $(BIN)/.installed
 
 demo: install
@@ -22,3 +22,18 @@ test: install
 
 bench: install
 	$(BIN)/python bench/bench_lifecycle.py
+
+# Chromium and a Chinese font for the browser tests (bulletin, dossier). Installs them with apt-get when run as
+# root on Debian (CI does); elsewhere it says so and those tests skip with the same hint.
+system-deps:
+	@if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  echo "system-deps: chromium and a Chinese font are installed"; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "system-deps: not root or no apt-get; the browser tests will skip" \
+	       "(as root: apt-get install chromium fonts-wqy-microhei)"; \
+	else \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	     chromium fonts-wqy-microhei fontconfig >/dev/null) \
+	  && echo "system-deps: installed chromium and fonts-wqy-microhei" \
+	  || echo "system-deps: apt-get failed; the browser tests will skip"; \
+	fi

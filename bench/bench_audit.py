@@ -33,11 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.audit import Auditor  # noqa: E402
+from engine.auditor import Auditor  # noqa: E402
 from engine.case import apply  # noqa: E402
 from engine.clock import FixedClock, parse_time  # noqa: E402
 from engine.events import Event, canonical  # noqa: E402
-from engine.service import HazardService  # noqa: E402
+from engine.app import Engine  # noqa: E402
 from engine.store.cases import case_values, event_values  # noqa: E402
 from engine.store.database import Store  # noqa: E402
 from engine.store.tables import cases, events  # noqa: E402
@@ -68,14 +68,14 @@ def lifecycle(case_id: str, definition, version: int) -> tuple[dict, list[dict]]
     return case_values(case), rows
 
 
-def seed(store: Store, service: HazardService, n_events: int, batch: int = 12000) -> int:
+def seed(store: Store, service: Engine, n_events: int, batch: int = 12000) -> int:
     """Every case runs the same lifecycle at the same times: only its id, and so every hash, differ.
 
     The projection is folded once with `apply` and copied with each case's id and last hash, which is what
     folding each case would give; hashing stays per event (it covers the case id).
     """
     with store.read() as conn:
-        run = service.loaded(conn, "major-hazard")
+        run = service.registry.loaded(conn, "major-hazard")
     template_case, template_events = lifecycle("HZ-2026-000000", run.definition, run.version)
     n_cases = n_events // len(LIFECYCLE)
     case_rows, event_rows = [], []
@@ -177,20 +177,20 @@ def main() -> None:
     elif not url.startswith("sqlite"):
         schema = f"bench_audit_{os.getpid()}"
         from sqlalchemy import create_engine, text
-        admin = create_engine(Store(url).url)
+        admin = create_engine(Store(url, create=True).url)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
-    store = Store(url)
-    service = HazardService(store, FixedClock(START))
+    store = Store(url, create=True)
+    service = Engine(store, clock=FixedClock(START))
     try:
         service.init()
         print(f"database: {store.safe_url.split('?')[0]} ({store.dialect})")
         n, seconds = timed(lambda: seed(store, service, args.events))
         print(f"seeded {n:,} events ({n // 6:,} cases) in {seconds:.1f} s ({n / seconds:,.0f} events/s, Core executemany)")
-        auditor = Auditor(service)
+        auditor = service.audit
         with store.read() as conn:
-            definition = service.loaded(conn, "major-hazard").definition
+            definition = service.registry.loaded(conn, "major-hazard").definition
 
         before = rss_mb()
         verified, t_verify = timed(auditor.verify)
@@ -215,7 +215,7 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
         if schema and not args.keep:
             from sqlalchemy import create_engine, text
-            admin = create_engine(Store(args.db).url)
+            admin = create_engine(Store(args.db, create=True).url)
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()

@@ -27,7 +27,7 @@ from engine.definition import source  # noqa: E402
 from engine.definition.model import FieldSpec  # noqa: E402
 from engine.definition.vocabulary import coerce  # noqa: E402
 from engine.errors import DefinitionInvalid  # noqa: E402
-from engine.service import load_definition  # noqa: E402
+from engine.registry import load_definition  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "workflows").glob("*.yaml"))]

@@ -12,18 +12,22 @@ from cli.options import is_json, json_option
 def init(ctx):
     """Create the tables and install the built-in workflows (safe to run again).
 
-    Example: hazard --db sqlite:///hazard.db init
+    \b
+    Example:
+      hazard --db sqlite:///hazard.db init
     """
     from cli.output import message, print_json
+    from engine.documents import installed_document
 
-    installed = ctx.obj.service.init()
+    app = ctx.obj
+    app.create = True
+    installed = app.engine.init(now=app.now)
     if is_json(ctx):
-        print_json({"db": ctx.obj.service.store.safe_url,
-                    "workflows": [{"name": n, "version": v, "created": c} for n, v, c in installed]})
+        print_json({"db": app.engine.store.safe_url, "workflows": installed_document(installed)})
         return
     for name, version, created in installed:
         message(f"{name}: version {version}" + (" installed" if created else " (unchanged)"))
-    message(f"database ready: {ctx.obj.service.store.safe_url}")
+    message(f"database ready: {app.engine.store.safe_url}")
 
 
 @click.group()
@@ -43,13 +47,17 @@ def user():
 def user_add(ctx, name, roles, regions):
     """Add a user, or replace the roles and regions of an existing one.
 
-    Example: hazard user add zhang --role supervisor --region 371700
+    \b
+    Example:
+      hazard user add zhang --role supervisor --region 371700
     """
     from cli.output import message, print_json
+    from engine.documents import user_document
 
-    actor, created = ctx.obj.service.add_user(name, roles=list(roles), regions=list(regions))
+    app = ctx.obj
+    actor, created = app.engine.commands.add_user(name, roles=list(roles), regions=list(regions), now=app.now)
     if is_json(ctx):
-        print_json({"name": actor.name, "roles": list(actor.roles), "regions": list(actor.regions), "created": created})
+        print_json(user_document(actor, created))
     else:
         message(f"{'added' if created else 'updated'} {actor.name}: roles {', '.join(actor.roles)}; "
                 f"regions {', '.join(actor.regions)}")
@@ -59,11 +67,17 @@ def user_add(ctx, name, roles, regions):
 @json_option
 @click.pass_context
 def user_list(ctx):
-    """List registered users."""
-    from cli.output import print_json, table
+    """List registered users with their roles and region code prefixes.
 
-    found = ctx.obj.service.users()
+    \b
+    Example:
+      hazard user list --json
+    """
+    from cli.output import print_json, table
+    from engine.documents import user_document
+
+    found = ctx.obj.engine.queries.users()
     if is_json(ctx):
-        print_json([{"name": a.name, "roles": list(a.roles), "regions": list(a.regions)} for a in found])
+        print_json([user_document(a) for a in found])
     else:
         table(["name", "roles", "regions"], [[a.name, ", ".join(a.roles), ", ".join(a.regions)] for a in found])

@@ -17,8 +17,7 @@ def audit():
 
 
 def _auditor(ctx):
-    from engine.audit import Auditor
-    return Auditor(ctx.obj.service)
+    return ctx.obj.engine.audit
 
 
 def _as_of(text: str | None):
@@ -47,7 +46,9 @@ def replay(ctx, case_id, all_cases, as_of):
     Prints the state, fields, open rungs and linked cases as of --as-of (default: all events). Exits 11 when
     the stored projection disagrees with the replay or the log does not fit its definition.
 
-    Example: hazard audit replay HZ-2026-000001 --as-of 2026-04-01T09:00
+    \b
+    Example:
+      hazard audit replay HZ-2026-000001 --as-of 2026-04-01T09:00
     """
     if all_cases == bool(case_id):
         raise click.UsageError("give a CASE or --all")
@@ -57,8 +58,8 @@ def replay(ctx, case_id, all_cases, as_of):
         return _replay_all(ctx)
     from engine.errors import ReplayMismatch
 
-    result = _auditor(ctx).replay_case(case_id, as_of=_as_of(as_of))
-    print_case_replay(result, is_json(ctx), ctx.obj.service.clock.now())
+    result = _auditor(ctx).replay_case(case_id, as_of=_as_of(as_of), now=ctx.obj.now)
+    print_case_replay(result, is_json(ctx), ctx.obj.now)
     if not result.agrees:
         _finish(ctx, ReplayMismatch(f"{case_id}: the stored case disagrees with the replay of its events: "
                                     + "; ".join(result.differences)))
@@ -84,7 +85,9 @@ def verify(ctx):
 
     Streams the log (constant memory). Exits 10 when any chain breaks, 0 when all verify.
 
-    Example: hazard --db postgresql+psycopg://postgres@127.0.0.1/hazard audit verify --json
+    \b
+    Example:
+      hazard --db postgresql+psycopg://postgres@127.0.0.1/hazard audit verify --json
     """
     from engine.errors import TamperDetected
 
@@ -109,9 +112,11 @@ def trace(ctx, case_id, as_of):
     """The responsibility trace (责任倒查): who acted in which role, what they signed and when, who held the
     case how long, and which deadlines and rungs were missed while whom held it.
 
-    Example: hazard audit trace HZ-2026-000001
+    \b
+    Example:
+      hazard audit trace HZ-2026-000001
     """
-    case, found = _auditor(ctx).trace_case(case_id, as_of=_as_of(as_of))
+    case, found = _auditor(ctx).trace_case(case_id, as_of=_as_of(as_of) or ctx.obj.now)
     print_trace(case, found, is_json(ctx))
 
 
@@ -126,12 +131,14 @@ def dossier(ctx, case_id, fmt, output):
     """Write the case file (案卷) of CASE: timeline, five implementations, rungs fired, linked interviews and
     supervisions, signatures and the hash of the last event.
 
-    Example: hazard audit dossier HZ-2026-000001 --format html --output HZ-2026-000001.html
+    \b
+    Example:
+      hazard audit dossier HZ-2026-000001 --format html --output HZ-2026-000001.html
     """
     from cli.output import message
     from engine.dossier import to_html, to_json
 
-    data = _auditor(ctx).dossier(case_id)
+    data = _auditor(ctx).dossier(case_id, now=ctx.obj.now)
     text = to_html(data) if fmt == "html" else to_json(data)
     if output:
         try:
@@ -170,25 +177,13 @@ class progress:
         return False
 
 
-def _rung_document(r) -> dict:
-    return {"clock": r.clock, "cycle": r.cycle, "rung": r.rung, "action": r.action, "status": r.status,
-            "due_at": r.due_at, "at": r.at, "provisional": r.provisional, "late_seconds": r.late_seconds,
-            "linked_case": r.linked_case}
-
-
 def print_case_replay(result, as_json: bool, now) -> None:
     from cli.output import message, pairs, print_json, short_time, table
-    from engine.documents import case_document
+    from engine.documents import case_replay_document
 
     moment = result.as_of or now
     if as_json:
-        print_json({"case_id": result.case_id, "as_of": result.as_of, "exists": result.case is not None,
-                    "case": case_document(result.case, moment) if result.case else None,
-                    "events": result.events, "total_events": result.total_events,
-                    "rungs": [_rung_document(r) for r in result.rungs],
-                    "linked": [{"id": c.id, "workflow": c.workflow, "title": c.title, "state": c.state,
-                                "final": c.is_final, "deadline": c.deadline} for c in result.linked],
-                    "agrees": result.agrees, "differences": result.differences})
+        print_json(case_replay_document(result, now))
         return
     when = short_time(result.as_of) if result.as_of else "all events"
     if result.case is None:
@@ -215,11 +210,10 @@ def print_case_replay(result, as_json: bool, now) -> None:
 
 def print_replay_report(result, as_json: bool) -> None:
     from cli.output import message, print_json
+    from engine.documents import replay_report_document
 
     if as_json:
-        print_json({"ok": not result.disagreements, "cases": result.cases, "events": result.events,
-                    "disagreements": [{"case_id": case_id, "differences": differences}
-                                      for case_id, differences in result.disagreements]})
+        print_json(replay_report_document(result))
         return
     for case_id, differences in result.disagreements:
         for difference in differences:
@@ -230,10 +224,10 @@ def print_replay_report(result, as_json: bool) -> None:
 
 def print_verify_report(result, as_json: bool) -> None:
     from cli.output import message, print_json
+    from engine.documents import verify_report_document
 
     if as_json:
-        print_json({"ok": not result.breaks, "cases": result.tally.cases, "events": result.tally.events,
-                    "breaks": [{"case_id": b.case_id, "seq": b.seq, "problem": b.problem} for b in result.breaks]})
+        print_json(verify_report_document(result))
         return
     for b in result.breaks:
         click.echo(f"{b.case_id} #{b.seq}: {b.problem}")
@@ -243,11 +237,10 @@ def print_verify_report(result, as_json: bool) -> None:
 
 def print_trace(case, found: dict, as_json: bool) -> None:
     from cli.output import print_json, short_time, table
+    from engine.documents import trace_document
 
     if as_json:
-        print_json({"case": {"id": case.id, "title": case.title, "state": case.state, "workflow": case.workflow,
-                             "workflow_version": case.workflow_version, "enterprise": case.enterprise,
-                             "region": case.region}, **found})
+        print_json(trace_document(case, found))
         return
     table(["seq", "at", "recorded", "actor", "role", "action", "state", "signed"],
           [[a["seq"], short_time(a["at"]), short_time(a["recorded_at"]), a["actor"], a["role"],
@@ -259,10 +252,12 @@ def print_trace(case, found: dict, as_json: bool) -> None:
             f"{p['seconds'] / 86400:.1f}", p["released_by"] or ""] for p in found["holding"]],
           title="who held the case")
     table(["holder", "days"], [[h["holder"], f"{h['days']:.1f}"] for h in found["held_for"]], title="held in total")
-    table(["missed", "due", "at", "status", "held by", "state"],
+    table(["missed", "due", "at", "until", "days", "status", "held by", "state"],
           [[m["what"] if m["kind"] == "rung" else f"deadline {m['deadline']}", short_time(m["due_at"]),
-            short_time(m["at"]), m["status"], m["holder"] or "", m["state"]] for m in found["missed"]],
-          title="deadlines and rungs missed")
+            short_time(m["at"]), ("(still)" if m.get("open") else short_time(m.get("until"))) if m["kind"] == "deadline"
+            else "", f"{m['days']:.1f}" if "days" in m else "", m["status"],
+            m["holder"] or "", m["state"]] for m in found["missed"]],
+          title="deadlines and rungs missed", optional=("state", "until"))
 
 
 def _details(action: dict) -> str:

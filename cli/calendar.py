@@ -15,10 +15,15 @@ def calendar():
 @json_option
 @click.pass_context
 def status(ctx):
-    """Show the stored calendars, the installed library's, and how many open rungs are provisional."""
+    """Show the stored calendars, the installed library's, and how many open rungs are provisional.
+
+    \b
+    Example:
+      hazard calendar status --json
+    """
     from cli.output import message, print_json, short_time, table
 
-    info = ctx.obj.service.calendar_status()
+    info = ctx.obj.engine.queries.calendar_status()
     if is_json(ctx):
         print_json(info)
         return
@@ -41,15 +46,18 @@ def refresh(ctx, dry_run):
     Each case whose unfired rungs move gets a `recalendar` event; closed cases are never touched.
     Needs an actor with the committee role.
 
-    Example: pip install -U chinesecalendar && hazard --actor li calendar refresh --dry-run
+    \b
+    Example:
+      pip install -U chinesecalendar && hazard --actor li calendar refresh --dry-run
     """
     from cli.output import message, print_json, table
-    from engine.recalendar import refresh as run_refresh
+    from engine.documents import recalendar_document
 
-    digest, created, recounts = run_refresh(ctx.obj.service, actor=ctx.obj.actor_name, dry_run=dry_run)
+    app = ctx.obj
+    digest, created, recounts = app.engine.commands.refresh_calendar(actor=app.actor_name, dry_run=dry_run,
+                                                                     now=app.now)
     if is_json(ctx):
-        print_json({"calendar": digest, "new": created, "dry_run": dry_run,
-                    "cases": [{"case_id": r.case_id, "previous": r.previous, "moved": list(r.moved)} for r in recounts]})
+        print_json(recalendar_document(digest, created, dry_run, recounts))
         return
     if recounts:
         table(["case", "clock", "rung", "due before", "due after", "provisional"],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from cli.options import is_json, json_option, limit_type, set_option, version_type
+from cli.options import is_json, json_option, limit_type, offset_type, set_option, version_type
 
 
 @click.group()
@@ -17,10 +17,10 @@ def case():
 @click.option("--title", required=True, help="What the hazard is (隐患内容).")
 @click.option("--enterprise", required=True, help="The production unit (生产经营单位).")
 @click.option("--region", required=True, help="6-digit administrative division code, e.g. 371721.")
-@click.option("--industry", required=True, help="Key sector, e.g. 危险化学品, 非煤矿山, 工贸.")
-@click.option("--level", required=True, type=click.Choice(["major", "general"]), help="Hazard level.")
+@click.option("--industry", required=True, help="Key sector, e.g. 危险化学品, 非煤矿山, 工贸 (the vocabulary's words).")
+@click.option("--level", required=True, help="Hazard level: major (重大) or general (一般).")
 @click.option("--source", required=True, help="How it was found: self_check, inspection, cross_region, "
-                                              "unannounced, whistleblower, supervision_group...")
+                                              "unannounced, whistleblower, supervision_group, special_campaign.")
 @click.option("--found", "found_at", default=None, metavar="TIME", help="When it was found (default: now).")
 @set_option
 @json_option
@@ -28,18 +28,19 @@ def case():
 def report(ctx, workflow, title, enterprise, region, industry, level, source, found_at, fields):
     """Report a hazard; prints the new case's id.
 
-    Example: hazard --actor wang case report --title 液氨储罐区未设泄漏报警 --enterprise 某化工有限公司
-    --region 371721 --industry 危险化学品 --level major --source inspection
+    \b
+    Example:
+      hazard --actor wang case report --title 液氨储罐区未设泄漏报警 --enterprise 某化工有限公司 --region 371721 --industry 危险化学品 --level major --source inspection
     """
     from cli.output import print_json
     from engine.documents import case_document
 
-    svc = ctx.obj.service
-    created = svc.report_case(actor=ctx.obj.actor_name, workflow=workflow or f"{level}-hazard", title=title,
-                              enterprise=enterprise, region=region, industry=industry, level=level, source=source,
-                              fields=fields, found_at=found_at)
+    app = ctx.obj
+    created = app.engine.commands.report_case(
+        actor=app.actor_name, workflow=workflow, title=title, enterprise=enterprise, region=region,
+        industry=industry, level=level, source=source, fields=fields, found_at=found_at, now=app.now)
     if is_json(ctx):
-        print_json(case_document(created, svc.clock.now()))
+        print_json(case_document(created, app.now))
     else:
         click.echo(created.id)
 
@@ -55,16 +56,18 @@ def report(ctx, workflow, title, enterprise, region, industry, level, source, fo
 def advance(ctx, case_id, trigger, fields, expect_version):
     """Fire TRIGGER on CASE, e.g. assign, start, submit, verify, reject, close.
 
-    Example: hazard --actor zhang case advance HZ-2026-000001 verify --set opinion=整改到位
+    \b
+    Example:
+      hazard --actor zhang case advance HZ-2026-000001 verify --set opinion=整改到位
     """
     from cli.output import message, print_json
     from engine.documents import case_document
 
-    svc = ctx.obj.service
-    after = svc.advance_case(case_id, trigger, actor=ctx.obj.actor_name, fields=fields,
-                             expected_version=expect_version)
+    app = ctx.obj
+    after = app.engine.commands.advance_case(case_id, trigger, actor=app.actor_name, fields=fields,
+                                             expected_version=expect_version, now=app.now)
     if is_json(ctx):
-        print_json(case_document(after, svc.clock.now()))
+        print_json(case_document(after, app.now))
     else:
         message(f"{after.id}: {trigger} -> {after.state} (version {after.version})")
 
@@ -79,15 +82,18 @@ def advance(ctx, case_id, trigger, fields, expect_version):
 def extend(ctx, case_id, until, reason, clock):
     """Extend a deadline; every escalation rung not yet fired moves with it.
 
-    Example: hazard --actor zhang case extend HZ-2026-000001 --until 2026-06-30 --reason 设备到货延迟
+    \b
+    Example:
+      hazard --actor zhang case extend HZ-2026-000001 --until 2026-06-30 --reason 设备到货延迟
     """
     from cli.output import message, print_json
     from engine.documents import case_document
 
-    svc = ctx.obj.service
-    after = svc.extend_deadline(case_id, actor=ctx.obj.actor_name, until=until, reason=reason, clock=clock)
+    app = ctx.obj
+    after = app.engine.commands.extend_deadline(case_id, actor=app.actor_name, until=until, reason=reason,
+                                                clock=clock, now=app.now)
     if is_json(ctx):
-        print_json(case_document(after, svc.clock.now()))
+        print_json(case_document(after, app.now))
     else:
         message(f"{after.id}: deadline now {until} (version {after.version})")
 
@@ -99,33 +105,47 @@ def extend(ctx, case_id, until, reason, clock):
 @json_option
 @click.pass_context
 def show(ctx, case_id, as_of):
-    """Show a case: its fields, state, deadline, escalation rungs and linked cases."""
+    """Show a case: its fields, state, deadline, escalation rungs and linked cases.
+
+    \b
+    Example:
+      hazard case show HZ-2026-000001
+      hazard case show HZ-2026-000001 --as-of 2026-04-01T09:00 --json
+    """
     from cli.output import pairs, print_json, short_time, table
+    from engine import vocabularies
     from engine.documents import case_document
 
-    svc = ctx.obj.service
+    app = ctx.obj
+    queries = app.engine.queries
     if as_of:
         from engine.clock import parse_time
         now = parse_time(as_of, field="--as-of")
-        found = svc.register_as_of(now, case_id=case_id)[0]
+        found, rungs, linked = queries.case_as_of(case_id, now), [], []
         if is_json(ctx):
             print_json({**case_document(found, now), "as_of": now})
             return
-        rungs, linked = [], []
     else:
-        found, rungs, linked = svc.case_view(case_id)
-        now = svc.clock.now()
-    if is_json(ctx):
-        print_json(case_document(found, now, rungs=rungs, linked=linked))
-        return
+        view = queries.case_view(case_id)
+        found, rungs, linked, now = view.case, view.rungs, view.linked, app.now
+        if is_json(ctx):
+            print_json(case_document(found, now, rungs=rungs, linked=linked))
+            return
     doc = case_document(found, now)
-    rows = [(key, doc[key]) for key in ("id", "title", "state", "level", "enterprise", "region", "industry",
-                                         "source", "workflow", "workflow_version", "version", "deadline", "overdue")]
-    rows += [("found_at", short_time(found.found_at)), ("flags", ", ".join(found.flags) or "-")]
-    rows += [(f"  {k}", v) for k, v in found.fields.items() if k != "deadline"]
+    rows = [("id", found.id), ("title", found.title), ("state", found.state),
+            ("level", f"{vocabularies.levels().label(found.level)} ({found.level})"),
+            ("enterprise", found.enterprise), ("region", found.region), ("industry", found.industry),
+            ("source", f"{vocabularies.sources().label(found.source)} ({found.source})"),
+            ("workflow", f"{found.workflow} v{found.workflow_version}"), ("version", found.version),
+            ("deadline", found.deadline), ("due", short_time(found.due_at)), ("overdue", doc["overdue"]),
+            ("found_at", short_time(found.found_at)), ("flags", ", ".join(found.flags) or "-")]
+    rows += [(f"  {k}", v) for k, v in doc["fields"].items() if k != "deadline"]
+    missing = [name for name in FIVE if not found.fields.get(name)]
+    if found.level == "major" and missing and not found.is_final:
+        rows.append(("五落实 missing", ", ".join(missing)))
     if found.parent_id:
         rows.append(("parent", found.parent_id))
-    pairs(rows, title=f"{found.id} {found.title}")
+    pairs(rows, title=f"{found.id} {found.title}" + (f" (as of {short_time(now)})" if as_of else ""))
     if rungs:
         table(["clock", "cycle", "rung", "action", "due", "fired", "status"],
               [[r.clock, r.cycle, r.rung, r.action, short_time(r.due_at) + (" (provisional)" if r.provisional else ""),
@@ -135,41 +155,66 @@ def show(ctx, case_id, as_of):
               title="linked cases")
 
 
+FIVE = ("responsible_unit", "responsible_person", "measures", "funds", "deadline", "emergency_plan")
+
+
 @case.command("list")
 @click.option("--state", default=None, help="Only cases in this state.")
 @click.option("--region", default=None, help="Region code prefix: 37, 3717, 371721 (371700 = 3717).")
-@click.option("--level", type=click.Choice(["major", "general"]), default=None)
+@click.option("--level", default=None, help="major or general.")
 @click.option("--workflow", default=None, help="Only cases of this workflow.")
-@click.option("--overdue", is_flag=True, help="Only open cases past their deadline at the engine's time.")
-@click.option("--limit", type=limit_type(), default=None, help="At most this many cases.")
+@click.option("--overdue", is_flag=True, help="Only open cases past their deadline (paused time counted, as the "
+                                              "ladder counts it) at the engine's time.")
+@click.option("--enterprise", default=None, metavar="TEXT", help="Enterprise name contains TEXT.")
+@click.option("--industry", default=None, metavar="TEXT", help="Key sector (a vocabulary word or alias).")
+@click.option("--source", default=None, metavar="S", help="How it was found (self_check, inspection, ...).")
+@click.option("--responsible-unit", default=None, metavar="TEXT", help="Responsible unit contains TEXT.")
+@click.option("--responsible-person", default=None, metavar="TEXT", help="Responsible person contains TEXT.")
+@click.option("--found-from", default=None, metavar="DATE", help="Found on or after DATE.")
+@click.option("--found-to", default=None, metavar="DATE", help="Found on or before DATE.")
+@click.option("--deadline-before", default=None, metavar="DATE", help="Deadline earlier than DATE.")
+@click.option("--search", default=None, metavar="TEXT", help="Title contains TEXT.")
+@click.option("--sort", default=None, metavar="FIELD",
+              help="Order by FIELD (id, found_at, deadline, due_at, state, level, region, enterprise, industry, "
+                   "source, title, created_at, updated_at); -FIELD descending.")
+@click.option("--limit", type=limit_type(), default=None, help="At most N cases (a table shows 100 unless told).")
+@click.option("--offset", type=offset_type(), default=0, help="Skip the first N cases.")
 @click.option("--as-of", "as_of", default=None, metavar="TIME",
               help="The register as it stood at TIME, replayed from the events (not today's rows).")
 @json_option
 @click.pass_context
-def list_(ctx, state, region, level, workflow, overdue, limit, as_of):
-    """List cases, filtered; with --as-of, as they stood at that moment.
+def list_(ctx, as_of, **filters):
+    """List cases, filtered as offices search; with --as-of, as they stood at that moment.
 
-    Example: hazard case list --region 3717 --overdue --as-of 2026-05-01
+    \b
+    Example:
+      hazard case list --region 3717 --overdue --sort -due_at
+      hazard case list --enterprise 化工 --found-from 2026-03-01 --as-of 2026-05-01
     """
-    from cli.output import print_json, table
+    from cli.output import message, print_json, table
     from engine.documents import case_document
+    from engine.filters import TABLE_PAGE, CaseFilter
 
-    svc = ctx.obj.service
-    if as_of:
-        from engine.clock import parse_time
-        now = parse_time(as_of, field="--as-of")
-        found = svc.register_as_of(now, state=state, region=region, level=level, workflow=workflow,
-                                   overdue=overdue, limit=limit)
-    else:
-        found = svc.list_cases(state=state, region=region, level=level, workflow=workflow, overdue=overdue,
-                               limit=limit)
-        now = svc.clock.now()
-    if is_json(ctx):
-        print_json([case_document(c, now) for c in found])
+    app = ctx.obj
+    as_json = is_json(ctx)
+    if filters["limit"] is None and not as_json:
+        filters["limit"] = TABLE_PAGE
+    spec = CaseFilter.of(**filters)
+    moment = parse_as_of(as_of) or app.now
+    page = app.engine.queries.cases(spec, now=moment, as_of=moment if as_of else None)
+    if as_json:
+        print_json([case_document(c, moment) for c in page.cases])
         return
     table(["case", "state", "level", "region", "enterprise", "title", "deadline", "overdue"],
           [[c.id, c.state, c.level, c.region, c.enterprise, c.title, c.deadline or "",
-            "overdue" if c.overdue(now) else ""] for c in found])
+            "overdue" if c.overdue(moment) else ""] for c in page.cases])
+    if page.more:
+        message(f"{len(page.cases)} of {page.total} cases shown; {page.more} more (--limit, --offset, or --json for all)")
+
+
+def parse_as_of(text):
+    from engine.clock import parse_time
+    return parse_time(text, field="--as-of") if text else None
 
 
 @case.command()
@@ -177,20 +222,26 @@ def list_(ctx, state, region, level, workflow, overdue, limit, as_of):
 @json_option
 @click.pass_context
 def history(ctx, case_id):
-    """Every event of a case, oldest first, with who, when (effective and recorded) and the hash chain."""
+    """Every event of a case, oldest first, with who, when (effective and recorded) and the hash chain.
+
+    \b
+    Example:
+      hazard case history HZ-2026-000001
+      hazard case history HZ-2026-000001 --json
+    """
     import json as _json
 
     from cli.output import print_json, short_time, table
-    from engine.documents import event_document
+    from engine.documents import event_document, shown
 
-    found = ctx.obj.service.history(case_id)
+    found = ctx.obj.engine.queries.history(case_id)
     if is_json(ctx):
         print_json([event_document(e) for e in found])
         return
     table(["seq", "trigger", "from", "to", "actor", "role", "at", "recorded", "data", "hash"],
           [[e.seq, e.trigger, e.from_state or "", e.to_state, e.actor, e.role, short_time(e.at),
-            short_time(e.recorded_at), _json.dumps(e.data.get("fields") or _summary(e.data), ensure_ascii=False),
-            e.hash[:12]] for e in found], title=case_id)
+            short_time(e.recorded_at), _json.dumps(shown(e.data.get("fields") or _summary(e.data)), ensure_ascii=False),
+            e.hash[:12]] for e in found], title=case_id, optional=("from", "role", "recorded"))
 
 
 def _summary(data: dict) -> dict:

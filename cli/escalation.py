@@ -5,26 +5,34 @@ import click
 
 from cli.options import is_json, json_option, limit_type
 
+lease_option = click.option(
+    "--lease", type=click.IntRange(5, 3600), default=300, show_default=True, envvar="HAZARD_LEASE", metavar="SECONDS",
+    help="How long rows a sweep claimed stay its own if it dies (real time); another sweep takes them after. "
+         "Env: HAZARD_LEASE.")
+
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Show what is due and what would fire or be skipped; change nothing.")
 @click.option("--limit", type=limit_type(), default=None, help="Handle at most this many due rungs in this sweep.")
+@lease_option
 @json_option
 @click.pass_context
-def escalate(ctx, dry_run, limit):
+def escalate(ctx, dry_run, limit, lease):
     """Run one escalation sweep at the engine's time and print what it fired (cron-friendly).
 
-    Example (cron, every 10 minutes): */10 * * * * hazard --db postgresql+psycopg://... escalate
+    \b
+    Example (cron, every 10 minutes):
+      */10 * * * * hazard --db postgresql+psycopg://user@db/hazard escalate
     """
     from datetime import datetime
 
     from cli.output import message, print_json, short_time, table
-    from engine.sweep import sweep
+    from engine.documents import sweep_document
 
-    result = sweep(ctx.obj.service, dry_run=dry_run, limit=limit)
+    app = ctx.obj
+    result = app.engine.sweep(now=app.now, dry_run=dry_run, limit=limit, lease=_lease(lease))
     if is_json(ctx):
-        print_json({"sweep": result.sweep_id, "now": result.now, "dry_run": dry_run, **result.counts,
-                    "rungs": result.fired})
+        print_json(sweep_document(result))
         return
     if result.fired:
         table(["case", "clock", "rung", "action", "due", "status", "late", "linked"],
@@ -41,32 +49,39 @@ def escalate(ctx, dry_run, limit):
 @click.command()
 @click.option("--interval", type=float, default=60.0, show_default=True,
               help="Seconds between sweeps, from 0.1 to 86400 (a day).")
+@lease_option
 @click.pass_context
-def scheduler(ctx, interval):
+def scheduler(ctx, interval, lease):
     """Sweep on an interval until stopped (SIGTERM or Ctrl-C); logs each sweep to stderr.
 
     Several schedulers may run against one PostgreSQL database: every rung still fires exactly once.
     The first sweep catches up on rungs missed while no scheduler ran, by each rung's `missed` policy.
 
-    Example: hazard --db postgresql+psycopg://postgres@db/hazard scheduler --interval 30
+    \b
+    Example:
+      hazard --db postgresql+psycopg://postgres@db/hazard scheduler --interval 30
     """
     from engine import scheduler as loop
-    from engine.clock import iso
-    from engine.sweep import sweep
-
+    from engine.clock import SystemClock, iso
     from engine.limits import check_interval
+    from engine.sweep import Sweeper
 
     interval = check_interval(interval)
     app = ctx.obj
     if app.now_text:
         raise click.UsageError("the scheduler runs on the real clock: drop --now (use `hazard escalate` for drills)")
-    service = app.service
+    sweeper = Sweeper(app.engine, SystemClock(), lease=_lease(lease))
 
     def once():
-        result = sweep(service)
+        result = sweeper()
         return {"at": iso(result.now), **result.counts}
 
     loop.run(once, interval=interval, log=lambda line: click.echo(f"[hazard scheduler] {line}", err=True))
+
+
+def _lease(seconds: int):
+    from datetime import timedelta
+    return timedelta(seconds=seconds)
 
 
 @click.group()
@@ -85,16 +100,18 @@ def escalation():
 def list_(ctx, due, overdue_unfired, case_id, limit):
     """List escalation rungs with their due and fired times.
 
-    Example: hazard escalation list --overdue-unfired --json
+    \b
+    Example:
+      hazard escalation list --overdue-unfired --json
     """
     from cli.output import message, print_json, short_time, table
-    from engine.documents import rung_document
+    from engine.documents import escalation_list_document
 
-    svc = ctx.obj.service
-    rows, lateness = svc.escalation_list(due=due, overdue_unfired=overdue_unfired, case_id=case_id, limit=limit)
+    app = ctx.obj
+    rows, lateness = app.engine.queries.escalation_list(due=due, overdue_unfired=overdue_unfired, case_id=case_id,
+                                                        limit=limit, now=app.now)
     if is_json(ctx):
-        print_json({"now": svc.clock.now(), "count": len(rows), "max_late_seconds": lateness,
-                    "rungs": [rung_document(r) for r in rows]})
+        print_json(escalation_list_document(rows, lateness, app.now))
         return
     table(["case", "clock", "cycle", "rung", "action", "due", "fired", "status"],
           [[r.case_id, r.clock, r.cycle, r.rung, r.action, short_time(r.due_at) + (" (provisional)" if r.provisional else ""),

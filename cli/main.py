@@ -1,7 +1,8 @@
 """The `hazard` command: global options, lazily loaded subcommands, and the one place errors become exits.
 
 Only click is imported at start: every subcommand module imports the engine inside its functions, so
-`hazard --help` does not pay for SQLAlchemy.
+`hazard --help` does not pay for SQLAlchemy. The global options (`--db`, `--actor`, `--now`, `--json`,
+`--wide`) are accepted before the subcommand and after it alike.
 """
 from __future__ import annotations
 
@@ -23,6 +24,17 @@ SUBCOMMANDS = {
     "audit": ("cli.audit", "audit"),
     "calendar": ("cli.calendar", "calendar"),
 }
+SHORT_HELP = {
+    "init": "Create the tables and install the built-in workflows.",
+    "user": "Register who may act, in which roles and regions.",
+    "workflow": "Workflow definitions: validate, install, list, show, draw, migrate.",
+    "case": "Report hazards and move them through their workflow.",
+    "escalate": "Run one escalation sweep at the engine's time.",
+    "scheduler": "Sweep on an interval until stopped.",
+    "escalation": "Inspect escalation rungs: what is due, what is late.",
+    "audit": "Replay, verify, trace responsibility, write dossiers.",
+    "calendar": "Working-day calendars (holidays and make-up days).",
+}
 
 
 class LazyGroup(click.Group):
@@ -33,7 +45,12 @@ class LazyGroup(click.Group):
         if name not in SUBCOMMANDS:
             return None
         module, attr = SUBCOMMANDS[name]
-        return getattr(importlib.import_module(module), attr)
+        return with_global_options(getattr(importlib.import_module(module), attr))
+
+    def format_commands(self, ctx, formatter):
+        # `hazard --help` lists the commands without importing a single command module.
+        with formatter.section("Commands"):
+            formatter.write_dl(list(SHORT_HELP.items()))
 
     def parse_args(self, ctx, args):
         from cli.options import check_arguments
@@ -48,6 +65,10 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except HazardError as exc:
             ctx.exit(report_error(exc))
+        except BrokenPipeError:
+            # The reader closed the pipe (`hazard audit trace X | head -1`): it has what it wanted.
+            _quiet_pipe()
+            ctx.exit(0)
         except click.UsageError as exc:
             if _wants_json(ctx):
                 from cli.output import print_json
@@ -56,26 +77,62 @@ class LazyGroup(click.Group):
             raise
 
 
-
 class AppContext:
-    """What every command needs, built lazily: the store and clock only when a command touches them."""
+    """What every command needs, built lazily: the engine only when a command touches it."""
 
-    def __init__(self, db: str, actor: str | None, now: str | None, json: bool):
-        self.db, self.actor_name, self.now_text, self.json = db, actor, now, json
-        self._service = None
-
-    @property
-    def clock(self):
-        from engine.clock import FixedClock, SystemClock, parse_time
-        return FixedClock(parse_time(self.now_text, field="--now")) if self.now_text else SystemClock()
+    def __init__(self, db: str, actor: str | None, now: str | None, json: bool, wide: bool = False):
+        self.db, self.actor_name, self.now_text, self.json, self.wide = db, actor, now, json, wide
+        self.create = False  # `hazard init` may create a new SQLite file; nothing else does
+        self._engine = None
+        self._now = None
 
     @property
-    def service(self):
-        if self._service is None:
-            from engine.service import HazardService
+    def now(self):
+        """The engine's time of this command: --now, or the wall clock once, read here at the edge."""
+        if self._now is None:
+            from engine.clock import SystemClock, parse_time
+            self._now = parse_time(self.now_text, field="--now") if self.now_text else SystemClock().now()
+        return self._now
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from engine.app import Engine
+            from engine.clock import FixedClock
             from engine.store.database import Store
-            self._service = HazardService(Store(self.db), self.clock)
-        return self._service
+            self._engine = Engine(Store(self.db, create=self.create), clock=FixedClock(self.now))
+        return self._engine
+
+
+def _set(attr: str):
+    def callback(ctx, _param, value):
+        if value is not None and value is not False:
+            setattr(ctx.find_root().obj, attr, value)
+        return value
+    return callback
+
+
+# The global options again, for a leaf command: given after the subcommand, they win over the group's.
+_LEAF_OPTIONS = (
+    click.Option(["--db"], expose_value=False, callback=_set("db"), metavar="URL", help="As the global --db."),
+    click.Option(["--actor"], expose_value=False, callback=_set("actor_name"), metavar="NAME",
+                 help="As the global --actor."),
+    click.Option(["--now"], expose_value=False, callback=_set("now_text"), metavar="TIME", help="As the global --now."),
+    click.Option(["--json"], is_flag=True, default=False, expose_value=False, callback=_set("json"),
+                 help="Print one JSON document on stdout."),
+    click.Option(["--wide"], is_flag=True, default=False, expose_value=False, callback=_set("wide"),
+                 help="Tables show long text whole instead of cutting it."),
+)
+
+
+def with_global_options(command: click.Command) -> click.Command:
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_global_options(sub)
+        return command
+    have = {opt for p in command.params for opt in getattr(p, "opts", ())}
+    command.params.extend(o for o in _LEAF_OPTIONS if o.opts[0] not in have)
+    return command
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -86,25 +143,42 @@ class AppContext:
               help="Engine time, ISO 8601 (Asia/Shanghai if no offset), for drills, back-filling and tests. "
                    "The real recording time is stored beside it. Env: HAZARD_NOW.")
 @click.option("--json", "as_json", is_flag=True, envvar="HAZARD_JSON", help="Print one JSON document on stdout.")
+@click.option("--wide", is_flag=True, help="Tables show long text whole instead of cutting it to the terminal.")
 @click.version_option(package_name="hazard-closure")
 @click.pass_context
-def cli(ctx, db, actor, now, as_json):
+def cli(ctx, db, actor, now, as_json, wide):
     """hazard-closure: declarative workflows that close major safety hazards (重大事故隐患闭环治理).
 
     Supervisors report and advance hazard cases, a scheduler escalates overdue ones, auditors replay
-    histories. Exit codes: 0 ok, 2 usage or unreadable value, 3 refused by a rule, 4 permission denied,
-    5 not found, 6 conflict, 7 invalid definition, 8 database error (full table in the README).
+    histories. Global options may also follow the subcommand. Exit codes: 0 ok, 2 usage or unreadable
+    value, 3 refused by a rule, 4 permission denied, 5 not found, 6 conflict, 7 invalid definition,
+    8 database error (full table in the README).
     """
-    ctx.obj = AppContext(db, actor, now, as_json)
+    ctx.obj = AppContext(db, actor, now, as_json, wide)
+
+
+# What the shell user can do about a refusal: the engine names the rule, the CLI knows the options.
+HINTS = {
+    ("Refused", "requires"): "give them with --set FIELD=VALUE",
+    ("PermissionDenied", "actor"): "use --actor NAME or set HAZARD_ACTOR",
+    ("PermissionDenied", "registered"): "add the user with `hazard user add NAME --role ROLE --region CODE`",
+    ("StoreUnavailable", "no-database"): "create one with `hazard --db URL init`, or give another --db",
+    ("StoreError", "no-tables"): "run `hazard init` on a new database",
+    ("NotFound", "not-installed"): "run `hazard init` or `hazard workflow install FILE`",
+    ("Refused", "map"): "map each with --map OLD=NEW",
+    ("Refused", "after_now"): "to back-fill an older record, give --now its own date",
+    ("Refused", "time-order"): "back-filled events go in the order they happened",
+}
 
 
 def report_error(exc: Exception) -> int:
     """Print an engine error (and its JSON document with --json); return its exit code."""
+    hint = HINTS.get((type(exc).__name__, getattr(exc, "rule", None)))
     if _wants_json(click.get_current_context(silent=True)):
         from cli.output import error_document, print_json
-        print_json(error_document(exc))
+        print_json(error_document(exc, hint=hint))
     prefix = "" if type(exc).__name__ == "DefinitionInvalid" else "Error: "
-    click.echo(f"{prefix}{exc}", err=True)
+    click.echo(f"{prefix}{exc}" + (f" ({hint})" if hint else ""), err=True)
     return exc.exit_code
 
 
@@ -113,3 +187,12 @@ def _wants_json(ctx) -> bool:
     env = os.environ.get("HAZARD_JSON", "").strip().lower() in ("1", "true", "t", "yes", "y", "on")
     parsed = bool(root and root.params.get("as_json"))  # before the group's callback made the AppContext
     return bool(root and isinstance(root.obj, AppContext) and root.obj.json) or parsed or "--json" in sys.argv[1:] or env
+
+
+def _quiet_pipe() -> None:
+    # Python would complain again when it flushes stdout at exit; point it at /dev/null first.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test runner's stream)
+        pass

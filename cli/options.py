@@ -47,8 +47,12 @@ def limit_type() -> click.IntRange:
 
 
 def version_type() -> click.IntRange:
+    """Versions, expected versions and offsets: whole numbers from 0."""
     from engine.limits import MAX_VERSION
-    return click.IntRange(max=MAX_VERSION)
+    return click.IntRange(0, MAX_VERSION)
+
+
+offset_type = version_type
 
 
 # Tab and line breaks may stand in a text (`--set measures=...`); no other control character may.

@@ -18,7 +18,9 @@ def workflow():
 def validate(ctx, files):
     """Check definitions; print every problem as FILE:LINE: message. Exit 0 when all are valid, 7 otherwise.
 
-    Example: hazard workflow validate workflows/*.yaml
+    \b
+    Example:
+      hazard workflow validate workflows/*.yaml
     """
     from cli.output import message, print_json
     from engine.errors import DefinitionInvalid
@@ -47,12 +49,17 @@ def validate(ctx, files):
 @json_option
 @click.pass_context
 def install(ctx, files):
-    """Install definitions: a changed file becomes a new version, an unchanged one is a no-op.
+    """Install definitions: a changed file becomes a new version, an unchanged one a no-op.
 
     Running cases stay on the version they started with; new cases take the newest. Every file is checked
     before any is installed: one invalid file installs none.
+
+    \b
+    Example:
+      hazard workflow install workflows/major-hazard.yaml
     """
     from cli.output import message, print_json
+    from engine.documents import installed_document
     from engine.errors import DefinitionInvalid
 
     texts, problems = [], []
@@ -63,11 +70,11 @@ def install(ctx, files):
             problems.extend(exc.problems)
     if problems:
         raise DefinitionInvalid(problems)
-    svc = ctx.obj.service
-    svc.store.create_schema()
-    results = [svc.install_definition(text, path) for path, text in texts]
+    app = ctx.obj
+    app.engine.store.create_schema()
+    results = app.engine.commands.install_definitions(texts, now=app.now)
     if is_json(ctx):
-        print_json([{"name": n, "version": v, "created": c} for n, v, c in results])
+        print_json(installed_document(results))
     else:
         for name, version, created in results:
             message(f"{name}: version {version}" + (" installed" if created else " (unchanged)"))
@@ -76,7 +83,7 @@ def install(ctx, files):
 def _read_definition(path: str) -> str:
     """The text of a definition file, parsed and checked; DefinitionInvalid lists its problems."""
     from engine.definition.source import read_file
-    from engine.service import load_definition
+    from engine.registry import load_definition
 
     text = read_file(path)
     load_definition(text, path)
@@ -87,13 +94,18 @@ def _read_definition(path: str) -> str:
 @json_option
 @click.pass_context
 def list_(ctx):
-    """List installed workflows and their versions."""
-    from cli.output import print_json, short_time, table
+    """List installed workflows and their versions.
 
-    versions = ctx.obj.service.workflow_versions()
+    \b
+    Example:
+      hazard workflow list --json
+    """
+    from cli.output import print_json, short_time, table
+    from engine.documents import workflow_version_document
+
+    versions = ctx.obj.engine.queries.workflow_versions()
     if is_json(ctx):
-        print_json([{"name": v.name, "version": v.version, "content_hash": v.content_hash, "file": v.file_name,
-                     "installed_at": v.installed_at} for v in versions])
+        print_json([workflow_version_document(v) for v in versions])
     else:
         table(["name", "version", "file", "installed", "hash"],
               [[v.name, v.version, v.file_name, short_time(v.installed_at), v.content_hash[:12]] for v in versions])
@@ -105,21 +117,18 @@ def list_(ctx):
 @json_option
 @click.pass_context
 def show(ctx, name, version):
-    """Show a workflow version: its states and transitions, and the exact YAML text that ran."""
-    from cli.output import print_json, table
+    """Show a workflow version: its states and transitions, and the exact YAML text that ran.
 
-    stored, definition = ctx.obj.service.workflow(name, version)
+    \b
+    Example:
+      hazard workflow show major-hazard --version 1
+    """
+    from cli.output import print_json, table
+    from engine.documents import workflow_document
+
+    stored, definition = ctx.obj.engine.queries.workflow(name, version)
     if is_json(ctx):
-        print_json({
-            "name": stored.name, "version": stored.version, "content_hash": stored.content_hash,
-            "file": stored.file_name, "installed_at": stored.installed_at, "title": definition.title,
-            "initial": definition.initial,
-            "states": [{"name": s.name, "label": s.label, "final": s.final} for s in definition.states],
-            "transitions": [{"trigger": t.trigger, "from": list(t.sources), "to": t.dest, "roles": list(t.roles),
-                             "requires": list(t.requires), "sets": list(t.sets),
-                             "guards": [g.kind for g in t.guards]} for t in definition.transitions],
-            "source": stored.source_text,
-        })
+        print_json(workflow_document(stored, definition))
         return
     table(["trigger", "from", "to", "roles", "requires", "guards"],
           [[t.trigger, ", ".join(t.sources), t.dest, ", ".join(t.roles), ", ".join(t.requires),
@@ -137,11 +146,13 @@ def show(ctx, name, version):
 def draw(ctx, name, version, fmt):
     """Print the state diagram as Mermaid (default) or Graphviz DOT text.
 
-    Example: hazard workflow draw major-hazard --format dot | dot -Tsvg > major-hazard.svg
+    \b
+    Example:
+      hazard workflow draw major-hazard --format dot | dot -Tsvg > major-hazard.svg
     """
     from engine.definition import diagram
 
-    _, definition = ctx.obj.service.workflow(name, version)
+    _, definition = ctx.obj.engine.queries.workflow(name, version)
     click.echo(diagram.mermaid(definition) if fmt == "mermaid" else diagram.dot(definition), nl=False)
 
 
@@ -158,20 +169,18 @@ def migrate(ctx, name, to_version, pairs, dry_run):
 
     Needs an actor with the committee role. All cases move or none does.
 
-    Example: hazard --actor li workflow migrate major-hazard --to 2 --map verifying=inspecting --dry-run
+    \b
+    Example:
+      hazard --actor li workflow migrate major-hazard --to 2 --map verifying=inspecting --dry-run
     """
     from cli.output import message, print_json, short_time, table
-    from engine.migration import parse_map
+    from engine.documents import migration_document
 
-    plans = ctx.obj.service.migrate_cases(name, to_version=to_version, mapping=parse_map(pairs),
-                                          actor=ctx.obj.actor_name, dry_run=dry_run)
+    app = ctx.obj
+    plans = app.engine.commands.migrate_cases(name, to_version=to_version, mapping=parse_map(pairs),
+                                              actor=app.actor_name, dry_run=dry_run, now=app.now)
     if is_json(ctx):
-        print_json({"workflow": name, "to_version": to_version, "dry_run": dry_run, "cases": [
-            {"case_id": p.case_id, "from_version": p.from_version, "to_version": p.to_version,
-             "from_state": p.from_state, "to_state": p.to_state, "deadline": p.deadline,
-             "rungs": [{"clock": r.clock, "rung": r.rung, "due_before": r.before, "due_after": r.after,
-                        "status_before": r.status_before, "status_after": r.status_after} for r in p.rung_changes]}
-            for p in plans]})
+        print_json(migration_document(name, to_version, dry_run, plans))
         return
     rows = []
     for p in plans:
@@ -182,3 +191,13 @@ def migrate(ctx, name, to_version, pairs, dry_run):
                          (short_time(r.after) or "-") + (f" ({r.status_after})" if r.status_after else " (removed)")])
     table(["case", "version", "state", "deadline", "rung", "due before", "due after"], rows)
     message(("dry run: would migrate " if dry_run else "migrated ") + f"{len(plans)} case(s) of {name} to version {to_version}")
+
+
+def parse_map(pairs) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise click.BadParameter(f"'{pair}' is not OLD=NEW", param_hint="--map")
+        mapping[old.strip()] = new.strip()
+    return mapping

@@ -1,7 +1,7 @@
 """Audit (责任倒查): verify the hash chains, replay cases, and trace who held a case and who signed what.
 
-`verify_stream` and `trace` are pure functions over events; `Auditor` (*app*) feeds them from the store,
-in one snapshot, and holds no SQL of its own.
+`verify_stream` and `trace` are pure functions over events; `engine/auditor.py` (*app*) feeds them from
+the store, in one snapshot.
 
 Who holds a case: the party that must act next, read from the definition rather than kept in a second
 table: in each state, the first role named by the first transition out of it (`reported` -> whoever may
@@ -12,17 +12,15 @@ end of the trace, for the state it is still in); extensions and escalations do n
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from engine.case import Case, apply
 from engine.definition.model import Definition
 from engine.events import ChainBreak, Event, verify_chain
-from engine.replay import (
-    DefinitionFor, InconsistentLog, RungView, compare, fired_rungs, open_rungs, replay, taken_until,
-)
+from engine.replay import DefinitionFor, taken_until
 
 ENGINE_LABELS = {"report": "上报", "extend": "延期", "escalate": "督办升级", "migrate": "版本迁移",
                  "recalendar": "重算工作日"}
@@ -114,14 +112,30 @@ def trace(events: Iterable[Event], definition_for: DefinitionFor, *, until: date
     """The responsibility trace of one case up to `until`: actions, people, holding periods, missed deadlines.
 
     Folded with `apply` and no consistency checks: the trace describes what the log says even when it does not
-    verify (the dossier shows the verification beside it).
+    verify (the dossier shows the verification beside it). A deadline is missed from the moment the case is
+    overdue by `Case.overdue` (the register's and the ladder's definition) until it stops being so, whether it
+    passed while someone held the case, before it was assigned, or was already past when it was set; each
+    stretch names who held the case from that moment and for how long.
     """
     actions, periods, missed = [], [], []
     case: Case | None = None
+    stretch: list = [None]  # the overdue stretch still running, if any
+
+    def interval(start: datetime, end: datetime) -> None:
+        begins = _overdue_from(case, start, end)
+        if stretch[0] is not None and begins != start:
+            stretch[0]["until"] = start
+            stretch[0] = None
+        if stretch[0] is None and begins is not None:
+            holder = periods[-1]["holder"] if periods and periods[-1]["until"] is None else None
+            stretch[0] = {"kind": "deadline", "what": "deadline", "deadline": case.deadline, "due_at": case.due_at,
+                          "at": begins, "until": None, "state": case.state, "holder": holder, "status": "passed"}
+            missed.append(stretch[0])
+
     for event in taken_until(events, until):
         definition = definition_for(event.workflow, event.workflow_version)
         if case is not None:
-            missed += _deadline_passed(case, periods, start=case.updated_at, end=event.at)
+            interval(case.updated_at, event.at)
         moved = case is None or event.to_state != case.state
         case = apply(case, event, definition)
         actions.append(action_document(event, definition))
@@ -136,22 +150,41 @@ def trace(events: Iterable[Event], definition_for: DefinitionFor, *, until: date
         if event.trigger == "escalate":
             missed.append(_rung_missed(event, periods[-1] if periods and periods[-1]["until"] is None else None))
     if case is not None:
-        missed += _deadline_passed(case, periods, start=case.updated_at, end=until)
+        interval(case.updated_at, until)
     for period in periods:
         period["open"] = period["until"] is None
         period["seconds"] = ((period["until"] or until) - period["since"]).total_seconds()
+    for entry in missed:
+        if entry["kind"] == "deadline":
+            _holders_while_overdue(entry, periods, until)
+    missed.sort(key=lambda m: m["at"])
     return {"actions": actions, "people": _people(actions), "holding": periods,
             "held_for": _held_for(periods), "missed": missed}
 
 
-def _deadline_passed(case: Case, periods: list[dict], *, start: datetime, end: datetime) -> list[dict]:
-    """The deadline in force, if it passed between `start` and `end` while the case was open."""
-    due = case.deadline_at
-    if case.is_final or due is None or not start <= due < end:
-        return []
-    holder = periods[-1]["holder"] if periods and periods[-1]["until"] is None else None
-    return [{"kind": "deadline", "what": "deadline", "deadline": case.deadline, "due_at": due, "at": due,
-             "state": case.state, "holder": holder, "status": "passed"}]
+def _overdue_from(case: Case, start: datetime, end: datetime) -> datetime | None:
+    """The first moment in [start, end) at which `case` (unchanged in between) is overdue, or None."""
+    if case.is_final or case.met_at or case.rectified_at or case.due_at is None:
+        return None
+    if case.paused_at is not None:
+        return start if case.due_at <= case.paused_at else None
+    begins = max(start, case.due_at)
+    return begins if begins < end or (start == end and case.overdue(end)) else None
+
+
+def _holders_while_overdue(entry: dict, periods: list[dict], until: datetime) -> None:
+    """Who held the case during an overdue stretch, and for how long each."""
+    begins, ends = entry["at"], entry["until"] or until
+    entry["open"] = entry["until"] is None
+    entry["seconds"] = (ends - begins).total_seconds()
+    entry["days"] = round(entry["seconds"] / 86400, 1)
+    held = []
+    for period in periods:
+        since, period_end = max(period["since"], begins), min(period["until"] or until, ends)
+        if since < period_end or (since == period_end == begins and period["until"] is None):
+            held.append({"holder": period["holder"], "state": period["state"], "since": since, "until": period_end,
+                         "seconds": (period_end - since).total_seconds()})
+    entry["held"] = held
 
 
 def _rung_missed(event: Event, period: dict | None) -> dict:
@@ -184,197 +217,12 @@ def _held_for(periods: list[dict]) -> list[dict]:
             for holder, seconds in totals.items()]
 
 
-# -- the app: feeding the pure functions from the store -----------------------------------------------------------
-@dataclass(frozen=True)
-class CaseReplay:
-    case_id: str
-    as_of: datetime | None
-    case: Case | None            # as of the moment; None when not reported yet then (or the log is inconsistent)
-    events: int                  # events in force at the moment
-    total_events: int
-    rungs: list[RungView]
-    linked: list[Case]           # linked cases as they stood at the moment
-    differences: list[str]       # stored projection against the replay of the whole log; empty when they agree
-
-    @property
-    def agrees(self) -> bool:
-        return not self.differences
-
-
-@dataclass
-class ReplayReport:
-    cases: int = 0
-    events: int = 0
-    disagreements: list[tuple[str, list[str]]] = field(default_factory=list)
-
-
-@dataclass
-class VerifyReport:
-    tally: Tally
-    breaks: list[ChainBreak]
-
-
-class Auditor:
-    """Runs audits over a `HazardService`'s store and definitions, each in one read snapshot."""
-
-    def __init__(self, service, *, batch: int = 500):
-        self.service = service
-        self.batch = batch  # stored cases compared per query in `replay_all`
-
-    def _definitions(self, conn) -> DefinitionFor:
-        return lambda workflow, version: self.service.loaded(conn, workflow, version).definition
-
-    def count_cases(self) -> int:
-        from engine.store import audit as audit_store
-        with self.service.store.read() as conn:
-            return audit_store.count_cases(conn)
-
-    def count_events(self) -> int:
-        from engine.store import audit as audit_store
-        with self.service.store.read() as conn:
-            return audit_store.count_events(conn)
-
-    def replay_case(self, case_id: str, *, as_of: datetime | None = None) -> CaseReplay:
-        from engine.store import audit as audit_store
-        from engine.store import cases as case_store
-
-        with audit_store.snapshot(self.service.store) as conn:
-            stored = case_store.load(conn, case_id)
-            log = audit_store.events_of(conn, case_id)
-            definitions = self._definitions(conn)
-            differences, view = _replayed_against(stored, log, definitions, as_of)
-            moment = as_of or self.service.clock.now()
-            rungs = fired_rungs(log, as_of=as_of)
-            if view is not None:
-                run = self.service.loaded(conn, view.workflow, view.workflow_version)
-                rungs += open_rungs(view, run.definition, run.calendar, as_of=moment)
-            linked = []
-            for linked_id in audit_store.linked_ids(conn, case_id):
-                try:
-                    found = replay(audit_store.events_of(conn, linked_id), definitions, as_of=as_of)
-                except InconsistentLog:
-                    found = case_store.load(conn, linked_id)  # shown as stored; its own replay names the problem
-                if found is not None:
-                    linked.append(found)
-        in_force = sum(1 for _ in taken_until(log, as_of))
-        return CaseReplay(case_id, as_of, view, in_force, len(log), rungs, linked, differences)
-
-    def replay_all(self, *, on_case: Callable[[], None] | None = None) -> ReplayReport:
-        """Replay every case and compare it with its stored row; every disagreement is collected."""
-        from engine.store import audit as audit_store
-        from engine.store import cases as case_store
-
-        report = ReplayReport()
-        with audit_store.snapshot(self.service.store) as conn:
-            definitions = self._definitions(conn)
-            pending: list[tuple[str, Case | None, list[str]]] = []
-
-            def flush():
-                stored = case_store.load_many(conn, [case_id for case_id, _, _ in pending])
-                for case_id, replayed, problems in pending:
-                    if case_id not in stored:
-                        problems = problems + ["events of a case that has no case row"]
-                    elif replayed is not None:
-                        problems = problems + compare(stored[case_id], replayed)
-                    if problems:
-                        report.disagreements.append((case_id, problems))
-                pending.clear()
-
-            for case_id, log in groupby(audit_store.all_events(conn), key=lambda e: e.case_id):
-                counted = _counting(log, report)
-                try:
-                    pending.append((case_id, replay(counted, definitions), []))
-                except InconsistentLog as exc:
-                    pending.append((case_id, None, [exc.message]))
-                    for _ in counted:  # the rest of its log still counts as read
-                        pass
-                report.cases += 1
-                if on_case:
-                    on_case()
-                if len(pending) >= self.batch:
-                    flush()
-            flush()
-            for case_id, (version, _) in audit_store.heads_without_events(conn):
-                report.cases += 1
-                report.disagreements.append((case_id, [f"the case is at version {version} but has no events"]))
-                if on_case:
-                    on_case()
-        return report
-
-    def verify(self, *, on_events: Callable[[int], None] | None = None) -> VerifyReport:
-        from engine.store import audit as audit_store
-
-        tally, breaks = Tally(), []
-        with audit_store.snapshot(self.service.store) as conn:
-            rows = audit_store.events_with_heads(conn)
-            if on_events:
-                rows = _reporting(rows, on_events)
-            breaks = list(verify_stream(rows, heads_without_events=audit_store.heads_without_events(conn),
-                                        tally=tally))
-        return VerifyReport(tally, breaks)
-
-    def case_file(self, case_id: str) -> "CaseFile":
-        """Everything a trace or a dossier reads about one case, from one snapshot."""
-        from engine.store import audit as audit_store
-        from engine.store import cases as case_store
-
-        with audit_store.snapshot(self.service.store) as conn:
-            stored = case_store.load(conn, case_id)
-            log = audit_store.events_of(conn, case_id)
-            linked = [(case_store.load(conn, i), audit_store.events_of(conn, i))
-                      for i in audit_store.linked_ids(conn, case_id)]
-            runs = {}
-            for event in log + [e for _, events in linked for e in events]:
-                key = (event.workflow, event.workflow_version)
-                if key not in runs:
-                    runs[key] = self.service.loaded(conn, *key)
-            current = runs.get((stored.workflow, stored.workflow_version)) \
-                or self.service.loaded(conn, stored.workflow, stored.workflow_version)
-        return CaseFile(stored, log, linked, lambda workflow, version: runs[(workflow, version)].definition,
-                        current.calendar)
-
-    def trace_case(self, case_id: str, *, as_of: datetime | None = None) -> tuple[Case, dict]:
-        found = self.case_file(case_id)
-        return found.stored, trace(found.log, found.definition_for, until=as_of or self.service.clock.now())
-
-    def dossier(self, case_id: str) -> dict:
-        from engine.dossier import dossier_data
-
-        return dossier_data(self.case_file(case_id), generated_at=self.service.clock.now())
-
-
 @dataclass(frozen=True)
 class CaseFile:
+    """Everything a trace or a dossier reads about one case, from one snapshot."""
+
     stored: Case
     log: list[Event]
     linked: list[tuple[Case, list[Event]]]
     definition_for: DefinitionFor
     calendar: object  # the WorkCalendar of the case's current definition version
-
-
-def _replayed_against(stored: Case, log: list[Event], definitions: DefinitionFor, as_of: datetime | None):
-    """(differences between the stored row and the full replay, the case as of `as_of`)."""
-    try:
-        full = replay(log, definitions)
-    except InconsistentLog as exc:
-        return [exc.message], None
-    differences = compare(stored, full) if full is not None else ["the case has no events"]
-    return differences, full if as_of is None else replay(log, definitions, as_of=as_of)
-
-
-def _counting(events: Iterable[Event], report: ReplayReport) -> Iterator[Event]:
-    for event in events:
-        report.events += 1
-        yield event
-
-
-def _reporting(rows, on_events: Callable[[int], None], every: int = 10000):
-    count = 0
-    for row in rows:
-        yield row
-        count += 1
-        if count == every:
-            on_events(count)
-            count = 0
-    if count:
-        on_events(count)

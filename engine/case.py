@@ -1,17 +1,30 @@
 """The case as a value, and `apply`: the one fold that turns an event into the next projection.
 
-The stored case row is exactly `apply` folded over the case's events; the service uses the same function to
-write the row, so replay and projection cannot drift apart.
+The stored case row is exactly `apply` folded over the case's events; the unit of work uses the same
+function to write the row, so replay and projection cannot drift apart.
+
+Overdue has one definition, used by the register, the reports, the trace and the ladder alike: a case is
+overdue at T when it is open, its deadline's obligation is not met (the clock on the `deadline` field has not
+stopped, the case is not rectified) and `due_at <= (paused_at or T)`, where `due_at` is the deadline moved
+later by the time that clock spent paused. While paused, a case is overdue only if it already was when the
+pause began: paused time moves the deadline by exactly as much as it lasts.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from typing import TYPE_CHECKING
 
 from engine.clock import deadline_instant
-from engine.definition.model import Definition
 from engine.escalation import clocks
 from engine.events import GENESIS, Event
+
+if TYPE_CHECKING:
+    from engine.definition.model import Definition
+
+# Engine triggers: recorded by the engine itself, not signatures of a workflow step.
+ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,10 @@ class Case:
     parent_id: str | None = None
     calendar: str | None = None   # content hash of the working-day calendar its due times are counted with
     is_final: bool = False
+    due_at: datetime | None = None        # the deadline, moved later by the time its clock spent paused
+    paused_at: datetime | None = None     # the deadline's clock is paused since then
+    met_at: datetime | None = None        # the deadline's clock stopped then: the obligation was met
+    rectified_at: datetime | None = None  # entered a rectified state (verified, written off)
     created_at: datetime | None = None
     updated_at: datetime | None = None
     closed_at: datetime | None = None
@@ -50,7 +67,10 @@ class Case:
         return deadline_instant(self.deadline) if self.deadline else None
 
     def overdue(self, now: datetime) -> bool:
-        return not self.is_final and self.deadline_at is not None and now >= self.deadline_at
+        """Open, not met, and past its deadline counting paused time (see the module docstring)."""
+        if self.is_final or self.met_at or self.rectified_at or self.due_at is None:
+            return False
+        return self.due_at <= (self.paused_at or now)
 
 
 def apply(case: Case | None, event: Event, definition: Definition) -> Case:
@@ -65,22 +85,57 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
             found_at=datetime.fromisoformat(attrs["found_at"]), parent_id=attrs.get("parent_id"),
             calendar=data.get("calendar"), created_at=event.at,
         )
-    fields = dict(case.fields)
-    fields.update(data.get("fields", {}))
-    flags = [f for f in case.flags if f not in data.get("lifts", ())]
-    flags += [f for f in data.get("flags", ()) if f not in flags]
+        before = None
+    else:
+        before = case
+    given = data.get("fields")
+    fields = {**case.fields, **given} if given else case.fields
+    lifts, raised = data.get("lifts"), data.get("flags")
+    flags = case.flags
+    if lifts or raised:
+        kept = [f for f in case.flags if f not in (lifts or ())]
+        flags = tuple(kept + [f for f in raised or () if f not in kept])
     fired = case.fired
     if event.trigger == "escalate":
         fired = fired + ((data["clock"], data["cycle"], data["rung"]),)
     signers = case.signers
-    if event.trigger not in ("report", "escalate", "extend", "migrate", "recalendar"):
+    if event.trigger not in ENGINE_TRIGGERS and signers.get(event.trigger) != event.actor:
         signers = {**signers, event.trigger: event.actor}
     is_final = event.to_state in definition.final_states
     calendar = data["calendar"] if event.trigger == "recalendar" else case.calendar
-    return replace(
+    new_clocks = clocks.advance(case.clocks, event, definition)
+    rectified_at = None
+    if event.to_state in definition.rectified_states:
+        rectified_at = (before.rectified_at if before is not None else None) or event.at
+    return evolve(
         case, state=event.to_state, version=event.seq, workflow_version=event.workflow_version,
-        fields=fields, flags=tuple(flags), signers=signers, fired=fired,
-        clocks=clocks.advance(case.clocks, event, definition), is_final=is_final, calendar=calendar,
+        fields=fields, flags=flags, signers=signers, fired=fired, clocks=new_clocks, is_final=is_final,
+        calendar=calendar, rectified_at=rectified_at,
         updated_at=event.at, closed_at=event.at if is_final and not case.is_final else case.closed_at,
-        last_hash=event.hash,
+        last_hash=event.hash, **_deadline_facts(before, fields, new_clocks, definition, event.at),
     )
+
+
+def evolve(case: Case, **changes) -> Case:
+    """`dataclasses.replace` without its per-field checks: the fold runs once per event of every replay."""
+    new = object.__new__(Case)
+    new.__dict__.update(case.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
+def _deadline_facts(before: Case | None, fields: dict, states: dict, definition: Definition,
+                    at: datetime) -> dict:
+    """due_at, paused_at and met_at of the deadline, from the clock that runs against it."""
+    spec = definition.deadline_clock
+    state = states.get(spec.name) if spec is not None else None
+    base = (state or {}).get("until") or fields.get("deadline")
+    due_at = paused_at = met_at = None
+    if base:
+        due_at = deadline_instant(base) + timedelta(seconds=(state or {}).get("paused_seconds", 0))
+    if state is not None and state["status"] == "paused":
+        paused_at = datetime.fromisoformat(state["paused_at"])
+    if state is not None and state["status"] == "stopped":
+        was = (before.clocks.get(spec.name) or {}).get("status") if before is not None else None
+        met_at = before.met_at if was == "stopped" and before.met_at else at
+    return {"due_at": due_at, "paused_at": paused_at, "met_at": met_at}

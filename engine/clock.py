@@ -62,6 +62,19 @@ def local_date(at: datetime) -> date:
     return at.astimezone(SHANGHAI).date()
 
 
+def start_of_day(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
+
+
+def parse_day(text: str, name: str = "date") -> date:
+    """A day as users write it in options: `2026-03-05` (or `20260305`)."""
+    text = text.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{name} '{text}' is not a date (YYYY-MM-DD)", field=name) from None
+
+
 def end_of_day(day: date) -> datetime:
     """A deadline date means 'by the end of that day' in Shanghai: the first instant of the next day."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)

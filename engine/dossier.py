@@ -14,6 +14,7 @@ from html import escape
 from importlib import resources
 from string import Template
 
+from engine import vocabularies
 from engine.audit import CaseFile, trace
 from engine.clock import local
 from engine.events import verify_chain
@@ -26,7 +27,6 @@ CASE_LABELS = {"title": "隐患内容", "enterprise": "企业", "region": "行�
                "level": "隐患等级", "source": "发现方式", "found_at": "发现时间", "parent_id": "上级案件"}
 ROLE_LABELS = {"enterprise": "企业", "supervisor": "监管部门", "committee": "安委办", "inspector": "检查人员",
                "auditor": "审计", "system": "系统"}
-LEVEL_LABELS = {"major": "重大事故隐患", "general": "一般事故隐患"}
 DETAIL_LABELS = {"extension.clock": "延期计时", "extension.previous": "原时限", "extension.until": "新时限",
                  "extension.reason": "延期理由", "escalation.rung": "督办阶梯", "escalation.action": "措施",
                  "escalation.status": "结果", "escalation.due_at": "应触发", "escalation.late_seconds": "延迟(秒)",
@@ -144,10 +144,21 @@ def _table(head: list[tuple[str, str]], rows: list[list[str]], empty: str) -> st
     return f"<table><thead><tr>{ths}</tr></thead><tbody>{trs}</tbody></table>"
 
 
+def _labelled(vocabulary, value) -> str:
+    """An enumerated value as its Chinese label with the stored word beside it."""
+    label = vocabulary.label(value)
+    return _e(value) if label == value else f"{_e(label)} <span class='en'>{_e(value)}</span>"
+
+
+# Signed values that are words of a vocabulary: shown with their labels.
+_ENUMERATED = {"level": vocabularies.levels, "source": vocabularies.sources}
+
+
 def _signed(signed: dict, labels: dict) -> str:
     if not signed:
         return "<span class='muted'>—</span>"
-    items = "".join(f"<li><span>{escape(labels.get(k) or DETAIL_LABELS.get(k) or k)}:</span> {_value(v)}</li>"
+    items = "".join(f"<li><span>{escape(labels.get(k) or DETAIL_LABELS.get(k) or k)}:</span> "
+                    f"{_labelled(_ENUMERATED[k](), v) if k in _ENUMERATED else _value(v)}</li>"
                     for k, v in signed.items())
     return f"<ul class='signed'>{items}</ul>"
 
@@ -182,8 +193,9 @@ def _details(data: dict) -> str:
     case = data["case"]
     rows = [("隐患内容", "Title", _e(case["title"])), ("企业", "Enterprise", _e(case["enterprise"])),
             ("行政区划", "Region", _e(case["region"])), ("行业", "Industry", _e(case["industry"])),
-            ("隐患等级", "Level", _e(LEVEL_LABELS.get(case["level"], case["level"]))),
-            ("发现方式", "Source", _e(case["source"])), ("发现时间", "Found", _t(case["found_at"])),
+            ("隐患等级", "Level", _labelled(vocabularies.levels(), case["level"])),
+            ("发现方式", "Source", _labelled(vocabularies.sources(), case["source"])),
+            ("发现时间", "Found", _t(case["found_at"])),
             ("上报时间", "Reported", _t(case["created_at"])), ("销号时间", "Closed", _t(case["closed_at"])),
             ("整改时限", "Deadline", _e(case["deadline"])),
             ("流程", "Workflow", f"{_e(case['workflow_title'])} <code>{_e(case['workflow'])} v{case['workflow_version']}</code>")]
@@ -255,7 +267,8 @@ def _responsibility(data: dict) -> str:
                 _e(p["released_by"])] for p in r["holding"]]
     totals = [[_role(h["holder"]), f"{h['days']:.1f}"] for h in r["held_for"]]
     missed = [[_e("整改时限 deadline" if m["kind"] == "deadline" else m["what"]),
-               _e(m.get("deadline") or m.get("action")), _t(m["due_at"]), _t(m["at"]), _e(m["status"]),
+               _e(m.get("deadline") or m.get("action")), _t(m["due_at"]), _t(m["at"]),
+               (_late(m) if m["kind"] == "deadline" else _e(m["status"])),
                _role(m["holder"]) if m["holder"] else "—", _e(m["state"])] for m in r["missed"]]
     people = [[_e(p["actor"]), " ".join(_role(x) for x in p["roles"]), _e(", ".join(p["triggers"])),
                _t(p["first_at"]), _t(p["last_at"])] for p in r["people"]]
@@ -265,12 +278,21 @@ def _responsibility(data: dict) -> str:
                       ("移交人", "Released by")], holding, "无 None")
             + _table([("持有方", "Holder"), ("合计天数", "Total days")], totals, "无 None")
             + "<h3>逾期与督办 <small>Deadlines and rungs missed, and who held the case then</small></h3>"
-            + _table([("事项", "What"), ("内容", "Detail"), ("应完成", "Due"), ("发生", "At"), ("结果", "Status"),
+            + _table([("事项", "What"), ("内容", "Detail"), ("应完成", "Due"), ("逾期起", "Late from"),
+                      ("逾期 / 结果", "Late for / status"),
                       ("当时持有方", "Held by"), ("状态", "State")], missed, "无逾期 Nothing missed")
             + "<h3>经办人 <small>People who acted</small></h3>"
             + _table([("人员", "Person"), ("角色", "Roles"), ("操作", "Actions"), ("首次", "First"), ("最近", "Last")],
                      people, "无 None")
             + "</section>")
+
+
+def _late(m: dict) -> str:
+    """How long a deadline stayed missed, and by whom it was held meanwhile."""
+    until = "至今 still" if m.get("open") else f"至 {_t(m.get('until'))}"
+    held = "; ".join(f"{escape(ROLE_LABELS.get(h['holder'], h['holder']))} {h['seconds'] / 86400:.1f} 天"
+                     for h in m.get("held", ()))
+    return f"{m.get('days', 0):.1f} 天 days ({until})" + (f"<br><small>{held}</small>" if held else "")
 
 
 def _signatures(data: dict) -> str:

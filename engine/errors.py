@@ -20,11 +20,14 @@ from __future__ import annotations
 
 
 class HazardError(Exception):
+    """`rule` names what refused or failed, for programs (and for the CLI, which adds its hints by it)."""
+
     exit_code = 1
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, rule: str | None = None):
         super().__init__(message)
         self.message = message
+        self.rule = rule
 
     def __str__(self) -> str:
         return self.message
@@ -33,8 +36,8 @@ class HazardError(Exception):
 class InvalidInput(HazardError):
     exit_code = 2
 
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None):
+        super().__init__(message, rule=rule)
         self.field = field
 
 
@@ -45,10 +48,9 @@ class Refused(HazardError):
 
     def __init__(self, message: str, *, case_id: str | None = None, trigger: str | None = None,
                  rule: str, missing: tuple[str, ...] = ()):
-        super().__init__(message)
+        super().__init__(message, rule=rule)
         self.case_id = case_id
         self.trigger = trigger
-        self.rule = rule
         self.missing = tuple(missing)
 
 
@@ -56,16 +58,15 @@ class PermissionDenied(HazardError):
     exit_code = 4
 
     def __init__(self, message: str, *, actor: str | None = None, rule: str = "permission"):
-        super().__init__(message)
+        super().__init__(message, rule=rule)
         self.actor = actor
-        self.rule = rule
 
 
 class NotFound(HazardError):
     exit_code = 5
 
-    def __init__(self, message: str, *, kind: str, key: str):
-        super().__init__(message)
+    def __init__(self, message: str, *, kind: str, key: str, rule: str | None = None):
+        super().__init__(message, rule=rule)
         self.kind = kind
         self.key = key
 
@@ -74,7 +75,7 @@ class Conflict(HazardError):
     exit_code = 6
 
     def __init__(self, message: str, *, case_id: str, expected_version: int | None = None):
-        super().__init__(message)
+        super().__init__(message, rule="version")
         self.case_id = case_id
         self.expected_version = expected_version
 
@@ -105,7 +106,7 @@ class TamperDetected(HazardError):
     exit_code = 10
 
     def __init__(self, message: str, *, breaks: list | None = None):
-        super().__init__(message)
+        super().__init__(message, rule="chain")
         self.breaks = list(breaks or [])
 
 

@@ -12,7 +12,6 @@ from datetime import datetime
 from engine.calendar import WorkCalendar
 from engine.case import Case
 from engine.definition.model import Definition
-from engine.errors import InvalidInput
 from engine.escalation import ladder
 
 
@@ -35,16 +34,6 @@ class CaseMigration:
     to_state: str
     deadline: str | None
     rung_changes: tuple[RungChange, ...]
-
-
-def parse_map(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
-    mapping = {}
-    for pair in pairs:
-        old, sep, new = pair.partition("=")
-        if not sep or not old.strip() or not new.strip():
-            raise InvalidInput(f"--map '{pair}' is not OLD=NEW")
-        mapping[old.strip()] = new.strip()
-    return mapping
 
 
 def target_state(state: str, mapping: dict[str, str], new: Definition) -> str | None:

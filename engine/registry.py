@@ -1,24 +1,38 @@
 """Definition versions and working-day calendars as the engine runs them: parsed once per process.
 
 A definition version is parsed from the exact text stored in the database, never from today's file, and a
-calendar is rebuilt from the data stored under its content hash, so what ran can always run again.
+calendar is rebuilt from the data stored under its content hash, so what ran can always run again. Both
+are immutable once stored, so caching them is safe for as long as a process lives; the caches are
+bounded and locked, so a web server's threads and a scheduler running for months can share one registry.
+What can change underneath (the newest version of a workflow, the newest calendar) is asked of the
+database by every unit of work, so another process's `workflow install` or `calendar refresh` is seen at once.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import resources
 
-from engine.calendar import WorkCalendar, default_calendar
-from engine.case import Case
-from engine.definition.check import problems as check_problems
-from engine.definition.model import Definition
-from engine.definition.parse import parse_text
-from engine.errors import DefinitionInvalid
+from typing import TYPE_CHECKING
+
 from engine.store import definitions as definition_store
 
+if TYPE_CHECKING:
+    from engine.calendar import WorkCalendar
+    from engine.case import Case
+    from engine.definition.model import Definition
 
-def load_definition(text: str, filename: str) -> Definition:
+MAX_VERSIONS = 512     # definition versions kept parsed (a province runs a few dozen)
+MAX_CALENDARS = 32
+
+
+def load_definition(text: str, filename: str) -> "Definition":
     """Parse and check a definition; raise DefinitionInvalid with every problem as FILE:LINE: message."""
+    from engine.definition.check import problems as check_problems
+    from engine.definition.parse import parse_text
+    from engine.errors import DefinitionInvalid
+
     definition = parse_text(text, filename)
     found = check_problems(definition)
     if found:
@@ -36,67 +50,61 @@ def builtin_workflow_files() -> list[tuple[str, str]]:
 class Loaded:
     """A definition version as the engine runs it."""
 
-    definition: Definition
+    definition: "Definition"
     version: int
-    calendar: WorkCalendar
+    calendar: "WorkCalendar"
+
+
+class _Bounded(OrderedDict):
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+
+    def keep(self, key, value):
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.limit:
+            self.popitem(last=False)
+        return value
 
 
 class Registry:
-    """Caches of parsed definition versions and calendars; every answer comes from the database first."""
+    """Parsed definition versions and calendars, shared by every unit of work of a process."""
 
     def __init__(self):
-        self._versions: dict[tuple[str, int], Loaded] = {}
-        self._calendars: dict[str, WorkCalendar] = {}
-        self._newest_hash: str | None = None
+        self._lock = threading.Lock()
+        self._versions: _Bounded = _Bounded(MAX_VERSIONS)
+        self._calendars: _Bounded = _Bounded(MAX_CALENDARS)
 
     def loaded(self, conn, name: str, version: int | None = None) -> Loaded:
-        """A definition version, parsed once per process; without `version`, the newest (asked every time:
-        another process may have installed one since)."""
+        """A definition version; without `version`, the newest one stored now."""
         if version is None:
             version = definition_store.newest_version(conn, name)
-        if version is not None and (name, version) in self._versions:
-            return self._versions[(name, version)]
+        key = (name, version)
+        with self._lock:
+            found = self._versions.get(key)
+        if found is not None:
+            return found
+        from engine.definition.parse import parse_text  # a read-only command may never need a definition
+
         stored = definition_store.get(conn, name, version)
         definition = parse_text(stored.source_text, stored.file_name)
-        calendar = self.calendar(conn, stored.calendar_hash)
-        self._versions[(name, stored.version)] = Loaded(definition, stored.version, calendar)
-        return self._versions[(name, stored.version)]
+        loaded = Loaded(definition, stored.version, self.calendar(conn, stored.calendar_hash))
+        with self._lock:
+            return self._versions.keep((name, stored.version), loaded)
 
-    def calendar_of(self, conn, case: Case, run: Loaded) -> WorkCalendar:
+    def calendar_of(self, conn, case: "Case", run: Loaded) -> "WorkCalendar":
         """The calendar a case counts working days with: the one its log names, else its definition's."""
         return self.calendar(conn, case.calendar) if case.calendar else run.calendar
 
-    def calendar(self, conn, digest: str | None) -> WorkCalendar:
+    def calendar(self, conn, digest: str | None) -> "WorkCalendar":
         if digest is None:
+            from engine.calendar import default_calendar
             return default_calendar()
-        if digest not in self._calendars:
-            self._calendars[digest] = definition_store.load_calendar(conn, digest)
-        return self._calendars[digest]
-
-    def forget_newest_calendar(self) -> None:
-        self._newest_hash = None
-
-    def newest_calendar(self, conn) -> str | None:
-        if self._newest_hash is None:
-            self._newest_hash = definition_store.newest_calendar(conn)
-        return self._newest_hash
-
-
-
-def calendar_status(conn) -> dict:
-    """The stored calendars, the installed library's, and how many open rungs are provisional."""
-    from sqlalchemy import func, select
-
-    from engine.store.tables import rungs
-    library = default_calendar()
-    stored = definition_store.all_calendars(conn)
-    newest = definition_store.newest_calendar(conn)
-    provisional = conn.execute(select(func.count()).select_from(rungs).where(
-        rungs.c.provisional.is_(True), rungs.c.status.in_(("pending", "paused")))).scalar_one()
-    return {"stored": [{"hash": c.content_hash, "name": c.name, "version": c.version, "first_year": c.first_year,
-                        "last_year": c.last_year, "installed_at": c.installed_at, "newest": c.content_hash == newest}
-                       for c in stored],
-            "library": {"hash": library.content_hash, "version": library.version, "first_year": library.first_year,
-                        "last_year": library.last_year,
-                        "stored": any(c.content_hash == library.content_hash for c in stored)},
-            "provisional_rungs": provisional}
+        with self._lock:
+            found = self._calendars.get(digest)
+        if found is not None:
+            return found
+        calendar = definition_store.load_calendar(conn, digest)
+        with self._lock:
+            return self._calendars.keep(digest, calendar)

@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 from engine.calendar import WorkCalendar
 from engine.case import Case, apply
 from engine.definition.model import Definition
-from engine.errors import Refused, ReplayMismatch
+from engine.errors import ReplayMismatch
 from engine.escalation import ladder
 from engine.events import Event
 from engine.machine import machine_for
@@ -112,22 +112,9 @@ def check_event(case: Case | None, event: Event, definition: Definition) -> None
         fail(f"'{event.trigger}' fired in role '{event.role}', which it does not allow ({', '.join(transition.roles)})")
 
 
-# The machine has no conditions or callbacks, so its answer depends on (state, trigger) alone: remembering it
-# spares a million-event replay the cost of firing transitions (and its debug logging) once per event. The key
-# holds the machine itself, so a cached answer can never be read for another definition version.
-_fired: dict[tuple[object, str, str], str | None] = {}
-
-
 def _fire(definition: Definition, state: str, trigger: str) -> str | None:
     """Where the definition's machine takes `trigger` from `state`, or None when it refuses."""
-    machine = machine_for(definition)
-    key = (machine, state, trigger)
-    if key not in _fired:
-        try:
-            _fired[key] = machine.fire(state, trigger)
-        except Refused:
-            _fired[key] = None
-    return _fired[key]
+    return machine_for(definition).follows(state, trigger)
 
 
 def _check_migration(case: Case, event: Event, definition: Definition, fail) -> None:

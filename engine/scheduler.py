@@ -19,7 +19,13 @@ JOB_ID = "sweep"
 def run(sweep_once: Callable[[], dict], *, interval: float, log: Callable[[str], None],
         max_backoff: float = 600.0, stop_event: threading.Event | None = None) -> None:
     """Sweep now and then every `interval` seconds until SIGTERM/SIGINT (or `stop_event` is set)."""
+    import logging
+
     from apscheduler.schedulers.background import BackgroundScheduler
+
+    # Its warnings ("maximum number of running instances reached" while a sweep outlasts the interval) are
+    # the coalescing we asked for, not news; the log is ours, one line per sweep.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
     interval = check_interval(interval)  # a negative or NaN interval made APScheduler spin
     stop = stop_event or threading.Event()

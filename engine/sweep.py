@@ -1,10 +1,12 @@
 """One escalation sweep at `now`: claim due rungs, fire each exactly once, say what was fired and how late.
 
 Exactly once, whatever runs twice: a sweep first claims due rung rows with a lease (SKIP LOCKED on
-PostgreSQL), commits the claim, then for a batch of cases appends the `escalate` events, marks the rows
-fired `WHERE status = 'pending' AND claimed_by = this sweep`, and checks each case's version, all in one
-transaction. Any lost race rolls the batch back; its cases are retried one by one, and what still fails
-is released for the next sweep. A crash leaves only a lease that expires.
+PostgreSQL), commits the claim, then fires a batch of cases in one unit of work: one read of the claimed
+cases, then executemany of the `escalate` events, of the case rows (`WHERE version = :expected`, summed
+rowcount checked) and of the rung marks (`WHERE status = 'pending' AND claimed_by = this sweep`, likewise).
+Any lost race rolls the batch back; its cases are retried one by one, and what still fails is released for
+the next sweep. A crash leaves only leases, which expire by the real clock (not the engine's `now`, which a
+drill or a back-fill may set anywhere).
 """
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from engine.clock import iso
 from engine.errors import Conflict
 from engine.escalation import actions
 from engine.escalation.ladder import DueRung, triage
+from engine.unit import SYSTEM, UnitOfWork
 
 LEASE = timedelta(minutes=5)
 
@@ -41,62 +45,89 @@ def new_sweep_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-def sweep(service, *, now: datetime | None = None, dry_run: bool = False, batch: int = 200,
-          sweep_id: str | None = None, limit: int | None = None) -> SweepResult:
-    """Run one sweep at `now` (default: the service's clock)."""
+def sweep(engine, *, now: datetime | None = None, dry_run: bool = False, batch: int = 200,
+          sweep_id: str | None = None, limit: int | None = None, lease: timedelta = LEASE) -> SweepResult:
+    """Run one sweep at `now` (default: the engine's clock); a claim it leaves behind holds for `lease`."""
+    from engine.store import cases as case_store
     from engine.store import rungs as rung_store
-    from engine.store.tables import sweeps
 
-    now = now or service.clock.now()
+    now = now or engine.clock.now()
     result = SweepResult(sweep_id or new_sweep_id(), now, dry_run)
     if dry_run:
-        with service.store.read() as conn:
+        with engine.store.read() as conn:
             rows = rung_store.listing(conn, now=now, due_only=True, limit=limit)
-            decided = _decide(service, conn, rows, now)
+            found = case_store.load_many(conn, {r.case_id for r in rows})
+            decided = _decide(lambda c: engine.registry.loaded(conn, c.workflow, c.workflow_version), rows, now, found)
         for due, decision in decided:
             result.fired.append(_entry(due, "fired" if decision == "fire" else "skipped", now))
         return result
-    started = service.recorded_clock.now()
+    started = engine.recorded_clock.now()
     claimed: list[tuple[int, tuple]] = []
     remaining = limit
     while remaining is None or remaining > 0:
         size = batch if remaining is None else min(batch, remaining)
-        with service.store.write() as conn:
-            rows = rung_store.claim(conn, now=now, sweep_id=result.sweep_id, lease_until=now + LEASE,
-                                    limit=size, postgres=not service.store.is_sqlite)
+        real_now = engine.recorded_clock.now()
+        with engine.store.write() as conn:
+            rows = rung_store.claim(conn, now=now, real_now=real_now, sweep_id=result.sweep_id,
+                                    lease_until=real_now + lease, limit=size, postgres=not engine.store.is_sqlite)
         if not rows:
             break
         claimed.extend((r.id, (r.case_id, r.clock, r.cycle, r.rung)) for r in rows)
-        _fire_batch(service, rows, now, result)
+        _fire_batch(engine, rows, now, result)
         if remaining is not None:
             remaining -= len(rows)
-    with service.store.write() as conn:
+    with engine.store.write() as conn:
         done = {(f["case_id"], f["clock"], f["cycle"], f["rung"]) for f in result.fired}
         rung_store.release(conn, result.sweep_id, [i for i, key in claimed if key not in done])
         counts = result.counts
-        conn.execute(sweeps.insert(), [{"id": result.sweep_id, "host": socket.gethostname(), "now": now,
-                                        "started_at": started, "finished_at": service.recorded_clock.now(),
-                                        "fired": counts["fired"], "skipped": counts["skipped"],
-                                        "max_late_seconds": counts["max_late_seconds"]}])
+        rung_store.log_sweep(conn, {"id": result.sweep_id, "host": socket.gethostname(), "now": now,
+                                    "started_at": started, "finished_at": engine.recorded_clock.now(),
+                                    "fired": counts["fired"], "skipped": counts["skipped"],
+                                    "max_late_seconds": counts["max_late_seconds"]})
     return result
 
 
-def _decide(service, conn, rows, now, cases: dict | None = None) -> list[tuple[DueRung, str]]:
-    """Attach each row's rung definition and apply the catch-up policies."""
-    from engine.store import cases as case_store
+def release_claims(engine, sweep_ids: list[str]) -> int:
+    """Hand back every row still claimed by these (failed) sweeps, without waiting for their leases."""
+    from engine.store import rungs as rung_store
+    with engine.store.write() as conn:
+        return rung_store.release_all(conn, sweep_ids)
 
-    cases = cases if cases is not None else case_store.load_many(conn, {r.case_id for r in rows})
+
+class Sweeper:
+    """One sweep per call at the clock's time, as a scheduler runs them; a sweep cut short by a database
+    outage left claims behind, and the next sweep that reaches the database hands them back first."""
+
+    def __init__(self, engine, clock, *, lease: timedelta = LEASE):
+        self.engine, self.clock, self.lease = engine, clock, lease
+        self.failed: list[str] = []
+
+    def __call__(self) -> SweepResult:
+        from engine.errors import StoreError
+        if self.failed:
+            release_claims(self.engine, self.failed)
+            self.failed = []
+        sweep_id = new_sweep_id()
+        try:
+            return sweep(self.engine, now=self.clock.now(), sweep_id=sweep_id, lease=self.lease)
+        except StoreError:
+            self.failed.append(sweep_id)
+            raise
+
+
+def _decide(run_of, rows, now: datetime, cases: dict) -> list[tuple[DueRung, str]]:
+    """Attach each row's rung definition and apply the catch-up policies (`run_of(case)` gives its version)."""
     due, grace = [], {}
     for row in rows:
         case = cases.get(row.case_id)
         if case is None:
             continue
-        run = service.loaded(conn, case.workflow, case.workflow_version)
-        rung = next((r for r in run.definition.rungs_of(row.clock) if r.name == row.rung), None)
+        definition = run_of(case).definition
+        rung = next((r for r in definition.rungs_of(row.clock) if r.name == row.rung), None)
         if rung is None:
             continue
         due.append(DueRung(row.id, row.case_id, row.clock, row.cycle, rung, row.due_at))
-        grace[row.case_id] = run.definition.grace_minutes
+        grace[row.case_id] = definition.grace_minutes
     by_grace = defaultdict(list)
     for item in due:
         by_grace[grace[item.case_id]].append(item)
@@ -106,62 +137,57 @@ def _decide(service, conn, rows, now, cases: dict | None = None) -> list[tuple[D
     return decided
 
 
-def _fire_batch(service, rows, now: datetime, result: SweepResult) -> None:
+def _fire_batch(engine, rows, now: datetime, result: SweepResult) -> None:
     by_case = defaultdict(list)
     for row in sorted(rows, key=lambda r: r.case_id):  # one lock order for every sweep: no deadlock between two
         by_case[row.case_id].append(row)
     try:
-        with service.store.write() as conn:
+        with engine.unit() as unit:
+            found = unit.cases(list(by_case))
             entries = [e for case_id, case_rows in by_case.items()
-                       for e in _fire_case(service, conn, case_id, case_rows, now, result.sweep_id)]
+                       for e in _fire_case(engine, unit, found.get(case_id), case_rows, now, result.sweep_id)]
         result.fired.extend(entries)
         return
     except Conflict:
         pass
     for case_id, case_rows in by_case.items():  # someone won a race in this batch: go case by case
         try:
-            with service.store.write() as conn:
-                result.fired.extend(_fire_case(service, conn, case_id, case_rows, now, result.sweep_id))
+            with engine.unit() as unit:
+                found = unit.cases([case_id]).get(case_id)
+                result.fired.extend(_fire_case(engine, unit, found, case_rows, now, result.sweep_id))
         except Conflict:
             result.conflicts += 1
 
 
-def _fire_case(service, conn, case_id: str, rows, now: datetime, sweep_id: str) -> list[dict]:
-    """Fire or skip one case's due rungs inside the caller's transaction."""
-    from engine.service import SYSTEM
-    from engine.store import cases as case_store
-    from engine.store import rungs as rung_store
-
-    case = case_store.load(conn, case_id)
+def _fire_case(engine, unit: UnitOfWork, case, rows, now: datetime, sweep_id: str) -> list[dict]:
+    """Fire or skip one case's due rungs in the unit."""
+    if case is None:
+        return []
     if case.updated_at is not None and now < case.updated_at:
         return []  # a drill sweeping at a time before the case's last event: events stay in time order
-    run = service.loaded(conn, case.workflow, case.workflow_version)
+    run = unit.run(case.workflow, case.workflow_version)
     current = [r for r in rows if _still_due(case, r)]
     entries = []
     after = case
-    for due, decision in sorted(_decide(service, conn, current, now, {case.id: case}), key=lambda d: (d[0].due_at, d[0].rung.offset_days)):
+    decided = _decide(lambda c: run, current, now, {case.id: case})
+    for due, decision in sorted(decided, key=lambda d: (d[0].due_at, d[0].rung.offset_days)):
         out = actions.outcome(after, due.rung, cycle=due.cycle, due_at=due.due_at, decision=decision, now=now,
                               sweep_id=sweep_id, calendar=run.calendar)
         data = dict(out.data)
         if out.linked is not None:
-            linked_run = service.loaded(conn, out.linked.workflow)
-            attrs = {"title": out.linked.title, "enterprise": case.enterprise, "region": case.region,
-                     "industry": case.industry, "level": case.level, "source": f"escalation:{due.rung.name}",
-                     "found_at": now.isoformat(), "parent_id": case.id}
-            given = {k: v for k, v in out.linked.fields.items() if k in linked_run.definition.report.accepts}
-            linked = service.create_case(conn, linked_run, actor=SYSTEM.name, role="system", attrs=attrs,
-                                         fields=given, now=now)
+            linked = engine.commands.create_linked(unit, case, workflow=out.linked.workflow, title=out.linked.title,
+                                                   fields=out.linked.fields, source=f"escalation:{due.rung.name}",
+                                                   at=now)
             data["linked_case"] = linked.id
             data["linked_workflow"] = linked.workflow
-        event = service.event(case.id, after.version + 1, "escalate", after.state,
-                              after.state, SYSTEM.name, "system", now, data, case.workflow, run.version,
-                              prev_hash=after.last_hash)
-        after = service.append(conn, after, [event], run, sync=False)
-        if not rung_store.mark(conn, due.key, status=data["status"], fired_at=now, sweep_id=sweep_id):
-            raise Conflict(f"rung {due.rung.name} of {case.id} was taken by another sweep", case_id=case.id)
+        event = unit.event(after, trigger="escalate", to_state=after.state, actor=SYSTEM.name, role="system", at=now,
+                           data=data, run=run)
+        after = unit.append(after, [event], run, sync=False)
+        unit.mark_rung(case.id, (due.clock, due.cycle, due.rung.name), due.key, status=data["status"], fired_at=now,
+                       sweep_id=sweep_id)
         entries.append(_entry(due, data["status"], now, linked=data.get("linked_case"), action_data=data))
     if len(current) < len(rows):
-        service.sync_rungs(conn, after, run)  # rows left over from an older plan: move or cancel them
+        unit.sync_rungs(after, run)  # rows left over from an older plan: move or cancel them
     return entries
 
 
@@ -173,8 +199,6 @@ def _still_due(case, row) -> bool:
 
 
 def _entry(due: DueRung, status: str, now: datetime, *, linked=None, action_data=None) -> dict:
-    from engine.clock import iso
-
     entry = {"case_id": due.case_id, "clock": due.clock, "cycle": due.cycle, "rung": due.rung.name,
              "action": due.rung.action, "due_at": iso(due.due_at), "status": status,
              "late_seconds": round(max((now - due.due_at).total_seconds(), 0.0), 3)}

@@ -1,12 +1,17 @@
-"""Shared fixtures: a clock at a Shanghai time, a store on SQLite and on PostgreSQL, a service, a CLI runner.
+"""Shared fixtures: a clock at a Shanghai time, a store on SQLite and on PostgreSQL, an engine, a CLI runner.
 
 Every test that takes `store` (or `service`) runs once per database. PostgreSQL comes from
 HAZARD_TEST_PG (default: the local server); where it is unreachable those runs are skipped, unless
 HAZARD_REQUIRE_PG=1 (set by .ci/run), where they fail. HAZARD_TEST_DB=sqlite or postgres runs only one.
+
+The schema, the built-in workflows and the usual users are built once per session into templates (a
+SQLite file, a PostgreSQL schema); each test starts from a copy: a file copy, or TRUNCATE and INSERT ...
+SELECT from the template schema, a few milliseconds instead of an `init` per test.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 
 import pytest
@@ -16,6 +21,9 @@ from engine.clock import FixedClock, parse_time
 PG_URL = os.environ.get("HAZARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = {"sqlite": ["sqlite"], "postgres": ["postgres"]}.get(os.environ.get("HAZARD_TEST_DB", ""), ["sqlite", "postgres"])
 START = "2026-03-02T09:00"
+USERS = [("wang", "inspector", "371721"), ("ent", "enterprise", "371721"), ("zhang", "supervisor", "371700"),
+         ("liu", "supervisor", "371700"), ("li", "committee", "37"), ("far", "supervisor", "4101"),
+         ("audit", "auditor", "37")]
 
 
 @pytest.fixture
@@ -23,57 +31,123 @@ def clock():
     return FixedClock(parse_time(START))
 
 
-def _pg_schema_url():
-    """A fresh schema for this test session on the PostgreSQL server, or a reason why not."""
-    from sqlalchemy import create_engine, text
+def seed(url: str) -> None:
+    """What the `service` fixture's database holds: the built-in workflows and the usual users."""
+    from engine.app import Engine
+    from engine.store.database import Store
 
-    schema = f"hz_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    try:
-        engine = create_engine(PG_URL)
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means: no server here
-        return None, schema, f"PostgreSQL unreachable at {PG_URL}: {type(exc).__name__}"
-    sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}", schema, None
+    engine = Engine(Store(url, create=True), clock=FixedClock(parse_time(START)))
+    engine.init()
+    for name, role, region in USERS:
+        engine.commands.add_user(name, roles=[role], regions=[region])
+    engine.close()
 
 
+def _table_names() -> list[str]:
+    from engine.store.tables import METADATA
+    return [t.name for t in METADATA.sorted_tables]
+
+
+# -- SQLite: template files ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def pg_url():
-    url, schema, reason = _pg_schema_url()
-    if url is None:
-        if os.environ.get("HAZARD_REQUIRE_PG") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    yield url
+def sqlite_templates(tmp_path_factory):
+    from engine.store.database import Store
+
+    folder = tmp_path_factory.mktemp("templates")
+    empty, seeded = folder / "empty.db", folder / "seeded.db"
+    store = Store(f"sqlite:///{empty}", create=True)
+    store.create_schema()
+    store.dispose()
+    seed(f"sqlite:///{seeded}")
+    for path in (empty, seeded):  # fold the WAL into the file so a plain copy is the whole database
+        import sqlite3
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA journal_mode=DELETE")
+    return {"empty": empty, "seeded": seeded}
+
+
+# -- PostgreSQL: a working schema and template schemas --------------------------------------------------------------
+def _pg_schema(name: str):
     from sqlalchemy import create_engine, text
     engine = create_engine(PG_URL)
     with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
     engine.dispose()
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_session():
+    """(working url, {template: schema name}) on the server, or a skip (a failure with HAZARD_REQUIRE_PG=1)."""
+    from engine.store.database import Store
+
+    base = f"hz_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    names = {"work": base, "empty": f"{base}_empty", "seeded": f"{base}_seeded"}
+    try:
+        urls = {key: _pg_schema(name) for key, name in names.items()}
+    except Exception as exc:  # noqa: BLE001 - any failure means: no server here
+        reason = f"PostgreSQL unreachable at {PG_URL}: {type(exc).__name__}"
+        if os.environ.get("HAZARD_REQUIRE_PG") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    for key in ("work", "empty"):
+        store = Store(urls[key])
+        store.create_schema()
+        store.dispose()
+    seed(urls["seeded"])
+    yield urls["work"], names
+    from sqlalchemy import create_engine, text
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        for name in names.values():
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_session):
+    return pg_session[0]
+
+
+def _pg_reset(pg_session, template: str) -> str:
+    """Make the working schema a copy of the template's rows (identities moved past them)."""
+    from sqlalchemy import create_engine, text
+
+    url, names = pg_session
+    tables = _table_names()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for table in tables:
+            conn.execute(text(f'INSERT INTO "{names["work"]}".{table} SELECT * FROM "{names[template]}".{table}'))
+        for table in ("case_event", "rung", "workflow_version"):
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                              f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
+    engine.dispose()
+    return url
+
+
+# Fixtures that mean "the database the usual engine works on": their db_url starts from the seeded template.
+SEEDED = frozenset({"service", "seeded_url"})
 
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request, tmp_path):
-    """A database URL with the schema created and empty, once per backend."""
-    from engine.store.database import Store
-
+    """A database URL with the schema created, once per backend: empty, or seeded for `service` tests."""
+    template = "seeded" if SEEDED & set(request.fixturenames) else "empty"
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hazard.db'}"
-        Store(url).create_schema()
-        return url
-    url = request.getfixturevalue("pg_url")
-    store = Store(url)
-    store.create_schema()
-    from sqlalchemy import text
-    from engine.store import tables
-    names = ", ".join(t.name for t in (tables.events, tables.rungs, tables.cases, tables.users,
-                                         tables.workflow_versions, tables.calendars, tables.counters, tables.sweeps))
-    with store.db_engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    store.dispose()
-    return url
+        path = tmp_path / "hazard.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_templates")[template], path)
+        return f"sqlite:///{path}"
+    return _pg_reset(request.getfixturevalue("pg_session"), template)
+
+
+@pytest.fixture
+def seeded_url(db_url):
+    """A database URL holding the built-in workflows and the usual users."""
+    return db_url
 
 
 @pytest.fixture
@@ -86,18 +160,11 @@ def store(db_url):
 
 @pytest.fixture
 def service(store, clock):
-    """A service with the built-in workflows and a few users across Heze (3717)."""
-    from engine.service import HazardService
-    svc = HazardService(store, clock)
-    svc.init()
-    svc.add_user("wang", roles=["inspector"], regions=["371721"])
-    svc.add_user("ent", roles=["enterprise"], regions=["371721"])
-    svc.add_user("zhang", roles=["supervisor"], regions=["371700"])
-    svc.add_user("liu", roles=["supervisor"], regions=["371700"])
-    svc.add_user("li", roles=["committee"], regions=["37"])
-    svc.add_user("far", roles=["supervisor"], regions=["4101"])
-    svc.add_user("audit", roles=["auditor"], regions=["37"])
-    return svc
+    """An engine with the built-in workflows and a few users across Heze (3717), its clock at START."""
+    from engine.app import Engine
+    engine = Engine(store, clock=clock)
+    yield engine
+    engine.close()
 
 
 FIVE = {"responsible_unit": "某化工有限公司", "responsible_person": "王五", "measures": "加装可燃气体泄漏报警装置",
@@ -105,11 +172,11 @@ FIVE = {"responsible_unit": "某化工有限公司", "responsible_person": "王�
 
 
 def report(service, **overrides):
-    """Report a major hazard in county 371721 as the enterprise; returns the case."""
+    """Report a major hazard in county 371721 as the enterprise; returns the case (`service` or a batch)."""
     args = dict(actor="ent", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置", enterprise="某化工有限公司",
                 region="371721", industry="危险化学品", level="major", source="inspection")
     args.update(overrides)
-    return service.report_case(**args)
+    return getattr(service, "commands", service).report_case(**args)
 
 
 def run_to(service, case_id, state, *, fields=None):
@@ -117,9 +184,9 @@ def run_to(service, case_id, state, *, fields=None):
     path = [("assign", "zhang", fields or FIVE), ("start", "ent", {}), ("submit", "ent", {}),
             ("verify", "zhang", {"opinion": "整改到位"}), ("close", "li", {})]
     order = ["reported", "assigned", "rectifying", "verifying", "verified", "closed"]
-    case = service.get_case(case_id)
+    case = service.queries.case(case_id)
     for trigger, actor, given in path[order.index(case.state):order.index(state)]:
-        case = service.advance_case(case_id, trigger, actor=actor, fields=given)
+        case = service.commands.advance_case(case_id, trigger, actor=actor, fields=given)
     return case
 
 

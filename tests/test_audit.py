@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from datetime import datetime, timedelta, timezone
 from itertools import count
 
 import pytest
 from sqlalchemy import and_, delete, update
 
-from engine.audit import Auditor, holder_of, verify_stream
+from engine.audit import holder_of, verify_stream
 from engine.dossier import to_html, to_json
 from engine.events import Event
 from engine.store.tables import cases, events
 from engine.sweep import sweep
-from tests.conftest import report, run_to
+from engine.clock import parse_time
+from tests.conftest import FIVE, report, run_to
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ def two_closed(service):
 
 
 def located(service) -> set[tuple[str, int]]:
-    return {(b.case_id, b.seq) for b in Auditor(service).verify().breaks}
+    return {(b.case_id, b.seq) for b in service.audit.verify().breaks}
 
 
 def tamper(service, case_id: str, seq: int, values: dict) -> None:
@@ -39,7 +38,7 @@ def tamper(service, case_id: str, seq: int, values: dict) -> None:
 
 def test_an_untouched_log_verifies(service, two_closed):
     """A log written only by the engine has no breaks, and every case and event is counted."""
-    result = Auditor(service).verify()
+    result = service.audit.verify()
     assert result.breaks == [] and (result.tally.cases, result.tally.events) == (2, 12)
 
 
@@ -54,7 +53,7 @@ EDITS = {
 def test_editing_any_column_of_an_event_is_located(service, two_closed, column):
     """Editing one column of event #4 breaks that case's chain at #4 (or, for seq and case_id, at the gap it leaves)."""
     target, other = two_closed
-    row = next(e for e in service.history(target) if e.seq == 4)
+    row = next(e for e in service.queries.history(target) if e.seq == 4)
     value = {"at": row.at - timedelta(days=3), "recorded_at": row.recorded_at + timedelta(seconds=1),
              "seq": 40, "case_id": other + "-X"}.get(column, EDITS.get(column))
     tamper(service, target, 4, {column: value})
@@ -74,7 +73,7 @@ def test_deleting_the_last_event_is_found_through_the_case_row(service, two_clos
     target, _ = two_closed
     with service.store.write() as conn:
         conn.execute(delete(events).where(and_(events.c.case_id == target, events.c.seq == 6)))
-    breaks = Auditor(service).verify().breaks
+    breaks = service.audit.verify().breaks
     assert [(b.case_id, b.seq) for b in breaks] == [(target, 5)]
     assert "#6" in breaks[0].problem
 
@@ -110,7 +109,7 @@ def test_events_without_their_case_row_are_named(service, two_closed):
 def test_a_rehashed_forgery_still_fails_replay(service, two_closed):
     """Someone who rewrites an event and re-hashes the rest of the chain passes verify but not replay."""
     target, _ = two_closed
-    log = service.history(target)
+    log = service.queries.history(target)
     forged, prev = [], log[1].hash
     for event in log[2:]:
         changed = event if event.seq != 3 else Event(**{**event.__dict__, "to_state": "verifying"})
@@ -122,7 +121,7 @@ def test_a_rehashed_forgery_still_fails_replay(service, two_closed):
             conn.execute(update(events).where(and_(events.c.case_id == target, events.c.seq == event.seq)),
                          {"to_state": event.to_state, "prev_hash": event.prev_hash, "hash": event.hash})
         conn.execute(update(cases).where(cases.c.id == target), {"last_hash": prev})
-    auditor = Auditor(service)
+    auditor = service.audit
     assert auditor.verify().breaks == []
     disagreements = dict(auditor.replay_all().disagreements)
     assert list(disagreements) == [target] and "#3" in disagreements[target][0]
@@ -133,7 +132,7 @@ def test_a_changed_case_row_disagrees_with_its_replay(service, two_closed):
     target, _ = two_closed
     with service.store.write() as conn:
         conn.execute(update(cases).where(cases.c.id == target), {"state": "verifying", "is_final": False})
-    disagreements = dict(Auditor(service).replay_all().disagreements)
+    disagreements = dict(service.audit.replay_all().disagreements)
     assert [d.split(":")[0] for d in disagreements[target]] == ["state", "is_final"]
 
 
@@ -165,16 +164,16 @@ def escalated(service) -> str:
     service.clock.advance(days=67)  # 2026-05-09: the deadline 2026-04-30 passed nine days ago
     sweep(service)
     service.clock.advance(days=1)
-    service.advance_case(case.id, "submit", actor="ent", fields={"report_note": "已安装"})
+    service.commands.advance_case(case.id, "submit", actor="ent", fields={"report_note": "已安装"})
     service.clock.advance(days=2)
-    service.advance_case(case.id, "verify", actor="liu", fields={"opinion": "整改到位"})
+    service.commands.advance_case(case.id, "verify", actor="liu", fields={"opinion": "整改到位"})
     return case.id
 
 
 def test_the_holder_is_who_must_act_next(service):
     """Reported cases wait on the department, rectifying ones on the enterprise, final ones on nobody."""
     with service.store.read() as conn:
-        definition = service.loaded(conn, "major-hazard").definition
+        definition = service.registry.loaded(conn, "major-hazard").definition
     assert [holder_of(definition, s) for s in ("reported", "assigned", "rectifying", "verifying", "closed")] == \
         ["supervisor", "enterprise", "enterprise", "supervisor", None]
 
@@ -182,7 +181,7 @@ def test_the_holder_is_who_must_act_next(service):
 def test_trace_says_who_held_the_case_and_what_was_missed_meanwhile(service):
     """The trace gives each holder's time, and puts the missed deadline and the fired rungs on the enterprise."""
     case_id = escalated(service)
-    _, found = Auditor(service).trace_case(case_id)
+    _, found = service.audit.trace_case(case_id)
     held = {h["holder"]: h["days"] for h in found["held_for"]}
     assert held == {"supervisor": 1.0 + 2.0, "enterprise": 68.0}  # reported 1 day, verifying 2 days
     missed = {(m["kind"], m["what"]): m for m in found["missed"]}
@@ -194,7 +193,7 @@ def test_trace_says_who_held_the_case_and_what_was_missed_meanwhile(service):
 def test_trace_lists_every_signature_with_both_times(service):
     """Each action names actor and role, the fields signed, and effective and recorded times separately."""
     case_id = escalated(service)
-    _, found = Auditor(service).trace_case(case_id)
+    _, found = service.audit.trace_case(case_id)
     verify = next(a for a in found["actions"] if a["trigger"] == "verify")
     assert (verify["actor"], verify["role"], verify["signed"]) == ("liu", "supervisor", {"opinion": "整改到位"})
     assert verify["at"] == service.clock.now() and verify["recorded_at"] != verify["at"]
@@ -206,9 +205,9 @@ def test_trace_lists_every_signature_with_both_times(service):
 def test_a_dossier_renders_with_linked_cases_signatures_and_the_last_hash(service):
     """The dossier data has the five implementations, fired rungs, the linked interview and the chain's last hash."""
     case_id = escalated(service)
-    data = Auditor(service).dossier(case_id)
-    last = service.history(case_id)[-1].hash
-    assert data["chain"] == {"verified": True, "events": len(service.history(case_id)), "last_hash": last,
+    data = service.audit.dossier(case_id)
+    last = service.queries.history(case_id)[-1].hash
+    assert data["chain"] == {"verified": True, "events": len(service.queries.history(case_id)), "last_hash": last,
                              "head_hash": last, "breaks": []}
     assert [f["field"] for f in data["five_implementations"]][:2] == ["responsible_unit", "responsible_person"]
     assert data["five_implementations"][0]["label"] == "责任单位"
@@ -226,20 +225,90 @@ def test_a_tampered_case_shows_a_broken_chain_in_its_dossier(service, two_closed
     """A dossier of a case whose event was edited says so, naming the seq."""
     target, _ = two_closed
     tamper(service, target, 2, {"actor": "mallory"})
-    data = Auditor(service).dossier(target)
+    data = service.audit.dossier(target)
     assert data["chain"]["verified"] is False and data["chain"]["breaks"][0]["seq"] == 2
     assert "哈希链校验失败" in to_html(data)
 
 
 def test_the_dossier_looks_right_in_a_real_browser(service, tmp_path):
-    """Headless Chromium renders the dossier into a screenshot of a real page (Chinese fonts permitting)."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if browser is None:
-        pytest.skip("no Chromium installed (apt-get install chromium fonts-wqy-microhei) to render the dossier")
-    page, shot = tmp_path / "dossier.html", tmp_path / "dossier.png"
-    page.write_text(to_html(Auditor(service).dossier(escalated(service))), encoding="utf-8")
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run",
-                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,1800",
-                    page.as_uri()], check=True, capture_output=True, timeout=120)
-    assert shot.stat().st_size > 50_000  # a blank or failed page is a few KB
+    """Headless Chromium renders the dossier into a drawn page, its text set in an embedded Chinese font."""
+    import browser
+    if browser.unavailable():
+        pytest.skip(browser.unavailable())
+    page = tmp_path / "dossier.html"
+    page.write_text(to_html(service.audit.dossier(escalated(service))), encoding="utf-8")
+    shot = browser.screenshot(page, tmp_path / "dossier.png", width=1200, height=1800)
+    assert len(shot) > 50_000  # a blank or failed page is a few KB
+    assert any("WenQuanYi" in f or "CJK" in f for f in browser.pdf_fonts(browser.print_pdf(page, tmp_path / "d.pdf")))
+
+
+# -- missed deadlines are facts of the events -------------------------------------------------------------------------
+def _without_the_past_deadline_guard(service):
+    """Install a major-hazard version that lets a deadline already past be set (as older definitions did)."""
+    from pathlib import Path
+    text = (Path(__file__).parent.parent / "workflows" / "major-hazard.yaml").read_text(encoding="utf-8")
+    text = text.replace("guards: [in_region, after_now: deadline]   # a deadline already past would start the case overdue",
+                        "guards: [in_region]").replace("guards: [in_region, after_now: deadline]", "guards: [in_region]")
+    assert "after_now" not in text
+    service.commands.install_definition(text, "major-hazard-v2.yaml")
+
+
+def test_a_deadline_already_past_when_assigned_is_missed_from_that_moment(service):
+    """Assigned with a deadline seven months gone and closed the same day: the trace and dossier say it was late."""
+    _without_the_past_deadline_guard(service)
+    service.clock.at = parse_time("2026-12-01T09:00")
+    case = report(service, found_at="2026-03-01T09:00")  # a deadline may not fall before the finding
+    run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-04-30"})
+    service.clock.advance(hours=2)
+    service.commands.advance_case(case.id, "submit", actor="ent")
+    service.clock.advance(hours=2)
+    service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"})
+    service.clock.advance(hours=1)
+    service.commands.advance_case(case.id, "close", actor="li")
+    _, found = service.audit.trace_case(case.id, as_of=service.clock.now())
+    (missed,) = [m for m in found["missed"] if m["kind"] == "deadline"]
+    assigned = next(a["at"] for a in found["actions"] if a["trigger"] == "assign")
+    verified = next(a["at"] for a in found["actions"] if a["trigger"] == "verify")
+    assert missed["deadline"] == "2026-04-30" and missed["at"] == assigned and missed["until"] == verified
+    assert missed["holder"] == "enterprise" and missed["seconds"] == (verified - assigned).total_seconds()
+    assert [(h["holder"], h["state"]) for h in missed["held"]] == [("enterprise", "rectifying"), ("supervisor", "verifying")]
+    page = to_html(service.audit.dossier(case.id))
+    assert "无逾期" not in page and "2026-04-30" in page
+
+
+def test_a_deadline_that_passes_before_assignment_names_every_holder_while_late(service):
+    """A deadline set at report passes while the department holds the case; the stretch runs on into the
+    enterprise's time, and each holder's share is given."""
+    _without_the_past_deadline_guard(service)
+    case = report(service, fields={"deadline": "2026-03-10"})        # reported 2026-03-02
+    service.clock.at = parse_time("2026-03-15T09:00")                  # the department assigns late
+    run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-03-10"})
+    _, found = service.audit.trace_case(case.id, as_of=parse_time("2026-03-20T09:00"))
+    (missed,) = [m for m in found["missed"] if m["kind"] == "deadline"]
+    assert missed["at"] == parse_time("2026-03-11T00:00") and missed["holder"] == "supervisor" and missed["open"]
+    shares = {h["holder"]: h["seconds"] for h in missed["held"]}
+    assert shares["supervisor"] == (parse_time("2026-03-15T09:00") - parse_time("2026-03-11T00:00")).total_seconds()
+    assert shares["enterprise"] == (parse_time("2026-03-20T09:00") - parse_time("2026-03-15T09:00")).total_seconds()
+
+
+def test_paused_time_is_not_late_but_a_pause_after_the_deadline_stays_late(service):
+    """Submitted in time and verified after the deadline: nothing missed (the ladder's count); submitted late:
+    missed from the deadline to the verification."""
+    on_time, late = report(service), report(service)
+    for case in (on_time, late):
+        run_to(service, case.id, "rectifying")                          # deadline 2026-04-30
+    service.clock.at = parse_time("2026-04-29T09:00")
+    service.commands.advance_case(on_time.id, "submit", actor="ent")
+    service.clock.at = parse_time("2026-05-03T09:00")
+    service.commands.advance_case(late.id, "submit", actor="ent")
+    service.clock.at = parse_time("2026-05-05T09:00")
+    for case in (on_time, late):
+        service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"})
+    traces = {c.id: service.audit.trace_case(c.id, as_of=service.clock.now())[1] for c in (on_time, late)}
+    assert [m for m in traces[on_time.id]["missed"] if m["kind"] == "deadline"] == []
+    (missed,) = [m for m in traces[late.id]["missed"] if m["kind"] == "deadline"]
+    assert (missed["at"], missed["until"]) == (parse_time("2026-05-01T00:00"), parse_time("2026-05-05T09:00"))
+    # One definition of overdue: the register agrees with the trace at every moment.
+    for moment in ("2026-04-30T12:00", "2026-05-02T09:00", "2026-05-04T09:00"):
+        listed = {c.id for c in service.queries.cases(overdue=True, as_of=moment).cases}
+        assert listed == ({late.id} if moment > "2026-05-01" else set()), moment

@@ -20,17 +20,9 @@ SETS = [arg for name, value in FIVE.items() for arg in ("--set", f"{name}={value
 
 
 @pytest.fixture
-def hz(runner, db_url, clock):
+def hz(runner, seeded_url):
     """Invoke `hazard --db URL [--now] [--actor] ARGS` on an initialised database with the usual users."""
-    from engine.service import HazardService
-    from engine.store.database import Store
-
-    # Set up through the engine: seven CLI runs per test would cost more than the tests themselves.
-    svc = HazardService(Store(db_url), clock)
-    svc.init()
-    for name, role, region in USERS:
-        svc.add_user(name, roles=[role], regions=[region])
-    svc.store.dispose()
+    db_url = seeded_url
 
     def invoke(*args, actor=None, now=NOW):
         base = ["--db", db_url] + (["--now", now] if now else []) + (["--actor", actor] if actor else [])
@@ -319,7 +311,7 @@ def test_list_table_aligns_chinese_text_and_shows_full_ids(hz):
         result = hz("case", "report", *args, actor="ent")
         assert result.exit_code == 0, result.output
         ids.append(result.stdout.strip())
-    result = hz("case", "list")
+    result = hz("case", "list", "--wide")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     header = next(line for line in lines if "enterprise" in line and "title" in line)

@@ -70,7 +70,7 @@ def test_escalate_dry_run_shows_and_changes_nothing(runner, db_url, service):
     assert "dry run: 2 would fire, 1 would be skipped; nothing was changed" in dry.stderr
     doc = as_json(hazard(runner, db_url, "2026-05-01T00:30", "escalate", "--dry-run", "--json"))
     assert doc["dry_run"] is True and (doc["fired"], doc["skipped"]) == (2, 1)
-    assert [e.trigger for e in service.history(case.id)] == ["report", "assign", "start"]
+    assert [e.trigger for e in service.queries.history(case.id)] == ["report", "assign", "start"]
     real = as_json(hazard(runner, db_url, "2026-05-01T00:30", "escalate", "--json"))
     assert sorted((r["rung"], r["status"]) for r in real["rungs"]) == sorted((r["rung"], r["status"]) for r in doc["rungs"])
 
@@ -93,10 +93,10 @@ def test_escalation_list_due_and_overdue_unfired(runner, db_url, service):
 def test_escalation_list_text_marks_provisional_rungs(runner, db_url, service):
     """Rungs counted into 2027 show `(provisional)` in the listing of a case."""
     path = DEFINITIONS / "working-days.yaml"
-    service.install_definition(path.read_text(encoding="utf-8"), str(path))
-    case = service.report_case(actor="wang", workflow="working-days", title="消防通道堵塞", enterprise="某商场",
+    service.commands.install_definition(path.read_text(encoding="utf-8"), str(path))
+    case = service.commands.report_case(actor="wang", workflow="working-days", title="消防通道堵塞", enterprise="某商场",
                                region="371721", industry="消防", level="general", source="inspection")
-    service.advance_case(case.id, "assign", actor="zhang", fields={"measures": "清理通道", "deadline": "2026-12-28"})
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields={"measures": "清理通道", "deadline": "2026-12-28"})
     result = hazard(runner, db_url, "2026-03-02T10:00", "escalation", "list", "--case", case.id)
     assert result.exit_code == 0, result.stderr
     line = next(l for l in result.stdout.splitlines() if " late " in f" {l} ")
@@ -107,10 +107,10 @@ def test_escalation_list_text_marks_provisional_rungs(runner, db_url, service):
 def test_overdue_unfired_uses_the_definitions_grace(runner, db_url, service):
     """A rung 30 minutes late under a 10-minute grace (catch-up.yaml) counts as overdue-unfired."""
     path = DEFINITIONS / "catch-up.yaml"
-    service.install_definition(path.read_text(encoding="utf-8"), str(path))
-    case = service.report_case(actor="wang", workflow="catch-up", title="粉尘涉爆", enterprise="某木业", region="371721",
+    service.commands.install_definition(path.read_text(encoding="utf-8"), str(path))
+    case = service.commands.report_case(actor="wang", workflow="catch-up", title="粉尘涉爆", enterprise="某木业", region="371721",
                                industry="工贸", level="major", source="inspection")
-    service.advance_case(case.id, "assign", actor="zhang", fields={"measures": "加装泄爆", "deadline": "2026-04-30"})
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields={"measures": "加装泄爆", "deadline": "2026-04-30"})
     late = as_json(hazard(runner, db_url, "2026-05-01T00:30", "escalation", "list", "--overdue-unfired", "--json"))
     assert [r["rung"] for r in late["rungs"]] == ["first"]
 
@@ -159,13 +159,13 @@ def test_case_extend_exit_codes(runner, db_url, service, actor, until, state, co
     case = report(service)
     if state != "reported":
         run_to(service, case.id, state)
-    version = service.get_case(case.id).version
+    version = service.queries.case(case.id).version
     result = hazard(runner, db_url, "2026-04-01T09:00", "--json", "case", "extend", case.id, "--until", until,
                     "--reason", "延期", actor=actor)
     assert result.exit_code == code, result.output
     error = json.loads(result.stdout)["error"]
     assert error["exit_code"] == code and (rule is None or error["rule"] == rule)
-    assert service.get_case(case.id).version == version
+    assert service.queries.case(case.id).version == version
 
 
 def test_case_extend_requires_a_reason(runner, db_url, service):

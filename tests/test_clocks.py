@@ -16,7 +16,7 @@ from engine.calendar import default_calendar
 from engine.clock import SHANGHAI
 from engine.escalation.ladder import plan
 from engine.events import Event
-from engine.service import load_definition
+from engine.registry import load_definition
 
 MAJOR_PATH = Path(__file__).parent.parent / "workflows" / "major-hazard.yaml"
 MAJOR = load_definition(MAJOR_PATH.read_text(encoding="utf-8"), str(MAJOR_PATH))

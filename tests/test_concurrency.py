@@ -10,15 +10,15 @@ import pytest
 import engine.store.cases as case_store
 from engine.errors import Conflict, Refused
 from engine.events import verify_chain
-from engine.service import HazardService
+from engine.app import Engine
 from engine.store.database import Store
 from tests.conftest import FIVE, report, run_to
 
 
 def assert_whole(service, case_id):
     """The case's history has seqs 1..version with no gap or duplicate, and its chain verifies to the head."""
-    case = service.get_case(case_id)
-    history = service.history(case_id)
+    case = service.queries.case(case_id)
+    history = service.queries.history(case_id)
     assert [e.seq for e in history] == list(range(1, case.version + 1))
     assert list(verify_chain(history, head=(case.version, case.last_hash))) == []
     assert history[-1].to_state == case.state
@@ -26,71 +26,112 @@ def assert_whole(service, case_id):
 
 
 def other_service(db_url, clock):
-    return HazardService(Store(db_url), clock)
+    return Engine(Store(db_url, create=True), clock=clock)
 
 
 # -- deterministic interleavings ---------------------------------------------------------------------------
+# A command reads and writes in one transaction. On PostgreSQL a second writer can change the case between
+# the read and the write: the write `WHERE version = :expected` finds nothing and the command is a Conflict.
+# On SQLite the write transaction is taken first (BEGIN IMMEDIATE), so a second writer waits and then sees
+# the first one's result: its command is judged on the new state.
 
 @pytest.fixture
-def before_first_load_returns(monkeypatch):
-    """Run a callback once, right after the next case load, before that command decides or writes."""
-    def install(callback):
-        real_load, fired = case_store.load, []
+def after_first_load(monkeypatch):
+    """Run a callback in another thread right after the next case load, and wait for it where it can finish."""
+    def install(callback, *, sqlite: bool):
+        real, fired, threads = case_store.load_for, [], []
 
-        def load(conn, case_id):
-            found = real_load(conn, case_id)
+        def load_for(conn, case_id, actor):
+            found = real(conn, case_id, actor)
             if not fired:
                 fired.append(True)
-                callback()
+                thread = threading.Thread(target=callback)
+                thread.start()
+                threads.append(thread)
+                if not sqlite:  # PostgreSQL: the other writer commits before this one writes
+                    thread.join(30)
             return found
-        monkeypatch.setattr(case_store, "load", load)
+        monkeypatch.setattr(case_store, "load_for", load_for)
+        return threads
     return install
 
 
-def test_the_slower_of_two_supervisors_gets_conflict(service, db_url, clock, before_first_load_returns):
-    """A loads the case, B starts it meanwhile, A's start then fails with Conflict and writes nothing."""
+def _outcome(results, call):
+    try:
+        results.append(call())
+    except Exception as exc:  # noqa: BLE001 - the test inspects what the other writer got
+        results.append(exc)
+
+
+def test_the_slower_of_two_supervisors_gets_conflict(service, db_url, clock, after_first_load):
+    """A loads the case, B starts it meanwhile: on PostgreSQL A's write conflicts; on SQLite B waits and is refused."""
+    sqlite = service.store.is_sqlite
     case = report(service)
     run_to(service, case.id, "assigned")
     other = other_service(db_url, clock)
-    won = []
-    before_first_load_returns(lambda: won.append(other.advance_case(case.id, "start", actor="zhang")))
-    with pytest.raises(Conflict) as caught:
-        service.advance_case(case.id, "start", actor="ent")
-    assert caught.value.case_id == case.id and caught.value.expected_version == 2
-    assert won[0].version == 3
+    theirs = []
+    threads = after_first_load(lambda: _outcome(theirs, lambda: other.commands.advance_case(
+        case.id, "start", actor="zhang")), sqlite=sqlite)
+    if sqlite:
+        mine = service.commands.advance_case(case.id, "start", actor="ent")
+        threads[0].join(30)
+        assert mine.version == 3 and isinstance(theirs[0], Refused) and theirs[0].rule == "state"
+        winner = "ent"
+    else:
+        with pytest.raises(Conflict) as caught:
+            service.commands.advance_case(case.id, "start", actor="ent")
+        assert caught.value.case_id == case.id and caught.value.expected_version == 2
+        assert theirs[0].version == 3
+        winner = "zhang"
     final, history = assert_whole(service, case.id)
     assert final.state == "rectifying" and final.version == 3
-    assert [(e.trigger, e.actor) for e in history[-1:]] == [("start", "zhang")]
+    assert [(e.trigger, e.actor) for e in history[-1:]] == [("start", winner)]
     other.store.dispose()
 
 
-def test_verify_and_reject_at_once_one_wins(service, db_url, clock, before_first_load_returns):
-    """One supervisor verifies while another rejects the same submission: the first writer wins, the other conflicts."""
+def test_verify_and_reject_at_once_one_wins(service, db_url, clock, after_first_load):
+    """One supervisor verifies while another rejects the same submission: exactly one of the two is written."""
+    sqlite = service.store.is_sqlite
     case = report(service)
     run_to(service, case.id, "verifying")
     other = other_service(db_url, clock)
-    before_first_load_returns(lambda: other.advance_case(case.id, "reject", actor="liu", fields={"opinion": "不合格"}))
-    with pytest.raises(Conflict):
-        service.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"})
+    theirs = []
+    threads = after_first_load(lambda: _outcome(theirs, lambda: other.commands.advance_case(
+        case.id, "reject", actor="liu", fields={"opinion": "不合格"})), sqlite=sqlite)
+    if sqlite:
+        service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"})
+        threads[0].join(30)
+        assert isinstance(theirs[0], Refused)
+    else:
+        with pytest.raises(Conflict):
+            service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"})
     final, history = assert_whole(service, case.id)
-    assert final.state == "rectifying" and final.fields["opinion"] == "不合格"
-    assert [e.trigger for e in history].count("verify") == 0
+    triggers = [e.trigger for e in history]
+    assert triggers.count("verify") + triggers.count("reject") == 1
+    assert final.state == ("verified" if sqlite else "rectifying")
     other.store.dispose()
 
 
-def test_a_lost_race_writes_no_rung_rows(service, store, db_url, clock, before_first_load_returns):
+def test_a_lost_race_writes_no_rung_rows(service, store, db_url, clock, after_first_load):
     """The loser of a race on 'assign' leaves exactly the winner's escalation rungs, none of its own."""
     from sqlalchemy import func, select
 
     from engine.store.tables import rungs
+    sqlite = service.store.is_sqlite
     case = report(service)
     other = other_service(db_url, clock)
-    before_first_load_returns(lambda: other.advance_case(case.id, "assign", actor="liu",
-                                                         fields={**FIVE, "deadline": "2026-05-31"}))
-    with pytest.raises(Conflict):
-        service.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    theirs = []
+    threads = after_first_load(lambda: _outcome(theirs, lambda: other.commands.advance_case(
+        case.id, "assign", actor="liu", fields={**FIVE, "deadline": "2026-05-31"})), sqlite=sqlite)
+    if sqlite:
+        service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+        threads[0].join(30)
+        assert isinstance(theirs[0], Refused)
+    else:
+        with pytest.raises(Conflict):
+            service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
     final, _ = assert_whole(service, case.id)
-    assert final.deadline == "2026-05-31"
+    assert final.deadline == ("2026-04-30" if sqlite else "2026-05-31")
     with store.db_engine.connect() as conn:
         per_rung = conn.execute(select(rungs.c.rung, func.count()).where(rungs.c.case_id == case.id)
                                 .group_by(rungs.c.rung)).all()
@@ -99,24 +140,28 @@ def test_a_lost_race_writes_no_rung_rows(service, store, db_url, clock, before_f
 
 
 def test_both_decide_from_the_same_version_in_threads(service, db_url, clock, monkeypatch):
-    """Two threads both load version 2 before either writes (a barrier after the load); exactly one start is written."""
+    """Two threads start one case at once: exactly one start is written, the other is a Conflict or refused."""
     case = report(service)
     run_to(service, case.id, "assigned")
+    sqlite = service.store.is_sqlite
+    # On PostgreSQL both load version 2 before either writes (a barrier after the load); SQLite's write
+    # lock lets only one read-and-write at a time, so there the threads just race for it.
     barrier = threading.Barrier(2, timeout=20)
-    real_load = case_store.load
+    real_load = case_store.load_for
 
-    def load(conn, case_id):
-        found = real_load(conn, case_id)
-        barrier.wait()
+    def load_for(conn, case_id, actor):
+        found = real_load(conn, case_id, actor)
+        if not sqlite:
+            barrier.wait()
         return found
-    monkeypatch.setattr(case_store, "load", load)
+    monkeypatch.setattr(case_store, "load_for", load_for)
     outcomes = []
 
     def advance(actor):
         svc = other_service(db_url, clock)
         try:
-            outcomes.append(svc.advance_case(case.id, "start", actor=actor).version)
-        except Conflict as exc:
+            outcomes.append(svc.commands.advance_case(case.id, "start", actor=actor).version)
+        except (Conflict, Refused) as exc:
             outcomes.append(exc)
         finally:
             svc.store.dispose()
@@ -125,9 +170,10 @@ def test_both_decide_from_the_same_version_in_threads(service, db_url, clock, mo
         t.start()
     for t in threads:
         t.join(30)
-    monkeypatch.setattr(case_store, "load", real_load)
-    assert sorted(map(type, outcomes), key=str) == sorted([int, Conflict], key=str)
-    assert 3 in outcomes
+    monkeypatch.setattr(case_store, "load_for", real_load)
+    assert 3 in outcomes and len(outcomes) == 2
+    loser = next(o for o in outcomes if o != 3)
+    assert isinstance(loser, Refused if sqlite else Conflict)
     final, _ = assert_whole(service, case.id)
     assert final.version == 3
 
@@ -162,7 +208,7 @@ def test_many_writers_fire_the_same_trigger_exactly_one_wins(service, db_url, cl
     case = report(service)
     run_to(service, case.id, "assigned")
     actors = ["ent", "zhang", "liu"]
-    results = race(db_url, clock, 8, lambda svc, i: svc.advance_case(case.id, "start", actor=actors[i % 3]))
+    results = race(db_url, clock, 8, lambda svc, i: svc.commands.advance_case(case.id, "start", actor=actors[i % 3]))
     winners = [r for r in results if not isinstance(r, Exception)]
     losers = [r for r in results if isinstance(r, Exception)]
     assert len(winners) == 1
@@ -180,7 +226,7 @@ def test_hammering_one_case_loses_nothing_and_duplicates_nothing(service, db_url
         got = Counter()
         for j in range(10):
             try:
-                svc.extend_deadline(case.id, actor="zhang" if i % 2 else "liu", until=f"2026-06-{j + 1:02d}",
+                svc.commands.extend_deadline(case.id, actor="zhang" if i % 2 else "liu", until=f"2026-06-{j + 1:02d}",
                                     reason=f"w{i}-{j}")
                 got["ok", f"w{i}-{j}"] += 1
             except Conflict:
@@ -199,11 +245,11 @@ def test_hammering_one_case_loses_nothing_and_duplicates_nothing(service, db_url
 
 def _process_hammer(db_url, case_id, worker, rounds, queue):
     from engine.clock import FixedClock, parse_time
-    svc = HazardService(Store(db_url), FixedClock(parse_time("2026-03-02T10:00")))
+    svc = Engine(Store(db_url, create=True), clock=FixedClock(parse_time("2026-03-02T10:00")))
     ok = conflicts = 0
     for j in range(rounds):
         try:
-            svc.extend_deadline(case_id, actor="zhang", until="2026-07-01", reason=f"p{worker}-{j}")
+            svc.commands.extend_deadline(case_id, actor="zhang", until="2026-07-01", reason=f"p{worker}-{j}")
             ok += 1
         except Conflict:
             conflicts += 1

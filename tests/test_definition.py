@@ -15,7 +15,7 @@ import pytest
 from cli.main import cli
 from engine.definition.parse import parse_text
 from engine.errors import DefinitionInvalid
-from engine.service import load_definition
+from engine.registry import load_definition
 
 HERE = Path(__file__).parent
 BAD = sorted((HERE / "definitions" / "bad").glob("*.yaml"))
@@ -190,23 +190,23 @@ MAJOR_V2 = MAJOR.replace("  - trigger: start\n", "  - trigger: begin\n")
 
 
 def _major(service):
-    return [v for v in service.workflow_versions() if v.name == "major-hazard"]
+    return [v for v in service.queries.workflow_versions() if v.name == "major-hazard"]
 
 
 def test_installing_the_same_text_twice_is_a_no_op(service):
     """Installing unchanged text reports the existing version and adds no row."""
     before = _major(service)
-    assert service.install_definition(MAJOR, "elsewhere/major-hazard.yaml") == ("major-hazard", 1, False)
+    assert service.commands.install_definition(MAJOR, "elsewhere/major-hazard.yaml") == ("major-hazard", 1, False)
     assert _major(service) == before
 
 
 def test_a_changed_file_becomes_version_2_and_keeps_version_1_text(service):
     """A changed text becomes version 2; version 1's exact text stays stored and showable."""
     assert MAJOR_V2 != MAJOR
-    assert service.install_definition(MAJOR_V2, "major-hazard.yaml") == ("major-hazard", 2, True)
+    assert service.commands.install_definition(MAJOR_V2, "major-hazard.yaml") == ("major-hazard", 2, True)
     assert [v.version for v in _major(service)] == [1, 2]
-    old, old_def = service.workflow("major-hazard", 1)
-    new, new_def = service.workflow("major-hazard")
+    old, old_def = service.queries.workflow("major-hazard", 1)
+    new, new_def = service.queries.workflow("major-hazard")
     assert old.source_text == MAJOR and new.source_text == MAJOR_V2 and new.version == 2
     assert old_def.transition("assigned", "start") and not old_def.transition("assigned", "begin")
     assert new_def.transition("assigned", "begin") and not new_def.transition("assigned", "start")
@@ -218,50 +218,50 @@ def test_a_running_case_stays_on_its_version(service):
     from tests.conftest import FIVE, report
 
     old = report(service)
-    service.advance_case(old.id, "assign", actor="zhang", fields=FIVE)
-    service.install_definition(MAJOR_V2, "major-hazard.yaml")
+    service.commands.advance_case(old.id, "assign", actor="zhang", fields=FIVE)
+    service.commands.install_definition(MAJOR_V2, "major-hazard.yaml")
     with pytest.raises(Refused) as caught:
-        service.advance_case(old.id, "begin", actor="ent")
+        service.commands.advance_case(old.id, "begin", actor="ent")
     assert caught.value.rule == "state"
-    moved = service.advance_case(old.id, "start", actor="ent")
+    moved = service.commands.advance_case(old.id, "start", actor="ent")
     assert moved.state == "rectifying" and moved.workflow_version == 1
-    assert {e.workflow_version for e in service.history(old.id)} == {1}
+    assert {e.workflow_version for e in service.queries.history(old.id)} == {1}
 
     new = report(service)
     assert new.workflow_version == 2
-    service.advance_case(new.id, "assign", actor="zhang", fields=FIVE)
+    service.commands.advance_case(new.id, "assign", actor="zhang", fields=FIVE)
     with pytest.raises(Refused):
-        service.advance_case(new.id, "start", actor="ent")
-    assert service.advance_case(new.id, "begin", actor="ent").state == "rectifying"
+        service.commands.advance_case(new.id, "start", actor="ent")
+    assert service.commands.advance_case(new.id, "begin", actor="ent").state == "rectifying"
 
 
 def test_an_invalid_definition_is_not_installed(service):
     """Installing a definition with problems raises DefinitionInvalid and stores no version."""
-    before = service.workflow_versions()
+    before = service.queries.workflow_versions()
     with pytest.raises(DefinitionInvalid):
-        service.install_definition(MAJOR.replace("to: closed", "to: shut"), "major-hazard.yaml")
-    assert service.workflow_versions() == before
+        service.commands.install_definition(MAJOR.replace("to: closed", "to: shut"), "major-hazard.yaml")
+    assert service.queries.workflow_versions() == before
 
 
 def test_reverting_the_file_makes_the_old_rules_current_again(service):
     """After v2 is installed, installing v1's text again makes new cases run v1's rules."""
     from tests.conftest import report
 
-    service.install_definition(MAJOR_V2, "major-hazard.yaml")
-    service.install_definition(MAJOR, "major-hazard.yaml")
+    service.commands.install_definition(MAJOR_V2, "major-hazard.yaml")
+    service.commands.install_definition(MAJOR, "major-hazard.yaml")
     case = report(service)
-    _, definition = service.workflow("major-hazard", case.workflow_version)
+    _, definition = service.queries.workflow("major-hazard", case.workflow_version)
     assert definition.transition("assigned", "start") is not None
 
 
 def test_a_second_service_sees_a_version_installed_elsewhere(service, store, clock):
     """A service that already reported on v1 starts new cases on v2 once another service installed it."""
-    from engine.service import HazardService
+    from engine.app import Engine
     from tests.conftest import report
 
-    other = HazardService(store, clock)
+    other = Engine(store, clock=clock)
     assert report(other).workflow_version == 1
-    service.install_definition(MAJOR_V2, "major-hazard.yaml")
+    service.commands.install_definition(MAJOR_V2, "major-hazard.yaml")
     assert report(other).workflow_version == 2
 
 
@@ -274,6 +274,6 @@ def test_parse_and_check_problems_are_reported_together(runner, tmp_path):
                     "    from: reported\n    to: nowhere\n    roles: [mayor]\n")
     result = validate(runner, path)
     assert result.exit_code == 7
-    assert f"{path}:4: state 'reported': unknown key 'colour' (allowed: final, initial, label)" in result.stdout
+    assert f"{path}:4: state 'reported': unknown key 'colour' (allowed: final, initial, label, rectified)" in result.stdout
     assert "unknown state 'nowhere' in 'to'" in result.stdout
     assert "unknown role 'mayor'" in result.stdout

@@ -51,10 +51,10 @@ def test_a_real_case_history_verifies(service):
     """The events of a case run through the whole loop (with a rejection) form an unbroken chain ending at the case's head."""
     case = report(service)
     run_to(service, case.id, "verifying")
-    service.advance_case(case.id, "reject", actor="zhang", fields={"opinion": "整改不到位"})
-    service.advance_case(case.id, "submit", actor="ent")
+    service.commands.advance_case(case.id, "reject", actor="zhang", fields={"opinion": "整改不到位"})
+    service.commands.advance_case(case.id, "submit", actor="ent")
     final = run_to(service, case.id, "closed")
-    events = service.history(case.id)
+    events = service.queries.history(case.id)
     assert [e.seq for e in events] == list(range(1, final.version + 1))
     assert events[0].prev_hash == GENESIS
     assert list(verify_chain(events, head=(final.version, final.last_hash))) == []
@@ -155,5 +155,5 @@ def test_stored_history_tampered_in_the_database_is_found(service, store):
     with store.db_engine.begin() as conn:
         conn.execute(update(events_table).where(events_table.c.case_id == case.id, events_table.c.seq == 3)
                      .values(actor="nobody"))
-    breaks = list(verify_chain(service.history(case.id), head=(final.version, final.last_hash)))
+    breaks = list(verify_chain(service.queries.history(case.id), head=(final.version, final.last_hash)))
     assert [b.seq for b in breaks] == [3]

@@ -24,7 +24,7 @@ from engine.clock import deadline_instant, end_of_day, iso, local_date, parse_ti
 from engine.definition.model import FieldSpec
 from engine.definition.vocabulary import coerce, normalise_date
 from engine.errors import EXIT_CODES, DefinitionInvalid, InvalidInput
-from engine.service import load_definition
+from engine.registry import load_definition
 from tests.conftest import FIVE
 
 HERE = Path(__file__).parent
@@ -211,20 +211,19 @@ def test_any_text_is_a_time_or_invalid_input(text):
 @pytest.fixture(scope="module")
 def hazard_db(tmp_path_factory):
     """One SQLite database for the module: users, a reported case and one being rectified."""
+    from engine.app import Engine
     from engine.clock import FixedClock
-    from engine.service import HazardService
-    from engine.store.database import Store
     from tests.conftest import report, run_to
 
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'hazard.db'}"
-    svc = HazardService(Store(url), FixedClock(parse_time("2026-03-02T09:00")))
-    svc.init()
+    engine = Engine.open(url, create=True, clock=FixedClock(parse_time("2026-03-02T09:00")))
+    engine.init()
     for name, role, region in [("ent", "enterprise", "371721"), ("zhang", "supervisor", "371700"),
                                ("li", "committee", "37")]:
-        svc.add_user(name, roles=[role], regions=[region])
-    report(svc)
-    run_to(svc, report(svc).id, "rectifying", fields=FIVE)
-    svc.store.dispose()
+        engine.commands.add_user(name, roles=[role], regions=[region])
+    report(engine)
+    run_to(engine, report(engine).id, "rectifying", fields=FIVE)
+    engine.close()
     return url
 
 
@@ -263,8 +262,10 @@ def commands() -> st.SearchStrategy[list[str]]:
                   fields(notes, all_of=False)).map(lambda t: ["case", "advance", t[0], t[1], *t[2]]),
         st.tuples(case_ids, mostly("2026-06-30"), mostly("设备到货延迟")).map(
             lambda t: ["case", "extend", t[0], "--until", t[1], "--reason", t[2]]),
-        st.tuples(st.sampled_from(["--limit", "--region", "--state", "--as-of", "--workflow"]), VALUES).map(
-            lambda t: ["case", "list", *t]),
+        st.lists(st.tuples(st.sampled_from(["--limit", "--offset", "--region", "--state", "--as-of", "--workflow",
+                                            "--enterprise", "--industry", "--source", "--found-from", "--found-to",
+                                            "--deadline-before", "--search", "--sort"]), VALUES),
+                 min_size=1, max_size=3).map(lambda pairs: ["case", "list", *[a for pair in pairs for a in pair]]),
         st.tuples(case_ids, mostly("2026-04-01")).map(lambda t: ["case", "show", t[0], "--as-of", t[1]]),
         case_ids.map(lambda c: ["case", "history", c]),
         VALUES.map(lambda t: ["--now", t, "case", "list", "--overdue"]),

@@ -18,7 +18,7 @@ from engine.definition.model import Rung
 from engine.escalation import clocks
 from engine.escalation.ladder import Deadline, DueRung, plan, rung_due, triage
 from engine.events import Event
-from engine.service import load_definition
+from engine.registry import load_definition
 
 HERE = Path(__file__).parent
 CAL = default_calendar()

@@ -49,15 +49,15 @@ def row_counts(url: str) -> dict:
 @pytest.fixture
 def hz(db_url, clock):
     """`hazard --db URL --now NOW ARGS` on a database with users and one reported case (HZ-2026-000001)."""
-    from engine.service import HazardService
+    from engine.app import Engine
     from engine.store.database import Store
 
-    svc = HazardService(Store(db_url), clock)
-    svc.init()
+    engine = Engine(Store(db_url), clock=clock)
+    engine.init()
     for name, role, region in [("ent", "enterprise", "371721"), ("zhang", "supervisor", "371700")]:
-        svc.add_user(name, roles=[role], regions=[region])
-    report(svc)
-    svc.store.dispose()
+        engine.commands.add_user(name, roles=[role], regions=[region])
+    report(engine)
+    engine.close()
     runner = CliRunner()
 
     def invoke(*args, actor=None, now=NOW, env=None):
@@ -117,18 +117,21 @@ def test_engine_times_outside_the_accepted_years_are_refused(hz, args, t):
 
 
 def test_a_deadline_before_the_case_was_found_is_refused(service):
-    """Assigning, reporting or extending to a deadline that falls before the finding: InvalidInput, nothing written."""
-    case = report(service, found_at="2026-03-01T10:00")
-    for bad in ("2026-02-28", "2026-03-01T09:59"):
-        with pytest.raises(InvalidInput, match="is before the case was found \\(2026-03-01 10:00\\)"):
-            service.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "deadline": bad})
-    assert service.get_case(case.id).version == 1
+    """Assigning, reporting or extending to a deadline before the finding: InvalidInput, nothing written. (The
+    built-in `after_now` guard refuses deadlines before the engine's time; a finding dated later still needs this.)"""
+    commands = service.commands
+    case = report(service, found_at="2026-03-05T10:00")
+    for bad in ("2026-03-04", "2026-03-05T09:59"):
+        with pytest.raises(InvalidInput, match="is before the case was found \\(2026-03-05 10:00\\)"):
+            commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "deadline": bad})
+    assert service.queries.case(case.id).version == 1
     with pytest.raises(InvalidInput, match="field 'deadline'"):
-        report(service, found_at="2026-03-01T10:00", fields={"deadline": "2026-02-01"})
-    service.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "deadline": "2026-03-01"})  # its end
-    with pytest.raises(InvalidInput, match="--until: 2026-02-01 is before the case was found"):
-        service.extend_deadline(case.id, actor="zhang", until="2026-02-01", reason="延期")
-    assert service.get_case(case.id).version == 2
+        report(service, found_at="2026-03-05T10:00", fields={"deadline": "2026-03-03"})
+    commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "deadline": "2026-03-05"})  # its end
+    with pytest.raises(InvalidInput, match="--until: 2026-03-04 is before the case was found"):
+        commands.extend_deadline(case.id, actor="zhang", until="2026-03-04", reason="延期")
+    assert service.queries.case(case.id).version == 2
+    assert [c.id for c in service.queries.cases().cases] == [case.id]
 
 
 def test_times_show_the_fixed_utc_plus_8_of_the_rules_in_every_year():
@@ -160,20 +163,19 @@ def test_an_amount_of_money_is_read_exactly_or_refused(hz, funds, naming):
 def test_well_written_amounts_are_still_read(service, funds, stored):
     """Thousands separators, 万 and yuan, and amounts just under the limit are kept to the fen."""
     case = report(service)
-    after = service.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "funds": funds})
+    after = service.commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "funds": funds})
     assert after.fields["funds"] == stored
 
 
 def test_a_non_utf8_byte_in_an_argument_exits_2_in_a_real_process(tmp_path):
     """`hazard case report --title $'\\xff'` names the argument and writes nothing (UnicodeEncodeError before)."""
     url = f"sqlite:///{tmp_path / 'hazard.db'}"
+    from engine.app import Engine
     from engine.clock import FixedClock
-    from engine.service import HazardService
-    from engine.store.database import Store
-    svc = HazardService(Store(url), FixedClock(parse_time(NOW)))
-    svc.init()
-    svc.add_user("ent", roles=["enterprise"], regions=["371721"])
-    svc.store.dispose()
+    engine = Engine.open(url, create=True, clock=FixedClock(parse_time(NOW)))
+    engine.init()
+    engine.commands.add_user("ent", roles=["enterprise"], regions=["371721"])
+    engine.close()
     before = row_counts(url)
     args = [os.fsencode(str(HAZARD)), b"--db", url.encode(), b"--actor", b"ent", b"case", b"report"]
     args += [a.encode() for a in CASE[2:]] + [b"--title", b"\xff\xfe title"]
@@ -201,17 +203,17 @@ def test_control_characters_and_undecodable_bytes_are_refused_alike_on_both_data
     assert caught.value.field == "title"
     case = report(service)
     with pytest.raises(InvalidInput) as caught:
-        service.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "measures": text})
+        service.commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "measures": text})
     assert caught.value.field == "measures"
     with pytest.raises(InvalidInput):
-        service.add_user(f"x{text}", roles=["inspector"], regions=["37"])
-    assert [c.id for c in service.list_cases()] == [case.id] and service.get_case(case.id).version == 1
+        service.commands.add_user(f"x{text}", roles=["inspector"], regions=["37"])
+    assert [c.id for c in service.queries.cases().cases] == [case.id] and service.queries.case(case.id).version == 1
 
 
 def test_line_breaks_stay_allowed_in_text_fields(service):
     """A measure written over several lines is still a text."""
     case = report(service)
-    after = service.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "measures": "一、加装报警\n二、联锁\t切断"})
+    after = service.commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "measures": "一、加装报警\n二、联锁\t切断"})
     assert after.fields["measures"] == "一、加装报警\n二、联锁\t切断"
 
 
@@ -230,12 +232,12 @@ def test_size_limits_on_title_enterprise_text_fields_and_the_number_of_fields(se
         report(service, enterprise="某" * (limits.MAX_NAME_CHARS + 1))
     case = report(service, title="隐" * limits.MAX_TITLE_CHARS)  # at the limit: fine
     with pytest.raises(InvalidInput, match="field 'measures': 20,001 characters"):
-        service.advance_case(case.id, "assign", actor="zhang",
+        service.commands.advance_case(case.id, "assign", actor="zhang",
                              fields={**FIVE, "measures": "措" * (limits.MAX_TEXT_CHARS + 1)})
     many = {**FIVE, **{f"extra{i}": "x" for i in range(limits.MAX_SET_FIELDS)}}
     with pytest.raises(InvalidInput, match=f"{len(many)} fields given; at most {limits.MAX_SET_FIELDS}"):
-        service.advance_case(case.id, "assign", actor="zhang", fields=many)
-    assert service.get_case(case.id).version == 1
+        service.commands.advance_case(case.id, "assign", actor="zhang", fields=many)
+    assert service.queries.case(case.id).version == 1
 
 
 def test_a_field_given_twice_is_refused(hz):
@@ -249,8 +251,11 @@ def test_a_field_given_twice_is_refused(hz):
 @pytest.mark.parametrize("args", [["case", "list", "--limit", "9" * 25], ["escalation", "list", "--limit", "-1"],
                                   ["escalate", "--dry-run", "--limit", "9" * 25],
                                   ["workflow", "show", "major-hazard", "--version", "9" * 25],
+                                  ["workflow", "show", "major-hazard", "--version", "-" + "9" * 25],
+                                  ["case", "list", "--offset", "9" * 25],
                                   ["case", "advance", "HZ-2026-000001", "start", "--expect-version", "9" * 25]],
-                         ids=["case-limit", "negative-limit", "escalate-limit", "version", "expect-version"])
+                         ids=["case-limit", "negative-limit", "escalate-limit", "version", "negative-version", "offset",
+                              "expect-version"])
 def test_integers_the_database_cannot_hold_are_usage_errors(hz, args):
     """A 25-digit --limit or --version was an OverflowError from the SQLite driver: now exit 2."""
     refused(hz, *args, naming="is not in the range")
@@ -268,18 +273,19 @@ def test_an_empty_case_id_is_no_case_not_every_case(hz):
     assert result.exit_code == 5 and "no case ''" in result.stderr
 
 
-@pytest.mark.parametrize("url,naming", [("foo://bar", "only SQLite"), ("mysql://u:secret@h/x", "mysql://u:***@h/x"),
-                                        ("postgresql://u@h:notaport/x", "not a usable database URL")])
-def test_a_database_url_that_is_not_ours_exits_2(url, naming):
-    """An unknown dialect or a malformed port was a traceback; the message never shows a password."""
+@pytest.mark.parametrize("url,naming", [("foo://bar", "cannot open foo://bar"),
+                                        ("mysql://u:secret@h/x", "cannot open mysql://u:***@h/x"),
+                                        ("postgresql://u:secret@h:notaport/x", "is not a database URL")])
+def test_a_database_url_that_is_not_ours_never_shows_its_password(url, naming):
+    """An unknown dialect or a malformed port is a database error (exit 8) whose message hides the password."""
     result = CliRunner().invoke(cli, ["--db", url, "case", "list"])
-    assert result.exit_code == 2 and naming in result.stderr and "secret" not in result.output
+    assert result.exit_code == 8 and naming in result.stderr and "secret" not in result.output
 
 
 def test_an_empty_role_is_refused(service):
     """`user add a --role ''` registered a user with an empty role."""
     with pytest.raises(InvalidInput, match="--role is empty"):
-        service.add_user("a", roles=[""], regions=["37"])
+        service.commands.add_user("a", roles=[""], regions=["37"])
 
 
 # -- the scheduler -----------------------------------------------------------------------------------------------

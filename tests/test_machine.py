@@ -8,8 +8,8 @@ import pytest
 from engine.definition.model import FieldSpec
 from engine.definition.vocabulary import coerce
 from engine.errors import InvalidInput, PermissionDenied, Refused
-from engine.machine import Actor, decide, machine_for
-from engine.service import load_definition
+from engine.machine import Actor, Proposal, decide, machine_for
+from engine.registry import load_definition
 from tests.conftest import FIVE
 
 ROOT = Path(__file__).parent.parent
@@ -52,9 +52,10 @@ INSPECTOR = Actor("wang", ("inspector",), ("371721",))
 
 def fire(trigger, state, actor, given=None, *, definition=MAJOR, fields=None, signers=None, region="371721",
          open_linked=frozenset(), flags=()):
-    return decide(definition, case_id="HZ-2026-000001", state=state, trigger=trigger, actor=actor,
-                  given=dict(given or {}), case_fields=dict(fields or {}), case_region=region,
-                  signers=dict(signers or {}), open_linked=open_linked, flags=flags)
+    return decide(definition, state, Proposal(case_id="HZ-2026-000001", trigger=trigger, actor=actor,
+                                              given=dict(given or {}), case_fields=dict(fields or {}),
+                                              case_region=region, signers=dict(signers or {}),
+                                              open_linked=open_linked, flags=flags))
 
 
 # -- the 'state' rule --------------------------------------------------------------------------------------
@@ -327,8 +328,8 @@ def test_enum_values_are_checked():
 def test_decide_leaves_its_inputs_alone():
     """decide does not change the case fields, signers or given dicts it was handed."""
     given, fields, signers = dict(FIVE), {"criterion": "c"}, {"submit": "ent"}
-    decide(MAJOR, case_id="HZ-1", state="reported", trigger="assign", actor=ZHANG, given=given,
-           case_fields=fields, case_region="371721", signers=signers)
+    decide(MAJOR, "reported", Proposal(case_id="HZ-1", trigger="assign", actor=ZHANG, given=given,
+                                       case_fields=fields, case_region="371721", signers=signers))
     assert (given, fields, signers) == (FIVE, {"criterion": "c"}, {"submit": "ent"})
 
 
@@ -336,4 +337,23 @@ def test_one_machine_per_definition_version():
     """The transitions Machine is built once per definition and reused for every case."""
     assert machine_for(MAJOR) is machine_for(MAJOR)
     assert machine_for(MAJOR) is not machine_for(GENERAL)
-    assert machine_for(MAJOR).fire("reported", "assign") == "assigned"
+    assert machine_for(MAJOR).follows("reported", "assign") == "assigned"
+    assert machine_for(MAJOR).follows("reported", "verify") is None
+
+
+def test_the_machine_itself_holds_the_rules_of_each_transition():
+    """Firing the transitions Machine's own event runs the definition's rules as its condition."""
+    from engine.machine import Attempt
+
+    machine = machine_for(MAJOR).machine
+    short = dict(FIVE)
+    del short["funds"]
+    attempt = Attempt("reported", Proposal(case_id="HZ-1", trigger="assign", actor=ZHANG, given=short,
+                                           case_fields={}, case_region="371721", signers={}))
+    with pytest.raises(Refused) as caught:
+        machine.events["assign"].trigger(attempt)
+    assert caught.value.missing == ("funds",) and attempt.state == "reported"
+    attempt = Attempt("reported", Proposal(case_id="HZ-1", trigger="assign", actor=ZHANG, given=dict(FIVE),
+                                           case_fields={}, case_region="371721", signers={}))
+    assert machine.events["assign"].trigger(attempt) and attempt.state == "assigned"
+    assert attempt.decision.role == "supervisor" and attempt.decision.fields["funds"] == "150000.00"

@@ -18,12 +18,12 @@ def install_v2(service, *, verification_days=15):
     """Version 2 of major-hazard: `verifying` renamed `inspecting`, a longer verification clock."""
     text = MAJOR.read_text(encoding="utf-8")
     text = text.replace("verifying", "inspecting").replace("duration: 10 days", f"duration: {verification_days} days")
-    return service.install_definition(text, "major-hazard-v2.yaml")
+    return service.commands.install_definition(text, "major-hazard-v2.yaml")
 
 
 def snapshot(service, case_id):
-    case, rungs, _ = service.case_view(case_id)
-    return case, [tuple(r) for r in rungs], [e.hash for e in service.history(case_id)]
+    case, rungs, _ = service.queries.case_view(case_id)
+    return case, [tuple(r) for r in rungs], [e.hash for e in service.queries.history(case_id)]
 
 
 def test_dry_run_shows_the_state_mapping_and_moved_rungs_and_changes_nothing(service):
@@ -32,7 +32,7 @@ def test_dry_run_shows_the_state_mapping_and_moved_rungs_and_changes_nothing(ser
     closed = run_to(service, report(service).id, "closed")
     install_v2(service)
     before = snapshot(service, waiting.id)
-    plans = service.migrate_cases("major-hazard", to_version=2, mapping={"verifying": "inspecting"}, actor="li",
+    plans = service.commands.migrate_cases("major-hazard", to_version=2, mapping={"verifying": "inspecting"}, actor="li",
                                   dry_run=True)
     assert [p.case_id for p in plans] == [waiting.id]  # closed cases are history: never migrated
     plan = plans[0]
@@ -41,7 +41,7 @@ def test_dry_run_shows_the_state_mapping_and_moved_rungs_and_changes_nothing(ser
     late = moved[("verification", "verification-late")]
     assert (late.after - late.before).days == 5
     assert snapshot(service, waiting.id) == before
-    assert service.get_case(closed.id).workflow_version == 1
+    assert service.queries.case(closed.id).workflow_version == 1
 
 
 def test_applying_a_migration_is_an_event_and_replay_shows_which_version_governed_each_step(service, clock):
@@ -49,18 +49,18 @@ def test_applying_a_migration_is_an_event_and_replay_shows_which_version_governe
     case = run_to(service, report(service).id, "verifying")
     install_v2(service)
     clock.advance(hours=1)
-    service.migrate_cases("major-hazard", to_version=2, mapping={"verifying": "inspecting"}, actor="li")
-    moved = service.get_case(case.id)
+    service.commands.migrate_cases("major-hazard", to_version=2, mapping={"verifying": "inspecting"}, actor="li")
+    moved = service.queries.case(case.id)
     assert (moved.state, moved.workflow_version) == ("inspecting", 2)
     clock.advance(hours=1)
-    service.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
-    history = service.history(case.id)
+    service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
+    history = service.queries.history(case.id)
     assert [(e.trigger, e.workflow_version) for e in history] == [
         ("report", 1), ("assign", 1), ("start", 1), ("submit", 1), ("migrate", 2), ("verify", 2)]
     assert list(verify_chain(history)) == []
     with service.store.read() as conn:
-        replayed = replay(history, lambda n, v: service.loaded(conn, n, v).definition)
-    assert compare(service.get_case(case.id), replayed) == []
+        replayed = replay(history, lambda n, v: service.registry.loaded(conn, n, v).definition)
+    assert compare(service.queries.case(case.id), replayed) == []
 
 
 def test_a_state_the_new_version_lacks_must_be_mapped(service):
@@ -68,10 +68,10 @@ def test_a_state_the_new_version_lacks_must_be_mapped(service):
     run_to(service, report(service).id, "verifying")
     install_v2(service)
     with pytest.raises(Refused) as refused:
-        service.migrate_cases("major-hazard", to_version=2, mapping={}, actor="li", dry_run=True)
+        service.commands.migrate_cases("major-hazard", to_version=2, mapping={}, actor="li", dry_run=True)
     assert refused.value.rule == "map" and refused.value.missing == ("verifying",)
     with pytest.raises(InvalidInput):
-        service.migrate_cases("major-hazard", to_version=2, mapping={"nowhere": "inspecting"}, actor="li")
+        service.commands.migrate_cases("major-hazard", to_version=2, mapping={"nowhere": "inspecting"}, actor="li")
 
 
 def test_only_the_committee_migrates(service):
@@ -79,7 +79,7 @@ def test_only_the_committee_migrates(service):
     run_to(service, report(service).id, "verifying")
     install_v2(service)
     with pytest.raises(PermissionDenied):
-        service.migrate_cases("major-hazard", to_version=2, mapping={"verifying": "inspecting"}, actor="zhang")
+        service.commands.migrate_cases("major-hazard", to_version=2, mapping={"verifying": "inspecting"}, actor="zhang")
 
 
 def test_the_register_as_of_a_moment_is_what_it_said_then(service, clock):
@@ -88,20 +88,20 @@ def test_the_register_as_of_a_moment_is_what_it_said_then(service, clock):
     first = report(service)
     clock.advance(days=1)
     second = report(service, title="粉尘涉爆除尘系统未设泄爆装置", industry="工贸")
-    seen["day1"] = {c.id: c.state for c in service.list_cases()}
+    seen["day1"] = {c.id: c.state for c in service.queries.cases().cases}
     t1 = clock.now()
     clock.advance(days=1)
     run_to(service, first.id, "rectifying")
     clock.advance(days=90)  # far past the 2026-04-30 deadline
-    seen["overdue"] = sorted(c.id for c in service.list_cases(overdue=True))
+    seen["overdue"] = sorted(c.id for c in service.queries.cases(overdue=True).cases)
     t2 = clock.now()
     clock.advance(days=1)
     run_to(service, first.id, "closed")
-    assert {c.id: c.state for c in service.register_as_of(t1)} == seen["day1"]
-    assert sorted(c.id for c in service.register_as_of(t2, overdue=True)) == seen["overdue"] == [first.id]
-    assert service.register_as_of(parse_time("2026-03-01T00:00")) == []
-    assert [c.id for c in service.register_as_of(t2, state="rectifying")] == [first.id]
-    assert service.get_case(first.id).state == "closed"
+    assert {c.id: c.state for c in service.queries.cases(as_of=t1).cases} == seen["day1"]
+    assert sorted(c.id for c in service.queries.cases(as_of=t2, overdue=True).cases) == seen["overdue"] == [first.id]
+    assert service.queries.cases(as_of=parse_time("2026-03-01T00:00")).cases == []
+    assert [c.id for c in service.queries.cases(as_of=t2, state="rectifying").cases] == [first.id]
+    assert service.queries.case(first.id).state == "closed"
 
 
 def test_events_cannot_take_effect_before_the_case_last_changed(service, clock):
@@ -109,5 +109,5 @@ def test_events_cannot_take_effect_before_the_case_last_changed(service, clock):
     case = report(service)
     clock.advance(days=-1)
     with pytest.raises(Refused) as refused:
-        service.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+        service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
     assert refused.value.rule == "time-order"

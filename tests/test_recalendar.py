@@ -21,14 +21,14 @@ def next_year_calendar(*days_off: date):
 
 
 def open_case(service, deadline: str):
-    service.install_definition(YEAR_END.read_text(encoding="utf-8"), str(YEAR_END))
-    case = service.report_case(actor="zhang", workflow="year-end", title="年底隐患", enterprise="某厂", region="371721",
+    service.commands.install_definition(YEAR_END.read_text(encoding="utf-8"), str(YEAR_END))
+    case = service.commands.report_case(actor="zhang", workflow="year-end", title="年底隐患", enterprise="某厂", region="371721",
                                industry="工贸", level="general", source="inspection")
-    return service.advance_case(case.id, "assign", actor="zhang", fields={"deadline": deadline})
+    return service.commands.advance_case(case.id, "assign", actor="zhang", fields={"deadline": deadline})
 
 
 def rung(service, case_id):
-    (row,) = service.case_view(case_id)[1]
+    (row,) = service.queries.case_view(case_id)[1]
     return row
 
 
@@ -44,29 +44,29 @@ def test_a_newer_calendar_recounts_open_cases_as_an_event_and_leaves_closed_ones
     """After a calendar knowing 2027 arrives, the open case's rung moves and its log says why."""
     moving = open_case(service, "2026-12-30")
     closed = open_case(service, "2026-12-30")
-    service.advance_case(closed.id, "finish", actor="zhang")
-    closed_history = [e.hash for e in service.history(closed.id)]
+    service.commands.advance_case(closed.id, "finish", actor="zhang")
+    closed_history = [e.hash for e in service.queries.history(closed.id)]
     newer = next_year_calendar(date(2027, 1, 1), date(2027, 1, 4))  # suppose the notice adds Mon 4 Jan
     clock.advance(days=1)
-    digest, created, recounts = refresh(service, actor="li", calendar=newer, dry_run=True)
+    digest, created, recounts = service.commands.refresh_calendar(actor="li", calendar=newer, dry_run=True)
     assert created and [r.case_id for r in recounts] == [moving.id]
     assert rung(service, moving.id).provisional  # a dry run changes nothing
-    refresh(service, actor="li", calendar=newer)
+    service.commands.refresh_calendar(actor="li", calendar=newer)
     row = rung(service, moving.id)
     assert not row.provisional and row.due_at == parse_time("2027-01-07T00:00")
-    history = service.history(moving.id)
+    history = service.queries.history(moving.id)
     assert history[-1].trigger == "recalendar" and history[-1].data["calendar"] == digest
     assert history[-1].data["moved"][0]["after"].startswith("2027-01-07")
     assert list(verify_chain(history)) == []
-    assert [e.hash for e in service.history(closed.id)] == closed_history
-    again = refresh(service, actor="li", calendar=newer)
+    assert [e.hash for e in service.queries.history(closed.id)] == closed_history
+    again = service.commands.refresh_calendar(actor="li", calendar=newer)
     assert again[1:] == (False, [])  # idempotent
 
 
 def test_new_cases_count_with_the_newest_stored_calendar(service, clock):
     """Once stored, the newer calendar is the one new cases name in their report event."""
     newer = next_year_calendar(date(2027, 1, 1), date(2027, 1, 4))
-    refresh(service, actor="li", calendar=newer)
+    service.commands.refresh_calendar(actor="li", calendar=newer)
     case = open_case(service, "2026-12-30")
-    assert service.history(case.id)[0].data["calendar"] == newer.content_hash
+    assert service.queries.history(case.id)[0].data["calendar"] == newer.content_hash
     assert rung(service, case.id).due_at == parse_time("2027-01-07T00:00")

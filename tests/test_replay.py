@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.audit import Auditor
+from engine.auditor import Auditor
 from engine.case import Case
 from engine.clock import parse_time
 from engine.definition.parse import parse_text
@@ -32,7 +32,7 @@ def definitions_of(service):
     """definition_for as the auditor uses it: the stored text of each (workflow, version)."""
     def definition_for(workflow, version):
         with service.store.read() as conn:
-            return service.loaded(conn, workflow, version).definition
+            return service.registry.loaded(conn, workflow, version).definition
     return definition_for
 
 
@@ -44,38 +44,38 @@ def scenario(service) -> list[tuple[datetime, dict[str, Case]]]:
     clock, said = service.clock, []
 
     def register_now():
-        said.append((clock.now(), {c.id: c for c in service.list_cases()}))
+        said.append((clock.now(), {c.id: c for c in service.queries.cases().cases}))
 
     a = report(service, actor="wang")
     b = report(service, actor="ent", title="粉尘涉爆除尘系统未按规定设置泄爆装置", industry="工贸")
     register_now()
     clock.advance(days=1)
     run_to(service, a.id, "rectifying")
-    service.advance_case(b.id, "assign", actor="liu", fields={**FIVE, "deadline": "2026-03-20"})
+    service.commands.advance_case(b.id, "assign", actor="liu", fields={**FIVE, "deadline": "2026-03-20"})
     register_now()
     clock.advance(days=10)
-    service.advance_case(b.id, "start", actor="ent")
-    service.advance_case(b.id, "submit", actor="ent", fields={"report_note": "已加装泄爆片"})
+    service.commands.advance_case(b.id, "start", actor="ent")
+    service.commands.advance_case(b.id, "submit", actor="ent", fields={"report_note": "已加装泄爆片"})
     register_now()
     clock.advance(days=2, hours=3)
-    service.advance_case(b.id, "reject", actor="zhang", fields={"opinion": "泄爆片规格不符"})
+    service.commands.advance_case(b.id, "reject", actor="zhang", fields={"opinion": "泄爆片规格不符"})
     register_now()
     clock.advance(days=5)
-    service.extend_deadline(b.id, actor="liu", until="2026-06-30", reason="泄爆片订货周期长")
+    service.commands.extend_deadline(b.id, actor="liu", until="2026-06-30", reason="泄爆片订货周期长")
     register_now()
     clock.advance(days=51)  # 2026-05-10: a's deadline (04-30) passed: warnings, notice and interview are due
     sweep(service)
     register_now()
     clock.advance(days=1)
-    service.advance_case(b.id, "submit", actor="ent")
-    service.advance_case(a.id, "submit", actor="ent", fields={"report_note": "报警装置已安装并联动"})
+    service.commands.advance_case(b.id, "submit", actor="ent")
+    service.commands.advance_case(a.id, "submit", actor="ent", fields={"report_note": "报警装置已安装并联动"})
     register_now()
     clock.advance(days=2)
-    service.advance_case(b.id, "verify", actor="zhang", fields={"opinion": "整改到位"})
-    service.advance_case(a.id, "verify", actor="liu", fields={"opinion": "整改到位"})
+    service.commands.advance_case(b.id, "verify", actor="zhang", fields={"opinion": "整改到位"})
+    service.commands.advance_case(a.id, "verify", actor="liu", fields={"opinion": "整改到位"})
     register_now()
     clock.advance(hours=5)
-    service.advance_case(b.id, "close", actor="li", fields={"closing_note": "同意销号"})
+    service.commands.advance_case(b.id, "close", actor="li", fields={"closing_note": "同意销号"})
     register_now()
     return said
 
@@ -84,8 +84,8 @@ def test_a_closed_case_replays_to_its_stored_row(service):
     """A case run to closed folds back, from its stored events, to exactly its stored projection."""
     case = report(service)
     run_to(service, case.id, "closed")
-    stored = service.get_case(case.id)
-    replayed = replay(service.history(case.id), definitions_of(service))
+    stored = service.queries.case(case.id)
+    replayed = replay(service.queries.history(case.id), definitions_of(service))
     assert compare(stored, replayed) == []
     assert replayed.state == "closed" and replayed.last_hash == stored.last_hash
 
@@ -93,11 +93,11 @@ def test_a_closed_case_replays_to_its_stored_row(service):
 def test_as_of_answers_match_what_the_register_said_then(service):
     """For every moment of a recorded scenario, replaying as of it gives each case exactly as listed then."""
     said = scenario(service)
-    auditor = Auditor(service)
-    everyone = {c.id for c in service.list_cases()}
+    auditor = service.audit
+    everyone = {c.id for c in service.queries.cases().cases}
     assert len(everyone) == 3  # the two hazards and the interview the ladder opened
     for moment, register in said:
-        assert {c.id: c for c in service.register_as_of(moment)} == register
+        assert {c.id: c for c in service.queries.cases(as_of=moment).cases} == register
         for case_id in everyone:
             found = auditor.replay_case(case_id, as_of=moment)
             assert found.agrees
@@ -112,8 +112,8 @@ def test_as_of_shows_rungs_and_linked_cases_of_that_moment(service):
     said = scenario(service)
     after_sweep = said[5][0]
     a_id = min(said[0][1])
-    before = Auditor(service).replay_case(a_id, as_of=after_sweep - timedelta(seconds=1))
-    after = Auditor(service).replay_case(a_id, as_of=after_sweep)
+    before = service.audit.replay_case(a_id, as_of=after_sweep - timedelta(seconds=1))
+    after = service.audit.replay_case(a_id, as_of=after_sweep)
     assert {r.status for r in before.rungs} <= {"pending", "due", "paused", "cancelled"}
     assert "due" in {r.status for r in before.rungs} and before.linked == []
     fired = {r.rung: r for r in after.rungs if r.status in ("fired", "skipped")}
@@ -124,7 +124,7 @@ def test_as_of_shows_rungs_and_linked_cases_of_that_moment(service):
 def test_before_its_report_a_case_does_not_exist(service):
     """Replaying as of a moment before the report gives no case at all."""
     case = report(service)
-    assert replay(service.history(case.id), definitions_of(service),
+    assert replay(service.queries.history(case.id), definitions_of(service),
                   as_of=parse_time(START) - timedelta(minutes=1)) is None
 
 
@@ -150,22 +150,22 @@ def test_random_histories_replay_to_their_projections(service, histories):
                     sweep(service)
                 elif trigger == "extend":
                     until = (service.clock.now() + timedelta(days=30)).date().isoformat()
-                    service.extend_deadline(case.id, actor=actor, until=until, reason="申请延期")
+                    service.commands.extend_deadline(case.id, actor=actor, until=until, reason="申请延期")
                 else:
                     given_fields = _FIELDS.get(trigger, {}) if with_fields else {}
-                    service.advance_case(case.id, trigger, actor=actor, fields=given_fields)
+                    service.commands.advance_case(case.id, trigger, actor=actor, fields=given_fields)
             except HazardError:
                 pass  # refusals write nothing; what was written must still replay
-    report_ = Auditor(service).replay_all()
+    report_ = service.audit.replay_all()
     assert report_.disagreements == []
-    assert report_.cases == len(service.list_cases())
+    assert report_.cases == len(service.queries.cases().cases)
 
 
 def test_a_log_no_definition_could_produce_is_named(service):
     """An event whose transition the definition does not have is reported with its case and seq."""
     case = report(service)
     run_to(service, case.id, "verifying")
-    log = service.history(case.id)
+    log = service.queries.history(case.id)
     forged = log[:3] + [replace(log[3], trigger="close", to_state="closed")]
     with pytest.raises(InconsistentLog) as raised:
         replay(forged, definitions_of(service))
@@ -185,7 +185,7 @@ def test_each_kind_of_inconsistent_event_is_explained(service, change, says):
     """A wrong from-state, to-state, role, sequence, version or time in event #3 is named with what was expected."""
     case = report(service)
     run_to(service, case.id, "rectifying")
-    log = service.history(case.id)
+    log = service.queries.history(case.id)
     log[2] = replace(log[2], **change)
     definition = definitions_of(service)
     with pytest.raises(InconsistentLog, match=says) as raised:
@@ -198,8 +198,8 @@ def test_engine_events_keep_the_state_and_migrations_move_it(service):
     case = report(service)
     run_to(service, case.id, "rectifying")
     service.clock.advance(days=1)
-    service.extend_deadline(case.id, actor="zhang", until="2026-05-31", reason="设备到货延迟")
-    log = service.history(case.id)
+    service.commands.extend_deadline(case.id, actor="zhang", until="2026-05-31", reason="设备到货延迟")
+    log = service.queries.history(case.id)
     definition = definitions_of(service)
     bad = log[:3] + [replace(log[3], to_state="verified")]
     with pytest.raises(InconsistentLog, match="keeps the state"):
@@ -231,8 +231,8 @@ def test_open_rungs_as_of_a_moment_say_which_are_past_due(service):
     case = report(service)
     run_to(service, case.id, "rectifying")
     with service.store.read() as conn:
-        run = service.loaded(conn, "major-hazard", 1)
-    replayed = replay(service.history(case.id), definitions_of(service))
+        run = service.registry.loaded(conn, "major-hazard", 1)
+    replayed = replay(service.queries.history(case.id), definitions_of(service))
     status = {r.rung: r.status for r in open_rungs(replayed, run.definition, run.calendar,
                                                    as_of=parse_time("2026-05-02T00:00"))}
     assert status["red-warning"] == "due" and status["interview"] == "pending"
@@ -279,21 +279,21 @@ def record(path: Path) -> None:
 
     from engine.clock import FixedClock
     from engine.documents import event_document
-    from engine.service import HazardService
+    from engine.app import Engine
     from engine.store import definitions as definition_store
     from engine.store.database import Store
 
     with tempfile.TemporaryDirectory() as folder:
-        service = HazardService(Store(f"sqlite:///{folder}/record.db"), FixedClock(parse_time(START)))
+        service = Engine(Store(f"sqlite:///{folder}/record.db", create=True), clock=FixedClock(parse_time(START)))
         service.init()
         for name, role, region in (("wang", "inspector", "371721"), ("ent", "enterprise", "371721"),
                                    ("zhang", "supervisor", "371700"), ("liu", "supervisor", "371700"),
                                    ("li", "committee", "37")):
-            service.add_user(name, roles=[role], regions=[region])
+            service.commands.add_user(name, roles=[role], regions=[region])
         said = scenario(service)
         cases = []
-        for case in service.list_cases():
-            log = service.history(case.id)
+        for case in service.queries.cases().cases:
+            log = service.queries.history(case.id)
             docs = [{**event_document(e), "at": e.at.isoformat(), "recorded_at": e.recorded_at.isoformat()} for e in log]
             checkpoints = [{"as_of": moment.isoformat(), "state": register[case.id].state,
                             "version": register[case.id].version} for moment, register in said if case.id in register]

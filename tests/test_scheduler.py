@@ -142,15 +142,15 @@ def test_backoff_is_capped_and_resets_after_a_good_sweep():
 def _seed_overdue_case(url: str) -> str:
     """A major hazard reported and assigned on 2026-01-01 with deadline 2026-01-31: its whole ladder is due today."""
     from engine.clock import FixedClock, parse_time
-    from engine.service import HazardService
+    from engine.app import Engine
     from engine.store.database import Store
     from tests.conftest import FIVE, report, run_to
 
-    store = Store(url)
-    service = HazardService(store, FixedClock(parse_time("2026-01-01T09:00")))
+    store = Store(url, create=True)
+    service = Engine(store, clock=FixedClock(parse_time("2026-01-01T09:00")))
     service.init()
-    service.add_user("ent", roles=["enterprise"], regions=["371721"])
-    service.add_user("zhang", roles=["supervisor"], regions=["3717"])
+    service.commands.add_user("ent", roles=["enterprise"], regions=["371721"])
+    service.commands.add_user("zhang", roles=["supervisor"], regions=["3717"])
     case = report(service)
     run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-01-31"})
     store.dispose()
@@ -158,13 +158,13 @@ def _seed_overdue_case(url: str) -> str:
 
 
 def _rung_statuses(url: str, case_id: str) -> dict:
-    from engine.service import HazardService
+    from engine.app import Engine
     from engine.clock import SystemClock
     from engine.store.database import Store
 
-    store = Store(url)
+    store = Store(url, create=True)
     try:
-        _, rows, linked = HazardService(store, SystemClock()).case_view(case_id)
+        _, rows, linked = Engine(store, clock=SystemClock()).queries.case_view(case_id)
         return {r.rung: r.status for r in rows}, [c.workflow for c in linked]
     finally:
         store.dispose()

@@ -20,7 +20,8 @@ from engine.case import apply
 from engine.clock import FixedClock, parse_time
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
 from engine.events import verify_chain
-from engine.service import HazardService, load_definition
+from engine.app import Engine
+from engine.registry import load_definition
 from engine.store.database import Store
 from tests.conftest import FIVE, START
 
@@ -55,11 +56,11 @@ def template_db() -> Path:
         folder = Path(tempfile.mkdtemp(prefix="hz-stateful-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         path = folder / "template.db"
-        store = Store(f"sqlite:///{path}")
-        svc = HazardService(store, FixedClock(parse_time(START)))
+        store = Store(f"sqlite:///{path}", create=True)
+        svc = Engine(store, clock=FixedClock(parse_time(START)))
         svc.init()
         for name, (roles, regions) in USERS.items():
-            svc.add_user(name, roles=roles, regions=regions)
+            svc.commands.add_user(name, roles=roles, regions=regions)
         store.dispose()
         _TEMPLATE["path"] = path
     return _TEMPLATE["path"]
@@ -82,9 +83,9 @@ class HazardCases(RuleBasedStateMachine):
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="hz-example-"))
         shutil.copy(template_db(), self.dir / "hazard.db")
-        self.store = Store(f"sqlite:///{self.dir / 'hazard.db'}")
+        self.store = Store(f"sqlite:///{self.dir / 'hazard.db'}", create=True)
         self.clock = FixedClock(parse_time(START))
-        self.service = HazardService(self.store, self.clock)
+        self.service = Engine(self.store, clock=self.clock)
         self.ids: list[str] = []
         self.touched: set[str] = set()  # cases a command was tried on since the last invariant check
         self.definitions = {}
@@ -100,15 +101,15 @@ class HazardCases(RuleBasedStateMachine):
     # -- helpers -----------------------------------------------------------------------------------------
     def definition(self, name, version):
         if (name, version) not in self.definitions:
-            self.definitions[(name, version)] = self.service.workflow(name, version)[1]
+            self.definitions[(name, version)] = self.service.queries.workflow(name, version)[1]
         return self.definitions[(name, version)]
 
     def stored(self, case_id):
         self.touched.add(case_id)
-        return self.service.get_case(case_id), self.service.history(case_id)
+        return self.service.queries.case(case_id), self.service.queries.history(case_id)
 
     def check(self, case_id):
-        case, history = self.service.get_case(case_id), self.service.history(case_id)
+        case, history = self.service.queries.case(case_id), self.service.queries.history(case_id)
         assert case.version == len(history) == history[-1].seq
         assert list(verify_chain(history, head=(case.version, case.last_hash))) == []
         replayed = None
@@ -119,7 +120,7 @@ class HazardCases(RuleBasedStateMachine):
     # -- rules -------------------------------------------------------------------------------------------
     @initialize(target=cases)
     def first_case(self):
-        case = self.service.report_case(actor="ent", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置",
+        case = self.service.commands.report_case(actor="ent", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置",
                                         enterprise="某化工有限公司", region="371721", industry="危险化学品",
                                         level="major", source="inspection")
         self.ids.append(case.id)
@@ -128,7 +129,7 @@ class HazardCases(RuleBasedStateMachine):
     @rule(target=cases, actor=st.sampled_from(ACTORS), region=st.sampled_from(["371721", "371722", "410102"]))
     def report(self, actor, region):
         try:
-            case = self.service.report_case(actor=actor, workflow="major-hazard", title="隐患", enterprise="某企业",
+            case = self.service.commands.report_case(actor=actor, workflow="major-hazard", title="隐患", enterprise="某企业",
                                             region=region, industry="工贸", level="major", source="self_check")
         except (PermissionDenied, Refused, InvalidInput):
             return self.ids[0]
@@ -141,7 +142,7 @@ class HazardCases(RuleBasedStateMachine):
         before, history = self.stored(case_id)
         allowed = self.definition(before.workflow, before.workflow_version).transition(before.state, trigger)
         try:
-            after = self.service.advance_case(case_id, trigger, actor=actor, fields=dict(sorted(given)))
+            after = self.service.commands.advance_case(case_id, trigger, actor=actor, fields=dict(sorted(given)))
         except Conflict:
             raise AssertionError("a single writer can never conflict") from None
         except (Refused, PermissionDenied, InvalidInput) as exc:
@@ -156,7 +157,7 @@ class HazardCases(RuleBasedStateMachine):
 
     @rule(case_id=cases, pick=st.integers(0, 3), given=st.one_of(st.none(), GIVEN))
     def usual_step(self, case_id, pick, given):
-        state = self.service.get_case(case_id).state
+        state = self.service.queries.case(case_id).state
         trigger, actor = USUAL[state][pick % len(USUAL[state])]
         if given is None:
             given = frozenset(RIGHT.get(trigger, {}).items())
@@ -167,7 +168,7 @@ class HazardCases(RuleBasedStateMachine):
     def extend(self, case_id, actor, until, reason):
         before, history = self.stored(case_id)
         try:
-            after = self.service.extend_deadline(case_id, actor=actor, until=until, reason=reason)
+            after = self.service.commands.extend_deadline(case_id, actor=actor, until=until, reason=reason)
         except (Refused, PermissionDenied, InvalidInput, NotFound):
             assert self.stored(case_id) == (before, history)
             return

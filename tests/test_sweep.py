@@ -31,7 +31,7 @@ def rectifying(service, **fields):
 
 def rows(service, case_id) -> dict:
     """The case's rung rows by (clock, cycle, rung)."""
-    _, found, _ = service.case_view(case_id)
+    _, found, _ = service.queries.case_view(case_id)
     return {(r.clock, r.cycle, r.rung): r for r in found}
 
 
@@ -40,7 +40,7 @@ def rung(service, case_id, name, clock="rectification", cycle=1):
 
 
 def escalations(service, case_id) -> list[dict]:
-    return [e.data for e in service.history(case_id) if e.trigger == "escalate"]
+    return [e.data for e in service.queries.history(case_id) if e.trigger == "escalate"]
 
 
 def fired_names(result, case_id, status="fired") -> set[str]:
@@ -54,7 +54,7 @@ def at(service, text: str) -> None:
 
 def install(service, name: str) -> None:
     path = DEFINITIONS / f"{name}.yaml"
-    service.install_definition(path.read_text(encoding="utf-8"), str(path))
+    service.commands.install_definition(path.read_text(encoding="utf-8"), str(path))
 
 
 # -- when rungs fire ----------------------------------------------------------------------------------------
@@ -92,9 +92,9 @@ def test_rungs_in_working_days_fire_after_the_spring_festival(service):
     """`5 working days after` a Fri 2026-02-13 deadline fires at the end of the make-up Saturday 02-28."""
     install(service, "working-days")
     at(service, "2026-02-02T09:00")
-    case = service.report_case(actor="wang", workflow="working-days", title="消防通道堵塞", enterprise="某商场",
+    case = service.commands.report_case(actor="wang", workflow="working-days", title="消防通道堵塞", enterprise="某商场",
                                region="371721", industry="消防", level="general", source="inspection")
-    service.advance_case(case.id, "assign", actor="zhang", fields={"measures": "清理通道", "deadline": "2026-02-13"})
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields={"measures": "清理通道", "deadline": "2026-02-13"})
     assert rung(service, case.id, "late", clock="fixing").due_at == T("2026-02-28T00:00")
     assert fired_names(sweep(service, now=T("2026-02-14T00:00")), case.id) == {"early", "due"}
     assert "late" not in fired_names(sweep(service, now=T("2026-02-27T23:59")), case.id)
@@ -104,9 +104,9 @@ def test_rungs_in_working_days_fire_after_the_spring_festival(service):
 def test_rungs_counted_into_2027_are_stored_as_provisional(service):
     """A working-day rung that runs into 2027 is a provisional row; a calendar-day rung is not."""
     install(service, "working-days")
-    case = service.report_case(actor="wang", workflow="working-days", title="消防通道堵塞", enterprise="某商场",
+    case = service.commands.report_case(actor="wang", workflow="working-days", title="消防通道堵塞", enterprise="某商场",
                                region="371721", industry="消防", level="general", source="inspection")
-    service.advance_case(case.id, "assign", actor="zhang", fields={"measures": "清理通道", "deadline": "2026-12-28"})
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields={"measures": "清理通道", "deadline": "2026-12-28"})
     late, calendar = rung(service, case.id, "late", clock="fixing"), rung(service, case.id, "late-calendar", clock="fixing")
     assert (late.due_at, late.provisional) == (T("2027-01-06T00:00"), True)
     assert (calendar.due_at, calendar.provisional) == (T("2027-01-08T00:00"), False)
@@ -139,9 +139,9 @@ def test_downtime_catch_up_fires_the_red_warning_under_highest(service):
 
 def _catch_up_case(service):
     install(service, "catch-up")
-    case = service.report_case(actor="wang", workflow="catch-up", title="粉尘涉爆", enterprise="某木业", region="371721",
+    case = service.commands.report_case(actor="wang", workflow="catch-up", title="粉尘涉爆", enterprise="某木业", region="371721",
                                industry="工贸", level="major", source="inspection")
-    service.advance_case(case.id, "assign", actor="zhang", fields={"measures": "加装泄爆", "deadline": "2026-04-30"})
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields={"measures": "加装泄爆", "deadline": "2026-04-30"})
     return case
 
 
@@ -168,9 +168,9 @@ def test_extension_rebases_every_unfired_rung_and_is_an_event(service):
     case = rectifying(service)
     sweep(service, now=T("2026-04-28T00:00"))  # the yellow warning fires
     at(service, "2026-04-28T09:00")
-    after = service.extend_deadline(case.id, actor="zhang", until="2026-06-30", reason="设备到货延迟")
+    after = service.commands.extend_deadline(case.id, actor="zhang", until="2026-06-30", reason="设备到货延迟")
     assert after.fields["deadline"] == "2026-06-30"
-    event = service.history(case.id)[-1]
+    event = service.queries.history(case.id)[-1]
     assert (event.trigger, event.actor, event.role) == ("extend", "zhang", "supervisor")
     assert event.data["until"] == "2026-06-30" and event.data["previous"] == "2026-04-30"
     assert event.data["reason"] == "设备到货延迟"
@@ -190,29 +190,29 @@ def test_only_permitted_roles_may_extend_and_a_reason_is_required(service):
     case = rectifying(service)
     for actor in ("ent", "wang"):
         with pytest.raises(PermissionDenied):
-            service.extend_deadline(case.id, actor=actor, until="2026-06-30", reason="想延期")
+            service.commands.extend_deadline(case.id, actor=actor, until="2026-06-30", reason="想延期")
     with pytest.raises(Refused) as refused:
-        service.extend_deadline(case.id, actor="zhang", until="2026-06-30", reason="  ")
+        service.commands.extend_deadline(case.id, actor="zhang", until="2026-06-30", reason="  ")
     assert refused.value.rule == "requires" and refused.value.missing == ("reason",)
-    assert [e.trigger for e in service.history(case.id)][-1] == "start"
-    service.extend_deadline(case.id, actor="li", until="2026-06-30", reason="省安委办同意")
-    assert service.get_case(case.id).fields["deadline"] == "2026-06-30"
+    assert [e.trigger for e in service.queries.history(case.id)][-1] == "start"
+    service.commands.extend_deadline(case.id, actor="li", until="2026-06-30", reason="省安委办同意")
+    assert service.queries.case(case.id).fields["deadline"] == "2026-06-30"
 
 
 def test_a_supervisor_of_another_region_may_not_extend(service):
     """A supervisor whose region does not cover the case cannot extend its deadline."""
     case = rectifying(service)
     with pytest.raises(PermissionDenied):
-        service.extend_deadline(case.id, actor="far", until="2026-06-30", reason="跨区")
+        service.commands.extend_deadline(case.id, actor="far", until="2026-06-30", reason="跨区")
 
 
 def test_extending_verification_leaves_the_rectification_ladder_alone(service):
     """Giving the department more time to verify does not move the rectification deadline or its rungs."""
     case = rectifying(service)
     at(service, "2026-03-10T09:00")
-    service.advance_case(case.id, "submit", actor="ent")
+    service.commands.advance_case(case.id, "submit", actor="ent")
     before = {k: r.due_at for k, r in rows(service, case.id).items() if k[0] == "rectification"}
-    after = service.extend_deadline(case.id, actor="zhang", until="2026-03-25", reason="专家排期", clock="verification")
+    after = service.commands.extend_deadline(case.id, actor="zhang", until="2026-03-25", reason="专家排期", clock="verification")
     assert rung(service, case.id, "verification-late", clock="verification").due_at == T("2026-03-26T00:00")
     assert after.fields["deadline"] == "2026-04-30"
     assert {k: r.due_at for k, r in rows(service, case.id).items() if k[0] == "rectification"} == before
@@ -225,23 +225,23 @@ def test_closing_is_refused_while_the_posted_supervision_is_open(service):
     case = rectifying(service)
     result = sweep(service, now=T("2026-05-16T09:00"))
     posted = next(f["linked_case"] for f in result.fired if f["rung"] == "posted-supervision")
-    listing = service.get_case(posted)
+    listing = service.queries.case(posted)
     assert (listing.workflow, listing.parent_id, listing.fields["authority"]) == ("posted-supervision", case.id, "city")
     assert listing.fields["deadline"] == "2026-08-14"  # 90 days from the posting
     at(service, "2026-05-17T09:00")
-    service.advance_case(case.id, "submit", actor="ent")
-    service.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
+    service.commands.advance_case(case.id, "submit", actor="ent")
+    service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
     steps = [("serve", "li", {"document_no": "菏安委办督〔2026〕第3号", "signed_by": "王五"}),
              ("apply", "ent", {"application": "已整改完毕, 申请验收"}),
              ("accept", "zhang", {"opinion": "同意摘牌"})]
     for trigger, actor, fields in [(None, None, None), *steps]:
         if trigger:
-            service.advance_case(posted, trigger, actor=actor, fields=fields)
+            service.commands.advance_case(posted, trigger, actor=actor, fields=fields)
         with pytest.raises(Refused) as refused:
-            service.advance_case(case.id, "close", actor="li")
+            service.commands.advance_case(case.id, "close", actor="li")
         assert refused.value.rule == "no_open_linked"
-    service.advance_case(posted, "delist", actor="li", fields={"notice_no": "摘牌公告〔2026〕1号"})
-    closed = service.advance_case(case.id, "close", actor="li")
+    service.commands.advance_case(posted, "delist", actor="li", fields={"notice_no": "摘牌公告〔2026〕1号"})
+    closed = service.commands.advance_case(case.id, "close", actor="li")
     assert closed.state == "closed"
 
 
@@ -249,12 +249,12 @@ def test_suspension_is_set_by_its_rung_and_lifted_by_verification(service):
     """The suspend rung flags the case suspended (close refused); verification lifts the flag, exposure stays."""
     case = rectifying(service)
     assert fired_names(sweep(service, now=T("2026-05-31T00:00")), case.id) >= {"exposure", "suspension"}
-    assert set(service.get_case(case.id).flags) == {"exposed", "suspended"}
+    assert set(service.queries.case(case.id).flags) == {"exposed", "suspended"}
     at(service, "2026-06-01T09:00")
-    service.advance_case(case.id, "submit", actor="ent")
-    verified = service.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
+    service.commands.advance_case(case.id, "submit", actor="ent")
+    verified = service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
     assert verified.flags == ("exposed",)
-    assert service.history(case.id)[-1].data["lifts"] == ["suspended"]
+    assert service.queries.history(case.id)[-1].data["lifts"] == ["suspended"]
 
 
 def test_interview_rung_opens_a_linked_interview_of_the_responsible_person(service):
@@ -262,7 +262,7 @@ def test_interview_rung_opens_a_linked_interview_of_the_responsible_person(servi
     case = rectifying(service)
     result = sweep(service, now=T("2026-05-08T00:00"))
     entry = next(f for f in result.fired if f["rung"] == "interview")
-    _, _, linked = service.case_view(case.id)
+    _, _, linked = service.queries.case_view(case.id)
     assert [(c.id, c.workflow, c.state) for c in linked] == [(entry["linked_case"], "interview", "scheduled")]
     interview = linked[0]
     assert interview.fields["summoned"] == FIVE["responsible_person"] and interview.parent_id == case.id
@@ -294,7 +294,7 @@ def test_an_interview_held_in_time_waits_for_its_written_follow_up(service):
     result = sweep(service, now=T("2026-05-08T09:00"))
     interview = next(f["linked_case"] for f in result.fired if f["rung"] == "interview")
     at(service, "2026-05-13T10:00")
-    service.advance_case(interview, "hold", actor="zhang", fields={
+    service.commands.advance_case(interview, "hold", actor="zhang", fields={
         "held_at": "2026-05-13", "minutes": "约谈纪要", "commitments": "5月底前完成整改", "clerk": "刘记录"})
     assert rung(service, interview, "not-held", clock="holding").status == "cancelled"
     # Wed 05-13 + 5 working days: 05-14, 05-15, 05-18, 05-19, 05-20, at the time it was held.
@@ -311,10 +311,10 @@ def test_pausing_while_verifying_moves_the_rungs_later(service):
     case = rectifying(service)
     before = {k: r.due_at for k, r in rows(service, case.id).items() if k[0] == "rectification"}
     at(service, "2026-03-10T09:00")
-    service.advance_case(case.id, "submit", actor="ent")
+    service.commands.advance_case(case.id, "submit", actor="ent")
     assert {r.status for k, r in rows(service, case.id).items() if k[0] == "rectification"} == {"paused"}
     at(service, "2026-03-20T15:00")
-    service.advance_case(case.id, "reject", actor="zhang", fields={"opinion": "未与紧急切断联锁"})
+    service.commands.advance_case(case.id, "reject", actor="zhang", fields={"opinion": "未与紧急切断联锁"})
     shift = timedelta(days=10, hours=6)
     after = {k: r for k, r in rows(service, case.id).items() if k[0] == "rectification"}
     assert {k: (r.due_at, r.status) for k, r in after.items()} == {k: (d + shift, "pending") for k, d in before.items()}
@@ -327,12 +327,12 @@ def test_verification_clock_fires_its_red_warning_and_stops_on_verify(service):
     """Not verified 10 days after submit: a red warning; after verify nothing of either clock is left pending."""
     case = rectifying(service)
     at(service, "2026-04-01T09:00")
-    service.advance_case(case.id, "submit", actor="ent")
+    service.commands.advance_case(case.id, "submit", actor="ent")
     assert fired_names(sweep(service, now=T("2026-04-11T08:59")), case.id) == set()
     result = sweep(service, now=T("2026-04-11T09:00"))
     assert [(f["clock"], f["rung"], f["level"]) for f in result.fired] == [("verification", "verification-late", "red")]
     at(service, "2026-04-12T09:00")
-    service.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
+    service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
     assert {r.status for k, r in rows(service, case.id).items() if k[2] != "verification-late"} == {"cancelled"}
     assert sweep(service, now=T("2026-07-01T00:00")).fired == []
 
@@ -341,9 +341,9 @@ def test_verified_in_time_cancels_the_verification_warning(service):
     """Verified on day 3 of 10: the verification warning is cancelled and never fires."""
     case = rectifying(service)
     at(service, "2026-04-01T09:00")
-    service.advance_case(case.id, "submit", actor="ent")
+    service.commands.advance_case(case.id, "submit", actor="ent")
     at(service, "2026-04-04T09:00")
-    service.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
+    service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
     assert rung(service, case.id, "verification-late", clock="verification").status == "cancelled"
     assert sweep(service, now=T("2026-04-20T00:00")).fired == []
 
@@ -378,13 +378,13 @@ def test_escalate_events_keep_the_hash_chain(service):
     case = rectifying(service)
     sweep(service, now=T("2026-05-01T00:00"))
     sweep(service, now=T("2026-06-15T09:00"))
-    _, _, linked = service.case_view(case.id)
+    _, _, linked = service.queries.case_view(case.id)
     assert {c.workflow for c in linked} == {"interview", "posted-supervision"}
-    for one in [service.get_case(case.id), *linked]:
-        history = service.history(one.id)
+    for one in [service.queries.case(case.id), *linked]:
+        history = service.queries.history(one.id)
         assert [e.seq for e in history] == list(range(1, one.version + 1))
         assert list(verify_chain(history, head=(one.version, one.last_hash))) == []
-    triggers = [e.trigger for e in service.history(case.id)]
+    triggers = [e.trigger for e in service.queries.history(case.id)]
     assert triggers[:3] == ["report", "assign", "start"] and set(triggers[3:]) == {"escalate"}
 
 
@@ -396,7 +396,7 @@ def _sweep_work(tmp_path, cases: int, due: int = 0) -> int:
     from sqlalchemy import event
 
     from engine.clock import FixedClock
-    from engine.service import HazardService
+    from engine.app import Engine
     from engine.store.database import Store
 
     if "bench_sweep" not in sys.modules:
@@ -406,7 +406,7 @@ def _sweep_work(tmp_path, cases: int, due: int = 0) -> int:
     bench = sys.modules["bench_sweep"]
     url = f"sqlite:///{tmp_path / f'work-{cases}-{due}.db'}"
     bench.seed(url, cases=cases, due=due)
-    store = Store(url)
+    store = Store(url, create=True)
     steps = [0]
 
     def count(dbapi_connection, _record):
@@ -414,7 +414,7 @@ def _sweep_work(tmp_path, cases: int, due: int = 0) -> int:
 
     event.listen(store.db_engine, "connect", count)
     now = T(bench.SWEEP_AT)  # 30 minutes after the due cases' yellow warnings
-    assert len(sweep(HazardService(store, FixedClock(now)), now=now).fired) == due
+    assert len(sweep(Engine(store, clock=FixedClock(now)), now=now).fired) == due
     store.dispose()
     return steps[0]
 

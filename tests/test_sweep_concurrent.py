@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 
 from engine.clock import FixedClock, parse_time
 from engine.events import verify_chain
-from engine.service import HazardService
+from engine.app import Engine
 from engine.store import cases as case_store
 from engine.store import rungs as rung_store
 from engine.store.database import Store
@@ -45,7 +45,7 @@ def _bench():
 def _empty_pg(pg_url: str) -> str:
     """The session's PostgreSQL schema with every table empty."""
     from engine.store import tables
-    store = Store(pg_url)
+    store = Store(pg_url, create=True)
     store.create_schema()
     names = ", ".join(t.name for t in (tables.events, tables.rungs, tables.cases, tables.users, tables.workflow_versions,
                                          tables.calendars, tables.counters, tables.sweeps))
@@ -57,7 +57,7 @@ def _empty_pg(pg_url: str) -> str:
 
 def _tally(url: str) -> dict:
     """What the database says was fired: rung rows by status, escalate events, duplicates, chain breaks."""
-    store = Store(url)
+    store = Store(url, create=True)
     try:
         with store.read() as conn:
             statuses = dict(conn.execute(select(rungs.c.status, func.count()).group_by(rungs.c.status)).all())
@@ -104,8 +104,8 @@ def test_several_escalate_processes_fire_every_rung_exactly_once_on_postgresql(p
     assert [k for k, n in reported.items() if n > 1] == []
     leftover = sum(d["conflicts"] for d in docs)
     if leftover:  # cases another process changed meanwhile are left for the next sweep, never lost
-        store = Store(url)
-        follow = sweep(HazardService(store, FixedClock(parse_time(NOW))), now=parse_time(NOW))
+        store = Store(url, create=True)
+        follow = sweep(Engine(store, clock=FixedClock(parse_time(NOW))), now=parse_time(NOW))
         store.dispose()
         reported.update((r["case_id"], r["clock"], r["cycle"], r["rung"]) for r in follow.fired)
     assert len(reported) == seeded.due_rungs and max(reported.values()) == 1
@@ -126,9 +126,9 @@ def test_two_sweeps_at_once_on_sqlite_are_harmless(tmp_path):
     results, errors = [], []
 
     def one():
-        store = Store(url)
+        store = Store(url, create=True)
         try:
-            results.append(sweep(HazardService(store, FixedClock(parse_time(NOW))), now=parse_time(NOW), batch=50))
+            results.append(sweep(Engine(store, clock=FixedClock(parse_time(NOW))), now=parse_time(NOW), batch=50))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -150,12 +150,19 @@ def test_two_sweeps_at_once_on_sqlite_are_harmless(tmp_path):
 # -- a crashed sweep -----------------------------------------------------------------------------------------
 
 def test_a_crashed_sweeps_rows_wait_for_its_lease_to_expire(service):
-    """Rows claimed by a sweep that died are left alone until its 5-minute lease ends, then fired by a later sweep."""
+    """Rows claimed by a sweep that died are left alone until its 5-minute lease ends by the real clock (whatever
+    engine time later sweeps run at), then fired by a later sweep."""
+    from datetime import datetime, timezone
+
+    from freezegun import freeze_time
+
     ids = [run_to(service, report(service).id, "rectifying").id for _ in range(3)]
     now = parse_time(NOW)
+    real = datetime.now(timezone.utc)
     with service.store.write() as conn:
-        crashed = rung_store.claim(conn, now=now, sweep_id="crashed-sweep", lease_until=now + timedelta(minutes=5),
-                                   limit=4, postgres=not service.store.is_sqlite)
+        crashed = rung_store.claim(conn, now=now, real_now=real, sweep_id="crashed-sweep",
+                                   lease_until=real + timedelta(minutes=5), limit=4,
+                                   postgres=not service.store.is_sqlite)
     taken = {(r.case_id, r.rung) for r in crashed}
     # A claim takes whole cases (catch-up policies decide over a clock cycle): every due rung of each case it touched.
     assert len(crashed) >= 4 and taken == {(c, r) for c in {r.case_id for r in crashed}
@@ -163,12 +170,17 @@ def test_a_crashed_sweeps_rows_wait_for_its_lease_to_expire(service):
     first = sweep(service, now=now)
     assert {(f["case_id"], f["rung"]) for f in first.fired} == {(c, r) for c in ids for r in
                                                                ("yellow-warning", "red-warning", "notice")} - taken
-    assert sweep(service, now=now + timedelta(minutes=5)).fired == []  # the lease runs to 00:35:00 inclusive
-    late = sweep(service, now=now + timedelta(minutes=6))
+    # An engine time a day later (a drill, a forged --now) does not end a lease: only real time does.
+    assert sweep(service, now=now + timedelta(days=1)).fired == []
+    with freeze_time(real + timedelta(minutes=4, seconds=59)):
+        assert sweep(service, now=now).fired == []
+    with freeze_time(real + timedelta(minutes=5, seconds=1)):
+        late = sweep(service, now=now)
     assert {(f["case_id"], f["rung"]) for f in late.fired} == taken
     with service.store.write() as conn:
-        assert not rung_store.mark(conn, crashed[0].id, status="fired", fired_at=now, sweep_id="crashed-sweep")
-    events_per_rung = Counter((e.case_id, e.data["rung"]) for c in ids for e in service.history(c)
+        assert not rung_store.mark(conn, [{"row_id": crashed[0].id, "new_status": "fired", "fired_at": now,
+                                           "sweep_id": "crashed-sweep"}])
+    events_per_rung = Counter((e.case_id, e.data["rung"]) for c in ids for e in service.queries.history(c)
                               if e.trigger == "escalate")
     assert len(events_per_rung) == 9 and set(events_per_rung.values()) == {1}
 
@@ -180,10 +192,10 @@ def test_two_sweeps_crossing_over_the_same_cases_both_finish(pg_url, monkeypatch
     from sqlalchemy import update
 
     url = _empty_pg(pg_url)
-    setup = HazardService(Store(url), FixedClock(parse_time("2026-03-02T09:00")))
+    setup = Engine(Store(url, create=True), clock=FixedClock(parse_time("2026-03-02T09:00")))
     setup.init()
-    setup.add_user("ent", roles=["enterprise"], regions=["371721"])
-    setup.add_user("zhang", roles=["supervisor"], regions=["3717"])
+    setup.commands.add_user("ent", roles=["enterprise"], regions=["371721"])
+    setup.commands.add_user("zhang", roles=["supervisor"], regions=["3717"])
     x, y = (run_to(setup, report(setup).id, "rectifying").id for _ in range(2))
     now = parse_time(NOW)
 
@@ -212,10 +224,10 @@ def test_two_sweeps_crossing_over_the_same_cases_both_finish(pg_url, monkeypatch
     errors, results = [], {}
 
     def run(name):
-        store = Store(url)
+        store = Store(url, create=True)
         result = sweep_module.SweepResult(name, now)
         try:
-            sweep_module._fire_batch(HazardService(store, FixedClock(now)), held[name], now, result)
+            sweep_module._fire_batch(Engine(store, clock=FixedClock(now)), held[name], now, result)
             results[name] = result
         except Exception as exc:  # noqa: BLE001 - the assertion below names it
             errors.append(f"{name}: {type(exc).__name__}: {exc}")

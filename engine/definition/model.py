@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 FIELD_TYPES = frozenset({"text", "date", "money", "person", "enum"})
 GUARD_KINDS = frozenset({"present", "equals", "one_of", "actor_differs_from", "in_region",
-                         "no_open_linked", "not_flagged"})
+                         "no_open_linked", "not_flagged", "after_now"})
 RUNG_ACTIONS = frozenset({"remind", "notice", "interview", "post_supervision", "expose", "suspend"})
 MISSED_POLICIES = frozenset({"fire", "highest", "skip"})
 # Attributes every case has, set at report time; transitions may read them in guards.
@@ -31,6 +31,7 @@ class StateSpec:
     name: str
     label: str = ""
     final: bool = False
+    rectified: bool = False   # reports count a case here as rectified (verified or written off)
     line: int = 0
 
 
@@ -145,6 +146,8 @@ class Definition:
             by_source={(src, t.trigger): t for t in self.transitions for src in t.sources},
             clocks={c.name: c for c in self.clocks},
             final=frozenset(s.name for s in self.states if s.final),
+            rectified=frozenset(s.name for s in self.states if s.rectified),
+            deadline_clock=next((c for c in self.clocks if c.deadline_field == "deadline"), None),
         )
 
     def state(self, name: str) -> StateSpec | None:
@@ -165,6 +168,15 @@ class Definition:
     @property
     def final_states(self) -> frozenset[str]:
         return self._index["final"]
+
+    @property
+    def rectified_states(self) -> frozenset[str]:
+        return self._index["rectified"]
+
+    @property
+    def deadline_clock(self) -> "ClockSpec | None":
+        """The clock that runs against the case's `deadline` field: the one overdue is counted on."""
+        return self._index["deadline_clock"]
 
     def rungs_of(self, clock: str) -> tuple[Rung, ...]:
         return tuple(r for r in self.rungs if r.clock == clock)

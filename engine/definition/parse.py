@@ -19,7 +19,7 @@ from engine.errors import DefinitionInvalid
 TOP_KEYS = frozenset({"workflow", "title", "description", "roles", "fields", "states", "report",
                       "transitions", "extend", "clocks", "escalation"})
 FIELD_KEYS = frozenset({"type", "label", "values"})
-STATE_KEYS = frozenset({"label", "initial", "final"})
+STATE_KEYS = frozenset({"label", "initial", "final", "rectified"})
 TRANSITION_KEYS = frozenset({"trigger", "from", "to", "roles", "requires", "sets", "guards", "lifts", "label"})
 COMMAND_KEYS = frozenset({"roles", "requires", "sets", "guards"})
 CLOCK_KEYS = frozenset({"label", "start", "stop", "pause", "resume", "deadline", "duration"})
@@ -175,15 +175,16 @@ class _Parser:
             line = node.line_of(sname)
             spec = spec if spec is not None else source.Mapping()
             if not isinstance(spec, source.Mapping):
-                self.problem(line, f"{where}: must be a mapping (label, initial, final) or empty")
+                self.problem(line, f"{where}: must be a mapping (label, initial, final, rectified) or empty")
                 continue
             self.keys(spec, STATE_KEYS, where)
-            for flag in ("initial", "final"):
+            for flag in ("initial", "final", "rectified"):
                 if flag in spec and not isinstance(spec[flag], bool):
                     self.problem(spec.line_of(flag), f"{where}: '{flag}' must be true or false")
             if spec.get("initial") is True:
                 initials.append((sname, line))
-            result.append(StateSpec(sname, self.text(spec, "label", where), spec.get("final") is True, line))
+            result.append(StateSpec(sname, self.text(spec, "label", where), spec.get("final") is True,
+                                    spec.get("rectified") is True, line))
         if node is not None and not initials:
             self.problem(node.line, "states: no state is marked 'initial: true'")
         for sname, line in initials[1:]:
@@ -221,7 +222,7 @@ class _Parser:
             if arg not in (None, True):
                 return bad("no argument") or None
             return Guard(kind, line=line)
-        if kind in ("present",):
+        if kind in ("present", "after_now"):
             return Guard(kind, field=arg, line=line) if isinstance(arg, str) else bad("a field name")
         if kind == "actor_differs_from":
             triggers = arg if isinstance(arg, list) else [arg]

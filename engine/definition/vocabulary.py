@@ -81,6 +81,7 @@ class GuardContext:
     last_actor_of: dict  # trigger -> actor of the most recent event with that trigger
     open_linked: frozenset[str]  # workflows of linked cases not yet in a final state
     flags: frozenset[str]
+    now: datetime | None = None  # the engine's time of the command
 
 
 def check_guard(guard: Guard, ctx: GuardContext) -> str | None:
@@ -123,6 +124,19 @@ def _not_flagged(g: Guard, ctx: GuardContext) -> str | None:
     return None if g.flag not in ctx.flags else f"the case is flagged '{g.flag}'"
 
 
+def _after_now(g: Guard, ctx: GuardContext) -> str | None:
+    """A date or time field that is not already past at the engine's time (a date counts to its end)."""
+    from engine.clock import deadline_instant, iso
+
+    value = ctx.fields.get(g.field)
+    if value in (None, "") or ctx.now is None:
+        return None
+    if deadline_instant(str(value)) > ctx.now:
+        return None
+    return (f"field '{g.field}' ({value}) is already past at the engine's time {iso(ctx.now)[:16]}; "
+            "back-filling an older record sets the engine's time to its own date")
+
+
 def in_regions(region: str, prefixes: tuple[str, ...]) -> bool:
     """A region code prefix covers the divisions below it: '37' a province, '3717' a city, '371721' a county."""
     return any(region.startswith(p) for p in prefixes)
@@ -136,4 +150,5 @@ _GUARDS = {
     "in_region": _in_region,
     "no_open_linked": _no_open_linked,
     "not_flagged": _not_flagged,
+    "after_now": _after_now,
 }

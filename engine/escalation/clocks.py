@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from engine.definition.model import Definition
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.definition.model import Definition
 
 
 def advance(states: dict, event, definition: Definition) -> dict:
-    """Clock states after `event`; unchanged clocks are shared, changed ones copied."""
+    """Clock states after `event`; unchanged clocks are shared, changed ones copied, and when no clock
+    changes the very same dict comes back (the store writes only what changed)."""
     if not definition.clocks:
         return states
     result = dict(states)
@@ -30,13 +34,19 @@ def advance(states: dict, event, definition: Definition) -> dict:
         elif state is None:
             continue
         elif status != "stopped" and (event.trigger in spec.stop or final):
-            result[spec.name] = {**state, "status": "stopped", "paused_at": None}
+            # Time paused up to the stop still counts: the deadline it was measured against moved by it.
+            paused = _paused_for(state, event.at) if status == "paused" else 0
+            result[spec.name] = {**state, "status": "stopped", "paused_at": None,
+                                 "paused_seconds": state["paused_seconds"] + paused}
         elif status == "running" and event.trigger in spec.pause:
             result[spec.name] = {**state, "status": "paused", "paused_at": at}
         elif status == "paused" and event.trigger in spec.resume:
-            paused = (event.at - datetime.fromisoformat(state["paused_at"])).total_seconds()
             result[spec.name] = {**state, "status": "running", "paused_at": None,
-                                 "paused_seconds": state["paused_seconds"] + max(paused, 0)}
+                                 "paused_seconds": state["paused_seconds"] + _paused_for(state, event.at)}
         elif event.trigger == "extend" and event.data.get("clock") == spec.name and status != "stopped":
             result[spec.name] = {**state, "until": event.data["until"]}
-    return result
+    return states if result == states else result
+
+
+def _paused_for(state: dict, at: datetime) -> float:
+    return max((at - datetime.fromisoformat(state["paused_at"])).total_seconds(), 0)

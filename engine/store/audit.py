@@ -70,12 +70,6 @@ def heads_without_events(conn: Connection) -> Iterator[tuple[str, Head]]:
         yield row.id, (row.version, row.last_hash)
 
 
-def linked_ids(conn: Connection, case_id: str) -> list[str]:
-    """Cases opened from this one (interviews, posted supervision), oldest first."""
-    stmt = select(cases.c.id).where(cases.c.parent_id == case_id).order_by(cases.c.created_at, cases.c.id)
-    return [row.id for row in conn.execute(stmt)]
-
-
 def count_events(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(events)).scalar_one()
 

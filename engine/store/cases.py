@@ -1,38 +1,52 @@
-"""Cases and their events in the database, with Core statements (the ORM unit of work is 13-28x slower).
+"""Cases and their events in the database: the register's rows, read and written with prepared statements.
 
-`append` is the only way a case changes: it inserts the new events and updates the projection
-`WHERE version = :expected` in the caller's transaction; a lost race becomes `Conflict`.
+The unit of work (`engine/unit.py`) is the only writer: it inserts new cases and events and updates each
+projection `WHERE version = :expected`, in batches, in the caller's transaction; a lost race becomes
+`Conflict`. Reads for the register's filters are built here, so no SQL lives outside `engine/store/`.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.case import Case
 from engine.errors import Conflict, NotFound
 from engine.events import Event
-from engine.store.tables import cases, counters, events
+from engine.actor import Actor
+from engine.store.prepared import Prepared
+from engine.store.tables import cases, counters, events, users
 
-_EVENT_COLUMNS = ("case_id", "seq", "trigger", "from_state", "to_state", "actor", "role", "at", "recorded_at",
-                  "data", "workflow", "workflow_version", "prev_hash", "hash")
+CASE_COLUMNS = tuple(c.name for c in cases.c)
+EVENT_COLUMNS = ("case_id", "seq", "trigger", "from_state", "to_state", "actor", "role", "at", "recorded_at",
+                 "data", "workflow", "workflow_version", "prev_hash", "hash")
+_WIDTH = len(CASE_COLUMNS)
+_AT = {name: i for i, name in enumerate(CASE_COLUMNS)}
 
-
-# Hot-path statements, built once (building expressions per call costs more than running them on SQLite).
-_LOAD = select(cases).where(cases.c.id == bindparam("case_id"))
-_INSERT_CASE = insert(cases)
-_INSERT_EVENTS = insert(events)
-_UPDATE_CASE = update(cases).where(and_(cases.c.id == bindparam("case_id"), cases.c.version == bindparam("expected")))
+# Hot statements, built once and compiled once per dialect.
+_LOAD = Prepared(select(cases).where(cases.c.id == bindparam("case_id")))
+# The case and the acting user in one round trip: every command needs both.
+_LOAD_FOR = Prepared(select(*cases.c, users.c.name, users.c.roles, users.c.regions)
+                     .select_from(cases.outerjoin(users, users.c.name == bindparam("actor")))
+                     .where(cases.c.id == bindparam("case_id")))
+_INSERT_CASE = Prepared(cases.insert().values({c.name: bindparam(c.name) for c in cases.c}).inline())
+_INSERT_EVENT = Prepared(events.insert().values({n: bindparam(n) for n in EVENT_COLUMNS}).inline())
+_EVENTS_OF = Prepared(select(*(events.c[n] for n in EVENT_COLUMNS)).where(events.c.case_id == bindparam("case_id"))
+                      .order_by(events.c.seq))
 
 
 def case_values(case: Case) -> dict:
+    fields = case.fields
     return {
         "id": case.id, "workflow": case.workflow, "workflow_version": case.workflow_version, "state": case.state,
         "version": case.version, "level": case.level, "title": case.title, "enterprise": case.enterprise,
         "region": case.region, "industry": case.industry, "source": case.source, "found_at": case.found_at,
-        "deadline": case.deadline, "deadline_at": case.deadline_at, "fields": case.fields,
+        "deadline": fields.get("deadline"), "due_at": case.due_at, "paused_at": case.paused_at,
+        "met_at": case.met_at, "rectified_at": case.rectified_at,
+        "responsible_unit": fields.get("responsible_unit"), "responsible_person": fields.get("responsible_person"),
+        "department": fields.get("department"), "fields": fields,
         "flags": list(case.flags), "signers": case.signers, "clocks": case.clocks,
         "fired": [list(f) for f in case.fired], "parent_id": case.parent_id, "calendar_hash": case.calendar,
         "is_final": case.is_final,
@@ -41,99 +55,85 @@ def case_values(case: Case) -> dict:
     }
 
 
-def case_from_row(row) -> Case:
-    m = row._mapping
+def case_from_tuple(row: Sequence) -> Case:
+    a = _AT
     return Case(
-        id=m["id"], workflow=m["workflow"], workflow_version=m["workflow_version"], state=m["state"],
-        version=m["version"], level=m["level"], title=m["title"], enterprise=m["enterprise"], region=m["region"],
-        industry=m["industry"], source=m["source"], found_at=m["found_at"], fields=dict(m["fields"]),
-        flags=tuple(m["flags"]), signers=dict(m["signers"]), clocks=dict(m["clocks"]),
-        fired=tuple(tuple(f) for f in m["fired"]), parent_id=m["parent_id"], calendar=m["calendar_hash"],
-        is_final=m["is_final"],
-        created_at=m["created_at"], updated_at=m["updated_at"], closed_at=m["closed_at"], last_hash=m["last_hash"],
+        id=row[a["id"]], workflow=row[a["workflow"]], workflow_version=row[a["workflow_version"]],
+        state=row[a["state"]], version=row[a["version"]], level=row[a["level"]], title=row[a["title"]],
+        enterprise=row[a["enterprise"]], region=row[a["region"]], industry=row[a["industry"]],
+        source=row[a["source"]], found_at=row[a["found_at"]], fields=dict(row[a["fields"]]),
+        flags=tuple(row[a["flags"]]), signers=dict(row[a["signers"]]), clocks=dict(row[a["clocks"]]),
+        fired=tuple(tuple(f) for f in row[a["fired"]]), parent_id=row[a["parent_id"]],
+        calendar=row[a["calendar_hash"]], is_final=bool(row[a["is_final"]]), due_at=row[a["due_at"]],
+        paused_at=row[a["paused_at"]], met_at=row[a["met_at"]], rectified_at=row[a["rectified_at"]],
+        created_at=row[a["created_at"]], updated_at=row[a["updated_at"]], closed_at=row[a["closed_at"]],
+        last_hash=row[a["last_hash"]],
     )
 
 
+def case_from_row(row) -> Case:
+    return case_from_tuple(tuple(row))
+
+
 def event_values(e: Event) -> dict:
-    return {name: getattr(e, name) for name in _EVENT_COLUMNS}
+    return {name: getattr(e, name) for name in EVENT_COLUMNS}
 
 
 def event_from_row(row) -> Event:
     m = row._mapping
-    return Event(**{name: m[name] for name in _EVENT_COLUMNS})
+    return Event(*(m[name] for name in EVENT_COLUMNS))
 
 
+# -- reads ------------------------------------------------------------------------------------------------------
 def load(conn: Connection, case_id: str) -> Case:
-    row = conn.execute(_LOAD, {"case_id": case_id}).first()
+    row = _LOAD.first(conn, {"case_id": case_id})
     if row is None:
         raise NotFound(f"no case '{case_id}'", kind="case", key=case_id)
-    return case_from_row(row)
+    return case_from_tuple(row)
+
+
+def load_for(conn: Connection, case_id: str, actor: str) -> tuple[Case, Actor | None]:
+    """The case and the registered user `actor` (None when there is no such user)."""
+    row = _LOAD_FOR.first(conn, {"case_id": case_id, "actor": actor})
+    if row is None:
+        raise NotFound(f"no case '{case_id}'", kind="case", key=case_id)
+    name, roles, regions = row[_WIDTH:]
+    user = None if name is None else Actor(name, _split(roles), _split(regions))
+    return case_from_tuple(row), user
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(x for x in text.split(",") if x)
+
+
+_LOAD_MANY: dict[int, Prepared] = {}
+_BUCKETS = (1, 8, 32, 128, 512)
 
 
 def load_many(conn: Connection, case_ids: Iterable[str]) -> dict[str, Case]:
-    ids = list(case_ids)
-    if not ids:
-        return {}
-    return {row.id: case_from_row(row) for row in conn.execute(select(cases).where(cases.c.id.in_(ids)))}
-
-
-def insert_new(conn: Connection, case: Case, new_events: list[Event]) -> None:
-    conn.execute(_INSERT_CASE, [case_values(case)])
-    conn.execute(_INSERT_EVENTS, [event_values(e) for e in new_events])
-
-
-def append(conn: Connection, case: Case, expected_version: int, new_events: list[Event]) -> None:
-    """Write `new_events` and the projection `case` if the stored case is still at `expected_version`."""
-    values = case_values(case)
-    del values["id"]
-    values.update(case_id=case.id, expected=expected_version)
-    result = conn.execute(_UPDATE_CASE, values)
-    if result.rowcount != 1:
-        raise Conflict(f"case {case.id} was changed by someone else meanwhile (expected version {expected_version}); "
-                       "nothing was written: look at it again and retry", case_id=case.id,
-                       expected_version=expected_version)
-    try:
-        conn.execute(_INSERT_EVENTS, [event_values(e) for e in new_events])
-    except IntegrityError:
-        raise Conflict(f"case {case.id}: event #{new_events[0].seq} was written by someone else meanwhile; "
-                       "nothing was written", case_id=case.id, expected_version=expected_version) from None
+    """The cases with these ids, in statements prepared for a few list sizes (the list is padded up to one)."""
+    ids = list(dict.fromkeys(case_ids))
+    found: dict[str, Case] = {}
+    for start in range(0, len(ids), _BUCKETS[-1]):
+        chunk = ids[start:start + _BUCKETS[-1]]
+        size = next(b for b in _BUCKETS if b >= len(chunk))
+        statement = _LOAD_MANY.get(size)
+        if statement is None:
+            statement = _LOAD_MANY[size] = Prepared(select(cases).where(
+                cases.c.id.in_([bindparam(f"id{i}") for i in range(size)])))
+        padded = chunk + [chunk[-1]] * (size - len(chunk))
+        for row in statement.rows(conn, {f"id{i}": case_id for i, case_id in enumerate(padded)}):
+            case = case_from_tuple(row)
+            found[case.id] = case
+    return found
 
 
 def events_of(conn: Connection, case_id: str) -> list[Event]:
-    rows = conn.execute(select(events).where(events.c.case_id == case_id).order_by(events.c.seq))
-    return [event_from_row(r) for r in rows]
+    return [Event(*row) for row in _EVENTS_OF.rows(conn, {"case_id": case_id})]
 
 
-def stream_events(conn: Connection, *, batch: int = 5000) -> Iterator[Event]:
-    """Every event, by case then seq, fetched in batches so millions never sit in memory at once."""
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-        select(events).order_by(events.c.case_id, events.c.seq))
-    for row in result:
-        yield event_from_row(row)
-
-
-def _filtered(stmt, *, region=None, level=None, workflow=None):
-    """The register's filters on what a case keeps from its report on (region prefix, level, workflow)."""
-    if region:
-        stmt = stmt.where(cases.c.region.startswith(region))
-    if level:
-        stmt = stmt.where(cases.c.level == level)
-    if workflow:
-        stmt = stmt.where(cases.c.workflow == workflow)
-    return stmt
-
-
-def stream_register_events(conn: Connection, *, as_of, region=None, level=None, workflow=None,
-                           case_id: str | None = None, batch: int = 5000) -> Iterator[Event]:
-    """Events in force at `as_of` of the cases reported by then, filtered on what never changes after a report."""
-    stmt = _filtered(select(events).join(cases, cases.c.id == events.c.case_id).where(
-        cases.c.created_at <= as_of, events.c.at <= as_of), region=region, level=level, workflow=workflow)
-    if case_id is not None:  # an empty id is a case that does not exist, not "every case"
-        stmt = stmt.where(cases.c.id == case_id)
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-        stmt.order_by(events.c.case_id, events.c.seq))
-    for row in result:
-        yield event_from_row(row)
+def exists(conn: Connection, case_id: str) -> bool:
+    return conn.execute(select(cases.c.id).where(cases.c.id == case_id)).first() is not None
 
 
 def open_cases_of(conn: Connection, workflow: str) -> list[Case]:
@@ -142,20 +142,20 @@ def open_cases_of(conn: Connection, workflow: str) -> list[Case]:
     return [case_from_row(r) for r in rows]
 
 
-def next_number(conn: Connection, year: int, dialect: str) -> int:
-    """The next case number of the year; the counter row is the lock, so two reporters never share one."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    stmt = upsert(counters).values(year=year, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["year"], set_={"last": counters.c.last + 1})
-    return conn.execute(stmt.returning(counters.c.last)).scalar_one()
+def open_cases_with_clocks(conn: Connection, *, other_than_calendar: str) -> list[Case]:
+    """Open cases counting working days with another calendar than `other_than_calendar`."""
+    stmt = select(cases).where(and_(cases.c.is_final.is_(False), or_(cases.c.calendar_hash.is_(None),
+                                                                     cases.c.calendar_hash != other_than_calendar)))
+    return [c for c in (case_from_row(r) for r in conn.execute(stmt.order_by(cases.c.id))) if c.clocks]
 
 
-def linked_open_workflows(conn: Connection, case_id: str) -> frozenset[str]:
-    rows = conn.execute(select(cases.c.workflow).where(and_(cases.c.parent_id == case_id, cases.c.is_final.is_(False))))
-    return frozenset(r.workflow for r in rows)
+_LINKED_OPEN = Prepared(select(cases.c.id, cases.c.workflow).where(and_(cases.c.parent_id == bindparam("case_id"),
+                                                                       cases.c.is_final.is_(False))))
+
+
+def linked_open(conn: Connection, case_id: str) -> dict[str, str]:
+    """The case's linked cases not yet final: id -> workflow."""
+    return dict(_LINKED_OPEN.rows(conn, {"case_id": case_id}))
 
 
 def linked(conn: Connection, case_id: str) -> list[Case]:
@@ -163,18 +163,108 @@ def linked(conn: Connection, case_id: str) -> list[Case]:
     return [case_from_row(r) for r in rows]
 
 
-def query(conn: Connection, *, state=None, region=None, level=None, workflow=None, overdue_at=None,
-          limit: int | None = None, offset: int = 0) -> list[Case]:
-    stmt = _filtered(select(cases), region=region, level=level, workflow=workflow)
-    if state:
-        stmt = stmt.where(cases.c.state == state)
-    if overdue_at is not None:
-        stmt = stmt.where(and_(cases.c.is_final.is_(False), cases.c.deadline_at <= overdue_at))
-    stmt = stmt.order_by(cases.c.id).offset(offset)
-    if limit:
-        stmt = stmt.limit(limit)
-    return [case_from_row(r) for r in conn.execute(stmt)]
+def linked_ids(conn: Connection, case_id: str) -> list[str]:
+    """Cases opened from this one (interviews, posted supervision), oldest first."""
+    stmt = select(cases.c.id).where(cases.c.parent_id == case_id).order_by(cases.c.created_at, cases.c.id)
+    return [row.id for row in conn.execute(stmt)]
 
 
 def count(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(cases)).scalar_one()
+
+
+# -- writes (the unit of work's) ------------------------------------------------------------------------------
+def insert_cases(conn: Connection, new: list[Case]) -> None:
+    try:
+        _INSERT_CASE.executemany(conn, [case_values(c) for c in new])
+    except IntegrityError:
+        raise Conflict(f"case {new[0].id if len(new) == 1 else 'number'} was taken by another writer meanwhile; "
+                       "nothing was written", case_id=new[0].id) from None
+
+
+_UPDATES: dict[frozenset, Prepared] = {}  # one statement per set of changed columns (a few dozen at most)
+
+
+def _update_of(columns: frozenset) -> Prepared:
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        statement = _UPDATES[columns] = Prepared(
+            update(cases).where(and_(cases.c.id == bindparam("k_id"), cases.c.version == bindparam("k_expected")))
+            .values({n: bindparam(f"v_{n}") for n in CASE_COLUMNS if n in columns}))
+    return statement
+
+
+def update_cases(conn: Connection, changed: list[tuple[Case, Case]]) -> None:
+    """Write each projection (`after`) over its stored row if that is still `before`; Conflict if any is not.
+
+    Only the columns that differ are written: most steps change the state, the version and a signer, and
+    encoding the rest again would cost more than the update itself.
+    """
+    groups: dict[frozenset, list[dict]] = {}
+    for before, after in changed:
+        old, new = case_values(before), case_values(after)
+        values = {f"v_{k}": v for k, v in new.items() if v is not old[k] and v != old[k]}
+        values.update(k_id=after.id, k_expected=before.version)
+        groups.setdefault(frozenset(k[2:] for k in values if k.startswith("v_")), []).append(values)
+    updated = sum(_update_of(columns).executemany(conn, rows) for columns, rows in groups.items())
+    if updated != len(changed):
+        before, after = changed[0]
+        which = f"case {after.id}" if len(changed) == 1 else f"one of {len(changed)} cases"
+        raise Conflict(f"{which} was changed by someone else meanwhile (expected version {before.version}); "
+                       "nothing was written: look at it again and retry", case_id=after.id if len(changed) == 1 else "",
+                       expected_version=before.version if len(changed) == 1 else None)
+
+
+def insert_events(conn: Connection, new: list[Event]) -> None:
+    try:
+        _INSERT_EVENT.executemany(conn, [event_values(e) for e in new])
+    except IntegrityError:
+        raise Conflict(f"case {new[0].case_id}: event #{new[0].seq} was written by someone else meanwhile; "
+                       "nothing was written", case_id=new[0].case_id) from None
+
+
+_RESERVE: dict[str, Prepared] = {}
+
+
+def _reserve(dialect: str) -> Prepared:
+    """The upsert that takes numbers, in the dialect's own syntax (imported on first use: a read never needs it)."""
+    if dialect not in _RESERVE:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        stmt = upsert(counters).values(year=bindparam("year"), last=bindparam("count"))
+        stmt = stmt.on_conflict_do_update(index_elements=["year"], set_={"last": counters.c.last + stmt.excluded.last})
+        _RESERVE[dialect] = Prepared(stmt.returning(counters.c.last))
+    return _RESERVE[dialect]
+
+
+def reserve_numbers(conn: Connection, year: int, count: int, dialect: str) -> range:
+    """`count` new case numbers of the year; the counter row is the lock, so two reporters never share one."""
+    (last,) = _reserve(dialect).first(conn, {"year": year, "count": count})
+    return range(last - count + 1, last + 1)
+
+
+# -- the register's queries -------------------------------------------------------------------------------------
+def stream_register_events(conn: Connection, *, as_of, where=(), case_id: str | None = None,
+                           batch: int = 5000) -> Iterator[Event]:
+    """Events in force at `as_of` of the cases reported by then, filtered on what never changes after a report."""
+    stmt = select(*(events.c[n] for n in EVENT_COLUMNS)).join(cases, cases.c.id == events.c.case_id).where(
+        cases.c.created_at <= as_of, events.c.at <= as_of, *where)
+    if case_id is not None:  # an empty id is a case that does not exist, not "every case"
+        stmt = stmt.where(cases.c.id == case_id)
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+        stmt.order_by(events.c.case_id, events.c.seq))
+    for row in result:
+        yield Event(*row)
+
+
+def query(conn: Connection, *, where=(), order_by=(), limit: int | None = None, offset: int = 0) -> list[Case]:
+    stmt = select(cases).where(*where).order_by(*order_by, cases.c.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [case_from_row(r) for r in conn.execute(stmt)]
+
+
+def count_where(conn: Connection, where=()) -> int:
+    return conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one()

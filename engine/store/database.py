@@ -3,16 +3,21 @@
 SQLite (the embedded default) gets WAL, `synchronous=NORMAL`, a busy timeout and foreign keys on every
 connection, and write transactions start with `BEGIN IMMEDIATE` so a read-then-write transaction never
 fails half-way with SQLITE_BUSY. PostgreSQL serves several processes or machines sharing the work.
+
+Opening a SQLite file that does not exist creates nothing unless asked (`create=True`, which `init` does):
+a typo in a path must not leave an empty database behind.
 """
 from __future__ import annotations
 
+import os
 import re
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, StatementError
 
 from engine.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
 
@@ -29,10 +34,22 @@ def normalise_url(url: str) -> str:
 
 
 class Store:
-    def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False):
+    def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False, create: bool = False):
         self.url = normalise_url(url)
-        self.db_engine: Engine = _create(self.url, echo)
+        try:
+            parsed = make_url(self.url)
+        except Exception:  # noqa: BLE001 - SQLAlchemy raises ArgumentError and ValueError alike
+            raise StoreError(f"'{_no_password(url)}' is not a database URL (e.g. sqlite:///hazard.db or "
+                             "postgresql+psycopg://user@host/db)", rule="url") from None
+        self.path = _sqlite_file(parsed)
+        if self.path is not None and not create and not os.path.exists(self.path):
+            raise StoreUnavailable(f"there is no database at {self.path}", rule="no-database")
+        try:
+            self.db_engine: Engine = create_engine(self.url, echo=echo, **_engine_options(self.url))
+        except Exception as exc:  # noqa: BLE001 - an unknown driver name, a bad option
+            raise StoreError(f"cannot open {_no_password(self.url)}: {exc}", rule="url") from None
         self.dialect = self.db_engine.dialect.name
+        self._local = threading.local()
         if self.dialect == "sqlite":
             _sqlite_setup(self.db_engine)
 
@@ -41,19 +58,22 @@ class Store:
         return self.dialect == "sqlite"
 
     def create_schema(self) -> None:
-        from sqlmodel import SQLModel
-
-        from engine.store import tables  # noqa: F401  (registers the tables)
-        with self.translated():
-            SQLModel.metadata.create_all(self.db_engine)
+        """Create every table that is missing; two processes doing so at once both succeed."""
+        from engine.store.tables import METADATA
+        for attempt in range(3):
+            try:
+                with self.translated():
+                    METADATA.create_all(self.db_engine)
+                return
+            except Conflict:
+                if attempt == 2:
+                    raise
 
     @contextmanager
     def translated(self) -> Iterator[None]:
         """Driver errors become the engine's: one place, as eventsourcing's PEP 249 mapping does."""
         try:
             yield
-        except IntegrityError:
-            raise  # a lost race on a unique key: the caller knows which (Conflict)
         except DBAPIError as exc:
             raise self._translate(exc) from exc
         except (UnicodeEncodeError, StatementError) as exc:
@@ -66,16 +86,21 @@ class Store:
 
     def _translate(self, exc: DBAPIError) -> Exception:
         text = _first_line(exc)
-        if getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40P01", "40001"):  # deadlock, serialization
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if sqlstate in ("40P01", "40001"):  # deadlock, serialization failure
             return Conflict(f"a concurrent transaction got in the way ({text}); nothing was written, retry", case_id="")
         if "NUL (0x00)" in text:  # PostgreSQL cannot store NUL; SQLite can: refuse it the same on both
             return InvalidInput("a value holds the control character U+0000 (NUL), which is not allowed")
+        if isinstance(exc, IntegrityError) or sqlstate == "42P07" or "already exists" in text:
+            # A unique key settled a race (two `init`s creating one table, two writers of one row).
+            return Conflict(f"another writer got there first ({text}); nothing was written, retry", case_id="")
+        if any(sign in text for sign in ("no such table", "no such column", "does not exist")) \
+                and isinstance(exc, (OperationalError, ProgrammingError)):
+            return StoreError(f"the database at {self.safe_url} has no tables or an older layout ({text})",
+                              rule="no-tables")
         if not isinstance(exc, OperationalError):
             return StoreError(f"database error: {text}")
-        if any(sign in text for sign in ("no such table", "no such column", "does not exist")):
-            return StoreError(f"the database at {self.safe_url} has no tables or an older layout ({text}): "
-                              "run `hazard init` on a new database")
-        return StoreUnavailable(f"database unavailable ({self.safe_url}): {text}")
+        return StoreUnavailable(f"database unavailable ({self.safe_url}): {text}", rule="unavailable")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -84,35 +109,50 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction: committed when the block ends, rolled back on any exception."""
-        with self.translated(), self.db_engine.connect() as conn:
+        """One write transaction: committed when the block ends, rolled back on any exception.
+
+        Each thread keeps its write connection between transactions (checking one out of the pool and back
+        costs as much as a small command's SQL); one that fails at the driver is dropped, not reused.
+        """
+        conn = getattr(self._local, "writer", None)
+        if conn is None or conn.closed or conn.invalidated:
+            with self.translated():
+                conn = self._local.writer = self.db_engine.connect()
             conn.execution_options(hazard_write=True)
-            with conn.begin():
+        try:
+            with self.translated(), conn.begin():
                 yield conn
+        except BaseException as exc:
+            if isinstance(exc, StoreError) or not isinstance(exc, Exception):
+                self._drop_writer()
+            raise
+
+    def _drop_writer(self) -> None:
+        conn = getattr(self._local, "writer", None)
+        self._local.writer = None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - a connection the database already closed
+                pass
 
     @property
     def safe_url(self) -> str:
         return self.db_engine.url.render_as_string(hide_password=True)
 
     def dispose(self) -> None:
+        self._drop_writer()
         self.db_engine.dispose()
 
 
-def _create(url: str, echo: bool) -> Engine:
-    """The engine for a URL the user gave; a URL that is not one of ours is their input to fix, not a crash."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    shown = re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)  # never print a password
-    shown = shown if len(shown) <= 80 else shown[:80] + "..."
-    try:
-        backend = make_url(url).get_backend_name()
-        if backend not in ("sqlite", "postgresql"):
-            raise InvalidInput(f"--db {shown}: only SQLite (sqlite:///FILE) and PostgreSQL "
-                               "(postgresql+psycopg://user@host/db) are supported", field="db")
-        return create_engine(url, echo=echo, **_engine_options(url))
-    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
-        raise InvalidInput(f"--db {shown}: not a usable database URL ({exc})", field="db") from None
+def _sqlite_file(url) -> str | None:
+    """The file a SQLite URL names, or None for memory databases and other backends."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return database
 
 
 def _engine_options(url: str) -> dict:
@@ -133,8 +173,16 @@ def _sqlite_setup(db_engine: Engine) -> None:
 
     @event.listens_for(db_engine, "begin")
     def on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("hazard_write") else "BEGIN")
+        # On the driver's connection itself: this runs once per command, and SQLAlchemy's execution of a
+        # statement costs several times what SQLite needs to begin a transaction.
+        statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get("hazard_write") else "BEGIN"
+        conn.connection.driver_connection.execute(statement)
 
 
 def _first_line(exc: Exception) -> str:
     return str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _no_password(url: str) -> str:
+    """A URL as an error message may show it: never with its password."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)

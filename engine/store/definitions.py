@@ -5,12 +5,17 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 
-from engine.calendar import WorkCalendar
+from typing import TYPE_CHECKING
+
 from engine.errors import NotFound
+from engine.store.prepared import Prepared
 from engine.store.tables import calendars, workflow_versions
+
+if TYPE_CHECKING:
+    from engine.calendar import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,14 @@ def install(conn: Connection, *, name: str, text: str, file_name: str, calendar_
     return StoredVersion(**values), True
 
 
+_NEWEST = Prepared(select(func.max(workflow_versions.c.version)).where(workflow_versions.c.name == bindparam("name")))
+_NEWEST_CALENDAR = Prepared(select(calendars.c.content_hash).order_by(calendars.c.last_year.desc(),
+                                                                        calendars.c.installed_at.desc()).limit(1))
+
+
 def newest_version(conn: Connection, name: str) -> int | None:
-    return conn.execute(select(func.max(workflow_versions.c.version)).where(workflow_versions.c.name == name)).scalar()
+    row = _NEWEST.first(conn, {"name": name})
+    return row[0] if row else None
 
 
 def get(conn: Connection, name: str, version: int | None = None) -> StoredVersion:
@@ -62,9 +73,12 @@ def get(conn: Connection, name: str, version: int | None = None) -> StoredVersio
     row = conn.execute(stmt.limit(1)).first()
     if row is None:
         what = f"workflow '{name}'" + (f" version {version}" if version is not None else "")
-        raise NotFound(f"no {what} installed (run `hazard init` or `hazard workflow install FILE`)",
-                       kind="workflow", key=name)
+        raise NotFound(f"no {what} installed", kind="workflow", key=name, rule="not-installed")
     return _stored(row)
+
+
+def workflow_names(conn: Connection) -> list[str]:
+    return [row.name for row in conn.execute(select(workflow_versions.c.name).distinct().order_by(workflow_versions.c.name))]
 
 
 def all_versions(conn: Connection) -> list[StoredVersion]:
@@ -72,7 +86,7 @@ def all_versions(conn: Connection) -> list[StoredVersion]:
     return [_stored(r) for r in rows]
 
 
-def save_calendar(conn: Connection, calendar: WorkCalendar, now: datetime) -> str:
+def save_calendar(conn: Connection, calendar: "WorkCalendar", now: datetime) -> str:
     digest = calendar.content_hash
     if conn.execute(select(calendars.c.content_hash).where(calendars.c.content_hash == digest)).first() is None:
         conn.execute(insert(calendars), [dict(content_hash=digest, name=calendar.name, version=calendar.version,
@@ -81,17 +95,22 @@ def save_calendar(conn: Connection, calendar: WorkCalendar, now: datetime) -> st
     return digest
 
 
-def load_calendar(conn: Connection, digest: str) -> WorkCalendar:
+def load_calendar(conn: Connection, digest: str) -> "WorkCalendar":
     row = conn.execute(select(calendars.c.data).where(calendars.c.content_hash == digest)).first()
     if row is None:
         raise NotFound(f"no working-day calendar {digest[:12]} stored", kind="calendar", key=digest)
+    from engine.calendar import WorkCalendar
     return WorkCalendar.from_data(row.data)
 
 
 def newest_calendar(conn: Connection) -> str | None:
     """The calendar covering the most years (the last stored among equals): what new cases count with."""
-    return conn.execute(select(calendars.c.content_hash).order_by(calendars.c.last_year.desc(),
-                                                                  calendars.c.installed_at.desc()).limit(1)).scalar()
+    row = _NEWEST_CALENDAR.first(conn)
+    return row[0] if row else None
+
+
+def calendar_hashes(conn: Connection) -> set[str]:
+    return {row.content_hash for row in conn.execute(select(calendars.c.content_hash))}
 
 
 def all_calendars(conn: Connection) -> list:

@@ -1,88 +1,109 @@
 """Rung rows: the durable timers. Scheduled from the pure plan, claimed by sweeps, fired at most once.
 
 A rung row is never a job inside APScheduler nor an in-process timer: a restart loses nothing, and the
-unique key (case, clock, cycle, rung) makes a second firing impossible whatever runs twice.
+unique key (case, clock, cycle, rung) makes a second firing impossible whatever runs twice. The unit of
+work decides what to insert, move or mark; this module only runs the statements, in batches.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from typing import NamedTuple
+
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
-from engine.escalation.ladder import PlannedRung
-from engine.store.tables import rungs
+from engine.store.prepared import Prepared
+from engine.store.tables import UTCDateTime, cases, rungs, sweeps
 
 OPEN = ("pending", "paused", "cancelled")
-# Built once: building SQLAlchemy expressions per call costs more than running them on SQLite.
-_OF_CASE = select(rungs).where(rungs.c.case_id == bindparam("case_id"))
-_MOVE = update(rungs).where(rungs.c.id == bindparam("row_id")).values(
-    due_at=bindparam("due_at"), provisional=bindparam("provisional"), status=bindparam("status"),
-    claimed_by=None, lease_until=None)
+STATE_COLUMNS = (rungs.c.id, rungs.c.clock, rungs.c.cycle, rungs.c.rung, rungs.c.status, rungs.c.due_at,
+                 rungs.c.provisional)
+_STATES_OF = Prepared(select(*STATE_COLUMNS).where(rungs.c.case_id == bindparam("case_id")))
+_INSERT = Prepared(rungs.insert().values({n: bindparam(n) for n in (
+    "case_id", "clock", "cycle", "rung", "action", "due_at", "provisional", "status")}).inline())
+_MOVE = Prepared(update(rungs).where(rungs.c.id == bindparam("row_id")).values(
+    due_at=bindparam("new_due_at"), provisional=bindparam("new_provisional"), status=bindparam("new_status"),
+    claimed_by=None, lease_until=None))
+# Only if this sweep still holds the row and nobody fired it first: the guard of exactly-once.
+_MARK = Prepared(update(rungs).where(and_(rungs.c.id == bindparam("row_id"), rungs.c.status == "pending",
+                                          rungs.c.claimed_by == bindparam("sweep_id"))).values(
+    status=bindparam("new_status"), fired_at=bindparam("fired_at"), sweep_id=bindparam("sweep_id"),
+    lease_until=None))
 
 
-def sync(conn: Connection, case_id: str, planned: list[PlannedRung], *, new_case: bool = False) -> None:
-    """Make the case's unfired rung rows match the plan: insert new ones, move or cancel the rest."""
-    existing = {} if new_case else {(r.clock, r.cycle, r.rung): r for r in conn.execute(_OF_CASE, {"case_id": case_id})}
-    new, seen, moved = [], set(), []
-    for p in planned:
-        key = (p.clock, p.cycle, p.rung)
-        seen.add(key)
-        row = existing.get(key)
-        if row is None:
-            new.append({"case_id": case_id, "clock": p.clock, "cycle": p.cycle, "rung": p.rung, "action": p.action,
-                        "due_at": p.due_at, "provisional": p.provisional, "status": p.status})
-        elif row.status in OPEN and (row.due_at, bool(row.provisional), row.status) != (p.due_at, p.provisional, p.status):
-            moved.append({"row_id": row.id, "due_at": p.due_at, "provisional": p.provisional, "status": p.status})
-    moved += [{"row_id": row.id, "due_at": row.due_at, "provisional": row.provisional, "status": "cancelled"}
-              for key, row in existing.items() if key not in seen and row.status in ("pending", "paused")]
-    if moved:
-        conn.execute(_MOVE, moved)
-    if new:
-        conn.execute(insert(rungs), new)
+def states_of(conn: Connection, case_id: str) -> list[tuple]:
+    """(id, clock, cycle, rung, status, due_at, provisional) of every rung row of the case."""
+    return _STATES_OF.rows(conn, {"case_id": case_id})
+
+
+def insert(conn: Connection, rows: list[dict]) -> None:
+    _INSERT.executemany(conn, rows)
+
+
+def move(conn: Connection, rows: list[dict]) -> None:
+    """Rows as {row_id, new_due_at, new_provisional, new_status}; any claim is dropped."""
+    _MOVE.executemany(conn, rows)
+
+
+def mark(conn: Connection, rows: list[dict]) -> int:
+    """Rows as {row_id, new_status, fired_at, sweep_id}; returns how many this sweep really marked."""
+    return _MARK.executemany(conn, rows)
 
 
 def of_case(conn: Connection, case_id: str) -> list:
-    stmt = select(rungs).where(rungs.c.case_id == case_id).order_by(rungs.c.clock, rungs.c.cycle, rungs.c.due_at, rungs.c.id)
+    stmt = select(rungs).where(rungs.c.case_id == case_id).order_by(rungs.c.clock, rungs.c.cycle, rungs.c.due_at,
+                                                                    rungs.c.id)
     return list(conn.execute(stmt))
 
 
-def due_query(now: datetime):
-    return select(rungs).where(and_(rungs.c.status == "pending", rungs.c.due_at <= now))
+def due(conn: Connection, *, now: datetime, limit: int | None = None) -> list:
+    stmt = select(rungs).where(and_(rungs.c.status == "pending", rungs.c.due_at <= now)).order_by(rungs.c.due_at,
+                                                                                                   rungs.c.case_id)
+    return list(conn.execute(stmt.limit(limit) if limit else stmt))
 
 
-def claim(conn: Connection, *, now: datetime, sweep_id: str, lease_until: datetime, limit: int, postgres: bool) -> list:
-    """Take up to `limit` due rungs no live sweep holds; the caller commits before working on them."""
-    free = or_(rungs.c.claimed_by.is_(None), rungs.c.lease_until < now)
+class Claimed(NamedTuple):
+    id: int
+    case_id: str
+    clock: str
+    cycle: int
+    rung: str
+    due_at: datetime
+
+
+def _claims(postgres: bool) -> tuple[Prepared, Prepared]:
+    free = or_(rungs.c.claimed_by.is_(None), rungs.c.lease_until < bindparam("real_now", type_=UTCDateTime))
+    due = and_(rungs.c.status == "pending", rungs.c.due_at <= bindparam("now", type_=UTCDateTime), free)
+    ids = select(rungs.c.id).where(due).order_by(rungs.c.due_at).limit(bindparam("limit", type_=Integer))
+    # The other due rungs of the cases just claimed: catch-up policies decide over a whole clock cycle.
+    mine = select(rungs.c.case_id).where(rungs.c.claimed_by == bindparam("sweep_id")).scalar_subquery()
+    rest = select(rungs.c.id).where(and_(rungs.c.case_id.in_(mine), due))
     if postgres:
-        ids = select(rungs.c.id).where(and_(rungs.c.status == "pending", rungs.c.due_at <= now, free)) \
-            .order_by(rungs.c.due_at).limit(limit).with_for_update(skip_locked=True).scalar_subquery()
-    else:
-        # SQLite has no SKIP LOCKED (SQLAlchemy drops it silently); its single writer makes UPDATE ... RETURNING atomic.
-        ids = select(rungs.c.id).where(and_(rungs.c.status == "pending", rungs.c.due_at <= now, free)) \
-            .order_by(rungs.c.due_at).limit(limit).scalar_subquery()
-    stmt = update(rungs).where(rungs.c.id.in_(ids)).values(claimed_by=sweep_id, lease_until=lease_until) \
-        .returning(*rungs.c)
-    claimed = list(conn.execute(stmt))
+        ids, rest = ids.with_for_update(skip_locked=True), rest.with_for_update(skip_locked=True)
+    # SQLite has no SKIP LOCKED (SQLAlchemy drops it silently); its single writer makes UPDATE ... RETURNING atomic.
+    take = lambda chosen: Prepared(update(rungs).where(rungs.c.id.in_(chosen.scalar_subquery())).values(  # noqa: E731
+        claimed_by=bindparam("sweep_id"), lease_until=bindparam("lease_until", type_=UTCDateTime))
+        .returning(*(rungs.c[n] for n in Claimed._fields)))
+    return take(ids), take(rest)
+
+
+_CLAIMS = {True: _claims(True), False: _claims(False)}
+
+
+def claim(conn: Connection, *, now: datetime, real_now: datetime, sweep_id: str, lease_until: datetime, limit: int,
+          postgres: bool) -> list[Claimed]:
+    """Take up to `limit` rungs due at `now` that no live sweep holds, with the other due rungs of their cases;
+    the caller commits before working on them.
+
+    A lease is alive until `lease_until` by the real clock (`real_now`), whatever engine time a sweep runs at.
+    """
+    first, rest = _CLAIMS[postgres]
+    params = {"now": now, "real_now": real_now, "sweep_id": sweep_id, "lease_until": lease_until, "limit": limit}
+    claimed = [Claimed(*row) for row in first.rows(conn, params)]
     if not claimed:
         return claimed
-    # Take the other due rungs of the same cases too: catch-up policies decide over a whole clock cycle.
-    case_ids = sorted({r.case_id for r in claimed})
-    rest = select(rungs.c.id).where(and_(rungs.c.case_id.in_(case_ids), rungs.c.status == "pending",
-                                         rungs.c.due_at <= now, free))
-    if postgres:
-        rest = rest.with_for_update(skip_locked=True)
-    more = update(rungs).where(rungs.c.id.in_(rest.scalar_subquery())).values(
-        claimed_by=sweep_id, lease_until=lease_until).returning(*rungs.c)
-    return claimed + list(conn.execute(more))
-
-
-def mark(conn: Connection, row_id: int, *, status: str, fired_at: datetime, sweep_id: str) -> bool:
-    """Record a rung as fired or skipped, only if this sweep still holds it and nobody fired it first."""
-    result = conn.execute(update(rungs).where(and_(rungs.c.id == row_id, rungs.c.status == "pending",
-                                                   rungs.c.claimed_by == sweep_id)),
-                          {"status": status, "fired_at": fired_at, "sweep_id": sweep_id, "lease_until": None})
-    return result.rowcount == 1
+    return claimed + [Claimed(*row) for row in rest.rows(conn, params)]
 
 
 def release(conn: Connection, sweep_id: str, row_ids: list[int]) -> None:
@@ -92,6 +113,13 @@ def release(conn: Connection, sweep_id: str, row_ids: list[int]) -> None:
         # By primary key and claim only: a status filter makes SQLite walk the (status, due_at) index instead.
         conn.execute(update(rungs).where(and_(rungs.c.id.in_(chunk), rungs.c.claimed_by == sweep_id)),
                      {"claimed_by": None, "lease_until": None})
+
+
+def release_all(conn: Connection, sweep_ids: list[str]) -> int:
+    """Hand back every pending row these sweeps still hold."""
+    result = conn.execute(update(rungs).where(and_(rungs.c.claimed_by.in_(sweep_ids), rungs.c.status == "pending")),
+                          {"claimed_by": None, "lease_until": None})
+    return result.rowcount
 
 
 def listing(conn: Connection, *, now: datetime, due_only: bool, limit: int | None = None) -> list:
@@ -106,10 +134,18 @@ def listing(conn: Connection, *, now: datetime, due_only: bool, limit: int | Non
 
 def with_workflow(conn: Connection, rows: list) -> list:
     """The rows' ids and due times with the workflow and version their case runs under."""
-    from engine.store.tables import cases
     ids = [r.id for r in rows]
     if not ids:
         return []
     stmt = select(rungs.c.id, rungs.c.due_at, cases.c.workflow, cases.c.workflow_version) \
         .join(cases, cases.c.id == rungs.c.case_id).where(rungs.c.id.in_(ids))
     return list(conn.execute(stmt))
+
+
+def count_provisional_open(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(rungs).where(
+        rungs.c.provisional.is_(True), rungs.c.status.in_(("pending", "paused")))).scalar_one()
+
+
+def log_sweep(conn: Connection, values: dict) -> None:
+    conn.execute(sweeps.insert(), [values])

@@ -1,14 +1,22 @@
-"""The tables, as SQLModel classes; hot paths use their `__table__` with SQLAlchemy Core statements.
+"""The tables, as SQLAlchemy Core `Table`s: every hot path builds its statements on them.
+
+Core, not SQLModel classes: a command imports this module on every run, and SQLModel pulls in the ORM and
+pydantic (about 100 ms) that no statement here uses. SQLModel keeps the records only cold commands touch
+(`engine/store/records.py`); `METADATA` and SQLModel's metadata together are the whole schema.
 
 Keys settle races: `(case_id, seq)` makes a second writer of the same event number fail; `(case_id, clock,
 cycle, rung)` makes a rung fire at most once; `(name, version)` keeps one row per definition version.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, TypeDecorator,
+    UniqueConstraint,
+)
+
+METADATA = MetaData()
 
 
 class UTCDateTime(TypeDecorator):
@@ -31,144 +39,144 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def _ts(nullable: bool = False, index: bool = False):
-    return Field(default=None, sa_column=Column(UTCDateTime, nullable=nullable, index=index))
+def _id() -> Column:
+    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
 
 
-def _json():
-    return Field(default=None, sa_column=Column(JSON, nullable=False))
+def _ts(name: str, nullable: bool = False, index: bool = False) -> Column:
+    return Column(name, UTCDateTime, nullable=nullable, index=index)
 
 
-class WorkflowVersion(SQLModel, table=True):
-    __tablename__ = "workflow_version"
-    __table_args__ = (UniqueConstraint("name", "version"),)
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(index=True)
-    version: int
-    content_hash: str
-    source_text: str = Field(sa_column=Column(Text, nullable=False))
-    file_name: str
-    calendar_hash: str | None = None
-    installed_at: datetime = _ts()
+workflow_versions = Table(
+    "workflow_version", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("name", String, nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("content_hash", String, nullable=False),
+    Column("source_text", Text, nullable=False),
+    Column("file_name", String, nullable=False),
+    Column("calendar_hash", String),
+    _ts("installed_at"),
+    UniqueConstraint("name", "version"),
+)
 
+calendars = Table(
+    "work_calendar", METADATA,
+    Column("content_hash", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("first_year", Integer, nullable=False),
+    Column("last_year", Integer, nullable=False),
+    Column("data", JSON, nullable=False),
+    _ts("installed_at"),
+)
 
-class WorkCalendarRow(SQLModel, table=True):
-    __tablename__ = "work_calendar"
-    content_hash: str = Field(primary_key=True)
-    name: str
-    version: str
-    first_year: int
-    last_year: int
-    data: dict = _json()
-    installed_at: datetime = _ts()
+users = Table(
+    "app_user", METADATA,
+    Column("name", String, primary_key=True),
+    Column("roles", String, nullable=False),     # comma-separated
+    Column("regions", String, nullable=False),   # comma-separated region code prefixes
+    _ts("created_at"),
+)
 
+counters = Table(
+    "case_counter", METADATA,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last", Integer, nullable=False),
+)
 
-class AppUser(SQLModel, table=True):
-    __tablename__ = "app_user"
-    name: str = Field(primary_key=True)
-    roles: str            # comma-separated
-    regions: str          # comma-separated region code prefixes
-    created_at: datetime = _ts()
+# The register: the projection of each case's events (`engine.case.apply`), one row per case.
+cases = Table(
+    "hazard_case", METADATA,
+    Column("id", String, primary_key=True),
+    Column("workflow", String, nullable=False),
+    Column("workflow_version", Integer, nullable=False),
+    Column("state", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("level", String, nullable=False, index=True),
+    Column("title", String, nullable=False),
+    Column("enterprise", String, nullable=False),
+    Column("region", String, nullable=False, index=True),
+    Column("industry", String, nullable=False),
+    Column("source", String, nullable=False),
+    _ts("found_at", index=True),
+    Column("deadline", String),
+    # Overdue, one definition everywhere: open, not met, and due_at <= (paused_at or now). due_at is the
+    # deadline moved later by the time its clock spent paused, as the ladder counts it.
+    _ts("due_at", nullable=True),
+    _ts("paused_at", nullable=True),
+    _ts("met_at", nullable=True),        # the deadline's clock stopped: the obligation was met
+    _ts("rectified_at", nullable=True),  # entered a state the definition marks `rectified`
+    Column("responsible_unit", String),
+    Column("responsible_person", String),
+    Column("department", String),
+    Column("fields", JSON, nullable=False),
+    Column("flags", JSON, nullable=False),
+    Column("signers", JSON, nullable=False),
+    Column("clocks", JSON, nullable=False),
+    Column("fired", JSON, nullable=False),
+    Column("parent_id", String, index=True),
+    Column("calendar_hash", String),
+    Column("is_final", Boolean, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _ts("closed_at", nullable=True),
+    Column("last_hash", String, nullable=False),
+    Index("ix_case_state_region", "state", "region"),
+    Index("ix_case_open_due", "is_final", "due_at"),
+)
 
+events = Table(
+    "case_event", METADATA,
+    _id(),
+    Column("case_id", String, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("trigger", String, nullable=False),
+    Column("from_state", String),
+    Column("to_state", String, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("role", String, nullable=False),
+    _ts("at", index=True),
+    _ts("recorded_at"),
+    Column("data", JSON, nullable=False),
+    Column("workflow", String, nullable=False),
+    Column("workflow_version", Integer, nullable=False),
+    Column("prev_hash", String, nullable=False),
+    Column("hash", String, nullable=False),
+    UniqueConstraint("case_id", "seq", name="uq_event_case_seq"),
+)
 
-class CaseCounter(SQLModel, table=True):
-    __tablename__ = "case_counter"
-    year: int = Field(primary_key=True)
-    last: int
+rungs = Table(
+    "rung", METADATA,
+    _id(),
+    Column("case_id", String, nullable=False, index=True),
+    Column("clock", String, nullable=False),
+    Column("cycle", Integer, nullable=False),
+    Column("rung", String, nullable=False),
+    Column("action", String, nullable=False),
+    _ts("due_at", nullable=True),
+    Column("provisional", Boolean, nullable=False, default=False),
+    Column("status", String, nullable=False),   # pending, paused, fired, skipped, cancelled
+    _ts("fired_at", nullable=True),
+    Column("sweep_id", String),
+    Column("claimed_by", String),
+    _ts("lease_until", nullable=True),
+    UniqueConstraint("case_id", "clock", "cycle", "rung", name="uq_rung_once"),
+    Index("ix_rung_due", "status", "due_at"),
+)
+# The rows a sweep holds (a handful among millions): a partial index keeps finding them independent of the
+# register's size, for the claim of their cases' other rungs and for handing back a failed sweep's claims.
+Index("ix_rung_claimed", rungs.c.claimed_by, sqlite_where=rungs.c.claimed_by.isnot(None),
+      postgresql_where=rungs.c.claimed_by.isnot(None))
 
-
-class HazardCase(SQLModel, table=True):
-    __tablename__ = "hazard_case"
-    __table_args__ = (
-        Index("ix_case_state_region", "state", "region"),
-        Index("ix_case_open_deadline", "is_final", "deadline_at"),
-    )
-    id: str = Field(primary_key=True)
-    workflow: str
-    workflow_version: int
-    state: str
-    version: int
-    level: str = Field(index=True)
-    title: str
-    enterprise: str
-    region: str = Field(index=True)
-    industry: str
-    source: str
-    found_at: datetime = _ts()
-    deadline: str | None = None
-    deadline_at: datetime | None = _ts(nullable=True)
-    fields: dict = _json()
-    flags: list = _json()
-    signers: dict = _json()
-    clocks: dict = _json()
-    fired: list = _json()
-    parent_id: str | None = Field(default=None, index=True)
-    calendar_hash: str | None = None
-    is_final: bool = False
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    closed_at: datetime | None = _ts(nullable=True)
-    last_hash: str
-
-
-class CaseEvent(SQLModel, table=True):
-    __tablename__ = "case_event"
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_event_case_seq"),)
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
-    case_id: str = Field(sa_column=Column(String, nullable=False))
-    seq: int
-    trigger: str
-    from_state: str | None = None
-    to_state: str
-    actor: str
-    role: str
-    at: datetime = _ts(index=True)
-    recorded_at: datetime = _ts()
-    data: dict = _json()
-    workflow: str
-    workflow_version: int
-    prev_hash: str
-    hash: str
-
-
-class RungRow(SQLModel, table=True):
-    __tablename__ = "rung"
-    __table_args__ = (
-        UniqueConstraint("case_id", "clock", "cycle", "rung", name="uq_rung_once"),
-        Index("ix_rung_due", "status", "due_at"),
-    )
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
-    case_id: str = Field(index=True)
-    clock: str
-    cycle: int
-    rung: str
-    action: str
-    due_at: datetime | None = _ts(nullable=True)
-    provisional: bool = False
-    status: str              # pending, paused, fired, skipped, cancelled
-    fired_at: datetime | None = _ts(nullable=True)
-    sweep_id: str | None = None
-    claimed_by: str | None = None
-    lease_until: datetime | None = _ts(nullable=True)
-
-
-class SweepLog(SQLModel, table=True):
-    __tablename__ = "sweep_log"
-    id: str = Field(primary_key=True)
-    host: str
-    now: datetime = _ts()
-    started_at: datetime = _ts()
-    finished_at: datetime | None = _ts(nullable=True)
-    fired: int = 0
-    skipped: int = 0
-    max_late_seconds: float = 0.0
-
-
-cases = HazardCase.__table__
-events = CaseEvent.__table__
-rungs = RungRow.__table__
-users = AppUser.__table__
-workflow_versions = WorkflowVersion.__table__
-calendars = WorkCalendarRow.__table__
-counters = CaseCounter.__table__
-sweeps = SweepLog.__table__
+sweeps = Table(
+    "sweep_log", METADATA,
+    Column("id", String, primary_key=True),
+    Column("host", String, nullable=False),
+    _ts("now"),
+    _ts("started_at"),
+    _ts("finished_at", nullable=True),
+    Column("fired", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("max_late_seconds", Float, nullable=False, default=0.0),
+)

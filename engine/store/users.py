@@ -6,18 +6,20 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from engine.machine import Actor
+from engine.actor import Actor
+from engine.store.prepared import Prepared
 from engine.store.tables import users
 
+_GET = Prepared(select(users.c.name, users.c.roles, users.c.regions).where(users.c.name == bindparam("name")))
 
-_GET = select(users).where(users.c.name == bindparam("name"))
+
+def _actor(name: str, roles: str, regions: str) -> Actor:
+    return Actor(name, tuple(r for r in roles.split(",") if r), tuple(r for r in regions.split(",") if r))
 
 
 def get(conn: Connection, name: str) -> Actor | None:
-    row = conn.execute(_GET, {"name": name}).first()
-    if row is None:
-        return None
-    return Actor(row.name, tuple(r for r in row.roles.split(",") if r), tuple(r for r in row.regions.split(",") if r))
+    row = _GET.first(conn, {"name": name})
+    return None if row is None else _actor(*row)
 
 
 def put(conn: Connection, actor: Actor, now: datetime) -> bool:
@@ -30,5 +32,5 @@ def put(conn: Connection, actor: Actor, now: datetime) -> bool:
 
 
 def all_users(conn: Connection) -> list[Actor]:
-    rows = conn.execute(select(users).order_by(users.c.name))
-    return [Actor(r.name, tuple(x for x in r.roles.split(",") if x), tuple(x for x in r.regions.split(",") if x)) for r in rows]
+    rows = conn.execute(select(users.c.name, users.c.roles, users.c.regions).order_by(users.c.name))
+    return [_actor(*r) for r in rows]

@@ -1,0 +1,279 @@
+"""The commands: every way a user changes the register, each one unit of work (or one step of a batch).
+
+A command loads what it needs through the unit, decides purely (`engine.machine`), and appends the events;
+the unit writes them with the projection and the rung rows in the same transaction. Time and actor come with
+each call: `now` is the engine's time of this command (a back-filled ledger row has its own date, a web
+request its own clock); omitted, it is the engine's clock.
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Iterator
+
+from engine import limits, vocabularies
+from engine.calendar import default_calendar
+from engine.case import Case
+from engine.clock import UTC, parse_time
+from engine.definition.model import Definition
+from engine.definition.vocabulary import GuardContext, normalise_date
+from engine.errors import Conflict, InvalidInput, NotFound, Refused
+from engine.filters import region_prefix
+from engine.actor import Actor
+from engine.machine import Proposal, check_command, check_guards, decide, pick_role
+from engine.registry import builtin_workflow_files, load_definition
+from engine.unit import SYSTEM, UnitOfWork
+
+_REGION = re.compile(r"^\d{6}$")
+
+
+class Commands:
+    """Commands over an engine; bound to a unit of work, they run as steps of one batch (`Engine.batch`)."""
+
+    def __init__(self, engine, unit: UnitOfWork | None = None):
+        self._engine = engine
+        self._bound = unit
+
+    @contextmanager
+    def unit(self) -> Iterator[UnitOfWork]:
+        """The unit of work a command runs in: the batch's, or a new one committed when the command ends."""
+        if self._bound is not None:
+            yield self._bound
+        else:
+            with self._engine.unit() as unit:
+                yield unit
+
+    def _now(self, now: datetime | str | None) -> datetime:
+        if now is None:
+            return self._engine.clock.now()
+        return parse_time(now) if isinstance(now, str) else now
+
+    # -- cases ---------------------------------------------------------------------------------------------------
+    def report_case(self, *, actor: str | None, title: str, enterprise: str, region: str, industry: str, level: str,
+                    source: str, workflow: str | None = None, fields: dict | None = None,
+                    found_at: datetime | str | None = None, now: datetime | str | None = None) -> Case:
+        """Report a hazard; the new case is in its workflow's initial state."""
+        now = self._now(now)
+        attrs = report_attributes(title=title, enterprise=enterprise, region=region, industry=industry, level=level,
+                                  source=source, found_at=found_at or now)
+        with self.unit() as unit:
+            who = unit.actor(actor)
+            run = unit.run(workflow or f"{attrs['level']}-hazard")
+            d = run.definition
+            what = f"reporting a '{d.name}' case"
+            role = pick_role(who, d.report.roles, what)
+            ctx = GuardContext(fields=attrs, actor=who.name, actor_regions=who.regions, case_region=attrs["region"],
+                               last_actor_of={}, open_linked=frozenset(), flags=frozenset(), now=now)
+            given = check_command(d.report, d, ctx, fields or {}, what, None)
+            limits.check_deadlines(d, given, attrs["found_at"])
+            return unit.create(run, actor=who.name, role=role, attrs=attrs, fields=given, at=now)
+
+    def advance_case(self, case_id: str, trigger: str, *, actor: str | None, fields: dict | None = None,
+                     expected_version: int | None = None, now: datetime | str | None = None) -> Case:
+        """Fire `trigger` on the case; every rule of its definition version is checked first."""
+        now = self._now(now)
+        with self.unit() as unit:
+            case, who = unit.case_and_actor(case_id, actor)
+            run = unit.run(case.workflow, case.workflow_version)
+            check_expected(case, expected_version)
+            check_time_order(case, now)
+            transition = run.definition.transition(case.state, trigger)
+            needs_linked = transition is not None and any(g.kind == "no_open_linked" for g in transition.guards)
+            decision = decide(run.definition, case.state, Proposal(
+                case_id=case.id, trigger=trigger, actor=who, given=fields or {}, case_fields=guard_fields(case),
+                case_region=case.region, signers=case.signers, flags=case.flags, now=now,
+                open_linked=unit.open_linked(case.id) if needs_linked else frozenset()))
+            limits.check_deadlines(run.definition, decision.fields, case.found_at)
+            data = {"fields": decision.fields}
+            if decision.lifts:
+                data["lifts"] = [f for f in decision.lifts if f in case.flags]
+            event = unit.event(case, trigger=trigger, to_state=decision.to_state, actor=who.name, role=decision.role,
+                               at=now, data=data, run=run)
+            return unit.append(case, [event], run)
+
+    def extend_deadline(self, case_id: str, *, actor: str | None, until: str, reason: str, clock: str | None = None,
+                        expected_version: int | None = None, now: datetime | str | None = None) -> Case:
+        """Move a clock's deadline; every rung not yet fired is rebased on the new date."""
+        now = self._now(now)
+        with self.unit() as unit:
+            case, who = unit.case_and_actor(case_id, actor)
+            run = unit.run(case.workflow, case.workflow_version)
+            check_expected(case, expected_version)
+            check_time_order(case, now)
+            d = run.definition
+            what = f"extending {case_id}"
+            if d.extend is None:
+                raise Refused(f"workflow '{d.name}' allows no deadline extension", case_id=case_id, rule="extend")
+            if case.is_final:
+                raise Refused(f"{case_id} is {case.state}: nothing left to extend", case_id=case_id, rule="state")
+            role = pick_role(who, d.extend.roles, f"extend {case_id}")
+            if not reason or not reason.strip():
+                raise Refused(f"{what} requires a reason", case_id=case_id, rule="requires", missing=("reason",))
+            spec = _clock_to_extend(d, case, clock)
+            until = normalise_date(until, "until")
+            limits.check_deadline_after_found(until, case.found_at, field="until", label="--until")
+            limits.check_text(reason, field="reason", label="--reason", max_chars=limits.MAX_TEXT_CHARS, multiline=True)
+            new_fields = {spec.deadline_field: until} if spec.deadline_field else {}
+            check_guards(d.extend, GuardContext(
+                fields={**guard_fields(case), **new_fields, "deadline": until}, actor=who.name,
+                actor_regions=who.regions, case_region=case.region, last_actor_of=case.signers,
+                open_linked=frozenset(), flags=frozenset(case.flags), now=now), what, case_id)
+            previous = case.fields.get(spec.deadline_field) if spec.deadline_field else case.clocks[spec.name].get("until")
+            data = {"clock": spec.name, "until": until, "previous": previous, "reason": reason.strip(),
+                    "fields": new_fields}
+            event = unit.event(case, trigger="extend", to_state=case.state, actor=who.name, role=role, at=now,
+                               data=data, run=run)
+            return unit.append(case, [event], run)
+
+    def migrate_cases(self, name: str, *, to_version: int, mapping: dict[str, str], actor: str | None,
+                      dry_run: bool = False, now: datetime | str | None = None) -> list:
+        """Move every open case of `name` to `to_version`; each move is a `migrate` event. All or nothing."""
+        from engine.migration import plan_case
+        from engine.store import cases as case_store
+
+        now = self._now(now)
+        with self.unit() as unit:
+            who = unit.actor(actor)
+            role = pick_role(who, ("committee",), f"migrate '{name}' cases")
+            target = unit.run(name, to_version)
+            open_cases = [c for c in unit.adopt(case_store.open_cases_of(unit.conn, name))
+                          if c.workflow_version != to_version]
+            runs = {v: unit.run(name, v) for v in {c.workflow_version for c in open_cases}}
+            for old_state in mapping:
+                if not any(run.definition.state(old_state) for run in runs.values()):
+                    raise InvalidInput(f"the map names state '{old_state}', which no migrated version of '{name}' has",
+                                       rule="map")
+            plans = [plan_case(c, runs[c.workflow_version].definition, runs[c.workflow_version].calendar,
+                               target.definition, target.calendar, target.version, mapping) for c in open_cases]
+            unmapped = sorted({p.from_state for p in plans if not p.to_state})
+            if unmapped:
+                raise Refused(f"version {to_version} of '{name}' has no state {', '.join(repr(s) for s in unmapped)}: "
+                              "map each to a state it has", rule="map", missing=tuple(unmapped))
+            if dry_run:
+                return plans
+            for case, plan in zip(open_cases, plans):
+                check_time_order(case, now)
+                data = {"from_version": case.workflow_version, "to_version": target.version,
+                        "map": {case.state: plan.to_state}}
+                event = unit.event(case, trigger="migrate", to_state=plan.to_state, actor=who.name, role=role,
+                                   at=now, data=data, run=target)
+                after = unit.append(case, [event], target, sync=False)
+                unit.sync_rungs(after, target)
+            return plans
+
+    def create_linked(self, unit: UnitOfWork, parent: Case, *, workflow: str, title: str, fields: dict, source: str,
+                      at: datetime) -> Case:
+        """A case the engine opens itself from a rung (an interview, a posted supervision), in `unit`."""
+        run = unit.run(workflow)
+        attrs = {"title": title, "enterprise": parent.enterprise, "region": parent.region, "industry": parent.industry,
+                 "level": parent.level, "source": source, "found_at": _utc_text(at), "parent_id": parent.id}
+        given = {k: v for k, v in fields.items() if k in run.definition.report.accepts}
+        return unit.create(run, actor=SYSTEM.name, role="system", attrs=attrs, fields=given, at=at)
+
+    # -- definitions, calendars, users ---------------------------------------------------------------------------
+    def init(self, *, now: datetime | str | None = None) -> list[tuple[str, int, bool]]:
+        """Create the tables and install the built-in workflows; safe to run again, also twice at once."""
+        self._engine.store.create_schema()
+        files = builtin_workflow_files()
+        for attempt in range(3):
+            try:
+                return self.install_definitions(files, now=now)
+            except Conflict:
+                if attempt == 2:
+                    raise
+        return []
+
+    def install_definitions(self, files: list[tuple[str, str]], *, now=None) -> list[tuple[str, int, bool]]:
+        """Install (filename, text) pairs in one transaction: a changed text is a new version, the same a no-op."""
+        from engine.store import definitions as definition_store
+
+        now = self._now(now)
+        parsed = [(load_definition(text, filename), text, filename) for filename, text in files]
+        results = []
+        with self.unit() as unit:
+            calendar_hash = definition_store.save_calendar(unit.conn, default_calendar(), now)
+            for definition, text, filename in parsed:
+                stored, created = definition_store.install(unit.conn, name=definition.name, text=text,
+                                                           file_name=filename, calendar_hash=calendar_hash, now=now)
+                results.append((stored.name, stored.version, created))
+        return results
+
+    def install_definition(self, text: str, filename: str, *, now=None) -> tuple[str, int, bool]:
+        return self.install_definitions([(filename, text)], now=now)[0]
+
+    def add_user(self, name: str, *, roles: list[str], regions: list[str],
+                 now: datetime | str | None = None) -> tuple[Actor, bool]:
+        from engine.store import users as user_store
+
+        now = self._now(now)
+        if not name or not name.strip():
+            raise InvalidInput("a user needs a name", field="name")
+        if not roles:
+            raise InvalidInput("a user needs at least one role", field="role")
+        limits.check_user(name, roles)
+        actor = Actor(name.strip(), tuple(dict.fromkeys(roles)), tuple(region_prefix(r) for r in regions))
+        with self.unit() as unit:
+            created = user_store.put(unit.conn, actor, now)
+        return actor, created
+
+    def refresh_calendar(self, *, actor: str | None, calendar=None, dry_run: bool = False,
+                         now: datetime | str | None = None):
+        from engine.recalendar import refresh
+        return refresh(self, actor=actor, calendar=calendar, dry_run=dry_run, now=self._now(now))
+
+
+def check_expected(case: Case, expected_version: int | None) -> None:
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict(f"case {case.id} is at version {case.version}, not {expected_version}: someone changed it; "
+                       "look at it again and retry", case_id=case.id, expected_version=expected_version)
+
+
+def check_time_order(case: Case, now: datetime) -> None:
+    """An event may not take effect before the one it follows: the log is in force in sequence order."""
+    if case.updated_at is not None and now < case.updated_at:
+        raise Refused(f"{case.id}: the engine time {now.isoformat()} is before its last event "
+                      f"({case.updated_at.astimezone(now.tzinfo).isoformat()}); back-fill events in order",
+                      case_id=case.id, rule="time-order")
+
+
+def guard_fields(case: Case) -> dict:
+    return {**case.fields, "title": case.title, "enterprise": case.enterprise, "region": case.region,
+            "industry": case.industry, "level": case.level, "source": case.source}
+
+
+def _clock_to_extend(d: Definition, case: Case, name: str | None):
+    running = [c for c in d.clocks if case.clocks.get(c.name, {}).get("status") in ("running", "paused")]
+    if name:
+        spec = d.clock(name)
+        if spec is None:
+            raise NotFound(f"workflow '{d.name}' has no clock '{name}'", kind="clock", key=name)
+        if spec not in running:
+            raise Refused(f"clock '{name}' is not running on {case.id}", case_id=case.id, rule="clock")
+        return spec
+    by_field = [c for c in running if c.deadline_field == "deadline"]
+    if by_field or running:
+        return (by_field or running)[0]
+    raise Refused(f"{case.id} has no running clock to extend (state '{case.state}')", case_id=case.id, rule="clock")
+
+
+def _utc_text(at: datetime) -> str:
+    """An instant as the event data stores it: UTC (it is shown in Asia/Shanghai like every other time)."""
+    return at.astimezone(UTC).isoformat()
+
+
+def report_attributes(*, title, enterprise, region, industry, level, source, found_at) -> dict:
+    """What every case is counted by, checked against the vocabularies and stored as the report carries it."""
+    limits.check_report_text(title=title, enterprise=enterprise, industry=industry, source=source)
+    for name, value in (("title", title), ("enterprise", enterprise), ("industry", industry), ("source", source)):
+        if not value or not str(value).strip():
+            raise InvalidInput(f"a case needs a {name}", field=name, rule="requires")
+    region = str(region or "")
+    if not _REGION.fullmatch(region):
+        raise InvalidInput(f"region '{region}' must be a 6-digit administrative division code (e.g. 371721)",
+                           field="region")
+    if isinstance(found_at, str):
+        found_at = parse_time(found_at, field="--found")
+    return {"title": title.strip(), "enterprise": enterprise.strip(), "region": region,
+            "industry": vocabularies.industries().check(industry), "level": vocabularies.levels().check(level),
+            "source": vocabularies.sources().check(source), "found_at": _utc_text(found_at)}

@@ -1,0 +1,241 @@
+"""Where the data is in a sheet kept by hand: the header row, its columns, and which rows below are data.
+
+The header row is the row among the first ten with the most known headers. Above it: title rows and
+`LABEL：value` metadata rows. A header cell merged over several columns is one logical column; one merged
+over two rows counts for both; in a two-row header (a group title such as 五落实 over its sub-headers) the
+lower row names the columns, and a column headed only in the upper row keeps that header. Below: blank rows,
+rows with nothing but numbers (pre-numbered 序号, column numbers), metadata rows (填表人：…) are skipped;
+a notes block (说明：…, 备注：…) ends the data. A value merged down over several data rows belongs to each.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterator
+
+from engine.errors import InvalidInput
+from engine.ledger.grid import Grid
+from engine.ledger.values import cell_text
+from engine.ledger.words import IGNORE, Words, header_key, header_scale
+
+HEADER_SEARCH_ROWS = 10
+MIN_HEADER_SCORE = 2
+_LABEL = re.compile(r"\s*([^\s:：]{1,12})\s*[:：]")
+_PAIR = re.compile(r"([^\s:：]{1,12})\s*[:：]\s*(.*?)(?=\s+[^\s:：]{1,12}\s*[:：]|$)", re.S)
+_NOTE_FOLLOWS = re.compile(r"$|[:：、.．\s\d(（]")
+_SERIAL_TEXT = re.compile(r"^\s*\d{1,5}\s*$")
+
+
+@dataclass(frozen=True)
+class Column:
+    index: int            # first physical column, 0-based
+    last: int             # last physical column (a header merged across columns covers several)
+    header: str           # as written, whitespace collapsed
+    field: str | None     # None: not imported (see `note`)
+    scale: int = 1        # 10000 for a money column headed （万元）
+    note: str = ""
+
+    @property
+    def letter(self) -> str:
+        return column_letter(self.index)
+
+
+@dataclass(frozen=True)
+class Layout:
+    header_row: int       # Excel's number of the (lower) header row
+    data_start: int       # grid index of the first row under the header
+    columns: tuple[Column, ...]
+    titles: tuple[str, ...]
+    metadata: dict
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _cell(grid: Grid, r: int, c: int):
+    row = grid.rows[r] if r < len(grid.rows) else ()
+    return row[c] if c < len(row) else ""
+
+
+def _blank(value) -> bool:
+    return value == "" or value is None or (isinstance(value, str) and not value.strip())
+
+
+class _Header:
+    """The top rows with merges resolved: a cell under a vertical merge reads the merge's value."""
+
+    def __init__(self, grid: Grid, words: Words):
+        self.grid, self.words = grid, words
+        self.depth = min(len(grid.rows), HEADER_SEARCH_ROWS)
+        self.width = max((len(grid.rows[r]) for r in range(self.depth)), default=0)
+        self.merge_of: dict = {}
+        for merge in grid.merges:
+            r0, c0, r1, c1 = merge
+            for r in range(r0, min(r1, self.depth + 1) + 1):
+                for c in range(c0, min(c1, self.width - 1) + 1):
+                    self.merge_of[(r, c)] = merge
+
+    def text(self, r: int, c: int) -> str:
+        merge = self.merge_of.get((r, c))
+        if merge and merge[1] == c:
+            r, c = merge[0], merge[1]
+        elif merge:
+            return ""  # a later column under a header merged across: part of the first column
+        value = _cell(self.grid, r, c)
+        return "" if _blank(value) else " ".join(cell_text(value).split())
+
+    def known(self, text: str) -> bool:
+        return bool(text) and header_key(text) in self.words.headers
+
+    def spans_columns(self, r: int, c: int) -> bool:
+        merge = self.merge_of.get((r, c))
+        return bool(merge) and merge[3] > merge[1]
+
+    def headers_of(self, r: int) -> tuple[dict, bool]:
+        """Column -> header text for row r, filled from the row above where r has a gap; and whether it was."""
+        texts = {c: self.text(r, c) for c in range(self.width)}
+        own = sum(self.known(t) for t in texts.values())
+        borrowed = False
+        if r > 0 and own:
+            for c, text in texts.items():
+                if not text and not (self.merge_of.get((r, c)) and self.merge_of[(r, c)][1] != c):
+                    above = self.text(r - 1, c)
+                    if self.known(above) and not self.spans_columns(r - 1, c):
+                        texts[c], borrowed = above, True
+        return texts, borrowed
+
+    def score(self, r: int) -> int:
+        texts, _ = self.headers_of(r)
+        return sum(self.known(t) for t in texts.values())
+
+
+def find_layout(grid: Grid, words: Words, *, name: str) -> Layout:
+    header = _Header(grid, words)
+    scores = [header.score(r) for r in range(header.depth)]
+    best = max(range(len(scores)), key=lambda r: (scores[r], -r), default=None)
+    if best is None or scores[best] < MIN_HEADER_SCORE:
+        raise InvalidInput(f"{name}: no header row found in the first {HEADER_SEARCH_ROWS} rows (looked for headers "
+                           f"such as 隐患内容, 排查日期, 隐患级别, 企业名称; add your own with --mapping)")
+    texts, borrowed = header.headers_of(best)
+    columns, seen = [], {}
+    for c in range(header.width):
+        merge = header.merge_of.get((best, c))
+        if merge and merge[1] != c:
+            continue  # covered by the header merged across from its left
+        text = texts[c]
+        if not text:
+            continue
+        last = merge[3] if merge else c
+        target = words.headers.get(header_key(text))
+        if target == IGNORE:
+            columns.append(Column(c, last, text, None, note="ignored"))
+        elif target is None:
+            columns.append(Column(c, last, text, None, note="not a known header"))
+        elif target in seen:
+            columns.append(Column(c, last, text, None, note=f"{target} is read from column {seen[target]}"))
+        else:
+            seen[target] = column_letter(c)
+            columns.append(Column(c, last, text, target, scale=header_scale(text) if target == "funds" else 1))
+    if not seen:
+        raise InvalidInput(f"{name}: the header row {best + 1} names no field to import")
+    covering = [m for m in grid.merges if m[0] <= best <= m[2]]
+    top = min([best] + [m[0] for m in covering] + ([best - 1] if borrowed else []))
+    data_start = max([best] + [m[2] for m in covering]) + 1
+    titles, metadata = [], {}
+    for r in range(top):
+        cells = [cell_text(v).strip() for v in grid.rows[r] if not _blank(v)]
+        cells = list(dict.fromkeys(cells))
+        pairs = [p for text in cells for p in metadata_pairs(text)]
+        if pairs and all(_LABEL.match(text) for text in cells):
+            metadata.update(pairs)
+        elif cells:
+            titles.append(" ".join(cells))
+    return Layout(header_row=best + 1, data_start=data_start, columns=tuple(columns), titles=tuple(titles),
+                  metadata=metadata)
+
+
+def metadata_pairs(text: str) -> list[tuple[str, str]]:
+    """`填报单位：某县应急管理局    填报时间：2026年3月5日` -> [(填报单位, 某县应急管理局), (填报时间, 2026年3月5日)]."""
+    return [(label, value.strip()) for label, value in _PAIR.findall(text.strip())]
+
+
+def fill_merged_data(grid: Grid, layout: Layout) -> None:
+    """A value merged down over data rows (one enterprise over its several hazards) is each row's value."""
+    for r0, c0, r1, _ in grid.merges:
+        if r0 < layout.data_start or r1 == r0:
+            continue
+        value = _cell(grid, r0, c0)
+        for r in range(r0 + 1, min(r1, len(grid.rows) - 1) + 1):
+            row = grid.rows[r]
+            if len(row) <= c0:
+                row.extend([""] * (c0 + 1 - len(row)))
+            if _blank(row[c0]):
+                row[c0] = value
+
+
+def _is_note(value, words: Words) -> bool:
+    if not isinstance(value, str):
+        return False
+    text = unicodedata.normalize("NFKC", value.strip())
+    return any(text.startswith(p) and _NOTE_FOLLOWS.match(text, len(p)) for p in words.notes)
+
+
+def _is_metadata(values: list, words: Words) -> bool:
+    for value in values:
+        match = _LABEL.match(value) if isinstance(value, str) else None
+        if not match or header_key(match[1]) not in words.metadata:
+            return False
+    return True
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, int) and not isinstance(value, bool) or (
+        isinstance(value, str) and bool(_SERIAL_TEXT.match(value)))
+
+
+def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, list]]:
+    """(Excel row number, the cells of the columns that have a field, in `layout.columns` order) per data row."""
+    mapped = [col for col in layout.columns if col.field]
+    columns = [(col.index, col.last) for col in mapped]
+    simple = all(first == last for first, last in columns)
+    indexes = [first for first, _ in columns]
+    headers = [col.header for col in mapped]
+    header_set = set(headers)
+    for r in range(layout.data_start, len(grid.rows)):
+        row = grid.rows[r]
+        filled = [v for v in row if v != "" and not (v.__class__ is str and v.isspace())]  # _blank, inlined: hot
+        if not filled:
+            continue
+        if len(filled) == 1 and _is_note(filled[0], words):  # a merged notes cell holds its text in one cell
+            return  # a notes block: it and everything under it are not data
+        if all(map(_is_number, filled)) or _is_metadata(filled, words):
+            continue
+        width = len(row)
+        if simple:
+            cells = [row[i] if i < width else "" for i in indexes]
+        else:
+            cells = [_combined(row, first, last) for first, last in columns]
+        if cells and cells[0] in header_set and _repeats_header(cells, headers):
+            continue  # the header again (sheets pasted together, a header on every printed page)
+        yield r + 1, cells
+
+
+def _repeats_header(cells: list, headers: list[str]) -> bool:
+    same = sum(isinstance(v, str) and " ".join(v.split()) == h for v, h in zip(cells, headers))
+    return same >= max(2, len(headers) // 2)
+
+
+def _combined(row: list, first: int, last: int):
+    values = [v for v in row[first:last + 1] if not _blank(v)]
+    if len(values) <= 1:
+        return values[0] if values else ""
+    return " ".join(cell_text(v).strip() for v in values)

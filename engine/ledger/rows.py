@@ -1,0 +1,217 @@
+"""One data row of a ledger, checked as a back-filled record: its values by field and what is wrong with it.
+
+A back-filled row must carry a title, a found date, a level, and what the lists and reports need
+(enterprise, region, industry, source), from the sheet or from `--set` defaults (a value in the sheet wins).
+It need not carry what a live transition requires (funds, an emergency plan...): the case will show what is
+missing. Dates given must be in order: found <= assigned <= verified <= closed, and no deadline before
+found. Values come out as the text the engine stores: `2026-03-05`, `2026-03-05T09:30:00+08:00`,
+`150000.00`, `major`; `progress` is the stage of the closed loop the row has reached.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from engine.errors import InvalidInput
+from engine.ledger.layout import Column
+from engine.ledger.values import (LONG_TEXT_LIMIT, TEXT_LIMIT, clean_text, date_text, parse_date, parse_money,
+                                  parse_region)
+from engine.ledger.words import STAGES, Words, value_key
+
+REQUIRED = ("title", "found_at", "level", "enterprise", "region", "industry", "source")
+DATE_ORDER = ("found_at", "assigned_at", "verified_at", "closed_at")
+DATE_FIELDS = DATE_ORDER + ("deadline",)
+LONG_TEXT = frozenset({"measures", "emergency_plan", "opinion", "result", "closing_note", "note", "criterion"})
+MULTILINE = LONG_TEXT
+UNIQUE = LONG_TEXT | {"title"}  # different on nearly every row: not worth remembering
+MEMO_LIMIT = 50_000
+_MEMO_TYPES = (str, date, datetime)
+_RANK = {stage: i for i, stage in enumerate(STAGES)}
+_IMPLIED = {"assigned_at": "assigned", "verified_at": "verified", "closed_at": "closed"}
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    number: int                 # the row number Excel shows
+    values: dict                # field -> normalised text
+    progress: str | None        # reported .. closed; None when the row is too broken to tell
+    problems: tuple[str, ...]   # each a sentence; the ledger prefixes FILE:ROW
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def parser_for(field: str, words: Words, *, scale: int = 1):
+    """The function that reads one cell of `field`: a value, '' or None for blank, or InvalidInput."""
+    if field in DATE_FIELDS:
+        immediate = words.immediate if field == "deadline" else frozenset()
+        return lambda raw: ("immediate" if immediate and isinstance(raw, str) and value_key(raw) in immediate
+                            else parse_date(raw))
+    if field == "funds":
+        return lambda raw: parse_money(raw, scale=scale)
+    if field == "region":
+        return parse_region
+    if field in ("level", "state"):
+        vocabulary = "level" if field == "level" else "progress"
+        table, labels = words.values.get(vocabulary, {}), words.value_labels.get(vocabulary, {})
+        known = ", ".join(f"{label} = {canonical}" for canonical, label in labels.items())
+        return lambda raw: _closed_word(raw, table, field, known)
+    if field in ("source", "industry"):
+        table = words.values.get(field, {})
+        return lambda raw: _open_word(raw, table)
+    limit = LONG_TEXT_LIMIT if field in LONG_TEXT else TEXT_LIMIT
+    multiline = field in MULTILINE
+    return lambda raw: clean_text(raw, limit=limit, multiline=multiline)
+
+
+def parse_defaults(defaults: dict | None, words: Words) -> dict:
+    """`--set FIELD=VALUE` pairs read like cells; a bad one is an error for the whole import."""
+    parsed = {}
+    for field, raw in (defaults or {}).items():
+        if field not in words.labels:
+            raise InvalidInput(f"--set {field}=...: '{field}' is not a ledger field (fields: {', '.join(words.fields)})",
+                               field=field)
+        try:
+            value = parser_for(field, words)(raw)
+        except InvalidInput as exc:
+            raise InvalidInput(f"--set {field}={raw}: {exc.message}", field=field) from None
+        if value not in (None, ""):
+            parsed[field] = value
+    return parsed
+
+
+def _remembered(parse, limit: int = MEMO_LIMIT):
+    """`parse` with a memory of its results: a ledger repeats its dates, levels, states, units on every row."""
+    memory: dict = {}
+
+    def remembered(raw):
+        if raw.__class__ not in _MEMO_TYPES:  # 1.0, 1 and True are equal keys: numbers are parsed each time
+            return parse(raw)
+        try:
+            return memory[raw]
+        except KeyError:
+            value = parse(raw)  # a bad value raises here and is not remembered
+            if len(memory) < limit:
+                memory[raw] = value
+            return value
+    return remembered
+
+
+class RowReader:
+    """Parses and checks rows against one layout's columns; built once per file, so per row it only looks up."""
+
+    def __init__(self, columns: tuple[Column, ...], words: Words, *, defaults: dict | None = None):
+        self.words = words
+        self.columns = [c for c in columns if c.field]
+        self.header = {c.field: c.header for c in self.columns}
+        self.parsers = [(c.field, c.header, _remembered(parser_for(c.field, words, scale=c.scale))
+                         if c.field not in UNIQUE else parser_for(c.field, words, scale=c.scale)) for c in self.columns]
+        self.defaults = defaults or {}  # parsed, as parse_defaults gives them
+
+    def read(self, number: int, cells: list) -> LedgerRow:
+        values, dates, problems, unread = {}, {}, [], set()
+        for (field, header, parse), raw in zip(self.parsers, cells):
+            if raw == "":
+                continue
+            try:
+                value = parse(raw)
+            except InvalidInput as exc:
+                problems.append(f"{header}: {exc.message}")
+                unread.add(field)
+                continue
+            if value is None or value == "":
+                continue
+            if field in DATE_FIELDS and value != "immediate":
+                dates[field] = value
+            values[field] = value
+        for field, value in self.defaults.items():
+            if field not in values:
+                values[field] = value
+                if field in DATE_FIELDS and value != "immediate":
+                    dates[field] = value
+        if values.get("deadline") == "immediate":
+            del values["deadline"]
+            if "found_at" in dates:
+                dates["deadline"] = _day(dates["found_at"])
+        for field in REQUIRED:
+            if field not in values and field not in unread:
+                problems.append(self._missing(field))
+        problems.extend(self._order(dates))
+        progress = self._progress(values, dates, problems)
+        for field, value in dates.items():
+            values[field] = date_text(value)
+        return LedgerRow(number, values, progress, tuple(problems))
+
+    def _missing(self, field: str) -> str:
+        if field in self.header:
+            return f"no {field}: {self.header[field]} is empty"
+        label = self.words.labels.get(field, field)
+        return f"no {field}: the sheet has no {label} column (or give one for every row with --set {field}=...)"
+
+    def _label(self, field: str) -> str:
+        return self.header.get(field) or f"{field} (--set)"
+
+    def _order(self, dates: dict) -> list[str]:
+        problems, earlier = [], None
+        for field in DATE_ORDER:
+            if field not in dates:
+                continue
+            if earlier and _before(dates[field], dates[earlier]):
+                problems.append(f"{self._label(field)} {date_text(dates[field])} is before "
+                                f"{self._label(earlier)} {date_text(dates[earlier])}")
+            else:
+                earlier = field
+        if "deadline" in dates and "found_at" in dates and _before(dates["deadline"], dates["found_at"]):
+            problems.append(f"{self._label('deadline')} {date_text(dates['deadline'])} is before "
+                            f"{self._label('found_at')} {date_text(dates['found_at'])}")
+        return problems
+
+    def _progress(self, values: dict, dates: dict, problems: list) -> str | None:
+        """The latest stage the row shows evidence of; a state column saying 'still open' while dates say
+        verified or closed is a contradiction to fix in the sheet, not to guess about."""
+        stated = values.get("state")
+        result_text = values.get("result", "")
+        result = self.words.values.get("progress", {}).get(value_key(result_text)) if result_text else None
+        failed = result == "rectifying"
+        implied = [stage for field, stage in _IMPLIED.items() if field in dates and not (failed and stage == "verified")]
+        evidence = [s for s in (result, *implied) if s]
+        progress = max([s for s in (stated, *evidence) if s], key=_RANK.__getitem__, default="reported")
+        if stated and _RANK[stated] < _RANK["verifying"] and evidence:
+            latest = max(evidence, key=_RANK.__getitem__)
+            if _RANK[latest] >= _RANK["verified"]:
+                problems.append(f"{self._label('state')} says {stated} but the row shows it {latest}"
+                                f" ({self._evidence(latest, result, result_text)})")
+        return progress
+
+    def _evidence(self, stage: str, result: str | None, result_text: str) -> str:
+        if result == stage:
+            return f"{self._label('result')} '{result_text}'"
+        field = next(f for f, s in _IMPLIED.items() if s == stage)
+        return f"{self._label(field)} is given"
+
+
+def _closed_word(raw, table: dict, field: str, known: str) -> str:
+    text = clean_text(raw)
+    if not text:
+        return ""
+    canonical = table.get(value_key(text))
+    if canonical is None:
+        raise InvalidInput(f"'{text[:40]}' is not a known {field} (such as {known}; add yours under values: "
+                           f"in --mapping)")
+    return canonical
+
+
+def _open_word(raw, table: dict) -> str:
+    text = clean_text(raw)
+    return table.get(value_key(text), text) if text else ""
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _before(later: date | datetime, earlier: date | datetime) -> bool:
+    if isinstance(later, datetime) and isinstance(earlier, datetime):
+        return later < earlier
+    return _day(later) < _day(earlier)

@@ -1,0 +1,214 @@
+"""Cell values as offices write them, read into the text the engine stores; anything else is InvalidInput.
+
+A cell arrives as calamine gives it (str, float for every number, bool, date, datetime, time, timedelta) or
+as CSV text. Every parser here accepts any of those and raises nothing but InvalidInput, whose message says
+what is wrong with the value (the row reader puts the file, row and header in front).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+
+from engine.clock import SHANGHAI
+from engine.errors import InvalidInput
+
+# A ledger kept by hand records hazards found since digital ledgers began (the 1990s) and deadlines a few
+# years ahead; a date outside 1990-2100 is a typo (a year of 20026, a serial number in the wrong column),
+# and refusing it here also keeps later date arithmetic far from datetime's limits.
+EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
+TEXT_LIMIT = 2_000        # titles, names: a line in the register
+LONG_TEXT_LIMIT = 10_000  # measures, plans, opinions
+MONEY_LIMIT = Decimal("1000000000000")  # 1e12 yuan: more than any hazard's funds, far inside Decimal's precision
+BLANK = frozenset({"/", "-", "--", "—", "——", "－", "无", "暂无", "n/a", "N/A", "NA", "null", "NULL", "None"})
+
+_EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01, counting Excel's phantom 1900-02-29
+_FIRST_SERIAL = (date(EARLIEST_YEAR, 1, 1) - _EXCEL_EPOCH).days
+_LAST_SERIAL = (date(LATEST_YEAR, 12, 31) - _EXCEL_EPOCH).days
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPECIAL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[ \t\u3000]*\n\s*")
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_WRITTEN = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
+    r"(?:(?:\s+|T|\s*)(\d{1,2})\s*[:时点]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d{1,6})?)?\s*[秒分]?)?$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_SERIAL = re.compile(r"^\d{5}(?:\.\d{1,12})?$")
+_MONEY = re.compile(r"^(?:¥|RMB)?(\d{1,15}(?:,\d{3})*(?:\.\d{1,6})?)(万元|万|元)?整?$")
+_REGION = re.compile(r"^\d{6}$")
+_WIDE = ("W", "F")
+
+
+def cell_text(raw: object) -> str:
+    """A cell as the text a person reads in it: whole numbers without `.0`, dates in ISO form."""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, bool):
+        return "TRUE" if raw else "FALSE"
+    if isinstance(raw, float):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            return ""
+        return str(int(raw)) if raw.is_integer() and abs(raw) < 1e15 else repr(raw)
+    if isinstance(raw, datetime):
+        return raw.isoformat(sep=" ")
+    if isinstance(raw, (date, time)):
+        return raw.isoformat()
+    return "" if raw is None else str(raw)
+
+
+def _join_lines(match: re.Match) -> str:
+    text, start, end = match.string, match.start(), match.end()
+    wide = start > 0 and end < len(text) and _is_wide(text[start - 1]) and _is_wide(text[end])
+    return "" if wide else " "  # a break Excel put inside 某化工\n有限公司 is no space in Chinese
+
+
+def _is_wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in _WIDE
+
+
+def clean_text(raw: object, *, limit: int = TEXT_LIMIT, multiline: bool = False) -> str:
+    """Trimmed text, '' for a blank or a placeholder such as `/` or `无`; line breaks kept only if `multiline`."""
+    text = (raw if raw.__class__ is str else cell_text(raw)).strip()
+    if not text or text in BLANK:
+        return ""
+    if _SPECIAL.search(text):  # rare: line breaks, tabs, control characters
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        bad = _CONTROL.search(text)
+        if bad:
+            raise InvalidInput(f"contains a control character (U+{ord(bad.group()):04X}) at position {bad.start() + 1}")
+        if "\n" in text and not multiline:
+            text = _LINE_BREAK.sub(_join_lines, text)
+        text = text.replace("\t", " ")
+    if len(text) > limit:
+        raise InvalidInput(f"is {len(text):,} characters long (at most {limit:,})")
+    return text
+
+
+def _half_width(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def _bounded(day: date, shown: object) -> None:
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise InvalidInput(f"'{cell_text(shown)}' is outside {EARLIEST_YEAR}-{LATEST_YEAR} (a typo?)")
+
+
+def _not_a_date(shown: object) -> InvalidInput:
+    return InvalidInput(f"'{cell_text(shown)[:60]}' is not a date (e.g. 2026-03-05, 2026/3/5, 2026年3月5日)")
+
+
+def _from_serial(serial: float, shown: object) -> date | datetime:
+    if 0 <= serial < 1000:
+        raise InvalidInput(f"'{cell_text(shown)}' is not a date (a number of days? write the date itself)")
+    if not _FIRST_SERIAL <= serial < _LAST_SERIAL + 1:
+        raise InvalidInput(f"'{cell_text(shown)}' is outside {EARLIEST_YEAR}-{LATEST_YEAR} (a typo?)")
+    days = int(serial)
+    seconds = round((serial - days) * 86400)
+    day = _EXCEL_EPOCH + timedelta(days=days)
+    if seconds == 0:
+        return day
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI) + timedelta(seconds=seconds)
+
+
+def _made(shown: object, y: int, m: int, d: int, hh: int | None = None, mm: int = 0, ss: int = 0) -> date | datetime:
+    try:
+        day = date(y, m, d)
+        value = day if hh is None else datetime(y, m, d, hh, mm, ss, tzinfo=SHANGHAI)
+    except ValueError:
+        raise InvalidInput(f"'{cell_text(shown)[:60]}' is not a real date or time") from None
+    _bounded(day, shown)
+    return value
+
+
+def parse_date(raw: object) -> date | datetime | None:
+    """A day (date) or a moment (aware, Asia/Shanghai); None for a blank cell."""
+    if isinstance(raw, datetime):
+        value = raw.replace(tzinfo=SHANGHAI) if raw.tzinfo is None else raw.astimezone(SHANGHAI)
+        _bounded(value.date(), raw)
+        return value
+    if isinstance(raw, date):
+        _bounded(raw, raw)
+        return raw
+    if isinstance(raw, bool) or isinstance(raw, (time, timedelta)):
+        raise _not_a_date(raw)
+    if isinstance(raw, (int, float)):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise _not_a_date(raw)
+        return _from_serial(float(raw), raw)
+    text = clean_text(raw)
+    if not text:
+        return None
+    match = _ISO_DAY.match(text)  # the common case, first
+    if match:
+        return _made(raw, int(match[1]), int(match[2]), int(match[3]))
+    text = _half_width(text)
+    match = _WRITTEN.match(text)
+    if match:
+        y, m, d, hh, mm, ss = (int(g) if g else None for g in match.groups())
+        return _made(raw, y, m, d, hh, mm or 0, ss or 0)
+    match = _COMPACT.match(text)
+    if match:
+        return _made(raw, int(match[1]), int(match[2]), int(match[3]))
+    if _SERIAL.match(text):
+        return _from_serial(float(text), raw)
+    if len(text) <= 40:
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise _not_a_date(raw) from None
+        return parse_date(value)
+    raise _not_a_date(raw)
+
+
+def date_text(value: date | datetime) -> str:
+    """The engine's form: `2026-03-05` for a day, `2026-03-05T09:30:00+08:00` for a moment."""
+    return value.isoformat()
+
+
+def parse_money(raw: object, *, scale: int = 1) -> str | None:
+    """Yuan with two decimals (`150000.00`); `15万`, `1,200.50元`, `15.5万元`; a bare number times `scale`."""
+    if isinstance(raw, bool):
+        raise InvalidInput(f"'{cell_text(raw)}' is not an amount of money (e.g. 150000, 15万, 1,200.50元)")
+    if isinstance(raw, (int, float)):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise InvalidInput(f"'{raw}' is not an amount of money")
+        text, unit = repr(raw), None
+        if raw < 0:
+            raise InvalidInput(f"'{cell_text(raw)}' is negative: funds are an amount spent")
+    else:
+        cleaned = clean_text(raw)
+        if not cleaned:
+            return None
+        match = _MONEY.match(_half_width(cleaned).replace(" ", "").upper()) if len(cleaned) <= 60 else None
+        if not match:
+            raise InvalidInput(f"'{cleaned[:60]}' is not an amount of money (e.g. 150000, 15万, 1,200.50元)")
+        text, unit = match[1].replace(",", ""), match[2]
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput(f"'{cell_text(raw)[:60]}' is not an amount of money") from None
+    amount *= 10000 if unit in ("万", "万元") else 1 if unit == "元" else scale
+    if amount > MONEY_LIMIT:
+        raise InvalidInput(f"'{cell_text(raw)[:60]}' is more than {MONEY_LIMIT:,} yuan (a typo?)")
+    return f"{amount.quantize(Decimal('0.01'))}"
+
+
+def parse_region(raw: object) -> str | None:
+    """A 6-digit administrative division code (371721); a number cell `371721.0` reads as the code."""
+    if isinstance(raw, float) and raw.is_integer() and 0 <= raw < 1e6:
+        raw = f"{int(raw):06d}" if raw >= 100000 else str(int(raw))
+    text = _half_width(clean_text(raw)).replace(" ", "")
+    if not text:
+        return None
+    if not _REGION.match(text):
+        raise InvalidInput(f"'{text[:40]}' is not a 6-digit administrative division code (e.g. 371721)")
+    return text
+
+
+def lookup(raw: object, table: dict, *, key) -> tuple[str, str | None]:
+    """The cell's cleaned text and the canonical value its word stands for (None when not a known word)."""
+    text = clean_text(raw)
+    if not text:
+        return "", None
+    return text, table.get(key(text))

@@ -1,0 +1,316 @@
+"""The weekly brief / monthly bulletin (周简报、月通报): from a bulletin document to Markdown, HTML or xlsx.
+
+The document is a plain dict the store side fills (dates as `date`, instants as aware `datetime`, counts as
+int, regions as codes). Keys, all optional unless marked:
+
+    period          {"kind": "week|month|quarter", "from": date, "to": date, "label": "2018年10月"}   required
+    previous_period the same for the period before (its label is used in "较上期")
+    region          the office's region code ("3717")                                                required
+    issuer, number, issued_on   the masthead: "菏泽市安全生产委员会办公室", "2018年第10期", date
+    title           overrides the definition's bulletin title
+    totals          counts for the whole region, found in the period and looked at as of its end:  required
+                    found, rectified, overdue, rectified_on_time (open, not_yet_due follow), and
+                    major_found, major_rectified, major_enterprises, major_enterprises_rectified
+    previous_totals the same for the previous period
+    units           one per county (or city): {"region": code, "found", "rectified", "overdue",
+                    "rectified_on_time", "general_found", "general_rectified", "major_found",
+                    "major_rectified", "major_enterprises", "major_enterprises_rectified"}; list every unit
+                    under the region, those with nothing too (they are named as not reporting)
+    departments     the same counts per department: {"name": "市住建局", ...}
+    overdue_major   [{"case_id", "enterprise", "region", "title", "deadline", "days_overdue",
+                      "responsible_unit", "responsible_person", "rung_reached"}]
+    notices         [{"at", "kind": "notice|real_name", "unit", "person", "case_id", "reason"}]
+    interviews      [{"at", "unit", "person", "case_id", "state"}]
+    postings        {"opened": [{"case_id", "enterprise", "region", "authority", "at", "deadline"}],
+                     "delisted": [{"case_id", "enterprise", "region", "at"}]}
+    ranking         {"title", "indicators": [names], "rows": [Ranked.as_dict() ...]} (engine/reports/ranking.py)
+    silent_units    region codes of units that reported nothing (default: units with found == 0)
+    anchor          {"value", "as_of", "cases", "events"}: the event log's anchor (hazard audit anchor)
+    generated_at    when it was made
+
+General hazards are counted in items (条/项), major ones in enterprises (家) or items, as the definition's
+bulletin layout says; which sections appear, and in which order, is the layout's too.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from engine import regions
+from engine.clock import local
+from engine.reports.definition import ReportDefinition, default
+from engine.reports.figures import (
+    Counts, change, change_text, on_time_denominator, percent_text, points_text, rate, rate_change,
+)
+from engine.reports.layout import Chart, Column, Heading, Page, Paragraph, Table, cell_text, rung_label
+from engine.reports.output import to_html, to_markdown, to_xlsx
+
+NUMERALS = "一二三四五六七八九十"
+REQUIRED = ("period", "region", "totals")
+
+
+def chinese_numeral(n: int) -> str:
+    """1..99 as section numbers are written: 一, 十, 十二, 二十三."""
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else NUMERALS[tens - 1]) + "十" if tens else "") + (NUMERALS[ones - 1] if ones else "")
+
+
+def check(doc: dict) -> None:
+    """Raise ValueError naming what a document lacks (a programming error on the caller's side)."""
+    missing = [k for k in REQUIRED if k not in doc]
+    if missing:
+        raise ValueError(f"a bulletin document needs {', '.join(missing)}")
+    for key in ("from", "to"):
+        if not isinstance(doc["period"].get(key), date):
+            raise ValueError(f"period.{key} must be a date")
+
+
+def page(doc: dict, definition: ReportDefinition | None = None) -> Page:
+    """The bulletin as blocks, in the order the definition's layout lists its sections."""
+    check(doc)
+    d = definition or default()
+    layout, rounding = d.bulletin, d.rounding
+    region_name = regions.label(doc["region"])
+    period = doc["period"].get("label") or f"{doc['period']['from']} 至 {doc['period']['to']}"
+    builder = _Builder(doc, d)
+    blocks, number = [], 0
+    for section in layout.sections:
+        made = getattr(builder, section)()
+        if not made:
+            continue
+        number += 1
+        heading, *rest = made
+        blocks += [Heading(f"{chinese_numeral(number)}、{heading}"), *rest]
+    issued = doc.get("issued_on")
+    return Page(title=doc.get("title") or layout.heading(region=region_name, period=period),
+                issuer=doc.get("issuer") or f"{region_name}{layout.issuer}", number=doc.get("number", ""),
+                date_line=f"{issued.year}年{issued.month}月{issued.day}日" if issued else "",
+                blocks=blocks, rounding=rounding, footer=_footer(doc))
+
+
+def to_markdown_text(doc: dict, definition: ReportDefinition | None = None) -> str:
+    return to_markdown(page(doc, definition))
+
+
+def to_html_text(doc: dict, definition: ReportDefinition | None = None) -> str:
+    return to_html(page(doc, definition))
+
+
+def to_xlsx_bytes(doc: dict, definition: ReportDefinition | None = None) -> bytes:
+    return to_xlsx(page(doc, definition))
+
+
+def _footer(doc: dict) -> str:
+    at = doc.get("generated_at")
+    when = local(at).strftime("%Y-%m-%d %H:%M") if isinstance(at, datetime) else ""
+    return f"本通报由 hazard-closure 依据隐患台账与事件日志生成{('，' + when + '（北京时间）') if when else ''}。"
+
+
+def _counts(row: dict) -> Counts:
+    return Counts.of({k: row.get(k, 0) for k in ("found", "rectified", "overdue", "rectified_on_time")})
+
+
+class _Builder:
+    """One method per section; each returns [heading, blocks...] or [] when it has nothing to say."""
+
+    def __init__(self, doc: dict, definition: ReportDefinition):
+        self.doc, self.d, self.r, self.layout = doc, definition, definition.rounding, definition.bulletin
+        self.region_name = regions.label(doc["region"])
+        self.g, self.m = self.layout.general_unit, self.layout.major_unit
+        self.previous_label = (doc.get("previous_period") or {}).get("label", "上期")
+
+    def pct(self, numerator: int, denominator: int) -> str:
+        return percent_text(numerator, denominator, self.r, sign=True)
+
+    def major_pair(self, row: dict) -> tuple[int, int]:
+        if self.layout.major_in_enterprises:
+            return row.get("major_enterprises", 0), row.get("major_enterprises_rectified", 0)
+        return row.get("major_found", 0), row.get("major_rectified", 0)
+
+    def totals(self):
+        t, prev = self.doc["totals"], self.doc.get("previous_totals")
+        period = self.doc["period"].get("label", "本期")
+        text = (f"{period}，{self.region_name}共排查隐患 {t.get('found', 0)} {self.g}，已整改 {t.get('rectified', 0)} "
+                f"{self.g}，整改率 {self.pct(t.get('rectified', 0), t.get('found', 0))}")
+        m_found, m_done = self.major_pair(t)
+        text += f"；其中重大隐患 {m_found} {self.m}，已整改 {m_done} {self.m}，整改率 {self.pct(m_done, m_found)}。"
+        if prev:
+            found_change = change_text(change(t.get("found", 0), prev.get("found", 0), self.r.decimals), self.g, self.r)
+            points = points_text(rate_change(rate(t.get("rectified", 0), t.get("found", 0), self.r.decimals),
+                                             rate(prev.get("rectified", 0), prev.get("found", 0), self.r.decimals)), self.r)
+            text += f"排查隐患数{found_change}" + (f"，整改率{points}" if points else "") + "。"
+        now, before = self._with_open(t), self._with_open(prev) if prev else None
+        table_rows = []
+        for label, key in (("排查隐患", "found"), ("已整改", "rectified"), ("未整改", "open"), ("逾期未整改", "overdue"),
+                           ("重大隐患", "major_found"), ("重大隐患已整改", "major_rectified")):
+            row = {"item": label, "now": now.get(key, 0)}
+            if before:
+                row.update(before=before.get(key, 0), delta=now.get(key, 0) - before.get(key, 0))
+            table_rows.append(row)
+        now_rate = rate(now.get("rectified", 0), now.get("found", 0), self.r.decimals)
+        rate_row = {"item": "整改率", "now": cell_text(now_rate, "rate", self.r)}
+        if before:
+            before_rate = rate(before.get("rectified", 0), before.get("found", 0), self.r.decimals)
+            rate_row.update(before=cell_text(before_rate, "rate", self.r),
+                            delta=points_text(rate_change(now_rate, before_rate), self.r) or "—")
+        table_rows.append(rate_row)
+        columns = [Column("item", "指标"), Column("now", "本期", "count")]
+        if before:
+            columns += [Column("before", self.previous_label, "count"), Column("delta", "增减", "count")]
+        return ["总体情况", Paragraph(text, "lead"), Table("", columns, table_rows, sheet="总体情况")]
+
+    @staticmethod
+    def _with_open(t: dict | None) -> dict:
+        if t is None:
+            return {}
+        c = _counts(t)
+        return {**t, "open": c.open, "not_yet_due": c.not_yet_due}
+
+    def units(self):
+        units = self.doc.get("units") or []
+        if not units:
+            return []
+        paragraphs, rows = [], []
+        for u in units:
+            name = regions.label(u["region"])
+            m_found, m_done = self.major_pair(u)
+            if not u.get("found") and not u.get("general_found") and not m_found:
+                paragraphs.append(Paragraph(f"{name}：本期未报送隐患排查治理情况。"))
+            else:
+                major = (f"其中重大隐患 {m_found} {self.m}，已整改 {m_done} {self.m}，整改率 {self.pct(m_done, m_found)}"
+                         if m_found else "无重大隐患")
+                paragraphs.append(Paragraph(
+                    f"{name}：报送整改一般隐患 {u.get('general_found', 0)} {self.g}，整改率 "
+                    f"{self.pct(u.get('general_rectified', 0), u.get('general_found', 0))}；{major}。"))
+            c = _counts(u)
+            rows.append({"region": u["region"], "found": c.found, "rectified": c.rectified,
+                         "rate": rate(c.rectified, c.found, self.r.decimals), "overdue": c.overdue,
+                         "major": m_found, "major_done": m_done, "major_rate": rate(m_done, m_found, self.r.decimals),
+                         "on_time_rate": self._on_time(c)})
+        total = sum((_counts(u) for u in units), Counts())
+        totals = {"region": self.doc["region"], "found": total.found, "rectified": total.rectified,
+                  "rate": rate(total.rectified, total.found, self.r.decimals), "overdue": total.overdue,
+                  "major": sum(self.major_pair(u)[0] for u in units), "major_done": sum(self.major_pair(u)[1] for u in units),
+                  "on_time_rate": self._on_time(total)}
+        totals["major_rate"] = rate(totals["major_done"], totals["major"], self.r.decimals)
+        columns = [Column("region", "县（区）", "region"), Column("found", f"排查隐患（{self.g}）", "count"),
+                   Column("rectified", "已整改", "count"), Column("rate", "整改率", "rate"),
+                   Column("overdue", "逾期未整改", "count"), Column("on_time_rate", "按期整改率", "rate"),
+                   Column("major", f"重大隐患（{self.m}）", "count"), Column("major_done", "已整改", "count"),
+                   Column("major_rate", "重大隐患整改率", "rate")]
+        return ["各县（区）情况", *paragraphs,
+                Table("各县（区）隐患排查治理情况", columns, rows, sheet="各县区", total={**totals, "region": "合计"})]
+
+    def _on_time(self, c: Counts):
+        return rate(c.rectified_on_time, on_time_denominator(c, self.d.on_time_base), self.r.decimals)
+
+    def departments(self):
+        rows = self.doc.get("departments") or []
+        if not rows:
+            return []
+        out, table = [], []
+        for dep in rows:
+            c = _counts(dep)
+            out.append(f"{dep['name']}排查隐患 {c.found} {self.g}，已整改 {c.rectified} {self.g}，整改率 "
+                       f"{self.pct(c.rectified, c.found)}")
+            table.append({"name": dep["name"], "found": c.found, "rectified": c.rectified,
+                          "rate": rate(c.rectified, c.found, self.r.decimals), "overdue": c.overdue})
+        columns = [Column("name", "部门"), Column("found", f"排查隐患（{self.g}）", "count"),
+                   Column("rectified", "已整改", "count"), Column("rate", "整改率", "rate"),
+                   Column("overdue", "逾期未整改", "count")]
+        return ["市直部门情况", Paragraph("；".join(out) + "。"), Table("", columns, table, sheet="部门")]
+
+    def on_time(self):
+        c = _counts(self.doc["totals"])
+        due = on_time_denominator(c, self.d.on_time_base)
+        return ["按期整改情况", Paragraph(
+            f"按期整改 {c.rectified_on_time} {self.g}，按期整改率 {self.pct(c.rectified_on_time, due)}；逾期未整改 "
+            f"{c.overdue} {self.g}；尚有 {c.not_yet_due} {self.g}未到整改期限。")]
+
+    def chart(self):
+        units = self.doc.get("units") or []
+        if not units:
+            return []
+        bars = [(regions.label(u["region"]), rate(u.get("rectified", 0), u.get("found", 0), self.r.decimals))
+                for u in units]
+        target = self.layout.chart_target
+        note = f"虚线为整改率目标 {target}%，低于目标的县（区）以红色标出。" if target is not None else ""
+        return ["各县（区）整改率", Chart("各县（区）隐患整改率", bars, target, note, sheet="各县区")]
+
+    def overdue_major(self):
+        rows = self.doc.get("overdue_major") or []
+        columns = [Column("case_id", "案件编号", "id"), Column("region", "县（区）", "region"), Column("enterprise", "企业"),
+                   Column("title", "隐患内容"), Column("deadline", "整改期限", "date"),
+                   Column("days_overdue", "逾期天数", "count"), Column("responsible_unit", "责任单位"),
+                   Column("responsible_person", "责任人"), Column("rung", "已采取措施")]
+        rows = [{**r, "rung": rung_label(r.get("rung_reached"))} for r in rows]
+        lead = (f"截至{self.doc['period']['to'].month}月{self.doc['period']['to'].day}日，逾期未整改重大隐患 {len(rows)} 项，"
+                "现予点名：" if rows else "本期无逾期未整改重大隐患。")
+        return ["逾期未整改重大隐患", Paragraph(lead), Table("", columns, rows, sheet="逾期重大隐患", empty="无")] \
+            if rows else ["逾期未整改重大隐患", Paragraph(lead)]
+
+    def notices(self):
+        rows = self.doc.get("notices") or []
+        kinds = {"notice": "通报", "real_name": "实名通报"}
+        rows = [{**r, "kind_label": kinds.get(r.get("kind"), r.get("kind") or "通报")} for r in rows]
+        columns = [Column("at", "日期", "date"), Column("kind_label", "类型"), Column("unit", "责任单位"),
+                   Column("person", "责任人"), Column("case_id", "案件编号", "id"), Column("reason", "事由")]
+        real = sum(r.get("kind") == "real_name" for r in rows)
+        text = f"本期通报 {len(rows)} 次，其中实名通报 {real} 次。" if rows else "本期未发出通报。"
+        return ["通报情况", Paragraph(text)] + ([Table("", columns, rows, sheet="通报")] if rows else [])
+
+    def interviews(self):
+        rows = self.doc.get("interviews") or []
+        columns = [Column("at", "约谈日期", "date"), Column("unit", "被约谈单位"), Column("person", "被约谈人"),
+                   Column("case_id", "案件编号", "id"), Column("state", "状态")]
+        text = f"本期约谈 {len(rows)} 次。" if rows else "本期未约谈。"
+        return ["约谈情况", Paragraph(text)] + ([Table("", columns, rows, sheet="约谈")] if rows else [])
+
+    def postings(self):
+        p = self.doc.get("postings") or {}
+        opened, delisted = p.get("opened") or [], p.get("delisted") or []
+        authority = {"province": "省级", "city": "市级", "county": "县级", "town": "乡镇"}
+        opened = [{**r, "authority_label": authority.get(r.get("authority"), r.get("authority"))} for r in opened]
+        text = f"本期挂牌督办重大隐患 {len(opened)} 项，摘牌销号 {len(delisted)} 项。"
+        blocks = ["挂牌督办情况", Paragraph(text)]
+        if opened:
+            blocks.append(Table("挂牌督办", [Column("case_id", "案件编号", "id"), Column("region", "县（区）", "region"),
+                                          Column("enterprise", "企业"), Column("authority_label", "督办级别"),
+                                          Column("at", "挂牌日期", "date"), Column("deadline", "督办期限", "date")],
+                                opened, sheet="挂牌督办"))
+        if delisted:
+            blocks.append(Table("摘牌销号", [Column("case_id", "案件编号", "id"), Column("region", "县（区）", "region"),
+                                          Column("enterprise", "企业"), Column("at", "摘牌日期", "date")],
+                                delisted, sheet="摘牌销号"))
+        return blocks
+
+    def ranking(self):
+        ranking = self.doc.get("ranking")
+        if not ranking or not ranking.get("rows"):
+            return []
+        labels = ranking.get("labels") or {}
+        indicators = ranking.get("indicators") or []
+        columns = [Column("position", "名次"), Column("group", "县（区）", "region"), Column("score", "综合得分", "score")]
+        columns += [Column(f"s_{i}", labels.get(i, i), "score") for i in indicators]
+        rows = [{"position": r["position"] if r["position"] is not None else "不参与排名", "group": r["group"],
+                 "score": r["score"], **{f"s_{i}": r["scores"].get(i) for i in indicators}} for r in ranking["rows"]]
+        return ["综合排名", Table(ranking.get("title", ""), columns, rows, sheet="排名")]
+
+    def silent(self):
+        codes = self.doc.get("silent_units")
+        if codes is None:
+            codes = [u["region"] for u in self.doc.get("units") or [] if not u.get("found")]
+        if not codes:
+            return ["未报送单位", Paragraph("各县（区）均已按时报送。")]
+        return ["未报送单位", Paragraph(f"本期未报送隐患排查治理情况的单位：{'、'.join(regions.label(c) for c in codes)}。"
+                                    "请上述单位于下期通报前补报，并说明原因。")]
+
+    def anchor(self):
+        a = self.doc.get("anchor")
+        if not a:
+            return []
+        at = a.get("as_of")
+        when = local(at).strftime("%Y-%m-%d %H:%M") if isinstance(at, datetime) else str(at or "")
+        return ["数据核验", Paragraph(
+            f"事件日志锚点（截至 {when}，案件 {a.get('cases', 0)} 件，事件 {a.get('events', 0)} 条）：{a['value']}。"
+            "可用 hazard audit verify --anchor 核验本通报所依据的数据此后未被改动。", "anchor")]
+

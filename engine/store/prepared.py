@@ -1,0 +1,177 @@
+"""Core statements compiled once per dialect and run on the driver's own cursor: the hot paths' executor.
+
+`Connection.execute` re-derives a cache key and re-processes every parameter on each call; for the few
+statements a command, a sweep or an import runs thousands of times that costs more than the database's
+own work (SQLite answers a primary-key read in a few microseconds). A `Prepared` statement is still built
+with Core on the tables, compiled by SQLAlchemy for the connection's dialect, with SQLAlchemy's own bind
+and result processors (so rows read back through Core look exactly the same); only the per-call
+bookkeeping is gone. It runs inside the caller's SQLAlchemy transaction, on the same DBAPI connection, and
+driver errors are re-raised as SQLAlchemy's so `Store.translated` handles them in one place.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import JSON
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
+
+
+class Prepared:
+    __slots__ = ("statement", "_by_dialect")
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def _compiled(self, conn: Connection) -> "_Compiled":
+        dialect = conn.dialect
+        compiled = self._by_dialect.get(dialect.name)
+        if compiled is None:
+            compiled = self._by_dialect[dialect.name] = _Compiled(self.statement, dialect)
+        return compiled
+
+    def execute(self, conn: Connection, params: dict | None = None):
+        """Run once; returns the DBAPI cursor (rowcount, fetch via `rows`)."""
+        return self._compiled(conn).run(conn, params or {})
+
+    def executemany(self, conn: Connection, rows: Sequence[dict]) -> int:
+        """Run for every dict in `rows`; returns the rows affected in total."""
+        if not rows:
+            return 0
+        return self._compiled(conn).run_many(conn, rows)
+
+    def rows(self, conn: Connection, params: dict | None = None) -> list[tuple]:
+        """The result rows as tuples, each value through the column type's result processor."""
+        compiled = self._compiled(conn)
+        cursor = compiled.run(conn, params or {})
+        try:
+            return compiled.process_rows(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def first(self, conn: Connection, params: dict | None = None) -> tuple | None:
+        found = self.rows(conn, params)
+        return found[0] if found else None
+
+
+class _Compiled:
+    __slots__ = ("sql", "order", "positional", "result_processors", "converted", "dbapi", "fixed")
+
+    def __init__(self, statement, dialect):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.dbapi = dialect.dbapi
+        binds = compiled.binds
+        # Values written into the statement itself (`values(claimed_by=None)`) travel as parameters too.
+        self.fixed = {key: bind.value for key, bind in binds.items() if not bind.required}
+        # For a positional paramstyle (SQLite's qmark) the order of the names is the order of the markers.
+        self.positional = compiled.positional
+        names = tuple(compiled.positiontup) if compiled.positional else tuple(binds)
+        self.order = tuple((name, _bind_processor(binds[name].type, dialect)) for name in names)
+        self.result_processors = None
+        if getattr(compiled, "_result_columns", None):
+            self.result_processors = tuple(_result_processor(column.type, dialect) for column in _selected(statement))
+        # (position, processor) of the columns that need converting: most of a row passes through as it is.
+        self.converted = tuple((i, p) for i, p in enumerate(self.result_processors or ()) if p is not None)
+
+    def _params(self, params: dict) -> Any:
+        if self.fixed:
+            params = {**self.fixed, **params}
+        values = [params[name] if processor is None or params[name] is None else processor(params[name])
+                  for name, processor in self.order]
+        if self.positional:
+            return values
+        return dict(zip((name for name, _ in self.order), values))
+
+    def run(self, conn: Connection, params: dict):
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(self.sql, self._params(params))
+        except self.dbapi.Error as error:
+            cursor.close()
+            raise _wrapped(self.sql, params, error, self.dbapi) from error
+        return cursor
+
+    def run_many(self, conn: Connection, rows: Sequence[dict]) -> int:
+        cursor = conn.connection.cursor()
+        try:
+            if len(rows) == 1:  # psycopg's executemany pipelines: a round trip more than one execute
+                cursor.execute(self.sql, self._params(rows[0]))
+            else:
+                cursor.executemany(self.sql, [self._params(r) for r in rows])
+            return cursor.rowcount
+        except self.dbapi.Error as error:
+            raise _wrapped(self.sql, None, error, self.dbapi) from error
+        finally:
+            cursor.close()
+
+    def process_rows(self, rows: list) -> list[tuple]:
+        converted = self.converted
+        if not converted:
+            return [tuple(r) for r in rows]
+        result = []
+        for row in rows:
+            values = list(row)
+            for i, processor in converted:
+                if values[i] is not None:
+                    values[i] = processor(values[i])
+            result.append(tuple(values))
+        return result
+
+
+# The conversions SQLAlchemy would make, written directly for the types hot rows carry: SQLAlchemy's own
+# go through two layers (our TypeDecorator, then the dialect's DateTime) and cost more than the query.
+def _bind_processor(type_, dialect):
+    from engine.store.tables import UTCDateTime
+    if isinstance(type_, UTCDateTime):
+        if dialect.name == "sqlite":
+            return _sqlite_instant
+        if dialect.name == "postgresql":
+            return _utc
+    if isinstance(type_, JSON) and dialect.name == "sqlite":
+        return json.dumps
+    return type_._cached_bind_processor(dialect)
+
+
+def _result_processor(type_, dialect):
+    from engine.store.tables import UTCDateTime
+    if isinstance(type_, UTCDateTime):
+        return _sqlite_read_instant if dialect.name == "sqlite" else _utc
+    if isinstance(type_, JSON) and dialect.name == "sqlite":
+        return json.loads
+    return type_._cached_result_processor(dialect, None)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store: every instant must carry its zone")
+    return value.astimezone(timezone.utc)
+
+
+def _sqlite_instant(value: datetime) -> str:
+    return _utc(value).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _sqlite_read_instant(value) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return datetime.fromisoformat(value + "+00:00")
+
+
+def _selected(statement):
+    """The columns a SELECT (or an UPDATE/INSERT ... RETURNING) gives back, in order."""
+    if hasattr(statement, "selected_columns"):
+        return list(statement.selected_columns)
+    return list(statement._returning)
+
+
+def _wrapped(sql: str, params, error: Exception, dbapi) -> Exception:
+    """The driver's error as SQLAlchemy would have raised it (IntegrityError stays IntegrityError)."""
+    if isinstance(error, dbapi.IntegrityError):
+        return sa_exc.IntegrityError(sql, params, error)
+    if isinstance(error, dbapi.OperationalError):
+        return sa_exc.OperationalError(sql, params, error)
+    return sa_exc.DBAPIError(sql, params, error)

@@ -1,0 +1,105 @@
+"""Rendering pages in Debian's headless Chromium for the browser tests (bulletin, dossier).
+
+`make system-deps` installs chromium and fonts-wqy-microhei (as root; .ci/run calls it). Where either is
+missing, `unavailable()` says which and how to install it, and the tests skip with that reason.
+The browser runs with a fresh profile in a temporary directory, no network services, no sandbox (CI runs
+as root), and is killed after two minutes.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import zlib
+from pathlib import Path
+
+INSTALL = "make system-deps (apt-get install chromium fonts-wqy-microhei)"
+CJK_FONTS = ("WenQuanYi", "Noto Sans CJK", "Noto Serif CJK", "Source Han", "Droid Sans Fallback", "AR PL")
+A4_POINTS = (595.0, 842.0)  # 210 x 297 mm at 72 points per inch, rounded as PDF writers give it
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def cjk_font() -> str | None:
+    """The family name of an installed Chinese font, via fontconfig; None when there is none."""
+    if shutil.which("fc-list") is None:
+        return None
+    out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=30).stdout
+    families = [f.strip() for line in out.splitlines() for f in line.split(",") if f.strip()]
+    return next((f for f in families if any(f.startswith(k) for k in CJK_FONTS)), families[0] if families else None)
+
+
+def unavailable() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if chromium() is None:
+        return f"no Chromium installed: {INSTALL}"
+    if cjk_font() is None:
+        return f"no Chinese font installed: {INSTALL}"
+    return None
+
+
+def _run(args: list[str], page: Path, env: dict | None = None) -> None:
+    with tempfile.TemporaryDirectory(prefix="hz-chromium-") as profile:
+        subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+                        f"--user-data-dir={profile}", *args, page.resolve().as_uri()],
+                       check=True, capture_output=True, timeout=120, env=env)
+
+
+def screenshot(page: Path, png: Path, *, width: int = 1200, height: int = 1800) -> bytes:
+    _run([f"--screenshot={png}", f"--window-size={width},{height}", "--hide-scrollbars"], page)
+    return png.read_bytes()
+
+
+def print_pdf(page: Path, pdf: Path, *, without_fonts: bool = False) -> bytes:
+    """Print to PDF as the browser's print dialog would; `without_fonts` hides every font (a control run)."""
+    env = None
+    if without_fonts:
+        empty = Path(tempfile.mkdtemp(prefix="hz-nofonts-"))
+        (empty / "fonts.conf").write_text(f"<?xml version='1.0'?><fontconfig><dir>{empty}/none</dir>"
+                                          f"<cachedir>{empty}/cache</cachedir></fontconfig>", encoding="utf-8")
+        env = {**os.environ, "FONTCONFIG_FILE": str(empty / "fonts.conf")}
+    _run([f"--print-to-pdf={pdf}", "--no-pdf-header-footer"], page, env)
+    if without_fonts:
+        shutil.rmtree(empty, ignore_errors=True)
+    return pdf.read_bytes()
+
+
+def _pdf_objects(data: bytes) -> bytes:
+    """The PDF's dictionaries, with compressed object streams inflated (Skia may pack fonts' dicts there)."""
+    parts = [data]
+    for match in re.finditer(rb"/Type\s*/ObjStm.*?stream\r?\n", data, re.S):
+        start = match.end()
+        end = data.find(b"endstream", start)
+        try:
+            parts.append(zlib.decompress(data[start:end]))
+        except zlib.error:
+            continue
+    return b"\n".join(parts)
+
+
+def pdf_page_sizes(data: bytes) -> list[tuple[float, float]]:
+    """(width, height) in points of every page's MediaBox."""
+    objects = _pdf_objects(data)
+    sizes = []
+    for match in re.finditer(rb"/Type\s*/Page\b(?!s).*?(?=endobj|/Type\s*/Page\b)", objects, re.S):
+        box = re.search(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", match.group(0))
+        if box:
+            x0, y0, x1, y1 = (float(v) for v in box.groups())
+            sizes.append((round(x1 - x0, 1), round(y1 - y0, 1)))
+    return sizes
+
+
+def pdf_fonts(data: bytes) -> set[str]:
+    """The base font names embedded in a PDF, subset prefixes (ABCDEF+) removed."""
+    names = re.findall(rb"/BaseFont\s*/([^\s/\[\]<>()]+)", _pdf_objects(data))
+    return {re.sub(r"^[A-Z]{6}\+", "", n.decode("latin-1")) for n in names}
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

@@ -1,0 +1,127 @@
+"""Bulletins from a document: the Markdown reads like a published one, the HTML is self-contained, the xlsx real."""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import openpyxl
+import pytest
+
+from engine.reports import bulletin, definition
+from report_sample import DOCS, sample_document
+
+
+@pytest.fixture(scope="module")
+def doc():
+    return sample_document()
+
+
+@pytest.fixture(scope="module")
+def markdown(doc):
+    return bulletin.to_markdown_text(doc)
+
+
+def test_totals_read_as_the_seed_prints_them(markdown):
+    """The lead paragraph gives 21521 found, 18622 rectified, 86.53%, and the change since September."""
+    assert "2018年10月，菏泽市共排查隐患 21521 条，已整改 18622 条，整改率 86.53%" in markdown
+    assert "排查隐患数较上期增加 1647 条（+8.29%），整改率上升 1.48 个百分点。" in markdown
+
+
+def test_each_county_gets_the_published_paragraph(markdown):
+    """A paragraph per county: general hazards in 条 with their rate, major ones in 家 with theirs."""
+    assert "郓城县：报送整改一般隐患 1180 条，整改率 90.68%；其中重大隐患 5 家，已整改 3 家，整改率 60.00%。" in markdown
+    assert "定陶区：本期未报送隐患排查治理情况。" in markdown
+    assert "| **合计** | **7538** | **6920** | **91.80%** |" in markdown  # the seed's counties: 91.80%
+
+
+def test_departments_on_time_and_named_cases(markdown):
+    """Departments 13983 / 11702 = 83.69%; on-time rate with the count not yet due; overdue majors named."""
+    assert "市安委会重点成员单位排查隐患 13983 条，已整改 11702 条，整改率 83.69%。" in markdown
+    assert re.search(r"按期整改率 \d+\.\d\d%；逾期未整改 795 条；尚有 2104 条未到整改期限", markdown)
+    assert "| HZ-2018-000317 | 郓城县 | 郓城县某化工有限公司 | 液氨储罐区未设置泄漏报警装置 | 2018-09-30 | 31 |" in markdown
+    assert "| 2018-10-12 | 实名通报 | 郓城县某化工有限公司 | 王某 |" in markdown
+    assert "本期挂牌督办重大隐患 1 项，摘牌销号 1 项。" in markdown
+    assert "本期未报送隐患排查治理情况的单位：定陶区。" in markdown
+    assert "事件日志锚点（截至 2018-10-31 23:59，案件 21521 件，事件 97410 条）：sha256:" in markdown
+
+
+def test_regions_appear_by_name_never_as_bare_codes(markdown, doc):
+    """No county code stands alone in the text: every region is printed by its name."""
+    for unit in doc["units"]:
+        assert unit["region"] not in markdown
+    assert "3717" not in markdown.replace("HZ-", "")
+
+
+def test_sections_are_numbered_in_the_definitions_order(markdown):
+    """Headings run 一、二、... in the layout's order, past ten as 十一、十二."""
+    headings = re.findall(r"^## (\S+?)、(\S+)", markdown, re.M)
+    assert [n for n, _ in headings][:3] == ["一", "二", "三"] and headings[-1][0] == "十二"
+    assert headings[0][1] == "总体情况" and headings[-1][1] == "数据核验"
+
+
+def test_a_definition_changes_units_rounding_and_sections(doc):
+    """Whole percent, major hazards in items (条), '—' for nothing found and only three sections."""
+    d = definition.parse_text("report: x\nrounding: {decimals: 0, zero: '—'}\nbulletin:\n  sections: [totals, units, silent]\n"
+                              "  general_unit: 项\n  major_unit: 条\n", "x.yaml")
+    text = bulletin.to_markdown_text(doc, d)
+    assert "整改率 87%" in text and "郓城县：报送整改一般隐患 1180 项，整改率 91%；其中重大隐患 6 条，已整改 4 条" in text
+    assert "| 定陶区 | 0 | 0 | — |" in text
+    assert [h for h in re.findall(r"^## (.+)$", text, re.M)] == ["一、总体情况", "二、各县（区）情况", "三、未报送单位"]
+
+
+def test_the_html_is_one_self_contained_printable_page(doc):
+    """Inline CSS and SVG, A4 page rule, Chinese language; no script, link, image or URL to fetch."""
+    html = bulletin.to_html_text(doc)
+    for needle in ('<html lang="zh-CN">', '<meta charset="utf-8">', "@page { size: A4", "<svg class=\"chart\"",
+                   "WenQuanYi Micro Hei", "菏泽市安全生产委员会办公室", "郓城县"):
+        assert needle in html, needle
+    for banned in ("<script", "<link", "<img", "http://", "https://", "url(", "@import", "src="):
+        assert banned not in html, banned
+
+
+def test_the_chart_marks_counties_below_the_target(doc):
+    """The SVG draws one bar per county with a rate, red under the 90% line, and '/' for the silent one."""
+    html = bulletin.to_html_text(doc)
+    svg = html[html.index("<svg"):html.index("</svg>")]
+    assert svg.count("<rect") == 8 and svg.count("#c0392b\" rx") == 1  # 鄄城县 88.40%
+    assert "目标 90%" in svg and ">/</text>" in svg
+
+
+def test_markup_in_the_data_is_escaped(doc):
+    """An enterprise name with markup prints as text in HTML and Markdown, never as a tag."""
+    hostile = dict(doc, overdue_major=[dict(doc["overdue_major"][0], enterprise="<script>x</script>|某公司*")])
+    html = bulletin.to_html_text(hostile)
+    assert "<script>x" not in html and "&lt;script&gt;x" in html
+    assert "\\|某公司\\*" in bulletin.to_markdown_text(hostile)
+
+
+def test_the_xlsx_has_a_sheet_per_table_with_real_numbers(doc):
+    """Counts are numbers, rates numbers with a 0.00% format, '/' where there is no rate, widths set, a chart."""
+    data = bulletin.to_xlsx_bytes(doc)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["概要", "总体情况", "各县区", "部门", "逾期重大隐患", "通报", "约谈", "挂牌督办", "摘牌销号", "排名"]
+    sheet = book["各县区"]
+    header = [c.value for c in sheet[2]]
+    assert header[:4] == ["县（区）", "排查隐患（条）", "已整改", "整改率"]
+    mudan, dingtao = sheet[3], sheet[4]
+    assert mudan[0].value == "牡丹区" and mudan[1].value == 1210 and mudan[1].number_format == "#,##0"
+    assert mudan[3].value == pytest.approx(0.924) and mudan[3].number_format == "0.00%"
+    assert dingtao[3].value == "/"
+    total = sheet[sheet.max_row]
+    assert total[0].value == "合计" and total[1].value == 7538 and total[3].value == pytest.approx(0.918)
+    assert sheet.column_dimensions["A"].width > 8
+    assert book["概要"]["A1"].value == "菏泽市安全生产隐患排查治理工作通报"
+    assert any(name.startswith("xl/charts/chart") for name in zipfile.ZipFile(io.BytesIO(data)).namelist())
+
+
+def test_a_document_without_its_required_parts_is_refused():
+    """A caller that forgets the period, region or totals gets a clear ValueError, not a half bulletin."""
+    with pytest.raises(ValueError, match="period, region, totals"):
+        bulletin.page({})
+
+
+def test_the_readme_example_is_what_the_code_renders(markdown):
+    """docs/bulletin-example.md is the sample rendered today (regenerate: python tests/report_sample.py)."""
+    assert (DOCS / "bulletin-example.md").read_text(encoding="utf-8") == markdown
+    assert (DOCS / "bulletin-example.png").stat().st_size > 100_000
