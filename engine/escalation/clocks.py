@@ -21,6 +21,8 @@ def advance(states: dict, event, definition: Definition) -> dict:
     changes the very same dict comes back (the store writes only what changed)."""
     if not definition.clocks:
         return states
+    if event.trigger not in definition.clock_triggers and event.to_state not in definition.final_states:
+        return states  # no clock starts, stops, pauses, resumes or is extended on this trigger
     result = dict(states)
     # UTC text, whatever zone the event's time came in: the projection and its replay write the same bytes.
     at = event.at.astimezone(timezone.utc).isoformat()

@@ -52,6 +52,11 @@ class Prepared:
         finally:
             cursor.close()
 
+    def stream(self, conn: Connection, params: dict | None = None, *, batch: int = 5000):
+        """The result rows in batches, never all in memory (a server-side cursor on PostgreSQL)."""
+        compiled = self._compiled(conn)
+        yield from compiled.stream(conn, params or {}, batch)
+
     def first(self, conn: Connection, params: dict | None = None) -> tuple | None:
         found = self.rows(conn, params)
         return found[0] if found else None
@@ -105,6 +110,23 @@ class _Compiled:
             return cursor.rowcount
         except self.dbapi.Error as error:
             raise _wrapped(self.sql, None, error, self.dbapi) from error
+        finally:
+            cursor.close()
+
+    def stream(self, conn: Connection, params: dict, batch: int):
+        driver = conn.connection.driver_connection
+        # PostgreSQL: a named cursor keeps the rows on the server, fetched a batch at a time.
+        cursor = driver.cursor(name=f"hazard_stream_{id(self)}") if conn.dialect.name == "postgresql" else driver.cursor()
+        try:
+            try:
+                cursor.execute(self.sql, self._params(params))
+            except self.dbapi.Error as error:
+                raise _wrapped(self.sql, params, error, self.dbapi) from error
+            while True:
+                rows = cursor.fetchmany(batch)
+                if not rows:
+                    return
+                yield from self.process_rows(rows)
         finally:
             cursor.close()
 
