@@ -257,7 +257,7 @@ def test_a_deadline_already_past_when_assigned_is_missed_from_that_moment(servic
     """Assigned with a deadline seven months gone and closed the same day: the trace and dossier say it was late."""
     _without_the_past_deadline_guard(service)
     service.clock.at = parse_time("2026-12-01T09:00")
-    case = report(service)
+    case = report(service, found_at="2026-03-01T09:00")  # a deadline may not fall before the finding
     run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-04-30"})
     service.clock.advance(hours=2)
     service.commands.advance_case(case.id, "submit", actor="ent")

@@ -259,7 +259,7 @@ def stream_register_events(conn: Connection, *, as_of, where=(), case_id: str | 
     """Events in force at `as_of` of the cases reported by then, filtered on what never changes after a report."""
     stmt = select(*(events.c[n] for n in EVENT_COLUMNS)).join(cases, cases.c.id == events.c.case_id).where(
         cases.c.created_at <= as_of, events.c.at <= as_of, *where)
-    if case_id:
+    if case_id is not None:  # an empty id is a case that does not exist, not "every case"
         stmt = stmt.where(cases.c.id == case_id)
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(
         stmt.order_by(events.c.case_id, events.c.seq))
