@@ -75,6 +75,9 @@ class LazyGroup(click.Group):
                 print_json({"error": {"type": "UsageError", "message": exc.format_message(),
                                       "exit_code": exc.exit_code}})
             raise
+        finally:
+            if isinstance(ctx.obj, AppContext):
+                ctx.obj.close()  # the database connections go back now, not whenever the process ends
 
 
 class AppContext:
@@ -93,6 +96,11 @@ class AppContext:
             from engine.clock import SystemClock, parse_time
             self._now = parse_time(self.now_text, field="--now") if self.now_text else SystemClock().now()
         return self._now
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
 
     @property
     def engine(self):
