@@ -73,7 +73,10 @@ class Engine:
 
     def sweep(self, *, now=None, dry_run: bool = False, limit: int | None = None, lease=None):
         """One escalation sweep at `now` (default: the engine's clock); see `engine.sweep`."""
+        from engine.clock import parse_time
         from engine.sweep import LEASE, sweep
+        if isinstance(now, str):
+            now = parse_time(now)
         return sweep(self, now=now, dry_run=dry_run, limit=limit, lease=lease or LEASE)
 
     def init(self, *, now=None):

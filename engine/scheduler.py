@@ -16,6 +16,14 @@ from engine.limits import check_interval
 JOB_ID = "sweep"
 
 
+def backoff(failures: int, interval: float, max_backoff: float) -> tuple[float, int]:
+    """After `failures` sweeps in a row failed: how long to wait (2x, 4x, 8x... the interval, capped) and how
+    many interval ticks to skip to wait that long. Pure: the loop below only counts ticks."""
+    # The exponent stops growing once past the cap, so a week-long outage never overflows a float.
+    wait = min(interval * 2 ** min(failures, 64), max_backoff)
+    return wait, max(int(wait // interval) - 1, 0)
+
+
 def run(sweep_once: Callable[[], dict], *, interval: float, log: Callable[[str], None],
         max_backoff: float = 600.0, stop_event: threading.Event | None = None) -> None:
     """Sweep now and then every `interval` seconds until SIGTERM/SIGINT (or `stop_event` is set)."""
@@ -39,9 +47,7 @@ def run(sweep_once: Callable[[], dict], *, interval: float, log: Callable[[str],
             counts = sweep_once()
         except StoreError as exc:
             failures["count"] += 1
-            # The exponent stops growing once past the cap, so a week-long outage never overflows a float.
-            wait = min(interval * 2 ** min(failures["count"], 64), max_backoff)
-            failures["skip"] = max(int(wait // interval) - 1, 0)
+            wait, failures["skip"] = backoff(failures["count"], interval, max_backoff)
             log(f"sweep failed: {exc}; retrying in about {wait:.0f}s")
             return
         if failures["count"]:
