@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "escalation": ("cli.escalation", "escalation"),
     "audit": ("cli.audit", "audit"),
     "calendar": ("cli.calendar", "calendar"),
+    "db": ("cli.db", "db"),
 }
 SHORT_HELP = {
     "init": "Create the tables and install the built-in workflows.",
@@ -34,6 +35,7 @@ SHORT_HELP = {
     "escalation": "Inspect escalation rungs: what is due, what is late.",
     "audit": "Replay, verify, trace responsibility, write dossiers.",
     "calendar": "Working-day calendars (holidays and make-up days).",
+    "db": "The schema's revision; upgrading an older database.",
 }
 
 
@@ -171,7 +173,8 @@ HINTS = {
     ("PermissionDenied", "actor"): "use --actor NAME or set HAZARD_ACTOR",
     ("PermissionDenied", "registered"): "add the user with `hazard user add NAME --role ROLE --region CODE`",
     ("StoreUnavailable", "no-database"): "create one with `hazard --db URL init`, or give another --db",
-    ("StoreError", "no-tables"): "run `hazard init` on a new database",
+    ("StoreError", "no-tables"): "run `hazard init` on a new database, or `hazard db upgrade` on an older one",
+    ("StoreError", "old-schema"): "back it up, then run `hazard db upgrade`",
     ("NotFound", "not-installed"): "run `hazard init` or `hazard workflow install FILE`",
     ("Refused", "map"): "map each with --map OLD=NEW",
     ("Refused", "after_now"): "to back-fill an older record, give --now its own date",

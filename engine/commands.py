@@ -173,7 +173,9 @@ class Commands:
 
     # -- definitions, calendars, users ---------------------------------------------------------------------------
     def init(self, *, now: datetime | str | None = None) -> list[tuple[str, int, bool]]:
-        """Create the tables and install the built-in workflows; safe to run again, also twice at once."""
+        """Create the tables and install the built-in workflows; safe to run again, also twice at once.
+
+        A database an older release made is refused: `upgrade` carries it forward first."""
         self._engine.store.create_schema()
         files = builtin_workflow_files()
         for attempt in range(3):
@@ -183,6 +185,16 @@ class Commands:
                 if attempt == 2:
                     raise
         return []
+
+    def upgrade(self, *, on_case=None) -> dict:
+        """Carry an older database forward: the schema revision by revision, then every projection re-derived
+        from the events (the fold may count what an older one did not, such as overdue time)."""
+        from engine.rebuild import rebuild
+        from engine.store import schema
+
+        before, after = schema.upgrade(self._engine.store)
+        cases, events = rebuild(self._engine, on_case=on_case) if before != after else (0, 0)
+        return {"from": before, "to": after, "cases": cases, "events": events}
 
     def install_definitions(self, files: list[tuple[str, str]], *, now=None) -> list[tuple[str, int, bool]]:
         """Install (filename, text) pairs in one transaction: a changed text is a new version, the same a no-op."""

@@ -57,6 +57,7 @@ class UnitOfWork:
         self._newest: dict[str, Loaded] = {}
         self._newest_calendar: str | None = None
         self._numbers: dict[int, list[int]] = {}
+        self._rewrites: dict[str, Case] = {}
 
     # -- reads ---------------------------------------------------------------------------------------------
     def case(self, case_id: str) -> Case:
@@ -231,6 +232,13 @@ class UnitOfWork:
             self._moves[row.row_id] = {"row_id": row.row_id, "new_due_at": due_at, "new_provisional": provisional,
                                        "new_status": status}
 
+    def rewrite(self, case: Case, run: Loaded) -> None:
+        """Replace a stored case's row and unfired rung rows by `case`, re-derived from its events."""
+        self._cases[case.id] = case
+        self._stored[case.id] = case  # written whole at flush, not compared column by column
+        self._rewrites[case.id] = case
+        self.sync_rungs(case, run)
+
     def mark_rung(self, case_id: str, key: tuple, row_id: int, *, status: str, fired_at: datetime,
                   sweep_id: str) -> None:
         """Record a claimed rung as fired or skipped by `sweep_id` (checked at flush: it must still hold it)."""
@@ -252,6 +260,8 @@ class UnitOfWork:
             case_store.insert_cases(conn, new)
         if changed:
             case_store.update_cases(conn, changed)
+        if self._rewrites:
+            case_store.rewrite_cases(conn, list(self._rewrites.values()))
         if self._events:
             case_store.insert_events(conn, self._events)
         inserts = [r.new for rows in self._rungs.values() for r in rows.values() if r.new is not None]
@@ -270,6 +280,7 @@ class UnitOfWork:
         self._events.clear()
         self._moves.clear()
         self._marks.clear()
+        self._rewrites.clear()
         # Inserted rung rows have ids only the database knows now: read them again when next needed.
         for case_id in [i for i, rows in self._rungs.items() if any(r.new is not None for r in rows.values())]:
             del self._rungs[case_id]

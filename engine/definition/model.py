@@ -146,7 +146,9 @@ class Definition:
             by_source={(src, t.trigger): t for t in self.transitions for src in t.sources},
             clocks={c.name: c for c in self.clocks},
             final=frozenset(s.name for s in self.states if s.final),
-            rectified=frozenset(s.name for s in self.states if s.rectified),
+            # A definition that marks no state rectified (those of the first release) counts its final states.
+            rectified=frozenset(s.name for s in self.states if s.rectified) or frozenset(
+                s.name for s in self.states if s.final),
             deadline_clock=next((c for c in self.clocks if c.deadline_field == "deadline"), None),
             clock_triggers=frozenset({"extend"} | {t for c in self.clocks for t in (*c.start, *c.stop, *c.pause,
                                                                                     *c.resume)}),

@@ -65,6 +65,15 @@ def events_of(conn: Connection, case_id: str) -> list[Event]:
     return [Event(*row) for row in conn.execute(stmt)]
 
 
+def events_of_cases(conn: Connection, case_ids: list[str]) -> Iterator[Event]:
+    """The events of these cases, by case then seq."""
+    for start in range(0, len(case_ids), 500):
+        stmt = select(*EVENT_COLUMNS).where(events.c.case_id.in_(case_ids[start:start + 500])) \
+            .order_by(events.c.case_id, events.c.seq)
+        for row in conn.execute(stmt):
+            yield Event(*row)
+
+
 def heads_without_events(conn: Connection) -> Iterator[tuple[str, Head]]:
     """Case rows whose whole log is gone (every event deleted)."""
     stmt = select(cases.c.id, cases.c.version, cases.c.last_hash) \

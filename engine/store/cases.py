@@ -223,6 +223,20 @@ def update_cases(conn: Connection, changed: list[tuple[Case, Case]]) -> None:
                        expected_version=before.version if len(changed) == 1 else None)
 
 
+_REWRITE = Prepared(update(cases).where(cases.c.id == bindparam("k_id"))
+                    .values({n: bindparam(f"v_{n}") for n in CASE_COLUMNS if n != "id"}))
+
+
+def rewrite_cases(conn: Connection, rebuilt: list[Case]) -> None:
+    """Every column of these cases' rows, from projections re-derived from their events (an upgrade, a repair)."""
+    rows = []
+    for case in rebuilt:
+        values = {f"v_{k}": v for k, v in case_values(case).items() if k != "id"}
+        values["k_id"] = case.id
+        rows.append(values)
+    _REWRITE.executemany(conn, rows)
+
+
 def insert_events(conn: Connection, new: list[Event]) -> None:
     try:
         _INSERT_EVENT.executemany(conn, [event_values(e) for e in new])

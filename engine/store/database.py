@@ -56,12 +56,17 @@ class Store:
         return self.dialect == "sqlite"
 
     def create_schema(self) -> None:
-        """Create every table that is missing; two processes doing so at once both succeed."""
+        """Create every table that is missing, on a new database or one at this release's revision (a new
+        one is stamped with it); an older release's database is refused. Two processes at once both succeed."""
+        from engine.store import schema
         from engine.store.tables import METADATA
         for attempt in range(3):
             try:
+                fresh = schema.check_current(self) is None
                 with self.translated():
                     METADATA.create_all(self.db_engine)
+                if fresh:
+                    schema.stamp_head(self)
                 return
             except Conflict:
                 if attempt == 2:

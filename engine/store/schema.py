@@ -1,0 +1,71 @@
+"""The schema's version: which revision a database is at, and carrying it forward with Alembic.
+
+A new database gets today's tables (`METADATA.create_all`) and is stamped with the newest revision; a
+database an earlier release made is upgraded revision by revision (`engine/store/migrations/versions/`).
+The first release kept no revision: a database with its tables and no `alembic_version` is at `0001`.
+Reading the revision is plain SQL, so only `init` and `db ...` pay for importing Alembic.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect, text
+
+from engine.errors import StoreError
+
+HEAD = "0002"      # the newest revision; a test checks Alembic's scripts agree
+FIRST = "0001"     # the first release's schema, which wrote no revision
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def all_metadata():
+    """Every table's metadata: the Core tables and the SQLModel records of the cold paths."""
+    from engine.store.tables import METADATA
+    return [METADATA]
+
+
+def revision_of(conn) -> str | None:
+    """The database's revision; FIRST for a first-release database; None when it has no tables at all."""
+    tables = set(inspect(conn).get_table_names())
+    if "alembic_version" in tables:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return FIRST if "hazard_case" in tables else None
+
+
+def check_current(store) -> str | None:
+    """The revision, refusing a database an older release made (it must be upgraded first)."""
+    with store.read() as conn:
+        revision = revision_of(conn)
+    if revision not in (None, HEAD):
+        raise StoreError(f"the database at {store.safe_url} has the layout of an older release (revision "
+                         f"{revision}, this release writes {HEAD})", rule="old-schema")
+    return revision
+
+
+def _config(conn):
+    from alembic.config import Config
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+def stamp_head(store) -> None:
+    """Record that a database just created with today's tables is at the newest revision (once, whoever
+    of several processes creating it at once gets there first)."""
+    from alembic import command
+    with store.translated(), store.db_engine.begin() as conn:
+        if "alembic_version" in inspect(conn).get_table_names() and revision_of(conn) == HEAD:
+            return
+        command.stamp(_config(conn), HEAD)
+
+
+def upgrade(store) -> tuple[str | None, str]:
+    """Carry the database forward to HEAD; returns (revision before, revision after)."""
+    from alembic import command
+    with store.translated(), store.db_engine.begin() as conn:
+        before = revision_of(conn)
+        if before == FIRST and "alembic_version" not in inspect(conn).get_table_names():
+            command.stamp(_config(conn), FIRST)
+        command.upgrade(_config(conn), "head")
+        return before, revision_of(conn)
