@@ -120,8 +120,11 @@ def _pg_reset(pg_session, template: str) -> str:
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        for table in tables:
-            conn.execute(text(f'INSERT INTO "{names["work"]}".{table} SELECT * FROM "{names[template]}".{table}'))
+        from engine.store.tables import METADATA
+        for table in METADATA.sorted_tables:  # by name: a test may have rebuilt a table in another column order
+            cols = ", ".join(f'"{c.name}"' for c in table.columns)
+            conn.execute(text(f'INSERT INTO "{names["work"]}".{table.name} ({cols}) '
+                              f'SELECT {cols} FROM "{names[template]}".{table.name}'))
         for table in ("case_event", "rung", "workflow_version"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
