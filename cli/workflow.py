@@ -55,11 +55,12 @@ def validate(ctx, files):
 def install(ctx, files):
     """Install definitions: a changed file becomes a new version, an unchanged one a no-op.
 
-    Running cases stay on the version they started with; new cases take the newest.
+    Running cases stay on the version they started with; new cases take the newest. Needs --actor with
+    the committee role once the register has users.
 
     \b
     Example:
-      hazard workflow install workflows/major-hazard.yaml
+      hazard --actor li workflow install workflows/major-hazard.yaml
     """
     from cli.output import message, print_json
     from engine.documents import installed_document
@@ -70,7 +71,7 @@ def install(ctx, files):
     for path in files:
         with open(path, encoding="utf-8") as handle:
             texts.append((path, handle.read()))
-    results = app.engine.commands.install_definitions(texts, now=app.now)
+    results = app.engine.commands.install_definitions(texts, actor=app.actor_name, now=app.now)
     if is_json(ctx):
         print_json(installed_document(results))
     else:

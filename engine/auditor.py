@@ -10,6 +10,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Callable, Iterable, Iterator
 
+from engine.accounts import users_log_breaks
 from engine.audit import CaseFile, Tally, trace, verify_stream
 from engine.case import Case
 from engine.events import ChainBreak, Event
@@ -143,6 +144,7 @@ class Auditor:
                 rows = _reporting(rows, on_events)
             breaks = list(verify_stream(rows, heads_without_events=audit_store.heads_without_events(conn),
                                         tally=tally))
+            breaks += users_log_breaks(conn)  # the users' log and its tables (engine/accounts.py)
         return VerifyReport(tally, breaks)
 
     def case_file(self, case_id: str) -> CaseFile:

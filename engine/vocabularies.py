@@ -1,4 +1,4 @@
-"""The words a case is counted by: levels, sources and industries, with their labels and aliases (data).
+"""The words a case is counted by (levels, sources, industries) and the roles users act in: labels, aliases.
 
 `engine/data/vocabulary.yaml` holds them; this module reads it once per process. A value given by a user or
 a ledger is accepted when it is a term or one of its aliases (compared without spaces, full-width forms
@@ -13,8 +13,8 @@ from importlib import resources
 
 from engine.errors import InvalidInput
 
-KINDS = ("levels", "sources", "industries")
-_OPTION = {"levels": "level", "sources": "source", "industries": "industry"}
+KINDS = ("levels", "sources", "industries", "roles")
+_OPTION = {"levels": "level", "sources": "source", "industries": "industry", "roles": "role"}
 
 
 @dataclass(frozen=True)
@@ -89,3 +89,7 @@ def sources() -> Vocabulary:
 
 def industries() -> Vocabulary:
     return vocabularies()["industries"]
+
+
+def roles() -> Vocabulary:
+    return vocabularies()["roles"]
