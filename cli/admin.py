@@ -39,19 +39,24 @@ def init(ctx, admin, regions, require_token, drill):
         raise click.UsageError("--region names the first administrator's regions: give --admin NAME too")
     if admin and not regions:
         raise click.UsageError("the first administrator needs --region CODE (repeatable)")
-    installed = app.engine.init(now=app.now, admin=admin, admin_regions=regions, require_token=require_token,
-                                drill=drill, actor=app.actor_name)
+    done = app.engine.commands.initialise(now=app.now, admin=admin, admin_regions=regions,
+                                          require_token=require_token, drill=drill, actor=app.actor_name)
     app.announce_drill(again=True)
+    token = done.admin_token
     if is_json(ctx):
-        print_json({"db": app.engine.store.safe_url, "workflows": installed_document(installed),
-                    "settings": _public(app.settings)})
+        doc = {"db": app.engine.store.safe_url, "workflows": installed_document(done.installed),
+               "settings": _public(app.settings)}
+        print_json({**doc, "admin_token": token.text} if token else doc)
         return
-    for name, version, created in installed:
+    for name, version, created in done.installed:
         message(f"{name}: version {version}" + (" installed" if created else " (unchanged)"))
-    if admin:
-        message(f"administrator: {admin}")
+    if done.admin_created:
+        message(f"first administrator: {admin}")
     for key, value in _public(app.settings).items():
         message(f"setting: {key} = {value}")
+    if token:
+        click.echo(token.text)
+        message(f"the token above is {admin}'s (id {token.token_id}): keep it now, it is not shown again")
     message(f"database ready: {app.engine.store.safe_url}")
 
 
@@ -256,9 +261,9 @@ def user_log(ctx):
     if is_json(ctx):
         print_json([grant_document(g) for g in log])
         return
-    table(["seq", "at", "recorded", "actor", "action", "user", "roles", "regions", "detail"],
-          [[g.seq, short_time(g.at), short_time(g.recorded_at), g.actor, g.action, g.subject, ", ".join(g.roles),
-            ", ".join(g.regions), _detail(g)] for g in log], text=("detail",))
+    table(["seq", "at", "actor", "action", "user", "roles", "regions", "detail", "recorded"],
+          [[g.seq, short_time(g.at), g.actor, g.action, g.subject, ", ".join(g.roles), ", ".join(g.regions),
+            _detail(g), short_time(g.recorded_at)] for g in log], optional=("recorded",))
 
 
 def _detail(grant) -> str:

@@ -202,6 +202,8 @@ HINTS = {
     ("PermissionDenied", "token-revoked"): "have a new one issued: `hazard user token NAME`",
     ("Refused", "first-admin"): "make the first user with --role committee, or `hazard init --admin NAME --region CODE`",
     ("Conflict", "user-exists"): "use `hazard user change NAME --role ... --region ...`",
+    ("Refused", "needs-admin"): "add --admin NAME --region CODE",
+    ("Refused", "lockout"): "`hazard --actor NAME user token NAME` first",
     ("Refused", "future"): "back-filling takes a past --now; drills run on a database made with `hazard init --drill`",
     ("StoreUnavailable", "no-database"): "create one with `hazard --db URL init`, or give another --db",
     ("StoreError", "no-tables"): "run `hazard init` on a new database",

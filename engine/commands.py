@@ -169,6 +169,14 @@ class Commands:
     def init(self, *, now: datetime | str | None = None, admin: str | None = None, admin_regions=(),
              require_token: bool = False, drill: bool = False, actor: str | None = None) -> list[tuple[str, int, bool]]:
         """Create the tables and install the built-in workflows; safe to run again, also twice at once.
+        Returns (workflow, version, newly installed) per built-in; see `initialise` for the options."""
+        return self.initialise(now=now, admin=admin, admin_regions=admin_regions, require_token=require_token,
+                               drill=drill, actor=actor).installed
+
+    def initialise(self, *, now: datetime | str | None = None, admin: str | None = None, admin_regions=(),
+                   require_token: bool = False, drill: bool = False, actor: str | None = None):
+        """`init`, with what it did (`engine.init.Initialised`: the installed versions, whether the first
+        administrator was made, and their first token when the database requires tokens).
 
         On an empty register `admin` becomes the first administrator (committee role over `admin_regions`) and
         `drill` / `require_token` are set freely; later, a changed built-in workflow or a new setting needs a
@@ -181,10 +189,10 @@ class Commands:
                 with self._engine.batch() as batch:
                     return initialise(batch, now=self._now(now), admin=admin, admin_regions=tuple(admin_regions),
                                       require_token=require_token, drill=drill, actor=actor)
-            except Conflict:
-                if attempt == 2:
+            except Conflict as exc:
+                if attempt == 2 or exc.rule != "version":
                     raise
-        return []
+        raise AssertionError("unreachable")
 
     def install_definitions(self, files: list[tuple[str, str]], *, actor: str | None = None, now=None,
                             only_if_changed: bool = False) -> list[tuple[str, int, bool]]:

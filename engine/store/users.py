@@ -113,10 +113,12 @@ def token(conn: Connection, token_id: str):
     return _TOKEN.first(conn, {"id": token_id})
 
 
-def live_tokens(conn: Connection, name: str) -> list[str]:
-    rows = conn.execute(select(user_tokens.c.id).where(user_tokens.c.user_name == name,
-                                                       user_tokens.c.revoked_at.is_(None)).order_by(user_tokens.c.id))
-    return [r[0] for r in rows]
+def live_tokens(conn: Connection, name: str, *, at=None) -> list[str]:
+    """Ids of `name`'s tokens not revoked (and, given the real time `at`, not expired then)."""
+    query = select(user_tokens.c.id).where(user_tokens.c.user_name == name, user_tokens.c.revoked_at.is_(None))
+    if at is not None:
+        query = query.where((user_tokens.c.expires_at.is_(None)) | (user_tokens.c.expires_at > at))
+    return [r[0] for r in conn.execute(query.order_by(user_tokens.c.id))]
 
 
 def password_hash(conn: Connection, name: str) -> str | None:
