@@ -130,6 +130,14 @@ def fold(grants: Iterable[Grant]) -> tuple[Register, list[tuple[int, str]]]:
 
 
 def apply(register: Register, grant: Grant) -> str | None:
+    """Fold one grant into `register`; the problem, when the grant does not fit (or cannot be read)."""
+    try:
+        return _apply(register, grant)
+    except (TypeError, ValueError, AttributeError):  # a row edited into something no grant ever was
+        return f"{grant.action} of '{grant.subject}': its data cannot be read"
+
+
+def _apply(register: Register, grant: Grant) -> str | None:
     account = register.accounts.get(grant.subject)
     data = grant.data or {}
     if grant.action == "setting":

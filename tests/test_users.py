@@ -196,8 +196,8 @@ class _Undo(Exception):
 
 
 def test_each_direct_edit_of_the_users_tables_breaks_the_log(service):
-    """A rewritten grant, a user promoted or added in the table, a forged setting, a dropped last grant: each
-    is a problem of the users' log."""
+    """A rewritten grant, a user promoted or added in the table, a forged setting, a revived token, a dropped
+    last grant, unreadable data: each is reported as a problem of the users' log, never a crash."""
     from engine.accounts import users_log_breaks
 
     _churn(service)
@@ -209,6 +209,8 @@ def test_each_direct_edit_of_the_users_tables_breaks_the_log(service):
         "INSERT INTO setting (key, value) VALUES ('drill', 'true')",
         "UPDATE user_token SET revoked_at = NULL",
         "DELETE FROM user_grant WHERE seq = (SELECT MAX(seq) FROM user_grant)",
+        "UPDATE user_grant SET data = '[1]' WHERE action = 'token'",
+        "UPDATE setting SET value = 'garbage' WHERE key = 'user_log_head'",
     ]
     for edit in edits:
         with pytest.raises(_Undo):

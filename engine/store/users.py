@@ -62,7 +62,7 @@ def head(conn: Connection) -> tuple[int, str] | None:
     if not value:
         return None
     seq, _, hash_ = value.partition(":")
-    return int(seq), hash_
+    return (int(seq), hash_) if seq.isdigit() else (-1, value)  # an edited head still compares (unequal)
 
 
 def grants(conn: Connection) -> list[Grant]:
