@@ -74,9 +74,9 @@ def add_user(commands, name: str, *, roles, regions, actor: str | None, now: dat
                     data={"first": True}, at=now)
             return Actor(name, roles, regions)
         who = unit.actor(actor)
+        grants.check_grantor(who, regions, f"add user '{name}'")
         if user_store.get(unit.conn, name) is not None or name in _register(unit).accounts:
             raise _exists_error(name)
-        grants.check_grantor(who, regions, f"add user '{name}'")
         _append(unit, actor=who.name, action="add", subject=name, roles=roles, regions=regions, at=now)
     return Actor(name, roles, regions)
 
