@@ -26,7 +26,7 @@ SUBCOMMANDS = {
 }
 SHORT_HELP = {
     "init": "Create the tables and install the built-in workflows.",
-    "user": "Register who may act, in which roles and regions.",
+    "user": "Register who may act, in which roles and regions, with which credentials.",
     "workflow": "Workflow definitions: validate, install, list, show, draw, migrate.",
     "case": "Report hazards and move them through their workflow.",
     "escalate": "Run one escalation sweep at the engine's time.",
