@@ -13,7 +13,7 @@ from engine import credentials, grants
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused, StoreError
 from engine.filters import region_prefix
 from engine.grants import Grant
-from engine.machine import Actor
+from engine.actor import Actor
 
 MAX_TOKEN_DAYS = 3650   # ten years: a token meant to outlive that should be re-issued, not kept
 

@@ -18,7 +18,7 @@ from engine import vocabularies
 from engine.clock import UTC, iso
 from engine.errors import InvalidInput, PermissionDenied
 from engine.events import GENESIS, canonical
-from engine.machine import Actor
+from engine.actor import Actor
 
 ACTIONS = ("add", "change", "disable", "token", "revoke", "password", "setting")
 # `system` is the engine's own role and actor; `scheduler` is the name every sweep's events carry

@@ -13,7 +13,8 @@ from engine.dossier import to_html, to_json
 from engine.events import Event
 from engine.store.tables import cases, events
 from engine.sweep import sweep
-from tests.conftest import report, run_to
+from engine.clock import parse_time
+from tests.conftest import FIVE, report, run_to
 
 
 @pytest.fixture
@@ -239,3 +240,75 @@ def test_the_dossier_looks_right_in_a_real_browser(service, tmp_path):
     shot = browser.screenshot(page, tmp_path / "dossier.png", width=1200, height=1800)
     assert len(shot) > 50_000  # a blank or failed page is a few KB
     assert any("WenQuanYi" in f or "CJK" in f for f in browser.pdf_fonts(browser.print_pdf(page, tmp_path / "d.pdf")))
+
+
+# -- missed deadlines are facts of the events -------------------------------------------------------------------------
+def _without_the_past_deadline_guard(service):
+    """Install a major-hazard version that lets a deadline already past be set (as older definitions did)."""
+    from pathlib import Path
+    text = (Path(__file__).parent.parent / "workflows" / "major-hazard.yaml").read_text(encoding="utf-8")
+    text = text.replace("guards: [in_region, after_now: deadline]   # a deadline already past would start the case overdue",
+                        "guards: [in_region]").replace("guards: [in_region, after_now: deadline]", "guards: [in_region]")
+    assert "after_now" not in text
+    service.commands.install_definition(text, "major-hazard-v2.yaml", actor="li")
+
+
+def test_a_deadline_already_past_when_assigned_is_missed_from_that_moment(service):
+    """Assigned with a deadline seven months gone and closed the same day: the trace and dossier say it was late."""
+    _without_the_past_deadline_guard(service)
+    service.clock.at = parse_time("2026-12-01T09:00")
+    case = report(service)
+    run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-04-30"})
+    service.clock.advance(hours=2)
+    service.commands.advance_case(case.id, "submit", actor="ent")
+    service.clock.advance(hours=2)
+    service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"})
+    service.clock.advance(hours=1)
+    service.commands.advance_case(case.id, "close", actor="li")
+    _, found = service.audit.trace_case(case.id, as_of=service.clock.now())
+    (missed,) = [m for m in found["missed"] if m["kind"] == "deadline"]
+    assigned = next(a["at"] for a in found["actions"] if a["trigger"] == "assign")
+    verified = next(a["at"] for a in found["actions"] if a["trigger"] == "verify")
+    assert missed["deadline"] == "2026-04-30" and missed["at"] == assigned and missed["until"] == verified
+    assert missed["holder"] == "enterprise" and missed["seconds"] == (verified - assigned).total_seconds()
+    assert [(h["holder"], h["state"]) for h in missed["held"]] == [("enterprise", "rectifying"), ("supervisor", "verifying")]
+    page = to_html(service.audit.dossier(case.id))
+    assert "无逾期" not in page and "2026-04-30" in page
+
+
+def test_a_deadline_that_passes_before_assignment_names_every_holder_while_late(service):
+    """A deadline set at report passes while the department holds the case; the stretch runs on into the
+    enterprise's time, and each holder's share is given."""
+    _without_the_past_deadline_guard(service)
+    case = report(service, fields={"deadline": "2026-03-10"})        # reported 2026-03-02
+    service.clock.at = parse_time("2026-03-15T09:00")                  # the department assigns late
+    run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-03-10"})
+    _, found = service.audit.trace_case(case.id, as_of=parse_time("2026-03-20T09:00"))
+    (missed,) = [m for m in found["missed"] if m["kind"] == "deadline"]
+    assert missed["at"] == parse_time("2026-03-11T00:00") and missed["holder"] == "supervisor" and missed["open"]
+    shares = {h["holder"]: h["seconds"] for h in missed["held"]}
+    assert shares["supervisor"] == (parse_time("2026-03-15T09:00") - parse_time("2026-03-11T00:00")).total_seconds()
+    assert shares["enterprise"] == (parse_time("2026-03-20T09:00") - parse_time("2026-03-15T09:00")).total_seconds()
+
+
+def test_paused_time_is_not_late_but_a_pause_after_the_deadline_stays_late(service):
+    """Submitted in time and verified after the deadline: nothing missed (the ladder's count); submitted late:
+    missed from the deadline to the verification."""
+    on_time, late = report(service), report(service)
+    for case in (on_time, late):
+        run_to(service, case.id, "rectifying")                          # deadline 2026-04-30
+    service.clock.at = parse_time("2026-04-29T09:00")
+    service.commands.advance_case(on_time.id, "submit", actor="ent")
+    service.clock.at = parse_time("2026-05-03T09:00")
+    service.commands.advance_case(late.id, "submit", actor="ent")
+    service.clock.at = parse_time("2026-05-05T09:00")
+    for case in (on_time, late):
+        service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"})
+    traces = {c.id: service.audit.trace_case(c.id, as_of=service.clock.now())[1] for c in (on_time, late)}
+    assert [m for m in traces[on_time.id]["missed"] if m["kind"] == "deadline"] == []
+    (missed,) = [m for m in traces[late.id]["missed"] if m["kind"] == "deadline"]
+    assert (missed["at"], missed["until"]) == (parse_time("2026-05-01T00:00"), parse_time("2026-05-05T09:00"))
+    # One definition of overdue: the register agrees with the trace at every moment.
+    for moment in ("2026-04-30T12:00", "2026-05-02T09:00", "2026-05-04T09:00"):
+        listed = {c.id for c in service.queries.cases(overdue=True, as_of=moment).cases}
+        assert listed == ({late.id} if moment > "2026-05-01" else set()), moment

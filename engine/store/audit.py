@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from engine.events import Event
 from engine.store.database import Store
+from engine.store.prepared import Prepared
 from engine.store.tables import cases, events
 
 # The Event dataclass takes its fields in this order; rows are built by position.
@@ -40,20 +41,22 @@ def _streamed(conn: Connection, stmt, batch: int):
     return conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
 
 
+_WITH_HEADS = Prepared(select(*EVENT_COLUMNS, cases.c.version, cases.c.last_hash)
+                       .select_from(events.outerjoin(cases, cases.c.id == events.c.case_id))
+                       .order_by(events.c.case_id, events.c.seq))
+_ALL = Prepared(select(*EVENT_COLUMNS).order_by(events.c.case_id, events.c.seq))
+
+
 def events_with_heads(conn: Connection, *, batch: int = 5000) -> Iterator[tuple[Event, Head | None]]:
     """Every event by case then seq, each with its case row's head (None when the case row is missing)."""
-    stmt = select(*EVENT_COLUMNS, cases.c.version, cases.c.last_hash) \
-        .select_from(events.outerjoin(cases, cases.c.id == events.c.case_id)) \
-        .order_by(events.c.case_id, events.c.seq)
-    for row in _streamed(conn, stmt, batch):
+    for row in _WITH_HEADS.stream(conn, batch=batch):
         head = None if row[_WIDTH] is None else (row[_WIDTH], row[_WIDTH + 1])
         yield Event(*row[:_WIDTH]), head
 
 
 def all_events(conn: Connection, *, batch: int = 5000) -> Iterator[Event]:
     """Every event by case then seq."""
-    stmt = select(*EVENT_COLUMNS).order_by(events.c.case_id, events.c.seq)
-    for row in _streamed(conn, stmt, batch):
+    for row in _ALL.stream(conn, batch=batch):
         yield Event(*row)
 
 

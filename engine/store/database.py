@@ -10,6 +10,7 @@ a typo in a path must not leave an empty database behind.
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -47,6 +48,7 @@ class Store:
         except Exception as exc:  # noqa: BLE001 - an unknown driver name, a bad option
             raise StoreError(f"cannot open {self.url}: {exc}", rule="url") from None
         self.dialect = self.db_engine.dialect.name
+        self._local = threading.local()
         if self.dialect == "sqlite":
             _sqlite_setup(self.db_engine)
 
@@ -97,17 +99,39 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction: committed when the block ends, rolled back on any exception."""
-        with self.translated(), self.db_engine.connect() as conn:
+        """One write transaction: committed when the block ends, rolled back on any exception.
+
+        Each thread keeps its write connection between transactions (checking one out of the pool and back
+        costs as much as a small command's SQL); one that fails at the driver is dropped, not reused.
+        """
+        conn = getattr(self._local, "writer", None)
+        if conn is None or conn.closed or conn.invalidated:
+            with self.translated():
+                conn = self._local.writer = self.db_engine.connect()
             conn.execution_options(hazard_write=True)
-            with conn.begin():
+        try:
+            with self.translated(), conn.begin():
                 yield conn
+        except BaseException as exc:
+            if isinstance(exc, StoreError) or not isinstance(exc, Exception):
+                self._drop_writer()
+            raise
+
+    def _drop_writer(self) -> None:
+        conn = getattr(self._local, "writer", None)
+        self._local.writer = None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - a connection the database already closed
+                pass
 
     @property
     def safe_url(self) -> str:
         return self.db_engine.url.render_as_string(hide_password=True)
 
     def dispose(self) -> None:
+        self._drop_writer()
         self.db_engine.dispose()
 
 

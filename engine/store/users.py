@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from engine.credentials import digest
 from engine.errors import PermissionDenied
 from engine.grants import Grant
-from engine.machine import Actor
+from engine.actor import Actor
 from engine.store import settings as setting_store
 from engine.store.prepared import Prepared
 from engine.store.tables import user_grants, user_passwords, user_tokens, users
