@@ -106,6 +106,12 @@ class AppContext:
             self.announce_drill()
         return self._engine
 
+    def close(self) -> None:
+        """Hand the database connections back when the command ends (a test runs hundreds in one process)."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
     @property
     def settings(self) -> dict:
         if self._settings is None:
@@ -189,6 +195,7 @@ def cli(ctx, db, actor, now, token, as_json, wide):
     8 database error (full table in the README).
     """
     ctx.obj = AppContext(db, actor, now, as_json, wide, token=token)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # What the shell user can do about a refusal: the engine names the rule, the CLI knows the options.
