@@ -22,7 +22,7 @@ def _auditor(ctx):
 
 def _as_of(text: str | None):
     from engine.clock import parse_time
-    return parse_time(text) if text else None
+    return parse_time(text, field="--as-of") if text else None
 
 
 def _finish(ctx, error) -> None:
@@ -141,8 +141,13 @@ def dossier(ctx, case_id, fmt, output):
     data = _auditor(ctx).dossier(case_id, now=ctx.obj.now)
     text = to_html(data) if fmt == "html" else to_json(data)
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:  # no such folder, no permission: the user's to fix, not a crash
+            from engine.errors import InvalidInput
+            raise InvalidInput(f"--output {output}: cannot write the dossier ({exc.strerror or exc})",
+                               field="output") from None
         message(f"{case_id}: dossier written to {output}")
     else:
         click.echo(text)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from cli.options import is_json, json_option, set_option
+from cli.options import is_json, json_option, limit_type, offset_type, set_option, version_type
 
 
 @click.group()
@@ -49,7 +49,7 @@ def report(ctx, workflow, title, enterprise, region, industry, level, source, fo
 @click.argument("case_id", metavar="CASE")
 @click.argument("trigger")
 @set_option
-@click.option("--expect-version", type=int, default=None,
+@click.option("--expect-version", type=version_type(), default=None,
               help="Refuse with a conflict unless the case is still at this version (what you looked at).")
 @json_option
 @click.pass_context
@@ -120,7 +120,7 @@ def show(ctx, case_id, as_of):
     queries = app.engine.queries
     if as_of:
         from engine.clock import parse_time
-        now = parse_time(as_of)
+        now = parse_time(as_of, field="--as-of")
         found, rungs, linked = queries.case_as_of(case_id, now), [], []
         if is_json(ctx):
             print_json({**case_document(found, now), "as_of": now})
@@ -177,8 +177,8 @@ FIVE = ("responsible_unit", "responsible_person", "measures", "funds", "deadline
 @click.option("--sort", default=None, metavar="FIELD",
               help="Order by FIELD (id, found_at, deadline, due_at, state, level, region, enterprise, industry, "
                    "source, title, created_at, updated_at); -FIELD descending.")
-@click.option("--limit", type=int, default=None, help="At most N cases (a table shows 100 unless told).")
-@click.option("--offset", type=int, default=0, help="Skip the first N cases.")
+@click.option("--limit", type=limit_type(), default=None, help="At most N cases (a table shows 100 unless told).")
+@click.option("--offset", type=offset_type(), default=0, help="Skip the first N cases.")
 @click.option("--as-of", "as_of", default=None, metavar="TIME",
               help="The register as it stood at TIME, replayed from the events (not today's rows).")
 @json_option
@@ -214,7 +214,7 @@ def list_(ctx, as_of, **filters):
 
 def parse_as_of(text):
     from engine.clock import parse_time
-    return parse_time(text) if text else None
+    return parse_time(text, field="--as-of") if text else None
 
 
 @case.command()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from cli.options import is_json, json_option
+from cli.options import is_json, json_option, limit_type
 
 lease_option = click.option(
     "--lease", type=click.IntRange(5, 3600), default=300, show_default=True, envvar="HAZARD_LEASE", metavar="SECONDS",
@@ -13,7 +13,7 @@ lease_option = click.option(
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Show what is due and what would fire or be skipped; change nothing.")
-@click.option("--limit", type=int, default=None, help="Handle at most this many due rungs in this sweep.")
+@click.option("--limit", type=limit_type(), default=None, help="Handle at most this many due rungs in this sweep.")
 @lease_option
 @json_option
 @click.pass_context
@@ -24,8 +24,9 @@ def escalate(ctx, dry_run, limit, lease):
     Example (cron, every 10 minutes):
       */10 * * * * hazard --db postgresql+psycopg://user@db/hazard escalate
     """
+    from datetime import datetime
+
     from cli.output import message, print_json, short_time, table
-    from engine.clock import parse_time
     from engine.documents import sweep_document
 
     app = ctx.obj
@@ -35,7 +36,7 @@ def escalate(ctx, dry_run, limit, lease):
         return
     if result.fired:
         table(["case", "clock", "rung", "action", "due", "status", "late", "linked"],
-              [[f["case_id"], f["clock"], f["rung"], f["action"], short_time(parse_time(f["due_at"])),
+              [[f["case_id"], f["clock"], f["rung"], f["action"], short_time(datetime.fromisoformat(f["due_at"])),
                 ("would be " if dry_run else "") + f["status"], _late(f["late_seconds"]), f.get("linked_case", "")]
                for f in result.fired])
     counts = result.counts
@@ -46,7 +47,8 @@ def escalate(ctx, dry_run, limit, lease):
 
 
 @click.command()
-@click.option("--interval", type=float, default=60.0, show_default=True, help="Seconds between sweeps.")
+@click.option("--interval", type=float, default=60.0, show_default=True,
+              help="Seconds between sweeps, from 0.1 to 86400 (a day).")
 @lease_option
 @click.pass_context
 def scheduler(ctx, interval, lease):
@@ -61,8 +63,10 @@ def scheduler(ctx, interval, lease):
     """
     from engine import scheduler as loop
     from engine.clock import SystemClock, iso
+    from engine.limits import check_interval
     from engine.sweep import Sweeper
 
+    interval = check_interval(interval)
     app = ctx.obj
     if app.now_text:
         raise click.UsageError("the scheduler runs on the real clock: drop --now (use `hazard escalate` for drills)")
@@ -90,7 +94,7 @@ def escalation():
 @click.option("--overdue-unfired", is_flag=True,
               help="Only due rungs past their grace time and still not fired: the engine's health figure.")
 @click.option("--case", "case_id", default=None, help="Only the rungs of this case.")
-@click.option("--limit", type=int, default=1000, show_default=True)
+@click.option("--limit", type=limit_type(), default=1000, show_default=True)
 @json_option
 @click.pass_context
 def list_(ctx, due, overdue_unfired, case_id, limit):

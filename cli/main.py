@@ -52,9 +52,16 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(list(SHORT_HELP.items()))
 
+    def parse_args(self, ctx, args):
+        from cli.options import check_arguments
+        ctx.meta["argument_error"] = check_arguments(args)  # raised in invoke, where errors are reported
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx):
         from engine.errors import HazardError
         try:
+            if ctx.meta.get("argument_error"):
+                raise ctx.meta["argument_error"]
             return super().invoke(ctx)
         except HazardError as exc:
             ctx.exit(report_error(exc))
@@ -93,7 +100,7 @@ class AppContext:
         """The engine's time of this command: --now, or the wall clock once, read here at the edge."""
         if self._now is None:
             from engine.clock import SystemClock, parse_time
-            self._now = parse_time(self.now_text) if self.now_text else SystemClock().now()
+            self._now = parse_time(self.now_text, field="--now") if self.now_text else SystemClock().now()
         return self._now
 
     @property
@@ -235,7 +242,8 @@ def report_error(exc: Exception) -> int:
 def _wants_json(ctx) -> bool:
     root = ctx.find_root() if ctx else None
     env = os.environ.get("HAZARD_JSON", "").strip().lower() in ("1", "true", "t", "yes", "y", "on")
-    return bool(root and isinstance(root.obj, AppContext) and root.obj.json) or "--json" in sys.argv[1:] or env
+    parsed = bool(root and root.params.get("as_json"))  # before the group's callback made the AppContext
+    return bool(root and isinstance(root.obj, AppContext) and root.obj.json) or parsed or "--json" in sys.argv[1:] or env
 
 
 def _quiet_pipe() -> None:

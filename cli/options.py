@@ -1,6 +1,8 @@
 """Options shared by several commands, as decorators (sqlite-utils' `output_options` habit)."""
 from __future__ import annotations
 
+import os
+
 import click
 
 
@@ -15,12 +17,18 @@ json_option = click.option("--json", "as_json", is_flag=True, expose_value=False
 
 
 def _parse_sets(_ctx, _param, values):
+    from engine.limits import shown
+
     fields = {}
     for item in values:
         name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"'{item}' is not FIELD=VALUE", param_hint="--set")
-        fields[name.strip()] = value
+        name = name.strip()
+        if not sep or not name:
+            raise click.BadParameter(f"{shown(item)} is not FIELD=VALUE", param_hint="--set")
+        if name in fields:  # keeping the last silently would record what the user did not mean
+            raise click.BadParameter(f"field '{name}' is given twice ({shown(fields[name])} and {shown(value)}): "
+                                     "give it once", param_hint="--set")
+        fields[name] = value
     return fields
 
 
@@ -30,3 +38,42 @@ set_option = click.option("--set", "fields", multiple=True, metavar="FIELD=VALUE
 
 def is_json(ctx: click.Context) -> bool:
     return ctx.find_root().obj.json
+
+
+# Counts the database stores as integers: bounded so a 30-digit number is a usage error, not a driver crash.
+def limit_type() -> click.IntRange:
+    from engine.limits import MAX_LIST_LIMIT
+    return click.IntRange(1, MAX_LIST_LIMIT)
+
+
+def version_type() -> click.IntRange:
+    """Versions, expected versions and offsets: whole numbers from 0."""
+    from engine.limits import MAX_VERSION
+    return click.IntRange(0, MAX_VERSION)
+
+
+offset_type = version_type
+
+
+# Tab and line breaks may stand in a text (`--set measures=...`); no other control character may.
+_ARGUMENT_WHITESPACE = frozenset("\t\n\r")
+
+
+def check_arguments(args: list[str]) -> click.UsageError | None:
+    """The error for the first argument that is not UTF-8 (Python hands undecodable bytes on as lone
+    surrogates, which no database driver can encode) or that holds a control character; None if all are fine."""
+    for position, arg in enumerate(args, 1):
+        for char in arg:
+            if "\ud800" <= char <= "\udfff":
+                escaped = all(c < "\ud800" or "\udc80" <= c <= "\udcff" or c > "\udfff" for c in arg)
+                raw = os.fsencode(arg) if escaped else arg
+                return click.UsageError(f"argument {position} ({_cut(raw)!r}) is not UTF-8 text: "
+                                        "give it in UTF-8 (check the terminal's or the script's encoding)")
+            if (char < " " or "\x7f" <= char <= "\x9f") and char not in _ARGUMENT_WHITESPACE:
+                return click.UsageError(f"argument {position} ({_cut(arg)!r}) holds the control character "
+                                        f"U+{ord(char):04X}, which is not allowed")
+    return None
+
+
+def _cut(value, width: int = 40):
+    return value if len(value) <= width else value[:width]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from cli.options import is_json, json_option
+from cli.options import is_json, json_option, version_type
 
 
 @click.group()
@@ -12,7 +12,7 @@ def workflow():
 
 
 @workflow.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
 @json_option
 @click.pass_context
 def validate(ctx, files):
@@ -24,18 +24,14 @@ def validate(ctx, files):
     """
     from cli.output import message, print_json
     from engine.errors import DefinitionInvalid
-    from engine.registry import load_definition
 
     found, ok = [], []
     for path in files:
         try:
-            with open(path, encoding="utf-8") as handle:
-                load_definition(handle.read(), path)
+            _read_definition(path)
             ok.append(path)
         except DefinitionInvalid as exc:
             found.extend(exc.problems)
-        except UnicodeDecodeError:
-            found.append((path, 1, "not UTF-8 text"))
     if is_json(ctx):
         print_json({"valid": not found, "files": list(files),
                     "problems": [{"file": f, "line": line, "message": m} for f, line, m in found]})
@@ -49,14 +45,15 @@ def validate(ctx, files):
 
 
 @workflow.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
 @json_option
 @click.pass_context
 def install(ctx, files):
     """Install definitions: a changed file becomes a new version, an unchanged one a no-op.
 
-    Running cases stay on the version they started with; new cases take the newest. Needs --actor with
-    the committee role once the register has users.
+    Running cases stay on the version they started with; new cases take the newest. Every file is checked
+    before any is installed: one invalid file installs none. Needs --actor with the committee role once
+    the register has users.
 
     \b
     Example:
@@ -64,19 +61,34 @@ def install(ctx, files):
     """
     from cli.output import message, print_json
     from engine.documents import installed_document
+    from engine.errors import DefinitionInvalid
 
+    texts, problems = [], []
+    for path in files:
+        try:
+            texts.append((path, _read_definition(path)))
+        except DefinitionInvalid as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DefinitionInvalid(problems)
     app = ctx.obj
     app.engine.store.create_schema()
-    texts = []
-    for path in files:
-        with open(path, encoding="utf-8") as handle:
-            texts.append((path, handle.read()))
     results = app.engine.commands.install_definitions(texts, actor=app.actor_name, now=app.now)
     if is_json(ctx):
         print_json(installed_document(results))
     else:
         for name, version, created in results:
             message(f"{name}: version {version}" + (" installed" if created else " (unchanged)"))
+
+
+def _read_definition(path: str) -> str:
+    """The text of a definition file, parsed and checked; DefinitionInvalid lists its problems."""
+    from engine.definition.source import read_file
+    from engine.registry import load_definition
+
+    text = read_file(path)
+    load_definition(text, path)
+    return text
 
 
 @workflow.command("list")
@@ -102,7 +114,7 @@ def list_(ctx):
 
 @workflow.command()
 @click.argument("name")
-@click.option("--version", "version", type=int, default=None, help="Show this version (default: the newest).")
+@click.option("--version", "version", type=version_type(), default=None, help="Show this version (default: the newest).")
 @json_option
 @click.pass_context
 def show(ctx, name, version):
@@ -129,7 +141,7 @@ def show(ctx, name, version):
 
 @workflow.command()
 @click.argument("name")
-@click.option("--version", "version", type=int, default=None, help="Draw this version (default: the newest).")
+@click.option("--version", "version", type=version_type(), default=None, help="Draw this version (default: the newest).")
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
 @click.pass_context
 def draw(ctx, name, version, fmt):
@@ -147,7 +159,7 @@ def draw(ctx, name, version, fmt):
 
 @workflow.command()
 @click.argument("name")
-@click.option("--to", "to_version", type=int, required=True, help="The version to move running cases to.")
+@click.option("--to", "to_version", type=version_type(), required=True, help="The version to move running cases to.")
 @click.option("--map", "pairs", multiple=True, metavar="OLD=NEW",
               help="Where cases in state OLD land (repeatable); states the new version also has map to themselves.")
 @click.option("--dry-run", is_flag=True, help="Show per case the state mapping and every rung that would move.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from engine import credentials, grants
+from engine import credentials, grants, limits
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused, StoreError
 from engine.filters import region_prefix
 from engine.grants import Grant
@@ -62,6 +62,7 @@ def _exists_error(name: str) -> Conflict:
 def add_user(commands, name: str, *, roles, regions, actor: str | None, now: datetime) -> Actor:
     from engine.store import users as user_store
 
+    limits.check_user(name or "", list(roles))  # sizes and control characters, as every input is bounded
     name, roles, regions = grants.check_name(name), grants.check_roles(roles), region_prefixes(regions)
     with commands.unit() as unit:
         if user_store.register_is_empty(unit.conn):
@@ -88,6 +89,7 @@ def change_user(commands, name: str, *, roles=None, regions=None, actor: str | N
         who = unit.actor(actor)
         register = _register(unit)
         account = _account(register, name)
+        limits.check_user(name, list(roles or ()))
         new_roles = grants.check_roles(roles) if roles else account.roles
         new_regions = region_prefixes(regions) if regions else account.regions
         grants.check_grantor(who, account.regions + new_regions, f"change user '{name}'")

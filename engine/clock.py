@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from engine.errors import InvalidInput
+from engine.limits import check_year, shown
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The rules' fixed UTC+8 (China Standard Time), not the tz database's Asia/Shanghai: that one gives local
+# mean time (+08:05:43) before 1901 and the daylight saving of 1986-1991. Exact for the years accepted.
+SHANGHAI = timezone(timedelta(hours=8), "CST")
 UTC = timezone.utc
 
 
@@ -39,13 +41,15 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-def parse_time(text: str) -> datetime:
+def parse_time(text: str, *, field: str = "time") -> datetime:
     """`2026-03-02`, `2026-03-02T09:00` or `2026-03-02 09:00+08:00`; naive values are Shanghai time."""
     text = text.strip()
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"'{text}' is not a date or ISO 8601 time (e.g. 2026-03-02T09:00)") from None
+        raise InvalidInput(f"{shown(text)} is not a date or ISO 8601 time (e.g. 2026-03-02T09:00)",
+                           field=field) from None
+    check_year(value, field=field, text=text)
     if value.tzinfo is None:
         value = value.replace(tzinfo=SHANGHAI)
     return value

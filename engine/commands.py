@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator
 
-from engine import vocabularies
+from engine import limits, vocabularies
 from engine.calendar import default_calendar
 from engine.case import Case
 from engine.clock import UTC, parse_time
@@ -65,6 +65,7 @@ class Commands:
             ctx = GuardContext(fields=attrs, actor=who.name, actor_regions=who.regions, case_region=attrs["region"],
                                last_actor_of={}, open_linked=frozenset(), flags=frozenset(), now=now)
             given = check_command(d.report, d, ctx, fields or {}, what, None)
+            limits.check_deadlines(d, given, attrs["found_at"])
             return unit.create(run, actor=who.name, role=role, attrs=attrs, fields=given, at=now)
 
     def advance_case(self, case_id: str, trigger: str, *, actor: str | None, fields: dict | None = None,
@@ -82,6 +83,7 @@ class Commands:
                 case_id=case.id, trigger=trigger, actor=who, given=fields or {}, case_fields=guard_fields(case),
                 case_region=case.region, signers=case.signers, flags=case.flags, now=now,
                 open_linked=unit.open_linked(case.id) if needs_linked else frozenset()))
+            limits.check_deadlines(run.definition, decision.fields, case.found_at)
             data = {"fields": decision.fields}
             if decision.lifts:
                 data["lifts"] = [f for f in decision.lifts if f in case.flags]
@@ -109,6 +111,8 @@ class Commands:
                 raise Refused(f"{what} requires a reason", case_id=case_id, rule="requires", missing=("reason",))
             spec = _clock_to_extend(d, case, clock)
             until = normalise_date(until, "until")
+            limits.check_deadline_after_found(until, case.found_at, field="until", label="--until")
+            limits.check_text(reason, field="reason", label="--reason", max_chars=limits.MAX_TEXT_CHARS, multiline=True)
             new_fields = {spec.deadline_field: until} if spec.deadline_field else {}
             check_guards(d.extend, GuardContext(
                 fields={**guard_fields(case), **new_fields, "deadline": until}, actor=who.name,
@@ -311,6 +315,7 @@ def _utc_text(at: datetime) -> str:
 
 def report_attributes(*, title, enterprise, region, industry, level, source, found_at) -> dict:
     """What every case is counted by, checked against the vocabularies and stored as the report carries it."""
+    limits.check_report_text(title=title, enterprise=enterprise, industry=industry, source=source)
     for name, value in (("title", title), ("enterprise", enterprise), ("industry", industry), ("source", source)):
         if not value or not str(value).strip():
             raise InvalidInput(f"a case needs a {name}", field=name, rule="requires")
@@ -319,7 +324,7 @@ def report_attributes(*, title, enterprise, region, industry, level, source, fou
         raise InvalidInput(f"region '{region}' must be a 6-digit administrative division code (e.g. 371721)",
                            field="region")
     if isinstance(found_at, str):
-        found_at = parse_time(found_at)
+        found_at = parse_time(found_at, field="--found")
     return {"title": title.strip(), "enterprise": enterprise.strip(), "region": region,
             "industry": vocabularies.industries().check(industry), "level": vocabularies.levels().check(level),
             "source": vocabularies.sources().check(source), "found_at": _utc_text(found_at)}

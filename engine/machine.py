@@ -23,6 +23,7 @@ from engine.actor import Actor
 from engine.definition.model import Command, Definition, Transition
 from engine.definition.vocabulary import GuardContext, check_guard, coerce
 from engine.errors import InvalidInput, PermissionDenied, Refused
+from engine.limits import MAX_SET_FIELDS, MAX_TEXT_CHARS, check_text, shown
 
 # Guards whose failure is about who acts, not about the case: reported as permission denied.
 _PERMISSION_GUARDS = frozenset({"in_region"})
@@ -172,13 +173,16 @@ def check_fields(cmd: Command | Transition, definition: Definition, given: dict,
                  *, builtin: dict | None = None, case_id: str | None = None) -> dict:
     """Coerce the given fields; refuse fields the step does not take and required ones that are missing."""
     accepts = cmd.accepts
+    if len(given) > MAX_SET_FIELDS:
+        raise InvalidInput(f"{what}: {len(given)} fields given; at most {MAX_SET_FIELDS} may be set at once")
     coerced = {}
     for name, raw in given.items():
         if name not in accepts:
-            raise InvalidInput(f"{what} does not take field '{name}' (it takes: {', '.join(accepts) or 'none'})",
+            raise InvalidInput(f"{what} does not take field {shown(name)} (it takes: {', '.join(accepts) or 'none'})",
                                field=name)
         spec = definition.field_spec(name)
-        coerced[name] = coerce(spec, raw) if spec else str(raw).strip()
+        coerced[name] = coerce(spec, raw) if spec else check_text(str(raw).strip(), field=name, label=f"field '{name}'",
+                                                                  max_chars=MAX_TEXT_CHARS, multiline=True)
     missing = tuple(f for f in cmd.requires if f not in coerced and not (builtin or {}).get(f))
     if missing:
         raise Refused(f"{what} requires {', '.join(missing)}: missing", rule="requires", missing=missing,

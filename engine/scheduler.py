@@ -11,6 +11,7 @@ import threading
 from typing import Callable
 
 from engine.errors import StoreError
+from engine.limits import check_interval
 
 JOB_ID = "sweep"
 
@@ -26,6 +27,7 @@ def run(sweep_once: Callable[[], dict], *, interval: float, log: Callable[[str],
     # the coalescing we asked for, not news; the log is ours, one line per sweep.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
+    interval = check_interval(interval)  # a negative or NaN interval made APScheduler spin
     stop = stop_event or threading.Event()
     failures = {"count": 0, "skip": 0}
 
@@ -37,10 +39,13 @@ def run(sweep_once: Callable[[], dict], *, interval: float, log: Callable[[str],
             counts = sweep_once()
         except StoreError as exc:
             failures["count"] += 1
-            wait = min(interval * 2 ** failures["count"], max_backoff)
+            # The exponent stops growing once past the cap, so a week-long outage never overflows a float.
+            wait = min(interval * 2 ** min(failures["count"], 64), max_backoff)
             failures["skip"] = max(int(wait // interval) - 1, 0)
             log(f"sweep failed: {exc}; retrying in about {wait:.0f}s")
             return
+        if failures["count"]:
+            log(f"database reachable again after {failures['count']} failed sweep{'s' * (failures['count'] > 1)}")
         failures["count"] = 0
         log("sweep " + " ".join(f"{k}={v}" for k, v in counts.items()))
 

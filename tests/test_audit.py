@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import count
 
 import pytest
-from sqlalchemy import and_, delete, update
+from sqlalchemy import and_, delete, select, update
 
 from engine.audit import holder_of, verify_stream
 from engine.dossier import to_html, to_json
@@ -99,11 +99,11 @@ def test_swapping_two_events_is_located(service, two_closed):
 
 
 def test_events_without_their_case_row_are_named(service, two_closed):
-    """Deleting a case row leaves its events pointing at nothing, which verify reports."""
+    """Deleting a case row leaves its events pointing at nothing and a gap in the numbering, which verify reports."""
     target, _ = two_closed
     with service.store.write() as conn:
         conn.execute(delete(cases).where(cases.c.id == target))
-    assert located(service) == {(target, 1)}
+    assert located(service) == {(target, 1), (target, 0)}
 
 
 def test_a_rehashed_forgery_still_fails_replay(service, two_closed):
@@ -257,7 +257,7 @@ def test_a_deadline_already_past_when_assigned_is_missed_from_that_moment(servic
     """Assigned with a deadline seven months gone and closed the same day: the trace and dossier say it was late."""
     _without_the_past_deadline_guard(service)
     service.clock.at = parse_time("2026-12-01T09:00")
-    case = report(service)
+    case = report(service, found_at="2026-03-01T09:00")  # a deadline may not fall before the finding
     run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-04-30"})
     service.clock.advance(hours=2)
     service.commands.advance_case(case.id, "submit", actor="ent")
@@ -312,3 +312,87 @@ def test_paused_time_is_not_late_but_a_pause_after_the_deadline_stays_late(servi
     for moment in ("2026-04-30T12:00", "2026-05-02T09:00", "2026-05-04T09:00"):
         listed = {c.id for c in service.queries.cases(overdue=True, as_of=moment).cases}
         assert listed == ({late.id} if moment > "2026-05-01" else set()), moment
+
+
+# -- what the log proves about everything derived from it ------------------------------------------------------------
+def _swept_open_case(service):
+    """A case rectifying past its deadline whose first rungs fired, so the ladder has fired and pending rows."""
+    case = report(service)
+    run_to(service, case.id, "rectifying")
+    service.clock.at = parse_time("2026-05-01T00:30")
+    sweep(service)
+    return case.id
+
+
+def _replay_problems(service) -> dict:
+    return dict(service.audit.replay_all().disagreements)
+
+
+def test_deleting_a_whole_case_is_named_by_verify(service, two_closed):
+    """Events, row and rungs of a case removed together: the register's numbering names the missing case."""
+    from engine.store.tables import rungs
+    target, other = two_closed
+    with service.store.write() as conn:
+        for table in (events, rungs, cases):
+            conn.execute(delete(table).where(table.c.case_id == target if table is not cases else cases.c.id == target))
+    breaks = service.audit.verify().breaks
+    assert [(b.case_id, "removed" in b.problem) for b in breaks] == [(target, True)]
+    assert _replay_problems(service) == {}  # what is left replays: only the count can see the hole
+
+
+def test_editing_a_deadline_column_is_named_by_replay(service):
+    """A case's `deadline` or `due_at` column edited (it would drop out of --overdue): replay names the column."""
+    case_id = _swept_open_case(service)
+    with service.store.write() as conn:
+        conn.execute(update(cases).where(cases.c.id == case_id).values(deadline="2026-12-31"))
+    problems = _replay_problems(service)[case_id]
+    assert any(p.startswith("deadline: stored '2026-12-31'") for p in problems), problems
+    with service.store.write() as conn:
+        conn.execute(update(cases).where(cases.c.id == case_id).values(deadline="2026-04-30",
+                                                                        due_at=parse_time("2026-12-31T00:00")))
+    assert any(p.startswith("due_at: stored") for p in _replay_problems(service)[case_id])
+    assert service.queries.cases(overdue=True, now="2026-05-02").cases == []  # what the edit would have hidden
+
+
+def test_silencing_the_ladder_is_named_by_replay(service):
+    """Pending rungs set to cancelled, or a fired one set back to pending: replay names each rung."""
+    from engine.store.tables import rungs
+    case_id = _swept_open_case(service)
+    with service.store.write() as conn:
+        conn.execute(update(rungs).where(rungs.c.case_id == case_id, rungs.c.status == "pending")
+                     .values(status="cancelled"))
+    problems = _replay_problems(service)[case_id]
+    assert any("rectification#1/interview: should be pending" in p for p in problems), problems
+    with service.store.write() as conn:
+        conn.execute(update(rungs).where(rungs.c.case_id == case_id, rungs.c.status == "cancelled")
+                     .values(status="pending"))
+        conn.execute(update(rungs).where(rungs.c.case_id == case_id, rungs.c.rung == "notice")
+                     .values(status="pending", fired_at=None))
+    problems = _replay_problems(service)[case_id]
+    assert problems == ["rung rectification#1/notice: the log says fired at 2026-05-01T00:30:00+08:00, the row says "
+                        "pending at None"], problems
+    result = service.audit.replay_case(case_id)
+    assert not result.agrees and any("notice" in d for d in result.differences)
+
+
+def test_editing_a_stored_workflow_text_is_named_by_verify(service):
+    """The exact text a version ran with must still hash to its content_hash: a forged rule is caught."""
+    from engine.store.tables import workflow_versions
+    with service.store.write() as conn:
+        text = conn.execute(select(workflow_versions.c.source_text).where(
+            workflow_versions.c.name == "major-hazard")).scalar_one()
+        conn.execute(update(workflow_versions).where(workflow_versions.c.name == "major-hazard")
+                     .values(source_text=text.replace("actor_differs_from: submit", "in_region")))
+    breaks = service.audit.verify().breaks
+    assert [(b.case_id, b.problem) for b in breaks] == [
+        ("(definitions)", next(b.problem for b in breaks))] and "major-hazard version 1" in breaks[0].problem
+
+
+def test_editing_a_stored_calendar_is_named_by_verify(service):
+    """A stored working-day calendar whose days were changed no longer hashes to its name: verify says so."""
+    from engine.store.tables import calendars
+    with service.store.write() as conn:
+        digest, data = conn.execute(select(calendars.c.content_hash, calendars.c.data)).first()
+        conn.execute(update(calendars).where(calendars.c.content_hash == digest)
+                     .values(data={**data, "holidays": data["holidays"][1:]}))
+    assert [b.case_id for b in service.audit.verify().breaks] == ["(calendars)"]

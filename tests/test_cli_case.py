@@ -254,7 +254,8 @@ def test_unreadable_values_exit_2_naming_the_field(hz):
     cases = [(["--set", "deadline=2026-02-30"], "deadline"), (["--set", "funds=很多"], "funds"),
              (["--set", "colour=red"], "colour")]
     for extra, field in cases:
-        result = hz("--json", "case", "advance", "HZ-2026-000001", "assign", *SETS, *extra, actor="zhang")
+        others = [arg for name, value in FIVE.items() if name != field for arg in ("--set", f"{name}={value}")]
+        result = hz("--json", "case", "advance", "HZ-2026-000001", "assign", *others, *extra, actor="zhang")
         assert result.exit_code == 2, result.output
         err = json.loads(result.stdout)["error"]
         assert (err["type"], err["field"]) == ("InvalidInput", field)

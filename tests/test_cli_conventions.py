@@ -114,12 +114,13 @@ def test_found_at_and_every_time_shown_is_shanghai_time(hz):
 def test_a_deadline_already_past_is_refused_by_the_definitions_rule(hz):
     """Assigning with a deadline before the engine's time is refused by `after_now`; back-filling at its date works."""
     case_id = reported(hz)
-    late = hz("case", "advance", case_id, "assign", *SETS, "--set", "deadline=2026-02-01", actor="zhang")
+    sets = [arg for name, value in {**FIVE, "deadline": "2026-02-01"}.items() for arg in ("--set", f"{name}={value}")]
+    late = hz("case", "advance", case_id, "assign", *sets, actor="zhang")
     assert late.exit_code == 3
     assert "after_now" in late.stderr and "2026-02-01" in late.stderr and "--now" in late.stderr
     assert json.loads(hz("--json", "case", "show", case_id).stdout)["state"] == "reported"
     back = hz("case", "report", *CASE, actor="ent", now="2026-01-20T09:00")
-    assert hz("case", "advance", back.stdout.strip(), "assign", *SETS, "--set", "deadline=2026-02-01", actor="zhang",
+    assert hz("case", "advance", back.stdout.strip(), "assign", *sets, actor="zhang",
               now="2026-01-21T09:00").exit_code == 0
 
 

@@ -50,6 +50,15 @@ def test_every_accepted_yaml_key_is_in_the_reference(keys):
     assert not missing, f"undocumented in the YAML reference: {missing}"
 
 
+def test_every_limit_is_in_the_readme_limits_table():
+    """Each bound in engine/limits.py is named in the README's Limits table, so none is a surprise."""
+    from engine import limits
+    start = README.index("## Limits")
+    section = README[start:README.index("\n## ", start + 1)]
+    names = [name for name in vars(limits) if name.isupper() and not name.startswith("_")]
+    missing = sorted(name for name in names if f"`{name}`" not in section)
+    assert names and not missing, f"limits not in the README's Limits table: {missing}"
+
 def _example_lines(command) -> list[str]:
     """The command lines of the `Example:` paragraph its docstring gives (the lines after it, indented)."""
     lines = (command.help or "").splitlines()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from engine import limits
 from engine.definition import source
 from engine.definition.model import (
     FIELD_TYPES, GUARD_KINDS, MISSED_POLICIES, RUNG_ACTIONS, ClockSpec, Command, Definition, Duration,
@@ -43,8 +44,15 @@ def parse_text(text: str, filename: str) -> Definition:
 
 
 def parse_duration(text: str) -> Duration | None:
+    """`10 days` or `5 working days`; the parser checks the count against limits.MAX_DAYS."""
     match = DURATION.match(str(text).strip())
-    return Duration(int(match.group(1)), bool(match.group(2))) if match else None
+    return Duration(_count(match.group(1)), bool(match.group(2))) if match else None
+
+
+def _count(digits: str) -> int:
+    # Only ever compared with the bounds: a number of thousands of digits must not reach int(), which
+    # refuses it with a ValueError, and anything past 18 digits is past every bound anyway.
+    return int(digits) if len(digits) <= 18 else 10 ** 18
 
 
 class _Parser:
@@ -99,6 +107,16 @@ class _Parser:
             return ""
         return str(value)
 
+    def days(self, count: int, line: int, where: str, what: str) -> None:
+        if count > limits.MAX_DAYS:
+            shown = f"{count:,}" if count < 10 ** 18 else "more than 10^18"
+            self.problem(line, f"{where}: {what} of {shown} days is past the limit of {limits.MAX_DAYS:,} days "
+                               "(ten years)")
+
+    def at_most(self, node, limit: int, line: int, what: str) -> None:
+        if node is not None and len(node) > limit:
+            self.problem(line, f"{len(node)} {what} is more than the limit of {limit} for one definition")
+
     # -- sections --------------------------------------------------------------------------------------
     def definition(self, root) -> Definition:
         self.keys(root, TOP_KEYS, "workflow")
@@ -130,6 +148,7 @@ class _Parser:
 
     def fields(self, root) -> tuple[FieldSpec, ...]:
         node = self.mapping(root, "fields", "workflow")
+        self.at_most(node, limits.MAX_FIELDS, root.line_of("fields"), "fields")
         result = []
         for fname, spec in (node or {}).items():
             where = f"field '{fname}'"
@@ -149,6 +168,7 @@ class _Parser:
 
     def states(self, root) -> tuple[tuple[StateSpec, ...], str]:
         node = self.mapping(root, "states", "workflow", required=True)
+        self.at_most(node, limits.MAX_STATES, root.line_of("states"), "states")
         result, initials = [], []
         for sname, spec in (node or {}).items():
             where = f"state '{sname}'"
@@ -227,6 +247,7 @@ class _Parser:
             self.problem(root.line_of("transitions") if "transitions" in root else root.line,
                          "workflow: 'transitions' must be a list" if "transitions" in root else "workflow: 'transitions' is missing")
             return ()
+        self.at_most(items, limits.MAX_TRANSITIONS, root.line_of("transitions"), "transitions")
         result = []
         for i, node in enumerate(items):
             if not isinstance(node, source.Mapping):
@@ -254,6 +275,7 @@ class _Parser:
 
     def clocks(self, root) -> tuple[ClockSpec, ...]:
         node = self.mapping(root, "clocks", "workflow")
+        self.at_most(node, limits.MAX_CLOCKS, root.line_of("clocks"), "clocks")
         result = []
         for cname, spec in (node or {}).items():
             where = f"clock '{cname}'"
@@ -268,6 +290,8 @@ class _Parser:
                 duration = parse_duration(spec["duration"])
                 if duration is None:
                     self.problem(spec.line_of("duration"), f"{where}: duration must read like '10 days' or '5 working days'")
+                else:
+                    self.days(duration.days, spec.line_of("duration"), where, "a duration")
             if (deadline is None) == ("duration" not in spec):
                 self.problem(line, f"{where}: give exactly one of 'deadline' (a date field) or 'duration'")
             result.append(ClockSpec(
@@ -283,13 +307,15 @@ class _Parser:
             return 60, ()
         self.keys(node, ESCALATION_KEYS, "escalation")
         grace = node.get("grace_minutes", 60)
-        if not isinstance(grace, int) or isinstance(grace, bool) or grace < 0:
-            self.problem(node.line_of("grace_minutes"), "escalation: 'grace_minutes' must be a whole number >= 0")
+        if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= limits.MAX_GRACE_MINUTES:
+            self.problem(node.line_of("grace_minutes"), "escalation: 'grace_minutes' must be a whole number from 0 to "
+                                                        f"{limits.MAX_GRACE_MINUTES} (a week)")
             grace = 60
         ladder = node.get("ladder") or []
         if not isinstance(ladder, list):
             self.problem(node.line_of("ladder"), "escalation: 'ladder' must be a list of rungs")
             return grace, ()
+        self.at_most(ladder, limits.MAX_RUNGS, node.line_of("ladder"), "rungs")
         rungs = []
         for i, item in enumerate(ladder):
             if not isinstance(item, source.Mapping):
@@ -304,8 +330,9 @@ class _Parser:
             if due and not match:
                 self.problem(item.line_of("due"), f"{where}: due must read 'at deadline', 'N days before' or 'N working days after'")
             elif match and match.group(1):
-                offset = int(match.group(1)) * (-1 if match.group(3) == "before" else 1)
+                offset = _count(match.group(1)) * (-1 if match.group(3) == "before" else 1)
                 working = bool(match.group(2))
+                self.days(abs(offset), item.line_of("due"), where, "an offset")
             action = self.text(item, "action", where, required=True)
             if action and action not in RUNG_ACTIONS:
                 self.problem(item.line_of("action"), f"{where}: unknown action '{action}' (actions: {', '.join(sorted(RUNG_ACTIONS))})")
@@ -313,8 +340,12 @@ class _Parser:
             if missed not in MISSED_POLICIES:
                 self.problem(item.line_of("missed"), f"{where}: 'missed' must be one of {', '.join(sorted(MISSED_POLICIES))}")
             params = tuple(sorted((k, v) for k, v in item.items() if k in RUNG_PARAMS))
-            if "deadline" in item and parse_duration(item["deadline"]) is None:
-                self.problem(item.line_of("deadline"), f"{where}: 'deadline' must read like '30 days' or '20 working days'")
+            if "deadline" in item:
+                deadline = parse_duration(item["deadline"])
+                if deadline is None:
+                    self.problem(item.line_of("deadline"), f"{where}: 'deadline' must read like '30 days' or '20 working days'")
+                else:
+                    self.days(deadline.days, item.line_of("deadline"), where, "a deadline")
             rungs.append(Rung(name=name, clock=self.text(item, "clock", where, required=True), action=action,
                               offset_days=offset, working=working, missed=missed, params=params,
                               label=self.text(item, "label", where), line=item.line))

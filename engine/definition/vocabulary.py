@@ -10,12 +10,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from engine import limits
 from engine.clock import parse_time
 from engine.definition.model import FieldSpec, Guard
 from engine.errors import InvalidInput
 
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
-_MONEY = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(万元|万|元)?\s*$")
+# Plain digits, or commas between groups of three (1,200.50): `1,2,3` is a typo, not 123. How large and how
+# fine an amount may be is limits.check_money's to say, with its own message.
+_MONEY = re.compile(r"^\s*((?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]+)?)\s*(万元|万|元)?\s*$")
+# Text fields may hold paragraphs; a person is named on one line.
+_TEXT_LIMITS = {"text": (limits.MAX_TEXT_CHARS, True), "person": (limits.MAX_NAME_CHARS, False)}
 
 
 def coerce(spec: FieldSpec, raw: object) -> str:
@@ -23,11 +28,14 @@ def coerce(spec: FieldSpec, raw: object) -> str:
     text = str(raw).strip()
     if not text:
         raise InvalidInput(f"field '{spec.name}' is empty", field=spec.name)
+    max_chars, multiline = _TEXT_LIMITS.get(spec.type, (limits.MAX_CODE_CHARS, False))
+    limits.check_text(text, field=spec.name, label=f"field '{spec.name}'", max_chars=max_chars, multiline=multiline)
     if spec.type in ("text", "person"):
         return text
     if spec.type == "enum":
         if text not in spec.values:
-            raise InvalidInput(f"field '{spec.name}': '{text}' is not one of {', '.join(spec.values)}", field=spec.name)
+            raise InvalidInput(f"field '{spec.name}': {limits.shown(text)} is not one of {', '.join(spec.values)}",
+                               field=spec.name)
         return text
     if spec.type == "money":
         match = _MONEY.match(text)
@@ -36,11 +44,11 @@ def coerce(spec: FieldSpec, raw: object) -> str:
         except InvalidOperation:
             amount = None
         if amount is None:
-            raise InvalidInput(f"field '{spec.name}': '{text}' is not an amount of money (e.g. 150000, 15万, 1,200.50元)",
-                               field=spec.name)
+            raise InvalidInput(f"field '{spec.name}': {limits.shown(text)} is not an amount of money "
+                               "(e.g. 150000, 15万, 1,200.50元; commas only between groups of three digits)", field=spec.name)
         if match.group(2) in ("万", "万元"):
             amount *= 10000
-        return f"{amount.quantize(Decimal('0.01'))}"
+        return f"{limits.check_money(amount, field=spec.name, text=text).quantize(Decimal('0.01'))}"
     if spec.type == "date":
         return normalise_date(text, spec.name)
     raise InvalidInput(f"field '{spec.name}' has unknown type '{spec.type}'", field=spec.name)
@@ -49,11 +57,13 @@ def coerce(spec: FieldSpec, raw: object) -> str:
 def normalise_date(text: str, name: str) -> str:
     """`YYYY-MM-DD` stays a date; an ISO 8601 time becomes an aware Shanghai time in ISO form."""
     try:
-        if _DATE_ONLY.match(text):  # 2026-04-30 or 20260430: a day, missed at its end
-            return date.fromisoformat(text).isoformat()
-        return parse_time(text).isoformat()
-    except (ValueError, InvalidInput):
-        raise InvalidInput(f"field '{name}': '{text}' is not a date (YYYY-MM-DD) or ISO 8601 time", field=name) from None
+        day_only = bool(_DATE_ONLY.match(text))  # 2026-04-30 or 20260430: a day, missed at its end
+        value = date.fromisoformat(text) if day_only else datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"field '{name}': {limits.shown(text)} is not a date (YYYY-MM-DD) or ISO 8601 time",
+                           field=name) from None
+    limits.check_year(value, field=name, label=f"field '{name}'", text=text)
+    return value.isoformat() if day_only else parse_time(text).isoformat()
 
 
 def as_date_or_time(value: str) -> date | datetime:

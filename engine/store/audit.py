@@ -79,3 +79,37 @@ def count_events(conn: Connection) -> int:
 
 def count_cases(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(cases)).scalar_one()
+
+
+def rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list]:
+    """The rung rows of these cases (clock, cycle, rung, status, due_at, provisional, fired_at), by case."""
+    from engine.store.tables import rungs
+    found: dict[str, list] = {}
+    for start in range(0, len(case_ids), 500):
+        stmt = select(rungs.c.case_id, rungs.c.clock, rungs.c.cycle, rungs.c.rung, rungs.c.status, rungs.c.due_at,
+                      rungs.c.provisional, rungs.c.fired_at).where(rungs.c.case_id.in_(case_ids[start:start + 500]))
+        for row in conn.execute(stmt):
+            found.setdefault(row.case_id, []).append(row)
+    return found
+
+
+def definition_texts(conn: Connection) -> list[tuple[str, int, str, str]]:
+    from engine.store.tables import workflow_versions as w
+    return [tuple(r) for r in conn.execute(select(w.c.name, w.c.version, w.c.content_hash, w.c.source_text)
+                                           .order_by(w.c.name, w.c.version))]
+
+
+def calendar_data(conn: Connection) -> list[tuple[str, dict]]:
+    from engine.store.tables import calendars
+    return [tuple(r) for r in conn.execute(select(calendars.c.content_hash, calendars.c.data))]
+
+
+def counters(conn: Connection) -> dict[int, int]:
+    from engine.store.tables import counters as table
+    return {row.year: row.last for row in conn.execute(select(table.c.year, table.c.last))}
+
+
+def case_ids(conn: Connection) -> Iterator[str]:
+    for row in conn.execution_options(stream_results=True, yield_per=10000).execute(
+            select(cases.c.id).order_by(cases.c.id)):
+        yield row.id

@@ -112,8 +112,17 @@ _BUCKETS = (1, 8, 32, 128, 512)
 
 def load_many(conn: Connection, case_ids: Iterable[str]) -> dict[str, Case]:
     """The cases with these ids, in statements prepared for a few list sizes (the list is padded up to one)."""
+    return {case_id: case_from_tuple(row) for case_id, row in _rows_of(conn, case_ids).items()}
+
+
+def rows_of(conn: Connection, case_ids: Iterable[str]) -> dict[str, dict]:
+    """The stored rows of these cases, every column by name (what an auditor compares with the events)."""
+    return {case_id: dict(zip(CASE_COLUMNS, row)) for case_id, row in _rows_of(conn, case_ids).items()}
+
+
+def _rows_of(conn: Connection, case_ids: Iterable[str]) -> dict[str, tuple]:
     ids = list(dict.fromkeys(case_ids))
-    found: dict[str, Case] = {}
+    found: dict[str, tuple] = {}
     for start in range(0, len(ids), _BUCKETS[-1]):
         chunk = ids[start:start + _BUCKETS[-1]]
         size = next(b for b in _BUCKETS if b >= len(chunk))
@@ -123,8 +132,7 @@ def load_many(conn: Connection, case_ids: Iterable[str]) -> dict[str, Case]:
                 cases.c.id.in_([bindparam(f"id{i}") for i in range(size)])))
         padded = chunk + [chunk[-1]] * (size - len(chunk))
         for row in statement.rows(conn, {f"id{i}": case_id for i, case_id in enumerate(padded)}):
-            case = case_from_tuple(row)
-            found[case.id] = case
+            found[row[_AT["id"]]] = row
     return found
 
 
@@ -251,7 +259,7 @@ def stream_register_events(conn: Connection, *, as_of, where=(), case_id: str | 
     """Events in force at `as_of` of the cases reported by then, filtered on what never changes after a report."""
     stmt = select(*(events.c[n] for n in EVENT_COLUMNS)).join(cases, cases.c.id == events.c.case_id).where(
         cases.c.created_at <= as_of, events.c.at <= as_of, *where)
-    if case_id:
+    if case_id is not None:  # an empty id is a case that does not exist, not "every case"
         stmt = stmt.where(cases.c.id == case_id)
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(
         stmt.order_by(events.c.case_id, events.c.seq))

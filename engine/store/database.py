@@ -10,15 +10,15 @@ a typo in a path must not leave an empty database behind.
 from __future__ import annotations
 
 import os
-import threading
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, StatementError
 
-from engine.errors import Conflict, StoreError, StoreUnavailable
+from engine.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
 
 DEFAULT_URL = "sqlite:///hazard.db"
 
@@ -38,7 +38,7 @@ class Store:
         try:
             parsed = make_url(self.url)
         except Exception:  # noqa: BLE001 - SQLAlchemy raises ArgumentError and ValueError alike
-            raise StoreError(f"'{url}' is not a database URL (e.g. sqlite:///hazard.db or "
+            raise StoreError(f"'{_no_password(url)}' is not a database URL (e.g. sqlite:///hazard.db or "
                              "postgresql+psycopg://user@host/db)", rule="url") from None
         self.path = _sqlite_file(parsed)
         if self.path is not None and not create and not os.path.exists(self.path):
@@ -46,9 +46,8 @@ class Store:
         try:
             self.db_engine: Engine = create_engine(self.url, echo=echo, **_engine_options(self.url))
         except Exception as exc:  # noqa: BLE001 - an unknown driver name, a bad option
-            raise StoreError(f"cannot open {self.url}: {exc}", rule="url") from None
+            raise StoreError(f"cannot open {_no_password(self.url)}: {exc}", rule="url") from None
         self.dialect = self.db_engine.dialect.name
-        self._local = threading.local()
         if self.dialect == "sqlite":
             _sqlite_setup(self.db_engine)
 
@@ -75,12 +74,21 @@ class Store:
             yield
         except DBAPIError as exc:
             raise self._translate(exc) from exc
+        except (UnicodeEncodeError, StatementError) as exc:
+            # The last line of defence: the engine refuses such text where it enters (engine/limits.py),
+            # but a value that slipped past (an environment variable) must not become a traceback.
+            if isinstance(exc, UnicodeEncodeError) or isinstance(getattr(exc, "orig", None), UnicodeEncodeError):
+                raise InvalidInput("a value is not UTF-8 text (an undecodable byte in an argument or a "
+                                   "variable?): give it in UTF-8") from exc
+            raise
 
     def _translate(self, exc: DBAPIError) -> Exception:
         text = _first_line(exc)
         sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
         if sqlstate in ("40P01", "40001"):  # deadlock, serialization failure
             return Conflict(f"a concurrent transaction got in the way ({text}); nothing was written, retry", case_id="")
+        if "NUL (0x00)" in text:  # PostgreSQL cannot store NUL; SQLite can: refuse it the same on both
+            return InvalidInput("a value holds the control character U+0000 (NUL), which is not allowed")
         if isinstance(exc, IntegrityError) or sqlstate == "42P07" or "already exists" in text:
             # A unique key settled a race (two `init`s creating one table, two writers of one row).
             return Conflict(f"another writer got there first ({text}); nothing was written, retry", case_id="")
@@ -99,39 +107,17 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction: committed when the block ends, rolled back on any exception.
-
-        Each thread keeps its write connection between transactions (checking one out of the pool and back
-        costs as much as a small command's SQL); one that fails at the driver is dropped, not reused.
-        """
-        conn = getattr(self._local, "writer", None)
-        if conn is None or conn.closed or conn.invalidated:
-            with self.translated():
-                conn = self._local.writer = self.db_engine.connect()
+        """One write transaction: committed when the block ends, rolled back on any exception."""
+        with self.translated(), self.db_engine.connect() as conn:
             conn.execution_options(hazard_write=True)
-        try:
-            with self.translated(), conn.begin():
+            with conn.begin():
                 yield conn
-        except BaseException as exc:
-            if isinstance(exc, StoreError) or not isinstance(exc, Exception):
-                self._drop_writer()
-            raise
-
-    def _drop_writer(self) -> None:
-        conn = getattr(self._local, "writer", None)
-        self._local.writer = None
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001 - a connection the database already closed
-                pass
 
     @property
     def safe_url(self) -> str:
         return self.db_engine.url.render_as_string(hide_password=True)
 
     def dispose(self) -> None:
-        self._drop_writer()
         self.db_engine.dispose()
 
 
@@ -171,3 +157,8 @@ def _sqlite_setup(db_engine: Engine) -> None:
 
 def _first_line(exc: Exception) -> str:
     return str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _no_password(url: str) -> str:
+    """A URL as an error message may show it: never with its password."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
