@@ -41,10 +41,9 @@ def prepare(db: str, cases: int) -> list[str]:
     from engine.clock import FixedClock, parse_time
 
     hz = Engine.open(db, create=True, clock=FixedClock(parse_time("2026-03-02T09:00")))
-    hz.init()
-    for name, role, region in (("li", "committee", "37"), ("ent", "enterprise", "371721"),
-                               ("zhang", "supervisor", "3717")):
-        hz.commands.add_user(name, roles=[role], regions=[region])
+    hz.init(admin="li", admin_regions=["37"])
+    for name, role, region in (("ent", "enterprise", "371721"), ("zhang", "supervisor", "3717")):
+        hz.commands.add_user(name, roles=[role], regions=[region], actor="li")
     fields = dict(pair.split("=", 1) for pair in FIVE[1::2])
     ids = []
     with hz.batch() as batch:

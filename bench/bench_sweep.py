@@ -77,9 +77,9 @@ def _service(url: str, at: str) -> Engine:
 
 def _template(service: Engine):
     """Case 1 through the real service: its events and the loaded definition are what every copy mirrors."""
-    service.init()
+    service.init(admin="li", admin_regions=["37"])
     for name, role, region in (("ent", "enterprise", "371721"), ("zhang", "supervisor", "3717")):
-        service.commands.add_user(name, roles=[role], regions=[region])
+        service.commands.add_user(name, roles=[role], regions=[region], actor="li")
     case = service.commands.report_case(actor="ent", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置",
                                enterprise="某化工有限公司", region="371721", industry="危险化学品", level="major",
                                source="inspection")

@@ -1,73 +1,233 @@
-"""`hazard init` and `hazard user ...`: setting up a database and who may act where."""
+"""`hazard init` and `hazard user ...`: setting up a database and who may act where, with which credentials."""
 from __future__ import annotations
 
 import click
 
 from cli.options import is_json, json_option
 
+_REGION_HELP = ("Region code prefix (repeatable): 37 a province, 3717 a city, 371721 a county; trailing 00 pairs "
+                "are dropped (371700 = 3717).")
+_ROLE_HELP = "Role (repeatable): inspector, enterprise, supervisor, committee, auditor."
+
 
 @click.command()
+@click.option("--admin", metavar="NAME", help="On an empty register: make NAME the first administrator "
+                                              "(committee role over the --region codes).")
+@click.option("--region", "regions", multiple=True, metavar="CODE", help="The first administrator's regions.")
+@click.option("--require-token", is_flag=True, help="From now on every actor must show a valid token of theirs "
+                                                    "(HAZARD_TOKEN or --token).")
+@click.option("--drill", is_flag=True, help="Make a new database for drills: it takes future --now times, and "
+                                            "every command on it says so.")
 @json_option
 @click.pass_context
-def init(ctx):
+def init(ctx, admin, regions, require_token, drill):
     """Create the tables and install the built-in workflows (safe to run again).
+
+    On an empty register, --admin makes the first administrator. On a database in use, a changed built-in
+    workflow or --require-token needs --actor with the committee role; --drill only works on a new one.
 
     \b
     Example:
-      hazard --db sqlite:///hazard.db init
+      hazard --db sqlite:///hazard.db init --admin li --region 37
     """
     from cli.output import message, print_json
     from engine.documents import installed_document
 
     app = ctx.obj
     app.create = True
-    installed = app.engine.init(now=app.now)
+    if regions and not admin:
+        raise click.UsageError("--region names the first administrator's regions: give --admin NAME too")
+    if admin and not regions:
+        raise click.UsageError("the first administrator needs --region CODE (repeatable)")
+    done = app.engine.commands.initialise(now=app.now, admin=admin, admin_regions=regions,
+                                          require_token=require_token, drill=drill, actor=app.actor_name)
+    app.announce_drill(again=True)
+    token = done.admin_token
     if is_json(ctx):
-        print_json({"db": app.engine.store.safe_url, "workflows": installed_document(installed)})
+        doc = {"db": app.engine.store.safe_url, "workflows": installed_document(done.installed),
+               "settings": _public(app.settings)}
+        print_json({**doc, "admin_token": token.text} if token else doc)
         return
-    for name, version, created in installed:
+    for name, version, created in done.installed:
         message(f"{name}: version {version}" + (" installed" if created else " (unchanged)"))
+    if done.admin_created:
+        message(f"first administrator: {admin}")
+    for key, value in _public(app.settings).items():
+        message(f"setting: {key} = {value}")
+    if token:
+        click.echo(token.text)
+        message(f"the token above is {admin}'s (id {token.token_id}): keep it now, it is not shown again")
     message(f"database ready: {app.engine.store.safe_url}")
+
+
+def _public(settings: dict) -> dict:
+    return {k: v for k, v in settings.items() if k in ("require_token", "drill")}
 
 
 @click.group()
 def user():
-    """Register who may act, in which roles and regions."""
+    """Register who may act, in which roles and regions, and with which credentials."""
 
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True,
-              help="Role (repeatable): inspector, enterprise, supervisor, committee, auditor.")
-@click.option("--region", "regions", multiple=True, required=True,
-              help="Region code prefix (repeatable): 37 a province, 3717 a city, 371721 a county; "
-                   "trailing 00 pairs are dropped (371700 = 3717).")
+@click.option("--role", "roles", multiple=True, required=True, help=_ROLE_HELP)
+@click.option("--region", "regions", multiple=True, required=True, help=_REGION_HELP)
 @json_option
 @click.pass_context
 def user_add(ctx, name, roles, regions):
-    """Add a user, or replace the roles and regions of an existing one.
+    """Add a new user; needs --actor with the committee role over every region given.
+
+    On an empty register the first user needs no actor and must have the committee role: the first
+    administrator. An existing name is refused (exit 6): `hazard user change` changes one.
 
     \b
     Example:
-      hazard user add zhang --role supervisor --region 371700
+      hazard --actor li user add zhang --role supervisor --region 371700
     """
     from cli.output import message, print_json
     from engine.documents import user_document
 
     app = ctx.obj
-    actor, created = app.engine.commands.add_user(name, roles=list(roles), regions=list(regions), now=app.now)
+    actor, created = app.engine.commands.add_user(name, roles=list(roles), regions=list(regions),
+                                                  actor=app.actor_name, now=app.now)
     if is_json(ctx):
         print_json(user_document(actor, created))
     else:
-        message(f"{'added' if created else 'updated'} {actor.name}: roles {', '.join(actor.roles)}; "
-                f"regions {', '.join(actor.regions)}")
+        message(f"added {actor.name}: roles {', '.join(actor.roles)}; regions {', '.join(actor.regions)}")
+
+
+@user.command("change")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, help="New roles (repeatable), replacing the old ones. " + _ROLE_HELP)
+@click.option("--region", "regions", multiple=True, help="New regions (repeatable), replacing the old ones.")
+@json_option
+@click.pass_context
+def user_change(ctx, name, roles, regions):
+    """Replace a user's roles and/or regions; needs --actor with the committee role over the old and new regions.
+
+    \b
+    Example:
+      hazard --actor li user change zhang --role supervisor --region 3717 --region 3716
+    """
+    from cli.output import message, print_json
+    from engine.documents import user_document
+
+    app = ctx.obj
+    actor = app.engine.commands.change_user(name, roles=list(roles), regions=list(regions), actor=app.actor_name,
+                                            now=app.now)
+    if is_json(ctx):
+        print_json(user_document(actor))
+    else:
+        message(f"changed {actor.name}: roles {', '.join(actor.roles)}; regions {', '.join(actor.regions)}")
+
+
+@user.command("disable")
+@click.argument("name")
+@json_option
+@click.pass_context
+def user_disable(ctx, name):
+    """Disable a user: they may no longer act, log in or use their tokens; their history stays.
+
+    \b
+    Example:
+      hazard --actor li user disable liu
+    """
+    from cli.output import message, print_json
+
+    app = ctx.obj
+    actor = app.engine.commands.disable_user(name, actor=app.actor_name, now=app.now)
+    if is_json(ctx):
+        print_json({"name": actor.name, "disabled": True})
+    else:
+        message(f"disabled {actor.name}")
+
+
+@user.command("token")
+@click.argument("name")
+@click.option("--expires", type=click.IntRange(1, 3650), metavar="DAYS",
+              help="Days (real time) until the token stops working; default: until revoked.")
+@json_option
+@click.pass_context
+def user_token(ctx, name, expires):
+    """Issue an API token for NAME and print it once (stdout); only its hash is stored.
+
+    The user themself or a committee member over their regions may issue one. Give it to commands as
+    HAZARD_TOKEN (or --token).
+
+    \b
+    Example:
+      export HAZARD_TOKEN=$(hazard --actor li user token zhang --expires 90)
+    """
+    from cli.output import message, print_json, short_time
+
+    app = ctx.obj
+    issued, expires_at = app.engine.commands.issue_token(name, actor=app.actor_name, expires_days=expires,
+                                                         now=app.now)
+    if is_json(ctx):
+        from engine.clock import iso
+        print_json({"user": name, "id": issued.token_id, "token": issued.text, "expires_at": iso(expires_at)})
+        return
+    click.echo(issued.text)
+    message(f"token {issued.token_id} for {name}" + (f", expires {short_time(expires_at)}" if expires_at else "")
+            + ": keep it now, it is not shown again")
+
+
+@user.command("revoke")
+@click.argument("name")
+@click.option("--token", "token_id", metavar="ID", help="Revoke only this token (its id, as `user log` shows); "
+                                                        "default: every live token of NAME.")
+@json_option
+@click.pass_context
+def user_revoke(ctx, name, token_id):
+    """Revoke NAME's tokens: commands given them are refused from now on.
+
+    \b
+    Example:
+      hazard --actor li user revoke zhang --token 3f2a9c01be47
+    """
+    from cli.output import message, print_json
+
+    app = ctx.obj
+    revoked = app.engine.commands.revoke_tokens(name, actor=app.actor_name, token_id=token_id, now=app.now)
+    if is_json(ctx):
+        print_json({"user": name, "revoked": revoked})
+    else:
+        message(f"revoked {len(revoked)} token(s) of {name}" + (f": {', '.join(revoked)}" if revoked else ""))
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.pass_context
+def user_password(ctx, name, from_stdin):
+    """Set NAME's password (for the web console's log-in); asked twice, or read from stdin.
+
+    The user themself or a committee member over their regions may set it. It is stored as an argon2id hash.
+
+    \b
+    Example:
+      hazard --actor zhang user password zhang
+    """
+    import sys
+
+    from cli.output import message
+
+    app = ctx.obj
+    actor = app.actor_name  # checked before the password is asked for
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt="password again", err=True)
+    app.engine.commands.set_password(name, password, actor=actor, now=app.now)
+    message(f"password of {name} set")
 
 
 @user.command("list")
 @json_option
 @click.pass_context
 def user_list(ctx):
-    """List registered users with their roles and region code prefixes.
+    """List the users who may act, with their roles and region code prefixes.
 
     \b
     Example:
@@ -81,3 +241,37 @@ def user_list(ctx):
         print_json([user_document(a) for a in found])
     else:
         table(["name", "roles", "regions"], [[a.name, ", ".join(a.roles), ", ".join(a.regions)] for a in found])
+
+
+@user.command("log")
+@json_option
+@click.pass_context
+def user_log(ctx):
+    """The users' log: every grant (who gave what to whom, when), hash-chained; `audit verify` checks it.
+
+    \b
+    Example:
+      hazard user log --json
+    """
+    from cli.output import print_json, short_time, table
+    from engine.accounts import grant_log
+    from engine.grants import grant_document
+
+    log = grant_log(ctx.obj.engine)
+    if is_json(ctx):
+        print_json([grant_document(g) for g in log])
+        return
+    table(["seq", "at", "actor", "action", "user", "roles", "regions", "detail", "recorded"],
+          [[g.seq, short_time(g.at), g.actor, g.action, g.subject, ", ".join(g.roles), ", ".join(g.regions),
+            _detail(g), short_time(g.recorded_at)] for g in log], optional=("recorded",))
+
+
+def _detail(grant) -> str:
+    data = grant.data or {}
+    if grant.action == "token":
+        return f"token {data.get('token')}" + (f" until {data['expires_at'][:10]}" if data.get("expires_at") else "")
+    if grant.action == "revoke":
+        return "tokens " + ", ".join(data.get("tokens", []))
+    if grant.action == "setting":
+        return f"= {data.get('value')}"
+    return "first administrator" if data.get("first") else ""

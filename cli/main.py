@@ -27,7 +27,7 @@ SUBCOMMANDS = {
 }
 SHORT_HELP = {
     "init": "Create the tables and install the built-in workflows.",
-    "user": "Register who may act, in which roles and regions.",
+    "user": "Register who may act, in which roles and regions, with which credentials.",
     "workflow": "Workflow definitions: validate, install, list, show, draw, migrate.",
     "case": "Report hazards and move them through their workflow.",
     "escalate": "Run one escalation sweep at the engine's time.",
@@ -83,13 +83,22 @@ class LazyGroup(click.Group):
 
 
 class AppContext:
-    """What every command needs, built lazily: the engine only when a command touches it."""
+    """What every command needs, built lazily: the engine only when a command touches it.
 
-    def __init__(self, db: str, actor: str | None, now: str | None, json: bool, wide: bool = False):
-        self.db, self.actor_name, self.now_text, self.json, self.wide = db, actor, now, json, wide
+    `actor_name` is where acting starts: on a database that requires tokens, reading it checks the token
+    given (--token or HAZARD_TOKEN) first, so every command that acts as a user is covered and commands that
+    only read never ask for one."""
+
+    def __init__(self, db: str, actor: str | None, now: str | None, json: bool, wide: bool = False,
+                 token: str | None = None):
+        self.db, self._actor_name, self.now_text, self.json, self.wide = db, actor, now, json, wide
+        self.token = token
         self.create = False  # `hazard init` may create a new SQLite file; nothing else does
+        self.drill = False
         self._engine = None
         self._now = None
+        self._settings: dict | None = None
+        self._authenticated = False
 
     @property
     def now(self):
@@ -111,7 +120,40 @@ class AppContext:
             from engine.clock import FixedClock
             from engine.store.database import Store
             self._engine = Engine(Store(self.db, create=self.create), clock=FixedClock(self.now))
+            self.announce_drill()
         return self._engine
+
+    def close(self) -> None:
+        """Hand the database connections back when the command ends (a test runs hundreds in one process)."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    @property
+    def settings(self) -> dict:
+        if self._settings is None:
+            from engine.accounts import database_settings
+            self._settings = database_settings(self.engine)
+        return self._settings
+
+    def announce_drill(self, *, again: bool = False) -> None:
+        """Every command on a drill database says so first (on stderr), and its JSON documents carry it."""
+        if again:
+            self._settings = None
+        if self.settings.get("drill") == "true" and not self.drill:
+            self.drill = True
+            click.echo("DRILL DATABASE: times may be in the future", err=True)
+
+    @property
+    def actor_name(self) -> str | None:
+        if self._actor_name and not self._authenticated and self.settings.get("require_token") == "true":
+            self.engine.commands.authenticate(self._actor_name, self.token)
+            self._authenticated = True
+        return self._actor_name
+
+    @actor_name.setter
+    def actor_name(self, value: str | None) -> None:
+        self._actor_name, self._authenticated = value, False
 
 
 def _set(attr: str):
@@ -128,6 +170,8 @@ _LEAF_OPTIONS = (
     click.Option(["--actor"], expose_value=False, callback=_set("actor_name"), metavar="NAME",
                  help="As the global --actor."),
     click.Option(["--now"], expose_value=False, callback=_set("now_text"), metavar="TIME", help="As the global --now."),
+    click.Option(["--token"], expose_value=False, callback=_set("token"), metavar="TOKEN",
+                 help="As the global --token."),
     click.Option(["--json"], is_flag=True, default=False, expose_value=False, callback=_set("json"),
                  help="Print one JSON document on stdout."),
     click.Option(["--wide"], is_flag=True, default=False, expose_value=False, callback=_set("wide"),
@@ -152,11 +196,14 @@ def with_global_options(command: click.Command) -> click.Command:
 @click.option("--now", "now", envvar="HAZARD_NOW", metavar="TIME",
               help="Engine time, ISO 8601 (Asia/Shanghai if no offset), for drills, back-filling and tests. "
                    "The real recording time is stored beside it. Env: HAZARD_NOW.")
+@click.option("--token", envvar="HAZARD_TOKEN", metavar="TOKEN",
+              help="The actor's API token, on a database that requires tokens (prefer the environment: a "
+                   "command line is visible to other users of the machine). Env: HAZARD_TOKEN.")
 @click.option("--json", "as_json", is_flag=True, envvar="HAZARD_JSON", help="Print one JSON document on stdout.")
 @click.option("--wide", is_flag=True, help="Tables show long text whole instead of cutting it to the terminal.")
 @click.version_option(package_name="hazard-closure")
 @click.pass_context
-def cli(ctx, db, actor, now, as_json, wide):
+def cli(ctx, db, actor, now, token, as_json, wide):
     """hazard-closure: declarative workflows that close major safety hazards (重大事故隐患闭环治理).
 
     Supervisors report and advance hazard cases, a scheduler escalates overdue ones, auditors replay
@@ -164,14 +211,24 @@ def cli(ctx, db, actor, now, as_json, wide):
     value, 3 refused by a rule, 4 permission denied, 5 not found, 6 conflict, 7 invalid definition,
     8 database error (full table in the README).
     """
-    ctx.obj = AppContext(db, actor, now, as_json, wide)
+    ctx.obj = AppContext(db, actor, now, as_json, wide, token=token)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # What the shell user can do about a refusal: the engine names the rule, the CLI knows the options.
 HINTS = {
     ("Refused", "requires"): "give them with --set FIELD=VALUE",
     ("PermissionDenied", "actor"): "use --actor NAME or set HAZARD_ACTOR",
-    ("PermissionDenied", "registered"): "add the user with `hazard user add NAME --role ROLE --region CODE`",
+    ("PermissionDenied", "registered"): "a committee member adds users: `hazard --actor ADMIN user add NAME --role "
+                                        "ROLE --region CODE`",
+    ("PermissionDenied", "token-missing"): "set HAZARD_TOKEN (or give --token); `hazard user token NAME` issues one",
+    ("PermissionDenied", "token-expired"): "have a new one issued: `hazard user token NAME`",
+    ("PermissionDenied", "token-revoked"): "have a new one issued: `hazard user token NAME`",
+    ("Refused", "first-admin"): "make the first user with --role committee, or `hazard init --admin NAME --region CODE`",
+    ("Conflict", "user-exists"): "use `hazard user change NAME --role ... --region ...`",
+    ("Refused", "needs-admin"): "add --admin NAME --region CODE",
+    ("Refused", "lockout"): "`hazard --actor NAME user token NAME` first",
+    ("Refused", "future"): "back-filling takes a past --now; drills run on a database made with `hazard init --drill`",
     ("StoreUnavailable", "no-database"): "create one with `hazard --db URL init`, or give another --db",
     ("StoreError", "no-tables"): "run `hazard init` on a new database, or `hazard db upgrade` on an older one",
     ("StoreError", "old-schema"): "back it up, then run `hazard db upgrade`",

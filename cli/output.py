@@ -25,6 +25,9 @@ GAP = "  "
 
 def print_json(document) -> None:
     from engine.documents import json_default
+    ctx = click.get_current_context(silent=True)
+    if isinstance(document, dict) and getattr(ctx.find_root().obj if ctx else None, "drill", False):
+        document = {**document, "drill": True}  # a drill database's documents say so, as its stderr does
     click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=json_default))
 
 

@@ -52,11 +52,12 @@ def install(ctx, files):
     """Install definitions: a changed file becomes a new version, an unchanged one a no-op.
 
     Running cases stay on the version they started with; new cases take the newest. Every file is checked
-    before any is installed: one invalid file installs none.
+    before any is installed: one invalid file installs none. Needs --actor with the committee role once
+    the register has users.
 
     \b
     Example:
-      hazard workflow install workflows/major-hazard.yaml
+      hazard --actor li workflow install workflows/major-hazard.yaml
     """
     from cli.output import message, print_json
     from engine.documents import installed_document
@@ -72,7 +73,7 @@ def install(ctx, files):
         raise DefinitionInvalid(problems)
     app = ctx.obj
     app.engine.store.create_schema()
-    results = app.engine.commands.install_definitions(texts, now=app.now)
+    results = app.engine.commands.install_definitions(texts, actor=app.actor_name, now=app.now)
     if is_json(ctx):
         print_json(installed_document(results))
     else:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo scenario, on the embedded SQLite database (./demo.db): a county safety office's spring.
-# Every line is a command a supervisor could type; --now plays the calendar forward (a drill).
+# Every line is a command a supervisor could type; --now back-fills the spring's dates (all in the past: a
+# time later than the real one is refused outside a database made with `hazard init --drill`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HAZARD_DB="${HAZARD_DB:-sqlite:///demo.db}"
@@ -8,12 +9,13 @@ export HAZARD_DB="${HAZARD_DB:-sqlite:///demo.db}"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "Set up: tables, built-in workflows, and who may act where"
-hazard init
-hazard user add wang  --role inspector  --region 371721   # county inspector (成武县)
-hazard user add ent   --role enterprise --region 371721   # the enterprise's safety manager
-hazard user add zhang --role supervisor --region 371700   # city emergency bureau (菏泽市)
-hazard user add liu   --role supervisor --region 371700
-hazard user add li    --role committee  --region 37       # provincial safety committee office
+hazard init --admin li --region 37                        # provincial safety committee office: the administrator
+hazard --actor li user add wang  --role inspector  --region 371721   # county inspector (成武县)
+hazard --actor li user add ent   --role enterprise --region 371721   # the enterprise's safety manager
+hazard --actor li user add zhang --role supervisor --region 371700   # city emergency bureau (菏泽市)
+hazard --actor li user add liu   --role supervisor --region 371700
+hazard --actor zhang user add sup2 --role supervisor --region 371700 \
+  || echo "(refused as expected: only the committee office adds users)"
 
 say "March 2: three hazards reported"
 A=$(hazard --actor wang --now 2026-03-02T09:00 case report --level major --source inspection \

@@ -79,9 +79,10 @@ class Engine:
             now = parse_time(now)
         return sweep(self, now=now, dry_run=dry_run, limit=limit, lease=lease or LEASE)
 
-    def init(self, *, now=None):
-        """Create the tables and install the built-in workflows (safe to run again)."""
-        return self.commands.init(now=now)
+    def init(self, *, now=None, **options):
+        """Create the tables and install the built-in workflows (safe to run again); `options` as
+        `Commands.init` takes them (admin=, admin_regions=, require_token=, drill=, actor=)."""
+        return self.commands.init(now=now, **options)
 
     def close(self) -> None:
         self.store.dispose()

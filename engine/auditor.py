@@ -10,6 +10,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Callable, Iterable, Iterator
 
+from engine.accounts import users_log_breaks
 from engine.audit import CaseFile, Tally, trace, verify_stream
 from engine.proofs import column_differences, rung_differences
 from engine.case import Case
@@ -163,6 +164,7 @@ class Auditor:
             breaks = list(verify_stream(rows, heads_without_events=audit_store.heads_without_events(conn),
                                         tally=tally))
             breaks += _stored_records_problems(conn)
+            breaks += users_log_breaks(conn)  # the users' log and its tables (engine/accounts.py)
         return VerifyReport(tally, breaks)
 
     def case_file(self, case_id: str) -> CaseFile:

@@ -19,7 +19,6 @@ from engine.clock import UTC, parse_time
 from engine.definition.model import Definition
 from engine.definition.vocabulary import GuardContext, normalise_date
 from engine.errors import Conflict, InvalidInput, NotFound, Refused
-from engine.filters import region_prefix
 from engine.actor import Actor
 from engine.machine import Proposal, check_command, check_guards, decide, pick_role
 from engine.registry import builtin_workflow_files, load_definition
@@ -172,19 +171,33 @@ class Commands:
         return unit.create(run, actor=SYSTEM.name, role="system", attrs=attrs, fields=given, at=at)
 
     # -- definitions, calendars, users ---------------------------------------------------------------------------
-    def init(self, *, now: datetime | str | None = None) -> list[tuple[str, int, bool]]:
+    def init(self, *, now: datetime | str | None = None, admin: str | None = None, admin_regions=(),
+             require_token: bool = False, drill: bool = False, actor: str | None = None) -> list[tuple[str, int, bool]]:
         """Create the tables and install the built-in workflows; safe to run again, also twice at once.
+        Returns (workflow, version, newly installed) per built-in; see `initialise` for the options."""
+        return self.initialise(now=now, admin=admin, admin_regions=admin_regions, require_token=require_token,
+                               drill=drill, actor=actor).installed
 
-        A database an older release made is refused: `upgrade` carries it forward first."""
+    def initialise(self, *, now: datetime | str | None = None, admin: str | None = None, admin_regions=(),
+                   require_token: bool = False, drill: bool = False, actor: str | None = None):
+        """`init`, with what it did (`engine.init.Initialised`: the installed versions, whether the first
+        administrator was made, and their first token when the database requires tokens).
+
+        On an empty register `admin` becomes the first administrator (committee role over `admin_regions`) and
+        `drill` / `require_token` are set freely; later, a changed built-in workflow or a new setting needs a
+        committee `actor`, and a database cannot become a drill database once it holds users or cases."""
+        from engine.init import initialise
+
         self._engine.store.create_schema()
-        files = builtin_workflow_files()
         for attempt in range(3):
             try:
-                return self.install_definitions(files, now=now)
-            except Conflict:
-                if attempt == 2:
+                with self._engine.batch() as batch:
+                    return initialise(batch, now=self._now(now), admin=admin, admin_regions=tuple(admin_regions),
+                                      require_token=require_token, drill=drill, actor=actor)
+            except Conflict as exc:
+                if attempt == 2 or exc.rule != "version":
                     raise
-        return []
+        raise AssertionError("unreachable")
 
     def upgrade(self, *, on_case=None) -> dict:
         """Carry an older database forward: the schema revision by revision, then every projection re-derived
@@ -196,38 +209,74 @@ class Commands:
         cases, events = rebuild(self._engine, on_case=on_case) if before != after else (0, 0)
         return {"from": before, "to": after, "cases": cases, "events": events}
 
-    def install_definitions(self, files: list[tuple[str, str]], *, now=None) -> list[tuple[str, int, bool]]:
-        """Install (filename, text) pairs in one transaction: a changed text is a new version, the same a no-op."""
+    def install_definitions(self, files: list[tuple[str, str]], *, actor: str | None = None, now=None,
+                            only_if_changed: bool = False) -> list[tuple[str, int, bool]]:
+        """Install (filename, text) pairs in one transaction: a changed text is a new version, the same a no-op.
+
+        Once the register has users, installing needs an `actor` with the committee role (with
+        `only_if_changed`, as `init` installs the built-ins, only when some text is new)."""
         from engine.store import definitions as definition_store
+        from engine.store import users as user_store
 
         now = self._now(now)
         parsed = [(load_definition(text, filename), text, filename) for filename, text in files]
         results = []
         with self.unit() as unit:
+            unit.check_effective(now, "installing workflow definitions")
             calendar_hash = definition_store.save_calendar(unit.conn, default_calendar(), now)
             for definition, text, filename in parsed:
                 stored, created = definition_store.install(unit.conn, name=definition.name, text=text,
                                                            file_name=filename, calendar_hash=calendar_hash, now=now)
                 results.append((stored.name, stored.version, created))
+            if (not only_if_changed or any(c for _, _, c in results)) and not user_store.register_is_empty(unit.conn):
+                pick_role(unit.actor(actor), ("committee",), "install workflow definitions")
         return results
 
-    def install_definition(self, text: str, filename: str, *, now=None) -> tuple[str, int, bool]:
-        return self.install_definitions([(filename, text)], now=now)[0]
+    def install_definition(self, text: str, filename: str, *, actor: str | None = None,
+                           now=None) -> tuple[str, int, bool]:
+        return self.install_definitions([(filename, text)], actor=actor, now=now)[0]
 
-    def add_user(self, name: str, *, roles: list[str], regions: list[str],
+    def add_user(self, name: str, *, roles: list[str], regions: list[str], actor: str | None = None,
                  now: datetime | str | None = None) -> tuple[Actor, bool]:
-        from engine.store import users as user_store
+        """Register a new user (granted by a committee `actor` over the user's regions; on an empty register the
+        first user, with the committee role, is the administrator). An existing name is a Conflict."""
+        from engine import accounts
+        return accounts.add_user(self, name, roles=roles, regions=regions, actor=actor, now=self._now(now)), True
 
-        now = self._now(now)
-        if not name or not name.strip():
-            raise InvalidInput("a user needs a name", field="name")
-        if not roles:
-            raise InvalidInput("a user needs at least one role", field="role")
-        limits.check_user(name, roles)
-        actor = Actor(name.strip(), tuple(dict.fromkeys(roles)), tuple(region_prefix(r) for r in regions))
-        with self.unit() as unit:
-            created = user_store.put(unit.conn, actor, now)
-        return actor, created
+    def change_user(self, name: str, *, roles: list[str] | None = None, regions: list[str] | None = None,
+                    actor: str | None, now: datetime | str | None = None) -> Actor:
+        """Replace a user's roles and/or regions; the committee `actor` must cover the old and the new regions."""
+        from engine import accounts
+        return accounts.change_user(self, name, roles=roles, regions=regions, actor=actor, now=self._now(now))
+
+    def disable_user(self, name: str, *, actor: str | None, now: datetime | str | None = None) -> Actor:
+        from engine import accounts
+        return accounts.disable_user(self, name, actor=actor, now=self._now(now))
+
+    def issue_token(self, name: str, *, actor: str | None, expires_days: int | None = None,
+                    now: datetime | str | None = None):
+        """(IssuedToken, expires_at): the token's text is shown once and stored only as a hash."""
+        from engine import accounts
+        return accounts.issue_token(self, name, actor=actor, expires_days=expires_days, now=self._now(now))
+
+    def revoke_tokens(self, name: str, *, actor: str | None, token_id: str | None = None,
+                      now: datetime | str | None = None) -> list[str]:
+        from engine import accounts
+        return accounts.revoke_tokens(self, name, actor=actor, token_id=token_id, now=self._now(now))
+
+    def set_password(self, name: str, password: str, *, actor: str | None, now: datetime | str | None = None) -> None:
+        from engine import accounts
+        accounts.set_password(self, name, password, actor=actor, now=self._now(now))
+
+    def login(self, name: str, password: str) -> Actor:
+        """The user whose password this is (the web console's log-in), or PermissionDenied."""
+        from engine import accounts
+        return accounts.login(self._engine, name, password)
+
+    def authenticate(self, name: str | None, token: str | None) -> Actor | None:
+        """The user whose live token this is, or PermissionDenied naming why not (see engine.accounts)."""
+        from engine import accounts
+        return accounts.authenticate(self._engine, name, token)
 
     def refresh_calendar(self, *, actor: str | None, calendar=None, dry_run: bool = False,
                          now: datetime | str | None = None):

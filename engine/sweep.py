@@ -21,7 +21,7 @@ from engine.clock import iso
 from engine.errors import Conflict
 from engine.escalation import actions
 from engine.escalation.ladder import DueRung, triage
-from engine.unit import SYSTEM, UnitOfWork
+from engine.unit import SYSTEM, UnitOfWork, check_not_future
 
 LEASE = timedelta(minutes=5)
 
@@ -62,6 +62,8 @@ def sweep(engine, *, now: datetime | None = None, dry_run: bool = False, batch: 
             result.fired.append(_entry(due, "fired" if decision == "fire" else "skipped", now))
         return result
     started = engine.recorded_clock.now()
+    # A sweep at a future time would fire rungs before they are due (a dry run only shows what it would do).
+    check_not_future(now, started, f"a sweep at {iso(now)}", drill=lambda: _drill(engine))
     claimed: list[tuple[int, tuple]] = []
     remaining = limit
     while remaining is None or remaining > 0:
@@ -85,6 +87,12 @@ def sweep(engine, *, now: datetime | None = None, dry_run: bool = False, batch: 
                                     "fired": counts["fired"], "skipped": counts["skipped"],
                                     "max_late_seconds": counts["max_late_seconds"]})
     return result
+
+
+def _drill(engine) -> bool:
+    from engine.store import settings as setting_store
+    with engine.store.read() as conn:
+        return setting_store.is_true(setting_store.get(conn, "drill"))
 
 
 def release_claims(engine, sweep_ids: list[str]) -> int:

@@ -11,13 +11,13 @@ of one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from engine import case as case_model
 from engine.calendar import WorkCalendar
 from engine.case import Case
-from engine.clock import Clock, local_date
-from engine.errors import Conflict, PermissionDenied
+from engine.clock import Clock, iso, local_date
+from engine.errors import Conflict, PermissionDenied, Refused
 from engine.escalation import ladder
 from engine.events import GENESIS, Event
 from engine.actor import Actor
@@ -28,6 +28,17 @@ from engine.store import rungs as rung_store
 from engine.store import users as user_store
 
 SYSTEM = Actor("scheduler", ("system",), ("",))
+# How far a write's effective time may lead its recording time: the machines writing to one database
+# keep their clocks by NTP, a few seconds apart at worst; five minutes (Kerberos' default tolerance) covers
+# a badly set one without letting anyone date a step into the future. Only a drill database goes further.
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+def check_not_future(at: datetime, recorded_at: datetime, what: str, *, drill) -> None:
+    """Refuse a write effective more than FUTURE_SKEW after it is recorded; `drill()` says if this may."""
+    if at > recorded_at + FUTURE_SKEW and not drill():
+        raise Refused(f"{what}: its time {iso(at)} is later than the real time {iso(recorded_at)}; only a drill "
+                      "database takes future times (back-filling a past time is fine)", rule="future")
 
 
 @dataclass
@@ -58,6 +69,7 @@ class UnitOfWork:
         self._newest_calendar: str | None = None
         self._numbers: dict[int, list[int]] = {}
         self._rewrites: dict[str, Case] = {}
+        self._drill: bool | None = None
 
     # -- reads ---------------------------------------------------------------------------------------------
     def case(self, case_id: str) -> Case:
@@ -76,7 +88,7 @@ class UnitOfWork:
         found, user = case_store.load_for(self.conn, case_id, actor)
         self._remember(found)
         if user is None:
-            raise PermissionDenied(f"'{actor}' is not a registered user", actor=actor, rule="registered")
+            raise user_store.missing(self.conn, actor)
         self._actors[actor] = user
         return found, user
 
@@ -105,7 +117,7 @@ class UnitOfWork:
         if name not in self._actors:
             found = user_store.get(self.conn, name)
             if found is None:
-                raise PermissionDenied(f"'{name}' is not a registered user", actor=name, rule="registered")
+                raise user_store.missing(self.conn, name)
             self._actors[name] = found
         return self._actors[name]
 
@@ -136,13 +148,26 @@ class UnitOfWork:
                     open_now[case.id] = case.workflow
         return frozenset(open_now.values())
 
+    def is_drill(self) -> bool:
+        """A database made for drills (`init(drill=True)`) takes future times; read only when one is seen."""
+        if self._drill is None:
+            from engine.store import settings as setting_store
+            self._drill = setting_store.is_true(setting_store.get(self.conn, "drill"))
+        return self._drill
+
+    def check_effective(self, at: datetime, what: str) -> None:
+        check_not_future(at, self.recorded_clock.now(), what, drill=self.is_drill)
+
     # -- building events -------------------------------------------------------------------------------------
     def event(self, case: Case | None, *, case_id: str | None = None, trigger: str, to_state: str, actor: str,
               role: str, at: datetime, data: dict, run: Loaded) -> Event:
         """The next event of `case` (or the first of a new case `case_id`), sealed into its chain."""
+        recorded_at = self.recorded_clock.now()
+        check_not_future(at, recorded_at, f"'{trigger}' on {case.id if case else case_id or 'a new case'}",
+                         drill=self.is_drill)
         return Event(case_id=case.id if case else case_id, seq=(case.version if case else 0) + 1, trigger=trigger,
                      from_state=case.state if case else None, to_state=to_state, actor=actor, role=role, at=at,
-                     recorded_at=self.recorded_clock.now(), data=data, workflow=run.definition.name,
+                     recorded_at=recorded_at, data=data, workflow=run.definition.name,
                      workflow_version=run.version, prev_hash=case.last_hash if case else GENESIS).sealed()
 
     def new_case_id(self, at: datetime) -> str:

@@ -1,4 +1,4 @@
-"""The words a case is counted by: levels, sources and industries, with their labels and aliases (data).
+"""The words a case is counted by (levels, sources, industries) and the roles users act in: labels, aliases.
 
 `engine/data/vocabulary.yaml` holds them; this module reads it once per process. A value given by a user or
 a ledger is accepted when it is a term or one of its aliases (compared without spaces, full-width forms
@@ -13,9 +13,9 @@ import os
 
 from engine.errors import InvalidInput
 
-KINDS = ("levels", "sources", "industries")
+KINDS = ("levels", "sources", "industries", "roles")
 DATA = os.path.join(os.path.dirname(__file__), "data", "vocabulary.yaml")
-_OPTION = {"levels": "level", "sources": "source", "industries": "industry"}
+_OPTION = {"levels": "level", "sources": "source", "industries": "industry", "roles": "role"}
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,7 @@ def sources() -> Vocabulary:
 
 def industries() -> Vocabulary:
     return vocabularies()["industries"]
+
+
+def roles() -> Vocabulary:
+    return vocabularies()["roles"]

@@ -21,9 +21,11 @@ from engine.clock import FixedClock, parse_time
 PG_URL = os.environ.get("HAZARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = {"sqlite": ["sqlite"], "postgres": ["postgres"]}.get(os.environ.get("HAZARD_TEST_DB", ""), ["sqlite", "postgres"])
 START = "2026-03-02T09:00"
+# li, the provincial committee office, is the first administrator and adds the others; li's second region
+# (41, Henan) is there so that li may add `far`, the supervisor outside Shandong.
+ADMIN = ("li", "committee", ("37", "41"))
 USERS = [("wang", "inspector", "371721"), ("ent", "enterprise", "371721"), ("zhang", "supervisor", "371700"),
-         ("liu", "supervisor", "371700"), ("li", "committee", "37"), ("far", "supervisor", "4101"),
-         ("audit", "auditor", "37")]
+         ("liu", "supervisor", "371700"), ("far", "supervisor", "4101"), ("audit", "auditor", "37")]
 
 
 @pytest.fixture
@@ -37,9 +39,10 @@ def seed(url: str) -> None:
     from engine.store.database import Store
 
     engine = Engine(Store(url, create=True), clock=FixedClock(parse_time(START)))
-    engine.init()
-    for name, role, region in USERS:
-        engine.commands.add_user(name, roles=[role], regions=[region])
+    name, role, regions = ADMIN
+    engine.init(admin=name, admin_regions=regions)
+    for user, role, region in USERS:
+        engine.commands.add_user(user, roles=[role], regions=[region], actor=name)
     engine.close()
 
 
@@ -163,7 +166,8 @@ def store(db_url):
 
 @pytest.fixture
 def service(store, clock):
-    """An engine with the built-in workflows and a few users across Heze (3717), its clock at START."""
+    """An engine with the built-in workflows and a few users across Heze (3717), its clock at START (the
+    first administrator li, committee over 37 and 41, added the others)."""
     from engine.app import Engine
     engine = Engine(store, clock=clock)
     yield engine

@@ -37,9 +37,9 @@ def test_importing_the_api_loads_no_database_or_scheduler():
 def test_a_script_runs_a_case_through_the_api_with_its_own_times(db_url):
     """A script opens an engine, reports, assigns and lists with times of its own, as the README shows."""
     hz = engine.Engine.open(db_url)
-    hz.init(now="2026-03-01T09:00")
+    hz.init(now="2026-03-01T09:00", admin="li", admin_regions=["37"])
     for name, role, region in (("ent", "enterprise", "371721"), ("zhang", "supervisor", "3717")):
-        hz.commands.add_user(name, roles=[role], regions=[region])
+        hz.commands.add_user(name, roles=[role], regions=[region], actor="li")
     case = hz.commands.report_case(actor="ent", title="液氨储罐区未设泄漏报警", enterprise="某化工有限公司",
                                    region="371721", industry="危险化学品", level="major", source="self_check",
                                    now="2026-03-02T09:00")

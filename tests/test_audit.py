@@ -250,7 +250,7 @@ def _without_the_past_deadline_guard(service):
     text = text.replace("guards: [in_region, after_now: deadline]   # a deadline already past would start the case overdue",
                         "guards: [in_region]").replace("guards: [in_region, after_now: deadline]", "guards: [in_region]")
     assert "after_now" not in text
-    service.commands.install_definition(text, "major-hazard-v2.yaml")
+    service.commands.install_definition(text, "major-hazard-v2.yaml", actor="li")
 
 
 def test_a_deadline_already_past_when_assigned_is_missed_from_that_moment(service):

@@ -31,7 +31,8 @@ def hz(runner, seeded_url):
 
 
 def test_init_and_user_add_through_the_cli(runner, db_url):
-    """`hazard init` installs the built-in workflows (again: unchanged) and `user add` registers a user."""
+    """`hazard init` installs the built-in workflows (again: unchanged); the first `user add` makes the
+    administrator, who registers the next user."""
     def invoke(*args):
         return runner.invoke(cli, ["--db", db_url, "--now", NOW, *args])
     first = json.loads(invoke("--json", "init").stdout)
@@ -39,10 +40,12 @@ def test_init_and_user_add_through_the_cli(runner, db_url):
         ("major-hazard", 1, True), ("general-hazard", 1, True)}
     again = json.loads(invoke("--json", "init").stdout)
     assert all(not w["created"] for w in again["workflows"])
-    added = json.loads(invoke("--json", "user", "add", "zhang", "--role", "supervisor", "--region", "371700").stdout)
+    assert invoke("user", "add", "li", "--role", "committee", "--region", "37").exit_code == 0
+    added = json.loads(invoke("--json", "--actor", "li", "user", "add", "zhang", "--role", "supervisor",
+                              "--region", "371700").stdout)
     assert added == {"name": "zhang", "roles": ["supervisor"], "regions": ["3717"], "created": True}
     users = json.loads(invoke("--json", "user", "list").stdout)
-    assert [u["name"] for u in users] == ["zhang"]
+    assert [u["name"] for u in users] == ["li", "zhang"]
 
 
 def reported(hz, *extra, actor="ent"):
@@ -287,8 +290,9 @@ def test_usage_error_with_json_prints_a_json_error(hz):
 def test_environment_variables_stand_in_for_the_options(db_url):
     """HAZARD_DB, HAZARD_ACTOR and HAZARD_NOW work like --db, --actor and --now."""
     runner = CliRunner(env={"HAZARD_DB": db_url, "HAZARD_ACTOR": "ent", "HAZARD_NOW": "2026-03-05T14:00"})
-    assert runner.invoke(cli, ["init"]).exit_code == 0
-    assert runner.invoke(cli, ["user", "add", "ent", "--role", "enterprise", "--region", "371721"]).exit_code == 0
+    assert runner.invoke(cli, ["init", "--admin", "li", "--region", "37"]).exit_code == 0
+    assert runner.invoke(cli, ["--actor", "li", "user", "add", "ent", "--role", "enterprise",
+                               "--region", "371721"]).exit_code == 0
     result = runner.invoke(cli, ["case", "report", *CASE])
     assert result.exit_code == 0, result.output
     case_id = result.stdout.strip()

@@ -93,7 +93,7 @@ def test_escalation_list_due_and_overdue_unfired(runner, db_url, service):
 def test_escalation_list_text_marks_provisional_rungs(runner, db_url, service):
     """Rungs counted into 2027 show `(provisional)` in the listing of a case."""
     path = DEFINITIONS / "working-days.yaml"
-    service.commands.install_definition(path.read_text(encoding="utf-8"), str(path))
+    service.commands.install_definition(path.read_text(encoding="utf-8"), str(path), actor="li")
     case = service.commands.report_case(actor="wang", workflow="working-days", title="消防通道堵塞", enterprise="某商场",
                                region="371721", industry="消防", level="general", source="inspection")
     service.commands.advance_case(case.id, "assign", actor="zhang", fields={"measures": "清理通道", "deadline": "2026-12-28"})
@@ -107,7 +107,7 @@ def test_escalation_list_text_marks_provisional_rungs(runner, db_url, service):
 def test_overdue_unfired_uses_the_definitions_grace(runner, db_url, service):
     """A rung 30 minutes late under a 10-minute grace (catch-up.yaml) counts as overdue-unfired."""
     path = DEFINITIONS / "catch-up.yaml"
-    service.commands.install_definition(path.read_text(encoding="utf-8"), str(path))
+    service.commands.install_definition(path.read_text(encoding="utf-8"), str(path), actor="li")
     case = service.commands.report_case(actor="wang", workflow="catch-up", title="粉尘涉爆", enterprise="某木业", region="371721",
                                industry="工贸", level="major", source="inspection")
     service.commands.advance_case(case.id, "assign", actor="zhang", fields={"measures": "加装泄爆", "deadline": "2026-04-30"})

@@ -118,13 +118,13 @@ def test_draw_unknown_workflow_is_not_found(hz):
 
 def test_install_a_changed_file_then_cases_keep_their_version(hz, tmp_path):
     """Through the CLI: a case reported on v1 still 'start's after v2 renamed it to 'begin'; a new case uses 'begin'."""
-    for name, role, region in [("ent", "enterprise", "371721"), ("zhang", "supervisor", "3717")]:
-        assert hz("user", "add", name, "--role", role, "--region", region).exit_code == 0
+    for name, role, region in [("li", "committee", "37"), ("ent", "enterprise", "371721"), ("zhang", "supervisor", "3717")]:
+        assert hz("--actor", "li", "user", "add", name, "--role", role, "--region", region).exit_code == 0
     old = hz("--actor", "ent", "case", "report", *CASE).stdout.strip()
     assert hz("--actor", "zhang", "case", "advance", old, "assign", *FIVE).exit_code == 0
     v2 = tmp_path / "major-hazard.yaml"
     v2.write_text(MAJOR_V2, encoding="utf-8")
-    assert hz("workflow", "install", str(v2)).exit_code == 0
+    assert hz("--actor", "li", "workflow", "install", str(v2)).exit_code == 0
     assert hz("--actor", "ent", "case", "advance", old, "begin").exit_code == 3
     moved = json.loads(hz("--json", "--actor", "ent", "case", "advance", old, "start").stdout)
     assert (moved["state"], moved["workflow_version"]) == ("rectifying", 1)

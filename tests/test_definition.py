@@ -196,14 +196,14 @@ def _major(service):
 def test_installing_the_same_text_twice_is_a_no_op(service):
     """Installing unchanged text reports the existing version and adds no row."""
     before = _major(service)
-    assert service.commands.install_definition(MAJOR, "elsewhere/major-hazard.yaml") == ("major-hazard", 1, False)
+    assert service.commands.install_definition(MAJOR, "elsewhere/major-hazard.yaml", actor="li") == ("major-hazard", 1, False)
     assert _major(service) == before
 
 
 def test_a_changed_file_becomes_version_2_and_keeps_version_1_text(service):
     """A changed text becomes version 2; version 1's exact text stays stored and showable."""
     assert MAJOR_V2 != MAJOR
-    assert service.commands.install_definition(MAJOR_V2, "major-hazard.yaml") == ("major-hazard", 2, True)
+    assert service.commands.install_definition(MAJOR_V2, "major-hazard.yaml", actor="li") == ("major-hazard", 2, True)
     assert [v.version for v in _major(service)] == [1, 2]
     old, old_def = service.queries.workflow("major-hazard", 1)
     new, new_def = service.queries.workflow("major-hazard")
@@ -219,7 +219,7 @@ def test_a_running_case_stays_on_its_version(service):
 
     old = report(service)
     service.commands.advance_case(old.id, "assign", actor="zhang", fields=FIVE)
-    service.commands.install_definition(MAJOR_V2, "major-hazard.yaml")
+    service.commands.install_definition(MAJOR_V2, "major-hazard.yaml", actor="li")
     with pytest.raises(Refused) as caught:
         service.commands.advance_case(old.id, "begin", actor="ent")
     assert caught.value.rule == "state"
@@ -239,7 +239,7 @@ def test_an_invalid_definition_is_not_installed(service):
     """Installing a definition with problems raises DefinitionInvalid and stores no version."""
     before = service.queries.workflow_versions()
     with pytest.raises(DefinitionInvalid):
-        service.commands.install_definition(MAJOR.replace("to: closed", "to: shut"), "major-hazard.yaml")
+        service.commands.install_definition(MAJOR.replace("to: closed", "to: shut"), "major-hazard.yaml", actor="li")
     assert service.queries.workflow_versions() == before
 
 
@@ -247,8 +247,8 @@ def test_reverting_the_file_makes_the_old_rules_current_again(service):
     """After v2 is installed, installing v1's text again makes new cases run v1's rules."""
     from tests.conftest import report
 
-    service.commands.install_definition(MAJOR_V2, "major-hazard.yaml")
-    service.commands.install_definition(MAJOR, "major-hazard.yaml")
+    service.commands.install_definition(MAJOR_V2, "major-hazard.yaml", actor="li")
+    service.commands.install_definition(MAJOR, "major-hazard.yaml", actor="li")
     case = report(service)
     _, definition = service.queries.workflow("major-hazard", case.workflow_version)
     assert definition.transition("assigned", "start") is not None
@@ -261,7 +261,7 @@ def test_a_second_service_sees_a_version_installed_elsewhere(service, store, clo
 
     other = Engine(store, clock=clock)
     assert report(other).workflow_version == 1
-    service.commands.install_definition(MAJOR_V2, "major-hazard.yaml")
+    service.commands.install_definition(MAJOR_V2, "major-hazard.yaml", actor="li")
     assert report(other).workflow_version == 2
 
 

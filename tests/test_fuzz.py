@@ -217,10 +217,9 @@ def hazard_db(tmp_path_factory):
 
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'hazard.db'}"
     engine = Engine.open(url, create=True, clock=FixedClock(parse_time("2026-03-02T09:00")))
-    engine.init()
-    for name, role, region in [("ent", "enterprise", "371721"), ("zhang", "supervisor", "371700"),
-                               ("li", "committee", "37")]:
-        engine.commands.add_user(name, roles=[role], regions=[region])
+    engine.init(admin="li", admin_regions=["37"])
+    for name, role, region in [("ent", "enterprise", "371721"), ("zhang", "supervisor", "371700")]:
+        engine.commands.add_user(name, roles=[role], regions=[region], actor="li")
     report(engine)
     run_to(engine, report(engine).id, "rectifying", fields=FIVE)
     engine.close()

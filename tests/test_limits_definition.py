@@ -195,20 +195,21 @@ def test_too_many_states_is_a_problem():
 def test_the_largest_numbers_allowed_run_a_case_to_its_end(service):
     """At the bounds (3,650-day offsets, duration and supervision deadline; a sweep in 2100) a case is assigned,
     submitted, rejected, extended and escalated: the bounds leave room for all the date arithmetic."""
-    from engine.clock import parse_time
+    from engine.clock import FixedClock, parse_time
     from tests.conftest import FIVE, report
 
     text = (MAJOR.replace("duration: 10 days", "duration: 3650 working days")
             .replace("due: 7 days after", "due: 3650 days after").replace("due: 3 days before", "due: 3650 days before")
             .replace("deadline: 90 days", "deadline: 3650 working days"))
     commands = service.commands
-    commands.install_definition(text, "workflows/major-hazard.yaml")
+    commands.install_definition(text, "workflows/major-hazard.yaml", actor="li")
     case = report(service)
     commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "deadline": "2099-01-01"})
     commands.advance_case(case.id, "start", actor="ent")
     commands.advance_case(case.id, "submit", actor="ent")
     commands.advance_case(case.id, "reject", actor="zhang", fields={"opinion": "未到位"})
     commands.extend_deadline(case.id, actor="zhang", until="2099-06-30", reason="设备到货延迟")
+    service.recorded_clock = FixedClock(parse_time(f"{limits.MAX_YEAR}-12-31T12:00"))  # really swept then
     result = service.sweep(now=parse_time(f"{limits.MAX_YEAR}-12-31T12:00"))
     _, rungs, linked = service.queries.case_view(case.id)
     assert max(r.due_at for r in rungs).year == 2109  # the interview, 3,650 days after 2099-06-30

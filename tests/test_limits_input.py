@@ -53,9 +53,9 @@ def hz(db_url, clock):
     from engine.store.database import Store
 
     engine = Engine(Store(db_url), clock=clock)
-    engine.init()
+    engine.init(admin="li", admin_regions=["37"])
     for name, role, region in [("ent", "enterprise", "371721"), ("zhang", "supervisor", "371700")]:
-        engine.commands.add_user(name, roles=[role], regions=[region])
+        engine.commands.add_user(name, roles=[role], regions=[region], actor="li")
     report(engine)
     engine.close()
     runner = CliRunner()
@@ -173,8 +173,8 @@ def test_a_non_utf8_byte_in_an_argument_exits_2_in_a_real_process(tmp_path):
     from engine.app import Engine
     from engine.clock import FixedClock
     engine = Engine.open(url, create=True, clock=FixedClock(parse_time(NOW)))
-    engine.init()
-    engine.commands.add_user("ent", roles=["enterprise"], regions=["371721"])
+    engine.init(admin="li", admin_regions=["37"])
+    engine.commands.add_user("ent", roles=["enterprise"], regions=["371721"], actor="li")
     engine.close()
     before = row_counts(url)
     args = [os.fsencode(str(HAZARD)), b"--db", url.encode(), b"--actor", b"ent", b"case", b"report"]
@@ -206,7 +206,7 @@ def test_control_characters_and_undecodable_bytes_are_refused_alike_on_both_data
         service.commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "measures": text})
     assert caught.value.field == "measures"
     with pytest.raises(InvalidInput):
-        service.commands.add_user(f"x{text}", roles=["inspector"], regions=["37"])
+        service.commands.add_user(f"x{text}", roles=["inspector"], regions=["37"], actor="li")
     assert [c.id for c in service.queries.cases().cases] == [case.id] and service.queries.case(case.id).version == 1
 
 
@@ -285,7 +285,7 @@ def test_a_database_url_that_is_not_ours_never_shows_its_password(url, naming):
 def test_an_empty_role_is_refused(service):
     """`user add a --role ''` registered a user with an empty role."""
     with pytest.raises(InvalidInput, match="--role is empty"):
-        service.commands.add_user("a", roles=[""], regions=["37"])
+        service.commands.add_user("a", roles=[""], regions=["37"], actor="li")
 
 
 # -- the scheduler -----------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ def next_year_calendar(*days_off: date):
 
 
 def open_case(service, deadline: str):
-    service.commands.install_definition(YEAR_END.read_text(encoding="utf-8"), str(YEAR_END))
+    service.commands.install_definition(YEAR_END.read_text(encoding="utf-8"), str(YEAR_END), actor="li")
     case = service.commands.report_case(actor="zhang", workflow="year-end", title="年底隐患", enterprise="某厂", region="371721",
                                industry="工贸", level="general", source="inspection")
     return service.commands.advance_case(case.id, "assign", actor="zhang", fields={"deadline": deadline})

@@ -34,7 +34,7 @@ def test_a_workflow_installed_by_another_process_is_used_for_new_cases_at_once(s
     running = Engine(Store(db_url), clock=clock)
     assert report(running).workflow_version == 1
     Engine(Store(db_url), clock=clock).commands.install_definition(MAJOR.replace("闭环治理", "闭环治理(二版)"),
-                                                                   "major-v2.yaml")
+                                                                   "major-v2.yaml", actor="li")
     assert report(running).workflow_version == 2
     running.close()
 
@@ -46,7 +46,7 @@ def test_the_registry_is_bounded(service, monkeypatch):
     monkeypatch.setattr(registry_module, "MAX_VERSIONS", 2)
     registry = Registry()
     for n in range(1, 4):
-        service.commands.install_definition(MAJOR.replace("闭环治理", f"闭环治理 {n}"), f"major-{n}.yaml")
+        service.commands.install_definition(MAJOR.replace("闭环治理", f"闭环治理 {n}"), f"major-{n}.yaml", actor="li")
     with service.store.read() as conn:
         loaded = [registry.loaded(conn, "major-hazard", v) for v in (1, 2, 3, 4)]
         assert len(registry._versions) == 2

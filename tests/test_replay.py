@@ -285,11 +285,10 @@ def record(path: Path) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         service = Engine(Store(f"sqlite:///{folder}/record.db", create=True), clock=FixedClock(parse_time(START)))
-        service.init()
+        service.init(admin="li", admin_regions=["37"])
         for name, role, region in (("wang", "inspector", "371721"), ("ent", "enterprise", "371721"),
-                                   ("zhang", "supervisor", "371700"), ("liu", "supervisor", "371700"),
-                                   ("li", "committee", "37")):
-            service.commands.add_user(name, roles=[role], regions=[region])
+                                   ("zhang", "supervisor", "371700"), ("liu", "supervisor", "371700")):
+            service.commands.add_user(name, roles=[role], regions=[region], actor="li")
         said = scenario(service)
         cases = []
         for case in service.queries.cases().cases:

@@ -155,9 +155,9 @@ def _seed_overdue_case(url: str) -> str:
 
     store = Store(url, create=True)
     service = Engine(store, clock=FixedClock(parse_time("2026-01-01T09:00")))
-    service.init()
-    service.commands.add_user("ent", roles=["enterprise"], regions=["371721"])
-    service.commands.add_user("zhang", roles=["supervisor"], regions=["3717"])
+    service.init(admin="li", admin_regions=["37"])
+    service.commands.add_user("ent", roles=["enterprise"], regions=["371721"], actor="li")
+    service.commands.add_user("zhang", roles=["supervisor"], regions=["3717"], actor="li")
     case = report(service)
     run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-01-31"})
     store.dispose()

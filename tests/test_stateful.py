@@ -58,9 +58,9 @@ def template_db() -> Path:
         path = folder / "template.db"
         store = Store(f"sqlite:///{path}", create=True)
         svc = Engine(store, clock=FixedClock(parse_time(START)))
-        svc.init()
+        svc.init(admin="root", admin_regions=["37", "41"])  # the administrator adds the users, never acts
         for name, (roles, regions) in USERS.items():
-            svc.commands.add_user(name, roles=roles, regions=regions)
+            svc.commands.add_user(name, roles=roles, regions=regions, actor="root")
         store.dispose()
         _TEMPLATE["path"] = path
     return _TEMPLATE["path"]

@@ -54,7 +54,7 @@ def at(service, text: str) -> None:
 
 def install(service, name: str) -> None:
     path = DEFINITIONS / f"{name}.yaml"
-    service.commands.install_definition(path.read_text(encoding="utf-8"), str(path))
+    service.commands.install_definition(path.read_text(encoding="utf-8"), str(path), actor="li")
 
 
 # -- when rungs fire ----------------------------------------------------------------------------------------

@@ -47,8 +47,7 @@ def _empty_pg(pg_url: str) -> str:
     from engine.store import tables
     store = Store(pg_url, create=True)
     store.create_schema()
-    names = ", ".join(t.name for t in (tables.events, tables.rungs, tables.cases, tables.users, tables.workflow_versions,
-                                         tables.calendars, tables.counters, tables.sweeps))
+    names = ", ".join(t.name for t in tables.METADATA.sorted_tables)
     with store.db_engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     store.dispose()
@@ -193,9 +192,9 @@ def test_two_sweeps_crossing_over_the_same_cases_both_finish(pg_url, monkeypatch
 
     url = _empty_pg(pg_url)
     setup = Engine(Store(url, create=True), clock=FixedClock(parse_time("2026-03-02T09:00")))
-    setup.init()
-    setup.commands.add_user("ent", roles=["enterprise"], regions=["371721"])
-    setup.commands.add_user("zhang", roles=["supervisor"], regions=["3717"])
+    setup.init(admin="li", admin_regions=["37"])
+    setup.commands.add_user("ent", roles=["enterprise"], regions=["371721"], actor="li")
+    setup.commands.add_user("zhang", roles=["supervisor"], regions=["3717"], actor="li")
     x, y = (run_to(setup, report(setup).id, "rectifying").id for _ in range(2))
     now = parse_time(NOW)
 

@@ -180,3 +180,44 @@ sweeps = Table(
     Column("skipped", Integer, nullable=False, default=0),
     Column("max_late_seconds", Float, nullable=False, default=0.0),
 )
+
+# The users' log (engine/grants.py): every grant hash-chained in one sequence. `app_user`, `user_token`,
+# `user_password` and `setting` are its projection, written in the same transaction; the seq key makes a
+# second writer of the same grant number fail.
+user_grants = Table(
+    "user_grant", METADATA,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("actor", String, nullable=False),
+    Column("action", String, nullable=False),
+    Column("subject", String, nullable=False, index=True),
+    Column("roles", String, nullable=False),     # comma-separated, as in app_user
+    Column("regions", String, nullable=False),
+    _ts("at"),
+    _ts("recorded_at"),
+    Column("data", JSON, nullable=False),
+    Column("prev_hash", String, nullable=False),
+    Column("hash", String, nullable=False),
+)
+
+user_tokens = Table(
+    "user_token", METADATA,
+    Column("id", String, primary_key=True),      # the public part of the token
+    Column("user_name", String, nullable=False, index=True),
+    Column("token_hash", String, nullable=False),  # SHA-256 of the secret part; the secret is never stored
+    _ts("created_at"),
+    _ts("expires_at", nullable=True),
+    _ts("revoked_at", nullable=True),
+)
+
+user_passwords = Table(
+    "user_password", METADATA,
+    Column("name", String, primary_key=True),
+    Column("password_hash", String, nullable=False),  # argon2id, with its salt and parameters
+    _ts("set_at"),
+)
+
+settings = Table(
+    "setting", METADATA,
+    Column("key", String, primary_key=True),
+    Column("value", String, nullable=False),
+)

@@ -1,20 +1,33 @@
-"""Who may act and where: users with their roles and region code prefixes."""
+"""Who may act and where: the users' log (`user_grant`) and its projection, the users, tokens and passwords.
+
+`record` appends a sealed grant and applies it to the tables in the caller's transaction, mirroring
+`engine.grants.apply`; `audit verify` folds the log and compares (`projection`). A disabled user's row
+leaves `app_user` (the table is who may act); the log keeps them.
+"""
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
 
+from engine.credentials import digest
+from engine.errors import PermissionDenied
+from engine.grants import Grant
 from engine.actor import Actor
+from engine.store import settings as setting_store
 from engine.store.prepared import Prepared
-from engine.store.tables import users
+from engine.store.tables import user_grants, user_passwords, user_tokens, users
 
 _GET = Prepared(select(users.c.name, users.c.roles, users.c.regions).where(users.c.name == bindparam("name")))
+_TOKEN = Prepared(select(user_tokens.c.user_name, user_tokens.c.token_hash, user_tokens.c.expires_at,
+                         user_tokens.c.revoked_at).where(user_tokens.c.id == bindparam("id")))
 
 
 def _actor(name: str, roles: str, regions: str) -> Actor:
-    return Actor(name, tuple(r for r in roles.split(",") if r), tuple(r for r in regions.split(",") if r))
+    return Actor(name, _split(roles), _split(regions))
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(x for x in text.split(",") if x)
 
 
 def get(conn: Connection, name: str) -> Actor | None:
@@ -22,15 +35,104 @@ def get(conn: Connection, name: str) -> Actor | None:
     return None if row is None else _actor(*row)
 
 
-def put(conn: Connection, actor: Actor, now: datetime) -> bool:
-    """Add or replace a user; True when the user is new."""
-    values = {"roles": ",".join(actor.roles), "regions": ",".join(actor.regions)}
-    if conn.execute(update(users).where(users.c.name == actor.name), values).rowcount:
-        return False
-    conn.execute(insert(users), [{"name": actor.name, "created_at": now, **values}])
-    return True
-
-
 def all_users(conn: Connection) -> list[Actor]:
     rows = conn.execute(select(users.c.name, users.c.roles, users.c.regions).order_by(users.c.name))
     return [_actor(*r) for r in rows]
+
+
+def missing(conn: Connection, name: str) -> PermissionDenied:
+    """Why `name` may not act, when it is not in the users table: never registered, or disabled."""
+    known = conn.execute(select(exists().where(user_grants.c.subject == name,
+                                               user_grants.c.action == "add"))).scalar()
+    if known:
+        return PermissionDenied(f"user '{name}' is disabled", actor=name, rule="disabled")
+    return PermissionDenied(f"'{name}' is not a registered user", actor=name, rule="registered")
+
+
+def register_is_empty(conn: Connection) -> bool:
+    """No user was ever added (a table of users from before the log counts too): the first may bootstrap."""
+    return not conn.execute(select(exists().where(user_grants.c.action == "add"))).scalar() \
+        and not conn.execute(select(exists().select_from(users))).scalar()
+
+
+# -- the log ---------------------------------------------------------------------------------------------------
+def head(conn: Connection) -> tuple[int, str] | None:
+    """The (seq, hash) of the last grant, as the settings row says."""
+    value = setting_store.get(conn, setting_store.HEAD)
+    if not value:
+        return None
+    seq, _, hash_ = value.partition(":")
+    return (int(seq), hash_) if seq.isdigit() else (-1, value)  # an edited head still compares (unequal)
+
+
+def grants(conn: Connection) -> list[Grant]:
+    rows = conn.execute(select(user_grants).order_by(user_grants.c.seq))
+    return [Grant(r.seq, r.actor, r.action, r.subject, _split(r.roles), _split(r.regions), r.at, r.recorded_at,
+                  r.data or {}, r.prev_hash, r.hash) for r in rows]
+
+
+def record(conn: Connection, grant: Grant, *, stored: str | None = None) -> None:
+    """Append `grant` and apply it to the tables; `stored` is the token's or password's hash it grants."""
+    conn.execute(insert(user_grants), [{
+        "seq": grant.seq, "actor": grant.actor, "action": grant.action, "subject": grant.subject,
+        "roles": ",".join(grant.roles), "regions": ",".join(grant.regions), "at": grant.at,
+        "recorded_at": grant.recorded_at, "data": grant.data, "prev_hash": grant.prev_hash, "hash": grant.hash}])
+    setting_store.put(conn, setting_store.HEAD, f"{grant.seq}:{grant.hash}")
+    name, data = grant.subject, grant.data
+    values = {"roles": ",".join(grant.roles), "regions": ",".join(grant.regions)}
+    if grant.action == "add":
+        conn.execute(insert(users), [{"name": name, "created_at": grant.at, **values}])
+    elif grant.action == "change":
+        conn.execute(update(users).where(users.c.name == name), values)
+    elif grant.action == "disable":
+        conn.execute(delete(users).where(users.c.name == name))
+    elif grant.action == "token":
+        conn.execute(insert(user_tokens), [{"id": data["token"], "user_name": name, "token_hash": stored,
+                                            "created_at": grant.recorded_at, "expires_at": _expires(data)}])
+    elif grant.action == "revoke":
+        conn.execute(update(user_tokens).where(user_tokens.c.id.in_(data["tokens"]),
+                                               user_tokens.c.revoked_at.is_(None)),
+                     {"revoked_at": grant.recorded_at})
+    elif grant.action == "password":
+        if not conn.execute(update(user_passwords).where(user_passwords.c.name == name),
+                            {"password_hash": stored, "set_at": grant.recorded_at}).rowcount:
+            conn.execute(insert(user_passwords), [{"name": name, "password_hash": stored,
+                                                   "set_at": grant.recorded_at}])
+    elif grant.action == "setting":
+        setting_store.put(conn, name, str(data["value"]))
+
+
+def _expires(data: dict):
+    from datetime import datetime
+    return datetime.fromisoformat(data["expires_at"]) if data.get("expires_at") else None
+
+
+# -- credentials -----------------------------------------------------------------------------------------------
+def token(conn: Connection, token_id: str):
+    """(user, token hash, expires_at, revoked_at) of a token, or None."""
+    return _TOKEN.first(conn, {"id": token_id})
+
+
+def live_tokens(conn: Connection, name: str, *, at=None) -> list[str]:
+    """Ids of `name`'s tokens not revoked (and, given the real time `at`, not expired then)."""
+    query = select(user_tokens.c.id).where(user_tokens.c.user_name == name, user_tokens.c.revoked_at.is_(None))
+    if at is not None:
+        query = query.where((user_tokens.c.expires_at.is_(None)) | (user_tokens.c.expires_at > at))
+    return [r[0] for r in conn.execute(query.order_by(user_tokens.c.id))]
+
+
+def password_hash(conn: Connection, name: str) -> str | None:
+    row = conn.execute(select(user_passwords.c.password_hash).where(user_passwords.c.name == name)).first()
+    return None if row is None else row[0]
+
+
+def projection(conn: Connection) -> dict:
+    """The tables in the shape `engine.grants.compare` takes."""
+    return {
+        "users": {r.name: (_split(r.roles), _split(r.regions), r.created_at)
+                  for r in conn.execute(select(users))},
+        "tokens": {r.id: (r.user_name, digest(r.token_hash), r.created_at, r.expires_at, r.revoked_at is not None)
+                   for r in conn.execute(select(user_tokens))},
+        "passwords": {r.name: digest(r.password_hash) for r in conn.execute(select(user_passwords))},
+        "settings": {k: v for k, v in setting_store.get_all(conn).items() if k != setting_store.HEAD},
+    }
