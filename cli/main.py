@@ -23,6 +23,8 @@ SUBCOMMANDS = {
     "escalation": ("cli.escalation", "escalation"),
     "audit": ("cli.audit", "audit"),
     "calendar": ("cli.calendar", "calendar"),
+    "report": ("cli.report", "report"),
+    "campaign": ("cli.campaign", "campaign"),
 }
 SHORT_HELP = {
     "init": "Create the tables and install the built-in workflows.",
@@ -34,6 +36,8 @@ SHORT_HELP = {
     "escalation": "Inspect escalation rungs: what is due, what is late.",
     "audit": "Replay, verify, trace responsibility, write dossiers.",
     "calendar": "Working-day calendars (holidays and make-up days).",
+    "report": "Figures, the four lists, bulletins and rankings (read-only).",
+    "campaign": "Campaigns (专项整治): install, list, status per stage.",
 }
 
 

@@ -76,3 +76,19 @@ def count_events(conn: Connection) -> int:
 
 def count_cases(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(cases)).scalar_one()
+
+
+def chain_heads(conn: Connection, *, as_of) -> tuple[list[tuple[str, int, str]], int]:
+    """Every case's last event in force at `as_of` as (case id, seq, hash), and how many events are in force.
+
+    Read from the events alone (never the case rows): the anchor vouches for the log itself.
+    """
+    last = select(events.c.case_id, func.max(events.c.seq).label("seq"), func.count().label("events")) \
+        .where(events.c.at <= as_of).group_by(events.c.case_id).subquery()
+    stmt = select(last.c.case_id, last.c.seq, events.c.hash, last.c.events) \
+        .join(events, (events.c.case_id == last.c.case_id) & (events.c.seq == last.c.seq))
+    heads, total = [], 0
+    for case_id, seq, digest, count in _streamed(conn, stmt, 20000):
+        heads.append((case_id, seq, digest))
+        total += count
+    return heads, total

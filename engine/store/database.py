@@ -56,11 +56,15 @@ class Store:
 
     def create_schema(self) -> None:
         """Create every table that is missing; two processes doing so at once both succeed."""
+        from sqlmodel import SQLModel
+
+        import engine.store.campaign_records  # noqa: F401 - registers its table with SQLModel's metadata
         from engine.store.tables import METADATA
         for attempt in range(3):
             try:
                 with self.translated():
                     METADATA.create_all(self.db_engine)
+                    SQLModel.metadata.create_all(self.db_engine)
                 return
             except Conflict:
                 if attempt == 2:
