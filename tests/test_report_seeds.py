@@ -9,15 +9,14 @@ whole closed loop), one database per backend for the module.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 
 import pytest
 
-from conftest import BACKENDS, FIVE, _pg_schema, seed
+from conftest import BACKENDS, FIVE
 from engine.app import Engine
 from engine.clock import FixedClock, parse_time
 from engine.store.database import Store
+from report_dbs import module_database
 
 COUNTIES = ["371702", "371721", "371722", "371723", "371724", "371725", "371726", "371728"]  # 定陶区 reports nothing
 DEPARTMENT = "市安委会成员单位"
@@ -61,32 +60,14 @@ def _henan(engine) -> None:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def seeds(request, tmp_path_factory):
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('seeds') / 'seeds.db'}"
-    else:
-        request.getfixturevalue("pg_session")  # skips (or fails under HAZARD_REQUIRE_PG=1) as the suite does
-        schema = f"hz_seeds_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        url = _pg_schema(schema)
-    seed(url)
-    engine = Engine(Store(url), clock=FixedClock(parse_time("2020-12-16T09:00")))
-    with engine.batch() as batch:
-        _heze(batch)
-    _henan(engine)
-    if schema:
-        # As autovacuum would within a minute of a bulk load: without statistics PostgreSQL plans the joins of
-        # tens of thousands of new rows as if each table held a handful.
-        with engine.store.write() as conn:
-            conn.exec_driver_sql("ANALYZE")
-    yield engine, url
-    engine.close()
-    if schema:
-        from sqlalchemy import create_engine, text
-        from conftest import PG_URL
-        admin = create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with module_database(request, tmp_path_factory, "seeds") as (url, analyse):
+        engine = Engine(Store(url), clock=FixedClock(parse_time("2020-12-16T09:00")))
+        with engine.batch() as batch:
+            _heze(batch)
+        _henan(engine)
+        analyse()
+        yield engine, url
+        engine.close()
 
 
 def test_heze_october_2018_totals_as_published(seeds):
