@@ -51,9 +51,9 @@ def _write(output: str | None, data, fmt: str, what: str) -> None:
     elif isinstance(data, bytes):
         if sys.stdout.isatty():
             raise click.UsageError(f"--format {fmt} is a binary file: give --output FILE or redirect stdout")
-        stream = click.get_binary_stream("stdout")
-        stream.write(data)
-        stream.flush()
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     else:
         click.echo(data, nl=not data.endswith("\n"))
 
