@@ -46,6 +46,15 @@ def test_the_markdown_in_the_docs_is_what_the_engine_prints(example):
     assert bulletin_example.PNG.stat().st_size > 100_000
 
 
+def test_the_readmes_excerpt_is_taken_from_that_file():
+    """Every line of the bulletin excerpt in the README is a line of docs/bulletin-from-engine.md."""
+    readme = (bulletin_example.DOCS.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```markdown\n# 菏泽市安全生产隐患排查治理工作通报")
+    excerpt = readme[start + len("```markdown\n"):readme.index("```\n", start + 12)]
+    lines = set(bulletin_example.MARKDOWN.read_text(encoding="utf-8").splitlines())
+    assert [line for line in excerpt.splitlines() if line not in lines] == []
+
+
 def test_the_totals_and_every_county_come_from_the_register(example):
     """Totals, per-county counts and the silent county are the GROUP BY's; a county paragraph reads as published."""
     engine, _, made = example
