@@ -116,7 +116,14 @@ def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
     from engine.documents import verify_report_document
     from engine.errors import TamperDetected
 
-    heads = open(heads_file, encoding="utf-8").read() if heads_file else None
+    heads = None
+    if heads_file:
+        try:
+            with open(heads_file, encoding="utf-8") as handle:
+                heads = handle.read()
+        except UnicodeDecodeError:
+            from engine.errors import InvalidInput
+            raise InvalidInput(f"{heads_file} is not a heads file (not UTF-8 text)", field="heads") from None
     check = auditor.check_anchor(anchor_line, heads=heads)  # a bad anchor or heads file fails before the long read
     with progress("verifying events", auditor.count_events()) as advance:
         result = auditor.verify(on_events=advance)
@@ -283,7 +290,7 @@ def print_replay_report(result, as_json: bool) -> None:
 
 
 def print_verify_report(result, as_json: bool) -> None:
-    from cli.output import message, print_json, short_time
+    from cli.output import message, print_json
     from engine.documents import verify_report_document
 
     if as_json:

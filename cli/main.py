@@ -165,6 +165,7 @@ HINTS = {
     ("Refused", "map"): "map each with --map OLD=NEW",
     ("Refused", "after_now"): "to back-fill an older record, give --now its own date",
     ("Refused", "time-order"): "back-filled events go in the order they happened",
+    ("NotFound", "no-campaign"): "install it with `hazard campaign install FILE`; `hazard campaign list` shows them",
 }
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from engine import regions, vocabularies
 from engine.clock import end_of_day, iso, parse_day, parse_time, start_of_day
@@ -206,7 +205,3 @@ class Reports:
         start, end = day_of(from_, "from"), day_of(to, "to")
         return rank_groups(self._engine, spec, by=by, start=start, end=end, region=region_of(region),
                            at=looked_at(end, self._now(now)), definition=definition or definitions.default())
-
-
-def rate_of(numerator: int, denominator: int, rounding) -> Decimal | None:
-    return figures.rate(numerator, denominator, rounding.decimals)

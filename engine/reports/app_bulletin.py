@@ -193,7 +193,8 @@ def _ladder(engine, source: Figures, base: CaseScope, start: datetime, at: datet
     with engine.store.read() as conn:
         fired = report_store.fired_actions(conn, [case.id for case in overdue], until=at)
         notices = report_store.escalations(conn, base, start=start, end=at, actions=("notice",))
-        linked = report_store.linked_activity(conn, base, start=start, end=at)
+        linked = report_store.linked_activity(conn, base, start=start, end=at,
+                                              workflows=INTERVIEW_WORKFLOWS | POSTING_WORKFLOWS)
         labels = {(row["workflow"], row["workflow_version"]): engine.registry.loaded(
             conn, row["workflow"], row["workflow_version"]).definition for row in linked}
     named = [{"case_id": case.id, "enterprise": case.enterprise, "region": case.region, "title": case.title,

@@ -194,16 +194,24 @@ def escalations(conn: Connection, scope: CaseScope, *, start: datetime, end: dat
     return [dict(zip(keys, row)) for row in conn.execute(stmt)]
 
 
-def linked_activity(conn: Connection, scope: CaseScope, *, start: datetime, end: datetime) -> list[dict]:
-    """Linked cases (interviews, posted supervisions) of hazards in scope opened or finished in [start, end]."""
+def linked_activity(conn: Connection, scope: CaseScope, *, start: datetime, end: datetime,
+                    workflows: frozenset[str]) -> list[dict]:
+    """Linked cases of these workflows (interviews, posted supervisions) of hazards in scope, opened or finished
+    in [start, end].
+
+    Found through their own events of the period (the events' time index): a linked case is opened by its
+    report event and finished by its last one, and there are few of them among a month's events.
+    """
     parent = aliased(cases)
     moment_from, moment_to = _at(start), _at(end)
+    active = select(events.c.case_id).where(events.c.at >= moment_from, events.c.at <= moment_to,
+                                            events.c.workflow.in_(sorted(workflows)))
     stmt = select(c.id, c.parent_id, c.workflow, c.workflow_version, c.state, c.fields, c.created_at, c.closed_at,
-                  c.region,
-                  parent.c.enterprise, parent.c.responsible_unit, parent.c.responsible_person) \
+                  c.region, parent.c.enterprise, parent.c.responsible_unit, parent.c.responsible_person) \
         .select_from(cases.join(parent, parent.c.id == c.parent_id)) \
-        .where(*attribute_conditions(scope), or_(and_(c.created_at >= moment_from, c.created_at <= moment_to),
-                                                  and_(c.closed_at >= moment_from, c.closed_at <= moment_to))) \
+        .where(c.id.in_(active), *attribute_conditions(scope),
+               or_(and_(c.created_at >= moment_from, c.created_at <= moment_to),
+                   and_(c.closed_at >= moment_from, c.closed_at <= moment_to))) \
         .order_by(c.created_at, c.id)
     keys = ("case_id", "parent_id", "workflow", "workflow_version", "state", "fields", "created_at", "closed_at",
             "region", "enterprise", "responsible_unit", "responsible_person")
