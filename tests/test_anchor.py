@@ -188,3 +188,14 @@ def test_the_cli_prints_the_anchor_and_verify_exits_10_naming_what_changed(servi
     assert document["ok"] is False and document["breaks"] == [] and document["anchor"]["holds"] is False
     assert any(d.startswith(f"{ids[1]}: chain rewritten") for d in document["anchor"]["differences"])
     assert runner.invoke(cli, base + ["verify", "--anchor", "not an anchor"]).exit_code == 2
+
+
+def test_a_case_back_filled_before_the_moment_is_reported_as_a_change(service, published):
+    """A paper-ledger case entered later with an effective time before the moment changes the anchor: reported as
+    one case more, 'reported later with an earlier effective time, or forged', never silently accepted."""
+    _, line, heads = published
+    late = report(service, title="补录的纸质台账隐患", now=T - timedelta(days=1))
+    check = service.audit.check_anchor(line.line(), heads=heads)
+    assert not check.holds
+    assert any("1 more: reported later with an earlier effective time, or forged" in d for d in check.differences)
+    assert f"{late.id}: not in the published anchor (#1 now)" in check.differences

@@ -162,7 +162,8 @@ def build_bulletin(reports, *, period: str, day: date | None, region: str | None
     doc.update(_ladder(engine, source, base, start_of_day(start), at))
     doc["ranking"] = _ranking(units, definition)
     doc["silent_units"] = [code for code, u in units.items() if not u["found"]]
-    doc["anchor"] = engine.audit.anchor(as_of=at)[0].as_dict()
+    if "anchor" in definition.bulletin.sections:  # a read of every event: only when the layout prints it
+        doc["anchor"] = engine.audit.anchor(as_of=at)[0].as_dict()
     return BulletinReport(doc, definition)
 
 
