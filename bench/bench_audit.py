@@ -167,6 +167,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000, help="events to seed (6 per case)")
     parser.add_argument("--db", default=None, help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--keep", action="store_true", help="keep the seeded database or schema")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, the best counts (default 3)")
     args = parser.parse_args()
 
     folder, schema = None, None
@@ -193,12 +194,20 @@ def main() -> None:
             definition = service.registry.loaded(conn, "major-hazard").definition
 
         before = rss_mb()
-        verified, t_verify = timed(auditor.verify)
-        assert not verified.breaks, verified.breaks[:3]
-        (seen, matched), t_floor_verify = timed(lambda: floor_verify(store))
-        replayed, t_replay = timed(auditor.replay_all)
-        assert not replayed.disagreements, replayed.disagreements[:3]
-        floor_seen, t_floor_replay = timed(lambda: floor_replay(store, definition))
+        best = {}
+        for _ in range(args.repeat):  # engine and floor alternate; the best of each counts
+            verified, took = timed(auditor.verify)
+            best["verify"] = min(best.get("verify", took), took)
+            assert not verified.breaks, verified.breaks[:3]
+            (seen, matched), took = timed(lambda: floor_verify(store))
+            best["floor verify"] = min(best.get("floor verify", took), took)
+            replayed, took = timed(auditor.replay_all)
+            best["replay"] = min(best.get("replay", took), took)
+            assert not replayed.disagreements, replayed.disagreements[:3]
+            floor_seen, took = timed(lambda: floor_replay(store, definition))
+            best["floor replay"] = min(best.get("floor replay", took), took)
+        t_verify, t_floor_verify, t_replay, t_floor_replay = (best[k] for k in (
+            "verify", "floor verify", "replay", "floor replay"))
         assert seen == matched == floor_seen == verified.tally.events == replayed.events == n
 
         print(f"{'':24}{'seconds':>9}{'events/s':>12}{'x floor':>9}")

@@ -319,10 +319,12 @@ def print_trace(case, found: dict, as_json: bool) -> None:
             f"{p['seconds'] / 86400:.1f}", p["released_by"] or ""] for p in found["holding"]],
           title="who held the case")
     table(["holder", "days"], [[h["holder"], f"{h['days']:.1f}"] for h in found["held_for"]], title="held in total")
-    table(["missed", "due", "at", "status", "held by", "state"],
+    table(["missed", "due", "at", "until", "days", "status", "held by", "state"],
           [[m["what"] if m["kind"] == "rung" else f"deadline {m['deadline']}", short_time(m["due_at"]),
-            short_time(m["at"]), m["status"], m["holder"] or "", m["state"]] for m in found["missed"]],
-          title="deadlines and rungs missed")
+            short_time(m["at"]), ("(still)" if m.get("open") else short_time(m.get("until"))) if m["kind"] == "deadline"
+            else "", f"{m['days']:.1f}" if "days" in m else "", m["status"],
+            m["holder"] or "", m["state"]] for m in found["missed"]],
+          title="deadlines and rungs missed", optional=("state", "until"))
 
 
 def _details(action: dict) -> str:

@@ -2,13 +2,17 @@
 
 Tables fit the terminal: ids, dates, codes and numbers never wrap; long text (titles, enterprises, measures)
 is cut with an ellipsis, whole with `--wide` (or `--json`). Piped output is as wide as `COLUMNS` says, or
-100 columns: a reader of a log or `grep` wants lines, not 300-character rows.
+100 columns: a reader of a log or `grep` wants lines, not 300-character rows. The tables are drawn here
+with the display width of each character (a Chinese character takes two columns), which costs nothing to
+import: a command's start-up is most of what a supervisor waits for.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import unicodedata
 
 import click
 
@@ -16,6 +20,7 @@ PIPE_WIDTH = 100
 # Columns whose values are prose: they give up width first and are cut with an ellipsis.
 TEXT_COLUMNS = frozenset({"title", "enterprise", "data", "signed", "measures", "note", "reason", "file", "label",
                           "state label", "action label", "what", "detail", "summary", "roles", "regions"})
+GAP = "  "
 
 
 def print_json(document) -> None:
@@ -33,19 +38,42 @@ def _wide() -> bool:
     return bool(getattr(obj, "wide", False))
 
 
-def console():
-    from rich.console import Console
+def width() -> int:
+    """Columns available: the terminal's, else COLUMNS, else 100; unbounded with --wide."""
     if _wide():
-        width = 100_000
-    elif sys.stdout.isatty():
-        width = None
-    else:
-        try:
-            width = int(os.environ.get("COLUMNS", "")) or PIPE_WIDTH
-        except ValueError:
-            width = PIPE_WIDTH
-    return Console(file=sys.stdout, width=width, soft_wrap=False, highlight=False, emoji=False,
-                   force_terminal=False if not sys.stdout.isatty() else None)
+        return 1_000_000
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
+    try:
+        return int(os.environ.get("COLUMNS", "")) or PIPE_WIDTH
+    except ValueError:
+        return PIPE_WIDTH
+
+
+def cell_len(text: str) -> int:
+    """Display columns of `text`: East Asian wide and full-width characters take two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
+               for ch in text)
+
+
+def fit(text: str, columns: int) -> str:
+    """`text` cut to `columns` display columns, ending in an ellipsis when it had to be cut."""
+    if cell_len(text) <= columns:
+        return text
+    kept, used = [], 0
+    for ch in text:
+        w = cell_len(ch)
+        if used + w > columns - 1:
+            break
+        kept.append(ch)
+        used += w
+    return "".join(kept) + "…"
+
+
+def _pad(text: str, columns: int) -> str:
+    return text + " " * max(columns - cell_len(text), 0)
 
 
 def table(columns: list[str], rows: list[list], *, title: str | None = None, text: tuple[str, ...] = (),
@@ -55,63 +83,50 @@ def table(columns: list[str], rows: list[list], *, title: str | None = None, tex
     When the ids, dates and codes alone do not fit, the `optional` columns go first (a note on stderr says
     which); the table is never squeezed into splitting an id.
     """
-    from rich import box
-    from rich.cells import cell_len
-    from rich.table import Table
-
-    cells = [["" if v is None else str(v) for v in row] for row in rows]
-    wide = _wide()
-    out = console()
+    cells = [[" ".join(("" if v is None else str(v)).split("\n")) for v in row] for row in rows]
+    wide, available = _wide(), width()
     is_text = [name in TEXT_COLUMNS or name in text for name in columns]
-    widths = [min(len(name), 8) if prose else max([cell_len(name)] + [cell_len(r[i]) for r in cells if i < len(r)])
-              for i, (name, prose) in enumerate(zip(columns, is_text))]
+    full = [max([cell_len(columns[i])] + [cell_len(r[i]) for r in cells if i < len(r)]) for i in range(len(columns))]
+    least = [min(full[i], 6) if is_text[i] else full[i] for i in range(len(columns))]
     keep = list(range(len(columns)))
-    # Each column: its cells, a padding space each side and one divider; plus the two edges.
-    need = lambda: sum(widths[i] + 3 for i in keep) + 1  # noqa: E731
+    need = lambda: sum(least[i] for i in keep) + len(GAP) * (len(keep) - 1)  # noqa: E731
     hidden = []
     for name in reversed(optional):
-        if wide or need() <= out.width:
+        if wide or need() <= available:
             break
         if name in columns:
-            index = columns.index(name)
-            keep.remove(index)
+            keep.remove(columns.index(name))
             hidden.append(name)
-    if need() > out.width:
-        out.width = need()  # longer lines rather than ids cut in half
+    widths = {i: full[i] for i in keep}
     prose = [i for i in keep if is_text[i]]
-    room = out.width - sum(widths[i] + 3 for i in keep if not is_text[i]) - 3 * len(prose) - 1
-    share = max(room // len(prose), 8) if prose else 0
-    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, expand=False)
-    for i in keep:
-        if is_text[i]:
-            t.add_column(columns[i], no_wrap=not wide, overflow="fold" if wide else "ellipsis",
-                         max_width=None if wide else share)
-        else:
-            t.add_column(columns[i], no_wrap=True, min_width=widths[i])
+    spare = available - sum(full[i] for i in keep if not is_text[i]) - len(GAP) * (len(keep) - 1)
+    if prose and not wide and sum(full[i] for i in prose) > spare:
+        # Share what is left among the prose columns, the narrow ones keeping their whole width.
+        for i in sorted(prose, key=lambda i: full[i]):
+            share = max(spare // len(prose), least[i])
+            widths[i] = min(full[i], share)
+            spare -= widths[i]
+            prose = [j for j in prose if j != i]
+    lines = [] if title is None else [title, ""]
+    lines.append(GAP.join(_pad(fit(columns[i], widths[i]), widths[i]) for i in keep).rstrip())
+    lines.append("─" * cell_len(lines[-1]))
     for row in cells:
-        t.add_row(*(row[i] if i < len(row) else "" for i in keep))
-    _print(out, t)
+        values = [row[i] if i < len(row) else "" for i in keep]
+        lines.append(GAP.join(_pad(fit(v, widths[i]) if is_text[i] and not wide else v, widths[i])
+                              for i, v in zip(keep, values)).rstrip())
+    click.echo("\n".join(lines))
     if hidden:
         message(f"(not shown at this width: {', '.join(reversed(hidden))}; --wide or --json shows everything)")
 
 
-def _print(out, renderable) -> None:
-    """Print without the trailing blanks rich pads lines with (piped output is read by people and grep)."""
-    with out.capture() as captured:
-        out.print(renderable)
-    click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
-
-
 def pairs(rows: list[tuple[str, object]], *, title: str | None = None) -> None:
-    from rich import box
-    from rich.table import Table
-
-    t = Table(show_header=False, title=title, box=box.SIMPLE, title_justify="left", pad_edge=False)
-    t.add_column(style="bold", no_wrap=True)
-    t.add_column(overflow="fold")
-    for key, value in rows:
-        t.add_row(key, "" if value is None else str(value))
-    _print(console(), t)
+    """Name and value per line, the values lined up; long values wrap under themselves, never cut."""
+    keys = [str(k) for k, _ in rows]
+    left = max((cell_len(k) for k in keys), default=0)
+    lines = [] if title is None else [title, ""]
+    for key, (_, value) in zip(keys, rows):
+        lines.append(f"{_pad(key, left)}   {'' if value is None else value}".rstrip())
+    click.echo("\n".join(lines))
 
 
 def short_time(value) -> str:

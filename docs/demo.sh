@@ -53,9 +53,13 @@ say "Rectification; the first verification of A fails, the second passes; B is w
 for X in "$A" "$B" "$D"; do hazard --actor ent --now 2026-03-05T09:00 case advance "$X" start; done
 hazard --actor ent --now 2026-04-10T09:00 case advance "$A" submit --set report_note="报警装置已安装"
 hazard --actor ent --now 2026-04-11T09:00 case advance "$A" verify --set opinion="同意" \
-  || echo "(refused as expected: whoever submitted may not verify)"
+  || echo "(refused as expected: an enterprise may not verify its own rectification)"
 hazard --actor zhang --now 2026-04-12T09:00 case advance "$A" reject --set opinion="报警未与紧急切断联锁"
-hazard --actor ent --now 2026-04-20T09:00 case advance "$A" submit --set report_note="已实现联锁"
+# zhang checks the interlock on site and records the second submission himself...
+hazard --actor zhang --now 2026-04-20T09:00 case advance "$A" submit --set report_note="已实现联锁（现场复核后录入）"
+# ...so he may not also sign it off (谁检查、谁签名、谁负责: separation of duties); liu does.
+hazard --actor zhang --now 2026-04-21T09:00 case advance "$A" verify --set opinion="同意" \
+  || echo "(refused as expected: whoever submitted may not verify)"
 hazard --actor liu --now 2026-04-22T09:00 case advance "$A" verify --set opinion="验收合格"
 hazard --actor li --now 2026-04-23T09:00 case advance "$A" close --set closing_note="准予销号"
 hazard --actor ent --now 2026-04-01T09:00 case advance "$B" submit

@@ -16,29 +16,38 @@ thread-safe, each command opens its own transaction, and nothing of one call's t
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Iterator
 
 from engine.clock import Clock, SystemClock
 from engine.registry import Registry
 from engine.store.database import Store
-from engine.unit import UnitOfWork
 
 
 class Engine:
     def __init__(self, store: Store, *, clock: Clock | None = None, recorded_clock: Clock | None = None):
         """`clock` gives `now` to calls that do not pass one (default: the wall clock); `recorded_clock` stamps
         every event's real recording time and is never a user's to set."""
-        from engine.auditor import Auditor
-        from engine.commands import Commands
-        from engine.queries import Queries
-
         self.store = store
         self.clock = clock or SystemClock()
         self.recorded_clock = recorded_clock or SystemClock()
         self.registry = Registry()
-        self.commands = Commands(self)
-        self.queries = Queries(self)
-        self.audit = Auditor(self)
+
+    # Built on first use: a command imports only the part of the application it calls.
+    @cached_property
+    def commands(self):
+        from engine.commands import Commands
+        return Commands(self)
+
+    @cached_property
+    def queries(self):
+        from engine.queries import Queries
+        return Queries(self)
+
+    @cached_property
+    def audit(self):
+        from engine.auditor import Auditor
+        return Auditor(self)
 
     @property
     def reports(self):
@@ -54,8 +63,9 @@ class Engine:
         return cls(Store(url, create=create), clock=clock)
 
     @contextmanager
-    def unit(self) -> Iterator[UnitOfWork]:
+    def unit(self) -> Iterator["UnitOfWork"]:
         """One write transaction; everything the unit holds is written when the block ends without error."""
+        from engine.unit import UnitOfWork
         with self.store.write() as conn:
             unit = UnitOfWork(conn, dialect=self.store.dialect, registry=self.registry,
                               recorded_clock=self.recorded_clock)

@@ -11,9 +11,10 @@ from itertools import groupby
 from typing import Callable, Iterable, Iterator
 
 from engine.audit import CaseFile, Tally, trace, verify_stream
+from engine.proofs import column_differences, rung_differences
 from engine.case import Case
 from engine.events import ChainBreak, Event
-from engine.replay import DefinitionFor, InconsistentLog, RungView, compare, fired_rungs, open_rungs, replay, taken_until
+from engine.replay import DefinitionFor, InconsistentLog, RungView, fired_rungs, open_rungs, replay, taken_until
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,16 @@ class Auditor:
         from engine.store import cases as case_store
 
         with audit_store.snapshot(self.engine.store) as conn:
-            stored = case_store.load(conn, case_id)
+            case_store.load(conn, case_id)  # NotFound when there is no such case
+            stored = case_store.rows_of(conn, [case_id])[case_id]
             log = audit_store.events_of(conn, case_id)
             definitions = self._definitions(conn)
-            differences, view = _replayed_against(stored, log, definitions, as_of)
+            differences, view, full = _replayed_against(stored, log, definitions, as_of)
+            if full is not None:
+                fired = [(e.data["clock"], e.data["cycle"], e.data["rung"], e.data.get("status", "fired"), e.at)
+                         for e in log if e.trigger == "escalate"]
+                differences += self._rung_problems(conn, full, fired, audit_store.rungs_of(conn, [case_id]).get(
+                    case_id, ()))
             moment = as_of or now or self.engine.clock.now()
             rungs = fired_rungs(log, as_of=as_of)
             if view is not None:
@@ -116,20 +123,24 @@ class Auditor:
             pending: list[tuple[str, Case | None, list[str]]] = []
 
             def flush():
-                stored = case_store.load_many(conn, [case_id for case_id, _, _ in pending])
+                ids = [case_id for case_id, _, _ in pending]
+                stored = case_store.rows_of(conn, ids)
+                stored_rungs = audit_store.rungs_of(conn, ids)
                 for case_id, replayed, problems in pending:
                     if case_id not in stored:
                         problems = problems + ["events of a case that has no case row"]
                     elif replayed is not None:
-                        problems = problems + compare(stored[case_id], replayed)
+                        case, log = replayed
+                        problems = problems + column_differences(stored[case_id], case_store.case_values(case))
+                        problems = problems + self._rung_problems(conn, case, log, stored_rungs.get(case_id, ()))
                     if problems:
                         report.disagreements.append((case_id, problems))
                 pending.clear()
 
             for case_id, log in groupby(audit_store.all_events(conn), key=lambda e: e.case_id):
-                counted = _counting(log, report)
+                counted = _escalations(_counting(log, report), fired := [])
                 try:
-                    pending.append((case_id, replay(counted, definitions), []))
+                    pending.append((case_id, (replay(counted, definitions), fired), []))
                 except InconsistentLog as exc:
                     pending.append((case_id, None, [exc.message]))
                     for _ in counted:  # the rest of its log still counts as read
@@ -147,6 +158,14 @@ class Auditor:
                     on_case()
         return report
 
+    def _rung_problems(self, conn, case: Case, fired: list, rows) -> list[str]:
+        """The case's rung rows against the ladder's plan from its replayed clocks and its escalate events."""
+        from engine.escalation import ladder
+        run = self.engine.registry.loaded(conn, case.workflow, case.workflow_version)
+        planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired,
+                              self.engine.registry.calendar_of(conn, case, run)) if run.definition.clocks else []
+        return rung_differences(rows, planned, fired)
+
     def verify(self, *, on_events: Callable[[int], None] | None = None) -> VerifyReport:
         from engine.store import audit as audit_store
 
@@ -157,6 +176,7 @@ class Auditor:
                 rows = _reporting(rows, on_events)
             breaks = list(verify_stream(rows, heads_without_events=audit_store.heads_without_events(conn),
                                         tally=tally))
+            breaks += _stored_records_problems(conn)
         return VerifyReport(tally, breaks)
 
     def anchor(self, *, as_of: datetime | None = None):
@@ -210,14 +230,15 @@ class Auditor:
         return dossier_data(self.case_file(case_id), generated_at=now or self.engine.clock.now())
 
 
-def _replayed_against(stored: Case, log: list[Event], definitions: DefinitionFor, as_of: datetime | None):
-    """(differences between the stored row and the full replay, the case as of `as_of`)."""
+def _replayed_against(stored: dict, log: list[Event], definitions: DefinitionFor, as_of: datetime | None):
+    """(differences between the stored row and the full replay, the case as of `as_of`, the full replay)."""
+    from engine.store.cases import case_values
     try:
         full = replay(log, definitions)
     except InconsistentLog as exc:
-        return [exc.message], None
-    differences = compare(stored, full) if full is not None else ["the case has no events"]
-    return differences, full if as_of is None else replay(log, definitions, as_of=as_of)
+        return [exc.message], None, None
+    differences = column_differences(stored, case_values(full)) if full is not None else ["the case has no events"]
+    return differences, full if as_of is None else replay(log, definitions, as_of=as_of), full
 
 
 def _counting(events: Iterable[Event], report: ReplayReport) -> Iterator[Event]:
@@ -236,3 +257,26 @@ def _reporting(rows, on_events: Callable[[int], None], every: int = 10000):
             count = 0
     if count:
         on_events(count)
+
+
+def _escalations(events: Iterable[Event], into: list) -> Iterator[Event]:
+    """Pass the events through, noting (clock, cycle, rung, status, at) of every escalate event on the way."""
+    for event in events:
+        if event.trigger == "escalate":
+            d = event.data
+            into.append((d["clock"], d["cycle"], d["rung"], d.get("status", "fired"), event.at))
+        yield event
+
+
+def _stored_records_problems(conn) -> list[ChainBreak]:
+    """Stored definitions and calendars against their hashes; the register's numbering against its counters."""
+    from engine.calendar import WorkCalendar
+    from engine.proofs import calendar_problems, definition_problems, numbering_gaps
+    from engine.store import audit as audit_store
+
+    found = [ChainBreak("(definitions)", 0, p) for p in definition_problems(audit_store.definition_texts(conn))]
+    found += [ChainBreak("(calendars)", 0, p) for p in calendar_problems(
+        audit_store.calendar_data(conn), lambda data: WorkCalendar.from_data(data).content_hash)]
+    found += [ChainBreak(p.split(":", 1)[0], 0, p.split(": ", 1)[1])
+              for p in numbering_gaps(audit_store.counters(conn), audit_store.case_ids(conn))]
+    return found

@@ -14,10 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from typing import TYPE_CHECKING
+
 from engine.clock import deadline_instant
-from engine.definition.model import Definition
 from engine.escalation import clocks
 from engine.events import GENESIS, Event
+
+if TYPE_CHECKING:
+    from engine.definition.model import Definition
 
 # Engine triggers: recorded by the engine itself, not signatures of a workflow step.
 ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar"})
@@ -103,12 +107,16 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
     rectified_at = None
     if event.to_state in definition.rectified_states:
         rectified_at = (before.rectified_at if before is not None else None) or event.at
+    if before is not None and new_clocks is before.clocks and fields is before.fields and event.trigger != "migrate":
+        facts = {"due_at": before.due_at, "paused_at": before.paused_at, "met_at": before.met_at}  # unchanged
+    else:
+        facts = _deadline_facts(before, fields, new_clocks, definition, event.at)
     return evolve(
         case, state=event.to_state, version=event.seq, workflow_version=event.workflow_version,
         fields=fields, flags=flags, signers=signers, fired=fired, clocks=new_clocks, is_final=is_final,
         calendar=calendar, rectified_at=rectified_at,
         updated_at=event.at, closed_at=event.at if is_final and not case.is_final else case.closed_at,
-        last_hash=event.hash, **_deadline_facts(before, fields, new_clocks, definition, event.at),
+        last_hash=event.hash, **facts,
     )
 
 

@@ -7,6 +7,7 @@ effective time supplied by a user can never hide when something was actually wri
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -76,6 +77,7 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
 
 
+@lru_cache(maxsize=4096)  # replaying a province's log reads the same few deadlines millions of times
 def deadline_instant(value: str) -> datetime:
     """The instant a stored deadline value (a date or an ISO time) is missed."""
     if len(value) == 10:

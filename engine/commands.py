@@ -20,7 +20,8 @@ from engine.definition.model import Definition
 from engine.definition.vocabulary import GuardContext, normalise_date
 from engine.errors import Conflict, InvalidInput, NotFound, Refused
 from engine.filters import region_prefix
-from engine.machine import Actor, Proposal, check_command, check_guards, decide, pick_role
+from engine.actor import Actor
+from engine.machine import Proposal, check_command, check_guards, decide, pick_role
 from engine.registry import builtin_workflow_files, load_definition
 from engine.unit import SYSTEM, UnitOfWork
 

@@ -267,7 +267,8 @@ def _responsibility(data: dict) -> str:
                 _e(p["released_by"])] for p in r["holding"]]
     totals = [[_role(h["holder"]), f"{h['days']:.1f}"] for h in r["held_for"]]
     missed = [[_e("整改时限 deadline" if m["kind"] == "deadline" else m["what"]),
-               _e(m.get("deadline") or m.get("action")), _t(m["due_at"]), _t(m["at"]), _e(m["status"]),
+               _e(m.get("deadline") or m.get("action")), _t(m["due_at"]), _t(m["at"]),
+               (_late(m) if m["kind"] == "deadline" else _e(m["status"])),
                _role(m["holder"]) if m["holder"] else "—", _e(m["state"])] for m in r["missed"]]
     people = [[_e(p["actor"]), " ".join(_role(x) for x in p["roles"]), _e(", ".join(p["triggers"])),
                _t(p["first_at"]), _t(p["last_at"])] for p in r["people"]]
@@ -277,12 +278,21 @@ def _responsibility(data: dict) -> str:
                       ("移交人", "Released by")], holding, "无 None")
             + _table([("持有方", "Holder"), ("合计天数", "Total days")], totals, "无 None")
             + "<h3>逾期与督办 <small>Deadlines and rungs missed, and who held the case then</small></h3>"
-            + _table([("事项", "What"), ("内容", "Detail"), ("应完成", "Due"), ("发生", "At"), ("结果", "Status"),
+            + _table([("事项", "What"), ("内容", "Detail"), ("应完成", "Due"), ("逾期起", "Late from"),
+                      ("逾期 / 结果", "Late for / status"),
                       ("当时持有方", "Held by"), ("状态", "State")], missed, "无逾期 Nothing missed")
             + "<h3>经办人 <small>People who acted</small></h3>"
             + _table([("人员", "Person"), ("角色", "Roles"), ("操作", "Actions"), ("首次", "First"), ("最近", "Last")],
                      people, "无 None")
             + "</section>")
+
+
+def _late(m: dict) -> str:
+    """How long a deadline stayed missed, and by whom it was held meanwhile."""
+    until = "至今 still" if m.get("open") else f"至 {_t(m.get('until'))}"
+    held = "; ".join(f"{escape(ROLE_LABELS.get(h['holder'], h['holder']))} {h['seconds'] / 86400:.1f} 天"
+                     for h in m.get("held", ()))
+    return f"{m.get('days', 0):.1f} 天 days ({until})" + (f"<br><small>{held}</small>" if held else "")
 
 
 def _signatures(data: dict) -> str:

@@ -5,7 +5,6 @@ column, removing an event or reordering two breaks the chain at a place `verify_
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,7 +42,10 @@ class Event:
 
     def sealed(self) -> "Event":
         """This event with its hash computed."""
-        return _replace_hash(self, compute_hash(self))
+        sealed = object.__new__(Event)  # a copy without dataclasses.replace's per-field checks
+        sealed.__dict__.update(self.__dict__)
+        sealed.__dict__["hash"] = compute_hash(self)
+        return sealed
 
 
 def _utc(at: datetime) -> str:
@@ -55,12 +57,8 @@ def canonical(content: dict) -> bytes:
 
 
 def compute_hash(event: Event) -> str:
-    return hashlib.sha256(canonical(event.content())).hexdigest()
-
-
-def _replace_hash(event: Event, value: str) -> Event:
-    from dataclasses import replace
-    return replace(event, hash=value)
+    from hashlib import sha256  # here: reading a case never hashes, and OpenSSL's import is not free
+    return sha256(canonical(event.content())).hexdigest()
 
 
 @dataclass(frozen=True)

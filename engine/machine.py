@@ -13,25 +13,19 @@ event in the log is a fact, its guards held at the time.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
 from transitions import Machine, MachineError
 
+from engine.actor import Actor
 from engine.definition.model import Command, Definition, Transition
 from engine.definition.vocabulary import GuardContext, check_guard, coerce
 from engine.errors import InvalidInput, PermissionDenied, Refused
 
 # Guards whose failure is about who acts, not about the case: reported as permission denied.
 _PERMISSION_GUARDS = frozenset({"in_region"})
-
-
-@dataclass(frozen=True)
-class Actor:
-    name: str
-    roles: tuple[str, ...]
-    regions: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -143,9 +137,12 @@ def check_command(cmd: Command | Transition, definition: Definition, ctx: GuardC
                   case_id: str | None) -> dict:
     """The region, then the fields, then every guard: the coerced fields, or the error saying what is wrong."""
     # Region first: someone outside the region should learn that, not which fields are missing.
-    check_guards(_only(cmd, _PERMISSION_GUARDS), ctx, what, case_id)
+    permission = [g for g in cmd.guards if g.kind in _PERMISSION_GUARDS]
+    _check(permission, ctx, what, case_id)
     fields = check_fields(cmd, definition, given, what, case_id=case_id)
-    check_guards(cmd, replace(ctx, fields={**ctx.fields, **fields}), what, case_id)
+    rest = [g for g in cmd.guards if g.kind not in _PERMISSION_GUARDS]
+    if rest:
+        _check(rest, GuardContext(**{**ctx.__dict__, "fields": {**ctx.fields, **fields}}), what, case_id)
     return fields
 
 
@@ -190,7 +187,11 @@ def check_fields(cmd: Command | Transition, definition: Definition, given: dict,
 
 
 def check_guards(cmd: Command | Transition, ctx: GuardContext, what: str, case_id: str | None) -> None:
-    for guard in cmd.guards:
+    _check(cmd.guards, ctx, what, case_id)
+
+
+def _check(guards, ctx: GuardContext, what: str, case_id: str | None) -> None:
+    for guard in guards:
         failure = check_guard(guard, ctx)
         if failure is None:
             continue
@@ -199,6 +200,3 @@ def check_guards(cmd: Command | Transition, ctx: GuardContext, what: str, case_i
         raise Refused(f"{what} refused by rule '{guard.kind}' (line {guard.line}): {failure}",
                       case_id=case_id, rule=guard.kind)
 
-
-def _only(cmd, kinds):
-    return replace(cmd, guards=tuple(g for g in cmd.guards if g.kind in kinds))

@@ -15,8 +15,7 @@ from engine.clock import parse_time
 from engine.errors import InvalidInput, NotFound
 from engine.events import Event
 from engine.filters import TABLE_PAGE, CaseFilter, sort_cases
-from engine.machine import Actor
-from engine.replay import replay
+from engine.actor import Actor
 
 
 @dataclass(frozen=True)
@@ -85,6 +84,7 @@ class Queries:
             return Page(found, total, spec.offset)
 
     def _register_as_of(self, conn, spec: CaseFilter, as_of: datetime) -> Page:
+        from engine.replay import replay
         from engine.store import cases as case_store
         from engine.store import register
         definition_for = lambda name, version: self._engine.registry.loaded(conn, name, version).definition  # noqa
@@ -100,6 +100,7 @@ class Queries:
 
     def case_as_of(self, case_id: str, as_of) -> Case:
         """The case as it stood at `as_of`, folded from its events."""
+        from engine.replay import replay
         from engine.store import cases as case_store
         as_of = self._now(as_of)
         with self._store.read() as conn:

@@ -14,20 +14,25 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import resources
 
-from engine.calendar import WorkCalendar, default_calendar
-from engine.case import Case
-from engine.definition.check import problems as check_problems
-from engine.definition.model import Definition
-from engine.definition.parse import parse_text
-from engine.errors import DefinitionInvalid
+from typing import TYPE_CHECKING
+
 from engine.store import definitions as definition_store
+
+if TYPE_CHECKING:
+    from engine.calendar import WorkCalendar
+    from engine.case import Case
+    from engine.definition.model import Definition
 
 MAX_VERSIONS = 512     # definition versions kept parsed (a province runs a few dozen)
 MAX_CALENDARS = 32
 
 
-def load_definition(text: str, filename: str) -> Definition:
+def load_definition(text: str, filename: str) -> "Definition":
     """Parse and check a definition; raise DefinitionInvalid with every problem as FILE:LINE: message."""
+    from engine.definition.check import problems as check_problems
+    from engine.definition.parse import parse_text
+    from engine.errors import DefinitionInvalid
+
     definition = parse_text(text, filename)
     found = check_problems(definition)
     if found:
@@ -45,9 +50,9 @@ def builtin_workflow_files() -> list[tuple[str, str]]:
 class Loaded:
     """A definition version as the engine runs it."""
 
-    definition: Definition
+    definition: "Definition"
     version: int
-    calendar: WorkCalendar
+    calendar: "WorkCalendar"
 
 
 class _Bounded(OrderedDict):
@@ -80,18 +85,21 @@ class Registry:
             found = self._versions.get(key)
         if found is not None:
             return found
+        from engine.definition.parse import parse_text  # a read-only command may never need a definition
+
         stored = definition_store.get(conn, name, version)
         definition = parse_text(stored.source_text, stored.file_name)
         loaded = Loaded(definition, stored.version, self.calendar(conn, stored.calendar_hash))
         with self._lock:
             return self._versions.keep((name, stored.version), loaded)
 
-    def calendar_of(self, conn, case: Case, run: Loaded) -> WorkCalendar:
+    def calendar_of(self, conn, case: "Case", run: Loaded) -> "WorkCalendar":
         """The calendar a case counts working days with: the one its log names, else its definition's."""
         return self.calendar(conn, case.calendar) if case.calendar else run.calendar
 
-    def calendar(self, conn, digest: str | None) -> WorkCalendar:
+    def calendar(self, conn, digest: str | None) -> "WorkCalendar":
         if digest is None:
+            from engine.calendar import default_calendar
             return default_calendar()
         with self._lock:
             found = self._calendars.get(digest)

@@ -20,7 +20,7 @@ from engine.clock import Clock, local_date
 from engine.errors import Conflict, PermissionDenied
 from engine.escalation import ladder
 from engine.events import GENESIS, Event
-from engine.machine import Actor
+from engine.actor import Actor
 from engine.registry import Loaded, Registry
 from engine.store import cases as case_store
 from engine.store import definitions as definition_store
@@ -182,16 +182,21 @@ class UnitOfWork:
             after = case_model.apply(after, event, run.definition)
         self._cases[case.id] = after
         self._events.extend(new_events)
-        # Rungs depend only on clocks and fields: most steps (start, close) change neither.
-        if sync and (after.clocks != case.clocks or after.fields != case.fields):
-            self.sync_rungs(after, run)
+        # Rungs depend only on clocks and fields: most steps (start, close) change neither, and a step that
+        # changes one clock (submit pauses rectification, starts verification) leaves the others' rungs alone.
+        if sync and (after.clocks is not case.clocks or after.fields is not case.fields):
+            changed = _changed_clocks(run.definition, case, after)
+            if changed:
+                self.sync_rungs(after, run, only=changed)
         return after
 
-    def sync_rungs(self, case: Case, run: Loaded) -> None:
-        """Make the case's unfired rung rows match the ladder's plan: add new ones, move or cancel the rest."""
+    def sync_rungs(self, case: Case, run: Loaded, *, only: frozenset[str] | None = None) -> None:
+        """Make the case's unfired rung rows match the ladder's plan: add new ones, move or cancel the rest
+        (of the clocks in `only`, when given: the others' rows are left as they are)."""
         if not run.definition.clocks:
             return
-        planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired, self.calendar_of(case, run))
+        planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired, self.calendar_of(case, run),
+                              only=only)
         known = self._rung_states(case.id)
         seen = set()
         for p in planned:
@@ -206,7 +211,7 @@ class UnitOfWork:
                     (p.due_at, p.provisional, p.status):
                 self._move(row, p.due_at, p.provisional, p.status)
         for key, row in known.items():
-            if key not in seen and row.status in ("pending", "paused"):
+            if key not in seen and row.status in ("pending", "paused") and (only is None or key[0] in only):
                 self._move(row, row.due_at, row.provisional, "cancelled")
 
     def _rung_states(self, case_id: str) -> dict[tuple, _Rung]:
@@ -272,3 +277,15 @@ class UnitOfWork:
     @property
     def touched(self) -> dict[str, Case]:
         return dict(self._cases)
+
+
+def _changed_clocks(definition, before: Case, after: Case) -> frozenset[str]:
+    """The clocks whose rungs may have moved: their state changed, or the field they run against did."""
+    changed = set()
+    for spec in definition.clocks:
+        if after.clocks.get(spec.name) is not before.clocks.get(spec.name) and \
+                after.clocks.get(spec.name) != before.clocks.get(spec.name):
+            changed.add(spec.name)
+        elif spec.deadline_field and after.fields.get(spec.deadline_field) != before.fields.get(spec.deadline_field):
+            changed.add(spec.name)
+    return frozenset(changed)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+import os
 
 from engine.errors import InvalidInput
 
 KINDS = ("levels", "sources", "industries")
+DATA = os.path.join(os.path.dirname(__file__), "data", "vocabulary.yaml")
 _OPTION = {"levels": "level", "sources": "source", "industries": "industry"}
 
 
@@ -63,7 +64,8 @@ def fold(text: str) -> str:
 def vocabularies() -> dict[str, Vocabulary]:
     import yaml
 
-    text = resources.files("engine").joinpath("data/vocabulary.yaml").read_text(encoding="utf-8")
+    with open(DATA, encoding="utf-8") as handle:
+        text = handle.read()
     raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     result = {}
     for kind in KINDS:

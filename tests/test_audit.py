@@ -6,14 +6,15 @@ from datetime import datetime, timedelta, timezone
 from itertools import count
 
 import pytest
-from sqlalchemy import and_, delete, update
+from sqlalchemy import and_, delete, select, update
 
 from engine.audit import holder_of, verify_stream
 from engine.dossier import to_html, to_json
 from engine.events import Event
 from engine.store.tables import cases, events
 from engine.sweep import sweep
-from tests.conftest import report, run_to
+from engine.clock import parse_time
+from tests.conftest import FIVE, report, run_to
 
 
 @pytest.fixture
@@ -98,11 +99,11 @@ def test_swapping_two_events_is_located(service, two_closed):
 
 
 def test_events_without_their_case_row_are_named(service, two_closed):
-    """Deleting a case row leaves its events pointing at nothing, which verify reports."""
+    """Deleting a case row leaves its events pointing at nothing and a gap in the numbering, which verify reports."""
     target, _ = two_closed
     with service.store.write() as conn:
         conn.execute(delete(cases).where(cases.c.id == target))
-    assert located(service) == {(target, 1)}
+    assert located(service) == {(target, 1), (target, 0)}
 
 
 def test_a_rehashed_forgery_still_fails_replay(service, two_closed):
@@ -239,3 +240,159 @@ def test_the_dossier_looks_right_in_a_real_browser(service, tmp_path):
     shot = browser.screenshot(page, tmp_path / "dossier.png", width=1200, height=1800)
     assert len(shot) > 50_000  # a blank or failed page is a few KB
     assert any("WenQuanYi" in f or "CJK" in f for f in browser.pdf_fonts(browser.print_pdf(page, tmp_path / "d.pdf")))
+
+
+# -- missed deadlines are facts of the events -------------------------------------------------------------------------
+def _without_the_past_deadline_guard(service):
+    """Install a major-hazard version that lets a deadline already past be set (as older definitions did)."""
+    from pathlib import Path
+    text = (Path(__file__).parent.parent / "workflows" / "major-hazard.yaml").read_text(encoding="utf-8")
+    text = text.replace("guards: [in_region, after_now: deadline]   # a deadline already past would start the case overdue",
+                        "guards: [in_region]").replace("guards: [in_region, after_now: deadline]", "guards: [in_region]")
+    assert "after_now" not in text
+    service.commands.install_definition(text, "major-hazard-v2.yaml")
+
+
+def test_a_deadline_already_past_when_assigned_is_missed_from_that_moment(service):
+    """Assigned with a deadline seven months gone and closed the same day: the trace and dossier say it was late."""
+    _without_the_past_deadline_guard(service)
+    service.clock.at = parse_time("2026-12-01T09:00")
+    case = report(service)
+    run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-04-30"})
+    service.clock.advance(hours=2)
+    service.commands.advance_case(case.id, "submit", actor="ent")
+    service.clock.advance(hours=2)
+    service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"})
+    service.clock.advance(hours=1)
+    service.commands.advance_case(case.id, "close", actor="li")
+    _, found = service.audit.trace_case(case.id, as_of=service.clock.now())
+    (missed,) = [m for m in found["missed"] if m["kind"] == "deadline"]
+    assigned = next(a["at"] for a in found["actions"] if a["trigger"] == "assign")
+    verified = next(a["at"] for a in found["actions"] if a["trigger"] == "verify")
+    assert missed["deadline"] == "2026-04-30" and missed["at"] == assigned and missed["until"] == verified
+    assert missed["holder"] == "enterprise" and missed["seconds"] == (verified - assigned).total_seconds()
+    assert [(h["holder"], h["state"]) for h in missed["held"]] == [("enterprise", "rectifying"), ("supervisor", "verifying")]
+    page = to_html(service.audit.dossier(case.id))
+    assert "无逾期" not in page and "2026-04-30" in page
+
+
+def test_a_deadline_that_passes_before_assignment_names_every_holder_while_late(service):
+    """A deadline set at report passes while the department holds the case; the stretch runs on into the
+    enterprise's time, and each holder's share is given."""
+    _without_the_past_deadline_guard(service)
+    case = report(service, fields={"deadline": "2026-03-10"})        # reported 2026-03-02
+    service.clock.at = parse_time("2026-03-15T09:00")                  # the department assigns late
+    run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-03-10"})
+    _, found = service.audit.trace_case(case.id, as_of=parse_time("2026-03-20T09:00"))
+    (missed,) = [m for m in found["missed"] if m["kind"] == "deadline"]
+    assert missed["at"] == parse_time("2026-03-11T00:00") and missed["holder"] == "supervisor" and missed["open"]
+    shares = {h["holder"]: h["seconds"] for h in missed["held"]}
+    assert shares["supervisor"] == (parse_time("2026-03-15T09:00") - parse_time("2026-03-11T00:00")).total_seconds()
+    assert shares["enterprise"] == (parse_time("2026-03-20T09:00") - parse_time("2026-03-15T09:00")).total_seconds()
+
+
+def test_paused_time_is_not_late_but_a_pause_after_the_deadline_stays_late(service):
+    """Submitted in time and verified after the deadline: nothing missed (the ladder's count); submitted late:
+    missed from the deadline to the verification."""
+    on_time, late = report(service), report(service)
+    for case in (on_time, late):
+        run_to(service, case.id, "rectifying")                          # deadline 2026-04-30
+    service.clock.at = parse_time("2026-04-29T09:00")
+    service.commands.advance_case(on_time.id, "submit", actor="ent")
+    service.clock.at = parse_time("2026-05-03T09:00")
+    service.commands.advance_case(late.id, "submit", actor="ent")
+    service.clock.at = parse_time("2026-05-05T09:00")
+    for case in (on_time, late):
+        service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"})
+    traces = {c.id: service.audit.trace_case(c.id, as_of=service.clock.now())[1] for c in (on_time, late)}
+    assert [m for m in traces[on_time.id]["missed"] if m["kind"] == "deadline"] == []
+    (missed,) = [m for m in traces[late.id]["missed"] if m["kind"] == "deadline"]
+    assert (missed["at"], missed["until"]) == (parse_time("2026-05-01T00:00"), parse_time("2026-05-05T09:00"))
+    # One definition of overdue: the register agrees with the trace at every moment.
+    for moment in ("2026-04-30T12:00", "2026-05-02T09:00", "2026-05-04T09:00"):
+        listed = {c.id for c in service.queries.cases(overdue=True, as_of=moment).cases}
+        assert listed == ({late.id} if moment > "2026-05-01" else set()), moment
+
+
+# -- what the log proves about everything derived from it ------------------------------------------------------------
+def _swept_open_case(service):
+    """A case rectifying past its deadline whose first rungs fired, so the ladder has fired and pending rows."""
+    case = report(service)
+    run_to(service, case.id, "rectifying")
+    service.clock.at = parse_time("2026-05-01T00:30")
+    sweep(service)
+    return case.id
+
+
+def _replay_problems(service) -> dict:
+    return dict(service.audit.replay_all().disagreements)
+
+
+def test_deleting_a_whole_case_is_named_by_verify(service, two_closed):
+    """Events, row and rungs of a case removed together: the register's numbering names the missing case."""
+    from engine.store.tables import rungs
+    target, other = two_closed
+    with service.store.write() as conn:
+        for table in (events, rungs, cases):
+            conn.execute(delete(table).where(table.c.case_id == target if table is not cases else cases.c.id == target))
+    breaks = service.audit.verify().breaks
+    assert [(b.case_id, "removed" in b.problem) for b in breaks] == [(target, True)]
+    assert _replay_problems(service) == {}  # what is left replays: only the count can see the hole
+
+
+def test_editing_a_deadline_column_is_named_by_replay(service):
+    """A case's `deadline` or `due_at` column edited (it would drop out of --overdue): replay names the column."""
+    case_id = _swept_open_case(service)
+    with service.store.write() as conn:
+        conn.execute(update(cases).where(cases.c.id == case_id).values(deadline="2026-12-31"))
+    problems = _replay_problems(service)[case_id]
+    assert any(p.startswith("deadline: stored '2026-12-31'") for p in problems), problems
+    with service.store.write() as conn:
+        conn.execute(update(cases).where(cases.c.id == case_id).values(deadline="2026-04-30",
+                                                                        due_at=parse_time("2026-12-31T00:00")))
+    assert any(p.startswith("due_at: stored") for p in _replay_problems(service)[case_id])
+    assert service.queries.cases(overdue=True, now="2026-05-02").cases == []  # what the edit would have hidden
+
+
+def test_silencing_the_ladder_is_named_by_replay(service):
+    """Pending rungs set to cancelled, or a fired one set back to pending: replay names each rung."""
+    from engine.store.tables import rungs
+    case_id = _swept_open_case(service)
+    with service.store.write() as conn:
+        conn.execute(update(rungs).where(rungs.c.case_id == case_id, rungs.c.status == "pending")
+                     .values(status="cancelled"))
+    problems = _replay_problems(service)[case_id]
+    assert any("rectification#1/interview: should be pending" in p for p in problems), problems
+    with service.store.write() as conn:
+        conn.execute(update(rungs).where(rungs.c.case_id == case_id, rungs.c.status == "cancelled")
+                     .values(status="pending"))
+        conn.execute(update(rungs).where(rungs.c.case_id == case_id, rungs.c.rung == "notice")
+                     .values(status="pending", fired_at=None))
+    problems = _replay_problems(service)[case_id]
+    assert problems == ["rung rectification#1/notice: the log says fired at 2026-05-01T00:30:00+08:00, the row says "
+                        "pending at None"], problems
+    result = service.audit.replay_case(case_id)
+    assert not result.agrees and any("notice" in d for d in result.differences)
+
+
+def test_editing_a_stored_workflow_text_is_named_by_verify(service):
+    """The exact text a version ran with must still hash to its content_hash: a forged rule is caught."""
+    from engine.store.tables import workflow_versions
+    with service.store.write() as conn:
+        text = conn.execute(select(workflow_versions.c.source_text).where(
+            workflow_versions.c.name == "major-hazard")).scalar_one()
+        conn.execute(update(workflow_versions).where(workflow_versions.c.name == "major-hazard")
+                     .values(source_text=text.replace("actor_differs_from: submit", "in_region")))
+    breaks = service.audit.verify().breaks
+    assert [(b.case_id, b.problem) for b in breaks] == [
+        ("(definitions)", next(b.problem for b in breaks))] and "major-hazard version 1" in breaks[0].problem
+
+
+def test_editing_a_stored_calendar_is_named_by_verify(service):
+    """A stored working-day calendar whose days were changed no longer hashes to its name: verify says so."""
+    from engine.store.tables import calendars
+    with service.store.write() as conn:
+        digest, data = conn.execute(select(calendars.c.content_hash, calendars.c.data)).first()
+        conn.execute(update(calendars).where(calendars.c.content_hash == digest)
+                     .values(data={**data, "holidays": data["holidays"][1:]}))
+    assert [b.case_id for b in service.audit.verify().breaks] == ["(calendars)"]

@@ -286,3 +286,35 @@ def test_concurrent_reports_get_distinct_consecutive_ids(service, db_url, clock)
     assert sorted(results) == [f"HZ-2026-{n:06d}" for n in range(1, 9)]
     for case_id in results:
         assert_whole(service, case_id)
+
+
+@pytest.mark.slow
+def test_several_inits_at_once_all_succeed_and_install_once(db_url):
+    """Four `hazard init` processes on one new database at once (a race on CREATE TABLE and on the first
+    version's unique key): each ends well, and each built-in workflow has exactly one version."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    store = Store(db_url)
+    if not store.is_sqlite:  # start from nothing: no tables at all, as a new deployment does
+        with store.db_engine.begin() as conn:
+            for table in ("case_event", "rung", "hazard_case", "app_user", "workflow_version", "work_calendar",
+                          "case_counter", "sweep_log"):
+                conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    store.dispose()
+    hazard = str(Path(sys.executable).parent / "hazard")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAZARD_")}
+    procs = [subprocess.Popen([hazard, "--db", db_url, "init"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for _ in range(4)]
+    outcomes = [(p.wait(120), p.stderr.read()) for p in procs]
+    assert all(code == 0 for code, _ in outcomes), outcomes
+    assert not any("Traceback" in err for _, err in outcomes)
+    store = Store(db_url)
+    with store.db_engine.connect() as conn:
+        versions = conn.execute(text("SELECT name, count(*) FROM workflow_version GROUP BY name")).all()
+    store.dispose()
+    assert versions and all(n == 1 for _, n in versions), versions

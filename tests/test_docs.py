@@ -48,3 +48,53 @@ def test_every_accepted_yaml_key_is_in_the_reference(keys):
     section = README[README.index("## Workflow definition reference"):]
     missing = sorted(k for k in keys if not re.search(rf"\b{re.escape(k)}\b", section))
     assert not missing, f"undocumented in the YAML reference: {missing}"
+
+
+def _example_lines(command) -> list[str]:
+    """The command lines of the `Example:` paragraph its docstring gives (the lines after it, indented)."""
+    lines = (command.help or "").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("Example")), None)
+    if start is None:
+        return []
+    found = []
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        found.append(line.strip())
+    return found
+
+
+@pytest.mark.parametrize("path,command", COMMANDS, ids=[p for p, _ in COMMANDS])
+def test_every_command_has_an_example_kept_verbatim_in_its_help(path, command):
+    """`--help` of each command shows an example that survives click's re-wrapping whole, at 80 columns."""
+    from click.testing import CliRunner
+
+    examples = _example_lines(command)
+    assert examples, f"{path} has no Example in its help"
+    shown = CliRunner().invoke(cli, path.split()[1:] + ["--help"], terminal_width=80).stdout
+    for line in examples:
+        assert line in shown.splitlines() or any(l.strip() == line for l in shown.splitlines()), \
+            f"{path}: the example line is not shown whole: {line!r}"
+
+
+@pytest.mark.slow
+def test_the_demo_shows_the_refusals_it_claims(tmp_path):
+    """docs/demo.sh runs to the end, and each '(refused as expected: ...)' follows the refusal it names."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HAZARD_")},
+           "HAZARD_DB": f"sqlite:///{tmp_path / 'demo.db'}", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    # stderr into stdout, so each refusal and the line claiming it come in the order they were printed
+    done = subprocess.run(["bash", "-c", f"bash '{root / 'docs' / 'demo.sh'}' 2>&1"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:]
+    ordered = done.stdout.splitlines()
+    claims = {"whoever submitted may not verify": "rule 'actor_differs_from'",
+              "an enterprise may not assign": "may not fire 'assign'",
+              "an enterprise may not verify its own rectification": "(role enterprise) may not fire 'verify'"}
+    for claim, refusal in claims.items():
+        at = next(i for i, line in enumerate(ordered) if f"(refused as expected: {claim})" in line)
+        assert refusal in ordered[at - 1], (claim, ordered[at - 1])

@@ -160,7 +160,7 @@ def test_every_accepted_key_and_word_is_documented():
     from engine.reports import campaign, ranking
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     start = readme.index("## Reports, the four lists, bulletins, rankings and campaigns")
-    text = readme[start:readme.index("\n## Layout", start)]
+    text = readme[start:readme.index("\n## Architecture", start)]
     words = (definition.TOP_KEYS | definition.ROUNDING_KEYS | definition.LIST_KEYS | definition.COLUMN_KEYS
              | definition.BULLETIN_KEYS | set(definition.BULLETIN_SECTIONS) | set(definition.ENTRIES)
              | set(definition.CASE_COLUMNS) | set(definition.ENTERPRISE_COLUMNS) | conditions.LEAVES

@@ -148,6 +148,8 @@ class Definition:
             final=frozenset(s.name for s in self.states if s.final),
             rectified=frozenset(s.name for s in self.states if s.rectified),
             deadline_clock=next((c for c in self.clocks if c.deadline_field == "deadline"), None),
+            clock_triggers=frozenset({"extend"} | {t for c in self.clocks for t in (*c.start, *c.stop, *c.pause,
+                                                                                    *c.resume)}),
         )
 
     def state(self, name: str) -> StateSpec | None:
@@ -168,6 +170,11 @@ class Definition:
     @property
     def final_states(self) -> frozenset[str]:
         return self._index["final"]
+
+    @property
+    def clock_triggers(self) -> frozenset[str]:
+        """Triggers that start, stop, pause, resume or extend some clock of this definition."""
+        return self._index["clock_triggers"]
 
     @property
     def rectified_states(self) -> frozenset[str]:

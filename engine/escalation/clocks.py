@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from engine.definition.model import Definition
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.definition.model import Definition
 
 
 def advance(states: dict, event, definition: Definition) -> dict:
@@ -18,6 +21,8 @@ def advance(states: dict, event, definition: Definition) -> dict:
     changes the very same dict comes back (the store writes only what changed)."""
     if not definition.clocks:
         return states
+    if event.trigger not in definition.clock_triggers and event.to_state not in definition.final_states:
+        return states  # no clock starts, stops, pauses, resumes or is extended on this trigger
     result = dict(states)
     # UTC text, whatever zone the event's time came in: the projection and its replay write the same bytes.
     at = event.at.astimezone(timezone.utc).isoformat()

@@ -76,11 +76,15 @@ def rung_due(deadline: Deadline, rung: Rung, calendar: WorkCalendar) -> tuple[da
     return Deadline(day, deadline.at_end_of_day, deadline.time_of_day).instant(), provisional
 
 
-def plan(definition: Definition, clocks: dict, fields: dict, fired: tuple, calendar: WorkCalendar) -> list[PlannedRung]:
-    """Every rung of every clock cycle the case has, with its due time; fired or skipped rungs are left out."""
+def plan(definition: Definition, clocks: dict, fields: dict, fired: tuple, calendar: WorkCalendar, *,
+         only: frozenset[str] | None = None) -> list[PlannedRung]:
+    """Every rung of every clock cycle the case has (of the clocks named in `only`, when given), with its due
+    time; fired or skipped rungs are left out."""
     done = set(fired)
     result = []
     for spec in definition.clocks:
+        if only is not None and spec.name not in only:
+            continue
         state = clocks.get(spec.name)
         if not state:
             continue

@@ -41,20 +41,22 @@ def _streamed(conn: Connection, stmt, batch: int):
     return conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
 
 
+_WITH_HEADS = Prepared(select(*EVENT_COLUMNS, cases.c.version, cases.c.last_hash)
+                       .select_from(events.outerjoin(cases, cases.c.id == events.c.case_id))
+                       .order_by(events.c.case_id, events.c.seq))
+_ALL = Prepared(select(*EVENT_COLUMNS).order_by(events.c.case_id, events.c.seq))
+
+
 def events_with_heads(conn: Connection, *, batch: int = 5000) -> Iterator[tuple[Event, Head | None]]:
     """Every event by case then seq, each with its case row's head (None when the case row is missing)."""
-    stmt = select(*EVENT_COLUMNS, cases.c.version, cases.c.last_hash) \
-        .select_from(events.outerjoin(cases, cases.c.id == events.c.case_id)) \
-        .order_by(events.c.case_id, events.c.seq)
-    for row in _streamed(conn, stmt, batch):
+    for row in _WITH_HEADS.stream(conn, batch=batch):
         head = None if row[_WIDTH] is None else (row[_WIDTH], row[_WIDTH + 1])
         yield Event(*row[:_WIDTH]), head
 
 
 def all_events(conn: Connection, *, batch: int = 5000) -> Iterator[Event]:
     """Every event by case then seq."""
-    stmt = select(*EVENT_COLUMNS).order_by(events.c.case_id, events.c.seq)
-    for row in _streamed(conn, stmt, batch):
+    for row in _ALL.stream(conn, batch=batch):
         yield Event(*row)
 
 
@@ -77,6 +79,40 @@ def count_events(conn: Connection) -> int:
 
 def count_cases(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(cases)).scalar_one()
+
+
+def rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list]:
+    """The rung rows of these cases (clock, cycle, rung, status, due_at, provisional, fired_at), by case."""
+    from engine.store.tables import rungs
+    found: dict[str, list] = {}
+    for start in range(0, len(case_ids), 500):
+        stmt = select(rungs.c.case_id, rungs.c.clock, rungs.c.cycle, rungs.c.rung, rungs.c.status, rungs.c.due_at,
+                      rungs.c.provisional, rungs.c.fired_at).where(rungs.c.case_id.in_(case_ids[start:start + 500]))
+        for row in conn.execute(stmt):
+            found.setdefault(row.case_id, []).append(row)
+    return found
+
+
+def definition_texts(conn: Connection) -> list[tuple[str, int, str, str]]:
+    from engine.store.tables import workflow_versions as w
+    return [tuple(r) for r in conn.execute(select(w.c.name, w.c.version, w.c.content_hash, w.c.source_text)
+                                           .order_by(w.c.name, w.c.version))]
+
+
+def calendar_data(conn: Connection) -> list[tuple[str, dict]]:
+    from engine.store.tables import calendars
+    return [tuple(r) for r in conn.execute(select(calendars.c.content_hash, calendars.c.data))]
+
+
+def counters(conn: Connection) -> dict[int, int]:
+    from engine.store.tables import counters as table
+    return {row.year: row.last for row in conn.execute(select(table.c.year, table.c.last))}
+
+
+def case_ids(conn: Connection) -> Iterator[str]:
+    for row in conn.execution_options(stream_results=True, yield_per=10000).execute(
+            select(cases.c.id).order_by(cases.c.id)):
+        yield row.id
 
 
 def _heads_statement() -> Prepared:

@@ -9,15 +9,13 @@ from __future__ import annotations
 from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.case import Case
 from engine.errors import Conflict, NotFound
 from engine.events import Event
-from engine.machine import Actor
+from engine.actor import Actor
 from engine.store.prepared import Prepared
 from engine.store.tables import cases, counters, events, users
 
@@ -108,12 +106,33 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(x for x in text.split(",") if x)
 
 
+_LOAD_MANY: dict[int, Prepared] = {}
+_BUCKETS = (1, 8, 32, 128, 512)
+
+
 def load_many(conn: Connection, case_ids: Iterable[str]) -> dict[str, Case]:
-    ids = list(case_ids)
-    found: dict[str, Case] = {}
-    for start in range(0, len(ids), 500):
-        rows = conn.execute(select(cases).where(cases.c.id.in_(ids[start:start + 500])))
-        found.update((row.id, case_from_row(row)) for row in rows)
+    """The cases with these ids, in statements prepared for a few list sizes (the list is padded up to one)."""
+    return {case_id: case_from_tuple(row) for case_id, row in _rows_of(conn, case_ids).items()}
+
+
+def rows_of(conn: Connection, case_ids: Iterable[str]) -> dict[str, dict]:
+    """The stored rows of these cases, every column by name (what an auditor compares with the events)."""
+    return {case_id: dict(zip(CASE_COLUMNS, row)) for case_id, row in _rows_of(conn, case_ids).items()}
+
+
+def _rows_of(conn: Connection, case_ids: Iterable[str]) -> dict[str, tuple]:
+    ids = list(dict.fromkeys(case_ids))
+    found: dict[str, tuple] = {}
+    for start in range(0, len(ids), _BUCKETS[-1]):
+        chunk = ids[start:start + _BUCKETS[-1]]
+        size = next(b for b in _BUCKETS if b >= len(chunk))
+        statement = _LOAD_MANY.get(size)
+        if statement is None:
+            statement = _LOAD_MANY[size] = Prepared(select(cases).where(
+                cases.c.id.in_([bindparam(f"id{i}") for i in range(size)])))
+        padded = chunk + [chunk[-1]] * (size - len(chunk))
+        for row in statement.rows(conn, {f"id{i}": case_id for i, case_id in enumerate(padded)}):
+            found[row[_AT["id"]]] = row
     return found
 
 
@@ -212,18 +231,25 @@ def insert_events(conn: Connection, new: list[Event]) -> None:
                        "nothing was written", case_id=new[0].case_id) from None
 
 
-def _reserve(upsert) -> Prepared:
-    stmt = upsert(counters).values(year=bindparam("year"), last=bindparam("count"))
-    stmt = stmt.on_conflict_do_update(index_elements=["year"], set_={"last": counters.c.last + stmt.excluded.last})
-    return Prepared(stmt.returning(counters.c.last))
+_RESERVE: dict[str, Prepared] = {}
 
 
-_RESERVE = {"postgresql": _reserve(pg_dialect.insert), "sqlite": _reserve(sqlite_dialect.insert)}
+def _reserve(dialect: str) -> Prepared:
+    """The upsert that takes numbers, in the dialect's own syntax (imported on first use: a read never needs it)."""
+    if dialect not in _RESERVE:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        stmt = upsert(counters).values(year=bindparam("year"), last=bindparam("count"))
+        stmt = stmt.on_conflict_do_update(index_elements=["year"], set_={"last": counters.c.last + stmt.excluded.last})
+        _RESERVE[dialect] = Prepared(stmt.returning(counters.c.last))
+    return _RESERVE[dialect]
 
 
 def reserve_numbers(conn: Connection, year: int, count: int, dialect: str) -> range:
     """`count` new case numbers of the year; the counter row is the lock, so two reporters never share one."""
-    (last,) = _RESERVE[dialect].first(conn, {"year": year, "count": count})
+    (last,) = _reserve(dialect).first(conn, {"year": year, "count": count})
     return range(last - count + 1, last + 1)
 
 

@@ -8,10 +8,14 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 
-from engine.calendar import WorkCalendar
+from typing import TYPE_CHECKING
+
 from engine.errors import NotFound
 from engine.store.prepared import Prepared
 from engine.store.tables import calendars, workflow_versions
+
+if TYPE_CHECKING:
+    from engine.calendar import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ def all_versions(conn: Connection) -> list[StoredVersion]:
     return [_stored(r) for r in rows]
 
 
-def save_calendar(conn: Connection, calendar: WorkCalendar, now: datetime) -> str:
+def save_calendar(conn: Connection, calendar: "WorkCalendar", now: datetime) -> str:
     digest = calendar.content_hash
     if conn.execute(select(calendars.c.content_hash).where(calendars.c.content_hash == digest)).first() is None:
         conn.execute(insert(calendars), [dict(content_hash=digest, name=calendar.name, version=calendar.version,
@@ -91,10 +95,11 @@ def save_calendar(conn: Connection, calendar: WorkCalendar, now: datetime) -> st
     return digest
 
 
-def load_calendar(conn: Connection, digest: str) -> WorkCalendar:
+def load_calendar(conn: Connection, digest: str) -> "WorkCalendar":
     row = conn.execute(select(calendars.c.data).where(calendars.c.content_hash == digest)).first()
     if row is None:
         raise NotFound(f"no working-day calendar {digest[:12]} stored", kind="calendar", key=digest)
+    from engine.calendar import WorkCalendar
     return WorkCalendar.from_data(row.data)
 
 

@@ -52,13 +52,18 @@ class Prepared:
         finally:
             cursor.close()
 
+    def stream(self, conn: Connection, params: dict | None = None, *, batch: int = 5000):
+        """The result rows in batches, never all in memory (a server-side cursor on PostgreSQL)."""
+        compiled = self._compiled(conn)
+        yield from compiled.stream(conn, params or {}, batch)
+
     def first(self, conn: Connection, params: dict | None = None) -> tuple | None:
         found = self.rows(conn, params)
         return found[0] if found else None
 
 
 class _Compiled:
-    __slots__ = ("sql", "order", "positional", "result_processors", "dbapi", "fixed")
+    __slots__ = ("sql", "order", "positional", "result_processors", "converted", "dbapi", "fixed")
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
@@ -74,6 +79,8 @@ class _Compiled:
         self.result_processors = None
         if getattr(compiled, "_result_columns", None):
             self.result_processors = tuple(_result_processor(column.type, dialect) for column in _selected(statement))
+        # (position, processor) of the columns that need converting: most of a row passes through as it is.
+        self.converted = tuple((i, p) for i, p in enumerate(self.result_processors or ()) if p is not None)
 
     def _params(self, params: dict) -> Any:
         if self.fixed:
@@ -93,21 +100,48 @@ class _Compiled:
             raise _wrapped(self.sql, params, error, self.dbapi) from error
         return cursor
 
-    def run_many(self, conn: Connection, rows: Iterable[dict]) -> int:
+    def run_many(self, conn: Connection, rows: Sequence[dict]) -> int:
         cursor = conn.connection.cursor()
         try:
-            cursor.executemany(self.sql, [self._params(r) for r in rows])
+            if len(rows) == 1:  # psycopg's executemany pipelines: a round trip more than one execute
+                cursor.execute(self.sql, self._params(rows[0]))
+            else:
+                cursor.executemany(self.sql, [self._params(r) for r in rows])
             return cursor.rowcount
         except self.dbapi.Error as error:
             raise _wrapped(self.sql, None, error, self.dbapi) from error
         finally:
             cursor.close()
 
+    def stream(self, conn: Connection, params: dict, batch: int):
+        driver = conn.connection.driver_connection
+        # PostgreSQL: a named cursor keeps the rows on the server, fetched a batch at a time.
+        cursor = driver.cursor(name=f"hazard_stream_{id(self)}") if conn.dialect.name == "postgresql" else driver.cursor()
+        try:
+            try:
+                cursor.execute(self.sql, self._params(params))
+            except self.dbapi.Error as error:
+                raise _wrapped(self.sql, params, error, self.dbapi) from error
+            while True:
+                rows = cursor.fetchmany(batch)
+                if not rows:
+                    return
+                yield from self.process_rows(rows)
+        finally:
+            cursor.close()
+
     def process_rows(self, rows: list) -> list[tuple]:
-        processors = self.result_processors
-        if not processors or not any(processors):
+        converted = self.converted
+        if not converted:
             return [tuple(r) for r in rows]
-        return [tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row)) for row in rows]
+        result = []
+        for row in rows:
+            values = list(row)
+            for i, processor in converted:
+                if values[i] is not None:
+                    values[i] = processor(values[i])
+            result.append(tuple(values))
+        return result
 
 
 # The conversions SQLAlchemy would make, written directly for the types hot rows carry: SQLAlchemy's own
@@ -146,7 +180,7 @@ def _sqlite_instant(value: datetime) -> str:
 def _sqlite_read_instant(value) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(value + "+00:00")
 
 
 def _selected(statement):

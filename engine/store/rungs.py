@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from typing import NamedTuple
+
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from engine.store.prepared import Prepared
-from engine.store.tables import cases, rungs, sweeps
+from engine.store.tables import UTCDateTime, cases, rungs, sweeps
 
 OPEN = ("pending", "paused", "cancelled")
 STATE_COLUMNS = (rungs.c.id, rungs.c.clock, rungs.c.cycle, rungs.c.rung, rungs.c.status, rungs.c.due_at,
@@ -61,32 +63,47 @@ def due(conn: Connection, *, now: datetime, limit: int | None = None) -> list:
     return list(conn.execute(stmt.limit(limit) if limit else stmt))
 
 
+class Claimed(NamedTuple):
+    id: int
+    case_id: str
+    clock: str
+    cycle: int
+    rung: str
+    due_at: datetime
+
+
+def _claims(postgres: bool) -> tuple[Prepared, Prepared]:
+    free = or_(rungs.c.claimed_by.is_(None), rungs.c.lease_until < bindparam("real_now", type_=UTCDateTime))
+    due = and_(rungs.c.status == "pending", rungs.c.due_at <= bindparam("now", type_=UTCDateTime), free)
+    ids = select(rungs.c.id).where(due).order_by(rungs.c.due_at).limit(bindparam("limit", type_=Integer))
+    # The other due rungs of the cases just claimed: catch-up policies decide over a whole clock cycle.
+    mine = select(rungs.c.case_id).where(rungs.c.claimed_by == bindparam("sweep_id")).scalar_subquery()
+    rest = select(rungs.c.id).where(and_(rungs.c.case_id.in_(mine), due))
+    if postgres:
+        ids, rest = ids.with_for_update(skip_locked=True), rest.with_for_update(skip_locked=True)
+    # SQLite has no SKIP LOCKED (SQLAlchemy drops it silently); its single writer makes UPDATE ... RETURNING atomic.
+    take = lambda chosen: Prepared(update(rungs).where(rungs.c.id.in_(chosen.scalar_subquery())).values(  # noqa: E731
+        claimed_by=bindparam("sweep_id"), lease_until=bindparam("lease_until", type_=UTCDateTime))
+        .returning(*(rungs.c[n] for n in Claimed._fields)))
+    return take(ids), take(rest)
+
+
+_CLAIMS = {True: _claims(True), False: _claims(False)}
+
+
 def claim(conn: Connection, *, now: datetime, real_now: datetime, sweep_id: str, lease_until: datetime, limit: int,
-          postgres: bool) -> list:
-    """Take up to `limit` rungs due at `now` that no live sweep holds; the caller commits before working on them.
+          postgres: bool) -> list[Claimed]:
+    """Take up to `limit` rungs due at `now` that no live sweep holds, with the other due rungs of their cases;
+    the caller commits before working on them.
 
     A lease is alive until `lease_until` by the real clock (`real_now`), whatever engine time a sweep runs at.
     """
-    free = or_(rungs.c.claimed_by.is_(None), rungs.c.lease_until < real_now)
-    ids = select(rungs.c.id).where(and_(rungs.c.status == "pending", rungs.c.due_at <= now, free)) \
-        .order_by(rungs.c.due_at).limit(limit)
-    if postgres:
-        ids = ids.with_for_update(skip_locked=True)
-    # SQLite has no SKIP LOCKED (SQLAlchemy drops it silently); its single writer makes UPDATE ... RETURNING atomic.
-    stmt = update(rungs).where(rungs.c.id.in_(ids.scalar_subquery())).values(
-        claimed_by=sweep_id, lease_until=lease_until).returning(*rungs.c)
-    claimed = list(conn.execute(stmt))
+    first, rest = _CLAIMS[postgres]
+    params = {"now": now, "real_now": real_now, "sweep_id": sweep_id, "lease_until": lease_until, "limit": limit}
+    claimed = [Claimed(*row) for row in first.rows(conn, params)]
     if not claimed:
         return claimed
-    # Take the other due rungs of the same cases too: catch-up policies decide over a whole clock cycle.
-    case_ids = sorted({r.case_id for r in claimed})
-    rest = select(rungs.c.id).where(and_(rungs.c.case_id.in_(case_ids), rungs.c.status == "pending",
-                                         rungs.c.due_at <= now, free))
-    if postgres:
-        rest = rest.with_for_update(skip_locked=True)
-    more = update(rungs).where(rungs.c.id.in_(rest.scalar_subquery())).values(
-        claimed_by=sweep_id, lease_until=lease_until).returning(*rungs.c)
-    return claimed + list(conn.execute(more))
+    return claimed + [Claimed(*row) for row in rest.rows(conn, params)]
 
 
 def release(conn: Connection, sweep_id: str, row_ids: list[int]) -> None:

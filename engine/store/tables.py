@@ -168,6 +168,10 @@ rungs = Table(
     UniqueConstraint("case_id", "clock", "cycle", "rung", name="uq_rung_once"),
     Index("ix_rung_due", "status", "due_at"),
 )
+# The rows a sweep holds (a handful among millions): a partial index keeps finding them independent of the
+# register's size, for the claim of their cases' other rungs and for handing back a failed sweep's claims.
+Index("ix_rung_claimed", rungs.c.claimed_by, sqlite_where=rungs.c.claimed_by.isnot(None),
+      postgresql_where=rungs.c.claimed_by.isnot(None))
 
 sweeps = Table(
     "sweep_log", METADATA,

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from engine.machine import Actor
+from engine.actor import Actor
 from engine.store.prepared import Prepared
 from engine.store.tables import users
 
