@@ -1,8 +1,9 @@
 """The event log's anchor: a Merkle root over every case's chain head that catches what `audit verify` cannot.
 
 A forger with database access who rewrites an event, re-hashes the rest of its chain and fixes the case row
-passes `verify` (every link holds) and `replay` (the forged step is legal); a vanished case or a removed
-last event with its case row rewound passes both too. An anchor published before catches each of them.
+passes `verify` (every link holds) and `replay` (the forged step is legal); the newest case deleted with the
+counter rewound, or a removed last event with its case row rewound, passes verify too. An anchor published
+before catches each of them.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from engine import anchor
 from engine.clock import parse_time
 from engine.errors import InvalidInput
 from engine.events import Event
-from engine.store.tables import cases, events, rungs
+from engine.store.tables import cases, counters, events, rungs
 from tests.conftest import report, run_to
 
 T = parse_time("2026-03-10T12:00")
@@ -145,11 +146,13 @@ def _heads(text: str):
 
 
 def test_a_vanished_case_is_caught(service, published):
-    """A case deleted with its events and rungs leaves every remaining chain whole; the anchor counts one case less."""
+    """The newest case deleted with its events and rungs, and the year's counter rewound: every remaining chain is
+    whole and the numbering has no gap, so verify passes; the anchor counts one case less and names it."""
     ids, line, heads = published
     with service.store.write() as conn:
         for table, column in ((events, events.c.case_id), (rungs, rungs.c.case_id), (cases, cases.c.id)):
             conn.execute(delete(table).where(column == ids[2]))
+        conn.execute(update(counters).where(counters.c.year == 2026), {"last": 2})
     assert service.audit.verify().breaks == []
     check = service.audit.check_anchor(line.line(), heads=heads)
     assert any("1 vanished" in d for d in check.differences) and any("5 removed" in d for d in check.differences)
