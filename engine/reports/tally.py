@@ -87,11 +87,6 @@ def on_time(case: Case, at: datetime) -> bool:
     return case.due_at is None or (case.met_at or case.rectified_at) <= case.due_at
 
 
-def counts_of(case: Case, at: datetime) -> Counts:
-    return Counts(found=1, rectified=int(rectified_by(case, at)), overdue=int(overdue_at(case, at)),
-                  rectified_on_time=int(on_time(case, at)))
-
-
 def tally(cases: Iterable[Case], *, columns: tuple[str, ...], at: datetime) -> dict[tuple, Counts]:
     """Counts per combination of the register `columns` (as the GROUP BY gives them), for cases already in scope."""
     raw: dict[tuple, list[int]] = {}
