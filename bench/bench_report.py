@@ -31,6 +31,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -316,6 +317,7 @@ def main() -> int:
     engine.close()
     if schema and not args.reuse and not args.keep:
         _pg_admin(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    shutil.rmtree(folder, ignore_errors=True)  # the default SQLite file; --keep puts it elsewhere
     print(f"ratio    : {max(ratios):.2f}x")
     return 0
 
