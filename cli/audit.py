@@ -78,20 +78,28 @@ def _replay_all(ctx):
 
 
 @audit.command()
+@click.option("--anchor", "anchor_line", metavar="VALUE", default=None,
+              help="Also check the log against this published anchor (the line `audit anchor` printed).")
+@click.option("--heads", "heads_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The heads file published with the anchor: names each case that differs.")
 @json_option
 @click.pass_context
-def verify(ctx):
+def verify(ctx, anchor_line, heads_file):
     """Check every event's hash chain; name the case and sequence number of any edited, removed or reordered event.
 
-    Streams the log (constant memory). Exits 10 when any chain breaks, 0 when all verify.
+    Streams the log (constant memory). With --anchor, also recomputes the anchor at its moment: a case that
+    vanished, an event removed, or a chain rewritten and re-hashed since it was published is reported. Exits 10
+    when any chain breaks or the anchor does not hold, 0 when all verify.
 
     \b
     Example:
-      hazard --db postgresql+psycopg://postgres@127.0.0.1/hazard audit verify --json
+      hazard audit verify --anchor "anchor 2026-12-01T09:00:00+08:00 cases=1234 events=8765 root=3f0c..."
     """
     from engine.errors import TamperDetected
 
     auditor = _auditor(ctx)
+    if anchor_line is not None:
+        return _verify_anchor(ctx, auditor, anchor_line, heads_file)
     with progress("verifying events", auditor.count_events()) as advance:
         result = auditor.verify(on_events=advance)
     print_verify_report(result, is_json(ctx))
@@ -100,6 +108,70 @@ def verify(ctx):
         _finish(ctx, TamperDetected(f"the event log does not verify: {len(result.breaks)} break(s) in "
                                     f"{len(cases)} case(s): {', '.join(cases[:5])}{' ...' if len(cases) > 5 else ''}",
                                     breaks=result.breaks))
+
+
+def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
+    """The chains, then the published anchor against today's log; exit 10 if either fails."""
+    from cli.output import message, print_json, short_time
+    from engine.documents import verify_report_document
+    from engine.errors import TamperDetected
+
+    heads = None
+    if heads_file:
+        try:
+            with open(heads_file, encoding="utf-8") as handle:
+                heads = handle.read()
+        except UnicodeDecodeError:
+            from engine.errors import InvalidInput
+            raise InvalidInput(f"{heads_file} is not a heads file (not UTF-8 text)", field="heads") from None
+    check = auditor.check_anchor(anchor_line, heads=heads)  # a bad anchor or heads file fails before the long read
+    with progress("verifying events", auditor.count_events()) as advance:
+        result = auditor.verify(on_events=advance)
+    if is_json(ctx):
+        print_json({**verify_report_document(result), "ok": not result.breaks and check.holds, "anchor": {
+            "published": check.published.as_dict(), "today": check.today.as_dict(), "holds": check.holds,
+            "differences": check.differences, "by_case": check.by_case}})
+    else:
+        print_verify_report(result, False)
+        for line in check.differences:
+            click.echo(f"anchor: {line}")
+        message(f"anchor of {short_time(check.published.as_of)}: " + ("holds: the log as of then is the one "
+                "published" if check.holds else f"does NOT hold ({len(check.differences)} difference(s))"))
+    if result.breaks or not check.holds:
+        what = [f"{len(result.breaks)} chain break(s)"] * bool(result.breaks) + ["the anchor does not hold"] * \
+            (not check.holds)
+        _finish(ctx, TamperDetected(f"the event log does not verify: {' and '.join(what)}", breaks=result.breaks))
+
+
+@audit.command()
+@click.option("--as-of", "as_of", metavar="TIME", default=None,
+              help="The moment to anchor (default: now): events with an effective time up to it count.")
+@click.option("--heads", "heads_file", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write every case's chain head to this file, to archive beside the anchor.")
+@json_option
+@click.pass_context
+def anchor(ctx, as_of, heads_file):
+    """Print the event log's anchor: one line with a Merkle root over every case's chain head as of a moment.
+
+    Publish the line (every bulletin prints it); `hazard audit verify --anchor LINE` later proves the log up to
+    that moment was not changed. With --heads, the heads file lets verify name each case that differs.
+
+    \b
+    Example:
+      hazard audit anchor --as-of 2026-11-30T23:59:59
+    """
+    from cli.output import message, print_json
+    from engine import anchor as anchors
+
+    found, heads = _auditor(ctx).anchor(as_of=_as_of(as_of))
+    if heads_file:
+        with open(heads_file, "w", encoding="utf-8") as handle:
+            handle.write(anchors.heads_text(found, heads))
+        message(f"{found.cases} chain heads written to {heads_file}")
+    if is_json(ctx):
+        print_json(found.as_dict())
+    else:
+        click.echo(found.line())
 
 
 @audit.command()

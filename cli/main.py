@@ -24,6 +24,8 @@ SUBCOMMANDS = {
     "audit": ("cli.audit", "audit"),
     "calendar": ("cli.calendar", "calendar"),
     "db": ("cli.db", "db"),
+    "report": ("cli.report", "report"),
+    "campaign": ("cli.campaign", "campaign"),
 }
 SHORT_HELP = {
     "init": "Create the tables and install the built-in workflows.",
@@ -36,6 +38,8 @@ SHORT_HELP = {
     "audit": "Replay, verify, trace responsibility, write dossiers.",
     "calendar": "Working-day calendars (holidays and make-up days).",
     "db": "The schema's revision; upgrading an older database.",
+    "report": "Figures, the four lists, bulletins and rankings (read-only).",
+    "campaign": "Campaigns (专项整治): install, list, status per stage.",
 }
 
 
@@ -236,6 +240,7 @@ HINTS = {
     ("Refused", "map"): "map each with --map OLD=NEW",
     ("Refused", "after_now"): "to back-fill an older record, give --now its own date",
     ("Refused", "time-order"): "back-filled events go in the order they happened",
+    ("NotFound", "no-campaign"): "install it with `hazard campaign install FILE`; `hazard campaign list` shows them",
 }
 
 

@@ -49,6 +49,14 @@ class Engine:
         from engine.auditor import Auditor
         return Auditor(self)
 
+    @property
+    def reports(self):
+        """Figures, lists, bulletins, rankings and campaigns (engine/reports/app.py), made on first use."""
+        if "_reports" not in self.__dict__:
+            from engine.reports.app import Reports
+            self._reports = Reports(self)
+        return self._reports
+
     @classmethod
     def open(cls, url: str, *, create: bool = False, clock: Clock | None = None) -> "Engine":
         """An engine on the database at `url`; a SQLite file is created only with `create=True`."""

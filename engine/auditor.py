@@ -47,6 +47,20 @@ class VerifyReport:
     breaks: list[ChainBreak]
 
 
+@dataclass(frozen=True)
+class AnchorCheck:
+    """A published anchor against today's log at the same moment: `differences` empty when it holds."""
+
+    published: object            # engine.anchor.Anchor
+    today: object
+    differences: list[str]
+    by_case: bool                # the published heads were given, so cases are named
+
+    @property
+    def holds(self) -> bool:
+        return not self.differences
+
+
 class Auditor:
     """Audits over an engine's store and definitions, each in one read snapshot."""
 
@@ -166,6 +180,26 @@ class Auditor:
             breaks += _stored_records_problems(conn)
             breaks += users_log_breaks(conn)  # the users' log and its tables (engine/accounts.py)
         return VerifyReport(tally, breaks)
+
+    def anchor(self, *, as_of: datetime | None = None):
+        """The event log's anchor at `as_of` (default: the engine's now, to the second) and its heads."""
+        from engine import anchor
+        from engine.store import audit as audit_store
+
+        moment = as_of or self.engine.clock.now().replace(microsecond=0)
+        with audit_store.snapshot(self.engine.store) as conn:
+            heads, events = audit_store.chain_heads(conn, as_of=moment)
+        return anchor.compute(heads, events=events, as_of=moment)
+
+    def check_anchor(self, published: str, *, heads: str | None = None) -> AnchorCheck:
+        """Today's log against a published anchor line (and, to name cases, the heads file published with it)."""
+        from engine import anchor
+
+        claimed = anchor.parse(published)
+        claimed_heads = anchor.parse_heads(heads, claimed) if heads is not None else None
+        today, current = self.anchor(as_of=claimed.as_of)
+        return AnchorCheck(claimed, today, anchor.compare(claimed, today, published_heads=claimed_heads,
+                                                          current_heads=current), claimed_heads is not None)
 
     def case_file(self, case_id: str) -> CaseFile:
         """Everything a trace or a dossier reads about one case, from one snapshot."""

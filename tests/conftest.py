@@ -47,8 +47,11 @@ def seed(url: str) -> None:
 
 
 def _table_names() -> list[str]:
+    from sqlmodel import SQLModel
+
+    import engine.store.campaign_records  # noqa: F401 - the SQLModel records are part of the schema too
     from engine.store.tables import METADATA
-    return [t.name for t in METADATA.sorted_tables]
+    return [t.name for t in METADATA.sorted_tables] + [t.name for t in SQLModel.metadata.sorted_tables]
 
 
 # -- SQLite: template files ---------------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ one condition. The leaves, each over one attribute of the case as the register g
     flag: suspended                   the case carries the flag (a list: any of them)
     rung_reached: post_supervision    the ladder fired this action or a stronger one
                                       (remind < notice < interview < post_supervision < expose < suspend)
-    industry_in: [危险化学品, 非煤矿山]  one of these industries
+    industry_in: [危险化学品, 非煤矿山]  one of these industries (vocabulary terms or their aliases)
     region_in: ["3717"]               within one of these region prefixes
     state_in: [rectifying]            in one of these states
-    source_in: [whistleblower]        found by one of these sources
+    source_in: [whistleblower]        found by one of these sources (likewise)
     workflow_in: [major-hazard]       run by one of these workflows
     days_overdue_at_least: 30         at least this many days past the deadline
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine import vocabularies
 from engine.definition import source
 from engine.reports.reading import Reader
 
@@ -33,6 +34,7 @@ CASE_ATTRIBUTES = ("level", "open", "overdue", "flags", "rung_reached", "industr
 LEAVES = frozenset({"level", "open", "overdue", "flag", "rung_reached", "industry_in", "region_in", "state_in",
                     "source_in", "workflow_in", "days_overdue_at_least"})
 COMBINERS = frozenset({"any", "all", "not"})
+VOCABULARY_LEAVES = {"industry_in": vocabularies.industries, "source_in": vocabularies.sources}
 MAX_DEPTH = 8
 
 
@@ -99,7 +101,20 @@ def _leaf(key: str, value, line: int, reader: Reader, where: str) -> Condition:
             if code:
                 codes.append(code)
         return Condition(key, tuple(codes))
-    return Condition(key, frozenset(reader.texts(holder, key, where)))  # flag and the *_in leaves
+    words = reader.texts(holder, key, where)
+    if key in VOCABULARY_LEAVES:
+        # the register stores each industry and source as its vocabulary term: 燃气 is stored as 城镇燃气
+        vocabulary = VOCABULARY_LEAVES[key]()
+        terms = []
+        for word in words:
+            term = vocabulary.resolve(word)
+            if term is None:
+                reader.problem(line, f"{where}: {key}: unknown {key[:-3]} '{word}' (one of: "
+                                     f"{', '.join(vocabulary.terms)})")
+            else:
+                terms.append(term)
+        words = tuple(terms)
+    return Condition(key, frozenset(words))  # flag and the *_in leaves
 
 
 def matches(condition: Condition, case: dict) -> bool:

@@ -58,6 +58,9 @@ class Store:
     def create_schema(self) -> None:
         """Create every table that is missing, on a new database or one at this release's revision (a new
         one is stamped with it); an older release's database is refused. Two processes at once both succeed."""
+        from sqlmodel import SQLModel
+
+        import engine.store.campaign_records  # noqa: F401 - registers its table with SQLModel's metadata
         from engine.store import schema
         from engine.store.tables import METADATA
         for attempt in range(3):
@@ -65,6 +68,7 @@ class Store:
                 fresh = schema.check_current(self) is None
                 with self.translated():
                     METADATA.create_all(self.db_engine)
+                    SQLModel.metadata.create_all(self.db_engine)
                 if fresh:
                     schema.stamp_head(self)
                 return

@@ -1,0 +1,151 @@
+"""The event log's anchor: one line that fixes every case's chain as of a moment, to print in a bulletin.
+
+    anchor 2026-12-01T09:00:00+08:00 cases=1234 events=8765 root=3f0c...e1
+
+For each case with an event in force at the moment (effective time at or before it), its chain head as of then
+(case id, the sequence number and hash of its last such event) is a leaf; `root` is the Merkle tree hash over
+the leaves sorted by case id (RFC 6962's tree: leaves hashed with a 0x00 prefix, nodes with 0x01), `cases` the
+number of leaves and `events` the number of events in force. Each event's hash covers the one before it, so a
+head's hash fixes the whole chain up to it.
+
+Checking a published anchor against today's log (`compare`): recompute the anchor at the same moment; any
+case removed, event removed, or chain rewritten and re-hashed changes the root (and a removal the counts).
+The root alone says that something changed and, from the counts, what kind of change; with the published
+leaves beside it (`heads_text`, checked against the root so a forged file is refused) it names each case.
+Pure: the heads come from engine/store/audit.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from engine.clock import SHANGHAI
+from engine.errors import InvalidInput
+
+Head = tuple[str, int, str]  # (case id, seq, hash) of the case's last event in force at the moment
+_LINE = re.compile(r"^\s*(?:anchor\s+)?(\S+)\s+cases=(\d+)\s+events=(\d+)\s+root=([0-9a-f]{64})\s*$")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    as_of: datetime
+    cases: int
+    events: int
+    root: str
+
+    def line(self) -> str:
+        return f"anchor {self.as_of.astimezone(SHANGHAI).isoformat()} cases={self.cases} events={self.events} root={self.root}"
+
+    def as_dict(self) -> dict:
+        """The bulletin document's shape: {"value", "as_of", "cases", "events"} (and the root)."""
+        return {"value": self.line(), "as_of": self.as_of, "cases": self.cases, "events": self.events,
+                "root": self.root}
+
+
+def leaf_hash(head: Head) -> bytes:
+    case_id, seq, digest = head
+    return hashlib.sha256(b"\x00" + f"{case_id}\n{seq}\n{digest}".encode()).digest()
+
+
+def merkle_root(leaves: list[bytes]) -> str:
+    """RFC 6962's Merkle tree hash; pairing level by level and carrying an odd last node up is the same tree."""
+    if not leaves:
+        return hashlib.sha256(b"").hexdigest()
+    level, sha = leaves, hashlib.sha256
+    while len(level) > 1:
+        paired = [sha(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0].hex()
+
+
+def compute(heads: Iterable[Head], *, events: int, as_of: datetime) -> tuple[Anchor, list[Head]]:
+    """The anchor over `heads` (any order; sorted here by case id, as Python compares text, on every database)."""
+    ordered, sha = sorted(heads), hashlib.sha256
+    leaves = [sha(b"\x00" + f"{c}\n{s}\n{h}".encode()).digest() for c, s, h in ordered]  # leaf_hash, inlined
+    return Anchor(as_of, len(ordered), events, merkle_root(leaves)), ordered
+
+
+def parse(text: str) -> Anchor:
+    """An anchor line as printed (the leading word `anchor` may be left out); InvalidInput when it is not one."""
+    from engine.clock import parse_time
+    found = _LINE.match(text or "")
+    if not found:
+        raise InvalidInput(f"'{(text or '').strip()[:120]}' is not an anchor (anchor TIME cases=N events=N root=HEX, "
+                           "as `audit anchor` prints it)", field="anchor", rule="anchor")
+    at, cases, count, root = found.groups()
+    return Anchor(parse_time(at), int(cases), int(count), root)
+
+
+# -- the published leaves ---------------------------------------------------------------------------------------
+def heads_text(anchor: Anchor, heads: list[Head]) -> str:
+    """The anchor line, then one `CASE SEQ HASH` line per leaf: what to archive beside a bulletin."""
+    return "\n".join([anchor.line()] + [f"{c} {s} {h}" for c, s, h in heads]) + "\n"
+
+
+def parse_heads(text: str, anchor: Anchor) -> dict[str, tuple[int, str]]:
+    """The leaves of a heads file, refused unless they are exactly the ones under `anchor`'s root."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or parse(lines[0]) != anchor:
+        raise InvalidInput("the heads file is not the one of this anchor (its first line differs)", field="heads",
+                           rule="anchor")
+    heads = []
+    for number, line in enumerate(lines[1:], 2):
+        parts = line.split()
+        if len(parts) != 3 or not parts[1].isdigit() or not re.fullmatch(r"[0-9a-f]{64}", parts[2]):
+            raise InvalidInput(f"heads file line {number}: expected CASE SEQ HASH", field="heads", rule="anchor")
+        heads.append((parts[0], int(parts[1]), parts[2]))
+    if len(heads) != anchor.cases or merkle_root([leaf_hash(h) for h in sorted(heads)]) != anchor.root:
+        raise InvalidInput("the heads file does not hash to the anchor's root: it is not the published one",
+                           field="heads", rule="anchor")
+    return {c: (s, h) for c, s, h in heads}
+
+
+# -- comparing ----------------------------------------------------------------------------------------------------
+def compare(published: Anchor, now: Anchor, *, published_heads: dict[str, tuple[int, str]] | None = None,
+            current_heads: list[Head] | None = None) -> list[str]:
+    """What differs between a published anchor and today's log at the same moment; empty when it holds."""
+    if (published.cases, published.events, published.root) == (now.cases, now.events, now.root):
+        return []
+    moment = published.as_of.astimezone(SHANGHAI).isoformat()
+    found = []
+    if now.cases != published.cases:
+        delta = now.cases - published.cases
+        found.append(f"cases in force at {moment}: {published.cases} published, {now.cases} today "
+                     f"({-delta} vanished)" if delta < 0 else
+                     f"cases in force at {moment}: {published.cases} published, {now.cases} today ({delta} more: "
+                     "reported later with an earlier effective time, or forged)")
+    if now.events != published.events:
+        delta = now.events - published.events
+        found.append(f"events in force at {moment}: {published.events} published, {now.events} today "
+                     + (f"({-delta} removed)" if delta < 0 else f"({delta} more: back-filled later, or forged)"))
+    if now.root != published.root:
+        found.append(f"root: {published.root} published, {now.root} today: "
+                     + ("the chains differ although the counts agree: a chain was rewritten and re-hashed"
+                        if len(found) == 0 else "the chains differ"))
+    if published_heads is not None and current_heads is not None:
+        found += _by_case(published_heads, {c: (s, h) for c, s, h in current_heads})
+    return found
+
+
+def _by_case(published: dict[str, tuple[int, str]], current: dict[str, tuple[int, str]]) -> list[str]:
+    found = []
+    for case_id in sorted(published.keys() | current.keys()):
+        was, now = published.get(case_id), current.get(case_id)
+        if was == now:
+            continue
+        if now is None:
+            found.append(f"{case_id}: vanished (its chain had {was[0]} event(s) then)")
+        elif was is None:
+            found.append(f"{case_id}: not in the published anchor (#{now[0]} now)")
+        elif now[0] < was[0]:
+            found.append(f"{case_id}: events removed (published head #{was[0]} {was[1][:12]}, today #{now[0]} "
+                         f"{now[1][:12]})")
+        else:
+            found.append(f"{case_id}: chain rewritten (published head #{was[0]} {was[1][:12]}, today #{now[0]} "
+                         f"{now[1][:12]})")
+    return found

@@ -1,0 +1,207 @@
+"""The reports (*app*): figures, the four lists, bulletins, rankings and campaigns over an engine's register.
+
+    hz = Engine.open("sqlite:///hazard.db")
+    stats = hz.reports.stats(by=["county"], from_="2018-10-01", to="2018-10-31", region="3717")
+    stats.total.counts.found, stats.total.texts["rate"]         # 21521, '86.53%'
+    hz.reports.lists(list="major-to-clear", region="3717").page()
+    hz.reports.bulletin(period="month", date="2018-10-31", region="3717").html()
+    hz.reports.ranking(weights=open("weights.yaml").read(), by="region")
+    hz.reports.campaigns.status("heze-2018", as_of="2018-12-20")
+
+Read-only; each call reads in short transactions. Counting is the store's GROUP BY (engine/store/reports.py)
+or, with `as_of`, a fold of the events (engine/reports/app_figures.py); regions are rolled up from the county
+code here, and every division under the region asked appears, with zeros where nothing was found.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from engine import regions, vocabularies
+from engine.clock import end_of_day, iso, parse_day, parse_time, start_of_day
+from engine.errors import InvalidInput
+from engine.reports import definition as definitions
+from engine.reports import figures
+from engine.reports.app_figures import Figures
+from engine.reports.figures import Counts, StatsRow
+from engine.reports.tally import COLUMN_OF, GROUP_FIELDS, REGION_FIELDS, CaseScope
+
+REGION_ORDER = ("province", "city", "county")
+
+
+# -- what users give --------------------------------------------------------------------------------------------
+def day_of(value, name: str) -> date | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, date) and not isinstance(value, datetime) else parse_day(str(value), name)
+
+
+def moment_of(value) -> datetime | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, datetime) else parse_time(str(value))
+
+
+def region_of(value) -> str | None:
+    return regions.prefix(value) if value not in (None, "") else None
+
+
+def level_of(value) -> str | None:
+    return vocabularies.levels().check(value) if value not in (None, "") else None
+
+
+def check_by(by) -> tuple[str, ...]:
+    fields = tuple(dict.fromkeys(by or ()))
+    unknown = [f for f in fields if f not in GROUP_FIELDS]
+    if unknown:
+        raise InvalidInput(f"cannot group by {', '.join(unknown)} (one of: {', '.join(GROUP_FIELDS)})", field="by")
+    return fields
+
+
+def found_scope(base: CaseScope, start: date | None, end: date | None) -> CaseScope:
+    if start and end and start > end:
+        raise InvalidInput(f"the period ends ({end}) before it starts ({start})", field="to")
+    return base.narrowed(found_from=start_of_day(start) if start else None,
+                         found_to=end_of_day(end) if end else None)
+
+
+def looked_at(end: date | None, now: datetime) -> datetime:
+    """The moment a period is looked at: the end of its last day, or now while it is still running."""
+    return min(end_of_day(end), now) if end else now
+
+
+# -- regions ------------------------------------------------------------------------------------------------------
+def region_level(within: str | None) -> str:
+    """What `--by region` means under a region: the level below it (a province's cities, a city's counties)."""
+    if not within:
+        return "province"
+    if len(within) == 2:
+        return "county" if regions.units(within, "city") == [within] else "city"
+    return "county"
+
+
+def field_level(field: str, within: str | None) -> str | None:
+    if field == "region":
+        return region_level(within)
+    return REGION_FIELDS.get(field)
+
+
+def grouped(raw: dict[tuple, Counts], columns: tuple[str, ...], by: tuple[str, ...],
+            within: str | None) -> dict[tuple, Counts]:
+    """GROUP BY rows (keyed by register columns, regions by county code) keyed by the `by` fields instead:
+    regions rolled up, and every division under `within` present (zeros where nothing was found)."""
+    position = {column: i for i, column in enumerate(columns)}
+    levels = [field_level(f, within) for f in by]
+    out: dict[tuple, Counts] = {}
+    for key, counts in raw.items():
+        values = tuple(regions.roll_up(key[position["region"]], lvl) if lvl else key[position[COLUMN_OF[f]]]
+                       for f, lvl in zip(by, levels))
+        out[values] = out.get(values, Counts()) + counts
+    region_levels = [lvl for lvl in levels if lvl]
+    if within and region_levels:
+        finest = max(region_levels, key=REGION_ORDER.index)
+        seen = {regions.roll_up(k[i], finest) for k in out for i, lvl in enumerate(levels) if lvl == finest}
+        for unit in regions.units(within, finest):
+            if unit not in seen:
+                out[tuple(regions.roll_up(unit, lvl) if lvl else None for lvl in levels)] = Counts()
+    return dict(sorted(out.items(), key=lambda item: tuple((v is None, str(v)) for v in item[0])))
+
+
+def group_document(by: tuple[str, ...], values: tuple) -> dict:
+    doc = {}
+    for field, value in zip(by, values):
+        doc[field] = value
+        if field in REGION_FIELDS or field == "region":
+            doc[f"{field}_name"] = regions.label(value) if value else None
+    return doc
+
+
+# -- stats --------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StatsReport:
+    by: tuple[str, ...]
+    rows: list[StatsRow]
+    total: StatsRow
+    region: str | None
+    level: str | None
+    start: date | None
+    end: date | None
+    at: datetime
+    replayed: bool
+    definition: definitions.ReportDefinition
+
+    def as_dict(self) -> dict:
+        r = self.definition.rounding
+        return {"by": list(self.by), "region": self.region,
+                "region_name": regions.full_name(self.region) if self.region else None, "level": self.level,
+                "from": self.start, "to": self.end, "at": self.at, "as_of": self.replayed,
+                "rounding": {"decimals": r.decimals, "zero": r.zero, "percent_sign": r.percent_sign,
+                             "on_time_base": self.definition.on_time_base},
+                "rows": [row.as_dict() for row in self.rows], "total": self.total.as_dict()}
+
+    def page(self):
+        from engine.reports.lists import stats_page
+        span = f"{self.start or '…'} 至 {self.end or '…'}"
+        where = regions.full_name(self.region) if self.region else "全部地区"
+        moment = "（依事件日志回放）" if self.replayed else ""
+        return stats_page(self.rows, list(self.by), total=self.total, definition=self.definition,
+                          subtitle=f"{where}，排查时间 {span}，截至 {iso(self.at)}{moment}")
+
+
+class Reports:
+    def __init__(self, engine):
+        from engine.reports.app_campaigns import Campaigns
+        self._engine = engine
+        self.campaigns = Campaigns(engine, self)
+
+    def _now(self, now) -> datetime:
+        return moment_of(now) or self._engine.clock.now()
+
+    @staticmethod
+    def definition(text: str | None = None, filename: str = "report.yaml") -> definitions.ReportDefinition:
+        """A report definition from its text (DefinitionInvalid lists every problem), or the shipped default."""
+        return definitions.parse_text(text, filename) if text is not None else definitions.default()
+
+    def stats(self, *, by=(), from_=None, to=None, region=None, level=None, as_of=None,
+              definition: definitions.ReportDefinition | None = None, now=None) -> StatsReport:
+        """Per group and in total, for hazards found in the period: found, rectified, open, overdue, rectified on
+        time, not yet due, and the two rates, as of the period's end (or `as_of`, then folded from the events)."""
+        d = definition or definitions.default()
+        fields, within, chosen = check_by(by), region_of(region), level_of(level)
+        start, end, as_of = day_of(from_, "from"), day_of(to, "to"), moment_of(as_of)
+        at = as_of or looked_at(end, self._now(now))
+        scope = found_scope(CaseScope(region=within, levels=(chosen,) if chosen else ()), start, end)
+        columns = tuple(dict.fromkeys(COLUMN_OF[f] for f in fields))
+        counted = grouped(Figures(self._engine, at=at, replayed=as_of is not None).counts(scope, columns), columns,
+                          fields, within)
+        rows = [figures.stats_row(group_document(fields, key), counts, d.rounding, d.on_time_base)
+                for key, counts in counted.items()] if fields else []
+        total = figures.total(rows, d.rounding, d.on_time_base) if fields else \
+            figures.stats_row({"group": "合计"}, counted.get((), Counts()), d.rounding, d.on_time_base)
+        return StatsReport(fields, rows, total, within, chosen, start, end, at, as_of is not None, d)
+
+    def lists(self, *, list: str | None = None, region=None,  # noqa: A002 - the option's own name
+              definition: definitions.ReportDefinition | None = None, now=None):
+        """The four lists (四个清单), or the one named, with the rows the definition's rules take."""
+        from engine.reports.app_lists import build_lists
+        return build_lists(self._engine, name=list, region=region_of(region),
+                           definition=definition or definitions.default(), now=self._now(now))
+
+    def bulletin(self, *, period: str, date=None, region=None, campaign: str | None = None,
+                 definition: definitions.ReportDefinition | None = None, now=None):
+        """The weekly brief / monthly / quarterly bulletin (周简报、月通报) of the period holding `date`."""
+        from engine.reports.app_bulletin import build_bulletin
+        return build_bulletin(self, period=period, day=day_of(date, "date"), region=region_of(region),
+                              campaign=campaign, definition=definition or definitions.default(), now=self._now(now))
+
+    def ranking(self, *, weights: str, weights_file: str = "weights.yaml", by: str = "region", from_=None, to=None,
+                region=None, definition: definitions.ReportDefinition | None = None, now=None):
+        """Groups ranked on the weighted indicators of a weights file (考核排序)."""
+        from engine.reports import ranking as rankings
+        from engine.reports.app_ranking import rank_groups
+        if by not in ("region", "department", "industry"):
+            raise InvalidInput(f"a ranking groups by region, department or industry, not '{by}'", field="by")
+        spec = rankings.parse_text(weights, weights_file)
+        start, end = day_of(from_, "from"), day_of(to, "to")
+        return rank_groups(self._engine, spec, by=by, start=start, end=end, region=region_of(region),
+                           at=looked_at(end, self._now(now)), definition=definition or definitions.default())

@@ -1,0 +1,184 @@
+"""Figures through the engine: counts by hand, zero rows for silent counties, rounding from the definition, as-of."""
+from __future__ import annotations
+
+import pytest
+
+from engine.clock import parse_time
+from engine.errors import InvalidInput, NotFound
+from engine.reports.tally import GROUP_FIELDS
+from report_cases import MARCH_END, report_scenario
+
+HEZE_COUNTIES = ["371702", "371703", "371721", "371722", "371723", "371724", "371725", "371726", "371728"]
+MOMENTS = ["2026-03-02T09:30", "2026-03-16T00:00", "2026-03-21T00:00", "2026-03-26T12:00", "2026-04-01T00:00",
+           "2026-04-08T09:00", "2026-04-20T09:00"]
+
+
+def _counts(row) -> dict:
+    return {k: getattr(row.counts, k) for k in ("found", "rectified", "overdue", "rectified_on_time")}
+
+
+def test_march_is_counted_as_worked_out_by_hand(service):
+    """March's hazards as of the end of March: found, rectified, overdue and on time as the timeline says."""
+    report_scenario(service)
+    stats = service.reports.stats(from_="2026-03-01", to="2026-03-31", region="3717", now="2026-05-10T09:00")
+    assert _counts(stats.total) == MARCH_END
+    assert stats.at == parse_time("2026-04-01T00:00")
+    assert stats.total.texts == {"rate": "42.86%", "on_time_rate": "25.00%"}  # 3 of 7; 1 of (3 + 1 overdue)
+    assert stats.total.counts.not_yet_due == 3
+
+
+def test_every_county_appears_by_name_and_the_silent_ones_with_zeros(service):
+    """Grouped by county under 菏泽市, all nine counties are rows; those with nothing found have zeros and no rate."""
+    report_scenario(service)
+    stats = service.reports.stats(by=["county"], region="371700", now="2026-05-10T09:00")
+    rows = {row.group["county"]: row for row in stats.rows}
+    assert list(rows) == HEZE_COUNTIES
+    assert (rows["371721"].counts.found, rows["371722"].counts.found) == (7, 1)
+    assert rows["371721"].group["county_name"] == "曹县" and rows["371703"].group["county_name"] == "定陶区"
+    assert rows["371703"].counts.found == 0 and rows["371703"].texts["rate"] == "/"
+    assert stats.total.counts.found == 8
+
+
+def test_counties_roll_up_to_cities_and_provinces(service):
+    """By city under 山东省 every city is a row (菏泽市 holds all); by province the one row is 山东省."""
+    report_scenario(service)
+    by_city = service.reports.stats(by=["city"], region="37", now="2026-05-10T09:00")
+    assert len(by_city.rows) == 16
+    assert {r.group["city"]: r.counts.found for r in by_city.rows if r.counts.found} == {"3717": 8}
+    by_province = service.reports.stats(by=["province"], now="2026-05-10T09:00")
+    assert [(r.group["province_name"], r.counts.found) for r in by_province.rows] == [("山东省", 8)]
+    by_region = service.reports.stats(by=["region"], region="3717", now="2026-05-10T09:00")
+    assert [r.group["region"] for r in by_region.rows] == HEZE_COUNTIES
+
+
+def test_live_figures_now_count_overdue_as_the_register_does(service):
+    """Today's overdue count is exactly what `case list --overdue` finds among the hazards."""
+    report_scenario(service)
+    for moment in ("2026-03-21T09:00", "2026-04-20T09:00"):
+        listed = [c for c in service.queries.cases(overdue=True, now=moment).cases if c.parent_id is None]
+        stats = service.reports.stats(now=moment)
+        assert stats.total.counts.overdue == len(listed)
+    assert service.reports.stats(now="2026-04-20T09:00").total.counts.overdue == 2  # overdue, paused (due 04-07)
+
+
+def _replayed_by_hand(service, at: str) -> dict[str, dict]:
+    """Each hazard folded from its own events as of `at` (queries.case_as_of), counted with Case.overdue."""
+    moment = parse_time(at)
+    found: dict[str, dict] = {}
+    for stored in service.queries.cases().cases:
+        if stored.parent_id is not None:
+            continue
+        try:
+            case = service.queries.case_as_of(stored.id, moment)
+        except NotFound:
+            continue
+        row = found.setdefault(case.region, {"found": 0, "rectified": 0, "overdue": 0, "rectified_on_time": 0})
+        row["found"] += 1
+        row["rectified"] += case.rectified_at is not None
+        row["overdue"] += case.overdue(moment)
+        row["rectified_on_time"] += case.rectified_at is not None and (
+            case.due_at is None or (case.met_at or case.rectified_at) <= case.due_at)
+    return found
+
+
+@pytest.mark.parametrize("at", MOMENTS)
+def test_as_of_figures_are_the_replay_of_every_case(service, at):
+    """`as_of` figures per county equal folding each hazard's events as of that moment, one by one."""
+    report_scenario(service)
+    stats = service.reports.stats(by=["county"], region="3717", as_of=at, now="2026-05-10T09:00")
+    got = {row.group["county"]: _counts(row) for row in stats.rows if row.counts.found}
+    assert got == _replayed_by_hand(service, at)
+    assert stats.replayed
+
+
+def test_as_of_now_equals_the_live_figures(service):
+    """Folded from the events as of now, every group's counts are the register's GROUP BY's."""
+    report_scenario(service)
+    service.sweep(now=parse_time("2026-05-10T09:00"))
+    for by in (["county"], ["level", "department"], ["state"], ["industry", "source"]):
+        live = service.reports.stats(by=by, now="2026-05-10T09:00")
+        replayed = service.reports.stats(by=by, as_of="2026-05-10T09:00", now="2026-05-10T09:00")
+        assert [(r.group, r.counts) for r in replayed.rows] == [(r.group, r.counts) for r in live.rows], by
+        assert replayed.total.counts == live.total.counts
+
+
+def test_a_past_period_is_looked_at_as_of_its_end(service):
+    """Up to 03-15, as of its end: `late` (verified 03-20) is still open and overdue then; only the spot fix counts
+    as rectified; the register's reading agrees with the replay of that moment."""
+    ids = report_scenario(service)
+    stats = service.reports.stats(from_="2026-03-01", to="2026-03-15", now="2026-05-10T09:00")
+    assert _counts(stats.total) == {"found": 7, "rectified": 1, "overdue": 1, "rectified_on_time": 1}
+    replayed = service.reports.stats(from_="2026-03-01", to="2026-03-15", as_of="2026-03-16T00:00")
+    assert replayed.total.counts == stats.total.counts
+    assert service.queries.case_as_of(ids["late"], parse_time("2026-03-16T00:00")).overdue(parse_time("2026-03-16"))
+
+
+def test_a_running_period_is_looked_at_as_of_now(service):
+    """A period that has not ended yet is counted as of now, never as of its future end."""
+    report_scenario(service)
+    stats = service.reports.stats(from_="2026-03-01", to="2026-12-31", now="2026-03-22T09:00")
+    assert stats.at == parse_time("2026-03-22T09:00")
+    assert stats.total.counts.overdue == 1  # `overdue` only; `paused` is due 03-26 00:00
+
+
+DEFINITION = """
+report: one-decimal
+title: 隐患整改统计（一位小数）
+rounding: {decimals: DECIMALS, zero: "—", percent_sign: SIGN}
+on_time_rate: BASE
+"""
+
+
+@pytest.mark.parametrize("decimals, sign, base, rate, on_time, zero", [
+    (1, "true", "due", "42.9%", "25.0%", "—"),
+    (0, "true", "due", "43%", "25%", "—"),
+    (2, "false", "rectified", "42.86", "33.33", "—"),
+    (2, "true", "found", "42.86%", "14.29%", "—"),
+])
+def test_rounding_and_the_on_time_base_come_from_the_definition(service, decimals, sign, base, rate, on_time, zero):
+    """A report definition sets the decimals, the percent sign, the zero text and the on-time rate's denominator."""
+    report_scenario(service)
+    text = DEFINITION.replace("DECIMALS", str(decimals)).replace("SIGN", sign).replace("BASE", base)
+    d = service.reports.definition(text, "mine.yaml")
+    stats = service.reports.stats(by=["county"], from_="2026-03-01", to="2026-03-31", region="3717", definition=d,
+                                  now="2026-05-10T09:00")
+    assert stats.total.texts == {"rate": rate, "on_time_rate": on_time}
+    assert {r.texts["rate"] for r in stats.rows if not r.counts.found} == {zero}
+
+
+def test_grouping_by_the_other_fields(service):
+    """Level, department (the responsible department field, empty for most), state and enterprise group as stored."""
+    report_scenario(service)
+    now = "2026-05-10T09:00"
+    by_level = {r.group["level"]: r.counts.found for r in service.reports.stats(by=["level"], now=now).rows}
+    assert by_level == {"general": 4, "major": 4}
+    by_department = {r.group["department"]: r.counts.found for r in service.reports.stats(by=["department"], now=now).rows}
+    assert by_department == {"市应急局": 1, None: 7}
+    by_state = {r.group["state"]: r.counts.rectified for r in service.reports.stats(by=["state"], now=now).rows}
+    assert by_state["verified"] == 2 and by_state["closed"] == 2 and by_state["rectifying"] == 0
+    assert {r.group["enterprise"] for r in service.reports.stats(by=["enterprise"], now=now).rows} == \
+        {"某化工有限公司", "某木业有限公司"}
+
+
+def test_filters_by_level_and_period(service):
+    """--level and --from/--to narrow what is found; February's hazard is outside March."""
+    report_scenario(service)
+    now = "2026-05-10T09:00"
+    assert service.reports.stats(level="major", now=now).total.counts.found == 4
+    assert service.reports.stats(level="一般", from_="2026-03-01", now=now).total.counts.found == 3
+    assert service.reports.stats(to="2026-02-28", now=now).total.counts.found == 1
+
+
+@pytest.mark.parametrize("given", [dict(by=["colour"]), dict(from_="2026-03-10", to="2026-03-01"),
+                                   dict(region="37x"), dict(level="huge"), dict(from_="March"),
+                                   dict(as_of="yesterday")])
+def test_what_cannot_be_read_is_refused_with_invalid_input(service, given):
+    """Unknown groupings, a period ending before it starts, bad codes, levels, dates: InvalidInput (exit 2)."""
+    with pytest.raises(InvalidInput):
+        service.reports.stats(**given)
+
+
+def test_the_cli_choices_are_the_engines_group_fields():
+    """`hazard report stats --by` offers exactly the fields the engine groups by."""
+    from cli.report import BY_FIELDS
+    assert BY_FIELDS == GROUP_FIELDS

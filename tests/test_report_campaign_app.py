@@ -1,0 +1,142 @@
+"""Campaigns stored by content hash and their targets per stage, from the register or as of a moment."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.errors import DefinitionInvalid, NotFound
+from report_cases import report_scenario
+
+CAMPAIGN = """
+campaign: heze-spring-2026
+title: 菏泽市春季安全生产隐患排查整治
+document: 菏安办〔2026〕5号
+issuer: 菏泽市安全生产委员会
+scope:
+  region: "3717"
+  from: 2026-03-01
+  to: 2026-05-31
+stages:
+  - {stage: mobilise, title: 动员部署, from: 2026-03-01, to: 2026-03-15}
+  - {stage: rectify, title: 集中整治, from: 2026-03-16, to: 2026-04-30}
+  - {stage: consolidate, title: 巩固提升, from: 2026-05-01, to: 2026-05-31}
+targets:
+  - {target: weekly, title: 各县区每周报送, kind: reporting, every: week, from: 2026-03-02, by: 2026-03-29}
+  - {target: rate, title: 各县区整改率不低于90%, kind: rate, at_least: 90, by: 2026-04-30, per: county}
+  - {target: zero, title: 重大隐患动态清零, kind: dynamic_zero, by: 2026-05-31, per: county}
+  - {target: stock, title: 三月前重大隐患清零, kind: stock_cleared, found_before: 2026-03-01, by: 2026-04-30, per: total}
+"""
+
+
+def _targets(status: dict) -> dict[str, dict]:
+    return {t["target"]: t for stage in status["stages"] for t in stage["targets"]}
+
+
+def test_installing_versions_by_content_like_workflows(service):
+    """The same text again is a no-op; another text the next version; the newest is what `get` and `list` give."""
+    campaigns = service.reports.campaigns
+    assert campaigns.install(CAMPAIGN, "spring.yaml") == ("heze-spring-2026", 1, True)
+    assert campaigns.install(CAMPAIGN, "spring.yaml") == ("heze-spring-2026", 1, False)
+    changed = CAMPAIGN.replace("at_least: 90", "at_least: 95")
+    assert campaigns.install(changed, "spring.yaml") == ("heze-spring-2026", 2, True)
+    found, version = campaigns.get("heze-spring-2026")
+    assert version == 2 and found.targets[1].at_least == 95
+    assert campaigns.get("heze-spring-2026", 1)[0].targets[1].at_least == 90
+    listed = campaigns.list()
+    assert [(c["campaign"], c["version"], c["versions"], c["region_name"]) for c in listed] == \
+        [("heze-spring-2026", 2, 2, "山东省菏泽市")]
+    with pytest.raises(NotFound):
+        campaigns.get("no-such")
+
+
+def test_a_bad_campaign_file_is_refused_with_every_problem(service):
+    """An invalid file installs nothing and names each problem with its line."""
+    bad = CAMPAIGN.replace("kind: rate,", "kind: rating,").replace("to: 2026-03-15}", "to: 2026-03-20}")
+    with pytest.raises(DefinitionInvalid) as caught:
+        service.reports.campaigns.install(bad, "bad.yaml")
+    assert len(caught.value.problems) >= 2
+    assert service.reports.campaigns.list() == []
+
+
+def test_before_the_campaign_every_stage_is_upcoming_and_no_target_started(service):
+    """As of February nothing has started."""
+    report_scenario(service)
+    service.reports.campaigns.install(CAMPAIGN, "spring.yaml")
+    status = service.reports.campaigns.status("heze-spring-2026", now="2026-02-25T09:00")
+    assert [s["status"] for s in status["stages"]] == ["upcoming"] * 3
+    assert {t["status"] for t in _targets(status).values()} == {"not_started"}
+
+
+def test_during_the_campaign_targets_are_behind_naming_the_counties(service):
+    """On 03-22: 曹县 at 50.00% and 单县 at 0.00% are behind the 90% target, the rest have no data; 动态清零 belongs to
+    the stage not begun yet, but the overdue major hazard that breaks it in 曹县 is already named."""
+    ids = report_scenario(service)
+    service.reports.campaigns.install(CAMPAIGN, "spring.yaml")
+    status = service.reports.campaigns.status("heze-spring-2026", now="2026-03-22T12:00")
+    assert [s["status"] for s in status["stages"]] == ["finished", "running", "upcoming"]
+    targets = _targets(status)
+    rate = targets["rate"]
+    assert rate["status"] == "behind"
+    assert [(f["name"], f["value"]) for f in rate["failing"]] == [("曹县", "50.00%"), ("单县", "0.00%")]
+    assert len(rate["no_data"]) == 7
+    zero = targets["zero"]
+    assert zero["status"] == "not_started" and zero["failing"] == [{"unit": "371721", "name": "曹县", "value": "1 件",
+                                                               "detail": [ids["overdue"]]}]
+    assert targets["stock"]["status"] == "on_track"
+
+
+def test_after_its_dates_a_target_is_met_or_missed_and_weekly_reporting_names_the_silent_weeks(service):
+    """On 05-01: the rate target (taken on 04-30) is missed; every county missed weeks of reporting, each named."""
+    report_scenario(service)
+    service.reports.campaigns.install(CAMPAIGN, "spring.yaml")
+    targets = _targets(service.reports.campaigns.status("heze-spring-2026", now="2026-05-01T09:00"))
+    assert targets["rate"]["status"] == "missed" and targets["rate"]["figures_day"].isoformat() == "2026-04-30"
+    weekly = {f["name"]: f for f in targets["weekly"]["failing"]}
+    assert targets["weekly"]["status"] == "missed" and len(weekly) == 9
+    assert weekly["曹县"]["value"] == "缺报 3 周" and weekly["定陶区"]["value"] == "缺报 4 周"
+    assert weekly["曹县"]["detail"] == ["2026-03-09..2026-03-15", "2026-03-16..2026-03-22", "2026-03-23..2026-03-29"]
+    assert targets["stock"]["status"] == "met"
+    assert targets["zero"]["status"] == "behind"  # its stage runs; two major hazards are overdue now
+    assert len(targets["zero"]["failing"][0]["detail"]) == 2
+
+
+@pytest.mark.parametrize("moment", ["2026-03-22T12:00", "2026-04-08T09:00", "2026-05-01T09:00"])
+def test_as_of_a_moment_is_the_same_from_the_events_as_from_the_register_then(service, moment):
+    """With as_of the figures are folded from the events; asked at that moment from the register they agree."""
+    report_scenario(service)
+    service.reports.campaigns.install(CAMPAIGN, "spring.yaml")
+    live = service.reports.campaigns.status("heze-spring-2026", now=moment)
+    replayed = service.reports.campaigns.status("heze-spring-2026", as_of=moment, now="2026-06-30T09:00")
+    assert replayed["replayed"] and not live["replayed"]
+    assert replayed["stages"] == live["stages"]
+
+
+def test_the_cli_installs_lists_and_shows_status(service, runner, db_url, tmp_path):
+    """`hazard campaign install|list|status` with --json, and status for an unknown campaign exits 5."""
+    from cli.main import cli
+    report_scenario(service)
+    path = tmp_path / "spring.yaml"
+    path.write_text(CAMPAIGN, encoding="utf-8")
+    base = ["--db", db_url, "--now", "2026-03-22T12:00", "campaign"]
+    assert runner.invoke(cli, base + ["install", str(path)]).exit_code == 0
+    listed = json.loads(runner.invoke(cli, base + ["list", "--json"]).stdout)
+    assert listed[0]["campaign"] == "heze-spring-2026"
+    shown = runner.invoke(cli, base + ["status", "heze-spring-2026"])
+    assert shown.exit_code == 0 and "曹县 50.00%" in shown.stdout and "集中整治" in shown.stdout
+    replayed = json.loads(runner.invoke(cli, base + ["status", "heze-spring-2026", "--as-of", "2026-03-22T12:00",
+                                                     "--json"]).stdout)
+    assert replayed["replayed"] is True and replayed["as_of"] == "2026-03-22"
+    assert runner.invoke(cli, base + ["status", "nothing"]).exit_code == 5
+    path.write_bytes(b"campaign: \xff\xfe\n")
+    refused = runner.invoke(cli, base + ["install", str(path)])
+    assert refused.exit_code == 7 and "not UTF-8" in refused.stderr
+
+
+def test_the_shipped_campaigns_install(service):
+    """Both example campaigns shipped with the engine install as they are."""
+    from importlib import resources
+    folder = resources.files("engine.reports.campaigns")
+    for name in ("heze-2018.yaml", "jinji-2023.yaml"):
+        assert service.reports.campaigns.install(folder.joinpath(name).read_text(encoding="utf-8"), name)[2]
+    assert {c["campaign"] for c in service.reports.campaigns.list()} == {"heze-2018", "jinji-2023"}

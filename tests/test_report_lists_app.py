@@ -1,0 +1,107 @@
+"""The four lists from the register: the shipped definition's rules pick the rows, a definition of one's own others."""
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+
+from engine.clock import parse_time
+from engine.errors import DefinitionInvalid, InvalidInput
+from engine.reports.output import to_xlsx
+from report_cases import GENERAL, report_scenario
+
+NOW = "2026-04-20T09:00"
+
+
+@pytest.fixture
+def swept(service):
+    """The scenario, with the ladder swept on 04-20: `overdue` suspended (30 days), `paused` interviewed (due 04-07)."""
+    ids = report_scenario(service)
+    service.sweep(now=parse_time(NOW))
+    return ids
+
+
+def _lists(service, **given):
+    return {spec.name: rows for spec, rows in service.reports.lists(now=NOW, **given).entries}
+
+
+def test_the_list_to_clear_has_each_open_major_hazard_with_days_overdue_and_the_rung_reached(service, swept):
+    """整改清零重大隐患清单: the two open major hazards, never the verified ones, with what the ladder did."""
+    rows = _lists(service, list="major-to-clear")["major-to-clear"]
+    assert [(r["case_id"], r["days_overdue"], r["rung_reached"]) for r in rows] == [
+        (swept["overdue"], 30, "suspend"), (swept["paused"], 13, "interview")]
+    assert {r["responsible_person"] for r in rows} == {"王五"}
+
+
+def test_key_risk_points_are_open_hazards_in_the_listed_industries_only(service, swept):
+    """重点监控企业风险点清单: open chemical hazards; the open 工贸 hazards are not on it."""
+    rows = _lists(service, list="key-risk-points")["key-risk-points"]
+    assert {r["case_id"] for r in rows} == {swept["overdue"], swept["paused"]}
+
+
+def test_enterprises_come_once_each_and_the_suspended_one_is_on_the_suspension_list(service, swept):
+    """行业企业清单 has each enterprise (by county) once with its counts; 拟停产企业清单 only the suspended one."""
+    lists = _lists(service)
+    enterprises = {(r["region"], r["enterprise"]): (r["cases"], r["open"], r["major_open"])
+                   for r in lists["industry-enterprises"]}
+    assert enterprises == {("371721", "某化工有限公司"): (4, 2, 2), ("371721", "某木业有限公司"): (3, 1, 0),
+                           ("371722", "某木业有限公司"): (1, 1, 0)}
+    suspended = lists["to-suspend"]
+    assert [(r["enterprise"], r["rung_reached"], r["flags"]) for r in suspended] == \
+        [("某化工有限公司", "suspend", ["exposed", "suspended"])]
+
+
+def test_a_region_narrows_every_list(service, swept):
+    """Under 单县 only its one enterprise and no major hazard."""
+    lists = _lists(service, region="371722")
+    assert [r["enterprise"] for r in lists["industry-enterprises"]] == ["某木业有限公司"]
+    assert lists["major-to-clear"] == [] and lists["to-suspend"] == []
+
+
+OWN = """
+report: mine
+lists:
+  - list: long-overdue
+    title: 逾期二十日以上隐患
+    when: {days_overdue_at_least: 20}
+    columns: [case_id, enterprise, days_overdue]
+  - list: gas
+    title: 燃气隐患
+    when: {industry_in: [燃气], open: true}
+    columns: [case_id, industry]
+"""
+
+
+def test_a_definition_of_ones_own_writes_the_rules(service, swept):
+    """Rules are data: 20 days overdue takes only `overdue`; `燃气` is the vocabulary's 城镇燃气."""
+    gas = service.commands.report_case(title="燃气管道腐蚀", now=NOW, **{**GENERAL, "industry": "城镇燃气"})
+    d = service.reports.definition(OWN, "mine.yaml")
+    lists = _lists(service, definition=d)
+    assert [r["case_id"] for r in lists["long-overdue"]] == [swept["overdue"]]
+    assert [r["case_id"] for r in lists["gas"]] == [gas.id]
+
+
+def test_an_unknown_industry_in_a_rule_is_a_problem_of_the_file(service):
+    """A word the vocabulary does not know (金属冶炼) is reported with its line, not silently never matched."""
+    with pytest.raises(DefinitionInvalid) as caught:
+        service.reports.definition(OWN.replace("[燃气]", "[燃气, 金属冶炼]"), "mine.yaml")
+    assert caught.value.problems[0][:2] == ("mine.yaml", 10) and "金属冶炼" in caught.value.problems[0][2]
+
+
+def test_an_unknown_list_is_refused_naming_the_lists(service):
+    """--list with a name the definition has not: InvalidInput listing the four."""
+    with pytest.raises(InvalidInput, match="major-to-clear"):
+        service.reports.lists(list="majors")
+
+
+def test_the_workbook_has_one_sheet_per_list_and_the_json_names_regions(service, swept):
+    """xlsx: the four lists, one sheet each, numbers as numbers; JSON rows carry the region's name."""
+    result = service.reports.lists(now=NOW)
+    book = openpyxl.load_workbook(io.BytesIO(to_xlsx(result.page())))
+    assert {"行业企业清单", "重点监控企业风险点清单", "整改清零重大隐患清单", "拟停产企业清单"} <= set(book.sheetnames)
+    doc = result.as_dict()
+    clear = next(entry for entry in doc["lists"] if entry["list"] == "major-to-clear")
+    assert clear["count"] == 2 and clear["rows"][0]["region_name"] == "曹县"
+    assert set(clear["rows"][0]) == {"case_id", "region", "region_name", "enterprise", "title", "deadline",
+                                     "days_overdue", "responsible_unit", "responsible_person", "rung_reached"}
