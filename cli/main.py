@@ -23,6 +23,8 @@ SUBCOMMANDS = {
     "escalation": ("cli.escalation", "escalation"),
     "audit": ("cli.audit", "audit"),
     "calendar": ("cli.calendar", "calendar"),
+    "import": ("cli.ledger", "import_ledger"),
+    "export": ("cli.ledger", "export_register"),
 }
 SHORT_HELP = {
     "init": "Create the tables and install the built-in workflows.",
@@ -34,6 +36,8 @@ SHORT_HELP = {
     "escalation": "Inspect escalation rungs: what is due, what is late.",
     "audit": "Replay, verify, trace responsibility, write dossiers.",
     "calendar": "Working-day calendars (holidays and make-up days).",
+    "import": "Import a hand-kept ledger (台账, xlsx or csv): one case per row.",
+    "export": "Write the register as a ledger (xlsx or csv) that import reads back.",
 }
 
 

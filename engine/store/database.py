@@ -61,6 +61,10 @@ class Store:
             try:
                 with self.translated():
                     METADATA.create_all(self.db_engine)
+                    from sqlmodel import SQLModel  # here: only init and the cold records need it
+
+                    from engine.store import records  # noqa: F401 - puts its tables in SQLModel.metadata
+                    SQLModel.metadata.create_all(self.db_engine)
                 return
             except Conflict:
                 if attempt == 2:
