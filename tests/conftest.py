@@ -44,8 +44,11 @@ def seed(url: str) -> None:
 
 
 def _table_names() -> list[str]:
+    from sqlmodel import SQLModel
+
+    from engine.store import records  # noqa: F401 - the cold records' tables (ledger imports)
     from engine.store.tables import METADATA
-    return [t.name for t in METADATA.sorted_tables]
+    return [t.name for t in METADATA.sorted_tables] + [t.name for t in SQLModel.metadata.sorted_tables]
 
 
 # -- SQLite: template files ---------------------------------------------------------------------------------------
@@ -122,7 +125,7 @@ def _pg_reset(pg_session, template: str) -> str:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         for table in tables:
             conn.execute(text(f'INSERT INTO "{names["work"]}".{table} SELECT * FROM "{names[template]}".{table}'))
-        for table in ("case_event", "rung", "workflow_version"):
+        for table in ("case_event", "rung", "workflow_version", "ledger_import"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
     engine.dispose()

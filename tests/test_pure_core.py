@@ -20,12 +20,13 @@ REQUIRED = ["machine.py", "case.py", "events.py", "calendar.py", "clock.py", "do
             "dossier.py", "migration.py", "filters.py", "vocabularies.py", "errors.py"]
 OPTIONAL: list[str] = []
 # Application modules: they orchestrate over a store passed in, so they may import engine.store, never SQL.
-APP = ["app.py", "commands.py", "queries.py", "unit.py", "sweep.py", "auditor.py", "recalendar.py", "registry.py"]
+APP = ["app.py", "commands.py", "queries.py", "unit.py", "sweep.py", "auditor.py", "recalendar.py", "registry.py",
+       "ledger/importer.py", "ledger/exporter.py"]
 
 
 def pure_files() -> list[Path]:
     files = sorted((ENGINE / "definition").glob("*.py")) + sorted((ENGINE / "escalation").glob("*.py"))
-    files += sorted((ENGINE / "ledger").glob("*.py"))
+    files += [p for p in sorted((ENGINE / "ledger").glob("*.py")) if f"ledger/{p.name}" not in APP]
     files += [ENGINE / name for name in REQUIRED]
     files += [ENGINE / name for name in OPTIONAL if (ENGINE / name).exists()]
     return files

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from engine.clock import SHANGHAI, UTC, start_of_day
 from engine.definition.model import Definition
@@ -104,6 +105,7 @@ def check_workflow(definition: Definition) -> list[str]:
     return problems
 
 
+@lru_cache(maxsize=8192)  # a ledger repeats its dates: a few hundred days over 100,000 rows
 def instant(text: str) -> datetime:
     """A date field as the row gives it: a day is its first moment in Asia/Shanghai."""
     if len(text) == 10:
@@ -181,23 +183,38 @@ def plan_row(values: dict, stage: str, definition: Definition) -> RowPlan:
 def _place_fields(values: dict, definition: Definition, path, dating: set) -> list[dict]:
     """Field values per event: index 0 the report, i the i-th step of `path`; a date that dates a step is that
     step's effective time, not a field of it."""
-    takes = [frozenset(definition.report.accepts)]
-    for state, (trigger, _) in zip([definition.initial] + [s for _, s in path], path):
-        transition = definition.transition(state, trigger)
-        takes.append(frozenset(transition.accepts) if transition else frozenset())
-    reaches = {}
-    stage_states = STAGE_STATES.get(definition.name, {})
-    for i, (_, to_state) in enumerate(path, start=1):
-        for stage, state in stage_states.items():
-            if state == to_state:
-                reaches.setdefault(stage, i)
+    where = _placement(definition, path)
     placed: list[dict] = [{} for _ in range(len(path) + 1)]
     for name, value in values.items():
         if name in ATTRIBUTES or name in NOT_FIELDS or name in dating:
             continue
         name = RENAMED.get(name, name)
-        index = next((i for i, accepted in enumerate(takes) if name in accepted), None)
+        index = where.get(name)
         if index is None:
-            index = reaches.get(STAGE_FIELDS.get(name, ""), 0)
+            index = where[name] = where["<stage>"].get(STAGE_FIELDS.get(name, ""), 0)
         placed[index][name] = value
     return placed
+
+
+def _placement(definition: Definition, path) -> dict:
+    """Field -> the index of the first event on `path` that takes it; `<stage>` maps a stage to the step that
+    reaches it. Kept per definition version and path: a few of them serve a whole import."""
+    cache = definition._index.setdefault("ledger_placement", {})
+    found = cache.get(path)
+    if found is not None:
+        return found
+    takes = [definition.report.accepts]
+    for state, (trigger, _) in zip([definition.initial] + [s for _, s in path], path):
+        transition = definition.transition(state, trigger)
+        takes.append(transition.accepts if transition else ())
+    where: dict = {}
+    for i, accepted in enumerate(takes):
+        for name in accepted:
+            where.setdefault(name, i)
+    reaches: dict = {}
+    for i, (_, to_state) in enumerate(path, start=1):
+        for stage, state in STAGE_STATES.get(definition.name, {}).items():
+            if state == to_state:
+                reaches.setdefault(stage, i)
+    where["<stage>"] = reaches
+    return cache.setdefault(path, where)

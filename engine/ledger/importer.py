@@ -241,12 +241,12 @@ def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: dat
         case = unit.append(case, [event], run, sync=False)
     if not definition.clocks:
         return case
-    if not case.is_final:
-        rungs = {(r.clock, r.name): r for r in definition.rungs}
+    if any(c.get("status") == "running" for c in case.clocks.values()):
+        rungs = {(r.clock, r.name): (i, r) for i, r in enumerate(definition.rungs)}
         due = [p for p in ladder.plan(definition, case.clocks, case.fields, case.fired, unit.calendar_of(case, run))
                if p.status == "pending" and p.due_at is not None and p.due_at <= now]
-        for planned in sorted(due, key=lambda p: (p.due_at, p.clock, p.rung)):
-            rung = rungs[(planned.clock, planned.rung)]
+        for planned in sorted(due, key=lambda p: (p.due_at, rungs[(p.clock, p.rung)][0])):  # the ladder's order
+            rung = rungs[(planned.clock, planned.rung)][1]
             out = actions.outcome(case, rung, cycle=planned.cycle, due_at=planned.due_at, decision="skip", now=now,
                                   sweep_id=tag)
             data = {**out.data, "reason": "due before the import", "import": source}
