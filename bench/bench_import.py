@@ -67,6 +67,7 @@ def fresh(url: str | None, folder: Path, name: str) -> str:
 
 def written_rows(url: str) -> dict[str, tuple[list[str], list[tuple]]]:
     """The rows the import wrote, per table, as the driver gives them back (untimed)."""
+    import json
     store = Store(url)
     out = {}
     with store.db_engine.connect() as conn:
@@ -75,7 +76,11 @@ def written_rows(url: str) -> dict[str, tuple[list[str], list[tuple]]]:
             cursor = raw.cursor()
             cursor.execute(f"SELECT * FROM {table}")
             columns = [d[0] for d in cursor.description]
-            out[table] = (columns, [tuple(r) for r in cursor.fetchall()])
+            values = [tuple(r) for r in cursor.fetchall()]
+            if not store.is_sqlite:  # psycopg gives JSON back as Python objects: the floor sends it as text
+                json_at = {i for i, v in enumerate(values[0]) if isinstance(v, (dict, list))} if values else set()
+                values = [tuple(json.dumps(v) if i in json_at else v for i, v in enumerate(r)) for r in values]
+            out[table] = (columns, values)
             cursor.close()
     store.dispose()
     return out
@@ -83,7 +88,6 @@ def written_rows(url: str) -> dict[str, tuple[list[str], list[tuple]]]:
 
 def bare_executemany(url: str, rows: dict) -> int:
     """Insert the same rows into a fresh database's same tables: the driver's executemany, one transaction."""
-    import json
     store = Store(url)
     count = 0
     with store.db_engine.connect() as conn:
@@ -93,9 +97,6 @@ def bare_executemany(url: str, rows: dict) -> int:
         if store.is_sqlite:
             cursor.execute("BEGIN IMMEDIATE")
         for table, (columns, values) in rows.items():
-            if not store.is_sqlite:  # psycopg gives JSON back as Python objects: send it as text, as SQLite has it
-                json_at = [i for i, v in enumerate(values[0]) if isinstance(v, (dict, list))] if values else []
-                values = [tuple(json.dumps(v) if i in json_at else v for i, v in enumerate(r)) for r in values]
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
                                values)
             count += len(values)
@@ -153,6 +154,18 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
+        if args.pg:
+            drop_schemas(args.pg)
+
+
+def drop_schemas(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for kind in ("csv", "xlsx"):
+            for role in ("import", "floor"):
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "bench_import_{role}_{kind}" CASCADE'))
+    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -220,3 +220,31 @@ def test_an_imported_case_goes_on_live(hz, tmp_path):
     verified = hz("case", "advance", "HZ-2026-000001", "verify", "--set", "opinion=整改到位", actor="liu")
     assert verified.exit_code == 0, verified.output
     assert hz("audit", "replay", "--all").exit_code == 0
+
+
+def test_a_mapping_file_and_a_named_sheet_are_used(hz, tmp_path):
+    """--mapping adds a header and a level word of the user's own; --sheet picks the sheet, and each sheet of a
+    workbook is imported once."""
+    import xlsxwriter
+
+    mapping = tmp_path / "words.yaml"
+    mapping.write_text("headers:\n  隐患点位及问题: title\nvalues:\n  level: {较大: major}\n", encoding="utf-8")
+    book = tmp_path / "两个表.xlsx"
+    workbook = xlsxwriter.Workbook(str(book))
+    for sheet, title in (("二月", "消防通道堵塞"), ("三月", "罐区无报警")):
+        ws = workbook.add_worksheet(sheet)
+        ws.write_row(0, 0, ["企业名称", "隐患点位及问题", "排查日期", "隐患级别", "隐患状态"])
+        ws.write_row(1, 0, ["某化工有限公司", title, "2026-03-02", "较大", "未整改"])
+    workbook.close()
+    sets = ("--set", "region=371721", "--set", "industry=危险化学品", "--set", "source=inspection")
+    plain = hz("import", book, "--sheet", "三月", *sets)
+    assert plain.exit_code == 2
+    assert f"{book}:2: no title: the sheet has no 隐患内容 column" in plain.stderr
+    assert f"{book}:2: 隐患级别: '较大' is not a known level" in plain.stderr
+    result = hz("--json", "import", book, "--sheet", "三月", "--mapping", mapping, *sets)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["mapping"]["隐患点位及问题"] == "title"
+    assert [(c["title"], c["level"], c["state"]) for c in cases(hz)] == [("罐区无报警", "major", "reported")]
+    assert hz("import", book, "--mapping", mapping, *sets).exit_code == 0  # the first sheet, 二月
+    assert hz("import", book, "--sheet", "三月", "--mapping", mapping, *sets).exit_code == 6
+    assert len(cases(hz)) == 2

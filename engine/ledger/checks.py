@@ -40,6 +40,7 @@ class RowChecker:
         self.headers = headers  # field -> the sheet's header for it
         self.sources, self.industries = vocabularies.sources(), vocabularies.industries()
         self._known_regions: dict[str, bool] = {}
+        self._terms: dict[tuple, str | None] = {}  # (kind, word) -> term: a ledger repeats a few words
         self.own = None
         if role == OWN_LEDGER_ROLE:
             names = Counter(r.values.get("enterprise") for r in rows if r.valid)
@@ -52,7 +53,7 @@ class RowChecker:
         """The problems of one row the reader found valid, and whether one of them is about permission."""
         problems, permission = [], False
         for field, vocabulary in (("source", self.sources), ("industry", self.industries)):
-            if vocabulary.resolve(values[field]) is None:
+            if self._term(vocabulary, values[field]) is None:
                 problems.append(f"{self.label(field)}: '{values[field][:40]}' is not a known {field} (one of: "
                                 f"{', '.join(vocabulary.choices()[:12])}{', ...' if len(vocabulary.terms) > 12 else ''})")
         region = values["region"]
@@ -77,5 +78,12 @@ class RowChecker:
 
     def canonical(self, values: dict) -> dict:
         """The row's values with source and industry as the vocabulary's terms (what cases are counted by)."""
-        return {**values, "source": self.sources.resolve(values["source"]),
-                "industry": self.industries.resolve(values["industry"])}
+        return {**values, "source": self._term(self.sources, values["source"]),
+                "industry": self._term(self.industries, values["industry"])}
+
+    def _term(self, vocabulary, word: str) -> str | None:
+        key = (vocabulary.kind, word)
+        found = self._terms.get(key)
+        if found is None:
+            found = self._terms[key] = vocabulary.resolve(word)
+        return found
