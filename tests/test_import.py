@@ -61,6 +61,8 @@ def test_the_example_ledger_imports_every_row_at_the_state_it_shows(hz):
     assert found["车间配电箱未可靠接地"]["state"] == "closed"  # a general hazard, checked: written off
     assert found["调压站安全阀超期未校验"]["state"] == "verifying"
     assert found["卸油区静电接地报警器损坏"]["overdue"] is True  # rectifying past its deadline of 2026-03-03
+    shown = hz("case", "show", found["液氨制冷车间速冻设备加工区作业人员超过9人"]["id"])
+    assert "五落实 missing" in shown.stdout and "emergency_plan" in shown.stdout  # the sheet had none of them
 
 
 def test_a_hand_kept_xlsx_with_merged_two_row_header_serials_and_notes_imports(hz, tmp_path):
