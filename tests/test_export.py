@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import uuid
 from datetime import datetime
@@ -22,6 +23,14 @@ NOW = "2026-04-01T09:00"
 REGISTER = ("title", "state", "level", "workflow", "deadline", "found_at", "rectified_at", "closed_at",
             "enterprise", "region", "industry", "source", "overdue")
 FIVE_FIELDS = ("responsible_unit", "responsible_person", "measures", "funds", "deadline", "emergency_plan")
+
+
+@pytest.fixture(autouse=True)
+def collected():
+    """Each CLI invocation leaves its engine's connection pool to the garbage collector: collect after every
+    test, so a PostgreSQL run does not pile up connections on a shared server."""
+    yield
+    gc.collect()
 
 
 def invoke(runner, url, *args, actor="zhang", now=NOW):

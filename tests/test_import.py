@@ -2,6 +2,7 @@
 double imports, permissions, and imported cases that replay, verify, trace and go back in time."""
 from __future__ import annotations
 
+import gc
 import json
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "docs" / "example-ledger.xlsx")
 NOW = "2026-04-01T09:00"
 HEADER = "序号,企业名称,隐患内容,排查日期,隐患级别,行业,隐患来源,整改措施,责任人,整改期限,隐患状态,复查日期"
+
+
+@pytest.fixture(autouse=True)
+def collected():
+    """Each CLI invocation leaves its engine's connection pool to the garbage collector: collect after every
+    test, so a PostgreSQL run does not pile up connections on a shared server."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture
