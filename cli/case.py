@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from cli.options import is_json, json_option, limit_type, offset_type, set_option, version_type
+from cli.options import case_filter_options, is_json, json_option, set_option, version_type
 
 
 @click.group()
@@ -159,28 +159,7 @@ FIVE = ("responsible_unit", "responsible_person", "measures", "funds", "deadline
 
 
 @case.command("list")
-@click.option("--state", default=None, help="Only cases in this state.")
-@click.option("--region", default=None, help="Region code prefix: 37, 3717, 371721 (371700 = 3717).")
-@click.option("--level", default=None, help="major or general.")
-@click.option("--workflow", default=None, help="Only cases of this workflow.")
-@click.option("--overdue", is_flag=True, help="Only open cases past their deadline (paused time counted, as the "
-                                              "ladder counts it) at the engine's time.")
-@click.option("--enterprise", default=None, metavar="TEXT", help="Enterprise name contains TEXT.")
-@click.option("--industry", default=None, metavar="TEXT", help="Key sector (a vocabulary word or alias).")
-@click.option("--source", default=None, metavar="S", help="How it was found (self_check, inspection, ...).")
-@click.option("--responsible-unit", default=None, metavar="TEXT", help="Responsible unit contains TEXT.")
-@click.option("--responsible-person", default=None, metavar="TEXT", help="Responsible person contains TEXT.")
-@click.option("--found-from", default=None, metavar="DATE", help="Found on or after DATE.")
-@click.option("--found-to", default=None, metavar="DATE", help="Found on or before DATE.")
-@click.option("--deadline-before", default=None, metavar="DATE", help="Deadline earlier than DATE.")
-@click.option("--search", default=None, metavar="TEXT", help="Title contains TEXT.")
-@click.option("--sort", default=None, metavar="FIELD",
-              help="Order by FIELD (id, found_at, deadline, due_at, state, level, region, enterprise, industry, "
-                   "source, title, created_at, updated_at); -FIELD descending.")
-@click.option("--limit", type=limit_type(), default=None, help="At most N cases (a table shows 100 unless told).")
-@click.option("--offset", type=offset_type(), default=0, help="Skip the first N cases.")
-@click.option("--as-of", "as_of", default=None, metavar="TIME",
-              help="The register as it stood at TIME, replayed from the events (not today's rows).")
+@case_filter_options
 @json_option
 @click.pass_context
 def list_(ctx, as_of, **filters):

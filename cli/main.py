@@ -26,6 +26,8 @@ SUBCOMMANDS = {
     "db": ("cli.db", "db"),
     "report": ("cli.report", "report"),
     "campaign": ("cli.campaign", "campaign"),
+    "import": ("cli.ledger", "import_ledger"),
+    "export": ("cli.ledger", "export_register"),
 }
 SHORT_HELP = {
     "init": "Create the tables and install the built-in workflows.",
@@ -40,6 +42,8 @@ SHORT_HELP = {
     "db": "The schema's revision; upgrading an older database.",
     "report": "Figures, the four lists, bulletins and rankings (read-only).",
     "campaign": "Campaigns (专项整治): install, list, status per stage.",
+    "import": "Import a hand-kept ledger (台账, xlsx or csv): one case per row.",
+    "export": "Write the register as a ledger (xlsx or csv) that import reads back.",
 }
 
 

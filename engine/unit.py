@@ -10,6 +10,7 @@ of one.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -67,7 +68,7 @@ class UnitOfWork:
         self._actors: dict[str, Actor] = {}
         self._newest: dict[str, Loaded] = {}
         self._newest_calendar: str | None = None
-        self._numbers: dict[int, list[int]] = {}
+        self._numbers: dict[int, deque[int]] = {}
         self._rewrites: dict[str, Case] = {}
         self._drill: bool | None = None
 
@@ -174,12 +175,13 @@ class UnitOfWork:
         year = local_date(at).year
         numbers = self._numbers.get(year)
         if not numbers:
-            numbers = self._numbers[year] = list(case_store.reserve_numbers(self.conn, year, 1, self.dialect))
-        return f"HZ-{year}-{numbers.pop(0):06d}"
+            numbers = self._numbers[year] = deque(case_store.reserve_numbers(self.conn, year, 1, self.dialect))
+        return f"HZ-{year}-{numbers.popleft():06d}"
 
     def reserve_case_ids(self, year: int, count: int) -> None:
         """Take `count` numbers of `year` in one statement (a ledger import reports thousands at once)."""
-        self._numbers.setdefault(year, []).extend(case_store.reserve_numbers(self.conn, year, count, self.dialect))
+        numbers = case_store.reserve_numbers(self.conn, year, count, self.dialect)
+        self._numbers.setdefault(year, deque()).extend(numbers)
 
     # -- changing cases ------------------------------------------------------------------------------------------
     def create(self, run: Loaded, *, actor: str, role: str, attrs: dict, fields: dict, at: datetime,
@@ -325,3 +327,13 @@ def _changed_clocks(definition, before: Case, after: Case) -> frozenset[str]:
         elif spec.deadline_field and after.fields.get(spec.deadline_field) != before.fields.get(spec.deadline_field):
             changed.add(spec.name)
     return frozenset(changed)
+
+    def forget(self) -> None:
+        """Drop the cases written so far (call after `flush`): a bulk writer, the ledger import, keeps its
+        memory bounded; a forgotten case is read from the database again if touched later in the unit."""
+        if self._events or self._moves or self._marks or any(
+                r.new is not None for rows in self._rungs.values() for r in rows.values()):
+            raise RuntimeError("forget() before flush() would lose writes")
+        self._cases.clear()
+        self._stored.clear()
+        self._rungs.clear()

@@ -50,6 +50,7 @@ def _table_names() -> list[str]:
     from sqlmodel import SQLModel
 
     import engine.store.campaign_records  # noqa: F401 - the SQLModel records are part of the schema too
+    from engine.store import records  # noqa: F401 - the cold records' tables (ledger imports)
     from engine.store.tables import METADATA
     return [t.name for t in METADATA.sorted_tables] + [t.name for t in SQLModel.metadata.sorted_tables]
 
@@ -131,7 +132,7 @@ def _pg_reset(pg_session, template: str) -> str:
             cols = ", ".join(f'"{c.name}"' for c in table.columns)
             conn.execute(text(f'INSERT INTO "{names["work"]}".{table.name} ({cols}) '
                               f'SELECT {cols} FROM "{names[template]}".{table.name}'))
-        for table in ("case_event", "rung", "workflow_version"):
+        for table in ("case_event", "rung", "workflow_version", "ledger_import"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
     engine.dispose()

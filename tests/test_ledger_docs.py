@@ -1,4 +1,4 @@
-"""docs/ledger-columns.md says what the shipped words do: every header and word it lists reads as it claims."""
+"""The README's ledger section says what the shipped words do: every header and word it lists reads as it claims."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,8 @@ from pathlib import Path
 
 from engine.ledger.words import header_key, shipped_words, value_key
 
-DOC = (Path(__file__).resolve().parent.parent / "docs" / "ledger-columns.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+DOC = README[README.index("## Importing and exporting ledgers"):].split("\n## ", 1)[0]
 WORDS = shipped_words()
 
 

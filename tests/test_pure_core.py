@@ -24,12 +24,13 @@ OPTIONAL: list[str] = []
 APP = ["app.py", "commands.py", "queries.py", "unit.py", "sweep.py", "auditor.py", "recalendar.py", "registry.py",
        "accounts.py", "init.py",
        "reports/app.py", "reports/app_figures.py", "reports/app_lists.py", "reports/app_bulletin.py",
-       "reports/app_ranking.py", "reports/app_campaigns.py"]
+       "reports/app_ranking.py", "reports/app_campaigns.py",
+       "ledger/importer.py", "ledger/exporter.py"]
 
 
 def pure_files() -> list[Path]:
     files = sorted((ENGINE / "definition").glob("*.py")) + sorted((ENGINE / "escalation").glob("*.py"))
-    files += sorted((ENGINE / "ledger").glob("*.py"))
+    files += [p for p in sorted((ENGINE / "ledger").glob("*.py")) if f"ledger/{p.name}" not in APP]
     files += [ENGINE / name for name in REQUIRED]
     files += [ENGINE / name for name in OPTIONAL if (ENGINE / name).exists()]
     return files

@@ -61,6 +61,7 @@ class Store:
         from sqlmodel import SQLModel
 
         import engine.store.campaign_records  # noqa: F401 - registers its table with SQLModel's metadata
+        import engine.store.records  # noqa: F401 - likewise the ledger imports' record
         from engine.store import schema
         from engine.store.tables import METADATA
         for attempt in range(3):

@@ -41,6 +41,15 @@ def insert(conn: Connection, rows: list[dict]) -> None:
     _INSERT.executemany(conn, rows)
 
 
+_INSERT_SETTLED = Prepared(rungs.insert().values({n: bindparam(n) for n in (
+    "case_id", "clock", "cycle", "rung", "action", "due_at", "provisional", "status", "fired_at", "sweep_id")}).inline())
+
+
+def insert_settled(conn: Connection, rows: list[dict]) -> None:
+    """Rows already fired or skipped when written (a ledger import skips the rungs due before it)."""
+    _INSERT_SETTLED.executemany(conn, rows)
+
+
 def move(conn: Connection, rows: list[dict]) -> None:
     """Rows as {row_id, new_due_at, new_provisional, new_status}; any claim is dropped."""
     _MOVE.executemany(conn, rows)

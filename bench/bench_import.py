@@ -1,0 +1,173 @@
+"""`hazard import` throughput: 100,000 rows from CSV and from xlsx into a fresh SQLite file, in rows per second
+and against a bare executemany of the same rows in the same run.
+
+    .venv/bin/python bench/bench_import.py [--rows 100000] [--pg URL] [--keep DIR]
+
+Generation (untimed): the ledgers of bench_ledger_read.py (a title row, a metadata row, dates written several
+ways, Excel serials; 15 columns; levels, states and sources mixed as offices keep them).
+
+Engine: `import_ledger` as `hazard import` runs it: read and check every row, then one transaction writing a
+case per row, one event per transition to its state, the rungs (those due before the import as skipped, with
+their events) and the import record. Reading alone is timed too (`read_ledger`).
+Floor, same process: the very rows the import wrote to `hazard_case` and `case_event` (read back, untimed)
+inserted into a fresh database's same tables with the driver's bare executemany, one transaction. The floor
+computes nothing (no reading, checking, folding, hashing, rungs). Goal: the import at most 2x the floor, CSV
+under 10 s, xlsx under 5 s of reading. Figures only; nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_ledger_read import HEADER, make_rows, write_csv, write_xlsx  # noqa: E402
+
+from engine.app import Engine  # noqa: E402
+from engine.clock import FixedClock, parse_time  # noqa: E402
+from engine.ledger import read_ledger  # noqa: E402
+from engine.ledger.importer import import_ledger  # noqa: E402
+from engine.store.database import Store  # noqa: E402
+
+NOW = "2026-09-01T09:00"   # after every date the generated rows carry
+COUNTIES = ["371702", "371703", "371721", "371722", "371723", "371724", "371725", "371726", "371728"]  # 菏泽市
+DEFAULTS = {"region": "371721"}
+
+
+def timed(fn):
+    start, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return (time.perf_counter() - start, time.process_time() - cpu), result
+
+
+def fresh(url: str | None, folder: Path, name: str) -> str:
+    """A new empty database (schema, built-in workflows, one supervisor); a SQLite file unless `url`."""
+    if url is None:
+        url = f"sqlite:///{folder / name}.db"
+    else:
+        from sqlalchemy import create_engine, text
+        schema = f"bench_import_{name}"
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    hz = Engine(Store(url, create=True), clock=FixedClock(parse_time(NOW)))
+    hz.init()
+    hz.commands.add_user("zhang", roles=["supervisor"], regions=["3717"])
+    hz.close()
+    return url
+
+
+def written_rows(url: str) -> dict[str, tuple[list[str], list[tuple]]]:
+    """The rows the import wrote, per table, as the driver gives them back (untimed)."""
+    import json
+    store = Store(url)
+    out = {}
+    with store.db_engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        for table in ("hazard_case", "case_event"):
+            cursor = raw.cursor()
+            cursor.execute(f"SELECT * FROM {table}")
+            columns = [d[0] for d in cursor.description]
+            values = [tuple(r) for r in cursor.fetchall()]
+            if not store.is_sqlite:  # psycopg gives JSON back as Python objects: the floor sends it as text
+                json_at = {i for i, v in enumerate(values[0]) if isinstance(v, (dict, list))} if values else set()
+                values = [tuple(json.dumps(v) if i in json_at else v for i, v in enumerate(r)) for r in values]
+            out[table] = (columns, values)
+            cursor.close()
+    store.dispose()
+    return out
+
+
+def bare_executemany(url: str, rows: dict) -> int:
+    """Insert the same rows into a fresh database's same tables: the driver's executemany, one transaction."""
+    store = Store(url)
+    count = 0
+    with store.db_engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        mark = "?" if store.is_sqlite else "%s"
+        cursor = raw.cursor()
+        if store.is_sqlite:
+            cursor.execute("BEGIN IMMEDIATE")
+        for table, (columns, values) in rows.items():
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
+                               values)
+            count += len(values)
+        raw.commit()
+        cursor.close()
+    store.dispose()
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--pg", default=None, help="a PostgreSQL URL: run in schemas there instead of SQLite files")
+    parser.add_argument("--keep", help="write the generated files into this directory and keep them")
+    args = parser.parse_args()
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-import-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    n = args.rows
+    try:
+        rows = make_rows(n)
+        for i, row in enumerate(rows):  # the read bench's codes include retired ones, which an import refuses
+            row[HEADER.index("行政区划")] = COUNTIES[i % len(COUNTIES)]
+        csv_path, xlsx_path = folder / "ledger.csv", folder / "ledger.xlsx"
+        write_csv(csv_path, rows)
+        write_xlsx(xlsx_path, rows)
+        del rows
+        print(f"generated {n:,} rows x {len(HEADER)} columns (untimed); database: "
+              f"{'PostgreSQL' if args.pg else 'SQLite file'}")
+        results = {}
+        for kind, path in (("csv", csv_path), ("xlsx", xlsx_path)):
+            (read_s, _), _ = timed(lambda: read_ledger(path, defaults=DEFAULTS))
+            url = fresh(args.pg, folder, f"import_{kind}")
+            hz = Engine(Store(url), clock=FixedClock(parse_time(NOW)))
+            (import_s, import_cpu), report = timed(lambda: import_ledger(hz, path, actor="zhang", defaults=DEFAULTS))
+            hz.close()
+            written = written_rows(url)
+            floor_url = fresh(args.pg, folder, f"floor_{kind}")
+            (floor_s, floor_cpu), floor_n = timed(lambda: bare_executemany(floor_url, written))
+            cases, events = len(written["hazard_case"][1]), len(written["case_event"][1])
+            results[kind] = (read_s, import_s, import_cpu, floor_s, floor_cpu)
+            print(f"{kind}: {report.imported:,} cases, {events:,} events imported "
+                  f"({events / max(cases, 1):.2f} events a case); floor wrote the same {floor_n:,} rows")
+        print(f"{'':34}{'seconds':>9}{'cpu s':>8}{'rows/s':>10}{'x floor':>9}")
+        for kind, (read_s, import_s, import_cpu, floor_s, floor_cpu) in results.items():
+            print(f"{kind + ' floor (bare executemany)':34}{floor_s:9.2f}{floor_cpu:8.2f}{n / floor_s:10,.0f}{1:9.2f}")
+            print(f"{kind + ' reading alone':34}{read_s:9.2f}{'':8}{n / read_s:10,.0f}{read_s / floor_s:9.2f}")
+            print(f"{kind + ' import (read, check, write)':34}{import_s:9.2f}{import_cpu:8.2f}{n / import_s:10,.0f}"
+                  f"{import_s / floor_s:9.2f}")
+            print(f"{kind + ' import less reading':34}{import_s - read_s:9.2f}{'':8}{n / (import_s - read_s):10,.0f}"
+                  f"{(import_s - read_s) / floor_s:9.2f}")
+        csv_r, xlsx_r = results["csv"], results["xlsx"]
+        print(f"goals    : CSV import {csv_r[1]:.1f} s (under 10 s), xlsx reading {xlsx_r[0]:.1f} s (under 5 s)")
+        print(f"cpu      : {csv_r[2] / csv_r[4]:.2f}x the floor's CPU seconds (CSV), {xlsx_r[2] / xlsx_r[4]:.2f}x (xlsx)")
+        print(f"ratio    : {csv_r[1] / csv_r[3]:8.2f}x the bare executemany (CSV), "
+              f"{xlsx_r[1] / xlsx_r[3]:.2f}x (xlsx)")
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+        if args.pg:
+            drop_schemas(args.pg)
+
+
+def drop_schemas(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for kind in ("csv", "xlsx"):
+            for role in ("import", "floor"):
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "bench_import_{role}_{kind}" CASCADE'))
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

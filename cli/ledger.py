@@ -1,0 +1,128 @@
+"""`hazard import` and `hazard export`: hand-kept ledgers (台账) into the register, and the register out as one."""
+from __future__ import annotations
+
+import click
+
+from cli.options import parse_sets, case_filter_options, is_json, json_option
+
+
+@click.command("import")
+@click.argument("file", metavar="FILE.xlsx|FILE.csv")
+@click.option("--sheet", default=None, metavar="NAME", help="The sheet to read (default: the first visible one).")
+@click.option("--mapping", default=None, metavar="FILE",
+              help="A YAML file of your own header and value words (headers:, values:), added to the shipped ones.")
+@click.option("--set", "defaults", multiple=True, metavar="FIELD=VALUE", callback=parse_sets,
+              help="Give every row a field the sheet lacks (repeatable), e.g. --set region=371721; a value in the "
+                   "sheet wins.")
+@click.option("--dry-run", is_flag=True, help="Write nothing; show what would be imported: counts by level and "
+                                              "state, the column mapping, the first rows.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the skipped ones (default: any "
+                                                   "bad row stops the import, exit 2, nothing written).")
+@json_option
+@click.pass_context
+def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid):
+    """Import a ledger (台账) as kept by hand: one case per row, at the state the sheet shows, with its dates.
+
+    Every row is checked before anything is written; a bad row is reported as FILE:ROW: what is wrong (the
+    row Excel shows) and nothing is written, unless --skip-invalid. All rows are written in one transaction;
+    importing the same file (and sheet) again is refused (exit 6) naming the earlier import.
+
+    \b
+    Example:
+      hazard --actor zhang --now 2026-04-01 import docs/example-ledger.xlsx --set region=371721 --dry-run
+      hazard --actor ent import 自查台账.csv --set region=371721 --set industry=危险化学品 --skip-invalid
+    """
+    from cli.audit import progress
+    from cli.output import message, print_json
+    from engine.ledger.importer import RowsInvalid, RowsNotPermitted, import_ledger as run_import
+
+    app = ctx.obj
+    bar: dict = {}
+
+    def on_progress(done: int, total: int) -> None:
+        if "advance" not in bar:
+            message(f"{file}: writing {total} cases")
+            bar["context"] = progress("importing rows", total)
+            bar["advance"] = bar["context"].__enter__()
+        bar["advance"](done - bar.get("done", 0))
+        bar["done"] = done
+
+    try:
+        report = run_import(app.engine, file, actor=app.actor_name, sheet=sheet, mapping=mapping,
+                            defaults=defaults, dry_run=dry_run, skip_invalid=skip_invalid, now=app.now,
+                            on_progress=on_progress)
+    except (RowsInvalid, RowsNotPermitted) as exc:
+        if is_json(ctx):
+            print_json(exc.report.document())
+        message(f"Error: {exc}")
+        ctx.exit(exc.exit_code)
+    finally:
+        if "context" in bar:
+            bar["context"].__exit__(None, None, None)
+    for line in report.problems():
+        message(f"skipped {line}")
+    if is_json(ctx):
+        print_json(report.document())
+    elif dry_run:
+        _print_preview(report)
+    else:
+        _print_summary(report)
+
+
+def _print_preview(report) -> None:
+    from cli.output import message, pairs, table
+
+    pairs([("file", report.file), ("sheet", report.sheet or "-"), ("header row", report.header_row),
+           ("rows", report.rows), ("would import", report.valid), ("would skip", report.skipped)]
+          + [(f"  {level}", n) for level, n in report.by_level.items()]
+          + [(f"  {workflow}: {state}", n) for workflow, states in report.by_state.items()
+             for state, n in states.items()], title="dry run: nothing written")
+    table(["header", "field"], [[h, f] for h, f in report.mapping.items()], title="columns")
+    if report.unmapped:
+        table(["column", "header", "why"], [[u["column"], u["header"], u["why"]] for u in report.unmapped],
+              title="not imported")
+    if report.first_rows:
+        table(["row", "state", "level", "found_at", "enterprise", "title"],
+              [[r["row"], r["state"], r["values"]["level"], r["values"]["found_at"], r["values"]["enterprise"],
+                r["values"]["title"]] for r in report.first_rows], title="first rows")
+    message(f"{report.file}: {report.valid} of {report.rows} rows would be imported")
+
+
+def _print_summary(report) -> None:
+    from cli.output import pairs
+
+    cases = f"{report.first_case} .. {report.last_case}" if report.first_case else "-"
+    pairs([("file", report.file), ("sheet", report.sheet or "-"), ("sha256", report.sha256), ("rows", report.rows),
+           ("imported", report.imported), ("skipped", report.skipped), ("cases", cases),
+           ("import", report.import_id if report.import_id is not None else "-")],
+          title=f"imported by {report.actor}")
+
+
+@click.command("export")
+@click.argument("file", metavar="FILE.xlsx|FILE.csv")
+@case_filter_options
+@click.option("--headers", type=click.Choice(["chinese", "fields"]), default="chinese", show_default=True,
+              help="Column headers: the Chinese ones ledgers use (隐患内容, 排查日期, ...) or the field names.")
+@json_option
+@click.pass_context
+def export_register(ctx, file, as_of, headers, **filters):
+    """Write the register (filtered as `case list` filters it) as a ledger: dates as date cells, widths set,
+    the header frozen; `hazard import` reads it back into the same register.
+
+    \b
+    Example:
+      hazard export 台账.xlsx --region 3717 --level major
+      hazard export 2026-04-01.csv --as-of 2026-04-01 --headers fields
+    """
+    from cli.case import parse_as_of
+    from cli.output import message, print_json
+    from engine.filters import CaseFilter
+    from engine.ledger.exporter import export_register as run_export
+
+    app = ctx.obj
+    report = run_export(app.engine, file, spec=CaseFilter.of(**filters), as_of=parse_as_of(as_of), now=app.now,
+                        headers=headers)
+    if is_json(ctx):
+        print_json(report.document())
+    else:
+        message(f"{report.file}: {report.rows} cases written")
