@@ -249,3 +249,16 @@ def verify_log(conn) -> list[tuple[int, str]]:
     register, misfits = grants.fold(log)
     last = log[-1].seq if log else 0
     return problems + misfits + [(last, p) for p in grants.compare(register, **user_store.projection(conn))]
+
+
+def adopt_unlogged_users(unit) -> int:
+    """Write an `add` grant for every user the table holds and the users' log does not (the first release
+    kept users without a log): signed by `system`, dated when the user was registered. Returns how many."""
+    from engine.store import users as user_store
+    found = user_store.unlogged(unit.conn)
+    for name, roles, regions, created_at in found:
+        user_store.forget_row(unit.conn, name)  # the grant writes the row again, as its projection
+        _append(unit, actor="system", action="add", subject=name, roles=tuple(r for r in roles.split(",") if r),
+                regions=tuple(r for r in regions.split(",") if r), at=created_at,
+                data={"adopted": "registered before the users' log existed (an earlier release)"})
+    return len(found)

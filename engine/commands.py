@@ -205,9 +205,13 @@ class Commands:
         from engine.rebuild import rebuild
         from engine.store import schema
 
+        from engine.accounts import adopt_unlogged_users
+
         before, after = schema.upgrade(self._engine.store)
         cases, events = rebuild(self._engine, on_case=on_case) if before != after else (0, 0)
-        return {"from": before, "to": after, "cases": cases, "events": events}
+        with self._engine.unit() as unit:
+            users = adopt_unlogged_users(unit)
+        return {"from": before, "to": after, "cases": cases, "events": events, "users": users}
 
     def install_definitions(self, files: list[tuple[str, str]], *, actor: str | None = None, now=None,
                             only_if_changed: bool = False) -> list[tuple[str, int, bool]]:

@@ -312,6 +312,16 @@ class UnitOfWork:
         for case_id in [i for i, rows in self._rungs.items() if any(r.new is not None for r in rows.values())]:
             del self._rungs[case_id]
 
+    def forget(self) -> None:
+        """Drop the cases written so far (call after `flush`): a bulk writer, the ledger import, keeps its
+        memory bounded; a forgotten case is read from the database again if touched later in the unit."""
+        if self._events or self._moves or self._marks or any(
+                r.new is not None for rows in self._rungs.values() for r in rows.values()):
+            raise RuntimeError("forget() before flush() would lose writes")
+        self._cases.clear()
+        self._stored.clear()
+        self._rungs.clear()
+
     @property
     def touched(self) -> dict[str, Case]:
         return dict(self._cases)
@@ -328,12 +338,3 @@ def _changed_clocks(definition, before: Case, after: Case) -> frozenset[str]:
             changed.add(spec.name)
     return frozenset(changed)
 
-    def forget(self) -> None:
-        """Drop the cases written so far (call after `flush`): a bulk writer, the ledger import, keeps its
-        memory bounded; a forgotten case is read from the database again if touched later in the unit."""
-        if self._events or self._moves or self._marks or any(
-                r.new is not None for rows in self._rungs.values() for r in rows.values()):
-            raise RuntimeError("forget() before flush() would lose writes")
-        self._cases.clear()
-        self._stored.clear()
-        self._rungs.clear()

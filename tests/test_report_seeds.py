@@ -43,7 +43,7 @@ def _heze(batch) -> None:
 
 
 def _henan(engine) -> None:
-    engine.commands.add_user("zhou", roles=["supervisor"], regions=["4101"])
+    engine.commands.add_user("zhou", roles=["supervisor"], regions=["4101"], actor="li")
     found, rectified = HENAN_MAJOR
     with engine.batch() as batch:
         for i in range(found):

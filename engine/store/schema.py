@@ -20,8 +20,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def all_metadata():
     """Every table's metadata: the Core tables and the SQLModel records of the cold paths."""
+    from sqlmodel import SQLModel
+
+    import engine.store.campaign_records  # noqa: F401 - their tables join SQLModel's metadata
+    import engine.store.records  # noqa: F401
     from engine.store.tables import METADATA
-    return [METADATA]
+    return [METADATA, SQLModel.metadata]
 
 
 def revision_of(conn) -> str | None:

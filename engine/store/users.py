@@ -136,3 +136,16 @@ def projection(conn: Connection) -> dict:
         "passwords": {r.name: digest(r.password_hash) for r in conn.execute(select(user_passwords))},
         "settings": {k: v for k, v in setting_store.get_all(conn).items() if k != setting_store.HEAD},
     }
+
+
+def unlogged(conn: Connection) -> list[tuple[str, str, str, object]]:
+    """(name, roles, regions, created_at) of users in the table that the users' log never added, oldest first
+    (a first-release database had users and no log)."""
+    logged = {r.subject for r in conn.execute(select(user_grants.c.subject).where(user_grants.c.action == "add"))}
+    rows = conn.execute(select(users.c.name, users.c.roles, users.c.regions, users.c.created_at)
+                        .order_by(users.c.created_at, users.c.name))
+    return [tuple(r) for r in rows if r.name not in logged]
+
+
+def forget_row(conn: Connection, name: str) -> None:
+    conn.execute(delete(users).where(users.c.name == name))
