@@ -54,9 +54,8 @@ def _account(register: grants.Register, name: str, *, active: bool = True) -> gr
 
 
 def _exists_error(name: str) -> Conflict:
-    error = Conflict(f"user '{name}' exists: change their roles or regions explicitly instead", case_id="")
-    error.rule = "user-exists"
-    return error
+    return Conflict(f"user '{name}' exists: change their roles or regions explicitly instead", case_id="",
+                    rule="user-exists")
 
 
 def add_user(commands, name: str, *, roles, regions, actor: str | None, now: datetime) -> Actor:

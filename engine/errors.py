@@ -74,8 +74,8 @@ class NotFound(HazardError):
 class Conflict(HazardError):
     exit_code = 6
 
-    def __init__(self, message: str, *, case_id: str, expected_version: int | None = None):
-        super().__init__(message, rule="version")
+    def __init__(self, message: str, *, case_id: str, expected_version: int | None = None, rule: str = "version"):
+        super().__init__(message, rule=rule)
         self.case_id = case_id
         self.expected_version = expected_version
 

@@ -82,7 +82,5 @@ def _first_admin(batch, unit, name: str, regions: tuple[str, ...], *, empty: boo
 
 
 def _admin_conflict(name: str) -> Conflict:
-    error = Conflict(f"the register already has users: the first administrator is made only on an empty one "
-                     f"(have a committee member add '{name}')", case_id="")
-    error.rule = "first-admin"
-    return error
+    return Conflict(f"the register already has users: the first administrator is made only on an empty one "
+                    f"(have a committee member add '{name}')", case_id="", rule="first-admin")

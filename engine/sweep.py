@@ -178,7 +178,8 @@ def _fire_case(engine, unit: UnitOfWork, case, rows, now: datetime, sweep_id: st
     entries = []
     after = case
     decided = _decide(lambda c: run, current, now, {case.id: case})
-    for due, decision in sorted(decided, key=lambda d: (d[0].due_at, d[0].rung.offset_days)):
+    order = {r.name: i for i, r in enumerate(run.definition.rungs)}  # rungs due at once fire in ladder order
+    for due, decision in sorted(decided, key=lambda d: (d[0].due_at, d[0].rung.offset_days, order[d[0].rung.name])):
         out = actions.outcome(after, due.rung, cycle=due.cycle, due_at=due.due_at, decision=decision, now=now,
                               sweep_id=sweep_id, calendar=run.calendar)
         data = dict(out.data)

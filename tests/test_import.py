@@ -233,6 +233,19 @@ def test_an_imported_case_goes_on_live(hz, tmp_path):
     assert hz("audit", "replay", "--all").exit_code == 0
 
 
+def test_the_importer_may_still_verify_what_the_ledger_says_was_submitted(hz, tmp_path):
+    """Steps copied from a paper ledger are signed `import`, not as the importer's own: they bind no separation
+    of duties, so the department that imported a case awaiting verification may verify it."""
+    row = "1,某化工有限公司,液氨储罐区未设泄漏报警,2026-01-05,重大,危化,执法检查,加装报警,王五,2026-06-30,待验收,"
+    assert hz("import", ledger_csv(tmp_path, row), "--set", "region=371721").exit_code == 0
+    history = json.loads(hz("--json", "case", "history", "HZ-2026-000001").stdout)
+    assert "submit" in [e["trigger"] for e in history if e["role"] == "import"]
+    assert {e["actor"] for e in history if e["role"] == "import"} == {"zhang"}
+    verified = hz("case", "advance", "HZ-2026-000001", "verify", "--set", "opinion=整改到位", actor="zhang")
+    assert verified.exit_code == 0, verified.output
+    assert hz("audit", "replay", "--all").exit_code == 0
+
+
 def test_a_mapping_file_and_a_named_sheet_are_used(hz, tmp_path):
     """--mapping adds a header and a level word of the user's own; --sheet picks the sheet, and each sheet of a
     workbook is imported once."""
