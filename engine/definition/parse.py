@@ -15,6 +15,7 @@ from engine.definition.model import (
     FieldSpec, Guard, Rung, StateSpec, Transition,
 )
 from engine.errors import DefinitionInvalid
+from engine.vocabularies import roles as vocabulary_roles
 
 TOP_KEYS = frozenset({"workflow", "title", "description", "roles", "fields", "states", "report",
                       "transitions", "extend", "clocks", "escalation"})
@@ -96,6 +97,17 @@ class _Parser:
                 result.append(item)
         return tuple(result)
 
+    def holdable(self, root) -> None:
+        """Every role a definition names must be one a user can be granted; a misspelt one would leave its
+        transitions firable by nobody."""
+        value, known = root.get("roles"), vocabulary_roles().terms
+        items = value if isinstance(value, list) else [value]
+        for i, role in enumerate(items):
+            if isinstance(role, str) and role and role not in known:
+                line = value.line_of(i) if isinstance(value, source.Sequence) else root.line_of("roles")
+                self.problem(line, f"workflow: role '{role}' is not a role users can hold ({', '.join(known)}; "
+                                   "engine/data/vocabulary.yaml)")
+
     def text(self, parent, key, where: str, required: bool = False) -> str:
         value = parent.get(key)
         if value is None:
@@ -124,6 +136,7 @@ class _Parser:
         if name and not NAME.match(name):
             self.problem(root.line_of("workflow"), f"workflow name '{name}' must be lower-case letters, digits, '-' or '_'")
         roles = self.names(root, "roles", "workflow", required=True)
+        self.holdable(root)
         fields = self.fields(root)
         states, initial = self.states(root)
         transitions = self.transitions(root)
