@@ -45,6 +45,7 @@ from engine.store.tables import cases as cases_table  # noqa: E402
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_growth"
 LIST_REGION = CITIES[-1]  # 3717: a sixteenth of the register
 ADVANCE_AT = parse_time("2026-04-20T09:00")  # the workers' engine time: after every template event
+BIG = ("hazard_case", "case_event", "rung")  # the tables that grow with the register
 
 
 # -- the operations --------------------------------------------------------------------------------------------
@@ -372,8 +373,8 @@ def _run(url: str, sizes: list[int], due: int, args) -> None:
             print(f"plan     : {name:18s} {key_lines(lines)}")
             if args.plans or size == sizes[-1]:
                 print("\n".join("           " + line for line in lines))
-        seq = [name for name, lines in plans if any("Seq Scan" in line for line in lines)]
-        print(f"seq scan : {', '.join(seq) or 'none'}")
+        seq = [name for name, lines in plans if any(f"Seq Scan on {t} " in line for t in BIG for line in lines)]
+        print(f"seq scan : {', '.join(seq) or 'none'} (on {', '.join(BIG)})")
         if size == sizes[-1]:
             for table, index, nbytes in info["indexes"]:
                 print(f"index    : {table:12s} {index:28s} {nbytes / 2**20:8.1f} MiB  "

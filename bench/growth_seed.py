@@ -143,6 +143,11 @@ class Plan:
         return "open" if n % 10 == 3 else "closed"
 
 
+def city_of(n: int) -> int:
+    """A city for case number n, spread evenly and independent of n's kind (which follows n modulo 10)."""
+    return (n * 2654435761 % 2**32) >> 28  # Knuth's multiplicative hash: its top 4 bits
+
+
 def case_id(n: int) -> str:
     return f"HZ-2026-{n:06d}"
 
@@ -159,7 +164,7 @@ def seed(url: str, templates, plan: Plan, upto_before: int, upto: int, heads: di
         out: tuple[list, list, list] = ([], [], [])
         for n in range(first, min(first + chunk, upto + 1)):
             kind = plan.kind(n)
-            template = templates[kind][n % len(CITIES)]
+            template = templates[kind][city_of(n)]
             head = copier.copy(template, case_id(n), out)
             if kind == "due":
                 heads[case_id(n)] = (head, template.updated_at)

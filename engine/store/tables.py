@@ -13,7 +13,7 @@ from datetime import timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, TypeDecorator,
-    UniqueConstraint,
+    UniqueConstraint, and_,
 )
 
 METADATA = MetaData()
@@ -128,12 +128,16 @@ cases = Table(
     # a county's or a province's figures are read from this index alone, in region order, without a sort.
     Index("ix_case_report", "parent_id", "region", "industry", "level", "department", "found_at", "rectified_at",
           "due_at", "met_at", "paused_at", "closed_at"),
-    # Every register filter takes a region as a code prefix (`region LIKE '3717%'`). Under a database
-    # collation other than C, PostgreSQL can serve LIKE only from a `text_pattern_ops` index: without it a
-    # count over a city's cases scans every case (bench/bench_growth.py). SQLite would not use it: skipped.
-    Index("ix_case_region_prefix", "region", postgresql_ops={"region": "text_pattern_ops"})
-    .ddl_if(dialect="postgresql"),
 )
+# Register filters take a region as a code prefix (`region LIKE '3717%'`). Under a collation other than C,
+# PostgreSQL serves LIKE only from a `text_pattern_ops` index: without these, counting a city's cases reads
+# every case, and its overdue list every open case of the province (bench/bench_growth.py measures both).
+# SQLite uses neither for LIKE, so they exist on PostgreSQL only.
+Index("ix_case_region_prefix", cases.c.region, postgresql_ops={"region": "text_pattern_ops"}) \
+    .ddl_if(dialect="postgresql")
+Index("ix_case_open_region_due", cases.c.region, cases.c.due_at, postgresql_ops={"region": "text_pattern_ops"},
+      postgresql_where=and_(cases.c.is_final.is_(False), cases.c.met_at.is_(None), cases.c.rectified_at.is_(None))) \
+    .ddl_if(dialect="postgresql")
 
 events = Table(
     "case_event", METADATA,
