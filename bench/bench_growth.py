@@ -25,6 +25,7 @@ import argparse
 import multiprocessing as mp
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -257,7 +258,14 @@ def explain_all(url: str, at_sweep, at_list, due_id: str, open_id: str) -> list[
 
 def key_lines(plan: list[str]) -> str:
     """The plan's nodes (with the index each uses), its execution time and buffers, on one line."""
-    nodes = [line.strip().removeprefix("->").strip().split("  (")[0] for line in plan if "(cost=" in line]
+    nodes = []
+    for line in plan:
+        text = line.strip().removeprefix("->").strip()
+        if "(cost=" in line:
+            nodes.append(text.split("  (")[0])
+        elif text.startswith("Index Cond:") and nodes:
+            cond = re.sub(r"::[a-z ]+|[()]", "", text.removeprefix("Index Cond: "))
+            nodes[-1] += f" [{cond if len(cond) < 110 else cond[:107] + '...'}]"
     timing = next((line.split(":", 1)[1].strip() for line in plan if line.startswith("Execution Time")), "")
     buffers = next((line.strip().removeprefix("Buffers: ") for line in plan if "Buffers:" in line), "")
     return f"{' > '.join(nodes)}  [{timing}; {buffers}]"
