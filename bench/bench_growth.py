@@ -36,9 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_sweep import pg_admin, pg_schema  # noqa: E402
-from growth_seed import CITIES, Plan, case_id, make_templates, reset_due, seed  # noqa: E402, F401
+from growth_seed import (  # noqa: E402
+    CITIES, Plan, case_id, make_templates, open_engine, open_store, patiently, reset_due, seed,
+)
 
-from engine.app import Engine  # noqa: E402
 from engine.clock import iso, parse_time  # noqa: E402
 from engine.store import cases as case_store  # noqa: E402
 from engine.store.tables import cases as cases_table  # noqa: E402
@@ -58,7 +59,7 @@ STEPS = (("submit", "prov", {"report_note": "已安装并联锁"}, 0), ("verify"
 def _advance_worker(url: str, warm: list[str], timed: list[str], barrier, results) -> None:
     """One process of `--workers`: its own engine, each command its own unit of work, latency per command."""
     from engine.errors import HazardError
-    hz = Engine.open(url)
+    hz = open_engine(url)
 
     def cycle(cid: str, record: list) -> None:
         for trigger, actor, fields, hours in STEPS:
@@ -101,7 +102,7 @@ def run_advance(url: str, case_ids: list[str], workers: int) -> dict:
 
 
 def run_sweep(url: str, at, expected: int) -> dict:
-    hz = Engine.open(url)
+    hz = open_engine(url)
     started = time.perf_counter()
     counts = hz.sweep(now=at).counts
     seconds = time.perf_counter() - started
@@ -156,7 +157,7 @@ def _proposed_page(conn, at) -> tuple[list, int]:
 def run_lists(url: str, at, repeat: int = 7) -> dict:
     """The overdue list of a city as the engine runs it, the same with the proposal, and the city's whole list."""
     from sqlalchemy import text
-    hz = Engine.open(url)
+    hz = open_engine(url)
     ms, page = _median_ms(lambda: hz.queries.cases(overdue=True, region=LIST_REGION, now=at, limit=100), repeat)
     city_ms, city = _median_ms(lambda: hz.queries.cases(region=LIST_REGION, now=at, limit=100), 3)
     with hz.store.db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -226,9 +227,8 @@ def engine_statements(at_sweep, at_list, due_id: str, open_id: str) -> list[tupl
 def explain_all(url: str, at_sweep, at_list, due_id: str, open_id: str) -> list[tuple[str, list[str]]]:
     """EXPLAIN (ANALYZE, BUFFERS) of each statement, in a transaction rolled back: the writes leave nothing."""
     from engine.store import rungs as rung_store
-    from engine.store.database import Store
     from engine.store.prepared import Prepared
-    store = Store(url)
+    store = open_store(url)
     plans = []
     with store.db_engine.connect() as conn:
         transaction = conn.begin()
@@ -274,8 +274,7 @@ def key_lines(plan: list[str]) -> str:
 def sizes_of(url: str) -> dict:
     from sqlalchemy import text
 
-    from engine.store.database import Store
-    store = Store(url)
+    store = open_store(url)
     found = {}
     with store.read() as conn:
         for table in ("hazard_case", "case_event", "rung"):
@@ -320,14 +319,14 @@ def main() -> None:
     schema = pg_schema(args.db)
     if not args.db.startswith("postgresql") or not schema:
         parser.error("--db must be a PostgreSQL URL with ?options=-csearch_path%%3DNAME (a schema of its own)")
-    pg_admin(args.db, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    pg_admin(args.db, f'CREATE SCHEMA "{schema}"')
+    patiently(lambda: pg_admin(args.db, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    patiently(lambda: pg_admin(args.db, f'CREATE SCHEMA "{schema}"'))
     started = time.perf_counter()
     try:
         _run(args.db, sizes, due, args)
     finally:
         if not args.keep:
-            pg_admin(args.db, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            patiently(lambda: pg_admin(args.db, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     print(f"run      : {time.perf_counter() - started:8.0f} s in all")
 
 
@@ -350,7 +349,7 @@ def _run(url: str, sizes: list[int], due: int, args) -> None:
     for size in sizes:
         seed_s = seed(url, templates, plan, seeded, size, heads, log=log)
         seeded = size
-        hz = Engine.open(url)
+        hz = open_engine(url)
         for n in (first, first + 1, size):  # the copies are real chains: audit verify accepts them
             events = hz.queries.history(case_id(n))
             assert not list(verify_chain(events, head=(events[-1].seq, hz.queries.case(case_id(n)).last_hash)))
@@ -396,7 +395,7 @@ def _run(url: str, sizes: list[int], due: int, args) -> None:
 
 
 def _drop_proposed(url: str) -> None:
-    pg_admin(url, f'DROP INDEX IF EXISTS "{pg_schema(url)}".ix_case_overdue_paused')
+    patiently(lambda: pg_admin(url, f'DROP INDEX IF EXISTS "{pg_schema(url)}".ix_case_overdue_paused'))
 
 
 def _print_curve(curve) -> None:

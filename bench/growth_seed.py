@@ -33,6 +33,33 @@ FIVE = {"responsible_unit": "某化工有限公司", "responsible_person": "王�
         "funds": "15万", "deadline": "2026-03-31", "emergency_plan": "液氨泄漏专项应急预案"}
 
 
+def patiently(action):
+    """Run `action`, waiting while the shared server has no connection to spare ("too many clients")."""
+    for attempt in range(120):
+        try:
+            return action()
+        except Exception as error:  # noqa: BLE001 - the engine's StoreUnavailable and the driver's error alike
+            if "too many clients" not in str(error) or attempt == 119:
+                raise
+            if attempt == 0:
+                print("  (the server has no connection to spare: waiting)", file=sys.stderr, flush=True)
+            time.sleep(5)
+
+
+def open_engine(url: str, **options) -> Engine:
+    """An engine holding one pooled connection already: later calls reuse it."""
+    hz = Engine.open(url, **options)
+    patiently(lambda: hz.store.db_engine.connect().close())
+    return hz
+
+
+def open_store(url: str):
+    from engine.store.database import Store
+    store = Store(url)
+    patiently(lambda: store.db_engine.connect().close())
+    return store
+
+
 # -- templates and copies ------------------------------------------------------------------------------------
 
 @dataclass
@@ -74,7 +101,7 @@ def _lifecycle(hz, kind: str, region: str, start) -> str:
 def make_templates(url: str) -> dict[str, list[Template]]:
     """Three cases per city through the engine; their rows are what every copy repeats."""
     from engine.store import rungs as rung_store
-    hz = Engine.open(url, clock=FixedClock(parse_time("2026-01-05T09:00")))
+    hz = open_engine(url, clock=FixedClock(parse_time("2026-01-05T09:00")))
     hz.init()
     for name, role in (("ent37", "enterprise"), ("prov", "supervisor"), ("prov2", "supervisor")):
         hz.commands.add_user(name, roles=[role], regions=["37"])
@@ -155,9 +182,8 @@ def case_id(n: int) -> str:
 def seed(url: str, templates, plan: Plan, upto_before: int, upto: int, heads: dict, chunk: int = 20_000,
          log=print) -> float:
     """Copies numbered upto_before+1 .. upto; the due ones' heads (id -> last hash) go into `heads`."""
-    from engine.store.database import Store
     started = time.perf_counter()
-    store = Store(url)
+    store = open_store(url)
     writer = _Writer(store)
     copier = Copier(writer)
     for first in range(upto_before + 1, upto + 1, chunk):
@@ -189,9 +215,8 @@ def reset_due(url: str, heads: dict) -> None:
     """Undo a sweep of the due cases: no escalate events, rungs pending, case rows back at their heads."""
     from sqlalchemy import and_, bindparam, delete, update
 
-    from engine.store.database import Store
     from engine.store.tables import sweeps
-    store = Store(url)
+    store = open_store(url)
     ids = sorted(heads)
     with store.write() as conn:
         for start in range(0, len(ids), 1000):
