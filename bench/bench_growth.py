@@ -195,9 +195,8 @@ class _Answer(list):
 
 
 def engine_statements(at_sweep, at_list, due_id: str, open_id: str) -> list[tuple[str, object, object]]:
-    """(name, statement, parameters) of what the list, the sweep and advance run, built by the engine's code."""
-    from types import SimpleNamespace
-
+    """(name, statement, parameters) of what the list, the sweep and advance run, built by the engine's code;
+    parameters None: the values are in the statement; a name: filled from a row of the database."""
     from engine.filters import CaseFilter
     from engine.store import register, rungs as rung_store
     spec = CaseFilter.of(overdue=True, region=LIST_REGION, limit=100)
@@ -206,16 +205,14 @@ def engine_statements(at_sweep, at_list, due_id: str, open_id: str) -> list[tupl
     case_store.count_where(count, register.conditions(spec, at_list))
     case_store.query(proposal, where=_proposed_where(at_list), limit=100)
     case_store.count_where(proposal, _proposed_where(at_list))
-    claim = _Capture([SimpleNamespace(case_id=due_id)])
-    rung_store.claim(claim, now=at_sweep, real_now=at_sweep, sweep_id="explain", lease_until=at_sweep, limit=200,
-                     postgres=True)
-    batch = _Capture()
-    case_store.load_many(batch, [due_id])
+    claim, claim_rest = rung_store._CLAIMS[True]
+    claiming = {"now": at_sweep, "real_now": at_sweep, "sweep_id": "explain", "lease_until": at_sweep, "limit": 200}
     changed = frozenset({"state", "version", "updated_at", "last_hash"})
     return [("list: page", page.statements[0], None), ("list: total", count.statements[0], None),
             ("proposal: page", proposal.statements[0], None), ("proposal: total", proposal.statements[1], None),
-            ("sweep: claim", claim.statements[0], None), ("sweep: claim more", claim.statements[1], None),
-            ("sweep: load cases", batch.statements[0], None), ("sweep: mark rung", rung_store._MARK.statement, "mark"),
+            ("sweep: claim", claim.statement, claiming), ("sweep: claim more", claim_rest.statement, claiming),
+            ("sweep: load cases", "load_many", {"id0": due_id}),
+            ("sweep: mark rung", rung_store._MARK.statement, "mark"),
             ("advance: load", case_store._LOAD_FOR.statement, {"case_id": open_id, "actor": "prov"}),
             ("advance: linked", case_store._LINKED_OPEN.statement, {"case_id": open_id}),
             ("advance: rungs", rung_store._STATES_OF.statement, {"case_id": open_id}),
@@ -240,12 +237,15 @@ def explain_all(url: str, at_sweep, at_list, due_id: str, open_id: str) -> list[
                   "move": {"row_id": rung.id, "new_due_at": rung.due_at, "new_provisional": False,
                            "new_status": "pending"},
                   "mark": {"row_id": rung.id, "new_status": "fired", "fired_at": at_sweep, "sweep_id": "explain"}}
+        case_store.load_many(conn, [due_id])  # prepares the sweep's batch load for one id
         for name, statement, params in engine_statements(at_sweep, at_list, due_id, open_id):
+            if statement == "load_many":
+                statement = case_store._LOAD_MANY[1].statement
             cursor = conn.connection.cursor()
             if params is not None:  # one of the engine's prepared statements, with the values it would bind
                 compiled = Prepared(statement)._compiled(conn)
-                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + compiled.sql,
-                               compiled._params(filled[params] if isinstance(params, str) else params))
+                values = filled[params] if isinstance(params, str) else params
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + compiled.sql, compiled._params(values))
             else:                   # a statement the engine builds per call, with its values in it
                 sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql.replace("%%", "%"))
