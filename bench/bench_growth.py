@@ -1,7 +1,7 @@
 """Growth on PostgreSQL: advance, sweep and the overdue list per operation as the register grows, with plans.
 
     .venv/bin/python bench/bench_growth.py [--sizes 100000,300000,1000000] [--due 10000] [--workers 8]
-    .venv/bin/python bench/bench_growth.py --sizes 20000,60000          # a quick run (about a minute)
+    .venv/bin/python bench/bench_growth.py --sizes 20000,60000          # a quick run (a minute or two)
 
 One database grows from size to size (only the difference is seeded each step). Its cases are copies of
 48 template cases made through the engine (three per city of the province, 16 cities), each copy with its
@@ -15,7 +15,12 @@ At each size: EXPLAIN (ANALYZE, BUFFERS) of the engine's own statements (the key
 the overdue list (`hz.queries.cases(overdue=True, region="3717", now=..., limit=100)`, median of 7), one
 sweep (`hz.sweep(now=...)`, which fires the due rungs; then an idle one), and `advance_case` from `--workers`
 processes at once, each on cases of its own (submit, verify, close: one unit of work per command, as the
-CLI runs them), latency per command. The due cases are reset to unfired before the next size.
+CLI runs them), latency per command. The due cases are reset to unfired before the next size. The list
+runs once more with the overdue condition split in its two cases (`proposed_overdue`, a proposal, with the
+index it needs made for the measurement), and the result is checked to be the same.
+
+The closing lines print the curve and `ratio    : N.NNx`, the largest growth of a per-operation figure
+(advance p50 and p99, sweep time per rung, overdue list) from the first size to the last: flat is 1x.
 
 The schema named in the URL (`?options=-csearch_path%3DNAME`) is created first and dropped at the end.
 """
