@@ -102,9 +102,9 @@ def make_templates(url: str) -> dict[str, list[Template]]:
     """Three cases per city through the engine; their rows are what every copy repeats."""
     from engine.store import rungs as rung_store
     hz = open_engine(url, clock=FixedClock(parse_time("2026-01-05T09:00")))
-    hz.init()
+    hz.init(admin="li", admin_regions=["37"])
     for name, role in (("ent37", "enterprise"), ("prov", "supervisor"), ("prov2", "supervisor")):
-        hz.commands.add_user(name, roles=[role], regions=["37"])
+        hz.commands.add_user(name, roles=[role], regions=["37"], actor="li")
     writer = _Writer(hz.store)
     found: dict[str, list[Template]] = {"closed": [], "open": [], "due": []}
     day = parse_time("2026-01-05T09:00")
