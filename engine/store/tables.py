@@ -13,7 +13,7 @@ from datetime import timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, TypeDecorator,
-    UniqueConstraint,
+    UniqueConstraint, and_, text,
 )
 
 METADATA = MetaData()
@@ -129,6 +129,15 @@ cases = Table(
     Index("ix_case_report", "parent_id", "region", "industry", "level", "department", "found_at", "rectified_at",
           "due_at", "met_at", "paused_at", "closed_at"),
 )
+# Register filters take a region as a code prefix (`region LIKE '3717%'`). Under a collation other than C,
+# PostgreSQL serves LIKE only from a `text_pattern_ops` index: without these, counting a city's cases reads
+# every case, and its overdue list every open case of the province (bench/bench_growth.py measures both).
+# SQLite serves LIKE from neither: there they are empty (`WHERE 0`), so both databases keep one schema.
+Index("ix_case_region_prefix", cases.c.region, postgresql_ops={"region": "text_pattern_ops"},
+      sqlite_where=text("0"))
+Index("ix_case_open_region_due", cases.c.region, cases.c.due_at, postgresql_ops={"region": "text_pattern_ops"},
+      postgresql_where=and_(cases.c.is_final.is_(False), cases.c.met_at.is_(None), cases.c.rectified_at.is_(None)),
+      sqlite_where=text("0"))
 
 events = Table(
     "case_event", METADATA,
