@@ -304,7 +304,7 @@ def run_raw(url: str, now: str, *, with_case: bool) -> tuple[float, int]:
     insert_sql = f"INSERT INTO case_event ({', '.join(cols)}) VALUES ({', '.join([p] * len(cols))})"
     case_sql = (f"UPDATE hazard_case SET version={p}, last_hash={p}, updated_at={p} "
                 f"WHERE id={p} AND version={p}")
-    mark_sql = (f"UPDATE rung SET status='fired', fired_at={p}, sweep_id={p}, lease_until=NULL "
+    mark_sql = (f"UPDATE rung SET status='fired', fired_at={p}, sweep_id={p}, claimed_by=NULL, lease_until=NULL "
                 f"WHERE id={p} AND status='pending' AND claimed_by={p}")
     sweep_id = f"raw-{os.getpid()}"
     if postgres:

@@ -162,9 +162,12 @@ def _fire_batch(engine, rows, now: datetime, result: SweepResult) -> None:
         try:
             with engine.unit() as unit:
                 found = unit.cases([case_id]).get(case_id)
-                result.fired.extend(_fire_case(engine, unit, found, case_rows, now, result.sweep_id))
+                entries = _fire_case(engine, unit, found, case_rows, now, result.sweep_id)
         except Conflict:
             result.conflicts += 1
+            continue
+        # Only once the unit has committed: a race lost at its flush fired nothing, and its rows are handed back.
+        result.fired.extend(entries)
 
 
 def _fire_case(engine, unit: UnitOfWork, case, rows, now: datetime, sweep_id: str) -> list[dict]:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cli.main import cli
 from engine.clock import parse_time
@@ -95,3 +97,38 @@ def test_cli_filters_reach_the_register(runner, service, register):
     assert [c["id"] for c in json.loads(out.stdout)] == [register["b"]]
     bad = runner.invoke(cli, ["--db", url, "case", "list", "--found-from", "yesterday"])
     assert bad.exit_code == 2 and "found_from" in bad.stderr
+
+
+# -- one definition of overdue, in SQL as in the fold ---------------------------------------------------------
+
+_BASE = parse_time("2026-03-01T00:00")
+_moment = st.one_of(st.none(), st.integers(0, 40 * 24).map(lambda h: _BASE + timedelta(hours=h)))
+_case = st.fixed_dictionaries({"due_at": _moment, "paused_at": _moment, "met_at": _moment,
+                               "rectified_at": _moment, "is_final": st.booleans()})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(_case, min_size=1, max_size=12), hours=st.integers(0, 45 * 24))
+def test_the_register_s_overdue_is_the_fold_s_overdue(store, specs, hours):
+    """`case list --overdue` (the SQL, split in branches for its indexes) picks exactly the cases that
+    `Case.overdue` calls overdue, paused ones included, at any moment, on both databases."""
+    from sqlalchemy import delete, insert, select
+
+    from engine.case import Case
+    from engine.store.register import overdue_at
+    from engine.store.tables import cases as table
+
+    now = _BASE + timedelta(hours=hours)
+    rows = [{"id": f"HZ-2026-{i:06d}", "workflow": "major-hazard", "workflow_version": 1, "state": "rectifying",
+             "version": 1, "level": "major", "title": "t", "enterprise": "e", "region": "371721", "industry": "工贸",
+             "source": "inspection", "fields": {}, "flags": {}, "signers": {}, "clocks": {}, "fired": [],
+             "found_at": _BASE, "created_at": _BASE, "updated_at": _BASE, "last_hash": "0", **spec}
+            for i, spec in enumerate(specs, start=1)]
+    with store.write() as conn:
+        conn.execute(delete(table))
+        conn.execute(insert(table), rows)
+    with store.read() as conn:
+        picked = {r.id for r in conn.execute(select(table.c.id).where(overdue_at(now)))}
+    folded = {r["id"] for r in rows if Case(**{k: r[k] for k in ("id", "workflow", "workflow_version", "state",
+                                                                  *specs[0])}).overdue(now)}
+    assert picked == folded

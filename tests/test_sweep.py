@@ -74,6 +74,31 @@ def test_rungs_fire_at_their_due_time_and_not_before(service):
     assert rung(service, case.id, "interview").status == "pending"
 
 
+def test_a_race_lost_at_the_flush_reports_nothing_fired_and_hands_the_rows_back(service, monkeypatch):
+    """A writer who changes the case between a sweep's decision and its commit wins: the sweep says it fired
+    nothing (it did not), counts the conflict, and leaves the rows free for the very next sweep."""
+    from engine.errors import Conflict
+    from engine.unit import UnitOfWork
+
+    case = rectifying(service)
+    real_flush = UnitOfWork.flush
+
+    def lost_race(unit):
+        if unit._events:  # the sweep's escalate events: as if another writer had moved the case meanwhile
+            raise Conflict("the case changed meanwhile", case_id=case.id)
+        real_flush(unit)
+
+    monkeypatch.setattr(UnitOfWork, "flush", lost_race)
+    lost = sweep(service, now=T("2026-05-01T00:00"))
+    assert (lost.fired, lost.conflicts) == ([], 1)
+    monkeypatch.setattr(UnitOfWork, "flush", real_flush)
+    assert rung(service, case.id, "red-warning").status == "pending"
+    assert rung(service, case.id, "red-warning").claimed_by is None
+    won = sweep(service, now=T("2026-05-01T00:00"))
+    assert fired_names(won, case.id) == {"red-warning", "notice"}
+    assert fired_names(won, case.id, status="skipped") == {"yellow-warning"}
+
+
 def test_repeated_sweeps_never_fire_a_rung_twice(service):
     """Sweeps repeated at the same time or later fire each rung once: one escalate event and one fired row each."""
     case = rectifying(service)

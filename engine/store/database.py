@@ -99,7 +99,8 @@ class Store:
             return Conflict(f"a concurrent transaction got in the way ({text}); nothing was written, retry", case_id="")
         if "NUL (0x00)" in text:  # PostgreSQL cannot store NUL; SQLite can: refuse it the same on both
             return InvalidInput("a value holds the control character U+0000 (NUL), which is not allowed")
-        if isinstance(exc, IntegrityError) or sqlstate == "42P07" or "already exists" in text:
+        unique = sqlstate == "23505" or "UNIQUE constraint failed" in text
+        if (isinstance(exc, IntegrityError) and unique) or sqlstate == "42P07" or "already exists" in text:
             # A unique key settled a race (two `init`s creating one table, two writers of one row).
             return Conflict(f"another writer got there first ({text}); nothing was written, retry", case_id="")
         if any(sign in text for sign in ("no such table", "no such column", "does not exist")) \

@@ -1,23 +1,27 @@
 """A `CaseFilter` as SQL over the register: the WHERE clauses and the ORDER BY of `hazard case list`.
 
 Overdue is the one definition of `engine.case`: open, not met, not rectified, and
-`due_at <= COALESCE(paused_at, :now)` (the `ix_case_open_due` index serves the first two terms and the range).
+`due_at <= COALESCE(paused_at, :now)`, split in two branches that indexes serve (see `overdue_at`).
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal
+from sqlalchemy import and_, func, literal, or_
 
 from engine.filters import CaseFilter
 from engine.store.tables import UTCDateTime, cases
 
 
 def overdue_at(now: datetime):
-    return and_(cases.c.is_final.is_(False), cases.c.met_at.is_(None), cases.c.rectified_at.is_(None),
-                cases.c.due_at.isnot(None),
+    """Open and past its due time, a paused clock counting up to its pause (`due_at <= COALESCE(paused_at,
+    now)`, written as two branches: a comparison of two columns can use no index, so a running clock's branch
+    takes ix_case_open_region_due and a paused one's the small ix_case_overdue_paused)."""
+    c = cases.c
+    return and_(c.is_final.is_(False), c.met_at.is_(None), c.rectified_at.is_(None), c.due_at.isnot(None),
                 # typed, or SQLite would compare the stored UTC text with the driver's own rendering of `now`
-                cases.c.due_at <= func.coalesce(cases.c.paused_at, literal(now, UTCDateTime)))
+                or_(and_(c.paused_at.is_(None), c.due_at <= literal(now, UTCDateTime)),
+                    and_(c.paused_at.isnot(None), c.due_at <= c.paused_at)))
 
 
 def _like(column, text: str):

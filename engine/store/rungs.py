@@ -29,7 +29,9 @@ _MOVE = Prepared(update(rungs).where(rungs.c.id == bindparam("row_id")).values(
 _MARK = Prepared(update(rungs).where(and_(rungs.c.id == bindparam("row_id"), rungs.c.status == "pending",
                                           rungs.c.claimed_by == bindparam("sweep_id"))).values(
     status=bindparam("new_status"), fired_at=bindparam("fired_at"), sweep_id=bindparam("sweep_id"),
-    lease_until=None))
+    # The claim ends with the mark: a fired row left claimed would stay in ix_rung_claimed for ever, and each
+    # later mark of the sweep would walk every row it had marked (a sweep's cost growing with its square).
+    claimed_by=None, lease_until=None))
 
 
 def states_of(conn: Connection, case_id: str) -> list[tuple]:
