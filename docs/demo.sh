@@ -10,7 +10,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "Set up: tables, built-in workflows, and who may act where"
 hazard init --admin li --region 37                        # provincial safety committee office: the administrator
-hazard --actor li user add wang  --role inspector  --region 371721   # county inspector (成武县)
+hazard --actor li user add wang  --role inspector  --region 371721   # county inspector (曹县)
 hazard --actor li user add ent   --role enterprise --region 371721   # the enterprise's safety manager
 hazard --actor li user add zhang --role supervisor --region 371700   # city emergency bureau (菏泽市)
 hazard --actor li user add liu   --role supervisor --region 371700
@@ -19,14 +19,14 @@ hazard --actor zhang user add sup2 --role supervisor --region 371700 \
 
 say "March 2: three hazards reported"
 A=$(hazard --actor wang --now 2026-03-02T09:00 case report --level major --source inspection \
-      --title "液氨储罐区未设置可燃气体泄漏报警装置" --enterprise "成武某化工有限公司" --region 371721 --industry 危险化学品 \
+      --title "液氨储罐区未设置可燃气体泄漏报警装置" --enterprise "曹县某化工有限公司" --region 371721 --industry 危险化学品 \
       --set criterion="安监总管三〔2017〕121号 第十二条")
 B=$(hazard --actor wang --now 2026-03-02T10:30 case report --level major --source unannounced \
-      --title "粉尘涉爆除尘系统未设置泄爆装置" --enterprise "成武某木业有限公司" --region 371721 --industry 工贸)
+      --title "粉尘涉爆除尘系统未设置泄爆装置" --enterprise "曹县某木业有限公司" --region 371721 --industry 工贸)
 C=$(hazard --actor wang --now 2026-03-02T11:00 case report --level general --source inspection \
-      --title "配电箱未上锁" --enterprise "成武某木业有限公司" --region 371721 --industry 工贸)
+      --title "配电箱未上锁" --enterprise "曹县某木业有限公司" --region 371721 --industry 工贸)
 D=$(hazard --actor ent --now 2026-03-03T08:00 case report --level major --source self_check \
-      --title "有限空间作业未执行先通风、再检测、后作业" --enterprise "成武某食品有限公司" --region 371721 --industry 工贸)
+      --title "有限空间作业未执行先通风、再检测、后作业" --enterprise "曹县某食品有限公司" --region 371721 --industry 工贸)
 echo "reported: $A $B $C $D"
 
 say "The general hazard is fixed on the spot and checked by the inspector's colleague"
@@ -35,19 +35,19 @@ hazard --actor zhang --now 2026-03-02T15:00 case advance "$C" verify --set opini
 
 say "Major hazards get the five implementations (五落实) before rectification starts"
 hazard --actor ent --now 2026-03-03T09:00 case advance "$A" assign \
-  --set responsible_unit="成武某化工有限公司" --set responsible_person="王五" \
+  --set responsible_unit="曹县某化工有限公司" --set responsible_person="王五" \
   --set measures="储罐区加装可燃气体报警并联锁" --set funds=15万 --set deadline=2026-04-30 \
   --set emergency_plan="液氨泄漏专项应急预案" || echo "(refused as expected: an enterprise may not assign)"
 hazard --actor zhang --now 2026-03-03T09:00 case advance "$A" assign \
-  --set responsible_unit="成武某化工有限公司" --set responsible_person="王五" \
+  --set responsible_unit="曹县某化工有限公司" --set responsible_person="王五" \
   --set measures="储罐区加装可燃气体报警并联锁" --set funds=15万 --set deadline=2026-04-30 \
   --set emergency_plan="液氨泄漏专项应急预案"
 hazard --actor zhang --now 2026-03-03T10:00 case advance "$B" assign \
-  --set responsible_unit="成武某木业有限公司" --set responsible_person="赵六" \
+  --set responsible_unit="曹县某木业有限公司" --set responsible_person="赵六" \
   --set measures="除尘器加装泄爆片、隔爆阀" --set funds=8万 --set deadline=2026-04-15 \
   --set emergency_plan="粉尘爆炸专项应急预案"
 hazard --actor zhang --now 2026-03-04T10:00 case advance "$D" assign \
-  --set responsible_unit="成武某食品有限公司" --set responsible_person="孙七" \
+  --set responsible_unit="曹县某食品有限公司" --set responsible_person="孙七" \
   --set measures="配置通风检测设备，制定作业审批" --set funds=3万 --set deadline=2026-03-31 \
   --set emergency_plan="有限空间作业应急预案"
 
@@ -79,6 +79,16 @@ hazard --now 2026-05-01T09:00 case list
 hazard --now 2026-05-01T09:00 case list --overdue
 hazard --now 2026-05-01T09:00 case show "$D"
 hazard --now 2026-05-01T09:00 case history "$A"
+
+say "The county's own ledger (台账) comes in: a dry run, then the import (each row keeps the sheet's dates)"
+hazard --actor zhang --now 2026-05-01T10:00 import docs/example-ledger.xlsx --set region=371721 --dry-run | head -18
+hazard --actor zhang --now 2026-05-01T10:00 import docs/example-ledger.xlsx --set region=371721
+
+say "What the office publishes: figures by county (those that reported nothing too), March's bulletin, the anchor"
+hazard --now 2026-05-01T10:00 report stats --by county --region 3717
+hazard --now 2026-05-01T10:00 report bulletin --period month --date 2026-03-31 --region 3717 --format md | head -27
+hazard --now 2026-05-01T10:00 audit anchor
+hazard --now 2026-05-01T10:00 export "${TMPDIR:-/tmp}/demo-register.xlsx" --region 3717
 
 say "The workflow as a diagram (paste into any Mermaid viewer)"
 hazard workflow draw major-hazard
