@@ -16,11 +16,12 @@ the overdue list (`hz.queries.cases(overdue=True, region="3717", now=..., limit=
 sweep (`hz.sweep(now=...)`, which fires the due rungs; then an idle one), and `advance_case` from `--workers`
 processes at once, each on cases of its own (submit, verify, close: one unit of work per command, as the
 CLI runs them), latency per command. The due cases are reset to unfired before the next size. The list
-runs once more with the overdue condition split in its two cases (`proposed_overdue`, a proposal, with the
-index it needs made for the measurement), and the result is checked to be the same.
+runs once more with the overdue condition the engine had before its two branches, one comparison
+`due_at <= COALESCE(paused_at, :now)` (`coalesce_overdue`, built here), and must return the same cases.
 
 The closing lines print the curve and `ratio    : N.NNx`, the largest growth of a per-operation figure
-(advance p50 and p99, sweep time per rung, overdue list) from the first size to the last: flat is 1x.
+(advance p50 and p99, sweep time per rung, the engine's overdue list) from the first size to the last:
+flat is 1x.
 
 The schema named in the URL (`?options=-csearch_path%3DNAME`) is created first and dropped at the end.
 """
@@ -129,54 +130,44 @@ def _median_ms(ask, repeat: int):
     return statistics.median(times) * 1000, found
 
 
-def proposed_overdue(now):
-    """`engine.store.register.overdue_at` with `due_at <= COALESCE(paused_at, :now)` split in its two cases,
-    so that an index range can find the unpaused ones (a proposal: the engine does not use it yet)."""
-    from sqlalchemy import and_, literal, or_
+def coalesce_overdue(now):
+    """The overdue condition before `engine.store.register.overdue_at` had its two branches: one comparison,
+    `due_at <= COALESCE(paused_at, :now)`, which no index range can serve (kept to measure beside it)."""
+    from sqlalchemy import and_, func, literal
 
     from engine.store.tables import UTCDateTime
     c = cases_table.c
     return and_(c.is_final.is_(False), c.met_at.is_(None), c.rectified_at.is_(None), c.due_at.isnot(None),
-                or_(and_(c.paused_at.is_(None), c.due_at <= literal(now, UTCDateTime)),
-                    and_(c.paused_at.isnot(None), c.due_at <= c.paused_at)))
+                c.due_at <= func.coalesce(c.paused_at, literal(now, UTCDateTime)))
 
 
-# The index the proposal needs beside ix_case_open_due: the few cases overdue while paused.
-PROPOSED_INDEX = ("CREATE INDEX ix_case_overdue_paused ON hazard_case (due_at) "
-                  "WHERE is_final IS false AND paused_at IS NOT NULL AND due_at <= paused_at")
-
-
-def _proposed_where(at) -> list:
+def _coalesce_where(at) -> list:
     from engine.filters import CaseFilter
     from engine.store import register
-    return register.conditions(CaseFilter.of(region=LIST_REGION), at) + [proposed_overdue(at)]
+    return register.conditions(CaseFilter.of(region=LIST_REGION), at) + [coalesce_overdue(at)]
 
 
-def _proposed_page(conn, at) -> tuple[list, int]:
-    """What `Queries.cases` does for the overdue list (id order, 100, then the total), with the proposal."""
-    where = _proposed_where(at)
+def _coalesce_page(conn, at) -> tuple[list, int]:
+    """What `Queries.cases` does for the overdue list (id order, 100, then the total), with the old condition."""
+    where = _coalesce_where(at)
     found = case_store.query(conn, where=where, limit=100)
     return found, (case_store.count_where(conn, where) if len(found) == 100 else len(found))
 
 
 def run_lists(url: str, at, repeat: int = 7) -> dict:
-    """The overdue list of a city as the engine runs it, the same with the proposal, and the city's whole list."""
-    from sqlalchemy import text
+    """The overdue list of a city as the engine runs it, the same with the old condition, the city's whole list."""
     hz = open_engine(url)
     ms, page = _median_ms(lambda: hz.queries.cases(overdue=True, region=LIST_REGION, now=at, limit=100), repeat)
     city_ms, city = _median_ms(lambda: hz.queries.cases(region=LIST_REGION, now=at, limit=100), 3)
-    with hz.store.db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(PROPOSED_INDEX))
-        conn.execute(text("ANALYZE hazard_case"))
 
-    def proposed():
+    def before():
         with hz.store.read() as conn:
-            return _proposed_page(conn, at)
+            return _coalesce_page(conn, at)
 
-    proposed_ms, (found, total) = _median_ms(proposed, repeat)
-    assert [c.id for c in found] == [c.id for c in page.cases] and total == page.total, "the proposal differs"
+    coalesce_ms, (found, total) = _median_ms(before, repeat)
+    assert [c.id for c in found] == [c.id for c in page.cases] and total == page.total, "the conditions differ"
     hz.close()
-    return {"ms": ms, "total": page.total, "shown": len(page.cases), "proposed_ms": proposed_ms, "city_ms": city_ms,
+    return {"ms": ms, "total": page.total, "shown": len(page.cases), "coalesce_ms": coalesce_ms, "city_ms": city_ms,
             "city_total": city.total}
 
 
@@ -205,16 +196,16 @@ def engine_statements(at_sweep, at_list, due_id: str, open_id: str) -> list[tupl
     from engine.filters import CaseFilter
     from engine.store import register, rungs as rung_store
     spec = CaseFilter.of(overdue=True, region=LIST_REGION, limit=100)
-    page, count, proposal = _Capture(), _Capture(), _Capture()
+    page, count, before = _Capture(), _Capture(), _Capture()
     case_store.query(page, where=register.conditions(spec, at_list), order_by=register.order_by(spec), limit=100)
     case_store.count_where(count, register.conditions(spec, at_list))
-    case_store.query(proposal, where=_proposed_where(at_list), limit=100)
-    case_store.count_where(proposal, _proposed_where(at_list))
+    case_store.query(before, where=_coalesce_where(at_list), limit=100)
+    case_store.count_where(before, _coalesce_where(at_list))
     claim, claim_rest = rung_store._CLAIMS[True]
     claiming = {"now": at_sweep, "real_now": at_sweep, "sweep_id": "explain", "lease_until": at_sweep, "limit": 200}
     changed = frozenset({"state", "version", "updated_at", "last_hash"})
     return [("list: page", page.statements[0], None), ("list: total", count.statements[0], None),
-            ("proposal: page", proposal.statements[0], None), ("proposal: total", proposal.statements[1], None),
+            ("coalesce: page", before.statements[0], None), ("coalesce: total", before.statements[1], None),
             ("sweep: claim", claim.statement, claiming), ("sweep: claim more", claim_rest.statement, claiming),
             ("sweep: load cases", "load_many", {"id0": due_id}),
             ("sweep: mark rung", rung_store._MARK.statement, "mark"),
@@ -369,10 +360,10 @@ def _run(url: str, sizes: list[int], due: int, args) -> None:
         fresh = [n for n in range(first, size + 1) if plan.kind(n) == "open" and n not in used]
         chosen = rng.sample(fresh, args.commands // len(STEPS) + 2 * args.workers)
         used.update(chosen)
-        lists = run_lists(url, list_at)  # (it makes the proposal's index, which the plans then show)
+        lists = run_lists(url, list_at)
         plans = explain_all(url, sweep_at, list_at, sorted(heads)[len(heads) // 2], case_id(chosen[-1]))
         print(f"list     : {lists['ms']:8.2f} ms  overdue in {LIST_REGION} ({lists['shown']} shown of "
-              f"{lists['total']:,}; median of 7); proposed condition {lists['proposed_ms']:.2f} ms; the city's "
+              f"{lists['total']:,}; median of 7); with COALESCE (before) {lists['coalesce_ms']:.2f} ms; the city's "
               f"whole list {lists['city_ms']:.2f} ms ({lists['city_total']:,})  [{_load()}]", flush=True)
         swept = run_sweep(url, sweep_at, due + len(templates["due"]))
         print(f"sweep    : {swept['s']:8.2f} s  {due + len(templates['due']):,} rungs fired, {swept['ms_rung']:.3f} "
@@ -393,27 +384,23 @@ def _run(url: str, sizes: list[int], due: int, args) -> None:
                       f"{nbytes / info[table]['rows']:4.0f} B/row")
         else:
             reset_due(url, heads)
-            _drop_proposed(url)
         total = sum(info[t]["total"] for t in ("hazard_case", "case_event", "rung"))
         curve.append((size, advanced, swept, lists, total))
     _print_curve(curve)
 
 
-def _drop_proposed(url: str) -> None:
-    patiently(lambda: pg_admin(url, f'DROP INDEX IF EXISTS "{pg_schema(url)}".ix_case_overdue_paused'))
-
-
 def _print_curve(curve) -> None:
-    print("\ncurve    :     cases  adv p50 ms  adv p99 ms  adv cmd/s  sweep s  ms/rung  list ms  proposed ms   db MiB")
+    print("\ncurve    :     cases  adv p50 ms  adv p99 ms  adv cmd/s  sweep s  ms/rung  list ms  coalesce ms (before)"
+          "   db MiB")
     for size, adv, sw, li, nbytes in curve:
         print(f"curve    : {size:9,}  {adv['p50']:10.2f}  {adv['p99']:10.2f}  {adv['per_s']:9.0f}  {sw['s']:7.2f}  "
-              f"{sw['ms_rung']:7.3f}  {li['ms']:7.2f}  {li['proposed_ms']:11.2f}  {nbytes / 2**20:7.0f}")
+              f"{sw['ms_rung']:7.3f}  {li['ms']:7.2f}  {li['coalesce_ms']:20.2f}  {nbytes / 2**20:7.0f}")
     (n0, a0, s0, l0, _), (n1, a1, s1, l1, _) = curve[0], curve[-1]
     growth = {"advance p50": a1["p50"] / a0["p50"], "advance p99": a1["p99"] / a0["p99"],
               "sweep per rung": s1["ms_rung"] / s0["ms_rung"], "overdue list": l1["ms"] / l0["ms"]}
     worst = max(growth, key=growth.get)
-    print(f"growth   : {', '.join(f'{k} {v:.2f}x' for k, v in growth.items())}; overdue list with the proposed "
-          f"condition {l1['proposed_ms'] / l0['proposed_ms']:.2f}x ({n0:,} -> {n1:,} cases)")
+    print(f"growth   : {', '.join(f'{k} {v:.2f}x' for k, v in growth.items())}; overdue list with COALESCE (before) "
+          f"{l1['coalesce_ms'] / l0['coalesce_ms']:.2f}x ({n0:,} -> {n1:,} cases)")
     print(f"ratio    : {growth[worst]:8.2f}x largest growth per operation ({worst}), {n0:,} -> {n1:,} cases")
 
 
