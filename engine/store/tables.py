@@ -141,7 +141,8 @@ Index("ix_case_open_region_due", cases.c.region, cases.c.due_at, postgresql_ops=
 # The other branch of the overdue condition (engine/store/register.py): the few open cases whose clock was
 # paused after their due time. Its predicate compares two columns, which an index can hold but not search.
 _OVERDUE_PAUSED = and_(cases.c.is_final.is_(False), cases.c.paused_at.isnot(None), cases.c.due_at <= cases.c.paused_at)
-Index("ix_case_overdue_paused", cases.c.due_at, postgresql_where=_OVERDUE_PAUSED, sqlite_where=_OVERDUE_PAUSED)
+Index("ix_case_overdue_paused", cases.c.region, cases.c.due_at, postgresql_ops={"region": "text_pattern_ops"},
+      postgresql_where=_OVERDUE_PAUSED, sqlite_where=_OVERDUE_PAUSED)
 
 events = Table(
     "case_event", METADATA,

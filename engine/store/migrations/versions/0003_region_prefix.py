@@ -25,7 +25,8 @@ def upgrade() -> None:
                     postgresql_where=sa.text("is_final IS false AND met_at IS NULL AND rectified_at IS NULL"),
                     sqlite_where=sa.text("0"))
     paused = sa.text("is_final IS false AND paused_at IS NOT NULL AND due_at <= paused_at")
-    op.create_index("ix_case_overdue_paused", "hazard_case", ["due_at"], postgresql_where=paused, sqlite_where=paused)
+    op.create_index("ix_case_overdue_paused", "hazard_case", ["region", "due_at"],
+                    postgresql_ops={"region": "text_pattern_ops"}, postgresql_where=paused, sqlite_where=paused)
     # Rows fired by an earlier build kept their claim, which kept them in ix_rung_claimed.
     op.execute("UPDATE rung SET claimed_by = NULL, lease_until = NULL WHERE status <> 'pending' AND claimed_by IS NOT NULL")
 
