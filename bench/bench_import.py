@@ -59,8 +59,8 @@ def fresh(url: str | None, folder: Path, name: str) -> str:
         engine.dispose()
         url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     hz = Engine(Store(url, create=True), clock=FixedClock(parse_time(NOW)))
-    hz.init()
-    hz.commands.add_user("zhang", roles=["supervisor"], regions=["3717"])
+    hz.init(admin="li", admin_regions=["37"])
+    hz.commands.add_user("zhang", roles=["supervisor"], regions=["3717"], actor="li")
     hz.close()
     return url
 

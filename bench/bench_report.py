@@ -61,10 +61,10 @@ FIVE = {"responsible_unit": "某化工有限公司", "responsible_person": "王�
 def _templates(engine: Engine) -> dict[str, tuple]:
     """Five cases through the engine; for each, its stored row and events, and their times from its report."""
     c, at = engine.commands, parse_time("2026-03-02T09:00")
-    engine.init(now=at)
+    engine.init(now=at, admin="li", admin_regions=["37"])
     for name, role, region in (("ent", "enterprise", "371721"), ("zhang", "supervisor", "37"),
                                ("liu", "supervisor", "37")):
-        c.add_user(name, roles=[role], regions=[region], now=at)
+        c.add_user(name, roles=[role], regions=[region], now=at, actor="li")
     general = dict(actor="zhang", workflow="general-hazard", title="消防通道堵塞", enterprise="某木业有限公司",
                    region="371721", industry="工贸", level="general", source="self_check")
     major = dict(actor="ent", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置", enterprise="某化工有限公司",
