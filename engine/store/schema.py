@@ -24,7 +24,8 @@ def all_metadata():
 
     import engine.store.campaign_records  # noqa: F401 - their tables join SQLModel's metadata
     import engine.store.records  # noqa: F401
-    from engine.store.tables import METADATA
+    from engine.store.tables import METADATA, declare_partial_indexes
+    declare_partial_indexes()
     return [METADATA, SQLModel.metadata]
 
 

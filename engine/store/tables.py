@@ -9,6 +9,7 @@ cycle, rung)` makes a rung fire at most once; `(name, version)` keeps one row pe
 """
 from __future__ import annotations
 
+import threading
 from datetime import timezone
 
 from sqlalchemy import (
@@ -129,21 +130,6 @@ cases = Table(
     Index("ix_case_report", "parent_id", "region", "industry", "level", "department", "found_at", "rectified_at",
           "due_at", "met_at", "paused_at", "closed_at"),
 )
-# Register filters take a region as a code prefix (`region LIKE '3717%'`). Under a collation other than C,
-# PostgreSQL serves LIKE only from a `text_pattern_ops` index: without these, counting a city's cases reads
-# every case, and its overdue list every open case of the province (bench/bench_growth.py measures both).
-# SQLite serves LIKE from neither: there they are empty (`WHERE 0`), so both databases keep one schema.
-Index("ix_case_region_prefix", cases.c.region, postgresql_ops={"region": "text_pattern_ops"},
-      sqlite_where=text("0"))
-Index("ix_case_open_region_due", cases.c.region, cases.c.due_at, postgresql_ops={"region": "text_pattern_ops"},
-      postgresql_where=and_(cases.c.is_final.is_(False), cases.c.met_at.is_(None), cases.c.rectified_at.is_(None)),
-      sqlite_where=text("0"))
-# The other branch of the overdue condition (engine/store/register.py): the few open cases whose clock was
-# paused after their due time. Its predicate compares two columns, which an index can hold but not search.
-_OVERDUE_PAUSED = and_(cases.c.is_final.is_(False), cases.c.paused_at.isnot(None), cases.c.due_at <= cases.c.paused_at)
-Index("ix_case_overdue_paused", cases.c.region, cases.c.due_at, postgresql_ops={"region": "text_pattern_ops"},
-      postgresql_where=_OVERDUE_PAUSED, sqlite_where=_OVERDUE_PAUSED)
-
 events = Table(
     "case_event", METADATA,
     _id(),
@@ -182,11 +168,6 @@ rungs = Table(
     UniqueConstraint("case_id", "clock", "cycle", "rung", name="uq_rung_once"),
     Index("ix_rung_due", "status", "due_at"),
 )
-# The rows a sweep holds (a handful among millions): a partial index keeps finding them independent of the
-# register's size, for the claim of their cases' other rungs and for handing back a failed sweep's claims.
-Index("ix_rung_claimed", rungs.c.claimed_by, sqlite_where=rungs.c.claimed_by.isnot(None),
-      postgresql_where=rungs.c.claimed_by.isnot(None))
-
 sweeps = Table(
     "sweep_log", METADATA,
     Column("id", String, primary_key=True),
@@ -239,3 +220,42 @@ settings = Table(
     Column("key", String, primary_key=True),
     Column("value", String, nullable=False),
 )
+
+
+# -- indexes with dialect options --------------------------------------------------------------------------------
+# Declared on demand, before tables are created or compared (Store.create_schema, schema.all_metadata): giving
+# an Index a `postgresql_*` option imports SQLAlchemy's whole PostgreSQL dialect (asyncio with it), 15 ms of
+# every command on SQLite that never creates a table.
+_declared = threading.Lock()
+_partial_indexes: list[Index] = []
+
+
+def declare_partial_indexes() -> None:
+    with _declared:
+        if _partial_indexes:
+            return
+        c = cases.c
+        # Register filters take a region as a code prefix (`region LIKE '3717%'`). Under a collation other
+        # than C, PostgreSQL serves LIKE only from a `text_pattern_ops` index: without these, counting a city's
+        # cases reads every case, and its overdue list every open case of the province (bench/bench_growth.py
+        # measures both). SQLite serves LIKE from neither: there they are empty (`WHERE 0`), so both databases
+        # keep one schema.
+        _partial_indexes.append(Index("ix_case_region_prefix", c.region, postgresql_ops={"region": "text_pattern_ops"},
+                                      sqlite_where=text("0")))
+        _partial_indexes.append(Index(
+            "ix_case_open_region_due", c.region, c.due_at, postgresql_ops={"region": "text_pattern_ops"},
+            postgresql_where=and_(c.is_final.is_(False), c.met_at.is_(None), c.rectified_at.is_(None)),
+            sqlite_where=text("0")))
+        # The other branch of the overdue condition (engine/store/register.py): the few open cases whose clock
+        # was paused after their due time. Its predicate compares two columns, which an index holds but cannot
+        # search.
+        paused = and_(c.is_final.is_(False), c.paused_at.isnot(None), c.due_at <= c.paused_at)
+        _partial_indexes.append(Index("ix_case_overdue_paused", c.region, c.due_at,
+                                      postgresql_ops={"region": "text_pattern_ops"}, postgresql_where=paused,
+                                      sqlite_where=paused))
+        # The rows a sweep holds (a handful among millions): a partial index keeps finding them independent of
+        # the register's size, for the claim of their cases' other rungs and for handing back a failed sweep's
+        # claims.
+        claimed = rungs.c.claimed_by.isnot(None)
+        _partial_indexes.append(Index("ix_rung_claimed", rungs.c.claimed_by, sqlite_where=claimed,
+                                      postgresql_where=claimed))
