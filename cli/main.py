@@ -79,6 +79,11 @@ class LazyGroup(click.Group):
             # The reader closed the pipe (`hazard audit trace X | head -1`): it has what it wanted.
             _quiet_pipe()
             ctx.exit(0)
+        except OSError as exc:
+            # A file the command reads or writes (--output, --heads, a sheet) cannot be: the user's to fix.
+            from engine.errors import InvalidInput
+            where = exc.filename if exc.filename is not None else "a file"
+            ctx.exit(report_error(InvalidInput(f"{where}: {exc.strerror or exc}", field="file")))
         except click.UsageError as exc:
             if _wants_json(ctx):
                 from cli.output import print_json

@@ -133,10 +133,14 @@ def print_stats(result) -> None:
 @click.option("--region", metavar="PREFIX", default=None, help="Only hazards within this region code.")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "xlsx"]), default="md", show_default=True,
               help="Markdown text, one self-contained HTML page, or an xlsx workbook (one sheet per list).")
+@click.option("--as-of", "as_of", metavar="TIME", default=None,
+              help="The lists as they stood at this moment, folded from the event log.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of stdout.")
 @definition_option
 @json_option
 @click.pass_context
-def lists(ctx, list_name, region, fmt, definition_file):
+def lists(ctx, list_name, region, fmt, as_of, output, definition_file):
     """The four lists (四个清单): industry enterprises, key risk points, major hazards to clear, enterprises to
     be suspended; which rows each takes is the report definition's rule.
 
@@ -146,11 +150,11 @@ def lists(ctx, list_name, region, fmt, definition_file):
     """
     from cli.output import print_json
     result = ctx.obj.engine.reports.lists(list=list_name, region=region, definition=_definition(ctx, definition_file),
-                                          now=ctx.obj.now)
+                                          now=ctx.obj.now, as_of=as_of)
     if is_json(ctx):
         print_json(result.as_dict())
     else:
-        _write(None, _render(result.page(), fmt), fmt, "lists")
+        _write(output, _render(result.page(), fmt), fmt, "lists")
 
 
 @report.command()
@@ -198,10 +202,12 @@ def bulletin(ctx, period, day, region, fmt, output, campaign, definition_file):
 @click.option("--from", "from_", metavar="DATE", default=None, help="Hazards found on or after this day.")
 @click.option("--to", metavar="DATE", default=None, help="... and on or before this day.")
 @click.option("--region", metavar="PREFIX", default=None, help="Rank within this region (e.g. 3717: its counties).")
+@click.option("--as-of", "as_of", metavar="TIME", default=None,
+              help="Rank on the figures as they stood at this moment, folded from the event log.")
 @definition_option
 @json_option
 @click.pass_context
-def ranking(ctx, weights_file, by, from_, to, region, definition_file):
+def ranking(ctx, weights_file, by, from_, to, region, as_of, definition_file):
     """Rank groups on the weighted indicators of a weights file (rate, on-time rate, overdue, interviews, ...).
 
     \b
@@ -210,7 +216,7 @@ def ranking(ctx, weights_file, by, from_, to, region, definition_file):
     """
     from cli.output import print_json, table
     result = ctx.obj.engine.reports.ranking(weights=read_text(weights_file), weights_file=weights_file, by=by,
-                                            from_=from_, to=to, region=region,
+                                            from_=from_, to=to, region=region, as_of=as_of,
                                             definition=_definition(ctx, definition_file), now=ctx.obj.now)
     if is_json(ctx):
         print_json(result.as_dict())

@@ -203,3 +203,16 @@ def test_case_show_and_advance_import_only_what_they_use(tmp_path):
                               capture_output=True, text=True, env=env)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stderr.strip().splitlines()[-1]) == [], (args, done.stdout[-500:])
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "bulletin", "--period", "month", "--date", "2026-03-31", "--region", "3717", "--format", "html", "--output",
+     "/nonexistent/dir/b.html"],
+    ["report", "lists", "--format", "xlsx", "--output", "/nonexistent/dir/l.xlsx"],
+    ["audit", "anchor", "--heads", "/nonexistent/dir/heads.txt"],
+    ["export", "/nonexistent/dir/register.xlsx"],
+])
+def test_a_file_that_cannot_be_written_is_a_usage_error_not_a_traceback(hz, args):
+    result = hz(*args)
+    assert result.exit_code == 2, result.output
+    assert "/nonexistent/dir/" in result.stderr and "Traceback" not in result.output

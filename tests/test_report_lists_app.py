@@ -105,3 +105,18 @@ def test_the_workbook_has_one_sheet_per_list_and_the_json_names_regions(service,
     assert clear["count"] == 2 and clear["rows"][0]["region_name"] == "曹县"
     assert set(clear["rows"][0]) == {"case_id", "region", "region_name", "enterprise", "title", "deadline",
                                      "days_overdue", "responsible_unit", "responsible_person", "rung_reached"}
+
+
+def _ids(lists):
+    return {name: [(r.get("case_id") or r.get("enterprise"), r.get("rung_reached"), r.get("days_overdue"))
+                   for r in rows] for name, rows in lists.items()}
+
+
+def test_the_lists_as_of_a_moment_are_the_registers_lists_of_that_moment(service, swept):
+    """As of the sweep's moment the events give the very lists the register gives; before it, nothing had been
+    escalated, so no enterprise is to be suspended and no rung is reached."""
+    replayed = {spec.name: rows for spec, rows in service.reports.lists(as_of=NOW).entries}
+    assert _ids(replayed) == _ids(_lists(service))
+    before = {spec.name: rows for spec, rows in service.reports.lists(as_of="2026-04-01T09:00").entries}
+    assert before["to-suspend"] == []
+    assert before["major-to-clear"] and all(r["rung_reached"] is None for r in before["major-to-clear"])

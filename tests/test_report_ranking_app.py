@@ -86,3 +86,13 @@ def test_the_cli_prints_places_by_name_and_json(service, swept, runner, db_url, 
     assert shown.exit_code == 0 and "曹县" in shown.stdout and "not ranked" in shown.stdout
     doc = json.loads(runner.invoke(cli, base + ["--json"]).stdout)
     assert doc["rows"][0]["name"] == "曹县" and doc["rows"][0]["values"]["notices"] == 2
+
+
+def test_a_ranking_as_of_a_moment_uses_the_figures_of_that_moment(service, swept):
+    """As of the sweep's moment the replayed values are the register's; before the sweep no notice had gone out."""
+    weights = WEIGHTS.replace("MISSING", "exclude")
+    live = service.reports.ranking(weights=weights, region="3717", now=NOW)
+    replayed = service.reports.ranking(weights=weights, region="3717", as_of=NOW)
+    assert replayed.values == live.values
+    before = service.reports.ranking(weights=weights, region="3717", as_of="2026-04-01T09:00")
+    assert before.values["371721"]["notices"] == 0

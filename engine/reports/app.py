@@ -181,11 +181,13 @@ class Reports:
         return StatsReport(fields, rows, total, within, chosen, start, end, at, as_of is not None, d)
 
     def lists(self, *, list: str | None = None, region=None,  # noqa: A002 - the option's own name
-              definition: definitions.ReportDefinition | None = None, now=None):
-        """The four lists (四个清单), or the one named, with the rows the definition's rules take."""
+              definition: definitions.ReportDefinition | None = None, now=None, as_of=None):
+        """The four lists (四个清单), or the one named, with the rows the definition's rules take; with `as_of`,
+        as they stood at that moment (folded from the events)."""
         from engine.reports.app_lists import build_lists
         return build_lists(self._engine, name=list, region=region_of(region),
-                           definition=definition or definitions.default(), now=self._now(now))
+                           definition=definition or definitions.default(), now=self._now(now),
+                           as_of=moment_of(as_of))
 
     def bulletin(self, *, period: str, date=None, region=None, campaign: str | None = None,
                  definition: definitions.ReportDefinition | None = None, now=None):
@@ -195,13 +197,16 @@ class Reports:
                               campaign=campaign, definition=definition or definitions.default(), now=self._now(now))
 
     def ranking(self, *, weights: str, weights_file: str = "weights.yaml", by: str = "region", from_=None, to=None,
-                region=None, definition: definitions.ReportDefinition | None = None, now=None):
-        """Groups ranked on the weighted indicators of a weights file (考核排序)."""
+                region=None, definition: definitions.ReportDefinition | None = None, now=None, as_of=None):
+        """Groups ranked on the weighted indicators of a weights file (考核排序); with `as_of`, on the figures
+        as they stood at that moment."""
         from engine.reports import ranking as rankings
         from engine.reports.app_ranking import rank_groups
         if by not in ("region", "department", "industry"):
             raise InvalidInput(f"a ranking groups by region, department or industry, not '{by}'", field="by")
         spec = rankings.parse_text(weights, weights_file)
         start, end = day_of(from_, "from"), day_of(to, "to")
+        as_of = moment_of(as_of)
         return rank_groups(self._engine, spec, by=by, start=start, end=end, region=region_of(region),
-                           at=looked_at(end, self._now(now)), definition=definition or definitions.default())
+                           at=as_of or looked_at(end, self._now(now)), definition=definition or definitions.default(),
+                           replayed=as_of is not None)

@@ -91,7 +91,8 @@ def enterprise_rows(rows: list[dict]) -> list[dict]:
 
 
 def build_lists(engine, *, name: str | None, region: str | None, definition: ReportDefinition,
-                now: datetime) -> ListsReport:
+                now: datetime, as_of: datetime | None = None) -> ListsReport:
+    """The lists as of `now` from the register, or as they stood at `as_of`, folded from the events."""
     from engine.store import reports as report_store
 
     specs = list(definition.lists) if name is None else [definition.list(name)]
@@ -99,9 +100,15 @@ def build_lists(engine, *, name: str | None, region: str | None, definition: Rep
         raise InvalidInput(f"no list '{name}' in report definition '{definition.name}' (lists: "
                            f"{', '.join(s.name for s in definition.lists)})", field="list")
     scope = CaseScope(region=region)
+    if as_of is not None:
+        from engine.reports.app_figures import Figures
+        found = sorted(Figures(engine, at=as_of, replayed=True).cases_as_of(scope),
+                       key=lambda case: (case.region, case.enterprise, case.id))
+        now = as_of
     with engine.store.read() as conn:
-        found = report_store.hazards(conn, scope)
-        fired = report_store.fired_actions(conn, scope=scope)
+        if as_of is None:
+            found = report_store.hazards(conn, scope)
+        fired = report_store.fired_actions(conn, scope=scope, until=as_of)
     rows = [case_row(case, fired.get(case.id, set()), now) for case in found]
     by_enterprise = enterprise_rows(rows) if any(s.entry == "enterprise" for s in specs) else []
     entries = [(spec, list_pages.select(spec, rows if spec.entry == "case" else by_enterprise)) for spec in specs]

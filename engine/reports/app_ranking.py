@@ -77,12 +77,12 @@ def indicator_values(counts: Counts, major: Counts, actions: dict[str, int], rou
 
 
 def group_values(engine, *, by: str, scope: CaseScope, within: str | None, at: datetime, start: datetime | None,
-                 definition: ReportDefinition) -> dict[str, dict]:
+                 definition: ReportDefinition, replayed: bool = False) -> dict[str, dict]:
     """group -> {indicator: value} for every group (every division under `within` when grouping by region)."""
     from engine.store import reports as report_store
 
     column = COLUMN_OF[by]
-    source = Figures(engine, at=at)
+    source = Figures(engine, at=at, replayed=replayed)
     raw = source.counts(scope, (column, "level"))
     totals = grouped(raw, (column, "level"), (by,), within)
     majors = grouped({k: v for k, v in raw.items() if k[1] == "major"}, (column, "level"), (by,), within)
@@ -105,8 +105,9 @@ def _name(value) -> str:
 
 
 def rank_groups(engine, spec: rankings.RankingSpec, *, by: str, start: date | None, end: date | None,
-                region: str | None, at: datetime, definition: ReportDefinition) -> RankingReport:
+                region: str | None, at: datetime, definition: ReportDefinition,
+                replayed: bool = False) -> RankingReport:
     scope = found_scope(CaseScope(region=region), start, end)
     values = group_values(engine, by=by, scope=scope, within=region, at=at,
-                          start=start_of_day(start) if start else None, definition=definition)
+                          start=start_of_day(start) if start else None, definition=definition, replayed=replayed)
     return RankingReport(spec, by, rankings.rank(spec, values), values, region, start, end, at)
