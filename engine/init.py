@@ -30,8 +30,11 @@ def initialise(batch, *, now: datetime, admin: str | None, admin_regions: tuple[
     from engine.store import settings as setting_store
     from engine.store import users as user_store
 
+    from engine.store.database import take_setup_lock
+
     with batch.unit() as unit:
         conn = unit.conn
+        take_setup_lock(conn)  # two `init`s at once: the second sees the first's administrator and versions
         empty = user_store.register_is_empty(conn)
         settings = setting_store.get_all(conn)
         wanted = [key for key, on in (("drill", drill), ("require_token", require_token))

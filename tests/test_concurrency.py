@@ -289,9 +289,11 @@ def test_concurrent_reports_get_distinct_consecutive_ids(service, db_url, clock)
 
 
 @pytest.mark.slow
-def test_several_inits_at_once_all_succeed_and_install_once(db_url):
-    """Four `hazard init` processes on one new database at once (a race on CREATE TABLE and on the first
-    version's unique key): each ends well, and each built-in workflow has exactly one version."""
+@pytest.mark.parametrize("admin", [[], ["--admin", "li", "--region", "37"]], ids=["plain", "with-admin"])
+def test_several_inits_at_once_all_succeed_and_install_once(db_url, tmp_path, admin):
+    """Four `hazard init` processes on one new database at once (a race on CREATE TABLE, on the revision's
+    stamp and on the first version's unique key): each ends well, and each built-in workflow has exactly one
+    version. New means nothing at all: a new SQLite file; on PostgreSQL a schema without a single table."""
     import os
     import subprocess
     import sys
@@ -300,21 +302,25 @@ def test_several_inits_at_once_all_succeed_and_install_once(db_url):
     from sqlalchemy import text
 
     store = Store(db_url)
-    if not store.is_sqlite:  # start from nothing: no tables at all, as a new deployment does
+    if store.is_sqlite:
+        db_url = f"sqlite:///{tmp_path / 'new.db'}"
+    else:
         with store.db_engine.begin() as conn:
-            for table in ("case_event", "rung", "hazard_case", "app_user", "workflow_version", "work_calendar",
-                          "case_counter", "sweep_log"):
-                conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+            names = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
+            for table in list(names):
+                conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
     store.dispose()
     hazard = str(Path(sys.executable).parent / "hazard")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAZARD_")}
-    procs = [subprocess.Popen([hazard, "--db", db_url, "init"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=env) for _ in range(4)]
+    procs = [subprocess.Popen([hazard, "--db", db_url, "init", *admin], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
     outcomes = [(p.wait(120), p.stderr.read()) for p in procs]
     assert all(code == 0 for code, _ in outcomes), outcomes
     assert not any("Traceback" in err for _, err in outcomes)
     store = Store(db_url)
     with store.db_engine.connect() as conn:
         versions = conn.execute(text("SELECT name, count(*) FROM workflow_version GROUP BY name")).all()
+        stamped = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     store.dispose()
+    assert len(stamped) == 1
     assert versions and all(n == 1 for _, n in versions), versions

@@ -20,6 +20,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Program
 
 from engine.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
 
+# The advisory lock PostgreSQL's database set-ups take in turn (any constant; "hazard" in ASCII).
+SCHEMA_LOCK = 0x68617A617264
+
 DEFAULT_URL = "sqlite:///hazard.db"
 
 
@@ -65,18 +68,17 @@ class Store:
         from engine.store import schema
         from engine.store.tables import METADATA, declare_partial_indexes
         declare_partial_indexes()
-        for attempt in range(3):
-            try:
-                fresh = schema.check_current(self) is None
-                with self.translated():
-                    METADATA.create_all(self.db_engine)
-                    SQLModel.metadata.create_all(self.db_engine)
-                if fresh:
-                    schema.stamp_head(self)
-                return
-            except Conflict:
-                if attempt == 2:
-                    raise
+        # One write transaction for the look, the tables and the stamp, with other creators kept out (SQLite's
+        # BEGIN IMMEDIATE, PostgreSQL's advisory lock; DDL is transactional on both): a second `init` waits,
+        # then finds the database made and stamped, never half made.
+        with self.write() as conn:
+            take_setup_lock(conn)
+            revision = schema.revision_of(conn)
+            schema.refuse_older(revision, self.safe_url)
+            METADATA.create_all(conn)
+            SQLModel.metadata.create_all(conn)
+            if revision is None:
+                schema.stamp_head(conn)
 
     @contextmanager
     def translated(self) -> Iterator[None]:
@@ -131,6 +133,15 @@ class Store:
 
     def dispose(self) -> None:
         self.db_engine.dispose()
+
+
+def take_setup_lock(conn: Connection) -> None:
+    """Keep other processes setting the database up (`init`: its tables, then its built-ins and first
+    administrator) out until this transaction ends. SQLite's write transactions take turns already
+    (BEGIN IMMEDIATE); PostgreSQL's need an advisory lock, as read committed lets two look at once."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy import text
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
 
 
 def _sqlite_file(url) -> str | None:

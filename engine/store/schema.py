@@ -37,13 +37,18 @@ def revision_of(conn) -> str | None:
     return FIRST if "hazard_case" in tables else None
 
 
+def refuse_older(revision: str | None, safe_url: str) -> None:
+    """A database an older release made must be upgraded first (`db upgrade`), not written to."""
+    if revision not in (None, HEAD):
+        raise StoreError(f"the database at {safe_url} has the layout of an older release (revision "
+                         f"{revision}, this release writes {HEAD})", rule="old-schema")
+
+
 def check_current(store) -> str | None:
     """The revision, refusing a database an older release made (it must be upgraded first)."""
     with store.read() as conn:
         revision = revision_of(conn)
-    if revision not in (None, HEAD):
-        raise StoreError(f"the database at {store.safe_url} has the layout of an older release (revision "
-                         f"{revision}, this release writes {HEAD})", rule="old-schema")
+    refuse_older(revision, store.safe_url)
     return revision
 
 
@@ -55,14 +60,10 @@ def _config(conn):
     return config
 
 
-def stamp_head(store) -> None:
-    """Record that a database just created with today's tables is at the newest revision (once, whoever
-    of several processes creating it at once gets there first)."""
+def stamp_head(conn) -> None:
+    """Record, in the transaction that created today's tables, that the database is at the newest revision."""
     from alembic import command
-    with store.translated(), store.db_engine.begin() as conn:
-        if "alembic_version" in inspect(conn).get_table_names() and revision_of(conn) == HEAD:
-            return
-        command.stamp(_config(conn), HEAD)
+    command.stamp(_config(conn), HEAD)
 
 
 def upgrade(store) -> tuple[str | None, str]:
