@@ -64,7 +64,8 @@ class LazyGroup(click.Group):
 
     def parse_args(self, ctx, args):
         from cli.options import check_arguments
-        ctx.meta["argument_error"] = check_arguments(args)  # raised in invoke, where errors are reported
+        ctx.meta["argument_error"] = check_arguments(args)
+        ctx.meta["arguments"] = tuple(args)  # raised in invoke, where errors are reported
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
@@ -256,12 +257,28 @@ HINTS = {
 def report_error(exc: Exception) -> int:
     """Print an engine error (and its JSON document with --json); return its exit code."""
     hint = HINTS.get((type(exc).__name__, getattr(exc, "rule", None)))
-    if _wants_json(click.get_current_context(silent=True)):
+    ctx = click.get_current_context(silent=True)
+    text = as_option(str(exc), getattr(exc, "field", None), ctx)
+    if _wants_json(ctx):
         from cli.output import error_document, print_json
-        print_json(error_document(exc, hint=hint))
+        document = error_document(exc, hint=hint)
+        document["error"]["message"] = text
+        print_json(document)
     prefix = "" if type(exc).__name__ == "DefinitionInvalid" else "Error: "
-    click.echo(f"{prefix}{exc}" + (f" ({hint})" if hint else ""), err=True)
+    click.echo(f"{prefix}{text}" + (f" ({hint})" if hint else ""), err=True)
     return exc.exit_code
+
+
+def as_option(text: str, field: str | None, ctx) -> str:
+    """The engine names the input (`found_from: ...`); on the command line it is the option the user typed
+    (`--found-from: ...`), when they typed one by that name."""
+    if not field or ctx is None or not (text.startswith(f"{field}:") or text.startswith(f"{field} ")):
+        return text
+    option = "--" + field.replace("_", "-")
+    typed = ctx.find_root().meta.get("arguments", ())
+    if any(arg == option or arg.startswith(option + "=") for arg in typed):
+        return option + text[len(field):]
+    return text
 
 
 def _wants_json(ctx) -> bool:

@@ -14,6 +14,7 @@ from engine.accounts import users_log_breaks
 from engine.audit import CaseFile, Tally, trace, verify_stream
 from engine.proofs import column_differences, rung_differences
 from engine.case import Case
+from engine.errors import NotFound
 from engine.events import ChainBreak, Event
 from engine.replay import DefinitionFor, InconsistentLog, RungView, fired_rungs, open_rungs, replay, taken_until
 
@@ -142,8 +143,8 @@ class Auditor:
                 counted = _escalations(_counting(log, report), fired := [])
                 try:
                     pending.append((case_id, (replay(counted, definitions), fired), []))
-                except InconsistentLog as exc:
-                    pending.append((case_id, None, [exc.message]))
+                except (InconsistentLog, NotFound) as exc:  # NotFound: a definition it ran under is gone
+                    pending.append((case_id, None, [_problem_of(exc)]))
                     for _ in counted:  # the rest of its log still counts as read
                         pass
                 report.cases += 1
@@ -175,9 +176,10 @@ class Auditor:
             rows = audit_store.events_with_heads(conn)
             if on_events:
                 rows = _reporting(rows, on_events)
-            breaks = list(verify_stream(rows, heads_without_events=audit_store.heads_without_events(conn),
-                                        tally=tally))
-            breaks += _stored_records_problems(conn)
+            used: set[tuple[str, int]] = set()
+            breaks = list(verify_stream(_noting_definitions(rows, used),
+                                        heads_without_events=audit_store.heads_without_events(conn), tally=tally))
+            breaks += _stored_records_problems(conn, used)
             breaks += users_log_breaks(conn)  # the users' log and its tables (engine/accounts.py)
         return VerifyReport(tally, breaks)
 
@@ -237,10 +239,28 @@ def _replayed_against(stored: dict, log: list[Event], definitions: DefinitionFor
     from engine.store.cases import case_values
     try:
         full = replay(log, definitions)
-    except InconsistentLog as exc:
-        return [exc.message], None, None
+    except (InconsistentLog, NotFound) as exc:
+        return [_problem_of(exc)], None, None
     differences = column_differences(stored, case_values(full)) if full is not None else ["the case has no events"]
     return differences, full if as_of is None else replay(log, definitions, as_of=as_of), full
+
+
+def _problem_of(exc: Exception) -> str:
+    if isinstance(exc, NotFound):
+        return f"cannot be replayed: {exc} (a stored definition removed?)"
+    return exc.message
+
+
+def _noting_definitions(rows, used: set) -> Iterator:
+    """The verify stream, noting each (workflow, version) its events ran under."""
+    last = None
+    for row in rows:
+        event = row[0]
+        key = (event.workflow, event.workflow_version)
+        if key != last:
+            used.add(key)
+            last = key
+        yield row
 
 
 def _counting(events: Iterable[Event], report: ReplayReport) -> Iterator[Event]:
@@ -270,13 +290,16 @@ def _escalations(events: Iterable[Event], into: list) -> Iterator[Event]:
         yield event
 
 
-def _stored_records_problems(conn) -> list[ChainBreak]:
-    """Stored definitions and calendars against their hashes; the register's numbering against its counters."""
+def _stored_records_problems(conn, used: set[tuple[str, int]]) -> list[ChainBreak]:
+    """Stored definitions and calendars against their hashes, and every definition the events ran under still
+    stored; the register's numbering against its counters."""
     from engine.calendar import WorkCalendar
-    from engine.proofs import calendar_problems, definition_problems, numbering_gaps
+    from engine.proofs import calendar_problems, definition_problems, missing_definitions, numbering_gaps
     from engine.store import audit as audit_store
 
-    found = [ChainBreak("(definitions)", 0, p) for p in definition_problems(audit_store.definition_texts(conn))]
+    texts = audit_store.definition_texts(conn)
+    found = [ChainBreak("(definitions)", 0, p) for p in definition_problems(texts)]
+    found += [ChainBreak("(definitions)", 0, p) for p in missing_definitions(used, texts)]
     found += [ChainBreak("(calendars)", 0, p) for p in calendar_problems(
         audit_store.calendar_data(conn), lambda data: WorkCalendar.from_data(data).content_hash)]
     found += [ChainBreak(p.split(":", 1)[0], 0, p.split(": ", 1)[1])

@@ -71,9 +71,11 @@ def parse_day(text: str, name: str = "date") -> date:
     """A day as users write it in options: `2026-03-05` (or `20260305`)."""
     text = text.strip()
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"{name} '{text}' is not a date (YYYY-MM-DD)", field=name) from None
+        raise InvalidInput(f"{name} {shown(text)} is not a date (YYYY-MM-DD)", field=name) from None
+    check_year(day, field=name, text=text)
+    return day
 
 
 def end_of_day(day: date) -> datetime:

@@ -15,7 +15,7 @@ from typing import Iterator
 from engine import limits, vocabularies
 from engine.calendar import default_calendar
 from engine.case import Case
-from engine.clock import UTC, parse_time
+from engine.clock import UTC, iso, parse_time
 from engine.definition.model import Definition
 from engine.definition.vocabulary import GuardContext, normalise_date
 from engine.errors import Conflict, InvalidInput, NotFound, Refused
@@ -56,6 +56,10 @@ class Commands:
         now = self._now(now)
         attrs = report_attributes(title=title, enterprise=enterprise, region=region, industry=industry, level=level,
                                   source=source, found_at=found_at or now)
+        found = datetime.fromisoformat(attrs["found_at"])
+        if found > now:
+            raise InvalidInput(f"found: {iso(found)} is later than the report itself ({iso(now)}): a hazard is "
+                               "found before it is reported", field="found")
         with self.unit() as unit:
             who = unit.actor(actor)
             run = unit.run(workflow or f"{attrs['level']}-hazard")
@@ -111,8 +115,8 @@ class Commands:
                 raise Refused(f"{what} requires a reason", case_id=case_id, rule="requires", missing=("reason",))
             spec = _clock_to_extend(d, case, clock)
             until = normalise_date(until, "until")
-            limits.check_deadline_after_found(until, case.found_at, field="until", label="--until")
-            limits.check_text(reason, field="reason", label="--reason", max_chars=limits.MAX_TEXT_CHARS, multiline=True)
+            limits.check_deadline_after_found(until, case.found_at, field="until", label="until")
+            limits.check_text(reason, field="reason", label="reason", max_chars=limits.MAX_TEXT_CHARS, multiline=True)
             new_fields = {spec.deadline_field: until} if spec.deadline_field else {}
             check_guards(d.extend, GuardContext(
                 fields={**guard_fields(case), **new_fields, "deadline": until}, actor=who.name,
@@ -338,7 +342,7 @@ def report_attributes(*, title, enterprise, region, industry, level, source, fou
         raise InvalidInput(f"region '{region}' must be a 6-digit administrative division code (e.g. 371721)",
                            field="region")
     if isinstance(found_at, str):
-        found_at = parse_time(found_at, field="--found")
+        found_at = parse_time(found_at, field="found")
     return {"title": title.strip(), "enterprise": enterprise.strip(), "region": region,
             "industry": vocabularies.industries().check(industry), "level": vocabularies.levels().check(level),
             "source": vocabularies.sources().check(source), "found_at": _utc_text(found_at)}

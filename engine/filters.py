@@ -140,8 +140,10 @@ def sort_cases(found: list[Case], spec: CaseFilter) -> list[Case]:
     """Cases in the filter's order (for replayed registers; the store sorts in SQL)."""
     key, descending = spec.sort_key()
 
-    def value(case: Case):
-        raw = case.deadline if key == "deadline" else getattr(case, key, None)
-        return (raw is None, raw if raw is not None else "", case.id)
+    def raw(case: Case):
+        return case.deadline if key == "deadline" else getattr(case, key, None)
 
-    return sorted(found, key=value, reverse=descending)
+    # As the store sorts: cases without the value last either way, ties by id ascending.
+    by_id = sorted(found, key=lambda case: case.id)
+    having = sorted((case for case in by_id if raw(case) is not None), key=raw, reverse=descending)
+    return having + [case for case in by_id if raw(case) is None]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from engine.errors import InvalidInput
@@ -47,6 +47,7 @@ MAX_RUNGS = 200
 # than the Work Safety Law (2002); 2100 leaves every ten-year deadline decades of room, and the bounds keep
 # all date arithmetic (offsets, pauses, a day's end) far from `datetime`'s year 1 and 9999. China has used
 # UTC+8 without daylight saving since 1991, so a fixed offset is exact for every year accepted.
+_UTC8 = timezone(timedelta(hours=8))
 MIN_YEAR = 2000
 MAX_YEAR = 2100
 
@@ -108,8 +109,12 @@ def check_text(value: str, *, field: str, max_chars: int, multiline: bool = Fals
 
 
 def check_year(value: date | datetime, *, field: str, text: str | None = None, label: str | None = None) -> None:
-    """Refuse a date or time outside MIN_YEAR..MAX_YEAR (checked as written, before any arithmetic)."""
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
+    """Refuse a date or time outside MIN_YEAR..MAX_YEAR: as written (before any arithmetic could overflow),
+    and for a time with an offset also in the rules' UTC+8 (`2100-12-31T23:59-12:00` is 2101 there)."""
+    year = value.year
+    if MIN_YEAR <= year <= MAX_YEAR and isinstance(value, datetime) and value.tzinfo is not None:
+        year = value.astimezone(_UTC8).year
+    if not MIN_YEAR <= year <= MAX_YEAR:
         given = shown(text) if text is not None else value.isoformat()
         raise InvalidInput(f"{label or field}: {given} is outside the years {MIN_YEAR}-{MAX_YEAR} the engine "
                            "accepts", field=field)
@@ -128,7 +133,7 @@ def check_interval(seconds: float) -> float:
     if not (isinstance(seconds, (int, float)) and math.isfinite(seconds)
             and MIN_INTERVAL_SECONDS <= seconds <= MAX_INTERVAL_SECONDS):
         given = f"{seconds:g}" if isinstance(seconds, (int, float)) else repr(seconds)
-        raise InvalidInput(f"--interval {given}: give seconds from {MIN_INTERVAL_SECONDS:g} to "
+        raise InvalidInput(f"interval {given}: give seconds from {MIN_INTERVAL_SECONDS:g} to "
                            f"{MAX_INTERVAL_SECONDS:g} (one day)", field="interval")
     return float(seconds)
 
@@ -155,12 +160,12 @@ def check_report_text(*, title: str, enterprise: str, industry: str, source: str
     for name, value, max_chars in (("title", title, MAX_TITLE_CHARS), ("enterprise", enterprise, MAX_NAME_CHARS),
                                    ("industry", industry, MAX_CODE_CHARS), ("source", source, MAX_CODE_CHARS)):
         if isinstance(value, str):
-            check_text(value.strip(), field=name, label=f"--{name}", max_chars=max_chars)
+            check_text(value.strip(), field=name, label=name, max_chars=max_chars)
 
 
 def check_user(name: str, roles) -> None:
     check_text(name, field="name", label="user name", max_chars=MAX_USER_CHARS)
     for role in roles:
         if not role.strip():
-            raise InvalidInput("--role is empty", field="role")
-        check_text(role, field="role", label="--role", max_chars=MAX_CODE_CHARS)
+            raise InvalidInput("role: a role is empty", field="role")
+        check_text(role, field="role", label="role", max_chars=MAX_CODE_CHARS)

@@ -106,6 +106,13 @@ def definition_problems(rows: Iterable[tuple[str, int, str, str]]) -> Iterator[s
             yield f"workflow {name} version {version}: its stored text does not hash to {digest[:12]} (edited)"
 
 
+def missing_definitions(used: Iterable[tuple[str, int]], rows: Iterable[tuple[str, int, str, str]]) -> Iterator[str]:
+    """Definition versions events ran under that are no longer stored (a replay could not check them)."""
+    stored = {(name, version) for name, version, _, _ in rows}
+    for name, version in sorted(set(used) - stored):
+        yield f"workflow {name} version {version}: events ran under it but it is not stored (removed)"
+
+
 def calendar_problems(rows: Iterable[tuple[str, dict]], rehash) -> Iterator[str]:
     """(content_hash, data) of stored calendars whose data is not what the hash says; `rehash(data)` hashes."""
     for digest, data in rows:

@@ -59,7 +59,8 @@ def test_editing_any_column_of_an_event_is_located(service, two_closed, column):
     tamper(service, target, 4, {column: value})
     found = located(service)
     assert found, f"editing {column} went unnoticed"
-    assert {case_id for case_id, _ in found} <= {target, other + "-X"}
+    # a forged workflow or version also names a definition the log now claims but the database never stored
+    assert {case_id for case_id, _ in found} - {"(definitions)"} <= {target, other + "-X"}
     if column == "seq":
         assert (target, 5) in found and (target, 40) in found  # the gap, and the moved row
     elif column == "case_id":
@@ -386,6 +387,25 @@ def test_editing_a_stored_workflow_text_is_named_by_verify(service):
     breaks = service.audit.verify().breaks
     assert [(b.case_id, b.problem) for b in breaks] == [
         ("(definitions)", next(b.problem for b in breaks))] and "major-hazard version 1" in breaks[0].problem
+
+
+def test_removing_a_stored_workflow_its_cases_ran_under_is_named_by_verify_and_replay(service, db_url, clock):
+    """Deleting the definition a case ran under left verify passing and replay aborting: verify names the
+    missing version (exit 10), replay --all names each case it can no longer check (exit 11), no traceback."""
+    from engine.store.tables import workflow_versions
+    case = report(service)
+    with service.store.write() as conn:
+        conn.execute(delete(workflow_versions).where(workflow_versions.c.name == "major-hazard"))
+    from engine.app import Engine
+    from engine.store.database import Store
+    auditor = Engine(Store(db_url), clock=clock)  # a new process: nothing parsed yet
+    breaks = auditor.audit.verify().breaks
+    assert [(b.case_id, b.problem) for b in breaks] == [
+        ("(definitions)", "workflow major-hazard version 1: events ran under it but it is not stored (removed)")]
+    disagreements = dict(auditor.audit.replay_all().disagreements)
+    auditor.close()
+    assert list(disagreements) == [case.id]
+    assert "no workflow 'major-hazard' version 1" in disagreements[case.id][0]
 
 
 def test_editing_a_stored_calendar_is_named_by_verify(service):

@@ -116,22 +116,50 @@ def test_engine_times_outside_the_accepted_years_are_refused(hz, args, t):
     assert "outside the years 2000-2100" in error["message"]
 
 
+@pytest.mark.parametrize("args", [
+    ["case", "list", "--found-from", "{d}"],
+    ["case", "list", "--found-to", "{d}", "--as-of", "2026-03-01"],
+    ["case", "list", "--deadline-before", "{d}"],
+    ["export", "register.csv", "--found-from", "{d}"],
+    ["report", "stats", "--from", "{d}"],
+    ["report", "stats", "--from", "2026-01-01", "--to", "{d}"],
+    ["report", "bulletin", "--period", "quarter", "--date", "{d}", "--format", "md"],
+], ids=["found-from", "found-to-as-of", "deadline-before", "export", "stats-from", "stats-to", "bulletin-date"])
+@pytest.mark.parametrize("d", ["0001-01-01", "9999-12-31"])
+def test_days_in_filters_and_reports_outside_the_accepted_years_are_refused(hz, args, d, tmp_path, monkeypatch):
+    """The register's and the reports' day options at year 1 or 9999 (tracebacks before): exit 2 naming the day."""
+    monkeypatch.chdir(tmp_path)
+    error = refused(hz, *[a.format(d=d) for a in args], actor="ent", naming=d)
+    assert "outside the years 2000-2100" in error["message"]
+
+
+@pytest.mark.parametrize("t", ["2000-01-01T00:00+14:00", "2100-12-31T23:59:59-12:00"])
+def test_a_time_with_an_offset_is_bounded_in_utc8_not_as_written(hz, t):
+    """2000-01-01T00:00+14:00 is 1999 in UTC+8 (it made HZ-1999-000001 before); 2100-12-31T23:59-12:00 is 2101."""
+    error = refused(hz, "case", "report", *CASE, "--found", t, actor="ent", now=None, naming="--found")
+    assert "outside the years 2000-2100" in error["message"]
+
+
 def test_a_deadline_before_the_case_was_found_is_refused(service):
-    """Assigning, reporting or extending to a deadline before the finding: InvalidInput, nothing written. (The
-    built-in `after_now` guard refuses deadlines before the engine's time; a finding dated later still needs this.)"""
+    """Extending to a deadline before the finding: InvalidInput, nothing written. (The built-in `after_now` guard
+    refuses a report's or an assignment's deadline before the engine's time, which is after the finding.)"""
     commands = service.commands
-    case = report(service, found_at="2026-03-05T10:00")
-    for bad in ("2026-03-04", "2026-03-05T09:59"):
-        with pytest.raises(InvalidInput, match="is before the case was found \\(2026-03-05 10:00\\)"):
-            commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "deadline": bad})
-    assert service.queries.case(case.id).version == 1
-    with pytest.raises(InvalidInput, match="field 'deadline'"):
-        report(service, found_at="2026-03-05T10:00", fields={"deadline": "2026-03-03"})
-    commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "deadline": "2026-03-05"})  # its end
-    with pytest.raises(InvalidInput, match="--until: 2026-03-04 is before the case was found"):
-        commands.extend_deadline(case.id, actor="zhang", until="2026-03-04", reason="延期")
+    at = "2026-03-05T10:00"
+    case = report(service, found_at="2026-03-05T10:00", now=at)
+    commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "deadline": "2026-03-05"}, now=at)
+    with pytest.raises(InvalidInput, match="^until: 2026-03-04 is before the case was found \\(2026-03-05 10:00\\)"):
+        commands.extend_deadline(case.id, actor="zhang", until="2026-03-04", reason="延期", now=at)
     assert service.queries.case(case.id).version == 2
     assert [c.id for c in service.queries.cases().cases] == [case.id]
+
+
+def test_a_hazard_cannot_be_found_after_it_is_reported(service):
+    """`--found 2100-06-01` made a case no deadline could ever follow; a finding after the report is refused."""
+    for found in ("2100-06-01", "2026-03-02T09:01"):
+        with pytest.raises(InvalidInput, match="^found: .* is later than the report itself"):
+            report(service, found_at=found)
+    assert service.queries.cases().cases == []
+    assert report(service, found_at="2026-03-02T09:00").found_at == parse_time("2026-03-02T09:00")
 
 
 def test_times_show_the_fixed_utc_plus_8_of_the_rules_in_every_year():
@@ -226,9 +254,9 @@ def test_control_characters_in_any_argument_exit_2(hz, args):
 
 def test_size_limits_on_title_enterprise_text_fields_and_the_number_of_fields(service):
     """A 10 MB title (accepted before), an over-long enterprise or text field, and too many fields: refused."""
-    with pytest.raises(InvalidInput, match="--title: 10,000,000 characters is more than the limit of 500"):
+    with pytest.raises(InvalidInput, match="^title: 10,000,000 characters is more than the limit of 500"):
         report(service, title="隐" * 10_000_000)
-    with pytest.raises(InvalidInput, match="--enterprise: 201 characters"):
+    with pytest.raises(InvalidInput, match="^enterprise: 201 characters"):
         report(service, enterprise="某" * (limits.MAX_NAME_CHARS + 1))
     case = report(service, title="隐" * limits.MAX_TITLE_CHARS)  # at the limit: fine
     with pytest.raises(InvalidInput, match="field 'measures': 20,001 characters"):
@@ -284,7 +312,7 @@ def test_a_database_url_that_is_not_ours_never_shows_its_password(url, naming):
 
 def test_an_empty_role_is_refused(service):
     """`user add a --role ''` registered a user with an empty role."""
-    with pytest.raises(InvalidInput, match="--role is empty"):
+    with pytest.raises(InvalidInput, match="role: a role is empty"):
         service.commands.add_user("a", roles=[""], regions=["37"], actor="li")
 
 
