@@ -140,9 +140,8 @@ def show(ctx, case_id, as_of):
             ("deadline", found.deadline), ("due", short_time(found.due_at)), ("overdue", doc["overdue"]),
             ("found_at", short_time(found.found_at)), ("flags", ", ".join(found.flags) or "-")]
     rows += [(f"  {k}", v) for k, v in doc["fields"].items() if k != "deadline"]
-    missing = [name for name in FIVE if not found.fields.get(name)]
-    if found.level == "major" and missing and not found.is_final:
-        rows.append(("五落实 missing", ", ".join(missing)))
+    if found.missing_implementations:
+        rows.append(("五落实 missing", ", ".join(found.missing_implementations)))
     if found.parent_id:
         rows.append(("parent", found.parent_id))
     pairs(rows, title=f"{found.id} {found.title}" + (f" (as of {short_time(now)})" if as_of else ""))

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # Engine triggers: recorded by the engine itself, not signatures of a workflow step.
 ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar"})
 
+# The five implementations (五落实) of a major hazard, as the case's fields hold them.
+FIVE_IMPLEMENTATIONS = ("responsible_unit", "responsible_person", "measures", "funds", "deadline", "emergency_plan")
+
 
 @dataclass(frozen=True)
 class Case:
@@ -65,6 +68,14 @@ class Case:
     @property
     def deadline_at(self) -> datetime | None:
         return deadline_instant(self.deadline) if self.deadline else None
+
+    @property
+    def missing_implementations(self) -> list[str]:
+        """Which of the five implementations (五落实: unit, person, measures, funds, time limit, plan) a major
+        hazard lacks: a ledger kept by hand rarely has them all, and the import records what the sheet has."""
+        if self.level != "major":
+            return []
+        return [name for name in FIVE_IMPLEMENTATIONS if not self.fields.get(name)]
 
     def overdue(self, now: datetime) -> bool:
         """Open, not met, and past its deadline counting paused time (see the module docstring)."""

@@ -56,7 +56,7 @@ def case_document(case: Case, now: datetime, *, rungs: list | None = None, linke
         "rectified_at": iso(case.rectified_at), "flags": list(case.flags), "parent": case.parent_id,
         "created_at": iso(case.created_at), "updated_at": iso(case.updated_at), "closed_at": iso(case.closed_at),
         "level_label": vocabularies.levels().label(case.level), "source_label": vocabularies.sources().label(case.source),
-        "fields": shown(dict(case.fields)),
+        "fields": shown(dict(case.fields)), "missing_implementations": case.missing_implementations,
     }
     if state is not None:
         doc["state_label"] = state.label

@@ -17,6 +17,7 @@ from string import Template
 from engine import vocabularies
 from engine.audit import CaseFile, trace
 from engine.clock import local
+from engine.documents import shown_trace
 from engine.events import verify_chain
 from engine.replay import InconsistentLog, RungView, fired_rungs, open_rungs, replay
 
@@ -42,7 +43,7 @@ def dossier_data(found: CaseFile, *, generated_at: datetime) -> dict:
     """The dossier as one JSON-ready document (instants stay datetimes until encoded)."""
     stored, log = found.stored, found.log
     definition = found.definition_for(stored.workflow, stored.workflow_version)
-    responsibility = trace(log, found.definition_for, until=generated_at)
+    responsibility = shown_trace(trace(log, found.definition_for, until=generated_at))  # signed times in +08:00
     labels = {**{f.name: f.label for f in definition.fields}, **CASE_LABELS}
     state = definition.state(stored.state)
     return {
@@ -55,8 +56,10 @@ def dossier_data(found: CaseFile, *, generated_at: datetime) -> dict:
                  "created_at": stored.created_at, "closed_at": stored.closed_at, "deadline": stored.deadline,
                  "parent_id": stored.parent_id, "flags": list(stored.flags)},
         "field_labels": labels,
-        "five_implementations": [{"field": name, "label": labels.get(name) or label, "value": stored.fields.get(name)}
+        "five_implementations": [{"field": name, "label": labels.get(name) or label, "value": stored.fields.get(name),
+                                  "missing": name in stored.missing_implementations}
                                  for name, label in FIVE_IMPLEMENTATIONS],
+        "missing_implementations": stored.missing_implementations,
         "timeline": responsibility["actions"],
         "signatures": [_signature(a) for a in responsibility["actions"] if a["role"] != "system"],
         "rungs": [_rung(r, {x.name: x.label for x in definition.rungs}) for r in _rungs(found, generated_at)],
@@ -208,9 +211,13 @@ def _details(data: dict) -> str:
 
 
 def _five(data: dict) -> str:
-    body = "".join(f"<tr><th>{_e(item['label'])} <small>{_e(item['field'])}</small></th><td>{_e(item['value'])}</td></tr>"
+    def value(item: dict) -> str:
+        return "<span class='missing'>缺 missing</span>" if item.get("missing") else _e(item["value"])
+    body = "".join(f"<tr><th>{_e(item['label'])} <small>{_e(item['field'])}</small></th><td>{value(item)}</td></tr>"
                    for item in data["five_implementations"])
-    return f"<section>{_heading('五落实', 'Five implementations')}<table class='kv'>{body}</table></section>"
+    missing = [item["label"] for item in data["five_implementations"] if item.get("missing")]
+    note = f"<p class='missing'>未落实：{_e('、'.join(missing))}</p>" if missing else ""
+    return f"<section>{_heading('五落实', 'Five implementations')}{note}<table class='kv'>{body}</table></section>"
 
 
 def _action_rows(actions: list[dict], labels: dict) -> list[list[str]]:

@@ -222,6 +222,25 @@ def test_a_dossier_renders_with_linked_cases_signatures_and_the_last_hash(servic
     assert "http://" not in html and "https://" not in html and "<script" not in html and "<link" not in html
 
 
+def test_a_dossier_shows_signed_times_in_shanghai_and_names_the_missing_implementations(service):
+    """Every instant in the JSON dossier is +08:00 (the report's signed found_at was UTC), and a major hazard
+    without its five implementations says which are missing, in the dossier and in `case show --json`."""
+    case = report(service)
+    data = json.loads(to_json(service.audit.dossier(case.id)))
+    signed = data["timeline"][0]["signed"]
+    assert signed["found_at"].endswith("+08:00"), signed
+    instants = [v for a in data["timeline"] for v in a["signed"].values() if isinstance(v, str) and "T" in v]
+    assert instants and all(v.endswith("+08:00") for v in instants), instants
+    five = ["responsible_unit", "responsible_person", "measures", "funds", "deadline", "emergency_plan"]
+    assert data["missing_implementations"] == five
+    assert all(item["missing"] for item in data["five_implementations"])
+    assert "未落实：" in to_html(service.audit.dossier(case.id))
+    from engine.documents import case_document
+    assert case_document(service.queries.case(case.id), service.clock.now())["missing_implementations"] == five
+    run_to(service, case.id, "closed")
+    assert service.queries.case(case.id).missing_implementations == []
+
+
 def test_a_tampered_case_shows_a_broken_chain_in_its_dossier(service, two_closed):
     """A dossier of a case whose event was edited says so, naming the seq."""
     target, _ = two_closed
