@@ -272,7 +272,7 @@ def print_case_replay(result, as_json: bool, now) -> None:
         table(["clock", "cycle", "rung", "action", "status", "due", "fired"],
               [[r.clock, r.cycle, r.rung, r.action, r.status,
                 short_time(r.due_at) + (" (provisional)" if r.provisional else ""), short_time(r.at)]
-               for r in result.rungs], title="escalation rungs")
+               for r in result.rungs], title="escalation rungs", optional=("clock", "cycle"))
     if result.linked:
         table(["case", "workflow", "state", "deadline"], [[c.id, c.workflow, c.state, c.deadline] for c in result.linked],
               title="linked cases")
@@ -318,7 +318,7 @@ def print_trace(case, found: dict, as_json: bool) -> None:
           [[a["seq"], short_time(a["at"]), short_time(a["recorded_at"]), a["actor"], a["role"],
             f"{a['label']} ({a['trigger']})", a["to"] if a["from"] in (None, a["to"]) else f"{a['from']} -> {a['to']}",
             _details(a)] for a in found["actions"]],
-          title=f"{case.id} {case.title}: who did what")
+          title=f"{case.id} {case.title}: who did what", text=("action", "state"), optional=("recorded",))
     table(["holder", "state", "since", "until", "days", "released by"],
           [[p["holder"], p["state"], short_time(p["since"]), "(still)" if p["open"] else short_time(p["until"]),
             f"{p['seconds'] / 86400:.1f}", p["released_by"] or ""] for p in found["holding"]],

@@ -148,7 +148,7 @@ def show(ctx, case_id, as_of):
     if rungs:
         table(["clock", "cycle", "rung", "action", "due", "fired", "status"],
               [[r.clock, r.cycle, r.rung, r.action, short_time(r.due_at) + (" (provisional)" if r.provisional else ""),
-                short_time(r.fired_at), r.status] for r in rungs], title="escalation rungs")
+                short_time(r.fired_at), r.status] for r in rungs], title="escalation rungs", optional=("clock", "cycle"))
     if linked:
         table(["case", "workflow", "state", "deadline"], [[c.id, c.workflow, c.state, c.deadline] for c in linked],
               title="linked cases")

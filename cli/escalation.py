@@ -38,7 +38,7 @@ def escalate(ctx, dry_run, limit, lease):
         table(["case", "clock", "rung", "action", "due", "status", "late", "linked"],
               [[f["case_id"], f["clock"], f["rung"], f["action"], short_time(datetime.fromisoformat(f["due_at"])),
                 ("would be " if dry_run else "") + f["status"], _late(f["late_seconds"]), f.get("linked_case", "")]
-               for f in result.fired])
+               for f in result.fired], optional=("clock",))
     counts = result.counts
     if dry_run:
         message(f"dry run: {counts['fired']} would fire, {counts['skipped']} would be skipped; nothing was changed")
@@ -115,7 +115,7 @@ def list_(ctx, due, overdue_unfired, case_id, limit):
         return
     table(["case", "clock", "cycle", "rung", "action", "due", "fired", "status"],
           [[r.case_id, r.clock, r.cycle, r.rung, r.action, short_time(r.due_at) + (" (provisional)" if r.provisional else ""),
-            short_time(r.fired_at), r.status] for r in rows])
+            short_time(r.fired_at), r.status] for r in rows], optional=("clock", "cycle"))
     if overdue_unfired or due:
         message(f"{len(rows)} rung(s); oldest unfired is {_late(lateness)} late")
 

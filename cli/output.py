@@ -94,12 +94,14 @@ def table(columns: list[str], rows: list[list], *, title: str | None = None, tex
     keep = list(range(len(columns)))
     need = lambda: sum(least[i] for i in keep) + len(GAP) * (len(keep) - 1)  # noqa: E731
     hidden = []
-    for name in reversed(optional):
+    # The optional columns go first, then (ids, dates and codes never being cut) the rightmost ones, the first
+    # column always staying: a table wider than the terminal would wrap its dates across lines.
+    for i in [columns.index(name) for name in reversed(optional) if name in columns] + list(range(len(columns) - 1, 0, -1)):
         if wide or need() <= available:
             break
-        if name in columns:
-            keep.remove(columns.index(name))
-            hidden.append(name)
+        if i in keep and len(keep) > 1:
+            keep.remove(i)
+            hidden.append(columns[i])
     widths = {i: full[i] for i in keep}
     prose = [i for i in keep if is_text[i]]
     spare = available - sum(full[i] for i in keep if not is_text[i]) - len(GAP) * (len(keep) - 1)
@@ -110,7 +112,7 @@ def table(columns: list[str], rows: list[list], *, title: str | None = None, tex
             widths[i] = min(full[i], share)
             spare -= widths[i]
             prose = [j for j in prose if j != i]
-    lines = [] if title is None else [title, ""]
+    lines = [] if title is None else [title if wide else fit(title, available), ""]
     lines.append(GAP.join(_pad(fit(columns[i], widths[i]), widths[i]) for i in keep).rstrip())
     lines.append("─" * cell_len(lines[-1]))
     for row in cells:

@@ -133,9 +133,9 @@ def show(ctx, name, version):
         return
     table(["trigger", "from", "to", "roles", "requires", "guards"],
           [[t.trigger, ", ".join(t.sources), t.dest, ", ".join(t.roles), ", ".join(t.requires),
-            ", ".join(g.kind for g in t.guards)] for t in definition.transitions],
+            ", ".join(g.kind for g in t.guards)] for t in definition.transitions], text=("from", "requires", "guards"),
           title=f"{stored.name} version {stored.version}: {definition.title}")
-    click.echo(f"# {stored.file_name}, sha256 {stored.content_hash}")
+    click.echo(f"# {stored.file_name}\n# sha256 {stored.content_hash}")
     click.echo(stored.source_text)
 
 

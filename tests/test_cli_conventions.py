@@ -216,3 +216,20 @@ def test_a_file_that_cannot_be_written_is_a_usage_error_not_a_traceback(hz, args
     result = hz(*args)
     assert result.exit_code == 2, result.output
     assert "/nonexistent/dir/" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_every_table_of_a_laddered_case_fits_the_terminal(hz, columns):
+    """escalation list, escalate, audit trace, case show and calendar status were up to 121 columns wide at 80,
+    so their dates wrapped: each line now fits, the least useful columns left out with a note."""
+    from cli.output import cell_len
+    case_id = reported(hz)
+    assert hz("case", "advance", case_id, "assign", *SETS, actor="zhang").exit_code == 0
+    assert hz("escalate", now="2026-05-20T09:00").exit_code == 0
+    env = {"COLUMNS": str(columns)}
+    for args in (["escalation", "list"], ["escalate", "--dry-run"], ["audit", "trace", case_id],
+                 ["case", "show", case_id], ["calendar", "status"], ["case", "history", case_id]):
+        result = hz(*args, now="2026-06-20T09:00", env=env)
+        assert result.exit_code == 0, (args, result.output)
+        lines = result.stdout.splitlines()
+        assert lines and all(cell_len(line) <= columns for line in lines), (args, max(map(cell_len, lines)))
