@@ -172,6 +172,7 @@ def list_(ctx, as_of, **filters):
     from cli.output import message, print_json, table
     from engine.documents import case_document
     from engine.filters import TABLE_PAGE, CaseFilter
+    from engine.vocabularies import label_of
 
     app = ctx.obj
     as_json = is_json(ctx)
@@ -184,7 +185,7 @@ def list_(ctx, as_of, **filters):
         print_json([case_document(c, moment) for c in page.cases])
         return
     table(["case", "state", "level", "region", "enterprise", "title", "deadline", "overdue"],
-          [[c.id, c.state, c.level, c.region, c.enterprise, c.title, c.deadline or "",
+          [[c.id, c.state, label_of("level", c.level), c.region, c.enterprise, c.title, c.deadline or "",
             "overdue" if c.overdue(moment) else ""] for c in page.cases])
     if page.more:
         message(f"{len(page.cases)} of {page.total} cases shown; {page.more} more (--limit, --offset, or --json for all)")
@@ -217,10 +218,15 @@ def history(ctx, case_id):
         print_json([event_document(e) for e in found])
         return
     table(["seq", "trigger", "from", "to", "actor", "role", "at", "recorded", "data", "hash"],
-          [[e.seq, e.trigger, e.from_state or "", e.to_state, e.actor, e.role, short_time(e.at),
+          [[e.seq, e.trigger, e.from_state or "", e.to_state, e.actor, _role(e.role), short_time(e.at),
             short_time(e.recorded_at), _json.dumps(shown(e.data.get("fields") or _summary(e.data)), ensure_ascii=False),
             e.hash[:12]] for e in found], title=case_id, optional=("from", "role", "recorded"))
 
 
 def _summary(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in ("case", "fields")}
+
+
+def _role(role: str) -> str:
+    from engine.vocabularies import label_of
+    return "系统" if role == "system" else label_of("roles", role)

@@ -26,8 +26,6 @@ FIVE_IMPLEMENTATIONS = (("responsible_unit", "责任单位"), ("responsible_pers
                         ("emergency_plan", "应急预案"))
 CASE_LABELS = {"title": "隐患内容", "enterprise": "企业", "region": "行政区划", "industry": "行业",
                "level": "隐患等级", "source": "发现方式", "found_at": "发现时间", "parent_id": "上级案件"}
-ROLE_LABELS = {"enterprise": "企业", "supervisor": "监管部门", "committee": "安委办", "inspector": "检查人员",
-               "auditor": "审计", "system": "系统"}
 DETAIL_LABELS = {"extension.clock": "延期计时", "extension.previous": "原时限", "extension.until": "新时限",
                  "extension.reason": "延期理由", "escalation.rung": "督办阶梯", "escalation.action": "措施",
                  "escalation.status": "结果", "escalation.due_at": "应触发", "escalation.late_seconds": "延迟(秒)",
@@ -136,7 +134,8 @@ def _heading(zh: str, en: str) -> str:
 
 
 def _role(role: str) -> str:
-    return f"{escape(ROLE_LABELS.get(role, role))} <span class='en'>{escape(role)}</span>"
+    label = "系统" if role == "system" else vocabularies.label_of("roles", role)
+    return f"{escape(label)} <span class='en'>{escape(role)}</span>"
 
 
 def _table(head: list[tuple[str, str]], rows: list[list[str]], empty: str) -> str:
@@ -147,21 +146,24 @@ def _table(head: list[tuple[str, str]], rows: list[list[str]], empty: str) -> st
     return f"<table><thead><tr>{ths}</tr></thead><tbody>{trs}</tbody></table>"
 
 
-def _labelled(vocabulary, value) -> str:
-    """An enumerated value as its Chinese label with the stored word beside it."""
-    label = vocabulary.label(value)
-    return _e(value) if label == value else f"{_e(label)} <span class='en'>{_e(value)}</span>"
+# Signed values that are words of a vocabulary: shown with their labels (engine/data/vocabulary.yaml).
+_ENUMERATED = {"level": "level", "source": "source", "escalation.action": "actions", "escalation.flags": "flags",
+               "escalation.level": "warnings", "action": "actions"}
 
 
-# Signed values that are words of a vocabulary: shown with their labels.
-_ENUMERATED = {"level": vocabularies.levels, "source": vocabularies.sources}
+def _word(kind: str, value) -> str:
+    """An enumerated value (or a list of them) as its label with the stored word beside it."""
+    if isinstance(value, list):
+        return "、".join(_word(kind, v) for v in value)
+    label = vocabularies.label_of(kind, value)
+    return _e(value) if label == str(value) else f"{_e(label)} <span class='en'>{_e(value)}</span>"
 
 
 def _signed(signed: dict, labels: dict) -> str:
     if not signed:
         return "<span class='muted'>—</span>"
     items = "".join(f"<li><span>{escape(labels.get(k) or DETAIL_LABELS.get(k) or k)}:</span> "
-                    f"{_labelled(_ENUMERATED[k](), v) if k in _ENUMERATED else _value(v)}</li>"
+                    f"{_word(_ENUMERATED[k], v) if k in _ENUMERATED else _value(v)}</li>"
                     for k, v in signed.items())
     return f"<ul class='signed'>{items}</ul>"
 
@@ -196,8 +198,8 @@ def _details(data: dict) -> str:
     case = data["case"]
     rows = [("隐患内容", "Title", _e(case["title"])), ("企业", "Enterprise", _e(case["enterprise"])),
             ("行政区划", "Region", _e(case["region"])), ("行业", "Industry", _e(case["industry"])),
-            ("隐患等级", "Level", _labelled(vocabularies.levels(), case["level"])),
-            ("发现方式", "Source", _labelled(vocabularies.sources(), case["source"])),
+            ("隐患等级", "Level", _word("level", case["level"])),
+            ("发现方式", "Source", _word("source", case["source"])),
             ("发现时间", "Found", _t(case["found_at"])),
             ("上报时间", "Reported", _t(case["created_at"])), ("销号时间", "Closed", _t(case["closed_at"])),
             ("整改时限", "Deadline", _e(case["deadline"])),
@@ -205,7 +207,7 @@ def _details(data: dict) -> str:
     if case["parent_id"]:
         rows.append(("上级案件", "Parent case", _e(case["parent_id"])))
     if case["flags"]:
-        rows.append(("标记", "Flags", _e(", ".join(case["flags"]))))
+        rows.append(("标记", "Flags", _word("flags", case["flags"])))
     body = "".join(f"<tr><th>{zh} <small>{en}</small></th><td>{value}</td></tr>" for zh, en, value in rows)
     return f"<section>{_heading('基本信息', 'Case details')}<table class='kv'>{body}</table></section>"
 
@@ -246,7 +248,7 @@ def _timeline(data: dict) -> str:
 
 
 def _rungs_section(data: dict) -> str:
-    rows = [[f"{_e(r['label'] or r['rung'])}<br><small class='muted'>{_e(r['rung'])}</small>", _e(r["action"]), f"{_e(r['clock'])} #{r['cycle']}",
+    rows = [[f"{_e(r['label'] or r['rung'])}<br><small class='muted'>{_e(r['rung'])}</small>", _word("actions", r["action"]), f"{_e(r['clock'])} #{r['cycle']}",
              f"<span class='{'bad' if r['status'] in ('fired', 'due') else 'muted'}'>{_e(RUNG_STATUS.get(r['status'], r['status']))}"
              f"</span> <small>{_e(r['status'])}</small>", _t(r["due_at"]) + (" (暂定 provisional)" if r["provisional"] else ""),
              _t(r["at"]), _e(r["linked_case"])] for r in data["rungs"]]
@@ -297,7 +299,7 @@ def _responsibility(data: dict) -> str:
 def _late(m: dict) -> str:
     """How long a deadline stayed missed, and by whom it was held meanwhile."""
     until = "至今 still" if m.get("open") else f"至 {_t(m.get('until'))}"
-    held = "; ".join(f"{escape(ROLE_LABELS.get(h['holder'], h['holder']))} {h['seconds'] / 86400:.1f} 天"
+    held = "; ".join(f"{escape(vocabularies.label_of('roles', h['holder']))} {h['seconds'] / 86400:.1f} 天"
                      for h in m.get("held", ()))
     return f"{m.get('days', 0):.1f} 天 days ({until})" + (f"<br><small>{held}</small>" if held else "")
 

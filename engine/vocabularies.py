@@ -13,9 +13,10 @@ import os
 
 from engine.errors import InvalidInput
 
-KINDS = ("levels", "sources", "industries", "roles")
+KINDS = ("levels", "sources", "industries", "roles", "actions", "flags", "tiers", "warnings")
 DATA = os.path.join(os.path.dirname(__file__), "data", "vocabulary.yaml")
-_OPTION = {"levels": "level", "sources": "source", "industries": "industry", "roles": "role"}
+_OPTION = {"levels": "level", "sources": "source", "industries": "industry", "roles": "role", "actions": "action",
+           "flags": "flag", "tiers": "tier", "warnings": "warning"}
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,27 @@ def industries() -> Vocabulary:
 
 def roles() -> Vocabulary:
     return vocabularies()["roles"]
+
+
+def actions() -> Vocabulary:
+    return vocabularies()["actions"]
+
+
+def flags() -> Vocabulary:
+    return vocabularies()["flags"]
+
+
+def label_of(kind: str, value) -> str:
+    """The Chinese label of an enumerated value the engine shows: a hazard level or a supervision tier
+    (`level`), a rung's action or warning, a flag, a role, a source (an escalation's linked case's source
+    names the rung that opened it); the value itself when it has none."""
+    if value is None or value == "":
+        return ""
+    table = vocabularies()
+    if kind == "level":
+        return table["levels"].label(value) if value in table["levels"].terms else table["tiers"].label(value)
+    if kind == "source":
+        if str(value).startswith("escalation:"):
+            return f"督办转办（{table['actions'].label(str(value).split(':', 1)[1])}）"
+        kind = "sources"
+    return table[kind].label(str(value))

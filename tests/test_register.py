@@ -96,7 +96,7 @@ def test_cli_filters_reach_the_register(runner, service, register):
     assert out.exit_code == 0, out.output
     assert [c["id"] for c in json.loads(out.stdout)] == [register["b"]]
     bad = runner.invoke(cli, ["--db", url, "case", "list", "--found-from", "yesterday"])
-    assert bad.exit_code == 2 and "found_from" in bad.stderr
+    assert bad.exit_code == 2 and "--found-from" in bad.stderr  # the option typed, not the field
 
 
 # -- one definition of overdue, in SQL as in the fold ---------------------------------------------------------
