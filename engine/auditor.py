@@ -224,7 +224,10 @@ class Auditor:
         return CaseFile(stored, log, linked, lambda workflow, version: runs[(workflow, version)].definition,
                         current.calendar)
 
-    def trace_case(self, case_id: str, *, as_of: datetime | None = None) -> tuple[Case, dict]:
+    def trace_case(self, case_id: str, *, as_of: datetime | str | None = None) -> tuple[Case, dict]:
+        if isinstance(as_of, str):
+            from engine.clock import parse_time
+            as_of = parse_time(as_of, field="as_of")
         found = self.case_file(case_id)
         return found.stored, trace(found.log, found.definition_for, until=as_of or self.engine.clock.now())
 

@@ -107,3 +107,43 @@ def test_the_demo_shows_the_refusals_it_claims(tmp_path):
     for claim, refusal in claims.items():
         at = next(i for i, line in enumerate(ordered) if f"(refused as expected: {claim})" in line)
         assert refusal in ordered[at - 1], (claim, ordered[at - 1])
+
+
+def _block(after: str, language: str) -> str:
+    """The README's first fenced block of `language` after the line `after`."""
+    found = re.search(re.escape(after) + r".*?```" + language + r"\n(.*?)```", README, re.S)
+    assert found, f"no {language} block after {after!r} in the README"
+    return found.group(1)
+
+
+@pytest.mark.slow
+def test_the_readmes_first_session_runs_as_written(tmp_path):
+    """The shell block of "A first session", verbatim, in a new folder: every command succeeds (its deadline
+    was refused as already past once the README's dates were behind us), and the case ends up overdue."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HAZARD_")},
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    script = "set -euo pipefail\n" + _block("## A first session", "sh") + 'echo "ID=$ID"\n'
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
+    case_id = done.stdout.strip().splitlines()[-1].removeprefix("ID=")
+    assert case_id.startswith("HZ-2026-") and case_id in done.stdout.split("ID=")[0]
+
+
+@pytest.mark.slow
+def test_the_readmes_python_example_runs_as_written(tmp_path):
+    """The Architecture section's script, verbatim, in a new folder (twice: it is safe to run again)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "example.py"
+    script.write_text(_block("A script uses the same API as the command line:", "python"), encoding="utf-8")
+    for _ in range(2):
+        done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("HZ-2026-000001 液氨储罐区未设泄漏报警 2026-05-01T00:00:00+08:00"), done.stdout
+    assert "deadline" in done.stdout and "'found':" in done.stdout
