@@ -127,7 +127,12 @@ def trace(events: Iterable[Event], definition_for: DefinitionFor, *, until: date
             stretch[0]["until"] = start
             stretch[0] = None
         if stretch[0] is None and begins is not None:
-            holder = periods[-1]["holder"] if periods and periods[-1]["until"] is None else None
+            if begins == start and case.due_at < start and not any(m["kind"] == "deadline" for m in missed):
+                # A deadline already past when it was set (a ledger copied late, a date mistyped) was missed
+                # when it passed, not when it was written down: the case is late from then, held by whoever
+                # held it then.
+                begins = max(case.due_at, case.found_at or case.due_at)
+            holder = _holder_at(periods, begins)
             stretch[0] = {"kind": "deadline", "what": "deadline", "deadline": case.deadline, "due_at": case.due_at,
                           "at": begins, "until": None, "state": case.state, "holder": holder, "status": "passed"}
             missed.append(stretch[0])
@@ -160,6 +165,14 @@ def trace(events: Iterable[Event], definition_for: DefinitionFor, *, until: date
     missed.sort(key=lambda m: m["at"])
     return {"actions": actions, "people": _people(actions), "holding": periods,
             "held_for": _held_for(periods), "missed": missed}
+
+
+def _holder_at(periods: list[dict], at: datetime) -> str | None:
+    """Who held the case at `at` (the open period when `at` is now)."""
+    for period in reversed(periods):
+        if period["since"] <= at and (period["until"] is None or at < period["until"]):
+            return period["holder"]
+    return None
 
 
 def _overdue_from(case: Case, start: datetime, end: datetime) -> datetime | None:

@@ -274,7 +274,8 @@ def _without_the_past_deadline_guard(service):
 
 
 def test_a_deadline_already_past_when_assigned_is_missed_from_that_moment(service):
-    """Assigned with a deadline seven months gone and closed the same day: the trace and dossier say it was late."""
+    """Assigned with a deadline seven months gone and closed the same day: the trace and dossier say it was late,
+    from the moment the deadline passed (seven months), when nobody held it yet: the report came in December."""
     _without_the_past_deadline_guard(service)
     service.clock.at = parse_time("2026-12-01T09:00")
     case = report(service, found_at="2026-03-01T09:00")  # a deadline may not fall before the finding
@@ -289,8 +290,10 @@ def test_a_deadline_already_past_when_assigned_is_missed_from_that_moment(servic
     (missed,) = [m for m in found["missed"] if m["kind"] == "deadline"]
     assigned = next(a["at"] for a in found["actions"] if a["trigger"] == "assign")
     verified = next(a["at"] for a in found["actions"] if a["trigger"] == "verify")
-    assert missed["deadline"] == "2026-04-30" and missed["at"] == assigned and missed["until"] == verified
-    assert missed["holder"] == "enterprise" and missed["seconds"] == (verified - assigned).total_seconds()
+    passed = parse_time("2026-05-01T00:00")
+    assert missed["deadline"] == "2026-04-30" and missed["at"] == passed and missed["until"] == verified
+    assert missed["holder"] is None and missed["seconds"] == (verified - passed).total_seconds()
+    assert missed["days"] > 210 and assigned > passed
     assert [(h["holder"], h["state"]) for h in missed["held"]] == [("enterprise", "rectifying"), ("supervisor", "verifying")]
     page = to_html(service.audit.dossier(case.id))
     assert "无逾期" not in page and "2026-04-30" in page
