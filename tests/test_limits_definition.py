@@ -51,6 +51,15 @@ def test_a_control_character_in_a_value_is_a_problem_on_its_line(char, name):
                                "(YAML allows no control characters and no undecodable bytes)")]
 
 
+@pytest.mark.parametrize("escape,name", [("\\0", "U+0000 (NUL)"), ("\\e", "U+001B (ESC)"), ("\\x07", "U+0007")])
+def test_a_control_character_escaped_in_quotes_is_a_problem_on_its_line(escape, name):
+    """`"rect\\0ifying"` as a state name validated and installed, then broke cases differently per database:
+    an escape making a control character is refused like the character itself."""
+    text = MAJOR.replace("title: 重大事故隐患闭环治理", f'title: "重大{escape}事故隐患"')
+    ((_, line, message),) = problems(text)
+    assert line == line_of(MAJOR, "title: 重大") and f"holds the control character {name}" in message
+
+
 @pytest.mark.parametrize("nested", ["[" * 5000 + "]" * 5000, "{a: " * 5000 + "1" + "}" * 5000],
                          ids=["sequences", "mappings"])
 def test_five_thousand_levels_of_nesting_are_a_problem_not_a_recursion_error(nested):

@@ -111,10 +111,18 @@ def _convert(node, loader: _Loader):
         result.item_lines = [_line(item) for item in node.value]
         return result
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except (ValueError, OverflowError) as exc:  # 2026-13-45 as a timestamp, an integer of 5,000 digits
         reason = str(exc).split(";")[0]  # Python's digit-limit message goes on about sys.set_int_max_str_digits
         raise DefinitionInvalid([("", _line(node), f"cannot read {_shown(node.value)}: {reason}")]) from None
+    if isinstance(value, str):
+        # The reader refuses control characters written as such; a quoted escape ("\0", "\e") makes one too,
+        # which would become a state name or label SQLite stores and PostgreSQL refuses.
+        bad = next((char for char in value if (ord(char) < 32 and char not in "\t\n\r") or 0x7F <= ord(char) < 0xA0), None)
+        if bad is not None:
+            raise DefinitionInvalid([("", _line(node), f"{_shown(value)} holds the control character "
+                                                       f"{_character(bad)}, which is not allowed")])
+    return value
 
 
 def _shown(text: str) -> str:
