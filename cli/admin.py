@@ -1,6 +1,8 @@
 """`hazard init` and `hazard user ...`: setting up a database and who may act where, with which credentials."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from cli.options import is_json, json_option
@@ -39,8 +41,18 @@ def init(ctx, admin, regions, require_token, drill):
         raise click.UsageError("--region names the first administrator's regions: give --admin NAME too")
     if admin and not regions:
         raise click.UsageError("the first administrator needs --region CODE (repeatable)")
-    done = app.engine.commands.initialise(now=app.now, admin=admin, admin_regions=regions,
-                                          require_token=require_token, drill=drill, actor=app.actor_name)
+    path = _sqlite_path(app.db)  # before the engine opens it (opening makes the file)
+    new_file = path is not None and not os.path.exists(path)
+    try:
+        done = app.engine.commands.initialise(now=app.now, admin=admin, admin_regions=regions,
+                                              require_token=require_token, drill=drill, actor=app.actor_name)
+    except Exception:
+        if new_file:  # a refused init (a reserved name, a bad region) leaves no half-made database behind
+            app.close()
+            for leftover in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
+        raise
     app.announce_drill(again=True)
     token = done.admin_token
     if is_json(ctx):
@@ -58,6 +70,18 @@ def init(ctx, admin, regions, require_token, drill):
         click.echo(token.text)
         message(f"the token above is {admin}'s (id {token.token_id}): keep it now, it is not shown again")
     message(f"database ready: {app.engine.store.safe_url}")
+
+
+def _sqlite_path(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a URL that is not one is the engine's to report
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return database
 
 
 def _public(settings: dict) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Iterable
@@ -197,9 +198,17 @@ def check_name(name: str | None) -> str:
     if not _NAME.fullmatch(name):
         raise InvalidInput(f"'{name}' is not a user name: 1 to 64 letters, digits or . _ - @, starting with a "
                            "letter or digit", field="name", rule="name")
-    if name.lower() in RESERVED_NAMES:
-        raise InvalidInput(f"'{name}' is reserved for the engine itself", field="name", rule="reserved")
+    if _skeleton(name) in RESERVED_NAMES:
+        raise InvalidInput(f"'{name}' is reserved for the engine itself (or looks like a name that is)",
+                           field="name", rule="reserved")
     return name
+
+
+def _skeleton(name: str) -> str:
+    """A name as a reader would take it: full-width and compatibility forms folded (Ｓcheduler), case
+    ignored, and the punctuation a name may hold dropped (scheduler., sys_tem)."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(char for char in folded if char not in "._-@")
 
 
 def check_roles(roles: Iterable[str]) -> tuple[str, ...]:

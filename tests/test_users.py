@@ -109,7 +109,8 @@ def test_roles_come_from_the_closed_vocabulary(service):
     assert service.commands.add_user("x", roles=["安委办"], regions=["37"], actor="li")[0].roles == ("committee",)
 
 
-@pytest.mark.parametrize("name", ["system", "scheduler", "Scheduler", "", "a b", "x,y", "-dash"])
+@pytest.mark.parametrize("name", ["system", "scheduler", "Scheduler", "", "a b", "x,y", "-dash",
+                                  "Ｓcheduler", "scheduler.", "sys_tem", "SYSTEM"])
 def test_reserved_and_malformed_names_are_refused(service, name):
     """The engine's own names and names that are not one word cannot be registered."""
     with pytest.raises(InvalidInput):

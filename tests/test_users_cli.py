@@ -168,3 +168,19 @@ def test_the_first_user_of_an_empty_register_through_the_cli(tmp_path):
     assert runner.invoke(cli, ["--db", url, "init"]).exit_code == 0
     again = runner.invoke(cli, ["--db", url, "init", "--admin", "mallory", "--region", "37"])
     assert again.exit_code == 6
+
+
+@pytest.mark.parametrize("args,code", [
+    (["--admin", "scheduler", "--region", "37"], 2),
+    (["--require-token"], 3),
+    (["--admin", "li", "--region", "99x"], 2),
+], ids=["reserved-admin", "tokens-without-admin", "bad-region"])
+def test_a_refused_init_leaves_no_database_file_behind(tmp_path, args, code):
+    """A refused `init` left a 200 KB SQLite file with every table: it leaves nothing, and a good one then works."""
+    path = tmp_path / "new.db"
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{path}", "init", *args])
+    assert result.exit_code == code, result.output
+    assert list(tmp_path.iterdir()) == []
+    good = CliRunner().invoke(cli, ["--db", f"sqlite:///{path}", "init", "--admin", "li", "--region", "37"])
+    assert good.exit_code == 0, good.output
+    assert path.exists()
