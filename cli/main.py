@@ -243,7 +243,8 @@ HINTS = {
     ("Refused", "needs-admin"): "add --admin NAME --region CODE",
     ("Refused", "lockout"): "`hazard --actor NAME user token NAME` first",
     ("Refused", "future"): "back-filling takes a past --now; drills run on a database made with `hazard init --drill`",
-    ("StoreUnavailable", "no-database"): "create one with `hazard --db URL init`, or give another --db",
+    ("StoreUnavailable", "no-database"): "create one with `hazard --db URL init` (on PostgreSQL `createdb` it first), "
+                                         "or give another --db",
     ("StoreError", "no-tables"): "run `hazard init` on a new database, or `hazard db upgrade` on an older one",
     ("StoreError", "old-schema"): "back it up, then run `hazard db upgrade`",
     ("NotFound", "not-installed"): "run `hazard init` or `hazard workflow install FILE`",

@@ -127,3 +127,18 @@ def test_a_new_database_is_stamped_current(tmp_path):
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert hazard(url, "init").exit_code == 0
     assert json.loads(hazard(url, "--json", "db", "current").stdout)["current"] is True
+
+
+@pytest.mark.parametrize("args", [
+    ["--actor", "ent", "--now", "2026-03-05T09:00", "case", "report", "--title", "配电箱未接地", "--enterprise", "某木业有限公司",
+     "--region", "371721", "--industry", "工贸", "--level", "general", "--source", "inspection"],
+    ["case", "list"],
+], ids=["write", "read"])
+def test_a_command_on_a_first_release_database_says_to_upgrade(first_release, args):
+    """`case report` on the first release's database said 'database unavailable: table hazard_case has no
+    column named due_at': every command that meets the older layout says to run `hazard db upgrade`."""
+    before = counts(first_release)
+    result = hazard(first_release, *args)
+    assert result.exit_code == 8, result.output
+    assert "hazard db upgrade" in result.stderr and "Traceback" not in result.output
+    assert counts(first_release) == before

@@ -106,8 +106,11 @@ class Store:
         if (isinstance(exc, IntegrityError) and unique) or sqlstate == "42P07" or "already exists" in text:
             # A unique key settled a race (two `init`s creating one table, two writers of one row).
             return Conflict(f"another writer got there first ({text}); nothing was written, retry", case_id="")
-        if any(sign in text for sign in ("no such table", "no such column", "does not exist")) \
-                and isinstance(exc, (OperationalError, ProgrammingError)):
+        if sqlstate == "3D000" or re.search(r'database ".*" does not exist', text):  # PostgreSQL: no such database
+            return StoreUnavailable(f"there is no database at {self.safe_url} ({text})", rule="no-database")
+        if sqlstate in ("42P01", "42703") or (
+                any(sign in text for sign in ("no such table", "no such column", "has no column named", "does not exist"))
+                and isinstance(exc, (OperationalError, ProgrammingError))):
             return StoreError(f"the database at {self.safe_url} has no tables or an older layout ({text})",
                               rule="no-tables")
         if not isinstance(exc, OperationalError):
