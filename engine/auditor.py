@@ -176,7 +176,7 @@ class Auditor:
             rows = audit_store.events_with_heads(conn)
             if on_events:
                 rows = _reporting(rows, on_events)
-            used: set[tuple[str, int]] = set()
+            used: dict[tuple[str, int], set[str]] = {}
             breaks = list(verify_stream(_noting_definitions(rows, used),
                                         heads_without_events=audit_store.heads_without_events(conn), tally=tally))
             breaks += _stored_records_problems(conn, used)
@@ -254,15 +254,18 @@ def _problem_of(exc: Exception) -> str:
     return exc.message
 
 
-def _noting_definitions(rows, used: set) -> Iterator:
-    """The verify stream, noting each (workflow, version) its events ran under."""
+def _noting_definitions(rows, used: dict) -> Iterator:
+    """The verify stream, noting each (workflow, version) its events ran under, with the text hashes the
+    report events sealed for it."""
     last = None
     for row in rows:
         event = row[0]
         key = (event.workflow, event.workflow_version)
         if key != last:
-            used.add(key)
+            used.setdefault(key, set())
             last = key
+        if event.trigger == "report" and isinstance(event.data, dict) and event.data.get("definition"):
+            used[key].add(event.data["definition"])
         yield row
 
 
@@ -293,7 +296,7 @@ def _escalations(events: Iterable[Event], into: list) -> Iterator[Event]:
         yield event
 
 
-def _stored_records_problems(conn, used: set[tuple[str, int]]) -> list[ChainBreak]:
+def _stored_records_problems(conn, used: dict[tuple[str, int], set[str]]) -> list[ChainBreak]:
     """Stored definitions and calendars against their hashes, and every definition the events ran under still
     stored; the register's numbering against its counters."""
     from engine.calendar import WorkCalendar

@@ -106,11 +106,16 @@ def definition_problems(rows: Iterable[tuple[str, int, str, str]]) -> Iterator[s
             yield f"workflow {name} version {version}: its stored text does not hash to {digest[:12]} (edited)"
 
 
-def missing_definitions(used: Iterable[tuple[str, int]], rows: Iterable[tuple[str, int, str, str]]) -> Iterator[str]:
-    """Definition versions events ran under that are no longer stored (a replay could not check them)."""
-    stored = {(name, version) for name, version, _, _ in rows}
-    for name, version in sorted(set(used) - stored):
-        yield f"workflow {name} version {version}: events ran under it but it is not stored (removed)"
+def missing_definitions(used: dict[tuple[str, int], set[str]], rows: Iterable[tuple[str, int, str, str]]) -> Iterator[str]:
+    """Definition versions events ran under that are no longer stored (a replay could not check them), and
+    stored ones whose hash is not the one their cases' report events sealed (a text edited, then re-hashed)."""
+    stored = {(name, version): digest for name, version, digest, _ in rows}
+    for (name, version), sealed in sorted(used.items()):
+        if (name, version) not in stored:
+            yield f"workflow {name} version {version}: events ran under it but it is not stored (removed)"
+        elif sealed - {stored[(name, version)]}:
+            yield (f"workflow {name} version {version}: its stored hash {stored[(name, version)][:12]} is not the "
+                   f"{', '.join(sorted(h[:12] for h in sealed))} its cases' report events sealed (rewritten and re-hashed)")
 
 
 def calendar_problems(rows: Iterable[tuple[str, dict]], rehash) -> Iterator[str]:

@@ -53,6 +53,7 @@ class Loaded:
     definition: "Definition"
     version: int
     calendar: "WorkCalendar"
+    content_hash: str = ""   # of the text it was parsed from; each new case's report event records it
 
 
 class _Bounded(OrderedDict):
@@ -88,8 +89,13 @@ class Registry:
         from engine.definition.parse import parse_text  # a read-only command may never need a definition
 
         stored = definition_store.get(conn, name, version)
+        if definition_store.content_hash(stored.source_text) != stored.content_hash:
+            # Never run a rule edited in the database behind the engine's back (`audit verify` names it too).
+            from engine.errors import TamperDetected
+            raise TamperDetected(f"workflow {name} version {stored.version}: its stored text does not hash to "
+                                 f"{stored.content_hash[:12]} (edited); the engine will not run it")
         definition = parse_text(stored.source_text, stored.file_name)
-        loaded = Loaded(definition, stored.version, self.calendar(conn, stored.calendar_hash))
+        loaded = Loaded(definition, stored.version, self.calendar(conn, stored.calendar_hash), stored.content_hash)
         with self._lock:
             return self._versions.keep((name, stored.version), loaded)
 

@@ -189,6 +189,8 @@ class UnitOfWork:
         """A new case with its `report` event (every check already done by the caller)."""
         case_id = case_id or self.new_case_id(at)
         data = {"case": attrs, "fields": fields, **(extra or {})}
+        if run.content_hash:  # the exact rules the case runs under, sealed in its chain
+            data["definition"] = run.content_hash
         if run.definition.clocks:
             data["calendar"] = self.newest_calendar() or run.calendar.content_hash
         event = self.event(None, case_id=case_id, trigger="report", to_state=run.definition.initial, actor=actor,

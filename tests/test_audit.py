@@ -430,6 +430,44 @@ def test_removing_a_stored_workflow_its_cases_ran_under_is_named_by_verify_and_r
     assert "no workflow 'major-hazard' version 1" in disagreements[case.id][0]
 
 
+def test_a_stored_workflow_rewritten_and_re_hashed_is_named_by_verify(service):
+    """Editing a rule and setting content_hash to the new text's hash passed verify: each case's report event
+    seals the hash of the text it runs under, so the rewrite no longer matches its cases."""
+    import hashlib
+
+    from engine.store.tables import workflow_versions
+    report(service)
+    with service.store.write() as conn:
+        text = conn.execute(select(workflow_versions.c.source_text).where(
+            workflow_versions.c.name == "major-hazard")).scalar_one()
+        forged = text.replace("actor_differs_from: submit", "in_region")
+        assert forged != text
+        conn.execute(update(workflow_versions).where(workflow_versions.c.name == "major-hazard")
+                     .values(source_text=forged, content_hash=hashlib.sha256(forged.encode()).hexdigest()))
+    problems = [b.problem for b in service.audit.verify().breaks]
+    assert len(problems) == 1 and "rewritten and re-hashed" in problems[0] and "major-hazard version 1" in problems[0]
+
+
+def test_the_engine_will_not_run_a_definition_whose_text_was_edited(service, db_url, clock):
+    """A stored text that no longer hashes to its content_hash is refused when loaded (exit 10), so a forged
+    rule never decides a transition, even before anyone runs verify."""
+    from engine.app import Engine
+    from engine.errors import TamperDetected
+    from engine.store.database import Store
+    from engine.store.tables import workflow_versions
+    case = report(service)
+    with service.store.write() as conn:
+        conn.execute(update(workflow_versions).where(workflow_versions.c.name == "major-hazard")
+                     .values(source_text=workflow_versions.c.source_text + "\n# edited\n"))
+    fresh = Engine(Store(db_url), clock=clock)
+    try:
+        with pytest.raises(TamperDetected, match="major-hazard version 1: its stored text does not hash"):
+            fresh.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    finally:
+        fresh.close()
+    assert service.queries.case(case.id).version == 1
+
+
 def test_editing_a_stored_calendar_is_named_by_verify(service):
     """A stored working-day calendar whose days were changed no longer hashes to its name: verify says so."""
     from engine.store.tables import calendars
