@@ -20,7 +20,8 @@ RETURNING, committed), then per batch in one transaction reads the cases' chain 
 hash-chained `escalate` event per rung and marks the rung rows fired; the "+case" variant also moves each
 case row's version and head, as the engine must for exactly-once. It decides nothing: it is the floor.
 
-A schema given with `?options=-csearch_path%3DNAME` on PostgreSQL is created first and dropped at the end.
+A schema given with `?options=-csearch_path%3DNAME` on PostgreSQL is created first and dropped at the end
+(without one, the schema `bench_sweep`: the bench never writes into a database's own schema).
 """
 from __future__ import annotations
 
@@ -404,6 +405,9 @@ def main() -> None:
     url = args.db or f"sqlite:///{Path(tempfile.mkdtemp(prefix='hazard-bench-sweep-')) / 'sweep.db'}"
     postgres = url.startswith("postgres")
     schema = pg_schema(url) if postgres else None
+    if postgres and schema is None:  # never into the database's own schema: one of the bench's own, dropped after
+        schema = "bench_sweep"
+        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     if schema and not args.reuse:
         pg_admin(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         pg_admin(url, f'CREATE SCHEMA "{schema}"')
