@@ -55,7 +55,7 @@ def _listed(value):
 def rung_differences(stored_rows: Iterable, planned: Iterable, fired: Iterable) -> list[str]:
     """Disagreements between a case's stored rung rows and what its events say they must be.
 
-    `stored_rows` have clock, cycle, rung, status, due_at, provisional, fired_at; `planned` are the ladder's
+    `stored_rows` have clock, cycle, rung, action, status, due_at, provisional, fired_at; `planned` are the ladder's
     PlannedRung of the replayed case; `fired` are (clock, cycle, rung, status, at) of its escalate events.
     """
     rows = {(r.clock, r.cycle, r.rung): r for r in stored_rows}
@@ -80,6 +80,8 @@ def rung_differences(stored_rows: Iterable, planned: Iterable, fired: Iterable) 
         if (row.status, bool(row.provisional)) != (p.status, p.provisional) or not _same_instant(row.due_at, p.due_at):
             found.append(f"rung {_key(key)}: should be {p.status} due {_show(p.due_at)}, the row says "
                          f"{row.status} due {_show(row.due_at)}")
+        if getattr(row, "action", p.action) != p.action:  # `escalation list` shows the row's action
+            found.append(f"rung {_key(key)}: its action is {p.action}, the row says {row.action}")
     for key, row in rows.items():
         if key not in done and key not in plan and row.status != "cancelled":
             found.append(f"rung {_key(key)}: a rung of a cycle gone by must be cancelled, the row says {row.status}")

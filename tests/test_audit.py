@@ -398,6 +398,17 @@ def test_silencing_the_ladder_is_named_by_replay(service):
     assert not result.agrees and any("notice" in d for d in result.differences)
 
 
+def test_a_pending_rungs_action_edited_is_named_by_replay(service):
+    from engine.store.tables import rungs
+    """A suspension's row turned into a reminder misled `escalation list` and passed replay: it is named."""
+    case_id = _swept_open_case(service)
+    with service.store.write() as conn:
+        conn.execute(update(rungs).where(rungs.c.case_id == case_id, rungs.c.rung == "suspension")
+                     .values(action="remind"))
+    problems = _replay_problems(service)[case_id]
+    assert problems == ["rung rectification#1/suspension: its action is suspend, the row says remind"], problems
+
+
 def test_editing_a_stored_workflow_text_is_named_by_verify(service):
     """The exact text a version ran with must still hash to its content_hash: a forged rule is caught."""
     from engine.store.tables import workflow_versions

@@ -91,12 +91,12 @@ def count_cases(conn: Connection) -> int:
 
 
 def rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list]:
-    """The rung rows of these cases (clock, cycle, rung, status, due_at, provisional, fired_at), by case."""
+    """The rung rows of these cases (clock, cycle, rung, action, status, due_at, provisional, fired_at), by case."""
     from engine.store.tables import rungs
     found: dict[str, list] = {}
     for start in range(0, len(case_ids), 500):
-        stmt = select(rungs.c.case_id, rungs.c.clock, rungs.c.cycle, rungs.c.rung, rungs.c.status, rungs.c.due_at,
-                      rungs.c.provisional, rungs.c.fired_at).where(rungs.c.case_id.in_(case_ids[start:start + 500]))
+        stmt = select(rungs.c.case_id, rungs.c.clock, rungs.c.cycle, rungs.c.rung, rungs.c.action, rungs.c.status,
+                      rungs.c.due_at, rungs.c.provisional, rungs.c.fired_at).where(rungs.c.case_id.in_(case_ids[start:start + 500]))
         for row in conn.execute(stmt):
             found.setdefault(row.case_id, []).append(row)
     return found
