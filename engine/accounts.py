@@ -92,7 +92,7 @@ def change_user(commands, name: str, *, roles=None, regions=None, actor: str | N
         new_roles = grants.check_roles(roles) if roles else account.roles
         new_regions = region_prefixes(regions) if regions else account.regions
         grants.check_grantor(who, account.regions + new_regions, f"change user '{name}'")
-        _keep_an_administrator(register, name, keeps=grants.GRANTING_ROLE in new_roles)
+        _keep_an_administrator(register, name, keeps=new_regions if grants.GRANTING_ROLE in new_roles else ())
         _append(unit, actor=who.name, action="change", subject=name, roles=new_roles, regions=new_regions, at=now)
     return Actor(name, new_roles, new_regions)
 
@@ -103,16 +103,26 @@ def disable_user(commands, name: str, *, actor: str | None, now: datetime) -> Ac
         register = _register(unit)
         account = _account(register, name)
         grants.check_grantor(who, account.regions, f"disable user '{name}'")
-        _keep_an_administrator(register, name, keeps=False)
+        _keep_an_administrator(register, name, keeps=())
         _append(unit, actor=who.name, action="disable", subject=name, roles=account.roles,
                 regions=account.regions, at=now)
     return account.actor()
 
 
-def _keep_an_administrator(register: grants.Register, name: str, *, keeps: bool) -> None:
-    if not keeps and register.active_committee() == [name]:
-        raise Refused(f"'{name}' is the last user with the {grants.GRANTING_ROLE} role: nobody could administer "
-                      "the register after this; give the role to another user first", rule="last-admin")
+def _keep_an_administrator(register: grants.Register, name: str, *, keeps: tuple[str, ...]) -> None:
+    """Every region a committee member administers now must still have one after `name` keeps the committee
+    role over `keeps` only (nothing, when disabled or demoted): nobody could add a province's users otherwise."""
+    account = register.accounts.get(name)
+    if account is None or not account.active or grants.GRANTING_ROLE not in account.roles:
+        return
+    others = [a.regions for a in register.accounts.values()
+              if a.name != name and a.active and grants.GRANTING_ROLE in a.roles]
+    orphaned = [r for r in account.regions
+                if not grants.covers(tuple(keeps), r) and not any(grants.covers(regions, r) for regions in others)]
+    if orphaned:
+        last = "the last user" if not others else "the only user"
+        raise Refused(f"'{name}' is {last} with the {grants.GRANTING_ROLE} role over {', '.join(orphaned)}: nobody "
+                      "could administer it after this; give the role there to another user first", rule="last-admin")
 
 
 def issue_token(commands, name: str, *, actor: str | None, expires_days: int | None,

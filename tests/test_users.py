@@ -144,6 +144,21 @@ def test_a_disabled_user_may_no_longer_act_and_their_name_stays_taken(service):
         service.commands.disable_user("zhang", actor="liu")
 
 
+def test_the_only_administrator_of_a_province_stays_while_a_city_one_remains(service):
+    """li (committee over 37) demoted himself because a city's committee member (3717) remained: then nobody
+    could administer the province's other cities. Refused; giving up only what another covers is fine."""
+    service.commands.add_user("city", roles=["committee"], regions=["3717"], actor="li")
+    with pytest.raises(Refused, match="over 37") as caught:
+        service.commands.change_user("li", roles=["supervisor"], actor="li")
+    assert caught.value.rule == "last-admin"
+    with pytest.raises(Refused, match="over 37"):
+        service.commands.change_user("li", regions=["3717"], actor="li")
+    with pytest.raises(Refused, match="over 37"):
+        service.commands.disable_user("li", actor="li")
+    service.commands.change_user("city", roles=["supervisor"], actor="li")  # li still covers 3717
+    assert "city" in names(service)
+
+
 def test_disabling_needs_the_committee_over_the_user(service):
     """A supervisor may not disable a colleague."""
     with pytest.raises(PermissionDenied):
