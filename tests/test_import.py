@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gc
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from cli.main import cli
+from engine.clock import SHANGHAI
 from tests.ledger_sheets import make_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,3 +273,40 @@ def test_a_mapping_file_and_a_named_sheet_are_used(hz, tmp_path):
     assert hz("import", book, "--mapping", mapping, *sets).exit_code == 0  # the first sheet, 二月
     assert hz("import", book, "--sheet", "三月", "--mapping", mapping, *sets).exit_code == 6
     assert len(cases(hz)) == 2
+
+
+def _real(days: float = 0) -> datetime:
+    """The real time (the CLI records with the wall clock), shifted by `days`."""
+    return datetime.now(SHANGHAI) + timedelta(days=days)
+
+
+def test_an_import_dated_after_the_real_time_is_refused_before_anything_is_read_or_written(hz, tmp_path):
+    """--now a month ahead (rows dated before it, some after the real time): refused as every write is (rule
+    future, exit 3), on a dry run too, with no progress, no case, no import record; at a past time it then runs."""
+    ahead, found = _real(30), _real(20).date().isoformat()
+    path = ledger_csv(tmp_path, GOOD[0], f"2,某机械厂,配电箱未接地,{found},一般,工贸,企业自查,重新接地,孙强,,整改中,")
+    for extra in ((), ("--dry-run",), ("--skip-invalid",)):
+        result = hz("--json", "import", path, "--set", "region=371721", *extra, now=ahead.isoformat())
+        assert result.exit_code == 3, result.output
+        error = json.loads(result.stdout)["error"]
+        assert error["rule"] == "future" and f"the import of {path}" in error["message"]
+        assert "later than the real time" in error["message"] and "HZ-" not in error["message"]
+        assert "writing" not in result.stderr and "importing rows" not in result.stderr
+    assert cases(hz) == []
+    past = ledger_csv(tmp_path, GOOD[0], name="past.csv")
+    assert hz("import", past, "--set", "region=371721").exit_code == 0  # nothing was recorded for the first
+
+
+def test_a_row_dated_after_the_real_time_is_a_bad_row_at_validation(hz, tmp_path):
+    """The import at the real time, a row found two days later: FILE:ROW at validation, so a dry run shows it
+    invalid and --skip-invalid imports the rest; never a write-time error naming a case id."""
+    now, later = _real().isoformat(timespec="seconds"), _real(2).date().isoformat()
+    path = ledger_csv(tmp_path, GOOD[0], f"2,某机械厂,配电箱未接地,{later},一般,工贸,企业自查,重新接地,孙强,,整改中,")
+    dry = hz("--json", "import", path, "--set", "region=371721", "--dry-run", now=now)
+    assert dry.exit_code == 2, dry.output
+    assert [e["row"] for e in json.loads(dry.stdout)["errors"]] == [4]
+    assert f"{path}:4: 排查日期 {later} is later than the import's time" in dry.stderr
+    skipping = hz("--json", "import", path, "--set", "region=371721", "--skip-invalid", now=now)
+    assert skipping.exit_code == 0, skipping.output
+    assert (json.loads(skipping.stdout)["imported"], json.loads(skipping.stdout)["skipped"]) == (1, 1)
+    assert f"skipped {path}:4: 排查日期 {later}" in skipping.stderr and "HZ-" not in skipping.stderr

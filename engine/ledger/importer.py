@@ -1,6 +1,8 @@
 """`import_ledger` (*app*): a hand-kept ledger into the register; every row checked first, then all of it in one
 unit of work, or nothing.
 
+0. The import's own time is refused, as every write's, when it is later than the real time by more than
+   FUTURE_SKEW (rule `future`, engine/unit.py; a drill database takes it): before the file is even read.
 1. Read (`read_ledger`, pure): the reader's problems of every row.
 2. Check (`checks.py`, pure): the engine's, with the acting user and the import's time; and the file must not
    have been imported before (same SHA-256, same sheet): that is a Conflict naming the earlier import.
@@ -33,6 +35,7 @@ from engine.ledger.checks import RowChecker, import_role
 from engine.ledger.history import check_workflow, instant, plan_row, state_for, workflow_for
 from engine.ledger.ledger import Ledger, read_ledger
 from engine.replay import IMPORT_ROLE
+from engine.unit import check_not_future
 
 CHUNK = 2000
 MESSAGE_LINES = 50  # an error message lists this many problems; the report keeps them all
@@ -113,17 +116,23 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     `on_progress(done, total)` is called as cases are written (first with done 0).
     """
     from engine.store import records
+    from engine.store import settings as setting_store
     from engine.store import users as user_store
 
     now = engine.clock.now() if now is None else parse_time(now) if isinstance(now, str) else now
     if not actor:
         raise PermissionDenied("no actor given", rule="actor")
-    ledger = read_ledger(path, sheet=sheet, mapping=mapping, defaults=defaults, name=name)
     with engine.store.read() as conn:
         who = user_store.get(conn, actor)
         if who is None:
             raise PermissionDenied(f"'{actor}' is not a registered user", actor=actor, rule="registered")
         role = import_role(who)
+        # The import's own time, as every write's: not later than the real time (a dry run shows what the
+        # import would do, and it would be refused); checked before the file is read.
+        check_not_future(now, engine.recorded_clock.now(), f"the import of {name or path}",
+                         drill=lambda: setting_store.is_true(setting_store.get(conn, "drill")))
+    ledger = read_ledger(path, sheet=sheet, mapping=mapping, defaults=defaults, name=name)
+    with engine.store.read() as conn:
         _refuse_earlier(records.earlier_import(conn, ledger.sha256, ledger.sheet), ledger)
         workflows = sorted({workflow_for(r.values["level"]) for r in ledger.rows if r.valid})
         definitions = [engine.registry.loaded(conn, workflow).definition for workflow in workflows]
