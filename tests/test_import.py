@@ -310,3 +310,18 @@ def test_a_row_dated_after_the_real_time_is_a_bad_row_at_validation(hz, tmp_path
     assert skipping.exit_code == 0, skipping.output
     assert (json.loads(skipping.stdout)["imported"], json.loads(skipping.stdout)["skipped"]) == (1, 1)
     assert f"skipped {path}:4: 排查日期 {later}" in skipping.stderr and "HZ-" not in skipping.stderr
+
+
+def test_a_row_past_the_engines_limits_is_named_and_nothing_is_written(hz, tmp_path):
+    """A 1,000-character title and a 1995 found date: refused as `case report` refuses them, as FILE:ROW, exit 2."""
+    long_title = "液氨储罐区" * 200
+    path = ledger_csv(tmp_path, GOOD[0], f"2,某机械厂,{long_title},2026-02-03,一般,工贸,企业自查,重新接地,孙强,2026-02-10,整改中,",
+                      "3,某机械厂,配电箱未接地,1995-02-03,一般,工贸,企业自查,重新接地,孙强,,整改中,")
+    result = hz("import", path, "--set", "region=371721")
+    assert result.exit_code == 2, result.output
+    assert f"{path}:4: 隐患内容: 1,000 characters is more than the limit of 500" in result.stderr
+    assert f"{path}:5: 排查日期: '1995-02-03' is outside the years 2000-2100 the engine accepts" in result.stderr
+    assert cases(hz) == []
+    report = hz("case", "report", "--title", long_title, "--enterprise", "某机械厂", "--region", "371721",
+                "--industry", "工贸", "--level", "general", "--source", "self_check")
+    assert report.exit_code == 2 and "more than the limit of 500" in report.stderr  # the same limit
