@@ -268,3 +268,30 @@ def test_a_known_header_over_unknown_sub_headers_is_not_lost(tmp_path):
                                 "责任人": "responsible_person", "排查日期": "found_at", "隐患级别": "level"}
     assert [r.number for r in ledger.rows] == [3] and ledger.problems() == []
     assert ledger.rows[0].values["title"] == "配电室 配电箱未接地"
+
+
+def test_totals_rows_under_and_between_the_data_are_not_data(tmp_path):
+    """A 小计 row after an enterprise's hazards, a merged 合 计 row with the funds' sum and a count (共3项), a 总计：
+    row: skipped like blank rows, not refused as bad rows; a title that merely begins with 总计 is data."""
+    rows = [["序号", "企业名称", "隐患内容", "排查日期", "隐患级别", "整改资金"],
+            [1, "甲公司", "配电箱未接地", "2026-03-01", "一般", 800],
+            [2, "甲公司", "护栏缺失", "2026-03-02", "一般", 200],
+            ["", "小计", "", "", "", 1000],
+            [3, "乙公司", "总计量器具未检定", "2026-03-03", "一般", 500],
+            ["合 计", "", "", "共3项", "", 1500],
+            ["总计：", "", "", "", "", 1500],
+            ["说明：资金单位为元。"]]
+    ledger = read_ledger(make_xlsx(tmp_path / "totals.xlsx", rows, merges=("A6:C6",)), defaults=SET)
+    assert [r.number for r in ledger.rows] == [2, 3, 5]
+    assert ledger.problems() == []
+    assert ledger.rows[2].values["title"] == "总计量器具未检定"
+
+
+def test_a_mapping_file_adds_totals_words(tmp_path):
+    """`totals:` in --mapping adds a label of the user's own (汇总)."""
+    rows = [["隐患内容", "排查日期", "隐患级别"], ["配电箱未接地", "2026-03-01", "一般"], ["汇总", "", ""]]
+    mapping = tmp_path / "mine.yaml"
+    mapping.write_text("totals: [汇总]\n", encoding="utf-8")
+    path = make_xlsx(tmp_path / "mine.xlsx", rows)
+    assert [r.number for r in read_ledger(path, defaults=SET).rows] == [2, 3]
+    assert [r.number for r in read_ledger(path, defaults=SET, mapping=str(mapping)).rows] == [2]

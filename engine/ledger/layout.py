@@ -7,7 +7,8 @@ lower row names the columns, and a column headed only in the upper row keeps tha
 merged across columns is a group title only when the lower row has sub-headers under its span (隐患内容 merged
 over two columns with nothing under it heads them both), and a known field header is never taken for a group
 title over sub-headers none of which is known. Below: blank rows,
-rows with nothing but numbers (pre-numbered 序号, column numbers), metadata rows (填表人：…) are skipped;
+rows with nothing but numbers (pre-numbered 序号, column numbers), metadata rows (填表人：…) and totals rows
+(a cell saying 合计, 总计, 小计, or 合计：12项) are skipped;
 a notes block (说明：…, 备注：…) ends the data. A value merged down over several data rows belongs to each.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Iterator
 from engine.errors import InvalidInput
 from engine.ledger.grid import Grid
 from engine.ledger.values import cell_text
-from engine.ledger.words import IGNORE, Words, header_key, header_scale
+from engine.ledger.words import IGNORE, Words, header_key, header_scale, value_key
 
 HEADER_SEARCH_ROWS = 10
 MIN_HEADER_SCORE = 2
@@ -28,6 +29,8 @@ _LABEL = re.compile(r"\s*([^\s:：]{1,12})\s*[:：]")
 _PAIR = re.compile(r"([^\s:：]{1,12})\s*[:：]\s*(.*?)(?=\s+[^\s:：]{1,12}\s*[:：]|$)", re.S)
 _NOTE_FOLLOWS = re.compile(r"$|[:：、.．\s\d(（]")
 _SERIAL_TEXT = re.compile(r"^\s*\d{1,5}\s*$")
+_TOTAL_REST = re.compile(r":?(?:共?\d+(?:\.\d+)?(?:项|条|处|个|家|户|起)?)?$")  # after 合计: `：12项`, `共12项`
+MAX_TOTAL_CELL = 30
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,19 @@ def _is_note(value, words: Words) -> bool:
     return any(text.startswith(p) and _NOTE_FOLLOWS.match(text, len(p)) for p in words.notes)
 
 
+def _totals_test(words: Words):
+    """The test of one cell for a totals row's label (合计, 合 计, 合计：, 合计：12项); cheap for other cells."""
+    starts = {w[:1] for w in words.totals} | {w[:1].upper() for w in words.totals}
+    totals = sorted(words.totals, key=len, reverse=True)
+
+    def is_total(value) -> bool:
+        if value.__class__ is not str or len(value) > MAX_TOTAL_CELL or value.lstrip()[:1] not in starts:
+            return False
+        key = value_key(value)
+        return any(key.startswith(w) and _TOTAL_REST.match(key, len(w)) for w in totals)
+    return is_total
+
+
 def _is_metadata(values: list, words: Words) -> bool:
     for value in values:
         match = _LABEL.match(value) if isinstance(value, str) else None
@@ -242,6 +258,7 @@ def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, l
     indexes = [first for first, _ in columns]
     headers = [col.header for col in mapped]
     header_set = set(headers)
+    is_total = _totals_test(words)
     for r in range(layout.data_start, len(grid.rows)):
         row = grid.rows[r]
         filled = [v for v in row if v != "" and not (v.__class__ is str and v.isspace())]  # _blank, inlined: hot
@@ -249,8 +266,8 @@ def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, l
             continue
         if len(filled) == 1 and _is_note(filled[0], words):  # a merged notes cell holds its text in one cell
             return  # a notes block: it and everything under it are not data
-        if all(map(_is_number, filled)) or _is_metadata(filled, words):
-            continue
+        if all(map(_is_number, filled)) or _is_metadata(filled, words) or any(map(is_total, filled)):
+            continue  # numbers only, a signature row, a totals row (合计, 小计: the data may go on under a 小计)
         width = len(row)
         if simple:
             cells = [row[i] if i < width else "" for i in indexes]
