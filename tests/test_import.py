@@ -325,3 +325,28 @@ def test_a_row_past_the_engines_limits_is_named_and_nothing_is_written(hz, tmp_p
     report = hz("case", "report", "--title", long_title, "--enterprise", "某机械厂", "--region", "371721",
                 "--industry", "工贸", "--level", "general", "--source", "self_check")
     assert report.exit_code == 2 and "more than the limit of 500" in report.stderr  # the same limit
+
+
+def test_cases_of_several_years_are_reported_by_id_and_per_year(hz, tmp_path):
+    """Nine rows found in 2026 and one, mid-sheet, in 2019: the summary, the import record and the double-import
+    message name HZ-2019-000001 to HZ-2026-000009 (not the 2026 ones only), with a range per year."""
+    rows = [f"{i},某机械厂,隐患{i},2026-01-{i:02d},一般,工贸,企业自查,整改,孙强,,整改中," for i in range(1, 10)]
+    rows.insert(4, "99,某机械厂,旧隐患,2019-05-06,一般,工贸,企业自查,整改,孙强,,整改中,")
+    path = ledger_csv(tmp_path, *rows)
+    result = hz("--json", "import", path, "--set", "region=371721")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {k: doc[k] for k in ("rows", "valid", "imported", "skipped", "errors", "dry_run")} == {
+        "rows": 10, "valid": 10, "imported": 10, "skipped": 0, "errors": [], "dry_run": False}
+    assert (doc["first_case"], doc["last_case"]) == ("HZ-2019-000001", "HZ-2026-000009")
+    assert doc["case_ranges"] == [{"year": 2019, "first": "HZ-2019-000001", "last": "HZ-2019-000001", "count": 1},
+                                  {"year": 2026, "first": "HZ-2026-000001", "last": "HZ-2026-000009", "count": 9}]
+    assert sorted(c["id"] for c in cases(hz))[0] == "HZ-2019-000001"
+    again = hz("import", path, "--set", "region=371721")
+    assert again.exit_code == 6
+    assert "10 cases, HZ-2019-000001 to HZ-2026-000009 (ids of 2019-2026)" in again.stderr
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(path.read_bytes().replace(b"2019-05-06", b"2019-05-07"))
+    text = hz("import", copy, "--set", "region=371721")
+    assert text.exit_code == 0, text.output
+    assert "HZ-2019-000002 .. HZ-2019-000002 (1), HZ-2026-000010 .. HZ-2026-000018 (9)" in text.stdout

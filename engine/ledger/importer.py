@@ -62,8 +62,9 @@ class ImportReport:
     actor: str = ""
     at: datetime | None = None
     import_id: int | None = None
-    first_case: str | None = None
-    last_case: str | None = None
+    first_case: str | None = None   # the smallest case id written (by year, then number)
+    last_case: str | None = None    # the largest
+    case_ranges: list = field(default_factory=list)  # per year: {year, first, last, count}, numbers contiguous
 
     def problems(self) -> list[str]:
         return [f"{self.file}:{e['row']}: {e['message']}" for e in self.errors]
@@ -77,7 +78,8 @@ class ImportReport:
         if self.dry_run:
             doc["first_rows"] = self.first_rows
         else:
-            doc.update(import_id=self.import_id, first_case=self.first_case, last_case=self.last_case)
+            doc.update(import_id=self.import_id, first_case=self.first_case, last_case=self.last_case,
+                       case_ranges=self.case_ranges)
         return doc
 
 
@@ -152,7 +154,11 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
 def _refuse_earlier(earlier, ledger: Ledger) -> None:
     if earlier is None:
         return
-    cases = f"{earlier.imported} cases" + (f", {earlier.first_case} to {earlier.last_case}" if earlier.first_case else "")
+    cases = f"{earlier.imported} cases"
+    if earlier.first_case:
+        first_year, last_year = _id_key(earlier.first_case)[0], _id_key(earlier.last_case)[0]
+        years = f" (ids of {first_year}-{last_year})" if first_year != last_year else ""
+        cases += f", {earlier.first_case} to {earlier.last_case}{years}"
     where = f" (sheet {ledger.sheet})" if ledger.sheet else ""
     raise Conflict(f"{ledger.file}{where} was already imported by {earlier.actor} at {iso(earlier.at)} "
                    f"(import {earlier.id} of {earlier.file_name}: {cases}); nothing was written", case_id="")
@@ -207,7 +213,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
         _refuse_earlier(records.earlier_import(unit.conn, ledger.sha256, sheet), ledger)
         unit.actor(actor)
         runs = {w: unit.run(w) for w in {workflow_for(r.values["level"]) for r in good}}
-        first = last = None
+        ranges: dict[int, list] = {}  # year -> [first, last, count] of the ids written
         settled: list[dict] = []
         total = len(good)
         if on_progress:
@@ -217,13 +223,16 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             run = runs[workflow_for(values["level"])]
             source = {"file": Path(ledger.file).name, "sheet": sheet, "row": row.number, "sha256": ledger.sha256}
             case = _case_of(unit, run, row, values, source, actor=actor, now=now, tag=tag, settled=settled)
-            first = first or case.id
-            last = case.id
+            _count_id(ranges, case.id)
             if done % CHUNK == 0:
                 _flush(unit, settled, rung_store)
                 if on_progress:
                     on_progress(done, total)
         _flush(unit, settled, rung_store)
+        report.case_ranges = [{"year": year, "first": ranges[year][0], "last": ranges[year][1], "count": ranges[year][2]}
+                              for year in sorted(ranges)]
+        first = report.case_ranges[0]["first"] if ranges else None
+        last = report.case_ranges[-1]["last"] if ranges else None
         report.imported, report.first_case, report.last_case = len(good), first, last
         report.import_id = records.record_import(unit.conn, records.LedgerImport(
             sha256=ledger.sha256, file_name=Path(ledger.file).name, sheet=sheet or "", rows=report.rows,
@@ -231,6 +240,25 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             recorded_at=engine.recorded_clock.now(), first_case=first, last_case=last))
     if on_progress:
         on_progress(total, total)
+
+
+def _id_key(case_id: str) -> tuple[int, int]:
+    """HZ-2026-000012 -> (2026, 12): ids ordered by year, then number (not by the sheet's row order)."""
+    _, year, number = case_id.split("-")
+    return int(year), int(number)
+
+
+def _count_id(ranges: dict, case_id: str) -> None:
+    year = _id_key(case_id)[0]
+    span = ranges.get(year)
+    if span is None:
+        ranges[year] = [case_id, case_id, 1]
+        return
+    if _id_key(case_id) < _id_key(span[0]):
+        span[0] = case_id
+    if _id_key(case_id) > _id_key(span[1]):
+        span[1] = case_id
+    span[2] += 1
 
 
 @contextmanager
