@@ -350,3 +350,28 @@ def test_cases_of_several_years_are_reported_by_id_and_per_year(hz, tmp_path):
     text = hz("import", copy, "--set", "region=371721")
     assert text.exit_code == 0, text.output
     assert "HZ-2019-000002 .. HZ-2019-000002 (1), HZ-2026-000010 .. HZ-2026-000018 (9)" in text.stdout
+
+
+def test_a_double_import_is_refused_before_any_progress_is_shown(hz, tmp_path, monkeypatch):
+    """The second import of a file prints the exit-6 refusal only: no `writing N cases`, no progress bar; also
+    when the earlier import committed between the second one's check and its write (the check inside the write
+    transaction comes before any progress)."""
+    path = ledger_csv(tmp_path, *GOOD)
+    first = hz("import", path, "--set", "region=371721")
+    assert first.exit_code == 0 and "writing 2 cases" in first.stderr
+    again = hz("import", path, "--set", "region=371721")
+    assert again.exit_code == 6
+    assert "writing" not in again.stderr and "importing rows" not in again.stderr
+    assert again.stderr.strip().startswith("Error:") and "already imported by zhang" in again.stderr
+
+    from engine.store import records
+    real, calls = records.earlier_import, []
+
+    def not_yet_committed(conn, sha256, sheet):  # the first look (before the write transaction) sees nothing
+        calls.append(sha256)
+        return None if len(calls) == 1 else real(conn, sha256, sheet)
+    monkeypatch.setattr(records, "earlier_import", not_yet_committed)
+    raced = hz("import", path, "--set", "region=371721")
+    assert len(calls) == 2 and raced.exit_code == 6, raced.output
+    assert "writing" not in raced.stderr and "importing rows" not in raced.stderr
+    assert len(cases(hz)) == 2
