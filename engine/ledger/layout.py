@@ -8,7 +8,7 @@ merged across columns is a group title only when the lower row has sub-headers u
 over two columns with nothing under it heads them both), and a known field header is never taken for a group
 title over sub-headers none of which is known. Below: blank rows,
 rows with nothing but numbers (pre-numbered 序号, column numbers), metadata rows (填表人：…) and totals rows
-(a cell saying 合计, 总计, 小计, or 合计：12项) are skipped;
+(the first or second filled cell saying 合计, 总计, 小计, or 合计：12项) are skipped;
 a notes block (说明：…, 备注：…) ends the data. A value merged down over several data rows belongs to each.
 """
 from __future__ import annotations
@@ -266,8 +266,10 @@ def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, l
             continue
         if len(filled) == 1 and _is_note(filled[0], words):  # a merged notes cell holds its text in one cell
             return  # a notes block: it and everything under it are not data
-        if all(map(_is_number, filled)) or _is_metadata(filled, words) or any(map(is_total, filled)):
-            continue  # numbers only, a signature row, a totals row (合计, 小计: the data may go on under a 小计)
+        if is_total(filled[0]) or len(filled) > 1 and is_total(filled[1]):
+            continue  # a totals row, labelled at its left (合计, 小计: the data may go on under a 小计)
+        if all(map(_is_number, filled)) or _is_metadata(filled, words):
+            continue
         width = len(row)
         if simple:
             cells = [row[i] if i < width else "" for i in indexes]
