@@ -375,3 +375,20 @@ def test_a_double_import_is_refused_before_any_progress_is_shown(hz, tmp_path, m
     assert len(calls) == 2 and raced.exit_code == 6, raced.output
     assert "writing" not in raced.stderr and "importing rows" not in raced.stderr
     assert len(cases(hz)) == 2
+
+
+def test_a_drill_database_takes_an_import_at_a_future_time(tmp_path, runner):
+    """On a database made with `init --drill` an import at 2099 runs, as every write there may; rows dated after
+    the import's time are still bad rows."""
+    url = f"sqlite:///{tmp_path / 'drill.db'}"
+
+    def hz(*args, actor="zhang", now="2099-06-01"):
+        return runner.invoke(cli, ["--db", url, "--now", now, "--actor", actor, *map(str, args)])
+    assert runner.invoke(cli, ["--db", url, "init", "--drill", "--admin", "li", "--region", "37"]).exit_code == 0
+    assert hz("user", "add", "zhang", "--role", "supervisor", "--region", "3717", actor="li").exit_code == 0
+    path = ledger_csv(tmp_path, GOOD[0], "2,某机械厂,配电箱未接地,2099-07-01,一般,工贸,企业自查,重新接地,孙强,,整改中,")
+    result = hz("--json", "import", path, "--set", "region=371721", "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["imported"], doc["skipped"], doc["at"]) == (1, 1, "2099-06-01T00:00:00+08:00")
+    assert f"skipped {path}:4: 排查日期 2099-07-01 is later than the import's time" in result.stderr
