@@ -91,7 +91,8 @@ def _print_preview(report) -> None:
 def _print_summary(report) -> None:
     from cli.output import pairs
 
-    cases = f"{report.first_case} .. {report.last_case}" if report.first_case else "-"
+    cases = ", ".join(f"{r['first']} .. {r['last']}" + (f" ({r['count']})" if len(report.case_ranges) > 1 else "")
+                      for r in report.case_ranges) or "-"  # per year: the numbers of each year are contiguous
     pairs([("file", report.file), ("sheet", report.sheet or "-"), ("sha256", report.sha256), ("rows", report.rows),
            ("imported", report.imported), ("skipped", report.skipped), ("cases", cases),
            ("import", report.import_id if report.import_id is not None else "-")],

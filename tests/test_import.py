@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gc
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from cli.main import cli
+from engine.clock import SHANGHAI
 from tests.ledger_sheets import make_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,3 +273,122 @@ def test_a_mapping_file_and_a_named_sheet_are_used(hz, tmp_path):
     assert hz("import", book, "--mapping", mapping, *sets).exit_code == 0  # the first sheet, 二月
     assert hz("import", book, "--sheet", "三月", "--mapping", mapping, *sets).exit_code == 6
     assert len(cases(hz)) == 2
+
+
+def _real(days: float = 0) -> datetime:
+    """The real time (the CLI records with the wall clock), shifted by `days`."""
+    return datetime.now(SHANGHAI) + timedelta(days=days)
+
+
+def test_an_import_dated_after_the_real_time_is_refused_before_anything_is_read_or_written(hz, tmp_path):
+    """--now a month ahead (rows dated before it, some after the real time): refused as every write is (rule
+    future, exit 3), on a dry run too, with no progress, no case, no import record; at a past time it then runs."""
+    ahead, found = _real(30), _real(20).date().isoformat()
+    path = ledger_csv(tmp_path, GOOD[0], f"2,某机械厂,配电箱未接地,{found},一般,工贸,企业自查,重新接地,孙强,,整改中,")
+    for extra in ((), ("--dry-run",), ("--skip-invalid",)):
+        result = hz("--json", "import", path, "--set", "region=371721", *extra, now=ahead.isoformat())
+        assert result.exit_code == 3, result.output
+        error = json.loads(result.stdout)["error"]
+        assert error["rule"] == "future" and f"the import of {path}" in error["message"]
+        assert "later than the real time" in error["message"] and "HZ-" not in error["message"]
+        assert "writing" not in result.stderr and "importing rows" not in result.stderr
+    assert cases(hz) == []
+    past = ledger_csv(tmp_path, GOOD[0], name="past.csv")
+    assert hz("import", past, "--set", "region=371721").exit_code == 0  # nothing was recorded for the first
+
+
+def test_a_row_dated_after_the_real_time_is_a_bad_row_at_validation(hz, tmp_path):
+    """The import at the real time, a row found two days later: FILE:ROW at validation, so a dry run shows it
+    invalid and --skip-invalid imports the rest; never a write-time error naming a case id."""
+    now, later = _real().isoformat(timespec="seconds"), _real(2).date().isoformat()
+    path = ledger_csv(tmp_path, GOOD[0], f"2,某机械厂,配电箱未接地,{later},一般,工贸,企业自查,重新接地,孙强,,整改中,")
+    dry = hz("--json", "import", path, "--set", "region=371721", "--dry-run", now=now)
+    assert dry.exit_code == 2, dry.output
+    assert [e["row"] for e in json.loads(dry.stdout)["errors"]] == [4]
+    assert f"{path}:4: 排查日期 {later} is later than the import's time" in dry.stderr
+    skipping = hz("--json", "import", path, "--set", "region=371721", "--skip-invalid", now=now)
+    assert skipping.exit_code == 0, skipping.output
+    assert (json.loads(skipping.stdout)["imported"], json.loads(skipping.stdout)["skipped"]) == (1, 1)
+    assert f"skipped {path}:4: 排查日期 {later}" in skipping.stderr and "HZ-" not in skipping.stderr
+
+
+def test_a_row_past_the_engines_limits_is_named_and_nothing_is_written(hz, tmp_path):
+    """A 1,000-character title and a 1995 found date: refused as `case report` refuses them, as FILE:ROW, exit 2."""
+    long_title = "液氨储罐区" * 200
+    path = ledger_csv(tmp_path, GOOD[0], f"2,某机械厂,{long_title},2026-02-03,一般,工贸,企业自查,重新接地,孙强,2026-02-10,整改中,",
+                      "3,某机械厂,配电箱未接地,1995-02-03,一般,工贸,企业自查,重新接地,孙强,,整改中,")
+    result = hz("import", path, "--set", "region=371721")
+    assert result.exit_code == 2, result.output
+    assert f"{path}:4: 隐患内容: 1,000 characters is more than the limit of 500" in result.stderr
+    assert f"{path}:5: 排查日期: '1995-02-03' is outside the years 2000-2100 the engine accepts" in result.stderr
+    assert cases(hz) == []
+    report = hz("case", "report", "--title", long_title, "--enterprise", "某机械厂", "--region", "371721",
+                "--industry", "工贸", "--level", "general", "--source", "self_check")
+    assert report.exit_code == 2 and "more than the limit of 500" in report.stderr  # the same limit
+
+
+def test_cases_of_several_years_are_reported_by_id_and_per_year(hz, tmp_path):
+    """Nine rows found in 2026 and one, mid-sheet, in 2019: the summary, the import record and the double-import
+    message name HZ-2019-000001 to HZ-2026-000009 (not the 2026 ones only), with a range per year."""
+    rows = [f"{i},某机械厂,隐患{i},2026-01-{i:02d},一般,工贸,企业自查,整改,孙强,,整改中," for i in range(1, 10)]
+    rows.insert(4, "99,某机械厂,旧隐患,2019-05-06,一般,工贸,企业自查,整改,孙强,,整改中,")
+    path = ledger_csv(tmp_path, *rows)
+    result = hz("--json", "import", path, "--set", "region=371721")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {k: doc[k] for k in ("rows", "valid", "imported", "skipped", "errors", "dry_run")} == {
+        "rows": 10, "valid": 10, "imported": 10, "skipped": 0, "errors": [], "dry_run": False}
+    assert (doc["first_case"], doc["last_case"]) == ("HZ-2019-000001", "HZ-2026-000009")
+    assert doc["case_ranges"] == [{"year": 2019, "first": "HZ-2019-000001", "last": "HZ-2019-000001", "count": 1},
+                                  {"year": 2026, "first": "HZ-2026-000001", "last": "HZ-2026-000009", "count": 9}]
+    assert sorted(c["id"] for c in cases(hz))[0] == "HZ-2019-000001"
+    again = hz("import", path, "--set", "region=371721")
+    assert again.exit_code == 6
+    assert "10 cases, HZ-2019-000001 to HZ-2026-000009 (ids of 2019-2026)" in again.stderr
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(path.read_bytes().replace(b"2019-05-06", b"2019-05-07"))
+    text = hz("import", copy, "--set", "region=371721")
+    assert text.exit_code == 0, text.output
+    assert "HZ-2019-000002 .. HZ-2019-000002 (1), HZ-2026-000010 .. HZ-2026-000018 (9)" in text.stdout
+
+
+def test_a_double_import_is_refused_before_any_progress_is_shown(hz, tmp_path, monkeypatch):
+    """The second import of a file prints the exit-6 refusal only: no `writing N cases`, no progress bar; also
+    when the earlier import committed between the second one's check and its write (the check inside the write
+    transaction comes before any progress)."""
+    path = ledger_csv(tmp_path, *GOOD)
+    first = hz("import", path, "--set", "region=371721")
+    assert first.exit_code == 0 and "writing 2 cases" in first.stderr
+    again = hz("import", path, "--set", "region=371721")
+    assert again.exit_code == 6
+    assert "writing" not in again.stderr and "importing rows" not in again.stderr
+    assert again.stderr.strip().startswith("Error:") and "already imported by zhang" in again.stderr
+
+    from engine.store import records
+    real, calls = records.earlier_import, []
+
+    def not_yet_committed(conn, sha256, sheet):  # the first look (before the write transaction) sees nothing
+        calls.append(sha256)
+        return None if len(calls) == 1 else real(conn, sha256, sheet)
+    monkeypatch.setattr(records, "earlier_import", not_yet_committed)
+    raced = hz("import", path, "--set", "region=371721")
+    assert len(calls) == 2 and raced.exit_code == 6, raced.output
+    assert "writing" not in raced.stderr and "importing rows" not in raced.stderr
+    assert len(cases(hz)) == 2
+
+
+def test_a_drill_database_takes_an_import_at_a_future_time(tmp_path, runner):
+    """On a database made with `init --drill` an import at 2099 runs, as every write there may; rows dated after
+    the import's time are still bad rows."""
+    url = f"sqlite:///{tmp_path / 'drill.db'}"
+
+    def hz(*args, actor="zhang", now="2099-06-01"):
+        return runner.invoke(cli, ["--db", url, "--now", now, "--actor", actor, *map(str, args)])
+    assert runner.invoke(cli, ["--db", url, "init", "--drill", "--admin", "li", "--region", "37"]).exit_code == 0
+    assert hz("user", "add", "zhang", "--role", "supervisor", "--region", "3717", actor="li").exit_code == 0
+    path = ledger_csv(tmp_path, GOOD[0], "2,某机械厂,配电箱未接地,2099-07-01,一般,工贸,企业自查,重新接地,孙强,,整改中,")
+    result = hz("--json", "import", path, "--set", "region=371721", "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["imported"], doc["skipped"], doc["at"]) == (1, 1, "2099-06-01T00:00:00+08:00")
+    assert f"skipped {path}:4: 排查日期 2099-07-01 is later than the import's time" in result.stderr

@@ -235,3 +235,63 @@ def test_a_header_repeated_below_is_not_a_data_row(tmp_path):
     ledger = read_ledger(make_xlsx(tmp_path / "two-months.xlsx", rows))
     assert [r.number for r in ledger.rows] == [2, 4, 6]
     assert ledger.rows[1].problems[0] == "no found_at: 排查日期 is empty"  # a title row amid the data is reported
+
+
+def test_an_upper_header_merged_sideways_with_nothing_under_it_is_the_columns_header(tmp_path):
+    """隐患内容 merged B2:C2 with B3:C3 empty heads B:C (one title column), while 五落实 merged F2:K2 over its six
+    sub-headers is a group title: the title is not dropped and every row reads."""
+    rows = [["某县隐患排查治理台账"] + [""] * 11,
+            ["序号", "隐患内容", "", "企业名称", "排查日期", "五落实", "", "", "", "", "", "隐患级别"],
+            ["", "", "", "", "", "整改措施", "责任单位", "责任人", "资金", "时限", "预案", ""],
+            [1, "配电箱未接地", "", "甲公司", "2026-03-01", "接地", "甲公司", "王五", 800, "2026-03-10", "无", "一般"],
+            [2, "护栏缺失", "（二层平台）", "乙公司", "2026-03-02", "加装", "乙公司", "孙强", "", "2026-03-20", "", "一般"]]
+    merges = ("A1:L1", "A2:A3", "B2:C2", "D2:D3", "E2:E3", "F2:K2", "L2:L3")
+    ledger = read_ledger(make_xlsx(tmp_path / "sideways.xlsx", rows, merges=merges), defaults=SET)
+    assert ledger.header_row == 3
+    assert ledger.mapping() == {"隐患内容": "title", "企业名称": "enterprise", "排查日期": "found_at",
+                                "整改措施": "measures", "责任单位": "responsible_unit", "责任人": "responsible_person",
+                                "资金": "funds", "时限": "deadline", "预案": "emergency_plan", "隐患级别": "level"}
+    assert ledger.problems() == []
+    assert [r.values["title"] for r in ledger.rows] == ["配电箱未接地", "护栏缺失 （二层平台）"]
+    assert "五落实" not in [u["header"] for u in ledger.unmapped()]
+
+
+def test_a_known_header_over_unknown_sub_headers_is_not_lost(tmp_path):
+    """隐患内容 merged over two sub-headers none of which is a known header still heads its columns (joined)."""
+    rows = [["企业名称", "隐患内容", "", "五落实", "", "排查日期", "隐患级别"],
+            ["", "所在场所", "具体情况", "整改措施", "责任人", "", ""],
+            ["甲公司", "配电室", "配电箱未接地", "接地", "王五", "2026-03-01", "一般"]]
+    merges = ("A1:A2", "B1:C1", "D1:E1", "F1:F2", "G1:G2")
+    ledger = read_ledger(make_xlsx(tmp_path / "unknown-subs.xlsx", rows, merges=merges), defaults=SET)
+    assert ledger.header_row == 2
+    assert ledger.mapping() == {"企业名称": "enterprise", "隐患内容": "title", "整改措施": "measures",
+                                "责任人": "responsible_person", "排查日期": "found_at", "隐患级别": "level"}
+    assert [r.number for r in ledger.rows] == [3] and ledger.problems() == []
+    assert ledger.rows[0].values["title"] == "配电室 配电箱未接地"
+
+
+def test_totals_rows_under_and_between_the_data_are_not_data(tmp_path):
+    """A 小计 row after an enterprise's hazards, a merged 合 计 row with the funds' sum and a count (共3项), a 总计：
+    row: skipped like blank rows, not refused as bad rows; a title that merely begins with 总计 is data."""
+    rows = [["序号", "企业名称", "隐患内容", "排查日期", "隐患级别", "整改资金"],
+            [1, "甲公司", "配电箱未接地", "2026-03-01", "一般", 800],
+            [2, "甲公司", "护栏缺失", "2026-03-02", "一般", 200],
+            ["", "小计", "", "", "", 1000],
+            [3, "乙公司", "总计量器具未检定", "2026-03-03", "一般", 500],
+            ["合 计", "", "", "共3项", "", 1500],
+            ["总计：", "", "", "", "", 1500],
+            ["说明：资金单位为元。"]]
+    ledger = read_ledger(make_xlsx(tmp_path / "totals.xlsx", rows, merges=("A6:C6",)), defaults=SET)
+    assert [r.number for r in ledger.rows] == [2, 3, 5]
+    assert ledger.problems() == []
+    assert ledger.rows[2].values["title"] == "总计量器具未检定"
+
+
+def test_a_mapping_file_adds_totals_words(tmp_path):
+    """`totals:` in --mapping adds a label of the user's own (汇总)."""
+    rows = [["隐患内容", "排查日期", "隐患级别"], ["配电箱未接地", "2026-03-01", "一般"], ["汇总", "", ""]]
+    mapping = tmp_path / "mine.yaml"
+    mapping.write_text("totals: [汇总]\n", encoding="utf-8")
+    path = make_xlsx(tmp_path / "mine.xlsx", rows)
+    assert [r.number for r in read_ledger(path, defaults=SET).rows] == [2, 3]
+    assert [r.number for r in read_ledger(path, defaults=SET, mapping=str(mapping)).rows] == [2]

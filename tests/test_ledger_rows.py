@@ -156,7 +156,7 @@ def test_a_bad_mapping_file_reports_every_problem_with_its_line(tmp_path):
     assert lines[1:] == [
         f"{name}:4: values: level: 'big' is not one of general, major",
         f"{name}:5: values for 'colour' are not read (values are read for level, state, result, source, industry)",
-        f"{name}:6: unknown key 'columns' (known: headers, ignore, values, immediate, metadata, notes)",
+        f"{name}:6: unknown key 'columns' (known: headers, ignore, values, immediate, metadata, notes, totals)",
     ]
 
 
@@ -187,3 +187,34 @@ def test_the_preview_counts_what_would_be_imported():
     assert preview["mapping"]["隐患内容"] == "title"
     assert [r["row"] for r in preview["first_rows"]] == [2, 3]
     assert preview["errors"] == [{"row": 5, "message": "no title: 隐患内容 is empty"}]
+
+
+def test_rows_are_held_to_the_engines_limits_as_case_report_is():
+    """A 501-character title, a 1995 found date (or serial), a 201-character enterprise, a 101-character industry,
+    a 20,001-character measure and a fraction of a fen are each refused in their row, with the limits of
+    engine/limits.py; at the limits the row is valid."""
+    from engine import limits
+    header = HEADER + ["整改措施", "资金"]
+    at_limits = ["隐" * limits.MAX_TITLE_CHARS, "2000-01-01", "一般", "企" * limits.MAX_NAME_CHARS, "371721",
+                 "行" * limits.MAX_CODE_CHARS, "执法检查", "措" * limits.MAX_TEXT_CHARS, "1200.50"]
+    past = ["隐" * (limits.MAX_TITLE_CHARS + 1), "1995-03-01", "一般", "企" * (limits.MAX_NAME_CHARS + 1), "371721",
+            "行" * (limits.MAX_CODE_CHARS + 1), "执法检查", "措" * (limits.MAX_TEXT_CHARS + 1), "1200.505"]
+    serial = ["配电箱未接地", "34759", "一般", "甲公司", "371721", "工贸", "执法检查", "", ""]  # 1995-02-28
+    ledger = csv_ledger([header, at_limits, past, serial])
+    first, second, third = ledger.rows
+    assert first.valid, first.problems
+    assert ledger.problems() == [
+        "台账.csv:3: 隐患内容: 501 characters is more than the limit of 500",
+        "台账.csv:3: 排查日期: '1995-03-01' is outside the years 2000-2100 the engine accepts",
+        "台账.csv:3: 企业名称: 201 characters is more than the limit of 200",
+        "台账.csv:3: 行业: 101 characters is more than the limit of 100",
+        "台账.csv:3: 整改措施: 20,001 characters is more than the limit of 20,000",
+        "台账.csv:3: 资金: '1200.505' has a fraction of a fen (0.01 yuan)",
+        "台账.csv:4: 排查日期: '34759' is outside the years 2000-2100 the engine accepts",
+    ]
+
+
+def test_a_set_value_past_a_limit_stops_the_import():
+    """--set title=... (given to every row) longer than MAX_TITLE_CHARS is refused for the whole import."""
+    with pytest.raises(InvalidInput, match="--set title: 501 characters is more than the limit of 500"):
+        csv_ledger([HEADER[1:], GOOD[1:]], defaults={"title": "隐" * 501})

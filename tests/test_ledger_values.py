@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from engine.clock import SHANGHAI
 from engine.errors import InvalidInput
-from engine.ledger.values import (EARLIEST_YEAR, LATEST_YEAR, LONG_TEXT_LIMIT, TEXT_LIMIT, clean_text, date_text,
-                                  parse_date, parse_money, parse_region)
+from engine.ledger.values import (EARLIEST_YEAR, LATEST_YEAR, TEXT_LIMIT, clean_text, date_text, parse_date,
+                                  parse_money, parse_region)
 from engine.ledger.words import shipped_words, value_key
 
 DAY = date(2026, 3, 5)
@@ -49,14 +49,15 @@ def test_a_day_and_a_moment_come_out_in_the_engines_forms():
 
 
 @pytest.mark.parametrize("raw, says", [
-    ("2026-13-05", "not a real date"), ("2026-02-30", "not a real date"), ("1989-12-31", "outside 1990-2100"),
-    ("2101-01-01", "outside 1990-2100"), (99999.0, "outside 1990-2100"), ("12345", "outside 1990-2100"),
+    ("2026-13-05", "not a real date"), ("2026-02-30", "not a real date"), ("1999-12-31", "outside the years 2000-2100"),
+    ("2101-01-01", "outside the years 2000-2100"), (99999.0, "outside the years 2000-2100"),
+    ("12345", "outside the years 2000-2100"), ("1995-03-01", "outside the years 2000-2100"),
     ("下周", "not a date"), ("2026年3月", "not a date"), (True, "not a date"), (time(9, 30), "not a date"),
     (30.0, "a number of days"),
     (float("nan"), "not a date"), ("2026-03-05 25:00", "not a real date or time"),
 ])
 def test_a_date_that_cannot_be_read_says_why(raw, says):
-    """Impossible days, years outside 1990-2100 (typos) and words are refused with a reason."""
+    """Impossible days, years outside the engine's 2000-2100 (limits.MIN_YEAR/MAX_YEAR) and words are refused."""
     with pytest.raises(InvalidInput, match=says):
         parse_date(raw)
 
@@ -70,7 +71,7 @@ def test_blank_and_placeholder_dates_are_no_date(raw):
 @pytest.mark.parametrize("raw, expected", [
     ("15万", "150000.00"), ("150000", "150000.00"), ("1,200.50元", "1200.50"), ("15.5万元", "155000.00"),
     ("１５万", "150000.00"), ("¥1,000", "1000.00"), ("￥2000元", "2000.00"), (150000.0, "150000.00"), (12.5, "12.50"),
-    (" 3 万 ", "30000.00"), ("8000元整", "8000.00"),
+    (" 3 万 ", "30000.00"), ("8000元整", "8000.00"), (0.1 + 0.2, "0.30"), ("1.234567万", "12345.67"),
 ])
 def test_every_written_form_of_funds_reads_as_yuan(raw, expected):
     """Funds in yuan with two decimals, the text the engine's money fields store."""
@@ -86,7 +87,8 @@ def test_a_bare_number_in_a_column_headed_in_ten_thousands_is_scaled():
 
 @pytest.mark.parametrize("raw, says", [
     ("十五万", "not an amount"), ("-5", "not an amount"), (-5.0, "negative"), ("1" * 400, "not an amount"),
-    ("2000000000000", "more than"), ("1,2", "not an amount"), (float("inf"), "not an amount"),
+    ("2000000000000", "more than the limit of"), ("1,2", "not an amount"), (float("inf"), "not an amount"),
+    ("1200.505", "a fraction of a fen"), (0.001, "a fraction of a fen"),
 ])
 def test_funds_that_cannot_be_read_say_why(raw, says):
     """Words, negatives, absurd sizes (400 digits) are refused, never a crash."""
@@ -116,11 +118,13 @@ def test_text_is_trimmed_and_line_breaks_inside_chinese_names_vanish():
 
 
 def test_text_is_bounded_and_has_no_control_characters():
-    """A title over 2,000 characters, measures over 10,000, or a control character are refused."""
-    assert clean_text("a" * TEXT_LIMIT) == "a" * TEXT_LIMIT
-    with pytest.raises(InvalidInput, match="at most 2,000"):
+    """Text over the engine's longest (MAX_TEXT_CHARS, 20,000), or over a given limit, or with a control character
+    is refused (each field's own limit is the row reader's: test_ledger_rows)."""
+    assert TEXT_LIMIT == 20_000 and clean_text("a" * TEXT_LIMIT) == "a" * TEXT_LIMIT
+    with pytest.raises(InvalidInput, match="20,001 characters is more than the limit of 20,000"):
         clean_text("a" * (TEXT_LIMIT + 1))
-    assert len(clean_text("a" * LONG_TEXT_LIMIT, limit=LONG_TEXT_LIMIT)) == LONG_TEXT_LIMIT
+    with pytest.raises(InvalidInput, match="11 characters is more than the limit of 10"):
+        clean_text("a" * 11, limit=10)
     with pytest.raises(InvalidInput, match="control character"):
         clean_text("液氨\x00储罐")
     with pytest.raises(InvalidInput, match=r"U\+001B"):

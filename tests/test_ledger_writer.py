@@ -125,13 +125,13 @@ lines = st.lists(st.text(letters, min_size=1, max_size=20), min_size=1, max_size
 open_word = line.filter(lambda t: value_key(t) not in WORDS.values["industry"])
 # calamine reads a date-time cell at exactly 00:00:00 as a day (it cannot see the cell's format): midnight is
 # the one moment that comes back as its date, so the round trip leaves it out.
-moment = st.datetimes(min_value=datetime(1990, 1, 2), max_value=datetime(2099, 1, 1)).map(
+moment = st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2099, 1, 1)).map(
     lambda d: d.replace(microsecond=0, tzinfo=SHANGHAI)).filter(lambda d: d.time() != datetime.min.time())
 
 
 @st.composite
 def register_rows(draw):
-    found = draw(st.dates(min_value=date(1990, 1, 1), max_value=date(2099, 1, 1)))
+    found = draw(st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 1, 1)))
     row = {"title": draw(line), "enterprise": draw(line), "region": draw(st.from_regex(r"\A[0-9]{6}\Z")),
            "industry": draw(open_word), "level": draw(st.sampled_from(["general", "major"])),
            "source": draw(st.sampled_from(sorted(set(WORDS.values["source"].values())))), "found_at": found.isoformat()}

@@ -1,6 +1,8 @@
 """`import_ledger` (*app*): a hand-kept ledger into the register; every row checked first, then all of it in one
 unit of work, or nothing.
 
+0. The import's own time is refused, as every write's, when it is later than the real time by more than
+   FUTURE_SKEW (rule `future`, engine/unit.py; a drill database takes it): before the file is even read.
 1. Read (`read_ledger`, pure): the reader's problems of every row.
 2. Check (`checks.py`, pure): the engine's, with the acting user and the import's time; and the file must not
    have been imported before (same SHA-256, same sheet): that is a Conflict naming the earlier import.
@@ -33,6 +35,7 @@ from engine.ledger.checks import RowChecker, import_role
 from engine.ledger.history import check_workflow, instant, plan_row, state_for, workflow_for
 from engine.ledger.ledger import Ledger, read_ledger
 from engine.replay import IMPORT_ROLE
+from engine.unit import check_not_future
 
 CHUNK = 2000
 MESSAGE_LINES = 50  # an error message lists this many problems; the report keeps them all
@@ -59,8 +62,9 @@ class ImportReport:
     actor: str = ""
     at: datetime | None = None
     import_id: int | None = None
-    first_case: str | None = None
-    last_case: str | None = None
+    first_case: str | None = None   # the smallest case id written (by year, then number)
+    last_case: str | None = None    # the largest
+    case_ranges: list = field(default_factory=list)  # per year: {year, first, last, count}, numbers contiguous
 
     def problems(self) -> list[str]:
         return [f"{self.file}:{e['row']}: {e['message']}" for e in self.errors]
@@ -74,7 +78,8 @@ class ImportReport:
         if self.dry_run:
             doc["first_rows"] = self.first_rows
         else:
-            doc.update(import_id=self.import_id, first_case=self.first_case, last_case=self.last_case)
+            doc.update(import_id=self.import_id, first_case=self.first_case, last_case=self.last_case,
+                       case_ranges=self.case_ranges)
         return doc
 
 
@@ -113,17 +118,23 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     `on_progress(done, total)` is called as cases are written (first with done 0).
     """
     from engine.store import records
+    from engine.store import settings as setting_store
     from engine.store import users as user_store
 
     now = engine.clock.now() if now is None else parse_time(now) if isinstance(now, str) else now
     if not actor:
         raise PermissionDenied("no actor given", rule="actor")
-    ledger = read_ledger(path, sheet=sheet, mapping=mapping, defaults=defaults, name=name)
     with engine.store.read() as conn:
         who = user_store.get(conn, actor)
         if who is None:
             raise PermissionDenied(f"'{actor}' is not a registered user", actor=actor, rule="registered")
         role = import_role(who)
+        # The import's own time, as every write's: not later than the real time (a dry run shows what the
+        # import would do, and it would be refused); checked before the file is read.
+        check_not_future(now, engine.recorded_clock.now(), f"the import of {name or path}",
+                         drill=lambda: setting_store.is_true(setting_store.get(conn, "drill")))
+    ledger = read_ledger(path, sheet=sheet, mapping=mapping, defaults=defaults, name=name)
+    with engine.store.read() as conn:
         _refuse_earlier(records.earlier_import(conn, ledger.sha256, ledger.sheet), ledger)
         workflows = sorted({workflow_for(r.values["level"]) for r in ledger.rows if r.valid})
         definitions = [engine.registry.loaded(conn, workflow).definition for workflow in workflows]
@@ -143,7 +154,11 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
 def _refuse_earlier(earlier, ledger: Ledger) -> None:
     if earlier is None:
         return
-    cases = f"{earlier.imported} cases" + (f", {earlier.first_case} to {earlier.last_case}" if earlier.first_case else "")
+    cases = f"{earlier.imported} cases"
+    if earlier.first_case:
+        first_year, last_year = _id_key(earlier.first_case)[0], _id_key(earlier.last_case)[0]
+        years = f" (ids of {first_year}-{last_year})" if first_year != last_year else ""
+        cases += f", {earlier.first_case} to {earlier.last_case}{years}"
     where = f" (sheet {ledger.sheet})" if ledger.sheet else ""
     raise Conflict(f"{ledger.file}{where} was already imported by {earlier.actor} at {iso(earlier.at)} "
                    f"(import {earlier.id} of {earlier.file_name}: {cases}); nothing was written", case_id="")
@@ -198,7 +213,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
         _refuse_earlier(records.earlier_import(unit.conn, ledger.sha256, sheet), ledger)
         unit.actor(actor)
         runs = {w: unit.run(w) for w in {workflow_for(r.values["level"]) for r in good}}
-        first = last = None
+        ranges: dict[int, list] = {}  # year -> [first, last, count] of the ids written
         settled: list[dict] = []
         total = len(good)
         if on_progress:
@@ -208,13 +223,16 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             run = runs[workflow_for(values["level"])]
             source = {"file": Path(ledger.file).name, "sheet": sheet, "row": row.number, "sha256": ledger.sha256}
             case = _case_of(unit, run, row, values, source, actor=actor, now=now, tag=tag, settled=settled)
-            first = first or case.id
-            last = case.id
+            _count_id(ranges, case.id)
             if done % CHUNK == 0:
                 _flush(unit, settled, rung_store)
                 if on_progress:
                     on_progress(done, total)
         _flush(unit, settled, rung_store)
+        report.case_ranges = [{"year": year, "first": ranges[year][0], "last": ranges[year][1], "count": ranges[year][2]}
+                              for year in sorted(ranges)]
+        first = report.case_ranges[0]["first"] if ranges else None
+        last = report.case_ranges[-1]["last"] if ranges else None
         report.imported, report.first_case, report.last_case = len(good), first, last
         report.import_id = records.record_import(unit.conn, records.LedgerImport(
             sha256=ledger.sha256, file_name=Path(ledger.file).name, sheet=sheet or "", rows=report.rows,
@@ -222,6 +240,25 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             recorded_at=engine.recorded_clock.now(), first_case=first, last_case=last))
     if on_progress:
         on_progress(total, total)
+
+
+def _id_key(case_id: str) -> tuple[int, int]:
+    """HZ-2026-000012 -> (2026, 12): ids ordered by year, then number (not by the sheet's row order)."""
+    _, year, number = case_id.split("-")
+    return int(year), int(number)
+
+
+def _count_id(ranges: dict, case_id: str) -> None:
+    year = _id_key(case_id)[0]
+    span = ranges.get(year)
+    if span is None:
+        ranges[year] = [case_id, case_id, 1]
+        return
+    if _id_key(case_id) < _id_key(span[0]):
+        span[0] = case_id
+    if _id_key(case_id) > _id_key(span[1]):
+        span[1] = case_id
+    span[2] += 1
 
 
 @contextmanager

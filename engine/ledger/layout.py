@@ -3,8 +3,12 @@
 The header row is the row among the first ten with the most known headers. Above it: title rows and
 `LABEL：value` metadata rows. A header cell merged over several columns is one logical column; one merged
 over two rows counts for both; in a two-row header (a group title such as 五落实 over its sub-headers) the
-lower row names the columns, and a column headed only in the upper row keeps that header. Below: blank rows,
-rows with nothing but numbers (pre-numbered 序号, column numbers), metadata rows (填表人：…) are skipped;
+lower row names the columns, and a column headed only in the upper row keeps that header: an upper header
+merged across columns is a group title only when the lower row has sub-headers under its span (隐患内容 merged
+over two columns with nothing under it heads them both), and a known field header is never taken for a group
+title over sub-headers none of which is known. Below: blank rows,
+rows with nothing but numbers (pre-numbered 序号, column numbers), metadata rows (填表人：…) and totals rows
+(the first or second filled cell saying 合计, 总计, 小计, or 合计：12项) are skipped;
 a notes block (说明：…, 备注：…) ends the data. A value merged down over several data rows belongs to each.
 """
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Iterator
 from engine.errors import InvalidInput
 from engine.ledger.grid import Grid
 from engine.ledger.values import cell_text
-from engine.ledger.words import IGNORE, Words, header_key, header_scale
+from engine.ledger.words import IGNORE, Words, header_key, header_scale, value_key
 
 HEADER_SEARCH_ROWS = 10
 MIN_HEADER_SCORE = 2
@@ -25,6 +29,8 @@ _LABEL = re.compile(r"\s*([^\s:：]{1,12})\s*[:：]")
 _PAIR = re.compile(r"([^\s:：]{1,12})\s*[:：]\s*(.*?)(?=\s+[^\s:：]{1,12}\s*[:：]|$)", re.S)
 _NOTE_FOLLOWS = re.compile(r"$|[:：、.．\s\d(（]")
 _SERIAL_TEXT = re.compile(r"^\s*\d{1,5}\s*$")
+_TOTAL_REST = re.compile(r":?(?:共?\d+(?:\.\d+)?(?:项|条|处|个|家|户|起)?)?$")  # after 合计: `：12项`, `共12项`
+MAX_TOTAL_CELL = 30
 
 
 @dataclass(frozen=True)
@@ -94,25 +100,53 @@ class _Header:
     def known(self, text: str) -> bool:
         return bool(text) and header_key(text) in self.words.headers
 
-    def spans_columns(self, r: int, c: int) -> bool:
-        merge = self.merge_of.get((r, c))
-        return bool(merge) and merge[3] > merge[1]
+    def field_of(self, text: str) -> str | None:
+        """The field a header names (None: not a known header, or one that is ignored, such as 序号)."""
+        target = self.words.headers.get(header_key(text)) if text else None
+        return None if target == IGNORE else target
 
-    def headers_of(self, r: int) -> tuple[dict, bool]:
-        """Column -> header text for row r, filled from the row above where r has a gap; and whether it was."""
+    def headers_of(self, r: int) -> tuple[dict, bool, dict]:
+        """Column -> header text for row r, filled from the row above where r has a gap; whether it was; and
+        column -> last physical column for a header taken from a cell merged sideways in the row above.
+
+        A header merged across columns in the upper row is a group title (五落实) only when row r has sub-headers
+        under its span; with nothing under it, it is the header of the columns it spans. A known field header
+        (隐患内容) over sub-headers none of which is known is not lost either: it heads its span, whose cells are
+        read together."""
         texts = {c: self.text(r, c) for c in range(self.width)}
+        spans: dict[int, int] = {}
         own = sum(self.known(t) for t in texts.values())
         borrowed = False
         if r > 0 and own:
+            for c in range(self.width):
+                upper = self.merge_of.get((r - 1, c))
+                if not upper or upper[1] != c or upper[3] <= c or upper[2] != r - 1:
+                    continue  # not the first cell of a header merged sideways in the upper row only
+                above = self.text(r - 1, c)
+                if not self.known(above):
+                    continue
+                under = list(range(c, min(upper[3], self.width - 1) + 1))
+                lower = [self.merge_of[(r, i)] for i in under if (r, i) in self.merge_of]
+                if any(m[1] < c or m[3] > upper[3] for m in lower):
+                    continue  # row r's own merges reach past the span: its columns are not the span's
+                subs = [texts[i] for i in under if texts[i]]
+                if subs and (self.field_of(above) is None or any(self.known(t) for t in subs)):
+                    continue  # a group title over its sub-headers
+                for i in under:
+                    texts[i] = ""
+                texts[c], spans[c], borrowed = above, under[-1], True
+            covered = {i for first, last in spans.items() for i in range(first + 1, last + 1)}
             for c, text in texts.items():
-                if not text and not (self.merge_of.get((r, c)) and self.merge_of[(r, c)][1] != c):
-                    above = self.text(r - 1, c)
-                    if self.known(above) and not self.spans_columns(r - 1, c):
-                        texts[c], borrowed = above, True
-        return texts, borrowed
+                if text or c in covered or (self.merge_of.get((r, c)) and self.merge_of[(r, c)][1] != c):
+                    continue
+                above = self.text(r - 1, c)
+                upper = self.merge_of.get((r - 1, c))
+                if self.known(above) and not (upper and upper[3] > upper[1]):
+                    texts[c], borrowed = above, True
+        return texts, borrowed, spans
 
     def score(self, r: int) -> int:
-        texts, _ = self.headers_of(r)
+        texts, _, _ = self.headers_of(r)
         return sum(self.known(t) for t in texts.values())
 
 
@@ -123,16 +157,17 @@ def find_layout(grid: Grid, words: Words, *, name: str) -> Layout:
     if best is None or scores[best] < MIN_HEADER_SCORE:
         raise InvalidInput(f"{name}: no header row found in the first {HEADER_SEARCH_ROWS} rows (looked for headers "
                            f"such as 隐患内容, 排查日期, 隐患级别, 企业名称; add your own with --mapping)")
-    texts, borrowed = header.headers_of(best)
-    columns, seen = [], {}
+    texts, borrowed, spans = header.headers_of(best)
+    columns, seen, covered = [], {}, set()
     for c in range(header.width):
         merge = header.merge_of.get((best, c))
-        if merge and merge[1] != c:
+        if merge and merge[1] != c or c in covered:
             continue  # covered by the header merged across from its left
         text = texts[c]
         if not text:
             continue
-        last = merge[3] if merge else c
+        last = spans.get(c, merge[3] if merge else c)
+        covered.update(range(c + 1, last + 1))
         target = words.headers.get(header_key(text))
         if target == IGNORE:
             columns.append(Column(c, last, text, None, note="ignored"))
@@ -187,6 +222,19 @@ def _is_note(value, words: Words) -> bool:
     return any(text.startswith(p) and _NOTE_FOLLOWS.match(text, len(p)) for p in words.notes)
 
 
+def _totals_test(words: Words):
+    """The test of one cell for a totals row's label (合计, 合 计, 合计：, 合计：12项); cheap for other cells."""
+    starts = {w[:1] for w in words.totals} | {w[:1].upper() for w in words.totals}
+    totals = sorted(words.totals, key=len, reverse=True)
+
+    def is_total(value) -> bool:
+        if value.__class__ is not str or len(value) > MAX_TOTAL_CELL or value.lstrip()[:1] not in starts:
+            return False
+        key = value_key(value)
+        return any(key.startswith(w) and _TOTAL_REST.match(key, len(w)) for w in totals)
+    return is_total
+
+
 def _is_metadata(values: list, words: Words) -> bool:
     for value in values:
         match = _LABEL.match(value) if isinstance(value, str) else None
@@ -210,6 +258,7 @@ def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, l
     indexes = [first for first, _ in columns]
     headers = [col.header for col in mapped]
     header_set = set(headers)
+    is_total = _totals_test(words)
     for r in range(layout.data_start, len(grid.rows)):
         row = grid.rows[r]
         filled = [v for v in row if v != "" and not (v.__class__ is str and v.isspace())]  # _blank, inlined: hot
@@ -217,6 +266,8 @@ def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, l
             continue
         if len(filled) == 1 and _is_note(filled[0], words):  # a merged notes cell holds its text in one cell
             return  # a notes block: it and everything under it are not data
+        if is_total(filled[0]) or len(filled) > 1 and is_total(filled[1]):
+            continue  # a totals row, labelled at its left (合计, 小计: the data may go on under a 小计)
         if all(map(_is_number, filled)) or _is_metadata(filled, words):
             continue
         width = len(row)

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from engine import limits
 from engine.errors import InvalidInput
 from engine.ledger.layout import Column
-from engine.ledger.values import (LONG_TEXT_LIMIT, TEXT_LIMIT, clean_text, date_text, parse_date, parse_money,
-                                  parse_region)
+from engine.ledger.values import clean_text, date_text, parse_date, parse_money, parse_region
 from engine.ledger.words import STAGES, Words, value_key
 
 REQUIRED = ("title", "found_at", "level", "enterprise", "region", "industry", "source")
@@ -23,6 +23,14 @@ DATE_ORDER = ("found_at", "assigned_at", "verified_at", "closed_at")
 DATE_FIELDS = DATE_ORDER + ("deadline",)
 LONG_TEXT = frozenset({"measures", "emergency_plan", "opinion", "result", "closing_note", "note", "criterion"})
 MULTILINE = LONG_TEXT
+# Characters a text field may hold: the engine's limits (engine/limits.py) as `case report` applies them to
+# the attributes (title, enterprise, industry, source) and the workflows' field types to the rest (a person
+# is a name; any other text, known to a workflow or not, MAX_TEXT_CHARS).
+CHAR_LIMITS = {"title": limits.MAX_TITLE_CHARS, "enterprise": limits.MAX_NAME_CHARS,
+               "industry": limits.MAX_CODE_CHARS, "source": limits.MAX_CODE_CHARS,
+               "responsible_person": limits.MAX_NAME_CHARS, "verifier": limits.MAX_NAME_CHARS,
+               "inspector": limits.MAX_NAME_CHARS}
+NOT_TEXT = frozenset(DATE_FIELDS) | {"funds", "region", "level", "state"}
 UNIQUE = LONG_TEXT | {"title"}  # different on nearly every row: not worth remembering
 MEMO_LIMIT = 50_000
 _MEMO_TYPES = (str, date, datetime)
@@ -60,9 +68,20 @@ def parser_for(field: str, words: Words, *, scale: int = 1):
     if field in ("source", "industry"):
         table = words.values.get(field, {})
         return lambda raw: _open_word(raw, table)
-    limit = LONG_TEXT_LIMIT if field in LONG_TEXT else TEXT_LIMIT
     multiline = field in MULTILINE
-    return lambda raw: clean_text(raw, limit=limit, multiline=multiline)
+    return lambda raw: clean_text(raw, limit=None, multiline=multiline)  # the row reader bounds it (check_length)
+
+
+def char_limit(field: str) -> int | None:
+    """How many characters a field's text may hold (None: not a text field)."""
+    return None if field in NOT_TEXT else CHAR_LIMITS.get(field, limits.MAX_TEXT_CHARS)
+
+
+def check_length(field: str, value, label: str) -> None:
+    """The engine's limit on a text value, refused with limits.check_text's message naming `label`."""
+    bound = char_limit(field)
+    if bound is not None and len(value) > bound:
+        limits.check_text(value, field=field, label=label, max_chars=bound, multiline=True)
 
 
 def parse_defaults(defaults: dict | None, words: Words) -> dict:
@@ -76,6 +95,8 @@ def parse_defaults(defaults: dict | None, words: Words) -> dict:
             value = parser_for(field, words)(raw)
         except InvalidInput as exc:
             raise InvalidInput(f"--set {field}={raw}: {exc.message}", field=field) from None
+        if isinstance(value, str):
+            check_length(field, value, f"--set {field}")
         if value not in (None, ""):
             parsed[field] = value
     return parsed
@@ -106,12 +127,13 @@ class RowReader:
         self.columns = [c for c in columns if c.field]
         self.header = {c.field: c.header for c in self.columns}
         self.parsers = [(c.field, c.header, _remembered(parser_for(c.field, words, scale=c.scale))
-                         if c.field not in UNIQUE else parser_for(c.field, words, scale=c.scale)) for c in self.columns]
+                         if c.field not in UNIQUE else parser_for(c.field, words, scale=c.scale), char_limit(c.field))
+                        for c in self.columns]
         self.defaults = defaults or {}  # parsed, as parse_defaults gives them
 
     def read(self, number: int, cells: list) -> LedgerRow:
         values, dates, problems, unread = {}, {}, [], set()
-        for (field, header, parse), raw in zip(self.parsers, cells):
+        for (field, header, parse, bound), raw in zip(self.parsers, cells):
             if raw == "":
                 continue
             try:
@@ -122,6 +144,13 @@ class RowReader:
                 continue
             if value is None or value == "":
                 continue
+            if bound is not None and len(value) > bound:
+                try:
+                    check_length(field, value, header)
+                except InvalidInput as exc:
+                    problems.append(exc.message)
+                    unread.add(field)
+                    continue
             if field in DATE_FIELDS and value != "immediate":
                 dates[field] = value
             values[field] = value

@@ -12,15 +12,15 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from engine.clock import SHANGHAI
+from engine import limits
 from engine.errors import InvalidInput
 
-# A ledger kept by hand records hazards found since digital ledgers began (the 1990s) and deadlines a few
-# years ahead; a date outside 1990-2100 is a typo (a year of 20026, a serial number in the wrong column),
-# and refusing it here also keeps later date arithmetic far from datetime's limits.
-EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
-TEXT_LIMIT = 2_000        # titles, names: a line in the register
-LONG_TEXT_LIMIT = 10_000  # measures, plans, opinions
-MONEY_LIMIT = Decimal("1000000000000")  # 1e12 yuan: more than any hazard's funds, far inside Decimal's precision
+# The engine's own bounds (engine/limits.py), the same as `case report` applies: dates in MIN_YEAR..MAX_YEAR
+# (a date outside is a typo: a year of 20026, a serial number in the wrong column), money up to MAX_MONEY to
+# the fen. Text has the ceiling of the engine's longest text here; each field's own limit is the row reader's.
+EARLIEST_YEAR, LATEST_YEAR = limits.MIN_YEAR, limits.MAX_YEAR
+TEXT_LIMIT = limits.MAX_TEXT_CHARS
+MONEY_LIMIT = limits.MAX_MONEY
 BLANK = frozenset({"/", "-", "--", "—", "——", "－", "无", "暂无", "n/a", "N/A", "NA", "null", "NULL", "None"})
 
 _EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01, counting Excel's phantom 1900-02-29
@@ -67,8 +67,9 @@ def _is_wide(char: str) -> bool:
     return unicodedata.east_asian_width(char) in _WIDE
 
 
-def clean_text(raw: object, *, limit: int = TEXT_LIMIT, multiline: bool = False) -> str:
-    """Trimmed text, '' for a blank or a placeholder such as `/` or `无`; line breaks kept only if `multiline`."""
+def clean_text(raw: object, *, limit: int | None = TEXT_LIMIT, multiline: bool = False) -> str:
+    """Trimmed text, '' for a blank or a placeholder such as `/` or `无`; line breaks kept only if `multiline`;
+    at most `limit` characters (None: the caller bounds it)."""
     text = (raw if raw.__class__ is str else cell_text(raw)).strip()
     if not text or text in BLANK:
         return ""
@@ -80,8 +81,8 @@ def clean_text(raw: object, *, limit: int = TEXT_LIMIT, multiline: bool = False)
         if "\n" in text and not multiline:
             text = _LINE_BREAK.sub(_join_lines, text)
         text = text.replace("\t", " ")
-    if len(text) > limit:
-        raise InvalidInput(f"is {len(text):,} characters long (at most {limit:,})")
+    if limit is not None and len(text) > limit:
+        raise InvalidInput(f"{len(text):,} characters is more than the limit of {limit:,}")
     return text
 
 
@@ -89,9 +90,14 @@ def _half_width(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
+def _outside(shown: object) -> InvalidInput:
+    return InvalidInput(f"{limits.shown(cell_text(shown))} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR} the "
+                        "engine accepts")
+
+
 def _bounded(day: date, shown: object) -> None:
     if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
-        raise InvalidInput(f"'{cell_text(shown)}' is outside {EARLIEST_YEAR}-{LATEST_YEAR} (a typo?)")
+        raise _outside(shown)
 
 
 def _not_a_date(shown: object) -> InvalidInput:
@@ -102,7 +108,7 @@ def _from_serial(serial: float, shown: object) -> date | datetime:
     if 0 <= serial < 1000:
         raise InvalidInput(f"'{cell_text(shown)}' is not a date (a number of days? write the date itself)")
     if not _FIRST_SERIAL <= serial < _LAST_SERIAL + 1:
-        raise InvalidInput(f"'{cell_text(shown)}' is outside {EARLIEST_YEAR}-{LATEST_YEAR} (a typo?)")
+        raise _outside(shown)
     days = int(serial)
     seconds = round((serial - days) * 86400)
     day = _EXCEL_EPOCH + timedelta(days=days)
@@ -190,7 +196,11 @@ def parse_money(raw: object, *, scale: int = 1) -> str | None:
         raise InvalidInput(f"'{cell_text(raw)[:60]}' is not an amount of money") from None
     amount *= 10000 if unit in ("万", "万元") else 1 if unit == "元" else scale
     if amount > MONEY_LIMIT:
-        raise InvalidInput(f"'{cell_text(raw)[:60]}' is more than {MONEY_LIMIT:,} yuan (a typo?)")
+        raise InvalidInput(f"{limits.shown(cell_text(raw))} is more than the limit of {MONEY_LIMIT:,} yuan")
+    if unit is None and isinstance(raw, float):
+        amount = round(amount, 6)  # a number cell's binary noise (0.30000000000000004) is no fraction of a fen
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(f"{limits.shown(cell_text(raw))} has a fraction of a fen (0.01 yuan)")
     return f"{amount.quantize(Decimal('0.01'))}"
 
 

@@ -24,7 +24,7 @@ LEVELS = ("general", "major")
 CLOSED_VALUES = {"level": LEVELS, "progress": STAGES}
 OPEN_VALUES = ("source", "industry")
 VALUE_ALIASES = {"state": "progress", "result": "progress"}  # both columns speak in progress words
-TOP_KEYS = ("headers", "ignore", "values", "immediate", "metadata", "notes")
+TOP_KEYS = ("headers", "ignore", "values", "immediate", "metadata", "notes", "totals")
 MAX_MAPPING_BYTES = 256 * 1024
 MAX_ENTRIES = 5000
 MAX_WORD = 100
@@ -60,6 +60,7 @@ class Words:
     immediate: frozenset   # value keys meaning "at once": the deadline is the found date
     metadata: frozenset    # header keys of `LABEL：value` rows
     notes: tuple           # half-width prefixes that open a notes block
+    totals: frozenset = frozenset()  # value keys of a totals row's label (合计, 小计): that row is not data
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -137,7 +138,8 @@ def _parse(text: str, file: str, *, known_fields: set | None) -> dict:
                      if msg.startswith("a workflow definition must be") else msg) for f, line, msg in exc.problems]
         raise _invalid(problems) from None
     problems: list = []
-    out = {"headers": {}, "labels": {}, "values": {}, "value_labels": {}, "immediate": [], "metadata": [], "notes": []}
+    out = {"headers": {}, "labels": {}, "values": {}, "value_labels": {}, "immediate": [], "metadata": [], "notes": [],
+           "totals": []}
     for key in doc:
         if key not in TOP_KEYS:
             _problem(problems, file, doc.line_of(key), f"unknown key '{key}' (known: {', '.join(TOP_KEYS)})")
@@ -165,6 +167,7 @@ def _parse(text: str, file: str, *, known_fields: set | None) -> dict:
     out["immediate"] = [value_key(w) for w in _word_list(doc, "immediate", file, problems, count)]
     out["metadata"] = [header_key(w) for w in _word_list(doc, "metadata", file, problems, count)]
     out["notes"] = [unicodedata.normalize("NFKC", w) for w in _word_list(doc, "notes", file, problems, count)]
+    out["totals"] = [value_key(w).rstrip(":") for w in _word_list(doc, "totals", file, problems, count)]
     if count[0] > MAX_ENTRIES:
         _problem(problems, file, doc.line, f"{count[0]} entries: a mapping file has at most {MAX_ENTRIES}")
     if problems:
@@ -236,7 +239,7 @@ def _invalid(problems: list) -> InvalidInput:
 
 def _build(parts: list[dict]) -> Words:
     headers, labels, values, value_labels = {}, {}, {}, {}
-    immediate, metadata, notes = set(), set(), []
+    immediate, metadata, notes, totals = set(), set(), [], set()
     for part in parts:  # later parts (the user's) win
         headers.update(part["headers"])
         for field, label in part["labels"].items():
@@ -249,9 +252,10 @@ def _build(parts: list[dict]) -> Words:
         immediate.update(part["immediate"])
         metadata.update(part["metadata"])
         notes.extend(n for n in part["notes"] if n not in notes)
+        totals.update(part.get("totals", ()))
     for field, table in values.items():  # a canonical value is a word for itself (an export by field names)
         for canonical in set(table.values()):
             table.setdefault(value_key(canonical), canonical)
     return Words(headers=headers, labels=labels, values=values, value_labels=value_labels,
                  immediate=frozenset(immediate), metadata=frozenset(metadata),
-                 notes=tuple(sorted(notes, key=len, reverse=True)))
+                 notes=tuple(sorted(notes, key=len, reverse=True)), totals=frozenset(totals))

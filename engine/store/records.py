@@ -36,8 +36,8 @@ class LedgerImport(SQLModel, table=True):
     actor: str
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))           # the engine's time
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))  # the real one
-    first_case: str | None = None
-    last_case: str | None = None
+    first_case: str | None = None   # the smallest case id it wrote (by year, then number), whatever the years
+    last_case: str | None = None    # the largest
 
 
 def earlier_import(conn: Connection, sha256: str, sheet: str | None) -> LedgerImport | None:
