@@ -55,12 +55,14 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid):
         if is_json(ctx):
             print_json(exc.report.document())
         message(f"Error: {exc}")
+        _hints(str(exc))
         ctx.exit(exc.exit_code)
     finally:
         if "context" in bar:
             bar["context"].__exit__(None, None, None)
     for line in report.problems():
         message(f"skipped {line}")
+    _hints("\n".join(report.problems()))
     if is_json(ctx):
         print_json(report.document())
     elif dry_run:
@@ -127,3 +129,12 @@ def export_register(ctx, file, as_of, headers, **filters):
         print_json(report.document())
     else:
         message(f"{report.file}: {report.rows} cases written")
+
+
+def _hints(problems: str) -> None:
+    """The engine names what is missing; how to give it from here is the command line's to say."""
+    from cli.output import message
+    if "a value for every row" in problems or "(the value for every row)" in problems:
+        message("(a field the sheet lacks is given for every row with --set FIELD=VALUE)")
+    if "in a mapping file" in problems:
+        message("(header and value words of your own: --mapping FILE, see the README's import section)")

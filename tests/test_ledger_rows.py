@@ -34,7 +34,7 @@ def test_missing_fields_are_named_with_the_row_number_excel_shows(tmp_path):
     assert ledger.problems() == [
         "台账.xlsx:5: no title: 隐患内容 is empty",
         "台账.xlsx:6: 隐患级别: '特大' is not a known level (such as 一般 = general, 重大 = major; add yours under "
-        "values: in --mapping)",
+        "values: in a mapping file)",
         "台账.xlsx:6: 行政区划: '3717' is not a 6-digit administrative division code (e.g. 371721)",
         "台账.xlsx:6: no found_at: 排查日期 is empty",
     ]
@@ -42,12 +42,12 @@ def test_missing_fields_are_named_with_the_row_number_excel_shows(tmp_path):
 
 
 def test_a_field_the_sheet_lacks_is_named_with_how_to_give_it():
-    """An enterprise's own ledger has no region column: the problem says to give it with --set."""
+    """An enterprise's own ledger has no region column: the problem says so (the command line adds --set)."""
     ledger = csv_ledger([HEADER[:4], GOOD[:4]])
     assert ledger.rows[0].problems == (
-        "no region: the sheet has no 行政区划 column (or give one for every row with --set region=...)",
-        "no industry: the sheet has no 行业 column (or give one for every row with --set industry=...)",
-        "no source: the sheet has no 隐患来源 column (or give one for every row with --set source=...)")
+        "no region: the sheet has no 行政区划 column, nor a value for every row",
+        "no industry: the sheet has no 行业 column, nor a value for every row",
+        "no source: the sheet has no 隐患来源 column, nor a value for every row")
 
 
 def test_set_fills_what_the_sheet_lacks_and_the_sheet_wins():
@@ -58,9 +58,9 @@ def test_set_fills_what_the_sheet_lacks_and_the_sheet_wins():
     assert all(r.valid and r.values["industry"] == "危险化学品" for r in ledger.rows)
 
 
-@pytest.mark.parametrize("defaults, says", [({"region": "菏泽"}, "--set region=菏泽: '菏泽' is not a 6-digit"),
+@pytest.mark.parametrize("defaults, says", [({"region": "菏泽"}, "^set region=菏泽: '菏泽' is not a 6-digit"),
                                             ({"colour": "red"}, "'colour' is not a ledger field"),
-                                            ({"found_at": "昨天"}, "--set found_at=昨天: '昨天' is not a date")])
+                                            ({"found_at": "昨天"}, "^set found_at=昨天: '昨天' is not a date")])
 def test_a_bad_set_is_an_error_for_the_whole_import(defaults, says):
     """A --set value that cannot be read stops the import before any row is read."""
     with pytest.raises(InvalidInput, match=says):
@@ -216,5 +216,5 @@ def test_rows_are_held_to_the_engines_limits_as_case_report_is():
 
 def test_a_set_value_past_a_limit_stops_the_import():
     """--set title=... (given to every row) longer than MAX_TITLE_CHARS is refused for the whole import."""
-    with pytest.raises(InvalidInput, match="--set title: 501 characters is more than the limit of 500"):
+    with pytest.raises(InvalidInput, match="^set title: 501 characters is more than the limit of 500"):
         csv_ledger([HEADER[1:], GOOD[1:]], defaults={"title": "隐" * 501})

@@ -47,7 +47,7 @@ class RowChecker:
             self.own = names.most_common(1)[0][0] if names else None
 
     def label(self, field: str) -> str:
-        return self.headers.get(field) or f"{field} (--set)"
+        return self.headers.get(field) or f"{field} (the value for every row)"
 
     def check(self, values: dict) -> tuple[list[str], bool]:
         """The problems of one row the reader found valid, and whether one of them is about permission."""

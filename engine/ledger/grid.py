@@ -37,7 +37,7 @@ def read_grid(data: bytes, *, name: str, sheet: str | None = None) -> Grid:
     if data.startswith(_ZIP) or data.startswith(_OLE):
         return _read_workbook(data, name=name, sheet=sheet)
     if sheet is not None:
-        raise InvalidInput(f"{name}: a CSV file has no sheets (--sheet {sheet} given)")
+        raise InvalidInput(f"{name}: a CSV file has no sheets (sheet '{sheet}' asked for)", field="sheet")
     return _read_csv(data, name=name)
 
 

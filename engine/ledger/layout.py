@@ -156,7 +156,7 @@ def find_layout(grid: Grid, words: Words, *, name: str) -> Layout:
     best = max(range(len(scores)), key=lambda r: (scores[r], -r), default=None)
     if best is None or scores[best] < MIN_HEADER_SCORE:
         raise InvalidInput(f"{name}: no header row found in the first {HEADER_SEARCH_ROWS} rows (looked for headers "
-                           f"such as 隐患内容, 排查日期, 隐患级别, 企业名称; add your own with --mapping)")
+                           f"such as 隐患内容, 排查日期, 隐患级别, 企业名称; add your own in a mapping file)")
     texts, borrowed, spans = header.headers_of(best)
     columns, seen, covered = [], {}, set()
     for c in range(header.width):

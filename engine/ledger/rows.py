@@ -85,18 +85,19 @@ def check_length(field: str, value, label: str) -> None:
 
 
 def parse_defaults(defaults: dict | None, words: Words) -> dict:
-    """`--set FIELD=VALUE` pairs read like cells; a bad one is an error for the whole import."""
+    """The values set for every row (`--set FIELD=VALUE`) read like cells; a bad one is an error for the whole
+    import (named `set FIELD=VALUE`, the field being the option's)."""
     parsed = {}
     for field, raw in (defaults or {}).items():
         if field not in words.labels:
-            raise InvalidInput(f"--set {field}=...: '{field}' is not a ledger field (fields: {', '.join(words.fields)})",
-                               field=field)
+            raise InvalidInput(f"set {field}=...: '{field}' is not a ledger field (fields: {', '.join(words.fields)})",
+                               field="set")
         try:
             value = parser_for(field, words)(raw)
         except InvalidInput as exc:
-            raise InvalidInput(f"--set {field}={raw}: {exc.message}", field=field) from None
+            raise InvalidInput(f"set {field}={raw}: {exc.message}", field="set") from None
         if isinstance(value, str):
-            check_length(field, value, f"--set {field}")
+            check_length(field, value, f"set {field}")
         if value not in (None, ""):
             parsed[field] = value
     return parsed
@@ -176,10 +177,10 @@ class RowReader:
         if field in self.header:
             return f"no {field}: {self.header[field]} is empty"
         label = self.words.labels.get(field, field)
-        return f"no {field}: the sheet has no {label} column (or give one for every row with --set {field}=...)"
+        return f"no {field}: the sheet has no {label} column, nor a value for every row"
 
     def _label(self, field: str) -> str:
-        return self.header.get(field) or f"{field} (--set)"
+        return self.header.get(field) or f"{field} (the value for every row)"
 
     def _order(self, dates: dict) -> list[str]:
         problems, earlier = [], None
@@ -227,7 +228,7 @@ def _closed_word(raw, table: dict, field: str, known: str) -> str:
     canonical = table.get(value_key(text))
     if canonical is None:
         raise InvalidInput(f"'{text[:40]}' is not a known {field} (such as {known}; add yours under values: "
-                           f"in --mapping)")
+                           f"in a mapping file)")
     return canonical
 
 
