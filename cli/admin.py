@@ -41,7 +41,8 @@ def init(ctx, admin, regions, require_token, drill):
         raise click.UsageError("--region names the first administrator's regions: give --admin NAME too")
     if admin and not regions:
         raise click.UsageError("the first administrator needs --region CODE (repeatable)")
-    path = _sqlite_path(app.db)  # before the engine opens it (opening makes the file)
+    from engine.store.database import sqlite_file_of
+    path = sqlite_file_of(app.db)  # before the engine opens it (opening makes the file)
     new_file = path is not None and not os.path.exists(path)
     try:
         done = app.engine.commands.initialise(now=app.now, admin=admin, admin_regions=regions,
@@ -70,18 +71,6 @@ def init(ctx, admin, regions, require_token, drill):
         click.echo(token.text)
         message(f"the token above is {admin}'s (id {token.token_id}): keep it now, it is not shown again")
     message(f"database ready: {app.engine.store.safe_url}")
-
-
-def _sqlite_path(url: str) -> str | None:
-    from sqlalchemy.engine import make_url
-    try:
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 - a URL that is not one is the engine's to report
-        return None
-    database = parsed.database or ""
-    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
-        return None
-    return database
 
 
 def _public(settings: dict) -> dict:

@@ -147,6 +147,14 @@ def take_setup_lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
 
 
+def sqlite_file_of(url: str) -> str | None:
+    """The file a SQLite database URL names (None for other backends, memory databases, or no URL at all)."""
+    try:
+        return _sqlite_file(make_url(url))
+    except Exception:  # noqa: BLE001 - a URL that is not one is the Store's to report
+        return None
+
+
 def _sqlite_file(url) -> str | None:
     """The file a SQLite URL names, or None for memory databases and other backends."""
     if url.get_backend_name() != "sqlite":
