@@ -125,3 +125,16 @@ def test_the_readme_example_is_what_the_code_renders(markdown):
     """docs/bulletin-example.md is the sample rendered today (regenerate: python tests/report_sample.py)."""
     assert (DOCS / "bulletin-example.md").read_text(encoding="utf-8") == markdown
     assert (DOCS / "bulletin-example.png").stat().st_size > 100_000
+
+
+def test_a_county_without_major_hazards_keeps_the_published_form(doc):
+    """A county that found general hazards but no major one still reads `其中重大隐患 0 家，已整改 0 家，整改率 /`
+    (the definition's zero text), never a shortened `无重大隐患`."""
+    units = [dict(u) for u in doc["units"]]
+    yun = next(u for u in units if u["region"] == "371725")
+    yun.update(major_enterprises=0, major_enterprises_rectified=0, major_found=0, major_rectified=0)
+    text = bulletin.to_markdown_text(dict(doc, units=units))
+    assert "郓城县：报送整改一般隐患 1180 条，整改率 90.68%；其中重大隐患 0 家，已整改 0 家，整改率 /。" in text
+    assert "无重大隐患" not in text
+    d = definition.parse_text("report: x\nrounding: {zero: '—'}\n", "x.yaml")
+    assert "其中重大隐患 0 家，已整改 0 家，整改率 —。" in bulletin.to_markdown_text(dict(doc, units=units), d)

@@ -176,8 +176,8 @@ class _Builder:
             if not u.get("found") and not u.get("general_found") and not m_found:
                 paragraphs.append(Paragraph(f"{name}：本期未报送隐患排查治理情况。"))
             else:
-                major = (f"其中重大隐患 {m_found} {self.m}，已整改 {m_done} {self.m}，整改率 {self.pct(m_done, m_found)}"
-                         if m_found else "无重大隐患")
+                # always the published form: a county without major hazards reads 0 家 ... 整改率 / (the zero text)
+                major = f"其中重大隐患 {m_found} {self.m}，已整改 {m_done} {self.m}，整改率 {self.pct(m_done, m_found)}"
                 paragraphs.append(Paragraph(
                     f"{name}：报送整改一般隐患 {u.get('general_found', 0)} {self.g}，整改率 "
                     f"{self.pct(u.get('general_rectified', 0), u.get('general_found', 0))}；{major}。"))
