@@ -158,13 +158,16 @@ def lists(ctx, list_name, region, fmt, as_of, output, definition_file):
 
 
 @report.command()
-@click.option("--period", type=click.Choice(["week", "month", "quarter"]), required=True,
-              help="The week (Monday to Sunday), month or quarter holding --date.")
-@click.option("--date", "day", metavar="DATE", default=None, help="A day of the period (default: today).")
+@click.option("--period", type=click.Choice(["week", "month", "quarter"]), default=None,
+              help="The week (Monday to Sunday), month or quarter holding --date; required unless --campaign "
+                   "(then, without it: the campaign from its first day to --date or its end).")
+@click.option("--date", "day", metavar="DATE", default=None,
+              help="A day of the period (default: today; with --campaign, its last day once it has ended).")
 @click.option("--region", metavar="PREFIX", default=None,
               help="The office's region (default: the campaign's, or the one holding the period's hazards).")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "xlsx"]), default=None,
-              help="Markdown, a self-contained printable HTML page (A4, chart), or xlsx (a sheet per table).")
+              help="Markdown, a self-contained printable HTML page (A4, chart), or xlsx (a sheet per table); "
+                   "with --campaign the default is md.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file instead of stdout.")
 @click.option("--campaign", metavar="NAME", default=None, help="A campaign's bulletin: only its cases, its title.")
@@ -178,11 +181,19 @@ def bulletin(ctx, period, day, region, fmt, output, campaign, definition_file):
     a chart of rates, overdue major hazards named, notices, interviews, posted supervisions, a ranking, the
     units that reported nothing. --json gives the document with exact counts and rounded rates.
 
+    A campaign's bulletin (--campaign NAME) counts only its cases; without --period it covers the campaign from
+    its first day to --date (default: its last day once it has ended, else today), in Markdown unless --format.
+
     \b
-    Example:
+    Examples:
       hazard report bulletin --period month --date 2018-10-31 --region 3717 --format html --output 2018-10.html
+      hazard report bulletin --campaign heze-2018
     """
     from cli.output import print_json
+    if period is None and campaign is None:
+        raise click.UsageError("give --period week, month or quarter (or --campaign NAME)")
+    if fmt is None and campaign is not None:
+        fmt = "md"
     if fmt is None and not is_json(ctx):
         raise click.UsageError("give --format md, html or xlsx (or --json)")
     result = ctx.obj.engine.reports.bulletin(period=period, date=day, region=region, campaign=campaign,

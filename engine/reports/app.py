@@ -189,9 +189,12 @@ class Reports:
                            definition=definition or definitions.default(), now=self._now(now),
                            as_of=moment_of(as_of))
 
-    def bulletin(self, *, period: str, date=None, region=None, campaign: str | None = None,
+    def bulletin(self, *, period: str | None = None, date=None, region=None, campaign: str | None = None,
                  definition: definitions.ReportDefinition | None = None, now=None):
-        """The weekly brief / monthly / quarterly bulletin (周简报、月通报) of the period holding `date`."""
+        """The weekly brief / monthly / quarterly bulletin (周简报、月通报) of the period holding `date`.
+
+        A period is needed unless `campaign` is given: a campaign's bulletin without one covers the campaign
+        from its first day to `date`, which defaults to the campaign's last day once it has ended (else today)."""
         from engine.reports.app_bulletin import build_bulletin
         return build_bulletin(self, period=period, day=day_of(date, "date"), region=region_of(region),
                               campaign=campaign, definition=definition or definitions.default(), now=self._now(now))
