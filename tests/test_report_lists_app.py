@@ -120,3 +120,14 @@ def test_the_lists_as_of_a_moment_are_the_registers_lists_of_that_moment(service
     before = {spec.name: rows for spec, rows in service.reports.lists(as_of="2026-04-01T09:00").entries}
     assert before["to-suspend"] == []
     assert before["major-to-clear"] and all(r["rung_reached"] is None for r in before["major-to-clear"])
+
+
+def test_the_workbooks_dates_are_date_cells(service, swept):
+    """`report lists --format xlsx`: 整改期限 is a date cell with a date format, not the text '2026-03-20'."""
+    book = openpyxl.load_workbook(io.BytesIO(to_xlsx(service.reports.lists(now=NOW).page())))
+    sheet = book["整改清零重大隐患清单"]
+    header = [c.value for c in sheet[2]]
+    deadlines = [row[header.index("整改期限")] for row in sheet.iter_rows(min_row=3)]
+    assert deadlines and all(c.is_date and c.number_format == "yyyy-mm-dd" for c in deadlines)
+    assert sorted(c.value.date().isoformat() for c in deadlines) == ["2026-03-20", "2026-03-25"]
+    assert isinstance(sheet.cell(3, header.index("逾期天数") + 1).value, int)
