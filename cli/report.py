@@ -185,7 +185,7 @@ def bulletin(ctx, period, day, region, fmt, output, campaign, definition_file):
     its first day to --date (default: its last day once it has ended, else today), in Markdown unless --format.
 
     \b
-    Examples:
+    Example:
       hazard report bulletin --period month --date 2018-10-31 --region 3717 --format html --output 2018-10.html
       hazard report bulletin --campaign heze-2018
     """
