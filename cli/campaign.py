@@ -78,18 +78,56 @@ def status(ctx, name, as_of):
 
 
 def print_status(found: dict) -> None:
+    """Each stage as a table (target, by, status, how many units miss it or have no data), then, under the
+    table, every unit that misses a target, one a line with its figure and what is behind it, and the units
+    with no data: nothing a reader needs is cut to fit the width."""
     from cli.output import message, table
     head = f"{found['title']} ({found['campaign']} v{found['version']}), {found['region_name']}, " \
            f"{found['from']} .. {found['to']}, as of {found['as_of']}"
     click.echo(head)
     for stage in found["stages"]:
-        rows = []
+        rows, notes = [], []
         for t in stage["targets"]:
-            failing = "; ".join(f"{f['name']} {f['value']}" + (f" ({', '.join(map(str, f['detail']))})"
-                                                            if f.get("detail") else "") for f in t["failing"])
-            no_data = "、".join(u["name"] for u in t["no_data"])
-            rows.append([t["title"] or t["target"], t["by"], t["status_label"], failing or "—", no_data or "—"])
-        table(["target", "by", "status", "not met by", "no data"], rows,
+            name = t["title"] or t["target"]
+            rows.append([name, t["by"], t["status_label"], len(t["failing"]) or "—", len(t["no_data"]) or "—"])
+            if t["failing"]:
+                notes.append(f"  {name}: not met by {len(t['failing'])}")
+                for f in t["failing"]:
+                    line = f"{f['name']} {f['value']}"
+                    if f.get("detail"):
+                        line += ": " + ", ".join(map(str, f["detail"]))
+                    notes += _wrapped(line, "    ", "      ")
+            if t["no_data"]:
+                notes += _wrapped(f"{name}: no data: " + "、".join(u["name"] for u in t["no_data"]), "  ", "    ")
+        table(["target", "by", "status", "not met", "no data"], rows,
               title=f"{stage['title']} {stage['from']} .. {stage['to']}: {stage['status_label']}",
-              text=("target", "not met by", "no data"))
+              text=("target",))
+        if notes:
+            click.echo("\n".join(notes) + "\n")
     message(f"{found['met']} target(s) met or on track, {found['not_met']} missed or behind")
+
+
+def _wrapped(text: str, first: str, rest: str) -> list[str]:
+    """`text` as lines that fit the output's width (wide characters counted as two), broken after a comma or
+    an enumeration mark (、) where it can be; never cut."""
+    from cli.output import cell_len, width
+    limit = max(width(), 40)
+    lines, line = [], first
+    for piece in _pieces(text):
+        if cell_len(line) + cell_len(piece) > limit and line.strip():
+            lines.append(line.rstrip())
+            line = rest + piece.lstrip()
+        else:
+            line += piece
+    lines.append(line.rstrip())
+    return lines
+
+
+def _pieces(text: str) -> list[str]:
+    out, current = [], ""
+    for ch in text:
+        current += ch
+        if ch in ",、;；" or (ch == " " and current.strip()):
+            out.append(current)
+            current = ""
+    return out + [current] * bool(current)

@@ -140,3 +140,27 @@ def test_the_shipped_campaigns_install(service):
     for name in ("heze-2018.yaml", "jinji-2023.yaml"):
         assert service.reports.campaigns.install(folder.joinpath(name).read_text(encoding="utf-8"), name)[2]
     assert {c["campaign"] for c in service.reports.campaigns.list()} == {"heze-2018", "jinji-2023"}
+
+
+def test_the_text_status_names_every_unit_that_missed_at_80_columns(service, runner, db_url, tmp_path):
+    """`hazard campaign status` at 80 columns, without --wide: each of the nine counties that missed weekly
+    reporting is printed with its figure and its silent weeks, as are both counties under the rate target;
+    no line is wider than the terminal and none is cut with an ellipsis."""
+    from cli.main import cli
+    from cli.output import cell_len
+    report_scenario(service)
+    service.reports.campaigns.install(CAMPAIGN, "spring.yaml")
+    shown = runner.invoke(cli, ["--db", db_url, "--now", "2026-05-01T09:00", "campaign", "status",
+                                "heze-spring-2026"], env={"COLUMNS": "80"})
+    assert shown.exit_code == 0, shown.output
+    out = shown.stdout
+    failing = _targets(service.reports.campaigns.status("heze-spring-2026", now="2026-05-01T09:00"))["weekly"]["failing"]
+    assert len(failing) == 9
+    for f in failing:
+        assert f"{f['name']} {f['value']}" in out, f["name"]
+    assert "2026-03-23..2026-03-29" in out
+    rate = _targets(service.reports.campaigns.status("heze-spring-2026", now="2026-05-01T09:00"))["rate"]
+    for f in rate["failing"]:
+        assert f"{f['name']} {f['value']}" in out
+    notes = [line for line in out.splitlines() if line.startswith("  ")]
+    assert notes and all(cell_len(line) <= 80 and "…" not in line for line in notes)
