@@ -104,7 +104,7 @@ def print_status(found: dict) -> None:
               text=("target",))
         if notes:
             click.echo("\n".join(notes) + "\n")
-    message(f"{found['met']} target(s) met or on track, {found['not_met']} missed or behind")
+    message(f"{found['met']} target(s) met or on track, {found['not_met']} missed, behind or without data")
 
 
 def _wrapped(text: str, first: str, rest: str) -> list[str]:

@@ -164,3 +164,20 @@ def test_the_text_status_names_every_unit_that_missed_at_80_columns(service, run
         assert f"{f['name']} {f['value']}" in out
     notes = [line for line in out.splitlines() if line.startswith("  ")]
     assert notes and all(cell_len(line) <= 80 and "…" not in line for line in notes)
+
+
+def test_a_rate_target_on_a_register_without_hazards_is_not_met(service, runner, db_url, tmp_path):
+    """No hazard at all in scope: the 90% rate target is 无数据（未达标）, not 已达标, in its stage, in JSON and text."""
+    from cli.main import cli
+    service.reports.campaigns.install(CAMPAIGN, "spring.yaml")
+    status = service.reports.campaigns.status("heze-spring-2026", now="2026-05-01T09:00")
+    rate = _targets(status)["rate"]
+    assert rate["status"] == "no_data" and rate["status"] != "met" and len(rate["no_data"]) == 9
+    stage = next(s for s in status["stages"] if s["stage"] == "rectify")
+    assert [t["status"] for t in stage["targets"] if t["target"] == "rate"] == ["no_data"]
+    base = ["--db", db_url, "--now", "2026-05-01T09:00", "campaign", "status", "heze-spring-2026"]
+    doc = json.loads(runner.invoke(cli, base + ["--json"]).stdout)
+    assert _targets(doc)["rate"]["status"] == "no_data"
+    text = runner.invoke(cli, base, env={"COLUMNS": "80"})
+    line = next(line for line in text.stdout.splitlines() if line.startswith("各县区整改率不低于90%"))
+    assert "无数据（未达标）" in line and "已达标" not in line
