@@ -18,18 +18,20 @@ def campaign():
 def install(ctx, file):
     """Check and install a campaign file; a changed file becomes a new version, an unchanged one a no-op.
 
-    Every problem is printed as FILE:LINE: message (exit 7).
+    Every problem is printed as FILE:LINE: message (exit 7). Needs --actor with the committee role, as
+    `workflow install` does (exit 4); a --now later than the real time is refused (rule future, exit 3).
 
     \b
     Example:
-      hazard campaign install engine/reports/campaigns/heze-2018.yaml
+      hazard --actor li campaign install engine/reports/campaigns/heze-2018.yaml
     """
     from cli.output import message, print_json
     from cli.report import read_text
 
     app = ctx.obj
     app.engine.store.create_schema()  # a database made before campaigns existed gets their table
-    name, version, created = app.engine.reports.campaigns.install(read_text(file), file, now=app.now)
+    name, version, created = app.engine.reports.campaigns.install(read_text(file), file, actor=app.actor_name,
+                                                                  now=app.now)
     if is_json(ctx):
         print_json({"campaign": name, "version": version, "created": created})
     else:

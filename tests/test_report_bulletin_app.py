@@ -146,7 +146,7 @@ targets:
 def test_a_campaigns_bulletin_counts_only_its_cases(example):
     """--campaign: only the campaign's chemical hazards found in its period, under its title and issuer."""
     engine, _, _ = example
-    engine.reports.campaigns.install(CAMPAIGN, "chemicals.yaml")
+    engine.reports.campaigns.install(CAMPAIGN, "chemicals.yaml", actor="li", now=bulletin_example.RECORDED)
     made = engine.reports.bulletin(period="month", date="2026-03-31", campaign="heze-chemicals-2026",
                                    now=bulletin_example.ISSUED)
     doc = made.document
@@ -164,7 +164,7 @@ def test_a_campaigns_bulletin_is_asked_for_by_its_name_alone(example, runner):
     no --format (Markdown), no --date (its last day once it has ended, so a past campaign is not 'outside')."""
     from cli.main import cli
     engine, url, _ = example
-    engine.reports.campaigns.install(CAMPAIGN, "chemicals.yaml")
+    engine.reports.campaigns.install(CAMPAIGN, "chemicals.yaml", actor="li", now=bulletin_example.RECORDED)
     ended = runner.invoke(cli, ["--db", url, "--now", "2026-08-01T09:00", "report", "bulletin",
                                 "--campaign", "heze-chemicals-2026"])
     assert ended.exit_code == 0, ended.output
@@ -196,7 +196,7 @@ def test_a_campaigns_previous_period_is_cut_to_its_dates_too(example):
     no hazards at all (the register's hazards found 03-02..03-08 are not the campaign's)."""
     engine, _, _ = example
     assert "from: 2026-03-09" in LATE_CAMPAIGN and "industries" not in LATE_CAMPAIGN
-    engine.reports.campaigns.install(LATE_CAMPAIGN, "late.yaml")
+    engine.reports.campaigns.install(LATE_CAMPAIGN, "late.yaml", actor="li", now=bulletin_example.RECORDED)
     plain = engine.reports.bulletin(period="week", date="2026-03-10", region="3717", now=bulletin_example.ISSUED)
     assert plain.document["previous_totals"]["found"] > 0  # the register does have hazards that week
     week = engine.reports.bulletin(period="week", date="2026-03-10", campaign="heze-late-2026",
