@@ -182,3 +182,12 @@ def test_the_cli_choices_are_the_engines_group_fields():
     """`hazard report stats --by` offers exactly the fields the engine groups by."""
     from cli.report import BY_FIELDS
     assert BY_FIELDS == GROUP_FIELDS
+
+
+def test_the_anchor_takes_its_moment_as_text_as_the_reports_do(service):
+    """`hz.audit.anchor(as_of="2026-03-21T00:00")`, as a bulletin's reader would call it beside
+    `hz.reports.stats(as_of=...)`: the same anchor as for the parsed moment, not an AttributeError."""
+    report_scenario(service)
+    text, _ = service.audit.anchor(as_of="2026-03-21T00:00")
+    parsed, _ = service.audit.anchor(as_of=parse_time("2026-03-21T00:00"))
+    assert text.line() == parsed.line() and text.as_of == parse_time("2026-03-21T00:00")
