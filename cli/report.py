@@ -115,7 +115,9 @@ def print_stats(result) -> None:
     rows = []
     for row in result.rows + [result.total]:
         is_total = row is result.total
-        cells = [("合计" if i == 0 else "") if is_total else group_cell(f, row.group.get(f)) for i, f in enumerate(by)]
+        cells = [("合计" if i == 0 else "") if is_total else
+                 (row.group.get("state_label") or "—") if f == "state" else group_cell(f, row.group.get(f))
+                 for i, f in enumerate(by)]
         if region_fields:
             code = row.group.get(region_fields[-1])
             cells.append("" if is_total or not code else regions.six_digits(code))
