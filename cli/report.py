@@ -234,8 +234,8 @@ def ranking(ctx, weights_file, by, from_, to, region, as_of, definition_file):
     if is_json(ctx):
         print_json(result.as_dict())
         return
-    names = [i.name for i in result.spec.indicators]
-    table(["place", by, "score"] + names,
+    names = [i.name for i in result.spec.indicators]  # columns headed by each indicator's label, not its code
+    table(["place", by, "score"] + [i.shown for i in result.spec.indicators],
           [[row.position if row.position is not None else "not ranked", result.label(row.group),
             "—" if row.score is None else f"{row.score:.2f}"]
            + ["—" if row.scores[n] is None else f"{row.scores[n]:.2f}" for n in names] for row in result.rows],

@@ -221,7 +221,7 @@ def _ranking(units: dict[str, dict], definition: ReportDefinition) -> dict:
         major = Counts(found=u["major_found"], rectified=u["major_rectified"])
         values[code] = indicator_values(counts, major, {}, definition.rounding, definition.on_time_base)
     return {"title": spec.title, "indicators": [i.name for i in spec.indicators],
-            "labels": {i.name: i.label for i in spec.indicators if i.label},
+            "labels": {i.name: i.shown for i in spec.indicators},
             "rows": [row.as_dict() for row in rankings.rank(spec, values)]}
 
 
