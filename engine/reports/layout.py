@@ -19,13 +19,20 @@ KINDS = ("text", "id", "count", "rank", "rate", "score", "date", "region")  # id
 RUNG_LABELS = {"remind": "预警", "notice": "通报", "interview": "约谈", "post_supervision": "挂牌督办",
                "expose": "公开曝光", "suspend": "停产整顿"}
 LEVEL_LABELS = {"major": "重大", "general": "一般"}
-# The flags the ladder sets (engine/escalation/actions.py: expose, suspend), as the dossier's 标记 reads them;
-# a flag not named here is printed as stored.
+# The flags the ladder sets (engine/escalation/actions.py: expose, suspend), named after the actions that set
+# them, for a vocabulary that does not carry flags; where engine/data/vocabulary.yaml has a `flags:` list
+# (vocabularies.flags()), its labels are the ones printed, as in the dossier. A flag in neither prints as stored.
 FLAG_LABELS = {"exposed": "公开曝光", "suspended": "停产整顿"}
 
 
 def flag_labels(flags) -> list[str]:
-    return [FLAG_LABELS.get(f, f) for f in flags or ()]
+    from engine import vocabularies
+    try:
+        vocabulary = vocabularies.flags()
+    except (AttributeError, KeyError):
+        vocabulary = None
+    return [vocabulary.label(f) if vocabulary is not None and f in vocabulary.terms else FLAG_LABELS.get(f, f)
+            for f in flags or ()]
 
 
 @dataclass(frozen=True)
