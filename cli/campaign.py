@@ -18,18 +18,20 @@ def campaign():
 def install(ctx, file):
     """Check and install a campaign file; a changed file becomes a new version, an unchanged one a no-op.
 
-    Every problem is printed as FILE:LINE: message (exit 7).
+    Every problem is printed as FILE:LINE: message (exit 7). Needs --actor with the committee role, as
+    `workflow install` does (exit 4); a --now later than the real time is refused (rule future, exit 3).
 
     \b
     Example:
-      hazard campaign install engine/reports/campaigns/heze-2018.yaml
+      hazard --actor li campaign install engine/reports/campaigns/heze-2018.yaml
     """
     from cli.output import message, print_json
     from cli.report import read_text
 
     app = ctx.obj
     app.engine.store.create_schema()  # a database made before campaigns existed gets their table
-    name, version, created = app.engine.reports.campaigns.install(read_text(file), file, now=app.now)
+    name, version, created = app.engine.reports.campaigns.install(read_text(file), file, actor=app.actor_name,
+                                                                  now=app.now)
     if is_json(ctx):
         print_json({"campaign": name, "version": version, "created": created})
     else:
@@ -78,18 +80,56 @@ def status(ctx, name, as_of):
 
 
 def print_status(found: dict) -> None:
+    """Each stage as a table (target, by, status, how many units miss it or have no data), then, under the
+    table, every unit that misses a target, one a line with its figure and what is behind it, and the units
+    with no data: nothing a reader needs is cut to fit the width."""
     from cli.output import message, table
     head = f"{found['title']} ({found['campaign']} v{found['version']}), {found['region_name']}, " \
            f"{found['from']} .. {found['to']}, as of {found['as_of']}"
     click.echo(head)
     for stage in found["stages"]:
-        rows = []
+        rows, notes = [], []
         for t in stage["targets"]:
-            failing = "; ".join(f"{f['name']} {f['value']}" + (f" ({', '.join(map(str, f['detail']))})"
-                                                            if f.get("detail") else "") for f in t["failing"])
-            no_data = "、".join(u["name"] for u in t["no_data"])
-            rows.append([t["title"] or t["target"], t["by"], t["status_label"], failing or "—", no_data or "—"])
-        table(["target", "by", "status", "not met by", "no data"], rows,
+            name = t["title"] or t["target"]
+            rows.append([name, t["by"], t["status_label"], len(t["failing"]) or "—", len(t["no_data"]) or "—"])
+            if t["failing"]:
+                notes.append(f"  {name}: not met by {len(t['failing'])}")
+                for f in t["failing"]:
+                    line = f"{f['name']} {f['value']}"
+                    if f.get("detail"):
+                        line += ": " + ", ".join(map(str, f["detail"]))
+                    notes += _wrapped(line, "    ", "      ")
+            if t["no_data"]:
+                notes += _wrapped(f"{name}: no data: " + "、".join(u["name"] for u in t["no_data"]), "  ", "    ")
+        table(["target", "by", "status", "not met", "no data"], rows,
               title=f"{stage['title']} {stage['from']} .. {stage['to']}: {stage['status_label']}",
-              text=("target", "not met by", "no data"))
-    message(f"{found['met']} target(s) met or on track, {found['not_met']} missed or behind")
+              text=("target",))
+        if notes:
+            click.echo("\n".join(notes) + "\n")
+    message(f"{found['met']} target(s) met or on track, {found['not_met']} missed, behind or without data")
+
+
+def _wrapped(text: str, first: str, rest: str) -> list[str]:
+    """`text` as lines that fit the output's width (wide characters counted as two), broken after a comma or
+    an enumeration mark (、) where it can be; never cut."""
+    from cli.output import cell_len, width
+    limit = max(width(), 40)
+    lines, line = [], first
+    for piece in _pieces(text):
+        if cell_len(line) + cell_len(piece) > limit and line.strip():
+            lines.append(line.rstrip())
+            line = rest + piece.lstrip()
+        else:
+            line += piece
+    lines.append(line.rstrip())
+    return lines
+
+
+def _pieces(text: str) -> list[str]:
+    out, current = [], ""
+    for ch in text:
+        current += ch
+        if ch in ",、;；" or (ch == " " and current.strip()):
+            out.append(current)
+            current = ""
+    return out + [current] * bool(current)

@@ -115,7 +115,9 @@ def print_stats(result) -> None:
     rows = []
     for row in result.rows + [result.total]:
         is_total = row is result.total
-        cells = [("合计" if i == 0 else "") if is_total else group_cell(f, row.group.get(f)) for i, f in enumerate(by)]
+        cells = [("合计" if i == 0 else "") if is_total else
+                 (row.group.get("state_label") or "—") if f == "state" else group_cell(f, row.group.get(f))
+                 for i, f in enumerate(by)]
         if region_fields:
             code = row.group.get(region_fields[-1])
             cells.append("" if is_total or not code else regions.six_digits(code))
@@ -158,13 +160,16 @@ def lists(ctx, list_name, region, fmt, as_of, output, definition_file):
 
 
 @report.command()
-@click.option("--period", type=click.Choice(["week", "month", "quarter"]), required=True,
-              help="The week (Monday to Sunday), month or quarter holding --date.")
-@click.option("--date", "day", metavar="DATE", default=None, help="A day of the period (default: today).")
+@click.option("--period", type=click.Choice(["week", "month", "quarter"]), default=None,
+              help="The week (Monday to Sunday), month or quarter holding --date; required unless --campaign "
+                   "(then, without it: the campaign from its first day to --date or its end).")
+@click.option("--date", "day", metavar="DATE", default=None,
+              help="A day of the period (default: today; with --campaign, its last day once it has ended).")
 @click.option("--region", metavar="PREFIX", default=None,
               help="The office's region (default: the campaign's, or the one holding the period's hazards).")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "xlsx"]), default=None,
-              help="Markdown, a self-contained printable HTML page (A4, chart), or xlsx (a sheet per table).")
+              help="Markdown, a self-contained printable HTML page (A4, chart), or xlsx (a sheet per table); "
+                   "with --campaign the default is md.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file instead of stdout.")
 @click.option("--campaign", metavar="NAME", default=None, help="A campaign's bulletin: only its cases, its title.")
@@ -178,11 +183,19 @@ def bulletin(ctx, period, day, region, fmt, output, campaign, definition_file):
     a chart of rates, overdue major hazards named, notices, interviews, posted supervisions, a ranking, the
     units that reported nothing. --json gives the document with exact counts and rounded rates.
 
+    A campaign's bulletin (--campaign NAME) counts only its cases; without --period it covers the campaign from
+    its first day to --date (default: its last day once it has ended, else today), in Markdown unless --format.
+
     \b
     Example:
       hazard report bulletin --period month --date 2018-10-31 --region 3717 --format html --output 2018-10.html
+      hazard report bulletin --campaign heze-2018
     """
     from cli.output import print_json
+    if period is None and campaign is None:
+        raise click.UsageError("give --period week, month or quarter (or --campaign NAME)")
+    if fmt is None and campaign is not None:
+        fmt = "md"
     if fmt is None and not is_json(ctx):
         raise click.UsageError("give --format md, html or xlsx (or --json)")
     result = ctx.obj.engine.reports.bulletin(period=period, date=day, region=region, campaign=campaign,
@@ -221,8 +234,8 @@ def ranking(ctx, weights_file, by, from_, to, region, as_of, definition_file):
     if is_json(ctx):
         print_json(result.as_dict())
         return
-    names = [i.name for i in result.spec.indicators]
-    table(["place", by, "score"] + names,
+    names = [i.name for i in result.spec.indicators]  # columns headed by each indicator's label, not its code
+    table(["place", by, "score"] + [i.shown for i in result.spec.indicators],
           [[row.position if row.position is not None else "not ranked", result.label(row.group),
             "—" if row.score is None else f"{row.score:.2f}"]
            + ["—" if row.scores[n] is None else f"{row.scores[n]:.2f}" for n in names] for row in result.rows],

@@ -183,11 +183,14 @@ class Auditor:
             breaks += users_log_breaks(conn)  # the users' log and its tables (engine/accounts.py)
         return VerifyReport(tally, breaks)
 
-    def anchor(self, *, as_of: datetime | None = None):
-        """The event log's anchor at `as_of` (default: the engine's now, to the second) and its heads."""
+    def anchor(self, *, as_of: datetime | str | None = None):
+        """The event log's anchor at `as_of` (a datetime or a time as `--as-of` takes it; default: the engine's now,
+        to the second) and its heads."""
         from engine import anchor
+        from engine.clock import parse_time
         from engine.store import audit as audit_store
 
+        as_of = parse_time(as_of) if isinstance(as_of, str) else as_of
         moment = as_of or self.engine.clock.now().replace(microsecond=0)
         with audit_store.snapshot(self.engine.store) as conn:
             heads, events = audit_store.chain_heads(conn, as_of=moment)

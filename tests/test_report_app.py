@@ -182,3 +182,33 @@ def test_the_cli_choices_are_the_engines_group_fields():
     """`hazard report stats --by` offers exactly the fields the engine groups by."""
     from cli.report import BY_FIELDS
     assert BY_FIELDS == GROUP_FIELDS
+
+
+def test_the_anchor_takes_its_moment_as_text_as_the_reports_do(service):
+    """`hz.audit.anchor(as_of="2026-03-21T00:00")`, as a bulletin's reader would call it beside
+    `hz.reports.stats(as_of=...)`: the same anchor as for the parsed moment, not an AttributeError."""
+    report_scenario(service)
+    text, _ = service.audit.anchor(as_of="2026-03-21T00:00")
+    parsed, _ = service.audit.anchor(as_of=parse_time("2026-03-21T00:00"))
+    assert text.line() == parsed.line() and text.as_of == parse_time("2026-03-21T00:00")
+
+
+def test_by_state_shows_the_workflows_state_labels(service, runner, db_url):
+    """`report stats --by state` prints 已验收 / 整改中 (the labels the dossier shows), never `verified`; where the
+    two hazard workflows label a state differently both labels stand (待复查／待验收); --json keeps the code and
+    gives the label beside it."""
+    from cli.main import cli
+    report_scenario(service)
+    stats = service.reports.stats(by=["state"], now="2026-04-20T09:00")
+    groups = {row.group["state"]: row.group["state_label"] for row in stats.rows}
+    assert groups["verified"] == "已验收" and groups["rectifying"] == "整改中" and groups["reported"] == "已上报"
+    assert groups["closed"] == "已销号"
+    from engine.reports.app import state_labels
+    assert state_labels(service)["verifying"] == "待复查／待验收"  # general-hazard's, major-hazard's
+    shown = runner.invoke(cli, ["--db", db_url, "--now", "2026-04-20T09:00", "report", "stats", "--by", "state"])
+    assert shown.exit_code == 0, shown.output
+    assert "已验收" in shown.stdout and "整改中" in shown.stdout
+    for code in ("verified", "rectifying", "reported", "closed"):
+        assert code not in shown.stdout
+    from engine.reports.output import to_markdown
+    assert "| 已验收 |" in to_markdown(stats.page())

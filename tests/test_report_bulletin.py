@@ -125,3 +125,38 @@ def test_the_readme_example_is_what_the_code_renders(markdown):
     """docs/bulletin-example.md is the sample rendered today (regenerate: python tests/report_sample.py)."""
     assert (DOCS / "bulletin-example.md").read_text(encoding="utf-8") == markdown
     assert (DOCS / "bulletin-example.png").stat().st_size > 100_000
+
+
+def test_a_county_without_major_hazards_keeps_the_published_form(doc):
+    """A county that found general hazards but no major one still reads `其中重大隐患 0 家，已整改 0 家，整改率 /`
+    (the definition's zero text), never a shortened `无重大隐患`."""
+    units = [dict(u) for u in doc["units"]]
+    yun = next(u for u in units if u["region"] == "371725")
+    yun.update(major_enterprises=0, major_enterprises_rectified=0, major_found=0, major_rectified=0)
+    text = bulletin.to_markdown_text(dict(doc, units=units))
+    assert "郓城县：报送整改一般隐患 1180 条，整改率 90.68%；其中重大隐患 0 家，已整改 0 家，整改率 /。" in text
+    assert "无重大隐患" not in text
+    d = definition.parse_text("report: x\nrounding: {zero: '—'}\n", "x.yaml")
+    assert "其中重大隐患 0 家，已整改 0 家，整改率 —。" in bulletin.to_markdown_text(dict(doc, units=units), d)
+
+
+def _column(sheet, label):
+    header = [c.value for c in sheet[2]]
+    return [row[header.index(label)] for row in sheet.iter_rows(min_row=3) if row[0].value is not None]
+
+
+def test_the_xlsx_rates_ranks_and_dates_are_real_values(doc):
+    """总体情况's 整改率 row is a percentage number (not the text '86.53%'), 排名's 名次 integers, and every date
+    (整改期限, 日期, 挂牌日期) a date cell with a date format, so a spreadsheet sorts and sums them."""
+    book = openpyxl.load_workbook(io.BytesIO(bulletin.to_xlsx_bytes(doc)))
+    totals = book["总体情况"]
+    rate_row = next(row for row in totals.iter_rows(min_row=3) if row[0].value == "整改率")
+    assert rate_row[1].value == pytest.approx(0.8653) and rate_row[1].number_format == "0.00%"
+    assert isinstance(rate_row[2].value, float) and rate_row[2].number_format == "0.00%"  # the previous period's
+    places = [c.value for c in _column(book["排名"], "名次")]
+    assert places[0] == 1 and all(isinstance(p, int) for p in places if p != "不参与排名")
+    for sheet, label in (("逾期重大隐患", "整改期限"), ("通报", "日期"), ("挂牌督办", "挂牌日期"), ("摘牌销号", "摘牌日期")):
+        cells = _column(book[sheet], label)
+        assert cells and all(c.is_date and c.number_format == "yyyy-mm-dd" for c in cells), (sheet, label)
+    deadline = _column(book["逾期重大隐患"], "整改期限")[0].value
+    assert deadline.date().isoformat() == "2018-09-30"

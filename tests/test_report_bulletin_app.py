@@ -146,7 +146,7 @@ targets:
 def test_a_campaigns_bulletin_counts_only_its_cases(example):
     """--campaign: only the campaign's chemical hazards found in its period, under its title and issuer."""
     engine, _, _ = example
-    engine.reports.campaigns.install(CAMPAIGN, "chemicals.yaml")
+    engine.reports.campaigns.install(CAMPAIGN, "chemicals.yaml", actor="li", now=bulletin_example.RECORDED)
     made = engine.reports.bulletin(period="month", date="2026-03-31", campaign="heze-chemicals-2026",
                                    now=bulletin_example.ISSUED)
     doc = made.document
@@ -157,6 +157,57 @@ def test_a_campaigns_bulletin_counts_only_its_cases(example):
     with pytest.raises(InvalidInput):
         engine.reports.bulletin(period="month", date="2026-08-31", campaign="heze-chemicals-2026",
                                 now=bulletin_example.ISSUED)
+
+
+def test_a_campaigns_bulletin_is_asked_for_by_its_name_alone(example, runner):
+    """`hazard report bulletin --campaign NAME` as the issue writes it: no --period (the campaign from its first day),
+    no --format (Markdown), no --date (its last day once it has ended, so a past campaign is not 'outside')."""
+    from cli.main import cli
+    engine, url, _ = example
+    engine.reports.campaigns.install(CAMPAIGN, "chemicals.yaml", actor="li", now=bulletin_example.RECORDED)
+    ended = runner.invoke(cli, ["--db", url, "--now", "2026-08-01T09:00", "report", "bulletin",
+                                "--campaign", "heze-chemicals-2026"])
+    assert ended.exit_code == 0, ended.output
+    assert ended.stdout.startswith("# 菏泽市危险化学品安全专项整治工作通报")
+    assert "2026年3月1日至6月30日，菏泽市共排查隐患 4 条" in ended.stdout
+    doc = json.loads(runner.invoke(cli, ["--db", url, "--now", "2026-08-01T09:00", "report", "bulletin",
+                                         "--campaign", "heze-chemicals-2026", "--json"]).stdout)
+    assert (doc["period"]["kind"], doc["period"]["from"], doc["period"]["to"]) == ("campaign", "2026-03-01",
+                                                                                  "2026-06-30")
+    assert doc["anchor"]["as_of"] == "2026-07-01T00:00:00+08:00"  # the end of its last day
+    running = engine.reports.bulletin(campaign="heze-chemicals-2026", now=bulletin_example.ISSUED).document
+    assert (running["period"]["from"].isoformat(), running["period"]["to"].isoformat()) == ("2026-03-01", "2026-04-03")
+    assert "previous_totals" not in running
+    past = runner.invoke(cli, ["--db", url, "--now", "2026-08-01T09:00", "report", "bulletin", "--campaign",
+                               "heze-chemicals-2026", "--period", "month", "--json"])
+    assert past.exit_code == 0 and json.loads(past.stdout)["period"]["label"] == "2026年6月"
+    # without a campaign the period is still required
+    plain = runner.invoke(cli, ["--db", url, "report", "bulletin", "--format", "md"])
+    assert plain.exit_code == 2 and "--period" in plain.output
+
+
+LATE_CAMPAIGN = CAMPAIGN.replace("heze-chemicals-2026", "heze-late-2026").replace("  industries: [危险化学品]\n", "") \
+    .replace("from: 2026-03-01, to: 2026-05-31", "from: 2026-03-09, to: 2026-05-31").replace("from: 2026-03-01\n",
+                                                                                          "from: 2026-03-09\n")
+
+
+def test_a_campaigns_previous_period_is_cut_to_its_dates_too(example):
+    """A campaign that begins on Monday 03-09: its week's bulletin compares with the week before, in which it had
+    no hazards at all (the register's hazards found 03-02..03-08 are not the campaign's)."""
+    engine, _, _ = example
+    assert "from: 2026-03-09" in LATE_CAMPAIGN and "industries" not in LATE_CAMPAIGN
+    engine.reports.campaigns.install(LATE_CAMPAIGN, "late.yaml", actor="li", now=bulletin_example.RECORDED)
+    plain = engine.reports.bulletin(period="week", date="2026-03-10", region="3717", now=bulletin_example.ISSUED)
+    assert plain.document["previous_totals"]["found"] > 0  # the register does have hazards that week
+    week = engine.reports.bulletin(period="week", date="2026-03-10", campaign="heze-late-2026",
+                                   now=bulletin_example.ISSUED).document
+    assert week["totals"]["found"] > 0
+    assert week["previous_totals"] == {**week["previous_totals"], "found": 0, "rectified": 0, "major_found": 0}
+    month = engine.reports.bulletin(period="month", date="2026-04-02", campaign="heze-late-2026",
+                                    now=bulletin_example.ISSUED).document
+    march = engine.reports.bulletin(period="month", date="2026-03-31", campaign="heze-late-2026",
+                                    now=bulletin_example.ISSUED).document
+    assert month["previous_totals"]["found"] == march["totals"]["found"]
 
 
 def test_the_xlsx_has_a_sheet_per_table_with_numbers_and_percentages(example):

@@ -45,6 +45,23 @@ def test_a_rate_target_names_the_counties_below_it_and_those_with_no_data():
     assert targets.figures_day(target, date(2018, 12, 20)) == date(2018, 12, 15)
 
 
+def test_a_rate_target_where_no_unit_found_anything_is_not_met():
+    """Nothing found in any county: no rate anywhere, so the target is `no_data` (无数据), never `met`, both after
+    its date and while it runs, and the campaign counts it among the targets not met."""
+    heze = shipped("heze-2018")
+    target = next(t for t in heze.targets if t.name == "county-rate")
+    empty = {code: (0, 0) for code in HEZE_COUNTIES}
+    after = targets.evaluate(heze, target, empty, as_of=date(2018, 12, 20))
+    assert after.status == "no_data" and after.as_dict()["status_label"] == "无数据（未达标）"
+    assert len(after.no_data) == 9 and after.failing == ()
+    assert targets.evaluate(heze, target, empty, as_of=date(2018, 11, 20)).status == "no_data"
+    assert targets.evaluate(heze, target, empty, as_of=date(2018, 10, 20)).status == "not_started"
+    doc = targets.campaign_status(heze, {target.name: after}, as_of=date(2018, 12, 20))
+    assert doc["met"] == 0 and doc["not_met"] == 1
+    one = dict(empty, **{"371721": (9, 10)})
+    assert targets.evaluate(heze, target, one, as_of=date(2018, 12, 20)).status == "met"  # one county with data
+
+
 def test_before_its_date_a_target_is_in_progress_and_compared_as_printed():
     """Before `by` the status is on track or behind; 89.996% prints as 90.00% and meets a 90% target."""
     heze = shipped("heze-2018")

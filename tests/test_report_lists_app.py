@@ -120,3 +120,43 @@ def test_the_lists_as_of_a_moment_are_the_registers_lists_of_that_moment(service
     before = {spec.name: rows for spec, rows in service.reports.lists(as_of="2026-04-01T09:00").entries}
     assert before["to-suspend"] == []
     assert before["major-to-clear"] and all(r["rung_reached"] is None for r in before["major-to-clear"])
+
+
+def test_the_workbooks_dates_are_date_cells(service, swept):
+    """`report lists --format xlsx`: 整改期限 is a date cell with a date format, not the text '2026-03-20'."""
+    book = openpyxl.load_workbook(io.BytesIO(to_xlsx(service.reports.lists(now=NOW).page())))
+    sheet = book["整改清零重大隐患清单"]
+    header = [c.value for c in sheet[2]]
+    deadlines = [row[header.index("整改期限")] for row in sheet.iter_rows(min_row=3)]
+    assert deadlines and all(c.is_date and c.number_format == "yyyy-mm-dd" for c in deadlines)
+    assert sorted(c.value.date().isoformat() for c in deadlines) == ["2026-03-20", "2026-03-25"]
+    assert isinstance(sheet.cell(3, header.index("逾期天数") + 1).value, int)
+
+
+def test_states_and_flags_are_printed_by_their_chinese_labels(service, swept):
+    """拟停产企业清单's 标记 reads the flags' Chinese labels (公开曝光、停产整顿), not `exposed、suspended`, in Markdown, HTML
+    and xlsx; a case list's 状态 is its workflow's label (整改中), not `rectifying`; the JSON keeps the codes with the
+    labels beside."""
+    from engine.reports.layout import flag_labels
+    from engine.reports.output import to_html, to_markdown
+    labels = flag_labels(["exposed", "suspended"])
+    assert all("公开曝光" in a or "停产整顿" in a for a in labels) and not any(a.isascii() for a in labels)
+    shown = "、".join(labels)
+    page = service.reports.lists(now=NOW).page()
+    md, html = to_markdown(page), to_html(page)
+    for text in (md, html):
+        assert shown in text and "exposed" not in text and "suspended" not in text
+    book = openpyxl.load_workbook(io.BytesIO(to_xlsx(page)))
+    sheet = book["拟停产企业清单"]
+    header = [c.value for c in sheet[2]]
+    assert sheet.cell(3, header.index("标记") + 1).value == shown
+    d = service.reports.definition(
+        "report: mine\nlists:\n  - list: open\n    title: 未整改隐患\n    when: {open: true}\n"
+        "    columns: [case_id, state, source, flags]\n", "mine.yaml")
+    result = service.reports.lists(now=NOW, definition=d)
+    text = to_markdown(result.page())
+    assert "整改中" in text and "rectifying" not in text and "已上报" in text and "| reported |" not in text
+    rows = {r["case_id"]: r for r in result.as_dict()["lists"][0]["rows"]}
+    overdue = rows[swept["overdue"]]
+    assert (overdue["state"], overdue["state_label"]) == ("rectifying", "整改中")
+    assert overdue["flags"] == ["exposed", "suspended"] and overdue["flag_labels"] == labels

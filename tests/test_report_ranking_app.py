@@ -96,3 +96,22 @@ def test_a_ranking_as_of_a_moment_uses_the_figures_of_that_moment(service, swept
     assert replayed.values == live.values
     before = service.reports.ranking(weights=weights, region="3717", as_of="2026-04-01T09:00")
     assert before.values["371721"]["notices"] == 0
+
+
+def test_the_terminal_table_heads_each_indicator_by_its_label(service, swept, runner, db_url, tmp_path):
+    """The columns read 重大隐患按期整改 (the file's label) and 整改率 / 逾期未整改 (the indicator's own name where the
+    file gives none), never `major_on_time_share` or `overdue_count`; --json keeps the codes with the labels."""
+    from cli.main import cli
+    path = tmp_path / "weights.yaml"
+    path.write_text(WEIGHTS.replace("MISSING", "exclude")
+                    + "  - {indicator: major_on_time_share, weight: 10, label: 重大隐患按期整改}\n", encoding="utf-8")
+    base = ["--db", db_url, "--now", NOW, "report", "ranking", "--weights", str(path), "--region", "3717"]
+    shown = runner.invoke(cli, base, env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    header = next(line for line in shown.stdout.splitlines() if line.startswith("place"))
+    assert header.split() == ["place", "region", "score", "整改率", "逾期未整改", "被通报", "重大隐患按期整改"]
+    for code in ("major_on_time_share", "overdue_count", "notices"):
+        assert code not in shown.stdout
+    doc = json.loads(runner.invoke(cli, base + ["--json"]).stdout)
+    assert [(i["indicator"], i["label"]) for i in doc["indicators"]] == [
+        ("rate", "整改率"), ("overdue_count", "逾期未整改"), ("notices", "被通报"), ("major_on_time_share", "重大隐患按期整改")]

@@ -107,13 +107,43 @@ def grouped(raw: dict[tuple, Counts], columns: tuple[str, ...], by: tuple[str, .
     return dict(sorted(out.items(), key=lambda item: tuple((v is None, str(v)) for v in item[0])))
 
 
-def group_document(by: tuple[str, ...], values: tuple) -> dict:
+def group_document(by: tuple[str, ...], values: tuple, states: dict[str, str] | None = None) -> dict:
+    """A group's keys as stored (the JSON's), with regions' names and the Chinese labels of levels, sources
+    and states beside them (`states`: state_labels())."""
     doc = {}
     for field, value in zip(by, values):
         doc[field] = value
         if field in REGION_FIELDS or field == "region":
             doc[f"{field}_name"] = regions.label(value) if value else None
+        elif field in ("level", "source"):
+            vocabulary = vocabularies.levels() if field == "level" else vocabularies.sources()
+            doc[f"{field}_label"] = vocabulary.label(value) if value else None
+        elif field == "state":
+            doc["state_label"] = (states or {}).get(value, value) if value else None
     return doc
+
+
+# The linked workflows a rung opens unless it names its own (engine/escalation/actions.py): not hazards.
+LINKED_WORKFLOWS = {"interview": "interview", "post_supervision": "posted-supervision"}
+
+
+def state_labels(engine) -> dict[str, str]:
+    """State name -> its label (已验收, 已销号) in the newest version of each installed hazard workflow, as the
+    dossier shows a case's state; where two workflows label one state differently, both (待验收／待复查). The
+    workflows rungs open as linked cases (interviews, posted supervisions) are not hazards and are left out."""
+    from engine.store import definitions as definition_store
+    with engine.store.read() as conn:
+        loaded = [engine.registry.loaded(conn, name).definition for name in definition_store.workflow_names(conn)]
+    linked = {r.param("workflow") or LINKED_WORKFLOWS[r.action] for d in loaded for r in d.rungs
+              if r.action in LINKED_WORKFLOWS}
+    labels: dict[str, list[str]] = {}
+    for d in loaded:
+        if d.name in linked:
+            continue
+        for state in d.states:
+            if state.label and state.label not in labels.setdefault(state.name, []):
+                labels[state.name].append(state.label)
+    return {name: "／".join(found) for name, found in labels.items() if found}
 
 
 # -- stats --------------------------------------------------------------------------------------------------------
@@ -174,7 +204,8 @@ class Reports:
         columns = tuple(dict.fromkeys(COLUMN_OF[f] for f in fields))
         counted = grouped(Figures(self._engine, at=at, replayed=as_of is not None).counts(scope, columns), columns,
                           fields, within)
-        rows = [figures.stats_row(group_document(fields, key), counts, d.rounding, d.on_time_base)
+        states = state_labels(self._engine) if "state" in fields else None
+        rows = [figures.stats_row(group_document(fields, key, states), counts, d.rounding, d.on_time_base)
                 for key, counts in counted.items()] if fields else []
         total = figures.total(rows, d.rounding, d.on_time_base) if fields else \
             figures.stats_row({"group": "合计"}, counted.get((), Counts()), d.rounding, d.on_time_base)
@@ -189,9 +220,12 @@ class Reports:
                            definition=definition or definitions.default(), now=self._now(now),
                            as_of=moment_of(as_of))
 
-    def bulletin(self, *, period: str, date=None, region=None, campaign: str | None = None,
+    def bulletin(self, *, period: str | None = None, date=None, region=None, campaign: str | None = None,
                  definition: definitions.ReportDefinition | None = None, now=None):
-        """The weekly brief / monthly / quarterly bulletin (周简报、月通报) of the period holding `date`."""
+        """The weekly brief / monthly / quarterly bulletin (周简报、月通报) of the period holding `date`.
+
+        A period is needed unless `campaign` is given: a campaign's bulletin without one covers the campaign
+        from its first day to `date`, which defaults to the campaign's last day once it has ended (else today)."""
         from engine.reports.app_bulletin import build_bulletin
         return build_bulletin(self, period=period, day=day_of(date, "date"), region=region_of(region),
                               campaign=campaign, definition=definition or definitions.default(), now=self._now(now))

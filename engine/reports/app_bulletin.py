@@ -116,8 +116,7 @@ def _region_of_data(engine, scope: CaseScope) -> str:
     raise InvalidInput("the hazards of the period lie in several provinces: give the bulletin's region", field="region")
 
 
-def _campaign_scope(reports, name: str, region: str | None, start: date, end: date):
-    campaign, _ = reports.campaigns.get(name)
+def _campaign_scope(campaign, name: str, region: str | None, start: date, end: date):
     s = campaign.scope
     if region and not region.startswith(s.region):
         raise InvalidInput(f"region {region} lies outside campaign '{name}' ({regions.label(s.region)})",
@@ -126,36 +125,76 @@ def _campaign_scope(reports, name: str, region: str | None, start: date, end: da
     if start > end:
         raise InvalidInput(f"campaign '{name}' runs {s.start} .. {s.end}, outside this period", field="date")
     base = CaseScope(region=region or s.region, levels=s.levels, industries=s.industries, tag=s.tag or None)
-    return campaign, base, start, end
+    return base, start, end
 
 
-def build_bulletin(reports, *, period: str, day: date | None, region: str | None, campaign: str | None,
+def _day_label(day: date, year: bool = True) -> str:
+    return f"{day.year}年{day.month}月{day.day}日" if year else f"{day.month}月{day.day}日"
+
+
+def campaign_span(campaign, day: date) -> periods.Period:
+    """A campaign's bulletin without a period: everything since the campaign began, up to `day` (its end once
+    it has ended), as a campaign office reports progress ("专项整治开展以来")."""
+    s = campaign.scope
+    end = min(day, s.end)
+    if end < s.start:
+        raise InvalidInput(f"campaign '{campaign.name}' runs {s.start} .. {s.end}: {day} is before it starts",
+                           field="date")
+    label = f"{_day_label(s.start)}至{_day_label(end, year=end.year != s.start.year)}"
+    return periods.Period("campaign", s.start, end, label)
+
+
+def build_bulletin(reports, *, period: str | None, day: date | None, region: str | None, campaign: str | None,
                    definition: ReportDefinition, now: datetime) -> BulletinReport:
+    """The bulletin of the period (week, month, quarter) holding `day` (default today).
+
+    With a campaign: only its cases; `day` defaults to the campaign's last day once it has ended (else today);
+    without a period it covers the campaign from its first day to `day` (or its end), with no previous period
+    to compare with; a period's previous one is cut to the campaign's dates as the current one is (zero before
+    the campaign began)."""
     engine = reports._engine
-    if period not in periods.KINDS:
+    if period is None and not campaign:
+        raise InvalidInput(f"give a period: {', '.join(periods.KINDS)}", field="period")
+    if period is not None and period not in periods.KINDS:
         raise InvalidInput(f"period must be one of {', '.join(periods.KINDS)}", field="period")
-    current = periods.period_of(period, day or local_date(now))
-    before = periods.previous(current)
-    start, end, base, chosen = current.start, current.end, CaseScope(region=region), None
-    if campaign:
-        chosen, base, start, end = _campaign_scope(reports, campaign, region, start, end)
+    chosen = reports.campaigns.get(campaign)[0] if campaign else None
+    if day is None:
+        day = min(local_date(now), chosen.scope.end) if chosen is not None else local_date(now)
+    if period is None:
+        current, before = campaign_span(chosen, day), None
+    else:
+        current = periods.period_of(period, day)
+        before = periods.previous(current)
+    start, end, base = current.start, current.end, CaseScope(region=region)
+    if chosen is not None:
+        base, start, end = _campaign_scope(chosen, campaign, region, start, end)
     scope = found_scope(base, start, end)
     if base.region is None:
         base = base.narrowed(region=_region_of_data(engine, scope))
         scope = scope.narrowed(region=base.region)
     where, unit_level = base.region, region_level(base.region)
-    at, previous_at = looked_at(end, now), looked_at(before.end, now)
+    at = looked_at(end, now)
     source = Figures(engine, at=at)
     units = unit_figures(source, scope, region=where, level=unit_level)
-    earlier = unit_figures(Figures(engine, at=previous_at), found_scope(base, before.start, before.end),
-                           region=where, level=unit_level)
-    doc = {"period": {**current.as_dict(), "from": start, "to": end}, "previous_period": before.as_dict(),
-           "region": where, "totals": _totals(units), "previous_totals": _totals(earlier),
+    doc = {"period": {**current.as_dict(), "from": start, "to": end}, "region": where, "totals": _totals(units),
            "units": list(units.values()), "issued_on": local_date(now), "generated_at": now}
+    if before is not None:
+        before_start, before_end = before.start, before.end
+        if chosen is not None:  # the campaign's cases only: none were found before it began
+            before_start, before_end = max(before_start, chosen.scope.start), min(before_end, chosen.scope.end)
+        doc["previous_period"] = before.as_dict()
+        if before_start <= before_end:
+            earlier = unit_figures(Figures(engine, at=looked_at(before_end, now)),
+                                   found_scope(base, before_start, before_end), region=where, level=unit_level)
+            doc["previous_period"].update({"from": before_start, "to": before_end})
+        else:
+            earlier = {u: {"region": u, **_unit_counts()} for u in units}
+        doc["previous_totals"] = _totals(earlier)
     if chosen is not None:
         doc["title"] = f"{chosen.title}{'工作简报' if period == 'week' else '工作通报'}"
         if chosen.issuer:
             doc["issuer"] = f"{chosen.issuer}办公室"
+        doc["campaign"] = chosen.name
     doc["departments"] = [{"name": name, **_department(counts)} for (name,), counts
                           in sorted(source.counts(scope, ("department",)).items(), key=lambda i: str(i[0][0]))
                           if name]
@@ -182,7 +221,7 @@ def _ranking(units: dict[str, dict], definition: ReportDefinition) -> dict:
         major = Counts(found=u["major_found"], rectified=u["major_rectified"])
         values[code] = indicator_values(counts, major, {}, definition.rounding, definition.on_time_base)
     return {"title": spec.title, "indicators": [i.name for i in spec.indicators],
-            "labels": {i.name: i.label for i in spec.indicators if i.label},
+            "labels": {i.name: i.shown for i in spec.indicators},
             "rows": [row.as_dict() for row in rankings.rank(spec, values)]}
 
 

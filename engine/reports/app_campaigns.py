@@ -31,14 +31,22 @@ class Campaigns:
         self._engine = engine
         self._reports = reports
 
-    def install(self, text: str, filename: str, *, now=None) -> tuple[str, int, bool]:
-        """Check and store a campaign file; a changed text is the next version, the same text a no-op."""
+    def install(self, text: str, filename: str, *, actor: str | None = None, now=None) -> tuple[str, int, bool]:
+        """Check and store a campaign file; a changed text is the next version, the same text a no-op.
+
+        As installing a workflow definition: once the register has users it needs an `actor` with the committee
+        role (PermissionDenied, exit 4), and `now` may not lie in the future (Refused, rule `future`, exit 3)."""
+        from engine.machine import pick_role
         from engine.store import campaign_records
+        from engine.store import users as user_store
 
         parsed = campaigns.parse_text(text, filename)
         moment = moment_of(now) or self._engine.clock.now()
-        with self._engine.store.write() as conn:
-            stored, created = campaign_records.install(conn, name=parsed.name, title=parsed.title, text=text,
+        with self._engine.unit() as unit:
+            unit.check_effective(moment, "installing a campaign")
+            if not user_store.register_is_empty(unit.conn):
+                pick_role(unit.actor(actor), ("committee",), "install campaigns")
+            stored, created = campaign_records.install(unit.conn, name=parsed.name, title=parsed.title, text=text,
                                                        file_name=filename, now=moment)
         return stored.name, stored.version, created
 

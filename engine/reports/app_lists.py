@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from engine import regions
+from engine import regions, vocabularies
 from engine.case import Case
 from engine.clock import iso, local_date
 from engine.errors import InvalidInput
 from engine.reports import lists as list_pages
 from engine.reports.conditions import RUNG_ORDER, highest_rung
 from engine.reports.definition import ListSpec, ReportDefinition
+from engine.reports.layout import flag_labels
 from engine.reports.tally import CaseScope
 
 
@@ -38,12 +39,20 @@ class ListsReport:
 
 
 def _shown(spec: ListSpec, row: dict) -> dict:
+    """A row as JSON: codes as stored, with the region's name and the Chinese labels beside them."""
     doc = {}
     for column in spec.columns:
         value = row.get(column.key)
         doc[column.key] = len(value) if column.key == "cases" and isinstance(value, list) else value
         if column.key == "region" and value:
             doc["region_name"] = regions.label(value)
+        elif column.key == "state":
+            doc["state_label"] = row.get("state_label") or value
+        elif column.key == "flags":
+            doc["flag_labels"] = flag_labels(value)
+        elif column.key in ("level", "source") and value:
+            doc[f"{column.key}_label"] = (vocabularies.levels() if column.key == "level"
+                                          else vocabularies.sources()).label(value)
     return doc
 
 
@@ -57,17 +66,24 @@ def _day(case: Case) -> date | None:
         return None
 
 
-def case_row(case: Case, actions: set[str], now: datetime) -> dict:
-    """One hazard as the rules and the columns read it."""
+def case_row(case: Case, actions: set[str], now: datetime, state_label: str = "") -> dict:
+    """One hazard as the rules and the columns read it (`state_label`: its workflow's label of its state)."""
     overdue = case.overdue(now)
     days = int((now - case.due_at).total_seconds() // 86400) if overdue and case.due_at else 0
     return {"case_id": case.id, "region": case.region, "enterprise": case.enterprise, "industry": case.industry,
-            "title": case.title, "level": case.level, "state": case.state, "source": case.source,
+            "title": case.title, "level": case.level, "state": case.state, "state_label": state_label or case.state,
+            "source": case.source,
             "workflow": case.workflow, "found_at": local_date(case.found_at) if case.found_at else None,
             "deadline": _day(case), "days_overdue": days, "responsible_unit": case.fields.get("responsible_unit"),
             "responsible_person": case.fields.get("responsible_person"), "measures": case.fields.get("measures"),
             "open": case.rectified_at is None and not case.is_final, "overdue": overdue, "flags": list(case.flags),
             "rung_reached": highest_rung(actions)}
+
+
+def _state_label(definitions: dict, case: Case) -> str:
+    """The case's state as its own workflow version labels it (the dossier's 状态)."""
+    state = definitions[(case.workflow, case.workflow_version)].state(case.state)
+    return state.label if state and state.label else case.state
 
 
 def enterprise_rows(rows: list[dict]) -> list[dict]:
@@ -109,7 +125,9 @@ def build_lists(engine, *, name: str | None, region: str | None, definition: Rep
         if as_of is None:
             found = report_store.hazards(conn, scope)
         fired = report_store.fired_actions(conn, scope=scope, until=as_of)
-    rows = [case_row(case, fired.get(case.id, set()), now) for case in found]
+        definitions = {key: engine.registry.loaded(conn, *key).definition
+                       for key in {(case.workflow, case.workflow_version) for case in found}}
+    rows = [case_row(case, fired.get(case.id, set()), now, _state_label(definitions, case)) for case in found]
     by_enterprise = enterprise_rows(rows) if any(s.entry == "enterprise" for s in specs) else []
     entries = [(spec, list_pages.select(spec, rows if spec.entry == "case" else by_enterprise)) for spec in specs]
     return ListsReport(entries, region, now, definition)

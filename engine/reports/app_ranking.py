@@ -48,14 +48,14 @@ class RankingReport:
         return {"ranking": self.spec.name, "title": self.spec.title, "by": self.by, "region": self.region,
                 "from": self.start, "to": self.end, "at": self.at,
                 "indicators": [{"indicator": i.name, "weight": float(i.weight), "better": i.better,
-                                "label": i.label} for i in self.spec.indicators],
+                                "label": i.shown} for i in self.spec.indicators],
                 "rows": [{**row.as_dict(), "name": self.label(row.group),
                           "values": {k: _plain(v) for k, v in self.values[row.group].items()}} for row in self.rows]}
 
     def bulletin_section(self) -> dict:
         """The bulletin document's `ranking` entry."""
         return {"title": self.spec.title, "indicators": [i.name for i in self.spec.indicators],
-                "labels": {i.name: i.label for i in self.spec.indicators if i.label},
+                "labels": {i.name: i.shown for i in self.spec.indicators},
                 "rows": [row.as_dict() for row in self.rows]}
 
 

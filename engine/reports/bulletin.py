@@ -41,7 +41,7 @@ from engine.reports.definition import ReportDefinition, default
 from engine.reports.figures import (
     Counts, change, change_text, on_time_denominator, percent_text, points_text, rate, rate_change,
 )
-from engine.reports.layout import Chart, Column, Heading, Page, Paragraph, Table, cell_text, rung_label
+from engine.reports.layout import Chart, Column, Heading, Page, Paragraph, Table, rung_label
 from engine.reports.output import to_html, to_markdown, to_xlsx
 
 NUMERALS = "一二三四五六七八九十"
@@ -147,10 +147,11 @@ class _Builder:
                 row.update(before=before.get(key, 0), delta=now.get(key, 0) - before.get(key, 0))
             table_rows.append(row)
         now_rate = rate(now.get("rectified", 0), now.get("found", 0), self.r.decimals)
-        rate_row = {"item": "整改率", "now": cell_text(now_rate, "rate", self.r)}
+        # the rate itself (a number with a percent format in xlsx; '/' where nothing was found), in count columns
+        rate_row = {"item": "整改率", "now": now_rate, "_kinds": {"now": "rate", "before": "rate", "delta": "text"}}
         if before:
             before_rate = rate(before.get("rectified", 0), before.get("found", 0), self.r.decimals)
-            rate_row.update(before=cell_text(before_rate, "rate", self.r),
+            rate_row.update(before=before_rate,
                             delta=points_text(rate_change(now_rate, before_rate), self.r) or "—")
         table_rows.append(rate_row)
         columns = [Column("item", "指标"), Column("now", "本期", "count")]
@@ -176,8 +177,8 @@ class _Builder:
             if not u.get("found") and not u.get("general_found") and not m_found:
                 paragraphs.append(Paragraph(f"{name}：本期未报送隐患排查治理情况。"))
             else:
-                major = (f"其中重大隐患 {m_found} {self.m}，已整改 {m_done} {self.m}，整改率 {self.pct(m_done, m_found)}"
-                         if m_found else "无重大隐患")
+                # always the published form: a county without major hazards reads 0 家 ... 整改率 / (the zero text)
+                major = f"其中重大隐患 {m_found} {self.m}，已整改 {m_done} {self.m}，整改率 {self.pct(m_done, m_found)}"
                 paragraphs.append(Paragraph(
                     f"{name}：报送整改一般隐患 {u.get('general_found', 0)} {self.g}，整改率 "
                     f"{self.pct(u.get('general_rectified', 0), u.get('general_found', 0))}；{major}。"))
@@ -289,7 +290,7 @@ class _Builder:
             return []
         labels = ranking.get("labels") or {}
         indicators = ranking.get("indicators") or []
-        columns = [Column("position", "名次"), Column("group", "县（区）", "region"), Column("score", "综合得分", "score")]
+        columns = [Column("position", "名次", "rank"), Column("group", "县（区）", "region"), Column("score", "综合得分", "score")]
         columns += [Column(f"s_{i}", labels.get(i, i), "score") for i in indicators]
         rows = [{"position": r["position"] if r["position"] is not None else "不参与排名", "group": r["group"],
                  "score": r["score"], **{f"s_{i}": r["scores"].get(i) for i in indicators}} for r in ranking["rows"]]

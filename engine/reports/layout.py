@@ -14,10 +14,25 @@ from engine import regions
 from engine.clock import local
 from engine.reports.figures import DEFAULT_ROUNDING, Rounding, format_rate
 
-KINDS = ("text", "id", "count", "rate", "score", "date", "region")  # id: a case number, never wrapped
+KINDS = ("text", "id", "count", "rank", "rate", "score", "date", "region")  # id: a case number, never wrapped
+# rank: a place (1, 2, 3 or a word such as 不参与排名), a number in xlsx, printed as written elsewhere
 RUNG_LABELS = {"remind": "预警", "notice": "通报", "interview": "约谈", "post_supervision": "挂牌督办",
                "expose": "公开曝光", "suspend": "停产整顿"}
 LEVEL_LABELS = {"major": "重大", "general": "一般"}
+# The flags the ladder sets (engine/escalation/actions.py: expose, suspend), named after the actions that set
+# them, for a vocabulary that does not carry flags; where engine/data/vocabulary.yaml has a `flags:` list
+# (vocabularies.flags()), its labels are the ones printed, as in the dossier. A flag in neither prints as stored.
+FLAG_LABELS = {"exposed": "公开曝光", "suspended": "停产整顿"}
+
+
+def flag_labels(flags) -> list[str]:
+    from engine import vocabularies
+    try:
+        vocabulary = vocabularies.flags()
+    except (AttributeError, KeyError):
+        vocabulary = None
+    return [vocabulary.label(f) if vocabulary is not None and f in vocabulary.terms else FLAG_LABELS.get(f, f)
+            for f in flags or ()]
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,13 @@ class Table:
     sheet: str = ""          # the xlsx sheet's name; the title when empty
     empty: str = "无"         # printed instead of a table without rows
     total: dict | None = None  # a last row set apart (合计)
+    # a row may hold "_kinds": {key: kind} for cells whose kind is not their column's (the 整改率 row of a table
+    # of counts); see kind_of
+
+
+def kind_of(row: dict, column: Column) -> str:
+    """The kind of one cell: the row's own for that key ("_kinds"), else the column's."""
+    return (row.get("_kinds") or {}).get(column.key, column.kind)
 
 
 @dataclass

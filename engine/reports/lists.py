@@ -7,11 +7,11 @@ of its cases: it is on the list when any of them matches.
 """
 from __future__ import annotations
 
-from engine import regions
+from engine import regions, vocabularies
 from engine.reports.conditions import matches
 from engine.reports.definition import ListSpec, ReportDefinition, default
 from engine.reports.figures import COUNT_FIELDS, StatsRow
-from engine.reports.layout import LEVEL_LABELS, Column, Page, Paragraph, Table, rung_label
+from engine.reports.layout import LEVEL_LABELS, Column, Page, Paragraph, Table, flag_labels, rung_label
 
 COUNT_COLUMNS = frozenset({"cases", "open", "major", "major_open", "overdue", "days_overdue"})
 DATE_COLUMNS = frozenset({"found_at", "deadline"})
@@ -47,6 +47,13 @@ def list_table(spec: ListSpec, rows: list[dict]) -> Table:
             out["rung_reached"] = rung_label(out["rung_reached"]) if out["rung_reached"] else "—"
         if "level" in out:
             out["level"] = LEVEL_LABELS.get(out["level"], out["level"])
+        # codes are printed as their Chinese labels: a state as its workflow names it, flags, sources
+        if "state" in out:
+            out["state"] = out.get("state_label") or out["state"]
+        if "source" in out and out["source"]:
+            out["source"] = vocabularies.sources().label(out["source"])
+        if isinstance(out.get("flags"), (list, tuple)):
+            out["flags"] = flag_labels(out["flags"])
         if isinstance(out.get("cases"), list):
             out["cases"] = len(out["cases"])
         shown.append(out)
@@ -98,7 +105,8 @@ def _stats_cells(row: StatsRow, by: list[str]) -> dict:
     cells.update(rate=row.rate, on_time_rate=row.on_time_rate)
     for field in by:
         value = row.group.get(field)
-        cells[field] = value
+        # levels, sources and states by their Chinese labels (group_document puts them beside the codes)
+        cells[field] = row.group.get(f"{field}_label") or value
         if field in REGION_GROUPS:
             cells[f"{field}_code"] = regions.six_digits(value) if value and str(value).isdigit() else value
     return cells

@@ -9,14 +9,16 @@ the rates sits beside the table it was drawn from.
 from __future__ import annotations
 
 import io
+from datetime import date, datetime, time
 from decimal import Decimal
 from html import escape
 from importlib import resources
 from string import Template
 
+from engine.clock import local
 from engine.reports.chart import _display_width, bar_chart, text_bars
 from engine.reports.figures import Rounding, format_rate
-from engine.reports.layout import Chart, Heading, Page, Paragraph, Table, cell_text
+from engine.reports.layout import Chart, Heading, Page, Paragraph, Table, cell_text, kind_of
 
 SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
@@ -59,7 +61,7 @@ def _md_table(table: Table, page: Page) -> list[str]:
     lines.append("| " + " | ".join(_md(c.label) for c in table.columns) + " |")
     lines.append("|" + "|".join("---:" if c.kind in right else "---" for c in table.columns) + "|")
     for row in table.rows + ([table.total] if table.total else []):
-        cells = [_md(cell_text(row.get(c.key), c.kind, page.rounding)) for c in table.columns]
+        cells = [_md(cell_text(row.get(c.key), kind_of(row, c), page.rounding)) for c in table.columns]
         if row is table.total:
             cells = [f"**{c}**" if c else c for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
@@ -96,8 +98,8 @@ def _html_table(table: Table, page: Page) -> str:
     body = []
     for row in table.rows + ([table.total] if table.total else []):
         cls = " class='total'" if row is table.total else ""
-        tds = "".join(f"<td class='{c.kind}'>{escape(cell_text(row.get(c.key), c.kind, page.rounding))}</td>"
-                      for c in table.columns)
+        tds = "".join(f"<td class='{kind_of(row, c)}'>{escape(cell_text(row.get(c.key), kind_of(row, c), page.rounding))}"
+                      "</td>" for c in table.columns)
         body.append(f"<tr{cls}>{tds}</tr>")
     return f"{head}<table><thead><tr>{ths}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -117,7 +119,9 @@ def to_xlsx(page: Page) -> bytes:
         "rate": book.add_format({"border": 1, "num_format": "0" + ("." + "0" * page.rounding.decimals
                                                                   if page.rounding.decimals else "") + "%"}),
         "score": book.add_format({"border": 1, "num_format": "0.00"}),
-        "date": book.add_format({"border": 1, "num_format": "yyyy-mm-dd"}),
+        "date": book.add_format({"border": 1, "num_format": "yyyy-mm-dd", "align": "left"}),
+        "time": book.add_format({"border": 1, "num_format": "yyyy-mm-dd hh:mm", "align": "left"}),
+        "rank": book.add_format({"border": 1, "num_format": "0", "align": "center"}),
         "missing": book.add_format({"border": 1, "align": "right"}),
         "wrap": book.add_format({"text_wrap": True, "valign": "top"}),
     }
@@ -152,16 +156,21 @@ def _write_table(sheet, table: Table, formats: dict, page: Page) -> None:
     rows = table.rows + ([table.total] if table.total else [])
     for r, row in enumerate(rows, start=2):
         for col, column in enumerate(table.columns):
-            value = row.get(column.key)
-            shown = cell_text(value, column.kind, page.rounding)
+            value, kind = row.get(column.key), kind_of(row, column)
+            shown = cell_text(value, kind, page.rounding)
             widths[col] = max(widths[col], _display_width(shown))
-            if column.kind == "count" and isinstance(value, int):
-                sheet.write_number(r, col, value, formats["count"])
-            elif column.kind == "rate" and value is not None and not isinstance(value, str):
+            number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+            if kind in ("count", "rank") and isinstance(value, int) and not isinstance(value, bool):
+                sheet.write_number(r, col, value, formats[kind])
+            elif kind == "rate" and number:
                 sheet.write_number(r, col, float(Decimal(value) / 100), formats["rate"])  # 0.918, not 0.9179999
-            elif column.kind == "score" and value is not None:
+            elif kind == "score" and number:
                 sheet.write_number(r, col, float(value), formats["score"])
-            elif column.kind in ("count", "rate", "score"):
+            elif kind == "date" and isinstance(value, datetime):
+                sheet.write_datetime(r, col, local(value).replace(tzinfo=None), formats["time"])
+            elif kind == "date" and isinstance(value, date):
+                sheet.write_datetime(r, col, datetime.combine(value, time()), formats["date"])
+            elif kind in ("count", "rate", "score", "rank"):
                 sheet.write_string(r, col, shown, formats["missing"])
             else:
                 sheet.write_string(r, col, shown, formats["text"])

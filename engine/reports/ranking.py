@@ -30,6 +30,12 @@ INDICATORS = {"rate": "higher", "on_time_rate": "higher", "major_rate": "higher"
               "overdue_count": "lower", "open": "lower", "found": "higher", "rectified": "higher",
               "interviews": "lower", "notices": "lower", "postings": "lower",
               "enterprises_inspected": "higher", "case_filing_rate": "higher", "online_rate": "higher"}
+# What an indicator is called where its file gives no `label`.
+INDICATOR_LABELS = {"rate": "整改率", "on_time_rate": "按期整改率", "major_rate": "重大隐患整改率",
+                    "major_on_time_share": "重大隐患按期整改占比", "overdue_count": "逾期未整改", "open": "未整改",
+                    "found": "排查隐患", "rectified": "已整改", "interviews": "被约谈", "notices": "被通报",
+                    "postings": "被挂牌督办", "enterprises_inspected": "执法检查企业数", "case_filing_rate": "立案率",
+                    "online_rate": "上线率"}
 TOP_KEYS = frozenset({"ranking", "title", "description", "normalise", "missing", "ties", "tie_break", "indicators"})
 INDICATOR_KEYS = frozenset({"indicator", "weight", "better", "label"})
 NORMALISE, MISSING, TIES, DIRECTIONS = ("minmax", "share"), ("worst", "skip", "exclude"), ("shared", "dense"), \
@@ -43,6 +49,11 @@ class Indicator:
     weight: Decimal
     better: str
     label: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The name printed: the file's label, else the indicator's Chinese name."""
+        return self.label or INDICATOR_LABELS.get(self.name, self.name)
 
 
 @dataclass(frozen=True)

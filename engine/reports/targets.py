@@ -10,7 +10,9 @@ at the day `figures_day(target, as_of)` says:
 Status of a target on day `as_of`: before its stage starts `not_started`; before `by` `on_track` (met so far)
 or `behind`; from `by` on `met` or `missed`. A rate is compared as printed (rounded by the report's
 rounding), so a bulletin never says 90.00% missed a 90% target. A unit with nothing found has no rate: it is
-listed as `no_data`, neither met nor failing (the reporting target is what catches a silent unit).
+listed as `no_data`, neither met nor failing (the reporting target is what catches a silent unit). A rate
+target none of whose units has a rate (nothing found anywhere) is `no_data` itself once started: there is
+nothing to show it met, so it counts as not met.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from engine.reports.campaign import THRESHOLD_KINDS, Campaign, Target
 from engine.reports.figures import DEFAULT_ROUNDING, Rounding, format_rate, rate
 
 STATUS_LABELS = {"met": "已达标", "missed": "未达标", "on_track": "进行中（目前达标）", "behind": "进行中（尚未达标）",
-                 "not_started": "未开始"}
+                 "not_started": "未开始", "no_data": "无数据（未达标）"}
+NOT_MET = ("missed", "behind", "no_data")
 STAGE_LABELS = {"upcoming": "未开始", "running": "进行中", "finished": "已结束"}
 
 
@@ -107,13 +110,16 @@ def evaluate(campaign: Campaign, target: Target, per_unit: dict, *, as_of: date,
                 failing.append(unit)
                 if cases:
                     detail[unit] = cases
-    return TargetResult(target, _status(campaign, target, as_of, bool(failing)), figures_day(target, as_of), values,
-                        tuple(failing), tuple(no_data), detail or None)
+    nothing = target.kind in THRESHOLD_KINDS and not failing and len(no_data) == len(values)
+    return TargetResult(target, _status(campaign, target, as_of, bool(failing), nothing), figures_day(target, as_of),
+                        values, tuple(failing), tuple(no_data), detail or None)
 
 
-def _status(campaign: Campaign, target: Target, as_of: date, failing: bool) -> str:
+def _status(campaign: Campaign, target: Target, as_of: date, failing: bool, nothing: bool = False) -> str:
     if as_of < target_start(campaign, target):
         return "not_started"
+    if nothing:  # no unit has a rate: nothing shows the target met
+        return "no_data"
     if as_of < target.by:
         return "behind" if failing else "on_track"
     return "missed" if failing else "met"
@@ -137,4 +143,4 @@ def campaign_status(campaign: Campaign, results: dict[str, TargetResult], *, as_
             "region": campaign.scope.region, "region_name": regions.full_name(campaign.scope.region)
             if campaign.scope.region else "", "from": campaign.scope.start, "to": campaign.scope.end,
             "stages": stages, "met": sum(r.status in ("met", "on_track") for r in counted),
-            "not_met": sum(r.status in ("missed", "behind") for r in counted)}
+            "not_met": sum(r.status in NOT_MET for r in counted)}
