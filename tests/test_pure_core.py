@@ -6,6 +6,7 @@ in. `SystemClock` in engine/clock.py is the one place allowed to read the wall c
 from __future__ import annotations
 
 import ast
+import re
 import json
 import subprocess
 import sys
@@ -179,3 +180,33 @@ def test_app_modules_exist_and_hold_no_sql(name):
     path = ENGINE / name
     assert path.exists()
     assert not {n.split(".")[0] for n in top_level_imports(path)} & {"sqlalchemy", "sqlmodel", "click"}
+
+
+# -- messages speak the domain --------------------------------------------------------------------------------
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+|\bhazard (?:case|audit|user|workflow|report|import|export|init|db|"
+                   r"escalate|escalation|scheduler|calendar|campaign)\b")
+
+
+def _raised_texts(tree: ast.AST):
+    """The string parts of every exception raised in a module (what a user reads as its message)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            for part in ast.walk(node.exc):
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    yield part.lineno, part.value
+
+
+@pytest.mark.parametrize("path", sorted(ENGINE.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_engine_errors_name_facts_not_command_line_options(path):
+    """An engine error says what is wrong (`found: ... is later than the report`, `rule='requires'`,
+    `missing=(...)`); the command line turns a field into the option the user typed (`--found`) and adds
+    its hints. A web console calling the engine must not be told to pass `--set`."""
+    found = [f"{path.name}:{line}: {text!r}" for line, text in _raised_texts(ast.parse(path.read_text()))
+             if _FLAG.search(text)]
+    assert not found, found
+
+
+def test_the_message_scan_catches_an_option_in_a_raised_message():
+    snippet = 'def f(x):\n    raise InvalidInput(f"{x}: give it with --set FIELD=VALUE", field=x)\n'
+    assert [text for _, text in _raised_texts(ast.parse(snippet)) if _FLAG.search(text)] == [
+        ": give it with --set FIELD=VALUE"]
