@@ -310,25 +310,26 @@ def print_verify_report(result, as_json: bool) -> None:
 def print_trace(case, found: dict, as_json: bool) -> None:
     from cli.output import print_json, short_time, table
     from engine.documents import trace_document
+    from engine.vocabularies import label_of
 
     if as_json:
         print_json(trace_document(case, found))
         return
     table(["seq", "at", "recorded", "actor", "role", "action", "state", "signed"],
-          [[a["seq"], short_time(a["at"]), short_time(a["recorded_at"]), a["actor"], _role(a["role"]),
+          [[a["seq"], short_time(a["at"]), short_time(a["recorded_at"]), a["actor"], label_of("roles", a["role"]),
             f"{a['label']} ({a['trigger']})", a["to"] if a["from"] in (None, a["to"]) else f"{a['from']} -> {a['to']}",
             _details(a)] for a in found["actions"]],
           title=f"{case.id} {case.title}: who did what", text=("action", "state"), optional=("recorded",))
     table(["holder", "state", "since", "until", "days", "released by"],
-          [[_role(p["holder"]), p["state"], short_time(p["since"]), "(still)" if p["open"] else short_time(p["until"]),
+          [[label_of("roles", p["holder"]), p["state"], short_time(p["since"]), "(still)" if p["open"] else short_time(p["until"]),
             f"{p['seconds'] / 86400:.1f}", p["released_by"] or ""] for p in found["holding"]],
           title="who held the case")
-    table(["holder", "days"], [[_role(h["holder"]), f"{h['days']:.1f}"] for h in found["held_for"]], title="held in total")
+    table(["holder", "days"], [[label_of("roles", h["holder"]), f"{h['days']:.1f}"] for h in found["held_for"]], title="held in total")
     table(["missed", "due", "at", "until", "days", "status", "held by", "state"],
           [[m["what"] if m["kind"] == "rung" else f"deadline {m['deadline']}", short_time(m["due_at"]),
             short_time(m["at"]), ("(still)" if m.get("open") else short_time(m.get("until"))) if m["kind"] == "deadline"
             else "", f"{m['days']:.1f}" if "days" in m else "", m["status"],
-            _role(m["holder"]) if m["holder"] else "", m["state"]] for m in found["missed"]],
+            label_of("roles", m["holder"]), m["state"]] for m in found["missed"]],
           title="deadlines and rungs missed", optional=("state", "until"))
 
 
@@ -339,9 +340,3 @@ def _details(action: dict) -> str:
         shown.update({k: v for k, v in (action.get(key) or {}).items()
                       if k in ("until", "reason", "rung", "status", "linked_case", "to_version", "map")})
     return "; ".join(f"{k}={v}" for k, v in shown.items())
-
-
-def _role(role: str) -> str:
-    """A role as its label (生产经营单位), the word the log stores being in --json."""
-    from engine.vocabularies import label_of
-    return "系统" if role == "system" else label_of("roles", role)

@@ -212,21 +212,17 @@ def history(ctx, case_id):
 
     from cli.output import print_json, short_time, table
     from engine.documents import event_document, shown
+    from engine.vocabularies import label_of
 
     found = ctx.obj.engine.queries.history(case_id)
     if is_json(ctx):
         print_json([event_document(e) for e in found])
         return
     table(["seq", "trigger", "from", "to", "actor", "role", "at", "recorded", "data", "hash"],
-          [[e.seq, e.trigger, e.from_state or "", e.to_state, e.actor, _role(e.role), short_time(e.at),
+          [[e.seq, e.trigger, e.from_state or "", e.to_state, e.actor, label_of("roles", e.role), short_time(e.at),
             short_time(e.recorded_at), _json.dumps(shown(e.data.get("fields") or _summary(e.data)), ensure_ascii=False),
             e.hash[:12]] for e in found], title=case_id, optional=("from", "role", "recorded"))
 
 
 def _summary(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in ("case", "fields")}
-
-
-def _role(role: str) -> str:
-    from engine.vocabularies import label_of
-    return "系统" if role == "system" else label_of("roles", role)

@@ -134,8 +134,7 @@ def _heading(zh: str, en: str) -> str:
 
 
 def _role(role: str) -> str:
-    label = "系统" if role == "system" else vocabularies.label_of("roles", role)
-    return f"{escape(label)} <span class='en'>{escape(role)}</span>"
+    return f"{escape(vocabularies.label_of('roles', role))} <span class='en'>{escape(role)}</span>"
 
 
 def _table(head: list[tuple[str, str]], rows: list[list[str]], empty: str) -> str:

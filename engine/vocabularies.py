@@ -108,10 +108,12 @@ def flags() -> Vocabulary:
 
 def label_of(kind: str, value) -> str:
     """The Chinese label of an enumerated value the engine shows: a hazard level or a supervision tier
-    (`level`), a rung's action or warning, a flag, a role, a source (an escalation's linked case's source
-    names the rung that opened it); the value itself when it has none."""
+    (`level`), a rung's action or warning, a flag, a role (`system` included), a source (an escalation's
+    linked case's source names the rung that opened it); the value itself when it has none."""
     if value is None or value == "":
         return ""
+    if kind == "roles" and value == "system":  # the engine's own role (the scheduler's), no user's
+        return "系统"
     table = vocabularies()
     if kind == "level":
         return table["levels"].label(value) if value in table["levels"].terms else table["tiers"].label(value)

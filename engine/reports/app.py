@@ -116,8 +116,7 @@ def group_document(by: tuple[str, ...], values: tuple, states: dict[str, str] | 
         if field in REGION_FIELDS or field == "region":
             doc[f"{field}_name"] = regions.label(value) if value else None
         elif field in ("level", "source"):
-            vocabulary = vocabularies.levels() if field == "level" else vocabularies.sources()
-            doc[f"{field}_label"] = vocabulary.label(value) if value else None
+            doc[f"{field}_label"] = vocabularies.label_of(field, value) if value else None
         elif field == "state":
             doc["state_label"] = (states or {}).get(value, value) if value else None
     return doc

@@ -51,8 +51,7 @@ def _shown(spec: ListSpec, row: dict) -> dict:
         elif column.key == "flags":
             doc["flag_labels"] = flag_labels(value)
         elif column.key in ("level", "source") and value:
-            doc[f"{column.key}_label"] = (vocabularies.levels() if column.key == "level"
-                                          else vocabularies.sources()).label(value)
+            doc[f"{column.key}_label"] = vocabularies.label_of(column.key, value)
     return doc
 
 

@@ -22,17 +22,9 @@ LEVEL_LABELS = {"major": "重大", "general": "一般"}
 # The flags the ladder sets (engine/escalation/actions.py: expose, suspend), named after the actions that set
 # them, for a vocabulary that does not carry flags; where engine/data/vocabulary.yaml has a `flags:` list
 # (vocabularies.flags()), its labels are the ones printed, as in the dossier. A flag in neither prints as stored.
-FLAG_LABELS = {"exposed": "公开曝光", "suspended": "停产整顿"}
-
-
 def flag_labels(flags) -> list[str]:
     from engine import vocabularies
-    try:
-        vocabulary = vocabularies.flags()
-    except (AttributeError, KeyError):
-        vocabulary = None
-    return [vocabulary.label(f) if vocabulary is not None and f in vocabulary.terms else FLAG_LABELS.get(f, f)
-            for f in flags or ()]
+    return [vocabularies.label_of("flags", f) for f in flags or ()]
 
 
 @dataclass(frozen=True)

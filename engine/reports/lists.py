@@ -51,7 +51,7 @@ def list_table(spec: ListSpec, rows: list[dict]) -> Table:
         if "state" in out:
             out["state"] = out.get("state_label") or out["state"]
         if "source" in out and out["source"]:
-            out["source"] = vocabularies.sources().label(out["source"])
+            out["source"] = vocabularies.label_of("source", out["source"])
         if isinstance(out.get("flags"), (list, tuple)):
             out["flags"] = flag_labels(out["flags"])
         if isinstance(out.get("cases"), list):
