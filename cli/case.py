@@ -154,9 +154,6 @@ def show(ctx, case_id, as_of):
               title="linked cases")
 
 
-FIVE = ("responsible_unit", "responsible_person", "measures", "funds", "deadline", "emergency_plan")
-
-
 @case.command("list")
 @case_filter_options
 @json_option

@@ -16,14 +16,15 @@ from string import Template
 
 from engine import vocabularies
 from engine.audit import CaseFile, trace
+from engine.case import FIVE_IMPLEMENTATIONS
 from engine.clock import local
 from engine.documents import shown_trace
 from engine.events import verify_chain
 from engine.replay import InconsistentLog, RungView, fired_rungs, open_rungs, replay
 
-FIVE_IMPLEMENTATIONS = (("responsible_unit", "责任单位"), ("responsible_person", "责任人"),
-                        ("measures", "整改措施"), ("funds", "整改资金"), ("deadline", "整改时限"),
-                        ("emergency_plan", "应急预案"))
+# The five implementations' labels where a definition gives none (the names are engine.case's).
+FIVE_LABELS = {"responsible_unit": "责任单位", "responsible_person": "责任人", "measures": "整改措施",
+               "funds": "整改资金", "deadline": "整改时限", "emergency_plan": "应急预案"}
 CASE_LABELS = {"title": "隐患内容", "enterprise": "企业", "region": "行政区划", "industry": "行业",
                "level": "隐患等级", "source": "发现方式", "found_at": "发现时间", "parent_id": "上级案件"}
 DETAIL_LABELS = {"extension.clock": "延期计时", "extension.previous": "原时限", "extension.until": "新时限",
@@ -54,9 +55,9 @@ def dossier_data(found: CaseFile, *, generated_at: datetime) -> dict:
                  "created_at": stored.created_at, "closed_at": stored.closed_at, "deadline": stored.deadline,
                  "parent_id": stored.parent_id, "flags": list(stored.flags)},
         "field_labels": labels,
-        "five_implementations": [{"field": name, "label": labels.get(name) or label, "value": stored.fields.get(name),
-                                  "missing": name in stored.missing_implementations}
-                                 for name, label in FIVE_IMPLEMENTATIONS],
+        "five_implementations": [{"field": name, "label": labels.get(name) or FIVE_LABELS[name],
+                                  "value": stored.fields.get(name), "missing": name in stored.missing_implementations}
+                                 for name in FIVE_IMPLEMENTATIONS],
         "missing_implementations": stored.missing_implementations,
         "timeline": responsibility["actions"],
         "signatures": [_signature(a) for a in responsibility["actions"] if a["role"] != "system"],
