@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 # Engine triggers: recorded by the engine itself, not signatures of a workflow step.
 ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar"})
 
+# Events the engine records on its own schedule: a person's back-filled record of an earlier moment may come
+# after them in the log (the scheduler's reminder does not block the paper verification dated before it).
+UNBLOCKING_TRIGGERS = frozenset({"escalate"})
+
 # The five implementations (五落实) of a major hazard, as the case's fields hold them.
 FIVE_IMPLEMENTATIONS = ("responsible_unit", "responsible_person", "measures", "funds", "deadline", "emergency_plan")
 
@@ -55,9 +59,13 @@ class Case:
     due_at: datetime | None = None        # the deadline, moved later by the time its clock spent paused
     paused_at: datetime | None = None     # the deadline's clock is paused since then
     met_at: datetime | None = None        # the deadline's clock stopped then: the obligation was met
-    rectified_at: datetime | None = None  # entered a rectified state (verified, written off)
+    rectified_at: datetime | None = None  # entered a rectified state (rectification complete)
+    accepted_at: datetime | None = None   # entered an accepted state (the department verified it)
+    voided_at: datetime | None = None     # voided (a duplicate, a mistake): out of every figure, list and ladder
+    decisions: dict = field(default_factory=dict)  # proposals and extension applications, and what became of them
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    acted_at: datetime | None = None      # the last event a person (not the scheduler) recorded took effect then
     closed_at: datetime | None = None
     last_hash: str = GENESIS
 
@@ -116,9 +124,11 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
     is_final = event.to_state in definition.final_states
     calendar = data["calendar"] if event.trigger == "recalendar" else case.calendar
     new_clocks = clocks.advance(case.clocks, event, definition)
-    rectified_at = None
+    rectified_at = accepted_at = None
     if event.to_state in definition.rectified_states:
         rectified_at = (before.rectified_at if before is not None else None) or event.at
+    if event.to_state in definition.accepted_states:
+        accepted_at = (before.accepted_at if before is not None else None) or event.at
     if before is not None and new_clocks is before.clocks and fields is before.fields and event.trigger != "migrate":
         facts = {"due_at": before.due_at, "paused_at": before.paused_at, "met_at": before.met_at}  # unchanged
     else:
@@ -126,8 +136,9 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
     return evolve(
         case, state=event.to_state, version=event.seq, workflow_version=event.workflow_version,
         fields=fields, flags=flags, signers=signers, fired=fired, clocks=new_clocks, is_final=is_final,
-        calendar=calendar, rectified_at=rectified_at,
-        updated_at=event.at, closed_at=event.at if is_final and not case.is_final else case.closed_at,
+        calendar=calendar, rectified_at=rectified_at, accepted_at=accepted_at,
+        updated_at=event.at, acted_at=case.acted_at if event.trigger in UNBLOCKING_TRIGGERS else event.at,
+        closed_at=event.at if is_final and not case.is_final else case.closed_at,
         last_hash=event.hash, **facts,
     )
 

@@ -274,6 +274,6 @@ def test_parse_and_check_problems_are_reported_together(runner, tmp_path):
                     "    from: reported\n    to: nowhere\n    roles: [mayor]\n")
     result = validate(runner, path)
     assert result.exit_code == 7
-    assert f"{path}:4: state 'reported': unknown key 'colour' (allowed: final, initial, label, rectified)" in result.stdout
+    assert f"{path}:4: state 'reported': unknown key 'colour' (allowed: accepted, final, initial, label, rectified)" in result.stdout
     assert "unknown state 'nowhere' in 'to'" in result.stdout
     assert "unknown role 'mayor'" in result.stdout

@@ -31,7 +31,8 @@ class StateSpec:
     name: str
     label: str = ""
     final: bool = False
-    rectified: bool = False   # reports count a case here as rectified (verified or written off)
+    rectified: bool = False   # reports count a case here as rectified (整改完成: rectification complete)
+    accepted: bool = False    # ...and here as accepted by the department as well (验收/复查 passed)
     line: int = 0
 
 
@@ -149,6 +150,9 @@ class Definition:
             # A definition that marks no state rectified (those of the first release) counts its final states.
             rectified=frozenset(s.name for s in self.states if s.rectified) or frozenset(
                 s.name for s in self.states if s.final),
+            # Unmarked, acceptance is what `rectified` meant before the two were told apart: those states.
+            accepted=frozenset(s.name for s in self.states if s.accepted) or frozenset(
+                s.name for s in self.states if s.rectified) or frozenset(s.name for s in self.states if s.final),
             deadline_clock=next((c for c in self.clocks if c.deadline_field == "deadline"), None),
             clock_triggers=frozenset({"extend"} | {t for c in self.clocks for t in (*c.start, *c.stop, *c.pause,
                                                                                     *c.resume)}),
@@ -181,6 +185,10 @@ class Definition:
     @property
     def rectified_states(self) -> frozenset[str]:
         return self._index["rectified"]
+
+    @property
+    def accepted_states(self) -> frozenset[str]:
+        return self._index["accepted"]
 
     @property
     def deadline_clock(self) -> "ClockSpec | None":

@@ -20,7 +20,7 @@ from engine.vocabularies import roles as vocabulary_roles
 TOP_KEYS = frozenset({"workflow", "title", "description", "roles", "fields", "states", "report",
                       "transitions", "extend", "clocks", "escalation"})
 FIELD_KEYS = frozenset({"type", "label", "values"})
-STATE_KEYS = frozenset({"label", "initial", "final", "rectified"})
+STATE_KEYS = frozenset({"label", "initial", "final", "rectified", "accepted"})
 TRANSITION_KEYS = frozenset({"trigger", "from", "to", "roles", "requires", "sets", "guards", "lifts", "label"})
 COMMAND_KEYS = frozenset({"roles", "requires", "sets", "guards"})
 CLOCK_KEYS = frozenset({"label", "start", "stop", "pause", "resume", "deadline", "duration"})
@@ -188,16 +188,16 @@ class _Parser:
             line = node.line_of(sname)
             spec = spec if spec is not None else source.Mapping()
             if not isinstance(spec, source.Mapping):
-                self.problem(line, f"{where}: must be a mapping (label, initial, final, rectified) or empty")
+                self.problem(line, f"{where}: must be a mapping (label, initial, final, rectified, accepted) or empty")
                 continue
             self.keys(spec, STATE_KEYS, where)
-            for flag in ("initial", "final", "rectified"):
+            for flag in ("initial", "final", "rectified", "accepted"):
                 if flag in spec and not isinstance(spec[flag], bool):
                     self.problem(spec.line_of(flag), f"{where}: '{flag}' must be true or false")
             if spec.get("initial") is True:
                 initials.append((sname, line))
             result.append(StateSpec(sname, self.text(spec, "label", where), spec.get("final") is True,
-                                    spec.get("rectified") is True, line))
+                                    spec.get("rectified") is True, spec.get("accepted") is True, line))
         if node is not None and not initials:
             self.problem(node.line, "states: no state is marked 'initial: true'")
         for sname, line in initials[1:]:

@@ -44,13 +44,15 @@ def case_values(case: Case) -> dict:
         "version": case.version, "level": case.level, "title": case.title, "enterprise": case.enterprise,
         "region": case.region, "industry": case.industry, "source": case.source, "found_at": case.found_at,
         "deadline": fields.get("deadline"), "due_at": case.due_at, "paused_at": case.paused_at,
-        "met_at": case.met_at, "rectified_at": case.rectified_at,
+        "met_at": case.met_at, "rectified_at": case.rectified_at, "accepted_at": case.accepted_at,
+        "voided_at": case.voided_at, "decisions": case.decisions,
         "responsible_unit": fields.get("responsible_unit"), "responsible_person": fields.get("responsible_person"),
         "department": fields.get("department"), "fields": fields,
         "flags": list(case.flags), "signers": case.signers, "clocks": case.clocks,
         "fired": [list(f) for f in case.fired], "parent_id": case.parent_id, "calendar_hash": case.calendar,
         "is_final": case.is_final,
-        "created_at": case.created_at, "updated_at": case.updated_at, "closed_at": case.closed_at,
+        "created_at": case.created_at, "updated_at": case.updated_at, "acted_at": case.acted_at,
+        "closed_at": case.closed_at,
         "last_hash": case.last_hash,
     }
 
@@ -66,7 +68,9 @@ def case_from_tuple(row: Sequence) -> Case:
         fired=tuple(tuple(f) for f in row[a["fired"]]), parent_id=row[a["parent_id"]],
         calendar=row[a["calendar_hash"]], is_final=bool(row[a["is_final"]]), due_at=row[a["due_at"]],
         paused_at=row[a["paused_at"]], met_at=row[a["met_at"]], rectified_at=row[a["rectified_at"]],
-        created_at=row[a["created_at"]], updated_at=row[a["updated_at"]], closed_at=row[a["closed_at"]],
+        accepted_at=row[a["accepted_at"]], voided_at=row[a["voided_at"]], decisions=dict(row[a["decisions"]]),
+        created_at=row[a["created_at"]], updated_at=row[a["updated_at"]], acted_at=row[a["acted_at"]],
+        closed_at=row[a["closed_at"]],
         last_hash=row[a["last_hash"]],
     )
 

@@ -108,6 +108,8 @@ cases = Table(
     _ts("paused_at", nullable=True),
     _ts("met_at", nullable=True),        # the deadline's clock stopped: the obligation was met
     _ts("rectified_at", nullable=True),  # entered a state the definition marks `rectified`
+    _ts("accepted_at", nullable=True),   # entered a state the definition marks `accepted`
+    _ts("voided_at", nullable=True),     # voided: counted nowhere, kept in the log
     Column("responsible_unit", String),
     Column("responsible_person", String),
     Column("department", String),
@@ -119,16 +121,18 @@ cases = Table(
     Column("parent_id", String, index=True),
     Column("calendar_hash", String),
     Column("is_final", Boolean, nullable=False),
+    Column("decisions", JSON, nullable=False),
     _ts("created_at"),
     _ts("updated_at"),
+    _ts("acted_at", nullable=True),
     _ts("closed_at", nullable=True),
     Column("last_hash", String, nullable=False),
     Index("ix_case_state_region", "state", "region"),
     Index("ix_case_open_due", "is_final", "due_at"),
     # Reports (engine/store/reports.py): every column the figures' GROUP BY filters, groups and counts by, so
     # a county's or a province's figures are read from this index alone, in region order, without a sort.
-    Index("ix_case_report", "parent_id", "region", "industry", "level", "department", "found_at", "rectified_at",
-          "due_at", "met_at", "paused_at", "closed_at"),
+    Index("ix_case_report", "parent_id", "voided_at", "region", "industry", "level", "department", "found_at",
+          "rectified_at", "accepted_at", "due_at", "met_at", "paused_at", "closed_at"),
 )
 events = Table(
     "case_event", METADATA,
