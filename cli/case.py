@@ -94,8 +94,105 @@ def extend(ctx, case_id, until, reason, clock):
                                                 clock=clock, now=app.now)
     if is_json(ctx):
         print_json(case_document(after, app.now))
-    else:
+        return
+    pending = after.decisions.get("extension")
+    if pending is None:
         message(f"{after.id}: deadline now {until} (version {after.version})")
+    else:
+        by = f" by {pending['decide_by']}" if pending.get("decide_by") else ""
+        message(f"{after.id}: extension to {until} applied for; it awaits a decision{by} "
+                f"(hazard case decide {after.id} extension approve|decline --reason TEXT)")
+
+
+@case.command()
+@click.argument("case_id", metavar="CASE")
+@click.argument("rung", metavar="RUNG")
+@click.argument("decision", type=click.Choice(["approve", "decline"]))
+@click.option("--reason", required=True, help="Why (recorded in the event, shown in the trace and the dossier).")
+@click.option("--expect-version", type=version_type(), default=None,
+              help="Refuse with a conflict unless the case is still at this version (what you looked at).")
+@json_option
+@click.pass_context
+def decide(ctx, case_id, rung, decision, reason, expect_version):
+    """Decide what awaits a decision on CASE: the proposal of the ladder's RUNG (interview, posted-supervision,
+    exposure, suspension: `case show` lists what is proposed), or RUNG `extension` for an extension application.
+
+    An approved sanction is carried out now (the case is flagged, an interview or a posted supervision opens);
+    a declined one stays on the record. Only the roles the workflow names for it may decide, in the case's
+    region, and never the applicant of an extension.
+
+    \b
+    Example:
+      hazard --actor li case decide HZ-2026-000001 suspension approve --reason 逾期一个月仍未整改
+      hazard --actor zhang case decide HZ-2026-000001 extension decline --reason 理由不充分
+    """
+    from cli.output import message, print_json
+    from engine.documents import case_document
+
+    app = ctx.obj
+    after = app.engine.commands.decide(case_id, rung, decision, actor=app.actor_name, reason=reason,
+                                       expected_version=expect_version, now=app.now)
+    if is_json(ctx):
+        print_json(case_document(after, app.now))
+        return
+    ruled = [p for p in (after.decisions.get("proposals") or {}).values() if p["rung"] == rung and p.get("by")]
+    linked = max(ruled, key=lambda p: p["cycle"]).get("linked_case") if ruled else None
+    message(f"{after.id}: {rung} {'approved' if decision == 'approve' else 'declined'} (version {after.version})"
+            + (f"; opened {linked}" if linked else "")
+            + (f"; flags: {', '.join(after.flags)}" if decision == "approve" and after.flags else ""))
+
+
+@case.command()
+@click.argument("case_id", metavar="CASE")
+@click.option("--reason", required=True, help="Why the case is void (a duplicate of which case, a test...).")
+@click.option("--expect-version", type=version_type(), default=None,
+              help="Refuse with a conflict unless the case is still at this version (what you looked at).")
+@json_option
+@click.pass_context
+def void(ctx, case_id, reason, expect_version):
+    """Void a case recorded by mistake: it leaves every figure, list and ladder, and stays in the log.
+
+    \b
+    Example:
+      hazard --actor zhang case void HZ-2026-000007 --reason 与HZ-2026-000003重复
+    """
+    from cli.output import message, print_json
+    from engine.documents import case_document
+
+    app = ctx.obj
+    after = app.engine.commands.void_case(case_id, actor=app.actor_name, reason=reason,
+                                          expected_version=expect_version, now=app.now)
+    if is_json(ctx):
+        print_json(case_document(after, app.now))
+    else:
+        message(f"{after.id}: voided (version {after.version}); it is left out of every figure, list and ladder")
+
+
+@case.command()
+@click.argument("case_id", metavar="CASE")
+@set_option
+@click.option("--reason", required=True, help="Why (recorded with the old and the new values).")
+@click.option("--expect-version", type=version_type(), default=None,
+              help="Refuse with a conflict unless the case is still at this version (what you looked at).")
+@json_option
+@click.pass_context
+def correct(ctx, case_id, fields, reason, expect_version):
+    """Correct what a case was reported with: --set title=, enterprise=, region=, industry= or source=.
+
+    \b
+    Example:
+      hazard --actor zhang case correct HZ-2026-000001 --set title=液氨储罐区未设泄漏报警装置 --reason 标题笔误
+    """
+    from cli.output import message, print_json
+    from engine.documents import case_document
+
+    app = ctx.obj
+    after = app.engine.commands.correct_case(case_id, actor=app.actor_name, changes=fields, reason=reason,
+                                             expected_version=expect_version, now=app.now)
+    if is_json(ctx):
+        print_json(case_document(after, app.now))
+    else:
+        message(f"{after.id}: corrected {', '.join(sorted(fields))} (version {after.version})")
 
 
 @case.command()
@@ -139,16 +236,37 @@ def show(ctx, case_id, as_of):
             ("workflow", f"{found.workflow} v{found.workflow_version}"), ("version", found.version),
             ("deadline", found.deadline), ("due", short_time(found.due_at)), ("overdue", doc["overdue"]),
             ("found_at", short_time(found.found_at)), ("flags", ", ".join(found.flags) or "-")]
+    if doc["original_deadline"] and doc["original_deadline"] != found.deadline:
+        rows.insert(rows.index(("deadline", found.deadline)) + 1, ("original deadline", doc["original_deadline"]))
+    if found.voided_at:
+        rows.insert(2, ("VOID", f"voided {short_time(found.voided_at)}: counted nowhere, kept in the log"))
     rows += [(f"  {k}", v) for k, v in doc["fields"].items() if k != "deadline"]
     if found.missing_implementations:
         rows.append(("五落实 missing", ", ".join(found.missing_implementations)))
     if found.parent_id:
         rows.append(("parent", found.parent_id))
     pairs(rows, title=f"{found.id} {found.title}" + (f" (as of {short_time(now)})" if as_of else ""))
+    if doc["pending_decisions"]:
+        table(["rung", "action", "since", "decided by", "details"],
+              [[p["rung"], p["label"] or p["action"], p["since"][:16].replace("T", " "),
+                ", ".join(p.get("decided_by") or []) if p["kind"] == "proposal" else f"not {p['applied_by']}",
+                f"until {p['until']}" + (f", decide by {p['decide_by']}" if p.get("decide_by") else "")
+                if p["kind"] == "extension" else f"due {p['due_at'][:16].replace('T', ' ')}"]
+               for p in doc["pending_decisions"]],
+              title="awaiting a decision (hazard case decide CASE RUNG approve|decline --reason TEXT)",
+              optional=("details",))
+    decided = [p for p in doc["proposals"] if p["status"] != "proposed"] + doc["extensions"]
+    if decided:
+        table(["rung", "status", "by", "at", "reason"],
+              [[p.get("rung", "extension"), p["status"] + (f" -> {p['until']}" if "until" in p else ""),
+                p.get("by") or "", (p.get("at") or "")[:16].replace("T", " "),
+                (p.get("decision_reason") or "") if "until" in p else (p.get("reason") or "")] for p in decided],
+              title="decisions")
     if rungs:
-        table(["clock", "cycle", "rung", "action", "due", "fired", "status"],
-              [[r.clock, r.cycle, r.rung, r.action, short_time(r.due_at) + (" (provisional)" if r.provisional else ""),
-                short_time(r.fired_at), r.status] for r in rungs], title="escalation rungs", optional=("clock", "cycle"))
+        table(["rung", "status", "due", "fired", "action", "clock", "cycle"],
+              [[r.rung, r.status, short_time(r.due_at) + (" (provisional)" if r.provisional else ""),
+                short_time(r.fired_at), r.action, r.clock, r.cycle] for r in rungs], title="escalation rungs",
+              optional=("fired", "action", "clock", "cycle"))
     if linked:
         table(["case", "workflow", "state", "deadline"], [[c.id, c.workflow, c.state, c.deadline] for c in linked],
               title="linked cases")

@@ -5,6 +5,9 @@ import click
 
 from cli.options import is_json, json_option, limit_type
 
+# Every status a rung row can have (engine/store/rungs.py), for --status.
+RUNG_STATUSES = ("pending", "paused", "proposed", "approved", "declined", "lapsed", "fired", "skipped", "cancelled")
+
 lease_option = click.option(
     "--lease", type=click.IntRange(5, 3600), default=300, show_default=True, envvar="HAZARD_LEASE", metavar="SECONDS",
     help="How long rows a sweep claimed stay its own if it dies (real time); another sweep takes them after. "
@@ -35,15 +38,21 @@ def escalate(ctx, dry_run, limit, lease):
         print_json(sweep_document(result))
         return
     if result.fired:
-        table(["case", "clock", "rung", "action", "due", "status", "late", "linked"],
-              [[f["case_id"], f["clock"], f["rung"], f["action"], short_time(datetime.fromisoformat(f["due_at"])),
-                ("would be " if dry_run else "") + f["status"], _late(f["late_seconds"]), f.get("linked_case", "")]
-               for f in result.fired], optional=("clock",))
+        table(["case", "rung", "status", "due", "late", "action", "why", "clock"],
+              [[f["case_id"], f["rung"], ("would be " if dry_run else "") + f["status"],
+                short_time(datetime.fromisoformat(f["due_at"])), _late(f["late_seconds"]), f["action"],
+                f.get("reason") or (f"awaits {' or '.join(f['decided_by'])}" if f["status"] == "proposed" else "")
+                + (f"opened {f['linked_case']}" if f.get("linked_case") else ""), f["clock"]]
+               for f in result.fired], text=("why",), optional=("late", "action", "clock"))
     counts = result.counts
     if dry_run:
-        message(f"dry run: {counts['fired']} would fire, {counts['skipped']} would be skipped; nothing was changed")
+        message(f"dry run: {counts['fired']} would fire, {counts['proposed']} would be proposed, {counts['skipped']} "
+                "would be skipped; nothing was changed")
     else:
-        message(f"{counts['fired']} fired, {counts['skipped']} skipped, {counts['conflicts']} left for the next sweep")
+        message(f"{counts['fired']} fired, {counts['proposed']} proposed for a decision, {counts['skipped']} skipped, "
+                f"{counts['conflicts']} left for the next sweep")
+        if counts["proposed"]:
+            message("proposals await a decision: hazard case decide CASE RUNG approve|decline --reason TEXT")
 
 
 @click.command()
@@ -74,9 +83,20 @@ def scheduler(ctx, interval, lease):
 
     def once():
         result = sweeper()
-        return {"at": iso(result.now), **result.counts}
+        return {"at": iso(result.now), **result.counts, **_named_cases(result)}
 
     loop.run(once, interval=interval, log=lambda line: click.echo(f"[hazard scheduler] {line}", err=True))
+
+
+def _named_cases(result, shown: int = 10) -> dict:
+    """The cases a sweep fired, proposed or skipped rungs of, by status, for its log line (the first few)."""
+    named = {}
+    for status in ("fired", "proposed", "skipped"):
+        cases = result.cases(status)
+        if cases:
+            named[f"{status}_cases"] = ",".join(cases[:shown]) + (f",+{len(cases) - shown} more" if len(cases) > shown
+                                                                   else "")
+    return named
 
 
 def _lease(seconds: int):
@@ -93,31 +113,41 @@ def escalation():
 @click.option("--due", is_flag=True, help="Only rungs due now and not fired.")
 @click.option("--overdue-unfired", is_flag=True,
               help="Only due rungs past their grace time and still not fired: the engine's health figure.")
+@click.option("--proposed", is_flag=True, help="Only proposals awaiting a decision (same as --status proposed).")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(RUNG_STATUSES),
+              help="Only rungs of this status (repeatable).")
+@click.option("--all", "show_all", is_flag=True, help="Cancelled rungs too (left out by default).")
 @click.option("--case", "case_id", default=None, help="Only the rungs of this case.")
 @click.option("--limit", type=limit_type(), default=1000, show_default=True)
 @json_option
 @click.pass_context
-def list_(ctx, due, overdue_unfired, case_id, limit):
-    """List escalation rungs with their due and fired times.
+def list_(ctx, due, overdue_unfired, proposed, statuses, show_all, case_id, limit):
+    """List escalation rungs with their status, due and fired times: pending, proposed for a decision (and
+    approved, declined or lapsed), fired, skipped as missed; cancelled ones only with --all.
 
     \b
     Example:
+      hazard escalation list --proposed
       hazard escalation list --overdue-unfired --json
     """
     from cli.output import message, print_json, short_time, table
     from engine.documents import escalation_list_document
 
     app = ctx.obj
+    wanted = set(statuses) | ({"proposed"} if proposed else set())
     rows, lateness = app.engine.queries.escalation_list(due=due, overdue_unfired=overdue_unfired, case_id=case_id,
-                                                        limit=limit, now=app.now)
+                                                        limit=limit, now=app.now, statuses=tuple(sorted(wanted)),
+                                                        cancelled=show_all)
     if is_json(ctx):
         print_json(escalation_list_document(rows, lateness, app.now))
         return
-    table(["case", "clock", "cycle", "rung", "action", "due", "fired", "status"],
-          [[r.case_id, r.clock, r.cycle, r.rung, r.action, short_time(r.due_at) + (" (provisional)" if r.provisional else ""),
-            short_time(r.fired_at), r.status] for r in rows], optional=("clock", "cycle"))
+    table(["case", "rung", "status", "due", "fired", "action", "clock", "cycle"],
+          [[r.case_id, r.rung, r.status, short_time(r.due_at) + (" (provisional)" if r.provisional else ""),
+            short_time(r.fired_at), r.action, r.clock, r.cycle] for r in rows],
+          optional=("fired", "action", "clock", "cycle"))
     if overdue_unfired or due:
-        message(f"{len(rows)} rung(s); oldest unfired is {_late(lateness)} late")
+        message(f"{len(rows)} rung(s) due and not fired" + (f"; the oldest is {_late(lateness)} late" if lateness
+                                                             else ""))
 
 
 def _late(seconds: float) -> str:

@@ -68,11 +68,21 @@ hazard --actor ent --now 2026-04-01T09:00 case advance "$B" submit
 hazard --actor zhang --now 2026-04-03T09:00 case advance "$B" verify --set opinion="泄爆装置已安装，验收合格"
 hazard --actor li --now 2026-04-03T16:00 case advance "$B" close
 
-say "D is never finished: the scheduler climbs the ladder as the days pass"
-for T in 2026-03-29T00:05 2026-04-01T09:00 2026-04-08T09:00 2026-04-16T09:00 2026-05-01T09:00; do
+say "D is never finished: the scheduler climbs the ladder; sanctions wait for a named person's decision"
+for T in 2026-03-29T00:05 2026-04-01T09:00 2026-04-08T09:00; do
   echo "-- sweep at $T"
   hazard --now "$T" escalate
 done
+hazard --actor zhang --now 2026-04-08T10:00 case decide "$D" interview approve --reason "逾期一周未整改" \
+  || echo "(refused as expected: only the committee office decides an interview)"
+hazard --actor li --now 2026-04-08T10:00 case decide "$D" interview approve --reason "逾期一周未整改，约谈企业主要负责人"
+for T in 2026-04-16T09:00 2026-05-01T09:00; do
+  echo "-- sweep at $T"
+  hazard --now "$T" escalate
+done
+hazard --actor li --now 2026-05-01T10:00 case decide "$D" posted-supervision approve --reason "市级挂牌督办"
+hazard --actor zhang --now 2026-05-01T10:00 case decide "$D" suspension approve --reason "逾期一个月，责令停产整顿"
+hazard --actor li --now 2026-05-01T10:05 case decide "$D" exposure decline --reason "已责令停产，暂不公开曝光"
 
 say "The register on May 1, the overdue case and its rungs and linked cases"
 hazard --now 2026-05-01T09:00 case list

@@ -23,7 +23,7 @@ from engine.events import ChainBreak, Event, verify_chain
 from engine.replay import DefinitionFor, taken_until
 
 ENGINE_LABELS = {"report": "上报", "extend": "延期", "escalate": "督办升级", "migrate": "版本迁移",
-                 "recalendar": "重算工作日"}
+                 "recalendar": "重算工作日", "decide": "处置决定", "void": "作废", "correct": "更正"}
 
 
 # -- chain verification ---------------------------------------------------------------------------------------
@@ -93,11 +93,20 @@ def action_document(event: Event, definition: Definition) -> dict:
            "to_label": _state_label(definition, event.to_state),
            "at": event.at, "recorded_at": event.recorded_at, "signed": signed, "hash": event.hash}
     if event.trigger == "extend":
-        doc["extension"] = {k: data.get(k) for k in ("clock", "previous", "until", "reason")}
+        doc["label"] = "延期申请" if data.get("application") else doc["label"]
+        doc["extension"] = {k: data.get(k) for k in ("clock", "previous", "until", "reason", "application",
+                                                     "decide_by") if k in data or k in ("previous", "until")}
+    if event.trigger == "decide":
+        doc["decision"] = {k: data.get(k) for k in ("rung", "label", "action", "decision", "reason", "until", "flags",
+                                                    "linked_case") if data.get(k) is not None}
+    if event.trigger == "correct":
+        doc["correction"] = {"changes": data.get("changes"), "reason": data.get("reason")}
+    if event.trigger == "void":
+        doc["void"] = {"reason": data.get("reason")}
     if event.trigger == "escalate":
         doc["escalation"] = {k: data.get(k) for k in ("rung", "label", "action", "status", "level", "kind_label",
                                                      "clock", "cycle", "due_at", "late_seconds", "linked_case",
-                                                     "flags") if k in data}
+                                                     "flags", "decided_by", "reason") if k in data}
     if event.trigger == "migrate":
         doc["migration"] = {k: data.get(k) for k in ("from_version", "to_version", "map")}
     return doc
@@ -139,7 +148,7 @@ def trace(events: Iterable[Event], definition_for: DefinitionFor, *, until: date
 
     for event in taken_until(events, until):
         definition = definition_for(event.workflow, event.workflow_version)
-        if case is not None:
+        if case is not None and event.at >= case.updated_at:  # a back-filled record may precede an escalation
             interval(case.updated_at, event.at)
         moved = case is None or event.to_state != case.state
         case = apply(case, event, definition)

@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator
 
 from engine.accounts import users_log_breaks
 from engine.audit import CaseFile, Tally, trace, verify_stream
-from engine.proofs import column_differences, rung_differences
+from engine.proofs import column_differences, rung_differences, settled
 from engine.case import Case
 from engine.errors import NotFound
 from engine.events import ChainBreak, Event
@@ -99,7 +99,7 @@ class Auditor:
                 differences += self._rung_problems(conn, full, fired, audit_store.rungs_of(conn, [case_id]).get(
                     case_id, ()))
             moment = as_of or now or self.engine.clock.now()
-            rungs = fired_rungs(log, as_of=as_of)
+            rungs = fired_rungs(log, as_of=as_of, decisions=view.decisions if view is not None else None)
             if view is not None:
                 run = self.engine.registry.loaded(conn, view.workflow, view.workflow_version)
                 rungs += open_rungs(view, run.definition, run.calendar, as_of=moment)
@@ -166,7 +166,7 @@ class Auditor:
         run = self.engine.registry.loaded(conn, case.workflow, case.workflow_version)
         planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired,
                               self.engine.registry.calendar_of(conn, case, run)) if run.definition.clocks else []
-        return rung_differences(rows, planned, fired)
+        return rung_differences(rows, planned, settled(fired, case.decisions))
 
     def verify(self, *, on_events: Callable[[int], None] | None = None) -> VerifyReport:
         from engine.store import audit as audit_store

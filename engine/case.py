@@ -17,14 +17,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from engine.clock import deadline_instant
-from engine.escalation import clocks
+from engine.escalation import clocks, decisions as decided
 from engine.events import GENESIS, Event
 
 if TYPE_CHECKING:
     from engine.definition.model import Definition
 
 # Engine triggers: recorded by the engine itself, not signatures of a workflow step.
-ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar"})
+ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar", "decide", "void", "correct"})
+# What `hazard case correct` may change: the attributes a case is counted and found by, as reported.
+CORRECTABLE = ("title", "enterprise", "region", "industry", "source")
 
 # Events the engine records on its own schedule: a person's back-filled record of an earlier moment may come
 # after them in the log (the scheduler's reminder does not block the paper verification dated before it).
@@ -87,7 +89,7 @@ class Case:
 
     def overdue(self, now: datetime) -> bool:
         """Open, not met, and past its deadline counting paused time (see the module docstring)."""
-        if self.is_final or self.met_at or self.rectified_at or self.due_at is None:
+        if self.is_final or self.met_at or self.rectified_at or self.due_at is None or self.voided_at:
             return False
         return self.due_at <= (self.paused_at or now)
 
@@ -124,6 +126,12 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
     is_final = event.to_state in definition.final_states
     calendar = data["calendar"] if event.trigger == "recalendar" else case.calendar
     new_clocks = clocks.advance(case.clocks, event, definition)
+    voided_at = event.at if event.trigger == "void" else case.voided_at
+    record = case.decisions
+    if record or event.trigger in ("escalate", "decide", "extend"):
+        record = decided.fold(record, event, new_clocks, ends=is_final or voided_at is not None)
+    corrected = {name: change["new"] for name, change in data["changes"].items()} \
+        if event.trigger == "correct" else {}
     rectified_at = accepted_at = None
     if event.to_state in definition.rectified_states:
         rectified_at = (before.rectified_at if before is not None else None) or event.at
@@ -133,10 +141,13 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
         facts = {"due_at": before.due_at, "paused_at": before.paused_at, "met_at": before.met_at}  # unchanged
     else:
         facts = _deadline_facts(before, fields, new_clocks, definition, event.at)
+        if event.trigger == "void":  # its clocks stopped, but no obligation was met
+            facts["met_at"] = before.met_at
     return evolve(
         case, state=event.to_state, version=event.seq, workflow_version=event.workflow_version,
         fields=fields, flags=flags, signers=signers, fired=fired, clocks=new_clocks, is_final=is_final,
-        calendar=calendar, rectified_at=rectified_at, accepted_at=accepted_at,
+        calendar=calendar, rectified_at=rectified_at, accepted_at=accepted_at, voided_at=voided_at,
+        decisions=record, **corrected,
         updated_at=event.at, acted_at=case.acted_at if event.trigger in UNBLOCKING_TRIGGERS else event.at,
         closed_at=event.at if is_final and not case.is_final else case.closed_at,
         last_hash=event.hash, **facts,

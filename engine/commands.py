@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator
 
-from engine import limits, vocabularies
+from engine import limits, rulings, vocabularies
 from engine.calendar import default_calendar
 from engine.case import Case
 from engine.clock import UTC, iso, parse_time
@@ -80,6 +80,7 @@ class Commands:
             case, who = unit.case_and_actor(case_id, actor)
             run = unit.run(case.workflow, case.workflow_version)
             check_expected(case, expected_version)
+            rulings.check_not_void(case)
             check_time_order(case, now)
             transition = run.definition.transition(case.state, trigger)
             needs_linked = transition is not None and any(g.kind == "no_open_linked" for g in transition.guards)
@@ -102,8 +103,8 @@ class Commands:
         with self.unit() as unit:
             case, who = unit.case_and_actor(case_id, actor)
             run = unit.run(case.workflow, case.workflow_version)
-            check_expected(case, expected_version)
-            check_time_order(case, now)
+            rulings.check_not_void(case)
+            unit.check_effective(now, f"extending {case_id}")
             d = run.definition
             what = f"extending {case_id}"
             if d.extend is None:
@@ -122,12 +123,30 @@ class Commands:
                 fields={**guard_fields(case), **new_fields, "deadline": until}, actor=who.name,
                 actor_regions=who.regions, case_region=case.region, last_actor_of=case.signers,
                 open_linked=frozenset(), flags=frozenset(case.flags), now=now), what, case_id)
-            previous = case.fields.get(spec.deadline_field) if spec.deadline_field else case.clocks[spec.name].get("until")
-            data = {"clock": spec.name, "until": until, "previous": previous, "reason": reason.strip(),
-                    "fields": new_fields}
+            data = rulings.extension(unit, case, who, run, spec, until=until, reason=reason.strip(), now=now, role=role)
             event = unit.event(case, trigger="extend", to_state=case.state, actor=who.name, role=role, at=now,
                                data=data, run=run)
             return unit.append(case, [event], run)
+
+    def decide(self, case_id: str, rung: str, decision: str, *, actor: str | None, reason: str,
+               expected_version: int | None = None, now: datetime | str | None = None) -> Case:
+        """Approve or decline what awaits a decision on the case: the proposal of the ladder's rung `rung` (an
+        interview, a posted supervision, exposure, suspension), or with `rung="extension"` the extension
+        application. An approved sanction is carried out now; a declined one stays on the record."""
+        return rulings.decide(self, case_id, rung, decision, actor=actor, reason=reason, now=self._now(now),
+                              expected_version=expected_version)
+
+    def void_case(self, case_id: str, *, actor: str | None, reason: str, expected_version: int | None = None,
+                  now: datetime | str | None = None) -> Case:
+        """Void a case recorded by mistake: out of every figure, list and ladder, kept in the log."""
+        return rulings.void(self, case_id, actor=actor, reason=reason, now=self._now(now),
+                            expected_version=expected_version)
+
+    def correct_case(self, case_id: str, *, actor: str | None, changes: dict, reason: str,
+                     expected_version: int | None = None, now: datetime | str | None = None) -> Case:
+        """Correct the title, enterprise, region, industry or source a case was reported with."""
+        return rulings.correct(self, case_id, actor=actor, changes=changes, reason=reason, now=self._now(now),
+                               expected_version=expected_version)
 
     def migrate_cases(self, name: str, *, to_version: int, mapping: dict[str, str], actor: str | None,
                       dry_run: bool = False, now: datetime | str | None = None) -> list:
@@ -299,11 +318,13 @@ def check_expected(case: Case, expected_version: int | None) -> None:
 
 
 def check_time_order(case: Case, now: datetime) -> None:
-    """An event may not take effect before the one it follows: the log is in force in sequence order."""
-    if case.updated_at is not None and now < case.updated_at:
-        raise Refused(f"{case.id}: the engine time {now.isoformat()} is before its last event "
-                      f"({case.updated_at.astimezone(now.tzinfo).isoformat()}); back-fill events in order",
-                      case_id=case.id, rule="time-order")
+    """A person's record may not take effect before the last one a person made: they are in force in sequence
+    order. The scheduler's escalations do not count: a paper record dated before a reminder the scheduler sent
+    is back-filled after it."""
+    last = case.acted_at or case.updated_at
+    if last is not None and now < last:
+        raise Refused(f"{case.id}: the engine time {iso(now)} is before its last recorded step ({iso(last)}); "
+                      "back-fill a case's steps in the order they happened", case_id=case.id, rule="time-order")
 
 
 def guard_fields(case: Case) -> dict:

@@ -57,6 +57,8 @@ def case_document(case: Case, now: datetime, *, rungs: list | None = None, linke
         "created_at": iso(case.created_at), "updated_at": iso(case.updated_at), "closed_at": iso(case.closed_at),
         "level_label": vocabularies.levels().label(case.level), "source_label": vocabularies.sources().label(case.source),
         "fields": shown(dict(case.fields)), "missing_implementations": case.missing_implementations,
+        "accepted_at": iso(case.accepted_at), "voided": case.voided_at is not None, "voided_at": iso(case.voided_at),
+        **decisions_document(case),
     }
     if state is not None:
         doc["state_label"] = state.label
@@ -69,6 +71,25 @@ def case_document(case: Case, now: datetime, *, rungs: list | None = None, linke
         doc["linked"] = [{"id": c.id, "workflow": c.workflow, "state": c.state, "final": c.is_final,
                           "deadline": c.deadline, "title": c.title} for c in linked]
     return doc
+
+
+def decisions_document(case: Case) -> dict:
+    """What awaits a decision on the case and what was decided: the ladder's proposals, the extension applied
+    for, every extension decided, and the deadline as first set."""
+    from engine.escalation import decisions as decided
+    record = case.decisions
+    proposals = sorted((record.get("proposals") or {}).values(), key=lambda p: (p["proposed_at"], p["rung"]))
+    application = record.get("extension")
+    pending = [{"kind": "proposal", "rung": p["rung"], "label": p.get("label", ""), "action": p.get("action"),
+                "since": p["proposed_at"], "due_at": p.get("due_at"), "decided_by": p.get("decided_by", [])}
+               for p in decided.pending_proposals(record)]
+    if application:
+        pending.append({"kind": "extension", "rung": "extension", "label": "延期申请", "action": "extend",
+                        "since": application["applied_at"], "until": application["until"],
+                        "decide_by": application.get("decide_by"), "applied_by": application["applied_by"]})
+    return shown({"original_deadline": decided.original_deadline(record, case.deadline),
+                  "extensions": list(record.get("extensions") or ()), "extension_application": application,
+                  "proposals": proposals, "pending_decisions": pending})
 
 
 def rung_document(row) -> dict:

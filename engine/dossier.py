@@ -18,7 +18,7 @@ from engine import vocabularies
 from engine.audit import CaseFile, trace
 from engine.case import FIVE_IMPLEMENTATIONS
 from engine.clock import local
-from engine.documents import shown_trace
+from engine.documents import decisions_document, shown_trace
 from engine.events import verify_chain
 from engine.replay import InconsistentLog, RungView, fired_rungs, open_rungs, replay
 
@@ -33,9 +33,16 @@ DETAIL_LABELS = {"extension.clock": "延期计时", "extension.previous": "原�
                  "escalation.linked_case": "关联案件", "escalation.flags": "标记", "escalation.clock": "计时", "escalation.label": "名称", "escalation.level": "预警级别",
                  "escalation.kind_label": "通报类型",
                  "escalation.cycle": "周期", "migration.from_version": "原版本", "migration.to_version": "新版本",
-                 "migration.map": "状态映射"}
+                 "migration.map": "状态映射", "escalation.decided_by": "决定人角色", "escalation.reason": "说明",
+                 "extension.application": "延期申请", "extension.decide_by": "应决定日期",
+                 "decision.rung": "事项", "decision.label": "名称", "decision.action": "措施", "decision.decision": "决定",
+                 "decision.reason": "理由", "decision.until": "延期至", "decision.flags": "标记",
+                 "decision.linked_case": "关联案件", "correction.changes": "更正内容", "correction.reason": "更正理由",
+                 "void.reason": "作废理由"}
 RUNG_STATUS = {"fired": "已触发", "skipped": "已跳过", "pending": "待到期", "due": "已到期未触发",
-               "paused": "暂停", "cancelled": "已撤销"}
+               "paused": "暂停", "cancelled": "已撤销", "proposed": "待决定", "approved": "已批准",
+               "declined": "未批准", "lapsed": "已失效"}
+DECISION_STATUS = {"proposed": "待决定", "approved": "已批准", "declined": "未批准", "lapsed": "已失效"}
 
 
 def dossier_data(found: CaseFile, *, generated_at: datetime) -> dict:
@@ -53,7 +60,9 @@ def dossier_data(found: CaseFile, *, generated_at: datetime) -> dict:
                  "level": stored.level, "enterprise": stored.enterprise, "region": stored.region,
                  "industry": stored.industry, "source": stored.source, "found_at": stored.found_at,
                  "created_at": stored.created_at, "closed_at": stored.closed_at, "deadline": stored.deadline,
-                 "parent_id": stored.parent_id, "flags": list(stored.flags)},
+                 "parent_id": stored.parent_id, "flags": list(stored.flags),
+                 "voided_at": stored.voided_at, "accepted_at": stored.accepted_at},
+        "decisions": decisions_document(stored),
         "field_labels": labels,
         "five_implementations": [{"field": name, "label": labels.get(name) or FIVE_LABELS[name],
                                   "value": stored.fields.get(name), "missing": name in stored.missing_implementations}
@@ -74,7 +83,7 @@ def _rungs(found: CaseFile, now: datetime) -> list[RungView]:
     except InconsistentLog:
         view = found.stored  # the chain section says what is wrong; the rungs still show as stored
     definition = found.definition_for(view.workflow, view.workflow_version)
-    return fired_rungs(found.log) + open_rungs(view, definition, found.calendar, as_of=now)
+    return fired_rungs(found.log, decisions=view.decisions) + open_rungs(view, definition, found.calendar, as_of=now)
 
 
 def _rung(r: RungView, labels: dict) -> dict:
@@ -98,7 +107,7 @@ def _chain(case, log) -> dict:
 def _linked(case, events, found: CaseFile) -> dict:
     definition = found.definition_for(case.workflow, case.workflow_version)
     state = definition.state(case.state)
-    actions = trace(events, found.definition_for, until=case.updated_at)["actions"] if events else []
+    actions = trace(events, found.definition_for, until=max(e.at for e in events))["actions"] if events else []
     return {"id": case.id, "workflow": case.workflow, "workflow_title": definition.title, "title": case.title,
             "state": case.state, "state_label": state.label if state else "", "final": case.is_final,
             "created_at": case.created_at, "closed_at": case.closed_at, "deadline": case.deadline,
@@ -115,7 +124,7 @@ def to_json(data: dict) -> str:
 def to_html(data: dict) -> str:
     template = Template(resources.files("engine").joinpath("dossier.html").read_text(encoding="utf-8"))
     case = data["case"]
-    body = "\n".join([_header(data), _details(data), _five(data), _timeline(data), _rungs_section(data),
+    body = "\n".join([_header(data), _details(data), _five(data), _decisions(data), _timeline(data), _rungs_section(data),
                       _linked_section(data), _responsibility(data), _signatures(data), _integrity(data),
                       _footer(data)])
     return template.substitute(page_title=escape(f"{case['id']} {case['title']} · 隐患案卷"), body=body)
@@ -202,12 +211,17 @@ def _details(data: dict) -> str:
             ("发现方式", "Source", _word("source", case["source"])),
             ("发现时间", "Found", _t(case["found_at"])),
             ("上报时间", "Reported", _t(case["created_at"])), ("销号时间", "Closed", _t(case["closed_at"])),
-            ("整改时限", "Deadline", _e(case["deadline"])),
+            ("整改时限", "Deadline", _e(case["deadline"])
+             + (f" <small>(原时限 original {_e(data['decisions']['original_deadline'])})</small>"
+                if data["decisions"]["original_deadline"] not in (None, case["deadline"]) else "")),
             ("流程", "Workflow", f"{_e(case['workflow_title'])} <code>{_e(case['workflow'])} v{case['workflow_version']}</code>")]
     if case["parent_id"]:
         rows.append(("上级案件", "Parent case", _e(case["parent_id"])))
     if case["flags"]:
         rows.append(("标记", "Flags", _word("flags", case["flags"])))
+    if case["voided_at"]:
+        rows.insert(0, ("已作废", "Voided", f"<span class='bad'>{_t(case['voided_at'])}: 不计入任何统计、清单与督办 "
+                                           "counted in no figure, list or ladder</span>"))
     body = "".join(f"<tr><th>{zh} <small>{en}</small></th><td>{value}</td></tr>" for zh, en, value in rows)
     return f"<section>{_heading('基本信息', 'Case details')}<table class='kv'>{body}</table></section>"
 
@@ -222,13 +236,40 @@ def _five(data: dict) -> str:
     return f"<section>{_heading('五落实', 'Five implementations')}{note}<table class='kv'>{body}</table></section>"
 
 
+def _decisions(data: dict) -> str:
+    """What the ladder proposed and who decided it, and every extension applied for, with the decision."""
+    d = data["decisions"]
+    proposals = [[f"{_e(p.get('label') or p['rung'])}<br><small class='muted'>{_e(p['rung'])}</small>",
+                  _word("actions", p.get("action")), _t_text(p["proposed_at"]),
+                  f"{_e(DECISION_STATUS.get(p['status'], p['status']))} <small>{_e(p['status'])}</small>",
+                  _e(p.get("by")), _t_text(p.get("at")), _e(p.get("reason")), _e(p.get("linked_case"))]
+                 for p in d["proposals"]]
+    extensions = [[_e(x.get("previous")), _e(x.get("until")), _e(x.get("applied_by")), _t_text(x.get("applied_at")),
+                   _e(x.get("reason")), f"{_e(DECISION_STATUS.get(x.get('status'), x.get('status') or '待决定'))}",
+                   _e(x.get("by")), _t_text(x.get("at")), _e(x.get("decision_reason"))]
+                  for x in d["extensions"] + ([d["extension_application"]] if d["extension_application"] else [])]
+    return ("<section>" + _heading("处置决定", "Decisions")
+            + _table([("事项", "Rung"), ("措施", "Action"), ("提议时间", "Proposed"), ("决定", "Decision"),
+                      ("决定人", "By"), ("决定时间", "At"), ("理由", "Reason"), ("关联案件", "Linked case")],
+                     proposals, "无待决定或已决定的处置 No sanction proposed")
+            + _table([("原时限", "From"), ("申请延至", "Until"), ("申请人", "Applied by"), ("申请时间", "Applied"),
+                      ("申请理由", "Reason"), ("决定", "Decision"), ("决定人", "By"), ("决定时间", "At"),
+                      ("决定理由", "Decision reason")], extensions, "无延期 No extension")
+            + "</section>")
+
+
+def _t_text(value) -> str:
+    """An ISO instant kept as text in the case's decisions, shown like every other time here."""
+    return _t(datetime.fromisoformat(value)) if isinstance(value, str) and "T" in value else _e(value)
+
+
 def _action_rows(actions: list[dict], labels: dict) -> list[list[str]]:
     rows = []
     for a in actions:
         change = f"{_e(a['to_label'] or a['to'])}<br><small class='muted'>" + (
             _e(a["to"]) if a["from"] in (None, a["to"]) else f"{_e(a['from'])} → {_e(a['to'])}") + "</small>"
         detail = dict(a["signed"])
-        for key in ("extension", "escalation", "migration"):
+        for key in ("extension", "escalation", "migration", "decision", "correction", "void"):
             detail.update({f"{key}.{k}": v for k, v in (a.get(key) or {}).items() if v not in (None, "")})
         rows.append([str(a["seq"]), f"<span class='nowrap'>{_t(a['at'])}</span><br>"
                                     f"<small class='muted nowrap'>记录 {_t(a['recorded_at'])}</small>",

@@ -97,6 +97,7 @@ class CaseFilter:
         """Whether `case` (as it stood at `now`) passes the filter; sorting and paging aside."""
         fields = case.fields
         checks = (
+            case.voided_at is None,  # a voided case is in no list
             self.state is None or case.state == self.state,
             self.region is None or case.region.startswith(self.region),
             self.level is None or case.level == self.level,

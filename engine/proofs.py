@@ -88,6 +88,14 @@ def rung_differences(stored_rows: Iterable, planned: Iterable, fired: Iterable) 
     return found
 
 
+def settled(fired: Iterable[tuple], decisions: dict) -> list[tuple]:
+    """(clock, cycle, rung, status, at) of the escalate events, a proposal's status replaced by what became of
+    it (approved, declined, lapsed: the case's replayed `decisions` say), as its rung row must show."""
+    outcome = {(p["clock"], p["cycle"], p["rung"]): p["status"] for p in (decisions.get("proposals") or {}).values()}
+    return [(clock, cycle, rung, outcome.get((clock, cycle, rung), status), at)
+            for clock, cycle, rung, status, at in fired]
+
+
 def _key(key: tuple) -> str:
     clock, cycle, rung = key
     return f"{clock}#{cycle}/{rung}"

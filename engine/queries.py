@@ -140,8 +140,10 @@ class Queries:
             return found
 
     def escalation_list(self, *, due: bool = False, overdue_unfired: bool = False, case_id: str | None = None,
-                        limit: int | None = None, now=None) -> tuple[list, float]:
-        """Rung rows, and how late the oldest due-but-unfired one is (seconds)."""
+                        limit: int | None = None, now=None, statuses: tuple[str, ...] = (),
+                        cancelled: bool = True) -> tuple[list, float]:
+        """Rung rows (of the given `statuses`; without the cancelled ones unless `cancelled`), and how late the
+        oldest due-but-unfired one is (seconds)."""
         from engine.store import cases as case_store
         from engine.store import rungs as rung_store
 
@@ -152,9 +154,12 @@ class Queries:
                 rows = rung_store.of_case(conn, case_id)
                 if due or overdue_unfired:
                     rows = [r for r in rows if r.status == "pending" and r.due_at and r.due_at <= now]
+                rows = [r for r in rows if (not statuses or r.status in statuses)
+                        and (cancelled or r.status != "cancelled" or r.status in statuses)]
             else:
                 rows = rung_store.listing(conn, now=now, due_only=due or overdue_unfired,
-                                          limit=None if overdue_unfired else limit)
+                                          limit=None if overdue_unfired else limit, statuses=statuses,
+                                          cancelled=cancelled)
             if overdue_unfired:  # late past the grace of the definition each case runs under
                 info = rung_store.with_workflow(conn, rows)
                 graces = {key: timedelta(minutes=self._engine.registry.loaded(conn, *key).definition.grace_minutes)

@@ -23,15 +23,16 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from engine.calendar import WorkCalendar
-from engine.case import Case, apply
-from engine.definition.model import Definition
+from engine.case import UNBLOCKING_TRIGGERS, Case, apply
+from engine.escalation.decisions import key as proposal_key
+from engine.definition.model import EXTENSION, Definition
 from engine.errors import ReplayMismatch
 from engine.escalation import ladder
 from engine.events import Event
 from engine.machine import machine_for
 
 DefinitionFor = Callable[[str, int], Definition]
-STATE_KEEPING_TRIGGERS = frozenset({"extend", "escalate", "recalendar"})
+STATE_KEEPING_TRIGGERS = frozenset({"extend", "escalate", "recalendar", "decide", "void", "correct"})
 # A ledger row back-filled by `hazard import`: signed by the importing user in this role, whatever roles the
 # transition names, and only with its source in the data (engine/ledger/importer.py).
 IMPORT_ROLE = "import"
@@ -51,11 +52,12 @@ class InconsistentLog(ReplayMismatch):
 
 
 def taken_until(events: Iterable[Event], as_of: datetime | None) -> Iterable[Event]:
-    """The events in force at `as_of`: the sequence up to the first one effective after it."""
+    """The events in force at `as_of`: those effective by then, in sequence order. A person's events take effect
+    in sequence order; only the scheduler's (`escalate`) may stand before a back-filled record of an earlier
+    moment, and such an escalation is left out while the record is in."""
     for event in events:
-        if as_of is not None and event.at > as_of:
-            return
-        yield event
+        if as_of is None or event.at <= as_of:
+            yield event
 
 
 def replay(events: Iterable[Event], definition_for: DefinitionFor, *, as_of: datetime | None = None) -> Case | None:
@@ -66,13 +68,14 @@ def replay(events: Iterable[Event], definition_for: DefinitionFor, *, as_of: dat
         if (event.workflow, event.workflow_version) != key:  # one look-up per version, not per event
             key = (event.workflow, event.workflow_version)
             definition = definition_for(*key)
-        check_event(case, event, definition)
+        check_event(case, event, definition, gaps=as_of is not None)
         case = apply(case, event, definition)
     return case
 
 
-def check_event(case: Case | None, event: Event, definition: Definition) -> None:
-    """Raise InconsistentLog unless `event` can follow `case` under `definition`."""
+def check_event(case: Case | None, event: Event, definition: Definition, *, gaps: bool = False) -> None:
+    """Raise InconsistentLog unless `event` can follow `case` under `definition` (`gaps`: escalations left out
+    of an as-of view may leave holes in the sequence)."""
     def fail(message: str):
         raise InconsistentLog(message, case_id=event.case_id, seq=event.seq)
 
@@ -85,14 +88,19 @@ def check_event(case: Case | None, event: Event, definition: Definition) -> None
         return
     if event.case_id != case.id:
         fail(f"event of case {event.case_id} in the log of {case.id}")
-    if event.seq != case.version + 1:
+    if event.seq != case.version + 1 and not (gaps and event.seq > case.version):
         fail(f"sequence #{event.seq} follows #{case.version}")
     if event.from_state != case.state:
         fail(f"'{event.trigger}' recorded from '{event.from_state}' but the case was in '{case.state}'")
     if event.workflow != case.workflow:
         fail(f"workflow '{event.workflow}' in a '{case.workflow}' case")
-    if case.updated_at is not None and event.at < case.updated_at:
-        fail(f"takes effect at {event.at.isoformat()}, before the event it follows ({case.updated_at.isoformat()})")
+    # The scheduler's escalations do not bind a person's back-filled record of an earlier moment (acted_at);
+    # nothing takes effect before a person's event it follows, and no escalation before any event it follows.
+    bound = case.updated_at if event.trigger in UNBLOCKING_TRIGGERS else (case.acted_at or case.updated_at)
+    if bound is not None and event.at < bound:
+        fail(f"takes effect at {event.at.isoformat()}, before the event it follows ({bound.isoformat()})")
+    if case.voided_at is not None:
+        fail(f"'{event.trigger}' after the case was voided")
     if event.trigger == "migrate":
         _check_migration(case, event, definition, fail)
         return
@@ -107,6 +115,9 @@ def check_event(case: Case | None, event: Event, definition: Definition) -> None
         clock = event.data.get("clock")
         if clock is not None and definition.clock(clock) is None:
             fail(f"'{event.trigger}' on clock '{clock}', which version {event.workflow_version} does not have")
+        problem = people_check(case, event, definition)
+        if problem:
+            fail(problem)
         return
     to_state = _fire(definition, case.state, event.trigger)
     if to_state is None:
@@ -117,6 +128,48 @@ def check_event(case: Case | None, event: Event, definition: Definition) -> None
     transition = definition.transition(case.state, event.trigger)
     if event.role not in transition.roles and not is_imported(event):
         fail(f"'{event.trigger}' fired in role '{event.role}', which it does not allow ({', '.join(transition.roles)})")
+
+
+def people_check(case: Case, event: Event, definition: Definition) -> str | None:
+    """What is wrong with an escalation, a decision, a voiding or a correction under `definition`, if anything:
+    a sanction the definition leaves to people must have been proposed, not fired, and decided by a role it
+    names, on a proposal (or an extension application) still awaiting a decision, never by the applicant."""
+    data = event.data
+    if event.trigger == "escalate":
+        rung = definition.rung(data.get("clock"), data.get("rung"))
+        if rung is None:
+            return f"escalation of rung '{data.get('rung')}', which version {event.workflow_version} does not have"
+        status = data.get("status", "fired")
+        if rung.decided_by and status == "fired":
+            return f"rung '{rung.name}' fired by the scheduler, but it is decided by {', '.join(rung.decided_by)}"
+        if not rung.decided_by and status == "proposed":
+            return f"rung '{rung.name}' proposed, but the definition leaves it to the scheduler"
+        return None
+    if event.trigger == "decide":
+        if data.get("decision") not in ("approve", "decline"):
+            return f"a decision '{data.get('decision')}' (approve or decline)"
+        if data.get("rung") == EXTENSION:
+            pending = case.decisions.get("extension")
+            roles = definition.extend.decided_by if definition.extend else ()
+            if pending is None:
+                return "an extension decided with no application pending"
+            if event.actor == pending.get("applied_by"):
+                return f"the extension decided by its applicant {event.actor}"
+        else:
+            proposal = (case.decisions.get("proposals") or {}).get(
+                proposal_key(data.get("clock"), data.get("cycle"), data.get("rung")))
+            rung = definition.rung(data.get("clock"), data.get("rung"))
+            roles = rung.decided_by if rung else ()
+            if proposal is None or proposal["status"] != "proposed":
+                return f"rung '{data.get('rung')}' decided with no proposal of it pending"
+        if event.role not in roles:
+            return f"decided in role '{event.role}', which may not decide it ({', '.join(roles) or 'nobody'})"
+        return None
+    if event.trigger in ("void", "correct"):
+        roles = definition.corrections(event.trigger).roles
+        if event.role not in roles:
+            return f"'{event.trigger}' in role '{event.role}', which may not ({', '.join(roles)})"
+    return None
 
 
 def is_imported(event: Event) -> bool:
@@ -196,17 +249,23 @@ class RungView:
     linked_case: str | None = None
 
 
-def fired_rungs(events: Iterable[Event], *, as_of: datetime | None = None) -> list[RungView]:
-    """The rungs the escalate events in force at `as_of` fired or skipped."""
+def fired_rungs(events: Iterable[Event], *, as_of: datetime | None = None,
+                decisions: dict | None = None) -> list[RungView]:
+    """The rungs the escalate events in force at `as_of` fired, proposed or skipped; a proposal shows what became
+    of it by then when the case's `decisions` as of that moment are given."""
+    outcome = {(p["clock"], p["cycle"], p["rung"]): p for p in ((decisions or {}).get("proposals") or {}).values()}
     result = []
     for event in taken_until(events, as_of):
         if event.trigger != "escalate":
             continue
         data = event.data
         due = data.get("due_at")
+        proposal = outcome.get((data["clock"], data["cycle"], data["rung"])) or {}
         result.append(RungView(data["clock"], data["cycle"], data["rung"], data.get("action", ""),
-                               data.get("status", "fired"), datetime.fromisoformat(due) if due else None,
-                               event.at, late_seconds=data.get("late_seconds"), linked_case=data.get("linked_case")))
+                               proposal.get("status") or data.get("status", "fired"),
+                               datetime.fromisoformat(due) if due else None, event.at,
+                               late_seconds=data.get("late_seconds"),
+                               linked_case=proposal.get("linked_case") or data.get("linked_case")))
     return result
 
 

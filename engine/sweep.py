@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from engine.clock import iso
 from engine.errors import Conflict
 from engine.escalation import actions
-from engine.escalation.ladder import DueRung, triage
+from engine.escalation.ladder import DueRung, Triaged, triage
 from engine.unit import SYSTEM, UnitOfWork, check_not_future
 
 LEASE = timedelta(minutes=5)
@@ -31,14 +31,20 @@ class SweepResult:
     sweep_id: str
     now: datetime
     dry_run: bool = False
-    fired: list[dict] = field(default_factory=list)     # one entry per rung fired or skipped
+    fired: list[dict] = field(default_factory=list)     # one entry per rung fired, proposed or skipped
     conflicts: int = 0                                   # cases changed meanwhile, left for the next sweep
 
     @property
     def counts(self) -> dict:
-        fired = sum(1 for f in self.fired if f["status"] == "fired")
-        return {"fired": fired, "skipped": len(self.fired) - fired, "conflicts": self.conflicts,
+        by_status = {"fired": 0, "skipped": 0, "proposed": 0}
+        for entry in self.fired:
+            by_status[entry["status"]] += 1
+        return {**by_status, "conflicts": self.conflicts,
                 "max_late_seconds": max((f["late_seconds"] for f in self.fired), default=0.0)}
+
+    def cases(self, status: str | None = None) -> list[str]:
+        """The cases this sweep acted on (with a rung of `status`, when given), in id order."""
+        return sorted({f["case_id"] for f in self.fired if status is None or f["status"] == status})
 
 
 def new_sweep_id() -> str:
@@ -58,8 +64,8 @@ def sweep(engine, *, now: datetime | None = None, dry_run: bool = False, batch: 
             rows = rung_store.listing(conn, now=now, due_only=True, limit=limit)
             found = case_store.load_many(conn, {r.case_id for r in rows})
             decided = _decide(lambda c: engine.registry.loaded(conn, c.workflow, c.workflow_version), rows, now, found)
-        for due, decision in decided:
-            result.fired.append(_entry(due, "fired" if decision == "fire" else "skipped", now))
+        for item in decided:
+            result.fired.append(_entry(item.due, actions.STATUS[item.decision], now, reason=item.reason))
         return result
     started = engine.recorded_clock.now()
     # A sweep at a future time would fire rungs before they are due (a dry run only shows what it would do).
@@ -84,7 +90,7 @@ def sweep(engine, *, now: datetime | None = None, dry_run: bool = False, batch: 
         counts = result.counts
         rung_store.log_sweep(conn, {"id": result.sweep_id, "host": socket.gethostname(), "now": now,
                                     "started_at": started, "finished_at": engine.recorded_clock.now(),
-                                    "fired": counts["fired"], "skipped": counts["skipped"],
+                                    "fired": counts["fired"], "skipped": counts["skipped"], "proposed": counts["proposed"],
                                     "max_late_seconds": counts["max_late_seconds"]})
     return result
 
@@ -123,7 +129,7 @@ class Sweeper:
             raise
 
 
-def _decide(run_of, rows, now: datetime, cases: dict) -> list[tuple[DueRung, str]]:
+def _decide(run_of, rows, now: datetime, cases: dict) -> list[Triaged]:
     """Attach each row's rung definition and apply the catch-up policies (`run_of(case)` gives its version)."""
     due, grace = [], {}
     for row in rows:
@@ -131,7 +137,7 @@ def _decide(run_of, rows, now: datetime, cases: dict) -> list[tuple[DueRung, str
         if case is None:
             continue
         definition = run_of(case).definition
-        rung = next((r for r in definition.rungs_of(row.clock) if r.name == row.rung), None)
+        rung = definition.rung(row.clock, row.rung)
         if rung is None:
             continue
         due.append(DueRung(row.id, row.case_id, row.clock, row.cycle, rung, row.due_at))
@@ -182,10 +188,13 @@ def _fire_case(engine, unit: UnitOfWork, case, rows, now: datetime, sweep_id: st
     after = case
     decided = _decide(lambda c: run, current, now, {case.id: case})
     order = {r.name: i for i, r in enumerate(run.definition.rungs)}  # rungs due at once fire in ladder order
-    for due, decision in sorted(decided, key=lambda d: (d[0].due_at, d[0].rung.offset_days, order[d[0].rung.name])):
-        out = actions.outcome(after, due.rung, cycle=due.cycle, due_at=due.due_at, decision=decision, now=now,
+    for item in sorted(decided, key=lambda d: (d.due.due_at, d.due.rung.offset_days, order[d.due.rung.name])):
+        due = item.due
+        out = actions.outcome(after, due.rung, cycle=due.cycle, due_at=due.due_at, decision=item.decision, now=now,
                               sweep_id=sweep_id, calendar=run.calendar)
         data = dict(out.data)
+        if item.reason:
+            data["reason"] = item.reason
         if out.linked is not None:
             linked = engine.commands.create_linked(unit, case, workflow=out.linked.workflow, title=out.linked.title,
                                                    fields=out.linked.fields, source=f"escalation:{due.rung.name}",
@@ -197,7 +206,8 @@ def _fire_case(engine, unit: UnitOfWork, case, rows, now: datetime, sweep_id: st
         after = unit.append(after, [event], run, sync=False)
         unit.mark_rung(case.id, (due.clock, due.cycle, due.rung.name), due.key, status=data["status"], fired_at=now,
                        sweep_id=sweep_id)
-        entries.append(_entry(due, data["status"], now, linked=data.get("linked_case"), action_data=data))
+        entries.append(_entry(due, data["status"], now, linked=data.get("linked_case"), action_data=data,
+                              reason=item.reason))
     if len(current) < len(rows):
         unit.sync_rungs(after, run)  # rows left over from an older plan: move or cancel them
     return entries
@@ -210,7 +220,7 @@ def _still_due(case, row) -> bool:
             and (row.clock, row.cycle, row.rung) not in case.fired)
 
 
-def _entry(due: DueRung, status: str, now: datetime, *, linked=None, action_data=None) -> dict:
+def _entry(due: DueRung, status: str, now: datetime, *, linked=None, action_data=None, reason: str = "") -> dict:
     entry = {"case_id": due.case_id, "clock": due.clock, "cycle": due.cycle, "rung": due.rung.name,
              "action": due.rung.action, "due_at": iso(due.due_at), "status": status,
              "late_seconds": round(max((now - due.due_at).total_seconds(), 0.0), 3)}
@@ -219,4 +229,8 @@ def _entry(due: DueRung, status: str, now: datetime, *, linked=None, action_data
     for key in ("level", "kind"):
         if action_data and key in action_data:
             entry[key] = action_data[key]
+    if due.rung.decided_by:
+        entry["decided_by"] = list(due.rung.decided_by)
+    if reason:
+        entry["reason"] = reason
     return entry

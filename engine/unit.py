@@ -19,7 +19,7 @@ from engine.calendar import WorkCalendar
 from engine.case import Case
 from engine.clock import Clock, iso, local_date
 from engine.errors import Conflict, PermissionDenied, Refused
-from engine.escalation import ladder
+from engine.escalation import decisions, ladder
 from engine.events import GENESIS, Event
 from engine.actor import Actor
 from engine.registry import Loaded, Registry
@@ -185,8 +185,9 @@ class UnitOfWork:
 
     # -- changing cases ------------------------------------------------------------------------------------------
     def create(self, run: Loaded, *, actor: str, role: str, attrs: dict, fields: dict, at: datetime,
-               case_id: str | None = None, extra: dict | None = None) -> Case:
-        """A new case with its `report` event (every check already done by the caller)."""
+               case_id: str | None = None, extra: dict | None = None, sync: bool = True) -> Case:
+        """A new case with its `report` event (every check already done by the caller); `sync=False` leaves its
+        rung rows to the caller's `sync_rungs` (an import that takes the case through more steps first)."""
         case_id = case_id or self.new_case_id(at)
         data = {"case": attrs, "fields": fields, **(extra or {})}
         if run.content_hash:  # the exact rules the case runs under, sealed in its chain
@@ -200,7 +201,8 @@ class UnitOfWork:
         self._stored[case_id] = None
         self._events.append(event)
         self._rungs[case_id] = {}
-        self.sync_rungs(case, run)
+        if sync:
+            self.sync_rungs(case, run)
         return case
 
     def append(self, case: Case, new_events: list[Event], run: Loaded, *, sync: bool = True) -> Case:
@@ -218,7 +220,20 @@ class UnitOfWork:
             changed = _changed_clocks(run.definition, case, after)
             if changed:
                 self.sync_rungs(after, run, only=changed)
+        if after.decisions is not case.decisions:
+            self._settle_proposals(case, after)
         return after
+
+    def _settle_proposals(self, before: Case, after: Case) -> None:
+        """A proposal decided (approved, declined) or lapsed: its rung row says so."""
+        old = before.decisions.get("proposals") or {}
+        for name, proposal in (after.decisions.get("proposals") or {}).items():
+            status = proposal["status"]
+            if status == decisions.PENDING or (old.get(name) or {}).get("status") == status:
+                continue
+            row = self._rung_states(after.id).get((proposal["clock"], proposal["cycle"], proposal["rung"]))
+            if row is not None:
+                self._move(row, row.due_at, row.provisional, status)
 
     def sync_rungs(self, case: Case, run: Loaded, *, only: frozenset[str] | None = None) -> None:
         """Make the case's unfired rung rows match the ladder's plan: add new ones, move or cancel the rest

@@ -2,8 +2,9 @@
 
 About 800 general hazards found in eight counties in March (定陶区 reports nothing), many fixed on the spot,
 some with a deadline, some of those late; 12 major hazards, two reported in January and the rest in March, on which daily
-sweeps climb the ladder: real-name notices, interviews, a posted supervision that is served, accepted and de-listed in
-March, and suspensions. Everything is reported, advanced and swept through `Engine`, with the recording clock
+sweeps climb the ladder: real-name notices by themselves; interviews, a posted supervision (served, accepted and
+de-listed in March) and suspensions approved by the committee office the morning they are proposed, exposure
+declined. Everything is reported, advanced and swept through `Engine`, with the recording clock
 fixed so the log (and its anchor) is the same on every run.
 
     python tests/bulletin_example.py   # rewrites docs/bulletin-from-engine.md and, with Chromium, its .png
@@ -66,9 +67,21 @@ def build(engine) -> None:
     day = parse_time("2026-01-06T01:00")
     while day <= parse_time("2026-04-01T01:00"):
         _steps(engine, [(i, m) for i, m in majors if f"2026-{m[3]}T09:59" < day.isoformat()[:16]], day)
-        sweep(engine, now=day, sweep_id=f"example-{day:%m%d}")  # a sweep's id is in its events: fixed too
+        result = sweep(engine, now=day, sweep_id=f"example-{day:%m%d}")  # a sweep's id is in its events: fixed too
+        _decide(engine, result.cases("proposed"), day + timedelta(minutes=30))
         day += timedelta(days=1)
     _general(engine)
+
+
+def _decide(engine, case_ids: list[str], at) -> None:
+    """The committee office decides each proposal the morning it comes: interviews, postings and suspensions
+    approved, public exposure declined while the unit is suspended."""
+    from engine.escalation.decisions import pending_proposals
+    for case_id in case_ids:
+        for proposal in pending_proposals(engine.queries.case(case_id).decisions):
+            approve = proposal["action"] != "expose"
+            engine.commands.decide(case_id, proposal["rung"], "approve" if approve else "decline", actor="li",
+                                   reason="同意" if approve else "已责令停产整顿，暂不公开曝光", now=at)
 
 
 def _steps(engine, majors: list[tuple[str, tuple]], day) -> None:

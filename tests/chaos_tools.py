@@ -12,8 +12,8 @@ issue 12 forbids effective times later than the recording time.
 
 The invariants are checked against the database itself (SQL on the stored tables) and by the CLI's own
 audits: `audit replay --all` and `audit verify` exit 0; every case's events are numbered 1..version; no
-(case, clock, cycle, rung) has two `escalate` events; escalate events and fired or skipped rung rows match
-one to one.
+(case, clock, cycle, rung) has two `escalate` events; escalate events and fired, skipped or proposed rung rows
+match one to one.
 """
 from __future__ import annotations
 
@@ -142,8 +142,10 @@ def next_write(case_id: str, state: str, rnd: random.Random, now: datetime) -> t
         return (sup, ["extend", "--until", day(rnd.randint(1, 3)), "--reason", f"延期 {rnd.random():.6f}"]) \
             if rnd.random() < 0.05 else ("", [])
     if state == "rectifying":
-        if rnd.random() < 0.25:
+        if rnd.random() < 0.15:  # an application, which the other supervisor decides (not always in time)
             return sup, ["extend", "--until", day(rnd.randint(2, 9)), "--reason", f"设备到货延迟 {rnd.random():.6f}"]
+        if rnd.random() < 0.15:
+            return sup, ["decide", "extension", rnd.choice(["approve", "decline"]), "--reason", "审批"]
         return "ent", ["submit"]
     if state == "verifying":
         return sup, [rnd.choice(["verify", "reject"]), "--set", "opinion=现场核查"]
@@ -182,8 +184,9 @@ def writer(args) -> None:
             if not step or not step[1]:
                 continue
             actor, write = step
-            command = ["case", "extend", case_id, *write[1:]] if write[0] == "extend" else ["case", "advance", case_id, *write]
-            if write[0] != "extend" and rnd.random() < 0.5:
+            verb = write[0] if write[0] in ("extend", "decide") else None
+            command = ["case", verb, case_id, *write[1:]] if verb else ["case", "advance", case_id, *write]
+            if verb is None and rnd.random() < 0.5:
                 command += ["--expect-version", str(doc["version"])]
             log.write(json.dumps({"op": write[0], "case": case_id, "phase": "begin"}) + "\n")
             code, doc, crash = run(*command, now=stamp(now), actor=actor)
@@ -273,8 +276,10 @@ def invariants(db: str) -> dict:
                     "SELECT case_id, clock, cycle, rung, status FROM rung")):
                 statuses[status] += 1
                 rows[(case_id, clock, cycle, rung)] += 1
-                if status in ("fired", "skipped"):
-                    escalations[(case_id, clock, cycle, rung, status)] -= 1  # one row per event: back to zero
+                # A proposal's row goes on to say what became of it (approved, declined, lapsed).
+                settled = "proposed" if status in ("proposed", "approved", "declined", "lapsed") else status
+                if settled in ("fired", "skipped", "proposed"):
+                    escalations[(case_id, clock, cycle, rung, settled)] -= 1  # one row per event: back to zero
     finally:
         engine.dispose()
     for case_id, version in versions.items():

@@ -67,3 +67,19 @@ def report_scenario(service) -> dict[str, str]:
     ids["february"] = c.report_case(title="叉车未年检", now="2026-03-02T09:30", found_at="2026-02-20T09:00",
                                     **GENERAL).id
     return ids
+
+
+def swept_daily(service, first: str, last: str) -> None:
+    """The ladder swept each morning from `first` to `last` (days, at 09:00), the committee office deciding each
+    proposal as it comes (approving every sanction): what a register looks like after weeks of a scheduler."""
+    from datetime import timedelta
+
+    from engine.clock import parse_time
+    from engine.escalation.decisions import pending_proposals
+    day, end = parse_time(f"{first}T09:00"), parse_time(f"{last}T09:00")
+    while day <= end:
+        result = service.sweep(now=day)
+        for case_id in result.cases("proposed"):
+            for proposal in pending_proposals(service.queries.case(case_id).decisions):
+                service.commands.decide(case_id, proposal["rung"], "approve", actor="li", reason="同意", now=day)
+        day += timedelta(days=1)

@@ -158,13 +158,17 @@ _AT = datetime(2026, 3, 2, tzinfo=timezone.utc)
 
 # -- responsibility trace -------------------------------------------------------------------------------------------
 def escalated(service) -> str:
-    """A case left in rectification past its deadline, swept until the interview fires, then submitted."""
+    """A case left in rectification past its deadline, swept as its ladder climbs (the committee approving the
+    proposed interview), then submitted and verified."""
     case = report(service, actor="wang")
     service.clock.advance(days=1)
     run_to(service, case.id, "rectifying")
-    service.clock.advance(days=67)  # 2026-05-09: the deadline 2026-04-30 passed nine days ago
+    service.clock.advance(days=59)  # 2026-05-01: the deadline 2026-04-30 passed last midnight
     sweep(service)
-    service.clock.advance(days=1)
+    service.clock.advance(days=7)   # 2026-05-08: the interview is proposed, and approved
+    sweep(service)
+    service.commands.decide(case.id, "interview", "approve", actor="li", reason="逾期一周")
+    service.clock.advance(days=2)
     service.commands.advance_case(case.id, "submit", actor="ent", fields={"report_note": "已安装"})
     service.clock.advance(days=2)
     service.commands.advance_case(case.id, "verify", actor="liu", fields={"opinion": "整改到位"})
@@ -187,7 +191,10 @@ def test_trace_says_who_held_the_case_and_what_was_missed_meanwhile(service):
     assert held == {"supervisor": 1.0 + 2.0, "enterprise": 68.0}  # reported 1 day, verifying 2 days
     missed = {(m["kind"], m["what"]): m for m in found["missed"]}
     assert missed[("deadline", "deadline")]["holder"] == "enterprise"
-    assert missed[("rung", "interview")]["status"] == "fired" and missed[("rung", "yellow-warning")]["status"] == "skipped"
+    assert missed[("rung", "interview")]["status"] == "proposed" and missed[("rung", "notice")]["status"] == "fired"
+    decided = next(a for a in found["actions"] if a["trigger"] == "decide")
+    assert (decided["actor"], decided["decision"]["rung"], decided["decision"]["decision"]) == ("li", "interview",
+                                                                                               "approve")
     assert all(m["holder"] == "enterprise" for m in found["missed"])
 
 
@@ -213,7 +220,9 @@ def test_a_dossier_renders_with_linked_cases_signatures_and_the_last_hash(servic
     assert [f["field"] for f in data["five_implementations"]][:2] == ["responsible_unit", "responsible_person"]
     assert data["five_implementations"][0]["label"] == "责任单位"
     assert [l["workflow"] for l in data["linked"]] == ["interview"]
-    assert {r["rung"] for r in data["rungs"] if r["status"] == "fired"} >= {"notice", "interview"}
+    assert {r["rung"] for r in data["rungs"] if r["status"] == "fired"} >= {"notice", "red-warning"}
+    assert {r["rung"] for r in data["rungs"] if r["status"] == "approved"} == {"interview"}
+    assert [(p["rung"], p["status"], p["by"]) for p in data["decisions"]["proposals"]] == [("interview", "approved", "li")]
     assert json.loads(to_json(data))["case"]["id"] == case_id
     html = to_html(data)
     for needle in (case_id, "液氨储罐区未设置泄漏报警装置", last, '<meta charset="utf-8">', 'lang="zh-CN"', "@media print",
@@ -387,8 +396,8 @@ def test_silencing_the_ladder_is_named_by_replay(service):
     problems = _replay_problems(service)[case_id]
     assert any("rectification#1/interview: should be pending" in p for p in problems), problems
     with service.store.write() as conn:
-        conn.execute(update(rungs).where(rungs.c.case_id == case_id, rungs.c.status == "cancelled")
-                     .values(status="pending"))
+        conn.execute(update(rungs).where(rungs.c.case_id == case_id, rungs.c.status == "cancelled",
+                                         rungs.c.clock == "rectification").values(status="pending"))
         conn.execute(update(rungs).where(rungs.c.case_id == case_id, rungs.c.rung == "notice")
                      .values(status="pending", fired_at=None))
     problems = _replay_problems(service)[case_id]

@@ -13,7 +13,7 @@ from cli.main import cli
 from tests.conftest import FIVE, report, run_to
 
 DEFINITIONS = Path(__file__).parent / "definitions" / "escalation"
-ESCALATE_KEYS = {"sweep", "now", "dry_run", "fired", "skipped", "conflicts", "max_late_seconds", "rungs"}
+ESCALATE_KEYS = {"sweep", "now", "dry_run", "fired", "proposed", "skipped", "conflicts", "max_late_seconds", "rungs"}
 LIST_KEYS = {"now", "count", "max_late_seconds", "rungs"}
 RUNG_KEYS = {"case_id", "clock", "cycle", "rung", "action", "due_at", "provisional", "fired_at", "status"}
 
@@ -43,6 +43,8 @@ def test_escalate_json_lists_what_fired(runner, db_url, service):
     assert doc["max_late_seconds"] == 3 * 86400 + 1800  # the yellow warning, due at the end of 04-27
     assert {(r["case_id"], r["rung"], r["status"]) for r in doc["rungs"]} == {
         (case.id, "yellow-warning", "skipped"), (case.id, "red-warning", "fired"), (case.id, "notice", "fired")}
+    yellow = next(r for r in doc["rungs"] if r["rung"] == "yellow-warning")
+    assert yellow["reason"].startswith("missed (3 days late")  # every skip says why
     again = as_json(hazard(runner, db_url, "2026-05-01T00:30", "escalate", "--json"))
     assert (again["fired"], again["skipped"], again["rungs"]) == (0, 0, [])
     assert again["sweep"] != doc["sweep"]
@@ -54,11 +56,12 @@ def test_escalate_text_output_names_the_rungs(runner, db_url, service):
     result = hazard(runner, db_url, "2026-05-01T00:30", "escalate")
     assert result.exit_code == 0, result.stderr
     assert case.id in result.stdout and "red-warning" in result.stdout and "notice" in result.stdout
-    assert "2 fired, 1 skipped, 0 left for the next sweep" in result.stderr
+    assert "2 fired, 0 proposed for a decision, 1 skipped, 0 left for the next sweep" in result.stderr
     result = hazard(runner, db_url, "2026-05-08T00:00", "escalate")
     row = next(line for line in result.stdout.splitlines() if "interview" in line)
-    assert case.id in row and "HZ-2026-000002" in row  # the linked interview case
-    assert "1 fired, 0 skipped" in result.stderr
+    assert case.id in row and "proposed" in row and "committee" in row  # awaiting the committee's decision
+    assert "0 fired, 1 proposed for a decision, 0 skipped" in result.stderr
+    assert "hazard case decide" in result.stderr
 
 
 def test_escalate_dry_run_shows_and_changes_nothing(runner, db_url, service):
@@ -67,7 +70,7 @@ def test_escalate_dry_run_shows_and_changes_nothing(runner, db_url, service):
     dry = hazard(runner, db_url, "2026-05-01T00:30", "escalate", "--dry-run")
     assert dry.exit_code == 0, dry.stderr
     assert "would be fired" in dry.stdout and "would be skipped" in dry.stdout
-    assert "dry run: 2 would fire, 1 would be skipped; nothing was changed" in dry.stderr
+    assert "dry run: 2 would fire, 0 would be proposed, 1 would be skipped; nothing was changed" in dry.stderr
     doc = as_json(hazard(runner, db_url, "2026-05-01T00:30", "escalate", "--dry-run", "--json"))
     assert doc["dry_run"] is True and (doc["fired"], doc["skipped"]) == (2, 1)
     assert [e.trigger for e in service.queries.history(case.id)] == ["report", "assign", "start"]
@@ -118,15 +121,25 @@ def test_overdue_unfired_uses_the_definitions_grace(runner, db_url, service):
 def test_case_show_json_lists_rungs_and_linked_cases(runner, db_url, service):
     """`case show --json` gives each rung (rung, action, due_at, fired_at, status) and the linked cases."""
     case = rectifying(service)
+    for when in ("2026-05-01T09:00", "2026-05-08T09:00"):
+        hazard(runner, db_url, when, "escalate")
+    assert hazard(runner, db_url, "2026-05-08T10:00", "case", "decide", case.id, "interview", "approve", "--reason",
+                  "约谈", actor="li").exit_code == 0
     hazard(runner, db_url, "2026-05-16T09:00", "escalate")
+    pending = as_json(hazard(runner, db_url, "2026-05-16T09:10", "case", "show", case.id, "--json"))
+    assert [(p["rung"], p["decided_by"]) for p in pending["pending_decisions"]] == [("posted-supervision", ["committee"])]
+    assert hazard(runner, db_url, "2026-05-16T09:30", "case", "decide", case.id, "posted-supervision", "approve",
+                  "--reason", "挂牌", actor="li").exit_code == 0
     doc = as_json(hazard(runner, db_url, "2026-05-16T10:00", "case", "show", case.id, "--json"))
-    by_rung = {r["rung"]: r for r in doc["rungs"]}
+    by_rung = {r["rung"]: r for r in doc["rungs"] if r["clock"] == "rectification"}
     assert set(by_rung) == {"yellow-warning", "red-warning", "notice", "interview", "posted-supervision",
                             "exposure", "suspension"}
     assert all(RUNG_KEYS <= set(r) for r in doc["rungs"])
     assert by_rung["notice"]["action"] == "notice" and by_rung["notice"]["due_at"] == "2026-05-01T00:00:00+08:00"
-    assert by_rung["notice"]["fired_at"] == "2026-05-16T09:00:00+08:00" and by_rung["notice"]["status"] == "fired"
+    assert by_rung["notice"]["fired_at"] == "2026-05-01T09:00:00+08:00" and by_rung["notice"]["status"] == "fired"
     assert by_rung["yellow-warning"]["status"] == "skipped"
+    assert (by_rung["interview"]["status"], by_rung["posted-supervision"]["status"]) == ("approved", "approved")
+    assert doc["pending_decisions"] == []
     assert (by_rung["exposure"]["status"], by_rung["exposure"]["fired_at"]) == ("pending", None)
     assert sorted((c["workflow"], c["state"], c["final"]) for c in doc["linked"]) == [
         ("interview", "scheduled", False), ("posted-supervision", "listed", False)]
@@ -137,25 +150,33 @@ def test_case_show_json_lists_rungs_and_linked_cases(runner, db_url, service):
 # -- case extend ------------------------------------------------------------------------------------------------
 
 def test_case_extend_moves_the_deadline(runner, db_url, service):
-    """A supervisor's extension with a reason succeeds and the next `case show` has the new rung times."""
+    """An application with a reason is recorded; once another supervisor approves it, `case show` has the new
+    deadline, the original one and the new rung times."""
     case = rectifying(service)
     result = hazard(runner, db_url, "2026-04-01T09:00", "case", "extend", case.id, "--until", "2026-06-30",
                     "--reason", "设备到货延迟", actor="zhang")
     assert result.exit_code == 0, result.stderr
-    assert f"{case.id}: deadline now 2026-06-30" in result.stderr
-    doc = as_json(hazard(runner, db_url, "2026-04-01T09:00", "case", "show", case.id, "--json"))
-    assert doc["deadline"] == "2026-06-30"
+    assert f"{case.id}: extension to 2026-06-30 applied for; it awaits a decision by 2026-04-16" in result.stderr
+    applied = as_json(hazard(runner, db_url, "2026-04-01T09:00", "case", "show", case.id, "--json"))
+    assert applied["deadline"] == "2026-04-30" and applied["extension_application"]["until"] == "2026-06-30"
+    decided = hazard(runner, db_url, "2026-04-02T09:00", "case", "decide", case.id, "extension", "approve",
+                     "--reason", "同意", actor="liu")
+    assert decided.exit_code == 0, decided.stderr
+    doc = as_json(hazard(runner, db_url, "2026-04-02T09:00", "case", "show", case.id, "--json"))
+    assert (doc["deadline"], doc["original_deadline"]) == ("2026-06-30", "2026-04-30")
+    text = hazard(runner, db_url, "2026-04-02T09:00", "case", "show", case.id).stdout
+    assert "original deadline" in text and "2026-04-30" in text
     assert {r["rung"]: r["due_at"] for r in doc["rungs"]}["red-warning"] == "2026-07-01T00:00:00+08:00"
 
 
 @pytest.mark.parametrize("actor, until, state, code, rule", [
-    ("zhang", "2026-06-30", "reported", 3, "clock"),       # no clock runs before assign
-    ("ent", "2026-06-30", "rectifying", 4, "role"),        # the enterprise may not extend
+    ("zhang", "2026-06-30", "closed", 3, "state"),         # nothing left to extend
+    ("wang", "2026-06-30", "rectifying", 4, "role"),       # an inspector may not apply
     ("zhang", "2026-13-45", "rectifying", 2, None),        # not a date
     ("zhang", "next month", "rectifying", 2, None),
 ])
 def test_case_extend_exit_codes(runner, db_url, service, actor, until, state, code, rule):
-    """Refused without a running clock (3), wrong role (4), unreadable date (2); nothing is written."""
+    """Refused on a closed case (3), wrong role (4), unreadable date (2); nothing is written."""
     case = report(service)
     if state != "reported":
         run_to(service, case.id, state)

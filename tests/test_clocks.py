@@ -60,10 +60,16 @@ def at(days: float) -> datetime:
     return T0 + timedelta(days=days)
 
 
-def test_no_clock_runs_before_assign():
-    """A reported case has no clock and so no rung."""
+def test_only_the_assignment_clock_runs_before_assign():
+    """A reported major hazard runs only the assignment clock: 5 working days to fix the five implementations
+    (Mon 2026-03-02 09:00 -> Mon 03-09 09:00); assign stops it."""
     story = Story()
-    assert story.clocks == {} and story.rungs() == {}
+    assert {name: s["status"] for name, s in story.clocks.items()} == {"assignment": "running"}
+    assert {key[2]: r.due_at for key, r in story.rungs().items()} == {
+        "assignment-warning": datetime(2026, 3, 9, 9, 0, tzinfo=SHANGHAI),
+        "assignment-notice": datetime(2026, 3, 16, 9, 0, tzinfo=SHANGHAI)}
+    story.fire("assign", at(1), fields=FIVE)
+    assert story.clocks["assignment"]["status"] == "stopped"
 
 
 def test_assign_starts_the_rectification_clock_in_cycle_one():
@@ -73,8 +79,8 @@ def test_assign_starts_the_rectification_clock_in_cycle_one():
     assert (state["cycle"], state["status"], state["paused_seconds"]) == (1, "running", 0)
     assert datetime.fromisoformat(state["started_at"]) == at(1)
     assert "verification" not in story.clocks
-    assert {key[2] for key in story.rungs()} == {"yellow-warning", "red-warning", "notice", "interview",
-                                                 "posted-supervision", "exposure", "suspension"}
+    assert {key[2] for key in story.rungs() if key[0] == "rectification"} == {
+        "yellow-warning", "red-warning", "notice", "interview", "posted-supervision", "exposure", "suspension"}
 
 
 def test_submit_pauses_rectification_and_starts_verification():
@@ -91,7 +97,7 @@ def test_submit_pauses_rectification_and_starts_verification():
 def test_reject_resumes_with_the_paused_time_counted():
     """Rejecting after 6.5 days of verification adds exactly 6.5 days to every rectification rung."""
     story = Story().fire("assign", at(1), fields=FIVE).fire("start", at(2))
-    before = story.rungs()
+    before = {key: r for key, r in story.rungs().items() if key[0] == "rectification"}
     story.fire("submit", at(10)).fire("reject", at(16.5), fields={"opinion": "未联锁"})
     assert story.clocks["rectification"]["paused_seconds"] == 6.5 * 86400
     after = story.rungs()
@@ -131,7 +137,8 @@ def test_verify_stops_both_clocks_and_close_keeps_them_stopped():
     """`verify` stops rectification and verification; every rung left is cancelled, also after close."""
     story = Story().fire("assign", at(1), fields=FIVE).fire("start", at(1)).fire("submit", at(5))
     story.fire("verify", at(6), fields={"opinion": "合格"})
-    assert {name: s["status"] for name, s in story.clocks.items()} == {"rectification": "stopped",
+    assert {name: s["status"] for name, s in story.clocks.items()} == {"assignment": "stopped",
+                                                                       "rectification": "stopped",
                                                                        "verification": "stopped"}
     assert {r.status for r in story.rungs().values()} == {"cancelled"}
     story.fire("close", at(7))

@@ -218,7 +218,7 @@ def test_many_writers_fire_the_same_trigger_exactly_one_wins(service, db_url, cl
 
 
 def test_hammering_one_case_loses_nothing_and_duplicates_nothing(service, db_url, clock):
-    """Six threads each try ten deadline extensions; every success is one event, in an unbroken chain."""
+    """Six threads each try ten corrections of the title; every success is one event, in an unbroken chain."""
     case = report(service)
     run_to(service, case.id, "assigned")
 
@@ -226,8 +226,8 @@ def test_hammering_one_case_loses_nothing_and_duplicates_nothing(service, db_url
         got = Counter()
         for j in range(10):
             try:
-                svc.commands.extend_deadline(case.id, actor="zhang" if i % 2 else "liu", until=f"2026-06-{j + 1:02d}",
-                                    reason=f"w{i}-{j}")
+                svc.commands.correct_case(case.id, actor="zhang" if i % 2 else "liu",
+                                          changes={"title": f"液氨储罐 w{i}-{j}"}, reason=f"w{i}-{j}")
                 got["ok", f"w{i}-{j}"] += 1
             except Conflict:
                 got["conflict"] += 1
@@ -238,7 +238,7 @@ def test_hammering_one_case_loses_nothing_and_duplicates_nothing(service, db_url
     conflicts = sum(r["conflict"] for r in results)
     assert len(won) + conflicts == 60
     final, history = assert_whole(service, case.id)
-    extends = [e.data["reason"] for e in history if e.trigger == "extend"]
+    extends = [e.data["reason"] for e in history if e.trigger == "correct"]
     assert len(extends) == len(set(extends)) == len(won) and set(extends) == won
     assert final.version == 2 + len(won)
 
@@ -249,7 +249,8 @@ def _process_hammer(db_url, case_id, worker, rounds, queue):
     ok = conflicts = 0
     for j in range(rounds):
         try:
-            svc.commands.extend_deadline(case_id, actor="zhang", until="2026-07-01", reason=f"p{worker}-{j}")
+            svc.commands.correct_case(case_id, actor="zhang", changes={"title": f"液氨储罐 p{worker}-{j}"},
+                                      reason=f"p{worker}-{j}")
             ok += 1
         except Conflict:
             conflicts += 1
@@ -259,7 +260,7 @@ def _process_hammer(db_url, case_id, worker, rounds, queue):
 
 @pytest.mark.slow
 def test_several_processes_hammering_one_case(service, db_url):
-    """Four processes extend one case's deadline concurrently; successes equal new events and the chain verifies."""
+    """Four processes correct one case's title concurrently; successes equal new events and the chain verifies."""
     case = report(service)
     run_to(service, case.id, "assigned")
     # fork: the children inherit the imported engine (a spawned child spends seconds importing SQLAlchemy);

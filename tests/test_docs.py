@@ -103,7 +103,8 @@ def test_the_demo_shows_the_refusals_it_claims(tmp_path):
     ordered = done.stdout.splitlines()
     claims = {"whoever submitted may not verify": "rule 'actor_differs_from'",
               "an enterprise may not assign": "may not fire 'assign'",
-              "an enterprise may not verify its own rectification": "(role enterprise) may not fire 'verify'"}
+              "an enterprise may not verify its own rectification": "(role enterprise) may not fire 'verify'",
+              "only the committee office decides an interview": "may not decide 'interview'"}
     for claim, refusal in claims.items():
         at = next(i for i, line in enumerate(ordered) if f"(refused as expected: {claim})" in line)
         assert refusal in ordered[at - 1], (claim, ordered[at - 1])

@@ -141,6 +141,7 @@ def test_linked_cases_are_not_rows_of_the_ledger(service, runner, seeded_url, tm
     case = report(service)
     service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
     service.sweep(now=parse_time("2026-05-08T09:00"))
+    service.commands.decide(case.id, "interview", "approve", actor="li", reason="约谈", now="2026-05-08T09:00")
     assert any(c.parent_id == case.id for c in service.queries.cases().cases)
     path = tmp_path / "台账.csv"
     result = invoke(runner, seeded_url, "--json", "export", path, now="2026-05-08T09:00")

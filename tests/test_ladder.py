@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from engine.calendar import PROVISIONAL_FIXED_HOLIDAYS, default_calendar
-from engine.clock import SHANGHAI
+from engine.clock import SHANGHAI, local_date
 from engine.definition.model import Rung
 from engine.escalation import clocks
 from engine.escalation.ladder import Deadline, DueRung, plan, rung_due, triage
@@ -247,18 +247,25 @@ def due_lists(policies=st.sampled_from(["fire", "skip", "highest"]), minutes=st.
 
 def decisions(due, grace):
     result = triage(due, NOW, grace)
-    return {id(item): decision for item, decision in result}, result
+    return {id(t.due): t.decision for t in result}, result
+
+
+def missed_at(item, grace) -> bool:
+    """Missed: past its grace and past the day (Asia/Shanghai) it fell due on."""
+    return NOW - item.due_at > timedelta(minutes=grace) and local_date(item.due_at) < local_date(NOW)
 
 
 @settings(max_examples=400, deadline=None)
 @given(due_lists(), st.integers(0, 180))
 def test_every_due_rung_gets_exactly_one_decision(due, grace):
-    """Each due rung comes back exactly once, as fire or skip, and on-time rungs always fire."""
+    """Each due rung comes back exactly once, as fire or skip, and on-time rungs always fire; every skip says
+    why."""
     decided, result = decisions(due, grace)
-    assert sorted(id(item) for item, _ in result) == sorted(id(item) for item in due)
+    assert sorted(id(t.due) for t in result) == sorted(id(item) for item in due)
     assert set(decided.values()) <= {"fire", "skip"}
+    assert all(t.reason for t in result if t.decision == "skip")
     for item in due:
-        missed = NOW - item.due_at > timedelta(minutes=grace)
+        missed = missed_at(item, grace)
         if not missed:
             assert decided[id(item)] == "fire"
         elif item.rung.missed == "fire":
@@ -271,7 +278,7 @@ def _check_highest(due, grace):
     decided, _ = decisions(due, grace)
     groups = {}
     for item in due:
-        if item.rung.missed == "highest" and NOW - item.due_at > timedelta(minutes=grace):
+        if item.rung.missed == "highest" and missed_at(item, grace):
             groups.setdefault((item.case_id, item.clock, item.cycle), []).append(item)
     for items in groups.values():
         fired = [item for item in items if decided[id(item)] == "fire"]
@@ -292,3 +299,28 @@ def test_highest_fires_exactly_the_latest_missed_rung_per_cycle(due, grace):
 def test_highest_ignores_rungs_of_other_policies(due, grace):
     """Of the missed `highest` rungs of a cycle exactly the latest fires, whatever other rungs are due with them."""
     _check_highest(due, grace)
+
+
+def decided_rung(i: int, case: str, minutes_ago: int) -> DueRung:
+    rung = Rung(f"s{i}", "c", "suspend", 30, decided_by=("committee",))
+    return DueRung(1000 + i, case, "c", 1, rung, NOW - timedelta(minutes=minutes_ago))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["HZ-A", "HZ-B"]), st.integers(0, 60 * 24 * 90)), min_size=1, max_size=12),
+       due_lists(), st.integers(0, 180))
+def test_sanctions_are_proposed_never_fired_and_only_the_current_ones_when_missed(sanctions, others, grace):
+    """A rung decided by people is never fired by a sweep: on time it is proposed; missed, it is proposed only
+    when no decided rung of its cycle is due later (the current sanction), and otherwise skipped saying which
+    supersedes it. Other rungs keep their policies."""
+    due = [decided_rung(i, case, minutes) for i, (case, minutes) in enumerate(sanctions)] + others
+    result = {id(t.due): t for t in triage(due, NOW, grace)}
+    for item in due[:len(sanctions)]:
+        t = result[id(item)]
+        assert t.decision in ("propose", "skip")
+        latest = max(other.due_at for other in due[:len(sanctions)] if other.case_id == item.case_id)
+        if not missed_at(item, grace) or item.due_at == latest:
+            assert t.decision == "propose"
+        else:
+            assert t.decision == "skip" and "superseded" in t.reason
+    assert all(result[id(item)].decision in ("fire", "skip") for item in others)

@@ -204,6 +204,8 @@ def test_too_many_states_is_a_problem():
 def test_the_largest_numbers_allowed_run_a_case_to_its_end(service):
     """At the bounds (3,650-day offsets, duration and supervision deadline; a sweep in 2100) a case is assigned,
     submitted, rejected, extended and escalated: the bounds leave room for all the date arithmetic."""
+    from datetime import timedelta
+
     from engine.clock import FixedClock, parse_time
     from tests.conftest import FIVE, report
 
@@ -217,11 +219,22 @@ def test_the_largest_numbers_allowed_run_a_case_to_its_end(service):
     commands.advance_case(case.id, "start", actor="ent")
     commands.advance_case(case.id, "submit", actor="ent")
     commands.advance_case(case.id, "reject", actor="zhang", fields={"opinion": "未到位"})
-    commands.extend_deadline(case.id, actor="zhang", until="2099-06-30", reason="设备到货延迟")
+    commands.extend_deadline(case.id, actor="zhang", until="2099-03-31", reason="设备到货延迟")
+    commands.decide(case.id, "extension", "approve", actor="liu", reason="同意")
     service.recorded_clock = FixedClock(parse_time(f"{limits.MAX_YEAR}-12-31T12:00"))  # really swept then
     result = service.sweep(now=parse_time(f"{limits.MAX_YEAR}-12-31T12:00"))
+    assert result.counts["fired"] >= 1 and result.counts["proposed"] >= 1  # the red warning; the sanctions
+    commands.decide(case.id, "exposure", "approve", actor="li", reason="曝光",
+                    now=parse_time(f"{limits.MAX_YEAR}-12-31T12:00"))
+    with_posting = text.replace("due: 30 days after", "due: 3650 days after")  # the posting is the current one
+    commands.install_definition(with_posting, "workflows/major-hazard.yaml", actor="li")
+    case = report(service, now=parse_time(f"{limits.MAX_YEAR}-12-31T12:00") - timedelta(days=400))
+    commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "deadline": "2100-01-01"},
+                          now=parse_time(f"{limits.MAX_YEAR}-12-31T12:00") - timedelta(days=399))
+    service.sweep(now=parse_time(f"{limits.MAX_YEAR}-12-31T12:00"))
+    commands.decide(case.id, "posted-supervision", "approve", actor="li", reason="挂牌",
+                    now=parse_time(f"{limits.MAX_YEAR}-12-31T12:00"))
     _, rungs, linked = service.queries.case_view(case.id)
-    assert max(r.due_at for r in rungs).year == 2109  # the interview, 3,650 days after 2099-06-30
-    assert result.counts["fired"] >= 3  # red warning, notice, posted supervision
+    assert max(r.due_at for r in rungs).year == 2109  # the interview, 3,650 days after 2099-03-31
     supervision = next(c for c in linked if c.workflow == "posted-supervision")
     assert supervision.deadline > f"{limits.MAX_YEAR}"  # 3,650 working days after the sweep: computed, not typed

@@ -37,7 +37,8 @@ def definitions_of(service):
 
 
 def scenario(service) -> list[tuple[datetime, dict[str, Case]]]:
-    """Two major hazards through rejection, extension, escalation and a linked interview.
+    """Two major hazards through rejection, an extension applied for and approved, escalation and a linked
+    interview the committee approved.
 
     Returns what the register (`list_cases`) said after each group of steps, with the moment it said it.
     """
@@ -61,10 +62,14 @@ def scenario(service) -> list[tuple[datetime, dict[str, Case]]]:
     service.commands.advance_case(b.id, "reject", actor="zhang", fields={"opinion": "泄爆片规格不符"})
     register_now()
     clock.advance(days=5)
-    service.commands.extend_deadline(b.id, actor="liu", until="2026-06-30", reason="泄爆片订货周期长")
+    service.commands.extend_deadline(b.id, actor="liu", until="2026-06-15", reason="泄爆片订货周期长")
+    register_now()
+    clock.advance(hours=2)
+    service.commands.decide(b.id, "extension", "approve", actor="zhang", reason="同意")
     register_now()
     clock.advance(days=51)  # 2026-05-10: a's deadline (04-30) passed: warnings, notice and interview are due
     sweep(service)
+    service.commands.decide(a.id, "interview", "approve", actor="li", reason="逾期未整改")
     register_now()
     clock.advance(days=1)
     service.commands.advance_case(b.id, "submit", actor="ent")
@@ -110,14 +115,14 @@ def test_as_of_answers_match_what_the_register_said_then(service):
 def test_as_of_shows_rungs_and_linked_cases_of_that_moment(service):
     """As of a moment, fired rungs are those fired by then, the rest are open, and linked cases are as they were."""
     said = scenario(service)
-    after_sweep = said[5][0]
+    after_sweep = said[6][0]
     a_id = min(said[0][1])
     before = service.audit.replay_case(a_id, as_of=after_sweep - timedelta(seconds=1))
     after = service.audit.replay_case(a_id, as_of=after_sweep)
     assert {r.status for r in before.rungs} <= {"pending", "due", "paused", "cancelled"}
     assert "due" in {r.status for r in before.rungs} and before.linked == []
-    fired = {r.rung: r for r in after.rungs if r.status in ("fired", "skipped")}
-    assert {"red-warning", "notice", "interview"} <= set(fired)
+    fired = {r.rung: r for r in after.rungs if r.status in ("fired", "skipped", "approved")}
+    assert {"red-warning", "notice", "interview"} <= set(fired) and fired["interview"].status == "approved"
     assert fired["interview"].linked_case == after.linked[0].id and after.linked[0].state == "scheduled"
 
 

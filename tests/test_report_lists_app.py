@@ -9,7 +9,7 @@ import pytest
 from engine.clock import parse_time
 from engine.errors import DefinitionInvalid, InvalidInput
 from engine.reports.output import to_xlsx
-from report_cases import GENERAL, report_scenario
+from report_cases import GENERAL, report_scenario, swept_daily
 
 NOW = "2026-04-20T09:00"
 
@@ -18,7 +18,7 @@ NOW = "2026-04-20T09:00"
 def swept(service):
     """The scenario, with the ladder swept on 04-20: `overdue` suspended (30 days), `paused` interviewed (due 04-07)."""
     ids = report_scenario(service)
-    service.sweep(now=parse_time(NOW))
+    swept_daily(service, "2026-03-10", NOW[:10])
     return ids
 
 
@@ -113,13 +113,15 @@ def _ids(lists):
 
 
 def test_the_lists_as_of_a_moment_are_the_registers_lists_of_that_moment(service, swept):
-    """As of the sweep's moment the events give the very lists the register gives; before it, nothing had been
-    escalated, so no enterprise is to be suspended and no rung is reached."""
+    """As of the last sweep's moment the events give the very lists the register gives; before the ladder began
+    (03-15), nothing had been escalated, so no enterprise is to be suspended and no rung is reached."""
     replayed = {spec.name: rows for spec, rows in service.reports.lists(as_of=NOW).entries}
     assert _ids(replayed) == _ids(_lists(service))
-    before = {spec.name: rows for spec, rows in service.reports.lists(as_of="2026-04-01T09:00").entries}
+    before = {spec.name: rows for spec, rows in service.reports.lists(as_of="2026-03-15T09:00").entries}
     assert before["to-suspend"] == []
     assert before["major-to-clear"] and all(r["rung_reached"] is None for r in before["major-to-clear"])
+    midway = {spec.name: rows for spec, rows in service.reports.lists(as_of="2026-04-01T09:00").entries}
+    assert midway["to-suspend"] == [] and {r["rung_reached"] for r in midway["major-to-clear"]} >= {"interview"}
 
 
 def test_the_workbooks_dates_are_date_cells(service, swept):

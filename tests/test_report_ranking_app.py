@@ -8,7 +8,7 @@ import pytest
 
 from engine.clock import parse_time
 from engine.errors import DefinitionInvalid, InvalidInput
-from report_cases import report_scenario
+from report_cases import report_scenario, swept_daily
 
 NOW = "2026-04-20T09:00"
 WEIGHTS = """
@@ -25,7 +25,7 @@ indicators:
 @pytest.fixture
 def swept(service):
     ids = report_scenario(service)
-    service.sweep(now=parse_time(NOW))
+    swept_daily(service, "2026-03-10", NOW[:10])
     return ids
 
 
@@ -89,12 +89,12 @@ def test_the_cli_prints_places_by_name_and_json(service, swept, runner, db_url, 
 
 
 def test_a_ranking_as_of_a_moment_uses_the_figures_of_that_moment(service, swept):
-    """As of the sweep's moment the replayed values are the register's; before the sweep no notice had gone out."""
+    """As of the last sweep the replayed values are the register's; before the ladder began no notice had gone out."""
     weights = WEIGHTS.replace("MISSING", "exclude")
     live = service.reports.ranking(weights=weights, region="3717", now=NOW)
     replayed = service.reports.ranking(weights=weights, region="3717", as_of=NOW)
     assert replayed.values == live.values
-    before = service.reports.ranking(weights=weights, region="3717", as_of="2026-04-01T09:00")
+    before = service.reports.ranking(weights=weights, region="3717", as_of="2026-03-15T09:00")
     assert before.values["371721"]["notices"] == 0
 
 

@@ -204,8 +204,13 @@ def test_hazard_scheduler_process_fires_due_rungs_and_stops_on_sigterm(tmp_path)
     assert lines[-1] == "[hazard scheduler] scheduler stopped"
     sweeps = [line for line in lines if line.startswith("[hazard scheduler] sweep at=")]
     assert len(sweeps) >= 2 and "fired=0 skipped=0" in sweeps[-1]
+    first = next(line for line in sweeps if "fired=1" in line)
+    assert f"proposed_cases={case_id}" in first and f"fired_cases={case_id}" in first  # the log line names cases
     assert out == ""
     statuses, linked = _rung_statuses(url, case_id)
-    assert statuses["yellow-warning"] == "skipped"
-    assert {statuses[r] for r in ("notice", "interview", "posted-supervision", "exposure", "suspension")} == {"fired"}
-    assert sorted(linked) == ["interview", "posted-supervision"]
+    # Months late: the warning and notice are recorded as missed, one red warning goes out, and of the sanctions
+    # only the current ones are proposed; nothing is carried out, no linked case opens.
+    assert statuses["red-warning"] == "fired"
+    assert {statuses[r] for r in ("yellow-warning", "notice", "interview", "posted-supervision")} == {"skipped"}
+    assert {statuses[r] for r in ("exposure", "suspension")} == {"proposed"}
+    assert linked == []

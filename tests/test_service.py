@@ -360,8 +360,10 @@ def test_overdue_is_judged_at_the_engine_time(service, clock, spread):
 def test_extending_the_deadline_takes_a_case_off_the_overdue_list(service, clock, spread):
     """After the deadline is extended to 2026-05-31 the case is not overdue on 2026-05-01 any more."""
     clock.at = parse_time("2026-05-01T09:00")
-    extended = service.commands.extend_deadline(spread["b"], actor="zhang", until="2026-05-31", reason="设备到货延迟")
-    assert extended.deadline == "2026-05-31" and extended.version == 3
+    service.commands.extend_deadline(spread["b"], actor="zhang", until="2026-05-31", reason="设备到货延迟")
+    assert ids(service.queries.cases(overdue=True).cases) == {spread["b"]}  # applied for, not yet decided
+    extended = service.commands.decide(spread["b"], "extension", "approve", actor="liu", reason="同意")
+    assert extended.deadline == "2026-05-31" and extended.version == 4
     assert ids(service.queries.cases(overdue=True).cases) == set()
     assert service.queries.history(spread["b"])[-1].data["previous"] == "2026-04-30"
 

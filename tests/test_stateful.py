@@ -172,7 +172,38 @@ class HazardCases(RuleBasedStateMachine):
         except (Refused, PermissionDenied, InvalidInput, NotFound):
             assert self.stored(case_id) == (before, history)
             return
-        assert after.state == before.state and after.deadline == until and reason.strip()
+        # The major hazard's extensions are applied for: the deadline moves only when someone else approves.
+        assert after.state == before.state and reason.strip() and after.deadline == before.deadline
+        assert after.decisions["extension"]["until"] == until and after.decisions["extension"]["applied_by"] == actor
+
+    @rule(case_id=cases, rung=st.sampled_from(["extension", "interview", "suspension", "notice"]),
+          decision=st.sampled_from(["approve", "decline", "maybe"]), actor=st.sampled_from(ACTORS),
+          reason=st.sampled_from(["同意", " "]))
+    def decide(self, case_id, rung, decision, actor, reason):
+        before, history = self.stored(case_id)
+        try:
+            after = self.service.commands.decide(case_id, rung, decision, actor=actor, reason=reason)
+        except (Refused, PermissionDenied, InvalidInput, NotFound):
+            assert self.stored(case_id) == (before, history)
+            return
+        assert after.state == before.state and after.version == before.version + 1 and decision != "maybe"
+        pending = before.decisions.get("extension")
+        if rung == "extension":
+            assert pending is not None and pending["applied_by"] != actor
+            assert after.deadline == (pending["until"] if decision == "approve" else before.deadline)
+
+    @rule(hours=st.integers(1, 24 * 12))
+    def sweep(self, hours):
+        """The scheduler comes by: sanctions due are proposed, never carried out by it."""
+        from engine.sweep import sweep
+        self.clock.advance(hours=hours)
+        if self.clock.now() > self.service.recorded_clock.now():
+            return
+        flags = {case_id: self.service.queries.case(case_id).flags for case_id in self.ids}
+        result = sweep(self.service, now=self.clock.now())
+        assert all(f["status"] != "fired" or not f.get("decided_by") for f in result.fired)
+        assert {case_id: self.service.queries.case(case_id).flags for case_id in self.ids} == flags
+        self.touched.update(self.ids)
 
     @rule(hours=st.integers(1, 24 * 40))
     def time_passes(self, hours):

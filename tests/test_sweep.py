@@ -52,6 +52,12 @@ def at(service, text: str) -> None:
     service.clock.at = T(text)
 
 
+def approve(service, case_id: str, rung: str, when: str, actor: str = "li") -> str | None:
+    """A named person approves the rung the sweep proposed; the linked case it opened, if any."""
+    after = service.commands.decide(case_id, rung, "approve", actor=actor, reason="同意", now=when)
+    return next(p for p in after.decisions["proposals"].values() if p["rung"] == rung).get("linked_case")
+
+
 def install(service, name: str) -> None:
     path = DEFINITIONS / f"{name}.yaml"
     service.commands.install_definition(path.read_text(encoding="utf-8"), str(path), actor="li")
@@ -108,7 +114,7 @@ def test_repeated_sweeps_never_fire_a_rung_twice(service):
     keys = [(e["clock"], e["cycle"], e["rung"]) for e in escalations(service, case.id)]
     assert sorted(keys) == sorted(set(keys))
     assert {k[2] for k in keys} == {"yellow-warning", "red-warning", "notice", "interview"}
-    done = {key for key, r in rows(service, case.id).items() if r.status in ("fired", "skipped")}
+    done = {key for key, r in rows(service, case.id).items() if r.status in ("fired", "skipped", "proposed")}
     assert done == set(keys)
     assert sweep(service, now=T("2026-05-09T00:00")).fired == []
 
@@ -140,19 +146,21 @@ def test_rungs_counted_into_2027_are_stored_as_provisional(service):
 # -- catch-up after downtime ----------------------------------------------------------------------------------
 
 def test_downtime_catch_up_follows_each_rungs_policy(service):
-    """One sweep long after the ladder was due skips the yellow warning and fires the rest late, recording how late."""
+    """One sweep long after the ladder was due skips the yellow warning and the naming notice, fires the red
+    warning late (recording how late), and of the sanctions proposes only the current ones."""
     case = rectifying(service)
     now = T("2026-06-15T09:00")
     result = sweep(service, now=now)
-    assert fired_names(result, case.id, "skipped") >= {"yellow-warning"}
-    assert fired_names(result, case.id) >= {"notice", "interview", "posted-supervision", "exposure", "suspension"}
-    notice = next(e for e in escalations(service, case.id) if e["rung"] == "notice")
-    assert notice["status"] == "fired" and notice["kind"] == "real_name"
-    assert notice["late_seconds"] == (now - T("2026-05-01T00:00")).total_seconds()
+    assert fired_names(result, case.id, "skipped") == {"yellow-warning", "notice", "interview", "posted-supervision"}
+    assert fired_names(result, case.id) == {"red-warning"}
+    assert fired_names(result, case.id, "proposed") == {"exposure", "suspension"}
+    red = next(e for e in escalations(service, case.id) if e["rung"] == "red-warning")
+    assert red["status"] == "fired" and red["late_seconds"] == (now - T("2026-05-01T00:00")).total_seconds()
     yellow = rung(service, case.id, "yellow-warning")
     assert (yellow.status, yellow.fired_at) == ("skipped", now)
     assert next(e for e in escalations(service, case.id) if e["rung"] == "yellow-warning")["status"] == "skipped"
-    assert {r.status for r in rows(service, case.id).values()} <= {"fired", "skipped"}
+    assert {r.status for k, r in rows(service, case.id).items() if k[0] == "rectification"} <= {
+        "fired", "skipped", "proposed"}
 
 
 def test_downtime_catch_up_fires_the_red_warning_under_highest(service):
@@ -193,34 +201,37 @@ def test_extension_rebases_every_unfired_rung_and_is_an_event(service):
     case = rectifying(service)
     sweep(service, now=T("2026-04-28T00:00"))  # the yellow warning fires
     at(service, "2026-04-28T09:00")
-    after = service.commands.extend_deadline(case.id, actor="zhang", until="2026-06-30", reason="设备到货延迟")
-    assert after.fields["deadline"] == "2026-06-30"
+    applied = service.commands.extend_deadline(case.id, actor="zhang", until="2026-06-30", reason="设备到货延迟")
+    assert applied.fields["deadline"] == "2026-04-30"  # an application: nothing moves until it is decided
     event = service.queries.history(case.id)[-1]
     assert (event.trigger, event.actor, event.role) == ("extend", "zhang", "supervisor")
     assert event.data["until"] == "2026-06-30" and event.data["previous"] == "2026-04-30"
-    assert event.data["reason"] == "设备到货延迟"
+    assert event.data["reason"] == "设备到货延迟" and event.data["application"] is True
+    after = service.commands.decide(case.id, "extension", "approve", actor="liu", reason="同意")
+    assert after.fields["deadline"] == "2026-06-30"
     found = rows(service, case.id)
     yellow = found[("rectification", 1, "yellow-warning")]
     assert (yellow.status, yellow.due_at) == ("fired", T("2026-04-28T00:00"))
     expected = {"red-warning": "2026-07-01", "notice": "2026-07-01", "interview": "2026-07-08",
                 "posted-supervision": "2026-07-16", "exposure": "2026-07-31", "suspension": "2026-07-31"}
-    assert {k[2]: (r.due_at, r.status) for k, r in found.items() if k[2] != "yellow-warning"} == \
+    assert {k[2]: (r.due_at, r.status) for k, r in found.items() if k[0] == "rectification" and k[2] != "yellow-warning"} == \
         {name: (T(f"{day}T00:00"), "pending") for name, day in expected.items()}
     assert fired_names(sweep(service, now=T("2026-05-02T00:00")), case.id) == set()
     assert fired_names(sweep(service, now=T("2026-07-01T00:00")), case.id) == {"red-warning", "notice"}
 
 
 def test_only_permitted_roles_may_extend_and_a_reason_is_required(service):
-    """The enterprise and an inspector may not extend; a supervisor must give a reason; committee may extend."""
+    """An inspector may not apply for an extension; an application needs a reason; the enterprise applies and
+    the committee decides."""
     case = rectifying(service)
-    for actor in ("ent", "wang"):
-        with pytest.raises(PermissionDenied):
-            service.commands.extend_deadline(case.id, actor=actor, until="2026-06-30", reason="想延期")
+    with pytest.raises(PermissionDenied):
+        service.commands.extend_deadline(case.id, actor="wang", until="2026-06-30", reason="想延期")
     with pytest.raises(Refused) as refused:
         service.commands.extend_deadline(case.id, actor="zhang", until="2026-06-30", reason="  ")
     assert refused.value.rule == "requires" and refused.value.missing == ("reason",)
     assert [e.trigger for e in service.queries.history(case.id)][-1] == "start"
-    service.commands.extend_deadline(case.id, actor="li", until="2026-06-30", reason="省安委办同意")
+    service.commands.extend_deadline(case.id, actor="ent", until="2026-06-30", reason="设备到货延迟")
+    service.commands.decide(case.id, "extension", "approve", actor="li", reason="省安委办同意")
     assert service.queries.case(case.id).fields["deadline"] == "2026-06-30"
 
 
@@ -237,7 +248,8 @@ def test_extending_verification_leaves_the_rectification_ladder_alone(service):
     at(service, "2026-03-10T09:00")
     service.commands.advance_case(case.id, "submit", actor="ent")
     before = {k: r.due_at for k, r in rows(service, case.id).items() if k[0] == "rectification"}
-    after = service.commands.extend_deadline(case.id, actor="zhang", until="2026-03-25", reason="专家排期", clock="verification")
+    service.commands.extend_deadline(case.id, actor="zhang", until="2026-03-25", reason="专家排期", clock="verification")
+    after = service.commands.decide(case.id, "extension", "approve", actor="liu", reason="同意")
     assert rung(service, case.id, "verification-late", clock="verification").due_at == T("2026-03-26T00:00")
     assert after.fields["deadline"] == "2026-04-30"
     assert {k: r.due_at for k, r in rows(service, case.id).items() if k[0] == "rectification"} == before
@@ -248,8 +260,8 @@ def test_extending_verification_leaves_the_rectification_ladder_alone(service):
 def test_closing_is_refused_while_the_posted_supervision_is_open(service):
     """The hazard cannot be closed until its posted supervision is served, accepted and de-listed."""
     case = rectifying(service)
-    result = sweep(service, now=T("2026-05-16T09:00"))
-    posted = next(f["linked_case"] for f in result.fired if f["rung"] == "posted-supervision")
+    sweep(service, now=T("2026-05-16T09:00"))
+    posted = approve(service, case.id, "posted-supervision", "2026-05-16T09:00")
     listing = service.queries.case(posted)
     assert (listing.workflow, listing.parent_id, listing.fields["authority"]) == ("posted-supervision", case.id, "city")
     assert listing.fields["deadline"] == "2026-08-14"  # 90 days from the posting
@@ -273,7 +285,10 @@ def test_closing_is_refused_while_the_posted_supervision_is_open(service):
 def test_suspension_is_set_by_its_rung_and_lifted_by_verification(service):
     """The suspend rung flags the case suspended (close refused); verification lifts the flag, exposure stays."""
     case = rectifying(service)
-    assert fired_names(sweep(service, now=T("2026-05-31T00:00")), case.id) >= {"exposure", "suspension"}
+    assert fired_names(sweep(service, now=T("2026-05-31T00:00")), case.id, "proposed") >= {"exposure", "suspension"}
+    assert service.queries.case(case.id).flags == ()  # proposed, not carried out
+    approve(service, case.id, "exposure", "2026-05-31T09:00")
+    approve(service, case.id, "suspension", "2026-05-31T09:00", actor="zhang")
     assert set(service.queries.case(case.id).flags) == {"exposed", "suspended"}
     at(service, "2026-06-01T09:00")
     service.commands.advance_case(case.id, "submit", actor="ent")
@@ -285,39 +300,41 @@ def test_suspension_is_set_by_its_rung_and_lifted_by_verification(service):
 def test_interview_rung_opens_a_linked_interview_of_the_responsible_person(service):
     """The interview rung opens a scheduled `interview` case summoning the responsible person, linked to the hazard."""
     case = rectifying(service)
-    result = sweep(service, now=T("2026-05-08T00:00"))
-    entry = next(f for f in result.fired if f["rung"] == "interview")
+    sweep(service, now=T("2026-05-08T00:00"))
+    opened = approve(service, case.id, "interview", "2026-05-08T09:00")
     _, _, linked = service.queries.case_view(case.id)
-    assert [(c.id, c.workflow, c.state) for c in linked] == [(entry["linked_case"], "interview", "scheduled")]
+    assert [(c.id, c.workflow, c.state) for c in linked] == [(opened, "interview", "scheduled")]
     interview = linked[0]
     assert interview.fields["summoned"] == FIVE["responsible_person"] and interview.parent_id == case.id
     assert interview.source == "escalation:interview"
-    data = next(e for e in escalations(service, case.id) if e["rung"] == "interview")
-    assert (data["linked_case"], data["linked_workflow"]) == (interview.id, "interview")
+    data = service.queries.history(case.id)[-1].data
+    assert (data["decision"], data["linked_case"], data["linked_workflow"]) == ("approve", interview.id, "interview")
 
 
 def test_linked_cases_climb_their_own_ladders(service):
-    """The interview warns if not held within 7 days; the posted supervision warns 20 working days before its
-    deadline and names the unit when it is missed."""
+    """The interview, approved when proposed, warns if not held within 7 days; the posted supervision warns 20
+    working days before its deadline and names the unit when it is missed."""
     case = rectifying(service)
-    result = sweep(service, now=T("2026-05-16T09:00"))
-    interview, posted = (next(f["linked_case"] for f in result.fired if f["rung"] == name)
-                         for name in ("interview", "posted-supervision"))
-    assert rung(service, interview, "not-held", clock="holding").due_at == T("2026-05-23T09:00")
+    sweep(service, now=T("2026-05-08T09:00"))
+    interview = approve(service, case.id, "interview", "2026-05-08T09:00")
+    assert rung(service, interview, "not-held", clock="holding").due_at == T("2026-05-15T09:00")
+    assert fired_names(sweep(service, now=T("2026-05-15T09:00")), interview) == {"not-held"}
+    sweep(service, now=T("2026-05-16T09:00"))
+    posted = approve(service, case.id, "posted-supervision", "2026-05-16T09:00")
     assert rung(service, posted, "warning", clock="supervision").due_at == T("2026-07-18T00:00")
     assert rung(service, posted, "overdue", clock="supervision").due_at == T("2026-08-15T00:00")
-    assert fired_names(sweep(service, now=T("2026-05-23T09:00")), interview) == {"not-held"}
     later = sweep(service, now=T("2026-08-15T00:00"))
     assert fired_names(later, posted) == {"overdue"}
     assert fired_names(later, posted, "skipped") == {"warning"}  # missed by weeks: `missed: skip`
-    assert fired_names(later, case.id) == {"exposure", "suspension"}  # the hazard's ladder goes on meanwhile
+    assert fired_names(later, case.id, "proposed") == {"exposure", "suspension"}  # the hazard's ladder goes on
 
 
 def test_an_interview_held_in_time_waits_for_its_written_follow_up(service):
     """Holding the interview cancels its not-held warning; the follow-up notice is due 5 working days later."""
     case = rectifying(service)
-    result = sweep(service, now=T("2026-05-08T09:00"))
-    interview = next(f["linked_case"] for f in result.fired if f["rung"] == "interview")
+    sweep(service, now=T("2026-05-08T09:00"))
+    interview = approve(service, case.id, "interview", "2026-05-08T10:00")
+    assert rung(service, interview, "not-held", clock="holding").due_at == T("2026-05-15T10:00")
     at(service, "2026-05-13T10:00")
     service.commands.advance_case(interview, "hold", actor="zhang", fields={
         "held_at": "2026-05-13", "minutes": "约谈纪要", "commitments": "5月底前完成整改", "clerk": "刘记录"})
@@ -391,8 +408,9 @@ def test_dry_run_changes_nothing(service):
     case = rectifying(service)
     before = _snapshot(service)
     result = sweep(service, now=T("2026-06-15T09:00"), dry_run=True)
-    assert result.dry_run and fired_names(result, case.id) >= {"notice", "interview", "suspension"}
-    assert fired_names(result, case.id, "skipped") >= {"yellow-warning"}
+    assert result.dry_run and fired_names(result, case.id) == {"red-warning"}
+    assert fired_names(result, case.id, "proposed") == {"exposure", "suspension"}
+    assert fired_names(result, case.id, "skipped") >= {"yellow-warning", "interview"}
     assert _snapshot(service) == before
     real = sweep(service, now=T("2026-06-15T09:00"))
     assert sorted((f["rung"], f["status"]) for f in real.fired) == sorted((f["rung"], f["status"]) for f in result.fired)
@@ -402,15 +420,18 @@ def test_escalate_events_keep_the_hash_chain(service):
     """After sweeps fire and skip rungs, every case's log (hazard and linked cases) verifies up to its head."""
     case = rectifying(service)
     sweep(service, now=T("2026-05-01T00:00"))
+    sweep(service, now=T("2026-05-08T09:00"))
+    approve(service, case.id, "interview", "2026-05-08T09:30")
     sweep(service, now=T("2026-06-15T09:00"))
+    approve(service, case.id, "suspension", "2026-06-15T09:30")
     _, _, linked = service.queries.case_view(case.id)
-    assert {c.workflow for c in linked} == {"interview", "posted-supervision"}
+    assert {c.workflow for c in linked} == {"interview"}
     for one in [service.queries.case(case.id), *linked]:
         history = service.queries.history(one.id)
         assert [e.seq for e in history] == list(range(1, one.version + 1))
         assert list(verify_chain(history, head=(one.version, one.last_hash))) == []
     triggers = [e.trigger for e in service.queries.history(case.id)]
-    assert triggers[:3] == ["report", "assign", "start"] and set(triggers[3:]) == {"escalate"}
+    assert triggers[:3] == ["report", "assign", "start"] and set(triggers[3:]) == {"escalate", "decide"}
 
 
 def _sweep_work(tmp_path, cases: int, due: int = 0) -> int:

@@ -43,6 +43,10 @@ def problems(d: Definition) -> list[tuple[str, int, str]]:
 
     check_command(d.report, "report")
     check_command(d.extend, "extend")
+    check_command(d.void, "void")
+    check_command(d.correct, "correct")
+    if d.extend is not None:
+        known_roles(d.extend.decided_by, d.extend.line, "extend: decided_by")
 
     seen: dict[tuple[str, str], int] = {}
     for t in d.transitions:
@@ -89,6 +93,7 @@ def problems(d: Definition) -> list[tuple[str, int, str]]:
         if (r.clock, r.name) in names:
             found.append((r.line, f"{where}: duplicate rung name on clock '{r.clock}' (first at line {names[(r.clock, r.name)]})"))
         names.setdefault((r.clock, r.name), r.line)
+        known_roles(r.decided_by, r.line, f"{where}: decided_by")
         if r.action == "interview" and r.param("summon") and r.param("summon") not in fields:
             found.append((r.line, f"{where}: 'summon' names unknown field '{r.param('summon')}'"))
     return [(d.source_file, line, msg) for line, msg in sorted(found, key=lambda p: p[0])]

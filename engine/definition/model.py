@@ -14,7 +14,9 @@ MISSED_POLICIES = frozenset({"fire", "highest", "skip"})
 # Attributes every case has, set at report time; transitions may read them in guards.
 CASE_ATTRIBUTES = ("title", "enterprise", "region", "industry", "level", "source", "found_at")
 # Pseudo-triggers the engine records itself; a definition may not declare transitions with these names.
-RESERVED_TRIGGERS = frozenset({"report", "extend", "escalate", "migrate", "recalendar"})
+RESERVED_TRIGGERS = frozenset({"report", "extend", "escalate", "migrate", "recalendar", "decide", "void", "correct"})
+# What `hazard case decide CASE extension ...` decides: an extension application, never a rung of the ladder.
+EXTENSION = "extension"
 
 
 @dataclass(frozen=True)
@@ -69,24 +71,35 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class Duration:
+    days: int
+    working: bool = False
+
+
+@dataclass(frozen=True)
 class Command:
-    """A command that is not a state change (report, extend): who may run it and what it takes."""
+    """A command that is not a state change (report, extend, void, correct): who may run it and what it takes.
+
+    An extension with `decided_by` is applied for by `roles` and decided by one of `decided_by` (never the
+    applicant), at most `max_days` past the deadline it extends and `max_total_days` past the first deadline;
+    `apply_before` (the latest an application may come before the deadline) and `decide_within` (by when the
+    decision is due after it) are the local rules' numbers.
+    """
 
     roles: tuple[str, ...]
     requires: tuple[str, ...] = ()
     sets: tuple[str, ...] = ()
     guards: tuple[Guard, ...] = ()
+    decided_by: tuple[str, ...] = ()
+    max_days: int | None = None
+    max_total_days: int | None = None
+    apply_before: Duration | None = None
+    decide_within: Duration | None = None
     line: int = 0
 
     @property
     def accepts(self) -> tuple[str, ...]:
         return self.requires + tuple(f for f in self.sets if f not in self.requires)
-
-
-@dataclass(frozen=True)
-class Duration:
-    days: int
-    working: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,7 @@ class Rung:
     missed: str = "fire"
     params: tuple[tuple[str, object], ...] = ()
     label: str = ""
+    decided_by: tuple[str, ...] = ()   # roles one of whom decides it: the rung raises a proposal, not the action
     line: int = 0
 
     def param(self, key: str, default=None):
@@ -133,6 +147,8 @@ class Definition:
     fields: tuple[FieldSpec, ...]
     report: Command
     extend: Command | None = None
+    void: Command | None = None
+    correct: Command | None = None
     clocks: tuple[ClockSpec, ...] = ()
     rungs: tuple[Rung, ...] = ()
     grace_minutes: int = 60
@@ -154,7 +170,7 @@ class Definition:
             accepted=frozenset(s.name for s in self.states if s.accepted) or frozenset(
                 s.name for s in self.states if s.rectified) or frozenset(s.name for s in self.states if s.final),
             deadline_clock=next((c for c in self.clocks if c.deadline_field == "deadline"), None),
-            clock_triggers=frozenset({"extend"} | {t for c in self.clocks for t in (*c.start, *c.stop, *c.pause,
+            clock_triggers=frozenset({"extend", "decide"} | {t for c in self.clocks for t in (*c.start, *c.stop, *c.pause,
                                                                                     *c.resume)}),
         )
 
@@ -197,3 +213,15 @@ class Definition:
 
     def rungs_of(self, clock: str) -> tuple[Rung, ...]:
         return tuple(r for r in self.rungs if r.clock == clock)
+
+    def rung(self, clock: str, name: str) -> Rung | None:
+        return next((r for r in self.rungs if r.clock == clock and r.name == name), None)
+
+    def corrections(self, kind: str) -> Command:
+        """Who may void or correct a case (`void` / `correct`): the definition's section, or by default the
+        supervising department and the committee, in the case's region."""
+        given = self.void if kind == "void" else self.correct
+        return given or DEFAULT_CORRECTIONS
+
+
+DEFAULT_CORRECTIONS = Command(roles=("supervisor", "committee"), guards=(Guard("in_region"),))

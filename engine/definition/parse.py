@@ -11,21 +11,22 @@ from functools import lru_cache
 from engine import limits
 from engine.definition import source
 from engine.definition.model import (
-    FIELD_TYPES, GUARD_KINDS, MISSED_POLICIES, RUNG_ACTIONS, ClockSpec, Command, Definition, Duration,
+    EXTENSION, FIELD_TYPES, GUARD_KINDS, MISSED_POLICIES, RUNG_ACTIONS, ClockSpec, Command, Definition, Duration,
     FieldSpec, Guard, Rung, StateSpec, Transition,
 )
 from engine.errors import DefinitionInvalid
 from engine.vocabularies import roles as vocabulary_roles
 
 TOP_KEYS = frozenset({"workflow", "title", "description", "roles", "fields", "states", "report",
-                      "transitions", "extend", "clocks", "escalation"})
+                      "transitions", "extend", "void", "correct", "clocks", "escalation"})
 FIELD_KEYS = frozenset({"type", "label", "values"})
 STATE_KEYS = frozenset({"label", "initial", "final", "rectified", "accepted"})
 TRANSITION_KEYS = frozenset({"trigger", "from", "to", "roles", "requires", "sets", "guards", "lifts", "label"})
 COMMAND_KEYS = frozenset({"roles", "requires", "sets", "guards"})
+EXTEND_KEYS = COMMAND_KEYS | {"decided_by", "max_days", "max_total_days", "apply_before", "decide_within"}
 CLOCK_KEYS = frozenset({"label", "start", "stop", "pause", "resume", "deadline", "duration"})
 ESCALATION_KEYS = frozenset({"grace_minutes", "ladder"})
-RUNG_KEYS = frozenset({"rung", "clock", "due", "action", "missed", "label",
+RUNG_KEYS = frozenset({"rung", "clock", "due", "action", "missed", "label", "decided_by",
                        # action parameters
                        "level", "kind", "workflow", "summon", "deadline", "authority"})
 RUNG_PARAMS = frozenset({"level", "kind", "workflow", "summon", "deadline", "authority"})
@@ -141,12 +142,13 @@ class _Parser:
         states, initial = self.states(root)
         transitions = self.transitions(root)
         report = self.command(root, "report", required=True) or Command(roles=())
-        extend = self.command(root, "extend")
+        extend = self.command(root, "extend", keys=EXTEND_KEYS)
+        void, correct = self.command(root, "void"), self.command(root, "correct")
         clocks = self.clocks(root)
         grace, rungs = self.escalation(root)
         definition = Definition(
             name=name, title=self.text(root, "title", "workflow"), initial=initial, states=states,
-            transitions=transitions, roles=roles, fields=fields, report=report, extend=extend,
+            transitions=transitions, roles=roles, fields=fields, report=report, extend=extend, void=void, correct=correct,
             clocks=clocks, rungs=rungs, grace_minutes=grace,
             description=self.text(root, "description", "workflow"), source_file=self.filename,
         )
@@ -278,13 +280,38 @@ class _Parser:
             ))
         return tuple(result)
 
-    def command(self, root, key: str, required: bool = False) -> Command | None:
+    def command(self, root, key: str, required: bool = False, keys: frozenset = COMMAND_KEYS) -> Command | None:
         node = self.mapping(root, key, "workflow", required=required)
         if node is None:
             return None
-        self.keys(node, COMMAND_KEYS, key)
+        self.keys(node, keys, key)
         return Command(roles=self.names(node, "roles", key, required=True), requires=self.names(node, "requires", key),
-                       sets=self.names(node, "sets", key), guards=self.guards(node, "guards", key), line=node.line)
+                       sets=self.names(node, "sets", key), guards=self.guards(node, "guards", key),
+                       decided_by=self.names(node, "decided_by", key), max_days=self.day_count(node, "max_days", key),
+                       max_total_days=self.day_count(node, "max_total_days", key),
+                       apply_before=self.duration(node, "apply_before", key),
+                       decide_within=self.duration(node, "decide_within", key), line=node.line)
+
+    def day_count(self, node, key: str, where: str) -> int | None:
+        """A whole number of calendar days from 1 to limits.MAX_DAYS."""
+        value = node.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limits.MAX_DAYS:
+            self.problem(node.line_of(key), f"{where}: '{key}' must be a whole number of days from 1 to "
+                                            f"{limits.MAX_DAYS:,}")
+            return None
+        return value
+
+    def duration(self, node, key: str, where: str) -> Duration | None:
+        if key not in node:
+            return None
+        found = parse_duration(node[key])
+        if found is None:
+            self.problem(node.line_of(key), f"{where}: '{key}' must read like '10 days' or '15 working days'")
+        else:
+            self.days(found.days, node.line_of(key), where, f"'{key}'")
+        return found
 
     def clocks(self, root) -> tuple[ClockSpec, ...]:
         node = self.mapping(root, "clocks", "workflow")
@@ -359,7 +386,11 @@ class _Parser:
                     self.problem(item.line_of("deadline"), f"{where}: 'deadline' must read like '30 days' or '20 working days'")
                 else:
                     self.days(deadline.days, item.line_of("deadline"), where, "a deadline")
+            if name == EXTENSION:
+                self.problem(item.line, f"{where}: '{EXTENSION}' is reserved for deciding deadline extensions "
+                                        "(hazard case decide CASE extension ...)")
             rungs.append(Rung(name=name, clock=self.text(item, "clock", where, required=True), action=action,
                               offset_days=offset, working=working, missed=missed, params=params,
-                              label=self.text(item, "label", where), line=item.line))
+                              label=self.text(item, "label", where), decided_by=self.names(item, "decided_by", where),
+                              line=item.line))
         return grace, tuple(rungs)

@@ -10,6 +10,8 @@ supervision, the linked case to open. Pure: the sweep writes what this returns.
 - expose: public exposure (公开曝光): flags the case `exposed`.
 - suspend: an order to suspend production (责令停产停业整顿): flags the case `suspended` until a transition
   that `lifts: [suspended]` (verification) clears it.
+A rung with `decided_by` is an administrative decision: the sweep only proposes it, and this outcome is what
+an approval (`hazard case decide CASE RUNG approve`) carries out, at the moment of the decision.
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ from engine.definition.model import Rung
 from engine.definition.parse import parse_duration
 
 NOTICE_KINDS = {"notice": "通报", "real_name": "实名通报"}
+# What a sweep's decision makes of a rung (engine.escalation.ladder.triage): fired, proposed to the people who
+# decide it (`decided_by`; `hazard case decide` then carries it out or declines it), or skipped as missed.
+STATUS = {"fire": "fired", "propose": "proposed", "skip": "skipped"}
 
 
 @dataclass(frozen=True)
@@ -39,11 +44,13 @@ class Outcome:
 
 def outcome(case: Case, rung: Rung, *, cycle: int, due_at: datetime, decision: str, now: datetime,
             sweep_id: str, calendar=None) -> Outcome:
-    data = {"clock": rung.clock, "cycle": cycle, "rung": rung.name, "action": rung.action, "status":
-            "fired" if decision == "fire" else "skipped", "due_at": iso(due_at),
+    data = {"clock": rung.clock, "cycle": cycle, "rung": rung.name, "action": rung.action,
+            "status": STATUS[decision], "due_at": iso(due_at),
             "late_seconds": round(max((now - due_at).total_seconds(), 0.0), 3), "sweep": sweep_id}
     if rung.label:
         data["label"] = rung.label
+    if decision == "propose":
+        data["decided_by"] = list(rung.decided_by)
     if decision != "fire":
         return Outcome(data)
     action = rung.action

@@ -21,12 +21,14 @@ def advance(states: dict, event, definition: Definition) -> dict:
     changes the very same dict comes back (the store writes only what changed)."""
     if not definition.clocks:
         return states
-    if event.trigger not in definition.clock_triggers and event.to_state not in definition.final_states:
+    ends = event.trigger == "void"  # a voided case leaves every ladder: its clocks stop as at a final state
+    if event.trigger not in definition.clock_triggers and event.to_state not in definition.final_states and not ends:
         return states  # no clock starts, stops, pauses, resumes or is extended on this trigger
     result = dict(states)
     # UTC text, whatever zone the event's time came in: the projection and its replay write the same bytes.
     at = event.at.astimezone(timezone.utc).isoformat()
-    final = event.to_state in definition.final_states
+    final = event.to_state in definition.final_states or ends
+    extended = _extended_clock(event)
     for spec in definition.clocks:
         state = result.get(spec.name)
         status = state["status"] if state else None
@@ -45,9 +47,20 @@ def advance(states: dict, event, definition: Definition) -> dict:
         elif status == "paused" and event.trigger in spec.resume:
             result[spec.name] = {**state, "status": "running", "paused_at": None,
                                  "paused_seconds": state["paused_seconds"] + _paused_for(state, event.at)}
-        elif event.trigger == "extend" and event.data.get("clock") == spec.name and status != "stopped":
+        elif extended == spec.name and status != "stopped":
             result[spec.name] = {**state, "until": event.data["until"]}
     return states if result == states else result
+
+
+def _extended_clock(event) -> str | None:
+    """The clock whose deadline `event` moves: an extension made at once, or an application approved (an
+    application alone moves nothing)."""
+    data = event.data
+    if event.trigger == "extend" and not data.get("application"):
+        return data.get("clock")
+    if event.trigger == "decide" and data.get("rung") == "extension" and data.get("decision") == "approve":
+        return data.get("clock")
+    return None
 
 
 def _paused_for(state: dict, at: datetime) -> float:

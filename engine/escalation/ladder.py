@@ -115,29 +115,83 @@ class DueRung:
     due_at: datetime
 
 
-def triage(due: list[DueRung], now: datetime, grace_minutes: int) -> list[tuple[DueRung, str]]:
-    """Decide `fire` or `skip` for each due rung, applying each rung's policy for missed rungs.
+@dataclass(frozen=True)
+class Triaged:
+    """What a sweep does with one due rung: `fire` it, `propose` it to the people who decide it, or `skip` it
+    (missed: recorded, not acted on), and why, in words a user reads in the sweep's output and the log."""
 
-    A rung is missed when the sweep comes more than `grace_minutes` after its due time (the scheduler was
-    down). `fire`: fire it anyway, late. `skip`: record it as skipped. `highest`: of the missed rungs with
-    this policy in one clock cycle, fire only the one due last and skip the others.
+    due: DueRung
+    decision: str   # fire | propose | skip
+    reason: str = ""
+
+
+def catch_up_until(due_at: datetime, grace_minutes: int) -> datetime:
+    """Until when a rung due at `due_at` is still on time: its grace, and at least the rest of the day (Asia/
+    Shanghai) it fell due on, so an office that sweeps once each morning still sends the reminder that fell due
+    at midnight."""
+    return max(due_at + timedelta(minutes=grace_minutes), end_of_day(due_at.astimezone(SHANGHAI).date()))
+
+
+def is_missed(due_at: datetime, now: datetime, grace_minutes: int) -> bool:
+    return now > catch_up_until(due_at, grace_minutes)
+
+
+def triage(due: list[DueRung], now: datetime, grace_minutes: int) -> list[Triaged]:
+    """Decide each due rung at `now`, applying each rung's policy for missed rungs.
+
+    A rung is missed when the sweep comes after `catch_up_until` (the scheduler was down, or the ladder is
+    being caught up after back-filling). A rung decided by people (`decided_by`) is never acted on by the
+    sweep: on time it raises a proposal; missed, it raises one only while it is still current (its clock cycle
+    has no later decided rung due), else it is recorded as missed. Other rungs: `fire` fires a missed one
+    anyway, late; `skip` records it as skipped; `highest` fires, of the missed rungs with this policy in one
+    clock cycle, only the one due last, and skips the others.
     """
-    grace = timedelta(minutes=grace_minutes)
-    missed = [item for item in due if now - item.due_at > grace]
-    top: dict[tuple, DueRung] = {}
-    for item in missed:
-        if item.rung.missed != "highest":
-            continue
+    missed = {id(item) for item in due if is_missed(item.due_at, now, grace_minutes)}
+    latest_highest: dict[tuple, DueRung] = {}
+    latest_decided: dict[tuple, DueRung] = {}
+    for item in due:
         key = (item.case_id, item.clock, item.cycle)
-        if key not in top or (item.due_at, item.rung.offset_days) > (top[key].due_at, top[key].rung.offset_days):
-            top[key] = item
+        order = (item.due_at, item.rung.offset_days)
+        if item.rung.decided_by:
+            if key not in latest_decided or order > (latest_decided[key].due_at, latest_decided[key].rung.offset_days):
+                latest_decided[key] = item
+        elif id(item) in missed and item.rung.missed == "highest":
+            if key not in latest_highest or order > (latest_highest[key].due_at, latest_highest[key].rung.offset_days):
+                latest_highest[key] = item
     result = []
     for item in due:
-        if now - item.due_at <= grace or item.rung.missed == "fire":
-            decision = "fire"
+        key = (item.case_id, item.clock, item.cycle)
+        late = _late(item.due_at, now)
+        if item.rung.decided_by:
+            newest = latest_decided[key]
+            if id(item) not in missed or newest.due_at == item.due_at:
+                result.append(Triaged(item, "propose"))
+            else:
+                result.append(Triaged(item, "skip", f"missed ({late} late) and superseded by '{newest.rung.name}', "
+                                                    f"due {_shown(newest.due_at)}: only the current sanction is "
+                                                    "proposed"))
+        elif id(item) not in missed or item.rung.missed == "fire":
+            result.append(Triaged(item, "fire"))
         elif item.rung.missed == "skip":
-            decision = "skip"
+            result.append(Triaged(item, "skip", f"missed ({late} late, past the day it fell due); its policy "
+                                                "is to skip a missed rung"))
+        elif latest_highest[key] is item:
+            result.append(Triaged(item, "fire"))
         else:
-            decision = "fire" if top[(item.case_id, item.clock, item.cycle)] is item else "skip"
-        result.append((item, decision))
+            last = latest_highest[key]
+            result.append(Triaged(item, "skip", f"missed ({late} late); of the missed rungs of this cycle only the "
+                                                f"last, '{last.rung.name}', fires"))
     return result
+
+
+def _late(due_at: datetime, now: datetime) -> str:
+    seconds = max((now - due_at).total_seconds(), 0)
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.0f} hours"
+    return f"{seconds / 86400:.0f} days"
+
+
+def _shown(at: datetime) -> str:
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")

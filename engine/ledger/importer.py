@@ -288,7 +288,7 @@ def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: dat
     definition = run.definition
     plan = plan_row(values, row.progress, definition)
     case = unit.create(run, actor=actor, role=IMPORT_ROLE, attrs=plan.attrs, fields=plan.report_fields,
-                       at=plan.found_at, extra={"import": source})
+                       at=plan.found_at, extra={"import": source}, sync=False)
     for step in plan.steps:
         event = unit.event(case, trigger=step.trigger, to_state=step.to_state, actor=actor, role=IMPORT_ROLE,
                            at=step.at, data={"fields": step.fields, "import": source}, run=run)

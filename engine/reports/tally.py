@@ -48,8 +48,8 @@ class CaseScope:
         return replace(self, **changes)
 
     def matches(self, case: Case) -> bool:
-        if case.parent_id is not None:
-            return False  # interviews and posted supervisions are not hazards
+        if case.parent_id is not None or case.voided_at is not None:
+            return False  # interviews and posted supervisions are not hazards; a voided case is counted nowhere
         if self.region and not case.region.startswith(self.region):
             return False
         if self.levels and case.level not in self.levels:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal, or_
+from sqlalchemy import and_, func, literal, or_, select
 
 from engine.filters import CaseFilter
-from engine.store.tables import UTCDateTime, cases
+from engine.store.tables import UTCDateTime, cases, events
 
 
 def overdue_at(now: datetime):
@@ -30,35 +30,49 @@ def _like(column, text: str):
 
 
 def immutable_conditions(spec: CaseFilter) -> list:
-    """Conditions on what a case keeps from its report on: safe to apply before replaying it."""
+    """Conditions that hold of a case's row whenever they held of the case at an earlier moment: safe to apply
+    before replaying it. Its level, workflow and found date never change; its region, enterprise, industry,
+    source and title only by a correction, so a corrected case is replayed whatever its row says now."""
+    where, reported = _report_conditions(spec)
+    if reported:
+        corrected = select(events.c.case_id).where(events.c.trigger == "correct")
+        where.append(or_(and_(*reported), cases.c.id.in_(corrected)))
+    return where
+
+
+def _report_conditions(spec: CaseFilter) -> tuple[list, list]:
+    """The filter's conditions on what a case is reported with: (those no command changes, those a correction
+    may change)."""
     c = cases.c
     found_start, found_end = spec.found_range
     where = []
+    reported = []
     if spec.region:
-        where.append(c.region.startswith(spec.region))
+        reported.append(c.region.startswith(spec.region))
     if spec.level:
         where.append(c.level == spec.level)
     if spec.workflow:
         where.append(c.workflow == spec.workflow)
     if spec.enterprise:
-        where.append(_like(c.enterprise, spec.enterprise))
+        reported.append(_like(c.enterprise, spec.enterprise))
     if spec.industry:
-        where.append(c.industry == spec.industry)
+        reported.append(c.industry == spec.industry)
     if spec.source:
-        where.append(c.source == spec.source)
+        reported.append(c.source == spec.source)
     if spec.search:
-        where.append(_like(c.title, spec.search))
+        reported.append(_like(c.title, spec.search))
     if found_start is not None:
         where.append(c.found_at >= found_start)
     if found_end is not None:
         where.append(c.found_at < found_end)
-    return where
+    return where, reported
 
 
 def conditions(spec: CaseFilter, now: datetime) -> list:
     """Every condition of the filter on today's rows."""
     c = cases.c
-    where = immutable_conditions(spec)
+    fixed, reported = _report_conditions(spec)
+    where = fixed + reported + [c.voided_at.is_(None)]  # a voided case is in no list
     if spec.state:
         where.append(c.state == spec.state)
     if spec.overdue:

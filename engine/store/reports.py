@@ -48,8 +48,17 @@ def attribute_conditions(scope: CaseScope, table=cases) -> list:
     return where
 
 
-def scope_conditions(scope: CaseScope) -> list:
-    where = [c.parent_id.is_(None), *attribute_conditions(scope)]
+def scope_conditions(scope: CaseScope, *, replayed: bool = False) -> list:
+    """The hazards in scope as the register holds them today: voided ones are counted nowhere. For a replay
+    (`replayed`), the candidates whose history may have been in scope: a voided case counted until it was voided,
+    and a corrected one wherever it stood then (the fold decides, `CaseScope.matches`)."""
+    attributes = attribute_conditions(scope)
+    if replayed and attributes:
+        corrected = select(events.c.case_id).where(events.c.trigger == "correct")
+        attributes = [or_(and_(*attributes), c.id.in_(corrected))]
+    where = [c.parent_id.is_(None), *attributes]
+    if not replayed:
+        where.append(c.voided_at.is_(None))
     if scope.found_from is not None:
         where.append(c.found_at >= scope.found_from)
     if scope.found_to is not None:
@@ -147,7 +156,8 @@ def hazard_events(conn: Connection, scope: CaseScope, *, as_of: datetime, batch:
     load) intersects the time index with each case's events, once per case, and takes seconds per thousand.
     """
     stmt = select(*(events.c[n] for n in case_store.EVENT_COLUMNS)).join(cases, c.id == events.c.case_id) \
-        .where(c.created_at <= _at(as_of), *scope_conditions(scope)).order_by(events.c.case_id, events.c.seq)
+        .where(c.created_at <= _at(as_of), *scope_conditions(scope, replayed=True)) \
+        .order_by(events.c.case_id, events.c.seq)
     for row in conn.execution_options(stream_results=True, yield_per=batch).execute(stmt):
         yield Event(*row)
 
@@ -157,12 +167,18 @@ def _action(table=events):
     return table.c.data["action"].as_string()
 
 
+def _carried_out():
+    """An escalate event that fired its rung, or a decision that approved a proposed sanction: what was done."""
+    return or_(and_(events.c.trigger == "escalate", events.c.data["status"].as_string() == "fired"),
+               and_(events.c.trigger == "decide", events.c.data["decision"].as_string() == "approve",
+                    events.c.data["rung"].as_string() != "extension"))
+
+
 def fired_actions(conn: Connection, case_ids: list[str] | None = None, scope: CaseScope | None = None, *,
                   until: datetime | None = None) -> dict[str, set[str]]:
-    """The rung actions fired (not skipped) on each hazard, by `until` if given: of `case_ids`, or of every
-    hazard in `scope`."""
-    stmt = select(events.c.case_id, _action()).where(events.c.trigger == "escalate",
-                                                     events.c.data["status"].as_string() == "fired")
+    """The rung actions carried out (fired, or approved when proposed; not skipped, declined or pending) on each
+    hazard, by `until` if given: of `case_ids`, or of every hazard in `scope`."""
+    stmt = select(events.c.case_id, _action()).where(_carried_out())
     if until is not None:
         stmt = stmt.where(events.c.at <= _at(until))
     if scope is not None:
@@ -186,8 +202,9 @@ def escalations(conn: Connection, scope: CaseScope, *, start: datetime, end: dat
                   func.coalesce(parent.c.responsible_unit, c.responsible_unit),
                   func.coalesce(parent.c.responsible_person, c.responsible_person), c.workflow, c.fields) \
         .select_from(events.join(cases, c.id == events.c.case_id).outerjoin(parent, parent.c.id == c.parent_id)) \
-        .where(events.c.trigger == "escalate", events.c.at >= _at(start), events.c.at <= _at(end),
-               _action().in_(actions), events.c.data["status"].as_string() == "fired", *attribute_conditions(scope)) \
+        .where(_carried_out(), events.c.at >= _at(start), events.c.at <= _at(end),
+               _action().in_(actions), *attribute_conditions(scope),
+               c.voided_at.is_(None), parent.c.voided_at.is_(None)) \
         .order_by(events.c.at, events.c.case_id)
     keys = ("case_id", "hazard_id", "at", "data", "enterprise", "region", "title", "responsible_unit",
             "responsible_person", "workflow", "fields")
@@ -209,7 +226,7 @@ def linked_activity(conn: Connection, scope: CaseScope, *, start: datetime, end:
     stmt = select(c.id, c.parent_id, c.workflow, c.workflow_version, c.state, c.fields, c.created_at, c.closed_at,
                   c.region, parent.c.enterprise, parent.c.responsible_unit, parent.c.responsible_person) \
         .select_from(cases.join(parent, parent.c.id == c.parent_id)) \
-        .where(c.id.in_(active), *attribute_conditions(scope),
+        .where(c.id.in_(active), *attribute_conditions(scope), parent.c.voided_at.is_(None),
                or_(and_(c.created_at >= moment_from, c.created_at <= moment_to),
                    and_(c.closed_at >= moment_from, c.closed_at <= moment_to))) \
         .order_by(c.created_at, c.id)
@@ -224,7 +241,7 @@ def escalation_counts(conn: Connection, scope: CaseScope, *, column: str, start:
     # grouped outside: PostgreSQL takes two renderings of one JSON path (two bound keys) for two expressions
     fired = select(c[column].label("grp"), _action().label("action")) \
         .select_from(events.join(cases, c.id == events.c.case_id)) \
-        .where(events.c.trigger == "escalate", events.c.at >= _at(start), events.c.at <= _at(end),
-               events.c.data["status"].as_string() == "fired", *scope_conditions(scope)).subquery()
+        .where(_carried_out(), events.c.at >= _at(start), events.c.at <= _at(end),
+               *scope_conditions(scope)).subquery()
     stmt = select(fired.c.grp, fired.c.action, func.count()).group_by(fired.c.grp, fired.c.action)
     return {(group, action): n for group, action, n in conn.execute(stmt)}

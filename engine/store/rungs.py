@@ -133,10 +133,15 @@ def release_all(conn: Connection, sweep_ids: list[str]) -> int:
     return result.rowcount
 
 
-def listing(conn: Connection, *, now: datetime, due_only: bool, limit: int | None = None) -> list:
+def listing(conn: Connection, *, now: datetime, due_only: bool, limit: int | None = None, statuses=(),
+            cancelled: bool = True) -> list:
     stmt = select(rungs)
     if due_only:
         stmt = stmt.where(and_(rungs.c.status == "pending", rungs.c.due_at <= now))
+    if statuses:
+        stmt = stmt.where(rungs.c.status.in_(statuses))
+    elif not cancelled:
+        stmt = stmt.where(rungs.c.status != "cancelled")
     stmt = stmt.order_by(rungs.c.due_at, rungs.c.case_id)
     if limit:
         stmt = stmt.limit(limit)

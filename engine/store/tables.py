@@ -121,7 +121,7 @@ cases = Table(
     Column("parent_id", String, index=True),
     Column("calendar_hash", String),
     Column("is_final", Boolean, nullable=False),
-    Column("decisions", JSON, nullable=False),
+    Column("decisions", JSON, nullable=False, default=dict),
     _ts("created_at"),
     _ts("updated_at"),
     _ts("acted_at", nullable=True),
@@ -181,6 +181,7 @@ sweeps = Table(
     _ts("finished_at", nullable=True),
     Column("fired", Integer, nullable=False, default=0),
     Column("skipped", Integer, nullable=False, default=0),
+    Column("proposed", Integer, nullable=False, default=0),
     Column("max_late_seconds", Float, nullable=False, default=0.0),
 )
 

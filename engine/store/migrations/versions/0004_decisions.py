@@ -1,6 +1,7 @@
 """The fourth release: sanctions and extensions decided by people (`decisions`), rectification told apart from
 acceptance (`accepted_at`), voided cases (`voided_at`) and the time of the last event a person recorded
-(`acted_at`: the scheduler's reminders no longer block a back-filled record of an earlier moment). The
+(`acted_at`: the scheduler's reminders no longer block a back-filled record of an earlier moment), and
+the proposals each sweep raised (`sweep_log.proposed`). The
 reports' index carries `voided_at` (every figure leaves voided cases out) and `accepted_at`. `hazard db upgrade` then re-derives every
 projection from the events.
 
@@ -25,6 +26,8 @@ def upgrade() -> None:
         for name in ("accepted_at", "voided_at", "acted_at"):
             batch.add_column(sa.Column(name, sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("decisions", sa.JSON, nullable=False, server_default=sa.text("'{}'")))
+    with op.batch_alter_table("sweep_log") as batch:
+        batch.add_column(sa.Column("proposed", sa.Integer, nullable=False, server_default=sa.text("0")))
     op.drop_index("ix_case_report", "hazard_case")
     op.create_index("ix_case_report", "hazard_case", _REPORT)
 
