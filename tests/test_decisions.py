@@ -267,3 +267,16 @@ def test_one_application_at_a_time(service):
     with pytest.raises(Refused) as caught:
         service.commands.extend_deadline(case.id, actor="ent", until="2026-05-20", reason="x", now="2026-04-01T10:00")
     assert caught.value.rule == "pending"
+
+
+def test_a_proposed_suspension_puts_the_enterprise_on_the_list_to_suspend_as_proposed(service):
+    """拟停产企业清单 names the enterprise a suspension is proposed for, saying it is proposed (not ordered)."""
+    case = rectifying(service)
+    sweep(service, now=T("2026-05-31T08:00"))
+    rows = dict((spec.name, rows) for spec, rows in service.reports.lists(now="2026-05-31T09:00").entries)
+    assert [(r["enterprise"], r["proposed"], r["flags"]) for r in rows["to-suspend"]] == [
+        ("某化工有限公司", ["expose", "suspend"], [])]
+    service.commands.decide(case.id, "suspension", "decline", actor="li", reason="已整改过半", now="2026-05-31T10:00")
+    service.commands.decide(case.id, "exposure", "decline", actor="li", reason="同上", now="2026-05-31T10:00")
+    rows = dict((spec.name, rows) for spec, rows in service.reports.lists(now="2026-05-31T11:00").entries)
+    assert rows["to-suspend"] == []

@@ -14,9 +14,10 @@ from engine.case import Case
 from engine.clock import iso, local_date
 from engine.errors import InvalidInput
 from engine.reports import lists as list_pages
+from engine.escalation.decisions import pending_proposals
 from engine.reports.conditions import RUNG_ORDER, highest_rung
 from engine.reports.definition import ListSpec, ReportDefinition
-from engine.reports.layout import flag_labels
+from engine.reports.layout import flag_labels, rung_label
 from engine.reports.tally import CaseScope
 
 
@@ -50,6 +51,8 @@ def _shown(spec: ListSpec, row: dict) -> dict:
             doc["state_label"] = row.get("state_label") or value
         elif column.key == "flags":
             doc["flag_labels"] = flag_labels(value)
+        elif column.key == "proposed":
+            doc["proposed_labels"] = [rung_label(a) for a in value or ()]
         elif column.key in ("level", "source") and value:
             doc[f"{column.key}_label"] = vocabularies.label_of(column.key, value)
     return doc
@@ -76,7 +79,8 @@ def case_row(case: Case, actions: set[str], now: datetime, state_label: str = ""
             "deadline": _day(case), "days_overdue": days, "responsible_unit": case.fields.get("responsible_unit"),
             "responsible_person": case.fields.get("responsible_person"), "measures": case.fields.get("measures"),
             "open": case.rectified_at is None and not case.is_final, "overdue": overdue, "flags": list(case.flags),
-            "rung_reached": highest_rung(actions)}
+            "rung_reached": highest_rung(actions),
+            "proposed": sorted({p["action"] for p in pending_proposals(case.decisions)})}
 
 
 def _state_label(definitions: dict, case: Case) -> str:
@@ -101,6 +105,7 @@ def enterprise_rows(rows: list[dict]) -> list[dict]:
                     "overdue": sum(r["overdue"] for r in detail),
                     "rung_reached": max(reached, key=RUNG_ORDER.index) if reached else None,
                     "flags": sorted({f for r in detail for f in r["flags"]}),
+                    "proposed": sorted({a for r in detail for a in r["proposed"]}),
                     "responsible_person": people[-1] if people else None, "cases_detail": detail})
     return out
 

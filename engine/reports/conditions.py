@@ -7,8 +7,9 @@ one condition. The leaves, each over one attribute of the case as the register g
     open: true                        not yet verified or closed (false: rectified)
     overdue: true                     open and past its deadline
     flag: suspended                   the case carries the flag (a list: any of them)
-    rung_reached: post_supervision    the ladder fired this action or a stronger one
+    rung_reached: post_supervision    the ladder fired this action or a stronger one (or it was approved)
                                       (remind < notice < interview < post_supervision < expose < suspend)
+    proposed: suspend                 a proposal of this action awaits a decision (a list: any of them)
     industry_in: [危险化学品, 非煤矿山]  one of these industries (vocabulary terms or their aliases)
     region_in: ["3717"]               within one of these region prefixes
     state_in: [rectifying]            in one of these states
@@ -29,10 +30,10 @@ from engine.reports.reading import Reader
 
 RUNG_ORDER = ("remind", "notice", "interview", "post_supervision", "expose", "suspend")
 LEVELS = ("major", "general")
-CASE_ATTRIBUTES = ("level", "open", "overdue", "flags", "rung_reached", "industry", "region", "state", "source",
-                   "workflow", "days_overdue")
-LEAVES = frozenset({"level", "open", "overdue", "flag", "rung_reached", "industry_in", "region_in", "state_in",
-                    "source_in", "workflow_in", "days_overdue_at_least"})
+CASE_ATTRIBUTES = ("level", "open", "overdue", "flags", "rung_reached", "proposed", "industry", "region", "state",
+                   "source", "workflow", "days_overdue")
+LEAVES = frozenset({"level", "open", "overdue", "flag", "rung_reached", "proposed", "industry_in", "region_in",
+                    "state_in", "source_in", "workflow_in", "days_overdue_at_least"})
 COMBINERS = frozenset({"any", "all", "not"})
 VOCABULARY_LEAVES = {"industry_in": vocabularies.industries, "source_in": vocabularies.sources}
 MAX_DEPTH = 8
@@ -89,6 +90,13 @@ def _leaf(key: str, value, line: int, reader: Reader, where: str) -> Condition:
         return Condition(key, reader.flag(holder, key, where, True))
     if key == "rung_reached":
         return Condition(key, reader.choice(holder, key, where, RUNG_ORDER, "notice"))
+    if key == "proposed":
+        actions = []
+        for item in (value if isinstance(value, list) else [value]):
+            probe = source.Mapping({key: item})
+            probe.line, probe.key_lines = line, {key: line}
+            actions.append(reader.choice(probe, key, where, RUNG_ORDER, "suspend"))
+        return Condition(key, frozenset(actions))
     if key == "days_overdue_at_least":
         return Condition(key, reader.integer(holder, key, where, low=0, high=36500, default=0))
     if key == "region_in":
@@ -133,6 +141,8 @@ def matches(condition: Condition, case: dict) -> bool:
         return bool(case.get(kind)) is value
     if kind == "flag":
         return bool(value & set(case.get("flags") or ()))
+    if kind == "proposed":
+        return bool(value & set(case.get("proposed") or ()))
     if kind == "rung_reached":
         reached = case.get("rung_reached")
         return reached in RUNG_ORDER and RUNG_ORDER.index(reached) >= RUNG_ORDER.index(value)

@@ -51,10 +51,11 @@ CASE_COLUMNS = {"case_id": "案件编号", "region": "行政区划", "enterprise
                 "title": "隐患内容", "level": "隐患级别", "state": "状态", "found_at": "排查日期",
                 "deadline": "整改期限", "days_overdue": "逾期天数", "responsible_unit": "责任单位",
                 "responsible_person": "责任人", "measures": "整改措施", "rung_reached": "督办措施",
-                "flags": "标记", "source": "发现方式"}
+                "flags": "标记", "proposed": "待决定措施", "source": "发现方式"}
 ENTERPRISE_COLUMNS = {"region": "行政区划", "enterprise": "企业名称", "industry": "行业领域", "cases": "隐患数",
                       "open": "未整改", "major": "重大隐患", "major_open": "未整改重大隐患", "overdue": "逾期",
-                      "rung_reached": "督办措施", "flags": "标记", "responsible_person": "主要负责人"}
+                      "rung_reached": "督办措施", "flags": "标记", "proposed": "待决定措施",
+                      "responsible_person": "主要负责人"}
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ def list_table(spec: ListSpec, rows: list[dict]) -> Table:
             out["source"] = vocabularies.label_of("source", out["source"])
         if isinstance(out.get("flags"), (list, tuple)):
             out["flags"] = flag_labels(out["flags"])
+        if isinstance(out.get("proposed"), (list, tuple)):
+            out["proposed"] = "、".join(rung_label(a) for a in out["proposed"]) or "—"
         if isinstance(out.get("cases"), list):
             out["cases"] = len(out["cases"])
         shown.append(out)
