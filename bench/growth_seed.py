@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_sweep import _Writer  # noqa: E402
 
+from engine import regions  # noqa: E402
 from engine.app import Engine  # noqa: E402
 from engine.clock import FixedClock, parse_time  # noqa: E402
 from engine.events import canonical  # noqa: E402
@@ -110,7 +111,8 @@ def make_templates(url: str) -> dict[str, list[Template]]:
     day = parse_time("2026-01-05T09:00")
     for k, city in enumerate(CITIES):
         for kind in found:
-            case_id = _lifecycle(hz, kind, f"{city}02", day + timedelta(days=k))
+            # a county of the city that the national list carries (370802 was merged away in 2013)
+            case_id = _lifecycle(hz, kind, regions.children(city)[0], day + timedelta(days=k))
             case, log = hz.queries.case(case_id), hz.queries.history(case_id)
             with hz.store.read() as conn:
                 rows = rung_store.of_case(conn, case_id)

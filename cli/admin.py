@@ -7,8 +7,8 @@ import click
 
 from cli.options import is_json, json_option
 
-_REGION_HELP = ("Region code prefix (repeatable): 37 a province, 3717 a city, 371721 a county; trailing 00 pairs "
-                "are dropped (371700 = 3717).")
+_REGION_HELP = ("Region (repeatable): a code of the national list, 37 a province, 3717 a city, 371721 a county "
+                "(371700 = 3717), or a name (山东, 菏泽市, 曹县).")
 _ROLE_HELP = "Role (repeatable): inspector, enterprise, supervisor, committee, auditor."
 
 
@@ -156,6 +156,29 @@ def user_disable(ctx, name):
         message(f"disabled {actor.name}")
 
 
+@user.command("enable")
+@click.argument("name")
+@json_option
+@click.pass_context
+def user_enable(ctx, name):
+    """Enable a disabled user again, with the roles and regions they had; needs --actor with the committee role
+    over those regions. Tokens they held stay revoked (issue a new one); their password stays theirs.
+
+    \b
+    Example:
+      hazard --actor li user enable liu
+    """
+    from cli.output import message, print_json
+    from engine.documents import user_document
+
+    app = ctx.obj
+    actor = app.engine.commands.enable_user(name, actor=app.actor_name, now=app.now)
+    if is_json(ctx):
+        print_json(user_document(actor, active=True))
+    else:
+        message(f"enabled {actor.name}: roles {', '.join(actor.roles)}; regions {', '.join(actor.regions)}")
+
+
 @user.command("token")
 @click.argument("name")
 @click.option("--expires", type=click.IntRange(1, 3650), metavar="DAYS",
@@ -237,23 +260,27 @@ def user_password(ctx, name, from_stdin):
 
 
 @user.command("list")
+@click.option("--all", "show_all", is_flag=True, help="The disabled users too (status: active or disabled).")
 @json_option
 @click.pass_context
-def user_list(ctx):
-    """List the users who may act, with their roles and region code prefixes.
+def user_list(ctx, show_all):
+    """List the users who may act, with their roles and regions (code and name); --all adds the disabled.
 
     \b
     Example:
-      hazard user list --json
+      hazard user list --all --json
     """
     from cli.output import print_json, table
+    from engine import regions
     from engine.documents import user_document
 
-    found = ctx.obj.engine.queries.users()
+    found = ctx.obj.engine.queries.user_accounts(disabled=show_all)
     if is_json(ctx):
-        print_json([user_document(a) for a in found])
-    else:
-        table(["name", "roles", "regions"], [[a.name, ", ".join(a.roles), ", ".join(a.regions)] for a in found])
+        print_json([user_document(a, active=active) for a, active in found])
+        return
+    rows = [[a.name, ", ".join(a.roles), ", ".join(f"{r} {regions.label(r)}" for r in a.regions)]
+            + (["active" if active else "disabled"] if show_all else []) for a, active in found]
+    table(["name", "roles", "regions"] + (["status"] if show_all else []), rows)
 
 
 @user.command("log")

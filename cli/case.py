@@ -16,7 +16,8 @@ def case():
                                                 "general-hazard for general).")
 @click.option("--title", required=True, help="What the hazard is (隐患内容).")
 @click.option("--enterprise", required=True, help="The production unit (生产经营单位).")
-@click.option("--region", required=True, help="6-digit administrative division code, e.g. 371721.")
+@click.option("--region", required=True, help="Where: a division of the national list, by code (371721; 3717 = "
+                                              "371700) or name (曹县, 菏泽市).")
 @click.option("--industry", required=True, help="Key sector, e.g. 危险化学品, 非煤矿山, 工贸 (the vocabulary's words).")
 @click.option("--level", required=True, help="Hazard level: major (重大) or general (一般).")
 @click.option("--source", required=True, help="How it was found: self_check, inspection, cross_region, "

@@ -81,8 +81,9 @@ def _cut(value, width: int = 40):
 
 # The register's filters, as `case list` takes them; `hazard export` takes the same (one definition, one help).
 _CASE_FILTERS = (
-    click.option("--state", default=None, help="Only cases in this state."),
-    click.option("--region", default=None, help="Region code prefix: 37, 3717, 371721 (371700 = 3717)."),
+    click.option("--state", default=None, help="Only cases in this state: its name or label (rectifying, 整改中)."),
+    click.option("--region", default=None, help="Region: a code of the national list, 37, 3717, 371721 (371700 = "
+                                                "3717), or a name (山东, 菏泽, 曹县)."),
     click.option("--level", default=None, help="major or general."),
     click.option("--workflow", default=None, help="Only cases of this workflow."),
     click.option("--overdue", is_flag=True, help="Only open cases past their deadline (paused time counted, as the "

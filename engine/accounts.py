@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from engine import credentials, grants, limits
+from engine import credentials, grants, limits, regions
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused, StoreError
-from engine.filters import region_prefix
 from engine.grants import Grant
 from engine.actor import Actor
 
 MAX_TOKEN_DAYS = 3650   # ten years: a token meant to outlive that should be re-issued, not kept
 
 
-def region_prefixes(regions) -> tuple[str, ...]:
-    found = tuple(dict.fromkeys(region_prefix(r) for r in regions))
+def region_prefixes(given, *, within=()) -> tuple[str, ...]:
+    """The regions of a grant, each a division of the national list given by code or name (`engine.regions.read`;
+    a name several divisions share is narrowed to those within the granting user's `within`)."""
+    found = tuple(dict.fromkeys(regions.read(r, within=within) for r in given))
     if not found:
         raise InvalidInput("a user needs at least one region", field="region", rule="requires")
     return found
@@ -53,32 +54,37 @@ def _account(register: grants.Register, name: str, *, active: bool = True) -> gr
     return found
 
 
-def _exists_error(name: str) -> Conflict:
-    return Conflict(f"user '{name}' exists: change their roles or regions explicitly instead", case_id="",
-                    rule="user-exists")
+def _exists_error(name: str, account: grants.Account | None) -> Conflict:
+    """The name is taken: by a user who may act (change them), or by a disabled one (enable them)."""
+    if account is not None and not account.active:
+        return Conflict(f"user '{name}' exists and is disabled", case_id="", rule="user-disabled")
+    return Conflict(f"user '{name}' exists", case_id="", rule="user-exists")
 
 
 def add_user(commands, name: str, *, roles, regions, actor: str | None, now: datetime) -> Actor:
     from engine.store import users as user_store
 
     limits.check_user(name or "", list(roles))  # sizes and control characters, as every input is bounded
-    name, roles, regions = grants.check_name(name), grants.check_roles(roles), region_prefixes(regions)
+    name, roles = grants.check_name(name), grants.check_roles(roles)
     with commands.unit() as unit:
         if user_store.register_is_empty(unit.conn):
+            given = region_prefixes(regions)
             if grants.GRANTING_ROLE not in roles:
                 raise Refused(f"the register is empty: its first user is the administrator and needs the "
                               f"{grants.GRANTING_ROLE} role", rule="first-admin")
             if actor and actor != name:
                 raise user_store.missing(unit.conn, actor)
-            _append(unit, actor=name, action="add", subject=name, roles=roles, regions=regions,
+            _append(unit, actor=name, action="add", subject=name, roles=roles, regions=given,
                     data={"first": True}, at=now)
-            return Actor(name, roles, regions)
+            return Actor(name, roles, given)
         who = unit.actor(actor)
-        grants.check_grantor(who, regions, f"add user '{name}'")
-        if user_store.get(unit.conn, name) is not None or name in _register(unit).accounts:
-            raise _exists_error(name)
-        _append(unit, actor=who.name, action="add", subject=name, roles=roles, regions=regions, at=now)
-    return Actor(name, roles, regions)
+        given = region_prefixes(regions, within=who.regions)
+        grants.check_grantor(who, given, f"add user '{name}'")
+        account = _register(unit).accounts.get(name)
+        if user_store.get(unit.conn, name) is not None or account is not None:
+            raise _exists_error(name, account)
+        _append(unit, actor=who.name, action="add", subject=name, roles=roles, regions=given, at=now)
+    return Actor(name, roles, given)
 
 
 def change_user(commands, name: str, *, roles=None, regions=None, actor: str | None, now: datetime) -> Actor:
@@ -90,7 +96,7 @@ def change_user(commands, name: str, *, roles=None, regions=None, actor: str | N
         account = _account(register, name)
         limits.check_user(name, list(roles or ()))
         new_roles = grants.check_roles(roles) if roles else account.roles
-        new_regions = region_prefixes(regions) if regions else account.regions
+        new_regions = region_prefixes(regions, within=who.regions) if regions else account.regions
         grants.check_grantor(who, account.regions + new_regions, f"change user '{name}'")
         _keep_an_administrator(register, name, keeps=new_regions if grants.GRANTING_ROLE in new_roles else ())
         _append(unit, actor=who.name, action="change", subject=name, roles=new_roles, regions=new_regions, at=now)
@@ -107,6 +113,37 @@ def disable_user(commands, name: str, *, actor: str | None, now: datetime) -> Ac
         _append(unit, actor=who.name, action="disable", subject=name, roles=account.roles,
                 regions=account.regions, at=now)
     return account.actor()
+
+
+def enable_user(commands, name: str, *, actor: str | None, now: datetime) -> Actor:
+    """A disabled user may act again, with the roles and regions they had; granted by a committee `actor` over
+    those regions. Their tokens do not come back: those still live when they were disabled are revoked in the
+    same transaction (whoever held one meanwhile is not let back in); their password stays theirs."""
+    from engine.store import users as user_store
+    with commands.unit() as unit:
+        who = unit.actor(actor)
+        account = _account(_register(unit), name, active=False)
+        grants.check_grantor(who, account.regions, f"enable user '{name}'")
+        if account.active:
+            raise Refused(f"user '{name}' is not disabled: nothing to enable", rule="enabled")
+        _append(unit, actor=who.name, action="enable", subject=name, roles=account.roles,
+                regions=account.regions, at=now)
+        stale = user_store.live_tokens(unit.conn, name)
+        if stale:
+            _append(unit, actor=who.name, action="revoke", subject=name, at=now,
+                    data={"tokens": stale, "reason": "issued before the user was disabled"})
+    return account.actor()
+
+
+def list_users(engine, *, disabled: bool = False) -> list[tuple[Actor, bool]]:
+    """(user, active) of every user who may act; with `disabled`, those disabled too (from the users' log, which
+    keeps them: the table holds only who may act), by name."""
+    from engine.store import users as user_store
+    with engine.store.read() as conn:
+        if not disabled:
+            return [(user, True) for user in user_store.all_users(conn)]
+        register = grants.fold(user_store.grants(conn))[0]
+        return [(a.actor(), a.active) for a in sorted(register.accounts.values(), key=lambda a: a.name)]
 
 
 def _keep_an_administrator(register: grants.Register, name: str, *, keeps: tuple[str, ...]) -> None:
@@ -211,9 +248,12 @@ def authenticate(engine, name: str | None, token: str | None) -> Actor | None:
             raise PermissionDenied(f"this database requires a token for every actor, and none was given for "
                                    f"'{name}'", actor=name, rule="token-missing")
         parsed = credentials.parse_token(token)
-        row = user_store.token(conn, parsed[0]) if parsed else None
+        if parsed is None:
+            raise PermissionDenied("the token given is not an API token (a token reads hzt_<id>_<secret>, as `user "
+                                   "token` prints it)", actor=name, rule="token-wrong")
+        row = user_store.token(conn, parsed[0])
         if row is None or row[0] != name or not credentials.token_matches(row[1], parsed[1]):
-            raise PermissionDenied(f"the token given is not one of '{name}''s", actor=name, rule="token-wrong")
+            raise PermissionDenied(f"the token given is not a token of '{name}'", actor=name, rule="token-wrong")
         if user is None:
             raise user_store.missing(conn, name)
         _, _, expires_at, revoked_at = row

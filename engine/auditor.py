@@ -17,6 +17,7 @@ from engine.case import Case
 from engine.errors import NotFound
 from engine.events import ChainBreak, Event
 from engine.replay import DefinitionFor, InconsistentLog, RungView, fired_rungs, open_rungs, replay, taken_until
+from engine.values import read_case_id
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Auditor:
         from engine.store import audit as audit_store
         from engine.store import cases as case_store
 
+        case_id = read_case_id(case_id)
         with audit_store.snapshot(self.engine.store) as conn:
             case_store.load(conn, case_id)  # NotFound when there is no such case
             stored = case_store.rows_of(conn, [case_id])[case_id]
@@ -211,7 +213,7 @@ class Auditor:
         from engine.store import audit as audit_store
         from engine.store import cases as case_store
 
-        registry = self.engine.registry
+        registry, case_id = self.engine.registry, read_case_id(case_id)
         with audit_store.snapshot(self.engine.store) as conn:
             stored = case_store.load(conn, case_id)
             log = audit_store.events_of(conn, case_id)

@@ -7,15 +7,14 @@ request its own clock); omitted, it is the engine's clock.
 """
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator
 
-from engine import limits, rulings, vocabularies
+from engine import limits, regions, rulings, vocabularies
 from engine.calendar import default_calendar
 from engine.case import Case
-from engine.clock import UTC, iso, parse_time
+from engine.clock import UTC, iso_seconds, parse_time
 from engine.definition.model import Definition
 from engine.definition.vocabulary import GuardContext, normalise_date
 from engine.errors import Conflict, InvalidInput, NotFound, Refused
@@ -23,8 +22,7 @@ from engine.actor import Actor
 from engine.machine import Proposal, check_command, check_guards, decide, pick_role
 from engine.registry import builtin_workflow_files, load_definition
 from engine.unit import SYSTEM, UnitOfWork
-
-_REGION = re.compile(r"^\d{6}$")
+from engine.values import read_case_id
 
 
 class Commands:
@@ -54,18 +52,20 @@ class Commands:
                     found_at: datetime | str | None = None, now: datetime | str | None = None) -> Case:
         """Report a hazard; the new case is in its workflow's initial state."""
         now = self._now(now)
-        attrs = report_attributes(title=title, enterprise=enterprise, region=region, industry=industry, level=level,
-                                  source=source, found_at=found_at or now)
-        found = datetime.fromisoformat(attrs["found_at"])
-        if found > now:
-            raise InvalidInput(f"found: {iso(found)} is later than the report itself ({iso(now)}): a hazard is "
-                               "found before it is reported", field="found")
         with self.unit() as unit:
             who = unit.actor(actor)
+            # A region's name several divisions share (市中区) may be one within the reporter's own regions.
+            attrs = report_attributes(title=title, enterprise=enterprise, region=region, industry=industry,
+                                      level=level, source=source, found_at=found_at or now, within=who.regions)
+            found = datetime.fromisoformat(attrs["found_at"])
+            if found > now:
+                raise InvalidInput(f"found: {iso_seconds(found)} is later than the report itself "
+                                   f"({iso_seconds(now)}): a hazard is found before it is reported", field="found")
             run = unit.run(workflow or f"{attrs['level']}-hazard")
             d = run.definition
             what = f"reporting a '{d.name}' case"
-            role = pick_role(who, d.report.roles, what)
+            role = pick_role(who, d.report.roles, f"report a '{d.name}' case")
+            unit.check_effective(now, what)  # before a number is taken: a refusal names no case never made
             ctx = GuardContext(fields=attrs, actor=who.name, actor_regions=who.regions, case_region=attrs["region"],
                                last_actor_of={}, open_linked=frozenset(), flags=frozenset(), now=now)
             given = check_command(d.report, d, ctx, fields or {}, what, None)
@@ -75,7 +75,7 @@ class Commands:
     def advance_case(self, case_id: str, trigger: str, *, actor: str | None, fields: dict | None = None,
                      expected_version: int | None = None, now: datetime | str | None = None) -> Case:
         """Fire `trigger` on the case; every rule of its definition version is checked first."""
-        now = self._now(now)
+        now, case_id = self._now(now), read_case_id(case_id)
         with self.unit() as unit:
             case, who = unit.case_and_actor(case_id, actor)
             run = unit.run(case.workflow, case.workflow_version)
@@ -99,7 +99,7 @@ class Commands:
     def extend_deadline(self, case_id: str, *, actor: str | None, until: str, reason: str, clock: str | None = None,
                         expected_version: int | None = None, now: datetime | str | None = None) -> Case:
         """Move a clock's deadline; every rung not yet fired is rebased on the new date."""
-        now = self._now(now)
+        now, case_id = self._now(now), read_case_id(case_id)
         with self.unit() as unit:
             case, who = unit.case_and_actor(case_id, actor)
             run = unit.run(case.workflow, case.workflow_version)
@@ -280,6 +280,11 @@ class Commands:
         from engine import accounts
         return accounts.disable_user(self, name, actor=actor, now=self._now(now))
 
+    def enable_user(self, name: str, *, actor: str | None, now: datetime | str | None = None) -> Actor:
+        """A disabled user may act again (committee `actor` over their regions); their old tokens stay revoked."""
+        from engine import accounts
+        return accounts.enable_user(self, name, actor=actor, now=self._now(now))
+
     def issue_token(self, name: str, *, actor: str | None, expires_days: int | None = None,
                     now: datetime | str | None = None):
         """(IssuedToken, expires_at): the token's text is shown once and stored only as a hash."""
@@ -312,9 +317,17 @@ class Commands:
 
 
 def check_expected(case: Case, expected_version: int | None) -> None:
-    if expected_version is not None and case.version != expected_version:
-        raise Conflict(f"case {case.id} is at version {case.version}, not {expected_version}: someone changed it; "
-                       "look at it again and retry", case_id=case.id, expected_version=expected_version)
+    """The case is still at the version the user looked at; a version it never reached is a wrong number."""
+    if expected_version is None or case.version == expected_version:
+        return
+    if expected_version > case.version:
+        raise InvalidInput(f"expect_version: {case.id} is at version {case.version}; it has no version "
+                           f"{expected_version} yet (give the version `case show` prints)", field="expect_version",
+                           rule="version")
+    changes = case.version - expected_version
+    raise Conflict(f"case {case.id} is at version {case.version}, not {expected_version}: it changed "
+                   f"{'once' if changes == 1 else f'{changes} times'} since; look at it again and retry",
+                   case_id=case.id, expected_version=expected_version)
 
 
 def check_time_order(case: Case, now: datetime) -> None:
@@ -323,8 +336,8 @@ def check_time_order(case: Case, now: datetime) -> None:
     is back-filled after it."""
     last = case.acted_at or case.updated_at
     if last is not None and now < last:
-        raise Refused(f"{case.id}: the engine time {iso(now)} is before its last recorded step ({iso(last)}); "
-                      "back-fill a case's steps in the order they happened", case_id=case.id, rule="time-order")
+        raise Refused(f"{case.id}: the engine time {iso_seconds(now)} is before its last recorded step "
+                      f"({iso_seconds(last)})", case_id=case.id, rule="time-order")
 
 
 def guard_fields(case: Case) -> dict:
@@ -352,16 +365,15 @@ def _utc_text(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()
 
 
-def report_attributes(*, title, enterprise, region, industry, level, source, found_at) -> dict:
-    """What every case is counted by, checked against the vocabularies and stored as the report carries it."""
+def report_attributes(*, title, enterprise, region, industry, level, source, found_at, within=()) -> dict:
+    """What every case is counted by, checked against the vocabularies and the national list of divisions
+    (a code or a name, read by `engine.regions.read`, narrowed by `within` where a name is shared), and stored
+    as the report carries it: the region as its six-digit code."""
     limits.check_report_text(title=title, enterprise=enterprise, industry=industry, source=source)
     for name, value in (("title", title), ("enterprise", enterprise), ("industry", industry), ("source", source)):
         if not value or not str(value).strip():
             raise InvalidInput(f"a case needs a {name}", field=name, rule="requires")
-    region = str(region or "")
-    if not _REGION.fullmatch(region):
-        raise InvalidInput(f"region '{region}' must be a 6-digit administrative division code (e.g. 371721)",
-                           field="region")
+    region = regions.six_digits(regions.read(region, within=within))
     if isinstance(found_at, str):
         found_at = parse_time(found_at, field="found")
     return {"title": title.strip(), "enterprise": enterprise.strip(), "region": region,

@@ -196,10 +196,12 @@ def recalendar_document(digest: str, created: bool, dry_run: bool, recounts: lis
             "cases": [{"case_id": r.case_id, "previous": r.previous, "moved": list(r.moved)} for r in recounts]}
 
 
-def user_document(actor, created: bool | None = None) -> dict:
+def user_document(actor, created: bool | None = None, *, active: bool | None = None) -> dict:
     doc = {"name": actor.name, "roles": list(actor.roles), "regions": list(actor.regions)}
     if created is not None:
         doc["created"] = created
+    if active is not None:
+        doc["status"] = "active" if active else "disabled"
     return doc
 
 

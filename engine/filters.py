@@ -6,32 +6,44 @@ what cannot be read with InvalidInput; the store turns a filter into SQL over th
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields as dataclass_fields
 from datetime import date, datetime
 
 from engine.case import Case
 from engine.clock import end_of_day, local_date, parse_day, start_of_day
 from engine.errors import InvalidInput
-from engine import vocabularies
+from engine import regions, vocabularies
 
 SORTABLE = ("id", "found_at", "deadline", "due_at", "state", "level", "region", "enterprise", "industry",
             "source", "title", "created_at", "updated_at")
 # A table shows this many rows unless --limit says otherwise; --json and the API give all.
 TABLE_PAGE = 100
-_REGION_PREFIX = re.compile(r"^\d{2}(\d{2}){0,2}$")
 MAX_TEXT = 200   # a search term longer than this is not a search
 
 
-def region_prefix(code: str) -> str:
-    """`370000` -> `37`, `371700` -> `3717`: trailing zero pairs of a division code widen it."""
-    code = str(code).strip()
-    if not _REGION_PREFIX.match(code):
-        raise InvalidInput(f"region '{code}' is not a region code (2, 4 or 6 digits, e.g. 37, 3717, 371721)",
-                           field="region")
-    while len(code) > 2 and code.endswith("00"):
-        code = code[:-2]
-    return code
+def region_prefix(code: str, *, within=()) -> str:
+    """A region as a filter takes it: a code (`370000` -> `37`, `371700` -> `3717`) or a name (菏泽 -> `3717`)
+    of the national list, read by `engine.regions.read`."""
+    return regions.read(code, within=within)
+
+
+def state_named(text: str, states: list[tuple[str, str, str]], where: str) -> str:
+    """The state `text` names among `states` ((workflow, state, label) of the installed workflows): its name, or
+    its label as offices write it (整改中 -> rectifying), full-width forms and spaces folded. A label two
+    states share under different names is refused naming both; an unknown word lists the states."""
+    if any(name == text for _, name, _ in states):
+        return text
+    folded = vocabularies.fold(text).casefold()
+    named = {name for _, name, label in states
+             if folded in (vocabularies.fold(name).casefold(), vocabularies.fold(label).casefold())}
+    if len(named) == 1:
+        return named.pop()
+    if named:
+        raise InvalidInput(f"state '{text}' is the label of {len(named)} states: "
+                           f"{', '.join(f'{n} ({w})' for w, n, label in states if n in named)}; give the state's name",
+                           field="state", rule="vocabulary")
+    listed = ", ".join(dict.fromkeys(f"{name} ({label})" if label else name for _, name, label in states))
+    raise InvalidInput(f"no state '{text}' in {where} (states: {listed})", field="state", rule="vocabulary")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The users' log, pure: every grant (who gave what to whom, when) hash-chained, and the rules for giving.
 
-One log for the whole register, in sequence: `add`, `change` and `disable` of a user, `token` issued,
+One log for the whole register, in sequence: `add`, `change`, `disable` and `enable` of a user, `token` issued,
 `revoke`d, `password` set, and `setting` (a database setting such as `require_token` or `drill`). Each grant
 is sealed like a case event (`engine.events.canonical`, SHA-256 over every column and the previous hash),
 so `audit verify` names the sequence number of an edited, removed or reordered grant; the tables of users,
@@ -21,7 +21,7 @@ from engine.errors import InvalidInput, PermissionDenied
 from engine.events import GENESIS, canonical
 from engine.actor import Actor
 
-ACTIONS = ("add", "change", "disable", "token", "revoke", "password", "setting")
+ACTIONS = ("add", "change", "disable", "enable", "token", "revoke", "password", "setting")
 # `system` is the engine's own role and actor; `scheduler` is the name every sweep's events carry
 # (engine/unit.py SYSTEM): a user of either name could pass for the engine in the log.
 RESERVED_NAMES = frozenset({"system", "scheduler"})
@@ -153,6 +153,10 @@ def _apply(register: Register, grant: Grant) -> str | None:
         account.roles, account.regions = grant.roles, grant.regions
     elif grant.action == "disable":
         account.active = False
+    elif grant.action == "enable":
+        if account.active:
+            return f"enables '{grant.subject}', who is not disabled"
+        account.active = True
     elif grant.action == "password":
         account.password = data.get("digest")
     elif grant.action == "token":

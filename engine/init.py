@@ -67,8 +67,7 @@ def _check_no_lockout(unit, *, empty: bool, admin: str | None, actor: str | None
                           "first token", rule="needs-admin")
         return
     if actor and not user_store.live_tokens(unit.conn, actor, at=unit.recorded_clock.now()):
-        raise Refused(f"'{actor}' holds no live token and could not act once tokens are required: issue one "
-                      "first", rule="lockout")
+        raise Refused(f"'{actor}' holds no live token and could not act once tokens are required", rule="lockout")
 
 
 def _first_admin(batch, unit, name: str, regions: tuple[str, ...], *, empty: bool, now: datetime) -> None:

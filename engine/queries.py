@@ -5,17 +5,18 @@ is counted at it); `register_as_of` and `case_as_of` fold the events instead of 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import NamedTuple
 
 from engine.case import Case
-from engine.clock import parse_time
-from engine.errors import InvalidInput, NotFound
+from engine.clock import iso_seconds, parse_time
+from engine.errors import NotFound
 from engine.events import Event
-from engine.filters import TABLE_PAGE, CaseFilter, sort_cases
+from engine.filters import TABLE_PAGE, CaseFilter, sort_cases, state_named
 from engine.actor import Actor
+from engine.values import read_case_id
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Queries:
     # -- cases ---------------------------------------------------------------------------------------------------
     def case(self, case_id: str) -> Case:
         from engine.store import cases as case_store
+        case_id = read_case_id(case_id)
         with self._store.read() as conn:
             return case_store.load(conn, case_id)
 
@@ -60,6 +62,7 @@ class Queries:
         """A case with its rung rows and its linked cases."""
         from engine.store import cases as case_store
         from engine.store import rungs as rung_store
+        case_id = read_case_id(case_id)
         with self._store.read() as conn:
             case = case_store.load(conn, case_id)
             return CaseView(case, rung_store.of_case(conn, case_id), case_store.linked(conn, case_id))
@@ -71,7 +74,7 @@ class Queries:
         """
         spec = spec or CaseFilter.of(**given)
         with self._store.read() as conn:
-            self._check_state(conn, spec)
+            spec = self._named_state(conn, spec)
             if as_of is not None:
                 return self._register_as_of(conn, spec, self._now(as_of))
             from engine.store import cases as case_store
@@ -102,7 +105,7 @@ class Queries:
         """The case as it stood at `as_of`, folded from its events."""
         from engine.replay import replay
         from engine.store import cases as case_store
-        as_of = self._now(as_of)
+        case_id, as_of = read_case_id(case_id), self._now(as_of)
         with self._store.read() as conn:
             definition_for = lambda name, version: self._engine.registry.loaded(conn, name, version).definition  # noqa
             log = case_store.events_of(conn, case_id)
@@ -110,29 +113,29 @@ class Queries:
                 case_store.load(conn, case_id)  # NotFound when it does not exist at all
             found = replay(log, definition_for, as_of=as_of)
         if found is None:
-            raise NotFound(f"{case_id} had not been reported at {as_of.isoformat()}", kind="case", key=case_id,
+            raise NotFound(f"{case_id} had not been reported at {iso_seconds(as_of)}", kind="case", key=case_id,
                            rule="not-yet")
         return found
 
-    def _check_state(self, conn, spec: CaseFilter) -> None:
-        """A state filter must name a state some installed workflow (or the one filtered on) has."""
+    def _named_state(self, conn, spec: CaseFilter) -> CaseFilter:
+        """The filter with its state read as the name of a state some installed workflow (or the one filtered
+        on) has: a name, or a label (整改中 -> rectifying)."""
         if not spec.state:
-            return
+            return spec
         from engine.store import definitions as definition_store
         names = [spec.workflow] if spec.workflow else definition_store.workflow_names(conn)
         states = []
         for name in names:
             try:
-                states += [s.name for s in self._engine.registry.loaded(conn, name).definition.states]
+                states += [(name, s.name, s.label) for s in self._engine.registry.loaded(conn, name).definition.states]
             except NotFound:
                 continue
-        if spec.state not in states:
-            where = f"workflow '{spec.workflow}'" if spec.workflow else "the installed workflows"
-            raise InvalidInput(f"no state '{spec.state}' in {where} (states: {', '.join(dict.fromkeys(states))})",
-                               field="state", rule="vocabulary")
+        where = f"workflow '{spec.workflow}'" if spec.workflow else "the installed workflows"
+        return replace(spec, state=state_named(spec.state, states, where))
 
     def history(self, case_id: str) -> list[Event]:
         from engine.store import cases as case_store
+        case_id = read_case_id(case_id)
         with self._store.read() as conn:
             found = case_store.events_of(conn, case_id)
             if not found:
@@ -150,6 +153,7 @@ class Queries:
         now = self._now(now)
         with self._store.read() as conn:
             if case_id:
+                case_id = read_case_id(case_id)
                 case_store.load(conn, case_id)
                 rows = rung_store.of_case(conn, case_id)
                 if due or overdue_unfired:
@@ -186,6 +190,11 @@ class Queries:
         from engine.store import users as user_store
         with self._store.read() as conn:
             return user_store.all_users(conn)
+
+    def user_accounts(self, *, disabled: bool = False) -> list[tuple[Actor, bool]]:
+        """(user, active) of the users who may act; with `disabled`, the disabled ones too."""
+        from engine.accounts import list_users
+        return list_users(self._engine, disabled=disabled)
 
     def calendar_status(self) -> dict:
         """The stored calendars, the installed library's, and how many open rungs are provisional."""

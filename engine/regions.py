@@ -16,10 +16,18 @@ The table is built once, on first use (about 15 ms, most of it importing the pac
 package's data is current to the 2025 changes (重庆 两江新区 500157 replaced 江北区 and 渝北区). A code the
 list does not know (retired, or mistyped) has no name: `name()` gives None and `label()` prints the code
 with a note, so a report never fails on an old case and never hides that the code is unknown.
+
+What users give is read by `read` (the one reader of a region, for the import, the live commands and the
+reports alike): a code of the list in any of its forms (`3717`, `371700`, full-width `３７１７２１`), or a
+name (曹县, 菏泽市, 菏泽, 菏泽市曹县). A code the list does not carry is refused with the divisions beside it;
+a name several divisions share (市中区, 城区) is refused with each candidate and its parents, unless the
+acting user's regions leave one.
 """
 from __future__ import annotations
 
+import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -200,3 +208,165 @@ def _is_municipality(province: str) -> bool:
 def under(code, region) -> bool:
     """The division `code` lies within `region` (a prefix covers what is below it)."""
     return prefix(code).startswith(prefix(region))
+
+
+
+# -- reading what users give ---------------------------------------------------------------------------------------
+SUGGESTIONS = 12   # divisions named in a refusal, at most
+# A name's distinctive part: 菏泽 of 菏泽市, 广西 of 广西壮族自治区, 延边 of 延边朝鲜族自治州, 管城 of 管城回族区.
+_ADMINISTRATIVE = re.compile(r"(?:特别行政区|自治区|自治州|自治县|自治旗|地区|林区|新区|特区|省|市|县|区|盟|旗)$")
+_PEOPLE = re.compile(r"(?:蒙古|回|藏|维吾尔|苗|彝|壮|布依|朝鲜|满|侗|瑶|白|土家|哈尼|哈萨克|傣|黎|傈僳|佤|畲|高山|拉祜|水|"
+                     r"东乡|纳西|景颇|柯尔克孜|土|达斡尔|仫佬|羌|布朗|撒拉|毛南|仡佬|锡伯|阿昌|普米|塔吉克|怒|乌孜别克|"
+                     r"俄罗斯|鄂温克|德昂|保安|裕固|京|塔塔尔|独龙|鄂伦春|赫哲|门巴|珞巴|基诺)族$|维吾尔$")
+
+
+def read(text, *, within=()) -> str:
+    """The division `text` names, as a code prefix; InvalidInput (field `region`) saying why not.
+
+    A code is 2, 4 or 6 digits (`371700` = `3717`; full-width digits read as digits) and must be in the list.
+    A name may be the division's own (菏泽市), its distinctive part (菏泽), or qualified by its parents
+    (菏泽市曹县, 山东曹县). A name several divisions share is narrowed to those within `within` (the acting
+    user's region prefixes) when that leaves one."""
+    folded = _fold(str(text if text is not None else ""))
+    if not folded:
+        raise InvalidInput("region is empty: give a division code (371721) or name (曹县)", field="region")
+    if folded.isascii() and folded.isdigit():
+        code = prefix(folded)
+        if code not in _table():
+            raise InvalidInput(_unknown_code(folded, code), field="region", rule="region")
+        return code
+    if any(char.isdigit() for char in folded):
+        prefix(folded)  # the code's own message: digits mixed with other characters are no code
+    candidates = _named(folded)
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise InvalidInput(_unknown_name(folded), field="region", rule="region")
+    narrowed = [c for c in candidates if any(c.startswith(prefix(p)) for p in within)]
+    if len(narrowed) == 1:
+        return narrowed[0]
+    shown = narrowed or candidates
+    raise InvalidInput(f"region '{folded}' names {len(shown)} divisions: {_listed(shown)}; give the code, or the name "
+                       f"with its parent (e.g. {full_name(shown[0])})", field="region", rule="region-ambiguous")
+
+
+def coded_name(code) -> str:
+    """A code as tables show it, the six digits and the name beside them: `371721 曹县`, `371700 菏泽市`
+    (an unknown code: `371799（区划代码未收录）`)."""
+    try:
+        found = division(code)
+    except InvalidInput:
+        return label(code)
+    return f"{six_digits(code)} {found.name}" if found else label(code)
+
+
+def short_name(code) -> str:
+    """The distinctive part of a division's name, for narrow columns: 菏泽 (菏泽市), 广西 (广西壮族自治区); a
+    name that would be left with one character keeps its whole name (曹县); an unknown code its `label`."""
+    try:
+        found = division(code)
+    except InvalidInput:
+        return label(code)
+    return _short(found.name) or found.name if found else label(code)
+
+
+def _fold(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def _short(name: str) -> str | None:
+    """菏泽 for 菏泽市; None when nothing distinctive is left (曹县 would be 曹)."""
+    short = _ADMINISTRATIVE.sub("", name)
+    while True:
+        shorter = _PEOPLE.sub("", short)
+        if shorter == short:
+            break
+        short = shorter
+    return short if len(short) >= 2 and short != name else None
+
+
+def _forms(found: Division) -> tuple[str, ...]:
+    short = _short(found.name)
+    return (found.name, short) if short else (found.name,)
+
+
+@lru_cache(maxsize=1)
+def _name_index() -> tuple[dict, dict]:
+    """(division names -> codes, distinctive parts -> codes), built on the first name read (digits need neither)."""
+    exact: dict[str, list[str]] = {}
+    loose: dict[str, list[str]] = {}
+    for found in _table().values():
+        exact.setdefault(found.name, []).append(found.code)
+        short = _short(found.name)
+        if short:
+            loose.setdefault(short, []).append(found.code)
+    return ({k: tuple(sorted(v)) for k, v in exact.items()}, {k: tuple(sorted(v)) for k, v in loose.items()})
+
+
+def _named(text: str) -> tuple[str, ...]:
+    """The divisions `text` names: by their own names first (菏泽市, 济南市市中区), else by distinctive parts
+    (菏泽, 济南市中区 is not one: 市中 is no part). A name qualified by parents is a division's name or part
+    after the names or parts of some of its ancestors, in order (山东曹县, 菏泽市曹县)."""
+    exact, loose = _name_index()
+    found = {code: True for code in exact.get(text, ())}
+    found.update((code, False) for code in loose.get(text, ()) if code not in found)
+    for cut in range(2, len(text) - 1):
+        head, tail = text[:cut], text[cut:]
+        for code, full in [(c, True) for c in exact.get(tail, ())] + [(c, False) for c in loose.get(tail, ())]:
+            ancestry = _ancestry(head, _chain(code)[:-1])
+            if ancestry is not None:
+                found[code] = found.get(code, False) or (full and ancestry)
+    chosen = [code for code, full in found.items() if full] or list(found)
+    return tuple(sorted(chosen))
+
+
+def _ancestry(head: str, ancestors: list[Division]) -> bool | None:
+    """Whether `head` names some of `ancestors` in order (True: by their own names, False: by parts); None if not."""
+    if not head:
+        return True
+    for i, up in enumerate(ancestors):
+        for form in _forms(up):
+            if head.startswith(form):
+                rest = _ancestry(head[len(form):], ancestors[i + 1:])
+                if rest is not None:
+                    return rest and form == up.name
+    return None
+
+
+def _listed(codes) -> str:
+    shown = [f"{_table()[c].name} ({six_digits(c)}, {_parents(c) or 'a province'})" for c in codes[:SUGGESTIONS]]
+    return ", ".join(shown) + (f", ... ({len(codes) - SUGGESTIONS} more)" if len(codes) > SUGGESTIONS else "")
+
+
+def _parents(code: str) -> str:
+    return "".join(d.name for d in _chain(code)[:-1])
+
+
+def _unknown_code(given: str, code: str) -> str:
+    """`371799` is no division: say so, and name what is there (the nearest known parent's divisions)."""
+    up = _structural_parent(code)
+    while up is not None and up not in _table():
+        up = _structural_parent(up)
+    if up is None:
+        beside = sorted(c for c in _table() if len(c) == 2)
+        where = "the provinces are"
+    else:
+        beside = children(up)
+        where = f"{_table()[up].name} ({up}) has"
+    named = ", ".join(f"{_table()[c].name} {c}" for c in beside[:SUGGESTIONS])
+    more = f", ... ({len(beside) - SUGGESTIONS} more)" if len(beside) > SUGGESTIONS else ""
+    head = (f"region {given} is not a known administrative division code (the national list has no such division: "
+            "a typo, or a code retired)")
+    return f"{head}; {where}: {named}{more}" if beside else f"{head}; {_table()[up].name} ({up}) has none under it"
+
+
+def _unknown_name(given: str) -> str:
+    names = _name_index()[0]
+    near = sorted({c for key, codes in names.items() if given in key and len(key) <= len(given) + 6 for c in codes},
+                  key=lambda c: (len(_table()[c].name), c))
+    if not near:
+        close = difflib.get_close_matches(given, [d.name for d in _table().values()], n=SUGGESTIONS, cutoff=0.6)
+        near = sorted({c for name in close for c in names.get(name, ())}, key=lambda c: (close.index(_table()[c].name), c))
+    hint = f"; did you mean: {_listed(near)}" if near else ""
+    return (f"region '{given}' is neither a division code (2, 4 or 6 digits, e.g. 371721) nor the name of a division "
+            f"in the national list{hint}")

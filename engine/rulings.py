@@ -19,6 +19,7 @@ from engine.errors import InvalidInput, Refused
 from engine.escalation import actions
 from engine.escalation import decisions as decided
 from engine.machine import check_guards, pick_role
+from engine.values import read_case_id
 
 DECISIONS = ("approve", "decline")
 _IN_REGION = (Guard("in_region"),)
@@ -29,6 +30,7 @@ def decide(commands, case_id: str, rung: str, decision: str, *, actor: str | Non
     """Approve or decline the proposal of `rung` (or, for `extension`, the extension application) on the case."""
     from engine.commands import check_expected, check_time_order
 
+    case_id = read_case_id(case_id)
     if decision not in DECISIONS:
         raise InvalidInput(f"a decision is approve or decline, not {limits.shown(decision)}", field="decision")
     reason = _reason(reason, f"deciding '{rung}' on {case_id}", case_id)
@@ -157,7 +159,8 @@ def correct(commands, case_id: str, *, actor: str | None, changes: dict, reason:
 
     def data_of(case: Case, who) -> dict:
         given = {name: getattr(case, name) for name in CORRECTABLE}
-        attrs = report_attributes(**{**given, **changes}, level=case.level, found_at=case.found_at)
+        attrs = report_attributes(**{**given, **changes}, level=case.level, found_at=case.found_at,
+                                  within=who.regions)
         diff = {name: {"old": given[name], "new": attrs[name]} for name in changes if attrs[name] != given[name]}
         if not diff:
             raise InvalidInput(f"nothing to correct: {case.id} already has "
@@ -173,6 +176,7 @@ def correct(commands, case_id: str, *, actor: str | None, changes: dict, reason:
 def _ruling(commands, case_id: str, kind: str, *, actor, reason, now, expected_version, data_of) -> Case:
     from engine.commands import check_expected, check_time_order
 
+    case_id = read_case_id(case_id)
     reason = _reason(reason, f"{kind} {case_id}", case_id)
     with commands.unit() as unit:
         case, who = unit.case_and_actor(case_id, actor)

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from engine.clock import iso
+from engine.clock import iso, iso_seconds
 from engine.errors import Conflict
 from engine.escalation import actions
 from engine.escalation.ladder import DueRung, Triaged, triage
@@ -69,7 +69,7 @@ def sweep(engine, *, now: datetime | None = None, dry_run: bool = False, batch: 
         return result
     started = engine.recorded_clock.now()
     # A sweep at a future time would fire rungs before they are due (a dry run only shows what it would do).
-    check_not_future(now, started, f"a sweep at {iso(now)}", drill=lambda: _drill(engine))
+    check_not_future(now, started, f"a sweep at {iso_seconds(now)}", drill=lambda: _drill(engine))
     claimed: list[tuple[int, tuple]] = []
     remaining = limit
     while remaining is None or remaining > 0:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from engine import case as case_model
 from engine.calendar import WorkCalendar
 from engine.case import Case
-from engine.clock import Clock, iso, local_date
+from engine.clock import Clock, iso, iso_seconds, local_date
 from engine.errors import Conflict, PermissionDenied, Refused
 from engine.escalation import decisions, ladder
 from engine.events import GENESIS, Event
@@ -38,7 +38,7 @@ FUTURE_SKEW = timedelta(minutes=5)
 def check_not_future(at: datetime, recorded_at: datetime, what: str, *, drill) -> None:
     """Refuse a write effective more than FUTURE_SKEW after it is recorded; `drill()` says if this may."""
     if at > recorded_at + FUTURE_SKEW and not drill():
-        raise Refused(f"{what}: its time {iso(at)} is later than the real time {iso(recorded_at)}; only a drill "
+        raise Refused(f"{what}: its time {iso_seconds(at)} is later than the real time {iso_seconds(recorded_at)}; only a drill "
                       "database takes future times (back-filling a past time is fine)", rule="future")
 
 

@@ -96,16 +96,21 @@ def test_funds_that_cannot_be_read_say_why(raw, says):
         parse_money(raw)
 
 
-@pytest.mark.parametrize("raw, expected", [("371721", "371721"), (371721.0, "371721"), (" ３７１７２１ ", "371721")])
-def test_region_codes_read_from_text_or_number_cells(raw, expected):
-    """A division code typed as a number comes back as its six digits."""
+@pytest.mark.parametrize("raw, expected", [("371721", "371721"), (371721.0, "371721"), (" ３７１７２１ ", "371721"),
+                                           ("3717", "371700"), (3717.0, "371700"), ("菏泽市", "371700"),
+                                           ("曹县", "371721"), ("菏泽市曹县", "371721")])
+def test_region_codes_and_names_read_from_text_or_number_cells(raw, expected):
+    """A division code typed as a number comes back as its six digits; a city's code or a division's name reads
+    as that division, as `case report --region` reads it (engine.regions.read)."""
     assert parse_region(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["3717", "菏泽市", "37172a", 3717.0, "3717210"])
-def test_a_region_that_is_not_six_digits_is_refused(raw):
-    """Only a 6-digit administrative division code is a region."""
-    with pytest.raises(InvalidInput, match="6-digit"):
+@pytest.mark.parametrize("raw, says", [("37172a", "not a region code"), ("3717210", "not a region code"),
+                                       ("371799", "371799 is not a known administrative division code"),
+                                       ("市中区", "names 4 divisions")])
+def test_a_region_that_is_no_division_of_the_list_is_refused(raw, says):
+    """Neither a code of the national list nor one division's name: refused, saying why."""
+    with pytest.raises(InvalidInput, match=says):
         parse_region(raw)
 
 

@@ -290,12 +290,19 @@ def test_money_that_cannot_be_read_is_invalid_input(raw):
     assert caught.value.field == "funds"
 
 
-@pytest.mark.parametrize("raw", ["2026-02-30", "next friday", "2026/04/30", "30.04.2026"])
+@pytest.mark.parametrize("raw", ["2026-02-30", "next friday", "30.04.2026", "46142", "无"])
 def test_a_bad_date_is_invalid_input(raw):
-    """A deadline that is not a real YYYY-MM-DD date or ISO time is invalid input, also through decide."""
+    """A deadline that is no real date or time in a form offices write (an Excel serial typed by hand is a slip),
+    is invalid input, also through decide."""
     with pytest.raises(InvalidInput) as caught:
         fire("assign", "reported", ZHANG, {**FIVE, "deadline": raw})
     assert caught.value.field == "deadline"
+
+
+@pytest.mark.parametrize("raw", ["2026/04/30", "2026/4/30", "2026.4.30", "2026年4月30日", "２０２６－０４－３０", "20260430"])
+def test_a_deadline_reads_in_every_form_the_ledger_import_reads(raw):
+    """`--set deadline=2026/04/30` is the day the import reads from a ledger's 整改期限 cell (issue 16)."""
+    assert fire("assign", "reported", ZHANG, {**FIVE, "deadline": raw}).fields["deadline"] == "2026-04-30"
 
 
 def test_an_iso_time_deadline_is_kept_as_a_shanghai_time():

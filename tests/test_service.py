@@ -153,9 +153,10 @@ def test_unknown_workflow_is_not_found(service):
     assert caught.value.kind == "workflow"
 
 
-def test_report_region_must_be_six_digits(service):
-    """A report whose region is not a 6-digit division code is invalid input on the region field."""
-    for region in ["37172", "3717210", "37172a", "", "371721 "]:
+def test_report_region_must_be_a_division_of_the_list(service):
+    """A report whose region is no code (2, 4 or 6 digits) or name of the national list, or a name several
+    divisions share, is invalid input on the region field."""
+    for region in ["37172", "3717210", "37172a", "", "371799", "菏泽县", "市中区"]:
         with pytest.raises(InvalidInput) as caught:
             report(service, region=region)
         assert caught.value.field == "region", region

@@ -5,20 +5,13 @@ function below. A guard returns None when it holds, or a sentence saying what is
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
-from engine import limits
-from engine.clock import parse_time
+from engine import limits, values
 from engine.definition.model import FieldSpec, Guard
 from engine.errors import InvalidInput
 
-_DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
-# Plain digits, or commas between groups of three (1,200.50): `1,2,3` is a typo, not 123. How large and how
-# fine an amount may be is limits.check_money's to say, with its own message.
-_MONEY = re.compile(r"^\s*((?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]+)?)\s*(万元|万|元)?\s*$")
 # Text fields may hold paragraphs; a person is named on one line.
 _TEXT_LIMITS = {"text": (limits.MAX_TEXT_CHARS, True), "person": (limits.MAX_NAME_CHARS, False)}
 
@@ -38,32 +31,28 @@ def coerce(spec: FieldSpec, raw: object) -> str:
                                field=spec.name)
         return text
     if spec.type == "money":
-        match = _MONEY.match(text)
-        try:
-            amount = Decimal(match.group(1).replace(",", "")) if match else None
-        except InvalidOperation:
-            amount = None
-        if amount is None:
-            raise InvalidInput(f"field '{spec.name}': {limits.shown(text)} is not an amount of money "
-                               "(e.g. 150000, 15万, 1,200.50元; commas only between groups of three digits)", field=spec.name)
-        if match.group(2) in ("万", "万元"):
-            amount *= 10000
-        return f"{limits.check_money(amount, field=spec.name, text=text).quantize(Decimal('0.01'))}"
+        return _read(values.parse_money, text, spec.name)
     if spec.type == "date":
         return normalise_date(text, spec.name)
     raise InvalidInput(f"field '{spec.name}' has unknown type '{spec.type}'", field=spec.name)
 
 
 def normalise_date(text: str, name: str) -> str:
-    """`YYYY-MM-DD` stays a date; an ISO 8601 time becomes an aware Shanghai time in ISO form."""
+    """A day or a moment as offices write it (2026-07-30, 2026/7/30, 2026年7月30日, 2026-07-30T09:00; the
+    ledger import's reader, engine.values) as the engine stores it: `2026-07-30`, a day missed at its end, or
+    an aware Shanghai time in ISO form."""
+    return _read(lambda raw: values.date_text(values.read_date(raw)), text, name)
+
+
+def _read(reader, text: str, name: str) -> str:
+    """`reader`'s value of `text`; its refusal named as the field's (`field 'funds': ...`)."""
     try:
-        day_only = bool(_DATE_ONLY.match(text))  # 2026-04-30 or 20260430: a day, missed at its end
-        value = date.fromisoformat(text) if day_only else datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"field '{name}': {limits.shown(text)} is not a date (YYYY-MM-DD) or ISO 8601 time",
-                           field=name) from None
-    limits.check_year(value, field=name, label=f"field '{name}'", text=text)
-    return value.isoformat() if day_only else parse_time(text).isoformat()
+        value = reader(text)
+    except InvalidInput as exc:
+        raise InvalidInput(f"field '{name}': {exc.message}", field=name) from None
+    if value is None:  # a placeholder a ledger writes for nothing (`/`, `无`)
+        raise InvalidInput(f"field '{name}' is empty", field=name)
+    return value
 
 
 def as_date_or_time(value: str) -> date | datetime:
@@ -133,8 +122,7 @@ def _after_now(g: Guard, ctx: GuardContext) -> str | None:
         return None
     if deadline_instant(str(value)) > ctx.now:
         return None
-    return (f"field '{g.field}' ({value}) is already past at the engine's time {iso(ctx.now)[:16]}; "
-            "back-filling an older record sets the engine's time to its own date")
+    return f"field '{g.field}' ({value}) is already past at the engine's time {iso(ctx.now)[:16]}"
 
 
 def in_regions(region: str, prefixes: tuple[str, ...]) -> bool:

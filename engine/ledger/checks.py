@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import datetime
 
 from engine import regions, vocabularies
-from engine.clock import iso
+from engine.clock import iso_seconds
 from engine.errors import PermissionDenied
 from engine.ledger.history import instant
 from engine.machine import Actor
@@ -73,7 +73,7 @@ class RowChecker:
         for field in NOT_AFTER_NOW:
             text = values.get(field)
             if text and instant(text) > self.now:
-                problems.append(f"{self.label(field)} {text} is later than the import's time {iso(self.now)}")
+                problems.append(f"{self.label(field)} {text} is later than the import's time {iso_seconds(self.now)}")
         return problems, permission
 
     def canonical(self, values: dict) -> dict:

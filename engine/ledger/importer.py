@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from engine.clock import iso, local_date, parse_time
+from engine.clock import iso, iso_seconds, local_date, parse_time
 from engine.errors import Conflict, InvalidInput, PermissionDenied
 from engine.escalation import actions, ladder
 from engine.ledger.checks import RowChecker, import_role
@@ -160,7 +160,7 @@ def _refuse_earlier(earlier, ledger: Ledger) -> None:
         years = f" (ids of {first_year}-{last_year})" if first_year != last_year else ""
         cases += f", {earlier.first_case} to {earlier.last_case}{years}"
     where = f" (sheet {ledger.sheet})" if ledger.sheet else ""
-    raise Conflict(f"{ledger.file}{where} was already imported by {earlier.actor} at {iso(earlier.at)} "
+    raise Conflict(f"{ledger.file}{where} was already imported by {earlier.actor} at {iso_seconds(earlier.at)} "
                    f"(import {earlier.id} of {earlier.file_name}: {cases}); nothing was written", case_id="")
 
 

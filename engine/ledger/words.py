@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from engine import vocabularies
 from engine.definition.source import Mapping, load
 from engine.errors import DefinitionInvalid, InvalidInput
 
@@ -24,6 +25,9 @@ LEVELS = ("general", "major")
 CLOSED_VALUES = {"level": LEVELS, "progress": STAGES}
 OPEN_VALUES = ("source", "industry")
 VALUE_ALIASES = {"state": "progress", "result": "progress"}  # both columns speak in progress words
+# Fields whose words are the engine's vocabulary (engine/data/vocabulary.yaml): a ledger reads what `case report`
+# reads; headers.yaml and a mapping file may add words (a mapping's win).
+VOCABULARY_VALUES = {"level": vocabularies.levels, "source": vocabularies.sources, "industry": vocabularies.industries}
 TOP_KEYS = ("headers", "ignore", "values", "immediate", "metadata", "notes", "totals")
 MAX_MAPPING_BYTES = 256 * 1024
 MAX_ENTRIES = 5000
@@ -256,6 +260,10 @@ def _build(parts: list[dict]) -> Words:
     for field, table in values.items():  # a canonical value is a word for itself (an export by field names)
         for canonical in set(table.values()):
             table.setdefault(value_key(canonical), canonical)
+    for field, vocabulary in VOCABULARY_VALUES.items():  # the words `case report` reads, read alike here
+        table = values.setdefault(field, {})
+        for word, term in vocabulary().lookup.items():
+            table.setdefault(value_key(word), term)
     return Words(headers=headers, labels=labels, values=values, value_labels=value_labels,
                  immediate=frozenset(immediate), metadata=frozenset(metadata),
                  notes=tuple(sorted(notes, key=len, reverse=True)), totals=frozenset(totals))

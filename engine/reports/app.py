@@ -43,7 +43,8 @@ def moment_of(value) -> datetime | None:
 
 
 def region_of(value) -> str | None:
-    return regions.prefix(value) if value not in (None, "") else None
+    """A report's region, read as everywhere (a code or a name of the national list: `engine.regions.read`)."""
+    return regions.read(value) if value not in (None, "") else None
 
 
 def level_of(value) -> str | None:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from engine.definition import source
-from engine.errors import DefinitionInvalid
+from engine.errors import DefinitionInvalid, InvalidInput
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 REGION = re.compile(r"^[0-9]{2}(?:[0-9]{2}){0,2}$")
@@ -189,8 +189,12 @@ class Reader:
             self.problem(node.line_of(key), f"{where}: '{key}' must be a region code (37, 3717, 371721; quote it), "
                                             f"not {value!r}")
             return ""
-        from engine.regions import prefix
-        return prefix(text)
+        from engine.regions import read
+        try:
+            return read(text)  # a division of the national list, as every region users give
+        except InvalidInput as exc:
+            self.problem(node.line_of(key), f"{where}: '{key}': {exc.message}")
+            return ""
 
     def texts(self, node, key, where: str) -> tuple[str, ...]:
         """A list of short texts (industries, flags); a single text is a list of one."""

@@ -24,6 +24,9 @@ from engine.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
 SCHEMA_LOCK = 0x68617A617264
 
 DEFAULT_URL = "sqlite:///hazard.db"
+# The databases this release runs on, by SQLAlchemy's backend name: the driver each needs (installed with it).
+SUPPORTED = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+_SUPPORTED_TEXT = "SQLite (sqlite:///hazard.db, or a file path) and PostgreSQL (postgresql+psycopg://user@host/db)"
 
 
 def normalise_url(url: str) -> str:
@@ -43,6 +46,11 @@ class Store:
         except Exception:  # noqa: BLE001 - SQLAlchemy raises ArgumentError and ValueError alike
             raise StoreError(f"'{_no_password(url)}' is not a database URL (e.g. sqlite:///hazard.db or "
                              "postgresql+psycopg://user@host/db)", rule="url") from None
+        backend, _, driver = parsed.drivername.partition("+")
+        if backend not in SUPPORTED or driver not in ("", SUPPORTED[backend]):
+            what = f"the driver {driver} of {backend}" if backend in SUPPORTED else f"{backend}"
+            raise StoreError(f"cannot open {_no_password(self.url)}: {what} is not supported; the databases "
+                             f"supported are {_SUPPORTED_TEXT}", rule="url")
         self.path = _sqlite_file(parsed)
         if self.path is not None and not create and not os.path.exists(self.path):
             raise StoreUnavailable(f"there is no database at {self.path}", rule="no-database")

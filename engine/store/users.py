@@ -2,7 +2,7 @@
 
 `record` appends a sealed grant and applies it to the tables in the caller's transaction, mirroring
 `engine.grants.apply`; `audit verify` folds the log and compares (`projection`). A disabled user's row
-leaves `app_user` (the table is who may act); the log keeps them.
+leaves `app_user` (the table is who may act); the log keeps them, and an `enable` writes the row again.
 """
 from __future__ import annotations
 
@@ -86,6 +86,10 @@ def record(conn: Connection, grant: Grant, *, stored: str | None = None) -> None
         conn.execute(update(users).where(users.c.name == name), values)
     elif grant.action == "disable":
         conn.execute(delete(users).where(users.c.name == name))
+    elif grant.action == "enable":  # the row comes back as the log first added it (the fold keeps that date)
+        added = conn.execute(select(user_grants.c.at).where(user_grants.c.subject == name,
+                                                            user_grants.c.action == "add")).scalar()
+        conn.execute(insert(users), [{"name": name, "created_at": added, **values}])
     elif grant.action == "token":
         conn.execute(insert(user_tokens), [{"id": data["token"], "user_name": name, "token_hash": stored,
                                             "created_at": grant.recorded_at, "expires_at": _expires(data)}])
