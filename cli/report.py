@@ -228,15 +228,16 @@ def ranking(ctx, weights_file, by, from_, to, region, as_of, definition_file):
       hazard report ranking --weights weights.yaml --by region --region 3717 --from 2018-10-01 --to 2018-12-31
     """
     from cli.output import print_json, table
+    from engine.reports.layout import cell_text, kind_of
     result = ctx.obj.engine.reports.ranking(weights=read_text(weights_file), weights_file=weights_file, by=by,
                                             from_=from_, to=to, region=region, as_of=as_of,
                                             definition=_definition(ctx, definition_file), now=ctx.obj.now)
     if is_json(ctx):
         print_json(result.as_dict())
         return
-    names = [i.name for i in result.spec.indicators]  # columns headed by each indicator's label, not its code
-    table(["place", by, "score"] + [i.shown for i in result.spec.indicators],
-          [[row.position if row.position is not None else "not ranked", result.label(row.group),
-            "—" if row.score is None else f"{row.score:.2f}"]
-           + ["—" if row.scores[n] is None else f"{row.scores[n]:.2f}" for n in names] for row in result.rows],
+    # each indicator's value and its score in columns of their own, headed X | X得分 (the bulletin's table)
+    shown, rounding = result.table(), result.rounding
+    table([c.label for c in shown.columns],
+          [[cell_text(row.get(c.key), kind_of(row, c), rounding) for c in shown.columns] for row in shown.rows],
           title=result.spec.title or result.spec.name)
+    click.echo(result.note())

@@ -13,6 +13,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from engine import regions
 from engine.clock import SHANGHAI
 from engine.reports import ranking
 
@@ -34,11 +35,11 @@ COUNTIES = {
 DEPARTMENTS = {"市安委会重点成员单位": (13983, 11702, 520, 11290, 14, 9, 17, 11)}
 RANKING = """
 ranking: heze-monthly
-title: 县（区）隐患排查治理综合排名（整改率 60%，逾期未整改 40%）
+title: 县（区）隐患排查治理综合排名（权重：全部隐患整改率 60%，逾期未整改 40%）
 missing: exclude
 indicators:
-  - {indicator: rate, weight: 60, label: 整改率得分}
-  - {indicator: overdue_count, weight: 40, label: 逾期得分}
+  - {indicator: rate, weight: 60}
+  - {indicator: overdue_count, weight: 40}
 """
 
 
@@ -100,8 +101,7 @@ def sample_document() -> dict:
                                  "authority": "city", "at": date(2018, 10, 26), "deadline": date(2019, 1, 24)}],
                      "delisted": [{"case_id": "HZ-2018-000155-P1", "region": "371722", "enterprise": "单县某烟花爆竹有限公司",
                                    "at": date(2018, 10, 30)}]},
-        "ranking": {"title": spec.title, "indicators": [i.name for i in spec.indicators],
-                    "labels": {i.name: i.label for i in spec.indicators}, "rows": [r.as_dict() for r in ranked]},
+        "ranking": ranking.section(spec, ranked, names={code: regions.label(code) for code in COUNTIES}),
         "anchor": {"value": "sha256:" + hashlib.sha256(b"hazard-closure sample 2018-10").hexdigest(),
                    "as_of": datetime(2018, 10, 31, 23, 59, tzinfo=SHANGHAI), "cases": 21521, "events": 97410},
         "generated_at": datetime(2018, 11, 5, 9, 0, tzinfo=SHANGHAI),

@@ -17,6 +17,7 @@ import bulletin_example
 from conftest import BACKENDS
 from engine.clock import parse_time
 from engine.errors import InvalidInput, NotFound
+from engine.reports.figures import percent_text
 from report_dbs import module_database
 
 MARCH_END = parse_time("2026-04-01T00:00")
@@ -49,7 +50,7 @@ def test_the_markdown_in_the_docs_is_what_the_engine_prints(example):
 def test_the_readmes_excerpt_is_taken_from_that_file():
     """Every line of the bulletin excerpt in the README is a line of docs/bulletin-from-engine.md."""
     readme = (bulletin_example.DOCS.parent / "README.md").read_text(encoding="utf-8")
-    start = readme.index("```markdown\n# 菏泽市安全生产隐患排查治理工作通报")
+    start = readme.index("```markdown\n# 菏泽市安全生产隐患排查治理月通报")
     excerpt = readme[start + len("```markdown\n"):readme.index("```\n", start + 12)]
     lines = set(bulletin_example.MARKDOWN.read_text(encoding="utf-8").splitlines())
     assert [line for line in excerpt.splitlines() if line not in lines] == []
@@ -113,6 +114,7 @@ def test_a_week_compares_with_the_week_before(example):
     doc = week.document
     assert (doc["period"]["from"].isoformat(), doc["period"]["to"].isoformat()) == ("2026-03-30", "2026-04-05")
     assert doc["previous_period"]["label"] == "2026年第13周（3月23日至3月29日）"
+    assert week.markdown().startswith("# 菏泽市安全生产隐患排查治理周简报\n")  # a week's brief, not the month's title
     assert doc["anchor"]["as_of"] == parse_time(bulletin_example.ISSUED)
     assert doc["totals"]["found"] + doc["previous_totals"]["found"] > 0
 
@@ -150,7 +152,7 @@ def test_a_campaigns_bulletin_counts_only_its_cases(example):
     made = engine.reports.bulletin(period="month", date="2026-03-31", campaign="heze-chemicals-2026",
                                    now=bulletin_example.ISSUED)
     doc = made.document
-    assert doc["title"] == "菏泽市危险化学品安全专项整治工作通报" and doc["issuer"] == "菏泽市安全生产委员会办公室"
+    assert doc["title"] == "菏泽市危险化学品安全专项整治月通报" and doc["issuer"] == "菏泽市安全生产委员会办公室"
     assert doc["totals"]["found"] == 4 and doc["totals"]["general_found"] == 0
     with pytest.raises(NotFound):
         engine.reports.bulletin(period="month", date="2026-03-31", campaign="no-such", now=bulletin_example.ISSUED)
@@ -220,7 +222,7 @@ def test_the_xlsx_has_a_sheet_per_table_with_numbers_and_percentages(example):
     for row in counties.iter_rows(min_row=3, values_only=False):
         if row[0].value == "牡丹区":
             found = row[header.index("排查隐患（条）")]
-            rate = row[header.index("整改率")]
+            rate = row[header.index("全部隐患整改率")]
             assert isinstance(found.value, int) and found.value == made.document["units"][0]["found"]
             assert isinstance(rate.value, float) and rate.number_format == "0.00%"
             break
@@ -259,3 +261,34 @@ def test_the_engines_bulletin_prints_on_a4_in_a_real_browser(example, tmp_path):
     assert any("WenQuanYi" in f or "CJK" in f or "SourceHan" in f for f in browser.pdf_fonts(pdf))
     shot = browser.screenshot(page, tmp_path / "bulletin.png", width=900, height=1600)
     assert browser.png_size(shot) == (900, 1600) and len(shot) > 100_000
+
+
+COUNTY_CAMPAIGN = """
+campaign: caoxian-2026
+title: 曹县安全生产专项整治
+issuer: 曹县安全生产委员会办公室
+scope:
+  region: "371721"
+  from: 2026-03-01
+  to: 2026-06-30
+stages:
+  - {stage: rectify, title: 集中整治, from: 2026-03-01, to: 2026-06-30}
+"""
+
+
+def test_a_county_campaigns_weekly_brief_reads_right(example):
+    """The issue's 曹县 campaign: its week is a 周简报, its masthead names the office once, and its ranking of the one
+    county prints the county's rate and overdue count with no score instead of 100.00 on everything."""
+    engine, _, _ = example
+    engine.reports.campaigns.install(COUNTY_CAMPAIGN, "caoxian.yaml", actor="li", now=bulletin_example.RECORDED)
+    made = engine.reports.bulletin(period="week", date="2026-03-04", campaign="caoxian-2026",
+                                   now=bulletin_example.ISSUED)
+    text = made.markdown()
+    assert text.startswith("# 曹县安全生产专项整治周简报\n\n曹县安全生产委员会办公室　")
+    assert "办公室办公室" not in text
+    ranking = text[text.index("综合排名"):]
+    row = next(line for line in ranking.splitlines() if line.startswith("| 1 | 曹县 |"))
+    unit = made.document["units"][0]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "不计分" and cells[4] == "不计分" and cells[6] == "不计分" and "100.00" not in row
+    assert (cells[3], cells[5]) == (percent_text(unit["rectified"], unit["found"]), str(unit["overdue"]))

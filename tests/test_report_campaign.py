@@ -151,3 +151,19 @@ def test_bad_campaign_files_list_every_problem():
                    "camp.yaml:14: target 't5': 'at_least' must be a number from 0 to 100",
                    "camp.yaml:14: target 't5': 'by' must be a date YYYY-MM-DD"):
         assert needle in found, needle
+
+
+@pytest.mark.parametrize("issuer,office", [("菏泽市安全生产委员会", "菏泽市安全生产委员会办公室"),
+                                           ("曹县安全生产委员会办公室", "曹县安全生产委员会办公室"),
+                                           ("菏泽市安委办", "菏泽市安委办"), ("", "")])
+def test_the_masthead_names_the_issuers_office_once(issuer, office):
+    """A campaign's bulletin is published by its issuer's office: 办公室 is added to a committee, never to an issuer
+    that already is an office (the issue's ...办公室办公室)."""
+    text = textwrap.dedent(f"""
+        campaign: c
+        title: 专项整治
+        issuer: "{issuer}"
+        scope: {{region: "371721", from: 2026-03-01, to: 2026-06-30}}
+        stages: [{{stage: s, title: 整治, from: 2026-03-01, to: 2026-06-30}}]
+    """)
+    assert campaign.parse_text(text, "c.yaml").office == office

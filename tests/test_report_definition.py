@@ -85,6 +85,17 @@ def test_a_custom_definition_sets_rounding_columns_and_layout():
     assert d.bulletin.heading(region="菏泽市", period="2018年10月") == "菏泽市 2018年10月 隐患通报"
 
 
+def test_a_title_names_what_the_bulletin_is_by_its_period():
+    """$kind is 周简报 for a week, 月通报 for a month, 季度通报 for a quarter and 工作通报 for a campaign's span; the
+    shipped title uses it, so a weekly brief never carries the monthly title."""
+    shipped = definition.default().bulletin
+    assert [shipped.heading(region="菏泽市", period="", kind=k) for k in ("week", "month", "quarter", "campaign")] == [
+        "菏泽市安全生产隐患排查治理周简报", "菏泽市安全生产隐患排查治理月通报", "菏泽市安全生产隐患排查治理季度通报",
+        "菏泽市安全生产隐患排查治理工作通报"]
+    own = definition.parse_text('report: x\nbulletin:\n  title: "$region隐患排查$kind（$period）"\n', "x.yaml").bulletin
+    assert own.heading(region="曹县", period="2026年第10周", kind="week") == "曹县隐患排查周简报（2026年第10周）"
+
+
 def test_every_problem_is_reported_at_once_with_its_line():
     """Unknown keys, out-of-range numbers, bad conditions and columns: all of them, each FILE:LINE."""
     found = problems("""
@@ -113,7 +124,7 @@ def test_every_problem_is_reported_at_once_with_its_line():
                    "office.yaml:9: list 'x': 'rung_reached' must be one of", "office.yaml:9: list 'x': 'days_overdue_at_least'",
                    "office.yaml:9: list 'x': unknown condition 'eval'", "office.yaml:10: list 'x': unknown column 'salary'",
                    "list 'x' is written twice", "office.yaml:13: list 'x': 'columns' needs at least one column",
-                   "office.yaml:15: bulletin: title may use only $region and $period, not secret",
+                   "office.yaml:15: bulletin: title may use only $region, $period and $kind, not secret",
                    "office.yaml:16: bulletin: unknown section 'gossip'", "office.yaml:17: bulletin: 'major_unit'"):
         assert needle in text, needle
 

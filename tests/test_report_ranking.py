@@ -116,10 +116,19 @@ def test_rankings_are_orderly_whatever_the_data(values, missing, ties, normalise
     assert len(result) == len(values)
     if placed:
         assert placed[0].position == 1
-    for before, after in zip(placed, placed[1:]):
-        assert before.position <= after.position and before.exact >= after.exact
-        assert (before.position == after.position) == (before.exact == after.exact)
-    assert all(Decimal(0) <= r.score <= Decimal(100) for r in placed)
+    order = [(r.exact is None, -(r.exact or 0)) for r in placed]
+    for (before, after), (k1, k2) in zip(zip(placed, placed[1:]), zip(order, order[1:])):
+        assert before.position <= after.position and k1 <= k2
+        assert (before.position == after.position) == (k1 == k2)
+    assert all(Decimal(0) <= r.score <= Decimal(100) for r in placed if r.score is not None)
+    ranked = {r.group for r in placed}
+    for name in ("rate", "overdue_count"):
+        known = {values[g][name] for g in ranked if values[g][name] is not None}
+        scores = [r.scores[name] for r in placed if values[r.group][name] is not None]
+        if len(known) < 2:  # one value, or all equal: no score for anyone, never a row of 100s
+            assert all(s is None for s in scores) and all(name in r.unscored for r in placed)
+        elif normalise == "minmax":
+            assert max(scores) == 100 and min(scores) == 0
     reordered = ranking.rank(s, dict(reversed(list(values.items()))))
     assert [(r.group, r.position) for r in reordered] == [(r.group, r.position) for r in result]
 
@@ -145,3 +154,67 @@ def test_a_group_better_on_every_indicator_never_ranks_below(values):
                 continue
             if va["rate"] > vb["rate"] and va["overdue_count"] < vb["overdue_count"]:
                 assert result[a].position < result[b].position
+
+
+def test_one_group_with_data_scores_nothing_rather_than_100_on_everything():
+    """The issue's 曹县: the only county with figures (36% rectified, 5 overdue) is not given 100 on every indicator
+    and a total of 100; no indicator can be scored from one value, so it has no score, and it is placed first of one."""
+    s = spec(BASIC.replace("counties", "counties\n    missing: exclude"))
+    result = ranking.rank(s, {"371721": {"rate": Decimal("36.00"), "overdue_count": 5},
+                              "371722": {"rate": None, "overdue_count": None}})
+    caoxian, shanxian = result
+    assert (caoxian.group, caoxian.position, caoxian.score) == ("371721", 1, None)
+    assert caoxian.scores == {"rate": None, "overdue_count": None}
+    assert caoxian.unscored == ("rate", "overdue_count") and caoxian.values["rate"] == Decimal("36.00")
+    assert (shanxian.position, shanxian.score, shanxian.missing) == (None, None, ("rate", "overdue_count"))
+
+
+def test_an_indicator_equal_for_every_group_gives_no_score_and_no_weight():
+    """Where every county has 0 overdue, 逾期未整改 scores nobody (not 100 each): the total is the rate's score alone."""
+    result = {r.group: r for r in ranking.rank(spec(BASIC), {
+        "a": {"rate": 90, "overdue_count": 0}, "b": {"rate": 80, "overdue_count": 0}, "c": {"rate": 85, "overdue_count": 0}})}
+    assert [result[g].scores["overdue_count"] for g in "abc"] == [None, None, None]
+    assert [(result[g].position, result[g].score) for g in "abc"] == [(1, Decimal("100.00")), (3, Decimal("0.00")),
+                                                                     (2, Decimal("50.00"))]
+    assert result["a"].unscored == ("overdue_count",)
+
+
+def test_groups_equal_on_everything_share_a_place_without_a_score():
+    """Two counties with the same figures on every indicator: nothing tells them apart, so they share first place and
+    neither has a score (share of the best as well as min-max)."""
+    for normalise in ("minmax", "share"):
+        s = spec(BASIC.replace("counties", f"counties\n    normalise: {normalise}"))
+        result = ranking.rank(s, {"a": {"rate": 90, "overdue_count": 2}, "b": {"rate": 90, "overdue_count": 2}})
+        assert [(r.position, r.score) for r in result] == [(1, None), (1, None)], normalise
+
+
+def test_groups_left_out_for_missing_data_do_not_stretch_the_scale():
+    """With `missing: exclude`, a county not ranked (no on-time rate) does not set the best rate the others are
+    scored against: of the two ranked, the better scores 100."""
+    text = "ranking: r\nmissing: exclude\nindicators: [{indicator: rate, weight: 1}, {indicator: on_time_rate, weight: 1}]\n"
+    result = {r.group: r for r in ranking.rank(spec(text), {
+        "a": {"rate": 90, "on_time_rate": 90}, "b": {"rate": 80, "on_time_rate": 70},
+        "c": {"rate": 99, "on_time_rate": None}})}
+    assert result["a"].scores == {"rate": Decimal("100.00"), "on_time_rate": Decimal("100.00")}
+    assert result["c"].position is None
+
+
+def test_a_missing_value_counted_as_worst_shows_its_zero():
+    """`missing: worst` scores a group without a value 0 on that indicator, and its score says so."""
+    text = "ranking: r\nindicators: [{indicator: rate, weight: 1}, {indicator: on_time_rate, weight: 1}]\n"
+    result = {r.group: r for r in ranking.rank(spec(text), {
+        "a": {"rate": 90, "on_time_rate": 90}, "b": {"rate": 80, "on_time_rate": 70}, "c": {"rate": None,
+                                                                                        "on_time_rate": 95}})}
+    assert result["c"].scores["rate"] == Decimal("0.00") and result["c"].missing == ("rate",)
+
+
+def test_each_indicator_heads_a_value_column_with_its_unit_and_a_score_column():
+    """The value column says what is counted (条, 次) and the score column is the indicator's 得分; a file's label
+    names the indicator in both."""
+    s = spec("ranking: r\nindicators:\n  - {indicator: rate, weight: 1}\n  - {indicator: overdue_count, weight: 1}\n"
+             "  - {indicator: notices, weight: 1}\n  - {indicator: major_on_time_share, weight: 1, label: 重大隐患按期整改}\n")
+    assert [(i.value_heading(), i.score_heading()) for i in s.indicators] == [
+        ("全部隐患整改率", "全部隐患整改率得分"), ("逾期未整改（条）", "逾期未整改得分"), ("被通报（次）", "被通报得分"),
+        ("重大隐患按期整改", "重大隐患按期整改得分")]
+    assert s.indicators[1].value_heading(hazard_unit="项") == "逾期未整改（项）"
+    assert s.indicators[0].value_heading(percent_sign=False) == "全部隐患整改率（%）"

@@ -83,7 +83,7 @@ def test_the_cli_prints_places_by_name_and_json(service, swept, runner, db_url, 
     path.write_text(WEIGHTS.replace("MISSING", "exclude"), encoding="utf-8")
     base = ["--db", db_url, "--now", NOW, "report", "ranking", "--weights", str(path), "--region", "3717"]
     shown = runner.invoke(cli, base)
-    assert shown.exit_code == 0 and "曹县" in shown.stdout and "not ranked" in shown.stdout
+    assert shown.exit_code == 0 and "曹县" in shown.stdout and "不参与排名" in shown.stdout
     doc = json.loads(runner.invoke(cli, base + ["--json"]).stdout)
     assert doc["rows"][0]["name"] == "曹县" and doc["rows"][0]["values"]["notices"] == 2
 
@@ -98,20 +98,46 @@ def test_a_ranking_as_of_a_moment_uses_the_figures_of_that_moment(service, swept
     assert before.values["371721"]["notices"] == 0
 
 
-def test_the_terminal_table_heads_each_indicator_by_its_label(service, swept, runner, db_url, tmp_path):
-    """The columns read 重大隐患按期整改 (the file's label) and 整改率 / 逾期未整改 (the indicator's own name where the
-    file gives none), never `major_on_time_share` or `overdue_count`; --json keeps the codes with the labels."""
+def test_the_terminal_table_shows_each_value_beside_its_score(service, swept, runner, db_url, tmp_path):
+    """The issue's complaint: scores printed under the indicators' own names. Each indicator has a value column
+    headed by its name and unit (全部隐患整改率, 逾期未整改（条）; the file's label where it gives one) and a score
+    column of its own (…得分); 曹县's row reads 57.14% beside its score. --json keeps the codes with both headings."""
     from cli.main import cli
     path = tmp_path / "weights.yaml"
-    path.write_text(WEIGHTS.replace("MISSING", "exclude")
+    path.write_text(WEIGHTS.replace("MISSING", "worst")
                     + "  - {indicator: major_on_time_share, weight: 10, label: 重大隐患按期整改}\n", encoding="utf-8")
     base = ["--db", db_url, "--now", NOW, "report", "ranking", "--weights", str(path), "--region", "3717"]
-    shown = runner.invoke(cli, base, env={"COLUMNS": "200"})
+    shown = runner.invoke(cli, base, env={"COLUMNS": "300"})
     assert shown.exit_code == 0, shown.output
-    header = next(line for line in shown.stdout.splitlines() if line.startswith("place"))
-    assert header.split() == ["place", "region", "score", "整改率", "逾期未整改", "被通报", "重大隐患按期整改"]
+    lines = shown.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("名次"))
+    assert header.split() == ["名次", "地区", "综合得分", "全部隐患整改率", "全部隐患整改率得分", "逾期未整改（条）",
+                              "逾期未整改得分", "被通报（次）", "被通报得分", "重大隐患按期整改", "重大隐患按期整改得分"]
+    caoxian = next(line for line in lines if line.startswith("1 ")).split()
+    # only 曹县 found a major hazard: 重大隐患按期整改 is 曹县's value alone, so nobody is scored on it
+    assert caoxian == ["1", "曹县", "60.00", "57.14%", "100.00", "2", "0.00", "2", "0.00", "25.00%", "不计分"]
     for code in ("major_on_time_share", "overdue_count", "notices"):
         assert code not in shown.stdout
     doc = json.loads(runner.invoke(cli, base + ["--json"]).stdout)
-    assert [(i["indicator"], i["label"]) for i in doc["indicators"]] == [
-        ("rate", "整改率"), ("overdue_count", "逾期未整改"), ("notices", "被通报"), ("major_on_time_share", "重大隐患按期整改")]
+    assert [(i["indicator"], i["label"], i["value_label"], i["score_label"]) for i in doc["indicators"]] == [
+        ("rate", "全部隐患整改率", "全部隐患整改率", "全部隐患整改率得分"),
+        ("overdue_count", "逾期未整改", "逾期未整改（条）", "逾期未整改得分"),
+        ("notices", "被通报", "被通报（次）", "被通报得分"),
+        ("major_on_time_share", "重大隐患按期整改", "重大隐患按期整改", "重大隐患按期整改得分")]
+
+
+def test_a_single_county_is_not_scored_100_on_everything(service, swept, runner, db_url, tmp_path):
+    """Ranked alone (--region 371721: 曹县 only), a county's values are printed and no score is made up: never 100.00
+    on a rate of 57.14%; the note under the table says why, and --json gives null scores and `scored: false`."""
+    from cli.main import cli
+    path = tmp_path / "weights.yaml"
+    path.write_text(WEIGHTS.replace("MISSING", "exclude"), encoding="utf-8")
+    base = ["--db", db_url, "--now", NOW, "report", "ranking", "--weights", str(path), "--region", "371721"]
+    shown = runner.invoke(cli, base, env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    row = next(line for line in shown.stdout.splitlines() if line.startswith("1 ")).split()
+    assert row == ["1", "曹县", "不计分", "57.14%", "不计分", "2", "不计分", "2", "不计分"]
+    assert "100.00" not in shown.stdout and "无从比较，不计算得分" in shown.stdout
+    doc = json.loads(runner.invoke(cli, base + ["--json"]).stdout)
+    assert doc["rows"][0]["score"] is None and set(doc["rows"][0]["scores"].values()) == {None}
+    assert [i["scored"] for i in doc["indicators"]] == [False, False, False]

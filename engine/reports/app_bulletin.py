@@ -21,7 +21,7 @@ from engine.reports.app import found_scope, looked_at, region_level
 from engine.reports.app_figures import Figures
 from engine.reports.app_ranking import indicator_values
 from engine.reports.conditions import highest_rung
-from engine.reports.definition import ReportDefinition
+from engine.reports.definition import BULLETIN_KINDS, ReportDefinition
 from engine.reports.figures import Counts
 from engine.reports.tally import CaseScope
 
@@ -191,9 +191,9 @@ def build_bulletin(reports, *, period: str | None, day: date | None, region: str
             earlier = {u: {"region": u, **_unit_counts()} for u in units}
         doc["previous_totals"] = _totals(earlier)
     if chosen is not None:
-        doc["title"] = f"{chosen.title}{'工作简报' if period == 'week' else '工作通报'}"
-        if chosen.issuer:
-            doc["issuer"] = f"{chosen.issuer}办公室"
+        doc["title"] = f"{chosen.title}{BULLETIN_KINDS[current.kind]}"  # 周简报 for a week, 月通报 for a month, ...
+        if chosen.office:
+            doc["issuer"] = chosen.office
         doc["campaign"] = chosen.name
     doc["departments"] = [{"name": name, **_department(counts)} for (name,), counts
                           in sorted(source.counts(scope, ("department",)).items(), key=lambda i: str(i[0][0]))
@@ -220,9 +220,8 @@ def _ranking(units: dict[str, dict], definition: ReportDefinition) -> dict:
                         rectified_on_time=u["rectified_on_time"])
         major = Counts(found=u["major_found"], rectified=u["major_rectified"])
         values[code] = indicator_values(counts, major, {}, definition.rounding, definition.on_time_base)
-    return {"title": spec.title, "indicators": [i.name for i in spec.indicators],
-            "labels": {i.name: i.shown for i in spec.indicators},
-            "rows": [row.as_dict() for row in rankings.rank(spec, values)]}
+    return rankings.section(spec, rankings.rank(spec, values), names={code: regions.label(code) for code in units},
+                            hazard_unit=definition.bulletin.general_unit, percent_sign=definition.rounding.percent_sign)
 
 
 def _ladder(engine, source: Figures, base: CaseScope, start: datetime, at: datetime) -> dict:

@@ -17,13 +17,14 @@ from engine.clock import UTC, start_of_day
 from engine.reports import figures, ranking as rankings
 from engine.reports.app import found_scope, grouped, region_level
 from engine.reports.app_figures import Figures
-from engine.reports.definition import ReportDefinition
+from engine.reports.definition import ReportDefinition, default
 from engine.reports.figures import Counts
 from engine.reports.tally import COLUMN_OF, CaseScope
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ACTION_INDICATORS = {"notice": "notices", "interview": "interviews", "post_supervision": "postings"}
 NO_GROUP = "（未填写）"
+GROUP_HEADINGS = {"region": "地区", "department": "部门", "industry": "行业领域"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class RankingReport:
     start: date | None
     end: date | None
     at: datetime
+    definition: ReportDefinition | None = None
 
     def label(self, group: str) -> str:
         if self.by == "region":
@@ -45,22 +47,36 @@ class RankingReport:
         return group
 
     def as_dict(self) -> dict:
+        unscored = set(self.section()["unscored"])
         return {"ranking": self.spec.name, "title": self.spec.title, "by": self.by, "region": self.region,
                 "from": self.start, "to": self.end, "at": self.at,
                 "indicators": [{"indicator": i.name, "weight": float(i.weight), "better": i.better,
-                                "label": i.shown} for i in self.spec.indicators],
+                                "label": i.shown, "value_label": self._heading(i), "score_label": i.score_heading(),
+                                "scored": i.name not in unscored} for i in self.spec.indicators],
                 "rows": [{**row.as_dict(), "name": self.label(row.group),
-                          "values": {k: _plain(v) for k, v in self.values[row.group].items()}} for row in self.rows]}
+                          "values": {k: rankings.plain(v) for k, v in self.values[row.group].items()}}
+                         for row in self.rows]}
 
-    def bulletin_section(self) -> dict:
-        """The bulletin document's `ranking` entry."""
-        return {"title": self.spec.title, "indicators": [i.name for i in self.spec.indicators],
-                "labels": {i.name: i.shown for i in self.spec.indicators},
-                "rows": [row.as_dict() for row in self.rows]}
+    @property
+    def rounding(self):
+        return (self.definition or default()).rounding
 
+    def _heading(self, indicator: rankings.Indicator) -> str:
+        d = self.definition or default()
+        return indicator.value_heading(hazard_unit=d.bulletin.general_unit, percent_sign=d.rounding.percent_sign)
 
-def _plain(value):
-    return float(value) if value is not None and not isinstance(value, int) else value
+    def section(self) -> dict:
+        """The ranking as a bulletin document's `ranking` entry carries it (engine/reports/ranking.py)."""
+        d = self.definition or default()
+        return rankings.section(self.spec, self.rows, names={row.group: self.label(row.group) for row in self.rows},
+                                hazard_unit=d.bulletin.general_unit, percent_sign=d.rounding.percent_sign)
+
+    def table(self):
+        """Place, group, total score, and each indicator's value and score in columns of their own."""
+        return rankings.table(self.section(), group_heading=GROUP_HEADINGS.get(self.by, self.by))
+
+    def note(self) -> str:
+        return rankings.note(self.section())
 
 
 def indicator_values(counts: Counts, major: Counts, actions: dict[str, int], rounding, on_time_base: str) -> dict:
@@ -110,4 +126,4 @@ def rank_groups(engine, spec: rankings.RankingSpec, *, by: str, start: date | No
     scope = found_scope(CaseScope(region=region), start, end)
     values = group_values(engine, by=by, scope=scope, within=region, at=at,
                           start=start_of_day(start) if start else None, definition=definition, replayed=replayed)
-    return RankingReport(spec, by, rankings.rank(spec, values), values, region, start, end, at)
+    return RankingReport(spec, by, rankings.rank(spec, values), values, region, start, end, at, definition)

@@ -37,6 +37,7 @@ from datetime import date, datetime
 
 from engine import regions
 from engine.clock import local
+from engine.reports import ranking as rankings
 from engine.reports.definition import ReportDefinition, default
 from engine.reports.figures import (
     Counts, change, change_text, on_time_denominator, percent_text, points_text, rate, rate_change,
@@ -81,7 +82,8 @@ def page(doc: dict, definition: ReportDefinition | None = None) -> Page:
         heading, *rest = made
         blocks += [Heading(f"{chinese_numeral(number)}、{heading}"), *rest]
     issued = doc.get("issued_on")
-    return Page(title=doc.get("title") or layout.heading(region=region_name, period=period),
+    kind = doc["period"].get("kind", "month")
+    return Page(title=doc.get("title") or layout.heading(region=region_name, period=period, kind=kind),
                 issuer=doc.get("issuer") or f"{region_name}{layout.issuer}", number=doc.get("number", ""),
                 date_line=f"{issued.year}年{issued.month}月{issued.day}日" if issued else "",
                 blocks=blocks, rounding=rounding, footer=_footer(doc))
@@ -110,50 +112,68 @@ def _counts(row: dict) -> Counts:
 
 
 class _Builder:
-    """One method per section; each returns [heading, blocks...] or [] when it has nothing to say."""
+    """One method per section; each returns [heading, blocks...] or [] when it has nothing to say.
+
+    Every count names its unit (条/项 for hazards, 家 for enterprises) and every rate the levels it covers
+    (全部隐患, 一般隐患, 重大隐患), in paragraphs and in table headings alike, so that a paragraph and the table
+    beside it can be read against each other."""
 
     def __init__(self, doc: dict, definition: ReportDefinition):
         self.doc, self.d, self.r, self.layout = doc, definition, definition.rounding, definition.bulletin
         self.region_name = regions.label(doc["region"])
         self.g, self.m = self.layout.general_unit, self.layout.major_unit
+        self.by_enterprise = self.layout.major_in_enterprises
+        self.mi = self.g if self.by_enterprise else self.m  # major hazards counted as items
+        self.major_rate_label = "重大隐患整改率（按企业计）" if self.by_enterprise else "重大隐患整改率"
         self.previous_label = (doc.get("previous_period") or {}).get("label", "上期")
 
     def pct(self, numerator: int, denominator: int) -> str:
         return percent_text(numerator, denominator, self.r, sign=True)
 
     def major_pair(self, row: dict) -> tuple[int, int]:
-        if self.layout.major_in_enterprises:
+        if self.by_enterprise:
             return row.get("major_enterprises", 0), row.get("major_enterprises_rectified", 0)
         return row.get("major_found", 0), row.get("major_rectified", 0)
+
+    def major_text(self, row: dict, lead: str = "") -> str:
+        """重大隐患 6 条，涉及企业 5 家，已整改 3 家，重大隐患整改率（按企业计）60.00% (or all in items)."""
+        m_found, m_done = self.major_pair(row)
+        if self.by_enterprise:
+            return (f"{lead}重大隐患 {row.get('major_found', 0)} {self.g}，涉及企业 {m_found} 家，已整改 {m_done} 家，"
+                    f"{self.major_rate_label}{self.pct(m_done, m_found)}")
+        return f"{lead}重大隐患 {m_found} {self.m}，已整改 {m_done} {self.m}，{self.major_rate_label} {self.pct(m_done, m_found)}"
 
     def totals(self):
         t, prev = self.doc["totals"], self.doc.get("previous_totals")
         period = self.doc["period"].get("label", "本期")
         text = (f"{period}，{self.region_name}共排查隐患 {t.get('found', 0)} {self.g}，已整改 {t.get('rectified', 0)} "
-                f"{self.g}，整改率 {self.pct(t.get('rectified', 0), t.get('found', 0))}")
-        m_found, m_done = self.major_pair(t)
-        text += f"；其中重大隐患 {m_found} {self.m}，已整改 {m_done} {self.m}，整改率 {self.pct(m_done, m_found)}。"
+                f"{self.g}，全部隐患整改率 {self.pct(t.get('rectified', 0), t.get('found', 0))}；{self.major_text(t, '其中')}。")
         if prev:
             found_change = change_text(change(t.get("found", 0), prev.get("found", 0), self.r.decimals), self.g, self.r)
             points = points_text(rate_change(rate(t.get("rectified", 0), t.get("found", 0), self.r.decimals),
                                              rate(prev.get("rectified", 0), prev.get("found", 0), self.r.decimals)), self.r)
-            text += f"排查隐患数{found_change}" + (f"，整改率{points}" if points else "") + "。"
+            text += f"排查隐患数{found_change}" + (f"，全部隐患整改率{points}" if points else "") + "。"
         now, before = self._with_open(t), self._with_open(prev) if prev else None
+        items = [(f"排查隐患（{self.g}）", "found"), (f"已整改（{self.g}）", "rectified"), (f"未整改（{self.g}）", "open"),
+                 (f"逾期未整改（{self.g}）", "overdue"), (f"重大隐患（{self.mi}）", "major_found"),
+                 (f"重大隐患已整改（{self.mi}）", "major_rectified")]
+        if self.by_enterprise:
+            items += [("涉及重大隐患企业（家）", "major_enterprises"), ("已整改企业（家）", "major_enterprises_rectified")]
         table_rows = []
-        for label, key in (("排查隐患", "found"), ("已整改", "rectified"), ("未整改", "open"), ("逾期未整改", "overdue"),
-                           ("重大隐患", "major_found"), ("重大隐患已整改", "major_rectified")):
+        for label, key in items:
             row = {"item": label, "now": now.get(key, 0)}
             if before:
                 row.update(before=before.get(key, 0), delta=now.get(key, 0) - before.get(key, 0))
             table_rows.append(row)
-        now_rate = rate(now.get("rectified", 0), now.get("found", 0), self.r.decimals)
-        # the rate itself (a number with a percent format in xlsx; '/' where nothing was found), in count columns
-        rate_row = {"item": "整改率", "now": now_rate, "_kinds": {"now": "rate", "before": "rate", "delta": "text"}}
-        if before:
-            before_rate = rate(before.get("rectified", 0), before.get("found", 0), self.r.decimals)
-            rate_row.update(before=before_rate,
-                            delta=points_text(rate_change(now_rate, before_rate), self.r) or "—")
-        table_rows.append(rate_row)
+        # the rates themselves (numbers with a percent format in xlsx; '/' where nothing was found), in count columns
+        for label, pair in (("全部隐患整改率", lambda x: (x.get("rectified", 0), x.get("found", 0))),
+                            (self.major_rate_label, lambda x: self.major_pair(x)[::-1])):
+            now_rate = rate(*pair(now), self.r.decimals)
+            rate_row = {"item": label, "now": now_rate, "_kinds": {"now": "rate", "before": "rate", "delta": "text"}}
+            if before:
+                before_rate = rate(*pair(before), self.r.decimals)
+                rate_row.update(before=before_rate, delta=points_text(rate_change(now_rate, before_rate), self.r) or "—")
+            table_rows.append(rate_row)
         columns = [Column("item", "指标"), Column("now", "本期", "count")]
         if before:
             columns += [Column("before", self.previous_label, "count"), Column("delta", "增减", "count")]
@@ -178,28 +198,31 @@ class _Builder:
                 paragraphs.append(Paragraph(f"{name}：本期未报送隐患排查治理情况。"))
             else:
                 # always the published form: a county without major hazards reads 0 家 ... 整改率 / (the zero text)
-                major = f"其中重大隐患 {m_found} {self.m}，已整改 {m_done} {self.m}，整改率 {self.pct(m_done, m_found)}"
                 paragraphs.append(Paragraph(
-                    f"{name}：报送整改一般隐患 {u.get('general_found', 0)} {self.g}，整改率 "
-                    f"{self.pct(u.get('general_rectified', 0), u.get('general_found', 0))}；{major}。"))
-            c = _counts(u)
-            rows.append({"region": u["region"], "found": c.found, "rectified": c.rectified,
-                         "rate": rate(c.rectified, c.found, self.r.decimals), "overdue": c.overdue,
-                         "major": m_found, "major_done": m_done, "major_rate": rate(m_done, m_found, self.r.decimals),
-                         "on_time_rate": self._on_time(c)})
-        total = sum((_counts(u) for u in units), Counts())
-        totals = {"region": self.doc["region"], "found": total.found, "rectified": total.rectified,
-                  "rate": rate(total.rectified, total.found, self.r.decimals), "overdue": total.overdue,
-                  "major": sum(self.major_pair(u)[0] for u in units), "major_done": sum(self.major_pair(u)[1] for u in units),
-                  "on_time_rate": self._on_time(total)}
-        totals["major_rate"] = rate(totals["major_done"], totals["major"], self.r.decimals)
+                    f"{name}：报送整改一般隐患 {u.get('general_found', 0)} {self.g}，一般隐患整改率 "
+                    f"{self.pct(u.get('general_rectified', 0), u.get('general_found', 0))}；{self.major_text(u)}。"))
+            rows.append(self._unit_row(u["region"], _counts(u), u.get("major_found", 0), m_found, m_done))
+        total = self._unit_row(self.doc["region"], sum((_counts(u) for u in units), Counts()),
+                               sum(u.get("major_found", 0) for u in units), sum(self.major_pair(u)[0] for u in units),
+                               sum(self.major_pair(u)[1] for u in units))
         columns = [Column("region", "县（区）", "region"), Column("found", f"排查隐患（{self.g}）", "count"),
-                   Column("rectified", "已整改", "count"), Column("rate", "整改率", "rate"),
-                   Column("overdue", "逾期未整改", "count"), Column("on_time_rate", "按期整改率", "rate"),
-                   Column("major", f"重大隐患（{self.m}）", "count"), Column("major_done", "已整改", "count"),
-                   Column("major_rate", "重大隐患整改率", "rate")]
+                   Column("rectified", f"已整改（{self.g}）", "count"), Column("rate", "全部隐患整改率", "rate"),
+                   Column("overdue", f"逾期未整改（{self.g}）", "count"), Column("on_time_rate", "全部隐患按期整改率", "rate")]
+        if self.by_enterprise:
+            columns += [Column("major_items", f"重大隐患（{self.g}）", "count"), Column("major", "涉及重大隐患企业（家）", "count"),
+                        Column("major_done", "已整改企业（家）", "count")]
+        else:
+            columns += [Column("major", f"重大隐患（{self.m}）", "count"),
+                        Column("major_done", f"重大隐患已整改（{self.m}）", "count")]
+        columns.append(Column("major_rate", self.major_rate_label, "rate"))
         return ["各县（区）情况", *paragraphs,
-                Table("各县（区）隐患排查治理情况", columns, rows, sheet="各县区", total={**totals, "region": "合计"})]
+                Table("各县（区）隐患排查治理情况", columns, rows, sheet="各县区", total={**total, "region": "合计"})]
+
+    def _unit_row(self, region: str, c: Counts, major_items: int, major: int, major_done: int) -> dict:
+        return {"region": region, "found": c.found, "rectified": c.rectified,
+                "rate": rate(c.rectified, c.found, self.r.decimals), "overdue": c.overdue,
+                "on_time_rate": self._on_time(c), "major_items": major_items, "major": major, "major_done": major_done,
+                "major_rate": rate(major_done, major, self.r.decimals)}
 
     def _on_time(self, c: Counts):
         return rate(c.rectified_on_time, on_time_denominator(c, self.d.on_time_base), self.r.decimals)
@@ -211,20 +234,20 @@ class _Builder:
         out, table = [], []
         for dep in rows:
             c = _counts(dep)
-            out.append(f"{dep['name']}排查隐患 {c.found} {self.g}，已整改 {c.rectified} {self.g}，整改率 "
+            out.append(f"{dep['name']}排查隐患 {c.found} {self.g}，已整改 {c.rectified} {self.g}，全部隐患整改率 "
                        f"{self.pct(c.rectified, c.found)}")
             table.append({"name": dep["name"], "found": c.found, "rectified": c.rectified,
                           "rate": rate(c.rectified, c.found, self.r.decimals), "overdue": c.overdue})
         columns = [Column("name", "部门"), Column("found", f"排查隐患（{self.g}）", "count"),
-                   Column("rectified", "已整改", "count"), Column("rate", "整改率", "rate"),
-                   Column("overdue", "逾期未整改", "count")]
+                   Column("rectified", f"已整改（{self.g}）", "count"), Column("rate", "全部隐患整改率", "rate"),
+                   Column("overdue", f"逾期未整改（{self.g}）", "count")]
         return ["市直部门情况", Paragraph("；".join(out) + "。"), Table("", columns, table, sheet="部门")]
 
     def on_time(self):
         c = _counts(self.doc["totals"])
         due = on_time_denominator(c, self.d.on_time_base)
         return ["按期整改情况", Paragraph(
-            f"按期整改 {c.rectified_on_time} {self.g}，按期整改率 {self.pct(c.rectified_on_time, due)}；逾期未整改 "
+            f"按期整改 {c.rectified_on_time} {self.g}，全部隐患按期整改率 {self.pct(c.rectified_on_time, due)}；逾期未整改 "
             f"{c.overdue} {self.g}；尚有 {c.not_yet_due} {self.g}未到整改期限。")]
 
     def chart(self):
@@ -235,7 +258,7 @@ class _Builder:
                 for u in units]
         target = self.layout.chart_target
         note = f"虚线为整改率目标 {target}%，低于目标的县（区）以红色标出。" if target is not None else ""
-        return ["各县（区）整改率", Chart("各县（区）隐患整改率", bars, target, note, sheet="各县区")]
+        return ["各县（区）全部隐患整改率", Chart("各县（区）全部隐患整改率", bars, target, note, sheet="各县区")]
 
     def overdue_major(self):
         rows = self.doc.get("overdue_major") or []
@@ -244,7 +267,7 @@ class _Builder:
                    Column("days_overdue", "逾期天数", "count"), Column("responsible_unit", "责任单位"),
                    Column("responsible_person", "责任人"), Column("rung", "已采取措施")]
         rows = [{**r, "rung": rung_label(r.get("rung_reached"))} for r in rows]
-        lead = (f"截至{self.doc['period']['to'].month}月{self.doc['period']['to'].day}日，逾期未整改重大隐患 {len(rows)} 项，"
+        lead = (f"截至{self.doc['period']['to'].month}月{self.doc['period']['to'].day}日，逾期未整改重大隐患 {len(rows)} {self.mi}，"
                 "现予点名：" if rows else "本期无逾期未整改重大隐患。")
         return ["逾期未整改重大隐患", Paragraph(lead), Table("", columns, rows, sheet="逾期重大隐患", empty="无")] \
             if rows else ["逾期未整改重大隐患", Paragraph(lead)]
@@ -271,7 +294,7 @@ class _Builder:
         opened, delisted = p.get("opened") or [], p.get("delisted") or []
         authority = {"province": "省级", "city": "市级", "county": "县级", "town": "乡镇"}
         opened = [{**r, "authority_label": authority.get(r.get("authority"), r.get("authority"))} for r in opened]
-        text = f"本期挂牌督办重大隐患 {len(opened)} 项，摘牌销号 {len(delisted)} 项。"
+        text = f"本期挂牌督办重大隐患 {len(opened)} {self.mi}，摘牌销号 {len(delisted)} {self.mi}。"
         blocks = ["挂牌督办情况", Paragraph(text)]
         if opened:
             blocks.append(Table("挂牌督办", [Column("case_id", "案件编号", "id"), Column("region", "县（区）", "region"),
@@ -285,16 +308,10 @@ class _Builder:
         return blocks
 
     def ranking(self):
-        ranking = self.doc.get("ranking")
-        if not ranking or not ranking.get("rows"):
+        section = self.doc.get("ranking")
+        if not section or not section.get("rows"):
             return []
-        labels = ranking.get("labels") or {}
-        indicators = ranking.get("indicators") or []
-        columns = [Column("position", "名次", "rank"), Column("group", "县（区）", "region"), Column("score", "综合得分", "score")]
-        columns += [Column(f"s_{i}", labels.get(i, i), "score") for i in indicators]
-        rows = [{"position": r["position"] if r["position"] is not None else "不参与排名", "group": r["group"],
-                 "score": r["score"], **{f"s_{i}": r["scores"].get(i) for i in indicators}} for r in ranking["rows"]]
-        return ["综合排名", Table(ranking.get("title", ""), columns, rows, sheet="排名")]
+        return ["综合排名", rankings.table(section, group_heading="县（区）"), Paragraph(rankings.note(section), "note")]
 
     def silent(self):
         codes = self.doc.get("silent_units")

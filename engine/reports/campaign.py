@@ -46,6 +46,7 @@ TARGET_KINDS = ("rate", "on_time_rate", "major_rate", "dynamic_zero", "stock_cle
 THRESHOLD_KINDS = ("rate", "on_time_rate", "major_rate")
 PER = ("total", "city", "county")
 EVERY = ("week", "month")
+OFFICE_ENDINGS = ("办公室", "办")  # an issuer already an office: 安委会办公室, 安委办
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,14 @@ class Campaign:
 
     def stage(self, name: str) -> Stage | None:
         return next((s for s in self.stages if s.name == name), None)
+
+    @property
+    def office(self) -> str:
+        """Who publishes its bulletins (the masthead): the issuer's office, 菏泽市安全生产委员会 -> ...办公室, or the
+        issuer itself where it already names an office (曹县安全生产委员会办公室, 菏泽市安委办)."""
+        if not self.issuer or self.issuer.endswith(OFFICE_ENDINGS):
+            return self.issuer
+        return f"{self.issuer}办公室"
 
 
 def parse_text(text: str, filename: str) -> Campaign:

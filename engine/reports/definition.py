@@ -17,7 +17,7 @@ bad file gets every problem as `FILE:LINE: message`:
         when: {level: major, open: true}     # engine/reports/conditions.py
         columns: [case_id, region, enterprise, title, deadline, days_overdue]   # or {column: X, label: Y}
     bulletin:
-      title: "$region安全生产隐患排查治理工作通报"   # $region and $period are filled in
+      title: "$region安全生产隐患排查治理$kind"    # $region, $period and $kind (周简报, 月通报, ...) are filled in
       issuer: 安全生产委员会办公室
       sections: [totals, units, ...]              # which, in which order (BULLETIN_SECTIONS)
       general_unit: 条              # general hazards counted in items: 条 | 项
@@ -44,7 +44,10 @@ BULLETIN_KEYS = frozenset({"title", "issuer", "sections", "general_unit", "major
 ENTRIES = ("case", "enterprise")
 BULLETIN_SECTIONS = ("totals", "units", "departments", "on_time", "chart", "overdue_major", "notices", "interviews",
                      "postings", "ranking", "silent", "anchor")
-TITLE_PLACEHOLDERS = frozenset({"region", "period"})
+TITLE_PLACEHOLDERS = frozenset({"region", "period", "kind"})
+# What a bulletin is called by its period ($kind in a title): the weekly brief and the monthly bulletin offices
+# publish (周简报、月通报); a campaign's report since it began is its 工作通报.
+BULLETIN_KINDS = {"week": "周简报", "month": "月通报", "quarter": "季度通报", "campaign": "工作通报"}
 
 # Columns a list may show, with the label printed when the file gives none.
 CASE_COLUMNS = {"case_id": "案件编号", "region": "行政区划", "enterprise": "企业名称", "industry": "行业领域",
@@ -76,7 +79,7 @@ class ListSpec:
 
 @dataclass(frozen=True)
 class BulletinLayout:
-    title: str = "$region安全生产隐患排查治理工作通报"
+    title: str = "$region安全生产隐患排查治理$kind"
     issuer: str = "安全生产委员会办公室"
     sections: tuple[str, ...] = BULLETIN_SECTIONS
     general_unit: str = "条"
@@ -87,8 +90,10 @@ class BulletinLayout:
     def major_in_enterprises(self) -> bool:
         return self.major_unit == "家"
 
-    def heading(self, *, region: str, period: str) -> str:
-        return Template(self.title).safe_substitute(region=region, period=period)
+    def heading(self, *, region: str, period: str, kind: str = "month") -> str:
+        """The title of the bulletin of a period of this kind (week, month, quarter, campaign)."""
+        return Template(self.title).safe_substitute(region=region, period=period,
+                                                    kind=BULLETIN_KINDS.get(kind, BULLETIN_KINDS["month"]))
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,8 @@ def _bulletin(node, r: Reader) -> BulletinLayout:
         if m.group("invalid") is not None or (placeholder and placeholder not in TITLE_PLACEHOLDERS):
             bad.add(placeholder or "$")
     if bad:
-        r.problem(node.line_of("title"), f"bulletin: title may use only $region and $period, not {', '.join(sorted(bad))}")
+        r.problem(node.line_of("title"),
+                  f"bulletin: title may use only $region, $period and $kind, not {', '.join(sorted(bad))}")
     sections = r.texts(node, "sections", "bulletin") or BULLETIN_SECTIONS
     for s in sections:
         if s not in BULLETIN_SECTIONS:

@@ -4,6 +4,7 @@
     title: 县区隐患排查治理考核排序
     normalise: minmax        # minmax: per indicator the best group scores 100, the worst 0
                              # share: the value as a share of the best (lower-is-better: best / value)
+                             # either way, only where the groups ranked differ on it (below)
     missing: worst           # a group without a value: worst (scores 0 on it) | skip (its weight is spread over
                              # the group's other indicators) | exclude (not ranked; listed after the ranked ones)
     ties: shared             # equal scores share a place: shared 1, 1, 3 | dense 1, 1, 2
@@ -14,10 +15,16 @@
 
 The score is the weighted mean of the indicator scores (0..100), computed in exact fractions so that equal
 scores are really equal; it is shown rounded half up to two decimals. Weights are 0.01..1000.
+
+A score says where a group stands among the others, so an indicator is scored only where at least two of the
+groups ranked have different values: one county with figures, or counties all equal on it, would otherwise score
+100 each on a rate of 36%. Such an indicator is *unscored* for everyone (no score, no weight in the totals); a
+group none of whose indicators is scored has no total and shares its place with the others like it. The
+groups left out by `missing: exclude` are not in the comparison at all, so they do not set its best or worst.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
@@ -31,11 +38,18 @@ INDICATORS = {"rate": "higher", "on_time_rate": "higher", "major_rate": "higher"
               "interviews": "lower", "notices": "lower", "postings": "lower",
               "enterprises_inspected": "higher", "case_filing_rate": "higher", "online_rate": "higher"}
 # What an indicator is called where its file gives no `label`.
-INDICATOR_LABELS = {"rate": "整改率", "on_time_rate": "按期整改率", "major_rate": "重大隐患整改率",
+# A rate says which levels it covers, as the bulletin's do: rate and on_time_rate are of all hazards.
+INDICATOR_LABELS = {"rate": "全部隐患整改率", "on_time_rate": "全部隐患按期整改率", "major_rate": "重大隐患整改率",
                     "major_on_time_share": "重大隐患按期整改占比", "overdue_count": "逾期未整改", "open": "未整改",
                     "found": "排查隐患", "rectified": "已整改", "interviews": "被约谈", "notices": "被通报",
                     "postings": "被挂牌督办", "enterprises_inspected": "执法检查企业数", "case_filing_rate": "立案率",
                     "online_rate": "上线率"}
+# What an indicator's value counts, for its column heading: hazards (条 or 项, the report's word), times (次),
+# enterprises (家); a rate carries its percent sign in the cell.
+INDICATOR_UNITS = {"overdue_count": "hazards", "open": "hazards", "found": "hazards", "rectified": "hazards",
+                   "interviews": "次", "notices": "次", "postings": "次", "enterprises_inspected": "家"}
+RATE_INDICATORS = frozenset({"rate", "on_time_rate", "major_rate", "major_on_time_share", "case_filing_rate",
+                             "online_rate"})
 TOP_KEYS = frozenset({"ranking", "title", "description", "normalise", "missing", "ties", "tie_break", "indicators"})
 INDICATOR_KEYS = frozenset({"indicator", "weight", "better", "label"})
 NORMALISE, MISSING, TIES, DIRECTIONS = ("minmax", "share"), ("worst", "skip", "exclude"), ("shared", "dense"), \
@@ -55,6 +69,22 @@ class Indicator:
         """The name printed: the file's label, else the indicator's Chinese name."""
         return self.label or INDICATOR_LABELS.get(self.name, self.name)
 
+    @property
+    def is_rate(self) -> bool:
+        return self.name in RATE_INDICATORS
+
+    def value_heading(self, *, hazard_unit: str = "条", percent_sign: bool = True) -> str:
+        """The heading of the value's column, with what it counts: 逾期未整改（条）, 被约谈（次）, 整改率."""
+        unit = INDICATOR_UNITS.get(self.name)
+        if unit == "hazards":
+            unit = hazard_unit
+        elif self.is_rate:
+            unit = "" if percent_sign else "%"  # the cells carry the sign, else the heading does
+        return f"{self.shown}（{unit}）" if unit else self.shown
+
+    def score_heading(self) -> str:
+        return f"{self.shown}得分"
+
 
 @dataclass(frozen=True)
 class RankingSpec:
@@ -71,16 +101,24 @@ class RankingSpec:
 class Ranked:
     group: str
     position: int | None          # None: excluded for missing data
-    score: Decimal | None         # rounded half up, 2 decimals
+    score: Decimal | None         # rounded half up, 2 decimals; None: excluded, or nothing could be scored
     exact: Fraction | None
-    scores: dict                  # indicator -> its 0..100 score (rounded), or None when missing
-    missing: tuple[str, ...]
+    scores: dict                  # indicator -> its 0..100 score (rounded); None: missing (not worst) or unscored
+    missing: tuple[str, ...]      # the indicators this group has no value for
+    unscored: tuple[str, ...] = ()  # the indicators no group is scored on (one value, or all equal)
+    values: dict = field(default_factory=dict)  # indicator -> the value ranked on, as given
 
     def as_dict(self) -> dict:
         return {"group": self.group, "position": self.position,
                 "score": float(self.score) if self.score is not None else None,
                 "scores": {k: (float(v) if v is not None else None) for k, v in self.scores.items()},
-                "missing": list(self.missing)}
+                "values": {k: plain(v) for k, v in self.values.items()},
+                "missing": list(self.missing), "unscored": list(self.unscored)}
+
+
+def plain(value):
+    """A value as JSON carries it: whole numbers stay int, rates become float."""
+    return float(value) if value is not None and not isinstance(value, int) else value
 
 
 def parse_text(text: str, filename: str) -> RankingSpec:
@@ -129,20 +167,20 @@ def _exact(value) -> Fraction | None:
     return Fraction(value) if isinstance(value, (int, Fraction)) else Fraction(Decimal(str(value)))
 
 
-def _indicator_scores(ind: Indicator, values: dict[str, Fraction | None], normalise: str) -> dict[str, Fraction | None]:
+def _indicator_scores(ind: Indicator, values: dict[str, Fraction | None],
+                      normalise: str) -> dict[str, Fraction | None] | None:
+    """Each group's 0..100 score on one indicator (None where it has no value); None when the indicator cannot be
+    scored: fewer than two different values among the groups, so nothing to stand higher or lower than."""
     present = [v for v in values.values() if v is not None]
-    if not present:
-        return dict.fromkeys(values)
+    if len(set(present)) < 2:
+        return None
     lo, hi = min(present), max(present)
     out = {}
     for group, v in values.items():
         if v is None:
             out[group] = None
         elif normalise == "minmax":
-            if hi == lo:
-                out[group] = Fraction(100)
-            else:
-                out[group] = (v - lo if ind.better == "higher" else hi - v) * 100 / (hi - lo)
+            out[group] = (v - lo if ind.better == "higher" else hi - v) * 100 / (hi - lo)
         elif ind.better == "higher":  # share of the best
             out[group] = Fraction(100) if hi <= 0 else max(v, Fraction(0)) * 100 / hi
         else:
@@ -154,18 +192,21 @@ def rank(spec: RankingSpec, values: dict[str, dict]) -> list[Ranked]:
     """Rank groups (group -> {indicator: value or None}) by the spec; ranked groups first, best first."""
     groups = sorted(values)
     raw = {ind.name: {g: _exact(values[g].get(ind.name)) for g in groups} for ind in spec.indicators}
-    scores = {ind.name: _indicator_scores(ind, raw[ind.name], spec.normalise) for ind in spec.indicators}
-    results = {}
-    for g in groups:
-        missing = tuple(ind.name for ind in spec.indicators if scores[ind.name][g] is None)
-        if missing and spec.missing == "exclude":
-            results[g] = None
-            continue
-        counted = [ind for ind in spec.indicators if scores[ind.name][g] is not None or spec.missing == "worst"]
+    missing = {g: tuple(ind.name for ind in spec.indicators if raw[ind.name][g] is None) for g in groups}
+    pool = [g for g in groups if not (missing[g] and spec.missing == "exclude")]
+    scores = {ind.name: _indicator_scores(ind, {g: raw[ind.name][g] for g in pool}, spec.normalise)
+              for ind in spec.indicators}
+    scored = [ind for ind in spec.indicators if scores[ind.name] is not None]
+    unscored = tuple(ind.name for ind in spec.indicators if scores[ind.name] is None)
+    if spec.missing == "worst":  # no value on a scored indicator: the worst score
+        for ind in scored:
+            scores[ind.name] = {g: Fraction(0) if s is None else s for g, s in scores[ind.name].items()}
+    results: dict[str, Fraction | None] = {}
+    for g in pool:
+        counted = [ind for ind in scored if scores[ind.name][g] is not None]
         total_weight = sum((Fraction(ind.weight) for ind in counted), Fraction(0))
-        exact = (sum((Fraction(ind.weight) * (scores[ind.name][g] or 0) for ind in counted), Fraction(0)) / total_weight
-                 if total_weight else Fraction(0))
-        results[g] = exact
+        results[g] = (sum((Fraction(ind.weight) * scores[ind.name][g] for ind in counted), Fraction(0)) / total_weight
+                      if total_weight else None)
 
     def key(g):
         breaks = []
@@ -174,24 +215,23 @@ def rank(spec: RankingSpec, values: dict[str, dict]) -> list[Ranked]:
             direction = next((i.better for i in spec.indicators if i.name == name), INDICATORS[name])
             # missing values sort last; lower-is-better compares negated
             breaks.append((v is None, -(v or 0) if direction == "higher" else (v or 0)))
-        return (-results[g], *breaks)
+        return (results[g] is None, -(results[g] or 0), *breaks)  # a group without a score after those with one
 
-    ranked = sorted((g for g in groups if results[g] is not None), key=key)
+    def ranked_row(g, position):
+        return Ranked(group=g, position=position, score=_round(results.get(g)), exact=results.get(g),
+                      scores={ind.name: _round((scores[ind.name] or {}).get(g)) if g in results else None
+                              for ind in spec.indicators},
+                      missing=missing[g], unscored=unscored,
+                      values={ind.name: values[g].get(ind.name) for ind in spec.indicators})
+
     out, position, previous = [], 0, None
-    for index, g in enumerate(ranked):
+    for index, g in enumerate(sorted(pool, key=key)):
         k = key(g)
         if k != previous:
             position = index + 1 if spec.ties == "shared" else position + 1
         previous = k
-        out.append(_ranked(g, position, results[g], spec, scores))
-    out += [_ranked(g, None, None, spec, scores) for g in groups if results[g] is None]
-    return out
-
-
-def _ranked(g, position, exact, spec, scores) -> Ranked:
-    return Ranked(group=g, position=position, score=_round(exact), exact=exact,
-                  scores={ind.name: _round(scores[ind.name][g]) for ind in spec.indicators},
-                  missing=tuple(ind.name for ind in spec.indicators if scores[ind.name][g] is None))
+        out.append(ranked_row(g, position))
+    return out + [ranked_row(g, None) for g in groups if g not in results]
 
 
 def _round(value: Fraction | None) -> Decimal | None:
@@ -200,3 +240,64 @@ def _round(value: Fraction | None) -> Decimal | None:
     scaled = value * 100
     whole = (2 * scaled.numerator + scaled.denominator) // (2 * scaled.denominator)  # half up (scores are >= 0)
     return Decimal(whole).scaleb(-2)
+
+
+# -- as printed: the bulletin's 综合排名 and `hazard report ranking` -------------------------------------------------
+NOT_RANKED, NO_SCORE = "不参与排名", "不计分"
+NORMALISE_NOTES = {
+    "minmax": "得分：每项指标在参与排名的单位中最好的记 100 分、最差的记 0 分，其余按数值所处位置折算；",
+    "share": "得分：每项指标为本单位数值占最好数值的百分比（越低越好的指标为最好数值占本单位数值的百分比）；",
+}
+
+
+def section(spec: RankingSpec, rows: list[Ranked], *, names: dict | None = None, hazard_unit: str = "条",
+            percent_sign: bool = True) -> dict:
+    """The ranking as a bulletin document carries it (JSON-ready): each indicator's name and the headings of its
+    value and score columns, which indicators no group is scored on, and the rows with their values and scores."""
+    names = names or {}
+    return {"title": spec.title, "normalise": spec.normalise, "indicators": [i.name for i in spec.indicators],
+            "labels": {i.name: i.shown for i in spec.indicators},
+            "value_labels": {i.name: i.value_heading(hazard_unit=hazard_unit, percent_sign=percent_sign)
+                             for i in spec.indicators},
+            "score_labels": {i.name: i.score_heading() for i in spec.indicators},
+            "rates": [i.name for i in spec.indicators if i.is_rate],
+            "unscored": list(rows[0].unscored) if rows else [i.name for i in spec.indicators],
+            "rows": [{**row.as_dict(), "name": names.get(row.group, row.group)} for row in rows]}
+
+
+def table(doc: dict, *, group_heading: str):
+    """A ranking section as a table: place, group, total score, then each indicator's value and its score, side
+    by side and each headed as what it is (逾期未整改（条） | 逾期未整改得分). A score nobody could get reads 不计分."""
+    from engine.reports.layout import Column, Table
+
+    indicators, unscored, rates = doc.get("indicators") or [], set(doc.get("unscored") or ()), set(doc.get("rates") or ())
+    labels, value_labels, score_labels = (doc.get(k) or {} for k in ("labels", "value_labels", "score_labels"))
+    columns = [Column("position", "名次", "rank"), Column("name", group_heading), Column("score", "综合得分", "score")]
+    for i in indicators:
+        columns += [Column(f"v_{i}", value_labels.get(i, labels.get(i, i)), "rate" if i in rates else "count"),
+                    Column(f"s_{i}", score_labels.get(i, f"{labels.get(i, i)}得分"), "score")]
+    rows = []
+    for r in doc.get("rows") or []:
+        placed = r.get("position") is not None
+        row = {"position": r["position"] if placed else NOT_RANKED, "name": r.get("name") or r["group"],
+               "score": r.get("score") if r.get("score") is not None else NO_SCORE if placed else None}
+        for i in indicators:
+            value = (r.get("values") or {}).get(i)
+            row[f"v_{i}"] = Decimal(str(value)) if i in rates and value is not None else value
+            score = (r.get("scores") or {}).get(i)
+            row[f"s_{i}"] = score if score is not None else NO_SCORE if placed and i in unscored else None
+        rows.append(row)
+    return Table(doc.get("title", ""), columns, rows, sheet="排名")
+
+
+def note(doc: dict) -> str:
+    """What a score is, and which indicators were not scored and why, under the table."""
+    indicators, labels = doc.get("indicators") or [], doc.get("labels") or {}
+    unscored = [i for i in indicators if i in (doc.get("unscored") or ())]
+    if unscored and len(unscored) == len(indicators):
+        return "参与排名的单位各项指标数值相同或仅一个单位有数值，无从比较，不计算得分，仅列数值。"
+    text = NORMALISE_NOTES.get(doc.get("normalise", "minmax"), NORMALISE_NOTES["minmax"]) + "综合得分为各项得分按权重的加权平均。"
+    if unscored:
+        text += (f"{'、'.join(labels.get(i, i) for i in unscored)}：参与排名的单位数值相同或仅一个单位有数值，"
+                 "不计分，不计入综合得分。")
+    return text
