@@ -56,9 +56,9 @@ def test_regions_appear_by_name_never_as_bare_codes(markdown, doc):
 
 
 def test_sections_are_numbered_in_the_definitions_order(markdown):
-    """Headings run 一、二、... in the layout's order, past ten as 十一、十二."""
+    """Headings run 一、二、... in the layout's order, past ten as 十一、十二、十三."""
     headings = re.findall(r"^## (\S+?)、(\S+)", markdown, re.M)
-    assert [n for n, _ in headings][:3] == ["一", "二", "三"] and headings[-1][0] == "十二"
+    assert [n for n, _ in headings][:3] == ["一", "二", "三"] and headings[-1][0] == "十三"
     assert headings[0][1] == "总体情况" and headings[-1][1] == "数据核验"
 
 

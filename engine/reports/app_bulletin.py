@@ -199,6 +199,7 @@ def build_bulletin(reports, *, period: str | None, day: date | None, region: str
                           in sorted(source.counts(scope, ("department",)).items(), key=lambda i: str(i[0][0]))
                           if name]
     doc.update(_ladder(engine, source, base, start_of_day(start), at))
+    doc["decisions"] = _decisions(engine, base, start_of_day(start), at)
     doc["ranking"] = _ranking(units, definition)
     doc["silent_units"] = [code for code, u in units.items() if not u["found"]]
     if "anchor" in definition.bulletin.sections:  # a read of every event: only when the layout prints it
@@ -263,6 +264,31 @@ def _ladder(engine, source: Figures, base: CaseScope, start: datetime, at: datet
                                  "at": local_date(row["closed_at"])})
     return {"overdue_major": named, "notices": notice_rows, "interviews": interviews,
             "postings": {"opened": opened, "delisted": delisted}}
+
+
+def _decisions(engine, base: CaseScope, start: datetime, at: datetime) -> dict:
+    """The proposals awaiting a decision at `at`, and those decided in [start, at], read from each proposed case's
+    record of its decisions (which keeps when each was proposed, decided or lapsed)."""
+    from engine import vocabularies
+    from engine.store import reports as report_store
+
+    with engine.store.read() as conn:
+        proposed = report_store.cases_with_proposals(conn, base, until=at)
+    pending, decided = [], []
+    for case in proposed:
+        for p in (case.decisions.get("proposals") or {}).values():
+            since, ruled = datetime.fromisoformat(p["proposed_at"]), p.get("at")
+            ruled = datetime.fromisoformat(ruled) if ruled else None
+            row = {"case_id": case.id, "region": case.region, "enterprise": case.enterprise,
+                   "label": p.get("label") or p["rung"]}
+            if since <= at and (ruled is None or ruled > at):
+                pending.append({**row, "since": local_date(since), "decided_by": "、".join(
+                    vocabularies.label_of("roles", r) for r in p.get("decided_by") or ())})
+            elif ruled is not None and start <= ruled <= at and p["status"] in ("approved", "declined"):
+                decided.append({**row, "decision": "approve" if p["status"] == "approved" else "decline",
+                                "at": local_date(ruled), "by": p.get("by"), "reason": p.get("reason") or ""})
+    return {"pending": sorted(pending, key=lambda r: (r["since"], r["case_id"])),
+            "decided": sorted(decided, key=lambda r: (r["at"], r["case_id"]))}
 
 
 def _day(value) -> date | None:

@@ -23,6 +23,10 @@ int, regions as codes). Keys, all optional unless marked:
     interviews      [{"at", "unit", "person", "case_id", "state"}]
     postings        {"opened": [{"case_id", "enterprise", "region", "authority", "at", "deadline"}],
                      "delisted": [{"case_id", "enterprise", "region", "at"}]}
+    decisions       {"pending": [{"case_id", "region", "enterprise", "label", "since", "decided_by"}],
+                     "decided": [{"case_id", "region", "enterprise", "label", "decision", "at", "by", "reason"}]}:
+                    the sanctions the ladder proposed that await a decision at the period's end, and those
+                    decided in the period (approved or declined)
     ranking         {"title", "indicators": [names], "rows": [Ranked.as_dict() ...]} (engine/reports/ranking.py)
     silent_units    region codes of units that reported nothing (default: units with found == 0)
     anchor          {"value", "as_of", "cases", "events"}: the event log's anchor (hazard audit anchor)
@@ -305,6 +309,27 @@ class _Builder:
             blocks.append(Table("摘牌销号", [Column("case_id", "案件编号", "id"), Column("region", "县（区）", "region"),
                                           Column("enterprise", "企业"), Column("at", "摘牌日期", "date")],
                                 delisted, sheet="摘牌销号"))
+        return blocks
+
+    def decisions(self):
+        d = self.doc.get("decisions") or {}
+        pending, decided = d.get("pending") or [], d.get("decided") or []
+        approved = sum(r.get("decision") == "approve" for r in decided)
+        to = self.doc["period"]["to"]
+        text = (f"截至{to.month}月{to.day}日，待决定的处置建议 {len(pending)} 件；本期作出处置决定 {len(decided)} 件，"
+                f"其中批准 {approved} 件、不予批准 {len(decided) - approved} 件。")
+        blocks = ["处置决定", Paragraph(text)]
+        if pending:
+            blocks.append(Table("待决定的处置建议", [
+                Column("case_id", "案件编号", "id"), Column("region", "县（区）", "region"), Column("enterprise", "企业"),
+                Column("label", "处置建议"), Column("since", "提出日期", "date"), Column("decided_by", "决定机关")],
+                pending, sheet="待决定"))
+        if decided:
+            shown = [{**r, "decision_label": "批准" if r.get("decision") == "approve" else "不予批准"} for r in decided]
+            blocks.append(Table("本期处置决定", [
+                Column("case_id", "案件编号", "id"), Column("region", "县（区）", "region"), Column("enterprise", "企业"),
+                Column("label", "处置措施"), Column("decision_label", "决定"), Column("at", "决定日期", "date"),
+                Column("by", "决定人"), Column("reason", "理由")], shown, sheet="处置决定"))
         return blocks
 
     def ranking(self):

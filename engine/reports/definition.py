@@ -43,7 +43,7 @@ COLUMN_KEYS = frozenset({"column", "label"})
 BULLETIN_KEYS = frozenset({"title", "issuer", "sections", "general_unit", "major_unit", "chart_target"})
 ENTRIES = ("case", "enterprise")
 BULLETIN_SECTIONS = ("totals", "units", "departments", "on_time", "chart", "overdue_major", "notices", "interviews",
-                     "postings", "ranking", "silent", "anchor")
+                     "postings", "decisions", "ranking", "silent", "anchor")
 TITLE_PLACEHOLDERS = frozenset({"region", "period", "kind"})
 # What a bulletin is called by its period ($kind in a title): the weekly brief and the monthly bulletin offices
 # publish (周简报、月通报); a campaign's report since it began is its 工作通报.

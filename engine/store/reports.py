@@ -192,6 +192,15 @@ def fired_actions(conn: Connection, case_ids: list[str] | None = None, scope: Ca
     return found
 
 
+def cases_with_proposals(conn: Connection, scope: CaseScope, *, until: datetime) -> list[Case]:
+    """The hazards in scope on which the ladder proposed a sanction by `until` (their rows hold what became of
+    each proposal, and when)."""
+    proposed = select(events.c.case_id).where(events.c.trigger == "escalate", events.c.at <= _at(until),
+                                              events.c.data["status"].as_string() == "proposed")
+    return case_store.query(conn, where=[c.id.in_(proposed), c.parent_id.is_(None), c.voided_at.is_(None),
+                                         *attribute_conditions(scope)], order_by=[c.region])
+
+
 def escalations(conn: Connection, scope: CaseScope, *, start: datetime, end: datetime,
                 actions: tuple[str, ...]) -> list[dict]:
     """Rungs with these actions fired in [start, end] on hazards in scope or on their linked cases, with the
