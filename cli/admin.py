@@ -253,7 +253,7 @@ def user_list(ctx):
     if is_json(ctx):
         print_json([user_document(a) for a in found])
     else:
-        table(["name", "roles", "regions"], [[a.name, ", ".join(a.roles), ", ".join(a.regions)] for a in found])
+        table(["name", "roles", "regions"], [[a.name, ", ".join(a.roles), _regions(a.regions)] for a in found])
 
 
 @user.command("log")
@@ -275,8 +275,14 @@ def user_log(ctx):
         print_json([grant_document(g) for g in log])
         return
     table(["seq", "at", "actor", "action", "user", "roles", "regions", "detail", "recorded"],
-          [[g.seq, short_time(g.at), g.actor, g.action, g.subject, ", ".join(g.roles), ", ".join(g.regions),
-            _detail(g), short_time(g.recorded_at)] for g in log], optional=("recorded",))
+          [[g.seq, short_time(g.at), g.actor, g.action, g.subject, ", ".join(g.roles), _regions(g.regions),
+            _detail(g), short_time(g.recorded_at)] for g in log], optional=("detail", "recorded"))
+
+
+def _regions(codes) -> str:
+    """`3717 菏泽市, 371721 曹县`: the codes an administrator types, with the names they read."""
+    from engine.regions import code_and_name
+    return ", ".join(code_and_name(code) for code in codes)
 
 
 def _detail(grant) -> str:

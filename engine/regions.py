@@ -200,3 +200,24 @@ def _is_municipality(province: str) -> bool:
 def under(code, region) -> bool:
     """The division `code` lies within `region` (a prefix covers what is below it)."""
     return prefix(code).startswith(prefix(region))
+
+
+# -- display: what tables print beside or instead of a code ---------------------------------------------------
+def code_and_name(code) -> str:
+    """`371721 曹县`, `3717 菏泽市`: the code a user types and the name they read; an unknown code with the note
+    `label` gives it. Never an error: a table shows whatever a row holds."""
+    try:
+        found = division(code)
+    except InvalidInput:
+        return label(code)
+    return f"{str(code).strip()} {found.name}" if found else label(code)
+
+
+def name_or_code(code) -> str:
+    """曹县 for 371721, where a table is too narrow for `code_and_name`; the bare code when the list has no
+    name for it (the wide form says why)."""
+    try:
+        found = division(code)
+    except InvalidInput:
+        found = None
+    return found.name if found else str(code).strip()
