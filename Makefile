@@ -6,7 +6,9 @@ BIN    := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	# Editable: the tests and `hazard` run the working tree. pyproject.toml's `package-dir` makes it a plain
+	# path entry (no import hook at start-up), as the transitional `editable_mode=compat` once did.
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# Bytecode now, so no command compiles the project's modules at start-up (nor every time, where
 	# PYTHONDONTWRITEBYTECODE is set): about a third of a short command's own time otherwise.
 	$(BIN)/python -m compileall -q engine cli workflows >/dev/null

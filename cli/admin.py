@@ -278,8 +278,8 @@ def user_list(ctx, show_all):
     if is_json(ctx):
         print_json([user_document(a, active=active) for a, active in found])
         return
-    rows = [[a.name, ", ".join(a.roles), ", ".join(f"{r} {regions.label(r)}" for r in a.regions)]
-            + (["active" if active else "disabled"] if show_all else []) for a, active in found]
+    rows = [[a.name, ", ".join(a.roles), _regions(a.regions)] + (["active" if active else "disabled"] if show_all else [])
+            for a, active in found]
     table(["name", "roles", "regions"] + (["status"] if show_all else []), rows)
 
 
@@ -302,8 +302,14 @@ def user_log(ctx):
         print_json([grant_document(g) for g in log])
         return
     table(["seq", "at", "actor", "action", "user", "roles", "regions", "detail", "recorded"],
-          [[g.seq, short_time(g.at), g.actor, g.action, g.subject, ", ".join(g.roles), ", ".join(g.regions),
-            _detail(g), short_time(g.recorded_at)] for g in log], optional=("recorded",))
+          [[g.seq, short_time(g.at), g.actor, g.action, g.subject, ", ".join(g.roles), _regions(g.regions),
+            _detail(g), short_time(g.recorded_at)] for g in log], optional=("detail", "recorded"))
+
+
+def _regions(codes) -> str:
+    """`3717 菏泽市, 371721 曹县`: the codes an administrator types, with the names they read."""
+    from engine.regions import code_and_name
+    return ", ".join(code_and_name(code) for code in codes)
 
 
 def _detail(grant) -> str:

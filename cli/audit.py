@@ -79,7 +79,8 @@ def _replay_all(ctx):
 
 @audit.command()
 @click.option("--anchor", "anchor_line", metavar="VALUE", default=None,
-              help="Also check the log against this published anchor (the line `audit anchor` printed).")
+              help="Also check the log against this published anchor: the whole line `audit anchor` printed, "
+                   "its root all 64 hex digits.")
 @click.option("--heads", "heads_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="The heads file published with the anchor: names each case that differs.")
 @json_option
@@ -89,11 +90,13 @@ def verify(ctx, anchor_line, heads_file):
 
     Streams the log (constant memory). With --anchor, also recomputes the anchor at its moment: a case that
     vanished, an event removed, or a chain rewritten and re-hashed since it was published is reported. Exits 10
-    when any chain breaks or the anchor does not hold, 0 when all verify.
+    when any chain breaks or the anchor does not hold, 0 when all verify. Give the whole line as `audit anchor`
+    printed it (the heads file's first line is the same): a shortened root is refused.
 
     \b
     Example:
-      hazard audit verify --anchor "anchor 2026-12-01T09:00:00+08:00 cases=1234 events=8765 root=3f0c..."
+      hazard audit verify --anchor "anchor 2026-03-31T23:59:59+08:00 cases=830 events=2401 root=39e8a216a45dee14b574e6d170b92d48aa3efff7058480ad1406bb9815323c7a"
+      hazard audit verify --anchor "$(head -1 heads-2026-03.txt)" --heads heads-2026-03.txt
     """
     from engine.errors import TamperDetected
 
@@ -319,7 +322,8 @@ def print_trace(case, found: dict, as_json: bool) -> None:
           [[a["seq"], short_time(a["at"]), short_time(a["recorded_at"]), a["actor"], label_of("roles", a["role"]),
             f"{a['label']} ({a['trigger']})", a["to"] if a["from"] in (None, a["to"]) else f"{a['from']} -> {a['to']}",
             _details(a)] for a in found["actions"]],
-          title=f"{case.id} {case.title}: who did what", text=("action", "state"), optional=("recorded",))
+          title=f"{case.id} {case.title}: who did what", text=("action", "state"),
+          optional=("state", "role", "recorded"), readable={"signed": 24})
     table(["holder", "state", "since", "until", "days", "released by"],
           [[label_of("roles", p["holder"]), p["state"], short_time(p["since"]), "(still)" if p["open"] else short_time(p["until"]),
             f"{p['seconds'] / 86400:.1f}", p["released_by"] or ""] for p in found["holding"]],
@@ -335,8 +339,9 @@ def print_trace(case, found: dict, as_json: bool) -> None:
 
 def _details(action: dict) -> str:
     """What an action signed or, for engine events, what it did (the extension, the rung fired)."""
+    from cli.output import key_values
     shown = dict(action["signed"])
     for key in ("extension", "escalation", "migration"):
         shown.update({k: v for k, v in (action.get(key) or {}).items()
                       if k in ("until", "reason", "rung", "status", "linked_case", "to_version", "map")})
-    return "; ".join(f"{k}={v}" for k, v in shown.items())
+    return key_values(shown)

@@ -285,10 +285,9 @@ def list_(ctx, as_of, **filters):
       hazard case list --region 3717 --overdue --sort -due_at
       hazard case list --enterprise 化工 --found-from 2026-03-01 --as-of 2026-05-01
     """
-    from cli.output import message, print_json, table
+    from cli.output import level_forms, message, print_json, region_forms, table
     from engine.documents import case_document
     from engine.filters import TABLE_PAGE, CaseFilter
-    from engine.vocabularies import label_of
 
     app = ctx.obj
     as_json = is_json(ctx)
@@ -300,9 +299,11 @@ def list_(ctx, as_of, **filters):
     if as_json:
         print_json([case_document(c, moment) for c in page.cases])
         return
+    # What a user acts on stays at any width: the case, its state, whether it is overdue, the deadline, and
+    # the title and enterprise it is recognised by; level and region narrow first, then region, then level go.
     table(["case", "state", "level", "region", "enterprise", "title", "deadline", "overdue"],
-          [[c.id, c.state, label_of("level", c.level), c.region, c.enterprise, c.title, c.deadline or "",
-            "overdue" if c.overdue(moment) else ""] for c in page.cases])
+          [[c.id, c.state, level_forms(c.level), region_forms(c.region), c.enterprise, c.title, c.deadline or "",
+            "overdue" if c.overdue(moment) else ""] for c in page.cases], optional=("level", "region"))
     if page.more:
         message(f"{len(page.cases)} of {page.total} cases shown; {page.more} more (--limit, --offset, or --json for all)")
 
@@ -324,9 +325,7 @@ def history(ctx, case_id):
       hazard case history HZ-2026-000001
       hazard case history HZ-2026-000001 --json
     """
-    import json as _json
-
-    from cli.output import print_json, short_time, table
+    from cli.output import key_values, print_json, short_time, table
     from engine.documents import event_document, shown
     from engine.vocabularies import label_of
 
@@ -334,11 +333,20 @@ def history(ctx, case_id):
     if is_json(ctx):
         print_json([event_document(e) for e in found])
         return
+    # Who did what when, and what they signed, stay; the recording time, the state left (the row above says
+    # it), the short hash and the role go first where the terminal is narrow, before what was signed is cut
+    # below 20 columns.
     table(["seq", "trigger", "from", "to", "actor", "role", "at", "recorded", "data", "hash"],
           [[e.seq, e.trigger, e.from_state or "", e.to_state, e.actor, label_of("roles", e.role), short_time(e.at),
-            short_time(e.recorded_at), _json.dumps(shown(e.data.get("fields") or _summary(e.data)), ensure_ascii=False),
-            e.hash[:12]] for e in found], title=case_id, optional=("from", "role", "recorded"))
+            short_time(e.recorded_at), key_values(shown(e.data.get("fields") or _summary(e.data))),
+            e.hash[:12]] for e in found], title=case_id, optional=("role", "hash", "from", "recorded"),
+          readable={"data": 20})
+
+
+# What an engine event did, first: a narrow table cuts the data column after these.
+TELLING = ("rung", "status", "linked_case", "flags", "until", "reason", "to_version", "map")
 
 
 def _summary(data: dict) -> dict:
-    return {k: v for k, v in data.items() if k not in ("case", "fields")}
+    rest = {k: v for k, v in data.items() if k not in ("case", "fields")}
+    return {**{k: rest[k] for k in TELLING if k in rest}, **rest}

@@ -30,7 +30,7 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid):
     \b
     Example:
       hazard --actor zhang --now 2026-04-01 import docs/example-ledger.xlsx --set region=371721 --dry-run
-      hazard --actor ent import 自查台账.csv --set region=371721 --set industry=危险化学品 --skip-invalid
+      hazard --actor ent import docs/examples/自查台账.csv --set region=371721 --set industry=危险化学品 --skip-invalid
     """
     from cli.audit import progress
     from cli.output import message, print_json
@@ -72,7 +72,7 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid):
 
 
 def _print_preview(report) -> None:
-    from cli.output import message, pairs, table
+    from cli.output import level_forms, message, pairs, table
 
     pairs([("file", report.file), ("sheet", report.sheet or "-"), ("header row", report.header_row),
            ("rows", report.rows), ("would import", report.valid), ("would skip", report.skipped)]
@@ -85,8 +85,8 @@ def _print_preview(report) -> None:
               title="not imported")
     if report.first_rows:
         table(["row", "state", "level", "found_at", "enterprise", "title"],
-              [[r["row"], r["state"], r["values"]["level"], r["values"]["found_at"], r["values"]["enterprise"],
-                r["values"]["title"]] for r in report.first_rows], title="first rows")
+              [[r["row"], r["state"], level_forms(r["values"]["level"]), r["values"]["found_at"],
+                r["values"]["enterprise"], r["values"]["title"]] for r in report.first_rows], title="first rows")
     message(f"{report.file}: {report.valid} of {report.rows} rows would be imported")
 
 

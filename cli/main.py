@@ -62,6 +62,13 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(list(SHORT_HELP.items()))
 
+    def format_epilog(self, ctx, formatter):
+        # The exit codes from the one table the engine keeps (the README's is checked against it too).
+        from engine.errors import EXIT_CODES
+        with formatter.section("Exit codes"):
+            formatter.write_dl([(str(code), meaning) for code, meaning in EXIT_CODES.items()])
+        super().format_epilog(ctx, formatter)
+
     def parse_args(self, ctx, args):
         from cli.options import check_arguments
         ctx.meta["argument_error"] = check_arguments(args)
@@ -221,9 +228,7 @@ def cli(ctx, db, actor, now, token, as_json, wide):
     """hazard-closure: declarative workflows that close major safety hazards (重大事故隐患闭环治理).
 
     Supervisors report and advance hazard cases, a scheduler escalates overdue ones, auditors replay
-    histories. Global options may also follow the subcommand. Exit codes: 0 ok, 2 usage or unreadable
-    value, 3 refused by a rule, 4 permission denied, 5 not found, 6 conflict, 7 invalid definition,
-    8 database error (full table in the README).
+    histories. Global options may also follow the subcommand. The exit codes are listed below.
     """
     ctx.obj = AppContext(db, actor, now, as_json, wide, token=token)
     ctx.call_on_close(ctx.obj.close)

@@ -5,6 +5,19 @@ is cut with an ellipsis, whole with `--wide` (or `--json`). Piped output is as w
 100 columns: a reader of a log or `grep` wants lines, not 300-character rows. The tables are drawn here
 with the display width of each character (a Chinese character takes two columns), which costs nothing to
 import: a command's start-up is most of what a supervisor waits for.
+
+When a table is wider than the terminal it gives up room in this order, each step only if the one before
+was not enough (`layout`):
+1. columns with a narrow form show it (`Forms`: 重大 for 重大事故隐患, 曹县 for `371721 曹县`);
+2. the `optional` columns are left out, the last named first, while the text columns would otherwise get
+   less than `READABLE` columns each, or their own `readable` width (a note on stderr names them);
+3. the gap between columns narrows to one space;
+4. the text columns are cut below `READABLE`, down to a character and the ellipsis;
+5. only then, the terminal being narrower than the ids and dates alone, columns that were not optional go:
+   text columns first (rightmost first), then the others from the right, the first column always staying.
+So a status or an overdue column is never left out while a free-text column is shown, and the text a user
+recognises a row by is cut last. The wide forms are shown only where the text columns still get
+`GENEROUS` columns each beside them.
 """
 from __future__ import annotations
 
@@ -13,6 +26,7 @@ import os
 import shutil
 import sys
 import unicodedata
+from dataclasses import dataclass
 
 import click
 
@@ -21,6 +35,21 @@ PIPE_WIDTH = 100
 TEXT_COLUMNS = frozenset({"title", "enterprise", "data", "signed", "measures", "note", "reason", "file", "label",
                           "state label", "action label", "what", "detail", "summary", "roles", "regions"})
 GAP = "  "
+GENEROUS = 20   # display columns a text column keeps before wide forms give way to narrow ones (10 characters)
+READABLE = 10   # ... before optional columns are left out (4 Chinese characters and the ellipsis)
+LEAST = 4       # ... before columns that are not optional are left out (one character and the ellipsis)
+
+
+@dataclass(frozen=True)
+class Forms:
+    """A cell with a wide and a narrow form: a narrow table shows the narrow form of the whole column (重大
+    rather than 重大事故隐患, 曹县 rather than `371721 曹县`) before it cuts text or leaves a column out."""
+
+    wide: str
+    narrow: str
+
+    def __str__(self) -> str:
+        return self.wide
 
 
 def print_json(document) -> None:
@@ -79,49 +108,129 @@ def _pad(text: str, columns: int) -> str:
     return text + " " * max(columns - cell_len(text), 0)
 
 
-def table(columns: list[str], rows: list[list], *, title: str | None = None, text: tuple[str, ...] = (),
-          optional: tuple[str, ...] = ()) -> None:
-    """A table whose columns line up for wide (CJK) characters too; see the module docstring for widths.
+@dataclass(frozen=True)
+class Layout:
+    """How a table is drawn at a width: the columns kept and their widths, which went, which forms show."""
 
-    When the ids, dates and codes alone do not fit, the `optional` columns go first (a note on stderr says
-    which); the table is never squeezed into splitting an id.
-    """
-    cells = [[" ".join(("" if v is None else str(v)).split("\n")) for v in row] for row in rows]
-    wide, available = _wide(), width()
+    keep: list[int]          # indexes of the columns shown, in order
+    widths: dict[int, int]   # display columns of each shown column
+    narrow: bool             # the columns with a narrow form (`Forms`) show it
+    gap: str
+    hidden: list[str]        # the columns left out, in the order they went
+    is_text: list[bool]      # per column: prose, cut with an ellipsis to its width
+
+
+def cell_text(value, *, narrow: bool = False) -> str:
+    """What a cell prints: its narrow or wide form, on one line."""
+    if isinstance(value, Forms):
+        value = value.narrow if narrow else value.wide
+    return " ".join(("" if value is None else str(value)).split("\n"))
+
+
+def layout(columns: list[str], rows: list[list], *, available: int, text=(), optional=(), readable=None,
+           wide: bool = False) -> Layout:
+    """The table's layout at `available` display columns (see the module docstring for the order)."""
     is_text = [name in TEXT_COLUMNS or name in text for name in columns]
-    full = [max([cell_len(columns[i])] + [cell_len(r[i]) for r in cells if i < len(r)]) for i in range(len(columns))]
-    least = [min(full[i], 6) if is_text[i] else full[i] for i in range(len(columns))]
+    floors = {columns.index(name): least for name, least in (readable or {}).items() if name in columns}
+
+    def full_widths(narrow: bool) -> list[int]:
+        return [max([cell_len(name)] + [cell_len(cell_text(r[i], narrow=narrow)) for r in rows if i < len(r)])
+                for i, name in enumerate(columns)]
+
+    wide_full = full_widths(False)
     keep = list(range(len(columns)))
-    need = lambda: sum(least[i] for i in keep) + len(GAP) * (len(keep) - 1)  # noqa: E731
-    hidden = []
-    # The optional columns go first, then (ids, dates and codes never being cut) the rightmost ones, the first
-    # column always staying: a table wider than the terminal would wrap its dates across lines.
-    for i in [columns.index(name) for name in reversed(optional) if name in columns] + list(range(len(columns) - 1, 0, -1)):
-        if wide or need() <= available:
+    if wide:
+        return Layout(keep, dict(enumerate(wide_full)), False, GAP, [], is_text)
+    narrow_full = full_widths(True)
+
+    def need(full: list[int], floor: int | None, gap: int) -> int:
+        """Columns the kept columns take with each text column at `floor` (its own readable width where None),
+        or its whole width where that is less."""
+        return sum(min(full[i], floors.get(i, READABLE) if floor is None else floor) if is_text[i] else full[i]
+                   for i in keep) + gap * (len(keep) - 1)
+
+    hidden: list[str] = []
+
+    def leave_out(i: int) -> None:
+        keep.remove(i)
+        hidden.append(columns[i])
+
+    narrow = narrow_full != wide_full and need(wide_full, GENEROUS, len(GAP)) > available
+    full = narrow_full if narrow else wide_full
+    for name in reversed(optional):
+        if need(full, None, len(GAP)) <= available:
             break
-        if i in keep and len(keep) > 1:
-            keep.remove(i)
-            hidden.append(columns[i])
+        if name in columns and columns.index(name) in keep and len(keep) > 1:
+            leave_out(columns.index(name))
+    gap = len(GAP) if need(full, None, len(GAP)) <= available else 1
+    # The last resort: the ids and dates alone are wider than the terminal (a table would wrap its dates).
+    for i in [i for i in reversed(keep[1:]) if is_text[i]] + [i for i in reversed(keep[1:]) if not is_text[i]]:
+        if need(full, LEAST, gap) <= available:
+            break
+        leave_out(i)
     widths = {i: full[i] for i in keep}
     prose = [i for i in keep if is_text[i]]
-    spare = available - sum(full[i] for i in keep if not is_text[i]) - len(GAP) * (len(keep) - 1)
-    if prose and not wide and sum(full[i] for i in prose) > spare:
-        # Share what is left among the prose columns, the narrow ones keeping their whole width.
-        for i in sorted(prose, key=lambda i: full[i]):
-            share = max(spare // len(prose), least[i])
-            widths[i] = min(full[i], share)
-            spare -= widths[i]
-            prose = [j for j in prose if j != i]
+    spare = available - sum(full[i] for i in keep if not is_text[i]) - gap * (len(keep) - 1)
+    if prose and sum(full[i] for i in prose) > spare:
+        widths.update(_share(spare, {i: full[i] for i in prose}, {i: floors.get(i, READABLE) for i in prose}))
+    return Layout(keep, widths, narrow, " " * gap, hidden, is_text)
+
+
+def _share(spare: int, full: dict[int, int], readable: dict[int, int]) -> dict[int, int]:
+    """Widths of the text columns in `spare` display columns: each its readable width first (or, where even
+    that does not fit, the least), then what is left shared out evenly, a column never wider than its text."""
+    widths = {i: min(full[i], readable[i]) for i in full}
+    if sum(widths.values()) > spare:
+        widths = {i: min(full[i], LEAST) for i in full}
+    left = spare - sum(widths.values())
+    growing = sorted(full, key=lambda i: full[i] - widths[i])
+    while growing and left > 0:
+        i = growing.pop(0)
+        extra = min(full[i] - widths[i], -(-left // (len(growing) + 1)))  # a column odd by one keeps it
+        widths[i] += extra
+        left -= extra
+    return widths
+
+
+def table(columns: list[str], rows: list[list], *, title: str | None = None, text: tuple[str, ...] = (),
+          optional: tuple[str, ...] = (), readable: dict[str, int] | None = None) -> None:
+    """A table whose columns line up for wide (CJK) characters too, fitted to the terminal.
+
+    `text` names columns of prose besides `TEXT_COLUMNS` (cut with an ellipsis when narrow); `optional` the
+    columns that may be left out, most useful first (the last named goes first); `readable` a text column's
+    own width below which the optional columns go before it is cut further (default `READABLE`); a cell may
+    be `Forms` (a wide and a narrow form). The module docstring says in which order a table gives up room.
+    """
+    wide, available = _wide(), width()
+    plan = layout(columns, rows, available=available, text=text, optional=optional, readable=readable, wide=wide)
     lines = [] if title is None else [title if wide else fit(title, available), ""]
-    lines.append(GAP.join(_pad(fit(columns[i], widths[i]), widths[i]) for i in keep).rstrip())
+    lines.append(plan.gap.join(_pad(fit(columns[i], plan.widths[i]), plan.widths[i]) for i in plan.keep).rstrip())
     lines.append("─" * cell_len(lines[-1]))
-    for row in cells:
-        values = [row[i] if i < len(row) else "" for i in keep]
-        lines.append(GAP.join(_pad(fit(v, widths[i]) if is_text[i] and not wide else v, widths[i])
-                              for i, v in zip(keep, values)).rstrip())
+    for row in rows:
+        values = [cell_text(row[i], narrow=plan.narrow) if i < len(row) else "" for i in plan.keep]
+        lines.append(plan.gap.join(_pad(fit(v, plan.widths[i]) if plan.is_text[i] and not wide else v, plan.widths[i])
+                                   for i, v in zip(plan.keep, values)).rstrip())
     click.echo("\n".join(lines))
-    if hidden:
-        message(f"(not shown at this width: {', '.join(reversed(hidden))}; --wide or --json shows everything)")
+    if plan.hidden:
+        shown_order = sorted(plan.hidden, key=columns.index)
+        message(f"(not shown at this width: {', '.join(shown_order)}; --wide or --json shows everything)")
+
+
+def level_forms(level: str) -> Forms:
+    """重大事故隐患, or 重大 where the table is narrow."""
+    from engine.vocabularies import label_of
+    return Forms(label_of("level", level), label_of("level", level, short=True))
+
+
+def region_forms(code: str) -> Forms:
+    """`371721 曹县`, or 曹县 where the table is narrow."""
+    from engine import regions
+    return Forms(regions.code_and_name(code), regions.name_or_code(code))
+
+
+def key_values(mapping: dict) -> str:
+    """`name=value; name=value`: what an event signed, in the fewest columns a table can give it."""
+    return "; ".join(f"{k}={v}" for k, v in mapping.items())
 
 
 def pairs(rows: list[tuple[str, object]], *, title: str | None = None) -> None:

@@ -94,15 +94,17 @@ def stats(ctx, by, from_, to, region, level, as_of, definition_file):
         print_stats(result)
 
 
-def group_cell(field: str, value) -> str:
+def group_cell(field: str, value):
+    from cli.output import level_forms
     from engine import regions, vocabularies
     if value is None:
         return "—"
     if field in ("region", "province", "city", "county"):
         return regions.label(value)
-    if field in ("level", "source", "industry"):
-        kind = {"level": vocabularies.levels, "source": vocabularies.sources, "industry": vocabularies.industries}
-        return kind[field]().label(value)
+    if field == "level":
+        return level_forms(value)
+    if field in ("source", "industry"):
+        return {"source": vocabularies.sources, "industry": vocabularies.industries}[field]().label(value)
     return str(value)
 
 
@@ -126,7 +128,10 @@ def print_stats(result) -> None:
     where = regions.full_name(result.region) if result.region else "all regions"
     span = f"found {result.start or '…'} .. {result.end or '…'}" if result.start or result.end else "found any time"
     how = "replayed from the events" if result.replayed else "register"
-    table(columns, rows, title=f"{where}, {span}, as of {short_time(result.at)} ({how})")
+    # The rates are what offices quote; the division code (its name is there), the counts a reader can derive
+    # (not yet due = open - overdue) and those behind the on-time rate go first where the terminal is narrow.
+    table(columns, rows, title=f"{where}, {span}, as of {short_time(result.at)} ({how})",
+          optional=("on-time rate", "code", "on time", "not yet due"))
 
 
 @report.command()
@@ -225,7 +230,7 @@ def ranking(ctx, weights_file, by, from_, to, region, as_of, definition_file):
 
     \b
     Example:
-      hazard report ranking --weights weights.yaml --by region --region 3717 --from 2018-10-01 --to 2018-12-31
+      hazard report ranking --weights docs/examples/weights.yaml --by region --region 3717 --from 2018-10-01 --to 2018-12-31
     """
     from cli.output import print_json, table
     from engine.reports.layout import cell_text, kind_of

@@ -2,10 +2,21 @@
 # The demo scenario, on the embedded SQLite database (./demo.db): a county safety office's spring.
 # Every line is a command a supervisor could type; --now back-fills the spring's dates (all in the past: a
 # time later than the real one is refused outside a database made with `hazard init --drill`).
+#
+# On PostgreSQL: HAZARD_DB=postgresql+psycopg://postgres@127.0.0.1:5432/hazard_demo bash docs/demo.sh
+# Each run starts from a new database, so the demo can be run again: a database whose name has "demo" in it
+# is deleted (SQLite) or dropped and created again (PostgreSQL, with psql); any other is used as it is, and
+# must be empty.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HAZARD_DB="${HAZARD_DB:-sqlite:///demo.db}"
-[ "$HAZARD_DB" = "sqlite:///demo.db" ] && rm -f demo.db demo.db-wal demo.db-shm
+name="${HAZARD_DB##*/}"; name="${name%%\?*}"            # the database's name: demo.db, hazard_demo
+server="${HAZARD_DB%/*}"; server="${server/+psycopg/}"   # postgresql://postgres@127.0.0.1:5432, as psql reads it
+case "$name:$HAZARD_DB" in
+  *demo*:sqlite:*)     rm -f "${HAZARD_DB#sqlite:///}"{,-wal,-shm} ;;
+  *demo*:postgresql*)  PGOPTIONS="-c client_min_messages=warning" psql -q "$server/postgres" \
+                         -c "DROP DATABASE IF EXISTS \"$name\"" -c "CREATE DATABASE \"$name\"" ;;
+esac
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "Set up: tables, built-in workflows, and who may act where"

@@ -1,6 +1,6 @@
 """The event log's anchor: one line that fixes every case's chain as of a moment, to print in a bulletin.
 
-    anchor 2026-12-01T09:00:00+08:00 cases=1234 events=8765 root=3f0c...e1
+    anchor 2026-12-01T09:00:00+08:00 cases=1234 events=8765 root=3f0c...e1   (64 hex digits, shortened here)
 
 For each case with an event in force at the moment (effective time at or before it), its chain head as of then
 (case id, the sequence number and hash of its last such event) is a leaf; `root` is the Merkle tree hash over
@@ -26,7 +26,13 @@ from engine.clock import SHANGHAI
 from engine.errors import InvalidInput
 
 Head = tuple[str, int, str]  # (case id, seq, hash) of the case's last event in force at the moment
-_LINE = re.compile(r"^\s*(?:anchor\s+)?(\S+)\s+cases=(\d+)\s+events=(\d+)\s+root=([0-9a-f]{64})\s*$")
+_LINE = re.compile(r"^(?:anchor\s+)?(\S+)\s+cases=(\d+)\s+events=(\d+)\s+root=(\S+)$")
+_ROOT = re.compile(r"[0-9a-f]{64}")
+_SHORTENED = re.compile(r"[0-9a-f]*(?:\.{2,}|…+)[0-9a-f]*|[0-9a-f]{1,63}")
+# What comes with a line copied from a bulletin or a shell: quotes around it, the sentence's full stop after it.
+_AROUND = " \t\r\n\"'`“”‘’「」『』"
+_AFTER = "。．.，,；;"
+EXPECTED = "anchor TIME cases=N events=N root=<64 hex digits>, as `hazard audit anchor` prints it"
 
 
 @dataclass(frozen=True)
@@ -71,13 +77,23 @@ def compute(heads: Iterable[Head], *, events: int, as_of: datetime) -> tuple[Anc
 
 
 def parse(text: str) -> Anchor:
-    """An anchor line as printed (the leading word `anchor` may be left out); InvalidInput when it is not one."""
+    """An anchor line as printed (the leading word `anchor` may be left out; quotes around it, and the bulletin's
+    sentence before and its full stop after it, are ignored); InvalidInput saying what is expected otherwise.
+
+    A shortened root (`root=39e8a216...23c7a`) is refused by name: the anchor proves nothing about the log
+    unless all of the root is compared."""
     from engine.clock import parse_time
-    found = _LINE.match(text or "")
+    line = (text or "").strip(_AROUND).rstrip(_AFTER).strip(_AROUND)
+    line = line[max(line.find("anchor "), 0):]  # from the word on, when the bulletin's sentence came with it
+    found = _LINE.match(line)
     if not found:
-        raise InvalidInput(f"'{(text or '').strip()[:120]}' is not an anchor (anchor TIME cases=N events=N root=HEX, "
-                           "as `audit anchor` prints it)", field="anchor", rule="anchor")
+        raise InvalidInput(f"'{line[:200]}' is not an anchor: expected {EXPECTED}", field="anchor", rule="anchor")
     at, cases, count, root = found.groups()
+    root = root.lower()
+    if not _ROOT.fullmatch(root):
+        what = "is shortened" if _SHORTENED.fullmatch(root) else "is not a SHA-256 hash in hex"
+        raise InvalidInput(f"the anchor's root '{root[:80]}' {what}: verifying compares all 64 hex digits; expected "
+                           f"{EXPECTED} (or the bulletin quotes it)", field="anchor", rule="anchor")
     return Anchor(parse_time(at), int(cases), int(count), root)
 
 

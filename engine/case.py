@@ -80,10 +80,23 @@ class Case:
         return deadline_instant(self.deadline) if self.deadline else None
 
     @property
+    def is_hazard(self) -> bool:
+        """A hazard, not a case the escalation ladder opened from one (an interview, a posted supervision: they
+        have a parent). Reports count hazards only; the five implementations are a hazard's duty."""
+        return self.parent_id is None
+
+    @property
+    def owes_implementations(self) -> bool:
+        """The five implementations apply: a major hazard. A linked interview or posted supervision carries
+        its hazard's level, for counting, but not the hazard's duties."""
+        return self.level == "major" and self.is_hazard
+
+    @property
     def missing_implementations(self) -> list[str]:
         """Which of the five implementations (五落实: unit, person, measures, funds, time limit, plan) a major
-        hazard lacks: a ledger kept by hand rarely has them all, and the import records what the sheet has."""
-        if self.level != "major":
+        hazard lacks: a ledger kept by hand rarely has them all, and the import records what the sheet has.
+        Empty for a case they do not apply to (`owes_implementations`)."""
+        if not self.owes_implementations:
             return []
         return [name for name in FIVE_IMPLEMENTATIONS if not self.fields.get(name)]
 

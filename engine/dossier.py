@@ -14,7 +14,7 @@ from html import escape
 from importlib import resources
 from string import Template
 
-from engine import vocabularies
+from engine import regions, vocabularies
 from engine.audit import CaseFile, trace
 from engine.case import FIVE_IMPLEMENTATIONS
 from engine.clock import local
@@ -64,9 +64,10 @@ def dossier_data(found: CaseFile, *, generated_at: datetime) -> dict:
                  "voided_at": stored.voided_at, "accepted_at": stored.accepted_at},
         "decisions": decisions_document(stored),
         "field_labels": labels,
+        # Only where they apply (a major hazard): an interview's dossier has no five implementations to miss.
         "five_implementations": [{"field": name, "label": labels.get(name) or FIVE_LABELS[name],
                                   "value": stored.fields.get(name), "missing": name in stored.missing_implementations}
-                                 for name in FIVE_IMPLEMENTATIONS],
+                                 for name in FIVE_IMPLEMENTATIONS] if stored.owes_implementations else [],
         "missing_implementations": stored.missing_implementations,
         "timeline": responsibility["actions"],
         "signatures": [_signature(a) for a in responsibility["actions"] if a["role"] != "system"],
@@ -206,7 +207,7 @@ def _header(data: dict) -> str:
 def _details(data: dict) -> str:
     case = data["case"]
     rows = [("隐患内容", "Title", _e(case["title"])), ("企业", "Enterprise", _e(case["enterprise"])),
-            ("行政区划", "Region", _e(case["region"])), ("行业", "Industry", _e(case["industry"])),
+            ("行政区划", "Region", _e(regions.code_and_name(case["region"]))), ("行业", "Industry", _e(case["industry"])),
             ("隐患等级", "Level", _word("level", case["level"])),
             ("发现方式", "Source", _word("source", case["source"])),
             ("发现时间", "Found", _t(case["found_at"])),
@@ -227,6 +228,9 @@ def _details(data: dict) -> str:
 
 
 def _five(data: dict) -> str:
+    if not data["five_implementations"]:
+        return ""  # they do not apply to this case
+
     def value(item: dict) -> str:
         return "<span class='missing'>缺 missing</span>" if item.get("missing") else _e(item["value"])
     body = "".join(f"<tr><th>{_e(item['label'])} <small>{_e(item['field'])}</small></th><td>{value(item)}</td></tr>"

@@ -250,26 +250,6 @@ def read(text, *, within=()) -> str:
                        f"with its parent (e.g. {full_name(shown[0])})", field="region", rule="region-ambiguous")
 
 
-def coded_name(code) -> str:
-    """A code as tables show it, the six digits and the name beside them: `371721 曹县`, `371700 菏泽市`
-    (an unknown code: `371799（区划代码未收录）`)."""
-    try:
-        found = division(code)
-    except InvalidInput:
-        return label(code)
-    return f"{six_digits(code)} {found.name}" if found else label(code)
-
-
-def short_name(code) -> str:
-    """The distinctive part of a division's name, for narrow columns: 菏泽 (菏泽市), 广西 (广西壮族自治区); a
-    name that would be left with one character keeps its whole name (曹县); an unknown code its `label`."""
-    try:
-        found = division(code)
-    except InvalidInput:
-        return label(code)
-    return _short(found.name) or found.name if found else label(code)
-
-
 def _fold(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
 
@@ -370,3 +350,24 @@ def _unknown_name(given: str) -> str:
     hint = f"; did you mean: {_listed(near)}" if near else ""
     return (f"region '{given}' is neither a division code (2, 4 or 6 digits, e.g. 371721) nor the name of a division "
             f"in the national list{hint}")
+
+
+# -- display: what tables print beside or instead of a code ---------------------------------------------------
+def code_and_name(code) -> str:
+    """`371721 曹县`, `3717 菏泽市`: the code a user types and the name they read; an unknown code with the note
+    `label` gives it. Never an error: a table shows whatever a row holds."""
+    try:
+        found = division(code)
+    except InvalidInput:
+        return label(code)
+    return f"{str(code).strip()} {found.name}" if found else label(code)
+
+
+def name_or_code(code) -> str:
+    """曹县 for 371721, where a table is too narrow for `code_and_name`; the bare code when the list has no
+    name for it (the wide form says why)."""
+    try:
+        found = division(code)
+    except InvalidInput:
+        found = None
+    return found.name if found else str(code).strip()

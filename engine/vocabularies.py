@@ -25,6 +25,7 @@ class Term:
     label: str
     en: str
     aliases: tuple[str, ...]
+    short: str = ""    # the label where a table is narrow (重大 for 重大事故隐患); the label itself by default
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,11 @@ class Vocabulary:
                                rule="vocabulary")
         return value
 
-    def label(self, value: str | None) -> str:
+    def label(self, value: str | None, *, short: bool = False) -> str:
         term = self.terms.get(value or "")
-        return term.label if term else (value or "")
+        if term is None:
+            return value or ""
+        return (term.short or term.label) if short else term.label
 
     def choices(self) -> list[str]:
         return [f"{t.value} ({t.label})" if t.label != t.value else t.value for t in self.terms.values()]
@@ -74,7 +77,7 @@ def vocabularies() -> dict[str, Vocabulary]:
         for value, spec in (raw.get(kind) or {}).items():
             spec = spec or {}
             term = Term(str(value), str(spec.get("label") or value), str(spec.get("en") or ""),
-                        tuple(str(a) for a in spec.get("aliases") or ()))
+                        tuple(str(a) for a in spec.get("aliases") or ()), str(spec.get("short") or ""))
             terms[term.value] = term
             for word in (term.value, term.label, *term.aliases):
                 lookup.setdefault(fold(word), term.value)
@@ -106,19 +109,21 @@ def flags() -> Vocabulary:
     return vocabularies()["flags"]
 
 
-def label_of(kind: str, value) -> str:
+def label_of(kind: str, value, *, short: bool = False) -> str:
     """The Chinese label of an enumerated value the engine shows: a hazard level or a supervision tier
     (`level`), a rung's action or warning, a flag, a role (`system` included), a source (an escalation's
-    linked case's source names the rung that opened it); the value itself when it has none."""
+    linked case's source names the rung that opened it); the value itself when it has none. `short`: the
+    term's short label where the vocabulary gives one (重大, 一般), for narrow tables."""
     if value is None or value == "":
         return ""
     if kind == "roles" and value == "system":  # the engine's own role (the scheduler's), no user's
         return "系统"
     table = vocabularies()
     if kind == "level":
-        return table["levels"].label(value) if value in table["levels"].terms else table["tiers"].label(value)
+        vocabulary = table["levels"] if value in table["levels"].terms else table["tiers"]
+        return vocabulary.label(value, short=short)
     if kind == "source":
         if str(value).startswith("escalation:"):
             return f"督办转办（{table['actions'].label(str(value).split(':', 1)[1])}）"
         kind = "sources"
-    return table[kind].label(str(value))
+    return table[kind].label(str(value), short=short)

@@ -59,6 +59,21 @@ def test_the_line_reads_back_and_nothing_else_does():
             anchor.parse(text)
 
 
+def test_a_line_copied_with_quotes_or_the_bulletins_full_stop_reads_but_a_shortened_root_says_what_is_needed():
+    """What users copy: the line in quotes, from the bulletin's sentence (its colon before, 。 after), an
+    upper-case root: all read. A root shortened as a README shows one (39e8a216...23c7a) is refused, saying
+    that all 64 hex digits are compared and what the line looks like."""
+    found, _ = anchor.compute([("HZ-2026-000001", 5, "ab" * 32)], events=5, as_of=T)
+    line = found.line()
+    for copied in (f'"{line}"', f"{line}。", f"事件日志锚点（截至 2026-03-10 12:00）：{line}。", f"  '{line}'\n",
+                   line.replace(found.root, found.root.upper())):
+        assert anchor.parse(copied) == found, copied
+    for short in (f"{found.root[:8]}...{found.root[-5:]}", f"{found.root[:8]}…{found.root[-5:]}", found.root[:12]):
+        with pytest.raises(InvalidInput, match="is shortened: verifying compares all 64 hex digits; expected anchor "
+                                               "TIME cases=N events=N root=<64 hex digits>"):
+            anchor.parse(line.replace(found.root, short))
+
+
 def test_the_order_of_the_heads_does_not_matter_but_every_byte_does():
     """Heads are sorted by case id; changing one sequence number or one hash changes the root."""
     heads = [("HZ-2026-000002", 2, "cd" * 32), ("HZ-2026-000001", 5, "ab" * 32)]
@@ -191,6 +206,8 @@ def test_the_cli_prints_the_anchor_and_verify_exits_10_naming_what_changed(servi
     assert document["ok"] is False and document["breaks"] == [] and document["anchor"]["holds"] is False
     assert any(d.startswith(f"{ids[1]}: chain rewritten") for d in document["anchor"]["differences"])
     assert runner.invoke(cli, base + ["verify", "--anchor", "not an anchor"]).exit_code == 2
+    shortened = runner.invoke(cli, base + ["verify", "--anchor", line[:line.index("root=") + 13] + "..." + line[-5:]])
+    assert shortened.exit_code == 2 and "64 hex digits" in shortened.stderr, shortened.output
 
 
 def test_a_case_back_filled_before_the_moment_is_reported_as_a_change(service, published):

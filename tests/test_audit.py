@@ -250,6 +250,25 @@ def test_a_dossier_shows_signed_times_in_shanghai_and_names_the_missing_implemen
     assert service.queries.case(case.id).missing_implementations == []
 
 
+def test_a_linked_interview_owes_no_five_implementations(service, runner):
+    """The interview the ladder opens carries its hazard's level but not its duties: no "五落实 missing" in
+    `case show` or its JSON, and no five-implementations section in its dossier; the hazard still has one."""
+    from cli.main import cli
+    from engine.documents import case_document
+
+    case_id = escalated(service)
+    (interview,) = [c for c in service.queries.case_view(case_id).linked if c.workflow == "interview"]
+    assert interview.level == "major" and interview.missing_implementations == []
+    assert case_document(interview, service.clock.now())["missing_implementations"] == []
+    data = service.audit.dossier(interview.id)
+    assert data["five_implementations"] == [] and data["missing_implementations"] == []
+    assert "五落实" not in to_html(data) and "371721 曹县" in to_html(data)  # the region named beside its code
+    assert [f["field"] for f in service.audit.dossier(case_id)["five_implementations"]][0] == "responsible_unit"
+    shown = runner.invoke(cli, ["--db", service.store.url, "case", "show", interview.id])
+    assert shown.exit_code == 0, shown.output
+    assert "五落实" not in shown.stdout and interview.id in shown.stdout
+
+
 def test_a_tampered_case_shows_a_broken_chain_in_its_dossier(service, two_closed):
     """A dossier of a case whose event was edited says so, naming the seq."""
     target, _ = two_closed

@@ -118,9 +118,9 @@ def test_the_ledger_reads_a_region_as_the_live_commands_do():
 
 def test_names_for_tables_beside_their_codes():
     """What a table shows for a region: its code and name; the short name for narrow columns."""
-    assert regions.coded_name("371721") == "371721 曹县" and regions.coded_name("3717") == "371700 菏泽市"
-    assert regions.coded_name("371799") == "371799（区划代码未收录）"
-    assert [regions.short_name(c) for c in ("3717", "45", "371721", "2224")] == ["菏泽", "广西", "曹县", "延边"]
+    assert regions.code_and_name("371721") == "371721 曹县" and regions.code_and_name("3717") == "3717 菏泽市"
+    assert regions.code_and_name("371799") == "371799（区划代码未收录）"
+    assert [regions.name_or_code(c) for c in ("3717", "371721", "371799")] == ["菏泽市", "曹县", "371799"]
 
 
 # -- case ids -------------------------------------------------------------------------------------------------------
