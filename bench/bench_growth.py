@@ -340,7 +340,7 @@ def _run(url: str, sizes: list[int], due: int, args) -> None:
     first = sum(len(t) for t in templates.values()) + 1
     plan = Plan(first, due, sizes[0])
     head_at = [c.name for c in cases_table.columns].index("last_hash")
-    heads = {t.old_id: (t.case_row[head_at], t.updated_at) for t in templates["due"]}
+    heads = {t.old_id: (t.case_row[head_at], t.updated_at, len(t.events)) for t in templates["due"]}
     rng, used, curve, seeded = random.Random(9), set(), [], first - 1
     for size in sizes:
         seed_s = seed(url, templates, plan, seeded, size, heads, log=log)
@@ -348,7 +348,8 @@ def _run(url: str, sizes: list[int], due: int, args) -> None:
         hz = open_engine(url)
         for n in (first, first + 1, size):  # the copies are real chains: audit verify accepts them
             events = hz.queries.history(case_id(n))
-            assert not list(verify_chain(events, head=(events[-1].seq, hz.queries.case(case_id(n)).last_hash)))
+            breaks = list(verify_chain(events, head=(events[-1].seq, hz.queries.case(case_id(n)).last_hash)))
+            assert not breaks, breaks
         hz.close()
         info = sizes_of(url)
         print(f"\n== {size:,} cases: seeded in {seed_s:.0f} s; {info['hazard_case']['rows']:,} cases, "

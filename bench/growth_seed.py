@@ -85,7 +85,8 @@ def _lifecycle(hz, kind: str, region: str, start) -> str:
     case = c.report_case(actor="ent37", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置",
                          enterprise="某化工有限公司", region=region, industry="危险化学品", level="major",
                          source="inspection", now=at(0))
-    deadline = FIVE["deadline"] if kind == "closed" else "2026-04-15"
+    # The open kind's first deadline lies within one extension (90 days) of the one it is extended to.
+    deadline = {"closed": FIVE["deadline"], "due": "2026-04-15", "open": "2026-10-15"}[kind]
     c.advance_case(case.id, "assign", actor="prov", fields={**FIVE, "deadline": deadline}, now=at(1))
     c.advance_case(case.id, "start", actor="ent37", now=at(2))
     c.advance_case(case.id, "submit", actor="prov", fields={"report_note": "已安装"}, now=at(3))
@@ -96,6 +97,7 @@ def _lifecycle(hz, kind: str, region: str, start) -> str:
         c.advance_case(case.id, "reject", actor="prov2", fields={"opinion": "报警未联锁"}, now=at(4))
         c.extend_deadline(case.id, actor="prov", until=DUE_DEADLINE if kind == "due" else OPEN_DEADLINE,
                           reason="设备到货延迟", now=at(5))
+        c.decide(case.id, "extension", "approve", actor="prov2", reason="同意延期", now=at(6))
     return case.id
 
 
@@ -195,7 +197,7 @@ def seed(url: str, templates, plan: Plan, upto_before: int, upto: int, heads: di
             template = templates[kind][city_of(n)]
             head = copier.copy(template, case_id(n), out)
             if kind == "due":
-                heads[case_id(n)] = (head, template.updated_at)
+                heads[case_id(n)] = (head, template.updated_at, len(template.events))
         writer.write(cases_table, out[0])
         writer.write(events_table, out[1])
         writer.write(rungs_table, out[2])
@@ -220,16 +222,18 @@ def reset_due(url: str, heads: dict) -> None:
     from engine.store.tables import sweeps
     store = open_store(url)
     ids = sorted(heads)
+    (version,) = {v for _, _, v in heads.values()}  # the due template's events, before any sweep
     with store.write() as conn:
         for start in range(0, len(ids), 1000):
             chunk = ids[start:start + 1000]
-            conn.execute(delete(events_table).where(and_(events_table.c.case_id.in_(chunk), events_table.c.seq > 6)))
+            conn.execute(delete(events_table).where(and_(events_table.c.case_id.in_(chunk),
+                                                         events_table.c.seq > version)))
             conn.execute(update(rungs_table).where(and_(rungs_table.c.case_id.in_(chunk),
                                                         rungs_table.c.status.in_(("fired", "skipped")))).values(
                 status="pending", fired_at=None, sweep_id=None, claimed_by=None, lease_until=None))
         conn.execute(update(cases_table).where(cases_table.c.id == bindparam("k")).values(
-            version=6, fired=[], last_hash=bindparam("h"), updated_at=bindparam("u")),
-            [{"k": k, "h": h, "u": u} for k, (h, u) in heads.items()])
+            version=version, fired=[], last_hash=bindparam("h"), updated_at=bindparam("u")),
+            [{"k": k, "h": h, "u": u} for k, (h, u, _) in heads.items()])
         conn.execute(delete(sweeps))
     store.dispose()
 

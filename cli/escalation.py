@@ -39,10 +39,10 @@ def escalate(ctx, dry_run, limit, lease):
         return
     if result.fired:
         table(["case", "rung", "status", "due", "late", "action", "why", "clock"],
-              [[f["case_id"], f["rung"], ("would be " if dry_run else "") + f["status"],
+              [[f["case_id"], f["rung"], ("would be " if dry_run else "") + f["status"]
+                + (f" to {'/'.join(f['decided_by'])}" if f["status"] == "proposed" else ""),
                 short_time(datetime.fromisoformat(f["due_at"])), _late(f["late_seconds"]), f["action"],
-                f.get("reason") or (f"awaits {' or '.join(f['decided_by'])}" if f["status"] == "proposed" else "")
-                + (f"opened {f['linked_case']}" if f.get("linked_case") else ""), f["clock"]]
+                f.get("reason") or (f"opened {f['linked_case']}" if f.get("linked_case") else ""), f["clock"]]
                for f in result.fired], text=("why",), optional=("late", "action", "clock"))
     counts = result.counts
     if dry_run:
