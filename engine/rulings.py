@@ -8,6 +8,7 @@ with: flags raised, an interview or a posted supervision opened as a linked case
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 from engine import limits
@@ -28,26 +29,39 @@ _IN_REGION = (Guard("in_region"),)
 def decide(commands, case_id: str, rung: str, decision: str, *, actor: str | None, reason: str, now: datetime,
            expected_version: int | None = None) -> Case:
     """Approve or decline the proposal of `rung` (or, for `extension`, the extension application) on the case."""
-    from engine.commands import check_expected, check_time_order
-
     case_id = read_case_id(case_id)
     if decision not in DECISIONS:
         raise InvalidInput(f"a decision is approve or decline, not {limits.shown(decision)}", field="decision")
-    reason = _reason(reason, f"deciding '{rung}' on {case_id}", case_id)
+    what = f"deciding '{rung}' on {case_id}"
+    reason = _reason(reason, what, case_id)
+    with _opened(commands, case_id, what, actor=actor, now=now, expected_version=expected_version) as opened:
+        unit, case, who, run = opened
+        if rung == EXTENSION:
+            role, data = _extension_ruling(case, who, run.definition, decision, now)
+        else:
+            role, data = _proposal_ruling(commands, unit, case, who, run, rung, decision, now)
+        return _record(unit, case, who, run, "decide", role, {**data, "decision": decision, "reason": reason}, now)
+
+
+@contextmanager
+def _opened(commands, case_id: str, what: str, *, actor, now: datetime, expected_version: int | None):
+    """The unit, the case, who acts and the definition version, once every check before a ruling has passed."""
+    from engine.commands import check_expected, check_time_order
+
     with commands.unit() as unit:
         case, who = unit.case_and_actor(case_id, actor)
         run = unit.run(case.workflow, case.workflow_version)
         check_expected(case, expected_version)
         check_not_void(case)
         check_time_order(case, now)
-        unit.check_effective(now, f"deciding '{rung}' on {case_id}")
-        if rung == EXTENSION:
-            role, data = _extension_ruling(case, who, run.definition, decision, now)
-        else:
-            role, data = _proposal_ruling(commands, unit, case, who, run, rung, decision, now)
-        event = unit.event(case, trigger="decide", to_state=case.state, actor=who.name, role=role, at=now,
-                           data={**data, "decision": decision, "reason": reason}, run=run)
-        return unit.append(case, [event], run)
+        unit.check_effective(now, what)
+        yield unit, case, who, run
+
+
+def _record(unit, case: Case, who, run, trigger: str, role: str, data: dict, now: datetime) -> Case:
+    event = unit.event(case, trigger=trigger, to_state=case.state, actor=who.name, role=role, at=now, data=data,
+                       run=run)
+    return unit.append(case, [event], run)
 
 
 def _proposal_ruling(commands, unit, case: Case, who, run, rung: str, decision: str, now: datetime):
@@ -174,25 +188,15 @@ def correct(commands, case_id: str, *, actor: str | None, changes: dict, reason:
 
 
 def _ruling(commands, case_id: str, kind: str, *, actor, reason, now, expected_version, data_of) -> Case:
-    from engine.commands import check_expected, check_time_order
-
     case_id = read_case_id(case_id)
-    reason = _reason(reason, f"{kind} {case_id}", case_id)
-    with commands.unit() as unit:
-        case, who = unit.case_and_actor(case_id, actor)
-        run = unit.run(case.workflow, case.workflow_version)
-        check_expected(case, expected_version)
-        check_not_void(case)
-        check_time_order(case, now)
-        unit.check_effective(now, f"{kind} {case_id}")
+    what = f"{kind} {case_id}"
+    reason = _reason(reason, what, case_id)
+    with _opened(commands, case_id, what, actor=actor, now=now, expected_version=expected_version) as opened:
+        unit, case, who, run = opened
         rules = run.definition.corrections(kind)
-        what = f"{kind} {case_id}"
         role = pick_role(who, rules.roles, what)
         check_guards(rules, _context(case, who, now), what, case_id)
-        data = {**data_of(case, who), "reason": reason}
-        event = unit.event(case, trigger=kind, to_state=case.state, actor=who.name, role=role, at=now, data=data,
-                           run=run)
-        return unit.append(case, [event], run)
+        return _record(unit, case, who, run, kind, role, {**data_of(case, who), "reason": reason}, now)
 
 
 def check_not_void(case: Case) -> None:
