@@ -286,7 +286,7 @@ def list_(ctx, as_of, **filters):
       hazard case list --region 3717 --overdue --sort -due_at
       hazard case list --enterprise 化工 --found-from 2026-03-01 --as-of 2026-05-01
     """
-    from cli.output import level_forms, message, print_json, region_forms, table
+    from cli.output import deadline_forms, level_forms, message, print_json, region_forms, table
     from engine.documents import case_document
     from engine.filters import TABLE_PAGE, CaseFilter
 
@@ -303,7 +303,7 @@ def list_(ctx, as_of, **filters):
     # What a user acts on stays at any width: the case, its state, whether it is overdue, the deadline, and
     # the title and enterprise it is recognised by; level and region narrow first, then region, then level go.
     table(["case", "state", "level", "region", "enterprise", "title", "deadline", "overdue"],
-          [[c.id, c.state, level_forms(c.level), region_forms(c.region), c.enterprise, c.title, c.deadline or "",
+          [[c.id, c.state, level_forms(c.level), region_forms(c.region), c.enterprise, c.title, deadline_forms(c),
             "overdue" if c.overdue(moment) else ""] for c in page.cases], optional=("level", "region"))
     if page.more:
         message(f"{len(page.cases)} of {page.total} cases shown; {page.more} more (--limit, --offset, or --json for all)")

@@ -222,6 +222,15 @@ def level_forms(level: str) -> Forms:
     return Forms(label_of("level", level), label_of("level", level, short=True))
 
 
+def deadline_forms(case) -> Forms | str:
+    """The current deadline; an extended one says so: `2026-06-30 (原 2026-04-30)`, narrow `2026-06-30*`."""
+    from engine.escalation.decisions import original_deadline
+    first = original_deadline(case.decisions, case.deadline)
+    if case.deadline and first and first != case.deadline:
+        return Forms(f"{case.deadline} (原 {first})", f"{case.deadline}*")
+    return case.deadline or ""
+
+
 def region_forms(code: str) -> Forms:
     """`371721 曹县`, or 曹县 where the table is narrow."""
     from engine import regions

@@ -93,3 +93,14 @@ def test_correct_keeps_the_old_and_new_values(runner, db_url, service):
     wrong = hazard(runner, db_url, "2026-03-03T09:00", "--json", "case", "correct", case.id, "--set", "level=general",
                    "--reason", "x", actor="zhang")
     assert wrong.exit_code == 2 and "title, enterprise, region, industry, source" in json.loads(wrong.stdout)["error"]["message"]
+
+
+def test_an_extended_deadline_shows_the_original_in_the_register(runner, db_url, service):
+    """`case list` marks an extended deadline: wide with the original beside it, narrow with an asterisk."""
+    case = run_to(service, report(service).id, "rectifying")
+    service.commands.extend_deadline(case.id, actor="ent", until="2026-06-30", reason="设备到货延迟", now="2026-04-01T09:00")
+    service.commands.decide(case.id, "extension", "approve", actor="zhang", reason="同意", now="2026-04-02T09:00")
+    wide = runner.invoke(cli, ["--db", db_url, "--now", "2026-04-03T09:00", "case", "list", "--wide"])
+    assert "2026-06-30 (原 2026-04-30)" in wide.stdout
+    narrow = runner.invoke(cli, ["--db", db_url, "--now", "2026-04-03T09:00", "case", "list"], env={"COLUMNS": "80"})
+    assert "2026-06-30*" in narrow.stdout
