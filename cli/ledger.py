@@ -15,7 +15,7 @@ from cli.options import parse_sets, case_filter_options, is_json, json_option
               help="Give every row a field the sheet lacks (repeatable), e.g. --set region=371721; a value in the "
                    "sheet wins.")
 @click.option("--dry-run", is_flag=True, help="Write nothing; show what would be imported: counts by level and "
-                                              "state, the column mapping, the first rows.")
+                                              "state, the column mapping, the first rows, the rows held already.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the skipped ones (default: any "
                                                    "bad row stops the import, exit 2, nothing written).")
 @json_option
@@ -25,7 +25,9 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid):
 
     Every row is checked before anything is written; a bad row is reported as FILE:ROW: what is wrong (the
     row Excel shows) and nothing is written, unless --skip-invalid. All rows are written in one transaction;
-    importing the same file (and sheet) again is refused (exit 6) naming the earlier import.
+    importing the same file (and sheet) again is refused (exit 6) naming the earlier import. A row the register
+    holds already (the same 隐患编号 of the enterprise, or the same enterprise, title and found date) is not
+    imported again: a corrected copy of a sheet brings in only its new rows, and says which rows it held.
 
     \b
     Example:
@@ -63,6 +65,7 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid):
     for line in report.problems():
         message(f"skipped {line}")
     _hints("\n".join(report.problems()))
+    _print_held(report)
     if is_json(ctx):
         print_json(report.document())
     elif dry_run:
@@ -75,7 +78,8 @@ def _print_preview(report) -> None:
     from cli.output import level_forms, message, pairs, table
 
     pairs([("file", report.file), ("sheet", report.sheet or "-"), ("header row", report.header_row),
-           ("rows", report.rows), ("would import", report.valid), ("would skip", report.skipped)]
+           ("rows", report.rows), ("would import", report.new), ("held already", len(report.existing)),
+           ("repeated in the sheet", len(report.repeated)), ("would skip", report.skipped)]
           + [(f"  {level}", n) for level, n in report.by_level.items()]
           + [(f"  {workflow}: {state}", n) for workflow, states in report.by_state.items()
              for state, n in states.items()], title="dry run: nothing written")
@@ -87,18 +91,46 @@ def _print_preview(report) -> None:
         table(["row", "state", "level", "found_at", "enterprise", "title"],
               [[r["row"], r["state"], level_forms(r["values"]["level"]), r["values"]["found_at"],
                 r["values"]["enterprise"], r["values"]["title"]] for r in report.first_rows], title="first rows")
-    message(f"{report.file}: {report.valid} of {report.rows} rows would be imported")
+    if report.existing:
+        shown = report.existing[:HELD_LINES]
+        table(["row", "case", "held by"], [[e["row"], e["case_id"], HELD_BY[e["by"]]] for e in shown],
+              title="held already: not imported again")
+        if len(report.existing) > HELD_LINES:
+            message(f"... and {len(report.existing) - HELD_LINES} more held rows (--json lists them all)")
+    message(f"{report.file}: {report.new} of {report.rows} rows would be imported")
 
 
 def _print_summary(report) -> None:
-    from cli.output import pairs
+    from cli.output import message, pairs
 
     cases = ", ".join(f"{r['first']} .. {r['last']}" + (f" ({r['count']})" if len(report.case_ranges) > 1 else "")
                       for r in report.case_ranges) or "-"  # per year: the numbers of each year are contiguous
     pairs([("file", report.file), ("sheet", report.sheet or "-"), ("sha256", report.sha256), ("rows", report.rows),
-           ("imported", report.imported), ("skipped", report.skipped), ("cases", cases),
+           ("imported", report.imported), ("held already", len(report.existing)),
+           ("repeated in the sheet", len(report.repeated)), ("skipped", report.skipped), ("cases", cases),
            ("import", report.import_id if report.import_id is not None else "-")],
           title=f"imported by {report.actor}")
+    if report.valid and not report.new:
+        message(f"{report.file}: nothing new: every valid row is held already; nothing was written")
+
+
+HELD_LINES = 50  # rows held or repeated listed one by one; --json lists them all
+HELD_BY = {"code": "the same 隐患编号 of the enterprise", "title": "the same enterprise, title and found date"}
+
+
+def _print_held(report) -> None:
+    """Which rows were not imported because the register holds them, or because they repeat an earlier row:
+    on stderr, as skipped rows are (a dry run shows the held ones as a table instead)."""
+    from cli.output import message
+    lines = [] if report.dry_run else [
+        f"held {report.file}:{e['row']}: already {e['case_id']} ({HELD_BY[e['by']]})" for e in report.existing]
+    once = "would be imported once" if report.dry_run else "imported once"
+    lines += [f"repeated {report.file}:{r['row']}: the same hazard as row {r['same_as']} ({HELD_BY[r['by']]}): "
+              f"{once}" for r in report.repeated]
+    for line in lines[:HELD_LINES]:
+        message(line)
+    if len(lines) > HELD_LINES:
+        message(f"... and {len(lines) - HELD_LINES} more (--json lists them all)")
 
 
 @click.command("export")

@@ -14,6 +14,8 @@ BY_FIELDS = ("region", "province", "city", "county", "industry", "source", "leve
              "state")  # engine.reports.tally.GROUP_FIELDS (a test keeps them equal)
 COUNT_COLUMNS = (("found", "found"), ("rectified", "rectified"), ("open", "open"), ("overdue", "overdue"),
                  ("rectified_on_time", "on time"), ("not_yet_due", "not yet due"))
+RATE_COLUMNS = (("rate", "rate"), ("on_time_rate", "on-time rate"), ("accepted", "accepted"),
+                ("accepted_rate", "accepted rate"))  # acceptance (验收) a further column after the rates
 
 definition_option = click.option(
     "--definition", "definition_file", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -76,9 +78,11 @@ def _render(page, fmt: str):
 @json_option
 @click.pass_context
 def stats(ctx, by, from_, to, region, level, as_of, definition_file):
-    """Found, rectified, open, overdue, rectified on time, not yet due, and the rates, per group and in total.
+    """Found, rectified, open, overdue, rectified on time, not yet due, accepted, and the rates, per group and in total.
 
-    Counts hazards found in the period, as of its end (or now while it runs). Every division under --region
+    Counts hazards found in the period, as of its end (or now while it runs). Rectified means rectification
+    complete (已整改), accepted means accepted by the department (已验收); a report definition may count the
+    accepted ones as rectified instead (counts_as_rectified: accepted). Every division under --region
     appears, with zeros where nothing was found. --json gives the exact counts and the rounded rates.
 
     \b
@@ -113,7 +117,7 @@ def print_stats(result) -> None:
     from engine import regions
     by = list(result.by)
     region_fields = [f for f in by if f in ("region", "province", "city", "county")]
-    columns = by + ["code"] * bool(region_fields) + [label for _, label in COUNT_COLUMNS] + ["rate", "on-time rate"]
+    columns = by + ["code"] * bool(region_fields) + [label for _, label in COUNT_COLUMNS + RATE_COLUMNS]
     rows = []
     for row in result.rows + [result.total]:
         is_total = row is result.total
@@ -123,7 +127,8 @@ def print_stats(result) -> None:
         if region_fields:
             code = row.group.get(region_fields[-1])
             cells.append("" if is_total or not code else regions.six_digits(code))
-        cells += [getattr(row.counts, key) for key, _ in COUNT_COLUMNS] + [row.texts["rate"], row.texts["on_time_rate"]]
+        cells += [getattr(row.counts, key) for key, _ in COUNT_COLUMNS]
+        cells += [row.counts.accepted if key == "accepted" else row.texts[key] for key, _ in RATE_COLUMNS]
         rows.append(cells)
     where = regions.full_name(result.region) if result.region else "all regions"
     span = f"found {result.start or '…'} .. {result.end or '…'}" if result.start or result.end else "found any time"

@@ -303,7 +303,8 @@ def _without_the_past_deadline_guard(service):
 
 def test_a_deadline_already_past_when_assigned_is_missed_from_that_moment(service):
     """Assigned with a deadline seven months gone and closed the same day: the trace and dossier say it was late,
-    from the moment the deadline passed (seven months), when nobody held it yet: the report came in December."""
+    from the moment the deadline passed (seven months), when nobody held it yet: the report came in December;
+    late until the enterprise submitted its rectification (rectified, if late)."""
     _without_the_past_deadline_guard(service)
     service.clock.at = parse_time("2026-12-01T09:00")
     case = report(service, found_at="2026-03-01T09:00")  # a deadline may not fall before the finding
@@ -317,12 +318,12 @@ def test_a_deadline_already_past_when_assigned_is_missed_from_that_moment(servic
     _, found = service.audit.trace_case(case.id, as_of=service.clock.now())
     (missed,) = [m for m in found["missed"] if m["kind"] == "deadline"]
     assigned = next(a["at"] for a in found["actions"] if a["trigger"] == "assign")
-    verified = next(a["at"] for a in found["actions"] if a["trigger"] == "verify")
+    submitted = next(a["at"] for a in found["actions"] if a["trigger"] == "submit")
     passed = parse_time("2026-05-01T00:00")
-    assert missed["deadline"] == "2026-04-30" and missed["at"] == passed and missed["until"] == verified
-    assert missed["holder"] is None and missed["seconds"] == (verified - passed).total_seconds()
+    assert missed["deadline"] == "2026-04-30" and missed["at"] == passed and missed["until"] == submitted
+    assert missed["holder"] is None and missed["seconds"] == (submitted - passed).total_seconds()
     assert missed["days"] > 210 and assigned > passed
-    assert [(h["holder"], h["state"]) for h in missed["held"]] == [("enterprise", "rectifying"), ("supervisor", "verifying")]
+    assert [(h["holder"], h["state"]) for h in missed["held"]] == [("enterprise", "rectifying")]
     page = to_html(service.audit.dossier(case.id))
     assert "无逾期" not in page and "2026-04-30" in page
 
@@ -344,7 +345,8 @@ def test_a_deadline_that_passes_before_assignment_names_every_holder_while_late(
 
 def test_paused_time_is_not_late_but_a_pause_after_the_deadline_stays_late(service):
     """Submitted in time and verified after the deadline: nothing missed (the ladder's count); submitted late:
-    missed from the deadline to the verification."""
+    missed from the deadline to the submission, when rectification was complete (the wait for the verification
+    after it is the department's, on the verification clock)."""
     on_time, late = report(service), report(service)
     for case in (on_time, late):
         run_to(service, case.id, "rectifying")                          # deadline 2026-04-30
@@ -358,11 +360,11 @@ def test_paused_time_is_not_late_but_a_pause_after_the_deadline_stays_late(servi
     traces = {c.id: service.audit.trace_case(c.id, as_of=service.clock.now())[1] for c in (on_time, late)}
     assert [m for m in traces[on_time.id]["missed"] if m["kind"] == "deadline"] == []
     (missed,) = [m for m in traces[late.id]["missed"] if m["kind"] == "deadline"]
-    assert (missed["at"], missed["until"]) == (parse_time("2026-05-01T00:00"), parse_time("2026-05-05T09:00"))
+    assert (missed["at"], missed["until"]) == (parse_time("2026-05-01T00:00"), parse_time("2026-05-03T09:00"))
     # One definition of overdue: the register agrees with the trace at every moment.
-    for moment in ("2026-04-30T12:00", "2026-05-02T09:00", "2026-05-04T09:00"):
+    for moment, overdue in (("2026-04-30T12:00", set()), ("2026-05-02T09:00", {late.id}), ("2026-05-04T09:00", set())):
         listed = {c.id for c in service.queries.cases(overdue=True, as_of=moment).cases}
-        assert listed == ({late.id} if moment > "2026-05-01" else set()), moment
+        assert listed == overdue, moment
 
 
 # -- what the log proves about everything derived from it ------------------------------------------------------------

@@ -18,10 +18,10 @@ from tests.conftest import FIVE, PG_URL, report, seed
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "docs" / "example-ledger.xlsx")
 NOW = "2026-04-01T09:00"
-# due_at aside: a ledger has no column for when rectification was reported done, so the time a live case
-# waited for its verification (which moves its due time later) does not come back; see the README.
-REGISTER = ("title", "state", "level", "workflow", "deadline", "found_at", "rectified_at", "closed_at",
-            "enterprise", "region", "industry", "source", "overdue")
+# The completion date (整改完成日期) and the check date (复查日期) both come back, and with them the time a live
+# case waited for its verification, which moved its due time later.
+REGISTER = ("title", "state", "level", "workflow", "deadline", "found_at", "rectified_at", "accepted_at", "due_at",
+            "closed_at", "enterprise", "region", "industry", "source", "overdue")
 FIVE_FIELDS = ("responsible_unit", "responsible_person", "measures", "funds", "deadline", "emergency_plan")
 
 
@@ -86,7 +86,7 @@ def kept(service, runner, seeded_url):
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
 def test_export_then_import_into_a_fresh_database_gives_the_same_register(runner, kept, fresh_url, tmp_path, suffix):
-    """Title, state, level, deadline, the five implementations and the dates come back as they were."""
+    """Title, state, level, deadline, the five implementations, the dates and the due times come back as they were."""
     path = tmp_path / f"台账{suffix}"
     result = invoke(runner, kept, "export", path)
     assert result.exit_code == 0, result.output

@@ -345,11 +345,14 @@ def test_cases_of_several_years_are_reported_by_id_and_per_year(hz, tmp_path):
     again = hz("import", path, "--set", "region=371721")
     assert again.exit_code == 6
     assert "10 cases, HZ-2019-000001 to HZ-2026-000009 (ids of 2019-2026)" in again.stderr
-    copy = tmp_path / "copy.csv"
-    copy.write_bytes(path.read_bytes().replace(b"2019-05-06", b"2019-05-07"))
-    text = hz("import", copy, "--set", "region=371721")
+    other = ledger_csv(tmp_path, *(r.replace("隐患", "另一隐患") for r in rows), name="other.csv")  # ten others
+    text = hz("import", other, "--set", "region=371721")
     assert text.exit_code == 0, text.output
     assert "HZ-2019-000002 .. HZ-2019-000002 (1), HZ-2026-000010 .. HZ-2026-000018 (9)" in text.stdout
+    corrected = tmp_path / "corrected.csv"  # the first sheet with the 2019 row's date corrected: that row only
+    corrected.write_bytes(path.read_bytes().replace(b"2019-05-06", b"2019-05-07"))
+    doc = json.loads(hz("--json", "import", corrected, "--set", "region=371721").stdout)
+    assert (doc["imported"], len(doc["existing"]), doc["first_case"]) == (1, 9, "HZ-2019-000003")
 
 
 def test_a_double_import_is_refused_before_any_progress_is_shown(hz, tmp_path, monkeypatch):

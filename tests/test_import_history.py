@@ -58,6 +58,27 @@ def test_an_undated_step_takes_the_time_of_the_step_before_and_time_never_runs_b
     assert plan.steps[0].at == instant("2026-02-10")
 
 
+def test_a_rectified_row_is_submitted_at_its_completion_date_and_verified_at_its_check_date():
+    """整改完成日期 dates the submission (or the fix on the spot), 复查日期 the verification: the case is rectified
+    when the sheet says the work was done, accepted when it was checked."""
+    plan = plan_row({**ROW, "rectified_at": "2026-03-20"}, "verifying", MAJOR)
+    assert triggers(plan) == ["assign", "start", "submit"]
+    assert plan.steps[-1].at == instant("2026-03-20") and plan.steps[-1].to_state == "verifying"
+    plan = plan_row({**ROW, "rectified_at": "2026-03-20", "verified_at": "2026-03-25"}, "verified", MAJOR)
+    assert [(s.trigger, s.at) for s in plan.steps[2:]] == [("submit", instant("2026-03-20")),
+                                                           ("verify", instant("2026-03-25"))]
+    assert all("rectified_at" not in s.fields and "verified_at" not in s.fields for s in plan.steps)
+    spot = plan_row({**ROW, "level": "general", "rectified_at": "2026-01-13"}, "verifying", GENERAL)
+    assert [(s.trigger, s.at) for s in spot.steps] == [("fix", instant("2026-01-13"))]
+
+
+def test_the_built_in_workflows_count_rectification_complete_as_rectified():
+    """verifying (待验收 / 待复查) is rectified, not accepted; verified and closed are both (workflows/*.yaml)."""
+    assert MAJOR.rectified_states == {"verifying", "verified", "closed"}
+    assert MAJOR.accepted_states == {"verified", "closed"}
+    assert GENERAL.rectified_states == {"verifying", "closed"} and GENERAL.accepted_states == {"closed"}
+
+
 def test_a_general_hazard_with_a_deadline_is_assigned_and_one_fixed_at_once_is_fixed():
     """限期整改 (deadline after the found day) starts the deadline's clock; 立查立改 takes the shortest way."""
     general = {**ROW, "level": "general"}

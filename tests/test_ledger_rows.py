@@ -105,6 +105,28 @@ def test_progress_is_the_latest_stage_the_row_shows(state, result, verified, pro
     assert row.valid and row.progress == progress
 
 
+@pytest.mark.parametrize("state, result, completed, checked, progress", [
+    ("", "", "2026-03-04", "", "verifying"),            # a completion date alone: rectification complete
+    ("已整改", "", "2026-03-04", "", "verifying"),
+    ("已整改", "合格", "2026-03-04", "2026-03-05", "verified"),
+    ("", "不合格", "2026-03-04", "2026-03-05", "rectifying"),  # the completion its check failed does not stand
+])
+def test_a_completion_date_is_rectification_complete_and_a_check_date_acceptance(state, result, completed, checked,
+                                                                                    progress):
+    """整改完成日期 is its own column (rectified_at), no longer read as the check date (复查日期, verified_at)."""
+    header = HEADER + ["隐患状态", "复查结果", "整改完成日期", "复查日期"]
+    row = csv_ledger([header, GOOD + [state, result, completed, checked]]).rows[0]
+    assert row.valid and row.progress == progress
+    assert row.values["rectified_at"] == "2026-03-04" and row.values.get("verified_at", "") == checked
+
+
+def test_a_completion_date_after_the_check_date_is_a_problem():
+    """found <= assigned <= rectified <= verified <= closed."""
+    header = HEADER + ["整改完成日期", "复查日期"]
+    row = csv_ledger([header, GOOD + ["2026-03-06", "2026-03-05"]]).rows[0]
+    assert row.problems == ("复查日期 2026-03-05 is before 整改完成日期 2026-03-06",)
+
+
 def test_a_state_contradicted_by_the_row_is_a_problem():
     """状态 整改中 with a passed check is a contradiction to fix in the sheet, not to guess about."""
     row = csv_ledger([HEADER + ["隐患状态", "复查结果"], GOOD + ["整改中", "验收合格"]]).rows[0]

@@ -26,7 +26,7 @@ APP = ["app.py", "commands.py", "queries.py", "unit.py", "sweep.py", "auditor.py
        "accounts.py", "init.py",
        "reports/app.py", "reports/app_figures.py", "reports/app_lists.py", "reports/app_bulletin.py",
        "reports/app_ranking.py", "reports/app_campaigns.py",
-       "ledger/importer.py", "ledger/exporter.py"]
+       "ledger/importer.py", "ledger/exporter.py", "ledger/recognition.py"]
 
 
 def pure_files() -> list[Path]:

@@ -18,13 +18,52 @@ def _counts(row) -> dict:
 
 
 def test_march_is_counted_as_worked_out_by_hand(service):
-    """March's hazards as of the end of March: found, rectified, overdue and on time as the timeline says."""
+    """March's hazards as of the end of March: found, rectified, overdue, on time and accepted as the timeline says."""
     report_scenario(service)
     stats = service.reports.stats(from_="2026-03-01", to="2026-03-31", region="3717", now="2026-05-10T09:00")
     assert _counts(stats.total) == MARCH_END
     assert stats.at == parse_time("2026-04-01T00:00")
-    assert stats.total.texts == {"rate": "42.86%", "on_time_rate": "25.00%"}  # 3 of 7; 1 of (3 + 1 overdue)
-    assert stats.total.counts.not_yet_due == 3
+    # 3 of 7; 1 of (3 + 1 overdue); the three rectified were accepted by then as well
+    assert stats.total.texts == {"rate": "42.86%", "on_time_rate": "25.00%", "accepted_rate": "42.86%"}
+    assert stats.total.counts.not_yet_due == 3 and stats.total.counts.accepted == 3
+
+
+def test_a_submission_awaiting_acceptance_counts_as_rectified_not_accepted(service):
+    """As of the end of March (replayed), `paused` was submitted on 03-24, before its deadline, and not yet
+    checked: rectified on time (已整改), not accepted (已验收), neither overdue nor "not yet due"."""
+    ids = report_scenario(service)
+    stats = service.reports.stats(from_="2026-03-01", to="2026-03-31", as_of="2026-04-01T00:00")
+    assert _counts(stats.total) == {"found": 7, "rectified": 4, "overdue": 1, "rectified_on_time": 2}
+    assert (stats.total.counts.accepted, stats.total.counts.not_yet_due) == (3, 2)
+    assert stats.total.texts == {"rate": "57.14%", "on_time_rate": "40.00%", "accepted_rate": "42.86%"}
+    paused = service.queries.case_as_of(ids["paused"], parse_time("2026-04-01T00:00"))
+    assert (paused.state, paused.rectified_at, paused.accepted_at) == ("verifying", parse_time("2026-03-24T09:00"), None)
+
+
+def test_a_failed_verification_undoes_the_rectification(service):
+    """`paused` was rejected on 04-05: from then on it is rectifying again, not rectified, and overdue once its
+    moved deadline (04-07) passes; the register and the replay agree."""
+    ids = report_scenario(service)
+    case = service.queries.case(ids["paused"])
+    assert (case.state, case.rectified_at, case.accepted_at) == ("rectifying", None, None)
+    for at in ("2026-04-06T00:00", "2026-04-08T00:00"):
+        live = service.reports.stats(from_="2026-03-01", now=at)
+        replayed = service.reports.stats(from_="2026-03-01", as_of=at)
+        assert live.total.counts == replayed.total.counts
+    assert replayed.total.counts.rectified == 3 and replayed.total.counts.overdue == 2  # `overdue` and `paused`
+
+
+def test_the_definition_may_count_only_the_accepted_as_rectified(service):
+    """`counts_as_rectified: accepted`: 已整改 and 整改率 read acceptance, as this engine counted before the two were
+    told apart; on-time and overdue follow the same reading."""
+    report_scenario(service)
+    d = service.reports.definition("report: accepted-only\ntitle: 验收口径\ncounts_as_rectified: accepted\n", "a.yaml")
+    stats = service.reports.stats(from_="2026-03-01", to="2026-03-31", as_of="2026-04-01T00:00", definition=d)
+    assert _counts(stats.total) == {"found": 7, "rectified": 3, "overdue": 1, "rectified_on_time": 1}
+    assert stats.total.counts.accepted == 3 and stats.as_dict()["rounding"]["counts_as_rectified"] == "accepted"
+    live = service.reports.stats(from_="2026-03-01", to="2026-03-15", now="2026-05-10T09:00", definition=d)
+    # by 03-15 only the spot fix was accepted; `late` (submitted 03-15, accepted 03-20) was still overdue
+    assert _counts(live.total) == {"found": 7, "rectified": 1, "overdue": 1, "rectified_on_time": 1}
 
 
 def test_every_county_appears_by_name_and_the_silent_ones_with_zeros(service):
@@ -103,14 +142,18 @@ def test_as_of_now_equals_the_live_figures(service):
 
 
 def test_a_past_period_is_looked_at_as_of_its_end(service):
-    """Up to 03-15, as of its end: `late` (verified 03-20) is still open and overdue then; only the spot fix counts
-    as rectified; the register's reading agrees with the replay of that moment."""
+    """Up to 03-15, as of its end: `late` (submitted 03-15, after its deadline of 03-10; verified 03-20) and
+    `late_general` (submitted 03-14, deadline 03-12) are rectified late then, not yet accepted; only the spot fix
+    is on time; the register's reading agrees with the replay of that moment."""
     ids = report_scenario(service)
     stats = service.reports.stats(from_="2026-03-01", to="2026-03-15", now="2026-05-10T09:00")
-    assert _counts(stats.total) == {"found": 7, "rectified": 1, "overdue": 1, "rectified_on_time": 1}
+    assert _counts(stats.total) == {"found": 7, "rectified": 3, "overdue": 0, "rectified_on_time": 1}
+    assert stats.total.counts.accepted == 1
     replayed = service.reports.stats(from_="2026-03-01", to="2026-03-15", as_of="2026-03-16T00:00")
     assert replayed.total.counts == stats.total.counts
-    assert service.queries.case_as_of(ids["late"], parse_time("2026-03-16T00:00")).overdue(parse_time("2026-03-16"))
+    late = service.queries.case_as_of(ids["late"], parse_time("2026-03-16T00:00"))
+    assert late.rectified_at == parse_time("2026-03-15T09:00") and late.accepted_at is None
+    assert not late.overdue(parse_time("2026-03-16"))
 
 
 def test_a_running_period_is_looked_at_as_of_now(service):
@@ -142,7 +185,7 @@ def test_rounding_and_the_on_time_base_come_from_the_definition(service, decimal
     d = service.reports.definition(text, "mine.yaml")
     stats = service.reports.stats(by=["county"], from_="2026-03-01", to="2026-03-31", region="3717", definition=d,
                                   now="2026-05-10T09:00")
-    assert stats.total.texts == {"rate": rate, "on_time_rate": on_time}
+    assert {k: stats.total.texts[k] for k in ("rate", "on_time_rate")} == {"rate": rate, "on_time_rate": on_time}
     assert {r.texts["rate"] for r in stats.rows if not r.counts.found} == {zero}
 
 

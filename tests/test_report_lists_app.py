@@ -162,3 +162,18 @@ def test_states_and_flags_are_printed_by_their_chinese_labels(service, swept):
     overdue = rows[swept["overdue"]]
     assert (overdue["state"], overdue["state_label"]) == ("rectifying", "整改中")
     assert overdue["flags"] == ["exposed", "suspended"] and overdue["flag_labels"] == labels
+
+
+def test_what_the_lists_call_open_follows_what_the_definition_counts_as_rectified(service, swept):
+    """As of 04-12, `on_time` was submitted (04-10) and not yet verified: rectified, so not on 整改清零重大隐患清单;
+    a definition that counts acceptance only (`counts_as_rectified: accepted`) keeps it there."""
+    from importlib import resources
+    at = "2026-04-12T00:00"
+    shipped = {r["case_id"] for r in _lists(service, list="major-to-clear", as_of=at)["major-to-clear"]}
+    assert swept["on_time"] not in shipped and swept["overdue"] in shipped
+    text = resources.files("engine.reports").joinpath("default.yaml").read_text(encoding="utf-8")
+    accepted = service.reports.definition(text.replace("counts_as_rectified: rectified", "counts_as_rectified: accepted"),
+                                          "accepted.yaml")
+    assert accepted.counts_as_rectified == "accepted"
+    listed = {r["case_id"] for r in _lists(service, list="major-to-clear", as_of=at, definition=accepted)["major-to-clear"]}
+    assert listed == shipped | {swept["on_time"]}

@@ -20,7 +20,7 @@ from engine.machine import Actor
 
 IMPORT_ROLES = ("supervisor", "committee", "enterprise")
 OWN_LEDGER_ROLE = "enterprise"
-NOT_AFTER_NOW = ("found_at", "assigned_at", "verified_at", "closed_at")  # a deadline may well lie ahead
+NOT_AFTER_NOW = ("found_at", "assigned_at", "rectified_at", "verified_at", "closed_at")  # a deadline may lie ahead
 
 
 def import_role(actor: Actor) -> str:

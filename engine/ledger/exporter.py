@@ -5,12 +5,13 @@ One row per hazard (linked interviews and posted supervisions are not rows of a 
 fields the reader knows, headed by each field's first header in headers.yaml (or by the field names); a
 column no exported case fills is left out unless it is one of `ALWAYS`. Values are the register's own:
 - 隐患状态 is the state's stage of the closed loop (已上报 … 已销号), which an import maps back to the state;
-- 排查日期 is the found time; 交办日期 the time the deadline's clock started (the assignment); 复查日期 the
-  time the case entered a rectified state (for a case not rectified: the date its ledger gave, if any);
-  销号日期 the time a closed case was closed. A time at 00:00 Asia/Shanghai is written as its day;
+- 排查日期 is the found time; 交办日期 the time the deadline's clock started (the assignment); 整改完成日期 the
+  time the case entered a rectified state (rectification complete); 复查日期 the time it entered an accepted
+  state (for a case not yet there: the date its ledger gave, if any); 销号日期 the time a closed case was
+  closed. A time at 00:00 Asia/Shanghai is written as its day;
 - 隐患来源 is the source's label with Chinese headers (执法检查), its term with field names (inspection).
 So an export imported into a fresh database gives the same register: title, state, level, deadline, the five
-implementations and these dates.
+implementations and these dates (and with them the due time, moved by the wait for the acceptance).
 """
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ from engine.ledger.writer import write_ledger
 
 EXPORT_COLUMNS = ("id", "title", "enterprise", "region", "industry", "level", "source", "hazard_type", "location",
                   "criterion", "found_at", "measures", "responsible_unit", "responsible_person", "funds", "deadline",
-                  "emergency_plan", "department", "assigned_at", "verified_at", "verifier", "result", "opinion",
-                  "closed_at", "closing_note", "state", "inspector", "note")
+                  "emergency_plan", "department", "assigned_at", "rectified_at", "verified_at", "verifier", "result",
+                  "opinion", "closed_at", "closing_note", "state", "inspector", "note")
 ALWAYS = frozenset({"id", "title", "enterprise", "region", "industry", "level", "source", "found_at", "measures",
                     "responsible_unit", "responsible_person", "funds", "deadline", "emergency_plan", "state"})
 _TEXT_FIELDS = ("hazard_type", "location", "criterion", "measures", "responsible_unit", "responsible_person", "funds",
@@ -92,7 +93,8 @@ def register_row(case: Case, *, clock: str | None, labels: bool) -> dict:
             row[name] = fields[name]
     started = (case.clocks.get(clock) or {}).get("started_at") if clock else None
     row["assigned_at"] = fields.get("assigned_at") or (_shown(datetime.fromisoformat(started)) if started else None)
-    row["verified_at"] = _shown(case.rectified_at) if case.rectified_at else fields.get("verified_at")
+    row["rectified_at"] = _shown(case.rectified_at) if case.rectified_at else fields.get("rectified_at")
+    row["verified_at"] = _shown(case.accepted_at) if case.accepted_at else fields.get("verified_at")
     row["closed_at"] = _shown(case.closed_at) if case.is_final and case.closed_at else None
     return row
 

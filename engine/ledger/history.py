@@ -10,9 +10,11 @@ Pure: the importer (`engine/ledger/importer.py`) writes what `plan_row` returns.
   that starts the clock running against the deadline, a row without (立查立改) the shortest. Both are cached
   per definition version, so a 100,000-row import searches a handful of times.
 - Times (`STEP_DATES`): each step takes the first of its dates the row has (found for the report, assigned
-  for assign and start, the completion/check date for submit and verify, closed for close), and never an
-  earlier time than the step before it, so the log stays in time order; a step the sheet dates nowhere
-  takes the time of the step before it. A bare day means its first moment (00:00 Asia/Shanghai).
+  for assign and start, the completion date (整改完成日期) for fix and submit, else the check date, the check
+  date (复查/验收日期) for verify and reject, closed for close), and never an earlier time than the step before
+  it, so the log stays in time order; a step the sheet dates nowhere takes the time of the step before it. A
+  bare day means its first moment (00:00 Asia/Shanghai). So a row marked 已整改 is rectified (the workflow's
+  `verifying` state counts so) at its completion date, on time or late against its deadline.
 - Fields: each value goes with the first step that takes it in the definition (report, assign, verify...);
   a value no step takes goes with the step that reaches its stage (`STAGE_FIELDS`: verifier and result with
   the verification), else with the report. The row's stage itself becomes the state, and a date that dates
@@ -41,15 +43,16 @@ STEP_DATES: dict[str, tuple[str, ...]] = {
     "report": ("found_at",),
     "assign": ("assigned_at", "found_at"),
     "start": ("assigned_at", "found_at"),
-    "fix": ("found_at",),
-    "submit": ("verified_at",),
+    "fix": ("rectified_at", "found_at"),
+    "submit": ("rectified_at", "verified_at"),
     "verify": ("verified_at", "closed_at"),
     "reject": ("verified_at",),
     "close": ("closed_at", "verified_at"),
 }
 # Values no step of the definition takes, kept with the step that reaches their stage.
-STAGE_FIELDS = {"assigned_at": "assigned", "verified_at": "verified", "verifier": "verified", "result": "verified",
-                "opinion": "verified", "closed_at": "closed", "closing_note": "closed"}
+STAGE_FIELDS = {"assigned_at": "assigned", "rectified_at": "verifying", "verified_at": "verified",
+                "verifier": "verified", "result": "verified", "opinion": "verified", "closed_at": "closed",
+                "closing_note": "closed"}
 ATTRIBUTES = ("title", "enterprise", "region", "industry", "level", "source", "found_at")
 RENAMED = {"id": "ledger_id"}  # the sheet's own number (隐患编号); a case's `id` is the engine's
 NOT_FIELDS = frozenset({"state"})

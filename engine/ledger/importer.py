@@ -6,7 +6,12 @@ unit of work, or nothing.
 1. Read (`read_ledger`, pure): the reader's problems of every row.
 2. Check (`checks.py`, pure): the engine's, with the acting user and the import's time; and the file must not
    have been imported before (same SHA-256, same sheet): that is a Conflict naming the earlier import.
-3. Write, in one transaction: per row a case at the state its stage lands on (`history.py`), one event per
+3. Recognise (`recognition.py`): rows the register holds already (the same code, or the same enterprise,
+   title and found day) are not imported again, and a row repeating an earlier one of the sheet is imported
+   once; both are reported, row by row. A copy differing by a byte, or a corrected copy, so brings in only
+   its new rows. In a real import this is read inside the write transaction, after the case-number lock two
+   imports of a year queue on, so two imports of overlapping sheets cannot both write a row.
+4. Write, in one transaction: per new row a case at the state its stage lands on (`history.py`), one event per
    transition on the way, each dated by the sheet and signed by the importing user in the role `import`,
    each carrying `{"import": {file, sheet, row, sha256}}`; then the import's own record (engine/store/records.py).
    Case numbers are reserved per year in one statement; the unit is flushed every `CHUNK` rows (executemany
@@ -34,6 +39,7 @@ from engine.escalation import actions, ladder
 from engine.ledger.checks import RowChecker, import_role
 from engine.ledger.history import check_workflow, instant, plan_row, state_for, workflow_for
 from engine.ledger.ledger import Ledger, read_ledger
+from engine.ledger.recognition import Recognition, recognise
 from engine.replay import IMPORT_ROLE
 from engine.unit import check_not_future
 
@@ -53,7 +59,10 @@ class ImportReport:
     mapping: dict
     errors: list[dict]
     imported: int = 0
-    skipped: int = 0
+    skipped: int = 0                # bad rows left out (--skip-invalid)
+    new: int = 0                    # valid rows not held already: imported, or to be on a dry run
+    existing: list = field(default_factory=list)   # {row, case_id, by}: held already, not imported again
+    repeated: list = field(default_factory=list)   # {row, same_as, by}: an earlier row of the sheet again
     not_permitted: bool = False  # some row is outside what the acting user may import
     by_level: dict = field(default_factory=dict)
     by_state: dict = field(default_factory=dict)   # workflow -> state -> rows landing there
@@ -73,6 +82,7 @@ class ImportReport:
         """The `--json` summary."""
         doc = {"file": self.file, "sheet": self.sheet, "sha256": self.sha256, "header_row": self.header_row,
                "rows": self.rows, "valid": self.valid, "imported": self.imported, "skipped": self.skipped,
+               "new": self.new, "existing": self.existing, "repeated": self.repeated,
                "errors": self.errors, "mapping": self.mapping, "dry_run": self.dry_run, "by_level": self.by_level,
                "by_state": self.by_state, "unmapped": self.unmapped, "actor": self.actor, "at": iso(self.at)}
         if self.dry_run:
@@ -114,7 +124,8 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     """Import the ledger at `path` as `actor` at the engine's time `now`; see the module docstring.
 
     Raises RowsInvalid (exit 2) or RowsNotPermitted (exit 4) when a row is bad and `skip_invalid` is not set,
-    Conflict (exit 6) when the file was imported before; with `dry_run` nothing is written either way.
+    Conflict (exit 6) when the same bytes were imported before; with `dry_run` nothing is written either way.
+    Rows held already are reported in `existing`, not written; when every row is, nothing is written at all.
     `on_progress(done, total)` is called as cases are written (first with done 0).
     """
     from engine.store import records
@@ -145,7 +156,11 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     if report.errors and not skip_invalid:
         raise (RowsNotPermitted if report.not_permitted else RowsInvalid)(report)
     report.skipped = report.rows - len(good)
-    if dry_run or not good:
+    if not good:
+        return report
+    if dry_run:
+        with engine.store.read() as conn:
+            _summarise(report, recognise(conn, good), checker)
         return report
     _write(engine, ledger, good, checker, report, actor=who.name, now=now, on_progress=on_progress)
     return report
@@ -170,7 +185,6 @@ def _check(ledger: Ledger, who, role: str, now: datetime, dry_run: bool) -> tupl
     headers = {c.field: c.header for c in ledger.columns if c.field}
     checker = RowChecker(actor=who, role=role, now=now, headers=headers, rows=ledger.rows)
     errors, good = [], []
-    levels, states = Counter(), Counter()
     not_permitted = False
     for row in ledger.rows:
         for message in row.problems:
@@ -182,21 +196,29 @@ def _check(ledger: Ledger, who, role: str, now: datetime, dry_run: bool) -> tupl
             errors.extend({"row": row.number, "message": m} for m in problems)
             not_permitted = not_permitted or permission
             continue
-        level = row.values["level"]
         good.append(row)
+    report = ImportReport(
+        file=ledger.file, sheet=ledger.sheet, sha256=ledger.sha256, header_row=ledger.header_row,
+        rows=len(ledger.rows), valid=len(good), dry_run=dry_run, mapping=ledger.mapping(), errors=errors,
+        unmapped=ledger.unmapped(), actor=who.name, at=now, not_permitted=not_permitted)
+    return report, good, checker
+
+
+def _summarise(report: ImportReport, found: Recognition, checker: RowChecker) -> None:
+    """What the new rows come to (by level, by state, the first of them) and which rows are held or repeated."""
+    levels, states = Counter(), Counter()
+    for row in found.new:
+        level = row.values["level"]
         levels[level] += 1
         states[(workflow_for(level), state_for(workflow_for(level), row.progress))] += 1
     by_state: dict = {}
     for (workflow, state), count in sorted(states.items()):
         by_state.setdefault(workflow, {})[state] = count
-    report = ImportReport(
-        file=ledger.file, sheet=ledger.sheet, sha256=ledger.sha256, header_row=ledger.header_row,
-        rows=len(ledger.rows), valid=len(good), dry_run=dry_run, mapping=ledger.mapping(), errors=errors,
-        by_level={level: levels[level] for level in ("major", "general") if levels[level]}, by_state=by_state,
-        unmapped=ledger.unmapped(), actor=who.name, at=now, not_permitted=not_permitted,
-        first_rows=[{"row": r.number, "state": state_for(workflow_for(r.values["level"]), r.progress),
-                     "values": checker.canonical(r.values)} for r in good[:5]])
-    return report, good, checker
+    report.by_level = {level: levels[level] for level in ("major", "general") if levels[level]}
+    report.by_state = by_state
+    report.new, report.existing, report.repeated = len(found.new), found.existing, found.repeated
+    report.first_rows = [{"row": r.number, "state": state_for(workflow_for(r.values["level"]), r.progress),
+                          "values": checker.canonical(r.values)} for r in found.new[:5]]
 
 
 def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: ImportReport, *, actor: str,
@@ -207,10 +229,17 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
     sheet = ledger.sheet
     tag = f"import-{ledger.sha256[:12]}"
     with _collector_paused(), engine.unit() as unit:
+        for year in sorted({local_date(instant(r.values["found_at"])).year for r in good}):
+            unit.reserve_case_ids(year, 0)  # no number yet: the lock two imports of one year queue on (PostgreSQL)
+        _refuse_earlier(records.earlier_import(unit.conn, ledger.sha256, sheet), ledger)
+        found = recognise(unit.conn, good)  # after the lock: what another import wrote meanwhile is seen
+        _summarise(report, found, checker)
+        good = found.new
+        if not good:
+            return  # every row is held already: nothing is written, not even an import record
         years = Counter(local_date(instant(r.values["found_at"])).year for r in good)
         for year, count in sorted(years.items()):
-            unit.reserve_case_ids(year, count)  # also the lock two imports of one year queue on (PostgreSQL)
-        _refuse_earlier(records.earlier_import(unit.conn, ledger.sha256, sheet), ledger)
+            unit.reserve_case_ids(year, count)
         unit.actor(actor)
         runs = {w: unit.run(w) for w in {workflow_for(r.values["level"]) for r in good}}
         ranges: dict[int, list] = {}  # year -> [first, last, count] of the ids written

@@ -3,8 +3,8 @@
 A back-filled row must carry a title, a found date, a level, and what the lists and reports need
 (enterprise, region, industry, source), from the sheet or from `--set` defaults (a value in the sheet wins).
 It need not carry what a live transition requires (funds, an emergency plan...): the case will show what is
-missing. Dates given must be in order: found <= assigned <= verified <= closed, and no deadline before
-found. Values come out as the text the engine stores: `2026-03-05`, `2026-03-05T09:30:00+08:00`,
+missing. Dates given must be in order: found <= assigned <= rectified (整改完成) <= verified (复查/验收) <=
+closed, and no deadline before found. Values come out as the text the engine stores: `2026-03-05`, `2026-03-05T09:30:00+08:00`,
 `150000.00`, `major`; `progress` is the stage of the closed loop the row has reached.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from engine.ledger.values import clean_text, date_text, parse_date, parse_money,
 from engine.ledger.words import STAGES, Words, value_key
 
 REQUIRED = ("title", "found_at", "level", "enterprise", "region", "industry", "source")
-DATE_ORDER = ("found_at", "assigned_at", "verified_at", "closed_at")
+DATE_ORDER = ("found_at", "assigned_at", "rectified_at", "verified_at", "closed_at")
 DATE_FIELDS = DATE_ORDER + ("deadline",)
 LONG_TEXT = frozenset({"measures", "emergency_plan", "opinion", "result", "closing_note", "note", "criterion"})
 MULTILINE = LONG_TEXT
@@ -35,7 +35,9 @@ UNIQUE = LONG_TEXT | {"title"}  # different on nearly every row: not worth remem
 MEMO_LIMIT = 50_000
 _MEMO_TYPES = (str, date, datetime)
 _RANK = {stage: i for i, stage in enumerate(STAGES)}
-_IMPLIED = {"assigned_at": "assigned", "verified_at": "verified", "closed_at": "closed"}
+# The stage a date shows the row reached: a completion date (整改完成日期) rectification complete, a check date
+# (复查日期, 验收日期) accepted, a write-off date closed.
+_IMPLIED = {"assigned_at": "assigned", "rectified_at": "verifying", "verified_at": "verified", "closed_at": "closed"}
 
 
 @dataclass(frozen=True)
@@ -203,8 +205,9 @@ class RowReader:
         stated = values.get("state")
         result_text = values.get("result", "")
         result = self.words.values.get("progress", {}).get(value_key(result_text)) if result_text else None
-        failed = result == "rectifying"
-        implied = [stage for field, stage in _IMPLIED.items() if field in dates and not (failed and stage == "verified")]
+        failed = result == "rectifying"  # the check failed: neither its date nor the completion it checked stands
+        implied = [stage for field, stage in _IMPLIED.items()
+                   if field in dates and not (failed and stage in ("verifying", "verified"))]
         evidence = [s for s in (result, *implied) if s]
         progress = max([s for s in (stated, *evidence) if s], key=_RANK.__getitem__, default="reported")
         if stated and _RANK[stated] < _RANK["verifying"] and evidence:

@@ -166,7 +166,8 @@ class StatsReport:
                 "region_name": regions.full_name(self.region) if self.region else None, "level": self.level,
                 "from": self.start, "to": self.end, "at": self.at, "as_of": self.replayed,
                 "rounding": {"decimals": r.decimals, "zero": r.zero, "percent_sign": r.percent_sign,
-                             "on_time_base": self.definition.on_time_base},
+                             "on_time_base": self.definition.on_time_base,
+                             "counts_as_rectified": self.definition.counts_as_rectified},
                 "rows": [row.as_dict() for row in self.rows], "total": self.total.as_dict()}
 
     def page(self):
@@ -194,16 +195,17 @@ class Reports:
 
     def stats(self, *, by=(), from_=None, to=None, region=None, level=None, as_of=None,
               definition: definitions.ReportDefinition | None = None, now=None) -> StatsReport:
-        """Per group and in total, for hazards found in the period: found, rectified, open, overdue, rectified on
-        time, not yet due, and the two rates, as of the period's end (or `as_of`, then folded from the events)."""
+        """Per group and in total, for hazards found in the period: found, rectified, accepted, open, overdue,
+        rectified on time, not yet due, and the three rates, as of the period's end (or `as_of`, then folded from
+        the events); what counts as rectified is the definition's `counts_as_rectified`."""
         d = definition or definitions.default()
         fields, within, chosen = check_by(by), region_of(region), level_of(level)
         start, end, as_of = day_of(from_, "from"), day_of(to, "to"), moment_of(as_of)
         at = as_of or looked_at(end, self._now(now))
         scope = found_scope(CaseScope(region=within, levels=(chosen,) if chosen else ()), start, end)
         columns = tuple(dict.fromkeys(COLUMN_OF[f] for f in fields))
-        counted = grouped(Figures(self._engine, at=at, replayed=as_of is not None).counts(scope, columns), columns,
-                          fields, within)
+        source = Figures(self._engine, at=at, replayed=as_of is not None, basis=d.counts_as_rectified)
+        counted = grouped(source.counts(scope, columns), columns, fields, within)
         states = state_labels(self._engine) if "state" in fields else None
         rows = [figures.stats_row(group_document(fields, key, states), counts, d.rounding, d.on_time_base)
                 for key, counts in counted.items()] if fields else []

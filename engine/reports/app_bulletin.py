@@ -174,7 +174,7 @@ def build_bulletin(reports, *, period: str | None, day: date | None, region: str
         scope = scope.narrowed(region=base.region)
     where, unit_level = base.region, region_level(base.region)
     at = looked_at(end, now)
-    source = Figures(engine, at=at)
+    source = Figures(engine, at=at, basis=definition.counts_as_rectified)
     units = unit_figures(source, scope, region=where, level=unit_level)
     doc = {"period": {**current.as_dict(), "from": start, "to": end}, "region": where, "totals": _totals(units),
            "units": list(units.values()), "issued_on": local_date(now), "generated_at": now}
@@ -184,7 +184,7 @@ def build_bulletin(reports, *, period: str | None, day: date | None, region: str
             before_start, before_end = max(before_start, chosen.scope.start), min(before_end, chosen.scope.end)
         doc["previous_period"] = before.as_dict()
         if before_start <= before_end:
-            earlier = unit_figures(Figures(engine, at=looked_at(before_end, now)),
+            earlier = unit_figures(Figures(engine, at=looked_at(before_end, now), basis=definition.counts_as_rectified),
                                    found_scope(base, before_start, before_end), region=where, level=unit_level)
             doc["previous_period"].update({"from": before_start, "to": before_end})
         else:

@@ -82,7 +82,8 @@ class Campaigns:
         results = {}
         for target in campaign.targets:
             at = min(end_of_day(targets.figures_day(target, day)), moment)
-            source = sources.setdefault(at, Figures(self._engine, at=at, replayed=replayed is not None))
+            source = sources.setdefault(at, Figures(self._engine, at=at, replayed=replayed is not None,
+                                                    basis=d.counts_as_rectified))
             per_unit = _per_unit(campaign, target, source, day, d)
             results[target.name] = targets.evaluate(campaign, target, per_unit, as_of=day, rounding=d.rounding)
         doc = targets.campaign_status(campaign, results, as_of=day)

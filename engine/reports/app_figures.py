@@ -3,7 +3,8 @@
 `Figures(engine, at=T)` answers from the register with the GROUP BY of engine/store/reports.py, looking at
 each row as of `T`; `Figures(engine, at=T, replayed=True)` folds every hazard in scope from its events as of
 `T` (as `hazard case list --as-of` does) and applies the same rules in Python (engine/reports/tally.py).
-Both answer the same questions, so a report is written once and runs either way.
+Both answer the same questions, so a report is written once and runs either way. `basis` is what counts as
+rectified (the report definition's `counts_as_rectified`: `rectified` or `accepted`), in every answer.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from engine.replay import replay
 
 
 class Figures:
-    def __init__(self, engine, *, at: datetime, replayed: bool = False):
-        self.engine, self.at, self.replayed = engine, at, replayed
+    def __init__(self, engine, *, at: datetime, replayed: bool = False, basis: str = "rectified"):
+        self.engine, self.at, self.replayed, self.basis = engine, at, replayed, basis
         self._folded: dict[CaseScope, list[Case]] = {}
 
     def _read(self):
@@ -48,19 +49,19 @@ class Figures:
 
     def counts(self, scope: CaseScope, columns: tuple[str, ...]) -> dict[tuple, Counts]:
         if self.replayed:
-            return tally(self.cases_as_of(scope), columns=columns, at=self.at)
+            return tally(self.cases_as_of(scope), columns=columns, at=self.at, basis=self.basis)
         from engine.store import reports as report_store
         with self._read() as conn:
-            return report_store.counts(conn, scope, columns=columns, at=self.at)
+            return report_store.counts(conn, scope, columns=columns, at=self.at, basis=self.basis)
 
     def open_hazards(self, scope: CaseScope, *, overdue_only: bool) -> list[Case]:
         if self.replayed:
-            test = overdue_at if overdue_only else (lambda case, at: not rectified_by(case, at))
-            found = [case for case in self.cases_as_of(scope) if test(case, self.at)]
+            test = overdue_at if overdue_only else (lambda case, at, basis: not rectified_by(case, at, basis))
+            found = [case for case in self.cases_as_of(scope) if test(case, self.at, self.basis)]
             return sorted(found, key=lambda case: (case.due_at is None, case.due_at or self.at, case.region, case.id))
         from engine.store import reports as report_store
         with self._read() as conn:
-            return report_store.open_hazards(conn, scope, at=self.at, overdue_only=overdue_only)
+            return report_store.open_hazards(conn, scope, at=self.at, overdue_only=overdue_only, basis=self.basis)
 
     def found_regions(self, scope: CaseScope) -> set[str]:
         if self.replayed:
@@ -73,8 +74,8 @@ class Figures:
         """(county code, enterprise, major hazards, rectified) per enterprise with a major hazard in scope."""
         if self.replayed:
             counted = tally([case for case in self.cases_as_of(scope) if case.level == "major"],
-                            columns=("region", "enterprise"), at=self.at)
+                            columns=("region", "enterprise"), at=self.at, basis=self.basis)
             return [(region, enterprise, n.found, n.rectified) for (region, enterprise), n in counted.items()]
         from engine.store import reports as report_store
         with self._read() as conn:
-            return report_store.major_enterprises(conn, scope, at=self.at)
+            return report_store.major_enterprises(conn, scope, at=self.at, basis=self.basis)

@@ -18,7 +18,7 @@ from engine.escalation.decisions import pending_proposals
 from engine.reports.conditions import RUNG_ORDER, highest_rung
 from engine.reports.definition import ListSpec, ReportDefinition
 from engine.reports.layout import flag_labels, rung_label
-from engine.reports.tally import CaseScope
+from engine.reports.tally import CaseScope, done_at
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,9 @@ def _day(case: Case) -> date | None:
         return None
 
 
-def case_row(case: Case, actions: set[str], now: datetime, state_label: str = "") -> dict:
-    """One hazard as the rules and the columns read it (`state_label`: its workflow's label of its state)."""
+def case_row(case: Case, actions: set[str], now: datetime, state_label: str = "", basis: str = "rectified") -> dict:
+    """One hazard as the rules and the columns read it (`state_label`: its workflow's label of its state; `basis`:
+    what counts as rectified, the report definition's `counts_as_rectified`: open is not rectified so)."""
     overdue = case.overdue(now)
     days = int((now - case.due_at).total_seconds() // 86400) if overdue and case.due_at else 0
     return {"case_id": case.id, "region": case.region, "enterprise": case.enterprise, "industry": case.industry,
@@ -78,7 +79,7 @@ def case_row(case: Case, actions: set[str], now: datetime, state_label: str = ""
             "workflow": case.workflow, "found_at": local_date(case.found_at) if case.found_at else None,
             "deadline": _day(case), "days_overdue": days, "responsible_unit": case.fields.get("responsible_unit"),
             "responsible_person": case.fields.get("responsible_person"), "measures": case.fields.get("measures"),
-            "open": case.rectified_at is None and not case.is_final, "overdue": overdue, "flags": list(case.flags),
+            "open": done_at(case, basis) is None and not case.is_final, "overdue": overdue, "flags": list(case.flags),
             "rung_reached": highest_rung(actions),
             "proposed": sorted({p["action"] for p in pending_proposals(case.decisions)})}
 
@@ -131,7 +132,8 @@ def build_lists(engine, *, name: str | None, region: str | None, definition: Rep
         fired = report_store.fired_actions(conn, scope=scope, until=as_of)
         definitions = {key: engine.registry.loaded(conn, *key).definition
                        for key in {(case.workflow, case.workflow_version) for case in found}}
-    rows = [case_row(case, fired.get(case.id, set()), now, _state_label(definitions, case)) for case in found]
+    rows = [case_row(case, fired.get(case.id, set()), now, _state_label(definitions, case),
+                     definition.counts_as_rectified) for case in found]
     by_enterprise = enterprise_rows(rows) if any(s.entry == "enterprise" for s in specs) else []
     entries = [(spec, list_pages.select(spec, rows if spec.entry == "case" else by_enterprise)) for spec in specs]
     return ListsReport(entries, region, now, definition)

@@ -98,7 +98,7 @@ def group_values(engine, *, by: str, scope: CaseScope, within: str | None, at: d
     from engine.store import reports as report_store
 
     column = COLUMN_OF[by]
-    source = Figures(engine, at=at, replayed=replayed)
+    source = Figures(engine, at=at, replayed=replayed, basis=definition.counts_as_rectified)
     raw = source.counts(scope, (column, "level"))
     totals = grouped(raw, (column, "level"), (by,), within)
     majors = grouped({k: v for k, v in raw.items() if k[1] == "major"}, (column, "level"), (by,), within)

@@ -4,7 +4,7 @@ A condition is a mapping; its keys must all hold (and). `any:` / `all:` take lis
 one condition. The leaves, each over one attribute of the case as the register gives it:
 
     level: major                      the case's level (major | general)
-    open: true                        not yet verified or closed (false: rectified)
+    open: true                        not yet rectified (as the definition counts it) nor closed (false: rectified)
     overdue: true                     open and past its deadline
     flag: suspended                   the case carries the flag (a list: any of them)
     rung_reached: post_supervision    the ladder fired this action or a stronger one (or it was approved)

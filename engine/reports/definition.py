@@ -10,6 +10,8 @@ bad file gets every problem as `FILE:LINE: message`:
       zero: "/"                     # printed where nothing was found (no denominator)
       percent_sign: true            # 86.53% or 86.53 in text and tables
     on_time_rate: due               # denominator of 按期整改率: due (rectified + overdue) | rectified | found
+    counts_as_rectified: rectified  # what 已整改 and 整改率 count: rectified (rectification complete, the states a
+                                    # workflow marks `rectified`) | accepted (accepted by the department: 验收/复查)
     lists:
       - list: major-to-clear        # a name, used by `hazard report lists --list`
         title: 整改清零重大隐患清单
@@ -33,10 +35,11 @@ from importlib import resources
 from string import Template
 
 from engine.reports import conditions
-from engine.reports.figures import MAX_DECIMALS, ON_TIME_BASES, Rounding
+from engine.reports.figures import MAX_DECIMALS, ON_TIME_BASES, RECTIFIED_BASES, Rounding
 from engine.reports.reading import Reader, load
 
-TOP_KEYS = frozenset({"report", "title", "description", "rounding", "on_time_rate", "lists", "bulletin"})
+TOP_KEYS = frozenset({"report", "title", "description", "rounding", "on_time_rate", "counts_as_rectified", "lists",
+                      "bulletin"})
 ROUNDING_KEYS = frozenset({"decimals", "zero", "percent_sign"})
 LIST_KEYS = frozenset({"list", "title", "entry", "when", "columns", "description"})
 COLUMN_KEYS = frozenset({"column", "label"})
@@ -102,6 +105,7 @@ class ReportDefinition:
     title: str
     rounding: Rounding = Rounding()
     on_time_base: str = "due"
+    counts_as_rectified: str = "rectified"   # RECTIFIED_BASES: what the figures count as rectified
     lists: tuple[ListSpec, ...] = ()
     bulletin: BulletinLayout = field(default_factory=BulletinLayout)
     description: str = ""
@@ -122,6 +126,7 @@ def _parse(text: str, filename: str) -> ReportDefinition:
     name = r.name(root, "report", "report")
     rounding = _rounding(root, r)
     on_time = r.choice(root, "on_time_rate", "report", ON_TIME_BASES, "due")
+    rectified = r.choice(root, "counts_as_rectified", "report", RECTIFIED_BASES, "rectified")
     lists = tuple(_list(node, root["lists"].line_of(i), r) for i, node in enumerate(r.sequence(root, "lists", "report")))
     seen = set()
     for spec, i in zip(lists, range(len(lists))):
@@ -131,7 +136,7 @@ def _parse(text: str, filename: str) -> ReportDefinition:
     bulletin = _bulletin(r.mapping(root, "bulletin", "report"), r)
     r.done()
     return ReportDefinition(name=name, title=r.text(root, "title", "report"), rounding=rounding, on_time_base=on_time,
-                            lists=lists, bulletin=bulletin, description=r.text(root, "description", "report", max_len=2000))
+                            counts_as_rectified=rectified, lists=lists, bulletin=bulletin, description=r.text(root, "description", "report", max_len=2000))
 
 
 def default() -> ReportDefinition:

@@ -6,11 +6,13 @@ calculator does: 18,622 of 21,521 is 86.53, 11,702 of 13,983 is 83.69 (83.7 at o
 printed with the definition's zero text (`/` by default).
 
 The stats row, for hazards found in a period and looked at as of its end:
-- `found`; `rectified` (verified or closed by then); `open` = found - rectified;
+- `found`; `rectified` (rectification complete by then: the case entered a state its workflow marks
+  `rectified`, 已整改; or, where the report definition says `counts_as_rectified: accepted`, accepted by the
+  department); `accepted` (a state marked `accepted`: 验收/复查 passed, 已验收); `open` = found - rectified;
 - `overdue`: open and past the deadline (paused time counted as the ladder counts it);
   `not_yet_due` = open - overdue (open and within the deadline, or no deadline set yet);
 - `rectified_on_time`: rectified by the deadline (a hazard fixed on the spot has no deadline: on time);
-- `rate` = rectified / found (整改率);
+- `rate` = rectified / found (整改率), `accepted_rate` = accepted / found (验收率);
 - `on_time_rate` (按期整改率) = rectified_on_time / the hazards whose rectification has fallen due, i.e.
   found - not_yet_due = rectified + overdue. Bulletins print it beside "N 项未到整改期限" because those are
   left out of it: a hazard still inside its deadline is neither on time nor late yet. A definition may
@@ -22,8 +24,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 ON_TIME_BASES = ("due", "rectified", "found")
+# What counts as rectified (整改率's numerator): rectification complete (the states a workflow marks `rectified`,
+# what offices count as 已整改) or accepted by the department (the states marked `accepted`, 已验收).
+RECTIFIED_BASES = ("rectified", "accepted")
 MAX_DECIMALS = 4
-COUNT_FIELDS = ("found", "rectified", "open", "overdue", "rectified_on_time", "not_yet_due")
+COUNT_FIELDS = ("found", "rectified", "accepted", "open", "overdue", "rectified_on_time", "not_yet_due")
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class Counts:
     rectified: int = 0
     overdue: int = 0
     rectified_on_time: int = 0
+    accepted: int = 0
     open: int | None = None
     not_yet_due: int | None = None
 
@@ -99,9 +105,9 @@ class Counts:
         if bad:
             raise ValueError(f"counts must be whole numbers >= 0: {', '.join(bad)}")
         if self.open != self.found - self.rectified or self.not_yet_due != self.open - self.overdue \
-                or self.rectified_on_time > self.rectified:
+                or self.rectified_on_time > self.rectified or self.accepted > self.found:
             raise ValueError(f"inconsistent counts: {values} (open = found - rectified, not_yet_due = open - overdue, "
-                             "rectified_on_time <= rectified)")
+                             "rectified_on_time <= rectified, accepted <= found)")
 
     @classmethod
     def of(cls, mapping) -> "Counts":
@@ -120,21 +126,27 @@ class StatsRow:
     rate: Decimal | None
     on_time_rate: Decimal | None
     texts: dict = field(default_factory=dict)
+    accepted_rate: Decimal | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready: the group keys, exact counts, rates as numbers (or null) and as printed."""
         doc = dict(self.group)
         doc.update({k: getattr(self.counts, k) for k in COUNT_FIELDS})
-        doc["rate"] = float(self.rate) if self.rate is not None else None
-        doc["on_time_rate"] = float(self.on_time_rate) if self.on_time_rate is not None else None
-        doc["rate_text"], doc["on_time_rate_text"] = self.texts["rate"], self.texts["on_time_rate"]
+        for key in ("rate", "on_time_rate", "accepted_rate"):
+            value = getattr(self, key)
+            doc[key] = float(value) if value is not None else None
+        for key in ("rate", "on_time_rate", "accepted_rate"):
+            doc[f"{key}_text"] = self.texts[key]
         return doc
 
 
 def stats_row(group: dict, counts: Counts, rounding: Rounding = DEFAULT_ROUNDING, on_time_base: str = "due") -> StatsRow:
     r = rate(counts.rectified, counts.found, rounding.decimals)
     o = rate(counts.rectified_on_time, on_time_denominator(counts, on_time_base), rounding.decimals)
-    return StatsRow(dict(group), counts, r, o, {"rate": format_rate(r, rounding), "on_time_rate": format_rate(o, rounding)})
+    a = rate(counts.accepted, counts.found, rounding.decimals)
+    texts = {"rate": format_rate(r, rounding), "on_time_rate": format_rate(o, rounding),
+             "accepted_rate": format_rate(a, rounding)}
+    return StatsRow(dict(group), counts, r, o, texts, a)
 
 
 def total(rows: list[StatsRow], rounding: Rounding = DEFAULT_ROUNDING, on_time_base: str = "due",

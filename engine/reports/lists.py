@@ -20,7 +20,8 @@ GROUP_LABELS = {"region": "行政区划", "province": "省", "city": "市", "cou
                 "state": "状态"}
 STATS_COLUMNS = [("found", "排查隐患", "count"), ("rectified", "已整改", "count"), ("open", "未整改", "count"),
                  ("overdue", "逾期未整改", "count"), ("rectified_on_time", "按期整改", "count"),
-                 ("not_yet_due", "未到期", "count"), ("rate", "整改率", "rate"), ("on_time_rate", "按期整改率", "rate")]
+                 ("not_yet_due", "未到期", "count"), ("rate", "整改率", "rate"), ("on_time_rate", "按期整改率", "rate"),
+                 ("accepted", "已验收", "count"), ("accepted_rate", "验收率", "rate")]
 REGION_GROUPS = frozenset({"region", "province", "city", "county"})
 
 
@@ -104,7 +105,7 @@ def stats_page(rows: list[StatsRow], by: list[str], *, total: StatsRow | None = 
 
 def _stats_cells(row: StatsRow, by: list[str]) -> dict:
     cells = {k: getattr(row.counts, k) for k in COUNT_FIELDS}
-    cells.update(rate=row.rate, on_time_rate=row.on_time_rate)
+    cells.update(rate=row.rate, on_time_rate=row.on_time_rate, accepted_rate=row.accepted_rate)
     for field in by:
         value = row.group.get(field)
         # levels, sources and states by their Chinese labels (group_document puts them beside the codes)

@@ -2,15 +2,21 @@
 
 `engine/store/reports.py` writes these rules as one GROUP BY over the register; `tally()` applies them to
 cases folded from the events (`--as-of`), so both give the same figures for the same cases (a test holds
-them together). A hazard found in the period, looked at as of the moment `at`:
-- rectified: it entered a rectified state (verified, written off) at or before `at`;
+them together). A hazard found in the period, looked at as of the moment `at`, with what counts as rectified
+(`basis`, the report definition's `counts_as_rectified`): `rectified`, rectification complete, the time the
+case entered a state its workflow marks `rectified` (`Case.rectified_at`: 已整改, a submission awaiting
+acceptance included); `accepted`, the time it entered a state marked `accepted` (`Case.accepted_at`: 验收/复查
+passed):
+- rectified: it entered such a state at or before `at` (`done_at(case, basis) <= at`);
+- accepted: it entered an accepted state at or before `at`, whatever the basis (a further column);
 - overdue: not rectified, its deadline's obligation not met and not final by `at`, and its `due_at` (the
   deadline moved later by the time its clock spent paused) passed by `at`, or by the moment its clock paused
   when it was paused by then: `Case.overdue`, read at a moment that may lie before the case's later events;
 - rectified on time: rectified, and met (or rectified) by `due_at`; no deadline at all counts as on time
-  (a hazard fixed on the spot).
+  (a hazard fixed on the spot). A rectification submitted after the deadline is rectified late, whenever the
+  department accepts it.
 At a moment after the case's last event these are exactly `Case.overdue(at)` and the register's
-`overdue_at(at)`.
+`overdue_at(at)` (on the `rectified` basis).
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from datetime import datetime
 from typing import Iterable
 
 from engine.case import Case
-from engine.reports.figures import Counts
+from engine.reports.figures import RECTIFIED_BASES, Counts
 
 # What a report may group by, and the register column each one reads (regions roll up from the county code).
 REGION_FIELDS = {"province": "province", "city": "city", "county": "county"}
@@ -67,12 +73,26 @@ def column_value(case: Case, column: str):
     return case.fields.get("department") if column == "department" else getattr(case, column)
 
 
-def rectified_by(case: Case, at: datetime) -> bool:
-    return case.rectified_at is not None and case.rectified_at <= at
+def done_at(case: Case, basis: str = "rectified") -> datetime | None:
+    """When the case came to count as rectified on `basis` (see the module docstring); None: not (yet)."""
+    if basis == "rectified":
+        return case.rectified_at
+    if basis == "accepted":
+        return case.accepted_at
+    raise ValueError(f"what counts as rectified must be one of {', '.join(RECTIFIED_BASES)}")
 
 
-def overdue_at(case: Case, at: datetime) -> bool:
-    if rectified_by(case, at) or case.due_at is None or case.due_at > at:
+def rectified_by(case: Case, at: datetime, basis: str = "rectified") -> bool:
+    done = done_at(case, basis)
+    return done is not None and done <= at
+
+
+def accepted_by(case: Case, at: datetime) -> bool:
+    return case.accepted_at is not None and case.accepted_at <= at
+
+
+def overdue_at(case: Case, at: datetime, basis: str = "rectified") -> bool:
+    if rectified_by(case, at, basis) or case.due_at is None or case.due_at > at:
         return False
     if case.met_at is not None and case.met_at <= at:
         return False
@@ -81,20 +101,23 @@ def overdue_at(case: Case, at: datetime) -> bool:
     return case.paused_at is None or case.paused_at > at or case.due_at <= case.paused_at
 
 
-def on_time(case: Case, at: datetime) -> bool:
-    if not rectified_by(case, at):
+def on_time(case: Case, at: datetime, basis: str = "rectified") -> bool:
+    if not rectified_by(case, at, basis):
         return False
-    return case.due_at is None or (case.met_at or case.rectified_at) <= case.due_at
+    return case.due_at is None or (case.met_at or done_at(case, basis)) <= case.due_at
 
 
-def tally(cases: Iterable[Case], *, columns: tuple[str, ...], at: datetime) -> dict[tuple, Counts]:
+def tally(cases: Iterable[Case], *, columns: tuple[str, ...], at: datetime,
+          basis: str = "rectified") -> dict[tuple, Counts]:
     """Counts per combination of the register `columns` (as the GROUP BY gives them), for cases already in scope."""
     raw: dict[tuple, list[int]] = {}
     for case in cases:
         key = tuple(column_value(case, c) for c in columns)
-        row = raw.setdefault(key, [0, 0, 0, 0])
+        row = raw.setdefault(key, [0, 0, 0, 0, 0])
         row[0] += 1
-        row[1] += rectified_by(case, at)
-        row[2] += overdue_at(case, at)
-        row[3] += on_time(case, at)
-    return {k: Counts(found=v[0], rectified=v[1], overdue=v[2], rectified_on_time=v[3]) for k, v in raw.items()}
+        row[1] += rectified_by(case, at, basis)
+        row[2] += overdue_at(case, at, basis)
+        row[3] += on_time(case, at, basis)
+        row[4] += accepted_by(case, at)
+    return {k: Counts(found=v[0], rectified=v[1], overdue=v[2], rectified_on_time=v[3], accepted=v[4])
+            for k, v in raw.items()}

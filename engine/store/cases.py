@@ -47,7 +47,7 @@ def case_values(case: Case) -> dict:
         "met_at": case.met_at, "rectified_at": case.rectified_at, "accepted_at": case.accepted_at,
         "voided_at": case.voided_at, "decisions": case.decisions,
         "responsible_unit": fields.get("responsible_unit"), "responsible_person": fields.get("responsible_person"),
-        "department": fields.get("department"), "fields": fields,
+        "department": fields.get("department"), "ledger_id": fields.get("ledger_id"), "fields": fields,
         "flags": list(case.flags), "signers": case.signers, "clocks": case.clocks,
         "fired": [list(f) for f in case.fired], "parent_id": case.parent_id, "calendar_hash": case.calendar,
         "is_final": case.is_final,

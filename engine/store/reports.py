@@ -1,11 +1,13 @@
 """The reports' reads: figures as one GROUP BY over the register, and the rows bulletins and lists name.
 
 Hazards are the cases with no parent (interviews and posted supervisions are linked cases). A report looks at
-the hazards in a `CaseScope` (engine/reports/tally.py) as of a moment `at`, by the rules written there:
-rectified by `at`; overdue at `at` (not rectified, not met, not final by then, and `due_at` passed by `at`, or
-by the pause when the clock was paused by then; at `now` this is `register.overdue_at(now)` exactly); rectified
-on time (met or rectified by `due_at`, or no deadline). The GROUP BY returns the counts per county code (and
-the other columns asked); rolling regions up and adding the divisions with nothing is the caller's.
+the hazards in a `CaseScope` (engine/reports/tally.py) as of a moment `at`, by the rules written there, on the
+basis the report definition gives (`rectified_at`, rectification complete, or `accepted_at`, accepted):
+rectified by `at`; accepted by `at`; overdue at `at` (not rectified, not met, not final by then, and `due_at`
+passed by `at`, or by the pause when the clock was paused by then; at `now` on the `rectified` basis this is
+`register.overdue_at(now)` exactly); rectified on time (met or rectified by `due_at`, or no deadline). The
+GROUP BY returns the counts per county code (and the other columns asked); rolling regions up and adding the
+divisions with nothing is the caller's.
 Regions are matched as a range of six-digit codes (`3717` -> 371700..371799), which an index serves on both
 databases whatever the collation.
 """
@@ -71,30 +73,44 @@ def _at(moment: datetime):
     return literal(moment, UTCDateTime)
 
 
-def rectified_by(at: datetime):
-    return and_(c.rectified_at.isnot(None), c.rectified_at <= _at(at))
+def _done(basis: str):
+    """The column that says when a case came to count as rectified on `basis` (engine/reports/tally.py)."""
+    return c.accepted_at if basis == "accepted" else c.rectified_at
 
 
-def overdue_by(at: datetime):
-    moment = _at(at)
-    return and_(or_(c.rectified_at.is_(None), c.rectified_at > moment), or_(c.met_at.is_(None), c.met_at > moment),
+def rectified_by(at: datetime, basis: str = "rectified"):
+    done = _done(basis)
+    return and_(done.isnot(None), done <= _at(at))
+
+
+def accepted_by(at: datetime):
+    return and_(c.accepted_at.isnot(None), c.accepted_at <= _at(at))
+
+
+def overdue_by(at: datetime, basis: str = "rectified"):
+    moment, done = _at(at), _done(basis)
+    return and_(or_(done.is_(None), done > moment), or_(c.met_at.is_(None), c.met_at > moment),
                 or_(c.closed_at.is_(None), c.closed_at > moment), c.due_at.isnot(None), c.due_at <= moment,
                 or_(c.paused_at.is_(None), c.paused_at > moment, c.due_at <= c.paused_at))
 
 
-def on_time_by(at: datetime):
-    return and_(rectified_by(at), or_(c.due_at.is_(None), func.coalesce(c.met_at, c.rectified_at) <= c.due_at))
+def on_time_by(at: datetime, basis: str = "rectified"):
+    return and_(rectified_by(at, basis), or_(c.due_at.is_(None), func.coalesce(c.met_at, _done(basis)) <= c.due_at))
 
 
 def _count(condition):
     return func.sum(case((condition, 1), else_=0))
 
 
-def counts_statement(scope: CaseScope, columns: tuple[str, ...], at: datetime):
-    """The one GROUP BY: found, rectified, overdue, rectified on time per combination of `columns`."""
+COUNTED = ("rectified", "overdue", "rectified_on_time", "accepted")  # after `found`, in the statement's order
+
+
+def counts_statement(scope: CaseScope, columns: tuple[str, ...], at: datetime, basis: str = "rectified"):
+    """The one GROUP BY: found, rectified, overdue, rectified on time, accepted per combination of `columns`."""
     keys = [c[name] for name in columns]
-    return select(*keys, func.count().label("found"), _count(rectified_by(at)).label("rectified"),
-                  _count(overdue_by(at)).label("overdue"), _count(on_time_by(at)).label("on_time")) \
+    return select(*keys, func.count().label("found"), _count(rectified_by(at, basis)).label("rectified"),
+                  _count(overdue_by(at, basis)).label("overdue"), _count(on_time_by(at, basis)).label("on_time"),
+                  _count(accepted_by(at)).label("accepted")) \
         .where(*scope_conditions(scope)).group_by(*keys)
 
 
@@ -107,22 +123,24 @@ def grouping(columns: tuple[str, ...]) -> tuple[str, ...]:
     return columns
 
 
-def counts(conn: Connection, scope: CaseScope, *, columns: tuple[str, ...], at: datetime) -> dict[tuple, Counts]:
+def counts(conn: Connection, scope: CaseScope, *, columns: tuple[str, ...], at: datetime,
+           basis: str = "rectified") -> dict[tuple, Counts]:
     """Counts per combination of `columns` (one GROUP BY; see `grouping`)."""
     used = grouping(columns)
     width, pick = len(used), [used.index(column) for column in columns]
     summed: dict[tuple, list[int]] = {}
-    for row in conn.execute(counts_statement(scope, used, at)):
+    for row in conn.execute(counts_statement(scope, used, at, basis)):
         key = tuple(row[i] for i in pick)
-        total = summed.setdefault(key, [0, 0, 0, 0])
-        for i in range(4):
+        total = summed.setdefault(key, [0] * (1 + len(COUNTED)))
+        for i in range(len(total)):
             total[i] += int(row[width + i] or 0)
-    return {key: Counts(found=v[0], rectified=v[1], overdue=v[2], rectified_on_time=v[3]) for key, v in summed.items()}
+    return {key: Counts(found=v[0], **dict(zip(COUNTED, v[1:]))) for key, v in summed.items()}
 
 
-def major_enterprises(conn: Connection, scope: CaseScope, *, at: datetime) -> list[tuple[str, str, int, int]]:
+def major_enterprises(conn: Connection, scope: CaseScope, *, at: datetime,
+                      basis: str = "rectified") -> list[tuple[str, str, int, int]]:
     """(county code, enterprise, major hazards, of them rectified) per enterprise with a major hazard in scope."""
-    stmt = select(c.region, c.enterprise, func.count(), _count(rectified_by(at))) \
+    stmt = select(c.region, c.enterprise, func.count(), _count(rectified_by(at, basis))) \
         .where(*scope_conditions(scope.narrowed(levels=("major",)))).group_by(c.region, c.enterprise)
     return [(r, e, n, int(k or 0)) for r, e, n, k in conn.execute(stmt)]
 
@@ -137,9 +155,11 @@ def region_span(conn: Connection, scope: CaseScope) -> tuple[str | None, str | N
     return (row[0], row[1]) if row else (None, None)
 
 
-def open_hazards(conn: Connection, scope: CaseScope, *, at: datetime, overdue_only: bool) -> list[Case]:
+def open_hazards(conn: Connection, scope: CaseScope, *, at: datetime, overdue_only: bool,
+                 basis: str = "rectified") -> list[Case]:
     """Hazards in scope not rectified by `at` (only those overdue then, with `overdue_only`), by due time."""
-    condition = overdue_by(at) if overdue_only else or_(c.rectified_at.is_(None), c.rectified_at > _at(at))
+    done = _done(basis)
+    condition = overdue_by(at, basis) if overdue_only else or_(done.is_(None), done > _at(at))
     return case_store.query(conn, where=[*scope_conditions(scope), condition], order_by=[c.due_at, c.region])
 
 

@@ -113,6 +113,7 @@ cases = Table(
     Column("responsible_unit", String),
     Column("responsible_person", String),
     Column("department", String),
+    Column("ledger_id", String),   # the sheet's own hazard code (隐患编号) an import kept: how a re-import knows it
     Column("fields", JSON, nullable=False),
     Column("flags", JSON, nullable=False),
     Column("signers", JSON, nullable=False),
@@ -128,6 +129,9 @@ cases = Table(
     _ts("closed_at", nullable=True),
     Column("last_hash", String, nullable=False),
     Index("ix_case_state_region", "state", "region"),
+    # What an import recognises a row it holds by (engine/store/held.py): the enterprise's hazards of a found
+    # day; the sheet's own code is `ix_case_ledger_id` below.
+    Index("ix_case_enterprise_found", "enterprise", "found_at"),
     Index("ix_case_open_due", "is_final", "due_at"),
     # Reports (engine/store/reports.py): every column the figures' GROUP BY filters, groups and counts by, so
     # a county's or a province's figures are read from this index alone, in region order, without a sort.
@@ -258,6 +262,9 @@ def declare_partial_indexes() -> None:
         _partial_indexes.append(Index("ix_case_overdue_paused", c.region, c.due_at,
                                       postgresql_ops={"region": "text_pattern_ops"}, postgresql_where=paused,
                                       sqlite_where=paused))
+        # The sheet codes of imported hazards (engine/store/held.py): most cases, reported live, have none.
+        coded = c.ledger_id.isnot(None)
+        _partial_indexes.append(Index("ix_case_ledger_id", c.ledger_id, sqlite_where=coded, postgresql_where=coded))
         # The rows a sweep holds (a handful among millions): a partial index keeps finding them independent of
         # the register's size, for the claim of their cases' other rungs and for handing back a failed sweep's
         # claims.
