@@ -211,7 +211,7 @@ def show(ctx, case_id, as_of):
       hazard case show HZ-2026-000001 --as-of 2026-04-01T09:00 --json
     """
     from cli.output import pairs, print_json, short_time, table
-    from engine import regions, vocabularies
+    from engine import vocabularies
     from engine.documents import case_document
 
     app = ctx.obj
@@ -232,8 +232,7 @@ def show(ctx, case_id, as_of):
     doc = case_document(found, now)
     rows = [("id", found.id), ("title", found.title), ("state", found.state),
             ("level", f"{vocabularies.levels().label(found.level)} ({found.level})"),
-            ("enterprise", found.enterprise), ("region", regions.code_and_name(found.region)),
-            ("industry", found.industry),
+            ("enterprise", found.enterprise), ("region", found.region), ("industry", found.industry),
             ("source", f"{vocabularies.sources().label(found.source)} ({found.source})"),
             ("workflow", f"{found.workflow} v{found.workflow_version}"), ("version", found.version),
             ("deadline", found.deadline), ("due", short_time(found.due_at)), ("overdue", doc["overdue"]),
