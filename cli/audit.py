@@ -284,7 +284,7 @@ def print_case_replay(result, as_json: bool, now) -> None:
 
 
 def print_replay_report(result, as_json: bool) -> None:
-    from cli.output import message, print_json
+    from cli.output import counted, message, print_json
     from engine.documents import replay_report_document
 
     if as_json:
@@ -293,12 +293,12 @@ def print_replay_report(result, as_json: bool) -> None:
     for case_id, differences in result.disagreements:
         for difference in differences:
             click.echo(f"{case_id}: {difference}")
-    message(f"replayed {result.cases} cases ({result.events} events): "
+    message(f"replayed {counted(result.cases, 'case')} ({counted(result.events, 'event')}): "
             f"{len(result.disagreements)} disagree with their stored rows")
 
 
 def print_verify_report(result, as_json: bool) -> None:
-    from cli.output import message, print_json
+    from cli.output import counted, message, print_json
     from engine.documents import verify_report_document
 
     if as_json:
@@ -306,7 +306,7 @@ def print_verify_report(result, as_json: bool) -> None:
         return
     for b in result.breaks:
         click.echo(f"{b.case_id} #{b.seq}: {b.problem}")
-    message(f"verified {result.tally.events} events in {result.tally.cases} cases: "
+    message(f"verified {counted(result.tally.events, 'event')} in {counted(result.tally.cases, 'case')}: "
             + ("every chain verifies" if not result.breaks else f"{len(result.breaks)} break(s)"))
 
 
@@ -340,7 +340,8 @@ def print_trace(case, found: dict, as_json: bool) -> None:
 def _details(action: dict) -> str:
     """What an action signed or, for engine events, what it did (the extension, the rung fired)."""
     from cli.output import key_values
-    shown = dict(action["signed"])
+    from engine.documents import shown as in_shanghai
+    shown = dict(in_shanghai(action["signed"]))
     for key in ("extension", "escalation", "migration"):
         shown.update({k: v for k, v in (action.get(key) or {}).items()
                       if k in ("until", "reason", "rung", "status", "linked_case", "to_version", "map")})

@@ -240,7 +240,9 @@ def show(ctx, case_id, as_of):
     if doc["original_deadline"] and doc["original_deadline"] != found.deadline:
         rows.insert(rows.index(("deadline", found.deadline)) + 1, ("original deadline", doc["original_deadline"]))
     if found.voided_at:
-        rows.insert(2, ("VOID", f"voided {short_time(found.voided_at)}: counted nowhere, kept in the log"))
+        void = found.decisions.get("void") or {}
+        rows.insert(2, ("VOID", f"voided {short_time(found.voided_at)} by {void.get('by', '?')}: "
+                                f"{void.get('reason', '')} (counted nowhere, kept in the log)"))
     rows += [(f"  {k}", v) for k, v in doc["fields"].items() if k != "deadline"]
     if found.missing_implementations:
         rows.append(("五落实 missing", ", ".join(found.missing_implementations)))
@@ -250,13 +252,15 @@ def show(ctx, case_id, as_of):
     if doc["pending_decisions"]:
         table(["rung", "action", "since", "decided by", "details"],
               [[p["rung"], p["label"] or p["action"], p["since"][:16].replace("T", " "),
-                ", ".join(p.get("decided_by") or []) if p["kind"] == "proposal" else f"not {p['applied_by']}",
+                "、".join(vocabularies.label_of("roles", r) for r in p.get("decided_by") or [])
+                + ("" if p["kind"] == "proposal" else f" (not {p['applied_by']})"),
                 f"until {p['until']}" + (f", decide by {p['decide_by']}" if p.get("decide_by") else "")
                 if p["kind"] == "extension" else f"due {p['due_at'][:16].replace('T', ' ')}"]
                for p in doc["pending_decisions"]],
               title="awaiting a decision (hazard case decide CASE RUNG approve|decline --reason TEXT)",
               optional=("details",))
-    decided = [p for p in doc["proposals"] if p["status"] != "proposed"] + doc["extensions"]
+    decided = sorted([p for p in doc["proposals"] if p["status"] != "proposed"] + doc["extensions"],
+                     key=lambda p: p.get("at") or "")
     if decided:
         table(["rung", "status", "by", "at", "reason"],
               [[p.get("rung", "extension"), p["status"] + (f" -> {p['until']}" if "until" in p else ""),
@@ -306,6 +310,8 @@ def list_(ctx, as_of, **filters):
             "overdue" if c.overdue(moment) else ""] for c in page.cases], optional=("level", "region"))
     if page.more:
         message(f"{len(page.cases)} of {page.total} cases shown; {page.more} more (--limit, --offset, or --json for all)")
+    if any(c.decisions.get("extensions") for c in page.cases):
+        message("a deadline with * was extended: --wide shows the original beside it")
 
 
 def parse_as_of(text):

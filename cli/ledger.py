@@ -35,7 +35,7 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid):
       hazard --actor ent import docs/examples/自查台账.csv --set region=371721 --set industry=危险化学品 --skip-invalid
     """
     from cli.audit import progress
-    from cli.output import message, print_json
+    from cli.output import counted, message, print_json
     from engine.ledger.importer import RowsInvalid, RowsNotPermitted, import_ledger as run_import
 
     app = ctx.obj
@@ -43,7 +43,7 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid):
 
     def on_progress(done: int, total: int) -> None:
         if "advance" not in bar:
-            message(f"{file}: writing {total} cases")
+            message(f"{file}: writing {counted(total, 'case')}")
             bar["context"] = progress("importing rows", total)
             bar["advance"] = bar["context"].__enter__()
         bar["advance"](done - bar.get("done", 0))
@@ -150,7 +150,7 @@ def export_register(ctx, file, as_of, headers, **filters):
       hazard export 2026-04-01.csv --as-of 2026-04-01 --headers fields
     """
     from cli.case import parse_as_of
-    from cli.output import message, print_json
+    from cli.output import counted, message, print_json
     from engine.filters import CaseFilter
     from engine.ledger.exporter import export_register as run_export
 
@@ -160,7 +160,7 @@ def export_register(ctx, file, as_of, headers, **filters):
     if is_json(ctx):
         print_json(report.document())
     else:
-        message(f"{report.file}: {report.rows} cases written")
+        message(f"{report.file}: {counted(report.rows, 'case')} written")
 
 
 def _hints(problems: str) -> None:

@@ -60,6 +60,11 @@ def print_json(document) -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=json_default))
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 case`, `2 cases`: a count with its noun as English writes it."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def message(text: str) -> None:
     click.echo(text, err=True)
 
@@ -239,7 +244,14 @@ def region_forms(code: str) -> Forms:
 
 def key_values(mapping: dict) -> str:
     """`name=value; name=value`: what an event signed, in the fewest columns a table can give it."""
-    return "; ".join(f"{k}={v}" for k, v in mapping.items())
+    return "; ".join(f"{k}={_written(v)}" for k, v in mapping.items())
+
+
+def _written(value) -> str:
+    """A signed value as a reader takes it: lists and mappings as JSON (no Python reprs), the rest as text."""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return str(value)
 
 
 def pairs(rows: list[tuple[str, object]], *, title: str | None = None) -> None:

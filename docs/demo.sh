@@ -28,7 +28,7 @@ hazard --actor li user add liu   --role supervisor --region 371700
 hazard --actor zhang user add sup2 --role supervisor --region 371700 \
   || echo "(refused as expected: only the committee office adds users)"
 
-say "March 2: three hazards reported"
+say "March 2 and 3: four hazards reported"
 A=$(hazard --actor wang --now 2026-03-02T09:00 case report --level major --source inspection \
       --title "液氨储罐区未设置可燃气体泄漏报警装置" --enterprise "曹县某化工有限公司" --region 371721 --industry 危险化学品 \
       --set criterion="安监总管三〔2017〕121号 第十二条")
@@ -40,7 +40,7 @@ D=$(hazard --actor ent --now 2026-03-03T08:00 case report --level major --source
       --title "有限空间作业未执行先通风、再检测、后作业" --enterprise "曹县某食品有限公司" --region 371721 --industry 工贸)
 echo "reported: $A $B $C $D"
 
-say "The general hazard is fixed on the spot and checked by the inspector's colleague"
+say "The general hazard is fixed on the spot and checked by the city's supervisor"
 hazard --actor ent  --now 2026-03-02T11:20 case advance "$C" fix --set measures="配电箱加锁并张贴警示标识"
 hazard --actor zhang --now 2026-03-02T15:00 case advance "$C" verify --set opinion="现场复查已整改"
 
@@ -62,7 +62,7 @@ hazard --actor zhang --now 2026-03-04T10:00 case advance "$D" assign \
   --set measures="配置通风检测设备，制定作业审批" --set funds=3万 --set deadline=2026-03-31 \
   --set emergency_plan="有限空间作业应急预案"
 
-say "Rectification; the first verification of A fails, the second passes; B is written off"
+say "Rectification; the first verification of A fails, the second passes; A and B are written off (销号, closed)"
 for X in "$A" "$B" "$D"; do hazard --actor ent --now 2026-03-05T09:00 case advance "$X" start; done
 hazard --actor ent --now 2026-04-10T09:00 case advance "$A" submit --set report_note="报警装置已安装"
 hazard --actor ent --now 2026-04-11T09:00 case advance "$A" verify --set opinion="同意" \
@@ -102,12 +102,12 @@ hazard --now 2026-05-01T09:00 case show "$D"
 hazard --now 2026-05-01T09:00 case history "$A"
 
 say "The county's own ledger (台账) comes in: a dry run, then the import (each row keeps the sheet's dates)"
-hazard --actor zhang --now 2026-05-01T10:00 import docs/example-ledger.xlsx --set region=371721 --dry-run | head -18
+hazard --actor zhang --now 2026-05-01T10:00 import docs/example-ledger.xlsx --set region=371721 --dry-run | head -19
 hazard --actor zhang --now 2026-05-01T10:00 import docs/example-ledger.xlsx --set region=371721
 
 say "What the office publishes: figures by county (those that reported nothing too), March's bulletin, the anchor"
 hazard --now 2026-05-01T10:00 report stats --by county --region 3717
-hazard --now 2026-05-01T10:00 report bulletin --period month --date 2026-03-31 --region 3717 --format md | head -27
+hazard --now 2026-05-01T10:00 report bulletin --period month --date 2026-03-31 --region 3717 --format md | sed -n '1,/^## 三、/p'  # up to the counties
 hazard --now 2026-05-01T10:00 audit anchor
 hazard --now 2026-05-01T10:00 export "${TMPDIR:-/tmp}/demo-register.xlsx" --region 3717
 

@@ -88,6 +88,7 @@ def action_document(event: Event, definition: Definition) -> dict:
     signed = dict(data.get("fields") or {})
     if event.trigger == "report":
         signed = {**{k: v for k, v in data["case"].items()}, **signed}
+    signed.update(_ruled(event))
     doc = {"seq": event.seq, "trigger": event.trigger, "label": action_label(definition, event),
            "actor": event.actor, "role": event.role, "from": event.from_state, "to": event.to_state,
            "to_label": _state_label(definition, event.to_state),
@@ -110,6 +111,24 @@ def action_document(event: Event, definition: Definition) -> dict:
     if event.trigger == "migrate":
         doc["migration"] = {k: data.get(k) for k in ("from_version", "to_version", "map")}
     return doc
+
+
+def _ruled(event: Event) -> dict:
+    """What a person signed with a decision, a voiding, a correction or an extension: the ruling itself."""
+    data = event.data
+    if event.trigger == "decide":
+        signed = {"rung": data.get("rung"), "decision": data.get("decision")}
+        if data.get("until"):
+            signed["until"] = data["until"]
+        return {**signed, "reason": data.get("reason")}
+    if event.trigger == "correct":
+        changes = data.get("changes") or {}
+        return {**{name: f"{c.get('old')} → {c.get('new')}" for name, c in changes.items()}, "reason": data.get("reason")}
+    if event.trigger == "void":
+        return {"void": True, "reason": data.get("reason")}
+    if event.trigger == "extend":
+        return {"until": data.get("until"), "reason": data.get("reason")}
+    return {}
 
 
 def _state_label(definition: Definition, state: str) -> str:
@@ -148,8 +167,13 @@ def trace(events: Iterable[Event], definition_for: DefinitionFor, *, until: date
 
     for event in taken_until(events, until):
         definition = definition_for(event.workflow, event.workflow_version)
-        if case is not None and event.at >= case.updated_at:  # a back-filled record may precede an escalation
+        if case is not None and event.at >= case.updated_at:
             interval(case.updated_at, event.at)
+        elif case is not None and stretch[0] is not None and stretch[0]["at"] >= event.at:
+            # A person's record of an earlier moment, back-filled after the scheduler's escalation: the deadline
+            # counted as missed from after that moment is judged again from the record on.
+            missed.remove(stretch[0])
+            stretch[0] = None
         moved = case is None or event.to_state != case.state
         case = apply(case, event, definition)
         actions.append(action_document(event, definition))
@@ -165,6 +189,13 @@ def trace(events: Iterable[Event], definition_for: DefinitionFor, *, until: date
             missed.append(_rung_missed(event, periods[-1] if periods and periods[-1]["until"] is None else None))
     if case is not None:
         interval(case.updated_at, until)
+        outcome = {(p["clock"], p["cycle"], p["rung"]): p["status"]
+                   for p in (case.decisions.get("proposals") or {}).values()}
+        for entry in missed:
+            if entry["kind"] == "rung" and entry.get("key") in outcome:
+                entry["status"] = outcome[entry["key"]]
+    for entry in missed:
+        entry.pop("key", None)
     for period in periods:
         period["open"] = period["until"] is None
         period["seconds"] = ((period["until"] or until) - period["since"]).total_seconds()
@@ -213,6 +244,7 @@ def _rung_missed(event: Event, period: dict | None) -> dict:
     data = event.data
     due = data.get("due_at")
     return {"kind": "rung", "what": data.get("rung"), "action": data.get("action"),
+            "key": (data.get("clock"), data.get("cycle"), data.get("rung")),
             "due_at": datetime.fromisoformat(due) if due else None, "at": event.at, "state": event.from_state,
             "holder": period["holder"] if period else None, "status": data.get("status", "fired"),
             "linked_case": data.get("linked_case")}

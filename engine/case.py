@@ -141,7 +141,7 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
     new_clocks = clocks.advance(case.clocks, event, definition)
     voided_at = event.at if event.trigger == "void" else case.voided_at
     record = case.decisions
-    if record or event.trigger in ("escalate", "decide", "extend"):
+    if record or event.trigger in ("escalate", "decide", "extend", "void"):
         record = decided.fold(record, event, new_clocks, ends=is_final or voided_at is not None)
     corrected = {name: change["new"] for name, change in data["changes"].items()} \
         if event.trigger == "correct" else {}

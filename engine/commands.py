@@ -103,7 +103,9 @@ class Commands:
         with self.unit() as unit:
             case, who = unit.case_and_actor(case_id, actor)
             run = unit.run(case.workflow, case.workflow_version)
+            check_expected(case, expected_version)
             rulings.check_not_void(case)
+            check_time_order(case, now)
             unit.check_effective(now, f"extending {case_id}")
             d = run.definition
             what = f"extending {case_id}"

@@ -86,9 +86,11 @@ def decisions_document(case: Case) -> dict:
     if application:
         pending.append({"kind": "extension", "rung": "extension", "label": "延期申请", "action": "extend",
                         "since": application["applied_at"], "until": application["until"],
-                        "decide_by": application.get("decide_by"), "applied_by": application["applied_by"]})
+                        "decide_by": application.get("decide_by"), "applied_by": application["applied_by"],
+                        "decided_by": application.get("decided_by") or []})
     return shown({"original_deadline": decided.original_deadline(record, case.deadline),
                   "extensions": list(record.get("extensions") or ()), "extension_application": application,
+                  "void": record.get("void"),
                   "proposals": proposals, "pending_decisions": pending})
 
 

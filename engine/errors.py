@@ -121,7 +121,7 @@ EXIT_CODES: dict[int, str] = {
     Refused.exit_code: "refused by a workflow rule",
     PermissionDenied.exit_code: "permission denied",
     NotFound.exit_code: "not found",
-    Conflict.exit_code: "conflict: the case changed meanwhile, nothing was written",
+    Conflict.exit_code: "conflict: the case changed meanwhile, or what is added exists already; nothing was written",
     DefinitionInvalid.exit_code: "invalid workflow definition",
     StoreError.exit_code: "database error or database unreachable",
     CalendarNotCovered.exit_code: "date outside the working-day calendar",

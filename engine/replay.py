@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 
 from engine.calendar import WorkCalendar
 from engine.case import UNBLOCKING_TRIGGERS, Case, apply
+from engine.clock import iso_seconds
 from engine.escalation.decisions import key as proposal_key
 from engine.definition.model import EXTENSION, Definition
 from engine.errors import ReplayMismatch
@@ -98,7 +99,7 @@ def check_event(case: Case | None, event: Event, definition: Definition, *, gaps
     # nothing takes effect before a person's event it follows, and no escalation before any event it follows.
     bound = case.updated_at if event.trigger in UNBLOCKING_TRIGGERS else (case.acted_at or case.updated_at)
     if bound is not None and event.at < bound:
-        fail(f"takes effect at {event.at.isoformat()}, before the event it follows ({bound.isoformat()})")
+        fail(f"takes effect at {iso_seconds(event.at)}, before the event it follows ({iso_seconds(bound)})")
     if case.voided_at is not None:
         fail(f"'{event.trigger}' after the case was voided")
     if event.trigger == "migrate":

@@ -125,6 +125,7 @@ def extension(unit, case: Case, who, run, spec, *, until: str, reason: str, now:
         raise Refused(f"{case.id} already has an extension to {pending['until']} awaiting a decision (applied for by "
                       f"{pending['applied_by']}); one application at a time", case_id=case.id, rule="pending")
     data["application"] = True
+    data["decided_by"] = list(rules.decided_by)
     if rules.decide_within is not None:
         data["decide_by"] = _add(_day(iso(now)), rules.decide_within, unit.calendar_of(case, run)).isoformat()
     return data

@@ -191,7 +191,7 @@ def test_trace_says_who_held_the_case_and_what_was_missed_meanwhile(service):
     assert held == {"supervisor": 1.0 + 2.0, "enterprise": 68.0}  # reported 1 day, verifying 2 days
     missed = {(m["kind"], m["what"]): m for m in found["missed"]}
     assert missed[("deadline", "deadline")]["holder"] == "enterprise"
-    assert missed[("rung", "interview")]["status"] == "proposed" and missed[("rung", "notice")]["status"] == "fired"
+    assert missed[("rung", "interview")]["status"] == "approved" and missed[("rung", "notice")]["status"] == "fired"
     decided = next(a for a in found["actions"] if a["trigger"] == "decide")
     assert (decided["actor"], decided["decision"]["rung"], decided["decision"]["decision"]) == ("li", "interview",
                                                                                                "approve")

@@ -36,7 +36,7 @@ def test_the_proposal_shows_in_the_escalation_list_and_the_case(runner, db_url, 
     assert [(p["kind"], p["rung"], p["decided_by"]) for p in shown["pending_decisions"]] == [
         ("proposal", "interview", ["committee"])]
     table = hazard(runner, db_url, "2026-05-08T09:00", "case", "show", case_id)
-    assert "awaiting a decision" in table.stdout and "committee" in table.stdout
+    assert "awaiting a decision" in table.stdout and "安委会办公室" in table.stdout
 
 
 def test_deciding_prints_what_it_did_and_the_json_case(runner, db_url, service):

@@ -44,7 +44,7 @@ def test_escalate_json_lists_what_fired(runner, db_url, service):
     assert {(r["case_id"], r["rung"], r["status"]) for r in doc["rungs"]} == {
         (case.id, "yellow-warning", "skipped"), (case.id, "red-warning", "fired"), (case.id, "notice", "fired")}
     yellow = next(r for r in doc["rungs"] if r["rung"] == "yellow-warning")
-    assert yellow["reason"].startswith("missed (3 days late")  # every skip says why
+    assert yellow["reason"].startswith("missed by 3 days")  # every skip says why
     again = as_json(hazard(runner, db_url, "2026-05-01T00:30", "escalate", "--json"))
     assert (again["fired"], again["skipped"], again["rungs"]) == (0, 0, [])
     assert again["sweep"] != doc["sweep"]

@@ -29,7 +29,8 @@ def test_stats_shows_counties_by_name_with_the_code_beside_and_a_total(hazard):
     lines = result.stdout.splitlines()
     caoxian = next(line for line in lines if "曹县" in line).split()
     assert caoxian[:4] == ["曹县", "371721", "7", "4"]
-    assert next(line for line in lines if "定陶区" in line).split()[-2:] == ["/", "/"]
+    silent = next(line for line in lines if "定陶区" in line).split()
+    assert silent[-1] == "/" and silent.count("/") >= 2  # rates of nothing found are "/", not 0%
     assert next(line for line in lines if line.strip().startswith("合计")).split()[1] == "8"
 
 

@@ -132,3 +132,41 @@ def test_a_paper_verification_dated_before_a_reminder_is_back_filled(service):
         service.commands.advance_case(case.id, "close", actor="li", now="2026-04-28T09:00")
     assert caught.value.rule == "time-order"
     agrees(service)
+
+
+def test_a_back_dated_extension_is_refused_like_any_step_out_of_order(service):
+    """An application dated before the case's last recorded step is refused (time-order), and so is one on a case
+    that changed since the version given: replay never meets an extension out of order."""
+    case = run_to(service, report(service).id, "rectifying")  # started 2026-03-02 09:00
+    with pytest.raises(Refused) as caught:
+        service.commands.extend_deadline(case.id, actor="ent", until="2026-05-30", reason="倒签", now="2026-03-01T09:00")
+    assert caught.value.rule == "time-order"
+    from engine.errors import Conflict
+    with pytest.raises(Conflict):
+        service.commands.extend_deadline(case.id, actor="ent", until="2026-05-30", reason="x", expected_version=1,
+                                         now="2026-03-03T09:00")
+    agrees(service)
+
+
+def test_a_back_filled_verification_before_the_deadline_leaves_no_deadline_missed_in_the_trace(service):
+    """The scheduler sent the red warning on 05-01; the paper record shows the case submitted on 04-25: the trace
+    names no missed deadline (nothing was late), though the warning it sent stays on the record."""
+    case = run_to(service, report(service).id, "rectifying")
+    sweep(service, now=T("2026-05-01T08:00"))
+    service.commands.advance_case(case.id, "submit", actor="ent", now="2026-04-25T09:00")
+    service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "整改到位"},
+                                  now="2026-04-29T09:00")
+    _, found = service.audit.trace_case(case.id, as_of="2026-06-01T00:00")
+    assert [m for m in found["missed"] if m["kind"] == "deadline"] == []
+    assert {m["what"] for m in found["missed"] if m["kind"] == "rung"} >= {"red-warning"}
+
+
+def test_the_trace_shows_what_a_correction_and_a_voiding_signed(service):
+    case = report(service, title="液氨储罐区未设泄露报警")
+    service.commands.correct_case(case.id, actor="zhang", changes={"title": "液氨储罐区未设泄漏报警"}, reason="错字",
+                                  now="2026-03-03T09:00")
+    service.commands.void_case(case.id, actor="zhang", reason="重复", now="2026-03-04T09:00")
+    _, found = service.audit.trace_case(case.id, as_of="2026-03-05T00:00")
+    signed = {a["trigger"]: a["signed"] for a in found["actions"]}
+    assert signed["correct"] == {"title": "液氨储罐区未设泄露报警 → 液氨储罐区未设泄漏报警", "reason": "错字"}
+    assert signed["void"] == {"void": True, "reason": "重复"}

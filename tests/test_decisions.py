@@ -167,8 +167,8 @@ def test_a_sweep_long_after_the_deadline_proposes_only_the_current_sanctions(ser
     assert {r: f["status"] for r, f in fired.items()} == {
         "yellow-warning": "skipped", "red-warning": "fired", "notice": "skipped", "interview": "skipped",
         "posted-supervision": "skipped", "exposure": "proposed", "suspension": "proposed"}
-    assert "superseded by 'exposure'" in fired["interview"]["reason"]
-    assert "policy is to skip" in fired["notice"]["reason"]
+    assert "superseded by exposure" in fired["interview"]["reason"]
+    assert "policy skips a missed rung" in fired["notice"]["reason"]
     stored = service.queries.case_view(case.id)
     assert stored.case.flags == () and stored.linked == []
     reasons = {e.data["rung"]: e.data.get("reason") for e in service.queries.history(case.id)
@@ -280,3 +280,16 @@ def test_a_proposed_suspension_puts_the_enterprise_on_the_list_to_suspend_as_pro
     service.commands.decide(case.id, "exposure", "decline", actor="li", reason="同上", now="2026-05-31T10:00")
     rows = dict((spec.name, rows) for spec, rows in service.reports.lists(now="2026-05-31T11:00").entries)
     assert rows["to-suspend"] == []
+
+
+def test_the_trace_shows_what_each_decision_signed_and_what_became_of_each_proposal(service):
+    """A decision signs its rung, approve or decline and the reason; the missed-rungs list says what became of a
+    proposal (declined), not only that it was proposed."""
+    case = rectifying(service)
+    sweep(service, now=T("2026-05-31T08:00"))
+    service.commands.decide(case.id, "exposure", "decline", actor="li", reason="暂不曝光", now="2026-05-31T10:00")
+    _, found = service.audit.trace_case(case.id, as_of="2026-06-01T00:00")
+    decided = next(a for a in found["actions"] if a["trigger"] == "decide")
+    assert decided["signed"] == {"rung": "exposure", "decision": "decline", "reason": "暂不曝光"}
+    statuses = {m["what"]: m["status"] for m in found["missed"] if m["kind"] == "rung"}
+    assert statuses["exposure"] == "declined" and statuses["suspension"] == "proposed"

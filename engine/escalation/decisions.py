@@ -8,7 +8,8 @@ A case's `decisions` is a plain dict, so it lives in the case row as JSON and is
 - `extension`: the pending extension application, if any (until, previous deadline, reason, who applied, when,
   by when it is to be decided);
 - `extensions`: every decided application, oldest first, with the decision (an extension made at once by a
-  definition that has no `decided_by` for extensions is recorded here as approved by whoever made it).
+  definition that has no `decided_by` for extensions is recorded here as approved by whoever made it);
+- `void`: who voided the case, when and why.
 Times are UTC ISO text, as the clocks keep them, so a projection and its replay write the same bytes.
 """
 from __future__ import annotations
@@ -78,7 +79,9 @@ def fold(decisions: dict, event, clocks_after: dict, *, ends: bool) -> dict:
         result = {**result, "extension": {
             "clock": data.get("clock"), "until": data.get("until"), "previous": data.get("previous"),
             "reason": data.get("reason"), "applied_by": event.actor, "applied_at": at,
-            "decide_by": data.get("decide_by")}}
+            "decide_by": data.get("decide_by"), "decided_by": list(data.get("decided_by") or ())}}
+    elif trigger == "void":
+        result = {**result, "void": {"by": event.actor, "at": at, "reason": data.get("reason")}}
     elif trigger == "extend":
         result = {**result, "extensions": [*(result.get("extensions") or ()), {
             "clock": data.get("clock"), "until": data.get("until"), "previous": data.get("previous"),
@@ -94,7 +97,9 @@ def _lapse(decisions: dict, clocks: dict, ends: bool, at: str) -> dict:
     result = decisions
     proposals = result.get("proposals")
     if proposals:
-        lapsed = {name: {**p, "status": "lapsed", "at": at} for name, p in proposals.items()
+        # A back-filled record may end the clock at a moment before the proposal was raised: it lapses then.
+        lapsed = {name: {**p, "status": "lapsed", "at": max(at, p["proposed_at"], key=_instant)}
+                  for name, p in proposals.items()
                   if p["status"] == PENDING and (ends or not _running(clocks, p["clock"], p["cycle"]))}
         if lapsed:
             result = {**result, "proposals": {**proposals, **lapsed}}
@@ -110,6 +115,11 @@ def _running(clocks: dict, clock: str, cycle: int | None) -> bool:
     """The clock's cycle (any, for None) is still running or paused."""
     state = clocks.get(clock)
     return state is not None and state["status"] != "stopped" and (cycle is None or state["cycle"] == cycle)
+
+
+def _instant(text: str):
+    from datetime import datetime
+    return datetime.fromisoformat(text)
 
 
 def _utc(event) -> str:

@@ -167,20 +167,19 @@ def triage(due: list[DueRung], now: datetime, grace_minutes: int) -> list[Triage
             if id(item) not in missed or newest.due_at == item.due_at:
                 result.append(Triaged(item, "propose"))
             else:
-                result.append(Triaged(item, "skip", f"missed ({late} late) and superseded by '{newest.rung.name}', "
-                                                    f"due {_shown(newest.due_at)}: only the current sanction is "
-                                                    "proposed"))
+                result.append(Triaged(item, "skip", f"missed by {late}; superseded by {newest.rung.name} "
+                                                    f"(due {_shown(newest.due_at)}), the current sanction"))
         elif id(item) not in missed or item.rung.missed == "fire":
             result.append(Triaged(item, "fire"))
         elif item.rung.missed == "skip":
-            result.append(Triaged(item, "skip", f"missed ({late} late, past the day it fell due); its policy "
-                                                "is to skip a missed rung"))
+            result.append(Triaged(item, "skip", f"missed by {late}, past the day it fell due; its policy "
+                                                "skips a missed rung"))
         elif latest_highest[key] is item:
             result.append(Triaged(item, "fire"))
         else:
             last = latest_highest[key]
-            result.append(Triaged(item, "skip", f"missed ({late} late); of the missed rungs of this cycle only the "
-                                                f"last, '{last.rung.name}', fires"))
+            result.append(Triaged(item, "skip", f"missed by {late}; of this cycle's missed rungs only the last, "
+                                                f"{last.rung.name}, fires"))
     return result
 
 
