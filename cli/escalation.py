@@ -53,6 +53,9 @@ def escalate(ctx, dry_run, limit, lease):
                 f"{counts['conflicts']} left for the next sweep")
         if counts["proposed"]:
             message("proposals await a decision: hazard case decide CASE RUNG approve|decline --reason TEXT")
+        if result.refused:
+            message(f"refused, their rows edited outside the engine: {', '.join(result.refused)} "
+                    "(hazard audit replay CASE says what changed)")
 
 
 @click.command()
@@ -90,7 +93,7 @@ def scheduler(ctx, interval, lease):
 
 def _named_cases(result, shown: int = 10) -> dict:
     """The cases a sweep fired, proposed or skipped rungs of, by status, for its log line (the first few)."""
-    named = {}
+    named = {"refused_cases": ",".join(result.refused)} if result.refused else {}
     for status in ("fired", "proposed", "skipped"):
         cases = result.cases(status)
         if cases:

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 from typing import TYPE_CHECKING
 
-from engine.clock import deadline_instant
+from engine.clock import UTC, deadline_instant
 from engine.escalation import clocks, decisions as decided
-from engine.events import GENESIS, Event
+from engine.events import GENESIS, Event, canonical
 
 if TYPE_CHECKING:
     from engine.definition.model import Definition
@@ -165,6 +165,22 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
         closed_at=event.at if is_final and not case.is_final else case.closed_at,
         last_hash=event.hash, **facts,
     )
+
+
+def digest(case: Case) -> str:
+    """The hash of everything a case row holds of its projection but its last event's hash (which it is compared
+    with separately): a command loading the row checks it before acting, so a hand-edited row is refused."""
+    from hashlib import sha256  # here: only a command's load and its write hash a row
+    values = {}
+    for name, value in case.__dict__.items():
+        if name == "last_hash":
+            continue
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).isoformat(timespec="microseconds")
+        elif isinstance(value, tuple):
+            value = [list(v) if isinstance(v, tuple) else v for v in value]
+        values[name] = value
+    return sha256(canonical(values)).hexdigest()
 
 
 def evolve(case: Case, **changes) -> Case:

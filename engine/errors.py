@@ -105,8 +105,8 @@ class CalendarNotCovered(HazardError):
 class TamperDetected(HazardError):
     exit_code = 10
 
-    def __init__(self, message: str, *, breaks: list | None = None):
-        super().__init__(message, rule="chain")
+    def __init__(self, message: str, *, breaks: list | None = None, rule: str = "chain"):
+        super().__init__(message, rule=rule)
         self.breaks = list(breaks or [])
 
 

@@ -96,6 +96,19 @@ def settled(fired: Iterable[tuple], decisions: dict) -> list[tuple]:
             for clock, cycle, rung, status, at in fired]
 
 
+def row_problem(case, row_hash: str | None, head_hash: str | None) -> str | None:
+    """What is wrong with a case row a command loads, if anything: it must name the log's last event (its
+    `last_hash` is that event's hash) and hash to what was written (`row_hash`, engine.case.digest)."""
+    from engine.case import digest
+    if head_hash != case.last_hash:
+        found = f"#{case.version} is not in the log" if head_hash is None else \
+            f"the log's #{case.version} has hash {head_hash[:12]}, the row says {case.last_hash[:12]}"
+        return f"{case.id}: its row does not match its log ({found})"
+    if row_hash != digest(case):
+        return f"{case.id}: its row is not what the engine wrote (edited outside the engine)"
+    return None
+
+
 def _key(key: tuple) -> str:
     clock, cycle, rung = key
     return f"{clock}#{cycle}/{rung}"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from engine.clock import iso, iso_seconds
-from engine.errors import Conflict
+from engine.errors import Conflict, TamperDetected
 from engine.escalation import actions
 from engine.escalation.ladder import DueRung, Triaged, triage
 from engine.unit import SYSTEM, UnitOfWork, check_not_future
@@ -33,13 +33,14 @@ class SweepResult:
     dry_run: bool = False
     fired: list[dict] = field(default_factory=list)     # one entry per rung fired, proposed or skipped
     conflicts: int = 0                                   # cases changed meanwhile, left for the next sweep
+    refused: list[str] = field(default_factory=list)    # cases whose rows were edited outside the engine
 
     @property
     def counts(self) -> dict:
         by_status = {"fired": 0, "skipped": 0, "proposed": 0}
         for entry in self.fired:
             by_status[entry["status"]] += 1
-        return {**by_status, "conflicts": self.conflicts,
+        return {**by_status, "conflicts": self.conflicts, "refused": len(self.refused),
                 "max_late_seconds": max((f["late_seconds"] for f in self.fired), default=0.0)}
 
     def cases(self, status: str | None = None) -> list[str]:
@@ -162,15 +163,18 @@ def _fire_batch(engine, rows, now: datetime, result: SweepResult) -> None:
                        for e in _fire_case(engine, unit, found.get(case_id), case_rows, now, result.sweep_id)]
         result.fired.extend(entries)
         return
-    except Conflict:
+    except (Conflict, TamperDetected):
         pass
-    for case_id, case_rows in by_case.items():  # someone won a race in this batch: go case by case
+    for case_id, case_rows in by_case.items():  # someone won a race, or a row was edited: go case by case
         try:
             with engine.unit() as unit:
                 found = unit.cases([case_id]).get(case_id)
                 entries = _fire_case(engine, unit, found, case_rows, now, result.sweep_id)
         except Conflict:
             result.conflicts += 1
+            continue
+        except TamperDetected:
+            result.refused.append(case_id)  # its rows go back unfired; `audit replay` names what was edited
             continue
         # Only once the unit has committed: a race lost at its flush fired nothing, and its rows are handed back.
         result.fired.extend(entries)

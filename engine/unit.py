@@ -18,7 +18,8 @@ from engine import case as case_model
 from engine.calendar import WorkCalendar
 from engine.case import Case
 from engine.clock import Clock, iso, iso_seconds, local_date
-from engine.errors import Conflict, PermissionDenied, Refused
+from engine.errors import Conflict, PermissionDenied, Refused, TamperDetected
+from engine.proofs import row_problem
 from engine.escalation import decisions, ladder
 from engine.events import GENESIS, Event
 from engine.actor import Actor
@@ -76,7 +77,7 @@ class UnitOfWork:
     def case(self, case_id: str) -> Case:
         found = self._cases.get(case_id)
         if found is None:
-            found = case_store.load(self.conn, case_id)
+            found = _checked(*case_store.load_sealed(self.conn, case_id))
             self._remember(found)
         return found
 
@@ -86,8 +87,8 @@ class UnitOfWork:
             raise PermissionDenied("no actor given", rule="actor")
         if case_id in self._cases or actor in self._actors:
             return self.case(case_id), self.actor(actor)
-        found, user = case_store.load_for(self.conn, case_id, actor)
-        self._remember(found)
+        found, seal, user = case_store.load_for(self.conn, case_id, actor)
+        self._remember(_checked(found, seal))
         if user is None:
             raise user_store.missing(self.conn, actor)
         self._actors[actor] = user
@@ -95,18 +96,15 @@ class UnitOfWork:
 
     def cases(self, case_ids) -> dict[str, Case]:
         wanted = [i for i in case_ids if i not in self._cases]
-        for found in case_store.load_many(self.conn, wanted).values():
-            self._remember(found)
+        for found, seal in case_store.load_many_sealed(self.conn, wanted).values():
+            self._remember(_checked(found, seal))
         return {i: self._cases[i] for i in case_ids if i in self._cases}
 
     def adopt(self, found: list[Case]) -> list[Case]:
-        """Cases read by a query of the caller's (a migration's open cases): this unit's from now on."""
-        result = []
-        for case in found:
-            if case.id not in self._cases:
-                self._remember(case)
-            result.append(self._cases[case.id])
-        return result
+        """Cases read by a query of the caller's (a migration's open cases): this unit's from now on, each checked
+        as a load is."""
+        self.cases([case.id for case in found])
+        return [self._cases[case.id] for case in found]
 
     def _remember(self, case: Case) -> None:
         self._cases[case.id] = case
@@ -342,6 +340,15 @@ class UnitOfWork:
     @property
     def touched(self) -> dict[str, Case]:
         return dict(self._cases)
+
+
+def _checked(case: Case, seal) -> Case:
+    """The case as loaded, if its row is what was written and names the log's last event; else TamperDetected
+    (exit 10): a command never acts on a row edited by hand (the audit says what else was changed)."""
+    problem = row_problem(case, seal.row_hash, seal.head_hash)
+    if problem:
+        raise TamperDetected(f"{problem}; nothing was done", rule="row")
+    return case
 
 
 def _changed_clocks(definition, before: Case, after: Case) -> frozenset[str]:

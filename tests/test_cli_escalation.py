@@ -13,7 +13,8 @@ from cli.main import cli
 from tests.conftest import FIVE, report, run_to
 
 DEFINITIONS = Path(__file__).parent / "definitions" / "escalation"
-ESCALATE_KEYS = {"sweep", "now", "dry_run", "fired", "proposed", "skipped", "conflicts", "max_late_seconds", "rungs"}
+ESCALATE_KEYS = {"sweep", "now", "dry_run", "fired", "proposed", "skipped", "conflicts", "refused", "max_late_seconds",
+                 "rungs"}
 LIST_KEYS = {"now", "count", "max_late_seconds", "rungs"}
 RUNG_KEYS = {"case_id", "clock", "cycle", "rung", "action", "due_at", "provisional", "fired_at", "status"}
 

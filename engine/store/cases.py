@@ -6,13 +6,13 @@ projection `WHERE version = :expected`, in batches, in the caller's transaction;
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from engine.case import Case
+from engine.case import Case, digest
 from engine.errors import Conflict, NotFound
 from engine.events import Event
 from engine.actor import Actor
@@ -27,9 +27,14 @@ _AT = {name: i for i, name in enumerate(CASE_COLUMNS)}
 
 # Hot statements, built once and compiled once per dialect.
 _LOAD = Prepared(select(cases).where(cases.c.id == bindparam("case_id")))
+# What a command loads is checked against what produced it: the hash of the event the row says is its last
+# (by the unique key (case_id, seq): one index probe), read with the row.
+_HEAD = and_(events.c.case_id == cases.c.id, events.c.seq == cases.c.version)
+_LOAD_SEALED = Prepared(select(*cases.c, events.c.hash).select_from(cases.outerjoin(events, _HEAD))
+                        .where(cases.c.id == bindparam("case_id")))
 # The case and the acting user in one round trip: every command needs both.
-_LOAD_FOR = Prepared(select(*cases.c, users.c.name, users.c.roles, users.c.regions)
-                     .select_from(cases.outerjoin(users, users.c.name == bindparam("actor")))
+_LOAD_FOR = Prepared(select(*cases.c, events.c.hash, users.c.name, users.c.roles, users.c.regions)
+                     .select_from(cases.outerjoin(events, _HEAD).outerjoin(users, users.c.name == bindparam("actor")))
                      .where(cases.c.id == bindparam("case_id")))
 _INSERT_CASE = Prepared(cases.insert().values({c.name: bindparam(c.name) for c in cases.c}).inline())
 _INSERT_EVENT = Prepared(events.insert().values({n: bindparam(n) for n in EVENT_COLUMNS}).inline())
@@ -37,9 +42,10 @@ _EVENTS_OF = Prepared(select(*(events.c[n] for n in EVENT_COLUMNS)).where(events
                       .order_by(events.c.seq))
 
 
-def case_values(case: Case) -> dict:
+def case_values(case: Case, *, sealed: bool = True) -> dict:
+    """The row of a case; with `sealed`, its digest too (what a command checks the row against when it loads it)."""
     fields = case.fields
-    return {
+    values = {
         "id": case.id, "workflow": case.workflow, "workflow_version": case.workflow_version, "state": case.state,
         "version": case.version, "level": case.level, "title": case.title, "enterprise": case.enterprise,
         "region": case.region, "industry": case.industry, "source": case.source, "found_at": case.found_at,
@@ -55,6 +61,9 @@ def case_values(case: Case) -> dict:
         "closed_at": case.closed_at,
         "last_hash": case.last_hash,
     }
+    if sealed:
+        values["row_hash"] = digest(case)
+    return values
 
 
 def case_from_tuple(row: Sequence) -> Case:
@@ -96,21 +105,35 @@ def load(conn: Connection, case_id: str) -> Case:
     return case_from_tuple(row)
 
 
-def load_for(conn: Connection, case_id: str, actor: str) -> tuple[Case, Actor | None]:
-    """The case and the registered user `actor` (None when there is no such user)."""
+class Seal(NamedTuple):
+    """What a loaded row is checked against: its own digest as written, and the hash of the event it names last."""
+
+    row_hash: str | None
+    head_hash: str | None
+
+
+def load_sealed(conn: Connection, case_id: str) -> tuple[Case, Seal]:
+    row = _LOAD_SEALED.first(conn, {"case_id": case_id})
+    if row is None:
+        raise NotFound(f"no case '{case_id}'", kind="case", key=case_id)
+    return case_from_tuple(row), Seal(row[_AT["row_hash"]], row[_WIDTH])
+
+
+def load_for(conn: Connection, case_id: str, actor: str) -> tuple[Case, Seal, Actor | None]:
+    """The case, what it is checked against, and the registered user `actor` (None when there is no such user)."""
     row = _LOAD_FOR.first(conn, {"case_id": case_id, "actor": actor})
     if row is None:
         raise NotFound(f"no case '{case_id}'", kind="case", key=case_id)
-    name, roles, regions = row[_WIDTH:]
+    head, name, roles, regions = row[_WIDTH:]
     user = None if name is None else Actor(name, _split(roles), _split(regions))
-    return case_from_tuple(row), user
+    return case_from_tuple(row), Seal(row[_AT["row_hash"]], head), user
 
 
 def _split(text: str) -> tuple[str, ...]:
     return tuple(x for x in text.split(",") if x)
 
 
-_LOAD_MANY: dict[int, Prepared] = {}
+_LOAD_MANY: dict[tuple[int, bool], Prepared] = {}
 _BUCKETS = (1, 8, 32, 128, 512)
 
 
@@ -119,20 +142,28 @@ def load_many(conn: Connection, case_ids: Iterable[str]) -> dict[str, Case]:
     return {case_id: case_from_tuple(row) for case_id, row in _rows_of(conn, case_ids).items()}
 
 
+def load_many_sealed(conn: Connection, case_ids: Iterable[str]) -> dict[str, tuple[Case, Seal]]:
+    """`load_many`, each case with what it is checked against."""
+    return {case_id: (case_from_tuple(row), Seal(row[_AT["row_hash"]], row[_WIDTH]))
+            for case_id, row in _rows_of(conn, case_ids, sealed=True).items()}
+
+
 def rows_of(conn: Connection, case_ids: Iterable[str]) -> dict[str, dict]:
     """The stored rows of these cases, every column by name (what an auditor compares with the events)."""
     return {case_id: dict(zip(CASE_COLUMNS, row)) for case_id, row in _rows_of(conn, case_ids).items()}
 
 
-def _rows_of(conn: Connection, case_ids: Iterable[str]) -> dict[str, tuple]:
+def _rows_of(conn: Connection, case_ids: Iterable[str], *, sealed: bool = False) -> dict[str, tuple]:
     ids = list(dict.fromkeys(case_ids))
     found: dict[str, tuple] = {}
     for start in range(0, len(ids), _BUCKETS[-1]):
         chunk = ids[start:start + _BUCKETS[-1]]
         size = next(b for b in _BUCKETS if b >= len(chunk))
-        statement = _LOAD_MANY.get(size)
+        statement = _LOAD_MANY.get((size, sealed))
         if statement is None:
-            statement = _LOAD_MANY[size] = Prepared(select(cases).where(
+            chosen = select(*cases.c, events.c.hash).select_from(cases.outerjoin(events, _HEAD)) if sealed \
+                else select(cases)
+            statement = _LOAD_MANY[(size, sealed)] = Prepared(chosen.where(
                 cases.c.id.in_([bindparam(f"id{i}") for i in range(size)])))
         padded = chunk + [chunk[-1]] * (size - len(chunk))
         for row in statement.rows(conn, {f"id{i}": case_id for i, case_id in enumerate(padded)}):
@@ -214,8 +245,8 @@ def update_cases(conn: Connection, changed: list[tuple[Case, Case]]) -> None:
     """
     groups: dict[frozenset, list[dict]] = {}
     for before, after in changed:
-        old, new = case_values(before), case_values(after)
-        values = {f"v_{k}": v for k, v in new.items() if v is not old[k] and v != old[k]}
+        old, new = case_values(before, sealed=False), case_values(after)
+        values = {f"v_{k}": v for k, v in new.items() if k not in old or (v is not old[k] and v != old[k])}
         values.update(k_id=after.id, k_expected=before.version)
         groups.setdefault(frozenset(k[2:] for k in values if k.startswith("v_")), []).append(values)
     updated = sum(_update_of(columns).executemany(conn, rows) for columns, rows in groups.items())

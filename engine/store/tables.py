@@ -128,6 +128,9 @@ cases = Table(
     _ts("acted_at", nullable=True),
     _ts("closed_at", nullable=True),
     Column("last_hash", String, nullable=False),
+    # engine.case.digest of the projection the row holds: a command compares it (and last_hash with the hash of
+    # the case's last event) when it loads the row, and refuses a row edited by hand.
+    Column("row_hash", String),
     Index("ix_case_state_region", "state", "region"),
     # What an import recognises a row it holds by (engine/store/held.py): the enterprise's hazards of a found
     # day; the sheet's own code is `ix_case_ledger_id` below.

@@ -1,7 +1,8 @@
 """The fourth release: sanctions and extensions decided by people (`decisions`), rectification told apart from
 acceptance (`accepted_at`), voided cases (`voided_at`) and the time of the last event a person recorded
-(`acted_at`: the scheduler's reminders no longer block a back-filled record of an earlier moment), and
-the proposals each sweep raised (`sweep_log.proposed`). The
+(`acted_at`: the scheduler's reminders no longer block a back-filled record of an earlier moment), the
+proposals each sweep raised (`sweep_log.proposed`), and each row's digest (`row_hash`: a command checks the row
+it loads against it). The
 reports' index carries `voided_at` (every figure leaves voided cases out) and `accepted_at`. `hazard db upgrade` then re-derives every
 projection from the events.
 
@@ -26,6 +27,7 @@ def upgrade() -> None:
         for name in ("accepted_at", "voided_at", "acted_at"):
             batch.add_column(sa.Column(name, sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("decisions", sa.JSON, nullable=False, server_default=sa.text("'{}'")))
+        batch.add_column(sa.Column("row_hash", sa.String, nullable=True))
     with op.batch_alter_table("sweep_log") as batch:
         batch.add_column(sa.Column("proposed", sa.Integer, nullable=False, server_default=sa.text("0")))
     op.drop_index("ix_case_report", "hazard_case")
