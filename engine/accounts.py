@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from engine import credentials, grants, limits, regions
-from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused, StoreError
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused, StoreError, TamperDetected
 from engine.grants import Grant
 from engine.actor import Actor
 
@@ -229,6 +229,10 @@ def login(engine, name: str, password: str) -> Actor:
         matches = credentials.password_matches(stored or credentials.dummy_hash(), password or "")
         if not (stored and matches):
             raise PermissionDenied("wrong user name or password", actor=name, rule="login")
+        problem = grants.password_problem(name, stored, user_store.password_grant(conn, name))
+        if problem:  # a hash copied into the table alone logs nobody in
+            raise TamperDetected(f"{problem}; nothing was done", rule="password")
+        user_store.checked_actor(conn, name, user)
         if user is None:
             raise user_store.missing(conn, name)
     return user
@@ -241,7 +245,7 @@ def authenticate(engine, name: str | None, token: str | None) -> Actor | None:
     if not name:
         raise PermissionDenied("no actor given", rule="actor")
     with engine.store.read() as conn:
-        user = user_store.get(conn, name)
+        user = user_store.get_checked(conn, name)
         if user is None and user_store.register_is_empty(conn):
             return None
         if not token:
@@ -254,6 +258,9 @@ def authenticate(engine, name: str | None, token: str | None) -> Actor | None:
         row = user_store.token(conn, parsed[0])
         if row is None or row[0] != name or not credentials.token_matches(row[1], parsed[1]):
             raise PermissionDenied(f"the token given is not a token of '{name}'", actor=name, rule="token-wrong")
+        problem = grants.token_problem(parsed[0], row, user_store.credential_grants(conn, name))
+        if problem:  # a token revived, copied or made in the table alone logs nobody in
+            raise TamperDetected(f"{problem}; nothing was done", rule="token")
         if user is None:
             raise user_store.missing(conn, name)
         _, _, expires_at, revoked_at = row
@@ -266,10 +273,15 @@ def authenticate(engine, name: str | None, token: str | None) -> Actor | None:
 
 def database_settings(engine) -> dict[str, str]:
     """The settings of the engine's database; none on a database without tables yet (before `init`)."""
+    from engine.grants import SETTINGS
     from engine.store import settings as setting_store
+    from engine.store import users as user_store
     try:
         with engine.store.read() as conn:
-            return setting_store.get_all(conn)
+            found = setting_store.get_all(conn)
+            for key in SETTINGS:  # what decides who needs a token and which times are taken: as the log set them
+                user_store.setting(conn, key)
+            return found
     except StoreError as exc:
         if exc.rule == "no-tables":
             return {}

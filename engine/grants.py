@@ -17,6 +17,7 @@ from typing import Iterable
 
 from engine import vocabularies
 from engine.clock import UTC, iso
+from engine.credentials import digest
 from engine.errors import InvalidInput, PermissionDenied
 from engine.events import GENESIS, canonical
 from engine.actor import Actor
@@ -172,6 +173,60 @@ def _apply(register: Register, grant: Grant) -> str | None:
             token.revoked_at = token.revoked_at or grant.recorded_at
     else:
         return f"unknown action '{grant.action}'"
+    return None
+
+
+# -- what a command checks of the rows it loads, against the log ----------------------------------------------------
+def account_problem(name: str, actor: Actor | None, last: Grant | None) -> str | None:
+    """What is wrong with `name`'s row in the users table (None: no row) against the last grant that made them who
+    they are, if anything: roles, regions and whether they may act are the log's, and that grant is as sealed."""
+    if last is None:
+        return f"user '{name}' is in the users table but was never added in the users' log" if actor else None
+    if grant_hash(last) != last.hash:
+        return f"users' log #{last.seq} ({last.action} of '{name}') does not match its hash (edited)"
+    if actor is None:
+        return f"user '{name}' was {last.action}ed in the users' log but is not in the users table" \
+            if last.action != "disable" else None
+    if last.action == "disable":
+        return f"user '{name}' was disabled in the users' log (#{last.seq}) but is in the users table"
+    if (tuple(actor.roles), tuple(actor.regions)) != (tuple(last.roles), tuple(last.regions)):
+        return (f"user '{name}' holds {','.join(actor.roles)} in {','.join(actor.regions)} in the users table; the "
+                f"users' log (#{last.seq}) gave {','.join(last.roles)} in {','.join(last.regions)}")
+    return None
+
+
+def token_problem(token_id: str, row: tuple, grants: list[Grant]) -> str | None:
+    """What is wrong with a stored token (user, digest of the secret's hash, expires_at, revoked_at) against the
+    grant that issued it and the revocations of its user, if anything."""
+    user, stored_hash, expires_at, revoked_at = row
+    issued = next((g for g in grants if g.action == "token" and (g.data or {}).get("token") == token_id), None)
+    if issued is None or grant_hash(issued) != issued.hash:
+        return f"token {token_id} of '{user}' was never issued in the users' log"
+    if issued.subject != user or (issued.data or {}).get("digest") != digest(stored_hash):
+        return f"token {token_id} is not the one the users' log issued to '{issued.subject}'"
+    expires = (issued.data or {}).get("expires_at")
+    if (datetime.fromisoformat(expires) if expires else None) != expires_at:
+        return f"token {token_id}'s expiry is not the one the users' log gave it"
+    revoked = any(token_id in ((g.data or {}).get("tokens") or ()) for g in grants if g.action == "revoke")
+    if revoked and revoked_at is None:
+        return f"token {token_id} of '{user}' was revoked in the users' log"
+    return None
+
+
+def password_problem(name: str, stored: str, last: Grant | None) -> str | None:
+    """The stored password hash against the last grant that set it, if anything is wrong."""
+    if last is None or grant_hash(last) != last.hash or (last.data or {}).get("digest") != digest(stored):
+        return f"the password of '{name}' is not the one the users' log set"
+    return None
+
+
+def setting_problem(key: str, value: str | None, last: Grant | None) -> str | None:
+    """The stored setting against the last grant that set it, if anything is wrong."""
+    granted = None if last is None else str((last.data or {}).get("value", ""))
+    if last is not None and grant_hash(last) != last.hash:
+        return f"users' log #{last.seq} (setting {key}) does not match its hash (edited)"
+    if value != granted:
+        return f"setting {key} is {value!r} in the settings table, {granted!r} in the users' log"
     return None
 
 

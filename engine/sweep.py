@@ -98,8 +98,9 @@ def sweep(engine, *, now: datetime | None = None, dry_run: bool = False, batch: 
 
 def _drill(engine) -> bool:
     from engine.store import settings as setting_store
+    from engine.store import users as user_store
     with engine.store.read() as conn:
-        return setting_store.is_true(setting_store.get(conn, "drill"))
+        return setting_store.is_true(user_store.setting(conn, "drill"))
 
 
 def release_claims(engine, sweep_ids: list[str]) -> int:

@@ -89,6 +89,7 @@ class UnitOfWork:
             return self.case(case_id), self.actor(actor)
         found, seal, user = case_store.load_for(self.conn, case_id, actor)
         self._remember(_checked(found, seal))
+        user = user_store.checked_actor(self.conn, actor, user)
         if user is None:
             raise user_store.missing(self.conn, actor)
         self._actors[actor] = user
@@ -114,7 +115,7 @@ class UnitOfWork:
         if not name:
             raise PermissionDenied("no actor given", rule="actor")
         if name not in self._actors:
-            found = user_store.get(self.conn, name)
+            found = user_store.get_checked(self.conn, name)
             if found is None:
                 raise user_store.missing(self.conn, name)
             self._actors[name] = found
@@ -151,7 +152,7 @@ class UnitOfWork:
         """A database made for drills (`init(drill=True)`) takes future times; read only when one is seen."""
         if self._drill is None:
             from engine.store import settings as setting_store
-            self._drill = setting_store.is_true(setting_store.get(self.conn, "drill"))
+            self._drill = setting_store.is_true(user_store.setting(self.conn, "drill"))
         return self._drill
 
     def check_effective(self, at: datetime, what: str) -> None:

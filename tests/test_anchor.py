@@ -137,9 +137,13 @@ def _rewrite_responsible_person(service, case_id: str) -> None:
         for event in forged:
             conn.execute(update(events).where(and_(events.c.case_id == case_id, events.c.seq == event.seq)),
                          {"data": event.data, "prev_hash": event.prev_hash, "hash": event.hash})
+        # a careful forger also re-hashes the row, as the engine would have written it
+        from dataclasses import replace as rebuilt
+        from engine.case import digest
+        fields = {**stored.fields, "responsible_person": "替罪羊"}
         conn.execute(update(cases).where(cases.c.id == case_id),
-                     {"last_hash": prev, "responsible_person": "替罪羊",
-                      "fields": {**stored.fields, "responsible_person": "替罪羊"}})
+                     {"last_hash": prev, "responsible_person": "替罪羊", "fields": fields,
+                      "row_hash": digest(rebuilt(stored, fields=fields, last_hash=prev))})
 
 
 def test_a_rewritten_and_rehashed_chain_passes_verify_and_replay_but_not_the_anchor(service, published):

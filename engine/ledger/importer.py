@@ -136,14 +136,14 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     if not actor:
         raise PermissionDenied("no actor given", rule="actor")
     with engine.store.read() as conn:
-        who = user_store.get(conn, actor)
+        who = user_store.get_checked(conn, actor)
         if who is None:
             raise PermissionDenied(f"'{actor}' is not a registered user", actor=actor, rule="registered")
         role = import_role(who)
         # The import's own time, as every write's: not later than the real time (a dry run shows what the
         # import would do, and it would be refused); checked before the file is read.
         check_not_future(now, engine.recorded_clock.now(), f"the import of {name or path}",
-                         drill=lambda: setting_store.is_true(setting_store.get(conn, "drill")))
+                         drill=lambda: setting_store.is_true(user_store.setting(conn, "drill")))
     ledger = read_ledger(path, sheet=sheet, mapping=mapping, defaults=defaults, name=name)
     with engine.store.read() as conn:
         _refuse_earlier(records.earlier_import(conn, ledger.sha256, ledger.sheet), ledger)

@@ -6,11 +6,11 @@ leaves `app_user` (the table is who may act); the log keeps them, and an `enable
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from engine.credentials import digest
-from engine.errors import PermissionDenied
+from engine.errors import PermissionDenied, TamperDetected
 from engine.grants import Grant
 from engine.actor import Actor
 from engine.store import settings as setting_store
@@ -33,6 +33,11 @@ def _split(text: str) -> tuple[str, ...]:
 def get(conn: Connection, name: str) -> Actor | None:
     row = _GET.first(conn, {"name": name})
     return None if row is None else _actor(*row)
+
+
+def get_checked(conn: Connection, name: str) -> Actor | None:
+    """`get`, checked against the users' log (`checked_actor`)."""
+    return checked_actor(conn, name, get(conn, name))
 
 
 def all_users(conn: Connection) -> list[Actor]:
@@ -66,9 +71,7 @@ def head(conn: Connection) -> tuple[int, str] | None:
 
 
 def grants(conn: Connection) -> list[Grant]:
-    rows = conn.execute(select(user_grants).order_by(user_grants.c.seq))
-    return [Grant(r.seq, r.actor, r.action, r.subject, _split(r.roles), _split(r.regions), r.at, r.recorded_at,
-                  r.data or {}, r.prev_hash, r.hash) for r in rows]
+    return [_grant(tuple(r)) for r in conn.execute(select(user_grants).order_by(user_grants.c.seq))]
 
 
 def record(conn: Connection, grant: Grant, *, stored: str | None = None) -> None:
@@ -109,6 +112,74 @@ def record(conn: Connection, grant: Grant, *, stored: str | None = None) -> None
 def _expires(data: dict):
     from datetime import datetime
     return datetime.fromisoformat(data["expires_at"]) if data.get("expires_at") else None
+
+
+# -- what the log says of one user, token or setting (checked when they are loaded) --------------------------------
+_STANDING_ACTIONS = ("add", "change", "disable", "enable")
+# Prepared statements take no expanding IN: the actions are spelled out as equalities.
+_STANDING = Prepared(select(user_grants).where(user_grants.c.subject == bindparam("name"),
+                                                or_(*(user_grants.c.action == a for a in _STANDING_ACTIONS)))
+                     .order_by(user_grants.c.seq.desc()).limit(1))
+_CREDENTIALS = Prepared(select(user_grants).where(user_grants.c.subject == bindparam("name"),
+                                                   or_(user_grants.c.action == "token", user_grants.c.action == "revoke"))
+                        .order_by(user_grants.c.seq))
+_SETTING = Prepared(select(user_grants).where(user_grants.c.subject == bindparam("key"),
+                                               user_grants.c.action == "setting")
+                    .order_by(user_grants.c.seq.desc()).limit(1))
+
+
+def _grant(row: tuple) -> Grant:
+    """A grant from a row of `select(user_grants)` (the table's column order)."""
+    seq, actor, action, subject, roles, regions, at, recorded_at, data, prev_hash, hash_ = row
+    return Grant(seq, actor, action, subject, _split(roles), _split(regions), at, recorded_at, data or {},
+                 prev_hash, hash_)
+
+
+def standing(conn: Connection, name: str) -> Grant | None:
+    """The last grant that made `name` who they are (added, changed, disabled or enabled)."""
+    row = _STANDING.first(conn, {"name": name})
+    return None if row is None else _grant(row)
+
+
+def credential_grants(conn: Connection, name: str) -> list[Grant]:
+    """`name`'s token grants and revocations, in order."""
+    return [_grant(r) for r in _CREDENTIALS.rows(conn, {"name": name})]
+
+
+_PASSWORD = Prepared(select(user_grants).where(user_grants.c.subject == bindparam("name"),
+                                                user_grants.c.action == "password")
+                     .order_by(user_grants.c.seq.desc()).limit(1))
+
+
+def password_grant(conn: Connection, name: str) -> Grant | None:
+    row = _PASSWORD.first(conn, {"name": name})
+    return None if row is None else _grant(row)
+
+
+def setting_grant(conn: Connection, key: str) -> Grant | None:
+    row = _SETTING.first(conn, {"key": key})
+    return None if row is None else _grant(row)
+
+
+def setting(conn: Connection, key: str) -> str | None:
+    """A database setting (`drill`, `require_token`), as the users' log granted it: a row edited, added or
+    deleted outside the engine is refused (exit 10) rather than obeyed."""
+    from engine.grants import setting_problem
+    value = setting_store.get(conn, key)
+    problem = setting_problem(key, value, setting_grant(conn, key))
+    if problem:
+        raise TamperDetected(f"{problem}; nothing was done", rule="setting")
+    return value
+
+
+def checked_actor(conn: Connection, name: str, actor: Actor | None) -> Actor | None:
+    """`actor` (the users table's row of `name`, None when there is none) if the users' log agrees; else
+    TamperDetected: a user promoted, moved or revived in the table alone grants nothing."""
+    from engine.grants import account_problem
+    problem = account_problem(name, actor, standing(conn, name))
+    if problem:
+        raise TamperDetected(f"{problem}; nothing was done", rule="user")
+    return actor
 
 
 # -- credentials -----------------------------------------------------------------------------------------------
