@@ -74,6 +74,13 @@ class Auditor:
         registry = self.engine.registry
         return lambda workflow, version: registry.loaded(conn, workflow, version).definition
 
+    @staticmethod
+    def _standing(conn):
+        """Who each user was over time, from the users' log: every event's signer is replayed against it."""
+        from engine.grants import standing
+        from engine.store import users as user_store
+        return standing(user_store.grants(conn))
+
     def count_cases(self) -> int:
         from engine.store import audit as audit_store
         with self.engine.store.read() as conn:
@@ -94,7 +101,7 @@ class Auditor:
             stored = case_store.rows_of(conn, [case_id])[case_id]
             log = audit_store.events_of(conn, case_id)
             definitions = self._definitions(conn)
-            differences, view, full = _replayed_against(stored, log, definitions, as_of)
+            differences, view, full = _replayed_against(stored, log, definitions, as_of, self._standing(conn))
             if full is not None:
                 fired = [(e.data["clock"], e.data["cycle"], e.data["rung"], e.data.get("status", "fired"), e.at)
                          for e in log if e.trigger == "escalate"]
@@ -123,7 +130,7 @@ class Auditor:
 
         report = ReplayReport()
         with audit_store.snapshot(self.engine.store) as conn:
-            definitions = self._definitions(conn)
+            definitions, signers = self._definitions(conn), self._standing(conn)
             pending: list[tuple[str, Case | None, list[str]]] = []
 
             def flush():
@@ -144,7 +151,7 @@ class Auditor:
             for case_id, log in groupby(audit_store.all_events(conn), key=lambda e: e.case_id):
                 counted = _escalations(_counting(log, report), fired := [])
                 try:
-                    pending.append((case_id, (replay(counted, definitions), fired), []))
+                    pending.append((case_id, (replay(counted, definitions, standing=signers), fired), []))
                 except (InconsistentLog, NotFound) as exc:  # NotFound: a definition it ran under is gone
                     pending.append((case_id, None, [_problem_of(exc)]))
                     for _ in counted:  # the rest of its log still counts as read
@@ -242,11 +249,12 @@ class Auditor:
         return dossier_data(self.case_file(case_id), generated_at=now or self.engine.clock.now())
 
 
-def _replayed_against(stored: dict, log: list[Event], definitions: DefinitionFor, as_of: datetime | None):
+def _replayed_against(stored: dict, log: list[Event], definitions: DefinitionFor, as_of: datetime | None,
+                      signers=None):
     """(differences between the stored row and the full replay, the case as of `as_of`, the full replay)."""
     from engine.store.cases import case_values
     try:
-        full = replay(log, definitions)
+        full = replay(log, definitions, standing=signers)
     except (InconsistentLog, NotFound) as exc:
         return [_problem_of(exc)], None, None
     differences = column_differences(stored, case_values(full)) if full is not None else ["the case has no events"]

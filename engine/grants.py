@@ -176,6 +176,38 @@ def _apply(register: Register, grant: Grant) -> str | None:
     return None
 
 
+# -- who someone was at a moment, for the replay of their events -------------------------------------------------------
+@dataclass(frozen=True)
+class Standing:
+    """What the users' log had made of each user, over time: replay asks who `name` was when an event was
+    recorded (the real time both logs keep), so an event signed by someone never added, already disabled, or in
+    a role they did not hold then is named, however it is hashed."""
+
+    timeline: dict  # name -> [(since, roles, regions, active)], in log order
+
+    def at(self, name: str, moment: datetime) -> tuple[tuple[str, ...], tuple[str, ...], bool] | None:
+        found = None
+        for since, roles, regions, active in self.timeline.get(name, ()):
+            if since <= moment:  # in log order: the last grant recorded by then decides
+                found = (roles, regions, active)
+        return found
+
+
+def standing(grants: Iterable[Grant]) -> Standing:
+    timeline: dict[str, list] = {}
+    for grant in grants:
+        if grant.action not in ("add", "change", "disable", "enable"):
+            continue
+        # A user adopted from a release before the log was registered then (its `at`), not at the upgrade.
+        since = grant.at if (grant.data or {}).get("adopted") else grant.recorded_at
+        history = timeline.setdefault(grant.subject, [])
+        roles, regions = grant.roles, grant.regions
+        if grant.action == "disable" and history:
+            roles, regions = history[-1][1], history[-1][2]
+        history.append((since, tuple(roles), tuple(regions), grant.action != "disable"))
+    return Standing(timeline)
+
+
 # -- what a command checks of the rows it loads, against the log ----------------------------------------------------
 def account_problem(name: str, actor: Actor | None, last: Grant | None) -> str | None:
     """What is wrong with `name`'s row in the users table (None: no row) against the last grant that made them who

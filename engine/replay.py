@@ -61,8 +61,10 @@ def taken_until(events: Iterable[Event], as_of: datetime | None) -> Iterable[Eve
             yield event
 
 
-def replay(events: Iterable[Event], definition_for: DefinitionFor, *, as_of: datetime | None = None) -> Case | None:
-    """The case folded from `events` (in seq order); None when it had not been reported yet at `as_of`."""
+def replay(events: Iterable[Event], definition_for: DefinitionFor, *, as_of: datetime | None = None,
+           standing=None) -> Case | None:
+    """The case folded from `events` (in seq order); None when it had not been reported yet at `as_of`. With
+    `standing` (engine.grants.Standing, the users' log over time), each event's signer is checked too."""
     case: Case | None = None
     key, definition = None, None
     for event in taken_until(events, as_of):
@@ -70,8 +72,60 @@ def replay(events: Iterable[Event], definition_for: DefinitionFor, *, as_of: dat
             key = (event.workflow, event.workflow_version)
             definition = definition_for(*key)
         check_event(case, event, definition, gaps=as_of is not None)
+        if standing is not None:
+            problem = signer_problem(case, event, definition, standing)
+            if problem:
+                raise InconsistentLog(problem, case_id=event.case_id, seq=event.seq)
         case = apply(case, event, definition)
     return case
+
+
+SYSTEM_ACTOR = "scheduler"
+# Steps the engine records without a region check of the actor: a migration or a recalendar by the committee.
+_UNREGIONED = frozenset({"migrate", "recalendar"})
+
+
+def signer_problem(case: Case | None, event: Event, definition: Definition, standing) -> str | None:
+    """Who signed `event` against who the users' log says they were when it was recorded: the scheduler only
+    for escalations and the cases it opens; anyone else a user added and not disabled by then, in a role they
+    held, in a region that covers the case wherever the step is bound to the actor's region."""
+    if event.actor == SYSTEM_ACTOR or event.role == "system":
+        opened = event.trigger == "report" and (event.data.get("case") or {}).get("parent_id")
+        if event.actor == SYSTEM_ACTOR and event.role == "system" and (event.trigger == "escalate" or opened):
+            return None
+        return f"'{event.trigger}' signed by {event.actor} as {event.role}, which only the scheduler's escalations are"
+    who = standing.at(event.actor, event.recorded_at)
+    if who is None:
+        return f"'{event.trigger}' signed by '{event.actor}', who was not a user then"
+    roles, regions, active = who
+    if not active:
+        return f"'{event.trigger}' signed by '{event.actor}', who was disabled then"
+    if event.role == IMPORT_ROLE:
+        return None  # the importing user, in whatever role they held (the import checks which may import)
+    if event.role not in roles:
+        return f"'{event.trigger}' signed by '{event.actor}' as {event.role}, a role they did not hold then " \
+               f"({', '.join(roles) or 'none'})"
+    region = (event.data.get("case") or {}).get("region") if case is None else case.region
+    if region and event.trigger not in _UNREGIONED and _regioned(case, event, definition) and \
+            not any(region.startswith(p) for p in regions):
+        return f"'{event.trigger}' signed by '{event.actor}', whose region then ({', '.join(regions)}) did not cover " \
+               f"{region}"
+    return None
+
+
+def _regioned(case: Case | None, event: Event, definition: Definition) -> bool:
+    """Whether the step binds its signer to the case's region (its definition's `in_region` guard)."""
+    if event.trigger == "decide":
+        return True
+    if event.trigger == "report":
+        command = definition.report
+    elif event.trigger == "extend":
+        command = definition.extend
+    elif event.trigger in ("void", "correct"):
+        command = definition.corrections(event.trigger)
+    else:
+        command = definition.transition(case.state, event.trigger) if case is not None else None
+    return command is not None and any(g.kind == "in_region" for g in command.guards)
 
 
 def check_event(case: Case | None, event: Event, definition: Definition, *, gaps: bool = False) -> None:

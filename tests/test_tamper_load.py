@@ -49,3 +49,44 @@ def test_the_sweep_refuses_an_edited_case_and_fires_the_others(service):
     result = sweep(service, now=parse_time("2026-05-01T09:00"))
     assert {f["case_id"] for f in result.fired} == {honest.id}
     assert result.refused == [edited.id]
+
+
+# -- events re-hashed with a signer the users' log never had ----------------------------------------------------
+def _resign(service, case_id: str, seq: int, **changes) -> None:
+    """Rewrite event #seq's signer, re-hash the chain from there and the row to match: a consistent forgery."""
+    from dataclasses import replace as rebuilt
+
+    from sqlalchemy import and_
+
+    from engine.case import digest
+    from engine.events import Event
+    log = service.queries.history(case_id)
+    forged, prev = [], log[seq - 2].hash
+    for event in log[seq - 1:]:
+        changed = Event(**{**event.__dict__, **(changes if event.seq == seq else {}), "prev_hash": prev}).sealed()
+        forged.append(changed)
+        prev = changed.hash
+    stored = service.queries.case(case_id)
+    with service.store.write() as conn:
+        for event in forged:
+            conn.execute(update(events).where(and_(events.c.case_id == case_id, events.c.seq == event.seq)),
+                         {"actor": event.actor, "role": event.role, "prev_hash": event.prev_hash, "hash": event.hash})
+        signers = {**stored.signers, **({forged[0].trigger: forged[0].actor} if forged[0].trigger in stored.signers else {})}
+        after = rebuilt(stored, last_hash=prev, signers=signers)
+        conn.execute(update(cases).where(cases.c.id == case_id),
+                     {"last_hash": prev, "signers": signers, "row_hash": digest(after)})
+
+
+@pytest.mark.parametrize("changes, says", [
+    ({"actor": "ghost"}, "who was not a user then"),
+    ({"actor": "ent", "role": "supervisor"}, "a role they did not hold then"),
+    ({"actor": "far"}, "did not cover 371721"),
+    ({"actor": "scheduler"}, "only the scheduler's escalations are"),
+])
+def test_replay_names_an_event_signed_by_someone_the_users_log_never_made_so(service, changes, says):
+    """`verify` passes a consistently re-hashed chain; replay names the event whose signer the users' log denies."""
+    case = run_to(service, report(service).id, "verified")  # #5 verify by zhang, supervisor
+    _resign(service, case.id, 5, **changes)
+    assert service.audit.verify().breaks == []
+    problems = dict(service.audit.replay_all().disagreements)[case.id]
+    assert any(says in p and "#5" in p for p in problems), problems
