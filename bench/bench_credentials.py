@@ -44,7 +44,8 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.db_dir or tempfile.mkdtemp(prefix="bench_credentials_")
     path = os.path.join(folder, "credentials.db")
-    engine = Engine(Store(f"sqlite:///{path}", create=True), clock=FixedClock(parse_time("2026-03-02T09:00")))
+    engine = Engine(Store(f"sqlite:///{path}", create=True), clock=FixedClock(parse_time("2026-03-02T09:00")),
+                    trust_backdating=True)
     engine.init(admin="li", admin_regions=["37"])
     for n in range(20):
         engine.commands.add_user(f"user{n}", roles=["supervisor"], regions=["3717"], actor="li")

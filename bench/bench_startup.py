@@ -40,7 +40,7 @@ def prepare(db: str, cases: int) -> list[str]:
     from engine.app import Engine
     from engine.clock import FixedClock, parse_time
 
-    hz = Engine.open(db, create=True, clock=FixedClock(parse_time("2026-03-02T09:00")))
+    hz = Engine.open(db, create=True, clock=FixedClock(parse_time("2026-03-02T09:00")), trust_backdating=True)
     hz.init(admin="li", admin_regions=["37"])
     for name, role, region in (("ent", "enterprise", "371721"), ("zhang", "supervisor", "3717")):
         hz.commands.add_user(name, roles=[role], regions=[region], actor="li")

@@ -73,7 +73,7 @@ class Seeded:
 # -- seeding ----------------------------------------------------------------------------------------------------
 
 def _service(url: str, at: str) -> Engine:
-    return Engine(Store(url, create=True), clock=FixedClock(parse_time(at)))
+    return Engine(Store(url, create=True), clock=FixedClock(parse_time(at)), trust_backdating=True)
 
 
 def _template(service: Engine):

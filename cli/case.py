@@ -66,7 +66,7 @@ def advance(ctx, case_id, trigger, fields, expect_version):
 
     app = ctx.obj
     after = app.engine.commands.advance_case(case_id, trigger, actor=app.actor_name, fields=fields,
-                                             expected_version=expect_version, now=app.now)
+                                             expected_version=expect_version, now=app.now, backfill=app.backfill)
     if is_json(ctx):
         print_json(case_document(after, app.now))
     else:
@@ -132,7 +132,7 @@ def decide(ctx, case_id, rung, decision, reason, expect_version):
 
     app = ctx.obj
     after = app.engine.commands.decide(case_id, rung, decision, actor=app.actor_name, reason=reason,
-                                       expected_version=expect_version, now=app.now)
+                                       expected_version=expect_version, now=app.now, backfill=app.backfill)
     if is_json(ctx):
         print_json(case_document(after, app.now))
         return
@@ -162,7 +162,7 @@ def void(ctx, case_id, reason, expect_version):
 
     app = ctx.obj
     after = app.engine.commands.void_case(case_id, actor=app.actor_name, reason=reason,
-                                          expected_version=expect_version, now=app.now)
+                                          expected_version=expect_version, now=app.now, backfill=app.backfill)
     if is_json(ctx):
         print_json(case_document(after, app.now))
     else:

@@ -111,9 +111,9 @@ class AppContext:
     only read never ask for one."""
 
     def __init__(self, db: str, actor: str | None, now: str | None, json: bool, wide: bool = False,
-                 token: str | None = None):
+                 token: str | None = None, backfill: str | None = None):
         self.db, self._actor_name, self.now_text, self.json, self.wide = db, actor, now, json, wide
-        self.token = token
+        self.token, self.backfill = token, backfill
         self.create = False  # `hazard init` may create a new SQLite file; nothing else does
         self.drill = False
         self._engine = None
@@ -193,6 +193,8 @@ _LEAF_OPTIONS = (
     click.Option(["--now"], expose_value=False, callback=_set("now_text"), metavar="TIME", help="As the global --now."),
     click.Option(["--token"], expose_value=False, callback=_set("token"), metavar="TOKEN",
                  help="As the global --token."),
+    click.Option(["--backfill"], expose_value=False, callback=_set("backfill"), metavar="REASON",
+                 help="As the global --backfill."),
     click.Option(["--json"], is_flag=True, default=False, expose_value=False, callback=_set("json"),
                  help="Print one JSON document on stdout."),
     click.Option(["--wide"], is_flag=True, default=False, expose_value=False, callback=_set("wide"),
@@ -220,17 +222,20 @@ def with_global_options(command: click.Command) -> click.Command:
 @click.option("--token", envvar="HAZARD_TOKEN", metavar="TOKEN",
               help="The actor's API token, on a database that requires tokens (prefer the environment: a "
                    "command line is visible to other users of the machine). Env: HAZARD_TOKEN.")
+@click.option("--backfill", envvar="HAZARD_BACKFILL", metavar="REASON",
+              help="Record a paper record at its own --now, as a supervisor or the committee, for this reason: it is "
+                   "then judged at that time, not at its recording (see Time). Env: HAZARD_BACKFILL.")
 @click.option("--json", "as_json", is_flag=True, envvar="HAZARD_JSON", help="Print one JSON document on stdout.")
 @click.option("--wide", is_flag=True, help="Tables show long text whole instead of cutting it to the terminal.")
 @click.version_option(package_name="hazard-closure")
 @click.pass_context
-def cli(ctx, db, actor, now, token, as_json, wide):
+def cli(ctx, db, actor, now, token, backfill, as_json, wide):
     """hazard-closure: declarative workflows that close major safety hazards (重大事故隐患闭环治理).
 
     Supervisors report and advance hazard cases, a scheduler escalates overdue ones, auditors replay
     histories. Global options may also follow the subcommand. The exit codes are listed below.
     """
-    ctx.obj = AppContext(db, actor, now, as_json, wide, token=token)
+    ctx.obj = AppContext(db, actor, now, as_json, wide, token=token, backfill=backfill)
     ctx.call_on_close(ctx.obj.close)
 
 

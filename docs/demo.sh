@@ -18,6 +18,9 @@ case "$name:$HAZARD_DB" in
                          -c "DROP DATABASE IF EXISTS \"$name\"" -c "CREATE DATABASE \"$name\"" ;;
 esac
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# The city's department records the spring's paper records at their own dates: a declared back-fill, judged at those
+# dates (an enterprise's own step dated months before it is recorded would be judged at its recording instead).
+PAPER=(--backfill "春季纸质台账补录")
 
 say "Set up: tables, built-in workflows, and who may act where"
 hazard init --admin li --region 37                        # provincial safety committee office: the administrator
@@ -42,42 +45,43 @@ echo "reported: $A $B $C $D"
 
 say "The general hazard is fixed on the spot and checked by the city's supervisor"
 hazard --actor ent  --now 2026-03-02T11:20 case advance "$C" fix --set measures="配电箱加锁并张贴警示标识"
-hazard --actor zhang --now 2026-03-02T15:00 case advance "$C" verify --set opinion="现场复查已整改"
+hazard --actor zhang "${PAPER[@]}" --now 2026-03-02T15:00 case advance "$C" verify --set opinion="现场复查已整改"
 
 say "Major hazards get the five implementations (五落实) before rectification starts"
 hazard --actor ent --now 2026-03-03T09:00 case advance "$A" assign \
   --set responsible_unit="曹县某化工有限公司" --set responsible_person="王五" \
   --set measures="储罐区加装可燃气体报警并联锁" --set funds=15万 --set deadline=2026-04-30 \
   --set emergency_plan="液氨泄漏专项应急预案" || echo "(refused as expected: an enterprise may not assign)"
-hazard --actor zhang --now 2026-03-03T09:00 case advance "$A" assign \
+hazard --actor zhang "${PAPER[@]}" --now 2026-03-03T09:00 case advance "$A" assign \
   --set responsible_unit="曹县某化工有限公司" --set responsible_person="王五" \
   --set measures="储罐区加装可燃气体报警并联锁" --set funds=15万 --set deadline=2026-04-30 \
   --set emergency_plan="液氨泄漏专项应急预案"
-hazard --actor zhang --now 2026-03-03T10:00 case advance "$B" assign \
+hazard --actor zhang "${PAPER[@]}" --now 2026-03-03T10:00 case advance "$B" assign \
   --set responsible_unit="曹县某木业有限公司" --set responsible_person="赵六" \
   --set measures="除尘器加装泄爆片、隔爆阀" --set funds=8万 --set deadline=2026-04-15 \
   --set emergency_plan="粉尘爆炸专项应急预案"
-hazard --actor zhang --now 2026-03-04T10:00 case advance "$D" assign \
+hazard --actor zhang "${PAPER[@]}" --now 2026-03-04T10:00 case advance "$D" assign \
   --set responsible_unit="曹县某食品有限公司" --set responsible_person="孙七" \
   --set measures="配置通风检测设备，制定作业审批" --set funds=3万 --set deadline=2026-03-31 \
   --set emergency_plan="有限空间作业应急预案"
 
 say "Rectification; the first verification of A fails, the second passes; A and B are written off (销号, closed)"
 for X in "$A" "$B" "$D"; do hazard --actor ent --now 2026-03-05T09:00 case advance "$X" start; done
-hazard --actor ent --now 2026-04-10T09:00 case advance "$A" submit --set report_note="报警装置已安装"
+# The enterprise's written application for acceptance, entered by the department from paper:
+hazard --actor zhang "${PAPER[@]}" --now 2026-04-10T09:00 case advance "$A" submit --set report_note="报警装置已安装（企业书面申请）"
 hazard --actor ent --now 2026-04-11T09:00 case advance "$A" verify --set opinion="同意" \
   || echo "(refused as expected: an enterprise may not verify its own rectification)"
-hazard --actor zhang --now 2026-04-12T09:00 case advance "$A" reject --set opinion="报警未与紧急切断联锁"
+hazard --actor liu "${PAPER[@]}" --now 2026-04-12T09:00 case advance "$A" reject --set opinion="报警未与紧急切断联锁"
 # zhang checks the interlock on site and records the second submission himself...
-hazard --actor zhang --now 2026-04-20T09:00 case advance "$A" submit --set report_note="已实现联锁（现场复核后录入）"
+hazard --actor zhang "${PAPER[@]}" --now 2026-04-20T09:00 case advance "$A" submit --set report_note="已实现联锁（现场复核后录入）"
 # ...so he may not also sign it off (谁检查、谁签名、谁负责: separation of duties); liu does.
-hazard --actor zhang --now 2026-04-21T09:00 case advance "$A" verify --set opinion="同意" \
+hazard --actor zhang "${PAPER[@]}" --now 2026-04-21T09:00 case advance "$A" verify --set opinion="同意" \
   || echo "(refused as expected: whoever submitted may not verify)"
-hazard --actor liu --now 2026-04-22T09:00 case advance "$A" verify --set opinion="验收合格"
-hazard --actor li --now 2026-04-23T09:00 case advance "$A" close --set closing_note="准予销号"
-hazard --actor ent --now 2026-04-01T09:00 case advance "$B" submit
-hazard --actor zhang --now 2026-04-03T09:00 case advance "$B" verify --set opinion="泄爆装置已安装，验收合格"
-hazard --actor li --now 2026-04-03T16:00 case advance "$B" close
+hazard --actor liu "${PAPER[@]}" --now 2026-04-22T09:00 case advance "$A" verify --set opinion="验收合格"
+hazard --actor li "${PAPER[@]}" --now 2026-04-23T09:00 case advance "$A" close --set closing_note="准予销号"
+hazard --actor zhang "${PAPER[@]}" --now 2026-04-01T09:00 case advance "$B" submit
+hazard --actor liu "${PAPER[@]}" --now 2026-04-03T09:00 case advance "$B" verify --set opinion="泄爆装置已安装，验收合格"
+hazard --actor li "${PAPER[@]}" --now 2026-04-03T16:00 case advance "$B" close
 
 say "D is never finished: the scheduler climbs the ladder; sanctions wait for a named person's decision"
 for T in 2026-03-29T00:05 2026-04-01T09:00 2026-04-08T09:00; do

@@ -25,12 +25,16 @@ from engine.store.database import Store
 
 
 class Engine:
-    def __init__(self, store: Store, *, clock: Clock | None = None, recorded_clock: Clock | None = None):
+    def __init__(self, store: Store, *, clock: Clock | None = None, recorded_clock: Clock | None = None,
+                 trust_backdating: bool = False):
         """`clock` gives `now` to calls that do not pass one (default: the wall clock); `recorded_clock` stamps
-        every event's real recording time and is never a user's to set."""
+        every event's real recording time and is never a user's to set. `trust_backdating` takes every write
+        dated before its recording at its own time, for a program replaying a past period (tests, benches, a
+        worked example); no face of the engine sets it (engine.backfill says what it changes)."""
         self.store = store
         self.clock = clock or SystemClock()
         self.recorded_clock = recorded_clock or SystemClock()
+        self.trust_backdating = trust_backdating
         self.registry = Registry()
 
     # Built on first use: a command imports only the part of the application it calls.
@@ -58,9 +62,10 @@ class Engine:
         return self._reports
 
     @classmethod
-    def open(cls, url: str, *, create: bool = False, clock: Clock | None = None) -> "Engine":
+    def open(cls, url: str, *, create: bool = False, clock: Clock | None = None,
+             trust_backdating: bool = False) -> "Engine":
         """An engine on the database at `url`; a SQLite file is created only with `create=True`."""
-        return cls(Store(url, create=create), clock=clock)
+        return cls(Store(url, create=create), clock=clock, trust_backdating=trust_backdating)
 
     @contextmanager
     def unit(self) -> Iterator["UnitOfWork"]:

@@ -17,7 +17,8 @@ from datetime import datetime
 from itertools import groupby
 from typing import Iterable, Iterator
 
-from engine.case import Case, apply
+from engine.case import JUDGED, Case, apply
+from engine.clock import UTC
 from engine.definition.model import Definition
 from engine.events import ChainBreak, Event, verify_chain
 from engine.replay import DefinitionFor, taken_until
@@ -89,6 +90,10 @@ def action_document(event: Event, definition: Definition) -> dict:
     if event.trigger == "report":
         signed = {**{k: v for k, v in data["case"].items()}, **signed}
     signed.update(_ruled(event))
+    if data.get("backfill"):  # a paper record the department entered at its own time, and why
+        signed["backfill"] = data["backfill"].get("reason")
+    if data.get(JUDGED):  # a back-dated step judged at its recording
+        signed["judged_at"] = event.recorded_at.astimezone(UTC).isoformat()
     doc = {"seq": event.seq, "trigger": event.trigger, "label": action_label(definition, event),
            "actor": event.actor, "role": event.role, "from": event.from_state, "to": event.to_state,
            "to_label": _state_label(definition, event.to_state),

@@ -32,6 +32,9 @@ CORRECTABLE = ("title", "enterprise", "region", "industry", "source")
 # after them in the log (the scheduler's reminder does not block the paper verification dated before it).
 UNBLOCKING_TRIGGERS = frozenset({"escalate"})
 
+# In a back-dated event's data: it is judged at its recording (engine/backfill.py), the on-time judgment too.
+JUDGED = "judged_on_record"
+
 # The five implementations (五落实) of a major hazard, as the case's fields hold them.
 FIVE_IMPLEMENTATIONS = ("responsible_unit", "responsible_person", "measures", "funds", "deadline", "emergency_plan")
 
@@ -64,6 +67,7 @@ class Case:
     rectified_at: datetime | None = None  # entered a rectified state (rectification complete)
     accepted_at: datetime | None = None   # entered an accepted state (the department verified it)
     voided_at: datetime | None = None     # voided (a duplicate, a mistake): out of every figure, list and ladder
+    judged_at: datetime | None = None     # a back-dated record that met the deadline counts from its recording
     decisions: dict = field(default_factory=dict)  # proposals and extension applications, and what became of them
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -156,6 +160,7 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
         facts = _deadline_facts(before, fields, new_clocks, definition, event.at)
         if event.trigger == "void":  # its clocks stopped, but no obligation was met
             facts["met_at"] = before.met_at
+    facts["judged_at"] = _judged(before, event, rectified_at, facts["met_at"])
     return evolve(
         case, state=event.to_state, version=event.seq, workflow_version=event.workflow_version,
         fields=fields, flags=flags, signers=signers, fired=fired, clocks=new_clocks, is_final=is_final,
@@ -181,6 +186,18 @@ def digest(case: Case) -> str:
             value = [list(v) if isinstance(v, tuple) else v for v in value]
         values[name] = value
     return sha256(canonical(values)).hexdigest()
+
+
+def _judged(before: Case | None, event: Event, rectified_at, met_at) -> datetime | None:
+    """When the obligation counts as met for the on-time judgment, where a back-dated record says so: its recording
+    time (the event says `judged_on_record`, engine.backfill), kept while the case stays rectified or met."""
+    if rectified_at is None and met_at is None:
+        return None
+    newly = (rectified_at is not None and (before is None or before.rectified_at is None)) or \
+        (met_at is not None and (before is None or before.met_at is None))
+    if newly:
+        return event.recorded_at if event.data.get(JUDGED) else None
+    return before.judged_at if before is not None else None
 
 
 def evolve(case: Case, **changes) -> Case:

@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator
 
+from engine import backfill as backfilling
 from engine import limits, regions, rulings, vocabularies
 from engine.calendar import default_calendar
-from engine.case import Case
+from engine.case import JUDGED, Case
 from engine.clock import UTC, iso_seconds, parse_time
 from engine.definition.model import Definition
 from engine.definition.vocabulary import GuardContext, normalise_date
@@ -73,8 +74,11 @@ class Commands:
             return unit.create(run, actor=who.name, role=role, attrs=attrs, fields=given, at=now)
 
     def advance_case(self, case_id: str, trigger: str, *, actor: str | None, fields: dict | None = None,
-                     expected_version: int | None = None, now: datetime | str | None = None) -> Case:
-        """Fire `trigger` on the case; every rule of its definition version is checked first."""
+                     expected_version: int | None = None, now: datetime | str | None = None,
+                     backfill: str | None = None) -> Case:
+        """Fire `trigger` on the case; every rule of its definition version is checked first. A step dated
+        before it is recorded is judged by `engine.backfill` (`backfill`: a supervisor's or the committee's
+        reason for recording a paper record at its own time)."""
         now, case_id = self._now(now), read_case_id(case_id)
         with self.unit() as unit:
             case, who = unit.case_and_actor(case_id, actor)
@@ -89,7 +93,11 @@ class Commands:
                 case_region=case.region, signers=case.signers, flags=case.flags, now=now,
                 open_linked=unit.open_linked(case.id) if needs_linked else frozenset()))
             limits.check_deadlines(run.definition, decision.fields, case.found_at)
-            data = {"fields": decision.fields}
+            judged = backfilling.judgment(self._engine, unit, case, at=now, role=decision.role, backfill=backfill)
+            if JUDGED in judged and (trigger in run.definition.clock_triggers
+                                          or decision.to_state in run.definition.final_states):
+                case = backfilling.settle_due(self._engine, unit, case, run, by=unit.recorded_clock.now())
+            data = {"fields": decision.fields, **judged}
             if decision.lifts:
                 data["lifts"] = [f for f in decision.lifts if f in case.flags]
             event = unit.event(case, trigger=trigger, to_state=decision.to_state, actor=who.name, role=decision.role,
@@ -131,18 +139,19 @@ class Commands:
             return unit.append(case, [event], run)
 
     def decide(self, case_id: str, rung: str, decision: str, *, actor: str | None, reason: str,
-               expected_version: int | None = None, now: datetime | str | None = None) -> Case:
+               expected_version: int | None = None, now: datetime | str | None = None,
+               backfill: str | None = None) -> Case:
         """Approve or decline what awaits a decision on the case: the proposal of the ladder's rung `rung` (an
         interview, a posted supervision, exposure, suspension), or with `rung="extension"` the extension
         application. An approved sanction is carried out now; a declined one stays on the record."""
         return rulings.decide(self, case_id, rung, decision, actor=actor, reason=reason, now=self._now(now),
-                              expected_version=expected_version)
+                              expected_version=expected_version, backfill=backfill)
 
     def void_case(self, case_id: str, *, actor: str | None, reason: str, expected_version: int | None = None,
-                  now: datetime | str | None = None) -> Case:
+                  now: datetime | str | None = None, backfill: str | None = None) -> Case:
         """Void a case recorded by mistake: out of every figure, list and ladder, kept in the log."""
         return rulings.void(self, case_id, actor=actor, reason=reason, now=self._now(now),
-                            expected_version=expected_version)
+                            expected_version=expected_version, backfill=backfill)
 
     def correct_case(self, case_id: str, *, actor: str | None, changes: dict, reason: str,
                      expected_version: int | None = None, now: datetime | str | None = None) -> Case:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
+from engine import backfill as backfilling
 from engine import limits
-from engine.case import CORRECTABLE, Case
+from engine.case import CORRECTABLE, JUDGED, Case
 from engine.clock import SHANGHAI, iso
 from engine.definition.model import EXTENSION, Command, Guard
 from engine.definition.vocabulary import GuardContext
@@ -27,7 +28,7 @@ _IN_REGION = (Guard("in_region"),)
 
 
 def decide(commands, case_id: str, rung: str, decision: str, *, actor: str | None, reason: str, now: datetime,
-           expected_version: int | None = None) -> Case:
+           expected_version: int | None = None, backfill: str | None = None) -> Case:
     """Approve or decline the proposal of `rung` (or, for `extension`, the extension application) on the case."""
     case_id = read_case_id(case_id)
     if decision not in DECISIONS:
@@ -38,9 +39,15 @@ def decide(commands, case_id: str, rung: str, decision: str, *, actor: str | Non
         unit, case, who, run = opened
         if rung == EXTENSION:
             role, data = _extension_ruling(case, who, run.definition, decision, now)
+            # A deadline moved later by a decision dated before its recording: what was due meanwhile is handled.
+            judged = backfilling.judgment(commands._engine, unit, case, at=now, role=role, backfill=backfill)
+            if JUDGED in judged and decision == "approve":
+                case = backfilling.settle_due(commands._engine, unit, case, run, by=unit.recorded_clock.now())
         else:
             role, data = _proposal_ruling(commands, unit, case, who, run, rung, decision, now)
-        return _record(unit, case, who, run, "decide", role, {**data, "decision": decision, "reason": reason}, now)
+            judged = {"backfill": {"reason": backfill.strip()}} if backfill and backfill.strip() else {}
+        return _record(unit, case, who, run, "decide", role,
+                       {**data, "decision": decision, "reason": reason, **judged}, now)
 
 
 @contextmanager
@@ -153,11 +160,11 @@ def _check_bounds(case: Case, rules: Command, current: str, until: str, now: dat
 
 
 def void(commands, case_id: str, *, actor: str | None, reason: str, now: datetime,
-         expected_version: int | None = None) -> Case:
+         expected_version: int | None = None, backfill: str | None = None) -> Case:
     """Void a case recorded by mistake (a duplicate, a test): it leaves every figure, list and ladder; its events
     stay in the log and the dossier, with who voided it and why."""
     return _ruling(commands, case_id, "void", actor=actor, reason=reason, now=now, expected_version=expected_version,
-                   data_of=lambda case, who: {})
+                   data_of=lambda case, who: {}, backfill=backfill)
 
 
 def correct(commands, case_id: str, *, actor: str | None, changes: dict, reason: str, now: datetime,
@@ -188,7 +195,8 @@ def correct(commands, case_id: str, *, actor: str | None, changes: dict, reason:
                    expected_version=expected_version, data_of=data_of)
 
 
-def _ruling(commands, case_id: str, kind: str, *, actor, reason, now, expected_version, data_of) -> Case:
+def _ruling(commands, case_id: str, kind: str, *, actor, reason, now, expected_version, data_of,
+            backfill: str | None = None) -> Case:
     case_id = read_case_id(case_id)
     what = f"{kind} {case_id}"
     reason = _reason(reason, what, case_id)
@@ -197,7 +205,12 @@ def _ruling(commands, case_id: str, kind: str, *, actor, reason, now, expected_v
         rules = run.definition.corrections(kind)
         role = pick_role(who, rules.roles, what)
         check_guards(rules, _context(case, who, now), what, case_id)
-        return _record(unit, case, who, run, kind, role, {**data_of(case, who), "reason": reason}, now)
+        judged = {}
+        if kind == "void":  # what was due by its recording is handled before the case goes
+            judged = backfilling.judgment(commands._engine, unit, case, at=now, role=role, backfill=backfill)
+            if JUDGED in judged:
+                case = backfilling.settle_due(commands._engine, unit, case, run, by=unit.recorded_clock.now())
+        return _record(unit, case, who, run, kind, role, {**data_of(case, who), "reason": reason, **judged}, now)
 
 
 def check_not_void(case: Case) -> None:

@@ -461,7 +461,7 @@ def test_removing_a_stored_workflow_its_cases_ran_under_is_named_by_verify_and_r
         conn.execute(delete(workflow_versions).where(workflow_versions.c.name == "major-hazard"))
     from engine.app import Engine
     from engine.store.database import Store
-    auditor = Engine(Store(db_url), clock=clock)  # a new process: nothing parsed yet
+    auditor = Engine(Store(db_url), clock=clock, trust_backdating=True)  # a new process: nothing parsed yet
     breaks = auditor.audit.verify().breaks
     assert [(b.case_id, b.problem) for b in breaks] == [
         ("(definitions)", "workflow major-hazard version 1: events ran under it but it is not stored (removed)")]
@@ -500,7 +500,7 @@ def test_the_engine_will_not_run_a_definition_whose_text_was_edited(service, db_
     with service.store.write() as conn:
         conn.execute(update(workflow_versions).where(workflow_versions.c.name == "major-hazard")
                      .values(source_text=workflow_versions.c.source_text + "\n# edited\n"))
-    fresh = Engine(Store(db_url), clock=clock)
+    fresh = Engine(Store(db_url), clock=clock, trust_backdating=True)
     try:
         with pytest.raises(TamperDetected, match="major-hazard version 1: its stored text does not hash"):
             fresh.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)

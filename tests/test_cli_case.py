@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from rich.cells import cell_len
 
 from cli.main import cli
-from tests.conftest import FIVE
+from tests.conftest import FIVE, paper
 
 NOW = "2026-03-02T09:00"
 USERS = [("wang", "inspector", "371721"), ("ent", "enterprise", "371721"), ("zhang", "supervisor", "371700"),
@@ -26,7 +26,7 @@ def hz(runner, seeded_url):
 
     def invoke(*args, actor=None, now=NOW):
         base = ["--db", db_url] + (["--now", now] if now else []) + (["--actor", actor] if actor else [])
-        return runner.invoke(cli, base + list(args))
+        return runner.invoke(cli, base + paper(actor) + list(args))
     return invoke
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import cli
-from tests.conftest import FIVE, report, run_to
+from tests.conftest import FIVE, paper, report, run_to
 
 DEFINITIONS = Path(__file__).parent / "definitions" / "escalation"
 ESCALATE_KEYS = {"sweep", "now", "dry_run", "fired", "proposed", "skipped", "conflicts", "refused", "max_late_seconds",
@@ -20,7 +20,7 @@ RUNG_KEYS = {"case_id", "clock", "cycle", "rung", "action", "due_at", "provision
 
 
 def hazard(runner, db_url, now, *args, actor=None):
-    head = ["--db", db_url, "--now", now] + (["--actor", actor] if actor else [])
+    head = ["--db", db_url, "--now", now] + (["--actor", actor] if actor else []) + paper(actor)
     return runner.invoke(cli, [*head, *args])
 
 

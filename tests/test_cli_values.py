@@ -9,7 +9,7 @@ import json
 import pytest
 
 from cli.main import cli
-from tests.conftest import FIVE
+from tests.conftest import FIVE, paper
 
 NOW = "2026-03-02T09:00"
 CASE = ["--title", "液氨储罐区未设置泄漏报警装置", "--enterprise", "某化工有限公司", "--level", "major",
@@ -28,7 +28,7 @@ def hz(runner, seeded_url):
     """`hazard --db URL --now NOW [--actor] ARGS` on a database with the usual users (li: committee over 37, 41)."""
     def invoke(*args, actor=None, now=NOW):
         head = ["--db", seeded_url] + (["--now", now] if now else []) + (["--actor", actor] if actor else [])
-        return runner.invoke(cli, head + list(args))
+        return runner.invoke(cli, head + paper(actor) + list(args))
     return invoke
 
 

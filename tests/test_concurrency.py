@@ -26,7 +26,7 @@ def assert_whole(service, case_id):
 
 
 def other_service(db_url, clock):
-    return Engine(Store(db_url, create=True), clock=clock)
+    return Engine(Store(db_url, create=True), clock=clock, trust_backdating=True)
 
 
 # -- deterministic interleavings ---------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def test_hammering_one_case_loses_nothing_and_duplicates_nothing(service, db_url
 
 def _process_hammer(db_url, case_id, worker, rounds, queue):
     from engine.clock import FixedClock, parse_time
-    svc = Engine(Store(db_url, create=True), clock=FixedClock(parse_time("2026-03-02T10:00")))
+    svc = Engine(Store(db_url, create=True), clock=FixedClock(parse_time("2026-03-02T10:00")), trust_backdating=True)
     ok = conflicts = 0
     for j in range(rounds):
         try:

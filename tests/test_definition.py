@@ -259,7 +259,7 @@ def test_a_second_service_sees_a_version_installed_elsewhere(service, store, clo
     from engine.app import Engine
     from tests.conftest import report
 
-    other = Engine(store, clock=clock)
+    other = Engine(store, clock=clock, trust_backdating=True)
     assert report(other).workflow_version == 1
     service.commands.install_definition(MAJOR_V2, "major-hazard.yaml", actor="li")
     assert report(other).workflow_version == 2

@@ -216,7 +216,7 @@ def hazard_db(tmp_path_factory):
     from tests.conftest import report, run_to
 
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'hazard.db'}"
-    engine = Engine.open(url, create=True, clock=FixedClock(parse_time("2026-03-02T09:00")))
+    engine = Engine.open(url, create=True, clock=FixedClock(parse_time("2026-03-02T09:00")), trust_backdating=True)
     engine.init(admin="li", admin_regions=["37"])
     for name, role, region in [("ent", "enterprise", "371721"), ("zhang", "supervisor", "371700")]:
         engine.commands.add_user(name, roles=[role], regions=[region], actor="li")

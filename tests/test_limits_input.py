@@ -52,7 +52,7 @@ def hz(db_url, clock):
     from engine.app import Engine
     from engine.store.database import Store
 
-    engine = Engine(Store(db_url), clock=clock)
+    engine = Engine(Store(db_url), clock=clock, trust_backdating=True)
     engine.init(admin="li", admin_regions=["37"])
     for name, role, region in [("ent", "enterprise", "371721"), ("zhang", "supervisor", "371700")]:
         engine.commands.add_user(name, roles=[role], regions=[region], actor="li")
@@ -200,7 +200,7 @@ def test_a_non_utf8_byte_in_an_argument_exits_2_in_a_real_process(tmp_path):
     url = f"sqlite:///{tmp_path / 'hazard.db'}"
     from engine.app import Engine
     from engine.clock import FixedClock
-    engine = Engine.open(url, create=True, clock=FixedClock(parse_time(NOW)))
+    engine = Engine.open(url, create=True, clock=FixedClock(parse_time(NOW)), trust_backdating=True)
     engine.init(admin="li", admin_regions=["37"])
     engine.commands.add_user("ent", roles=["enterprise"], regions=["371721"], actor="li")
     engine.close()

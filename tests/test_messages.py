@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from cli.main import cli
 from engine.clock import SHANGHAI
 from engine.errors import Refused
-from tests.conftest import FIVE, report
+from tests.conftest import FIVE, paper, report
 
 NOW = "2026-03-02T09:00"
 CASE = ["case", "report", "--title", "液氨储罐区未设置泄漏报警装置", "--enterprise", "某化工有限公司", "--region", "371721",
@@ -32,7 +32,7 @@ def collected():
 def hz(runner, seeded_url):
     def invoke(*args, actor=None, now=NOW):
         head = ["--db", seeded_url] + (["--now", now] if now else []) + (["--actor", actor] if actor else [])
-        return runner.invoke(cli, head + list(args))
+        return runner.invoke(cli, head + paper(actor) + list(args))
     return invoke
 
 

@@ -17,9 +17,9 @@ MAJOR = (Path(__file__).parent.parent / "workflows" / "major-hazard.yaml").read_
 def test_a_calendar_refresh_by_another_process_is_seen_by_a_running_engine(service, db_url, clock):
     """A long-running engine (a scheduler, a web worker) counts new cases with a calendar another engine just
     stored, without a restart."""
-    running = Engine(Store(db_url), clock=clock)
+    running = Engine(Store(db_url), clock=clock, trust_backdating=True)
     before = report(running)
-    other = Engine(Store(db_url), clock=clock)
+    other = Engine(Store(db_url), clock=clock, trust_backdating=True)
     from tests.test_recalendar import next_year_calendar
     newer = next_year_calendar(date(2027, 1, 1))
     other.commands.refresh_calendar(actor="li", calendar=newer)
@@ -31,9 +31,10 @@ def test_a_calendar_refresh_by_another_process_is_seen_by_a_running_engine(servi
 
 def test_a_workflow_installed_by_another_process_is_used_for_new_cases_at_once(service, db_url, clock):
     """The newest version is asked of the database by every unit of work: no stale cache of 'newest'."""
-    running = Engine(Store(db_url), clock=clock)
+    running = Engine(Store(db_url), clock=clock, trust_backdating=True)
     assert report(running).workflow_version == 1
-    Engine(Store(db_url), clock=clock).commands.install_definition(MAJOR.replace("闭环治理", "闭环治理(二版)"),
+    Engine(Store(db_url), clock=clock,
+           trust_backdating=True).commands.install_definition(MAJOR.replace("闭环治理", "闭环治理(二版)"),
                                                                    "major-v2.yaml", actor="li")
     assert report(running).workflow_version == 2
     running.close()

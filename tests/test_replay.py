@@ -289,7 +289,8 @@ def record(path: Path) -> None:
     from engine.store.database import Store
 
     with tempfile.TemporaryDirectory() as folder:
-        service = Engine(Store(f"sqlite:///{folder}/record.db", create=True), clock=FixedClock(parse_time(START)))
+        service = Engine(Store(f"sqlite:///{folder}/record.db", create=True), clock=FixedClock(parse_time(START)),
+                         trust_backdating=True)
         service.init(admin="li", admin_regions=["37"])
         for name, role, region in (("wang", "inspector", "371721"), ("ent", "enterprise", "371721"),
                                    ("zhang", "supervisor", "371700"), ("liu", "supervisor", "371700")):

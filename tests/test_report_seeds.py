@@ -61,7 +61,7 @@ def _henan(engine) -> None:
 @pytest.fixture(scope="module", params=BACKENDS)
 def seeds(request, tmp_path_factory):
     with module_database(request, tmp_path_factory, "seeds") as (url, analyse):
-        engine = Engine(Store(url), clock=FixedClock(parse_time("2020-12-16T09:00")))
+        engine = Engine(Store(url), clock=FixedClock(parse_time("2020-12-16T09:00")), trust_backdating=True)
         with engine.batch() as batch:
             _heze(batch)
         _henan(engine)

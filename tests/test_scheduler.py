@@ -154,7 +154,7 @@ def _seed_overdue_case(url: str) -> str:
     from tests.conftest import FIVE, report, run_to
 
     store = Store(url, create=True)
-    service = Engine(store, clock=FixedClock(parse_time("2026-01-01T09:00")))
+    service = Engine(store, clock=FixedClock(parse_time("2026-01-01T09:00")), trust_backdating=True)
     service.init(admin="li", admin_regions=["37"])
     service.commands.add_user("ent", roles=["enterprise"], regions=["371721"], actor="li")
     service.commands.add_user("zhang", roles=["supervisor"], regions=["3717"], actor="li")
@@ -171,7 +171,7 @@ def _rung_statuses(url: str, case_id: str) -> dict:
 
     store = Store(url, create=True)
     try:
-        _, rows, linked = Engine(store, clock=SystemClock()).queries.case_view(case_id)
+        _, rows, linked = Engine(store, clock=SystemClock(), trust_backdating=True).queries.case_view(case_id)
         return {r.rung: r.status for r in rows}, [c.workflow for c in linked]
     finally:
         store.dispose()

@@ -50,7 +50,7 @@ def test_the_year_in_the_id_is_the_shanghai_year(service, clock):
 def test_events_carry_effective_and_recorded_time(store, clock):
     """Each event has the engine clock's time as `at` and the recording clock's time as `recorded_at`."""
     recorded = FixedClock(parse_time("2026-11-25T16:00"))
-    svc = Engine(store, clock=clock, recorded_clock=recorded)
+    svc = Engine(store, clock=clock, recorded_clock=recorded, trust_backdating=True)
     svc.init(admin="li", admin_regions=["37"])
     svc.commands.add_user("ent", roles=["enterprise"], regions=["371721"], actor="li")
     case = report(svc)

@@ -104,7 +104,7 @@ def test_several_escalate_processes_fire_every_rung_exactly_once_on_postgresql(p
     leftover = sum(d["conflicts"] for d in docs)
     if leftover:  # cases another process changed meanwhile are left for the next sweep, never lost
         store = Store(url, create=True)
-        follow = sweep(Engine(store, clock=FixedClock(parse_time(NOW))), now=parse_time(NOW))
+        follow = sweep(Engine(store, clock=FixedClock(parse_time(NOW)), trust_backdating=True), now=parse_time(NOW))
         store.dispose()
         reported.update((r["case_id"], r["clock"], r["cycle"], r["rung"]) for r in follow.fired)
     assert len(reported) == seeded.due_rungs and max(reported.values()) == 1
@@ -127,7 +127,8 @@ def test_two_sweeps_at_once_on_sqlite_are_harmless(tmp_path):
     def one():
         store = Store(url, create=True)
         try:
-            results.append(sweep(Engine(store, clock=FixedClock(parse_time(NOW))), now=parse_time(NOW), batch=50))
+            results.append(sweep(Engine(store, clock=FixedClock(parse_time(NOW)),
+                                        trust_backdating=True), now=parse_time(NOW), batch=50))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -191,7 +192,7 @@ def test_two_sweeps_crossing_over_the_same_cases_both_finish(pg_url, monkeypatch
     from sqlalchemy import update
 
     url = _empty_pg(pg_url)
-    setup = Engine(Store(url, create=True), clock=FixedClock(parse_time("2026-03-02T09:00")))
+    setup = Engine(Store(url, create=True), clock=FixedClock(parse_time("2026-03-02T09:00")), trust_backdating=True)
     setup.init(admin="li", admin_regions=["37"])
     setup.commands.add_user("ent", roles=["enterprise"], regions=["371721"], actor="li")
     setup.commands.add_user("zhang", roles=["supervisor"], regions=["3717"], actor="li")
@@ -226,7 +227,8 @@ def test_two_sweeps_crossing_over_the_same_cases_both_finish(pg_url, monkeypatch
         store = Store(url, create=True)
         result = sweep_module.SweepResult(name, now)
         try:
-            sweep_module._fire_batch(Engine(store, clock=FixedClock(now)), held[name], now, result)
+            sweep_module._fire_batch(Engine(store, clock=FixedClock(now),
+                                            trust_backdating=True), held[name], now, result)
             results[name] = result
         except Exception as exc:  # noqa: BLE001 - the assertion below names it
             errors.append(f"{name}: {type(exc).__name__}: {exc}")

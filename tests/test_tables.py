@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from cli.main import cli
 from cli.output import Forms, cell_len, layout
-from tests.conftest import FIVE
+from tests.conftest import FIVE, paper
 
 NOW = "2026-03-02T09:00"
 LATER = "2026-05-20T09:00"  # the assigned case's deadline, 2026-04-30, has passed
@@ -22,7 +22,7 @@ WIDTHS = [60, 80, 100, 120]
 @pytest.fixture
 def hz(runner, seeded_url):
     def invoke(*args, actor=None, now=NOW, columns=None):
-        base = ["--db", seeded_url, "--now", now] + (["--actor", actor] if actor else [])
+        base = ["--db", seeded_url, "--now", now] + (["--actor", actor] if actor else []) + paper(actor)
         return runner.invoke(cli, base + list(args), env={"COLUMNS": str(columns)} if columns else None)
     return invoke
 

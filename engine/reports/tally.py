@@ -104,7 +104,7 @@ def overdue_at(case: Case, at: datetime, basis: str = "rectified") -> bool:
 def on_time(case: Case, at: datetime, basis: str = "rectified") -> bool:
     if not rectified_by(case, at, basis):
         return False
-    return case.due_at is None or (case.met_at or done_at(case, basis)) <= case.due_at
+    return case.due_at is None or (case.judged_at or case.met_at or done_at(case, basis)) <= case.due_at
 
 
 def tally(cases: Iterable[Case], *, columns: tuple[str, ...], at: datetime,

@@ -95,7 +95,8 @@ def overdue_by(at: datetime, basis: str = "rectified"):
 
 
 def on_time_by(at: datetime, basis: str = "rectified"):
-    return and_(rectified_by(at, basis), or_(c.due_at.is_(None), func.coalesce(c.met_at, _done(basis)) <= c.due_at))
+    return and_(rectified_by(at, basis),
+                or_(c.due_at.is_(None), func.coalesce(c.judged_at, c.met_at, _done(basis)) <= c.due_at))
 
 
 def _count(condition):

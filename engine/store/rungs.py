@@ -117,6 +117,22 @@ def claim(conn: Connection, *, now: datetime, real_now: datetime, sweep_id: str,
     return claimed + [Claimed(*row) for row in rest.rows(conn, params)]
 
 
+_CLAIM_CASE = Prepared(update(rungs).where(and_(
+    rungs.c.case_id == bindparam("case_id"), rungs.c.status == "pending",
+    rungs.c.due_at <= bindparam("now", type_=UTCDateTime),
+    or_(rungs.c.claimed_by.is_(None), rungs.c.lease_until < bindparam("real_now", type_=UTCDateTime)))).values(
+    claimed_by=bindparam("sweep_id"), lease_until=bindparam("lease_until", type_=UTCDateTime))
+    .returning(*(rungs.c[n] for n in Claimed._fields)))
+
+
+def claim_case(conn: Connection, case_id: str, *, now: datetime, real_now: datetime, sweep_id: str,
+               lease_until: datetime) -> list[Claimed]:
+    """Take one case's rungs due at `now` that no live sweep holds, in the caller's transaction (a back-dated
+    write handles what was due at its recording before it takes effect)."""
+    return [Claimed(*row) for row in _CLAIM_CASE.rows(conn, {"case_id": case_id, "now": now, "real_now": real_now,
+                                                             "sweep_id": sweep_id, "lease_until": lease_until})]
+
+
 def release(conn: Connection, sweep_id: str, row_ids: list[int]) -> None:
     """Hand back the rows a sweep claimed but did not fire (by id: no scan of every pending row)."""
     for start in range(0, len(row_ids), 500):

@@ -110,6 +110,7 @@ cases = Table(
     _ts("rectified_at", nullable=True),  # entered a state the definition marks `rectified`
     _ts("accepted_at", nullable=True),   # entered a state the definition marks `accepted`
     _ts("voided_at", nullable=True),     # voided: counted nowhere, kept in the log
+    _ts("judged_at", nullable=True),     # a back-dated record's recording time: what "on time" is judged by
     Column("responsible_unit", String),
     Column("responsible_person", String),
     Column("department", String),
@@ -139,7 +140,7 @@ cases = Table(
     # Reports (engine/store/reports.py): every column the figures' GROUP BY filters, groups and counts by, so
     # a county's or a province's figures are read from this index alone, in region order, without a sort.
     Index("ix_case_report", "parent_id", "voided_at", "region", "industry", "level", "department", "found_at",
-          "rectified_at", "accepted_at", "due_at", "met_at", "paused_at", "closed_at"),
+          "rectified_at", "accepted_at", "due_at", "met_at", "paused_at", "closed_at", "judged_at"),
 )
 events = Table(
     "case_event", METADATA,
