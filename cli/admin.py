@@ -271,7 +271,6 @@ def user_list(ctx, show_all):
       hazard user list --all --json
     """
     from cli.output import print_json, table
-    from engine import regions
     from engine.documents import user_document
 
     found = ctx.obj.engine.queries.user_accounts(disabled=show_all)

@@ -53,11 +53,12 @@ def case_document(case: Case, now: datetime, *, rungs: list | None = None, linke
         "version": case.version, "level": case.level, "title": case.title, "enterprise": case.enterprise,
         "region": case.region, "industry": case.industry, "source": case.source, "found_at": iso(case.found_at),
         "deadline": case.deadline, "due_at": iso(case.due_at), "overdue": case.overdue(now), "final": case.is_final,
-        "rectified_at": iso(case.rectified_at), "accepted_at": iso(case.accepted_at), "flags": list(case.flags), "parent": case.parent_id,
+        "rectified_at": iso(case.rectified_at), "accepted_at": iso(case.accepted_at), "flags": list(case.flags),
+        "parent": case.parent_id,
         "created_at": iso(case.created_at), "updated_at": iso(case.updated_at), "closed_at": iso(case.closed_at),
         "level_label": vocabularies.levels().label(case.level), "source_label": vocabularies.sources().label(case.source),
         "fields": shown(dict(case.fields)), "missing_implementations": case.missing_implementations,
-        "accepted_at": iso(case.accepted_at), "voided": case.voided_at is not None, "voided_at": iso(case.voided_at),
+        "voided": case.voided_at is not None, "voided_at": iso(case.voided_at),
         **decisions_document(case),
     }
     if state is not None:

@@ -15,6 +15,7 @@ from engine.calendar import WorkCalendar, default_calendar
 from engine.clock import iso
 from engine.escalation import ladder
 from engine.machine import pick_role
+from engine.preconditions import check_time_order
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,6 @@ def recount(case, run, old: WorkCalendar, new: WorkCalendar) -> Recount | None:
 def refresh(commands, *, actor: str | None, now: datetime, calendar: WorkCalendar | None = None,
             dry_run: bool = False) -> tuple[str, bool, list[Recount]]:
     """Store `calendar` (default: the library's) and recount open cases; returns (hash, new, recounts)."""
-    from engine.commands import check_time_order
     from engine.store import cases as case_store
     from engine.store import definitions as definition_store
 

@@ -21,6 +21,7 @@ from engine.errors import InvalidInput, Refused
 from engine.escalation import actions
 from engine.escalation import decisions as decided
 from engine.machine import check_guards, pick_role
+from engine.preconditions import check_expected, check_time_order, guard_fields, report_attributes
 from engine.values import read_case_id
 
 DECISIONS = ("approve", "decline")
@@ -53,7 +54,6 @@ def decide(commands, case_id: str, rung: str, decision: str, *, actor: str | Non
 @contextmanager
 def _opened(commands, case_id: str, what: str, *, actor, now: datetime, expected_version: int | None):
     """The unit, the case, who acts and the definition version, once every check before a ruling has passed."""
-    from engine.commands import check_expected, check_time_order
 
     with commands.unit() as unit:
         case, who = unit.case_and_actor(case_id, actor)
@@ -171,8 +171,6 @@ def correct(commands, case_id: str, *, actor: str | None, changes: dict, reason:
             expected_version: int | None = None) -> Case:
     """Correct what the case was reported with (a typo in the title, the wrong enterprise, region, industry or
     source): the event keeps the old and the new value of each."""
-    from engine.commands import report_attributes
-
     unknown = sorted(set(changes) - set(CORRECTABLE))
     if unknown or not changes:
         raise InvalidInput(f"a correction changes {', '.join(CORRECTABLE)}"
@@ -227,7 +225,6 @@ def _reason(reason: str | None, what: str, case_id: str) -> str:
 
 
 def _context(case: Case, who, now: datetime, region: str | None = None) -> GuardContext:
-    from engine.commands import guard_fields
     return GuardContext(fields=guard_fields(case), actor=who.name, actor_regions=who.regions,
                         case_region=region or case.region, last_actor_of=case.signers, open_linked=frozenset(),
                         flags=frozenset(case.flags), now=now)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from engine import case as case_model
 from engine.calendar import WorkCalendar
 from engine.case import Case
-from engine.clock import Clock, iso, iso_seconds, local_date
+from engine.clock import Clock, iso_seconds, local_date
 from engine.errors import Conflict, PermissionDenied, Refused, TamperDetected
 from engine.proofs import row_problem
 from engine.escalation import decisions, ladder
