@@ -23,7 +23,8 @@ from engine.actor import Actor
 from engine.machine import Proposal, check_command, check_guards, decide, pick_role
 from engine.registry import load_definition
 from engine.preconditions import (  # noqa: F401 - also named here, where callers found them
-    check_expected, check_time_order, guard_fields, report_attributes, utc_text,
+    check_deadline_after_found, check_deadlines, check_expected, check_time_order, guard_fields, report_attributes,
+    utc_text,
 )
 from engine.unit import SYSTEM, UnitOfWork
 from engine.values import read_case_id
@@ -73,7 +74,7 @@ class Commands:
             ctx = GuardContext(fields=attrs, actor=who.name, actor_regions=who.regions, case_region=attrs["region"],
                                last_actor_of={}, open_linked=frozenset(), flags=frozenset(), now=now)
             given = check_command(d.report, d, ctx, fields or {}, what, None)
-            limits.check_deadlines(d, given, attrs["found_at"])
+            check_deadlines(d, given, attrs["found_at"])
             return unit.create(run, actor=who.name, role=role, attrs=attrs, fields=given, at=now)
 
     def advance_case(self, case_id: str, trigger: str, *, actor: str | None, fields: dict | None = None,
@@ -95,7 +96,7 @@ class Commands:
                 case_id=case.id, trigger=trigger, actor=who, given=fields or {}, case_fields=guard_fields(case),
                 case_region=case.region, signers=case.signers, flags=case.flags, now=now,
                 open_linked=unit.open_linked(case.id) if needs_linked else frozenset()))
-            limits.check_deadlines(run.definition, decision.fields, case.found_at)
+            check_deadlines(run.definition, decision.fields, case.found_at)
             judged = backfilling.judgment(self._engine, unit, case, at=now, role=decision.role, backfill=backfill)
             if JUDGED in judged and (trigger in run.definition.clock_triggers
                                           or decision.to_state in run.definition.final_states):
@@ -129,7 +130,7 @@ class Commands:
                 raise Refused(f"{what} requires a reason", case_id=case_id, rule="requires", missing=("reason",))
             spec = _clock_to_extend(d, case, clock)
             until = normalise_date(until, "until")
-            limits.check_deadline_after_found(until, case.found_at, field="until", label="until")
+            check_deadline_after_found(until, case.found_at, field="until", label="until")
             limits.check_text(reason, field="reason", label="reason", max_chars=limits.MAX_TEXT_CHARS, multiline=True)
             new_fields = {spec.deadline_field: until} if spec.deadline_field else {}
             check_guards(d.extend, GuardContext(

@@ -138,23 +138,6 @@ def check_interval(seconds: float) -> float:
     return float(seconds)
 
 
-def check_deadline_after_found(value: str, found_at: datetime, *, field: str, label: str | None = None) -> None:
-    """A deadline (a date is missed at its end; or a time) must fall after the case was found."""
-    from engine.clock import deadline_instant, local
-    if deadline_instant(value) <= found_at:
-        raise InvalidInput(f"{label or field}: {value} is before the case was found "
-                           f"({local(found_at):%Y-%m-%d %H:%M})", field=field)
-
-
-def check_deadlines(definition, fields: dict, found_at: datetime | str) -> None:
-    """Every clock deadline given with a command falls after the case was found."""
-    found = datetime.fromisoformat(found_at) if isinstance(found_at, str) else found_at
-    for spec in definition.clocks:
-        if spec.deadline_field and fields.get(spec.deadline_field):
-            name = spec.deadline_field
-            check_deadline_after_found(fields[name], found, field=name, label=f"field '{name}'")
-
-
 def check_report_text(*, title: str, enterprise: str, industry: str, source: str) -> None:
     """The attributes every case has are one line each, of bounded length."""
     for name, value, max_chars in (("title", title, MAX_TITLE_CHARS), ("enterprise", enterprise, MAX_NAME_CHARS),

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from engine import limits, regions, vocabularies
 from engine.case import Case
-from engine.clock import UTC, iso_seconds, parse_time
+from engine.clock import UTC, deadline_instant, iso_seconds, local, parse_time
 from engine.errors import Conflict, InvalidInput, Refused
 
 
@@ -58,3 +58,19 @@ def report_attributes(*, title, enterprise, region, industry, level, source, fou
     return {"title": title.strip(), "enterprise": enterprise.strip(), "region": region,
             "industry": vocabularies.industries().check(industry), "level": vocabularies.levels().check(level),
             "source": vocabularies.sources().check(source), "found_at": utc_text(found_at)}
+
+
+def check_deadline_after_found(value: str, found_at: datetime, *, field: str, label: str | None = None) -> None:
+    """A deadline (a date is missed at its end; or a time) must fall after the case was found."""
+    if deadline_instant(value) <= found_at:
+        raise InvalidInput(f"{label or field}: {value} is before the case was found "
+                           f"({local(found_at):%Y-%m-%d %H:%M})", field=field)
+
+
+def check_deadlines(definition, fields: dict, found_at: datetime | str) -> None:
+    """Every clock deadline given with a command falls after the case was found."""
+    found = datetime.fromisoformat(found_at) if isinstance(found_at, str) else found_at
+    for spec in definition.clocks:
+        if spec.deadline_field and fields.get(spec.deadline_field):
+            name = spec.deadline_field
+            check_deadline_after_found(fields[name], found, field=name, label=f"field '{name}'")

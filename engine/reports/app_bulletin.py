@@ -17,7 +17,7 @@ from engine import regions
 from engine.clock import local_date, start_of_day
 from engine.errors import InvalidInput
 from engine.reports import bulletin, figures, periods, ranking as rankings
-from engine.reports.app import found_scope, looked_at, region_level
+from engine.reports.asked import found_scope, looked_at, region_level
 from engine.reports.app_figures import Figures
 from engine.reports.app_ranking import indicator_values
 from engine.reports.conditions import highest_rung

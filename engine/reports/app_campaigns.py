@@ -12,7 +12,7 @@ from datetime import datetime
 from engine import regions
 from engine.clock import end_of_day, local_date, start_of_day
 from engine.reports import campaign as campaigns, targets
-from engine.reports.app import moment_of
+from engine.reports.asked import moment_of
 from engine.reports.app_figures import Figures
 from engine.reports.campaign import Campaign, Target
 from engine.reports.definition import ReportDefinition, default

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from engine import regions, vocabularies
 from engine.clock import UTC, start_of_day
 from engine.reports import figures, ranking as rankings
-from engine.reports.app import found_scope, grouped, region_level
+from engine.reports.asked import found_scope, grouped, region_level
 from engine.reports.app_figures import Figures
 from engine.reports.definition import ReportDefinition, default
 from engine.reports.figures import Counts
