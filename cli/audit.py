@@ -149,8 +149,9 @@ def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
 @audit.command()
 @click.option("--as-of", "as_of", metavar="TIME", default=None,
               help="The moment to anchor (default: now): events with an effective time up to it count.")
-@click.option("--heads", "heads_file", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Also write every case's chain head to this file, to archive beside the anchor.")
+@click.option("--heads", "heads_file", type=click.Path(dir_okay=False), default=None,
+              help="Also write every case's chain head to this file, to archive beside the anchor (whole or not at "
+                   "all: a failed write leaves the old file).")
 @json_option
 @click.pass_context
 def anchor(ctx, as_of, heads_file):
@@ -168,8 +169,8 @@ def anchor(ctx, as_of, heads_file):
 
     found, heads = _auditor(ctx).anchor(as_of=_as_of(as_of))
     if heads_file:
-        with open(heads_file, "w", encoding="utf-8") as handle:
-            handle.write(anchors.heads_text(found, heads))
+        from cli.files import write_file
+        write_file(heads_file, anchors.heads_text(found, heads))
         message(f"{found.cases} chain heads written to {heads_file}")
     if is_json(ctx):
         print_json(found.as_dict())
@@ -199,8 +200,8 @@ def trace(ctx, case_id, as_of):
 @click.argument("case_id", metavar="CASE")
 @click.option("--format", "fmt", type=click.Choice(["html", "json"]), default="html", show_default=True,
               help="A self-contained, printable HTML page or a JSON document.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of stdout (whole or not at all: a failed write leaves the old file).")
 @click.pass_context
 def dossier(ctx, case_id, fmt, output):
     """Write the case file (案卷) of CASE: timeline, five implementations, rungs fired, linked interviews and
@@ -216,13 +217,8 @@ def dossier(ctx, case_id, fmt, output):
     data = _auditor(ctx).dossier(case_id, now=ctx.obj.now)
     text = to_html(data) if fmt == "html" else to_json(data)
     if output:
-        try:
-            with open(output, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        except OSError as exc:  # no such folder, no permission: the user's to fix, not a crash
-            from engine.errors import InvalidInput
-            raise InvalidInput(f"--output {output}: cannot write the dossier ({exc.strerror or exc})",
-                               field="output") from None
+        from cli.files import write_file
+        write_file(output, text)
         message(f"{case_id}: dossier written to {output}")
     else:
         click.echo(text)
