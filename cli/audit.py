@@ -133,13 +133,16 @@ def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
     if is_json(ctx):
         print_json({**verify_report_document(result), "ok": not result.breaks and check.holds, "anchor": {
             "published": check.published.as_dict(), "today": check.today.as_dict(), "holds": check.holds,
-            "differences": check.differences, "by_case": check.by_case}})
+            "differences": check.differences, "by_case": check.by_case, "covers": check.published.covers}})
     else:
         print_verify_report(result, False)
         for line in check.differences:
             click.echo(f"anchor: {line}")
-        message(f"anchor of {short_time(check.published.as_of)}: " + ("holds: the log as of then is the one "
-                "published" if check.holds else f"does NOT hold ({len(check.differences)} difference(s))"))
+        covered = "the log as of then is the one published" if check.published.users is not None else \
+            "the case chains as of then are the ones published (the line covers the case chains only: it names no " \
+            "users' log head nor definitions' digest)"
+        message(f"anchor of {short_time(check.published.as_of)}: " + (f"holds: {covered}" if check.holds else
+                f"does NOT hold ({len(check.differences)} difference(s))"))
     if result.breaks or not check.holds:
         what = [f"{len(result.breaks)} chain break(s)"] * bool(result.breaks) + ["the anchor does not hold"] * \
             (not check.holds)
