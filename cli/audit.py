@@ -89,13 +89,14 @@ def verify(ctx, anchor_line, heads_file):
     """Check every event's hash chain; name the case and sequence number of any edited, removed or reordered event.
 
     Streams the log (constant memory). With --anchor, also recomputes the anchor at its moment: a case that
-    vanished, an event removed, or a chain rewritten and re-hashed since it was published is reported. Exits 10
-    when any chain breaks or the anchor does not hold, 0 when all verify. Give the whole line as `audit anchor`
-    printed it (the heads file's first line is the same): a shortened root is refused.
+    vanished, an event removed, or a chain, the users' log or a stored definition rewritten and re-hashed since
+    it was published is reported. Exits 10 when any chain breaks or the anchor does not hold, 0 when all verify.
+    Give the whole line as `audit anchor` printed it (the heads file's first line is the same): a shortened
+    hash is refused.
 
     \b
     Example:
-      hazard audit verify --anchor "anchor 2026-03-31T23:59:59+08:00 cases=830 events=2401 root=39e8a216a45dee14b574e6d170b92d48aa3efff7058480ad1406bb9815323c7a"
+      hazard audit verify --anchor "anchor 2026-03-31T23:59:59+08:00 cases=830 events=2413 root=8dba52a85a6da5d1e9f26bda08a73c10b12ebd3a45c221808b1d8d90c548424c users=7:30a6fc71a1dbbfa97e13bf3046030e2c8083b90a42c0539d7a67246b6f6f8f4c definitions=82c903d9702462a7b1f6920f03a7e1c44d4e1291ae878aca30884a8d4a191706"
       hazard audit verify --anchor "$(head -1 heads-2026-03.txt)" --heads heads-2026-03.txt
     """
     from engine.errors import TamperDetected
@@ -158,7 +159,8 @@ def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
 @json_option
 @click.pass_context
 def anchor(ctx, as_of, heads_file):
-    """Print the event log's anchor: one line with a Merkle root over every case's chain head as of a moment.
+    """Print the event log's anchor: one line with a Merkle root over every case's chain head, the users' log head
+    and a digest of the stored definitions as of a moment.
 
     Publish the line (every bulletin prints it); `hazard audit verify --anchor LINE` later proves the log up to
     that moment was not changed. With --heads, the heads file lets verify name each case that differs.
