@@ -89,13 +89,14 @@ def verify(ctx, anchor_line, heads_file):
     """Check every event's hash chain; name the case and sequence number of any edited, removed or reordered event.
 
     Streams the log (constant memory). With --anchor, also recomputes the anchor at its moment: a case that
-    vanished, an event removed, or a chain rewritten and re-hashed since it was published is reported. Exits 10
-    when any chain breaks or the anchor does not hold, 0 when all verify. Give the whole line as `audit anchor`
-    printed it (the heads file's first line is the same): a shortened root is refused.
+    vanished, an event removed, or a chain, the users' log or a stored definition rewritten and re-hashed since
+    it was published is reported. Exits 10 when any chain breaks or the anchor does not hold, 0 when all verify.
+    Give the whole line as `audit anchor` printed it (the heads file's first line is the same): a shortened
+    hash is refused.
 
     \b
     Example:
-      hazard audit verify --anchor "anchor 2026-03-31T23:59:59+08:00 cases=830 events=2401 root=39e8a216a45dee14b574e6d170b92d48aa3efff7058480ad1406bb9815323c7a"
+      hazard audit verify --anchor "anchor 2026-03-31T23:59:59+08:00 cases=830 events=2413 root=8dba52a85a6da5d1e9f26bda08a73c10b12ebd3a45c221808b1d8d90c548424c users=7:30a6fc71a1dbbfa97e13bf3046030e2c8083b90a42c0539d7a67246b6f6f8f4c definitions=82c903d9702462a7b1f6920f03a7e1c44d4e1291ae878aca30884a8d4a191706"
       hazard audit verify --anchor "$(head -1 heads-2026-03.txt)" --heads heads-2026-03.txt
     """
     from engine.errors import TamperDetected
@@ -133,13 +134,16 @@ def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
     if is_json(ctx):
         print_json({**verify_report_document(result), "ok": not result.breaks and check.holds, "anchor": {
             "published": check.published.as_dict(), "today": check.today.as_dict(), "holds": check.holds,
-            "differences": check.differences, "by_case": check.by_case}})
+            "differences": check.differences, "by_case": check.by_case, "covers": check.published.covers}})
     else:
         print_verify_report(result, False)
         for line in check.differences:
             click.echo(f"anchor: {line}")
-        message(f"anchor of {short_time(check.published.as_of)}: " + ("holds: the log as of then is the one "
-                "published" if check.holds else f"does NOT hold ({len(check.differences)} difference(s))"))
+        covered = "the log as of then is the one published" if check.published.users is not None else \
+            "the case chains as of then are the ones published (the line covers the case chains only: it names no " \
+            "users' log head nor definitions' digest)"
+        message(f"anchor of {short_time(check.published.as_of)}: " + (f"holds: {covered}" if check.holds else
+                f"does NOT hold ({len(check.differences)} difference(s))"))
     if result.breaks or not check.holds:
         what = [f"{len(result.breaks)} chain break(s)"] * bool(result.breaks) + ["the anchor does not hold"] * \
             (not check.holds)
@@ -149,12 +153,14 @@ def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
 @audit.command()
 @click.option("--as-of", "as_of", metavar="TIME", default=None,
               help="The moment to anchor (default: now): events with an effective time up to it count.")
-@click.option("--heads", "heads_file", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Also write every case's chain head to this file, to archive beside the anchor.")
+@click.option("--heads", "heads_file", type=click.Path(dir_okay=False), default=None,
+              help="Also write every case's chain head to this file, to archive beside the anchor (whole or not at "
+                   "all: a failed write leaves the old file).")
 @json_option
 @click.pass_context
 def anchor(ctx, as_of, heads_file):
-    """Print the event log's anchor: one line with a Merkle root over every case's chain head as of a moment.
+    """Print the event log's anchor: one line with a Merkle root over every case's chain head, the users' log head
+    and a digest of the stored definitions as of a moment.
 
     Publish the line (every bulletin prints it); `hazard audit verify --anchor LINE` later proves the log up to
     that moment was not changed. With --heads, the heads file lets verify name each case that differs.
@@ -168,8 +174,8 @@ def anchor(ctx, as_of, heads_file):
 
     found, heads = _auditor(ctx).anchor(as_of=_as_of(as_of))
     if heads_file:
-        with open(heads_file, "w", encoding="utf-8") as handle:
-            handle.write(anchors.heads_text(found, heads))
+        from cli.files import write_file
+        write_file(heads_file, anchors.heads_text(found, heads))
         message(f"{found.cases} chain heads written to {heads_file}")
     if is_json(ctx):
         print_json(found.as_dict())
@@ -199,8 +205,8 @@ def trace(ctx, case_id, as_of):
 @click.argument("case_id", metavar="CASE")
 @click.option("--format", "fmt", type=click.Choice(["html", "json"]), default="html", show_default=True,
               help="A self-contained, printable HTML page or a JSON document.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of stdout (whole or not at all: a failed write leaves the old file).")
 @click.pass_context
 def dossier(ctx, case_id, fmt, output):
     """Write the case file (案卷) of CASE: timeline, five implementations, rungs fired, linked interviews and
@@ -216,13 +222,8 @@ def dossier(ctx, case_id, fmt, output):
     data = _auditor(ctx).dossier(case_id, now=ctx.obj.now)
     text = to_html(data) if fmt == "html" else to_json(data)
     if output:
-        try:
-            with open(output, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        except OSError as exc:  # no such folder, no permission: the user's to fix, not a crash
-            from engine.errors import InvalidInput
-            raise InvalidInput(f"--output {output}: cannot write the dossier ({exc.strerror or exc})",
-                               field="output") from None
+        from cli.files import write_file
+        write_file(output, text)
         message(f"{case_id}: dossier written to {output}")
     else:
         click.echo(text)

@@ -142,25 +142,45 @@ def _print_held(report) -> None:
 @click.pass_context
 def export_register(ctx, file, as_of, headers, **filters):
     """Write the register (filtered as `case list` filters it) as a ledger: dates as date cells, widths set,
-    the header frozen; `hazard import` reads it back into the same register.
+    the header frozen; `hazard import` reads it back into the same register. The file is written whole or not
+    at all: a failed or killed export leaves the old one.
 
     \b
     Example:
       hazard export 台账.xlsx --region 3717 --level major
       hazard export 2026-04-01.csv --as-of 2026-04-01 --headers fields
     """
+    import dataclasses
+
     from cli.case import parse_as_of
+    from cli.files import replacing
     from cli.output import counted, message, print_json
+    from engine.errors import InvalidInput
     from engine.filters import CaseFilter
     from engine.ledger.exporter import export_register as run_export
 
     app = ctx.obj
-    report = run_export(app.engine, file, spec=CaseFilter.of(**filters), as_of=parse_as_of(as_of), now=app.now,
-                        headers=headers)
+    spec, moment = CaseFilter.of(**filters), parse_as_of(as_of)
+    with replacing(file) as temp:  # whole or not at all: a failed or killed export leaves the old file
+        try:
+            report = run_export(app.engine, temp, spec=spec, as_of=moment, now=app.now, headers=headers)
+        except InvalidInput as exc:
+            raise _about(exc, temp, file) from None
+    report = dataclasses.replace(report, file=file)
     if is_json(ctx):
         print_json(report.document())
     else:
         message(f"{report.file}: {counted(report.rows, 'case')} written")
+
+
+def _about(exc, temp, file: str):
+    """The writer's error about the temporary file, said of the file the user named; a write that failed (the
+    writer reports an OSError as `PATH: cannot write (...)`) is a WriteFailed, exit 8."""
+    from engine.errors import InvalidInput, WriteFailed
+    text = exc.message.replace(str(temp), file)
+    if exc.message.startswith(f"{temp}: cannot write"):
+        return WriteFailed(text, path=file)
+    return InvalidInput(text, field=exc.field, rule=exc.rule)
 
 
 def _hints(problems: str) -> None:

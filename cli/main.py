@@ -251,6 +251,7 @@ HINTS = {
     ("Refused", "first-admin"): "make the first user with --role committee, or `hazard init --admin NAME --region CODE`",
     ("Conflict", "user-exists"): "change their roles or regions with `hazard user change NAME --role ... --region ...`",
     ("Conflict", "user-disabled"): "`hazard user enable NAME` lets them act again",
+    ("Conflict", "user-lookalike"): "`hazard user list --all` shows the names taken",
     ("Refused", "disabled"): "`hazard user enable NAME` first",
     ("Refused", "needs-admin"): "add --admin NAME --region CODE",
     ("Refused", "lockout"): "`hazard --actor NAME user token NAME` first",

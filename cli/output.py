@@ -273,7 +273,7 @@ def short_time(value) -> str:
 
 def error_document(exc, *, hint: str | None = None) -> dict:
     doc = {"type": type(exc).__name__, "message": str(exc), "exit_code": exc.exit_code}
-    for attr in ("rule", "missing", "case_id", "trigger", "actor", "kind", "key", "field", "problems"):
+    for attr in ("rule", "missing", "case_id", "trigger", "actor", "kind", "key", "field", "path", "problems"):
         value = getattr(exc, attr, None)
         if value not in (None, (), [], ""):
             doc[attr] = list(value) if isinstance(value, tuple) else value

@@ -43,12 +43,12 @@ def _definition(ctx, path: str | None):
 
 
 def _write(output: str | None, data, fmt: str, what: str) -> None:
-    """Text or xlsx bytes to the file, or to stdout (xlsx only when stdout is not a terminal)."""
+    """Text or xlsx bytes to the file (whole or not at all, cli/files.py), or to stdout (xlsx only when stdout is
+    not a terminal)."""
     from cli.output import message
     if output:
-        mode, kwargs = ("wb", {}) if isinstance(data, bytes) else ("w", {"encoding": "utf-8"})
-        with open(output, mode, **kwargs) as handle:
-            handle.write(data)
+        from cli.files import write_file
+        write_file(output, data)
         message(f"{what} written to {output}")
     elif isinstance(data, bytes):
         if sys.stdout.isatty():
@@ -147,8 +147,8 @@ def print_stats(result) -> None:
               help="Markdown text, one self-contained HTML page, or an xlsx workbook (one sheet per list).")
 @click.option("--as-of", "as_of", metavar="TIME", default=None,
               help="The lists as they stood at this moment, folded from the event log.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of stdout (whole or not at all: a failed write leaves the old file).")
 @definition_option
 @json_option
 @click.pass_context
@@ -180,8 +180,8 @@ def lists(ctx, list_name, region, fmt, as_of, output, definition_file):
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "xlsx"]), default=None,
               help="Markdown, a self-contained printable HTML page (A4, chart), or xlsx (a sheet per table); "
                    "with --campaign the default is md.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of stdout (whole or not at all: a failed write leaves the old file).")
 @click.option("--campaign", metavar="NAME", default=None, help="A campaign's bulletin: only its cases, its title.")
 @definition_option
 @json_option

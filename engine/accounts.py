@@ -80,9 +80,11 @@ def add_user(commands, name: str, *, roles, regions, actor: str | None, now: dat
         who = unit.actor(actor)
         given = region_prefixes(regions, within=who.regions)
         grants.check_grantor(who, given, f"add user '{name}'")
-        account = _register(unit).accounts.get(name)
+        register = _register(unit)
+        account = register.accounts.get(name)
         if user_store.get(unit.conn, name) is not None or account is not None:
             raise _exists_error(name, account)
+        grants.check_distinct(name, register)
         _append(unit, actor=who.name, action="add", subject=name, roles=roles, regions=given, at=now)
     return Actor(name, roles, given)
 

@@ -1,6 +1,8 @@
-"""The event log's anchor: one line that fixes every case's chain as of a moment, to print in a bulletin.
+"""The event log's anchor: one line that fixes every case's chain, the users' log and the stored definitions as
+of a moment, to print in a bulletin.
 
-    anchor 2026-12-01T09:00:00+08:00 cases=1234 events=8765 root=3f0c...e1   (64 hex digits, shortened here)
+    anchor 2026-12-01T09:00:00+08:00 cases=1234 events=8765 root=3f0c...e1 users=17:9b2e...07 definitions=c41a...5d
+    (each hash 64 hex digits, shortened here)
 
 For each case with an event in force at the moment (effective time at or before it), its chain head as of then
 (case id, the sequence number and hash of its last such event) is a leaf; `root` is the Merkle tree hash over
@@ -8,11 +10,19 @@ the leaves sorted by case id (RFC 6962's tree: leaves hashed with a 0x00 prefix,
 number of leaves and `events` the number of events in force. Each event's hash covers the one before it, so a
 head's hash fixes the whole chain up to it.
 
+`users` is the head of the users' log as of the moment: the sequence number and hash of the last grant in force
+then (effective time at or before it; `0:000...0` when none was), whose hash covers every grant before it.
+`definitions` is a digest of the workflow definitions, calendars and campaigns stored by then (installed at or
+before the moment): each one's own text or data hashed, so a definition rewritten with its stored hash fixed
+to match still changes it. An anchor line of an earlier release has neither: it still verifies the cases it
+covers, and says that it covers only them.
+
 Checking a published anchor against today's log (`compare`): recompute the anchor at the same moment; any
-case removed, event removed, or chain rewritten and re-hashed changes the root (and a removal the counts).
-The root alone says that something changed and, from the counts, what kind of change; with the published
-leaves beside it (`heads_text`, checked against the root so a forged file is refused) it names each case.
-Pure: the heads come from engine/store/audit.py.
+case removed, event removed, or chain rewritten and re-hashed changes the root (and a removal the counts); a
+grant rewritten and re-hashed (a user made committee) changes the users' head, a definition or calendar
+rewritten the digest. The root alone says that something changed and, from the counts, what kind of change;
+with the published leaves beside it (`heads_text`, checked against the root so a forged file is refused) it
+names each case. Pure: the heads and records come from engine/store/audit.py.
 """
 from __future__ import annotations
 
@@ -24,15 +34,18 @@ from typing import Iterable
 
 from engine.clock import SHANGHAI
 from engine.errors import InvalidInput
+from engine.events import GENESIS, canonical
 
 Head = tuple[str, int, str]  # (case id, seq, hash) of the case's last event in force at the moment
-_LINE = re.compile(r"^(?:anchor\s+)?(\S+)\s+cases=(\d+)\s+events=(\d+)\s+root=(\S+)$")
+_LINE = re.compile(r"^(?:anchor\s+)?(\S+)\s+cases=(\d+)\s+events=(\d+)\s+root=(\S+?)"
+                   r"(?:\s+users=(\d+):(\S+?))?(?:\s+definitions=(\S+))?$")
 _ROOT = re.compile(r"[0-9a-f]{64}")
 _SHORTENED = re.compile(r"[0-9a-f]*(?:\.{2,}|…+)[0-9a-f]*|[0-9a-f]{1,63}")
 # What comes with a line copied from a bulletin or a shell: quotes around it, the sentence's full stop after it.
 _AROUND = " \t\r\n\"'`“”‘’「」『』"
 _AFTER = "。．.，,；;"
-EXPECTED = "anchor TIME cases=N events=N root=<64 hex digits>, as `hazard audit anchor` prints it"
+EXPECTED = ("anchor TIME cases=N events=N root=<64 hex digits> users=N:<64 hex digits> definitions=<64 hex digits>, "
+            "as `hazard audit anchor` prints it")
 
 
 @dataclass(frozen=True)
@@ -41,14 +54,28 @@ class Anchor:
     cases: int
     events: int
     root: str
+    users: tuple[int, str] | None = None   # the users' log head then; None in a line of an earlier release
+    definitions: str | None = None         # the stored definitions' digest then; likewise
 
     def line(self) -> str:
-        return f"anchor {self.as_of.astimezone(SHANGHAI).isoformat()} cases={self.cases} events={self.events} root={self.root}"
+        line = f"anchor {self.as_of.astimezone(SHANGHAI).isoformat()} cases={self.cases} events={self.events} root={self.root}"
+        if self.users is not None:
+            line += f" users={self.users[0]}:{self.users[1]}"
+        if self.definitions is not None:
+            line += f" definitions={self.definitions}"
+        return line
+
+    @property
+    def covers(self) -> list[str]:
+        """What the line vouches for: the case chains, and (since issue 17) the users' log and the definitions."""
+        return ["cases"] + ["users"] * (self.users is not None) + ["definitions"] * (self.definitions is not None)
 
     def as_dict(self) -> dict:
-        """The bulletin document's shape: {"value", "as_of", "cases", "events"} (and the root)."""
+        """The bulletin document's shape: {"value", "as_of", "cases", "events"} (and the root, the users' log head
+        {"seq", "hash"} and the definitions' digest, None on a line that has none)."""
         return {"value": self.line(), "as_of": self.as_of, "cases": self.cases, "events": self.events,
-                "root": self.root}
+                "root": self.root, "users": None if self.users is None else {"seq": self.users[0], "hash": self.users[1]},
+                "definitions": self.definitions}
 
 
 def leaf_hash(head: Head) -> bytes:
@@ -69,11 +96,29 @@ def merkle_root(leaves: list[bytes]) -> str:
     return level[0].hex()
 
 
-def compute(heads: Iterable[Head], *, events: int, as_of: datetime) -> tuple[Anchor, list[Head]]:
-    """The anchor over `heads` (any order; sorted here by case id, as Python compares text, on every database)."""
+def compute(heads: Iterable[Head], *, events: int, as_of: datetime, users: tuple[int, str] | None = None,
+            definitions: str | None = None) -> tuple[Anchor, list[Head]]:
+    """The anchor over `heads` (any order; sorted here by case id, as Python compares text, on every database), with
+    the users' log head and the definitions' digest as of the same moment."""
     ordered, sha = sorted(heads), hashlib.sha256
     leaves = [sha(b"\x00" + f"{c}\n{s}\n{h}".encode()).digest() for c, s, h in ordered]  # leaf_hash, inlined
-    return Anchor(as_of, len(ordered), events, merkle_root(leaves)), ordered
+    return Anchor(as_of, len(ordered), events, merkle_root(leaves), users, definitions), ordered
+
+
+def users_head(last: tuple[int, str] | None) -> tuple[int, str]:
+    """The users' log head as the line gives it: the last grant in force, or `0:000...0` (nothing granted yet)."""
+    return last if last is not None else (0, GENESIS)
+
+
+def definitions_digest(workflows: Iterable[tuple], calendars: Iterable[tuple], campaigns: Iterable[tuple]) -> str:
+    """SHA-256 over one line per stored record, sorted: `workflow NAME VERSION TEXT-HASH CALENDAR`, `calendar HASH
+    DATA-HASH`, `campaign NAME VERSION TEXT-HASH`; the texts and data are hashed here, never taken from a column."""
+    def text_hash(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+    lines = [f"workflow {name} {version} {text_hash(text)} {calendar or '-'}" for name, version, text, calendar in workflows]
+    lines += [f"calendar {digest} {hashlib.sha256(canonical(data)).hexdigest()}" for digest, data in calendars]
+    lines += [f"campaign {name} {version} {text_hash(text)}" for name, version, text in campaigns]
+    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
 
 
 def parse(text: str) -> Anchor:
@@ -88,13 +133,20 @@ def parse(text: str) -> Anchor:
     found = _LINE.match(line)
     if not found:
         raise InvalidInput(f"'{line[:200]}' is not an anchor: expected {EXPECTED}", field="anchor", rule="anchor")
-    at, cases, count, root = found.groups()
-    root = root.lower()
-    if not _ROOT.fullmatch(root):
-        what = "is shortened" if _SHORTENED.fullmatch(root) else "is not a SHA-256 hash in hex"
-        raise InvalidInput(f"the anchor's root '{root[:80]}' {what}: verifying compares all 64 hex digits; expected "
-                           f"{EXPECTED} (or the bulletin quotes it)", field="anchor", rule="anchor")
-    return Anchor(parse_time(at), int(cases), int(count), root)
+    at, cases, count, root, seq, head, definitions = found.groups()
+    root = _hash("root", root)
+    users = (int(seq), _hash("users' log head", head)) if seq is not None else None
+    definitions = _hash("definitions' digest", definitions) if definitions is not None else None
+    return Anchor(parse_time(at), int(cases), int(count), root, users, definitions)
+
+
+def _hash(what: str, text: str) -> str:
+    text = text.lower()
+    if not _ROOT.fullmatch(text):
+        shape = "is shortened" if _SHORTENED.fullmatch(text) else "is not a SHA-256 hash in hex"
+        raise InvalidInput(f"the anchor's {what} '{text[:80]}' {shape}: verifying compares all 64 hex digits; "
+                           f"expected {EXPECTED} (or the bulletin quotes it)", field="anchor", rule="anchor")
+    return text
 
 
 # -- the published leaves ---------------------------------------------------------------------------------------
@@ -123,11 +175,37 @@ def parse_heads(text: str, anchor: Anchor) -> dict[str, tuple[int, str]]:
 
 # -- comparing ----------------------------------------------------------------------------------------------------
 def compare(published: Anchor, now: Anchor, *, published_heads: dict[str, tuple[int, str]] | None = None,
-            current_heads: list[Head] | None = None) -> list[str]:
-    """What differs between a published anchor and today's log at the same moment; empty when it holds."""
+            current_heads: list[Head] | None = None, published_grant_today: str | None = None) -> list[str]:
+    """What differs between a published anchor and today's log at the same moment; empty when it holds.
+
+    Only what the published line covers is compared (a line of an earlier release has no users' log head nor
+    definitions' digest). `published_grant_today` is today's hash of the grant the published users' head names
+    (None when it is gone): it tells grants back-filled after the line from a log rewritten before it."""
+    moment = published.as_of.astimezone(SHANGHAI).isoformat()
+    found = _cases_changed(published, now, moment, published_heads, current_heads)
+    if published.users is not None and published.users != now.users:
+        found.append(_users_changed(published.users, now.users, moment, published_grant_today))
+    if published.definitions is not None and published.definitions != now.definitions:
+        found.append(f"definitions stored at {moment}: digest {published.definitions} published, {now.definitions} "
+                     "today: a workflow definition, calendar or campaign stored by then was rewritten or removed, or "
+                     "one was installed later with an earlier time")
+    return found
+
+
+def _users_changed(published: tuple[int, str], now: tuple[int, str] | None, moment: str, grant_today: str | None) -> str:
+    seq, digest = published
+    today = f"today #{now[0]} {now[1][:12]}" if now is not None else "today none"
+    where = f"users' log at {moment}: published head #{seq} {digest[:12]}, {today}"
+    if grant_today is None and seq > 0:
+        return f"{where}: grants removed (#{seq} is gone)"
+    if grant_today != digest and seq > 0:
+        return f"{where}: the users' log was rewritten and re-hashed (grant #{seq} differs from the one published)"
+    return f"{where}: grants in force then were added later (back-filled with an earlier time, or forged)"
+
+
+def _cases_changed(published: Anchor, now: Anchor, moment: str, published_heads, current_heads) -> list[str]:
     if (published.cases, published.events, published.root) == (now.cases, now.events, now.root):
         return []
-    moment = published.as_of.astimezone(SHANGHAI).isoformat()
     found = []
     if now.cases != published.cases:
         delta = now.cases - published.cases

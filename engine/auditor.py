@@ -203,17 +203,25 @@ class Auditor:
         moment = as_of or self.engine.clock.now().replace(microsecond=0)
         with audit_store.snapshot(self.engine.store) as conn:
             heads, events = audit_store.chain_heads(conn, as_of=moment)
-        return anchor.compute(heads, events=events, as_of=moment)
+            users = anchor.users_head(audit_store.users_head(conn, as_of=moment))
+            definitions = anchor.definitions_digest(*audit_store.stored_definitions(conn, as_of=moment))
+        return anchor.compute(heads, events=events, as_of=moment, users=users, definitions=definitions)
 
     def check_anchor(self, published: str, *, heads: str | None = None) -> AnchorCheck:
         """Today's log against a published anchor line (and, to name cases, the heads file published with it)."""
         from engine import anchor
+        from engine.store import audit as audit_store
 
         claimed = anchor.parse(published)
         claimed_heads = anchor.parse_heads(heads, claimed) if heads is not None else None
         today, current = self.anchor(as_of=claimed.as_of)
+        grant_today = None
+        if claimed.users is not None and claimed.users[0] > 0:
+            with self.engine.store.read() as conn:
+                grant_today = audit_store.grant_hash(conn, claimed.users[0])
         return AnchorCheck(claimed, today, anchor.compare(claimed, today, published_heads=claimed_heads,
-                                                          current_heads=current), claimed_heads is not None)
+                                                          current_heads=current, published_grant_today=grant_today),
+                           claimed_heads is not None)
 
     def case_file(self, case_id: str) -> CaseFile:
         """Everything a trace or a dossier reads about one case, from one snapshot."""

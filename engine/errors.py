@@ -9,6 +9,7 @@
      +-- DefinitionInvalid           exit 7   a workflow file has problems, each as FILE:LINE: message
      +-- StoreError                  exit 8   the database refused or is unreachable
      |    +-- StoreUnavailable
+     +-- WriteFailed                 exit 8   a file a command writes (an export, --output) cannot be written
      +-- CalendarNotCovered          exit 9   a date before the working-day calendar's first year
      +-- TamperDetected              exit 10  the event log does not verify (edited, removed or reordered events)
      +-- ReplayMismatch              exit 11  a stored projection disagrees with the replay of its events
@@ -98,6 +99,17 @@ class StoreUnavailable(StoreError):
     pass
 
 
+class WriteFailed(HazardError):
+    """A file a command writes could not be written (no such folder, no permission, a full disk); `path` names it.
+    Exit 8 with the database's errors: input and output failed, not the user's usage. What was there is left."""
+
+    exit_code = 8
+
+    def __init__(self, message: str, *, path: str, rule: str = "write"):
+        super().__init__(message, rule=rule)
+        self.path = path
+
+
 class CalendarNotCovered(HazardError):
     exit_code = 9
 
@@ -123,7 +135,7 @@ EXIT_CODES: dict[int, str] = {
     NotFound.exit_code: "not found",
     Conflict.exit_code: "conflict: the case changed meanwhile, or what is added exists already; nothing was written",
     DefinitionInvalid.exit_code: "invalid workflow definition",
-    StoreError.exit_code: "database error or database unreachable",
+    StoreError.exit_code: "database error or database unreachable, or a file that cannot be written",
     CalendarNotCovered.exit_code: "date outside the working-day calendar",
     TamperDetected.exit_code: "the event log does not verify (tampering)",
     ReplayMismatch.exit_code: "a stored case disagrees with the replay of its events",

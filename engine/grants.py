@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Iterable
@@ -18,8 +17,9 @@ from typing import Iterable
 from engine import vocabularies
 from engine.clock import UTC, iso
 from engine.credentials import digest
-from engine.errors import InvalidInput, PermissionDenied
+from engine.errors import Conflict, InvalidInput, PermissionDenied
 from engine.events import GENESIS, canonical
+from engine.lookalikes import first_lookalike, looks_like, strangers
 from engine.actor import Actor
 
 ACTIONS = ("add", "change", "disable", "enable", "token", "revoke", "password", "setting")
@@ -289,17 +289,25 @@ def check_name(name: str | None) -> str:
     if not _NAME.fullmatch(name):
         raise InvalidInput(f"'{name}' is not a user name: 1 to 64 letters, digits or . _ - @, starting with a "
                            "letter or digit", field="name", rule="name")
-    if _skeleton(name) in RESERVED_NAMES:
+    if any(looks_like(name, reserved) for reserved in sorted(RESERVED_NAMES)):
         raise InvalidInput(f"'{name}' is reserved for the engine itself (or looks like a name that is)",
                            field="name", rule="reserved")
     return name
 
 
-def _skeleton(name: str) -> str:
-    """A name as a reader would take it: full-width and compatibility forms folded (Ｓcheduler), case
-    ignored, and the punctuation a name may hold dropped (scheduler., sys_tem)."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    return "".join(char for char in folded if char not in "._-@")
+def check_distinct(name: str, register: Register) -> None:
+    """A new name may not read like a name the register holds, a disabled user's included: the history shows
+    names, so `zhаng` (Cyrillic а) beside `zhang` would sign as zhang. Conflict (exit 6), as the same name is:
+    the name itself is well formed; what stands in its way is a user who exists."""
+    other = first_lookalike(name, sorted(register.accounts))
+    if other is None:
+        return
+    disabled = "" if register.accounts[other].active else "disabled "
+    odd = strangers(name)
+    raise Conflict(f"'{name}' looks like the existing {disabled}user '{other}'"
+                   + (f" (it holds {', '.join(odd)})" if odd else "")
+                   + ": the history would show the two alike; choose a name that reads differently",
+                   case_id="", rule="user-lookalike")
 
 
 def check_roles(roles: Iterable[str]) -> tuple[str, ...]:

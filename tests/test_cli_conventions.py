@@ -212,10 +212,12 @@ def test_case_show_and_advance_import_only_what_they_use(tmp_path):
     ["audit", "anchor", "--heads", "/nonexistent/dir/heads.txt"],
     ["export", "/nonexistent/dir/register.xlsx"],
 ])
-def test_a_file_that_cannot_be_written_is_a_usage_error_not_a_traceback(hz, args):
+def test_a_file_that_cannot_be_written_is_an_output_error_not_a_traceback(hz, args):
+    """Exit 8 naming the path (issue 17: an I/O failure is not a usage error), never a traceback."""
     result = hz(*args)
-    assert result.exit_code == 2, result.output
-    assert "/nonexistent/dir/" in result.stderr and "Traceback" not in result.output
+    assert result.exit_code == 8, result.output
+    assert "/nonexistent/dir/" in result.stderr and "cannot write" in result.stderr
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("columns", [80, 100])

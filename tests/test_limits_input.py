@@ -289,10 +289,16 @@ def test_integers_the_database_cannot_hold_are_usage_errors(hz, args):
     refused(hz, *args, naming="is not in the range")
 
 
-def test_a_dossier_to_a_folder_that_does_not_exist_exits_2(hz, tmp_path):
-    """`audit dossier --output` into a missing folder names the path (FileNotFoundError before)."""
+def test_a_dossier_to_a_folder_that_does_not_exist_exits_8(hz, tmp_path):
+    """`audit dossier --output` into a missing folder names the path (FileNotFoundError before); exit 8, an output
+    error (issue 17), and nothing is written."""
     target = tmp_path / "missing" / "d.html"
-    refused(hz, "audit", "dossier", "HZ-2026-000001", "--output", str(target), naming=f"--output {target}")
+    before = row_counts(hz.url)
+    result = hz("--json", "audit", "dossier", "HZ-2026-000001", "--output", str(target), actor="zhang", now=NOW)
+    assert result.exit_code == 8, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["message"].startswith(f"{target}: cannot write") and error["path"] == str(target)
+    assert row_counts(hz.url) == before
 
 
 def test_an_empty_case_id_is_no_case_not_every_case(hz):

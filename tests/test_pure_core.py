@@ -19,7 +19,7 @@ ENGINE = ROOT / "engine"
 BANNED_PACKAGES = ("sqlalchemy", "sqlmodel", "click", "apscheduler")
 REQUIRED = ["machine.py", "case.py", "events.py", "calendar.py", "clock.py", "documents.py", "replay.py", "audit.py",
             "dossier.py", "migration.py", "filters.py", "vocabularies.py", "errors.py", "limits.py", "grants.py",
-            "credentials.py", "values.py", "regions.py"]
+            "credentials.py", "values.py", "regions.py", "lookalikes.py"]
 OPTIONAL: list[str] = []
 # Application modules: they orchestrate over a store passed in, so they may import engine.store, never SQL.
 APP = ["app.py", "commands.py", "queries.py", "unit.py", "sweep.py", "auditor.py", "recalendar.py", "registry.py",

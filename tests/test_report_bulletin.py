@@ -98,6 +98,46 @@ def test_markup_in_the_data_is_escaped(doc):
     assert "\\|某公司\\*" in bulletin.to_markdown_text(hostile)
 
 
+HOSTILE = ["[点此查看](javascript:alert(1))", "![图](https://evil.example/p.png)", "<javascript:alert(1)>",
+           "<img src=x onerror=alert(1)>", "[ref]: javascript:alert(1)", "# 假标题", "1. 假列表", "- 假列表", "> 假引用",
+           "`代码`", "~~~", "**粗体** _斜体_", "a | b", "&lt;script&gt;"]
+
+
+def _tags(markdown: str) -> list[str]:
+    """The tags CommonMark (with tables) renders the Markdown into: its structure, without the text. Links are let
+    through whatever their scheme, as renderers less careful than markdown-it's own default do."""
+    from markdown_it import MarkdownIt
+    renderer = MarkdownIt("commonmark").enable("table")
+    renderer.validateLink = lambda url: True
+    html = renderer.render(markdown)
+    return re.findall(r"<(/?[a-z0-9]+)", html)
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_link_and_markup_syntax_in_the_data_stays_text_in_the_markdown(doc, text):
+    """An enterprise and a title from the register holding link, image, HTML or block syntax render (CommonMark) to
+    exactly the tags a plain name does: no live `javascript:` link, no image, no tag, no heading or list."""
+    plain = dict(doc, overdue_major=[dict(doc["overdue_major"][0], enterprise="某公司", title="某隐患")])
+    hostile = dict(doc, overdue_major=[dict(doc["overdue_major"][0], enterprise=text, title=text)])
+    assert _tags(bulletin.to_markdown_text(hostile)) == _tags(bulletin.to_markdown_text(plain))
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_title_paragraph_and_footer_from_the_data_make_no_markup_of_their_own(text):
+    """Where the text starts a line (the page title, a paragraph, the masthead, the footer) it is no block either."""
+    from engine.reports.layout import Column, Page, Paragraph, Table
+    from engine.reports.output import to_html, to_markdown
+
+    def page(words: str) -> Page:
+        return Page(title=words, issuer=words, footer=words, blocks=[
+            Paragraph(words), Paragraph(words, "note"), Paragraph(words, "anchor"),
+            Table(words, [Column("name", words)], [{"name": words}])])
+    assert _tags(to_markdown(page(text))) == _tags(to_markdown(page("某公司")))
+    html = to_html(page(text))
+    assert "javascript:alert" not in re.sub(r">[^<]*<", "><", html)  # only ever inside text, never in a tag
+    assert "<img" not in html and "<script" not in html
+
+
 def test_the_xlsx_has_a_sheet_per_table_with_real_numbers(doc):
     """Counts are numbers, rates numbers with a 0.00% format, '/' where there is no rate, widths set, a chart."""
     data = bulletin.to_xlsx_bytes(doc)

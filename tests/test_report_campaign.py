@@ -153,6 +153,40 @@ def test_bad_campaign_files_list_every_problem():
         assert needle in found, needle
 
 
+GOOD_TOP = """\
+campaign: c
+title: 专项整治
+document: 菏安发〔2024〕1号
+issuer: 菏泽市安委会
+description: 全市开展
+scope: {region: "37", from: 2024-01-01, to: 2024-12-31}
+stages:
+  - {stage: one, title: 一, from: 2024-01-01, to: 2024-06-30}
+"""
+
+
+@pytest.mark.parametrize("line,replacement,problem", [
+    (1, 'campaign: "Bad Name!"', "camp.yaml:1: campaign: 'Bad Name!' must be a name"),
+    (1, 'campaign: ""', "camp.yaml:1: campaign: 'campaign' is empty"),
+    (1, "campaign: [a, b]", "camp.yaml:1: campaign: 'campaign' must be text"),
+    (2, "title: ''", "camp.yaml:2: campaign: 'title' is empty"),
+    (2, "title: {a: 1}", "camp.yaml:2: campaign: 'title' must be text"),
+    (3, "document: " + "号" * 81, "camp.yaml:3: campaign: 'document' is longer than 80 characters"),
+    (4, "issuer: [安委会]", "camp.yaml:4: campaign: 'issuer' must be text"),
+    (5, "description: " + "长" * 2001, "camp.yaml:5: campaign: 'description' is longer than 2000 characters"),
+], ids=["bad-name", "empty-name", "list-name", "empty-title", "mapping-title", "long-document", "list-issuer",
+        "long-description"])
+def test_the_campaigns_own_name_title_document_issuer_and_description_are_checked(line, replacement, problem):
+    """They were read after the problems were collected, so `campaign: "Bad Name!"` parsed as a campaign named ''
+    (and every such file installed as a version of it): each is now a problem at its line, exit 7."""
+    assert campaign.parse_text(GOOD_TOP, "camp.yaml").name == "c"
+    lines = GOOD_TOP.splitlines()
+    lines[line - 1] = replacement
+    with pytest.raises(DefinitionInvalid) as caught:
+        campaign.parse_text("\n".join(lines) + "\n", "camp.yaml")
+    assert problem in str(caught.value) and caught.value.exit_code == 7
+
+
 @pytest.mark.parametrize("issuer,office", [("菏泽市安全生产委员会", "菏泽市安全生产委员会办公室"),
                                            ("曹县安全生产委员会办公室", "曹县安全生产委员会办公室"),
                                            ("菏泽市安委办", "菏泽市安委办"), ("", "")])

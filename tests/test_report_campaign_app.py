@@ -59,6 +59,21 @@ def test_a_bad_campaign_file_is_refused_with_every_problem(service):
     assert service.reports.campaigns.list() == []
 
 
+def test_campaign_files_with_bad_names_are_refused_at_their_line_not_installed_as_one_nameless_campaign(
+        service, runner, db_url, tmp_path):
+    """`campaign: "Bad Name!"` installed as a campaign named '' (and the next such file became its version 2): now
+    exit 7 with FILE:LINE, and nothing is installed."""
+    from cli.main import cli
+    base = ["--db", db_url, "--actor", "li", "--now", "2026-03-22T12:00", "campaign", "install"]
+    for number, name in enumerate(['"Bad Name!"', '""'], 1):
+        path = tmp_path / f"bad-{number}.yaml"
+        path.write_text(CAMPAIGN.replace("campaign: heze-spring-2026", f"campaign: {name}"), encoding="utf-8")
+        refused = runner.invoke(cli, base + [str(path)])
+        assert refused.exit_code == 7, refused.output
+        assert f"{path}:2: campaign: " in refused.stderr
+    assert service.reports.campaigns.list() == []
+
+
 def test_before_the_campaign_every_stage_is_upcoming_and_no_target_started(service):
     """As of February nothing has started."""
     report_scenario(service)

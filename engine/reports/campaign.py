@@ -110,14 +110,24 @@ def parse_text(text: str, filename: str) -> Campaign:
     """Read a campaign file; DefinitionInvalid (exit 7) lists every problem."""
     root, r = load(text, filename, "campaign"), Reader(filename)
     r.keys(root, TOP_KEYS, "campaign", required=("campaign", "title", "scope", "stages"))
+    # Read before `done()`: a problem found after it would never be reported (a bad name installed as '').
+    name, title = r.name(root, "campaign", "campaign"), r.text(root, "title", "campaign")
+    for key, value in (("campaign", name), ("title", title)):
+        if key in root and not value and not _reported(r, root.line_of(key)):
+            r.problem(root.line_of(key), f"campaign: '{key}' is empty")
+    document = r.text(root, "document", "campaign", max_len=80)
+    issuer = r.text(root, "issuer", "campaign", max_len=80)
+    description = r.text(root, "description", "campaign", max_len=2000)
     scope = _scope(r.mapping(root, "scope", "campaign"), r)
     stages = _stages(root, r, scope)
     targets = _targets(root, r, scope, stages)
     r.done()
-    return Campaign(name=r.name(root, "campaign", "campaign"), title=r.text(root, "title", "campaign"), scope=scope,
-                    stages=stages, targets=targets, document=r.text(root, "document", "campaign", max_len=80),
-                    issuer=r.text(root, "issuer", "campaign", max_len=80),
-                    description=r.text(root, "description", "campaign", max_len=2000))
+    return Campaign(name=name, title=title, scope=scope, stages=stages, targets=targets, document=document,
+                    issuer=issuer, description=description)
+
+
+def _reported(r: Reader, line: int) -> bool:
+    return any(at == line for _, at, _ in r.problems)
 
 
 def _scope(node, r: Reader) -> Scope:

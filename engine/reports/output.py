@@ -9,6 +9,7 @@ the rates sits beside the table it was drawn from.
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime, time
 from decimal import Decimal
 from html import escape
@@ -25,10 +26,10 @@ SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 # -- Markdown -------------------------------------------------------------------------------------------------
 def to_markdown(page: Page) -> str:
-    out = [f"# {page.title}", ""]
+    out = [f"# {_md(page.title)}", ""]
     meta = [m for m in (page.issuer, page.number, page.date_line) if m]
     if meta:
-        out += ["　".join(meta), ""]
+        out += [_md("　".join(meta)), ""]
     for block in page.blocks:
         if isinstance(block, Heading):
             out += [f"## {block.text}", ""]
@@ -48,9 +49,19 @@ def to_markdown(page: Page) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+# Text from the register (a title, an enterprise) is data, never Markdown: a backslash before each character that
+# could start emphasis, a link or image (`[x](javascript:...)`, `![x](...)`, a reference `[x]: ...`), a code span
+# or a table cell; `<` as an entity, so no autolink (`<javascript:...>`) or HTML tag opens.
+_MD_ESCAPED = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", "\n": " "})
+# What would make a block of its own where a paragraph starts: a heading, a quote, a list item, a fence, a
+# thematic break (`91.80%` or `-5` stay as they are: a list marker needs a space after it).
+_MD_BLOCK_START = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|>|[-+](?=\s|$|-)|~~~)")
+_MD_ORDERED = re.compile(r"^(\s*\d{1,9})([.)])(?=\s|$)")
+
+
 def _md(text: str) -> str:
-    return str(text).replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("|", "\\|") \
-        .replace("<", "&lt;").replace("\n", " ")
+    escaped = _MD_BLOCK_START.sub(r"\1\\\2", str(text).translate(_MD_ESCAPED))
+    return _MD_ORDERED.sub(r"\1\\\2", escaped)
 
 
 def _md_table(table: Table, page: Page) -> list[str]:

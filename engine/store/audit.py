@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import bindparam, column, exists, func, select, table
 from sqlalchemy.engine import Connection
 
 from engine.events import Event
@@ -142,3 +142,36 @@ def chain_heads(conn: Connection, *, as_of) -> tuple[list[tuple[str, int, str]],
     """
     rows = _HEADS.rows(conn, {"as_of": as_of})
     return [(case_id, seq, digest) for case_id, seq, digest, _ in rows], sum(row[3] for row in rows)
+
+
+def users_head(conn: Connection, *, as_of) -> tuple[int, str] | None:
+    """(seq, hash) of the last grant of the users' log in force at `as_of` (effective time at or before it)."""
+    from engine.store.tables import user_grants as g
+    row = conn.execute(select(g.c.seq, g.c.hash).where(g.c.at <= bindparam("as_of", as_of, type_=UTCDateTime))
+                       .order_by(g.c.seq.desc()).limit(1)).first()
+    return None if row is None else (row.seq, row.hash)
+
+
+def grant_hash(conn: Connection, seq: int) -> str | None:
+    from engine.store.tables import user_grants as g
+    return conn.execute(select(g.c.hash).where(g.c.seq == seq)).scalar()
+
+
+# Campaigns are a SQLModel record (engine/store/campaign_records.py); named here as a plain table so an audit does
+# not import SQLModel.
+_CAMPAIGNS = table("campaign_version", column("name"), column("version"), column("source_text"),
+                   column("installed_at", UTCDateTime))
+
+
+def stored_definitions(conn: Connection, *, as_of) -> tuple[list, list, list]:
+    """What was stored by `as_of` (installed at or before it): workflow versions (name, version, text, calendar
+    hash), calendars (content hash, data) and campaign versions (name, version, text)."""
+    from engine.store.tables import calendars as c
+    from engine.store.tables import workflow_versions as w
+    moment = bindparam("as_of", as_of, type_=UTCDateTime)
+    workflows = [tuple(r) for r in conn.execute(select(w.c.name, w.c.version, w.c.source_text, w.c.calendar_hash)
+                                                .where(w.c.installed_at <= moment))]
+    calendars = [tuple(r) for r in conn.execute(select(c.c.content_hash, c.c.data).where(c.c.installed_at <= moment))]
+    campaigns = [tuple(r) for r in conn.execute(select(_CAMPAIGNS.c.name, _CAMPAIGNS.c.version, _CAMPAIGNS.c.source_text)
+                                                .where(_CAMPAIGNS.c.installed_at <= moment))]
+    return workflows, calendars, campaigns

@@ -5,7 +5,7 @@ connection, and write transactions start with `BEGIN IMMEDIATE` so a read-then-w
 fails half-way with SQLITE_BUSY. PostgreSQL serves several processes or machines sharing the work.
 
 Opening a SQLite file that does not exist creates nothing unless asked (`create=True`, which `init` does):
-a typo in a path must not leave an empty database behind.
+a typo in a path must not leave an empty database behind. A file it creates is its owner's only (0600).
 """
 from __future__ import annotations
 
@@ -52,8 +52,10 @@ class Store:
             raise StoreError(f"cannot open {_no_password(self.url)}: {what} is not supported; the databases "
                              f"supported are {_SUPPORTED_TEXT}", rule="url")
         self.path = _sqlite_file(parsed)
-        if self.path is not None and not create and not os.path.exists(self.path):
-            raise StoreUnavailable(f"there is no database at {self.path}", rule="no-database")
+        if self.path is not None and not os.path.exists(self.path):
+            if not create:
+                raise StoreUnavailable(f"there is no database at {self.path}", rule="no-database")
+            _create_private(self.path)
         try:
             self.db_engine: Engine = create_engine(self.url, echo=echo, **_engine_options(self.url))
         except Exception as exc:  # noqa: BLE001 - an unknown driver name, a bad option
@@ -171,6 +173,18 @@ def _sqlite_file(url) -> str | None:
     if database in ("", ":memory:") or database.startswith("file:"):
         return None
     return database
+
+
+def _create_private(path: str) -> None:
+    """Make a new SQLite file readable and writable by its owner only (0600): it holds password hashes and the
+    whole register. SQLite gives its -wal, -shm and -journal files the database file's mode, so they follow. An
+    existing file keeps its mode (an office may have given a group access on purpose)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass  # another `init` made it a moment ago, with the same mode
+    except OSError:
+        pass  # no such folder, no permission: SQLite's own error says so when it opens the file
 
 
 def _engine_options(url: str) -> dict:
