@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def lifecycle(case_id: str, definition, version: int) -> tuple[dict, list[dict]]
         case = apply(case, event, definition)
         prev = event.hash
         rows.append(event_values(event))
-    return case_values(case), rows
+    return case, rows
 
 
 def seed(store: Store, service: Engine, n_events: int, batch: int = 12000) -> int:
@@ -85,7 +86,8 @@ def seed(store: Store, service: Engine, n_events: int, batch: int = 12000) -> in
             event = Event(**{**values, "case_id": case_id, **({"prev_hash": prev} if prev else {})}).sealed()
             prev = event.hash
             event_rows.append(event_values(event))
-        case_rows.append({**template_case, "id": case_id, "last_hash": prev})
+        case = replace(template_case, id=case_id, last_hash=prev)
+        case_rows.append(case_values(case))
         if len(event_rows) >= batch or n == n_cases:
             with store.write() as conn:
                 conn.execute(cases.insert(), case_rows)
@@ -186,9 +188,12 @@ def main() -> None:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
     store = Store(url, create=True)
-    service = Engine(store, clock=FixedClock(START), trust_backdating=True)
+    # Grants recorded at START too: replay checks each event's signer against the users' log as it stood then.
+    service = Engine(store, clock=FixedClock(START), recorded_clock=FixedClock(START), trust_backdating=True)
     try:
-        service.init()
+        service.init(admin="admin", admin_regions=["37"])
+        for user, role in (("ent", "enterprise"), ("zhang", "supervisor"), ("liu", "supervisor"), ("li", "committee")):
+            service.commands.add_user(user, roles=[role], regions=["371721"], actor="admin")
         print(f"database: {store.safe_url.split('?')[0]} ({store.dialect})")
         n, seconds = timed(lambda: seed(store, service, args.events))
         print(f"seeded {n:,} events ({n // 6:,} cases) in {seconds:.1f} s ({n / seconds:,.0f} events/s, Core executemany)")

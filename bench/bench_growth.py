@@ -233,10 +233,10 @@ def explain_all(url: str, at_sweep, at_list, due_id: str, open_id: str) -> list[
                   "move": {"row_id": rung.id, "new_due_at": rung.due_at, "new_provisional": False,
                            "new_status": "pending"},
                   "mark": {"row_id": rung.id, "new_status": "fired", "fired_at": at_sweep, "sweep_id": "explain"}}
-        case_store.load_many(conn, [due_id])  # prepares the sweep's batch load for one id
+        case_store.load_many_sealed(conn, [due_id])  # prepares the sweep's batch load for one id
         for name, statement, params in engine_statements(at_sweep, at_list, due_id, open_id):
             if statement == "load_many":
-                statement = case_store._LOAD_MANY[1].statement
+                statement = case_store._LOAD_MANY[(1, True)].statement
             cursor = conn.connection.cursor()
             if params is not None:  # one of the engine's prepared statements, with the values it would bind
                 compiled = Prepared(statement)._compiled(conn)
@@ -339,8 +339,10 @@ def _run(url: str, sizes: list[int], due: int, args) -> None:
     print(f"times    : sweep at {iso(sweep_at)}, overdue list at {iso(list_at)}, advance from {iso(ADVANCE_AT)}")
     first = sum(len(t) for t in templates.values()) + 1
     plan = Plan(first, due, sizes[0])
-    head_at = [c.name for c in cases_table.columns].index("last_hash")
-    heads = {t.old_id: (t.case_row[head_at], t.updated_at, len(t.events)) for t in templates["due"]}
+    columns = [c.name for c in cases_table.columns]
+    head_at, digest_at = columns.index("last_hash"), columns.index("row_hash")
+    heads = {t.old_id: (t.case_row[head_at], t.updated_at, len(t.events), t.case_row[digest_at])
+             for t in templates["due"]}
     rng, used, curve, seeded = random.Random(9), set(), [], first - 1
     for size in sizes:
         seed_s = seed(url, templates, plan, seeded, size, heads, log=log)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from bench_sweep import _Writer  # noqa: E402
 
 from engine import regions  # noqa: E402
 from engine.app import Engine  # noqa: E402
+from engine.case import digest as row_digest  # noqa: E402
 from engine.clock import FixedClock, parse_time  # noqa: E402
 from engine.events import canonical  # noqa: E402
 from engine.store import cases as case_store  # noqa: E402
@@ -74,6 +75,7 @@ class Template:
     rungs: list[tuple]
     old_id: str
     old_prev: list[str]
+    case: object = None           # the template's Case: a copy's row digest is the template's under its own id
     updated_at: object = None
     due_at: object = None         # the case's due_at (overdue from then)
     pending: list = field(default_factory=list)  # due times of its pending rungs
@@ -123,7 +125,7 @@ def make_templates(url: str) -> dict[str, list[Template]]:
                 kind, writer.tuple_of(cases_table, case_store.case_values(case)),
                 [writer.tuple_of(events_table, case_store.event_values(e)) for e in log],
                 [canonical(e.content()) for e in log], rung_rows, case_id, [e.prev_hash for e in log],
-                case.updated_at, case.due_at, sorted(r.due_at for r in rows if r.status == "pending")))
+                case, case.updated_at, case.due_at, sorted(r.due_at for r in rows if r.status == "pending")))
     hz.close()
     return found
 
@@ -134,6 +136,7 @@ class Copier:
     def __init__(self, writer: _Writer):
         case_cols, event_cols, rung_cols = (writer.columns(t) for t in (cases_table, events_table, rungs_table))
         self.case_id_at, self.case_head_at = case_cols.index("id"), case_cols.index("last_hash")
+        self.case_digest_at = case_cols.index("row_hash")
         self.event_id_at, self.event_prev_at = event_cols.index("case_id"), event_cols.index("prev_hash")
         self.event_hash_at, self.rung_id_at = event_cols.index("hash"), rung_cols.index("case_id")
 
@@ -151,6 +154,7 @@ class Copier:
             prev = digest
         r = list(t.case_row)
         r[self.case_id_at], r[self.case_head_at] = case_id, prev
+        r[self.case_digest_at] = row_digest(replace(t.case, id=case_id))  # a command checks the row against it
         case_rows.append(tuple(r))
         for row in t.rungs:
             r = list(row)
@@ -185,7 +189,8 @@ def case_id(n: int) -> str:
 
 def seed(url: str, templates, plan: Plan, upto_before: int, upto: int, heads: dict, chunk: int = 20_000,
          log=print) -> float:
-    """Copies numbered upto_before+1 .. upto; the due ones' heads (id -> last hash) go into `heads`."""
+    """Copies numbered upto_before+1 .. upto; the due ones' heads (id -> last hash, updated_at, events, row
+    digest) go into `heads`."""
     started = time.perf_counter()
     store = open_store(url)
     writer = _Writer(store)
@@ -197,7 +202,7 @@ def seed(url: str, templates, plan: Plan, upto_before: int, upto: int, heads: di
             template = templates[kind][city_of(n)]
             head = copier.copy(template, case_id(n), out)
             if kind == "due":
-                heads[case_id(n)] = (head, template.updated_at, len(template.events))
+                heads[case_id(n)] = (head, template.updated_at, len(template.events), out[0][-1][copier.case_digest_at])
         writer.write(cases_table, out[0])
         writer.write(events_table, out[1])
         writer.write(rungs_table, out[2])
@@ -222,7 +227,7 @@ def reset_due(url: str, heads: dict) -> None:
     from engine.store.tables import sweeps
     store = open_store(url)
     ids = sorted(heads)
-    (version,) = {v for _, _, v in heads.values()}  # the due template's events, before any sweep
+    (version,) = {v for _, _, v, _ in heads.values()}  # the due template's events, before any sweep
     with store.write() as conn:
         for start in range(0, len(ids), 1000):
             chunk = ids[start:start + 1000]
@@ -232,8 +237,8 @@ def reset_due(url: str, heads: dict) -> None:
                                                         rungs_table.c.status.in_(("fired", "skipped")))).values(
                 status="pending", fired_at=None, sweep_id=None, claimed_by=None, lease_until=None))
         conn.execute(update(cases_table).where(cases_table.c.id == bindparam("k")).values(
-            version=version, fired=[], last_hash=bindparam("h"), updated_at=bindparam("u")),
-            [{"k": k, "h": h, "u": u} for k, (h, u, _) in heads.items()])
+            version=version, fired=[], last_hash=bindparam("h"), updated_at=bindparam("u"), row_hash=bindparam("d")),
+            [{"k": k, "h": h, "u": u, "d": d} for k, (h, u, _, d) in heads.items()])
         conn.execute(delete(sweeps))
     store.dispose()
 
