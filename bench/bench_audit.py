@@ -34,14 +34,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.auditor import Auditor  # noqa: E402
-from engine.case import apply  # noqa: E402
-from engine.clock import FixedClock, parse_time  # noqa: E402
-from engine.events import Event, canonical  # noqa: E402
-from engine.app import Engine  # noqa: E402
-from engine.store.cases import case_values, event_values  # noqa: E402
-from engine.store.database import Store  # noqa: E402
-from engine.store.tables import cases, counters, events  # noqa: E402
+from engine.app.auditor import Auditor# noqa: E402
+from engine.domain.case import apply# noqa: E402
+from engine.domain.clock import FixedClock, parse_time# noqa: E402
+from engine.domain.events import Event, canonical# noqa: E402
+from engine.app import Engine# noqa: E402
+from engine.store.cases import case_values, event_values# noqa: E402
+from engine.store.database import Store# noqa: E402
+from engine.store.tables import cases, counters, events# noqa: E402
 
 START = parse_time("2026-03-02T09:00")
 FIVE = {"responsible_unit": "某化工有限公司", "responsible_person": "王五", "measures": "加装泄漏报警并联锁",

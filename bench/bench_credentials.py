@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.app import Engine  # noqa: E402
-from engine.clock import FixedClock, parse_time  # noqa: E402
-from engine.credentials import parse_token  # noqa: E402
-from engine.store.database import Store  # noqa: E402
+from engine.app import Engine# noqa: E402
+from engine.domain.clock import FixedClock, parse_time# noqa: E402
+from engine.domain.credentials import parse_token# noqa: E402
+from engine.store.database import Store# noqa: E402
 
 
 def timed(call, times: int) -> float:

@@ -46,9 +46,9 @@ from growth_seed import (  # noqa: E402
     CITIES, Plan, case_id, make_templates, open_engine, open_store, patiently, reset_due, seed,
 )
 
-from engine.clock import iso, parse_time  # noqa: E402
-from engine.store import cases as case_store  # noqa: E402
-from engine.store.tables import cases as cases_table  # noqa: E402
+from engine.domain.clock import iso, parse_time# noqa: E402
+from engine.store import cases as case_store# noqa: E402
+from engine.store.tables import cases as cases_table# noqa: E402
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_growth"
 LIST_REGION = CITIES[-1]  # 3717: a sixteenth of the register
@@ -64,7 +64,7 @@ STEPS = (("submit", "prov", {"report_note": "已安装并联锁"}, 0), ("verify"
 
 def _advance_worker(url: str, warm: list[str], timed: list[str], barrier, results) -> None:
     """One process of `--workers`: its own engine, each command its own unit of work, latency per command."""
-    from engine.errors import HazardError
+    from engine.domain.errors import HazardError
     hz = open_engine(url)
 
     def cycle(cid: str, record: list) -> None:
@@ -131,7 +131,7 @@ def _median_ms(ask, repeat: int):
 
 
 def coalesce_overdue(now):
-    """The overdue condition before `engine.store.register.overdue_at` had its two branches: one comparison,
+    """The overdue condition before `engine.store.case_search.overdue_at` had its two branches: one comparison,
     `due_at <= COALESCE(paused_at, :now)`, which no index range can serve (kept to measure beside it)."""
     from sqlalchemy import and_, func, literal
 
@@ -142,9 +142,9 @@ def coalesce_overdue(now):
 
 
 def _coalesce_where(at) -> list:
-    from engine.filters import CaseFilter
-    from engine.store import register
-    return register.conditions(CaseFilter.of(region=LIST_REGION), at) + [coalesce_overdue(at)]
+    from engine.domain.filters import CaseFilter
+    from engine.store import case_search
+    return case_search.conditions(CaseFilter.of(region=LIST_REGION), at) + [coalesce_overdue(at)]
 
 
 def _coalesce_page(conn, at) -> tuple[list, int]:
@@ -193,12 +193,12 @@ class _Answer(list):
 def engine_statements(at_sweep, at_list, due_id: str, open_id: str) -> list[tuple[str, object, object]]:
     """(name, statement, parameters) of what the list, the sweep and advance run, built by the engine's code;
     parameters None: the values are in the statement; a name: filled from a row of the database."""
-    from engine.filters import CaseFilter
-    from engine.store import register, rungs as rung_store
+    from engine.domain.filters import CaseFilter
+    from engine.store import case_search, rungs as rung_store
     spec = CaseFilter.of(overdue=True, region=LIST_REGION, limit=100)
     page, count, before = _Capture(), _Capture(), _Capture()
-    case_store.query(page, where=register.conditions(spec, at_list), order_by=register.order_by(spec), limit=100)
-    case_store.count_where(count, register.conditions(spec, at_list))
+    case_store.query(page, where=case_search.conditions(spec, at_list), order_by=case_search.order_by(spec), limit=100)
+    case_store.count_where(count, case_search.conditions(spec, at_list))
     case_store.query(before, where=_coalesce_where(at_list), limit=100)
     case_store.count_where(before, _coalesce_where(at_list))
     claim, claim_rest = rung_store._CLAIMS[True]
@@ -331,7 +331,7 @@ def _load() -> str:
 
 
 def _run(url: str, sizes: list[int], due: int, args) -> None:
-    from engine.events import verify_chain
+    from engine.domain.events import verify_chain
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     print(f"database : {url}  ({args.workers} advance workers, {due:,} due, {os.cpu_count()} cores)", flush=True)
     templates = make_templates(url)

@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_ledger_read import HEADER, make_rows, write_csv, write_xlsx  # noqa: E402
 
-from engine.app import Engine  # noqa: E402
-from engine.clock import FixedClock, parse_time  # noqa: E402
-from engine.ledger import read_ledger  # noqa: E402
-from engine.ledger.importer import import_ledger  # noqa: E402
-from engine.store.database import Store  # noqa: E402
+from engine.app import Engine# noqa: E402
+from engine.domain.clock import FixedClock, parse_time# noqa: E402
+from engine.ledger import read_ledger# noqa: E402
+from engine.ledger.app_import import import_ledger# noqa: E402
+from engine.store.database import Store# noqa: E402
 
 NOW = "2026-09-01T09:00"   # after every date the generated rows carry
 COUNTIES = ["371702", "371703", "371721", "371722", "371723", "371724", "371725", "371726", "371728"]  # 菏泽市

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import python_calamine  # noqa: E402
 import xlsxwriter  # noqa: E402
 
-from engine.ledger import read_ledger  # noqa: E402
+from engine.ledger import read_ledger# noqa: E402
 
 HEADER = ["序号", "企业名称", "隐患内容", "排查日期", "隐患级别", "行政区划", "行业", "隐患来源", "整改措施", "责任单位", "责任人",
           "整改资金", "整改期限", "隐患状态", "复查日期"]

@@ -31,9 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.app import Engine  # noqa: E402
-from engine.clock import FixedClock, parse_time  # noqa: E402
-from engine.store.database import Store  # noqa: E402
+from engine.app import Engine# noqa: E402
+from engine.domain.clock import FixedClock, parse_time# noqa: E402
+from engine.store.database import Store# noqa: E402
 
 FIVE = {"responsible_unit": "某化工有限公司", "responsible_person": "王五", "measures": "加装泄漏报警并联锁",
         "funds": "15万", "deadline": "2026-04-30", "emergency_plan": "液氨泄漏专项应急预案"}

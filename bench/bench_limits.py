@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_limits.py [--repeat 20]
 
-1. The built-in definitions: `engine.definition.source.load` (bounded: depth, aliases, expanded size) against
+1. The built-in definitions: `engine.domain.definition.source.load` (bounded: depth, aliases, expanded size) against
    plain `yaml.safe_load` of the same texts, in the same process. Caches are bypassed (`source.load`, not the
    cached `parse_text`).
 2. Field values: `vocabulary.coerce` (type, control characters, length, money and year bounds) against
@@ -22,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml  # noqa: E402
 
-from engine import limits  # noqa: E402
-from engine.definition import source  # noqa: E402
-from engine.definition.model import FieldSpec  # noqa: E402
-from engine.definition.vocabulary import coerce  # noqa: E402
-from engine.errors import DefinitionInvalid  # noqa: E402
-from engine.registry import load_definition  # noqa: E402
+from engine.domain import limits# noqa: E402
+from engine.domain.definition import source# noqa: E402
+from engine.domain.definition.model import FieldSpec# noqa: E402
+from engine.domain.definition.fields_and_guards import coerce# noqa: E402
+from engine.domain.errors import DefinitionInvalid# noqa: E402
+from engine.app.registry import load_definition# noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "workflows").glob("*.yaml"))]

@@ -41,11 +41,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.app import Engine  # noqa: E402
-from engine.clock import FixedClock, parse_time  # noqa: E402
-from engine.store import cases as case_store  # noqa: E402
-from engine.store.database import Store  # noqa: E402
-from engine.store.tables import cases as cases_table, events as events_table  # noqa: E402
+from engine.app import Engine# noqa: E402
+from engine.domain.clock import FixedClock, parse_time# noqa: E402
+from engine.store import cases as case_store# noqa: E402
+from engine.store.database import Store# noqa: E402
+from engine.store.tables import cases as cases_table, events as events_table# noqa: E402
 
 NOW = "2026-07-15T09:00"
 UTC = timezone.utc
@@ -163,7 +163,7 @@ def _plan(rows: _Rows, n: int):
 
 
 def seed(url: str, count: int, log) -> float:
-    from engine import regions
+    from engine.domain import regions
     started = time.perf_counter()
     engine = Engine(Store(url, create=True), clock=FixedClock(parse_time(NOW)), trust_backdating=True)
     rows = _Rows(engine.store.dialect == "postgresql", _templates(engine), regions.units("37", "county"))

@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from engine import regions  # noqa: E402
-from engine.reports import bulletin, ranking  # noqa: E402
-from engine.reports.figures import rate  # noqa: E402
+from engine.domain import regions# noqa: E402
+from engine.reports import bulletin, ranking# noqa: E402
+from engine.reports.figures import rate# noqa: E402
 from report_sample import sample_document  # noqa: E402
 
 
@@ -28,7 +28,7 @@ def timed(fn, repeat: int = 1) -> float:
 
 
 def main() -> None:
-    code = "import time; t = time.perf_counter(); import engine.regions as r; r.name('371721'); " \
+    code = "import time; t = time.perf_counter(); import engine.domain.regions as r; r.name('371721'); " \
            "print((time.perf_counter() - t) * 1000)"
     first = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     bare = float(subprocess.run([sys.executable, "-c", "import time; t = time.perf_counter(); "

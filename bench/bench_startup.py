@@ -38,7 +38,7 @@ def prepare(db: str, cases: int) -> list[str]:
     """A database with `cases` assigned major hazards (through the engine, in one batch)."""
     sys.path.insert(0, str(ROOT))
     from engine.app import Engine
-    from engine.clock import FixedClock, parse_time
+    from engine.domain.clock import FixedClock, parse_time
 
     hz = Engine.open(db, create=True, clock=FixedClock(parse_time("2026-03-02T09:00")), trust_backdating=True)
     hz.init(admin="li", admin_regions=["37"])

@@ -11,7 +11,7 @@ assign and start events (so the sweep appends to a valid chain); the others have
 event rows (a sweep never reads them). The sweep runs at 2026-04-28T00:30, 30 minutes after each due case's
 yellow warning (within the 60-minute grace): D rungs fire.
 
-Engine: `engine.sweep.sweep(service, now=...)` on a fresh service, as `hazard escalate` does; then a second
+Engine: `engine.app.sweep.sweep(service, now=...)` on a fresh service, as `hazard escalate` does; then a second
 sweep at the same time, which finds nothing due (`empty`: what every idle scheduler tick costs).
 
 Baseline, same process, same database, same rows (reset in between): the DBAPI connection runs the same
@@ -42,14 +42,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine import case as case_model  # noqa: E402
-from engine.clock import FixedClock, parse_time  # noqa: E402
-from engine.escalation import ladder  # noqa: E402
-from engine.events import GENESIS, Event  # noqa: E402
-from engine.app import Engine  # noqa: E402
-from engine.store import cases as case_store  # noqa: E402
-from engine.store.database import Store  # noqa: E402
-from engine.store.tables import cases as cases_table, events as events_table, rungs as rungs_table  # noqa: E402
+from engine.domain import case as case_model# noqa: E402
+from engine.domain.clock import FixedClock, parse_time# noqa: E402
+from engine.domain.escalation import ladder# noqa: E402
+from engine.domain.events import GENESIS, Event# noqa: E402
+from engine.app import Engine# noqa: E402
+from engine.store import cases as case_store# noqa: E402
+from engine.store.database import Store# noqa: E402
+from engine.store.tables import cases as cases_table, events as events_table, rungs as rungs_table# noqa: E402
 
 SEEDED_AT = "2026-03-02T09:00"
 SWEEP_AT = "2026-04-28T00:30"
@@ -262,7 +262,7 @@ def run_engine(url: str, now: str, profile: bool = False, memory: bool = False):
     """One engine sweep; with `memory`, also the peak of Python memory it allocated (tracemalloc)."""
     import tracemalloc
 
-    from engine.sweep import sweep
+    from engine.app.sweep import sweep
 
     service = _service(url, now)
     at = parse_time(now)

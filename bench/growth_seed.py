@@ -2,7 +2,7 @@
 
 48 templates (a closed, an open and a due case in each of the 16 cities of the province) are reported and
 advanced through the engine's commands; every other case copies one of them with its own id. A copy gets
-its own hash chain: the template event's canonical bytes (`engine.events.canonical`) with the case id and
+its own hash chain: the template event's canonical bytes (`engine.domain.events.canonical`) with the case id and
 the previous hash replaced, then hashed, which is what `Event.sealed` computes for it (`audit verify`
 accepts the copies). Rows go in with COPY through bench/bench_sweep.py's `_Writer`.
 """
@@ -20,13 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_sweep import _Writer  # noqa: E402
 
-from engine import regions  # noqa: E402
-from engine.app import Engine  # noqa: E402
-from engine.case import digest as row_digest  # noqa: E402
-from engine.clock import FixedClock, parse_time  # noqa: E402
-from engine.events import canonical  # noqa: E402
-from engine.store import cases as case_store  # noqa: E402
-from engine.store.tables import cases as cases_table, events as events_table, rungs as rungs_table  # noqa: E402
+from engine.domain import regions# noqa: E402
+from engine.app import Engine# noqa: E402
+from engine.domain.case import digest as row_digest# noqa: E402
+from engine.domain.clock import FixedClock, parse_time# noqa: E402
+from engine.domain.events import canonical# noqa: E402
+from engine.store import cases as case_store# noqa: E402
+from engine.store.tables import cases as cases_table, events as events_table, rungs as rungs_table# noqa: E402
 
 CITIES = ("3701", "3702", "3703", "3704", "3705", "3706", "3707", "3708", "3709", "3710", "3711", "3713",
           "3714", "3715", "3716", "3717")

@@ -33,7 +33,7 @@ def init(ctx, admin, regions, require_token, drill):
       hazard --db sqlite:///hazard.db init --admin li --region 37
     """
     from cli.output import message, print_json
-    from engine.documents import installed_document
+    from engine.domain.documents import installed_document
 
     app = ctx.obj
     app.create = True
@@ -99,7 +99,7 @@ def user_add(ctx, name, roles, regions):
       hazard --actor li user add zhang --role supervisor --region 371700
     """
     from cli.output import message, print_json
-    from engine.documents import user_document
+    from engine.domain.documents import user_document
 
     app = ctx.obj
     actor, created = app.engine.commands.add_user(name, roles=list(roles), regions=list(regions),
@@ -124,7 +124,7 @@ def user_change(ctx, name, roles, regions):
       hazard --actor li user change zhang --role supervisor --region 3717 --region 3716
     """
     from cli.output import message, print_json
-    from engine.documents import user_document
+    from engine.domain.documents import user_document
 
     app = ctx.obj
     actor = app.engine.commands.change_user(name, roles=list(roles), regions=list(regions), actor=app.actor_name,
@@ -169,7 +169,7 @@ def user_enable(ctx, name):
       hazard --actor li user enable liu
     """
     from cli.output import message, print_json
-    from engine.documents import user_document
+    from engine.domain.documents import user_document
 
     app = ctx.obj
     actor = app.engine.commands.enable_user(name, actor=app.actor_name, now=app.now)
@@ -201,7 +201,7 @@ def user_token(ctx, name, expires):
     issued, expires_at = app.engine.commands.issue_token(name, actor=app.actor_name, expires_days=expires,
                                                          now=app.now)
     if is_json(ctx):
-        from engine.clock import iso
+        from engine.domain.clock import iso
         print_json({"user": name, "id": issued.token_id, "token": issued.text, "expires_at": iso(expires_at)})
         return
     click.echo(issued.text)
@@ -271,7 +271,7 @@ def user_list(ctx, show_all):
       hazard user list --all --json
     """
     from cli.output import print_json, table
-    from engine.documents import user_document
+    from engine.domain.documents import user_document
 
     found = ctx.obj.engine.queries.user_accounts(disabled=show_all)
     if is_json(ctx):
@@ -293,8 +293,8 @@ def user_log(ctx):
       hazard user log --json
     """
     from cli.output import print_json, short_time, table
-    from engine.accounts import grant_log
-    from engine.grants import grant_document
+    from engine.app.accounts import grant_log
+    from engine.domain.grants import grant_document
 
     log = grant_log(ctx.obj.engine)
     if is_json(ctx):
@@ -307,7 +307,7 @@ def user_log(ctx):
 
 def _regions(codes) -> str:
     """`3717 菏泽市, 371721 曹县`: the codes an administrator types, with the names they read."""
-    from engine.regions import code_and_name
+    from engine.domain.regions import code_and_name
     return ", ".join(code_and_name(code) for code in codes)
 
 

@@ -21,7 +21,7 @@ def _auditor(ctx):
 
 
 def _as_of(text: str | None):
-    from engine.clock import parse_time
+    from engine.domain.clock import parse_time
     return parse_time(text, field="--as-of") if text else None
 
 
@@ -56,7 +56,7 @@ def replay(ctx, case_id, all_cases, as_of):
         if as_of:
             raise click.UsageError("--as-of goes with one CASE (for the whole register: hazard case list --as-of)")
         return _replay_all(ctx)
-    from engine.errors import ReplayMismatch
+    from engine.domain.errors import ReplayMismatch
 
     result = _auditor(ctx).replay_case(case_id, as_of=_as_of(as_of), now=ctx.obj.now)
     print_case_replay(result, is_json(ctx), ctx.obj.now)
@@ -66,7 +66,7 @@ def replay(ctx, case_id, all_cases, as_of):
 
 
 def _replay_all(ctx):
-    from engine.errors import ReplayMismatch
+    from engine.domain.errors import ReplayMismatch
 
     auditor = _auditor(ctx)
     with progress("replaying cases", auditor.count_cases()) as advance:
@@ -99,7 +99,7 @@ def verify(ctx, anchor_line, heads_file):
       hazard audit verify --anchor "anchor 2026-03-31T23:59:59+08:00 cases=830 events=2413 root=8dba52a85a6da5d1e9f26bda08a73c10b12ebd3a45c221808b1d8d90c548424c users=7:30a6fc71a1dbbfa97e13bf3046030e2c8083b90a42c0539d7a67246b6f6f8f4c definitions=82c903d9702462a7b1f6920f03a7e1c44d4e1291ae878aca30884a8d4a191706"
       hazard audit verify --anchor "$(head -1 heads-2026-03.txt)" --heads heads-2026-03.txt
     """
-    from engine.errors import TamperDetected
+    from engine.domain.errors import TamperDetected
 
     auditor = _auditor(ctx)
     if anchor_line is not None:
@@ -117,8 +117,8 @@ def verify(ctx, anchor_line, heads_file):
 def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
     """The chains, then the published anchor against today's log; exit 10 if either fails."""
     from cli.output import message, print_json, short_time
-    from engine.documents import verify_report_document
-    from engine.errors import TamperDetected
+    from engine.domain.documents import verify_report_document
+    from engine.domain.errors import TamperDetected
 
     heads = None
     if heads_file:
@@ -126,7 +126,7 @@ def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
             with open(heads_file, encoding="utf-8") as handle:
                 heads = handle.read()
         except UnicodeDecodeError:
-            from engine.errors import InvalidInput
+            from engine.domain.errors import InvalidInput
             raise InvalidInput(f"{heads_file} is not a heads file (not UTF-8 text)", field="heads") from None
     check = auditor.check_anchor(anchor_line, heads=heads)  # a bad anchor or heads file fails before the long read
     with progress("verifying events", auditor.count_events()) as advance:
@@ -170,7 +170,7 @@ def anchor(ctx, as_of, heads_file):
       hazard audit anchor --as-of 2026-11-30T23:59:59
     """
     from cli.output import message, print_json
-    from engine import anchor as anchors
+    from engine.domain import anchor as anchors
 
     found, heads = _auditor(ctx).anchor(as_of=_as_of(as_of))
     if heads_file:
@@ -217,7 +217,7 @@ def dossier(ctx, case_id, fmt, output):
       hazard audit dossier HZ-2026-000001 --format html --output HZ-2026-000001.html
     """
     from cli.output import message
-    from engine.dossier import to_html, to_json
+    from engine.domain.dossier import to_html, to_json
 
     data = _auditor(ctx).dossier(case_id, now=ctx.obj.now)
     text = to_html(data) if fmt == "html" else to_json(data)
@@ -255,7 +255,7 @@ class progress:
 
 def print_case_replay(result, as_json: bool, now) -> None:
     from cli.output import message, pairs, print_json, short_time, table
-    from engine.documents import case_replay_document
+    from engine.domain.documents import case_replay_document
 
     moment = result.as_of or now
     if as_json:
@@ -286,7 +286,7 @@ def print_case_replay(result, as_json: bool, now) -> None:
 
 def print_replay_report(result, as_json: bool) -> None:
     from cli.output import counted, message, print_json
-    from engine.documents import replay_report_document
+    from engine.domain.documents import replay_report_document
 
     if as_json:
         print_json(replay_report_document(result))
@@ -300,7 +300,7 @@ def print_replay_report(result, as_json: bool) -> None:
 
 def print_verify_report(result, as_json: bool) -> None:
     from cli.output import counted, message, print_json
-    from engine.documents import verify_report_document
+    from engine.domain.documents import verify_report_document
 
     if as_json:
         print_json(verify_report_document(result))
@@ -313,8 +313,8 @@ def print_verify_report(result, as_json: bool) -> None:
 
 def print_trace(case, found: dict, as_json: bool) -> None:
     from cli.output import print_json, short_time, table
-    from engine.documents import trace_document
-    from engine.vocabularies import label_of
+    from engine.domain.documents import trace_document
+    from engine.domain.vocabularies import label_of
 
     if as_json:
         print_json(trace_document(case, found))
@@ -341,7 +341,7 @@ def print_trace(case, found: dict, as_json: bool) -> None:
 def _details(action: dict) -> str:
     """What an action signed or, for engine events, what it did (the extension, the rung fired)."""
     from cli.output import key_values
-    from engine.documents import shown as in_shanghai
+    from engine.domain.documents import shown as in_shanghai
     shown = dict(in_shanghai(action["signed"]))
     for key in ("extension", "escalation", "migration"):
         shown.update({k: v for k, v in (action.get(key) or {}).items()

@@ -51,7 +51,7 @@ def refresh(ctx, dry_run):
       pip install -U chinesecalendar && hazard --actor li calendar refresh --dry-run
     """
     from cli.output import message, print_json, table
-    from engine.documents import recalendar_document
+    from engine.domain.documents import recalendar_document
 
     app = ctx.obj
     digest, created, recounts = app.engine.commands.refresh_calendar(actor=app.actor_name, dry_run=dry_run,

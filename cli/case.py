@@ -34,7 +34,7 @@ def report(ctx, workflow, title, enterprise, region, industry, level, source, fo
       hazard --actor wang case report --title 液氨储罐区未设泄漏报警 --enterprise 某化工有限公司 --region 371721 --industry 危险化学品 --level major --source inspection
     """
     from cli.output import print_json
-    from engine.documents import case_document
+    from engine.domain.documents import case_document
 
     app = ctx.obj
     created = app.engine.commands.report_case(
@@ -62,7 +62,7 @@ def advance(ctx, case_id, trigger, fields, expect_version):
       hazard --actor zhang case advance HZ-2026-000001 verify --set opinion=整改到位
     """
     from cli.output import message, print_json
-    from engine.documents import case_document
+    from engine.domain.documents import case_document
 
     app = ctx.obj
     after = app.engine.commands.advance_case(case_id, trigger, actor=app.actor_name, fields=fields,
@@ -88,7 +88,7 @@ def extend(ctx, case_id, until, reason, clock):
       hazard --actor zhang case extend HZ-2026-000001 --until 2026-06-30 --reason 设备到货延迟
     """
     from cli.output import message, print_json
-    from engine.documents import case_document
+    from engine.domain.documents import case_document
 
     app = ctx.obj
     after = app.engine.commands.extend_deadline(case_id, actor=app.actor_name, until=until, reason=reason,
@@ -128,7 +128,7 @@ def decide(ctx, case_id, rung, decision, reason, expect_version):
       hazard --actor zhang case decide HZ-2026-000001 extension decline --reason 理由不充分
     """
     from cli.output import message, print_json
-    from engine.documents import case_document
+    from engine.domain.documents import case_document
 
     app = ctx.obj
     after = app.engine.commands.decide(case_id, rung, decision, actor=app.actor_name, reason=reason,
@@ -158,7 +158,7 @@ def void(ctx, case_id, reason, expect_version):
       hazard --actor zhang case void HZ-2026-000007 --reason 与HZ-2026-000003重复
     """
     from cli.output import message, print_json
-    from engine.documents import case_document
+    from engine.domain.documents import case_document
 
     app = ctx.obj
     after = app.engine.commands.void_case(case_id, actor=app.actor_name, reason=reason,
@@ -185,7 +185,7 @@ def correct(ctx, case_id, fields, reason, expect_version):
       hazard --actor zhang case correct HZ-2026-000001 --set title=液氨储罐区未设泄漏报警装置 --reason 标题笔误
     """
     from cli.output import message, print_json
-    from engine.documents import case_document
+    from engine.domain.documents import case_document
 
     app = ctx.obj
     after = app.engine.commands.correct_case(case_id, actor=app.actor_name, changes=fields, reason=reason,
@@ -211,13 +211,13 @@ def show(ctx, case_id, as_of):
       hazard case show HZ-2026-000001 --as-of 2026-04-01T09:00 --json
     """
     from cli.output import pairs, print_json, short_time, table
-    from engine import vocabularies
-    from engine.documents import case_document
+    from engine.domain import vocabularies
+    from engine.domain.documents import case_document
 
     app = ctx.obj
     queries = app.engine.queries
     if as_of:
-        from engine.clock import parse_time
+        from engine.domain.clock import parse_time
         now = parse_time(as_of, field="--as-of")
         found, rungs, linked = queries.case_as_of(case_id, now), [], []
         if is_json(ctx):
@@ -290,8 +290,8 @@ def list_(ctx, as_of, **filters):
       hazard case list --enterprise 化工 --found-from 2026-03-01 --as-of 2026-05-01
     """
     from cli.output import deadline_forms, level_forms, message, print_json, region_forms, table
-    from engine.documents import case_document
-    from engine.filters import TABLE_PAGE, CaseFilter
+    from engine.domain.documents import case_document
+    from engine.domain.filters import TABLE_PAGE, CaseFilter
 
     app = ctx.obj
     as_json = is_json(ctx)
@@ -315,7 +315,7 @@ def list_(ctx, as_of, **filters):
 
 
 def parse_as_of(text):
-    from engine.clock import parse_time
+    from engine.domain.clock import parse_time
     return parse_time(text, field="--as-of") if text else None
 
 
@@ -332,8 +332,8 @@ def history(ctx, case_id):
       hazard case history HZ-2026-000001 --json
     """
     from cli.output import key_values, print_json, short_time, table
-    from engine.documents import event_document, shown
-    from engine.vocabularies import label_of
+    from engine.domain.documents import event_document, shown
+    from engine.domain.vocabularies import label_of
 
     found = ctx.obj.engine.queries.history(case_id)
     if is_json(ctx):

@@ -30,7 +30,7 @@ def escalate(ctx, dry_run, limit, lease):
     from datetime import datetime
 
     from cli.output import message, print_json, short_time, table
-    from engine.documents import sweep_document
+    from engine.domain.documents import sweep_document
 
     app = ctx.obj
     result = app.engine.sweep(now=app.now, dry_run=dry_run, limit=limit, lease=_lease(lease))
@@ -73,10 +73,10 @@ def scheduler(ctx, interval, lease):
     Example:
       hazard --db postgresql+psycopg://postgres@db/hazard scheduler --interval 30
     """
-    from engine import scheduler as loop
-    from engine.clock import SystemClock, iso
-    from engine.limits import check_interval
-    from engine.sweep import Sweeper
+    from engine.app import scheduler as loop
+    from engine.domain.clock import SystemClock, iso
+    from engine.domain.limits import check_interval
+    from engine.app.sweep import Sweeper
 
     interval = check_interval(interval)
     app = ctx.obj
@@ -134,7 +134,7 @@ def list_(ctx, due, overdue_unfired, proposed, statuses, show_all, case_id, limi
       hazard escalation list --overdue-unfired --json
     """
     from cli.output import message, print_json, short_time, table
-    from engine.documents import escalation_list_document
+    from engine.domain.documents import escalation_list_document
 
     app = ctx.obj
     wanted = set(statuses) | ({"proposed"} if proposed else set())

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from engine.errors import WriteFailed
+from engine.domain.errors import WriteFailed
 
 
 @contextmanager

@@ -36,7 +36,7 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid):
     """
     from cli.audit import progress
     from cli.output import counted, message, print_json
-    from engine.ledger.importer import RowsInvalid, RowsNotPermitted, import_ledger as run_import
+    from engine.ledger.app_import import RowsInvalid, RowsNotPermitted, import_ledger as run_import
 
     app = ctx.obj
     bar: dict = {}
@@ -155,9 +155,9 @@ def export_register(ctx, file, as_of, headers, **filters):
     from cli.case import parse_as_of
     from cli.files import replacing
     from cli.output import counted, message, print_json
-    from engine.errors import InvalidInput
-    from engine.filters import CaseFilter
-    from engine.ledger.exporter import export_register as run_export
+    from engine.domain.errors import InvalidInput
+    from engine.domain.filters import CaseFilter
+    from engine.ledger.app_export import export_register as run_export
 
     app = ctx.obj
     spec, moment = CaseFilter.of(**filters), parse_as_of(as_of)
@@ -176,7 +176,7 @@ def export_register(ctx, file, as_of, headers, **filters):
 def _about(exc, temp, file: str):
     """The writer's error about the temporary file, said of the file the user named; a write that failed (the
     writer reports an OSError as `PATH: cannot write (...)`) is a WriteFailed, exit 8."""
-    from engine.errors import InvalidInput, WriteFailed
+    from engine.domain.errors import InvalidInput, WriteFailed
     text = exc.message.replace(str(temp), file)
     if exc.message.startswith(f"{temp}: cannot write"):
         return WriteFailed(text, path=file)

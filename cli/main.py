@@ -64,7 +64,7 @@ class LazyGroup(click.Group):
 
     def format_epilog(self, ctx, formatter):
         # The exit codes from the one table the engine keeps (the README's is checked against it too).
-        from engine.errors import EXIT_CODES
+        from engine.domain.errors import EXIT_CODES
         with formatter.section("Exit codes"):
             formatter.write_dl([(str(code), meaning) for code, meaning in EXIT_CODES.items()])
         super().format_epilog(ctx, formatter)
@@ -76,7 +76,7 @@ class LazyGroup(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
-        from engine.errors import HazardError
+        from engine.domain.errors import HazardError
         try:
             if ctx.meta.get("argument_error"):
                 raise ctx.meta["argument_error"]
@@ -89,7 +89,7 @@ class LazyGroup(click.Group):
             ctx.exit(0)
         except OSError as exc:
             # A file the command reads or writes (--output, --heads, a sheet) cannot be: the user's to fix.
-            from engine.errors import InvalidInput
+            from engine.domain.errors import InvalidInput
             where = exc.filename if exc.filename is not None else "a file"
             ctx.exit(report_error(InvalidInput(f"{where}: {exc.strerror or exc}", field="file")))
         except click.UsageError as exc:
@@ -125,7 +125,7 @@ class AppContext:
     def now(self):
         """The engine's time of this command: --now, or the wall clock once, read here at the edge."""
         if self._now is None:
-            from engine.clock import SystemClock, parse_time
+            from engine.domain.clock import SystemClock, parse_time
             self._now = parse_time(self.now_text, field="--now") if self.now_text else SystemClock().now()
         return self._now
 
@@ -138,7 +138,7 @@ class AppContext:
     def engine(self):
         if self._engine is None:
             from engine.app import Engine
-            from engine.clock import FixedClock
+            from engine.domain.clock import FixedClock
             from engine.store.database import Store
             self._engine = Engine(Store(self.db, create=self.create), clock=FixedClock(self.now))
             self.announce_drill()
@@ -153,7 +153,7 @@ class AppContext:
     @property
     def settings(self) -> dict:
         if self._settings is None:
-            from engine.accounts import database_settings
+            from engine.app.accounts import database_settings
             self._settings = database_settings(self.engine)
         return self._settings
 

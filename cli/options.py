@@ -17,7 +17,7 @@ json_option = click.option("--json", "as_json", is_flag=True, expose_value=False
 
 
 def parse_sets(_ctx, _param, values):
-    from engine.limits import shown
+    from engine.domain.limits import shown
 
     fields = {}
     for item in values:
@@ -42,13 +42,13 @@ def is_json(ctx: click.Context) -> bool:
 
 # Counts the database stores as integers: bounded so a 30-digit number is a usage error, not a driver crash.
 def limit_type() -> click.IntRange:
-    from engine.limits import MAX_LIST_LIMIT
+    from engine.domain.limits import MAX_LIST_LIMIT
     return click.IntRange(1, MAX_LIST_LIMIT)
 
 
 def version_type() -> click.IntRange:
     """Versions, expected versions and offsets: whole numbers from 0."""
-    from engine.limits import MAX_VERSION
+    from engine.domain.limits import MAX_VERSION
     return click.IntRange(0, MAX_VERSION)
 
 

@@ -53,7 +53,7 @@ class Forms:
 
 
 def print_json(document) -> None:
-    from engine.documents import json_default
+    from engine.domain.documents import json_default
     ctx = click.get_current_context(silent=True)
     if isinstance(document, dict) and getattr(ctx.find_root().obj if ctx else None, "drill", False):
         document = {**document, "drill": True}  # a drill database's documents say so, as its stderr does
@@ -223,13 +223,13 @@ def table(columns: list[str], rows: list[list], *, title: str | None = None, tex
 
 def level_forms(level: str) -> Forms:
     """重大事故隐患, or 重大 where the table is narrow."""
-    from engine.vocabularies import label_of
+    from engine.domain.vocabularies import label_of
     return Forms(label_of("level", level), label_of("level", level, short=True))
 
 
 def deadline_forms(case) -> Forms | str:
     """The current deadline; an extended one says so: `2026-06-30 (原 2026-04-30)`, narrow `2026-06-30*`."""
-    from engine.escalation.decisions import original_deadline
+    from engine.domain.escalation.decisions import original_deadline
     first = original_deadline(case.decisions, case.deadline)
     if case.deadline and first and first != case.deadline:
         return Forms(f"{case.deadline} (原 {first})", f"{case.deadline}*")
@@ -238,7 +238,7 @@ def deadline_forms(case) -> Forms | str:
 
 def region_forms(code: str) -> Forms:
     """`371721 曹县`, or 曹县 where the table is narrow."""
-    from engine import regions
+    from engine.domain import regions
     return Forms(regions.code_and_name(code), regions.name_or_code(code))
 
 
@@ -265,7 +265,7 @@ def pairs(rows: list[tuple[str, object]], *, title: str | None = None) -> None:
 
 
 def short_time(value) -> str:
-    from engine.clock import local
+    from engine.domain.clock import local
     if value is None:
         return ""
     return local(value).strftime("%Y-%m-%d %H:%M")

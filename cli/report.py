@@ -29,7 +29,7 @@ def report():
 
 def read_text(path: str) -> str:
     """A definition file's text; one that is not UTF-8 is a problem of the file, not a crash."""
-    from engine.errors import DefinitionInvalid
+    from engine.domain.errors import DefinitionInvalid
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read()
@@ -100,7 +100,7 @@ def stats(ctx, by, from_, to, region, level, as_of, definition_file):
 
 def group_cell(field: str, value):
     from cli.output import level_forms
-    from engine import regions, vocabularies
+    from engine.domain import regions, vocabularies
     if value is None:
         return "—"
     if field in ("region", "province", "city", "county"):
@@ -114,7 +114,7 @@ def group_cell(field: str, value):
 
 def print_stats(result) -> None:
     from cli.output import short_time, table
-    from engine import regions
+    from engine.domain import regions
     by = list(result.by)
     region_fields = [f for f in by if f in ("region", "province", "city", "county")]
     columns = by + ["code"] * bool(region_fields) + [label for _, label in COUNT_COLUMNS + RATE_COLUMNS]
@@ -238,7 +238,7 @@ def ranking(ctx, weights_file, by, from_, to, region, as_of, definition_file):
       hazard report ranking --weights docs/examples/weights.yaml --by region --region 3717 --from 2018-10-01 --to 2018-12-31
     """
     from cli.output import print_json, table
-    from engine.reports.layout import cell_text, kind_of
+    from engine.reports.blocks import cell_text, kind_of
     result = ctx.obj.engine.reports.ranking(weights=read_text(weights_file), weights_file=weights_file, by=by,
                                             from_=from_, to=to, region=region, as_of=as_of,
                                             definition=_definition(ctx, definition_file), now=ctx.obj.now)

@@ -23,7 +23,7 @@ def validate(ctx, files):
       hazard workflow validate workflows/*.yaml
     """
     from cli.output import message, print_json
-    from engine.errors import DefinitionInvalid
+    from engine.domain.errors import DefinitionInvalid
 
     found, ok = [], []
     for path in files:
@@ -60,8 +60,8 @@ def install(ctx, files):
       hazard --actor li workflow install workflows/major-hazard.yaml
     """
     from cli.output import message, print_json
-    from engine.documents import installed_document
-    from engine.errors import DefinitionInvalid
+    from engine.domain.documents import installed_document
+    from engine.domain.errors import DefinitionInvalid
 
     texts, problems = [], []
     for path in files:
@@ -83,8 +83,8 @@ def install(ctx, files):
 
 def _read_definition(path: str) -> str:
     """The text of a definition file, parsed and checked; DefinitionInvalid lists its problems."""
-    from engine.definition.source import read_file
-    from engine.registry import load_definition
+    from engine.domain.definition.source import read_file
+    from engine.app.registry import load_definition
 
     text = read_file(path)
     load_definition(text, path)
@@ -102,7 +102,7 @@ def list_(ctx):
       hazard workflow list --json
     """
     from cli.output import print_json, short_time, table
-    from engine.documents import workflow_version_document
+    from engine.domain.documents import workflow_version_document
 
     versions = ctx.obj.engine.queries.workflow_versions()
     if is_json(ctx):
@@ -125,7 +125,7 @@ def show(ctx, name, version):
       hazard workflow show major-hazard --version 1
     """
     from cli.output import print_json, table
-    from engine.documents import workflow_document
+    from engine.domain.documents import workflow_document
 
     stored, definition = ctx.obj.engine.queries.workflow(name, version)
     if is_json(ctx):
@@ -151,7 +151,7 @@ def draw(ctx, name, version, fmt):
     Example:
       hazard workflow draw major-hazard --format dot | dot -Tsvg > major-hazard.svg
     """
-    from engine.definition import diagram
+    from engine.domain.definition import diagram
 
     _, definition = ctx.obj.engine.queries.workflow(name, version)
     click.echo(diagram.mermaid(definition) if fmt == "mermaid" else diagram.dot(definition), nl=False)
@@ -175,7 +175,7 @@ def migrate(ctx, name, to_version, pairs, dry_run):
       hazard --actor li workflow migrate major-hazard --to 2 --map verifying=inspecting --dry-run
     """
     from cli.output import message, print_json, short_time, table
-    from engine.documents import migration_document
+    from engine.domain.documents import migration_document
 
     app = ctx.obj
     plans = app.engine.commands.migrate_cases(name, to_version=to_version, mapping=parse_map(pairs),

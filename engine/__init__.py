@@ -16,9 +16,9 @@ __all__ = [
 ]
 
 _WHERE = {
-    "Engine": "engine.app", "CaseFilter": "engine.filters", "Page": "engine.queries", "CaseView": "engine.queries",
-    "Case": "engine.case", "Event": "engine.events", "Actor": "engine.machine", "SweepResult": "engine.sweep",
-    **{name: "engine.errors" for name in __all__[8:]},
+    "Engine": "engine.app", "CaseFilter": "engine.domain.filters", "Page": "engine.app.queries", "CaseView": "engine.app.queries",
+    "Case": "engine.domain.case", "Event": "engine.domain.events", "Actor": "engine.domain.machine", "SweepResult": "engine.app.sweep",
+    **{name: "engine.domain.errors" for name in __all__[8:]},
 }
 
 

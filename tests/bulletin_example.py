@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from engine.clock import FixedClock, parse_time  # noqa: E402
+from engine.domain.clock import FixedClock, parse_time# noqa: E402
 
 DOCS = Path(__file__).parent.parent / "docs"
 MARKDOWN, PNG = DOCS / "bulletin-from-engine.md", DOCS / "bulletin-from-engine.png"
@@ -50,7 +50,7 @@ MAJORS = [
 
 def build(engine) -> None:
     """Report, advance and sweep the whole register (takes a few seconds)."""
-    from engine.sweep import sweep
+    from engine.app.sweep import sweep
     c = engine.commands
     majors = []
     for n, (county, enterprise, title, found, deadline, _) in sorted(enumerate(MAJORS), key=lambda m: m[1][3]):
@@ -76,7 +76,7 @@ def build(engine) -> None:
 def _decide(engine, case_ids: list[str], at) -> None:
     """The committee office decides each proposal the morning it comes: interviews, postings and suspensions
     approved, public exposure declined while the unit is suspended."""
-    from engine.escalation.decisions import pending_proposals
+    from engine.domain.escalation.decisions import pending_proposals
     for case_id in case_ids:
         for proposal in pending_proposals(engine.queries.case(case_id).decisions):
             approve = proposal["action"] != "expose"

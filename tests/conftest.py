@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from engine.clock import FixedClock, parse_time
+from engine.domain.clock import FixedClock, parse_time
 
 PG_URL = os.environ.get("HAZARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = {"sqlite": ["sqlite"], "postgres": ["postgres"]}.get(os.environ.get("HAZARD_TEST_DB", ""), ["sqlite", "postgres"])
@@ -53,7 +53,7 @@ def _table_names() -> list[str]:
     from sqlmodel import SQLModel
 
     import engine.store.campaign_records  # noqa: F401 - the SQLModel records are part of the schema too
-    from engine.store import records  # noqa: F401 - the cold records' tables (ledger imports)
+    from engine.store import records# noqa: F401 - the cold records' tables (ledger imports)
     from engine.store.tables import METADATA
     return [t.name for t in METADATA.sorted_tables] + [t.name for t in SQLModel.metadata.sorted_tables]
 
@@ -204,7 +204,7 @@ def run_to(service, case_id, state, *, fields=None):
     return case
 
 
-# The department's users record the tests' past dates as paper records, a declared back-fill (engine/backfill.py):
+# The department's users record the tests' past dates as paper records, a declared back-fill (engine/app/backfill.py):
 # the CLI tests replay a spring of 2026 that is long past by the real recording time.
 DEPARTMENT = frozenset({"zhang", "liu", "li", "far"})
 

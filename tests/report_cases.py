@@ -74,8 +74,8 @@ def swept_daily(service, first: str, last: str) -> None:
     proposal as it comes (approving every sanction): what a register looks like after weeks of a scheduler."""
     from datetime import timedelta
 
-    from engine.clock import parse_time
-    from engine.escalation.decisions import pending_proposals
+    from engine.domain.clock import parse_time
+    from engine.domain.escalation.decisions import pending_proposals
     day, end = parse_time(f"{first}T09:00"), parse_time(f"{last}T09:00")
     while day <= end:
         result = service.sweep(now=day)

@@ -13,8 +13,8 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from engine import regions
-from engine.clock import SHANGHAI
+from engine.domain import regions
+from engine.domain.clock import SHANGHAI
 from engine.reports import ranking
 
 ROOT = Path(__file__).parent.parent

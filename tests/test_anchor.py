@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, strategies as st
 from sqlalchemy import and_, delete, update
 
-from engine import anchor
-from engine.clock import parse_time
-from engine.errors import InvalidInput
-from engine.events import Event
+from engine.domain import anchor
+from engine.domain.clock import parse_time
+from engine.domain.errors import InvalidInput
+from engine.domain.events import Event
 from engine.store.tables import cases, counters, events, rungs
 from tests.conftest import report, run_to
 
@@ -139,7 +139,7 @@ def _rewrite_responsible_person(service, case_id: str) -> None:
                          {"data": event.data, "prev_hash": event.prev_hash, "hash": event.hash})
         # a careful forger also re-hashes the row, as the engine would have written it
         from dataclasses import replace as rebuilt
-        from engine.case import digest
+        from engine.domain.case import digest
         fields = {**stored.fields, "responsible_person": "替罪羊"}
         conn.execute(update(cases).where(cases.c.id == case_id),
                      {"last_hash": prev, "responsible_person": "替罪羊", "fields": fields,

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from cli.main import cli
-from engine import anchor
-from engine.clock import parse_time
+from engine.domain import anchor
+from engine.domain.clock import parse_time
 from engine.store import settings as setting_store
 from engine.store import users as user_store
 from engine.store.tables import user_grants, users, workflow_versions
@@ -153,7 +153,7 @@ def test_the_cli_names_what_changed_and_what_an_old_line_covers(service, publish
 
 def test_a_shortened_users_head_or_digest_is_refused(published):
     """All 64 digits of each hash are compared, so a shortened one is refused by name, exit 2."""
-    from engine.errors import InvalidInput
+    from engine.domain.errors import InvalidInput
     line = published.line()
     for short in (published.users[1], published.definitions):
         with pytest.raises(InvalidInput, match="is shortened"):

@@ -72,9 +72,9 @@ def test_a_batch_writes_all_its_commands_or_none(service):
 
 
 def test_documents_are_the_engines_so_every_face_prints_the_same(service, runner):
-    """The CLI's --json of `case show` is engine.documents.case_document of the same case."""
+    """The CLI's --json of `case show` is engine.domain.documents.case_document of the same case."""
     from cli.main import cli
-    from engine.documents import case_document, json_default
+    from engine.domain.documents import case_document, json_default
     from tests.conftest import report
     case = report(service)
     shown = json.loads(runner.invoke(cli, ["--db", service.store.url, "--now", "2026-03-02T10:00", "--json", "case",
@@ -86,5 +86,5 @@ def test_documents_are_the_engines_so_every_face_prints_the_same(service, runner
 
 
 def engine_time(text):
-    from engine.clock import parse_time
+    from engine.domain.clock import parse_time
     return parse_time(text)

@@ -8,12 +8,12 @@ from itertools import count
 import pytest
 from sqlalchemy import and_, delete, select, update
 
-from engine.audit import holder_of, verify_stream
-from engine.dossier import to_html, to_json
-from engine.events import Event
+from engine.domain.accountability import holder_of, verify_stream
+from engine.domain.dossier import to_html, to_json
+from engine.domain.events import Event
 from engine.store.tables import cases, events
-from engine.sweep import sweep
-from engine.clock import parse_time
+from engine.app.sweep import sweep
+from engine.domain.clock import parse_time
 from tests.conftest import FIVE, report, run_to
 
 
@@ -244,7 +244,7 @@ def test_a_dossier_shows_signed_times_in_shanghai_and_names_the_missing_implemen
     assert data["missing_implementations"] == five
     assert all(item["missing"] for item in data["five_implementations"])
     assert "未落实：" in to_html(service.audit.dossier(case.id))
-    from engine.documents import case_document
+    from engine.domain.documents import case_document
     assert case_document(service.queries.case(case.id), service.clock.now())["missing_implementations"] == five
     run_to(service, case.id, "closed")
     assert service.queries.case(case.id).missing_implementations == []
@@ -254,7 +254,7 @@ def test_a_linked_interview_owes_no_five_implementations(service, runner):
     """The interview the ladder opens carries its hazard's level but not its duties: no "五落实 missing" in
     `case show` or its JSON, and no five-implementations section in its dossier; the hazard still has one."""
     from cli.main import cli
-    from engine.documents import case_document
+    from engine.domain.documents import case_document
 
     case_id = escalated(service)
     (interview,) = [c for c in service.queries.case_view(case_id).linked if c.workflow == "interview"]
@@ -493,7 +493,7 @@ def test_the_engine_will_not_run_a_definition_whose_text_was_edited(service, db_
     """A stored text that no longer hashes to its content_hash is refused when loaded (exit 10), so a forged
     rule never decides a transition, even before anyone runs verify."""
     from engine.app import Engine
-    from engine.errors import TamperDetected
+    from engine.domain.errors import TamperDetected
     from engine.store.database import Store
     from engine.store.tables import workflow_versions
     case = report(service)

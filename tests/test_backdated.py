@@ -1,12 +1,12 @@
-"""A back-dated write never undoes what was due at its recording (engine/backfill.py): on an engine that does not
+"""A back-dated write never undoes what was due at its recording (engine/app/backfill.py): on an engine that does not
 trust back-dating (every face's), through the Python API and the CLI, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
 
-from engine.clock import parse_time
-from engine.errors import Refused
-from engine.sweep import sweep
+from engine.domain.clock import parse_time
+from engine.domain.errors import Refused
+from engine.app.sweep import sweep
 from tests.conftest import FIVE
 
 

@@ -10,8 +10,8 @@ import chinese_calendar
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.calendar import WorkCalendar, default_calendar, load_cn_calendar
-from engine.errors import CalendarNotCovered
+from engine.domain.calendar import WorkCalendar, default_calendar, load_cn_calendar
+from engine.domain.errors import CalendarNotCovered
 
 CAL = default_calendar()
 LAST = date(2026, 12, 31)
@@ -155,7 +155,7 @@ def test_rejects_inconsistent_data():
 
 def test_module_is_pure():
     """The calendar imports no database, CLI or scheduler library and never reads the clock."""
-    source = Path(__file__).parent.parent.joinpath("engine", "calendar.py").read_text(encoding="utf-8")
+    source = Path(__file__).parent.parent.joinpath("engine", "domain", "calendar.py").read_text(encoding="utf-8")
     imported = {a.name.split(".")[0] for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Import)
                 for a in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(source))

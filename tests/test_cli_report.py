@@ -41,7 +41,7 @@ def test_stats_json_is_the_apis_document(hazard, service):
     row = next(r for r in doc["rows"] if r["county"] == "371721")
     assert row["county_name"] == "曹县" and row["rate"] == 57.14
     assert doc == json.loads(json.dumps(service.reports.stats(by=["county"], region="3717", now=NOW).as_dict(),
-                                        default=__import__("engine.documents", fromlist=["x"]).json_default))
+                                        default=__import__("engine.domain.documents", fromlist=["x"]).json_default))
 
 
 def test_stats_as_of_says_it_was_replayed(hazard):

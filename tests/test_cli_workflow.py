@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import cli
-from engine.definition.parse import parse_text
+from engine.domain.definition.parse import parse_text
 
 HERE = Path(__file__).parent
 SHIPPED = sorted((HERE.parent / "workflows").glob("*.yaml"))

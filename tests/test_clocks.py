@@ -1,6 +1,6 @@
 """Clock cycles folded from a case's events (pure): start, pause, resume, stop, new cycles and extensions.
 
-Events go through `engine.case.apply`, the same fold the service writes rows with and replay reads them with,
+Events go through `engine.domain.case.apply`, the same fold the service writes rows with and replay reads them with,
 on the shipped major-hazard definition (rectification clock on the deadline field, 10-day verification clock).
 """
 from __future__ import annotations
@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine import case as case_model
-from engine.calendar import default_calendar
-from engine.clock import SHANGHAI
-from engine.escalation.ladder import plan
-from engine.events import Event
-from engine.registry import load_definition
+from engine.domain import case as case_model
+from engine.domain.calendar import default_calendar
+from engine.domain.clock import SHANGHAI
+from engine.domain.escalation.ladder import plan
+from engine.domain.events import Event
+from engine.app.registry import load_definition
 
 MAJOR_PATH = Path(__file__).parent.parent / "workflows" / "major-hazard.yaml"
 MAJOR = load_definition(MAJOR_PATH.read_text(encoding="utf-8"), str(MAJOR_PATH))

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 import engine.store.cases as case_store
-from engine.errors import Conflict, Refused
-from engine.events import verify_chain
+from engine.domain.errors import Conflict, Refused
+from engine.domain.events import verify_chain
 from engine.app import Engine
 from engine.store.database import Store
 from tests.conftest import FIVE, report, run_to
@@ -244,7 +244,7 @@ def test_hammering_one_case_loses_nothing_and_duplicates_nothing(service, db_url
 
 
 def _process_hammer(db_url, case_id, worker, rounds, queue):
-    from engine.clock import FixedClock, parse_time
+    from engine.domain.clock import FixedClock, parse_time
     svc = Engine(Store(db_url, create=True), clock=FixedClock(parse_time("2026-03-02T10:00")), trust_backdating=True)
     ok = conflicts = 0
     for j in range(rounds):

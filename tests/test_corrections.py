@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.clock import parse_time
-from engine.errors import InvalidInput, PermissionDenied, Refused
-from engine.sweep import sweep
+from engine.domain.clock import parse_time
+from engine.domain.errors import InvalidInput, PermissionDenied, Refused
+from engine.app.sweep import sweep
 from tests.conftest import report, run_to
 
 
@@ -141,7 +141,7 @@ def test_a_back_dated_extension_is_refused_like_any_step_out_of_order(service):
     with pytest.raises(Refused) as caught:
         service.commands.extend_deadline(case.id, actor="ent", until="2026-05-30", reason="倒签", now="2026-03-01T09:00")
     assert caught.value.rule == "time-order"
-    from engine.errors import Conflict
+    from engine.domain.errors import Conflict
     with pytest.raises(Conflict):
         service.commands.extend_deadline(case.id, actor="ent", until="2026-05-30", reason="x", expected_version=1,
                                          now="2026-03-03T09:00")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.clock import parse_time
-from engine.errors import InvalidInput, PermissionDenied, Refused
-from engine.sweep import sweep
+from engine.domain.clock import parse_time
+from engine.domain.errors import InvalidInput, PermissionDenied, Refused
+from engine.app.sweep import sweep
 from tests.conftest import FIVE, report, run_to
 
 SANCTIONS = ("interview", "posted-supervision", "exposure", "suspension")
@@ -217,7 +217,7 @@ def test_an_extension_is_applied_for_and_decided_by_someone_else(service):
                                       now="2026-04-02T09:00")
     assert decided.deadline == "2026-06-30"
     assert rung_rows(service, case.id)["red-warning"].due_at == T("2026-07-01T00:00")
-    from engine.documents import case_document
+    from engine.domain.documents import case_document
     doc = case_document(decided, T("2026-04-02T09:00"))
     assert doc["original_deadline"] == "2026-04-30" and doc["deadline"] == "2026-06-30"
     assert [(x["previous"], x["until"], x["status"], x["by"]) for x in doc["extensions"]] == [
@@ -257,7 +257,7 @@ def test_extensions_in_all_are_bounded_from_the_original_deadline(service):
     with pytest.raises(Refused) as caught:
         service.commands.extend_deadline(case.id, actor="ent", until="2027-05-05", reason="x", now="2026-04-05T09:00")
     assert caught.value.rule == "max_total_days"
-    from engine.documents import case_document
+    from engine.domain.documents import case_document
     assert case_document(decided, T("2026-04-05T09:00"))["original_deadline"] == "2026-04-30"
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from cli.main import cli
-from engine.definition.parse import parse_text
-from engine.errors import DefinitionInvalid
-from engine.registry import load_definition
+from engine.domain.definition.parse import parse_text
+from engine.domain.errors import DefinitionInvalid
+from engine.app.registry import load_definition
 
 HERE = Path(__file__).parent
 BAD = sorted((HERE / "definitions" / "bad").glob("*.yaml"))
@@ -214,7 +214,7 @@ def test_a_changed_file_becomes_version_2_and_keeps_version_1_text(service):
 
 def test_a_running_case_stays_on_its_version(service):
     """A case started on v1 keeps advancing under v1's rules after v2 renames a trigger; new cases run v2."""
-    from engine.errors import Refused
+    from engine.domain.errors import Refused
     from tests.conftest import FIVE, report
 
     old = report(service)

@@ -8,9 +8,9 @@ import click
 import pytest
 
 from cli.main import cli
-from engine.definition.parse import CLOCK_KEYS, COMMAND_KEYS, FIELD_KEYS, RUNG_KEYS, STATE_KEYS, TOP_KEYS, TRANSITION_KEYS
-from engine.definition.model import GUARD_KINDS, RUNG_ACTIONS
-from engine.errors import EXIT_CODES
+from engine.domain.definition.parse import CLOCK_KEYS, COMMAND_KEYS, FIELD_KEYS, RUNG_KEYS, STATE_KEYS, TOP_KEYS, TRANSITION_KEYS
+from engine.domain.definition.model import GUARD_KINDS, RUNG_ACTIONS
+from engine.domain.errors import EXIT_CODES
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -36,7 +36,7 @@ def test_every_command_is_in_the_readme_and_has_help(path, command):
 
 
 def test_the_readme_exit_code_table_is_the_code():
-    """The README's exit-code table lists exactly the codes and meanings engine/errors.py uses."""
+    """The README's exit-code table lists exactly the codes and meanings engine/domain/errors.py uses."""
     rows = dict(re.findall(r"^\| (\d+) \| ([^|]+?) \|$", README, flags=re.M))
     assert {int(k): v for k, v in rows.items()} == EXIT_CODES
 
@@ -51,8 +51,8 @@ def test_every_accepted_yaml_key_is_in_the_reference(keys):
 
 
 def test_every_limit_is_in_the_readme_limits_table():
-    """Each bound in engine/limits.py is named in the README's Limits table, so none is a surprise."""
-    from engine import limits
+    """Each bound in engine/domain/limits.py is named in the README's Limits table, so none is a surprise."""
+    from engine.domain import limits
     start = README.index("## Limits")
     section = README[start:README.index("\n## ", start + 1)]
     names = [name for name in vars(limits) if name.isupper() and not name.startswith("_")]

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.clock import SHANGHAI, UTC, parse_time
-from engine.events import GENESIS, Event, compute_hash, verify_chain
+from engine.domain.clock import SHANGHAI, UTC, parse_time
+from engine.domain.events import GENESIS, Event, compute_hash, verify_chain
 from tests.conftest import report, run_to
 
 T0 = parse_time("2026-03-02T09:00")

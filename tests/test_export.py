@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from cli.main import cli
-from engine.clock import parse_time
+from engine.domain.clock import parse_time
 from tests.conftest import FIVE, PG_URL, report, seed
 
 ROOT = Path(__file__).resolve().parent.parent

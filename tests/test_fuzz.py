@@ -19,12 +19,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cli.main import cli
-from engine import limits
-from engine.clock import deadline_instant, end_of_day, iso, local_date, parse_time
-from engine.definition.model import FieldSpec
-from engine.definition.vocabulary import coerce, normalise_date
-from engine.errors import EXIT_CODES, DefinitionInvalid, InvalidInput
-from engine.registry import load_definition
+from engine.domain import limits
+from engine.domain.clock import deadline_instant, end_of_day, iso, local_date, parse_time
+from engine.domain.definition.model import FieldSpec
+from engine.domain.definition.fields_and_guards import coerce, normalise_date
+from engine.domain.errors import EXIT_CODES, DefinitionInvalid, InvalidInput
+from engine.app.registry import load_definition
 from tests.conftest import FIVE
 
 HERE = Path(__file__).parent
@@ -212,7 +212,7 @@ def test_any_text_is_a_time_or_invalid_input(text):
 def hazard_db(tmp_path_factory):
     """One SQLite database for the module: users, a reported case and one being rectified."""
     from engine.app import Engine
-    from engine.clock import FixedClock
+    from engine.domain.clock import FixedClock
     from tests.conftest import report, run_to
 
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'hazard.db'}"

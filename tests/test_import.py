@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import cli
-from engine.clock import SHANGHAI
+from engine.domain.clock import SHANGHAI
 from tests.ledger_sheets import make_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent

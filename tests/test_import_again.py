@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from cli.main import cli
-from engine.clock import parse_time, start_of_day
+from engine.domain.clock import parse_time, start_of_day
 from engine.store import held
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,9 +175,9 @@ def test_two_imports_of_overlapping_sheets_write_each_row_once(service, tmp_path
     import threading
     import time
 
-    from engine.ledger import importer
+    from engine.ledger import app_import
 
-    real, calls = importer.recognise, []
+    real, calls = app_import.recognise, []
     holding, release = threading.Event(), threading.Event()
 
     def first_one_waits(conn, rows):
@@ -187,11 +187,11 @@ def test_two_imports_of_overlapping_sheets_write_each_row_once(service, tmp_path
             holding.set()
             release.wait(60)
         return found
-    monkeypatch.setattr(importer, "recognise", first_one_waits)
+    monkeypatch.setattr(app_import, "recognise", first_one_waits)
     results: dict = {}
 
     def run(name: str, path: Path) -> None:
-        results[name] = importer.import_ledger(service, path, actor="zhang", defaults={"region": "371721"})
+        results[name] = app_import.import_ledger(service, path, actor="zhang", defaults={"region": "371721"})
     first = threading.Thread(target=run, args=("first", sheet(tmp_path, ROWS[0], ROWS[1], name="a.csv")))
     second = threading.Thread(target=run, args=("second", sheet(tmp_path, ROWS[1], ROWS[2], name="b.csv")))
     first.start()

@@ -6,13 +6,13 @@ from datetime import datetime
 
 import pytest
 
-from engine.clock import SHANGHAI
-from engine.errors import InvalidInput
-from engine.events import Event
+from engine.domain.clock import SHANGHAI
+from engine.domain.errors import InvalidInput
+from engine.domain.events import Event
 from engine.ledger.history import check_workflow, instant, plan_row, stage_of, state_for
 from engine.ledger.words import STAGES
-from engine.registry import builtin_workflow_files, load_definition
-from engine.replay import InconsistentLog, check_event, replay
+from engine.app.registry import builtin_workflow_files, load_definition
+from engine.domain.replay import InconsistentLog, check_event, replay
 
 DEFINITIONS = {d.name: d for d in (load_definition(text, name) for name, text in builtin_workflow_files())}
 MAJOR, GENERAL = DEFINITIONS["major-hazard"], DEFINITIONS["general-hazard"]

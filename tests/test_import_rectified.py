@@ -92,7 +92,7 @@ def test_a_row_with_a_passed_review_is_accepted_as_well(hz, tmp_path):
 def test_a_report_definition_counting_acceptance_gives_the_old_figures(hz, tmp_path):
     """`counts_as_rectified: accepted`: only the reviewed rows are rectified. The late one is open but, as the
     engine counted before, not overdue: its deadline's clock stopped when it was submitted (one definition of
-    overdue everywhere, engine/case.py), which is why rectification complete is the default."""
+    overdue everywhere, engine/domain/case.py), which is why rectification complete is the default."""
     assert hz("import", ledger(tmp_path, "reviewed", "accepted", "late"), "--set", "region=371721").exit_code == 0
     definition = tmp_path / "accepted.yaml"
     definition.write_text("report: accepted-only\ntitle: 验收口径\ncounts_as_rectified: accepted\n", encoding="utf-8")

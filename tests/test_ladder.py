@@ -12,13 +12,13 @@ import chinese_calendar
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-from engine.calendar import PROVISIONAL_FIXED_HOLIDAYS, default_calendar
-from engine.clock import SHANGHAI, local_date
-from engine.definition.model import Rung
-from engine.escalation import clocks
-from engine.escalation.ladder import Deadline, DueRung, plan, rung_due, triage
-from engine.events import Event
-from engine.registry import load_definition
+from engine.domain.calendar import PROVISIONAL_FIXED_HOLIDAYS, default_calendar
+from engine.domain.clock import SHANGHAI, local_date
+from engine.domain.definition.model import Rung
+from engine.domain.escalation import clocks
+from engine.domain.escalation.ladder import Deadline, DueRung, plan, rung_due, triage
+from engine.domain.events import Event
+from engine.app.registry import load_definition
 
 HERE = Path(__file__).parent
 CAL = default_calendar()
@@ -138,8 +138,8 @@ def test_working_day_rungs_agree_with_day_by_day_count(deadline, n, before):
 @example(datetime(2026, 2, 12, 10, 0), 5)
 def test_working_day_duration_clock_keeps_time_of_day(start, n):
     """A clock of `N working days` started at T is due on the N-th working day after T's day, at T's time."""
-    from engine.definition.model import ClockSpec, Duration
-    from engine.escalation.ladder import clock_deadline
+    from engine.domain.definition.model import ClockSpec, Duration
+    from engine.domain.escalation.ladder import clock_deadline
 
     start = start.replace(tzinfo=SHANGHAI)
     spec = ClockSpec("review", start=("submit",), duration=Duration(n, working=True))

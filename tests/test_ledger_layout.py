@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ledger_sheets import make_xlsx
 
-from engine.errors import InvalidInput
+from engine.domain.errors import InvalidInput
 from engine.ledger import read_ledger, read_ledger_bytes
 
 SET = {"region": "371721", "industry": "危险化学品", "source": "self_check"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from ledger_sheets import make_xlsx
 
-from engine.errors import InvalidInput
+from engine.domain.errors import InvalidInput
 from engine.ledger import read_ledger, read_ledger_bytes
 
 HEADER = ["隐患内容", "排查日期", "隐患级别", "企业名称", "行政区划", "行业", "隐患来源"]
@@ -214,8 +214,8 @@ def test_the_preview_counts_what_would_be_imported():
 def test_rows_are_held_to_the_engines_limits_as_case_report_is():
     """A 501-character title, a 1995 found date (or serial), a 201-character enterprise, a 101-character industry,
     a 20,001-character measure and a fraction of a fen are each refused in their row, with the limits of
-    engine/limits.py; at the limits the row is valid."""
-    from engine import limits
+    engine/domain/limits.py; at the limits the row is valid."""
+    from engine.domain import limits
     header = HEADER + ["整改措施", "资金"]
     at_limits = ["隐" * limits.MAX_TITLE_CHARS, "2000-01-01", "一般", "企" * limits.MAX_NAME_CHARS, "371721",
                  "行" * limits.MAX_CODE_CHARS, "执法检查", "措" * limits.MAX_TEXT_CHARS, "1200.50"]

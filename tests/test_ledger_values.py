@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.clock import SHANGHAI
-from engine.errors import InvalidInput
+from engine.domain.clock import SHANGHAI
+from engine.domain.errors import InvalidInput
 from engine.ledger.values import (EARLIEST_YEAR, LATEST_YEAR, TEXT_LIMIT, clean_text, date_text, parse_date,
                                   parse_money, parse_region)
 from engine.ledger.words import shipped_words, value_key
@@ -101,7 +101,7 @@ def test_funds_that_cannot_be_read_say_why(raw, says):
                                            ("曹县", "371721"), ("菏泽市曹县", "371721")])
 def test_region_codes_and_names_read_from_text_or_number_cells(raw, expected):
     """A division code typed as a number comes back as its six digits; a city's code or a division's name reads
-    as that division, as `case report --region` reads it (engine.regions.read)."""
+    as that division, as `case report --region` reads it (engine.domain.regions.read)."""
     assert parse_region(raw) == expected
 
 

@@ -11,8 +11,8 @@ import python_calamine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.clock import SHANGHAI
-from engine.errors import InvalidInput
+from engine.domain.clock import SHANGHAI
+from engine.domain.errors import InvalidInput
 from engine.ledger import STAGES, read_ledger
 from engine.ledger.values import BLANK, clean_text
 from engine.ledger.words import shipped_words, value_key
@@ -129,7 +129,7 @@ moment = st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2099, 1
     lambda d: d.replace(microsecond=0, tzinfo=SHANGHAI)).filter(lambda d: d.time() != datetime.min.time())
 
 
-# A region is a division of the national list (engine.regions.read refuses any other six digits).
+# A region is a division of the national list (engine.domain.regions.read refuses any other six digits).
 KNOWN_REGIONS = ["371721", "371700", "370000", "110101", "429004", "500157", "441900", "659001"]
 
 

@@ -2,7 +2,7 @@
 
 Fuzzing found tracebacks (NUL or ESC in a value, 5,000 levels of nesting, a 5,000-digit number), a hang (an
 alias bomb ran past 60 s and 290 MB) and durations that validated and then broke every `submit`. The bounds
-live in engine/limits.py.
+live in engine/domain/limits.py.
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from cli.main import cli
-from engine import limits
-from engine.definition import source
-from engine.errors import DefinitionInvalid
-from engine.registry import load_definition
+from engine.domain import limits
+from engine.domain.definition import source
+from engine.domain.errors import DefinitionInvalid
+from engine.app.registry import load_definition
 
 HERE = Path(__file__).parent
 HAZARD = Path(sys.executable).with_name("hazard")
@@ -206,7 +206,7 @@ def test_the_largest_numbers_allowed_run_a_case_to_its_end(service):
     submitted, rejected, extended and escalated: the bounds leave room for all the date arithmetic."""
     from datetime import timedelta
 
-    from engine.clock import FixedClock, parse_time
+    from engine.domain.clock import FixedClock, parse_time
     from tests.conftest import FIVE, report
 
     text = (MAJOR.replace("duration: 10 days", "duration: 3650 working days")

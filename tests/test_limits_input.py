@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from engine import limits
-from engine.clock import iso, local, parse_time
-from engine.errors import InvalidInput
+from engine.domain import limits
+from engine.domain.clock import iso, local, parse_time
+from engine.domain.errors import InvalidInput
 from tests.conftest import FIVE, report
 
 HAZARD = Path(sys.executable).with_name("hazard")
@@ -199,7 +199,7 @@ def test_a_non_utf8_byte_in_an_argument_exits_2_in_a_real_process(tmp_path):
     """`hazard case report --title $'\\xff'` names the argument and writes nothing (UnicodeEncodeError before)."""
     url = f"sqlite:///{tmp_path / 'hazard.db'}"
     from engine.app import Engine
-    from engine.clock import FixedClock
+    from engine.domain.clock import FixedClock
     engine = Engine.open(url, create=True, clock=FixedClock(parse_time(NOW)), trust_backdating=True)
     engine.init(admin="li", admin_regions=["37"])
     engine.commands.add_user("ent", roles=["enterprise"], regions=["371721"], actor="li")
@@ -337,8 +337,8 @@ def test_scheduler_intervals_out_of_bounds_exit_2_at_once(tmp_path, interval):
 
 @pytest.mark.parametrize("interval", [-1.0, float("nan"), 0.0])
 def test_the_scheduler_loop_refuses_a_bad_interval_before_starting(interval):
-    """`engine.scheduler.run` raises InvalidInput instead of handing APScheduler an interval that spins."""
-    from engine.scheduler import run
+    """`engine.app.scheduler.run` raises InvalidInput instead of handing APScheduler an interval that spins."""
+    from engine.app.scheduler import run
 
     outcome, stop = [], threading.Event()
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.definition.model import FieldSpec
-from engine.definition.vocabulary import coerce
-from engine.errors import InvalidInput, PermissionDenied, Refused
-from engine.machine import Actor, Proposal, decide, machine_for
-from engine.registry import load_definition
+from engine.domain.definition.model import FieldSpec
+from engine.domain.definition.fields_and_guards import coerce
+from engine.domain.errors import InvalidInput, PermissionDenied, Refused
+from engine.domain.machine import Actor, Proposal, decide, machine_for
+from engine.app.registry import load_definition
 from tests.conftest import FIVE
 
 ROOT = Path(__file__).parent.parent
@@ -313,7 +313,7 @@ def test_an_iso_time_deadline_is_kept_as_a_shanghai_time():
 
 def test_a_compact_date_means_the_same_deadline_as_a_dashed_one():
     """'20260430' is refused or means the same day-end deadline as '2026-04-30'."""
-    from engine.clock import deadline_instant
+    from engine.domain.clock import deadline_instant
     try:
         value = coerce(FieldSpec("deadline", "date"), "20260430")
     except InvalidInput:
@@ -350,7 +350,7 @@ def test_one_machine_per_definition_version():
 
 def test_the_machine_itself_holds_the_rules_of_each_transition():
     """Firing the transitions Machine's own event runs the definition's rules as its condition."""
-    from engine.machine import Attempt
+    from engine.domain.machine import Attempt
 
     machine = machine_for(MAJOR).machine
     short = dict(FIVE)

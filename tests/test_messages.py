@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from engine.clock import SHANGHAI
-from engine.errors import Refused
+from engine.domain.clock import SHANGHAI
+from engine.domain.errors import Refused
 from tests.conftest import FIVE, paper, report
 
 NOW = "2026-03-02T09:00"

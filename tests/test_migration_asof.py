@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.clock import parse_time
-from engine.errors import InvalidInput, PermissionDenied, Refused
-from engine.events import verify_chain
-from engine.replay import compare, replay
+from engine.domain.clock import parse_time
+from engine.domain.errors import InvalidInput, PermissionDenied, Refused
+from engine.domain.events import verify_chain
+from engine.domain.replay import compare, replay
 from tests.conftest import FIVE, report, run_to
 
 MAJOR = Path(__file__).resolve().parent.parent / "workflows" / "major-hazard.yaml"

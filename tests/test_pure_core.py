@@ -1,7 +1,7 @@
 """The pure core stays pure: no database, CLI or scheduler package, and no reading of the wall clock.
 
 Pure modules decide, fold and compute due times from their inputs only; the store and the clock are passed
-in. `SystemClock` in engine/clock.py is the one place allowed to read the wall clock.
+in. `SystemClock` in engine/domain/clock.py is the one place allowed to read the wall clock.
 """
 from __future__ import annotations
 
@@ -17,20 +17,22 @@ import pytest
 ROOT = Path(__file__).parent.parent
 ENGINE = ROOT / "engine"
 BANNED_PACKAGES = ("sqlalchemy", "sqlmodel", "click", "apscheduler")
-REQUIRED = ["machine.py", "case.py", "events.py", "calendar.py", "clock.py", "documents.py", "replay.py", "audit.py",
-            "dossier.py", "migration.py", "filters.py", "vocabularies.py", "errors.py", "limits.py", "grants.py",
-            "credentials.py", "values.py", "regions.py", "lookalikes.py"]
+REQUIRED = [f"domain/{name}" for name in (
+    "machine.py", "case.py", "events.py", "calendar.py", "clock.py", "documents.py", "replay.py", "accountability.py",
+    "dossier.py", "migration_plan.py", "filters.py", "vocabularies.py", "errors.py", "limits.py", "grants.py",
+    "credentials.py", "values.py", "regions.py", "lookalikes.py")]
 OPTIONAL: list[str] = []
 # Application modules: they orchestrate over a store passed in, so they may import engine.store, never SQL.
-APP = ["app.py", "commands.py", "queries.py", "unit.py", "sweep.py", "auditor.py", "recalendar.py", "registry.py",
-       "accounts.py", "init.py",
+APP = ["app/__init__.py"] + [f"app/{name}" for name in (
+    "commands.py", "queries.py", "unit.py", "sweep.py", "auditor.py", "recalendar.py", "registry.py", "accounts.py",
+    "init.py")] + [
        "reports/app.py", "reports/app_figures.py", "reports/app_lists.py", "reports/app_bulletin.py",
        "reports/app_ranking.py", "reports/app_campaigns.py",
-       "ledger/importer.py", "ledger/exporter.py", "ledger/recognition.py"]
+       "ledger/app_import.py", "ledger/app_export.py", "ledger/app_recognition.py"]
 
 
 def pure_files() -> list[Path]:
-    files = sorted((ENGINE / "definition").glob("*.py")) + sorted((ENGINE / "escalation").glob("*.py"))
+    files = sorted((ENGINE / "domain" / "definition").glob("*.py")) + sorted((ENGINE / "domain" / "escalation").glob("*.py"))
     files += [p for p in sorted((ENGINE / "ledger").glob("*.py")) if f"ledger/{p.name}" not in APP]
     files += [ENGINE / name for name in REQUIRED]
     files += [ENGINE / name for name in OPTIONAL if (ENGINE / name).exists()]
@@ -108,8 +110,8 @@ def wall_clock_reads(source: str, *, allowed_class: str | None = None) -> list[i
 def test_the_pure_modules_are_all_there():
     """The modules the design calls pure exist, so the checks below look at real files."""
     assert all(p.exists() for p in PURE)
-    assert {"engine.machine", "engine.case", "engine.events", "engine.definition.parse",
-            "engine.escalation.ladder"} <= set(PURE_MODULES)
+    assert {"engine.domain.machine", "engine.domain.case", "engine.domain.events", "engine.domain.definition.parse",
+            "engine.domain.escalation.ladder"} <= set(PURE_MODULES)
 
 
 @pytest.mark.parametrize("path", PURE, ids=module_name)
@@ -118,7 +120,7 @@ def test_pure_module_imports_no_database_cli_or_scheduler(path):
     closure = import_closure(module_name(path))
     banned = sorted(m for m in closure if m.split(".")[0] in BANNED_PACKAGES)
     assert banned == [], f"{module_name(path)} imports {banned}"
-    assert not any(m.startswith("engine.store") or m in ("engine.app", "engine.commands", "engine.scheduler")
+    assert not any(m.startswith("engine.store") or m in ("engine.app", "engine.app.commands", "engine.app.scheduler")
                    for m in closure)
 
 
@@ -135,13 +137,13 @@ def test_importing_every_pure_module_loads_no_banned_package():
 @pytest.mark.parametrize("path", PURE, ids=module_name)
 def test_pure_module_does_not_read_the_wall_clock(path):
     """No datetime.now(), datetime.utcnow(), date.today() or time.time() in a pure module (SystemClock excepted)."""
-    allowed = "SystemClock" if path.name == "clock.py" and path.parent == ENGINE else None
+    allowed = "SystemClock" if path.name == "clock.py" and path.parent == ENGINE / "domain" else None
     assert wall_clock_reads(path.read_text(encoding="utf-8"), allowed_class=allowed) == []
 
 
 def test_system_clock_is_the_one_edge():
-    """engine/clock.py does read the wall clock, inside SystemClock only: the scan sees it when not excused."""
-    source = (ENGINE / "clock.py").read_text(encoding="utf-8")
+    """engine/domain/clock.py does read the wall clock, inside SystemClock only: the scan sees it when not excused."""
+    source = (ENGINE / "domain" / "clock.py").read_text(encoding="utf-8")
     assert wall_clock_reads(source) != []
     assert wall_clock_reads(source, allowed_class="SystemClock") == []
 
@@ -156,8 +158,8 @@ def test_the_scan_catches_each_way_of_reading_the_clock(snippet):
 
 
 def test_the_import_scan_follows_engine_modules():
-    """The closure of engine.commands (an app module) does reach sqlalchemy, so the scan sees indirect imports."""
-    closure = import_closure("engine.commands")
+    """The closure of engine.app.commands (an app module) does reach sqlalchemy, so the scan sees indirect imports."""
+    closure = import_closure("engine.app.commands")
     assert any(m.split(".")[0] == "sqlalchemy" for m in closure)
 
 

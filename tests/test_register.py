@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cli.main import cli
-from engine.clock import parse_time
-from engine.errors import InvalidInput
+from engine.domain.clock import parse_time
+from engine.domain.errors import InvalidInput
 from tests.conftest import FIVE, report, run_to
 
 
@@ -114,8 +114,8 @@ def test_the_register_s_overdue_is_the_fold_s_overdue(store, specs, hours):
     `Case.overdue` calls overdue, paused ones included, at any moment, on both databases."""
     from sqlalchemy import delete, insert, select
 
-    from engine.case import Case
-    from engine.store.register import overdue_at
+    from engine.domain.case import Case
+    from engine.store.case_search import overdue_at
     from engine.store.tables import cases as table
 
     now = _BASE + timedelta(hours=hours)

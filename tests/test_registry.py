@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from engine.app import Engine
-from engine.registry import Registry
+from engine.app.registry import Registry
 from engine.store.database import Store
 from tests.conftest import report
 
@@ -43,7 +43,7 @@ def test_a_workflow_installed_by_another_process_is_used_for_new_cases_at_once(s
 def test_the_registry_is_bounded(service, monkeypatch):
     """Parsed versions beyond the bound are forgotten (and parsed again when asked), so a process that runs for
     months does not grow with every version it ever saw."""
-    import engine.registry as registry_module
+    import engine.app.registry as registry_module
     monkeypatch.setattr(registry_module, "MAX_VERSIONS", 2)
     registry = Registry()
     for n in range(1, 4):

@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.auditor import Auditor
-from engine.case import Case
-from engine.clock import parse_time
-from engine.definition.parse import parse_text
-from engine.errors import HazardError, ReplayMismatch
-from engine.events import Event, verify_chain
-from engine.replay import InconsistentLog, compare, open_rungs, replay
-from engine.sweep import sweep
+from engine.app.auditor import Auditor
+from engine.domain.case import Case
+from engine.domain.clock import parse_time
+from engine.domain.definition.parse import parse_text
+from engine.domain.errors import HazardError, ReplayMismatch
+from engine.domain.events import Event, verify_chain
+from engine.domain.replay import InconsistentLog, compare, open_rungs, replay
+from engine.app.sweep import sweep
 from tests.conftest import FIVE, START, report, run_to
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -282,8 +282,8 @@ def record(path: Path) -> None:
     """Run the scenario on a scratch SQLite database and write its log, definitions and checkpoints."""
     import tempfile
 
-    from engine.clock import FixedClock
-    from engine.documents import event_document
+    from engine.domain.clock import FixedClock
+    from engine.domain.documents import event_document
     from engine.app import Engine
     from engine.store import definitions as definition_store
     from engine.store.database import Store

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.clock import parse_time
-from engine.errors import InvalidInput, NotFound
+from engine.domain.clock import parse_time
+from engine.domain.errors import InvalidInput, NotFound
 from engine.reports.tally import GROUP_FIELDS
 from report_cases import MARCH_END, report_scenario
 

@@ -125,7 +125,7 @@ def test_link_and_markup_syntax_in_the_data_stays_text_in_the_markdown(doc, text
 @pytest.mark.parametrize("text", HOSTILE)
 def test_a_title_paragraph_and_footer_from_the_data_make_no_markup_of_their_own(text):
     """Where the text starts a line (the page title, a paragraph, the masthead, the footer) it is no block either."""
-    from engine.reports.layout import Column, Page, Paragraph, Table
+    from engine.reports.blocks import Column, Page, Paragraph, Table
     from engine.reports.output import to_html, to_markdown
 
     def page(words: str) -> Page:
@@ -280,7 +280,7 @@ def test_the_ranking_shows_each_value_beside_its_score(markdown):
 
 def test_a_ranking_of_one_county_prints_its_values_and_no_scores(doc):
     """The issue's 曹县, the only county with figures: its rate 36.00% is printed, and no score, never 100.00."""
-    from engine import regions
+    from engine.domain import regions
     from engine.reports import ranking
     spec = ranking.parse_text(RANKING_WEIGHTS, "weights.yaml")
     values = {"371721": {"rate": Decimal("36.00"), "overdue_count": 5}, "371722": {"rate": None, "overdue_count": None}}

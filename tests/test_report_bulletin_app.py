@@ -15,8 +15,8 @@ import pytest
 import browser
 import bulletin_example
 from conftest import BACKENDS
-from engine.clock import parse_time
-from engine.errors import InvalidInput, NotFound
+from engine.domain.clock import parse_time
+from engine.domain.errors import InvalidInput, NotFound
 from engine.reports.figures import percent_text
 from report_dbs import module_database
 

@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from engine.errors import DefinitionInvalid
+from engine.domain.errors import DefinitionInvalid
 from engine.reports import campaign, targets
 from engine.reports.figures import Rounding
 

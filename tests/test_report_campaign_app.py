@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from engine.errors import DefinitionInvalid, NotFound
+from engine.domain.errors import DefinitionInvalid, NotFound
 from report_cases import report_scenario
 
 CAMPAIGN = """
@@ -203,7 +203,7 @@ def test_installing_a_campaign_needs_the_committee_and_a_time_not_in_the_future(
     """As `workflow install`: no --actor, an unknown one or one without the committee role is refused (exit 4) and
     nothing is installed; a --now later than the real time is refused by rule `future` (exit 3); li may."""
     from cli.main import cli
-    from engine.errors import PermissionDenied, Refused
+    from engine.domain.errors import PermissionDenied, Refused
     path = tmp_path / "spring.yaml"
     path.write_text(CAMPAIGN, encoding="utf-8")
     base = ["--db", db_url, "--now", "2026-03-22T12:00"]

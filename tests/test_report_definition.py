@@ -6,7 +6,7 @@ import textwrap
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.errors import DefinitionInvalid
+from engine.domain.errors import DefinitionInvalid
 from engine.reports import conditions, definition
 from engine.reports.reading import Reader
 
@@ -154,7 +154,7 @@ def test_conditions_nest_only_so_deep():
                                  st.lists(st.text(max_size=5), max_size=3)), max_size=4))
 def test_any_condition_either_parses_or_reports_problems(node):
     """Whatever a user writes as a condition, reading it gives a Condition or problems, never an exception."""
-    from engine.definition import source
+    from engine.domain.definition import source
     mapping = source.Mapping(node)
     mapping.line, mapping.key_lines = 1, dict.fromkeys(node, 1)
     reader = Reader("f.yaml")

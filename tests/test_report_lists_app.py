@@ -6,8 +6,8 @@ import io
 import openpyxl
 import pytest
 
-from engine.clock import parse_time
-from engine.errors import DefinitionInvalid, InvalidInput
+from engine.domain.clock import parse_time
+from engine.domain.errors import DefinitionInvalid, InvalidInput
 from engine.reports.output import to_xlsx
 from report_cases import GENERAL, report_scenario, swept_daily
 
@@ -139,7 +139,7 @@ def test_states_and_flags_are_printed_by_their_chinese_labels(service, swept):
     """拟停产企业清单's 标记 reads the flags' Chinese labels (公开曝光、停产整顿), not `exposed、suspended`, in Markdown, HTML
     and xlsx; a case list's 状态 is its workflow's label (整改中), not `rectifying`; the JSON keeps the codes with the
     labels beside."""
-    from engine.reports.layout import flag_labels
+    from engine.reports.blocks import flag_labels
     from engine.reports.output import to_html, to_markdown
     labels = flag_labels(["exposed", "suspended"])
     assert all("公开曝光" in a or "停产整顿" in a for a in labels) and not any(a.isascii() for a in labels)

@@ -11,7 +11,7 @@ from test_pure_core import BANNED_PACKAGES, ENGINE, ROOT, import_closure, module
 
 # engine/reports/app*.py are the reports' application modules: they read through engine/store/ (checked with
 # the other application modules in test_pure_core.py); everything else in engine/reports/ is pure.
-REPORT_FILES = [ENGINE / "regions.py", ENGINE / "anchor.py"] + sorted(
+REPORT_FILES = [ENGINE / "domain" / "regions.py", ENGINE / "domain" / "anchor.py"] + sorted(
     p for p in (ENGINE / "reports").glob("*.py") if not p.name.startswith("app"))
 REPORT_MODULES = [module_name(p) for p in REPORT_FILES]
 
@@ -21,7 +21,7 @@ def test_report_module_imports_no_database_cli_or_scheduler(path):
     """Importing a report module pulls in neither sqlalchemy, sqlmodel, click nor apscheduler, even indirectly."""
     closure = import_closure(module_name(path))
     assert sorted(m for m in closure if m.split(".")[0] in BANNED_PACKAGES) == []
-    assert not any(m.startswith("engine.store") or m in ("engine.service", "engine.scheduler") for m in closure)
+    assert not any(m.startswith("engine.store") or m in ("engine.service", "engine.app.scheduler") for m in closure)
 
 
 @pytest.mark.parametrize("path", REPORT_FILES, ids=module_name)

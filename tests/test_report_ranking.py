@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.errors import DefinitionInvalid
+from engine.domain.errors import DefinitionInvalid
 from engine.reports import ranking
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from engine.clock import parse_time
-from engine.errors import DefinitionInvalid, InvalidInput
+from engine.domain.clock import parse_time
+from engine.domain.errors import DefinitionInvalid, InvalidInput
 from report_cases import report_scenario, swept_daily
 
 NOW = "2026-04-20T09:00"

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import BACKENDS, FIVE
 from engine.app import Engine
-from engine.clock import FixedClock, parse_time
+from engine.domain.clock import FixedClock, parse_time
 from engine.store.database import Store
 from report_dbs import module_database
 

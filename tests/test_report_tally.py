@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from hypothesis import given, strategies as st
 
-from engine.case import Case
+from engine.domain.case import Case
 from engine.reports import periods
 from engine.reports.tally import CaseScope, overdue_at, tally
 

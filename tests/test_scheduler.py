@@ -1,6 +1,6 @@
 """The scheduler loop in real time (no freezegun: APScheduler's thread needs a running clock).
 
-`engine.scheduler.run` gets a fake `sweep_once` and a `stop_event`, with short intervals; the end-to-end test
+`engine.app.scheduler.run` gets a fake `sweep_once` and a `stop_event`, with short intervals; the end-to-end test
 runs `hazard scheduler` as a process on SQLite and stops it with SIGTERM.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import threading
 import time
 from pathlib import Path
 
-from engine.errors import StoreUnavailable
-from engine.scheduler import run
+from engine.domain.errors import StoreUnavailable
+from engine.app.scheduler import run
 
 HAZARD = Path(sys.executable).with_name("hazard")
 
@@ -115,7 +115,7 @@ def test_a_long_sweep_is_never_overlapped_and_finishes_before_stopping():
     (10, 60, 600, 600, 9), (10 ** 9, 60, 600, 600, 9), (1, 1, 600, 2, 1), (3, 0.5, 600, 4, 7), (2, 30, 45, 45, 0)])
 def test_backoff_doubles_the_wait_per_failure_up_to_the_cap(failures, interval, cap, wait, skip):
     """After N failed sweeps the loop waits interval x 2^N (capped), skipping that many ticks less one."""
-    from engine.scheduler import backoff
+    from engine.app.scheduler import backoff
     assert backoff(failures, interval, cap) == (wait, skip)
 
 
@@ -148,7 +148,7 @@ def test_backoff_resets_after_a_good_sweep_and_says_the_database_is_back():
 
 def _seed_overdue_case(url: str) -> str:
     """A major hazard reported and assigned on 2026-01-01 with deadline 2026-01-31: its whole ladder is due today."""
-    from engine.clock import FixedClock, parse_time
+    from engine.domain.clock import FixedClock, parse_time
     from engine.app import Engine
     from engine.store.database import Store
     from tests.conftest import FIVE, report, run_to
@@ -166,7 +166,7 @@ def _seed_overdue_case(url: str) -> str:
 
 def _rung_statuses(url: str, case_id: str) -> dict:
     from engine.app import Engine
-    from engine.clock import SystemClock
+    from engine.domain.clock import SystemClock
     from engine.store.database import Store
 
     store = Store(url, create=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.clock import FixedClock, parse_time
-from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
-from engine.events import verify_chain
+from engine.domain.clock import FixedClock, parse_time
+from engine.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
+from engine.domain.events import verify_chain
 from engine.app import Engine
 from engine.store.tables import cases, events, rungs
 from tests.conftest import FIVE, report, run_to

@@ -1,6 +1,6 @@
 """Random commands by random actors on SQLite; after every step the stored cases still obey the invariants.
 
-Invariants: the stored case equals the fold of its stored events with `engine.case.apply`; a refused command
+Invariants: the stored case equals the fold of its stored events with `engine.domain.case.apply`; a refused command
 changes nothing; the hash chain verifies up to the case's head; version equals the number of events; and a
 command that succeeds lands where the workflow says it goes.
 """
@@ -16,12 +16,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
-from engine.case import apply
-from engine.clock import FixedClock, parse_time
-from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
-from engine.events import verify_chain
+from engine.domain.case import apply
+from engine.domain.clock import FixedClock, parse_time
+from engine.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
+from engine.domain.events import verify_chain
 from engine.app import Engine
-from engine.registry import load_definition
+from engine.app.registry import load_definition
 from engine.store.database import Store
 from tests.conftest import FIVE, START
 
@@ -195,7 +195,7 @@ class HazardCases(RuleBasedStateMachine):
     @rule(hours=st.integers(1, 24 * 12))
     def sweep(self, hours):
         """The scheduler comes by: sanctions due are proposed, never carried out by it."""
-        from engine.sweep import sweep
+        from engine.app.sweep import sweep
         self.clock.advance(hours=hours)
         if self.clock.now() > self.service.recorded_clock.now():
             return

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.clock import parse_time
-from engine.errors import PermissionDenied, Refused
-from engine.events import verify_chain
-from engine.sweep import sweep
+from engine.domain.clock import parse_time
+from engine.domain.errors import PermissionDenied, Refused
+from engine.domain.events import verify_chain
+from engine.app.sweep import sweep
 from tests.conftest import FIVE, report, run_to
 
 DEFINITIONS = Path(__file__).parent / "definitions" / "escalation"
@@ -83,8 +83,8 @@ def test_rungs_fire_at_their_due_time_and_not_before(service):
 def test_a_race_lost_at_the_flush_reports_nothing_fired_and_hands_the_rows_back(service, monkeypatch):
     """A writer who changes the case between a sweep's decision and its commit wins: the sweep says it fired
     nothing (it did not), counts the conflict, and leaves the rows free for the very next sweep."""
-    from engine.errors import Conflict
-    from engine.unit import UnitOfWork
+    from engine.domain.errors import Conflict
+    from engine.app.unit import UnitOfWork
 
     case = rectifying(service)
     real_flush = UnitOfWork.flush
@@ -441,7 +441,7 @@ def _sweep_work(tmp_path, cases: int, due: int = 0) -> int:
 
     from sqlalchemy import event
 
-    from engine.clock import FixedClock
+    from engine.domain.clock import FixedClock
     from engine.app import Engine
     from engine.store.database import Store
 

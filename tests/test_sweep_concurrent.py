@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from engine.clock import FixedClock, parse_time
-from engine.events import verify_chain
+from engine.domain.clock import FixedClock, parse_time
+from engine.domain.events import verify_chain
 from engine.app import Engine
 from engine.store import cases as case_store
 from engine.store import rungs as rung_store
 from engine.store.database import Store
 from engine.store.tables import events, rungs
-from engine.sweep import sweep
+from engine.app.sweep import sweep
 from tests.conftest import report, run_to
 
 HAZARD = Path(sys.executable).with_name("hazard")
@@ -188,7 +188,7 @@ def test_a_crashed_sweeps_rows_wait_for_its_lease_to_expire(service):
 @pytest.mark.postgres
 def test_two_sweeps_crossing_over_the_same_cases_both_finish(pg_url, monkeypatch):
     """Sweep A holding (X, Y) and sweep B holding (Y, X), each locked on its first case, both end without error."""
-    from engine import sweep as sweep_module
+    from engine.app import sweep as sweep_module
     from sqlalchemy import update
 
     url = _empty_pg(pg_url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, update
 
-from engine.errors import TamperDetected
+from engine.domain.errors import TamperDetected
 from engine.store.tables import settings, user_passwords, user_tokens, users
 from tests.conftest import report
 
@@ -42,7 +42,7 @@ def test_a_revoked_token_revived_or_a_copied_hash_logs_nobody_in(service):
     with service.store.write() as conn:
         stolen = conn.execute(user_tokens.select().where(user_tokens.c.id == second.token_id)).first().token_hash
         conn.execute(update(user_tokens).where(user_tokens.c.id == third.token_id).values(token_hash=stolen))
-    from engine.credentials import parse_token
+    from engine.domain.credentials import parse_token
     secret = parse_token(second.text)[1]
     with pytest.raises(TamperDetected):
         service.commands.authenticate("zhang", f"hzt_{third.token_id}_{secret}")
@@ -59,7 +59,7 @@ def test_a_password_hash_copied_in_logs_nobody_in(service):
 
 
 def test_deleting_the_require_token_setting_turns_nothing_off(service):
-    from engine.accounts import database_settings
+    from engine.app.accounts import database_settings
     service.commands.issue_token("li", actor="li")
     service.commands.init(require_token=True, actor="li")
     with service.store.write() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, update
 
-from engine.errors import TamperDetected
+from engine.domain.errors import TamperDetected
 from engine.store.tables import cases, events
 from tests.conftest import report, run_to
 
@@ -41,8 +41,8 @@ def test_a_removed_last_event_is_refused(service):
 
 def test_the_sweep_refuses_an_edited_case_and_fires_the_others(service):
     """A sweep meeting an edited case leaves it for the audit and goes on with the rest."""
-    from engine.clock import parse_time
-    from engine.sweep import sweep
+    from engine.domain.clock import parse_time
+    from engine.app.sweep import sweep
     edited, honest = (run_to(service, report(service).id, "rectifying") for _ in range(2))
     with service.store.write() as conn:
         conn.execute(update(cases).where(cases.c.id == edited.id).values(enterprise="别的企业"))
@@ -58,8 +58,8 @@ def _resign(service, case_id: str, seq: int, **changes) -> None:
 
     from sqlalchemy import and_
 
-    from engine.case import digest
-    from engine.events import Event
+    from engine.domain.case import digest
+    from engine.domain.events import Event
     log = service.queries.history(case_id)
     forged, prev = [], log[seq - 2].hash
     for event in log[seq - 1:]:

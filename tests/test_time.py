@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from engine.app import Engine
-from engine.clock import FixedClock, parse_time
-from engine.errors import Refused
-from engine.unit import FUTURE_SKEW
+from engine.domain.clock import FixedClock, parse_time
+from engine.domain.errors import Refused
+from engine.app.unit import FUTURE_SKEW
 from tests.conftest import FIVE, report, run_to
 
 REAL = parse_time("2026-06-01T09:00")   # the recording clock of the engine-level tests

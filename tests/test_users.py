@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from engine import grants
+from engine.domain import grants
 from engine.app import Engine
-from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
+from engine.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
 from engine.store import users as user_store
 from tests.conftest import FIVE, report
 
@@ -119,7 +119,7 @@ def test_reserved_and_malformed_names_are_refused(service, name):
 
 def test_the_scheduler_name_is_the_reserved_one():
     """The name the sweep's events carry is among the reserved names, so no user can pass for it."""
-    from engine.unit import SYSTEM
+    from engine.app.unit import SYSTEM
     assert SYSTEM.name in grants.RESERVED_NAMES
 
 
@@ -214,7 +214,7 @@ class _Undo(Exception):
 def test_each_direct_edit_of_the_users_tables_breaks_the_log(service):
     """A rewritten grant, a user promoted or added in the table, a forged setting, a revived token, a dropped
     last grant, unreadable data: each is reported as a problem of the users' log, never a crash."""
-    from engine.accounts import users_log_breaks
+    from engine.app.accounts import users_log_breaks
 
     _churn(service)
     edits = [

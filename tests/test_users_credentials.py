@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from engine import credentials, grants
+from engine.domain import credentials, grants
 from engine.app import Engine
-from engine.clock import FixedClock, parse_time
-from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.domain.clock import FixedClock, parse_time
+from engine.domain.errors import InvalidInput, NotFound, PermissionDenied
 
 
 @pytest.fixture

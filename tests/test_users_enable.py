@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from cli.main import cli
-from engine import grants
-from engine.clock import SHANGHAI
+from engine.domain import grants
+from engine.domain.clock import SHANGHAI
 from engine.store.database import Store
 
 NOW = "2026-03-02T09:00"

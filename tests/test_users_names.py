@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
 from cli.main import cli
-from engine import accounts, lookalikes
-from engine.errors import Conflict
+from engine.app import accounts
+from engine.domain import lookalikes
+from engine.domain.errors import Conflict
 
 LOOKALIKES = {"zh\u0430ng": "zhang", "ｌｉ": "li", "LI": "li", "li.": "li", "Zhang": "zhang", "1iu": "liu",
               "zhang_": "zhang", "ℓi": "li", "\u0435nt": "ent", "wаng": "wang"}

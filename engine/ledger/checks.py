@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from engine import regions, vocabularies
-from engine.clock import iso_seconds
-from engine.errors import PermissionDenied
+from engine.domain import regions, vocabularies
+from engine.domain.clock import iso_seconds
+from engine.domain.errors import PermissionDenied
 from engine.ledger.history import instant
-from engine.machine import Actor
+from engine.domain.machine import Actor
 
 IMPORT_ROLES = ("supervisor", "committee", "enterprise")
 OWN_LEDGER_ROLE = "enterprise"

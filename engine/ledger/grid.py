@@ -12,7 +12,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from engine.errors import InvalidInput
+from engine.domain.errors import InvalidInput
 
 MAX_ROWS = 1_000_000  # Excel's own limit is 1,048,576; a bigger "ledger" is not one
 MAX_COLUMNS = 500

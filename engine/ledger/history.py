@@ -1,7 +1,7 @@
 """How a ledger row becomes a case's history: the state its stage lands on, the transitions that lead there,
 each step's effective time from the sheet's own dates, and which step carries which of the sheet's values.
 
-Pure: the importer (`engine/ledger/importer.py`) writes what `plan_row` returns.
+Pure: the importer (`engine/ledger/app_import.py`) writes what `plan_row` returns.
 
 - Stages onto states (`STAGE_STATES`, data): major-hazard has all six stages as states; general-hazard has
   no `assigned` (its `assign` leads to rectifying) and no `verified` (its `verify` closes the case).
@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
-from engine.clock import SHANGHAI, UTC, start_of_day
-from engine.definition.model import Definition
-from engine.errors import InvalidInput
+from engine.domain.clock import SHANGHAI, UTC, start_of_day
+from engine.domain.definition.model import Definition
+from engine.domain.errors import InvalidInput
 from engine.ledger.words import STAGES
-from engine.machine import machine_for
+from engine.domain.machine import machine_for
 
 # Each workflow's state for each stage of the closed loop a ledger shows.
 STAGE_STATES: dict[str, dict[str, str]] = {

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterator
 
-from engine.errors import InvalidInput
+from engine.domain.errors import InvalidInput
 from engine.ledger.grid import Grid
 from engine.ledger.values import cell_text
 from engine.ledger.words import IGNORE, Words, header_key, header_scale, value_key

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import InvalidInput
+from engine.domain.errors import InvalidInput
 from engine.ledger.grid import read_grid
 from engine.ledger.layout import Column, data_rows, fill_merged_data, find_layout
 from engine.ledger.rows import LedgerRow, RowReader, parse_defaults

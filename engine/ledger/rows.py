@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from engine import limits
-from engine.errors import InvalidInput
+from engine.domain import limits
+from engine.domain.errors import InvalidInput
 from engine.ledger.layout import Column
 from engine.ledger.values import clean_text, date_text, parse_date, parse_money, parse_region
 from engine.ledger.words import STAGES, Words, value_key
@@ -23,7 +23,7 @@ DATE_ORDER = ("found_at", "assigned_at", "rectified_at", "verified_at", "closed_
 DATE_FIELDS = DATE_ORDER + ("deadline",)
 LONG_TEXT = frozenset({"measures", "emergency_plan", "opinion", "result", "closing_note", "note", "criterion"})
 MULTILINE = LONG_TEXT
-# Characters a text field may hold: the engine's limits (engine/limits.py) as `case report` applies them to
+# Characters a text field may hold: the engine's limits (engine/domain/limits.py) as `case report` applies them to
 # the attributes (title, enterprise, industry, source) and the workflows' field types to the rest (a person
 # is a name; any other text, known to a workflow or not, MAX_TEXT_CHARS).
 CHAR_LIMITS = {"title": limits.MAX_TITLE_CHARS, "enterprise": limits.MAX_NAME_CHARS,

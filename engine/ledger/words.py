@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from engine import vocabularies
-from engine.definition.source import Mapping, load
-from engine.errors import DefinitionInvalid, InvalidInput
+from engine.domain import vocabularies
+from engine.domain.definition.source import Mapping, load
+from engine.domain.errors import DefinitionInvalid, InvalidInput
 
 SHIPPED = Path(__file__).with_name("headers.yaml")
 IGNORE = "ignore"
@@ -25,7 +25,7 @@ LEVELS = ("general", "major")
 CLOSED_VALUES = {"level": LEVELS, "progress": STAGES}
 OPEN_VALUES = ("source", "industry")
 VALUE_ALIASES = {"state": "progress", "result": "progress"}  # both columns speak in progress words
-# Fields whose words are the engine's vocabulary (engine/data/vocabulary.yaml): a ledger reads what `case report`
+# Fields whose words are the engine's vocabulary (engine/domain/data/vocabulary.yaml): a ledger reads what `case report`
 # reads; headers.yaml and a mapping file may add words (a mapping's win).
 VOCABULARY_VALUES = {"level": vocabularies.levels, "source": vocabularies.sources, "industry": vocabularies.industries}
 TOP_KEYS = ("headers", "ignore", "values", "immediate", "metadata", "notes", "totals")

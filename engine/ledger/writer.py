@@ -16,8 +16,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from engine.clock import SHANGHAI
-from engine.errors import InvalidInput
+from engine.domain.clock import SHANGHAI
+from engine.domain.errors import InvalidInput
 from engine.ledger.rows import DATE_FIELDS, MULTILINE
 from engine.ledger.values import cell_text
 from engine.ledger.words import Words, shipped_words

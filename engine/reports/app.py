@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from engine import regions
-from engine.clock import iso
-from engine.errors import InvalidInput
+from engine.domain import regions
+from engine.domain.clock import iso
+from engine.domain.errors import InvalidInput
 from engine.reports import definition as definitions
 from engine.reports import figures
 from engine.reports.app_figures import Figures
@@ -29,7 +29,7 @@ from engine.reports.asked import (
 from engine.reports.figures import Counts, StatsRow
 from engine.reports.tally import COLUMN_OF, CaseScope
 
-# The linked workflows a rung opens unless it names its own (engine/escalation/actions.py): not hazards.
+# The linked workflows a rung opens unless it names its own (engine/domain/escalation/actions.py): not hazards.
 LINKED_WORKFLOWS = {"interview": "interview", "post_supervision": "posted-supervision"}
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
 
-from engine import regions
-from engine.clock import local_date, start_of_day
-from engine.errors import InvalidInput
+from engine.domain import regions
+from engine.domain.clock import local_date, start_of_day
+from engine.domain.errors import InvalidInput
 from engine.reports import bulletin, figures, periods, ranking as rankings
 from engine.reports.asked import found_scope, looked_at, region_level
 from engine.reports.app_figures import Figures
@@ -25,7 +25,7 @@ from engine.reports.definition import BULLETIN_KINDS, ReportDefinition
 from engine.reports.figures import Counts
 from engine.reports.tally import CaseScope
 
-# The workflows the ladder opens by default (engine/escalation/actions.py): what counts as an interview or a
+# The workflows the ladder opens by default (engine/domain/escalation/actions.py): what counts as an interview or a
 # posted supervision when a bulletin lists them.
 INTERVIEW_WORKFLOWS = frozenset({"interview"})
 POSTING_WORKFLOWS = frozenset({"posted-supervision"})
@@ -269,7 +269,7 @@ def _ladder(engine, source: Figures, base: CaseScope, start: datetime, at: datet
 def _decisions(engine, base: CaseScope, start: datetime, at: datetime) -> dict:
     """The proposals awaiting a decision at `at`, and those decided in [start, at], read from each proposed case's
     record of its decisions (which keeps when each was proposed, decided or lapsed)."""
-    from engine import vocabularies
+    from engine.domain import vocabularies
     from engine.store import reports as report_store
 
     with engine.store.read() as conn:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine import regions
-from engine.clock import end_of_day, local_date, start_of_day
+from engine.domain import regions
+from engine.domain.clock import end_of_day, local_date, start_of_day
 from engine.reports import campaign as campaigns, targets
 from engine.reports.asked import moment_of
 from engine.reports.app_figures import Figures
@@ -36,7 +36,7 @@ class Campaigns:
 
         As installing a workflow definition: once the register has users it needs an `actor` with the committee
         role (PermissionDenied, exit 4), and `now` may not lie in the future (Refused, rule `future`, exit 3)."""
-        from engine.machine import pick_role
+        from engine.domain.machine import pick_role
         from engine.store import campaign_records
         from engine.store import users as user_store
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from itertools import groupby
 
-from engine.case import Case
+from engine.domain.case import Case
 from engine.reports.figures import Counts
 from engine.reports.tally import CaseScope, overdue_at, rectified_by, tally
-from engine.replay import replay
+from engine.domain.replay import replay
 
 
 class Figures:

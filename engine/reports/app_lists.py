@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from engine import regions, vocabularies
-from engine.case import Case
-from engine.clock import iso, local_date
-from engine.errors import InvalidInput
+from engine.domain import regions, vocabularies
+from engine.domain.case import Case
+from engine.domain.clock import iso, local_date
+from engine.domain.errors import InvalidInput
 from engine.reports import lists as list_pages
-from engine.escalation.decisions import pending_proposals
+from engine.domain.escalation.decisions import pending_proposals
 from engine.reports.conditions import RUNG_ORDER, highest_rung
 from engine.reports.definition import ListSpec, ReportDefinition
-from engine.reports.layout import flag_labels, rung_label
+from engine.reports.blocks import flag_labels, rung_label
 from engine.reports.tally import CaseScope, done_at
 
 

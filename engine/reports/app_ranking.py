@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from engine import regions, vocabularies
-from engine.clock import UTC, start_of_day
+from engine.domain import regions, vocabularies
+from engine.domain.clock import UTC, start_of_day
 from engine.reports import figures, ranking as rankings
 from engine.reports.asked import found_scope, grouped, region_level
 from engine.reports.app_figures import Figures

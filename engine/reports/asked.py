@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from engine import regions, vocabularies
-from engine.clock import end_of_day, parse_day, parse_time, start_of_day
-from engine.errors import InvalidInput
+from engine.domain import regions, vocabularies
+from engine.domain.clock import end_of_day, parse_day, parse_time, start_of_day
+from engine.domain.errors import InvalidInput
 from engine.reports.figures import Counts
 from engine.reports.tally import COLUMN_OF, GROUP_FIELDS, REGION_FIELDS, CaseScope
 
@@ -28,7 +28,7 @@ def moment_of(value) -> datetime | None:
 
 
 def region_of(value) -> str | None:
-    """A report's region, read as everywhere (a code or a name of the national list: `engine.regions.read`)."""
+    """A report's region, read as everywhere (a code or a name of the national list: `engine.domain.regions.read`)."""
     return regions.read(value) if value not in (None, "") else None
 
 

@@ -39,14 +39,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from engine import regions
-from engine.clock import local
+from engine.domain import regions
+from engine.domain.clock import local
 from engine.reports import ranking as rankings
 from engine.reports.definition import ReportDefinition, default
 from engine.reports.figures import (
     Counts, change, change_text, on_time_denominator, percent_text, points_text, rate, rate_change,
 )
-from engine.reports.layout import Chart, Column, Heading, Page, Paragraph, Table, rung_label
+from engine.reports.blocks import Chart, Column, Heading, Page, Paragraph, Table, rung_label
 from engine.reports.output import to_html, to_markdown, to_xlsx
 
 NUMERALS = "一二三四五六七八九十"

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from engine.definition import source
+from engine.domain.definition import source
 from engine.reports.reading import Reader, load
 
 TOP_KEYS = frozenset({"campaign", "title", "description", "document", "issuer", "scope", "stages", "targets"})

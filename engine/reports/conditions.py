@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine import vocabularies
-from engine.definition import source
+from engine.domain import vocabularies
+from engine.domain.definition import source
 from engine.reports.reading import Reader
 
 RUNG_ORDER = ("remind", "notice", "interview", "post_supervision", "expose", "suspend")

@@ -156,7 +156,7 @@ def _rounding(root, r: Reader) -> Rounding:
 
 
 def _list(node, line: int, r: Reader) -> ListSpec:
-    from engine.definition import source
+    from engine.domain.definition import source
     if not isinstance(node, source.Mapping):
         r.problem(line, "lists: each list must be a mapping with 'list', 'title', 'when' and 'columns'")
         return ListSpec("", "", "case", conditions.EVERYTHING, ())

@@ -159,7 +159,7 @@ def total(rows: list[StatsRow], rounding: Rounding = DEFAULT_ROUNDING, on_time_b
 def regroup(by_code: dict[str, Counts], level: str, *, within: str | None = None) -> dict[str, Counts]:
     """Counts keyed by region code (as GROUP BY gave them, e.g. per county) rolled up to `level`; with `within`,
     every division at that level under it is present, with zero counts where nothing was found."""
-    from engine import regions
+    from engine.domain import regions
     out: dict[str, Counts] = {code: Counts() for code in regions.units(within, level)} if within else {}
     for code, counts in by_code.items():
         key = regions.roll_up(code, level)

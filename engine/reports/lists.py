@@ -7,11 +7,11 @@ of its cases: it is on the list when any of them matches.
 """
 from __future__ import annotations
 
-from engine import regions, vocabularies
+from engine.domain import regions, vocabularies
 from engine.reports.conditions import matches
 from engine.reports.definition import ListSpec, ReportDefinition, default
 from engine.reports.figures import COUNT_FIELDS, StatsRow
-from engine.reports.layout import LEVEL_LABELS, Column, Page, Paragraph, Table, flag_labels, rung_label
+from engine.reports.blocks import LEVEL_LABELS, Column, Page, Paragraph, Table, flag_labels, rung_label
 
 COUNT_COLUMNS = frozenset({"cases", "open", "major", "major_open", "overdue", "days_overdue"})
 DATE_COLUMNS = frozenset({"found_at", "deadline"})

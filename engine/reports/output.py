@@ -16,10 +16,10 @@ from html import escape
 from importlib import resources
 from string import Template
 
-from engine.clock import local
+from engine.domain.clock import local
 from engine.reports.chart import _display_width, bar_chart, text_bars
 from engine.reports.figures import Rounding, format_rate
-from engine.reports.layout import Chart, Heading, Page, Paragraph, Table, cell_text, kind_of
+from engine.reports.blocks import Chart, Heading, Page, Paragraph, Table, cell_text, kind_of
 
 SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from engine.definition import source
+from engine.domain.definition import source
 from engine.reports.reading import Reader, load
 
 # Indicator -> the direction that is better. The first ones come from the stats row; the last three are the
@@ -268,7 +268,7 @@ def section(spec: RankingSpec, rows: list[Ranked], *, names: dict | None = None,
 def table(doc: dict, *, group_heading: str):
     """A ranking section as a table: place, group, total score, then each indicator's value and its score, side
     by side and each headed as what it is (逾期未整改（条） | 逾期未整改得分). A score nobody could get reads 不计分."""
-    from engine.reports.layout import Column, Table
+    from engine.reports.blocks import Column, Table
 
     indicators, unscored, rates = doc.get("indicators") or [], set(doc.get("unscored") or ()), set(doc.get("rates") or ())
     labels, value_labels, score_labels = (doc.get(k) or {} for k in ("labels", "value_labels", "score_labels"))

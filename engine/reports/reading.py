@@ -9,8 +9,8 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from engine.definition import source
-from engine.errors import DefinitionInvalid, InvalidInput
+from engine.domain.definition import source
+from engine.domain.errors import DefinitionInvalid, InvalidInput
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 REGION = re.compile(r"^[0-9]{2}(?:[0-9]{2}){0,2}$")
@@ -189,7 +189,7 @@ class Reader:
             self.problem(node.line_of(key), f"{where}: '{key}' must be a region code (37, 3717, 371721; quote it), "
                                             f"not {value!r}")
             return ""
-        from engine.regions import read
+        from engine.domain.regions import read
         try:
             return read(text)  # a division of the national list, as every region users give
         except InvalidInput as exc:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Iterable
 
-from engine.case import Case
+from engine.domain.case import Case
 from engine.reports.figures import RECTIFIED_BASES, Counts
 
 # What a report may group by, and the register column each one reads (regions roll up from the county code).

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from engine import regions
+from engine.domain import regions
 from engine.reports.campaign import THRESHOLD_KINDS, Campaign, Target
 from engine.reports.figures import DEFAULT_ROUNDING, Rounding, format_rate, rate
 

@@ -14,7 +14,7 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, select
 
-from engine.errors import NotFound
+from engine.domain.errors import NotFound
 from engine.store.tables import UTCDateTime
 
 

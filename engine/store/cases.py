@@ -1,6 +1,6 @@
 """Cases and their events in the database: the register's rows, read and written with prepared statements.
 
-The unit of work (`engine/unit.py`) is the only writer: it inserts new cases and events and updates each
+The unit of work (`engine/app/unit.py`) is the only writer: it inserts new cases and events and updates each
 projection `WHERE version = :expected`, in batches, in the caller's transaction; a lost race becomes
 `Conflict`. Reads for the register's filters are built here, so no SQL lives outside `engine/store/`.
 """
@@ -12,10 +12,10 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from engine.case import Case, digest
-from engine.errors import Conflict, NotFound
-from engine.events import Event
-from engine.actor import Actor
+from engine.domain.case import Case, digest
+from engine.domain.errors import Conflict, NotFound
+from engine.domain.events import Event
+from engine.domain.actor import Actor
 from engine.store.prepared import Prepared
 from engine.store.tables import cases, counters, events, users
 

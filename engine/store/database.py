@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, StatementError
 
-from engine.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
+from engine.domain.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
 
 # The advisory lock PostgreSQL's database set-ups take in turn (any constant; "hazard" in ASCII).
 SCHEMA_LOCK = 0x68617A617264
@@ -98,7 +98,7 @@ class Store:
         except DBAPIError as exc:
             raise self._translate(exc) from exc
         except (UnicodeEncodeError, StatementError) as exc:
-            # The last line of defence: the engine refuses such text where it enters (engine/limits.py),
+            # The last line of defence: the engine refuses such text where it enters (engine/domain/limits.py),
             # but a value that slipped past (an environment variable) must not become a traceback.
             if isinstance(exc, UnicodeEncodeError) or isinstance(getattr(exc, "orig", None), UnicodeEncodeError):
                 raise InvalidInput("a value is not UTF-8 text (an undecodable byte in an argument or a "

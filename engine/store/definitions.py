@@ -10,12 +10,12 @@ from sqlalchemy.engine import Connection
 
 from typing import TYPE_CHECKING
 
-from engine.errors import NotFound
+from engine.domain.errors import NotFound
 from engine.store.prepared import Prepared
 from engine.store.tables import calendars, workflow_versions
 
 if TYPE_CHECKING:
-    from engine.calendar import WorkCalendar
+    from engine.domain.calendar import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def load_calendar(conn: Connection, digest: str) -> "WorkCalendar":
     row = conn.execute(select(calendars.c.data).where(calendars.c.content_hash == digest)).first()
     if row is None:
         raise NotFound(f"no working-day calendar {digest[:12]} stored", kind="calendar", key=digest)
-    from engine.calendar import WorkCalendar
+    from engine.domain.calendar import WorkCalendar
     return WorkCalendar.from_data(row.data)
 
 

@@ -1,5 +1,5 @@
 """The hazards a ledger import already holds: found by the sheet's own code (隐患编号, the `ledger_id` column) or
-by enterprise and found time; engine/ledger/recognition.py decides which row is which.
+by enterprise and found time; engine/ledger/app_recognition.py decides which row is which.
 
 Hazards only (no linked interviews or posted supervisions) and not voided ones: a case voided as a mistake
 does not keep its row out of a corrected sheet. Both reads take a few hundred keys a statement, each served by

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
-from engine.errors import Conflict
+from engine.domain.errors import Conflict
 from engine.store.tables import UTCDateTime
 
 

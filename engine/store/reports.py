@@ -20,8 +20,8 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
-from engine.case import Case
-from engine.events import Event
+from engine.domain.case import Case
+from engine.domain.events import Event
 from engine.reports.figures import Counts
 from engine.reports.tally import CaseScope
 from engine.store import cases as case_store

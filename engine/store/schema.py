@@ -1,7 +1,7 @@
 """The schema's version: which revision a database is at, and carrying it forward with Alembic.
 
 A new database gets today's tables (`METADATA.create_all`) and is stamped with the newest revision; a
-database an earlier release made is upgraded revision by revision (`engine/store/migrations/versions/`).
+database an earlier release made is upgraded revision by revision (`engine/store/schema_migrations/versions/`).
 The first release kept no revision: a database with its tables and no `alembic_version` is at `0001`.
 Reading the revision is plain SQL, so only `init` and `db ...` pay for importing Alembic.
 """
@@ -11,11 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import inspect, text
 
-from engine.errors import StoreError
+from engine.domain.errors import StoreError
 
 HEAD = "0005"      # the newest revision; a test checks Alembic's scripts agree
 FIRST = "0001"     # the first release's schema, which wrote no revision
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent / "schema_migrations"
 
 
 def all_metadata():

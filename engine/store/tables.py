@@ -86,7 +86,7 @@ counters = Table(
     Column("last", Integer, nullable=False),
 )
 
-# The register: the projection of each case's events (`engine.case.apply`), one row per case.
+# The register: the projection of each case's events (`engine.domain.case.apply`), one row per case.
 cases = Table(
     "hazard_case", METADATA,
     Column("id", String, primary_key=True),
@@ -129,7 +129,7 @@ cases = Table(
     _ts("acted_at", nullable=True),
     _ts("closed_at", nullable=True),
     Column("last_hash", String, nullable=False),
-    # engine.case.digest of the projection the row holds: a command compares it (and last_hash with the hash of
+    # engine.domain.case.digest of the projection the row holds: a command compares it (and last_hash with the hash of
     # the case's last event) when it loads the row, and refuses a row edited by hand.
     Column("row_hash", String),
     Index("ix_case_state_region", "state", "region"),
@@ -193,7 +193,7 @@ sweeps = Table(
     Column("max_late_seconds", Float, nullable=False, default=0.0),
 )
 
-# The users' log (engine/grants.py): every grant hash-chained in one sequence. `app_user`, `user_token`,
+# The users' log (engine/domain/grants.py): every grant hash-chained in one sequence. `app_user`, `user_token`,
 # `user_password` and `setting` are its projection, written in the same transaction; the seq key makes a
 # second writer of the same grant number fail.
 user_grants = Table(
@@ -259,7 +259,7 @@ def declare_partial_indexes() -> None:
             "ix_case_open_region_due", c.region, c.due_at, postgresql_ops={"region": "text_pattern_ops"},
             postgresql_where=and_(c.is_final.is_(False), c.met_at.is_(None), c.rectified_at.is_(None)),
             sqlite_where=text("0")))
-        # The other branch of the overdue condition (engine/store/register.py): the few open cases whose clock
+        # The other branch of the overdue condition (engine/store/case_search.py): the few open cases whose clock
         # was paused after their due time. Its predicate compares two columns, which an index holds but cannot
         # search.
         paused = and_(c.is_final.is_(False), c.paused_at.isnot(None), c.due_at <= c.paused_at)

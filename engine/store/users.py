@@ -1,7 +1,7 @@
 """Who may act and where: the users' log (`user_grant`) and its projection, the users, tokens and passwords.
 
 `record` appends a sealed grant and applies it to the tables in the caller's transaction, mirroring
-`engine.grants.apply`; `audit verify` folds the log and compares (`projection`). A disabled user's row
+`engine.domain.grants.apply`; `audit verify` folds the log and compares (`projection`). A disabled user's row
 leaves `app_user` (the table is who may act); the log keeps them, and an `enable` writes the row again.
 """
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from engine.credentials import digest
-from engine.errors import PermissionDenied, TamperDetected
-from engine.grants import Grant
-from engine.actor import Actor
+from engine.domain.credentials import digest
+from engine.domain.errors import PermissionDenied, TamperDetected
+from engine.domain.grants import Grant
+from engine.domain.actor import Actor
 from engine.store import settings as setting_store
 from engine.store.prepared import Prepared
 from engine.store.tables import user_grants, user_passwords, user_tokens, users
@@ -164,7 +164,7 @@ def setting_grant(conn: Connection, key: str) -> Grant | None:
 def setting(conn: Connection, key: str) -> str | None:
     """A database setting (`drill`, `require_token`), as the users' log granted it: a row edited, added or
     deleted outside the engine is refused (exit 10) rather than obeyed."""
-    from engine.grants import setting_problem
+    from engine.domain.grants import setting_problem
     value = setting_store.get(conn, key)
     problem = setting_problem(key, value, setting_grant(conn, key))
     if problem:
@@ -175,7 +175,7 @@ def setting(conn: Connection, key: str) -> str | None:
 def checked_actor(conn: Connection, name: str, actor: Actor | None) -> Actor | None:
     """`actor` (the users table's row of `name`, None when there is none) if the users' log agrees; else
     TamperDetected: a user promoted, moved or revived in the table alone grants nothing."""
-    from engine.grants import account_problem
+    from engine.domain.grants import account_problem
     problem = account_problem(name, actor, standing(conn, name))
     if problem:
         raise TamperDetected(f"{problem}; nothing was done", rule="user")
@@ -202,7 +202,7 @@ def password_hash(conn: Connection, name: str) -> str | None:
 
 
 def projection(conn: Connection) -> dict:
-    """The tables in the shape `engine.grants.compare` takes."""
+    """The tables in the shape `engine.domain.grants.compare` takes."""
     return {
         "users": {r.name: (_split(r.roles), _split(r.regions), r.created_at)
                   for r in conn.execute(select(users))},

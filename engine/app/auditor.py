@@ -1,0 +1,334 @@
+"""The auditor (*app*): replays, chain verification, traces and dossiers, fed from the store in one snapshot.
+
+The arithmetic is pure (`engine/domain/accountability.py`, `engine/domain/replay.py`, `engine/domain/dossier.py`); this module only
+reads, through `engine/store/audit_reads.py` and `engine/store/cases.py`, and hands the rows to it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import groupby
+from typing import Callable, Iterable, Iterator
+
+from engine.app.accounts import users_log_breaks
+from engine.domain.accountability import CaseFile, Tally, trace, verify_stream
+from engine.domain.proofs import column_differences, rung_differences, settled
+from engine.domain.case import Case
+from engine.domain.errors import NotFound
+from engine.domain.events import ChainBreak, Event
+from engine.domain.replay import DefinitionFor, InconsistentLog, RungView, fired_rungs, open_rungs, replay, taken_until
+from engine.domain.values import read_case_id
+
+
+@dataclass(frozen=True)
+class CaseReplay:
+    case_id: str
+    as_of: datetime | None
+    case: Case | None            # as of the moment; None when not reported yet then (or the log is inconsistent)
+    events: int                  # events in force at the moment
+    total_events: int
+    rungs: list[RungView]
+    linked: list[Case]           # linked cases as they stood at the moment
+    differences: list[str]       # stored projection against the replay of the whole log; empty when they agree
+
+    @property
+    def agrees(self) -> bool:
+        return not self.differences
+
+
+@dataclass
+class ReplayReport:
+    cases: int = 0
+    events: int = 0
+    disagreements: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+@dataclass
+class VerifyReport:
+    tally: Tally
+    breaks: list[ChainBreak]
+
+
+@dataclass(frozen=True)
+class AnchorCheck:
+    """A published anchor against today's log at the same moment: `differences` empty when it holds."""
+
+    published: object            # engine.domain.anchor.Anchor
+    today: object
+    differences: list[str]
+    by_case: bool                # the published heads were given, so cases are named
+
+    @property
+    def holds(self) -> bool:
+        return not self.differences
+
+
+class Auditor:
+    """Audits over an engine's store and definitions, each in one read snapshot."""
+
+    def __init__(self, engine, *, batch: int = 500):
+        self.engine = engine
+        self.batch = batch  # stored cases compared per query in `replay_all`
+
+    def _definitions(self, conn) -> DefinitionFor:
+        registry = self.engine.registry
+        return lambda workflow, version: registry.loaded(conn, workflow, version).definition
+
+    @staticmethod
+    def _standing(conn):
+        """Who each user was over time, from the users' log: every event's signer is replayed against it."""
+        from engine.domain.grants import standing
+        from engine.store import users as user_store
+        return standing(user_store.grants(conn))
+
+    def count_cases(self) -> int:
+        from engine.store import audit_reads as audit_store
+        with self.engine.store.read() as conn:
+            return audit_store.count_cases(conn)
+
+    def count_events(self) -> int:
+        from engine.store import audit_reads as audit_store
+        with self.engine.store.read() as conn:
+            return audit_store.count_events(conn)
+
+    def replay_case(self, case_id: str, *, as_of: datetime | None = None, now: datetime | None = None) -> CaseReplay:
+        from engine.store import audit_reads as audit_store
+        from engine.store import cases as case_store
+
+        case_id = read_case_id(case_id)
+        with audit_store.snapshot(self.engine.store) as conn:
+            case_store.load(conn, case_id)  # NotFound when there is no such case
+            stored = case_store.rows_of(conn, [case_id])[case_id]
+            log = audit_store.events_of(conn, case_id)
+            definitions = self._definitions(conn)
+            differences, view, full = _replayed_against(stored, log, definitions, as_of, self._standing(conn))
+            if full is not None:
+                fired = [(e.data["clock"], e.data["cycle"], e.data["rung"], e.data.get("status", "fired"), e.at)
+                         for e in log if e.trigger == "escalate"]
+                differences += self._rung_problems(conn, full, fired, audit_store.rungs_of(conn, [case_id]).get(
+                    case_id, ()))
+            moment = as_of or now or self.engine.clock.now()
+            rungs = fired_rungs(log, as_of=as_of, decisions=view.decisions if view is not None else None)
+            if view is not None:
+                run = self.engine.registry.loaded(conn, view.workflow, view.workflow_version)
+                rungs += open_rungs(view, run.definition, run.calendar, as_of=moment)
+            linked = []
+            for linked_id in case_store.linked_ids(conn, case_id):
+                try:
+                    found = replay(audit_store.events_of(conn, linked_id), definitions, as_of=as_of)
+                except InconsistentLog:
+                    found = case_store.load(conn, linked_id)  # shown as stored; its own replay names the problem
+                if found is not None:
+                    linked.append(found)
+        in_force = sum(1 for _ in taken_until(log, as_of))
+        return CaseReplay(case_id, as_of, view, in_force, len(log), rungs, linked, differences)
+
+    def replay_all(self, *, on_case: Callable[[], None] | None = None) -> ReplayReport:
+        """Replay every case and compare it with its stored row; every disagreement is collected."""
+        from engine.store import audit_reads as audit_store
+        from engine.store import cases as case_store
+
+        report = ReplayReport()
+        with audit_store.snapshot(self.engine.store) as conn:
+            definitions, signers = self._definitions(conn), self._standing(conn)
+            pending: list[tuple[str, Case | None, list[str]]] = []
+
+            def flush():
+                ids = [case_id for case_id, _, _ in pending]
+                stored = case_store.rows_of(conn, ids)
+                stored_rungs = audit_store.rungs_of(conn, ids)
+                for case_id, replayed, problems in pending:
+                    if case_id not in stored:
+                        problems = problems + ["events of a case that has no case row"]
+                    elif replayed is not None:
+                        case, log = replayed
+                        problems = problems + column_differences(stored[case_id], case_store.case_values(case))
+                        problems = problems + self._rung_problems(conn, case, log, stored_rungs.get(case_id, ()))
+                    if problems:
+                        report.disagreements.append((case_id, problems))
+                pending.clear()
+
+            for case_id, log in groupby(audit_store.all_events(conn), key=lambda e: e.case_id):
+                counted = _escalations(_counting(log, report), fired := [])
+                try:
+                    pending.append((case_id, (replay(counted, definitions, standing=signers), fired), []))
+                except (InconsistentLog, NotFound) as exc:  # NotFound: a definition it ran under is gone
+                    pending.append((case_id, None, [_problem_of(exc)]))
+                    for _ in counted:  # the rest of its log still counts as read
+                        pass
+                report.cases += 1
+                if on_case:
+                    on_case()
+                if len(pending) >= self.batch:
+                    flush()
+            flush()
+            for case_id, (version, _) in audit_store.heads_without_events(conn):
+                report.cases += 1
+                report.disagreements.append((case_id, [f"the case is at version {version} but has no events"]))
+                if on_case:
+                    on_case()
+        return report
+
+    def _rung_problems(self, conn, case: Case, fired: list, rows) -> list[str]:
+        """The case's rung rows against the ladder's plan from its replayed clocks and its escalate events."""
+        from engine.domain.escalation import ladder
+        run = self.engine.registry.loaded(conn, case.workflow, case.workflow_version)
+        planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired,
+                              self.engine.registry.calendar_of(conn, case, run)) if run.definition.clocks else []
+        return rung_differences(rows, planned, settled(fired, case.decisions))
+
+    def verify(self, *, on_events: Callable[[int], None] | None = None) -> VerifyReport:
+        from engine.store import audit_reads as audit_store
+
+        tally = Tally()
+        with audit_store.snapshot(self.engine.store) as conn:
+            rows = audit_store.events_with_heads(conn)
+            if on_events:
+                rows = _reporting(rows, on_events)
+            used: dict[tuple[str, int], set[str]] = {}
+            breaks = list(verify_stream(_noting_definitions(rows, used),
+                                        heads_without_events=audit_store.heads_without_events(conn), tally=tally))
+            breaks += _stored_records_problems(conn, used)
+            breaks += users_log_breaks(conn)  # the users' log and its tables (engine/app/accounts.py)
+        return VerifyReport(tally, breaks)
+
+    def anchor(self, *, as_of: datetime | str | None = None):
+        """The event log's anchor at `as_of` (a datetime or a time as `--as-of` takes it; default: the engine's now,
+        to the second) and its heads."""
+        from engine.domain import anchor
+        from engine.domain.clock import parse_time
+        from engine.store import audit_reads as audit_store
+
+        as_of = parse_time(as_of) if isinstance(as_of, str) else as_of
+        moment = as_of or self.engine.clock.now().replace(microsecond=0)
+        with audit_store.snapshot(self.engine.store) as conn:
+            heads, events = audit_store.chain_heads(conn, as_of=moment)
+            users = anchor.users_head(audit_store.users_head(conn, as_of=moment))
+            definitions = anchor.definitions_digest(*audit_store.stored_definitions(conn, as_of=moment))
+        return anchor.compute(heads, events=events, as_of=moment, users=users, definitions=definitions)
+
+    def check_anchor(self, published: str, *, heads: str | None = None) -> AnchorCheck:
+        """Today's log against a published anchor line (and, to name cases, the heads file published with it)."""
+        from engine.domain import anchor
+        from engine.store import audit_reads as audit_store
+
+        claimed = anchor.parse(published)
+        claimed_heads = anchor.parse_heads(heads, claimed) if heads is not None else None
+        today, current = self.anchor(as_of=claimed.as_of)
+        grant_today = None
+        if claimed.users is not None and claimed.users[0] > 0:
+            with self.engine.store.read() as conn:
+                grant_today = audit_store.grant_hash(conn, claimed.users[0])
+        return AnchorCheck(claimed, today, anchor.compare(claimed, today, published_heads=claimed_heads,
+                                                          current_heads=current, published_grant_today=grant_today),
+                           claimed_heads is not None)
+
+    def case_file(self, case_id: str) -> CaseFile:
+        """Everything a trace or a dossier reads about one case, from one snapshot."""
+        from engine.store import audit_reads as audit_store
+        from engine.store import cases as case_store
+
+        registry, case_id = self.engine.registry, read_case_id(case_id)
+        with audit_store.snapshot(self.engine.store) as conn:
+            stored = case_store.load(conn, case_id)
+            log = audit_store.events_of(conn, case_id)
+            linked = [(case_store.load(conn, i), audit_store.events_of(conn, i))
+                      for i in case_store.linked_ids(conn, case_id)]
+            runs = {}
+            for event in log + [e for _, events in linked for e in events]:
+                key = (event.workflow, event.workflow_version)
+                if key not in runs:
+                    runs[key] = registry.loaded(conn, *key)
+            current = runs.get((stored.workflow, stored.workflow_version)) \
+                or registry.loaded(conn, stored.workflow, stored.workflow_version)
+        return CaseFile(stored, log, linked, lambda workflow, version: runs[(workflow, version)].definition,
+                        current.calendar)
+
+    def trace_case(self, case_id: str, *, as_of: datetime | str | None = None) -> tuple[Case, dict]:
+        if isinstance(as_of, str):
+            from engine.domain.clock import parse_time
+            as_of = parse_time(as_of, field="as_of")
+        found = self.case_file(case_id)
+        return found.stored, trace(found.log, found.definition_for, until=as_of or self.engine.clock.now())
+
+    def dossier(self, case_id: str, *, now: datetime | None = None) -> dict:
+        from engine.domain.dossier import dossier_data
+
+        return dossier_data(self.case_file(case_id), generated_at=now or self.engine.clock.now())
+
+
+def _replayed_against(stored: dict, log: list[Event], definitions: DefinitionFor, as_of: datetime | None,
+                      signers=None):
+    """(differences between the stored row and the full replay, the case as of `as_of`, the full replay)."""
+    from engine.store.cases import case_values
+    try:
+        full = replay(log, definitions, standing=signers)
+    except (InconsistentLog, NotFound) as exc:
+        return [_problem_of(exc)], None, None
+    differences = column_differences(stored, case_values(full)) if full is not None else ["the case has no events"]
+    return differences, full if as_of is None else replay(log, definitions, as_of=as_of), full
+
+
+def _problem_of(exc: Exception) -> str:
+    if isinstance(exc, NotFound):
+        return f"cannot be replayed: {exc} (a stored definition removed?)"
+    return exc.message
+
+
+def _noting_definitions(rows, used: dict) -> Iterator:
+    """The verify stream, noting each (workflow, version) its events ran under, with the text hashes the
+    report events sealed for it."""
+    last = None
+    for row in rows:
+        event = row[0]
+        key = (event.workflow, event.workflow_version)
+        if key != last:
+            used.setdefault(key, set())
+            last = key
+        if event.trigger == "report" and isinstance(event.data, dict) and event.data.get("definition"):
+            used[key].add(event.data["definition"])
+        yield row
+
+
+def _counting(events: Iterable[Event], report: ReplayReport) -> Iterator[Event]:
+    for event in events:
+        report.events += 1
+        yield event
+
+
+def _reporting(rows, on_events: Callable[[int], None], every: int = 10000):
+    count = 0
+    for row in rows:
+        yield row
+        count += 1
+        if count == every:
+            on_events(count)
+            count = 0
+    if count:
+        on_events(count)
+
+
+def _escalations(events: Iterable[Event], into: list) -> Iterator[Event]:
+    """Pass the events through, noting (clock, cycle, rung, status, at) of every escalate event on the way."""
+    for event in events:
+        if event.trigger == "escalate":
+            d = event.data
+            into.append((d["clock"], d["cycle"], d["rung"], d.get("status", "fired"), event.at))
+        yield event
+
+
+def _stored_records_problems(conn, used: dict[tuple[str, int], set[str]]) -> list[ChainBreak]:
+    """Stored definitions and calendars against their hashes, and every definition the events ran under still
+    stored; the register's numbering against its counters."""
+    from engine.domain.calendar import WorkCalendar
+    from engine.domain.proofs import calendar_problems, definition_problems, missing_definitions, numbering_gaps
+    from engine.store import audit_reads as audit_store
+
+    texts = audit_store.definition_texts(conn)
+    found = [ChainBreak("(definitions)", 0, p) for p in definition_problems(texts)]
+    found += [ChainBreak("(definitions)", 0, p) for p in missing_definitions(used, texts)]
+    found += [ChainBreak("(calendars)", 0, p) for p in calendar_problems(
+        audit_store.calendar_data(conn), lambda data: WorkCalendar.from_data(data).content_hash)]
+    found += [ChainBreak(p.split(":", 1)[0], 0, p.split(": ", 1)[1])
+              for p in numbering_gaps(audit_store.counters(conn), audit_store.case_ids(conn))]
+    return found

@@ -1,0 +1,225 @@
+"""The case as a value, and `apply`: the one fold that turns an event into the next projection.
+
+The stored case row is exactly `apply` folded over the case's events; the unit of work uses the same
+function to write the row, so replay and projection cannot drift apart.
+
+Overdue has one definition, used by the register, the reports, the trace and the ladder alike: a case is
+overdue at T when it is open, its deadline's obligation is not met (the clock on the `deadline` field has not
+stopped, the case is not rectified) and `due_at <= (paused_at or T)`, where `due_at` is the deadline moved
+later by the time that clock spent paused. While paused, a case is overdue only if it already was when the
+pause began: paused time moves the deadline by exactly as much as it lasts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from typing import TYPE_CHECKING
+
+from engine.domain.clock import UTC, deadline_instant
+from engine.domain.escalation import clocks, decisions as decided
+from engine.domain.events import GENESIS, Event, canonical
+
+if TYPE_CHECKING:
+    from engine.domain.definition.model import Definition
+
+# Engine triggers: recorded by the engine itself, not signatures of a workflow step.
+ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar", "decide", "void", "correct"})
+# What `hazard case correct` may change: the attributes a case is counted and found by, as reported.
+CORRECTABLE = ("title", "enterprise", "region", "industry", "source")
+
+# Events the engine records on its own schedule: a person's back-filled record of an earlier moment may come
+# after them in the log (the scheduler's reminder does not block the paper verification dated before it).
+UNBLOCKING_TRIGGERS = frozenset({"escalate"})
+
+# In a back-dated event's data: it is judged at its recording (engine/app/backfill.py), the on-time judgment too.
+JUDGED = "judged_on_record"
+
+# The five implementations (五落实) of a major hazard, as the case's fields hold them.
+FIVE_IMPLEMENTATIONS = ("responsible_unit", "responsible_person", "measures", "funds", "deadline", "emergency_plan")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    workflow: str
+    workflow_version: int
+    state: str
+    version: int = 0          # = seq of the last event; optimistic concurrency
+    level: str = ""
+    title: str = ""
+    enterprise: str = ""
+    region: str = ""
+    industry: str = ""
+    source: str = ""
+    found_at: datetime | None = None
+    fields: dict = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+    signers: dict = field(default_factory=dict)   # trigger -> actor of its most recent firing
+    clocks: dict = field(default_factory=dict)    # clock name -> ClockState as dict
+    fired: tuple[tuple[str, int, str], ...] = ()  # (clock, cycle, rung) already fired or skipped
+    parent_id: str | None = None
+    calendar: str | None = None   # content hash of the working-day calendar its due times are counted with
+    is_final: bool = False
+    due_at: datetime | None = None        # the deadline, moved later by the time its clock spent paused
+    paused_at: datetime | None = None     # the deadline's clock is paused since then
+    met_at: datetime | None = None        # the deadline's clock stopped then: the obligation was met
+    rectified_at: datetime | None = None  # entered a rectified state (rectification complete)
+    accepted_at: datetime | None = None   # entered an accepted state (the department verified it)
+    voided_at: datetime | None = None     # voided (a duplicate, a mistake): out of every figure, list and ladder
+    judged_at: datetime | None = None     # a back-dated record that met the deadline counts from its recording
+    decisions: dict = field(default_factory=dict)  # proposals and extension applications, and what became of them
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    acted_at: datetime | None = None      # the last event a person (not the scheduler) recorded took effect then
+    closed_at: datetime | None = None
+    last_hash: str = GENESIS
+
+    @property
+    def deadline(self) -> str | None:
+        return self.fields.get("deadline")
+
+    @property
+    def deadline_at(self) -> datetime | None:
+        return deadline_instant(self.deadline) if self.deadline else None
+
+    @property
+    def is_hazard(self) -> bool:
+        """A hazard, not a case the escalation ladder opened from one (an interview, a posted supervision: they
+        have a parent). Reports count hazards only; the five implementations are a hazard's duty."""
+        return self.parent_id is None
+
+    @property
+    def owes_implementations(self) -> bool:
+        """The five implementations apply: a major hazard. A linked interview or posted supervision carries
+        its hazard's level, for counting, but not the hazard's duties."""
+        return self.level == "major" and self.is_hazard
+
+    @property
+    def missing_implementations(self) -> list[str]:
+        """Which of the five implementations (五落实: unit, person, measures, funds, time limit, plan) a major
+        hazard lacks: a ledger kept by hand rarely has them all, and the import records what the sheet has.
+        Empty for a case they do not apply to (`owes_implementations`)."""
+        if not self.owes_implementations:
+            return []
+        return [name for name in FIVE_IMPLEMENTATIONS if not self.fields.get(name)]
+
+    def overdue(self, now: datetime) -> bool:
+        """Open, not met, and past its deadline counting paused time (see the module docstring)."""
+        if self.is_final or self.met_at or self.rectified_at or self.due_at is None or self.voided_at:
+            return False
+        return self.due_at <= (self.paused_at or now)
+
+
+def apply(case: Case | None, event: Event, definition: Definition) -> Case:
+    """The case after `event`, under `definition` (the version the event ran with)."""
+    data = event.data
+    if event.trigger == "report":
+        attrs = data["case"]
+        case = Case(
+            id=event.case_id, workflow=event.workflow, workflow_version=event.workflow_version,
+            state=event.to_state, level=attrs["level"], title=attrs["title"], enterprise=attrs["enterprise"],
+            region=attrs["region"], industry=attrs["industry"], source=attrs["source"],
+            found_at=datetime.fromisoformat(attrs["found_at"]), parent_id=attrs.get("parent_id"),
+            calendar=data.get("calendar"), created_at=event.at,
+        )
+        before = None
+    else:
+        before = case
+    given = data.get("fields")
+    fields = {**case.fields, **given} if given else case.fields
+    lifts, raised = data.get("lifts"), data.get("flags")
+    flags = case.flags
+    if lifts or raised:
+        kept = [f for f in case.flags if f not in (lifts or ())]
+        flags = tuple(kept + [f for f in raised or () if f not in kept])
+    fired = case.fired
+    if event.trigger == "escalate":
+        fired = fired + ((data["clock"], data["cycle"], data["rung"]),)
+    signers = case.signers
+    # A step copied from a paper ledger was not signed by whoever imported it: it binds no separation of duties.
+    if event.trigger not in ENGINE_TRIGGERS and event.role != "import" and signers.get(event.trigger) != event.actor:
+        signers = {**signers, event.trigger: event.actor}
+    is_final = event.to_state in definition.final_states
+    calendar = data["calendar"] if event.trigger == "recalendar" else case.calendar
+    new_clocks = clocks.advance(case.clocks, event, definition)
+    voided_at = event.at if event.trigger == "void" else case.voided_at
+    record = case.decisions
+    if record or event.trigger in ("escalate", "decide", "extend", "void"):
+        record = decided.fold(record, event, new_clocks, ends=is_final or voided_at is not None)
+    corrected = {name: change["new"] for name, change in data["changes"].items()} \
+        if event.trigger == "correct" else {}
+    rectified_at = accepted_at = None
+    if event.to_state in definition.rectified_states:
+        rectified_at = (before.rectified_at if before is not None else None) or event.at
+    if event.to_state in definition.accepted_states:
+        accepted_at = (before.accepted_at if before is not None else None) or event.at
+    if before is not None and new_clocks is before.clocks and fields is before.fields and event.trigger != "migrate":
+        facts = {"due_at": before.due_at, "paused_at": before.paused_at, "met_at": before.met_at}  # unchanged
+    else:
+        facts = _deadline_facts(before, fields, new_clocks, definition, event.at)
+        if event.trigger == "void":  # its clocks stopped, but no obligation was met
+            facts["met_at"] = before.met_at
+    facts["judged_at"] = _judged(before, event, rectified_at, facts["met_at"])
+    return evolve(
+        case, state=event.to_state, version=event.seq, workflow_version=event.workflow_version,
+        fields=fields, flags=flags, signers=signers, fired=fired, clocks=new_clocks, is_final=is_final,
+        calendar=calendar, rectified_at=rectified_at, accepted_at=accepted_at, voided_at=voided_at,
+        decisions=record, **corrected,
+        updated_at=event.at, acted_at=case.acted_at if event.trigger in UNBLOCKING_TRIGGERS else event.at,
+        closed_at=event.at if is_final and not case.is_final else case.closed_at,
+        last_hash=event.hash, **facts,
+    )
+
+
+def digest(case: Case) -> str:
+    """The hash of everything a case row holds of its projection but its last event's hash (which it is compared
+    with separately): a command loading the row checks it before acting, so a hand-edited row is refused."""
+    from hashlib import sha256  # here: only a command's load and its write hash a row
+    values = {}
+    for name, value in case.__dict__.items():
+        if name == "last_hash":
+            continue
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).isoformat(timespec="microseconds")
+        elif isinstance(value, tuple):
+            value = [list(v) if isinstance(v, tuple) else v for v in value]
+        values[name] = value
+    return sha256(canonical(values)).hexdigest()
+
+
+def _judged(before: Case | None, event: Event, rectified_at, met_at) -> datetime | None:
+    """When the obligation counts as met for the on-time judgment, where a back-dated record says so: its recording
+    time (the event says `judged_on_record`, engine.app.backfill), kept while the case stays rectified or met."""
+    if rectified_at is None and met_at is None:
+        return None
+    newly = (rectified_at is not None and (before is None or before.rectified_at is None)) or \
+        (met_at is not None and (before is None or before.met_at is None))
+    if newly:
+        return event.recorded_at if event.data.get(JUDGED) else None
+    return before.judged_at if before is not None else None
+
+
+def evolve(case: Case, **changes) -> Case:
+    """`dataclasses.replace` without its per-field checks: the fold runs once per event of every replay."""
+    new = object.__new__(Case)
+    new.__dict__.update(case.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
+def _deadline_facts(before: Case | None, fields: dict, states: dict, definition: Definition,
+                    at: datetime) -> dict:
+    """due_at, paused_at and met_at of the deadline, from the clock that runs against it."""
+    spec = definition.deadline_clock
+    state = states.get(spec.name) if spec is not None else None
+    base = (state or {}).get("until") or fields.get("deadline")
+    due_at = paused_at = met_at = None
+    if base:
+        due_at = deadline_instant(base) + timedelta(seconds=(state or {}).get("paused_seconds", 0))
+    if state is not None and state["status"] == "paused":
+        paused_at = datetime.fromisoformat(state["paused_at"])
+    if state is not None and state["status"] == "stopped":
+        was = (before.clocks.get(spec.name) or {}).get("status") if before is not None else None
+        met_at = before.met_at if was == "stopped" and before.met_at else at
+    return {"due_at": due_at, "paused_at": paused_at, "met_at": met_at}

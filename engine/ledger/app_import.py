@@ -1,0 +1,343 @@
+"""`import_ledger` (*app*): a hand-kept ledger into the register; every row checked first, then all of it in one
+unit of work, or nothing.
+
+0. The import's own time is refused, as every write's, when it is later than the real time by more than
+   FUTURE_SKEW (rule `future`, engine/app/unit.py; a drill database takes it): before the file is even read.
+1. Read (`read_ledger`, pure): the reader's problems of every row.
+2. Check (`checks.py`, pure): the engine's, with the acting user and the import's time; and the file must not
+   have been imported before (same SHA-256, same sheet): that is a Conflict naming the earlier import.
+3. Recognise (`recognition.py`): rows the register holds already (the same code, or the same enterprise,
+   title and found day) are not imported again, and a row repeating an earlier one of the sheet is imported
+   once; both are reported, row by row. A copy differing by a byte, or a corrected copy, so brings in only
+   its new rows. In a real import this is read inside the write transaction, after the case-number lock two
+   imports of a year queue on, so two imports of overlapping sheets cannot both write a row.
+4. Write, in one transaction: per new row a case at the state its stage lands on (`history.py`), one event per
+   transition on the way, each dated by the sheet and signed by the importing user in the role `import`,
+   each carrying `{"import": {file, sheet, row, sha256}}`; then the import's own record (engine/store/records.py).
+   Case numbers are reserved per year in one statement; the unit is flushed every `CHUNK` rows (executemany
+   of cases, events and rungs) and forgets what it wrote, so memory does not grow with the file. A kill part
+   way leaves nothing: the transaction was never committed, and the same command completes it.
+
+Rungs of an imported open case that fell due before the import are recorded as skipped (an `escalate` event
+with status `skipped` each, and a skipped rung row), not fired: the register and the lists show the case
+overdue from its deadline on, but the engine does not summon, post, expose or suspend on the morning after an
+import for what was due months ago on paper; the rungs due after the import fire as for any case.
+"""
+from __future__ import annotations
+
+import gc
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from engine.domain.clock import iso, iso_seconds, local_date, parse_time
+from engine.domain.errors import Conflict, InvalidInput, PermissionDenied
+from engine.domain.escalation import actions, ladder
+from engine.ledger.checks import RowChecker, import_role
+from engine.ledger.history import check_workflow, instant, plan_row, state_for, workflow_for
+from engine.ledger.ledger import Ledger, read_ledger
+from engine.ledger.app_recognition import Recognition, recognise
+from engine.domain.replay import IMPORT_ROLE
+from engine.app.unit import check_not_future
+
+CHUNK = 2000
+MESSAGE_LINES = 50  # an error message lists this many problems; the report keeps them all
+
+
+@dataclass
+class ImportReport:
+    file: str
+    sheet: str | None
+    sha256: str
+    header_row: int
+    rows: int
+    valid: int
+    dry_run: bool
+    mapping: dict
+    errors: list[dict]
+    imported: int = 0
+    skipped: int = 0                # bad rows left out (--skip-invalid)
+    new: int = 0                    # valid rows not held already: imported, or to be on a dry run
+    existing: list = field(default_factory=list)   # {row, case_id, by}: held already, not imported again
+    repeated: list = field(default_factory=list)   # {row, same_as, by}: an earlier row of the sheet again
+    not_permitted: bool = False  # some row is outside what the acting user may import
+    by_level: dict = field(default_factory=dict)
+    by_state: dict = field(default_factory=dict)   # workflow -> state -> rows landing there
+    unmapped: list = field(default_factory=list)
+    first_rows: list = field(default_factory=list)
+    actor: str = ""
+    at: datetime | None = None
+    import_id: int | None = None
+    first_case: str | None = None   # the smallest case id written (by year, then number)
+    last_case: str | None = None    # the largest
+    case_ranges: list = field(default_factory=list)  # per year: {year, first, last, count}, numbers contiguous
+
+    def problems(self) -> list[str]:
+        return [f"{self.file}:{e['row']}: {e['message']}" for e in self.errors]
+
+    def document(self) -> dict:
+        """The `--json` summary."""
+        doc = {"file": self.file, "sheet": self.sheet, "sha256": self.sha256, "header_row": self.header_row,
+               "rows": self.rows, "valid": self.valid, "imported": self.imported, "skipped": self.skipped,
+               "new": self.new, "existing": self.existing, "repeated": self.repeated,
+               "errors": self.errors, "mapping": self.mapping, "dry_run": self.dry_run, "by_level": self.by_level,
+               "by_state": self.by_state, "unmapped": self.unmapped, "actor": self.actor, "at": iso(self.at)}
+        if self.dry_run:
+            doc["first_rows"] = self.first_rows
+        else:
+            doc.update(import_id=self.import_id, first_case=self.first_case, last_case=self.last_case,
+                       case_ranges=self.case_ranges)
+        return doc
+
+
+class RowsInvalid(InvalidInput):
+    """Rows that cannot be imported as they are; nothing was written. `report` has every problem."""
+
+    def __init__(self, report: ImportReport):
+        super().__init__(_listing(report), rule="rows")
+        self.report = report
+
+
+class RowsNotPermitted(PermissionDenied):
+    """Rows outside what the acting user may import (and perhaps bad ones too); nothing was written."""
+
+    def __init__(self, report: ImportReport):
+        super().__init__(_listing(report), actor=report.actor, rule="rows")
+        self.report = report
+
+
+def _listing(report: ImportReport) -> str:
+    lines = report.problems()
+    more = len(lines) - MESSAGE_LINES
+    bad = len({e["row"] for e in report.errors})
+    head = f"{report.file}: {bad} of {report.rows} rows cannot be imported; nothing was written"
+    return "\n".join([head, *lines[:MESSAGE_LINES]] + ([f"... and {more} more"] if more > 0 else []))
+
+
+def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | None = None, mapping=None,
+                  defaults: dict | None = None, dry_run: bool = False, skip_invalid: bool = False,
+                  now: datetime | str | None = None, name: str | None = None,
+                  on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Import the ledger at `path` as `actor` at the engine's time `now`; see the module docstring.
+
+    Raises RowsInvalid (exit 2) or RowsNotPermitted (exit 4) when a row is bad and `skip_invalid` is not set,
+    Conflict (exit 6) when the same bytes were imported before; with `dry_run` nothing is written either way.
+    Rows held already are reported in `existing`, not written; when every row is, nothing is written at all.
+    `on_progress(done, total)` is called as cases are written (first with done 0).
+    """
+    from engine.store import records
+    from engine.store import settings as setting_store
+    from engine.store import users as user_store
+
+    now = engine.clock.now() if now is None else parse_time(now) if isinstance(now, str) else now
+    if not actor:
+        raise PermissionDenied("no actor given", rule="actor")
+    with engine.store.read() as conn:
+        who = user_store.get_checked(conn, actor)
+        if who is None:
+            raise PermissionDenied(f"'{actor}' is not a registered user", actor=actor, rule="registered")
+        role = import_role(who)
+        # The import's own time, as every write's: not later than the real time (a dry run shows what the
+        # import would do, and it would be refused); checked before the file is read.
+        check_not_future(now, engine.recorded_clock.now(), f"the import of {name or path}",
+                         drill=lambda: setting_store.is_true(user_store.setting(conn, "drill")))
+    ledger = read_ledger(path, sheet=sheet, mapping=mapping, defaults=defaults, name=name)
+    with engine.store.read() as conn:
+        _refuse_earlier(records.earlier_import(conn, ledger.sha256, ledger.sheet), ledger)
+        workflows = sorted({workflow_for(r.values["level"]) for r in ledger.rows if r.valid})
+        definitions = [engine.registry.loaded(conn, workflow).definition for workflow in workflows]
+    config = [problem for d in definitions for problem in check_workflow(d)]
+    if config:
+        raise InvalidInput("; ".join(config), rule="workflow")
+    report, good, checker = _check(ledger, who, role, now, dry_run)
+    if report.errors and not skip_invalid:
+        raise (RowsNotPermitted if report.not_permitted else RowsInvalid)(report)
+    report.skipped = report.rows - len(good)
+    if not good:
+        return report
+    if dry_run:
+        with engine.store.read() as conn:
+            _summarise(report, recognise(conn, good), checker)
+        return report
+    _write(engine, ledger, good, checker, report, actor=who.name, now=now, on_progress=on_progress)
+    return report
+
+
+def _refuse_earlier(earlier, ledger: Ledger) -> None:
+    if earlier is None:
+        return
+    cases = f"{earlier.imported} cases"
+    if earlier.first_case:
+        first_year, last_year = _id_key(earlier.first_case)[0], _id_key(earlier.last_case)[0]
+        years = f" (ids of {first_year}-{last_year})" if first_year != last_year else ""
+        cases += f", {earlier.first_case} to {earlier.last_case}{years}"
+    where = f" (sheet {ledger.sheet})" if ledger.sheet else ""
+    raise Conflict(f"{ledger.file}{where} was already imported by {earlier.actor} at {iso_seconds(earlier.at)} "
+                   f"(import {earlier.id} of {earlier.file_name}: {cases}); nothing was written", case_id="")
+
+
+def _check(ledger: Ledger, who, role: str, now: datetime, dry_run: bool) -> tuple[ImportReport, list, RowChecker]:
+    """Every row checked; the report (errors in sheet order), the good rows and the checker (which gives their
+    canonical values again when they are written: nothing per row is kept but the row itself)."""
+    headers = {c.field: c.header for c in ledger.columns if c.field}
+    checker = RowChecker(actor=who, role=role, now=now, headers=headers, rows=ledger.rows)
+    errors, good = [], []
+    not_permitted = False
+    for row in ledger.rows:
+        for message in row.problems:
+            errors.append({"row": row.number, "message": message})
+        if not row.valid:
+            continue
+        problems, permission = checker.check(row.values)
+        if problems:
+            errors.extend({"row": row.number, "message": m} for m in problems)
+            not_permitted = not_permitted or permission
+            continue
+        good.append(row)
+    report = ImportReport(
+        file=ledger.file, sheet=ledger.sheet, sha256=ledger.sha256, header_row=ledger.header_row,
+        rows=len(ledger.rows), valid=len(good), dry_run=dry_run, mapping=ledger.mapping(), errors=errors,
+        unmapped=ledger.unmapped(), actor=who.name, at=now, not_permitted=not_permitted)
+    return report, good, checker
+
+
+def _summarise(report: ImportReport, found: Recognition, checker: RowChecker) -> None:
+    """What the new rows come to (by level, by state, the first of them) and which rows are held or repeated."""
+    levels, states = Counter(), Counter()
+    for row in found.new:
+        level = row.values["level"]
+        levels[level] += 1
+        states[(workflow_for(level), state_for(workflow_for(level), row.progress))] += 1
+    by_state: dict = {}
+    for (workflow, state), count in sorted(states.items()):
+        by_state.setdefault(workflow, {})[state] = count
+    report.by_level = {level: levels[level] for level in ("major", "general") if levels[level]}
+    report.by_state = by_state
+    report.new, report.existing, report.repeated = len(found.new), found.existing, found.repeated
+    report.first_rows = [{"row": r.number, "state": state_for(workflow_for(r.values["level"]), r.progress),
+                          "values": checker.canonical(r.values)} for r in found.new[:5]]
+
+
+def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: ImportReport, *, actor: str,
+           now: datetime, on_progress) -> None:
+    from engine.store import records
+    from engine.store import rungs as rung_store
+
+    sheet = ledger.sheet
+    tag = f"import-{ledger.sha256[:12]}"
+    with _collector_paused(), engine.unit() as unit:
+        for year in sorted({local_date(instant(r.values["found_at"])).year for r in good}):
+            unit.reserve_case_ids(year, 0)  # no number yet: the lock two imports of one year queue on (PostgreSQL)
+        _refuse_earlier(records.earlier_import(unit.conn, ledger.sha256, sheet), ledger)
+        found = recognise(unit.conn, good)  # after the lock: what another import wrote meanwhile is seen
+        _summarise(report, found, checker)
+        good = found.new
+        if not good:
+            return  # every row is held already: nothing is written, not even an import record
+        years = Counter(local_date(instant(r.values["found_at"])).year for r in good)
+        for year, count in sorted(years.items()):
+            unit.reserve_case_ids(year, count)
+        unit.actor(actor)
+        runs = {w: unit.run(w) for w in {workflow_for(r.values["level"]) for r in good}}
+        ranges: dict[int, list] = {}  # year -> [first, last, count] of the ids written
+        settled: list[dict] = []
+        total = len(good)
+        if on_progress:
+            on_progress(0, total)
+        for done, row in enumerate(good, start=1):
+            values = checker.canonical(row.values)
+            run = runs[workflow_for(values["level"])]
+            source = {"file": Path(ledger.file).name, "sheet": sheet, "row": row.number, "sha256": ledger.sha256}
+            case = _case_of(unit, run, row, values, source, actor=actor, now=now, tag=tag, settled=settled)
+            _count_id(ranges, case.id)
+            if done % CHUNK == 0:
+                _flush(unit, settled, rung_store)
+                if on_progress:
+                    on_progress(done, total)
+        _flush(unit, settled, rung_store)
+        report.case_ranges = [{"year": year, "first": ranges[year][0], "last": ranges[year][1], "count": ranges[year][2]}
+                              for year in sorted(ranges)]
+        first = report.case_ranges[0]["first"] if ranges else None
+        last = report.case_ranges[-1]["last"] if ranges else None
+        report.imported, report.first_case, report.last_case = len(good), first, last
+        report.import_id = records.record_import(unit.conn, records.LedgerImport(
+            sha256=ledger.sha256, file_name=Path(ledger.file).name, sheet=sheet or "", rows=report.rows,
+            imported=report.imported, skipped=report.skipped, actor=actor, at=now,
+            recorded_at=engine.recorded_clock.now(), first_case=first, last_case=last))
+    if on_progress:
+        on_progress(total, total)
+
+
+def _id_key(case_id: str) -> tuple[int, int]:
+    """HZ-2026-000012 -> (2026, 12): ids ordered by year, then number (not by the sheet's row order)."""
+    _, year, number = case_id.split("-")
+    return int(year), int(number)
+
+
+def _count_id(ranges: dict, case_id: str) -> None:
+    year = _id_key(case_id)[0]
+    span = ranges.get(year)
+    if span is None:
+        ranges[year] = [case_id, case_id, 1]
+        return
+    if _id_key(case_id) < _id_key(span[0]):
+        span[0] = case_id
+    if _id_key(case_id) > _id_key(span[1]):
+        span[1] = case_id
+    span[2] += 1
+
+
+@contextmanager
+def _collector_paused():
+    """No cyclic garbage collection while the rows are written: the objects of a chunk die by reference count
+    when it is flushed, and the collector would otherwise walk the whole ledger's rows again and again (about a
+    tenth of the import's time on 100,000 rows). Restored as it was afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _flush(unit, settled: list, rung_store) -> None:
+    unit.flush()
+    if settled:
+        rung_store.insert_settled(unit.conn, settled)
+        settled.clear()
+    unit.forget()
+
+
+def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: datetime, tag: str, settled: list):
+    """One row's case: the report, the steps to its state, the rungs already due recorded as skipped."""
+    definition = run.definition
+    plan = plan_row(values, row.progress, definition)
+    case = unit.create(run, actor=actor, role=IMPORT_ROLE, attrs=plan.attrs, fields=plan.report_fields,
+                       at=plan.found_at, extra={"import": source}, sync=False)
+    for step in plan.steps:
+        event = unit.event(case, trigger=step.trigger, to_state=step.to_state, actor=actor, role=IMPORT_ROLE,
+                           at=step.at, data={"fields": step.fields, "import": source}, run=run)
+        case = unit.append(case, [event], run, sync=False)
+    if not definition.clocks or case.is_final:
+        return case  # a case imported closed has nothing left to escalate: no rung rows (not even cancelled ones)
+    if any(c.get("status") == "running" for c in case.clocks.values()):
+        rungs = {(r.clock, r.name): (i, r) for i, r in enumerate(definition.rungs)}
+        due = [p for p in ladder.plan(definition, case.clocks, case.fields, case.fired, unit.calendar_of(case, run))
+               if p.status == "pending" and p.due_at is not None and p.due_at <= now]
+        for planned in sorted(due, key=lambda p: (p.due_at, rungs[(p.clock, p.rung)][0])):  # the ladder's order
+            rung = rungs[(planned.clock, planned.rung)][1]
+            out = actions.outcome(case, rung, cycle=planned.cycle, due_at=planned.due_at, decision="skip", now=now,
+                                  sweep_id=tag)
+            data = {**out.data, "reason": "due before the import", "import": source}
+            event = unit.event(case, trigger="escalate", to_state=case.state, actor=actor, role=IMPORT_ROLE, at=now,
+                               data=data, run=run)
+            case = unit.append(case, [event], run, sync=False)
+            settled.append({"case_id": case.id, "clock": planned.clock, "cycle": planned.cycle, "rung": planned.rung,
+                            "action": planned.action, "due_at": planned.due_at, "provisional": planned.provisional,
+                            "status": "skipped", "fired_at": now, "sweep_id": tag})
+    unit.sync_rungs(case, run)
+    return case

@@ -1,0 +1,177 @@
+"""The streaming reads auditors need: every event in (case, seq) order with its case's head, in one snapshot.
+
+An audit reads millions of rows: they come in batches (`yield_per`, a server-side cursor on PostgreSQL)
+and are turned into events by position, not by name, because that conversion runs once per row.
+On PostgreSQL the whole audit reads one REPEATABLE READ snapshot, so a case advanced meanwhile can
+neither look tampered with (new event, old head) nor disagree with its replay.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import bindparam, column, exists, func, select, table
+from sqlalchemy.engine import Connection
+
+from engine.domain.events import Event
+from engine.store.database import Store
+from engine.store.prepared import Prepared
+from engine.store.tables import UTCDateTime, cases, events
+
+# The Event dataclass takes its fields in this order; rows are built by position.
+EVENT_COLUMNS = (events.c.case_id, events.c.seq, events.c.trigger, events.c.from_state, events.c.to_state,
+                 events.c.actor, events.c.role, events.c.at, events.c.recorded_at, events.c.data,
+                 events.c.workflow, events.c.workflow_version, events.c.prev_hash, events.c.hash)
+_WIDTH = len(EVENT_COLUMNS)
+Head = tuple[int, str]  # (version, last_hash) as the case row states them
+
+
+@contextmanager
+def snapshot(store: Store) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of the whole database until it ends."""
+    with store.translated(), store.db_engine.connect() as conn:
+        if not store.is_sqlite:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        # SQLite in WAL mode: a deferred BEGIN takes its snapshot at the first read and keeps it.
+        with conn.begin():
+            yield conn
+
+
+def _streamed(conn: Connection, stmt, batch: int):
+    return conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
+
+
+_WITH_HEADS = Prepared(select(*EVENT_COLUMNS, cases.c.version, cases.c.last_hash)
+                       .select_from(events.outerjoin(cases, cases.c.id == events.c.case_id))
+                       .order_by(events.c.case_id, events.c.seq))
+_ALL = Prepared(select(*EVENT_COLUMNS).order_by(events.c.case_id, events.c.seq))
+
+
+def events_with_heads(conn: Connection, *, batch: int = 5000) -> Iterator[tuple[Event, Head | None]]:
+    """Every event by case then seq, each with its case row's head (None when the case row is missing)."""
+    for row in _WITH_HEADS.stream(conn, batch=batch):
+        head = None if row[_WIDTH] is None else (row[_WIDTH], row[_WIDTH + 1])
+        yield Event(*row[:_WIDTH]), head
+
+
+def all_events(conn: Connection, *, batch: int = 5000) -> Iterator[Event]:
+    """Every event by case then seq."""
+    for row in _ALL.stream(conn, batch=batch):
+        yield Event(*row)
+
+
+def events_of(conn: Connection, case_id: str) -> list[Event]:
+    stmt = select(*EVENT_COLUMNS).where(events.c.case_id == case_id).order_by(events.c.seq)
+    return [Event(*row) for row in conn.execute(stmt)]
+
+
+def events_of_cases(conn: Connection, case_ids: list[str]) -> Iterator[Event]:
+    """The events of these cases, by case then seq."""
+    for start in range(0, len(case_ids), 500):
+        stmt = select(*EVENT_COLUMNS).where(events.c.case_id.in_(case_ids[start:start + 500])) \
+            .order_by(events.c.case_id, events.c.seq)
+        for row in conn.execute(stmt):
+            yield Event(*row)
+
+
+def heads_without_events(conn: Connection) -> Iterator[tuple[str, Head]]:
+    """Case rows whose whole log is gone (every event deleted)."""
+    stmt = select(cases.c.id, cases.c.version, cases.c.last_hash) \
+        .where(~exists().where(events.c.case_id == cases.c.id)).order_by(cases.c.id)
+    for row in conn.execute(stmt):
+        yield row.id, (row.version, row.last_hash)
+
+
+def count_events(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(events)).scalar_one()
+
+
+def count_cases(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(cases)).scalar_one()
+
+
+def rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list]:
+    """The rung rows of these cases (clock, cycle, rung, action, status, due_at, provisional, fired_at), by case."""
+    from engine.store.tables import rungs
+    found: dict[str, list] = {}
+    for start in range(0, len(case_ids), 500):
+        stmt = select(rungs.c.case_id, rungs.c.clock, rungs.c.cycle, rungs.c.rung, rungs.c.action, rungs.c.status,
+                      rungs.c.due_at, rungs.c.provisional, rungs.c.fired_at).where(rungs.c.case_id.in_(case_ids[start:start + 500]))
+        for row in conn.execute(stmt):
+            found.setdefault(row.case_id, []).append(row)
+    return found
+
+
+def definition_texts(conn: Connection) -> list[tuple[str, int, str, str]]:
+    from engine.store.tables import workflow_versions as w
+    return [tuple(r) for r in conn.execute(select(w.c.name, w.c.version, w.c.content_hash, w.c.source_text)
+                                           .order_by(w.c.name, w.c.version))]
+
+
+def calendar_data(conn: Connection) -> list[tuple[str, dict]]:
+    from engine.store.tables import calendars
+    return [tuple(r) for r in conn.execute(select(calendars.c.content_hash, calendars.c.data))]
+
+
+def counters(conn: Connection) -> dict[int, int]:
+    from engine.store.tables import counters as table
+    return {row.year: row.last for row in conn.execute(select(table.c.year, table.c.last))}
+
+
+def case_ids(conn: Connection) -> Iterator[str]:
+    for row in conn.execution_options(stream_results=True, yield_per=10000).execute(
+            select(cases.c.id).order_by(cases.c.id)):
+        yield row.id
+
+
+def _heads_statement() -> Prepared:
+    last = select(events.c.case_id, func.max(events.c.seq).label("seq"), func.count().label("events")) \
+        .where(events.c.at <= bindparam("as_of", type_=UTCDateTime)).group_by(events.c.case_id).subquery()
+    return Prepared(select(last.c.case_id, last.c.seq, events.c.hash, last.c.events)
+                    .join(events, (events.c.case_id == last.c.case_id) & (events.c.seq == last.c.seq)))
+
+
+_HEADS = _heads_statement()
+
+
+def chain_heads(conn: Connection, *, as_of) -> tuple[list[tuple[str, int, str]], int]:
+    """Every case's last event in force at `as_of` as (case id, seq, hash), and how many events are in force.
+
+    Read from the events alone (never the case rows): the anchor vouches for the log itself. One row per case,
+    fetched on the driver's cursor (a million of them through Result rows would cost seconds).
+    """
+    rows = _HEADS.rows(conn, {"as_of": as_of})
+    return [(case_id, seq, digest) for case_id, seq, digest, _ in rows], sum(row[3] for row in rows)
+
+
+def users_head(conn: Connection, *, as_of) -> tuple[int, str] | None:
+    """(seq, hash) of the last grant of the users' log in force at `as_of` (effective time at or before it)."""
+    from engine.store.tables import user_grants as g
+    row = conn.execute(select(g.c.seq, g.c.hash).where(g.c.at <= bindparam("as_of", as_of, type_=UTCDateTime))
+                       .order_by(g.c.seq.desc()).limit(1)).first()
+    return None if row is None else (row.seq, row.hash)
+
+
+def grant_hash(conn: Connection, seq: int) -> str | None:
+    from engine.store.tables import user_grants as g
+    return conn.execute(select(g.c.hash).where(g.c.seq == seq)).scalar()
+
+
+# Campaigns are a SQLModel record (engine/store/campaign_records.py); named here as a plain table so an audit does
+# not import SQLModel.
+_CAMPAIGNS = table("campaign_version", column("name"), column("version"), column("source_text"),
+                   column("installed_at", UTCDateTime))
+
+
+def stored_definitions(conn: Connection, *, as_of) -> tuple[list, list, list]:
+    """What was stored by `as_of` (installed at or before it): workflow versions (name, version, text, calendar
+    hash), calendars (content hash, data) and campaign versions (name, version, text)."""
+    from engine.store.tables import calendars as c
+    from engine.store.tables import workflow_versions as w
+    moment = bindparam("as_of", as_of, type_=UTCDateTime)
+    workflows = [tuple(r) for r in conn.execute(select(w.c.name, w.c.version, w.c.source_text, w.c.calendar_hash)
+                                                .where(w.c.installed_at <= moment))]
+    calendars = [tuple(r) for r in conn.execute(select(c.c.content_hash, c.c.data).where(c.c.installed_at <= moment))]
+    campaigns = [tuple(r) for r in conn.execute(select(_CAMPAIGNS.c.name, _CAMPAIGNS.c.version, _CAMPAIGNS.c.source_text)
+                                                .where(_CAMPAIGNS.c.installed_at <= moment))]
+    return workflows, calendars, campaigns

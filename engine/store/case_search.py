@@ -1,0 +1,98 @@
+"""A `CaseFilter` as SQL over the register: the WHERE clauses and the ORDER BY of `hazard case list`.
+
+Overdue is the one definition of `engine.domain.case`: open, not met, not rectified, and
+`due_at <= COALESCE(paused_at, :now)`, split in two branches that indexes serve (see `overdue_at`).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, literal, or_, select
+
+from engine.domain.filters import CaseFilter
+from engine.store.tables import UTCDateTime, cases, events
+
+
+def overdue_at(now: datetime):
+    """Open and past its due time, a paused clock counting up to its pause (`due_at <= COALESCE(paused_at,
+    now)`, written as two branches: a comparison of two columns can use no index, so a running clock's branch
+    takes ix_case_open_region_due and a paused one's the small ix_case_overdue_paused)."""
+    c = cases.c
+    return and_(c.is_final.is_(False), c.met_at.is_(None), c.rectified_at.is_(None), c.due_at.isnot(None),
+                # typed, or SQLite would compare the stored UTC text with the driver's own rendering of `now`
+                or_(and_(c.paused_at.is_(None), c.due_at <= literal(now, UTCDateTime)),
+                    and_(c.paused_at.isnot(None), c.due_at <= c.paused_at)))
+
+
+def _like(column, text: str):
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped.lower()}%", escape="\\")
+
+
+def immutable_conditions(spec: CaseFilter) -> list:
+    """Conditions that hold of a case's row whenever they held of the case at an earlier moment: safe to apply
+    before replaying it. Its level, workflow and found date never change; its region, enterprise, industry,
+    source and title only by a correction, so a corrected case is replayed whatever its row says now."""
+    where, reported = _report_conditions(spec)
+    if reported:
+        corrected = select(events.c.case_id).where(events.c.trigger == "correct")
+        where.append(or_(and_(*reported), cases.c.id.in_(corrected)))
+    return where
+
+
+def _report_conditions(spec: CaseFilter) -> tuple[list, list]:
+    """The filter's conditions on what a case is reported with: (those no command changes, those a correction
+    may change)."""
+    c = cases.c
+    found_start, found_end = spec.found_range
+    where = []
+    reported = []
+    if spec.region:
+        reported.append(c.region.startswith(spec.region))
+    if spec.level:
+        where.append(c.level == spec.level)
+    if spec.workflow:
+        where.append(c.workflow == spec.workflow)
+    if spec.enterprise:
+        reported.append(_like(c.enterprise, spec.enterprise))
+    if spec.industry:
+        reported.append(c.industry == spec.industry)
+    if spec.source:
+        reported.append(c.source == spec.source)
+    if spec.search:
+        reported.append(_like(c.title, spec.search))
+    if found_start is not None:
+        where.append(c.found_at >= found_start)
+    if found_end is not None:
+        where.append(c.found_at < found_end)
+    return where, reported
+
+
+def conditions(spec: CaseFilter, now: datetime) -> list:
+    """Every condition of the filter on today's rows."""
+    c = cases.c
+    fixed, reported = _report_conditions(spec)
+    where = fixed + reported + [c.voided_at.is_(None)]  # a voided case is in no list
+    if spec.state:
+        where.append(c.state == spec.state)
+    if spec.overdue:
+        where.append(overdue_at(now))
+    if spec.responsible_unit:
+        where.append(_like(c.responsible_unit, spec.responsible_unit))
+    if spec.responsible_person:
+        where.append(_like(c.responsible_person, spec.responsible_person))
+    if spec.deadline_before:
+        where.append(and_(c.deadline.isnot(None), c.deadline < spec.deadline_before.isoformat()))
+    return where
+
+
+def order_by(spec: CaseFilter) -> list:
+    key, descending = spec.sort_key()
+    if key == "id":
+        return [cases.c.id.desc()] if descending else []
+    column = cases.c[key]
+    # NULLs last either way, as a reader of the register expects (no deadline yet sorts after every date).
+    return [column.is_(None), column.desc() if descending else column.asc()]
+
+
+
