@@ -1,7 +1,6 @@
 """`hazard init` and `hazard user ...`: setting up a database and who may act where, with which credentials."""
 from __future__ import annotations
 
-import os
 
 import click
 
@@ -41,19 +40,10 @@ def init(ctx, admin, regions, require_token, drill):
         raise click.UsageError("--region names the first administrator's regions: give --admin NAME too")
     if admin and not regions:
         raise click.UsageError("the first administrator needs --region CODE (repeatable)")
-    from engine.store.database import sqlite_file_of
-    path = sqlite_file_of(app.db)  # before the engine opens it (opening makes the file)
-    new_file = path is not None and not os.path.exists(path)
-    try:
-        done = app.engine.commands.initialise(now=app.now, admin=admin, admin_regions=regions,
-                                              require_token=require_token, drill=drill, actor=app.actor_name)
-    except Exception:
-        if new_file:  # a refused init (a reserved name, a bad region) leaves no half-made database behind
-            app.close()
-            for leftover in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
-                if os.path.exists(leftover):
-                    os.remove(leftover)
-        raise
+    # A refused init on a new SQLite file (a reserved name, a bad region) leaves no half-made database: the
+    # engine takes the file it made away again.
+    done = app.engine.commands.initialise(now=app.now, admin=admin, admin_regions=regions,
+                                          require_token=require_token, drill=drill, actor=app.actor_name)
     app.announce_drill(again=True)
     token = done.admin_token
     if is_json(ctx):

@@ -29,7 +29,6 @@ def install(ctx, file):
     from cli.report import read_text
 
     app = ctx.obj
-    app.engine.store.create_schema()  # a database made before campaigns existed gets their table
     name, version, created = app.engine.reports.campaigns.install(read_text(file), file, actor=app.actor_name,
                                                                   now=app.now)
     if is_json(ctx):

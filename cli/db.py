@@ -47,15 +47,12 @@ def current(ctx):
       hazard --db postgresql+psycopg://user@host/hazard db current
     """
     from cli.output import print_json
-    from engine.store import schema
 
-    app = ctx.obj
-    with app.engine.store.read() as conn:
-        revision = schema.revision_of(conn)
-    doc = {"revision": revision, "head": schema.HEAD, "current": revision == schema.HEAD}
+    doc = ctx.obj.engine.queries.schema_revision()
     if is_json(ctx):
         print_json(doc)
     else:
+        revision = doc["revision"]
         state = "current" if doc["current"] else ("empty: run `hazard init`" if revision is None
                                                   else "older: run `hazard db upgrade`")
-        click.echo(f"{revision or '(no tables)'} ({state}; this release writes {schema.HEAD})")
+        click.echo(f"{revision or '(no tables)'} ({state}; this release writes {doc['head']})")

@@ -129,11 +129,6 @@ class AppContext:
             self._now = parse_time(self.now_text, field="--now") if self.now_text else SystemClock().now()
         return self._now
 
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
-
     @property
     def engine(self):
         if self._engine is None:

@@ -72,7 +72,6 @@ def install(ctx, files):
     if problems:
         raise DefinitionInvalid(problems)
     app = ctx.obj
-    app.engine.store.create_schema()
     results = app.engine.commands.install_definitions(texts, actor=app.actor_name, now=app.now)
     if is_json(ctx):
         print_json(installed_document(results))

@@ -92,13 +92,13 @@ def test_a_users_log_rewritten_and_rehashed_passes_verify_and_replay_but_not_the
 def test_a_definition_rewritten_with_its_hash_passes_verify_but_not_the_anchor(service, published):
     """The interview workflow (no case ran under it yet) rewritten in the database with its content hash fixed to
     match: verify finds nothing; the anchor's definitions digest differs."""
-    from engine.store.definitions import content_hash
+    from engine.domain.events import text_hash
     with service.store.write() as conn:
         text = conn.execute(select(workflow_versions.c.source_text).where(workflow_versions.c.name == "interview")
                             ).scalar()
         forged = text.replace("\n", "\n# rewritten\n", 1)
         conn.execute(update(workflow_versions).where(workflow_versions.c.name == "interview"),
-                     {"source_text": forged, "content_hash": content_hash(forged)})
+                     {"source_text": forged, "content_hash": text_hash(forged)})
     assert service.audit.verify().breaks == []
     check = service.audit.check_anchor(published.line())
     assert [d.split(":")[0] for d in check.differences] == ["definitions stored at 2026-03-10T12"]

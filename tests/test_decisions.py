@@ -236,6 +236,20 @@ def test_the_applicant_never_decides_their_own_extension(service):
     assert declined.deadline == "2026-04-30" and declined.decisions["extensions"][0]["status"] == "declined"
 
 
+def test_an_unassigned_case_has_no_rectification_deadline_to_extend(service):
+    """Before assignment a major hazard runs only the department's assignment period: an enterprise applying for
+    more time is refused (rule clock) and nothing is written; the period itself moves only when named."""
+    case = report(service)
+    with pytest.raises(Refused) as caught:
+        service.commands.extend_deadline(case.id, actor="ent", until="2026-06-30", reason="设备到货延迟",
+                                         now="2026-03-02T10:00")
+    assert caught.value.rule == "clock" and "assignment" in str(caught.value)
+    assert service.queries.case(case.id).version == case.version
+    applied = service.commands.extend_deadline(case.id, actor="zhang", until="2026-03-20", reason="专家论证",
+                                               clock="assignment", now="2026-03-02T10:00")
+    assert applied.decisions["extension"]["until"] == "2026-03-20"
+
+
 @pytest.mark.parametrize("until, rule", [("2036-04-30", "max_days"), ("2026-04-01", "extend-later")])
 def test_an_extension_is_bounded(service, until, rule):
     """One extension adds at most 90 days; an 'extension' to an earlier date is none."""

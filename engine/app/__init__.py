@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from engine.domain.clock import Clock, SystemClock
 from engine.app.registry import Registry
+from engine.domain.clock import Clock, SystemClock
 from engine.store.database import Store
+
+if TYPE_CHECKING:
+    from engine.app.unit import UnitOfWork
 
 
 class Engine:

@@ -319,9 +319,9 @@ def adopt_unlogged_users(unit) -> int:
     kept users without a log): signed by `system`, dated when the user was registered. Returns how many."""
     from engine.store import users as user_store
     found = user_store.unlogged(unit.conn)
-    for name, roles, regions, created_at in found:
+    for name, roles, region_codes, created_at in found:
         user_store.forget_row(unit.conn, name)  # the grant writes the row again, as its projection
         _append(unit, actor="system", action="add", subject=name, roles=tuple(r for r in roles.split(",") if r),
-                regions=tuple(r for r in regions.split(",") if r), at=created_at,
+                regions=tuple(r for r in region_codes.split(",") if r), at=created_at,
                 data={"adopted": "registered before the users' log existed (an earlier release)"})
     return len(found)

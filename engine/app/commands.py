@@ -227,16 +227,21 @@ class Commands:
         committee `actor`, and a database cannot become a drill database once it holds users or cases."""
         from engine.app.init import initialise
 
-        self._engine.store.create_schema()
-        for attempt in range(3):
-            try:
-                with self._engine.batch() as batch:
-                    return initialise(batch, now=self._now(now), admin=admin, admin_regions=tuple(admin_regions),
-                                      require_token=require_token, drill=drill, actor=actor)
-            except Conflict as exc:
-                if attempt == 2 or exc.rule != "version":
-                    raise
-        raise AssertionError("unreachable")
+        store = self._engine.store
+        try:
+            store.create_schema()
+            for attempt in range(3):
+                try:
+                    with self._engine.batch() as batch:
+                        return initialise(batch, now=self._now(now), admin=admin, admin_regions=tuple(admin_regions),
+                                          require_token=require_token, drill=drill, actor=actor)
+                except Conflict as exc:
+                    if attempt == 2 or exc.rule != "version":
+                        raise
+            raise AssertionError("unreachable")
+        except BaseException:
+            store.discard_made_file()  # a refused init on a new file (a reserved name, a bad region) leaves none
+            raise
 
     def upgrade(self, *, on_case=None) -> dict:
         """Carry an older database forward: the schema revision by revision, then every projection re-derived
@@ -263,6 +268,8 @@ class Commands:
 
         now = self._now(now)
         parsed = [(load_definition(text, filename), text, filename) for filename, text in files]
+        if self._bound is None:  # a database made by a release before some table gets it (init's batch has)
+            self._engine.store.create_schema()
         results = []
         with self.unit() as unit:
             unit.check_effective(now, "installing workflow definitions")
@@ -341,7 +348,12 @@ def _clock_to_extend(d: Definition, case: Case, name: str | None):
         if spec not in running:
             raise Refused(f"clock '{name}' is not running on {case.id}", case_id=case.id, rule="clock")
         return spec
+    # Unnamed, an extension is of the rectification deadline (整改期限) the case was given: an enterprise applying
+    # for more time never moves the department's own clocks (the assignment period, the verification period).
     by_field = [c for c in running if c.deadline_field == "deadline"]
-    if by_field or running:
-        return (by_field or running)[0]
-    raise Refused(f"{case.id} has no running clock to extend (state '{case.state}')", case_id=case.id, rule="clock")
+    if by_field:
+        return by_field[0]
+    others = ", ".join(c.name for c in running)
+    raise Refused(f"{case.id} has no rectification deadline to extend (state '{case.state}')"
+                  + (f"; another running clock is extended only when named: {others}" if others else ""),
+                  case_id=case.id, rule="clock")

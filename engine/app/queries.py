@@ -14,7 +14,7 @@ from engine.domain.case import Case
 from engine.domain.clock import iso_seconds, parse_time
 from engine.domain.errors import NotFound
 from engine.domain.events import Event
-from engine.domain.filters import TABLE_PAGE, CaseFilter, sort_cases, state_named
+from engine.domain.filters import CaseFilter, sort_cases, state_named
 from engine.domain.actor import Actor
 from engine.domain.values import read_case_id
 
@@ -185,6 +185,13 @@ class Queries:
         with self._store.read() as conn:
             stored = definition_store.get(conn, name, version)
             return stored, self._engine.registry.loaded(conn, name, stored.version).definition
+
+    def schema_revision(self) -> dict:
+        """The database's schema revision, the one this release writes (`head`), and whether they are the same."""
+        from engine.store import schema
+        with self._store.read() as conn:
+            revision = schema.revision_of(conn)
+        return {"revision": revision, "head": schema.HEAD, "current": revision == schema.HEAD}
 
     def users(self) -> list[Actor]:
         from engine.store import users as user_store

@@ -16,6 +16,7 @@ from importlib import resources
 
 from typing import TYPE_CHECKING
 
+from engine.domain.events import text_hash
 from engine.store import definitions as definition_store
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ class Registry:
         from engine.domain.definition.parse import parse_text# a read-only command may never need a definition
 
         stored = definition_store.get(conn, name, version)
-        if definition_store.content_hash(stored.source_text) != stored.content_hash:
+        if text_hash(stored.source_text) != stored.content_hash:
             # Never run a rule edited in the database behind the engine's back (`audit verify` names it too).
             from engine.domain.errors import TamperDetected
             raise TamperDetected(f"workflow {name} version {stored.version}: its stored text does not hash to "

@@ -34,7 +34,7 @@ from typing import Iterable
 
 from engine.domain.clock import SHANGHAI
 from engine.domain.errors import InvalidInput
-from engine.domain.events import GENESIS, canonical
+from engine.domain.events import GENESIS, data_hash, text_hash
 
 Head = tuple[str, int, str]  # (case id, seq, hash) of the case's last event in force at the moment
 _LINE = re.compile(r"^(?:anchor\s+)?(\S+)\s+cases=(\d+)\s+events=(\d+)\s+root=(\S+?)"
@@ -113,12 +113,10 @@ def users_head(last: tuple[int, str] | None) -> tuple[int, str]:
 def definitions_digest(workflows: Iterable[tuple], calendars: Iterable[tuple], campaigns: Iterable[tuple]) -> str:
     """SHA-256 over one line per stored record, sorted: `workflow NAME VERSION TEXT-HASH CALENDAR`, `calendar HASH
     DATA-HASH`, `campaign NAME VERSION TEXT-HASH`; the texts and data are hashed here, never taken from a column."""
-    def text_hash(text: str) -> str:
-        return hashlib.sha256(text.encode()).hexdigest()
     lines = [f"workflow {name} {version} {text_hash(text)} {calendar or '-'}" for name, version, text, calendar in workflows]
-    lines += [f"calendar {digest} {hashlib.sha256(canonical(data)).hexdigest()}" for digest, data in calendars]
+    lines += [f"calendar {digest} {data_hash(data)}" for digest, data in calendars]
     lines += [f"campaign {name} {version} {text_hash(text)}" for name, version, text in campaigns]
-    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+    return text_hash("\n".join(sorted(lines)))
 
 
 def parse(text: str) -> Anchor:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import bisect
 import functools
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from engine.domain.errors import CalendarNotCovered
+from engine.domain.events import data_hash
 
 # Fixed by law every year; the movable ones (Spring Festival, Qingming, ...) and all 调休 need the notice.
 PROVISIONAL_FIXED_HOLIDAYS: frozenset[tuple[int, int]] = frozenset(
@@ -171,9 +170,7 @@ class WorkCalendar:
     @functools.cached_property
     def content_hash(self) -> str:
         """sha256 of the days themselves; `version` is left out so a library upgrade that changes no day keeps it."""
-        data = {k: v for k, v in self.to_data().items() if k != "version"}
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return data_hash({k: v for k, v in self.to_data().items() if k != "version"})
 
 
 def load_cn_calendar() -> WorkCalendar:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from engine.domain.clock import UTC, deadline_instant
 from engine.domain.escalation import clocks, decisions as decided
-from engine.domain.events import GENESIS, Event, canonical
+from engine.domain.events import GENESIS, Event, data_hash
 
 if TYPE_CHECKING:
     from engine.domain.definition.model import Definition
@@ -78,10 +78,6 @@ class Case:
     @property
     def deadline(self) -> str | None:
         return self.fields.get("deadline")
-
-    @property
-    def deadline_at(self) -> datetime | None:
-        return deadline_instant(self.deadline) if self.deadline else None
 
     @property
     def is_hazard(self) -> bool:
@@ -175,7 +171,6 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
 def digest(case: Case) -> str:
     """The hash of everything a case row holds of its projection but its last event's hash (which it is compared
     with separately): a command loading the row checks it before acting, so a hand-edited row is refused."""
-    from hashlib import sha256  # here: only a command's load and its write hash a row
     values = {}
     for name, value in case.__dict__.items():
         if name == "last_hash":
@@ -185,7 +180,7 @@ def digest(case: Case) -> str:
         elif isinstance(value, tuple):
             value = [list(v) if isinstance(v, tuple) else v for v in value]
         values[name] = value
-    return sha256(canonical(values)).hexdigest()
+    return data_hash(values)
 
 
 def _judged(before: Case | None, event: Event, rectified_at, met_at) -> datetime | None:

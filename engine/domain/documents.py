@@ -13,8 +13,6 @@ from engine.domain.case import Case
 from engine.domain.clock import iso
 from engine.domain.events import Event
 
-CORE_KEYS = ("id", "workflow", "workflow_version", "state", "version", "level", "title", "enterprise", "region",
-             "industry", "source", "found_at", "deadline", "overdue")
 
 
 def json_default(value):

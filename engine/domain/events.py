@@ -56,9 +56,22 @@ def canonical(content: dict) -> bytes:
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def compute_hash(event: Event) -> str:
+def data_hash(data: dict) -> str:
+    """SHA-256 of data in the log's canonical encoding: how an event, a grant, a case row's digest and a calendar's
+    days are hashed, so two hashes of the same data agree wherever they are taken."""
     from hashlib import sha256  # here: reading a case never hashes, and OpenSSL's import is not free
-    return sha256(canonical(event.content())).hexdigest()
+    return sha256(canonical(data)).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 of a text as UTF-8: what a stored definition or campaign is known by (its content hash), and what
+    the anchor and `audit verify` recompute from the stored text."""
+    from hashlib import sha256
+    return sha256(text.encode("utf-8")).hexdigest()
+
+
+def compute_hash(event: Event) -> str:
+    return data_hash(event.content())
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ tokens, passwords and settings are its projection (`fold`), and verify compares 
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -18,11 +17,10 @@ from engine.domain import vocabularies
 from engine.domain.clock import UTC, iso
 from engine.domain.credentials import digest
 from engine.domain.errors import Conflict, InvalidInput, PermissionDenied
-from engine.domain.events import GENESIS, canonical
+from engine.domain.events import GENESIS, data_hash
 from engine.domain.lookalikes import first_lookalike, looks_like, strangers
 from engine.domain.actor import Actor
 
-ACTIONS = ("add", "change", "disable", "enable", "token", "revoke", "password", "setting")
 # `system` is the engine's own role and actor; `scheduler` is the name every sweep's events carry
 # (engine/app/unit.py SYSTEM): a user of either name could pass for the engine in the log.
 RESERVED_NAMES = frozenset({"system", "scheduler"})
@@ -59,7 +57,7 @@ def _utc(at: datetime) -> str:
 
 
 def grant_hash(grant: Grant) -> str:
-    return hashlib.sha256(canonical(grant.content())).hexdigest()
+    return data_hash(grant.content())
 
 
 def verify_grants(grants: Iterable[Grant], *, head: tuple[int, str] | None) -> list[tuple[int, str]]:
@@ -116,9 +114,6 @@ class Register:
     accounts: dict[str, Account] = field(default_factory=dict)
     tokens: dict[str, TokenGrant] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)
-
-    def active_committee(self) -> list[str]:
-        return [a.name for a in self.accounts.values() if a.active and GRANTING_ROLE in a.roles]
 
 
 def fold(grants: Iterable[Grant]) -> tuple[Register, list[tuple[int, str]]]:

@@ -120,14 +120,6 @@ def check_year(value: date | datetime, *, field: str, text: str | None = None, l
                            "accepts", field=field)
 
 
-def check_money(amount: Decimal, *, field: str, text: str) -> Decimal:
-    if amount > MAX_MONEY:
-        raise InvalidInput(f"field '{field}': {shown(text)} is more than the limit of {MAX_MONEY:,} yuan", field=field)
-    if amount != amount.quantize(Decimal("0.01")):
-        raise InvalidInput(f"field '{field}': {shown(text)} has a fraction of a fen (0.01 yuan)", field=field)
-    return amount
-
-
 def check_interval(seconds: float) -> float:
     """The scheduler's interval: a finite number of seconds within the bounds."""
     if not (isinstance(seconds, (int, float)) and math.isfinite(seconds)

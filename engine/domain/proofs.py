@@ -15,10 +15,11 @@ counters lowered) — the published anchor (`hazard audit anchor`) is what catch
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
 from typing import Iterable, Iterator
+
+from engine.domain.events import text_hash
 
 _CASE_ID = re.compile(r"^HZ-(\d{4})-(\d{6,})$")
 # Columns a replay cannot know: nothing (every column of the register is derived from the events).
@@ -116,10 +117,6 @@ def _key(key: tuple) -> str:
 
 def _same_instant(a: datetime | None, b: datetime | None) -> bool:
     return a == b if a is None or b is None else a.timestamp() == b.timestamp()
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def definition_problems(rows: Iterable[tuple[str, int, str, str]]) -> Iterator[str]:

@@ -35,10 +35,6 @@ class Ledger:
     def valid_rows(self) -> list[LedgerRow]:
         return [r for r in self.rows if r.valid]
 
-    @property
-    def invalid_rows(self) -> list[LedgerRow]:
-        return [r for r in self.rows if not r.valid]
-
     def errors(self) -> list[dict]:
         """Every problem as {row, message}, in sheet order (what `--json` lists)."""
         return [{"row": r.number, "message": m} for r in self.rows for m in r.problems]

@@ -42,6 +42,7 @@ class Campaigns:
 
         parsed = campaigns.parse_text(text, filename)
         moment = moment_of(now) or self._engine.clock.now()
+        self._engine.store.create_schema()  # a database made before campaigns existed gets their table
         with self._engine.unit() as unit:
             unit.check_effective(moment, "installing a campaign")
             if not user_store.register_is_empty(unit.conn):

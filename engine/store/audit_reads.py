@@ -37,10 +37,6 @@ def snapshot(store: Store) -> Iterator[Connection]:
             yield conn
 
 
-def _streamed(conn: Connection, stmt, batch: int):
-    return conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
-
-
 _WITH_HEADS = Prepared(select(*EVENT_COLUMNS, cases.c.version, cases.c.last_hash)
                        .select_from(events.outerjoin(cases, cases.c.id == events.c.case_id))
                        .order_by(events.c.case_id, events.c.seq))

@@ -7,7 +7,6 @@ the next version (reverting a file to an older text makes a new version with tha
 """
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from sqlalchemy import Column, Text, UniqueConstraint
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, select
 
 from engine.domain.errors import NotFound
+from engine.domain.events import text_hash
 from engine.store.tables import UTCDateTime
 
 
@@ -32,10 +32,6 @@ class CampaignVersion(SQLModel, table=True):
     installed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _newest(session: Session, name: str) -> CampaignVersion | None:
     return session.exec(select(CampaignVersion).where(CampaignVersion.name == name)
                         .order_by(CampaignVersion.version.desc()).limit(1)).first()
@@ -44,7 +40,7 @@ def _newest(session: Session, name: str) -> CampaignVersion | None:
 def install(conn: Connection, *, name: str, title: str, text: str, file_name: str,
             now: datetime) -> tuple[CampaignVersion, bool]:
     """Store `text` as the next version of campaign `name` unless it is the newest version's text."""
-    digest = content_hash(text)
+    digest = text_hash(text)
     with Session(bind=conn) as session:
         newest = _newest(session, name)
         if newest is not None and newest.content_hash == digest:

@@ -52,10 +52,12 @@ class Store:
             raise StoreError(f"cannot open {_no_password(self.url)}: {what} is not supported; the databases "
                              f"supported are {_SUPPORTED_TEXT}", rule="url")
         self.path = _sqlite_file(parsed)
+        self.made_file = False  # this Store created the SQLite file (a refused `init` takes it away again)
         if self.path is not None and not os.path.exists(self.path):
             if not create:
                 raise StoreUnavailable(f"there is no database at {self.path}", rule="no-database")
             _create_private(self.path)
+            self.made_file = True
         try:
             self.db_engine: Engine = create_engine(self.url, echo=echo, **_engine_options(self.url))
         except Exception as exc:  # noqa: BLE001 - an unknown driver name, a bad option
@@ -63,6 +65,16 @@ class Store:
         self.dialect = self.db_engine.dialect.name
         if self.dialect == "sqlite":
             _sqlite_setup(self.db_engine)
+
+    def discard_made_file(self) -> None:
+        """Close, and delete the SQLite file this Store created with its companions: what a refused first
+        `init` leaves is no half-made database. A file that was there before is never touched."""
+        self.dispose()
+        if self.made_file:
+            for leftover in (self.path, f"{self.path}-wal", f"{self.path}-shm", f"{self.path}-journal"):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
+            self.made_file = False
 
     @property
     def is_sqlite(self) -> bool:

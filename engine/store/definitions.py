@@ -1,7 +1,6 @@
 """Definition versions and working-day calendars in the database, by content hash."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +10,7 @@ from sqlalchemy.engine import Connection
 from typing import TYPE_CHECKING
 
 from engine.domain.errors import NotFound
+from engine.domain.events import text_hash
 from engine.store.prepared import Prepared
 from engine.store.tables import calendars, workflow_versions
 
@@ -29,10 +29,6 @@ class StoredVersion:
     installed_at: datetime
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _stored(row) -> StoredVersion:
     m = row._mapping
     return StoredVersion(m["name"], m["version"], m["content_hash"], m["source_text"], m["file_name"],
@@ -45,7 +41,7 @@ def install(conn: Connection, *, name: str, text: str, file_name: str, calendar_
 
     Reverting a file to an older text makes a new version with that text: the newest is what new cases run.
     """
-    digest = content_hash(text)
+    digest = text_hash(text)
     newest = conn.execute(select(workflow_versions).where(workflow_versions.c.name == name)
                           .order_by(workflow_versions.c.version.desc()).limit(1)).first()
     if newest is not None and newest.content_hash == digest:

@@ -44,14 +44,6 @@ def refuse_older(revision: str | None, safe_url: str) -> None:
                          f"{revision}, this release writes {HEAD})", rule="old-schema")
 
 
-def check_current(store) -> str | None:
-    """The revision, refusing a database an older release made (it must be upgraded first)."""
-    with store.read() as conn:
-        revision = revision_of(conn)
-    refuse_older(revision, store.safe_url)
-    return revision
-
-
 def _config(conn):
     from alembic.config import Config
     config = Config()

@@ -6,7 +6,7 @@ function below. A guard returns None when it holds, or a sentence saying what is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from engine.domain import limits, values
 from engine.domain.definition.model import FieldSpec, Guard
@@ -53,10 +53,6 @@ def _read(reader, text: str, name: str) -> str:
     if value is None:  # a placeholder a ledger writes for nothing (`/`, `无`)
         raise InvalidInput(f"field '{name}' is empty", field=name)
     return value
-
-
-def as_date_or_time(value: str) -> date | datetime:
-    return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True)
