@@ -167,7 +167,7 @@ def test_disabling_needs_the_committee_over_the_user(service):
 
 
 def test_the_last_administrator_stays(service):
-    """li may neither disable nor demote the register's only committee member; with a second one, li may go."""
+    """li may neither disable nor demote the roster's only committee member; with a second one, li may go."""
     with pytest.raises(Refused) as caught:
         service.commands.disable_user("li", actor="li")
     assert caught.value.rule == "last-admin"
@@ -197,11 +197,11 @@ def test_the_users_table_is_the_fold_of_the_log(service):
     with service.store.read() as conn:
         log = user_store.grants(conn)
         stored = user_store.projection(conn)
-    register, misfits = grants.fold(log)
+    roster, misfits = grants.fold(log)
     assert misfits == [] and grants.verify_grants(log, head=(log[-1].seq, log[-1].hash)) == []
-    assert {a.name: (a.roles, a.regions) for a in register.accounts.values() if a.active} == \
+    assert {a.name: (a.roles, a.regions) for a in roster.accounts.values() if a.active} == \
         {name: (roles, regions) for name, (roles, regions, _) in stored["users"].items()}
-    assert grants.compare(register, **stored) == []
+    assert grants.compare(roster, **stored) == []
     assert [g.action for g in log][-8:] == ["add", "change", "token", "token", "password", "password", "revoke",
                                             "disable"]
     assert (log[-1].actor, log[-1].subject) == ("li", "liu")

@@ -108,13 +108,13 @@ def test_a_user_row_written_back_without_an_enable_grant_is_named_by_verify(hz):
 
 
 def test_the_fold_refuses_an_enable_of_a_user_not_disabled():
-    """An `enable` grant of an active user fits no register: the fold names it (as verify reports it)."""
+    """An `enable` grant of an active user fits no roster: the fold names it (as verify reports it)."""
     at = datetime(2026, 3, 2, 9, tzinfo=SHANGHAI)
     log = [grants.Grant(1, "li", "add", "li", ("committee",), ("37",), at, at),
            grants.Grant(2, "li", "add", "liu", ("supervisor",), ("3717",), at, at),
            grants.Grant(3, "li", "enable", "liu", ("supervisor",), ("3717",), at, at),
            grants.Grant(4, "li", "disable", "liu", ("supervisor",), ("3717",), at, at),
            grants.Grant(5, "li", "enable", "liu", ("supervisor",), ("3717",), at, at)]
-    register, problems = grants.fold(log)
+    roster, problems = grants.fold(log)
     assert problems == [(3, "enables 'liu', who is not disabled")]
-    assert register.accounts["liu"].active
+    assert roster.accounts["liu"].active

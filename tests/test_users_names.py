@@ -1,4 +1,4 @@
-"""Look-alike user names (issue 17): a name that reads like one the register holds is refused, exit 6 naming it.
+"""Look-alike user names (issue 17): a name that reads like one the roster holds is refused, exit 6 naming it.
 
 `zhаng` with a Cyrillic а beside `zhang`, or `ｌｉ`, `LI`, `li.` beside `li`, would let the history show one
 person signing as another. The rule is Unicode's confusable skeletons (UTS #39) with case and a name's

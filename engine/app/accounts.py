@@ -2,7 +2,7 @@
 
 Every function here checks who asks (`engine.domain.grants`: the committee role over every region a grant
 touches; a user's own credentials are theirs), appends one sealed grant to the users' log and applies it
-to the tables in the same transaction (`engine.store.users.record`). On an empty register the first user
+to the tables in the same transaction (`engine.store.users.record`). On an empty roster the first user
 added, who must hold the committee role, is the first administrator and needs no actor.
 """
 from __future__ import annotations
@@ -38,15 +38,15 @@ def _append(unit, *, actor: str, action: str, subject: str, roles=(), regions=()
     return grant
 
 
-def _register(unit) -> grants.Register:
-    """The register as the log says (the log is short: one grant per change of a user)."""
+def _roster(unit) -> grants.Roster:
+    """The roster as the log says (the log is short: one grant per change of a user)."""
     from engine.store import users as user_store
     return grants.fold(user_store.grants(unit.conn))[0]
 
 
-def _account(register: grants.Register, name: str, *, active: bool = True) -> grants.Account:
+def _account(roster: grants.Roster, name: str, *, active: bool = True) -> grants.Account:
     """The user as the log says; NotFound when never added, Refused when disabled and `active` is asked."""
-    found = register.accounts.get(name)
+    found = roster.accounts.get(name)
     if found is None:
         raise NotFound(f"no user '{name}'", kind="user", key=name)
     if active and not found.active:
@@ -67,10 +67,10 @@ def add_user(commands, name: str, *, roles, regions, actor: str | None, now: dat
     limits.check_user(name or "", list(roles))  # sizes and control characters, as every input is bounded
     name, roles = grants.check_name(name), grants.check_roles(roles)
     with commands.unit() as unit:
-        if user_store.register_is_empty(unit.conn):
+        if user_store.roster_is_empty(unit.conn):
             given = region_prefixes(regions)
             if grants.GRANTING_ROLE not in roles:
-                raise Refused(f"the register is empty: its first user is the administrator and needs the "
+                raise Refused(f"the roster is empty: its first user is the administrator and needs the "
                               f"{grants.GRANTING_ROLE} role", rule="first-admin")
             if actor and actor != name:
                 raise user_store.missing(unit.conn, actor)
@@ -80,11 +80,11 @@ def add_user(commands, name: str, *, roles, regions, actor: str | None, now: dat
         who = unit.actor(actor)
         given = region_prefixes(regions, within=who.regions)
         grants.check_grantor(who, given, f"add user '{name}'")
-        register = _register(unit)
-        account = register.accounts.get(name)
+        roster = _roster(unit)
+        account = roster.accounts.get(name)
         if user_store.get(unit.conn, name) is not None or account is not None:
             raise _exists_error(name, account)
-        grants.check_distinct(name, register)
+        grants.check_distinct(name, roster)
         _append(unit, actor=who.name, action="add", subject=name, roles=roles, regions=given, at=now)
     return Actor(name, roles, given)
 
@@ -94,13 +94,13 @@ def change_user(commands, name: str, *, roles=None, regions=None, actor: str | N
         raise InvalidInput("a change needs new roles or new regions", field="role", rule="requires")
     with commands.unit() as unit:
         who = unit.actor(actor)
-        register = _register(unit)
-        account = _account(register, name)
+        roster = _roster(unit)
+        account = _account(roster, name)
         limits.check_user(name, list(roles or ()))
         new_roles = grants.check_roles(roles) if roles else account.roles
         new_regions = region_prefixes(regions, within=who.regions) if regions else account.regions
         grants.check_grantor(who, account.regions + new_regions, f"change user '{name}'")
-        _keep_an_administrator(register, name, keeps=new_regions if grants.GRANTING_ROLE in new_roles else ())
+        _keep_an_administrator(roster, name, keeps=new_regions if grants.GRANTING_ROLE in new_roles else ())
         _append(unit, actor=who.name, action="change", subject=name, roles=new_roles, regions=new_regions, at=now)
     return Actor(name, new_roles, new_regions)
 
@@ -108,10 +108,10 @@ def change_user(commands, name: str, *, roles=None, regions=None, actor: str | N
 def disable_user(commands, name: str, *, actor: str | None, now: datetime) -> Actor:
     with commands.unit() as unit:
         who = unit.actor(actor)
-        register = _register(unit)
-        account = _account(register, name)
+        roster = _roster(unit)
+        account = _account(roster, name)
         grants.check_grantor(who, account.regions, f"disable user '{name}'")
-        _keep_an_administrator(register, name, keeps=())
+        _keep_an_administrator(roster, name, keeps=())
         _append(unit, actor=who.name, action="disable", subject=name, roles=account.roles,
                 regions=account.regions, at=now)
     return account.actor()
@@ -124,7 +124,7 @@ def enable_user(commands, name: str, *, actor: str | None, now: datetime) -> Act
     from engine.store import users as user_store
     with commands.unit() as unit:
         who = unit.actor(actor)
-        account = _account(_register(unit), name, active=False)
+        account = _account(_roster(unit), name, active=False)
         grants.check_grantor(who, account.regions, f"enable user '{name}'")
         if account.active:
             raise Refused(f"user '{name}' is not disabled: nothing to enable", rule="enabled")
@@ -144,17 +144,17 @@ def list_users(engine, *, disabled: bool = False) -> list[tuple[Actor, bool]]:
     with engine.store.read() as conn:
         if not disabled:
             return [(user, True) for user in user_store.all_users(conn)]
-        register = grants.fold(user_store.grants(conn))[0]
-        return [(a.actor(), a.active) for a in sorted(register.accounts.values(), key=lambda a: a.name)]
+        roster = grants.fold(user_store.grants(conn))[0]
+        return [(a.actor(), a.active) for a in sorted(roster.accounts.values(), key=lambda a: a.name)]
 
 
-def _keep_an_administrator(register: grants.Register, name: str, *, keeps: tuple[str, ...]) -> None:
+def _keep_an_administrator(roster: grants.Roster, name: str, *, keeps: tuple[str, ...]) -> None:
     """Every region a committee member administers now must still have one after `name` keeps the committee
     role over `keeps` only (nothing, when disabled or demoted): nobody could add a province's users otherwise."""
-    account = register.accounts.get(name)
+    account = roster.accounts.get(name)
     if account is None or not account.active or grants.GRANTING_ROLE not in account.roles:
         return
-    others = [a.regions for a in register.accounts.values()
+    others = [a.regions for a in roster.accounts.values()
               if a.name != name and a.active and grants.GRANTING_ROLE in a.roles]
     orphaned = [r for r in account.regions
                 if not grants.covers(tuple(keeps), r) and not any(grants.covers(regions, r) for regions in others)]
@@ -171,7 +171,7 @@ def issue_token(commands, name: str, *, actor: str | None, expires_days: int | N
         raise InvalidInput(f"a token expires after 1 to {MAX_TOKEN_DAYS} days", field="expires", rule="bounds")
     with commands.unit() as unit:
         who = unit.actor(actor)
-        account = _account(_register(unit), name)
+        account = _account(_roster(unit), name)
         grants.check_self_or_grantor(who, account, f"issue a token for '{name}'")
         issued = credentials.issue_token()
         # Expiry counts on the real clock: a back-dated --now must not issue a token already past its end
@@ -189,7 +189,7 @@ def revoke_tokens(commands, name: str, *, actor: str | None, token_id: str | Non
     from engine.store import users as user_store
     with commands.unit() as unit:
         who = unit.actor(actor)
-        account = _account(_register(unit), name, active=False)
+        account = _account(_roster(unit), name, active=False)
         grants.check_self_or_grantor(who, account, f"revoke tokens of '{name}'")
         live = user_store.live_tokens(unit.conn, name)
         if token_id is not None:
@@ -205,7 +205,7 @@ def set_password(commands, name: str, password: str, *, actor: str | None, now: 
     stored = credentials.hash_password(password)
     with commands.unit() as unit:
         who = unit.actor(actor)
-        account = _account(_register(unit), name)
+        account = _account(_roster(unit), name)
         grants.check_self_or_grantor(who, account, f"set the password of '{name}'")
         _append(unit, actor=who.name, action="password", subject=name, stored=stored,
                 data={"digest": credentials.digest(stored)}, at=now)
@@ -242,13 +242,13 @@ def login(engine, name: str, password: str) -> Actor:
 
 def authenticate(engine, name: str | None, token: str | None) -> Actor | None:
     """`name`'s Actor if `token` is a live token of theirs, checked on the real clock; PermissionDenied naming
-    why not. None when the register is still empty (the first administrator has nothing to show yet)."""
+    why not. None when the roster is still empty (the first administrator has nothing to show yet)."""
     from engine.store import users as user_store
     if not name:
         raise PermissionDenied("no actor given", rule="actor")
     with engine.store.read() as conn:
         user = user_store.get_checked(conn, name)
-        if user is None and user_store.register_is_empty(conn):
+        if user is None and user_store.roster_is_empty(conn):
             return None
         if not token:
             raise PermissionDenied(f"this database requires a token for every actor, and none was given for "
@@ -309,9 +309,9 @@ def verify_log(conn) -> list[tuple[int, str]]:
     from engine.store import users as user_store
     log = user_store.grants(conn)
     problems = grants.verify_grants(log, head=user_store.head(conn))
-    register, misfits = grants.fold(log)
+    roster, misfits = grants.fold(log)
     last = log[-1].seq if log else 0
-    return problems + misfits + [(last, p) for p in grants.compare(register, **user_store.projection(conn))]
+    return problems + misfits + [(last, p) for p in grants.compare(roster, **user_store.projection(conn))]
 
 
 def adopt_unlogged_users(unit) -> int:

@@ -278,7 +278,7 @@ class Commands:
                 stored, created = definition_store.install(unit.conn, name=definition.name, text=text,
                                                            file_name=filename, calendar_hash=calendar_hash, now=now)
                 results.append((stored.name, stored.version, created))
-            if (not only_if_changed or any(c for _, _, c in results)) and not user_store.register_is_empty(unit.conn):
+            if (not only_if_changed or any(c for _, _, c in results)) and not user_store.roster_is_empty(unit.conn):
                 pick_role(unit.actor(actor), ("committee",), "install workflow definitions")
         return results
 

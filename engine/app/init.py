@@ -36,7 +36,7 @@ def initialise(batch, *, now: datetime, admin: str | None, admin_regions: tuple[
     with batch.unit() as unit:
         conn = unit.conn
         take_setup_lock(conn)  # two `init`s at once: the second sees the first's administrator and versions
-        empty = user_store.register_is_empty(conn)
+        empty = user_store.roster_is_empty(conn)
         settings = setting_store.get_all(conn)
         wanted = [key for key, on in (("drill", drill), ("require_token", require_token))
                   if on and not setting_store.is_true(settings.get(key))]

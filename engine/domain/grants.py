@@ -1,6 +1,6 @@
 """The users' log, pure: every grant (who gave what to whom, when) hash-chained, and the rules for giving.
 
-One log for the whole register, in sequence: `add`, `change`, `disable` and `enable` of a user, `token` issued,
+One log for the whole roster, in sequence: `add`, `change`, `disable` and `enable` of a user, `token` issued,
 `revoke`d, `password` set, and `setting` (a database setting such as `require_token` or `drill`). Each grant
 is sealed like a case event (`engine.domain.events.canonical`, SHA-256 over every column and the previous hash),
 so `audit verify` names the sequence number of an edited, removed or reordered grant; the tables of users,
@@ -110,39 +110,40 @@ class Account:
 
 
 @dataclass
-class Register:
+class Roster:
+    """Who may act as the users' log says: accounts, live tokens and the settings that guard them."""
     accounts: dict[str, Account] = field(default_factory=dict)
     tokens: dict[str, TokenGrant] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)
 
 
-def fold(grants: Iterable[Grant]) -> tuple[Register, list[tuple[int, str]]]:
-    """The register the log describes, and every grant that does not fit it (a forged or broken log)."""
-    register, problems = Register(), []
+def fold(grants: Iterable[Grant]) -> tuple[Roster, list[tuple[int, str]]]:
+    """The roster the log describes, and every grant that does not fit it (a forged or broken log)."""
+    roster, problems = Roster(), []
     for grant in grants:
-        problem = apply(register, grant)
+        problem = apply(roster, grant)
         if problem:
             problems.append((grant.seq, problem))
-    return register, problems
+    return roster, problems
 
 
-def apply(register: Register, grant: Grant) -> str | None:
-    """Fold one grant into `register`; the problem, when the grant does not fit (or cannot be read)."""
+def apply(roster: Roster, grant: Grant) -> str | None:
+    """Fold one grant into `roster`; the problem, when the grant does not fit (or cannot be read)."""
     try:
-        return _apply(register, grant)
+        return _apply(roster, grant)
     except (TypeError, ValueError, AttributeError):  # a row edited into something no grant ever was
         return f"{grant.action} of '{grant.subject}': its data cannot be read"
 
 
-def _apply(register: Register, grant: Grant) -> str | None:
-    account = register.accounts.get(grant.subject)
+def _apply(roster: Roster, grant: Grant) -> str | None:
+    account = roster.accounts.get(grant.subject)
     data = grant.data or {}
     if grant.action == "setting":
-        register.settings[grant.subject] = str(data.get("value", ""))
+        roster.settings[grant.subject] = str(data.get("value", ""))
     elif grant.action == "add":
         if account is not None:
             return f"'{grant.subject}' is added again"
-        register.accounts[grant.subject] = Account(grant.subject, grant.roles, grant.regions, grant.at)
+        roster.accounts[grant.subject] = Account(grant.subject, grant.roles, grant.regions, grant.at)
     elif account is None:
         return f"{grant.action} of '{grant.subject}', who was never added"
     elif grant.action == "change":
@@ -157,12 +158,12 @@ def _apply(register: Register, grant: Grant) -> str | None:
         account.password = data.get("digest")
     elif grant.action == "token":
         expires = data.get("expires_at")
-        register.tokens[data.get("token", "")] = TokenGrant(
+        roster.tokens[data.get("token", "")] = TokenGrant(
             data.get("token", ""), grant.subject, data.get("digest", ""), grant.recorded_at,
             datetime.fromisoformat(expires) if expires else None)
     elif grant.action == "revoke":
         for token_id in data.get("tokens", []):
-            token = register.tokens.get(token_id)
+            token = roster.tokens.get(token_id)
             if token is None or token.user != grant.subject:
                 return f"revokes token {token_id}, which is not one of '{grant.subject}''s"
             token.revoked_at = token.revoked_at or grant.recorded_at
@@ -257,17 +258,17 @@ def setting_problem(key: str, value: str | None, last: Grant | None) -> str | No
     return None
 
 
-def compare(register: Register, *, users: dict, tokens: dict, passwords: dict, settings: dict) -> list[str]:
+def compare(roster: Roster, *, users: dict, tokens: dict, passwords: dict, settings: dict) -> list[str]:
     """Where the stored tables disagree with the fold of the log; each table given as {key: tuple} rows:
     users {name: (roles, regions, created_at)}, tokens {id: (user, digest, created_at, expires_at, revoked)},
     passwords {name: digest}, settings {key: value}."""
-    want_users = {a.name: (a.roles, a.regions, a.created_at) for a in register.accounts.values() if a.active}
+    want_users = {a.name: (a.roles, a.regions, a.created_at) for a in roster.accounts.values() if a.active}
     want_tokens = {t.token_id: (t.user, t.digest, t.created_at, t.expires_at, t.revoked_at is not None)
-                   for t in register.tokens.values()}
-    want_passwords = {a.name: a.password for a in register.accounts.values() if a.password}
+                   for t in roster.tokens.values()}
+    want_passwords = {a.name: a.password for a in roster.accounts.values() if a.password}
     problems = []
     for what, want, have in (("user", want_users, users), ("token", want_tokens, tokens),
-                             ("password of", want_passwords, passwords), ("setting", register.settings, settings)):
+                             ("password of", want_passwords, passwords), ("setting", roster.settings, settings)):
         for key in sorted(set(want) | set(have)):
             if key not in have:
                 problems.append(f"{what} {key}: in the log but not in the table")
@@ -290,14 +291,14 @@ def check_name(name: str | None) -> str:
     return name
 
 
-def check_distinct(name: str, register: Register) -> None:
-    """A new name may not read like a name the register holds, a disabled user's included: the history shows
+def check_distinct(name: str, roster: Roster) -> None:
+    """A new name may not read like a name the roster holds, a disabled user's included: the history shows
     names, so `zhаng` (Cyrillic а) beside `zhang` would sign as zhang. Conflict (exit 6), as the same name is:
     the name itself is well formed; what stands in its way is a user who exists."""
-    other = first_lookalike(name, sorted(register.accounts))
+    other = first_lookalike(name, sorted(roster.accounts))
     if other is None:
         return
-    disabled = "" if register.accounts[other].active else "disabled "
+    disabled = "" if roster.accounts[other].active else "disabled "
     odd = strangers(name)
     raise Conflict(f"'{name}' looks like the existing {disabled}user '{other}'"
                    + (f" (it holds {', '.join(odd)})" if odd else "")

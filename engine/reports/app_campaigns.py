@@ -45,7 +45,7 @@ class Campaigns:
         self._engine.store.create_schema()  # a database made before campaigns existed gets their table
         with self._engine.unit() as unit:
             unit.check_effective(moment, "installing a campaign")
-            if not user_store.register_is_empty(unit.conn):
+            if not user_store.roster_is_empty(unit.conn):
                 pick_role(unit.actor(actor), ("committee",), "install campaigns")
             stored, created = campaign_records.install(unit.conn, name=parsed.name, title=parsed.title, text=text,
                                                        file_name=filename, now=moment)

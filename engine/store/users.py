@@ -54,7 +54,7 @@ def missing(conn: Connection, name: str) -> PermissionDenied:
     return PermissionDenied(f"'{name}' is not a registered user", actor=name, rule="registered")
 
 
-def register_is_empty(conn: Connection) -> bool:
+def roster_is_empty(conn: Connection) -> bool:
     """No user was ever added (a table of users from before the log counts too): the first may bootstrap."""
     return not conn.execute(select(exists().where(user_grants.c.action == "add"))).scalar() \
         and not conn.execute(select(exists().select_from(users))).scalar()
