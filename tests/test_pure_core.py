@@ -135,10 +135,12 @@ def test_pure_module_imports_no_database_cli_or_scheduler(path):
 
 
 def test_importing_every_pure_module_loads_no_banned_package():
-    """In a fresh interpreter, importing all pure modules leaves sqlalchemy, sqlmodel, click and apscheduler unloaded."""
+    """In a fresh interpreter, importing all pure modules (the reports' and the ledger's included) leaves
+    sqlalchemy, sqlmodel, click and apscheduler unloaded, and xlsxwriter too until a workbook is asked for."""
+    unloaded = BANNED_PACKAGES + ("xlsxwriter",)
     code = ("import importlib, json, sys\n"
             f"for name in {PURE_MODULES!r}:\n    importlib.import_module(name)\n"
-            f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {BANNED_PACKAGES!r})))")
+            f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {unloaded!r})))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []
@@ -220,3 +222,115 @@ def test_the_message_scan_catches_an_option_in_a_raised_message():
     snippet = 'def f(x):\n    raise InvalidInput(f"{x}: give it with --set FIELD=VALUE", field=x)\n'
     assert [text for _, text in _raised_texts(ast.parse(snippet)) if _FLAG.search(text)] == [
         ": give it with --set FIELD=VALUE"]
+
+
+# -- the layers' directions and no import circle -------------------------------------------------------------
+ENGINE_FILES = {module_name(p): p for p in sorted(ENGINE.rglob("*.py")) if p != ENGINE / "__init__.py"}
+
+
+def engine_imports(path: Path) -> set[str]:
+    """The engine modules `path` imports anywhere in it (a function's deferred import included), each resolved
+    to its module: `from engine.domain import clock` is engine.domain.clock (not the package), `from
+    engine.domain.clock import X` is engine.domain.clock."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            submodules = [f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in ENGINE_FILES]
+            names = submodules if len(submodules) == len(node.names) else [node.module, *submodules]
+        else:
+            continue
+        for name in names:
+            while name and name not in ENGINE_FILES:
+                name = name.rpartition(".")[0]
+            if name:
+                found.add(name)
+    found.discard(module_name(path))
+    return found
+
+
+IMPORT_GRAPH = {name: engine_imports(path) for name, path in ENGINE_FILES.items()}
+
+
+def layer(module: str) -> str:
+    path = ENGINE_FILES[module]
+    if path in PURE:
+        return "pure"
+    if path in APP:
+        return "app"
+    return "store"
+
+
+# Which layer may import which: the pure core imports only the pure core; the store, the pure core and the store;
+# the application, everything in the engine. No engine module imports a face (cli/, web/).
+MAY_IMPORT = {"pure": {"pure"}, "store": {"pure", "store"}, "app": {"pure", "store", "app"}}
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each a circle of imports."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(graph.get(node, ())):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                circles.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return circles
+
+
+def test_no_engine_module_imports_in_a_circle():
+    """No two engine modules import each other, directly or round a longer loop, not even from inside a function
+    (a deferred import hides a circle; it does not remove it)."""
+    assert import_circles(IMPORT_GRAPH) == []
+
+
+def test_the_circle_scan_finds_a_circle_hidden_in_a_function():
+    snippet_a = "from engine.domain import b\n"
+    snippet_b = "def f():\n    from engine.domain.a import x\n"
+    graph = {}
+    for name, source in (("engine.domain.a", snippet_a), ("engine.domain.b", snippet_b)):
+        graph[name] = {n for n in _imports_of(source) if n.startswith("engine.domain.") and n.count(".") == 2}
+    assert import_circles(graph) == [["engine.domain.a", "engine.domain.b"]]
+
+
+def _imports_of(source: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(IMPORT_GRAPH))
+def test_each_module_imports_only_its_own_layer_and_those_below(module):
+    """engine/domain/ and the features' pure modules import only pure modules; engine/store/ only pure and store
+    modules; the application anything in the engine. No engine module imports cli/ (or a web face)."""
+    wrong = sorted(m for m in IMPORT_GRAPH[module] if layer(m) not in MAY_IMPORT[layer(module)])
+    assert wrong == [], f"{module} ({layer(module)}) imports {[(m, layer(m)) for m in wrong]}"
+    faces = sorted(n for n in top_level_imports(ENGINE_FILES[module]) if n.split(".")[0] in ("cli", "web"))
+    assert faces == [], f"{module} imports the face {faces}"
