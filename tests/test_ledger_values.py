@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from engine.domain.clock import SHANGHAI
 from engine.domain.errors import InvalidInput
-from engine.ledger.values import (EARLIEST_YEAR, LATEST_YEAR, TEXT_LIMIT, clean_text, date_text, parse_date,
+from engine.domain.values import (EARLIEST_YEAR, LATEST_YEAR, TEXT_LIMIT, clean_text, date_text, parse_date,
                                   parse_money, parse_region)
 from engine.ledger.words import shipped_words, value_key
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from engine.domain.clock import SHANGHAI
 from engine.domain.errors import InvalidInput
 from engine.ledger import STAGES, read_ledger
-from engine.ledger.values import BLANK, clean_text
+from engine.domain.values import BLANK, clean_text
 from engine.ledger.words import shipped_words, value_key
 from engine.ledger.writer import display_width, header_labels, write_ledger
 

@@ -20,7 +20,7 @@ from typing import Iterator
 
 from engine.domain.errors import InvalidInput
 from engine.ledger.grid import Grid
-from engine.ledger.values import cell_text
+from engine.domain.values import cell_text
 from engine.ledger.words import IGNORE, Words, header_key, header_scale, value_key
 
 HEADER_SEARCH_ROWS = 10

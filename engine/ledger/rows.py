@@ -15,7 +15,7 @@ from datetime import date, datetime
 from engine.domain import limits
 from engine.domain.errors import InvalidInput
 from engine.ledger.layout import Column
-from engine.ledger.values import clean_text, date_text, parse_date, parse_money, parse_region
+from engine.domain.values import clean_text, date_text, parse_date, parse_money, parse_region
 from engine.ledger.words import STAGES, Words, value_key
 
 REQUIRED = ("title", "found_at", "level", "enterprise", "region", "industry", "source")

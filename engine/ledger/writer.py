@@ -19,7 +19,7 @@ from pathlib import Path
 from engine.domain.clock import SHANGHAI
 from engine.domain.errors import InvalidInput
 from engine.ledger.rows import DATE_FIELDS, MULTILINE
-from engine.ledger.values import cell_text
+from engine.domain.values import cell_text
 from engine.ledger.words import Words, shipped_words
 
 TRANSLATED = {"level": "level", "state": "progress", "progress": "progress"}
