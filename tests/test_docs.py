@@ -308,7 +308,7 @@ def test_every_relative_link_of_the_manual_leads_to_a_file_and_anchor(path, targ
     linked = (path.parent / name).resolve() if name else path
     assert linked.exists(), f"{path.relative_to(ROOT)}: link to {target}: no such file"
     if anchor:
-        assert linked.suffix == ".md", f"{path.relative_to(ROOT)}: link to {target}: an anchor in a file that is not Markdown"
+        assert linked.suffix == ".md", f"{path.relative_to(ROOT)}: link to {target}: an anchor outside Markdown"
         anchors = {_anchor(title) for _, _, title in headings(linked.read_text(encoding="utf-8"))}
         assert anchor in anchors, f"{path.relative_to(ROOT)}: link to {target}: no heading with that anchor"
 
