@@ -13,8 +13,9 @@ Baselines, same process, same rows (the ones the engine wrote, read back before 
   state and chain head, hashes the same event content, updates the case row `WHERE version = ?` (the columns a
   step can change) and inserts the event and the rung rows the engine wrote, one transaction each. It decides
   nothing: it is the floor.
-- batch: the same statements, per transition, with one transaction per `--batch` cases (the "all in one
-  transaction" floor of ENGINEERING.md's table of peers).
+- batch: the same statements, per transition, with one transaction per `--batch` cases: the floor for work
+  written many commands to a transaction, as a workflow library that keeps all its rows in one transaction
+  writes them.
 Each figure is the best of `--repeat` runs, engine and floor alternating, so a busy machine slows both alike.
 The last line is the per-transaction ratio on SQLite (read by other tools).
 """

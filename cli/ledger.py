@@ -189,4 +189,4 @@ def _hints(problems: str) -> None:
     if "a value for every row" in problems or "(the value for every row)" in problems:
         message("(a field the sheet lacks is given for every row with --set FIELD=VALUE)")
     if "in a mapping file" in problems:
-        message("(header and value words of your own: --mapping FILE, see the README's import section)")
+        message("(header and value words of your own: --mapping FILE, see docs/ledgers.md)")

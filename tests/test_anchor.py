@@ -61,7 +61,7 @@ def test_the_line_reads_back_and_nothing_else_does():
 
 def test_a_line_copied_with_quotes_or_the_bulletins_full_stop_reads_but_a_shortened_root_says_what_is_needed():
     """What users copy: the line in quotes, from the bulletin's sentence (its colon before, 。 after), an
-    upper-case root: all read. A root shortened as a README shows one (39e8a216...23c7a) is refused, saying
+    upper-case root: all read. A root shortened as docs/audit.md shows one (39e8a216...23c7a) is refused, saying
     that all 64 hex digits are compared and what the line looks like."""
     found, _ = anchor.compute([("HZ-2026-000001", 5, "ab" * 32)], events=5, as_of=T)
     line = found.line()

@@ -21,7 +21,7 @@ def test_the_public_surface_is_pinned():
     assert set(engine.__all__) == EXPORTED
     for name in engine.__all__:
         assert getattr(engine, name).__name__.rsplit(".", 1)[-1] == name
-    from engine import documents  # the JSON shapes' module, as the README's script and the web face import it
+    from engine import documents  # the JSON shapes' module, as docs/architecture.md's script imports it
     assert callable(documents.case_document)
     with pytest.raises(AttributeError):
         engine.HazardService  # noqa: B018 - the split application layer has no such class
@@ -37,7 +37,7 @@ def test_importing_the_api_loads_no_database_or_scheduler():
 
 
 def test_a_script_runs_a_case_through_the_api_with_its_own_times(db_url):
-    """A script opens an engine, reports, assigns and lists with times of its own, as the README shows."""
+    """A script opens an engine, reports, assigns and lists with times of its own, as docs/architecture.md shows."""
     hz = engine.Engine.open(db_url)
     hz.init(now="2026-03-01T09:00", admin="li", admin_regions=["37"])
     for name, role, region in (("ent", "enterprise", "371721"), ("zhang", "supervisor", "3717")):

@@ -354,10 +354,10 @@ def test_a_sweep_longer_than_the_interval_keeps_the_scheduler_log_its_own(tmp_pa
 # -- the guarantees these tests prove --------------------------------------------------------------------
 
 def test_every_test_the_guarantees_cite_exists():
-    """Each `tests/FILE.py::TEST` the README's Guarantees section names is a test function in that file."""
+    """Each `tests/FILE.py::TEST` the manual's Guarantees page names is a test function in that file."""
     root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Guarantees"):readme.index("## Architecture")]
+    from tests.manual import section as manual_section
+    section = manual_section("Guarantees")
     cited = set(re.findall(r"tests/(\w+\.py)::(\w+)", section))
     assert len(cited) >= 10
     missing = [f"{f}::{name}" for f, name in sorted(cited)

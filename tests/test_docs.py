@@ -1,4 +1,5 @@
-"""The README cannot go stale: every command is documented and has help; the exit-code table is the code's."""
+"""The manual (README.md and docs/) cannot go stale: every command is documented and has help; the exit-code table
+is the code's; every link leads somewhere."""
 from __future__ import annotations
 
 import re
@@ -12,7 +13,7 @@ from engine.domain.definition.parse import CLOCK_KEYS, COMMAND_KEYS, FIELD_KEYS,
 from engine.domain.definition.model import GUARD_KINDS, RUNG_ACTIONS
 from engine.domain.errors import EXIT_CODES
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+from tests.manual import MANUAL, PAGES, ROOT, block, headings, section
 
 
 def all_commands(group: click.Group, ctx: click.Context, prefix=("hazard",)):
@@ -30,14 +31,14 @@ COMMANDS = list(all_commands(cli, click.Context(cli)))
 
 @pytest.mark.parametrize("path,command", COMMANDS, ids=[p for p, _ in COMMANDS])
 def test_every_command_is_in_the_readme_and_has_help(path, command):
-    """Each `hazard ...` command appears in the README and explains itself in --help."""
-    assert f"`{path}" in README, f"{path} is not documented in README.md"
+    """Each `hazard ...` command appears in the manual and explains itself in --help."""
+    assert f"`{path}" in MANUAL, f"{path} is not documented in the manual (README.md, docs/)"
     assert command.help and len(command.help.strip()) > 20
 
 
 def test_the_readme_exit_code_table_is_the_code():
     """The README's exit-code table lists exactly the codes and meanings engine/domain/errors.py uses."""
-    rows = dict(re.findall(r"^\| (\d+) \| ([^|]+?) \|$", README, flags=re.M))
+    rows = dict(re.findall(r"^\| (\d+) \| ([^|]+?) \|$", section("Exit codes"), flags=re.M))
     assert {int(k): v for k, v in rows.items()} == EXIT_CODES
 
 
@@ -45,19 +46,18 @@ def test_the_readme_exit_code_table_is_the_code():
                                   RUNG_KEYS, GUARD_KINDS, RUNG_ACTIONS])
 def test_every_accepted_yaml_key_is_in_the_reference(keys):
     """The YAML reference mentions every key and vocabulary word the parser accepts."""
-    section = README[README.index("## Workflow definition reference"):]
-    missing = sorted(k for k in keys if not re.search(rf"\b{re.escape(k)}\b", section))
+    section_ = section("Workflow definition reference (YAML)")
+    missing = sorted(k for k in keys if not re.search(rf"\b{re.escape(k)}\b", section_))
     assert not missing, f"undocumented in the YAML reference: {missing}"
 
 
 def test_every_limit_is_in_the_readme_limits_table():
-    """Each bound in engine/domain/limits.py is named in the README's Limits table, so none is a surprise."""
+    """Each bound in engine/domain/limits.py is named in the manual's Limits table, so none is a surprise."""
     from engine.domain import limits
-    start = README.index("## Limits")
-    section = README[start:README.index("\n## ", start + 1)]
+    table = section("Limits")
     names = [name for name in vars(limits) if name.isupper() and not name.startswith("_")]
-    missing = sorted(name for name in names if f"`{name}`" not in section)
-    assert names and not missing, f"limits not in the README's Limits table: {missing}"
+    missing = sorted(name for name in names if f"`{name}`" not in table)
+    assert names and not missing, f"limits not in the manual's Limits table: {missing}"
 
 def _example_lines(command) -> list[str]:
     """The command lines of the `Example:` paragraph its docstring gives (the lines after it, indented)."""
@@ -164,10 +164,8 @@ def test_the_demo_runs_twice_on_postgresql():
 
 
 def _block(after: str, language: str) -> str:
-    """The README's first fenced block of `language` after the line `after`."""
-    found = re.search(re.escape(after) + r".*?```" + language + r"\n(.*?)```", README, re.S)
-    assert found, f"no {language} block after {after!r} in the README"
-    return found.group(1)
+    """The manual's first fenced block of `language` after the line `after` (in the page holding that line)."""
+    return block(after, language)
 
 
 @pytest.mark.slow
@@ -189,7 +187,7 @@ def test_the_readmes_first_session_runs_as_written(tmp_path):
 
 @pytest.mark.slow
 def test_the_readmes_python_example_runs_as_written(tmp_path):
-    """The Architecture section's script, verbatim, in a new folder (twice: it is safe to run again)."""
+    """docs/architecture.md's script, verbatim, in a new folder (twice: it is safe to run again)."""
     import subprocess
     import sys
 
@@ -218,8 +216,8 @@ READ_COMMANDS = (("import",), ("workflow", "validate"), ("workflow", "install"),
 
 
 def _example_commands() -> list[str]:
-    """Every `hazard ...` line of the README's shell blocks and of each command's `Example:` in its help."""
-    blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
+    """Every `hazard ...` line of the manual's shell blocks and of each command's `Example:` in its help."""
+    blocks = re.findall(r"```sh\n(.*?)```", MANUAL, re.S)
     lines = [line for block in blocks for line in block.replace("\\\n", " ").splitlines()]
     lines += [line for _, command in COMMANDS for line in _example_lines(command)]
     return [line.split("  #")[0].strip() for line in lines if line.strip().startswith("hazard ")]
@@ -239,7 +237,7 @@ def _files_read(line: str) -> list[str]:
 
 
 def test_every_file_an_example_reads_ships_with_the_project():
-    """The README's commands and every `--help` example name only input files that are in the repository
+    """The manual's commands and every `--help` example name only input files that are in the repository
     (weights.yaml, my-office.yaml and 自查台账.csv were named and did not ship)."""
     root = Path(__file__).resolve().parent.parent
     named = {path for line in _example_commands() for path in _files_read(line)}
@@ -285,3 +283,50 @@ def test_the_editable_install_is_a_plain_path_without_the_transitional_compat_mo
     lines = [line for line in pth[0].read_text(encoding="utf-8").splitlines() if line.strip()]
     assert lines == [str(root)], lines
     assert not list(Path(pth[0].parent).glob("__editable___hazard_closure*finder.py"))
+
+
+def _anchor(title: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped (CJK kept), spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+
+
+def _links(text: str) -> list[str]:
+    """The targets of the Markdown links and images of `text`, fenced blocks and code spans aside."""
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    prose = re.sub(r"`[^`\n]*`", "", prose)
+    return re.findall(r"\]\(([^)\s]+)\)", prose)
+
+
+LINKS = [(path, target) for path, text in PAGES.items() for target in _links(text)
+         if not re.match(r"[a-z]+:", target)]
+
+
+@pytest.mark.parametrize("path,target", LINKS, ids=[f"{p.name}->{t}" for p, t in LINKS])
+def test_every_relative_link_of_the_manual_leads_to_a_file_and_anchor(path, target):
+    """A link of README.md or docs/*.md names a file that is in the repository and, after `#`, a heading it has."""
+    name, _, anchor = target.partition("#")
+    linked = (path.parent / name).resolve() if name else path
+    assert linked.exists(), f"{path.relative_to(ROOT)}: link to {target}: no such file"
+    if anchor:
+        assert linked.suffix == ".md", f"{path.relative_to(ROOT)}: link to {target}: an anchor outside Markdown"
+        anchors = {_anchor(title) for _, _, title in headings(linked.read_text(encoding="utf-8"))}
+        assert anchor in anchors, f"{path.relative_to(ROOT)}: link to {target}: no heading with that anchor"
+
+
+def test_the_link_check_sees_the_manual_and_its_anchors():
+    """The check above has links to look at (anchors among them), and reads GitHub's anchors as GitHub does."""
+    assert len(LINKS) >= 30 and sum("#" in target for _, target in LINKS) >= 10
+    assert _anchor("The event log's anchor") == "the-event-logs-anchor"
+    assert _anchor("Workflow definition reference (YAML)") == "workflow-definition-reference-yaml"
+    assert _anchor("Ranking weights (`--weights FILE`)") == "ranking-weights---weights-file"
+    assert _anchor("The four lists (四个清单)") == "the-four-lists-四个清单"
+
+
+def test_every_engine_and_cli_path_the_architecture_page_names_exists():
+    """Each `engine/...` or `cli/...` path docs/architecture.md names (a file, a folder, or `app*.py`) is in the
+    repository, so the drawing of the layers follows the folders."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"(?<![\w/.])((?:engine|cli)/[\w/.*]*[\w/*])", text))
+    assert len(named) >= 20, named
+    missing = sorted(path for path in named if not list(ROOT.glob(path.rstrip("/"))))
+    assert not missing, f"docs/architecture.md names paths that are not in the repository: {missing}"

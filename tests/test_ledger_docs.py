@@ -1,13 +1,13 @@
-"""The README's ledger section says what the shipped words do: every header and word it lists reads as it claims."""
+"""The manual's ledger page says what the shipped words do: every header and word it lists reads as it claims."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from engine.ledger.words import header_key, shipped_words, value_key
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-DOC = README[README.index("## Importing and exporting ledgers"):].split("\n## ", 1)[0]
+from tests.manual import section
+
+DOC = section("Importing and exporting ledgers (台账)")
 WORDS = shipped_words()
 
 

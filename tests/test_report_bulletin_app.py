@@ -48,8 +48,8 @@ def test_the_markdown_in_the_docs_is_what_the_engine_prints(example):
 
 
 def test_the_readmes_excerpt_is_taken_from_that_file():
-    """Every line of the bulletin excerpt in the README is a line of docs/bulletin-from-engine.md."""
-    readme = (bulletin_example.DOCS.parent / "README.md").read_text(encoding="utf-8")
+    """Every line of the bulletin excerpt in the manual (docs/reports.md) is a line of docs/bulletin-from-engine.md."""
+    from tests.manual import MANUAL as readme
     start = readme.index("```markdown\n# 菏泽市安全生产隐患排查治理月通报")
     excerpt = readme[start + len("```markdown\n"):readme.index("```\n", start + 12)]
     lines = set(bulletin_example.MARKDOWN.read_text(encoding="utf-8").splitlines())

@@ -165,13 +165,11 @@ def test_any_condition_either_parses_or_reports_problems(node):
 
 
 def test_every_accepted_key_and_word_is_documented():
-    """The README's reports section names every key and vocabulary word the readers accept."""
+    """The manual's reports page names every key and vocabulary word the readers accept."""
     import re
-    from pathlib import Path
     from engine.reports import campaign, ranking
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    start = readme.index("## Reports, the four lists, bulletins, rankings and campaigns")
-    text = readme[start:readme.index("\n## Architecture", start)]
+    from tests.manual import section
+    text = section("Reports, the four lists, bulletins, rankings and campaigns")
     words = (definition.TOP_KEYS | definition.ROUNDING_KEYS | definition.LIST_KEYS | definition.COLUMN_KEYS
              | definition.BULLETIN_KEYS | set(definition.BULLETIN_SECTIONS) | set(definition.ENTRIES)
              | set(definition.CASE_COLUMNS) | set(definition.ENTERPRISE_COLUMNS) | conditions.LEAVES
@@ -180,7 +178,7 @@ def test_every_accepted_key_and_word_is_documented():
              | campaign.TOP_KEYS | campaign.SCOPE_KEYS | campaign.STAGE_KEYS | campaign.TARGET_KEYS
              | set(campaign.TARGET_KINDS) | set(campaign.PER) | set(campaign.EVERY))
     missing = sorted(w for w in words if not re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text))
-    assert not missing, f"undocumented in the README's reports section: {missing}"
+    assert not missing, f"undocumented in the manual's reports page: {missing}"
 
 
 def test_aliases_and_deep_nesting_are_refused_before_they_expand():

@@ -5,7 +5,7 @@ A value past a bound is refused where it enters, naming the input: a definition 
 The bounds are far above real use and far below what would break Python, the YAML library or a database:
 `datetime` overflows past year 9999 after any addition, `timedelta` past 999,999,999 days, `Decimal`
 arithmetic past 28 digits, PyYAML expands aliases without a limit and recurses once per nesting level.
-The README's "Limits" table lists them; a test checks it against this module.
+The manual's "Limits" table (docs/operations.md) lists them; a test checks it against this module.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """YAML nodes to a `Definition`, collecting every problem as (file, line, message) instead of stopping.
 
 The accepted keys of each section live in the frozensets below: one place to read the format, and a test
-compares them with the README's YAML reference.
+compares them with the YAML reference in docs/workflows.md.
 """
 from __future__ import annotations
 
