@@ -134,8 +134,7 @@ class AppContext:
         if self._engine is None:
             from engine.app import Engine
             from engine.domain.clock import FixedClock
-            from engine.store.database import Store
-            self._engine = Engine(Store(self.db, create=self.create), clock=FixedClock(self.now))
+            self._engine = Engine.open(self.db, create=self.create, clock=FixedClock(self.now))
             self.announce_drill()
         return self._engine
 

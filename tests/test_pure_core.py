@@ -334,3 +334,11 @@ def test_each_module_imports_only_its_own_layer_and_those_below(module):
     assert wrong == [], f"{module} ({layer(module)}) imports {[(m, layer(m)) for m in wrong]}"
     faces = sorted(n for n in top_level_imports(ENGINE_FILES[module]) if n.split(".")[0] in ("cli", "web"))
     assert faces == [], f"{module} imports the face {faces}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "cli").glob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_face_reaches_the_database_only_through_the_engine(path):
+    """cli/ (and the web face to come) opens an Engine and calls it; it imports nothing of engine/store/, so a
+    script or a web page gets every check the command line gets."""
+    stored = sorted(n for n in top_level_imports(path) if n.startswith("engine.store"))
+    assert stored == [], f"{path.name} imports {stored}"

@@ -6,7 +6,7 @@
     ranking.py     weights files and the weighted ranking
     campaign.py    campaign files (专项整治); targets.py evaluates their targets per stage
     bulletin.py    a bulletin document -> page; lists.py the four lists and the stats table -> page
-    layout.py, output.py, chart.py   pages as Markdown, self-contained HTML (inline SVG chart) and xlsx
+    blocks.py, output.py, chart.py   pages as Markdown, self-contained HTML (inline SVG chart) and xlsx
     reading.py     bounded, line-aware reading of the YAML files above
 
 Nothing here touches the database or the clock: the store side computes the counts and passes them in.
