@@ -12,7 +12,7 @@ _ROLE_HELP = "Role (repeatable): inspector, enterprise, supervisor, committee, a
 
 
 @click.command()
-@click.option("--admin", metavar="NAME", help="On an empty register: make NAME the first administrator "
+@click.option("--admin", metavar="NAME", help="On a database without users: make NAME the first administrator "
                                               "(committee role over the --region codes).")
 @click.option("--region", "regions", multiple=True, metavar="CODE", help="The first administrator's regions.")
 @click.option("--require-token", is_flag=True, help="From now on every actor must show a valid token of theirs "
@@ -24,7 +24,7 @@ _ROLE_HELP = "Role (repeatable): inspector, enterprise, supervisor, committee, a
 def init(ctx, admin, regions, require_token, drill):
     """Create the tables and install the built-in workflows (safe to run again).
 
-    On an empty register, --admin makes the first administrator. On a database in use, a changed built-in
+    On a database without users, --admin makes the first administrator. On a database in use, a changed built-in
     workflow or --require-token needs --actor with the committee role; --drill only works on a new one.
 
     \b
@@ -81,7 +81,7 @@ def user():
 def user_add(ctx, name, roles, regions):
     """Add a new user; needs --actor with the committee role over every region given.
 
-    On an empty register the first user needs no actor and must have the committee role: the first
+    On a database without users the first user needs no actor and must have the committee role: the first
     administrator. An existing name is refused (exit 6): `hazard user change` changes one.
 
     \b

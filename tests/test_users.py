@@ -29,7 +29,7 @@ def names(engine) -> list[str]:
 # -- the first administrator ---------------------------------------------------------------------------------------
 
 def test_the_first_user_must_be_an_administrator(fresh):
-    """On an empty register a first user without the committee role is refused; one with it needs no actor."""
+    """On a database without users a first user without the committee role is refused; one with it needs no actor."""
     with pytest.raises(Refused) as caught:
         fresh.commands.add_user("ent", roles=["enterprise"], regions=["371721"])
     assert caught.value.rule == "first-admin" and "committee" in caught.value.message
@@ -42,7 +42,7 @@ def test_the_first_user_must_be_an_administrator(fresh):
 
 
 def test_init_makes_the_first_administrator_once(fresh):
-    """`init(admin=)` on an empty register adds the administrator; again it is a no-op; another name conflicts."""
+    """`init(admin=)` on a database without users adds the administrator; again it is a no-op; another name conflicts."""
     fresh.init(admin="li", admin_regions=["37"])
     fresh.init(admin="li", admin_regions=["37"])
     assert [(a.name, a.roles, a.regions) for a in fresh.queries.users()] == [("li", ("committee",), ("37",))]

@@ -222,7 +222,7 @@ class Commands:
         """`init`, with what it did (`engine.app.init.Initialised`: the installed versions, whether the first
         administrator was made, and their first token when the database requires tokens).
 
-        On an empty register `admin` becomes the first administrator (committee role over `admin_regions`) and
+        On a database without users `admin` becomes the first administrator (committee role over `admin_regions`) and
         `drill` / `require_token` are set freely; later, a changed built-in workflow or a new setting needs a
         committee `actor`, and a database cannot become a drill database once it holds users or cases."""
         from engine.app.init import initialise
@@ -288,7 +288,7 @@ class Commands:
 
     def add_user(self, name: str, *, roles: list[str], regions: list[str], actor: str | None = None,
                  now: datetime | str | None = None) -> tuple[Actor, bool]:
-        """Register a new user (granted by a committee `actor` over the user's regions; on an empty register the
+        """Register a new user (granted by a committee `actor` over the user's regions; on a database without users the
         first user, with the committee role, is the administrator). An existing name is a Conflict."""
         from engine.app import accounts
         return accounts.add_user(self, name, roles=roles, regions=regions, actor=actor, now=self._now(now)), True

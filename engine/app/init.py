@@ -2,7 +2,7 @@
 
 Safe to run again: what is already there is left as it is. What would change a database already in use
 (a changed built-in workflow, a new setting) needs a committee actor, as every grant does; the first
-administrator is made only on an empty register; a database becomes a drill database only while it holds
+administrator is made only on a database without users; a database becomes a drill database only while it holds
 neither users nor cases (a drill's future times must never mix with real records).
 """
 from __future__ import annotations
