@@ -75,6 +75,11 @@ def problems(d: Definition) -> list[tuple[str, int, str]]:
         if not s.final and not d.triggers_from(s.name):
             found.append((s.line, f"state '{s.name}': no transition leaves it and it is not marked 'final: true'"))
 
+    for entry in d.ledger_stages:
+        if entry.state not in states:
+            found.append((entry.line, f"ledger_stages: stage '{entry.stage}' names unknown state '{entry.state}' "
+                                      f"(states: {', '.join(s.name for s in d.states)})"))
+
     declared = {f.name: f for f in d.fields}
     for c in d.clocks:
         where = f"clock '{c.name}'"
