@@ -111,6 +111,27 @@ def test_a_wrong_role_or_stage_map_is_named_with_its_file_and_line(runner, tmp_p
         load_definition(path.read_text(encoding="utf-8"), str(path))
 
 
+def test_a_rung_opening_a_workflow_of_another_kind_is_not_installed(runner, seeded_url, tmp_path):
+    """An interview rung that opens a hazard workflow (or one not serving interviews) is named at its line, exit 7,
+    and nothing is installed; one opening a workflow installed in the same command is judged by that file."""
+    path = tmp_path / "sd-major-hazard.yaml"
+    path.write_text(province_major("general-hazard"), encoding="utf-8")
+    result = invoke(runner, seeded_url, "workflow", "install", path, actor="li")
+    assert result.exit_code == 7, result.output
+    line = line_of(MAJOR_TEXT, "- rung: interview")
+    assert (f"{path}:{line}: rung 'interview': action 'interview' opens workflow 'general-hazard', which serves "
+            "hazards, not interviews (its 'serves:')") in result.output
+    assert "sd-major-hazard" not in invoke(runner, seeded_url, "workflow", "list").stdout
+    summons = tmp_path / "summons.yaml"
+    summons.write_text(INTERVIEW_TEXT.replace("workflow: interview", "workflow: summons", 1)
+                       .replace("serves: interview", "serves: posting"), encoding="utf-8")
+    path.write_text(province_major("summons"), encoding="utf-8")
+    result = invoke(runner, seeded_url, "workflow", "install", path, summons, actor="li")
+    assert result.exit_code == 7 and "opens workflow 'summons', which serves postings, not interviews" in result.output
+    summons.write_text(INTERVIEW_TEXT.replace("workflow: interview", "workflow: summons", 1), encoding="utf-8")
+    assert invoke(runner, seeded_url, "workflow", "install", path, summons, actor="li").exit_code == 0
+
+
 def test_the_workflow_document_shows_its_role_and_stages(runner, seeded_url):
     shown = json.loads(invoke(runner, seeded_url, "--json", "workflow", "show", "general-hazard").stdout)
     assert shown["serves"] == "hazard" and shown["ledger_stages"]["verified"] == "closed"

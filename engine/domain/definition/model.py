@@ -20,6 +20,9 @@ EXTENSION = "extension"
 # What a workflow is for (`serves:`): its cases are hazards (counted, listed, written to ledgers), or interviews
 # or posted supervisions the ladder opens linked to a hazard (listed as such in bulletins, never counted as hazards).
 SERVES = ("hazard", "interview", "posting")
+# The rung actions that open a linked case: what the workflow they open must serve, and the one they open unless
+# the rung names its own (`workflow:`).
+LINKED_ACTIONS = {"interview": ("interview", "interview"), "post_supervision": ("posting", "posted-supervision")}
 # The stages of the closed loop a ledger's 隐患状态 speaks in (engine/ledger/words.py STAGES, the same words):
 # a hazard workflow's `ledger_stages:` maps each onto one of its states.
 LEDGER_STAGES = ("reported", "assigned", "rectifying", "verifying", "verified", "closed")
