@@ -6,6 +6,27 @@ import click
 from cli.options import parse_sets, case_filter_options, is_json, json_option
 
 
+def parse_workflows(_ctx, _param, values) -> dict[str, str]:
+    """`--workflow NAME` (every level) or `--workflow LEVEL=NAME`, repeatable: level (or `*`) -> workflow."""
+    chosen: dict[str, str] = {}
+    if not values:
+        return chosen
+    from engine.domain.limits import shown
+    from engine.ledger.words import LEVELS
+
+    for value in values:
+        level, sep, name = value.partition("=")
+        level, name = (level.strip(), name.strip()) if sep else ("*", level.strip())
+        if level not in (*LEVELS, "*") or not name:
+            raise click.BadParameter(f"{shown(value)} is not NAME or LEVEL=NAME (levels: {', '.join(LEVELS)})",
+                                     param_hint="--workflow")
+        if chosen.get(level, name) != name:
+            raise click.BadParameter(f"two workflows for {'every level' if level == '*' else level}: "
+                                     f"{shown(chosen[level])} and {shown(name)}", param_hint="--workflow")
+        chosen[level] = name
+    return chosen
+
+
 @click.command("import")
 @click.argument("file", metavar="FILE.xlsx|FILE.csv")
 @click.option("--sheet", default=None, metavar="NAME", help="The sheet to read (default: the first visible one).")
@@ -18,9 +39,13 @@ from cli.options import parse_sets, case_filter_options, is_json, json_option
                                               "state, the column mapping, the first rows, the rows held already.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the skipped ones (default: any "
                                                    "bad row stops the import, exit 2, nothing written).")
+@click.option("--workflow", "workflows", multiple=True, metavar="[LEVEL=]NAME", callback=parse_workflows,
+              help="The installed hazard workflow (one with ledger_stages) the rows of a level become cases of, "
+                   "e.g. --workflow major=sd-major-hazard (repeatable; NAME alone: every level). Default: "
+                   "major-hazard and general-hazard.")
 @json_option
 @click.pass_context
-def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid):
+def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid, workflows):
     """Import a ledger (台账) as kept by hand: one case per row, at the state the sheet shows, with its dates.
 
     Every row is checked before anything is written; a bad row is reported as FILE:ROW: what is wrong (the
@@ -52,7 +77,7 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid):
     try:
         report = run_import(app.engine, file, actor=app.actor_name, sheet=sheet, mapping=mapping,
                             defaults=defaults, dry_run=dry_run, skip_invalid=skip_invalid, now=app.now,
-                            on_progress=on_progress)
+                            on_progress=on_progress, workflows=workflows)
     except (RowsInvalid, RowsNotPermitted) as exc:
         if is_json(ctx):
             print_json(exc.report.document())
@@ -143,7 +168,9 @@ def _print_held(report) -> None:
 def export_register(ctx, file, as_of, headers, **filters):
     """Write the register (filtered as `case list` filters it) as a ledger: dates as date cells, widths set,
     the header frozen; `hazard import` reads it back into the same register. The file is written whole or not
-    at all: a failed or killed export leaves the old one.
+    at all: a failed or killed export leaves the old one. A case whose workflow has no ledger_stages (the
+    interviews and posted supervisions the ladder opens) is no row: each such workflow's cases are counted on
+    stderr ("N cases of workflow X not written: ...") and in --json's not_written.
 
     \b
     Example:
@@ -171,6 +198,8 @@ def export_register(ctx, file, as_of, headers, **filters):
         print_json(report.document())
     else:
         message(f"{report.file}: {counted(report.rows, 'case')} written")
+    for line in report.notes():  # never dropped unsaid: the cases of a workflow without ledger stages
+        message(line)
 
 
 def _about(exc, temp, file: str):

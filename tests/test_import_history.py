@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from engine.domain.clock import SHANGHAI
-from engine.domain.errors import InvalidInput
+from engine.domain.errors import DefinitionInvalid, InvalidInput
 from engine.domain.events import Event
 from engine.ledger.history import check_workflow, instant, plan_row, stage_of, state_for
 from engine.ledger.words import STAGES
@@ -27,17 +27,22 @@ def triggers(plan) -> list[str]:
 def test_every_stage_lands_on_a_state_of_both_built_in_workflows():
     """The stage map names states the definitions have, each reachable from the initial state."""
     assert check_workflow(MAJOR) == [] and check_workflow(GENERAL) == []
-    assert [state_for("general-hazard", s) for s in STAGES] == ["reported", "rectifying", "rectifying", "verifying",
+    assert [state_for(GENERAL, s) for s in STAGES] == ["reported", "rectifying", "rectifying", "verifying",
                                                                 "closed", "closed"]
-    assert [state_for("major-hazard", s) for s in STAGES] == list(STAGES)
+    assert [state_for(MAJOR, s) for s in STAGES] == list(STAGES)
 
 
 def test_a_workflow_without_a_stage_map_or_a_state_is_named():
-    """A workflow the map does not know, or one missing a mapped state, is reported rather than guessed at."""
-    renamed = load_definition(dict(builtin_workflow_files())["workflows/major-hazard.yaml"]
-                              .replace("verifying", "inspecting"), "major-v2.yaml")
-    assert any("no state 'verifying'" in p for p in check_workflow(renamed))
-    assert "no stage map" in check_workflow(DEFINITIONS["interview"])[0]
+    """A workflow without ledger stages takes no rows, and says why; a stage map naming a state the workflow lacks
+    is the definition's own error (FILE:LINE), so it is never installed at all."""
+    text = dict(builtin_workflow_files())["workflows/major-hazard.yaml"]
+    renamed = text.replace("verifying", "inspecting").replace("  inspecting: inspecting", "  verifying: verifying")
+    with pytest.raises(DefinitionInvalid) as raised:
+        load_definition(renamed, "major-v2.yaml")
+    line = text.splitlines().index("  verifying: verifying") + 1
+    assert f"major-v2.yaml:{line}: ledger_stages: stage 'verifying' names unknown state 'verifying'" in str(raised.value)
+    assert check_workflow(DEFINITIONS["interview"]) == [
+        "workflow 'interview' takes no ledger rows: no ledger stages (it serves interviews, not hazards)"]
 
 
 def test_a_closed_major_hazard_walks_the_whole_loop_dated_by_the_sheet():
@@ -119,9 +124,9 @@ def test_a_stage_the_workflow_cannot_reach_is_refused():
 
 def test_states_show_as_the_stage_an_import_reads_back():
     """Export writes each state as the stage that lands on it again."""
-    assert [stage_of("general-hazard", s) for s in ("reported", "rectifying", "verifying", "closed")] == [
+    assert [stage_of(GENERAL, s) for s in ("reported", "rectifying", "verifying", "closed")] == [
         "reported", "rectifying", "verifying", "closed"]
-    assert stage_of("major-hazard", "verified") == "verified" and stage_of("interview", "held") is None
+    assert stage_of(MAJOR, "verified") == "verified" and stage_of(DEFINITIONS["interview"], "held") is None
 
 
 def imported_log(source: dict | None) -> list[Event]:

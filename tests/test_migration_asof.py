@@ -18,6 +18,7 @@ def install_v2(service, *, verification_days=15):
     """Version 2 of major-hazard: `verifying` renamed `inspecting`, a longer verification clock."""
     text = MAJOR.read_text(encoding="utf-8")
     text = text.replace("verifying", "inspecting").replace("duration: 10 days", f"duration: {verification_days} days")
+    text = text.replace("  inspecting: inspecting", "  verifying: inspecting")  # the ledger's stage keeps its name
     return service.commands.install_definition(text, "major-hazard-v2.yaml", actor="li")
 
 

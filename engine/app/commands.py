@@ -273,6 +273,7 @@ class Commands:
         results = []
         with self.unit() as unit:
             unit.check_effective(now, "installing workflow definitions")
+            _check_linked(unit, [definition for definition, _, _ in parsed])
             calendar_hash = definition_store.save_calendar(unit.conn, default_calendar(), now)
             for definition, text, filename in parsed:
                 stored, created = definition_store.install(unit.conn, name=definition.name, text=text,
@@ -357,3 +358,20 @@ def _clock_to_extend(d: Definition, case: Case, name: str | None):
     raise Refused(f"{case.id} has no rectification deadline to extend (state '{case.state}')"
                   + (f"; another running clock is extended only when named: {others}" if others else ""),
                   case_id=case.id, rule="clock")
+
+
+def _check_linked(unit: UnitOfWork, batch: list[Definition]) -> None:
+    """Each interview or posting rung of the definitions installed opens a workflow serving its kind, as far as
+    the workflows installed and those installed with them tell (DefinitionInvalid, FILE:LINE, exit 7)."""
+    from engine.domain.definition.check import linked_problems
+    from engine.domain.definition.model import LINKED_ACTIONS
+    from engine.domain.errors import DefinitionInvalid
+    from engine.store import definitions as definition_store
+
+    if not any(r.action in LINKED_ACTIONS for d in batch for r in d.rungs):
+        return
+    serves = {name: unit.run(name).definition.serves for name in definition_store.workflow_names(unit.conn)}
+    serves.update({d.name: d.serves for d in batch})
+    found = [problem for d in batch for problem in linked_problems(d, serves)]
+    if found:
+        raise DefinitionInvalid(found)

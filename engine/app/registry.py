@@ -100,6 +100,12 @@ class Registry:
         with self._lock:
             return self._versions.keep((name, stored.version), loaded)
 
+    def serving(self, conn, roles: tuple[str, ...]) -> frozenset[str]:
+        """The workflows some installed version of which serves one of `roles` (hazard, interview, posting): each
+        version says what it serves (`serves:` in its text), so a province's own interview workflow is one too."""
+        return frozenset(v.name for v in definition_store.all_versions(conn)
+                         if self.loaded(conn, v.name, v.version).definition.serves in roles)
+
     def calendar_of(self, conn, case: "Case", run: Loaded) -> "WorkCalendar":
         """The calendar a case counts working days with: the one its log names, else its definition's."""
         return self.calendar(conn, case.calendar) if case.calendar else run.calendar

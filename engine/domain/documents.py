@@ -168,6 +168,7 @@ def workflow_document(stored, definition) -> dict:
     return {
         "name": stored.name, "version": stored.version, "content_hash": stored.content_hash,
         "file": stored.file_name, "installed_at": stored.installed_at, "title": definition.title,
+        "serves": definition.serves, "ledger_stages": dict(definition.stage_states),
         "initial": definition.initial,
         "states": [{"name": s.name, "label": s.label, "final": s.final, "rectified": s.rectified}
                    for s in definition.states],

@@ -120,13 +120,16 @@ def _listing(report: ImportReport) -> str:
 def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | None = None, mapping=None,
                   defaults: dict | None = None, dry_run: bool = False, skip_invalid: bool = False,
                   now: datetime | str | None = None, name: str | None = None,
-                  on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
+                  on_progress: Callable[[int, int], None] | None = None,
+                  workflows: dict[str, str] | None = None) -> ImportReport:
     """Import the ledger at `path` as `actor` at the engine's time `now`; see the module docstring.
 
     Raises RowsInvalid (exit 2) or RowsNotPermitted (exit 4) when a row is bad and `skip_invalid` is not set,
     Conflict (exit 6) when the same bytes were imported before; with `dry_run` nothing is written either way.
     Rows held already are reported in `existing`, not written; when every row is, nothing is written at all.
-    `on_progress(done, total)` is called as cases are written (first with done 0).
+    `on_progress(done, total)` is called as cases are written (first with done 0). `workflows` names the
+    workflow of a level's rows (`{"major": "sd-major-hazard"}`; the key `*` for every level), else `LEVEL-hazard`:
+    any installed hazard workflow with `ledger_stages` takes rows.
     """
     from engine.store import records
     from engine.store import settings as setting_store
@@ -147,9 +150,10 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     ledger = read_ledger(path, sheet=sheet, mapping=mapping, defaults=defaults, name=name)
     with engine.store.read() as conn:
         _refuse_earlier(records.earlier_import(conn, ledger.sha256, ledger.sheet), ledger)
-        workflows = sorted({workflow_for(r.values["level"]) for r in ledger.rows if r.valid})
-        definitions = [engine.registry.loaded(conn, workflow).definition for workflow in workflows]
-    config = [problem for d in definitions for problem in check_workflow(d)]
+        pick = _picker(workflows)
+        names = sorted({pick(r.values["level"]) for r in ledger.rows if r.valid})
+        definitions = {workflow: engine.registry.loaded(conn, workflow).definition for workflow in names}
+    config = [problem for d in definitions.values() for problem in check_workflow(d)]
     if config:
         raise InvalidInput("; ".join(config), rule="workflow")
     report, good, checker = _check(ledger, who, role, now, dry_run)
@@ -160,9 +164,9 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
         return report
     if dry_run:
         with engine.store.read() as conn:
-            _summarise(report, recognise(conn, good), checker)
+            _summarise(report, recognise(conn, good), checker, pick, definitions)
         return report
-    _write(engine, ledger, good, checker, report, actor=who.name, now=now, on_progress=on_progress)
+    _write(engine, ledger, good, checker, report, actor=who.name, now=now, on_progress=on_progress, pick=pick)
     return report
 
 
@@ -204,25 +208,33 @@ def _check(ledger: Ledger, who, role: str, now: datetime, dry_run: bool) -> tupl
     return report, good, checker
 
 
-def _summarise(report: ImportReport, found: Recognition, checker: RowChecker) -> None:
+def _picker(workflows: dict[str, str] | None) -> Callable[[str], str]:
+    """Level -> the workflow its rows become cases of: the one named for the level, or for every level (`*`),
+    else the built-in `LEVEL-hazard`."""
+    chosen = dict(workflows or {})
+    return lambda level: chosen.get(level) or chosen.get("*") or workflow_for(level)
+
+
+def _summarise(report: ImportReport, found: Recognition, checker: RowChecker, pick: Callable[[str], str],
+               definitions: dict) -> None:
     """What the new rows come to (by level, by state, the first of them) and which rows are held or repeated."""
     levels, states = Counter(), Counter()
     for row in found.new:
         level = row.values["level"]
         levels[level] += 1
-        states[(workflow_for(level), state_for(workflow_for(level), row.progress))] += 1
+        states[(pick(level), state_for(definitions[pick(level)], row.progress))] += 1
     by_state: dict = {}
     for (workflow, state), count in sorted(states.items()):
         by_state.setdefault(workflow, {})[state] = count
     report.by_level = {level: levels[level] for level in ("major", "general") if levels[level]}
     report.by_state = by_state
     report.new, report.existing, report.repeated = len(found.new), found.existing, found.repeated
-    report.first_rows = [{"row": r.number, "state": state_for(workflow_for(r.values["level"]), r.progress),
+    report.first_rows = [{"row": r.number, "state": state_for(definitions[pick(r.values["level"])], r.progress),
                           "values": checker.canonical(r.values)} for r in found.new[:5]]
 
 
 def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: ImportReport, *, actor: str,
-           now: datetime, on_progress) -> None:
+           now: datetime, on_progress, pick: Callable[[str], str]) -> None:
     from engine.store import records
     from engine.store import rungs as rung_store
 
@@ -233,7 +245,8 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             unit.reserve_case_ids(year, 0)  # no number yet: the lock two imports of one year queue on (PostgreSQL)
         _refuse_earlier(records.earlier_import(unit.conn, ledger.sha256, sheet), ledger)
         found = recognise(unit.conn, good)  # after the lock: what another import wrote meanwhile is seen
-        _summarise(report, found, checker)
+        _summarise(report, found, checker, pick, {w: unit.run(w).definition for w in {pick(r.values["level"])
+                                                                                      for r in found.new}})
         good = found.new
         if not good:
             return  # every row is held already: nothing is written, not even an import record
@@ -241,7 +254,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
         for year, count in sorted(years.items()):
             unit.reserve_case_ids(year, count)
         unit.actor(actor)
-        runs = {w: unit.run(w) for w in {workflow_for(r.values["level"]) for r in good}}
+        runs = {w: unit.run(w) for w in {pick(r.values["level"]) for r in good}}
         ranges: dict[int, list] = {}  # year -> [first, last, count] of the ids written
         settled: list[dict] = []
         total = len(good)
@@ -249,7 +262,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             on_progress(0, total)
         for done, row in enumerate(good, start=1):
             values = checker.canonical(row.values)
-            run = runs[workflow_for(values["level"])]
+            run = runs[pick(values["level"])]
             source = {"file": Path(ledger.file).name, "sheet": sheet, "row": row.number, "sha256": ledger.sha256}
             case = _case_of(unit, run, row, values, source, actor=actor, now=now, tag=tag, settled=settled)
             _count_id(ranges, case.id)

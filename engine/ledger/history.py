@@ -3,8 +3,9 @@ each step's effective time from the sheet's own dates, and which step carries wh
 
 Pure: the importer (`engine/ledger/app_import.py`) writes what `plan_row` returns.
 
-- Stages onto states (`STAGE_STATES`, data): major-hazard has all six stages as states; general-hazard has
-  no `assigned` (its `assign` leads to rectifying) and no `verified` (its `verify` closes the case).
+- Stages onto states: the definition's own `ledger_stages` (data; `Definition.stage_states`): major-hazard has
+  all six stages as states; general-hazard has no `assigned` (its `assign` leads to rectifying) and no
+  `verified` (its `verify` closes the case). A workflow without them takes no ledger rows.
 - The path: the workflow's own machine (`machine_for(definition).follows`) knows the ways from the initial
   state; of the simple paths to the target, a row with a deadline after its found day (限期整改) takes one
   that starts the clock running against the deadline, a row without (立查立改) the shortest. Both are cached
@@ -29,15 +30,8 @@ from functools import lru_cache
 from engine.domain.clock import SHANGHAI, UTC, start_of_day
 from engine.domain.definition.model import Definition
 from engine.domain.errors import InvalidInput
-from engine.ledger.words import STAGES
 from engine.domain.machine import machine_for
 
-# Each workflow's state for each stage of the closed loop a ledger shows.
-STAGE_STATES: dict[str, dict[str, str]] = {
-    "major-hazard": {stage: stage for stage in STAGES},
-    "general-hazard": {"reported": "reported", "assigned": "rectifying", "rectifying": "rectifying",
-                       "verifying": "verifying", "verified": "closed", "closed": "closed"},
-}
 # The dates a step is dated by, first found wins; none found: the time of the step before.
 STEP_DATES: dict[str, tuple[str, ...]] = {
     "report": ("found_at",),
@@ -79,26 +73,28 @@ def workflow_for(level: str) -> str:
     return f"{level}-hazard"
 
 
-def state_for(workflow: str, stage: str) -> str | None:
-    return STAGE_STATES.get(workflow, {}).get(stage)
+def state_for(definition: Definition, stage: str) -> str | None:
+    return definition.state_for_stage(stage)
 
 
-def stage_of(workflow: str, state: str) -> str | None:
+def stage_of(definition: Definition, state: str) -> str | None:
     """The stage a workflow state is shown as (an export's 隐患状态): itself when it is a stage, else the first
     stage landing on it."""
-    states = STAGE_STATES.get(workflow)
-    if states is None:
-        return None
-    if states.get(state) == state:
-        return state
-    return next((stage for stage, s in states.items() if s == state), None)
+    return definition.stage_of(state)
+
+
+def no_stages(definition: Definition) -> str:
+    """Why a workflow's cases are no rows of a ledger (its definition has no `ledger_stages`)."""
+    if definition.serves != "hazard":
+        return f"no ledger stages (it serves {definition.serves}s, not hazards)"
+    return "no ledger stages (its definition has no 'ledger_stages')"
 
 
 def check_workflow(definition: Definition) -> list[str]:
-    """What keeps a workflow from taking imported rows at all: an unmapped workflow, a state it lacks, no way."""
-    states = STAGE_STATES.get(definition.name)
-    if states is None:
-        return [f"workflow '{definition.name}' has no stage map for imports (known: {', '.join(STAGE_STATES)})"]
+    """What keeps a workflow from taking imported rows at all: no stage map, a state it lacks, no way."""
+    states = definition.stage_states
+    if not states:
+        return [f"workflow '{definition.name}' takes no ledger rows: {no_stages(definition)}"]
     problems = []
     for stage, state in states.items():
         if definition.state(state) is None:
@@ -158,7 +154,7 @@ def _search(definition: Definition, target: str, through_clock: bool):
 def plan_row(values: dict, stage: str, definition: Definition) -> RowPlan:
     """The report and the steps that bring a checked row (`values` by field, as the reader gives them) to the
     state its stage lands on."""
-    target = state_for(definition.name, stage)
+    target = state_for(definition, stage)
     if target is None:
         raise InvalidInput(f"workflow '{definition.name}' has no state for the stage '{stage}'")
     found_at = instant(values["found_at"])
@@ -216,7 +212,7 @@ def _placement(definition: Definition, path) -> dict:
             where.setdefault(name, i)
     reaches: dict = {}
     for i, (_, to_state) in enumerate(path, start=1):
-        for stage, state in STAGE_STATES.get(definition.name, {}).items():
+        for stage, state in definition.stage_states.items():
             if state == to_state:
                 reaches.setdefault(stage, i)
     where["<stage>"] = reaches

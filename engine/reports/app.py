@@ -29,22 +29,17 @@ from engine.reports.asked import (
 from engine.reports.figures import Counts, StatsRow
 from engine.reports.tally import COLUMN_OF, CaseScope
 
-# The linked workflows a rung opens unless it names its own (engine/domain/escalation/actions.py): not hazards.
-LINKED_WORKFLOWS = {"interview": "interview", "post_supervision": "posted-supervision"}
-
-
 def state_labels(engine) -> dict[str, str]:
     """State name -> its label (已验收, 已销号) in the newest version of each installed hazard workflow, as the
     dossier shows a case's state; where two workflows label one state differently, both (待验收／待复查). The
-    workflows rungs open as linked cases (interviews, posted supervisions) are not hazards and are left out."""
+    workflows that serve interviews or posted supervisions (their definitions' `serves`) are not hazards and are
+    left out."""
     from engine.store import definitions as definition_store
     with engine.store.read() as conn:
         loaded = [engine.registry.loaded(conn, name).definition for name in definition_store.workflow_names(conn)]
-    linked = {r.param("workflow") or LINKED_WORKFLOWS[r.action] for d in loaded for r in d.rungs
-              if r.action in LINKED_WORKFLOWS}
     labels: dict[str, list[str]] = {}
     for d in loaded:
-        if d.name in linked:
+        if d.serves != "hazard":
             continue
         for state in d.states:
             if state.label and state.label not in labels.setdefault(state.name, []):

@@ -25,10 +25,6 @@ from engine.reports.definition import BULLETIN_KINDS, ReportDefinition
 from engine.reports.figures import Counts
 from engine.reports.tally import CaseScope
 
-# The workflows the ladder opens by default (engine/domain/escalation/actions.py): what counts as an interview or a
-# posted supervision when a bulletin lists them.
-INTERVIEW_WORKFLOWS = frozenset({"interview"})
-POSTING_WORKFLOWS = frozenset({"posted-supervision"})
 COUNT_KEYS = ("found", "rectified", "overdue", "rectified_on_time", "general_found", "general_rectified",
               "major_found", "major_rectified", "major_enterprises", "major_enterprises_rectified")
 
@@ -233,8 +229,9 @@ def _ladder(engine, source: Figures, base: CaseScope, start: datetime, at: datet
     with engine.store.read() as conn:
         fired = report_store.fired_actions(conn, [case.id for case in overdue], until=at)
         notices = report_store.escalations(conn, base, start=start, end=at, actions=("notice",))
+        # What is an interview or a posted supervision is each definition's own `serves`, not its name.
         linked = report_store.linked_activity(conn, base, start=start, end=at,
-                                              workflows=INTERVIEW_WORKFLOWS | POSTING_WORKFLOWS)
+                                              workflows=engine.registry.serving(conn, ("interview", "posting")))
         labels = {(row["workflow"], row["workflow_version"]): engine.registry.loaded(
             conn, row["workflow"], row["workflow_version"]).definition for row in linked}
     named = [{"case_id": case.id, "enterprise": case.enterprise, "region": case.region, "title": case.title,
@@ -250,11 +247,11 @@ def _ladder(engine, source: Figures, base: CaseScope, start: datetime, at: datet
     for row in linked:
         fields, definition = row["fields"] or {}, labels[(row["workflow"], row["workflow_version"])]
         state = definition.state(row["state"])
-        if row["workflow"] in INTERVIEW_WORKFLOWS and row["created_at"] >= start:
+        if definition.serves == "interview" and row["created_at"] >= start:
             interviews.append({"at": local_date(row["created_at"]), "unit": row["responsible_unit"] or row["enterprise"],
                                "person": fields.get("summoned", ""), "case_id": row["case_id"],
                                "state": state.label if state and state.label else row["state"]})
-        elif row["workflow"] in POSTING_WORKFLOWS:
+        elif definition.serves == "posting":
             if row["created_at"] >= start:
                 opened.append({"case_id": row["case_id"], "enterprise": row["enterprise"], "region": row["region"],
                                "authority": fields.get("authority"), "at": local_date(row["created_at"]),

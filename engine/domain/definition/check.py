@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from engine.domain.definition.model import CASE_ATTRIBUTES, RESERVED_TRIGGERS, Command, Definition, Guard
+from engine.domain.definition.model import (
+    CASE_ATTRIBUTES, LINKED_ACTIONS, RESERVED_TRIGGERS, Command, Definition, Guard,
+)
 
 # Fields the engine itself provides; definitions may use them without declaring them.
 BUILTIN_FIELDS = frozenset(CASE_ATTRIBUTES) | {"reason"}
@@ -75,6 +77,11 @@ def problems(d: Definition) -> list[tuple[str, int, str]]:
         if not s.final and not d.triggers_from(s.name):
             found.append((s.line, f"state '{s.name}': no transition leaves it and it is not marked 'final: true'"))
 
+    for entry in d.ledger_stages:
+        if entry.state not in states:
+            found.append((entry.line, f"ledger_stages: stage '{entry.stage}' names unknown state '{entry.state}' "
+                                      f"(states: {', '.join(s.name for s in d.states)})"))
+
     declared = {f.name: f for f in d.fields}
     for c in d.clocks:
         where = f"clock '{c.name}'"
@@ -97,6 +104,22 @@ def problems(d: Definition) -> list[tuple[str, int, str]]:
         if r.action == "interview" and r.param("summon") and r.param("summon") not in fields:
             found.append((r.line, f"{where}: 'summon' names unknown field '{r.param('summon')}'"))
     return [(d.source_file, line, msg) for line, msg in sorted(found, key=lambda p: p[0])]
+
+
+def linked_problems(d: Definition, serves: dict[str, str]) -> list[tuple[str, int, str]]:
+    """A rung that opens a linked case must open a workflow that serves its kind (an interview rung one that
+    `serves: interview`), else its cases would be neither hazards nor listed as what they are. `serves` is what
+    each known workflow serves (those installed, and those installed with `d`); one not known yet is not judged."""
+    found = []
+    for r in d.rungs:
+        if r.action not in LINKED_ACTIONS:
+            continue
+        role, default = LINKED_ACTIONS[r.action]
+        name = r.param("workflow") or default
+        if name in serves and serves[name] != role:
+            found.append((d.source_file, r.line, f"rung '{r.name}': action '{r.action}' opens workflow '{name}', which "
+                                                 f"serves {serves[name]}s, not {role}s (its 'serves:')"))
+    return found
 
 
 def _reachable(d: Definition) -> set[str]:

@@ -17,6 +17,24 @@ CASE_ATTRIBUTES = ("title", "enterprise", "region", "industry", "level", "source
 RESERVED_TRIGGERS = frozenset({"report", "extend", "escalate", "migrate", "recalendar", "decide", "void", "correct"})
 # What `hazard case decide CASE extension ...` decides: an extension application, never a rung of the ladder.
 EXTENSION = "extension"
+# What a workflow is for (`serves:`): its cases are hazards (counted, listed, written to ledgers), or interviews
+# or posted supervisions the ladder opens linked to a hazard (listed as such in bulletins, never counted as hazards).
+SERVES = ("hazard", "interview", "posting")
+# The rung actions that open a linked case: what the workflow they open must serve, and the one they open unless
+# the rung names its own (`workflow:`).
+LINKED_ACTIONS = {"interview": ("interview", "interview"), "post_supervision": ("posting", "posted-supervision")}
+# The stages of the closed loop a ledger's 隐患状态 speaks in (engine/ledger/words.py STAGES, the same words):
+# a hazard workflow's `ledger_stages:` maps each onto one of its states.
+LEDGER_STAGES = ("reported", "assigned", "rectifying", "verifying", "verified", "closed")
+# Definitions stored before `serves` and `ledger_stages` existed said it by their names alone: a stored text
+# without the key takes these (migration fallback only; every shipped file declares its own, and any other name
+# without `serves` is a hazard workflow without a stage map).
+LEGACY_SERVES = {"interview": "interview", "posted-supervision": "posting"}
+LEGACY_LEDGER_STAGES = {
+    "major-hazard": tuple((stage, stage) for stage in LEDGER_STAGES),
+    "general-hazard": (("reported", "reported"), ("assigned", "rectifying"), ("rectifying", "rectifying"),
+                       ("verifying", "verifying"), ("verified", "closed"), ("closed", "closed")),
+}
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,15 @@ class Rung:
 
 
 @dataclass(frozen=True)
+class LedgerStage:
+    """One line of `ledger_stages`: a ledger row at `stage` is a case in `state`, and back."""
+
+    stage: str
+    state: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Definition:
     name: str
     title: str
@@ -154,6 +181,8 @@ class Definition:
     grace_minutes: int = 60
     description: str = ""
     source_file: str = ""
+    serves: str = "hazard"
+    ledger_stages: tuple[LedgerStage, ...] = ()
     _index: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -169,6 +198,7 @@ class Definition:
             # Unmarked, acceptance is what `rectified` meant before the two were told apart: those states.
             accepted=frozenset(s.name for s in self.states if s.accepted) or frozenset(
                 s.name for s in self.states if s.rectified) or frozenset(s.name for s in self.states if s.final),
+            stage_states={s.stage: s.state for s in self.ledger_stages},
             deadline_clock=next((c for c in self.clocks if c.deadline_field == "deadline"), None),
             clock_triggers=frozenset({"extend", "decide"} | {t for c in self.clocks for t in (*c.start, *c.stop, *c.pause,
                                                                                     *c.resume)}),
@@ -210,6 +240,22 @@ class Definition:
     def deadline_clock(self) -> "ClockSpec | None":
         """The clock that runs against the case's `deadline` field: the one overdue is counted on."""
         return self._index["deadline_clock"]
+
+    @property
+    def stage_states(self) -> dict[str, str]:
+        """Ledger stage -> the state a row at that stage lands on; empty when the workflow takes no ledger rows."""
+        return self._index["stage_states"]
+
+    def state_for_stage(self, stage: str) -> str | None:
+        return self._index["stage_states"].get(stage)
+
+    def stage_of(self, state: str) -> str | None:
+        """The stage a state is shown as in a ledger (an export's 隐患状态): itself when it is a stage mapped onto
+        itself, else the first stage landing on it; None without a stage map or when no stage lands there."""
+        states = self._index["stage_states"]
+        if states.get(state) == state:
+            return state
+        return next((stage for stage, s in states.items() if s == state), None)
 
     def rungs_of(self, clock: str) -> tuple[Rung, ...]:
         return tuple(r for r in self.rungs if r.clock == clock)

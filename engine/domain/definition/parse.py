@@ -11,14 +11,15 @@ from functools import lru_cache
 from engine.domain import limits
 from engine.domain.definition import source
 from engine.domain.definition.model import (
-    EXTENSION, FIELD_TYPES, GUARD_KINDS, MISSED_POLICIES, RUNG_ACTIONS, ClockSpec, Command, Definition, Duration,
-    FieldSpec, Guard, Rung, StateSpec, Transition,
+    EXTENSION, FIELD_TYPES, GUARD_KINDS, LEDGER_STAGES, LEGACY_LEDGER_STAGES, LEGACY_SERVES, MISSED_POLICIES,
+    RUNG_ACTIONS, SERVES, ClockSpec, Command, Definition, Duration, FieldSpec, Guard, LedgerStage, Rung, StateSpec,
+    Transition,
 )
 from engine.domain.errors import DefinitionInvalid
 from engine.domain.vocabularies import roles as vocabulary_roles
 
-TOP_KEYS = frozenset({"workflow", "title", "description", "roles", "fields", "states", "report",
-                      "transitions", "extend", "void", "correct", "clocks", "escalation"})
+TOP_KEYS = frozenset({"workflow", "title", "description", "serves", "ledger_stages", "roles", "fields", "states",
+                      "report", "transitions", "extend", "void", "correct", "clocks", "escalation"})
 FIELD_KEYS = frozenset({"type", "label", "values"})
 STATE_KEYS = frozenset({"label", "initial", "final", "rectified", "accepted"})
 TRANSITION_KEYS = frozenset({"trigger", "from", "to", "roles", "requires", "sets", "guards", "lifts", "label"})
@@ -136,6 +137,8 @@ class _Parser:
         name = self.text(root, "workflow", "workflow", required=True)
         if name and not NAME.match(name):
             self.problem(root.line_of("workflow"), f"workflow name '{name}' must be lower-case letters, digits, '-' or '_'")
+        serves = self.serves(root, name)
+        ledger_stages = self.ledger_stages(root, name, serves)
         roles = self.names(root, "roles", "workflow", required=True)
         self.holdable(root)
         fields = self.fields(root)
@@ -150,7 +153,8 @@ class _Parser:
             name=name, title=self.text(root, "title", "workflow"), initial=initial, states=states,
             transitions=transitions, roles=roles, fields=fields, report=report, extend=extend, void=void, correct=correct,
             clocks=clocks, rungs=rungs, grace_minutes=grace,
-            description=self.text(root, "description", "workflow"), source_file=self.filename,
+            description=self.text(root, "description", "workflow"), source_file=self.filename, serves=serves,
+            ledger_stages=ledger_stages,
         )
         if self.problems:
             # Report the static checks too, so one run shows every mistake; without an initial state
@@ -160,6 +164,47 @@ class _Parser:
             found = sorted(set(self.problems) | set(extra), key=lambda p: (p[1], p[2]))
             raise DefinitionInvalid(found)
         return definition
+
+    def serves(self, root, name: str) -> str:
+        """What the workflow is for; absent: a hazard workflow (a text stored before the key existed: what its
+        name said, LEGACY_SERVES)."""
+        if "serves" not in root:
+            return LEGACY_SERVES.get(name, "hazard")
+        value = root["serves"]
+        if value not in SERVES:
+            self.problem(root.line_of("serves"), f"workflow: 'serves' must be one of {', '.join(SERVES)}, "
+                                                 f"not {value!r}")
+            return "hazard"
+        return value
+
+    def ledger_stages(self, root, name: str, serves: str) -> tuple[LedgerStage, ...]:
+        """Each ledger stage onto a state (check.py checks the states); every stage or none. Absent: no stage
+        map (a text stored before the key existed: its name's, LEGACY_LEDGER_STAGES)."""
+        if "ledger_stages" not in root:
+            legacy = LEGACY_LEDGER_STAGES.get(name, ()) if serves == "hazard" else ()
+            return tuple(LedgerStage(stage, state) for stage, state in legacy)
+        line = root.line_of("ledger_stages")
+        node = self.mapping(root, "ledger_stages", "workflow")
+        if node is None:
+            return ()
+        if serves != "hazard":
+            self.problem(line, f"ledger_stages: a workflow that serves '{serves}' takes no ledger rows; only a "
+                               "hazard workflow (serves: hazard) maps ledger stages onto states")
+            return ()
+        result = []
+        for stage, state in node.items():
+            at = node.line_of(stage)
+            if stage not in LEDGER_STAGES:
+                self.problem(at, f"ledger_stages: unknown stage '{stage}' (stages: {', '.join(LEDGER_STAGES)})")
+            elif not isinstance(state, str) or not state:
+                self.problem(at, f"ledger_stages: stage '{stage}' must name a state, not {state!r}")
+            else:
+                result.append(LedgerStage(stage, state, at))
+        missing = [stage for stage in LEDGER_STAGES if stage not in node]
+        if missing:
+            self.problem(line, f"ledger_stages: no state for the stage{'s' if len(missing) > 1 else ''} "
+                               f"{', '.join(missing)} (a ledger row may be at any of {', '.join(LEDGER_STAGES)})")
+        return tuple(result)
 
     def fields(self, root) -> tuple[FieldSpec, ...]:
         node = self.mapping(root, "fields", "workflow")

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from engine.domain.case import Case
 from engine.domain.clock import iso, local_date
-from engine.domain.definition.model import Rung
+from engine.domain.definition.model import LINKED_ACTIONS, Rung
 from engine.domain.definition.parse import parse_duration
 
 NOTICE_KINDS = {"notice": "通报", "real_name": "实名通报"}
@@ -68,7 +68,7 @@ def outcome(case: Case, rung: Rung, *, cycle: int, due_at: datetime, decision: s
         summon = rung.param("summon")
         person = case.fields.get(summon) if summon else None
         fields = {"summoned": person or case.enterprise}
-        return Outcome(data, LinkedCase(rung.param("workflow") or "interview", f"约谈: {case.title}", fields))
+        return Outcome(data, LinkedCase(rung.param("workflow") or LINKED_ACTIONS[action][1], f"约谈: {case.title}", fields))
     elif action == "post_supervision":
         fields = {"authority": rung.param("authority") or "city"}
         duration = parse_duration(rung.param("deadline") or "")
@@ -79,5 +79,5 @@ def outcome(case: Case, rung: Rung, *, cycle: int, due_at: datetime, decision: s
             else:
                 day = start + timedelta(days=duration.days)
             fields["deadline"] = day.isoformat()
-        return Outcome(data, LinkedCase(rung.param("workflow") or "posted-supervision", f"挂牌督办: {case.title}", fields))
+        return Outcome(data, LinkedCase(rung.param("workflow") or LINKED_ACTIONS[action][1], f"挂牌督办: {case.title}", fields))
     return Outcome(data)
