@@ -17,9 +17,11 @@ from engine.domain.errors import InvalidInput
 MAX_ROWS = 1_000_000  # Excel's own limit is 1,048,576; a bigger "ledger" is not one
 MAX_COLUMNS = 500
 _ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
-# A CSV written by our exporter guards text that Excel would run as a formula with a leading apostrophe.
-_GUARDED = re.compile(r"(?:^|[,\t\n])\"?'+[=+\-@]")
-_FORMULA_START = ("=", "+", "-", "@")
+# A CSV written by our exporter guards text that Excel would run as a formula with a leading apostrophe: a cell
+# starting with = + - @, their full-width forms (a Chinese or Japanese Excel takes ＝ as =), or a tab or carriage
+# return (OWASP's CSV injection list). The reader drops that one apostrophe again.
+FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20", "\t", "\r")
+_GUARDED = re.compile("(?:^|[,\t\n])\"?'+[" + re.escape("".join(FORMULA_START)) + "]")
 
 
 @dataclass
@@ -108,5 +110,5 @@ def _read_csv(data: bytes, *, name: str) -> Grid:
     except csv.Error as exc:
         raise InvalidInput(f"{name}:{reader.line_num}: not CSV as Excel writes it ({exc})") from None
     if _GUARDED.search(text):
-        rows = [[c[1:] if c[:1] == "'" and c.lstrip("'")[:1] in _FORMULA_START else c for c in row] for row in rows]
+        rows = [[c[1:] if c[:1] == "'" and c.lstrip("'")[:1] in FORMULA_START else c for c in row] for row in rows]
     return Grid(rows=rows, sheet=None, kind="csv")
