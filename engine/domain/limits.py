@@ -151,6 +151,22 @@ def check_interval(seconds: float) -> float:
     return float(seconds)
 
 
+def check_import_max_mb(value) -> int:
+    """The import's file-size setting: whole megabytes from 1 to MAX_IMPORT_MAX_MB."""
+    if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_IMPORT_MAX_MB):
+        raise InvalidInput(f"import_max_mb {value!r}: give whole MB from 1 to {MAX_IMPORT_MAX_MB}", field="import_max_mb")
+    return value
+
+
+def import_max_bytes(setting: str | None) -> int:
+    """The bytes an import reads, from the stored setting (None: the default)."""
+    try:
+        megabytes = int(setting) if setting is not None else DEFAULT_IMPORT_MAX_MB
+    except ValueError:
+        megabytes = DEFAULT_IMPORT_MAX_MB
+    return min(max(megabytes, 1), MAX_IMPORT_MAX_MB) * 1_000_000
+
+
 def check_report_text(*, title: str, enterprise: str, industry: str, source: str) -> None:
     """The attributes every case has are one line each, of bounded length."""
     for name, value, max_chars in (("title", title, MAX_TITLE_CHARS), ("enterprise", enterprise, MAX_NAME_CHARS),

@@ -35,6 +35,7 @@ from typing import Callable
 
 from engine.domain.clock import iso, iso_seconds, local_date, parse_time
 from engine.domain.errors import Conflict, InvalidInput, PermissionDenied
+from engine.domain.limits import import_max_bytes
 from engine.domain.escalation import actions, ladder
 from engine.ledger.checks import RowChecker, import_role
 from engine.ledger.history import check_workflow, instant, plan_row, state_for, workflow_for
@@ -144,7 +145,8 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
         # import would do, and it would be refused); checked before the file is read.
         check_not_future(now, engine.recorded_clock.now(), f"the import of {name or path}",
                          drill=lambda: setting_store.is_true(user_store.setting(conn, "drill")))
-    ledger = read_ledger(path, sheet=sheet, mapping=mapping, defaults=defaults, name=name)
+        max_bytes = import_max_bytes(user_store.setting(conn, "import_max_mb"))  # as the users' log set it
+    ledger = read_ledger(path, sheet=sheet, mapping=mapping, defaults=defaults, name=name, max_bytes=max_bytes)
     with engine.store.read() as conn:
         _refuse_earlier(records.earlier_import(conn, ledger.sha256, ledger.sheet), ledger)
         workflows = sorted({workflow_for(r.values["level"]) for r in ledger.rows if r.valid})

@@ -240,7 +240,7 @@ def _refs_of(digits: int, lead: int | None) -> re.Pattern:
         number = rb"\d{%d,9}" % digits if digits > 1 else rb"\d"
     else:
         first, second = divmod(lead, 10)
-        alternatives = b"%d[%d-9]" % (first, second) + (b"|[%d-9]\d" % (first + 1) if first < 9 else b"")
+        alternatives = b"%d[%d-9]" % (first, second) + (rb"|[%d-9]\d" % (first + 1) if first < 9 else b"")
         number = b"(?:" + alternatives + b")" + (rb"\d{%d}" % (digits - 2) if digits > 2 else b"")
     return re.compile(rb'<c r="[A-Z]{1,3}(' + number + rb')"')
 
