@@ -104,7 +104,7 @@ def read_ledger(path: str | Path, *, sheet: str | None = None, mapping: str | Pa
 def check_size(size: int, max_bytes: int, *, name: str) -> None:
     if size > max_bytes:
         raise InvalidInput(f"{name}: {size:,} bytes is more than the {max_bytes:,} an import reads (the setting "
-                           f"import_max_mb, {max_bytes // 1_000_000} MB; `hazard init --import-max-mb N`)",
+                           f"import_max_mb, {max_bytes // 1_000_000} MB, which the committee sets)",
                            field="file")
 
 
