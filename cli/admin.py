@@ -19,13 +19,16 @@ _ROLE_HELP = "Role (repeatable): inspector, enterprise, supervisor, committee, a
                                                     "(HAZARD_TOKEN or --token).")
 @click.option("--drill", is_flag=True, help="Make a new database for drills: it takes future --now times, and "
                                             "every command on it says so.")
+@click.option("--import-max-mb", type=click.IntRange(1, 1024), metavar="MB",
+              help="The largest ledger file `hazard import` reads, in MB (default 50).")
 @json_option
 @click.pass_context
-def init(ctx, admin, regions, require_token, drill):
+def init(ctx, admin, regions, require_token, drill, import_max_mb):
     """Create the tables and install the built-in workflows (safe to run again).
 
     On a database without users, --admin makes the first administrator. On a database in use, a changed built-in
-    workflow or --require-token needs --actor with the committee role; --drill only works on a new one.
+    workflow, --require-token or --import-max-mb needs --actor with the committee role; --drill only works on a
+    new one.
 
     \b
     Example:
@@ -43,7 +46,8 @@ def init(ctx, admin, regions, require_token, drill):
     # A refused init on a new SQLite file (a reserved name, a bad region) leaves no half-made database: the
     # engine takes the file it made away again.
     done = app.engine.commands.initialise(now=app.now, admin=admin, admin_regions=regions,
-                                          require_token=require_token, drill=drill, actor=app.actor_name)
+                                          require_token=require_token, drill=drill, actor=app.actor_name,
+                                          import_max_mb=import_max_mb)
     app.announce_drill(again=True)
     token = done.admin_token
     if is_json(ctx):
@@ -64,7 +68,7 @@ def init(ctx, admin, regions, require_token, drill):
 
 
 def _public(settings: dict) -> dict:
-    return {k: v for k, v in settings.items() if k in ("require_token", "drill")}
+    return {k: v for k, v in settings.items() if k in ("require_token", "drill", "import_max_mb")}
 
 
 @click.group()

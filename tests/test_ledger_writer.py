@@ -166,3 +166,16 @@ def test_a_sheet_name_xlsx_cannot_hold_is_refused(tmp_path):
     """A sheet name with [ ] : * ? / \\ is an InvalidInput, not a traceback."""
     with pytest.raises(InvalidInput, match="sheet name 'a/b' cannot be used"):
         write_ledger(tmp_path / "x.xlsx", [ROW], columns=COLUMNS, sheet="a/b")
+
+
+@pytest.mark.parametrize("start", ["＝", "＋", "－", "＠", "\t", "\r"])
+def test_full_width_formula_starts_and_tab_or_cr_prefixes_are_guarded_in_csv(tmp_path, start):
+    """Issue 17: a CSV cell starting with a full-width ＝ ＋ － ＠ (which a Chinese or Japanese Excel turns into a
+    formula) or with a tab or carriage return (OWASP's CSV injection prefixes) gets the apostrophe as = does; the
+    full-width ones read back unchanged."""
+    row = dict(ROW, responsible_person=f"{start}HYPERLINK(\"http://x\",\"点我\")")
+    path = tmp_path / "f.csv"
+    write_ledger(path, [row], columns=COLUMNS)
+    assert f"'{start}HYPERLINK" in path.read_bytes().decode("utf-8-sig")
+    if start not in "\t\r":  # surrounding whitespace is trimmed on import, as any cell's
+        assert read_ledger(path).rows[0].values["responsible_person"] == row["responsible_person"]

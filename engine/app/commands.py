@@ -218,7 +218,8 @@ class Commands:
                                drill=drill, actor=actor).installed
 
     def initialise(self, *, now: datetime | str | None = None, admin: str | None = None, admin_regions=(),
-                   require_token: bool = False, drill: bool = False, actor: str | None = None):
+                   require_token: bool = False, drill: bool = False, actor: str | None = None,
+                   import_max_mb: int | None = None):
         """`init`, with what it did (`engine.app.init.Initialised`: the installed versions, whether the first
         administrator was made, and their first token when the database requires tokens).
 
@@ -234,7 +235,8 @@ class Commands:
                 try:
                     with self._engine.batch() as batch:
                         return initialise(batch, now=self._now(now), admin=admin, admin_regions=tuple(admin_regions),
-                                          require_token=require_token, drill=drill, actor=actor)
+                                          require_token=require_token, drill=drill, actor=actor,
+                                          import_max_mb=import_max_mb)
                 except Conflict as exc:
                     if attempt == 2 or exc.rule != "version":
                         raise

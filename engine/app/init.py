@@ -14,6 +14,7 @@ from engine.app import accounts
 from engine.domain import grants
 from engine.domain.credentials import IssuedToken
 from engine.domain.errors import Conflict, Refused
+from engine.domain.limits import DEFAULT_IMPORT_MAX_MB, check_import_max_mb
 from engine.domain.machine import pick_role
 from engine.app.registry import builtin_workflow_files
 
@@ -26,7 +27,7 @@ class Initialised:
 
 
 def initialise(batch, *, now: datetime, admin: str | None, admin_regions: tuple[str, ...], require_token: bool,
-               drill: bool, actor: str | None) -> Initialised:
+               drill: bool, actor: str | None, import_max_mb: int | None = None) -> Initialised:
     from engine.store import audit_reads as audit_store
     from engine.store import settings as setting_store
     from engine.store import users as user_store
@@ -40,15 +41,20 @@ def initialise(batch, *, now: datetime, admin: str | None, admin_regions: tuple[
         settings = setting_store.get_all(conn)
         wanted = [key for key, on in (("drill", drill), ("require_token", require_token))
                   if on and not setting_store.is_true(settings.get(key))]
+        values = {key: "true" for key in wanted}
+        if import_max_mb is not None:
+            check_import_max_mb(import_max_mb)
+            if str(import_max_mb) != settings.get("import_max_mb", str(DEFAULT_IMPORT_MAX_MB)):
+                values["import_max_mb"] = str(import_max_mb)
         if "drill" in wanted and (not empty or audit_store.count_cases(conn)):
             raise Refused("this database already holds users or cases: a drill runs on a database made for "
                           "drills (a new one)", rule="drill")
         if "require_token" in wanted:
             _check_no_lockout(unit, empty=empty, admin=admin, actor=actor)
-        if wanted and not empty:
+        if values and not empty:
             pick_role(unit.actor(actor), (grants.GRANTING_ROLE,), "change the database's settings")
-        for key in wanted:  # first: the built-ins of a drill database are installed at the drill's time already
-            accounts.change_setting(unit, key, "true", actor=actor if not empty else "system")
+        for key, value in values.items():  # first: a drill database's built-ins are installed at the drill's time
+            accounts.change_setting(unit, key, value, actor=actor if not empty else "system")
         installed = batch.install_definitions(builtin_workflow_files(), actor=actor, now=now, only_if_changed=True)
         token = None
         if admin:

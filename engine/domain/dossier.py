@@ -62,6 +62,9 @@ def dossier_data(found: CaseFile, *, generated_at: datetime) -> dict:
                  "created_at": stored.created_at, "closed_at": stored.closed_at, "deadline": stored.deadline,
                  "parent_id": stored.parent_id, "flags": list(stored.flags),
                  "voided_at": stored.voided_at, "accepted_at": stored.accepted_at},
+        # An imported case: where it came from (file, sheet, row, the file's SHA-256 and, when the sheet was read
+        # with --mapping, that file's name and SHA-256), as sealed in its first event.
+        "import": (log[0].data or {}).get("import") if log else None,
         "decisions": decisions_document(stored),
         "field_labels": labels,
         # Only where they apply (a major hazard): an interview's dossier has no five implementations to miss.

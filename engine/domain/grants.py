@@ -25,7 +25,7 @@ from engine.domain.actor import Actor
 # (engine/app/unit.py SYSTEM): a user of either name could pass for the engine in the log.
 RESERVED_NAMES = frozenset({"system", "scheduler"})
 GRANTING_ROLE = "committee"
-SETTINGS = ("require_token", "drill")
+SETTINGS = ("require_token", "drill", "import_max_mb")
 _NAME = re.compile(r"^\w[\w.@-]{0,63}$")
 
 

@@ -80,6 +80,27 @@ MAX_VERSION = 2 ** 31 - 1
 MIN_INTERVAL_SECONDS = 0.1
 MAX_INTERVAL_SECONDS = 86_400.0
 
+# -- ledger files (`hazard import`) -------------------------------------------------------------------------
+# Each checked before the file is parsed, refused with exit 2 naming the bound and the file. A county's ledger
+# of a year is a few thousand rows (under 2 MB as xlsx, 5 MB as CSV); 100,000 rows are 6 MB as xlsx, 26 MB
+# as CSV. The file's size is a database setting (`hazard init --import-max-mb N`), default 50 MB, at most 1 GB.
+DEFAULT_IMPORT_MAX_MB = 50
+MAX_IMPORT_MAX_MB = 1024
+# One part of an xlsx/ods zip inflated (a sheet's XML, the shared strings): 100,000 rows x 15 columns are a
+# 45 MB sheet; a zip bomb's sheet inflates to gigabytes from a few MB. All parts together: twice that.
+MAX_ZIP_PART_BYTES = 128 * 1024 * 1024
+MAX_ZIP_TOTAL_BYTES = 256 * 1024 * 1024
+# Inflated / compressed, for a part past 1 MiB: a sheet's XML packs about 10:1, repetitive ones 50:1; deflate
+# tops out near 1,032:1, which is what a bomb uses.
+MAX_ZIP_RATIO = 200
+# Cells of the sheet read, counted from A1 to its last row and column (the reader makes the rectangle whole),
+# or of a CSV file: 100,000 rows x 15 columns are 1.5 million (300 MB in `import --dry-run`), a 50 MB CSV of
+# 15 columns 2.85 million (400 MB); the bound keeps an import under 500 MB.
+MAX_CELLS = 3_000_000
+# A physical line of a CSV file, in characters: a row of 500 columns of 2,000 characters; a longer line is
+# refused as soon as it is met, before it is held whole.
+MAX_CSV_LINE_CHARS = 1_000_000
+
 # Tab and line breaks are text; every other control character (NUL, ESC, ...) is refused on both databases
 # alike: PostgreSQL cannot store NUL, and escape sequences would rewrite a terminal showing the record.
 _TEXT_WHITESPACE = frozenset("\t\n\r")
@@ -128,6 +149,22 @@ def check_interval(seconds: float) -> float:
         raise InvalidInput(f"interval {given}: give seconds from {MIN_INTERVAL_SECONDS:g} to "
                            f"{MAX_INTERVAL_SECONDS:g} (one day)", field="interval")
     return float(seconds)
+
+
+def check_import_max_mb(value) -> int:
+    """The import's file-size setting: whole megabytes from 1 to MAX_IMPORT_MAX_MB."""
+    if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_IMPORT_MAX_MB):
+        raise InvalidInput(f"import_max_mb {value!r}: give whole MB from 1 to {MAX_IMPORT_MAX_MB}", field="import_max_mb")
+    return value
+
+
+def import_max_bytes(setting: str | None) -> int:
+    """The bytes an import reads, from the stored setting (None: the default)."""
+    try:
+        megabytes = int(setting) if setting is not None else DEFAULT_IMPORT_MAX_MB
+    except ValueError:
+        megabytes = DEFAULT_IMPORT_MAX_MB
+    return min(max(megabytes, 1), MAX_IMPORT_MAX_MB) * 1_000_000
 
 
 def check_report_text(*, title: str, enterprise: str, industry: str, source: str) -> None:

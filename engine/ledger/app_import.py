@@ -35,10 +35,12 @@ from typing import Callable
 
 from engine.domain.clock import iso, iso_seconds, local_date, parse_time
 from engine.domain.errors import Conflict, InvalidInput, PermissionDenied
+from engine.domain.limits import import_max_bytes
 from engine.domain.escalation import actions, ladder
 from engine.ledger.checks import RowChecker, import_role
 from engine.ledger.history import check_workflow, instant, plan_row, state_for, workflow_for
 from engine.ledger.ledger import Ledger, read_ledger
+from engine.ledger.words import Words, load_words
 from engine.ledger.app_recognition import Recognition, recognise
 from engine.domain.replay import IMPORT_ROLE
 from engine.app.unit import check_not_future
@@ -74,6 +76,8 @@ class ImportReport:
     first_case: str | None = None   # the smallest case id written (by year, then number)
     last_case: str | None = None    # the largest
     case_ranges: list = field(default_factory=list)  # per year: {year, first, last, count}, numbers contiguous
+    mapping_file: str | None = None     # the --mapping file's name and its text's SHA-256, when one was given
+    mapping_sha256: str | None = None
 
     def problems(self) -> list[str]:
         return [f"{self.file}:{e['row']}: {e['message']}" for e in self.errors]
@@ -84,7 +88,8 @@ class ImportReport:
                "rows": self.rows, "valid": self.valid, "imported": self.imported, "skipped": self.skipped,
                "new": self.new, "existing": self.existing, "repeated": self.repeated,
                "errors": self.errors, "mapping": self.mapping, "dry_run": self.dry_run, "by_level": self.by_level,
-               "by_state": self.by_state, "unmapped": self.unmapped, "actor": self.actor, "at": iso(self.at)}
+               "by_state": self.by_state, "unmapped": self.unmapped, "actor": self.actor, "at": iso(self.at),
+               "mapping_file": self.mapping_file, "mapping_sha256": self.mapping_sha256}
         if self.dry_run:
             doc["first_rows"] = self.first_rows
         else:
@@ -147,7 +152,9 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
         # import would do, and it would be refused); checked before the file is read.
         check_not_future(now, engine.recorded_clock.now(), f"the import of {name or path}",
                          drill=lambda: setting_store.is_true(user_store.setting(conn, "drill")))
-    ledger = read_ledger(path, sheet=sheet, mapping=mapping, defaults=defaults, name=name)
+        max_bytes = import_max_bytes(user_store.setting(conn, "import_max_mb"))  # as the users' log set it
+    words = mapping if isinstance(mapping, Words) else load_words(mapping)  # a bad mapping: before the file is read
+    ledger = read_ledger(path, sheet=sheet, mapping=words, defaults=defaults, name=name, max_bytes=max_bytes)
     with engine.store.read() as conn:
         _refuse_earlier(records.earlier_import(conn, ledger.sha256, ledger.sheet), ledger)
         pick = _picker(workflows)
@@ -157,6 +164,7 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     if config:
         raise InvalidInput("; ".join(config), rule="workflow")
     report, good, checker = _check(ledger, who, role, now, dry_run)
+    report.mapping_file, report.mapping_sha256 = words.mapping_file, words.mapping_hash
     if report.errors and not skip_invalid:
         raise (RowsNotPermitted if report.not_permitted else RowsInvalid)(report)
     report.skipped = report.rows - len(good)
@@ -166,7 +174,8 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
         with engine.store.read() as conn:
             _summarise(report, recognise(conn, good), checker, pick, definitions)
         return report
-    _write(engine, ledger, good, checker, report, actor=who.name, now=now, on_progress=on_progress, pick=pick)
+    _write(engine, ledger, good, checker, report, actor=who.name, now=now, on_progress=on_progress, pick=pick,
+           words=words)
     return report
 
 
@@ -234,7 +243,7 @@ def _summarise(report: ImportReport, found: Recognition, checker: RowChecker, pi
 
 
 def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: ImportReport, *, actor: str,
-           now: datetime, on_progress, pick: Callable[[str], str]) -> None:
+           now: datetime, on_progress, pick: Callable[[str], str], words: Words) -> None:
     from engine.store import records
     from engine.store import rungs as rung_store
 
@@ -264,6 +273,8 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             values = checker.canonical(row.values)
             run = runs[pick(values["level"])]
             source = {"file": Path(ledger.file).name, "sheet": sheet, "row": row.number, "sha256": ledger.sha256}
+            if words.mapping_hash:  # the mapping that read the sheet, sealed in the chain with every event
+                source["mapping"] = {"file": words.mapping_file, "sha256": words.mapping_hash}
             case = _case_of(unit, run, row, values, source, actor=actor, now=now, tag=tag, settled=settled)
             _count_id(ranges, case.id)
             if done % CHUNK == 0:

@@ -261,6 +261,7 @@ def data_rows(grid: Grid, layout: Layout, words: Words) -> Iterator[tuple[int, l
     is_total = _totals_test(words)
     for r in range(layout.data_start, len(grid.rows)):
         row = grid.rows[r]
+        grid.rows[r] = None  # read once: the row's raw cells go as its values are made (memory stays one copy)
         filled = [v for v in row if v != "" and not (v.__class__ is str and v.isspace())]  # _blank, inlined: hot
         if not filled:
             continue

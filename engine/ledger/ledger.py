@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.domain.errors import InvalidInput
-from engine.ledger.grid import read_grid
+from engine.domain.limits import DEFAULT_IMPORT_MAX_MB
+from engine.ledger.grid import Grid, is_workbook, read_csv_stream, read_grid
 from engine.ledger.layout import Column, data_rows, fill_merged_data, find_layout
 from engine.ledger.rows import LedgerRow, RowReader, parse_defaults
 from engine.ledger.words import STAGES, Words, load_words
@@ -71,15 +72,40 @@ class Ledger:
 
 
 def read_ledger(path: str | Path, *, sheet: str | None = None, mapping: str | Path | Words | None = None,
-                defaults: dict | None = None, name: str | None = None) -> Ledger:
-    """Read and check every row of `path` (xlsx, xls, ods or CSV); `defaults` are the --set FIELD=VALUE pairs."""
+                defaults: dict | None = None, name: str | None = None,
+                max_bytes: int = DEFAULT_IMPORT_MAX_MB * 1_000_000) -> Ledger:
+    """Read and check every row of `path` (xlsx, xls, ods or CSV); `defaults` are the --set FIELD=VALUE pairs.
+
+    A file larger than `max_bytes` is refused before it is read (the import's setting `import_max_mb`); a
+    workbook is read whole (bounded so) and its zip checked before it is parsed; a CSV file is read in pieces."""
     name = name or str(path)
     words = mapping if isinstance(mapping, Words) else load_words(mapping)  # a bad mapping: before reading the file
+    parsed_defaults = parse_defaults(defaults, words)  # a bad --set is reported before the file is read
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as binary:
+            check_size(Path(path).stat().st_size, max_bytes, name=name)
+            head = binary.read(8)
+            binary.seek(0)
+            if is_workbook(head) or not head:
+                data = binary.read(max_bytes + 1)
+                check_size(len(data), max_bytes, name=name)
+                return _ledger(read_grid(data, name=name, sheet=sheet), words, parsed_defaults, name=name,
+                               sha256=hashlib.sha256(data).hexdigest())
+            digest = hashlib.sha256()
+            while piece := binary.read(1 << 20):
+                digest.update(piece)
+            binary.seek(0)
+            grid = read_csv_stream(binary, name=name, sheet=sheet)
     except OSError as exc:
         raise InvalidInput(f"{name}: cannot read the file ({exc.strerror or exc})") from None
-    return read_ledger_bytes(data, name=name, sheet=sheet, mapping=words, defaults=defaults)
+    return _ledger(grid, words, parsed_defaults, name=name, sha256=digest.hexdigest())
+
+
+def check_size(size: int, max_bytes: int, *, name: str) -> None:
+    if size > max_bytes:
+        raise InvalidInput(f"{name}: {size:,} bytes is more than the {max_bytes:,} an import reads (the setting "
+                           f"import_max_mb, {max_bytes // 1_000_000} MB, which the committee sets)",
+                           field="file")
 
 
 def read_ledger_bytes(data: bytes, *, name: str, sheet: str | None = None, mapping: str | Path | Words | None = None,
@@ -87,10 +113,14 @@ def read_ledger_bytes(data: bytes, *, name: str, sheet: str | None = None, mappi
     """As read_ledger, from the file's bytes; `name` is what every message calls the file."""
     words = mapping if isinstance(mapping, Words) else load_words(mapping)
     parsed_defaults = parse_defaults(defaults, words)  # a bad --set is reported before the file is read
-    grid = read_grid(data, name=name, sheet=sheet)
+    return _ledger(read_grid(data, name=name, sheet=sheet), words, parsed_defaults, name=name,
+                   sha256=hashlib.sha256(data).hexdigest())
+
+
+def _ledger(grid: Grid, words: Words, parsed_defaults, *, name: str, sha256: str) -> Ledger:
     layout = find_layout(grid, words, name=name)
     fill_merged_data(grid, layout)
     reader = RowReader(layout.columns, words, defaults=parsed_defaults)
     rows = tuple(reader.read(number, cells) for number, cells in data_rows(grid, layout, words))
-    return Ledger(file=name, sheet=grid.sheet, sha256=hashlib.sha256(data).hexdigest(), header_row=layout.header_row,
+    return Ledger(file=name, sheet=grid.sheet, sha256=sha256, header_row=layout.header_row,
                   columns=layout.columns, rows=rows, titles=layout.titles, metadata=layout.metadata)

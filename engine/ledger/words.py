@@ -65,6 +65,8 @@ class Words:
     metadata: frozenset    # header keys of `LABEL：value` rows
     notes: tuple           # half-width prefixes that open a notes block
     totals: frozenset = frozenset()  # value keys of a totals row's label (合计, 小计): that row is not data
+    mapping_file: str | None = None  # the user's mapping file, when one was given: its name
+    mapping_hash: str | None = None  # and its text's SHA-256 (engine.domain.events.text_hash), sealed with an import
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -103,7 +105,9 @@ def load_words(mapping: str | Path | None = None) -> Words:
         raise InvalidInput(f"{name}:1: the mapping file is not UTF-8 text") from None
     shipped = _shipped_part()
     user = _parse(text, name, known_fields=set(shipped["labels"]))
-    return _build([shipped, user])
+    from dataclasses import replace
+    from engine.domain.events import text_hash
+    return replace(_build([shipped, user]), mapping_file=path.name, mapping_hash=text_hash(text))
 
 
 def _problem(problems: list, file: str, line: int, message: str) -> None:

@@ -5,7 +5,7 @@ Reading what this writes gives the same values back: headers are the first synon
 headers.yaml (or the field names), level and state words are the first of their words, dates are date
 cells (xlsx) or ISO text (CSV); one exception: a moment at exactly 00:00:00 reads back from xlsx as its day,
 since calamine reports such a cell as a date whatever its format. Text is never written as a formula: xlsx cells are strings, and a CSV cell
-that Excel would run (`=`, `+`, `-`, `@` first) is guarded with a leading apostrophe the reader removes.
+that Excel would run (`=`, `+`, `-`, `@` first, or full-width `＝ ＋ － ＠`, or a tab or carriage return) is guarded with a leading apostrophe the reader removes.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from engine.domain.clock import SHANGHAI
 from engine.domain.errors import InvalidInput
+from engine.ledger.grid import FORMULA_START
 from engine.ledger.rows import DATE_FIELDS, MULTILINE
 from engine.domain.values import cell_text
 from engine.ledger.words import Words, shipped_words
@@ -25,7 +26,6 @@ from engine.ledger.words import Words, shipped_words
 TRANSLATED = {"level": "level", "state": "progress", "progress": "progress"}
 MIN_WIDTH, MAX_WIDTH = 6, 60
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FORMULA_START = ("=", "+", "-", "@")
 
 
 def header_labels(columns: list[str], *, headers: str = "chinese", words: Words | None = None) -> list[str]:
@@ -172,7 +172,7 @@ def _csv_cell(value) -> str:
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     text = cell_text(value)
-    guarded = text.lstrip("'")[:1] in _FORMULA_START  # the reader drops one apostrophe from such a cell
+    guarded = text.lstrip("'")[:1] in FORMULA_START  # the reader drops one apostrophe from such a cell
     return "'" + text if guarded else text
 
 
