@@ -104,7 +104,8 @@ def _print_preview(report) -> None:
 
     pairs([("file", report.file), ("sheet", report.sheet or "-"), ("header row", report.header_row),
            ("rows", report.rows), ("would import", report.new), ("held already", len(report.existing)),
-           ("repeated in the sheet", len(report.repeated)), ("would skip", report.skipped)]
+           ("repeated in the sheet", len(report.repeated)), ("would skip", report.skipped),
+           ("claims to confirm", len(report.claims))]
           + [(f"  {level}", n) for level, n in report.by_level.items()]
           + [(f"  {workflow}: {state}", n) for workflow, states in report.by_state.items()
              for state, n in states.items()], title="dry run: nothing written")
@@ -132,7 +133,8 @@ def _print_summary(report) -> None:
                       for r in report.case_ranges) or "-"  # per year: the numbers of each year are contiguous
     pairs([("file", report.file), ("sheet", report.sheet or "-"), ("sha256", report.sha256), ("rows", report.rows),
            ("imported", report.imported), ("held already", len(report.existing)),
-           ("repeated in the sheet", len(report.repeated)), ("skipped", report.skipped), ("cases", cases),
+           ("repeated in the sheet", len(report.repeated)), ("skipped", report.skipped),
+           ("claims to confirm", len(report.claims)), ("cases", cases),
            ("import", report.import_id if report.import_id is not None else "-")],
           title=f"imported by {report.actor}")
     if report.valid and not report.new:
@@ -144,14 +146,18 @@ HELD_BY = {"code": "the same 隐患编号 of the enterprise", "title": "the same
 
 
 def _print_held(report) -> None:
-    """Which rows were not imported because the register holds them, or because they repeat an earlier row:
-    on stderr, as skipped rows are (a dry run shows the held ones as a table instead)."""
+    """Which rows were not imported because the register holds them, or because they repeat an earlier row,
+    and which land short of what their sheet says (the importer may not take the steps beyond): on stderr, as
+    skipped rows are (a dry run shows the held ones as a table instead)."""
     from cli.output import message
     lines = [] if report.dry_run else [
         f"held {report.file}:{e['row']}: already {e['case_id']} ({HELD_BY[e['by']]})" for e in report.existing]
     once = "would be imported once" if report.dry_run else "imported once"
     lines += [f"repeated {report.file}:{r['row']}: the same hazard as row {r['same_as']} ({HELD_BY[r['by']]}): "
               f"{once}" for r in report.repeated]
+    lands = "would land" if report.dry_run else "lands"
+    lines += [f"claimed {report.file}:{c['row']}: the sheet says {c['claimed_stage']}; {lands} at {c['state']}: "
+              f"{c['why']} (rule role); the claim is kept for a department to confirm" for c in report.claims]
     for line in lines[:HELD_LINES]:
         message(line)
     if len(lines) > HELD_LINES:

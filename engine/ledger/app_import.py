@@ -14,6 +14,10 @@ unit of work, or nothing.
 4. Write, in one transaction: per new row a case at the state its stage lands on (`history.py`), one event per
    transition on the way, each dated by the sheet and signed by the importing user in the role `import`,
    each carrying `{"import": {file, sheet, row, sha256}}`; then the import's own record (engine/store/records.py).
+   The way goes only as far as the importing user's roles may take it (`history.Importer`: the transitions'
+   `roles:`, as `case advance` judges them; a department's import also takes the enterprise's own steps): a
+   row whose sheet says more lands at the last state the importer may reach, the sheet's claim kept as the
+   fields claimed_stage, claimed_at, claimed_by for a department to confirm, and is listed in `claims`.
    Case numbers are reserved per year in one statement; the unit is flushed every `CHUNK` rows (executemany
    of cases, events and rungs) and forgets what it wrote, so memory does not grow with the file. A kill part
    way leaves nothing: the transaction was never committed, and the same command completes it.
@@ -37,8 +41,8 @@ from engine.domain.clock import iso, iso_seconds, local_date, parse_time
 from engine.domain.errors import Conflict, InvalidInput, PermissionDenied
 from engine.domain.limits import import_max_bytes
 from engine.domain.escalation import actions, ladder
-from engine.ledger.checks import RowChecker, import_role
-from engine.ledger.history import check_workflow, instant, plan_row, state_for, workflow_for
+from engine.ledger.checks import OWN_LEDGER_ROLE, RowChecker, import_role
+from engine.ledger.history import Importer, check_workflow, instant, landing, plan_row, workflow_for
 from engine.ledger.ledger import Ledger, read_ledger
 from engine.ledger.words import Words, load_words
 from engine.ledger.app_recognition import Recognition, recognise
@@ -65,6 +69,8 @@ class ImportReport:
     new: int = 0                    # valid rows not held already: imported, or to be on a dry run
     existing: list = field(default_factory=list)   # {row, case_id, by}: held already, not imported again
     repeated: list = field(default_factory=list)   # {row, same_as, by}: an earlier row of the sheet again
+    claims: list = field(default_factory=list)     # {row, claimed_stage, state, trigger, roles, why}: new rows
+                                                   # landing short of their sheet's stage (history.Held)
     not_permitted: bool = False  # some row is outside what the acting user may import
     by_level: dict = field(default_factory=dict)
     by_state: dict = field(default_factory=dict)   # workflow -> state -> rows landing there
@@ -86,7 +92,7 @@ class ImportReport:
         """The `--json` summary."""
         doc = {"file": self.file, "sheet": self.sheet, "sha256": self.sha256, "header_row": self.header_row,
                "rows": self.rows, "valid": self.valid, "imported": self.imported, "skipped": self.skipped,
-               "new": self.new, "existing": self.existing, "repeated": self.repeated,
+               "new": self.new, "existing": self.existing, "repeated": self.repeated, "claims": self.claims,
                "errors": self.errors, "mapping": self.mapping, "dry_run": self.dry_run, "by_level": self.by_level,
                "by_state": self.by_state, "unmapped": self.unmapped, "actor": self.actor, "at": iso(self.at),
                "mapping_file": self.mapping_file, "mapping_sha256": self.mapping_sha256}
@@ -148,6 +154,7 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
         if who is None:
             raise PermissionDenied(f"'{actor}' is not a registered user", actor=actor, rule="registered")
         role = import_role(who)
+        importer = Importer(who.name, tuple(who.roles), department=role != OWN_LEDGER_ROLE)
         # The import's own time, as every write's: not later than the real time (a dry run shows what the
         # import would do, and it would be refused); checked before the file is read.
         check_not_future(now, engine.recorded_clock.now(), f"the import of {name or path}",
@@ -172,10 +179,10 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
         return report
     if dry_run:
         with engine.store.read() as conn:
-            _summarise(report, recognise(conn, good), checker, pick, definitions)
+            _summarise(report, recognise(conn, good), checker, pick, definitions, importer)
         return report
     _write(engine, ledger, good, checker, report, actor=who.name, now=now, on_progress=on_progress, pick=pick,
-           words=words)
+           words=words, importer=importer)
     return report
 
 
@@ -225,25 +232,33 @@ def _picker(workflows: dict[str, str] | None) -> Callable[[str], str]:
 
 
 def _summarise(report: ImportReport, found: Recognition, checker: RowChecker, pick: Callable[[str], str],
-               definitions: dict) -> None:
-    """What the new rows come to (by level, by state, the first of them) and which rows are held or repeated."""
-    levels, states = Counter(), Counter()
+               definitions: dict, importer: Importer) -> None:
+    """What the new rows come to (by level, by the state each lands at, the first of them, the claims beyond
+    what the importer may record) and which rows are held or repeated."""
+    levels, states, landed, claims = Counter(), Counter(), {}, []
     for row in found.new:
         level = row.values["level"]
         levels[level] += 1
-        states[(pick(level), state_for(definitions[pick(level)], row.progress))] += 1
+        state, held = landing(row.values, row.progress, definitions[pick(level)], importer)
+        states[(pick(level), state)] += 1
+        if len(landed) < 5:
+            landed[row.number] = state
+        if held is not None:
+            claims.append({"row": row.number, "claimed_stage": row.progress, "state": state, "trigger": held.trigger,
+                           "roles": list(held.roles), "why": held.reason})
     by_state: dict = {}
     for (workflow, state), count in sorted(states.items()):
         by_state.setdefault(workflow, {})[state] = count
     report.by_level = {level: levels[level] for level in ("major", "general") if levels[level]}
     report.by_state = by_state
     report.new, report.existing, report.repeated = len(found.new), found.existing, found.repeated
-    report.first_rows = [{"row": r.number, "state": state_for(definitions[pick(r.values["level"])], r.progress),
-                          "values": checker.canonical(r.values)} for r in found.new[:5]]
+    report.claims = claims
+    report.first_rows = [{"row": r.number, "state": landed[r.number], "values": checker.canonical(r.values)}
+                         for r in found.new[:5]]
 
 
 def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: ImportReport, *, actor: str,
-           now: datetime, on_progress, pick: Callable[[str], str], words: Words) -> None:
+           now: datetime, on_progress, pick: Callable[[str], str], words: Words, importer: Importer) -> None:
     from engine.store import records
     from engine.store import rungs as rung_store
 
@@ -255,7 +270,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
         _refuse_earlier(records.earlier_import(unit.conn, ledger.sha256, sheet), ledger)
         found = recognise(unit.conn, good)  # after the lock: what another import wrote meanwhile is seen
         _summarise(report, found, checker, pick, {w: unit.run(w).definition for w in {pick(r.values["level"])
-                                                                                      for r in found.new}})
+                                                                                      for r in found.new}}, importer)
         good = found.new
         if not good:
             return  # every row is held already: nothing is written, not even an import record
@@ -275,7 +290,8 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             source = {"file": Path(ledger.file).name, "sheet": sheet, "row": row.number, "sha256": ledger.sha256}
             if words.mapping_hash:  # the mapping that read the sheet, sealed in the chain with every event
                 source["mapping"] = {"file": words.mapping_file, "sha256": words.mapping_hash}
-            case = _case_of(unit, run, row, values, source, actor=actor, now=now, tag=tag, settled=settled)
+            case = _case_of(unit, run, row, values, source, actor=actor, now=now, tag=tag, settled=settled,
+                            importer=importer)
             _count_id(ranges, case.id)
             if done % CHUNK == 0:
                 _flush(unit, settled, rung_store)
@@ -336,10 +352,12 @@ def _flush(unit, settled: list, rung_store) -> None:
     unit.forget()
 
 
-def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: datetime, tag: str, settled: list):
-    """One row's case: the report, the steps to its state, the rungs already due recorded as skipped."""
+def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: datetime, tag: str, settled: list,
+             importer: Importer):
+    """One row's case: the report, the steps to its state (as far as `importer` may take it), the rungs already
+    due recorded as skipped."""
     definition = run.definition
-    plan = plan_row(values, row.progress, definition)
+    plan = plan_row(values, row.progress, definition, importer)
     case = unit.create(run, actor=actor, role=IMPORT_ROLE, attrs=plan.attrs, fields=plan.report_fields,
                        at=plan.found_at, extra={"import": source}, sync=False)
     for step in plan.steps:

@@ -20,6 +20,14 @@ Pure: the importer (`engine/ledger/app_import.py`) writes what `plan_row` return
   a value no step takes goes with the step that reaches its stage (`STAGE_FIELDS`: verifier and result with
   the verification), else with the report. The row's stage itself becomes the state, and a date that dates
   a step becomes that step's effective time: neither is kept as a field as well.
+- Who may record a step (`Importer.refusal`): the importing user, when one of their roles is one the
+  transition names (`machine.pick_role`, the very rule `case advance` applies); a department's import
+  (supervisor, committee) also records the enterprise's own steps (a transition whose roles name `enterprise`:
+  start, submit, fix), which its ledger records as the enterprise took them. The region is the row's check
+  (`checks.py`). The first step the importer may not record stops the chain (`Held`): the row lands at the
+  state before it, the values of the steps not recorded go with the report, except the sheet's claim itself
+  (`CLAIM_VALUES`: the stage dates, 复查人, 复查结果, 验收意见, 销号说明), of which the stage, its date and 复查人
+  are kept as `claimed_stage`, `claimed_at` and `claimed_by` for a department to confirm by taking the steps.
 """
 from __future__ import annotations
 
@@ -27,10 +35,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
+from engine.domain.actor import Actor
 from engine.domain.clock import SHANGHAI, UTC, start_of_day
-from engine.domain.definition.model import Definition
-from engine.domain.errors import InvalidInput
-from engine.domain.machine import machine_for
+from engine.domain.definition.fields_and_guards import coerce
+from engine.domain.definition.model import Definition, Transition
+from engine.domain.errors import InvalidInput, PermissionDenied
+from engine.domain.machine import machine_for, pick_role
 
 # The dates a step is dated by, first found wins; none found: the time of the step before.
 STEP_DATES: dict[str, tuple[str, ...]] = {
@@ -51,6 +61,12 @@ ATTRIBUTES = ("title", "enterprise", "region", "industry", "level", "source", "f
 RENAMED = {"id": "ledger_id"}  # the sheet's own number (隐患编号); a case's `id` is the engine's
 NOT_FIELDS = frozenset({"state"})
 MAX_PATH = 12
+# The sheet's own account of the steps an importer may not record: not fields of a case that has not taken them
+# (an export would write them back as evidence of a stage it has not reached); the stage's date and 复查人 are
+# kept as the claim.
+CLAIM_VALUES = frozenset(STAGE_FIELDS)
+CLAIM_FIELDS = ("claimed_stage", "claimed_at", "claimed_by")
+OWN_STEPS_ROLE = "enterprise"  # whose own steps (start, submit, fix) a department's ledger records
 
 
 @dataclass(frozen=True)
@@ -62,11 +78,39 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Held:
+    """The first step of a row's way that the importer may not record, and where the row lands instead."""
+    trigger: str
+    state: str                # the state the row lands at (the last one the importer may reach)
+    roles: tuple[str, ...]    # the roles the transition names
+    reason: str               # pick_role's refusal: `ent (role enterprise) may not assign; allowed roles: ...`
+
+
+@dataclass(frozen=True)
+class Importer:
+    """Who imports: their name and roles, and whether theirs is a department's import (supervisor, committee)."""
+    name: str
+    roles: tuple[str, ...]
+    department: bool
+
+    def refusal(self, transition: Transition) -> str | None:
+        """Why the importer may not record `transition`, or None when they may (see the module docstring)."""
+        if self.department and OWN_STEPS_ROLE in transition.roles:
+            return None
+        try:
+            pick_role(Actor(self.name, self.roles, ()), transition.roles, transition.trigger)
+        except PermissionDenied as exc:
+            return exc.message
+        return None
+
+
+@dataclass(frozen=True)
 class RowPlan:
     attrs: dict              # what the report event's `case` carries (found_at as UTC text)
     found_at: datetime
     report_fields: dict
     steps: tuple[Step, ...]  # after the report, in order
+    held: Held | None = None  # the step the importer may not record, when the sheet goes further
 
 
 def workflow_for(level: str) -> str:
@@ -151,18 +195,13 @@ def _search(definition: Definition, target: str, through_clock: bool):
     return ranked[0]
 
 
-def plan_row(values: dict, stage: str, definition: Definition) -> RowPlan:
+def plan_row(values: dict, stage: str, definition: Definition, importer: Importer | None = None) -> RowPlan:
     """The report and the steps that bring a checked row (`values` by field, as the reader gives them) to the
-    state its stage lands on."""
-    target = state_for(definition, stage)
-    if target is None:
-        raise InvalidInput(f"workflow '{definition.name}' has no state for the stage '{stage}'")
+    state its stage lands on, or, for an `importer` who may not record every step of the way, to the last state
+    they may reach (`held`), the sheet's claim kept as fields."""
     found_at = instant(values["found_at"])
-    deadline = values.get("deadline")
-    through_clock = bool(deadline) and deadline[:10] > found_at.astimezone(SHANGHAI).date().isoformat()
-    path = path_to(definition, target, through_clock=through_clock)
-    if path is None:
-        raise InvalidInput(f"workflow '{definition.name}' has no way from '{definition.initial}' to '{target}'")
+    path = _way(values, stage, definition, found_at)
+    cut, held = held_on(definition, path, importer)
     attrs = {name: values[name] for name in ATTRIBUTES if name != "found_at"}
     attrs["found_at"] = found_at.astimezone(UTC).isoformat()
     times, previous, dating = [], found_at, set()
@@ -175,8 +214,71 @@ def plan_row(values: dict, stage: str, definition: Definition) -> RowPlan:
         previous = at
     placed = _place_fields(values, definition, path, dating)
     steps = tuple(Step(trigger, to_state, at, placed[i]) for i, ((trigger, to_state), at)
-                  in enumerate(zip(path, times), start=1))
-    return RowPlan(attrs, found_at, placed[0], steps)
+                  in enumerate(zip(path[:cut], times), start=1))
+    report_fields = placed[0]
+    if held is not None:
+        report_fields = {**report_fields, **_claim(values, stage, definition, path, placed, cut)}
+    return RowPlan(attrs, found_at, report_fields, steps, held)
+
+
+def landing(values: dict, stage: str, definition: Definition, importer: Importer | None = None
+            ) -> tuple[str, Held | None]:
+    """Where a checked row lands for `importer` (the state, and the step they may not record), as plan_row
+    would write it; cheap enough for every row of a dry run (the ways and the stops are cached)."""
+    path = _way(values, stage, definition, instant(values["found_at"]))
+    cut, held = held_on(definition, path, importer)
+    return (held.state if held is not None else path[-1][1] if path else definition.initial), held
+
+
+def _way(values: dict, stage: str, definition: Definition, found_at: datetime) -> tuple[tuple[str, str], ...]:
+    target = state_for(definition, stage)
+    if target is None:
+        raise InvalidInput(f"workflow '{definition.name}' has no state for the stage '{stage}'")
+    deadline = values.get("deadline")
+    through_clock = bool(deadline) and deadline[:10] > found_at.astimezone(SHANGHAI).date().isoformat()
+    path = path_to(definition, target, through_clock=through_clock)
+    if path is None:
+        raise InvalidInput(f"workflow '{definition.name}' has no way from '{definition.initial}' to '{target}'")
+    return path
+
+
+def held_on(definition: Definition, path, importer: Importer | None) -> tuple[int, Held | None]:
+    """How many steps of `path` the importer may record, and the first one they may not (None: all of them).
+    Kept per definition version, way and importer: an import asks a handful of times."""
+    if importer is None or not path:
+        return len(path), None
+    cache = definition._index.setdefault("ledger_held", {})
+    key = (path, importer)
+    if key not in cache:
+        state, found = definition.initial, (len(path), None)
+        for i, (trigger, to_state) in enumerate(path):
+            transition = definition.transition(state, trigger)
+            reason = importer.refusal(transition) if transition is not None else None
+            if reason is not None:
+                found = (i, Held(trigger, state, tuple(transition.roles), reason))
+                break
+            state = to_state
+        cache[key] = found
+    return cache[key]
+
+
+def _claim(values: dict, stage: str, definition: Definition, path, placed: list[dict], cut: int) -> dict:
+    """The sheet's claim beyond the steps recorded (`cut` of `path`): the values of the steps not recorded go
+    with the report, except the claim's own (CLAIM_VALUES), of which the stage, its date (the one that would
+    date the step reaching it) and 复查人 are kept; each as the definition's field type reads it, when it has one."""
+    fields: dict = {}
+    for later in placed[cut + 1:]:
+        fields.update({name: value for name, value in later.items() if name not in CLAIM_VALUES})
+    claim = {"claimed_stage": stage}
+    dates = [n for n in STEP_DATES.get(path[-1][0], ()) if values.get(n)]
+    if dates:
+        claim["claimed_at"] = values[dates[0]]
+    if values.get("verifier") and any("verifier" in later for later in placed[cut + 1:]):
+        claim["claimed_by"] = values["verifier"]
+    for name, value in claim.items():
+        spec = definition.field_spec(name)
+        fields[name] = coerce(spec, value) if spec is not None else value
+    return fields
 
 
 def _place_fields(values: dict, definition: Definition, path, dating: set) -> list[dict]:
