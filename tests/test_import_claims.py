@@ -74,6 +74,10 @@ def test_an_enterprise_s_verified_and_closed_major_hazard_lands_where_the_enterp
         ("report", "ent")]
     total = stats(hz)
     assert (total["found"], total["rectified"], total["rectified_on_time"], total["accepted"]) == (1, 0, 0, 0)
+    dossier = json.loads(hz("audit", "dossier", doc["first_case"], "--format", "json", actor="li").stdout)
+    assert dossier["claim"] == {"claimed_stage": "closed", "claimed_at": "2026-03-10", "claimed_by": "张工"}
+    page = hz("audit", "dossier", doc["first_case"], "--format", "html", actor="li").stdout
+    assert "台账所报（待确认）" in page and "张工" in page
 
 
 def test_the_enterprise_s_own_steps_are_recorded_and_the_department_s_are_not(hz, tmp_path):

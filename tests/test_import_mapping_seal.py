@@ -41,3 +41,22 @@ def test_the_mapping_file_is_sealed_with_the_import_and_shown_in_the_dossier(hz,
     dossier = json.loads(hz("audit", "dossier", case_id, "--format", "json", actor="li").stdout)
     assert dossier["import"]["mapping"] == {"file": "words.yaml", "sha256": digest}
     assert hz("audit", "verify", actor="li").exit_code == 0
+
+
+def test_the_dossier_page_shows_where_an_imported_case_came_from_and_the_mapping(hz, tmp_path):
+    """The HTML dossier (what an auditor prints) names the sheet, its row and SHA-256, and the --mapping file with
+    its SHA-256, as the JSON does; a case imported without a mapping says which words read it."""
+    sheet = tmp_path / "台账.csv"
+    sheet.write_text(SHEET, encoding="utf-8")
+    mapping = tmp_path / "words.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    digest = hashlib.sha256(MAPPING.encode()).hexdigest()
+    doc = json.loads(hz("--json", "import", sheet, "--mapping", mapping, "--set", "region=371721").stdout)
+    page = hz("audit", "dossier", doc["first_case"], "--format", "html", actor="li").stdout
+    assert "台账.csv" in page and doc["sha256"] in page
+    assert "words.yaml" in page and digest in page
+    plain = tmp_path / "plain.csv"
+    plain.write_text(SHEET.replace("液氨储罐区未设泄漏报警", "配电箱未接地").replace("较大", "一般"), encoding="utf-8")
+    other = json.loads(hz("--json", "import", plain, "--set", "region=371721").stdout)
+    page = hz("audit", "dossier", other["first_case"], "--format", "html", actor="li").stdout
+    assert "plain.csv" in page and "engine/ledger/headers.yaml" in page

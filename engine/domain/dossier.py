@@ -22,6 +22,9 @@ from engine.domain.documents import decisions_document, shown_trace
 from engine.domain.events import verify_chain
 from engine.domain.replay import InconsistentLog, RungView, fired_rungs, open_rungs, replay
 
+CLAIM_FIELDS = ("claimed_stage", "claimed_at", "claimed_by")  # engine/ledger/history.py: a ledger's unconfirmed claim
+SHIPPED_WORDS = "engine/ledger/headers.yaml"  # the words a sheet is read with when no --mapping is given
+
 # The five implementations' labels where a definition gives none (the names are engine.domain.case's).
 FIVE_LABELS = {"responsible_unit": "责任单位", "responsible_person": "责任人", "measures": "整改措施",
                "funds": "整改资金", "deadline": "整改时限", "emergency_plan": "应急预案"}
@@ -65,6 +68,9 @@ def dossier_data(found: CaseFile, *, generated_at: datetime) -> dict:
         # An imported case: where it came from (file, sheet, row, the file's SHA-256 and, when the sheet was read
         # with --mapping, that file's name and SHA-256), as sealed in its first event.
         "import": (log[0].data or {}).get("import") if log else None,
+        # What the sheet said beyond the steps its importer could take (engine/ledger/history.py), for a department
+        # to confirm: the stage, its date, 复查人; None when the case carries no such claim.
+        "claim": {name: stored.fields[name] for name in CLAIM_FIELDS if stored.fields.get(name)} or None,
         "decisions": decisions_document(stored),
         "field_labels": labels,
         # Only where they apply (a major hazard): an interview's dossier has no five implementations to miss.
@@ -221,6 +227,16 @@ def _details(data: dict) -> str:
             ("流程", "Workflow", f"{_e(case['workflow_title'])} <code>{_e(case['workflow'])} v{case['workflow_version']}</code>")]
     if case["parent_id"]:
         rows.append(("上级案件", "Parent case", _e(case["parent_id"])))
+    if data.get("import"):
+        rows.append(("导入来源", "Imported from", _imported(data["import"])))
+    if data.get("claim"):
+        claim = data["claim"]
+        said = "，".join(part for part in (_e(claim.get("claimed_stage")),
+                                          _e(claim["claimed_at"]) if claim.get("claimed_at") else "",
+                                          f"复查人 {_e(claim['claimed_by'])}" if claim.get("claimed_by") else "") if part)
+        rows.append(("台账所报（待确认）", "Ledger's claim, unconfirmed",
+                     f"{said} <small class='muted'>导入人无权办理的步骤未记录 steps the importer may not take were not "
+                     f"recorded</small>"))
     if case["flags"]:
         rows.append(("标记", "Flags", _word("flags", case["flags"])))
     if case["voided_at"]:
@@ -228,6 +244,18 @@ def _details(data: dict) -> str:
                                            "counted in no figure, list or ladder</span>"))
     body = "".join(f"<tr><th>{zh} <small>{en}</small></th><td>{value}</td></tr>" for zh, en, value in rows)
     return f"<section>{_heading('基本信息', 'Case details')}<table class='kv'>{body}</table></section>"
+
+
+def _imported(source: dict) -> str:
+    """Where an imported case came from, as sealed in its events: the sheet and its row and SHA-256, and the words
+    it was read with (the --mapping file and its SHA-256, else the shipped ones)."""
+    where = _e(source.get("file")) + (f" · {_e(source['sheet'])}" if source.get("sheet") else "") \
+        + f" · 第 {_e(source.get('row'))} 行 row"
+    mapping = source.get("mapping")
+    words = (f"映射文件 mapping <code>{_e(mapping.get('file'))}</code> SHA-256 <code class='hash'>"
+             f"{_e(mapping.get('sha256'))}</code>") if isinstance(mapping, dict) else \
+        f"映射 words <code>{SHIPPED_WORDS}</code> (无 --mapping)"
+    return f"{where}<br>SHA-256 <code class='hash'>{_e(source.get('sha256'))}</code><br>{words}"
 
 
 def _five(data: dict) -> str:
