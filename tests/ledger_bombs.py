@@ -1,5 +1,6 @@
 """Hostile ledger files made in the test, small on disk and quick to make: an xlsx whose sheet inflates to more
-than a GiB, a sheet whose last cell is far from A1, a CSV with one endless line."""
+than a GiB, a sheet whose last cell is far from A1, a CSV with one endless line, an .ods whose repeated cell
+stands for 50 million."""
 from __future__ import annotations
 
 import zipfile
@@ -68,3 +69,37 @@ def long_line_csv(path: Path, *, chars: int = 40_000_000) -> Path:
             out.write(block)
         out.write(b",2026-03-01,\xe4\xb8\x80\xe8\x88\xac\n")
     return path
+
+
+_ODS_MANIFEST = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+                 'opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+                 'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+                 'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+_ODS_HEAD = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:'
+             'opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+             'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:calcext="urn:org:documentfoundation:'
+             'names:experimental:calc:xmlns:calcext:1.0" office:version="1.2"><office:body><office:spreadsheet>'
+             '<table:table table:name="台账">')
+_ODS_HEADER = ('<table:table-row><table:table-cell office:value-type="string"><text:p>隐患内容</text:p>'
+               '</table:table-cell><table:table-cell office:value-type="string"><text:p>排查日期</text:p>'
+               '</table:table-cell></table:table-row>')
+_ODS_TAIL = "</table:table></office:spreadsheet></office:body></office:document-content>"
+
+
+def ods(path: Path, rows_xml: str, *, header: bool = True) -> Path:
+    """An .ods of a header row (隐患内容, 排查日期; `header=False`: none) and then `rows_xml` (table:table-row
+    elements, and table:table-column ones before them)."""
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        book.writestr("META-INF/manifest.xml", _ODS_MANIFEST, zipfile.ZIP_DEFLATED)
+        book.writestr("content.xml", _ODS_HEAD + (_ODS_HEADER if header else "") + rows_xml + _ODS_TAIL,
+                      zipfile.ZIP_DEFLATED)
+    return path
+
+
+def ods_repeated(path: Path, *, rows: int, columns: int) -> Path:
+    """An .ods of a few hundred bytes whose one filled cell is repeated `columns` times across and its row `rows`
+    times down (table:number-columns-repeated, table:number-rows-repeated): rows x columns cells when read."""
+    return ods(path, f'<table:table-row table:number-rows-repeated="{rows}"><table:table-cell '
+                     f'table:number-columns-repeated="{columns}" office:value-type="string"><text:p>x</text:p>'
+                     f'</table:table-cell></table:table-row>')

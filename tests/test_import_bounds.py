@@ -13,9 +13,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from cli.main import cli
-from ledger_bombs import far_cell, long_line_csv, sheet_bomb
+from ledger_bombs import far_cell, long_line_csv, ods, ods_repeated, sheet_bomb
 
 ROOT = Path(__file__).resolve().parent.parent
 HAZARD = Path(sys.executable).parent / "hazard"
@@ -102,3 +103,74 @@ def test_a_file_over_the_size_setting_is_refused_before_it_is_read(hz, tmp_path)
             "import_max_mb, 1 MB") in result.stderr
     assert hz("init", "--import-max-mb", "0", actor="li").exit_code == 2
     assert hz("audit", "verify", actor="li").exit_code == 0  # the setting is a grant the log proves
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_an_ods_s_repeated_rows_and_columns_count_against_the_cell_bound(tmp_path, sqlite_templates, backend):
+    """An .ods of 862 bytes whose one filled cell is repeated 500 columns across and its row 100,000 times down
+    (table:number-columns-repeated, number-rows-repeated) aborted the process inside the reader (exit 134, under a
+    1.5 GiB cap); now refused before the reader sees it, exit 2, naming the sheet, the cells and the bound."""
+    import shutil
+    db = tmp_path / "hazard.db"
+    shutil.copyfile(sqlite_templates["seeded"], db)
+    bomb = ods_repeated(tmp_path / "repeated.ods", rows=100_000, columns=500)
+    assert bomb.stat().st_size < 2000
+    code, stderr, peak = capped_import(f"sqlite:///{db}", bomb)
+    assert code == 2, stderr
+    assert "repeated.ods: sheet '台账' holds 50,000,500 cells" in stderr and "at most 3,000,000" in stderr
+    assert "Traceback" not in stderr and peak < PEAK, (peak, stderr)
+
+
+def test_an_ods_as_libreoffice_writes_it_is_read_its_trailing_repeats_reaching_nothing(hz, tmp_path):
+    """LibreOffice repeats an empty cell to column AMJ after the data and an empty row to row 1,048,576: they hold
+    nothing, the reader does not fill them, and they count for nothing against the bounds."""
+    def cell(text):
+        return f'<table:table-cell office:value-type="string" calcext:value-type="string"><text:p>{text}</text:p></table:table-cell>'
+    def row(*texts):
+        return ('<table:table-row table:style-name="ro1">' + "".join(cell(t) for t in texts)
+                + f'<table:table-cell table:number-columns-repeated="{1024 - len(texts)}"/></table:table-row>')
+    rows = (row("隐患内容", "排查日期", "隐患级别", "企业名称", "行业", "隐患来源", "隐患状态")
+            + row("液氨储罐区未设泄漏报警", "2026-03-05", "一般", "某化工有限公司", "危化", "执法检查", "整改中")
+            + '<table:table-row table:style-name="ro1" table:number-rows-repeated="1048574">'
+              '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>')
+    path = ods(tmp_path / "libreoffice.ods", '<table:table-column table:style-name="co1" '
+               'table:number-columns-repeated="1024" table:default-cell-style-name="Default"/>' + rows, header=False)
+    result = hz("--json", "import", path, "--dry-run", "--set", "region=371721")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["header_row"], doc["rows"], doc["valid"]) == (1, 1, 1), doc
+
+
+_CELL = st.tuples(st.integers(1, 4), st.booleans())                   # (columns repeated, holds a value)
+_ROW = st.tuples(st.integers(1, 3), st.lists(_CELL, max_size=5))       # (rows repeated, cells)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(_ROW, max_size=6), piece=st.integers(16, 400))
+def test_the_ods_count_is_the_extent_the_reader_fills(rows, piece):
+    """For any small sheet of repeated rows and cells, filled or not, the count made before reading (fed in pieces
+    of any size) is the rectangle python-calamine fills: its last row and column holding a value."""
+    import io
+
+    import python_calamine
+
+    from engine.ledger.bounds import _OdsContent
+
+    def cell(repeat, filled):
+        times = f' table:number-columns-repeated="{repeat}"' if repeat > 1 else ""
+        return (f'<table:table-cell{times} office:value-type="string"><text:p>x</text:p></table:table-cell>'
+                if filled else f"<table:table-cell{times}/>")
+    xml = "".join(f'<table:table-row{f" table:number-rows-repeated=" + chr(34) + str(n) + chr(34) if n > 1 else ""}>'
+                  + "".join(cell(*c) for c in cells) + "</table:table-row>" for n, cells in rows)
+    buffer = io.BytesIO()
+    ods(buffer, xml, header=False)
+    data = buffer.getvalue()
+    content = zipfile.ZipFile(io.BytesIO(data)).read("content.xml")
+    scan = _OdsContent()
+    for i in range(0, len(content), piece):
+        scan.feed(content[i:i + piece])
+    scan.check(name="t.ods")
+    _, counted_rows, counted_columns = scan.tables[0]
+    with python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
+        end = book.get_sheet_by_name("台账").end
+    assert (counted_rows, counted_columns) == ((end[0] + 1, end[1] + 1) if end else (0, 0))

@@ -8,6 +8,13 @@ MAX_ZIP_TOTAL_BYTES. Per worksheet: the rectangle from A1 to its last row and co
 whole (MAX_CELLS, and MAX_ROWS / MAX_COLUMNS), taken from every `r="..."` reference, the `<dimension>` and the
 cells written without one; shared strings count as cells too. Each refusal is InvalidInput naming the file,
 the part and the bound (exit 2). An xls (OLE) file is not compressed: its size is its bound.
+
+An .ods keeps every sheet in `content.xml`, where one cell may stand for many: `number-columns-repeated` and
+`number-rows-repeated` (a few hundred bytes can say 100,000 rows of 500 filled cells, which the reader would make
+whole and abort the process on). Its tags are read as they inflate (`_OdsContent`), each table's extent counted
+as the reader fills it: from A1 to the last row and column holding a value, repeats multiplied out; the empty
+cells and rows a spreadsheet writes after its data (LibreOffice repeats an empty cell to column AMJ and an empty
+row to row 1,048,576) reach nothing, as they do not in the reader. The same bounds as a worksheet's.
 """
 from __future__ import annotations
 
@@ -50,10 +57,13 @@ def check_workbook(data: bytes, *, name: str) -> None:
     total = 0
     kept: dict[str, bytes] = {}
     for info in infos:
-        scan = _Sheet() if _SCANNED.match(info.filename) else _Kept() if info.filename in _NAMING else None
+        scan = _Sheet() if _SCANNED.match(info.filename) else _OdsContent() if info.filename == _ODS_CONTENT \
+            else _Kept() if info.filename in _NAMING else None
         total += _inflate(data, info, name=name, scan=scan, room=MAX_ZIP_TOTAL_BYTES - total)
         if isinstance(scan, _Kept):
             kept[info.filename] = b"".join(scan.pieces)
+        elif isinstance(scan, _OdsContent):
+            scan.check(name=name)
         elif scan is not None:
             scan.parts.append(info.filename)
             sheets.append(scan)
@@ -180,6 +190,100 @@ class _Sheet:
         if cells > MAX_CELLS:
             raise InvalidInput(f"{name}: {part} holds {cells:,} cells (from A1 to its last row and column; at "
                                f"most {MAX_CELLS:,}, the bound on a sheet's cells): split it", field="file")
+
+
+_ODS_CONTENT = "content.xml"
+# The reader (calamine) knows an .ods's tables, rows and cells by these names, prefix and all; so does this count.
+_ODS_STRUCTURE = re.compile(rb"""<table:table(?=[\s>])((?:[^>"']|"[^"]*"|'[^']*')*)>|"""
+                            rb"""<table:table-row(?=[\s/>])((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""")
+_ROW_END = b"</table:table-row>"
+_ROWS_REPEATED = re.compile(rb"""\stable:number-rows-repeated\s*=\s*["']\s*(\d{1,18})""")
+_COLUMNS_REPEATED = re.compile(rb"""\stable:number-columns-repeated\s*=\s*["']\s*(\d{1,18})""")
+_TABLE_NAME = re.compile(rb"""\stable:name\s*=\s*["']([^"']{0,200})""")
+_CELL_STARTS = (b"<table:table-cell", b"<table:covered-table-cell")
+_FILLED = (b"value-type=", b"<text:p")  # what makes a cell hold a value for the reader
+_MAX_ROW_BYTES = 32 << 20  # no row a spreadsheet writes (500 columns of 20,000 characters is 10 MB)
+
+
+class _OdsContent:
+    """The extent of each table of an .ods's content.xml, fed in pieces: rows and columns as the reader fills
+    them (to the last one holding a value), each repeat counted as the cells it stands for. A Python step per
+    row, not per cell: a row's cells are counted with bytes.count up to its last filled one."""
+
+    def __init__(self):
+        self.carry = b""
+        self.tables: list[list] = []  # [name, rows, columns] per table
+        self.row = 0                  # rows of the current table so far
+        self.open: tuple[int, int] | None = None  # a row begun in an earlier piece: (repeat, where its cells begin)
+
+    def feed(self, piece: bytes, *, last: bool = False) -> None:
+        text = self.carry + piece
+        end = text.rfind(_ROW_END)
+        cut = len(text) if last else end + len(_ROW_END) if end >= 0 else 0
+        body, self.carry = text[:cut], text[cut:]
+        if len(self.carry) > _MAX_ROW_BYTES:
+            raise InvalidInput(f"a row of more than {_MAX_ROW_BYTES:,} bytes")
+        chunks = body.split(_ROW_END)  # each but the last ends a row: what lies between rows, the row, its cells
+        for chunk in chunks:
+            self._chunk(chunk)
+
+    def _chunk(self, chunk: bytes) -> None:
+        """What comes before a row's end: tables begun and rows written whole (`<table:table-row .../>`) on the
+        way, then the row's start tag and its cells (the regular expression runs up to the row's start only)."""
+        at = 0
+        while (match := _ODS_STRUCTURE.search(chunk, at)) is not None:
+            table, attributes, empty = match.group(1), match.group(2), match.group(3)
+            at = match.end()
+            if table is not None:
+                found = _TABLE_NAME.search(table)
+                name = html.unescape(found.group(1).decode("utf-8", "replace")) if found else str(len(self.tables) + 1)
+                self.tables.append([name, 0, 0])
+                self.row = 0
+            elif attributes is not None:
+                repeat = _repeat(_ROWS_REPEATED, attributes)
+                if empty:
+                    self.row += repeat
+                else:
+                    self._row(chunk[at:], repeat)  # its cells: to the row's end, or as far as it goes
+                    return
+
+    def _row(self, cells: bytes, repeat: int) -> None:
+        self.row += repeat
+        filled = max(cells.rfind(marker) for marker in _FILLED)
+        if filled < 0 or not self.tables:
+            return
+        start = max(cells.rfind(tag, 0, filled + 1) for tag in _CELL_STARTS)
+        if start < 0:
+            return
+        head_end = cells.find(b">", start)
+        before = cells[:start]
+        columns = sum(before.count(tag) for tag in _CELL_STARTS)
+        if b"number-columns-repeated" in before:
+            columns += sum(max(int(n), 1) - 1 for n in _COLUMNS_REPEATED.findall(before))
+        columns += _repeat(_COLUMNS_REPEATED, cells[start:head_end if head_end > 0 else len(cells)])
+        table = self.tables[-1]
+        table[1] = self.row  # every copy of a row holding a value holds it
+        table[2] = max(table[2], columns)
+
+    def check(self, *, name: str) -> None:
+        try:
+            self.feed(b"", last=True)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{name}: part {_ODS_CONTENT}: {exc}", field="file") from None
+        for sheet, rows, columns in self.tables:
+            if rows > MAX_ROWS or columns > MAX_COLUMNS:
+                raise InvalidInput(f"{name}: sheet '{sheet}' reaches row {rows:,} and column {columns:,}, its repeated "
+                                   f"rows and columns counted (at most {MAX_ROWS:,} and {MAX_COLUMNS}): split it",
+                                   field="file")
+            if rows * columns > MAX_CELLS:
+                raise InvalidInput(f"{name}: sheet '{sheet}' holds {rows * columns:,} cells (from A1 to its last row "
+                                   f"and column, its repeated rows and columns counted; at most {MAX_CELLS:,}, the "
+                                   f"bound on a sheet's cells): split it", field="file")
+
+
+def _repeat(pattern: re.Pattern, attributes: bytes) -> int:
+    found = pattern.search(attributes)
+    return max(int(found.group(1)), 1) if found else 1
 
 
 class _Kept:
