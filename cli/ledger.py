@@ -48,6 +48,10 @@ def parse_workflows(_ctx, _param, values) -> dict[str, str]:
 def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid, workflows):
     """Import a ledger (台账) as kept by hand: one case per row, at the state the sheet shows, with its dates.
 
+    Steps are recorded only as far as your roles may take them (an enterprise does not sign a department's
+    verification): a row whose sheet goes further lands at the last state you may reach, the sheet's claim kept
+    as claimed_stage, claimed_at and claimed_by for a department to confirm, and is listed (`claimed FILE:ROW`).
+
     Every row is checked before anything is written; a bad row is reported as FILE:ROW: what is wrong (the
     row Excel shows) and nothing is written, unless --skip-invalid. All rows are written in one transaction;
     importing the same file (and sheet) again is refused (exit 6) naming the earlier import. A row the register
