@@ -33,7 +33,8 @@ _HEAD = and_(events.c.case_id == cases.c.id, events.c.seq == cases.c.version)
 _LOAD_SEALED = Prepared(select(*cases.c, events.c.hash).select_from(cases.outerjoin(events, _HEAD))
                         .where(cases.c.id == bindparam("case_id")))
 # The case and the acting user in one round trip: every command needs both.
-_LOAD_FOR = Prepared(select(*cases.c, events.c.hash, users.c.name, users.c.roles, users.c.regions)
+_LOAD_FOR = Prepared(select(*cases.c, events.c.hash, users.c.name, users.c.roles, users.c.regions,
+                            users.c.enterprise)
                      .select_from(cases.outerjoin(events, _HEAD).outerjoin(users, users.c.name == bindparam("actor")))
                      .where(cases.c.id == bindparam("case_id")))
 _INSERT_CASE = Prepared(cases.insert().values({c.name: bindparam(c.name) for c in cases.c}).inline())
@@ -125,8 +126,8 @@ def load_for(conn: Connection, case_id: str, actor: str) -> tuple[Case, Seal, Ac
     row = _LOAD_FOR.first(conn, {"case_id": case_id, "actor": actor})
     if row is None:
         raise NotFound(f"no case '{case_id}'", kind="case", key=case_id)
-    head, name, roles, regions = row[_WIDTH:]
-    user = None if name is None else Actor(name, _split(roles), _split(regions))
+    head, name, roles, regions, enterprise = row[_WIDTH:]
+    user = None if name is None else Actor(name, _split(roles), _split(regions), enterprise or None)
     return case_from_tuple(row), Seal(row[_AT["row_hash"]], head), user
 
 
