@@ -244,3 +244,15 @@ def test_import_by_a_bound_user_takes_its_own_enterprises_rows_only():
     assert checker.check(rows[2].values) == ([], False)
     problems, permission = checker.check(rows[0].values)
     assert permission and "acts for" in problems[0]
+
+
+def test_a_disabled_bound_user_comes_back_bound(service):
+    """`enable` gives back the binding the user had: the grant carries it, the table and the log agree."""
+    bind(service, "ent-a", OWN)
+    service.commands.disable_user("ent-a", actor="li")
+    assert service.commands.enable_user("ent-a", actor="li").enterprise == OWN
+    assert {u.name: u.enterprise for u in service.queries.users()}["ent-a"] == OWN
+    case = run_to(service, report(service, enterprise=OTHER).id, "assigned")
+    with pytest.raises(PermissionDenied):
+        service.commands.advance_case(case.id, "start", actor="ent-a")
+    assert service.audit.verify().breaks == []
