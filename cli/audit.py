@@ -128,9 +128,10 @@ def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
         except UnicodeDecodeError:
             from engine.domain.errors import InvalidInput
             raise InvalidInput(f"{heads_file} is not a heads file (not UTF-8 text)", field="heads") from None
+    actor = ctx.obj.actor_name
     check = auditor.check_anchor(anchor_line, heads=heads)  # a bad anchor or heads file fails before the long read
-    with progress("verifying events", auditor.count_events()) as advance:
-        result = auditor.verify(on_events=advance)
+    with progress("verifying events", auditor.count_events(actor=actor)) as advance:
+        result = auditor.verify(on_events=advance, actor=actor)
     if is_json(ctx):
         print_json({**verify_report_document(result), "ok": not result.breaks and check.holds, "anchor": {
             "published": check.published.as_dict(), "today": check.today.as_dict(), "holds": check.holds,

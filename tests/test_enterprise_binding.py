@@ -182,6 +182,8 @@ def test_a_user_bound_by_credit_code_acts_where_a_case_records_that_code(service
     with pytest.raises(PermissionDenied) as caught:
         service.commands.advance_case(theirs.id, "fix", actor="ent-c", fields={"measures": "已加装"})
     assert caught.value.rule == "enterprise"
+    assert [c.id for c in service.queries.cases(actor="ent-c").cases] == [ours.id]  # reads alike, in SQL
+    assert service.reports.stats(actor="ent-c").total.counts.found == 1
 
 
 def test_the_auditor_is_refused_every_write(service):
