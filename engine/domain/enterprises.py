@@ -1,11 +1,12 @@
 """An enterprise as a user is bound to it: its name, or its unified social credit code (统一社会信用代码).
 
-A binding (`hazard user add ... --enterprise ENTERPRISE`) is read by `read_binding`: 18 letters and digits are a
-credit code and must be one (GB 32100-2015: the code's character set and its check character); anything else is
-the enterprise's name, kept as `case report` keeps a case's enterprise (trimmed, one line, at most 200
-characters), so a name binding matches a case's enterprise exactly. A code matches a case whose workflow records
-the code in a field named `credit_code` (`acts_for`); the built-in workflows have no such field, so under them a
-user bound by code acts on no case until a workflow records one: bind by name there.
+A binding (`hazard user add ... --enterprise ENTERPRISE`) is read by `read_binding`: 16 to 20 ASCII letters and
+digits (a digit among them) are a credit code, typed with a character too many or too few perhaps, and must be one
+(GB 32100-2015: 18 characters, the code's character set and its check character); anything else is the enterprise's
+name, kept as `case report` keeps a case's enterprise (trimmed, one line, at most 200 characters), so a name binding
+matches a case's enterprise exactly. A code matches a case whose workflow records the code in a field named
+`credit_code` (`acts_for`); the built-in workflows have no such field, so under them a user bound by code acts on no
+case until a workflow records one: bind by name there.
 """
 from __future__ import annotations
 
