@@ -9,6 +9,9 @@ from cli.options import is_json, json_option
 _REGION_HELP = ("Region (repeatable): a code of the national list, 37 a province, 3717 a city, 371721 a county "
                 "(371700 = 3717), or a name (山东, 菏泽市, 曹县).")
 _ROLE_HELP = "Role (repeatable): inspector, enterprise, supervisor, committee, auditor."
+_ENTERPRISE_HELP = ("Bind an enterprise user to one enterprise: its name as cases name it, or its 18-character "
+                    "unified social credit code. A bound user sees and acts on that enterprise's cases only; an "
+                    "unbound one, every case of their regions.")
 
 
 @click.command()
@@ -80,9 +83,10 @@ def user():
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, help=_ROLE_HELP)
 @click.option("--region", "regions", multiple=True, required=True, help=_REGION_HELP)
+@click.option("--enterprise", metavar="ENTERPRISE", help=_ENTERPRISE_HELP)
 @json_option
 @click.pass_context
-def user_add(ctx, name, roles, regions):
+def user_add(ctx, name, roles, regions, enterprise):
     """Add a new user; needs --actor with the committee role over every region given.
 
     On a database without users the first user needs no actor and must have the committee role: the first
@@ -91,42 +95,64 @@ def user_add(ctx, name, roles, regions):
     \b
     Example:
       hazard --actor li user add zhang --role supervisor --region 371700
+      hazard --actor li user add ent-a --role enterprise --region 371721 --enterprise 某化工有限公司
     """
     from cli.output import message, print_json
     from engine.domain.documents import user_document
 
     app = ctx.obj
+    _check_enterprise(enterprise)
     actor, created = app.engine.commands.add_user(name, roles=list(roles), regions=list(regions),
-                                                  actor=app.actor_name, now=app.now)
+                                                  actor=app.actor_name, now=app.now, enterprise=enterprise)
     if is_json(ctx):
         print_json(user_document(actor, created))
     else:
-        message(f"added {actor.name}: roles {', '.join(actor.roles)}; regions {', '.join(actor.regions)}")
+        message(f"added {actor.name}: {_standing(actor)}")
+
+
+def _check_enterprise(enterprise: str | None) -> None:
+    """`--enterprise ''` (an unset shell variable) binds nobody and unbinds nobody: `--no-enterprise` unbinds."""
+    if enterprise is not None and not enterprise.strip():
+        raise click.UsageError("--enterprise is empty: give the enterprise's name or credit code (`user change "
+                               "--no-enterprise` unbinds a user)")
+
+
+def _standing(actor) -> str:
+    return f"roles {', '.join(actor.roles)}; regions {', '.join(actor.regions)}" + \
+        (f"; acts for {actor.enterprise} only" if actor.enterprise else "")
 
 
 @user.command("change")
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, help="New roles (repeatable), replacing the old ones. " + _ROLE_HELP)
 @click.option("--region", "regions", multiple=True, help="New regions (repeatable), replacing the old ones.")
+@click.option("--enterprise", metavar="ENTERPRISE", help="Bind the user to this enterprise instead (name or credit "
+                                                         "code); the user needs the enterprise role.")
+@click.option("--no-enterprise", "unbind", is_flag=True, help="Unbind the user: they act across their regions again.")
 @json_option
 @click.pass_context
-def user_change(ctx, name, roles, regions):
-    """Replace a user's roles and/or regions; needs --actor with the committee role over the old and new regions.
+def user_change(ctx, name, roles, regions, enterprise, unbind):
+    """Replace a user's roles, regions and/or enterprise binding; needs --actor with the committee role over the old
+    and new regions.
 
     \b
     Example:
       hazard --actor li user change zhang --role supervisor --region 3717 --region 3716
+      hazard --actor li user change ent-a --enterprise 91371721MA3C5K8P0C
     """
     from cli.output import message, print_json
     from engine.domain.documents import user_document
 
     app = ctx.obj
+    _check_enterprise(enterprise)
+    if unbind and enterprise is not None:
+        raise click.UsageError("--enterprise binds and --no-enterprise unbinds: give one")
     actor = app.engine.commands.change_user(name, roles=list(roles), regions=list(regions), actor=app.actor_name,
-                                            now=app.now)
+                                            now=app.now, enterprise="" if unbind else enterprise)
     if is_json(ctx):
         print_json(user_document(actor))
     else:
-        message(f"changed {actor.name}: roles {', '.join(actor.roles)}; regions {', '.join(actor.regions)}")
+        message(f"changed {actor.name}: {_standing(actor)}")
 
 
 @user.command("disable")
@@ -170,7 +196,7 @@ def user_enable(ctx, name):
     if is_json(ctx):
         print_json(user_document(actor, active=True))
     else:
-        message(f"enabled {actor.name}: roles {', '.join(actor.roles)}; regions {', '.join(actor.regions)}")
+        message(f"enabled {actor.name}: {_standing(actor)}")
 
 
 @user.command("token")
@@ -258,7 +284,8 @@ def user_password(ctx, name, from_stdin):
 @json_option
 @click.pass_context
 def user_list(ctx, show_all):
-    """List the users who may act, with their roles and regions (code and name); --all adds the disabled.
+    """List the users who may act, with their roles, regions (code and name) and the enterprise a bound enterprise
+    user acts for (empty: unbound, the whole of their regions); --all adds the disabled.
 
     \b
     Example:
@@ -271,9 +298,9 @@ def user_list(ctx, show_all):
     if is_json(ctx):
         print_json([user_document(a, active=active) for a, active in found])
         return
-    rows = [[a.name, ", ".join(a.roles), _regions(a.regions)] + (["active" if active else "disabled"] if show_all else [])
-            for a, active in found]
-    table(["name", "roles", "regions"] + (["status"] if show_all else []), rows)
+    rows = [[a.name, ", ".join(a.roles), _regions(a.regions), a.enterprise or ""]
+            + (["active" if active else "disabled"] if show_all else []) for a, active in found]
+    table(["name", "roles", "regions", "enterprise"] + (["status"] if show_all else []), rows)
 
 
 @user.command("log")
@@ -313,4 +340,6 @@ def _detail(grant) -> str:
         return "tokens " + ", ".join(data.get("tokens", []))
     if grant.action == "setting":
         return f"= {data.get('value')}"
-    return "first administrator" if data.get("first") else ""
+    parts = (["first administrator"] if data.get("first") else []) + \
+        ([f"enterprise {data['enterprise']}"] if data.get("enterprise") else [])
+    return "; ".join(parts)

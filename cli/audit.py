@@ -58,7 +58,7 @@ def replay(ctx, case_id, all_cases, as_of):
         return _replay_all(ctx)
     from engine.domain.errors import ReplayMismatch
 
-    result = _auditor(ctx).replay_case(case_id, as_of=_as_of(as_of), now=ctx.obj.now)
+    result = _auditor(ctx).replay_case(case_id, as_of=_as_of(as_of), now=ctx.obj.now, actor=ctx.obj.actor_name)
     print_case_replay(result, is_json(ctx), ctx.obj.now)
     if not result.agrees:
         _finish(ctx, ReplayMismatch(f"{case_id}: the stored case disagrees with the replay of its events: "
@@ -68,9 +68,9 @@ def replay(ctx, case_id, all_cases, as_of):
 def _replay_all(ctx):
     from engine.domain.errors import ReplayMismatch
 
-    auditor = _auditor(ctx)
-    with progress("replaying cases", auditor.count_cases()) as advance:
-        result = auditor.replay_all(on_case=lambda: advance(1))
+    auditor, actor = _auditor(ctx), ctx.obj.actor_name
+    with progress("replaying cases", auditor.count_cases(actor=actor)) as advance:
+        result = auditor.replay_all(on_case=lambda: advance(1), actor=actor)
     print_replay_report(result, is_json(ctx))
     if result.disagreements:
         _finish(ctx, ReplayMismatch(f"{len(result.disagreements)} of {result.cases} cases disagree with the "
@@ -101,11 +101,11 @@ def verify(ctx, anchor_line, heads_file):
     """
     from engine.domain.errors import TamperDetected
 
-    auditor = _auditor(ctx)
+    auditor, actor = _auditor(ctx), ctx.obj.actor_name
     if anchor_line is not None:
         return _verify_anchor(ctx, auditor, anchor_line, heads_file)
-    with progress("verifying events", auditor.count_events()) as advance:
-        result = auditor.verify(on_events=advance)
+    with progress("verifying events", auditor.count_events(actor=actor)) as advance:
+        result = auditor.verify(on_events=advance, actor=actor)
     print_verify_report(result, is_json(ctx))
     if result.breaks:
         cases = sorted({b.case_id for b in result.breaks})
@@ -128,9 +128,10 @@ def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
         except UnicodeDecodeError:
             from engine.domain.errors import InvalidInput
             raise InvalidInput(f"{heads_file} is not a heads file (not UTF-8 text)", field="heads") from None
+    actor = ctx.obj.actor_name
     check = auditor.check_anchor(anchor_line, heads=heads)  # a bad anchor or heads file fails before the long read
-    with progress("verifying events", auditor.count_events()) as advance:
-        result = auditor.verify(on_events=advance)
+    with progress("verifying events", auditor.count_events(actor=actor)) as advance:
+        result = auditor.verify(on_events=advance, actor=actor)
     if is_json(ctx):
         print_json({**verify_report_document(result), "ok": not result.breaks and check.holds, "anchor": {
             "published": check.published.as_dict(), "today": check.today.as_dict(), "holds": check.holds,
@@ -197,7 +198,7 @@ def trace(ctx, case_id, as_of):
     Example:
       hazard audit trace HZ-2026-000001
     """
-    case, found = _auditor(ctx).trace_case(case_id, as_of=_as_of(as_of) or ctx.obj.now)
+    case, found = _auditor(ctx).trace_case(case_id, as_of=_as_of(as_of) or ctx.obj.now, actor=ctx.obj.actor_name)
     print_trace(case, found, is_json(ctx))
 
 
@@ -219,7 +220,7 @@ def dossier(ctx, case_id, fmt, output):
     from cli.output import message
     from engine.domain.dossier import to_html, to_json
 
-    data = _auditor(ctx).dossier(case_id, now=ctx.obj.now)
+    data = _auditor(ctx).dossier(case_id, now=ctx.obj.now, actor=ctx.obj.actor_name)
     text = to_html(data) if fmt == "html" else to_json(data)
     if output:
         from cli.files import write_file

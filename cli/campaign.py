@@ -71,7 +71,7 @@ def status(ctx, name, as_of):
       hazard campaign status heze-2018 --as-of 2018-12-20
     """
     from cli.output import print_json
-    found = ctx.obj.engine.reports.campaigns.status(name, as_of=as_of, now=ctx.obj.now)
+    found = ctx.obj.engine.reports.campaigns.status(name, as_of=as_of, now=ctx.obj.now, actor=ctx.obj.actor_name)
     if is_json(ctx):
         print_json(found)
     else:

@@ -219,12 +219,12 @@ def show(ctx, case_id, as_of):
     if as_of:
         from engine.domain.clock import parse_time
         now = parse_time(as_of, field="--as-of")
-        found, rungs, linked = queries.case_as_of(case_id, now), [], []
+        found, rungs, linked = queries.case_as_of(case_id, now, actor=app.actor_name), [], []
         if is_json(ctx):
             print_json({**case_document(found, now), "as_of": now})
             return
     else:
-        view = queries.case_view(case_id)
+        view = queries.case_view(case_id, actor=app.actor_name)
         found, rungs, linked, now = view.case, view.rungs, view.linked, app.now
         if is_json(ctx):
             print_json(case_document(found, now, rungs=rungs, linked=linked))
@@ -299,7 +299,7 @@ def list_(ctx, as_of, **filters):
         filters["limit"] = TABLE_PAGE
     spec = CaseFilter.of(**filters)
     moment = parse_as_of(as_of) or app.now
-    page = app.engine.queries.cases(spec, now=moment, as_of=moment if as_of else None)
+    page = app.engine.queries.cases(spec, now=moment, as_of=moment if as_of else None, actor=app.actor_name)
     if as_json:
         print_json([case_document(c, moment) for c in page.cases])
         return
@@ -335,7 +335,7 @@ def history(ctx, case_id):
     from engine.domain.documents import event_document, shown
     from engine.domain.vocabularies import label_of
 
-    found = ctx.obj.engine.queries.history(case_id)
+    found = ctx.obj.engine.queries.history(case_id, actor=ctx.obj.actor_name)
     if is_json(ctx):
         print_json([event_document(e) for e in found])
         return

@@ -140,7 +140,7 @@ def list_(ctx, due, overdue_unfired, proposed, statuses, show_all, case_id, limi
     wanted = set(statuses) | ({"proposed"} if proposed else set())
     rows, lateness = app.engine.queries.escalation_list(due=due, overdue_unfired=overdue_unfired, case_id=case_id,
                                                         limit=limit, now=app.now, statuses=tuple(sorted(wanted)),
-                                                        cancelled=show_all)
+                                                        cancelled=show_all, actor=app.actor_name)
     if is_json(ctx):
         print_json(escalation_list_document(rows, lateness, app.now))
         return

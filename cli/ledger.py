@@ -197,10 +197,10 @@ def export_register(ctx, file, as_of, headers, **filters):
     from engine.ledger.app_export import export_register as run_export
 
     app = ctx.obj
-    spec, moment = CaseFilter.of(**filters), parse_as_of(as_of)
+    spec, moment, actor = CaseFilter.of(**filters), parse_as_of(as_of), app.actor_name
     with replacing(file) as temp:  # whole or not at all: a failed or killed export leaves the old file
         try:
-            report = run_export(app.engine, temp, spec=spec, as_of=moment, now=app.now, headers=headers)
+            report = run_export(app.engine, temp, spec=spec, as_of=moment, now=app.now, headers=headers, actor=actor)
         except InvalidInput as exc:
             raise _about(exc, temp, file) from None
     report = dataclasses.replace(report, file=file)

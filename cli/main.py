@@ -239,6 +239,8 @@ HINTS = {
     ("PermissionDenied", "actor"): "use --actor NAME or set HAZARD_ACTOR",
     ("PermissionDenied", "registered"): "a committee member adds users: `hazard --actor ADMIN user add NAME --role "
                                         "ROLE --region CODE`",
+    ("PermissionDenied", "enterprise"): "`hazard user list` shows which enterprise each user acts for; a committee "
+                                        "member changes it with `hazard user change NAME --enterprise ...`",
     ("PermissionDenied", "token-missing"): "set HAZARD_TOKEN (or give --token); `hazard user token NAME` issues one",
     ("PermissionDenied", "token-expired"): "have a new one issued: `hazard user token NAME`",
     ("PermissionDenied", "token-revoked"): "have a new one issued: `hazard user token NAME`",

@@ -91,7 +91,8 @@ def stats(ctx, by, from_, to, region, level, as_of, definition_file):
     """
     from cli.output import print_json
     result = ctx.obj.engine.reports.stats(by=by, from_=from_, to=to, region=region, level=level, as_of=as_of,
-                                          definition=_definition(ctx, definition_file), now=ctx.obj.now)
+                                          definition=_definition(ctx, definition_file), now=ctx.obj.now,
+                                          actor=ctx.obj.actor_name)
     if is_json(ctx):
         print_json(result.as_dict())
     else:
@@ -162,7 +163,7 @@ def lists(ctx, list_name, region, fmt, as_of, output, definition_file):
     """
     from cli.output import print_json
     result = ctx.obj.engine.reports.lists(list=list_name, region=region, definition=_definition(ctx, definition_file),
-                                          now=ctx.obj.now, as_of=as_of)
+                                          now=ctx.obj.now, as_of=as_of, actor=ctx.obj.actor_name)
     if is_json(ctx):
         print_json(result.as_dict())
     else:
@@ -209,7 +210,8 @@ def bulletin(ctx, period, day, region, fmt, output, campaign, definition_file):
     if fmt is None and not is_json(ctx):
         raise click.UsageError("give --format md, html or xlsx (or --json)")
     result = ctx.obj.engine.reports.bulletin(period=period, date=day, region=region, campaign=campaign,
-                                             definition=_definition(ctx, definition_file), now=ctx.obj.now)
+                                             definition=_definition(ctx, definition_file), now=ctx.obj.now,
+                                             actor=ctx.obj.actor_name)
     if is_json(ctx):
         print_json(result.as_dict())
         return
@@ -241,7 +243,8 @@ def ranking(ctx, weights_file, by, from_, to, region, as_of, definition_file):
     from engine.reports.blocks import cell_text, kind_of
     result = ctx.obj.engine.reports.ranking(weights=read_text(weights_file), weights_file=weights_file, by=by,
                                             from_=from_, to=to, region=region, as_of=as_of,
-                                            definition=_definition(ctx, definition_file), now=ctx.obj.now)
+                                            definition=_definition(ctx, definition_file), now=ctx.obj.now,
+                                            actor=ctx.obj.actor_name)
     if is_json(ctx):
         print_json(result.as_dict())
         return

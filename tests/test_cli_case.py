@@ -43,7 +43,8 @@ def test_init_and_user_add_through_the_cli(runner, db_url):
     assert invoke("user", "add", "li", "--role", "committee", "--region", "37").exit_code == 0
     added = json.loads(invoke("--json", "--actor", "li", "user", "add", "zhang", "--role", "supervisor",
                               "--region", "371700").stdout)
-    assert added == {"name": "zhang", "roles": ["supervisor"], "regions": ["3717"], "created": True}
+    assert added == {"name": "zhang", "roles": ["supervisor"], "regions": ["3717"], "enterprise": None,
+                     "created": True}
     users = json.loads(invoke("--json", "user", "list").stdout)
     assert [u["name"] for u in users] == ["li", "zhang"]
 

@@ -53,7 +53,7 @@ def test_a_disabled_user_is_listed_with_all_and_comes_back_with_enable(hz):
     enabled = hz("--json", "user", "enable", "liu", actor="li")
     assert enabled.exit_code == 0, enabled.output
     assert json.loads(enabled.stdout) == {"name": "liu", "roles": ["supervisor"], "regions": ["3717"],
-                                          "status": "active"}
+                                          "enterprise": None, "status": "active"}
     assert _status(hz)["liu"] == "active"
     assert hz("case", "report", "--title", "配电箱未接地", "--enterprise", "甲公司", "--region", "371721",
               "--industry", "工贸", "--level", "general", "--source", "inspection", actor="liu").exit_code == 0

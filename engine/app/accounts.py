@@ -61,11 +61,18 @@ def _exists_error(name: str, account: grants.Account | None) -> Conflict:
     return Conflict(f"user '{name}' exists", case_id="", rule="user-exists")
 
 
-def add_user(commands, name: str, *, roles, regions, actor: str | None, now: datetime) -> Actor:
+def _binding(enterprise: str | None) -> dict:
+    """The data a grant binds its user to an enterprise with (nothing for an unbound user: the log stays as it was)."""
+    return {"enterprise": enterprise} if enterprise else {}
+
+
+def add_user(commands, name: str, *, roles, regions, actor: str | None, now: datetime,
+             enterprise: str | None = None) -> Actor:
     from engine.store import users as user_store
 
     limits.check_user(name or "", list(roles))  # sizes and control characters, as every input is bounded
     name, roles = grants.check_name(name), grants.check_roles(roles)
+    enterprise = grants.check_binding(roles, enterprise)
     with commands.unit() as unit:
         if user_store.roster_is_empty(unit.conn):
             given = region_prefixes(regions)
@@ -75,8 +82,8 @@ def add_user(commands, name: str, *, roles, regions, actor: str | None, now: dat
             if actor and actor != name:
                 raise user_store.missing(unit.conn, actor)
             _append(unit, actor=name, action="add", subject=name, roles=roles, regions=given,
-                    data={"first": True}, at=now)
-            return Actor(name, roles, given)
+                    data={"first": True, **_binding(enterprise)}, at=now)
+            return Actor(name, roles, given, enterprise)
         who = unit.actor(actor)
         given = region_prefixes(regions, within=who.regions)
         grants.check_grantor(who, given, f"add user '{name}'")
@@ -85,13 +92,17 @@ def add_user(commands, name: str, *, roles, regions, actor: str | None, now: dat
         if user_store.get(unit.conn, name) is not None or account is not None:
             raise _exists_error(name, account)
         grants.check_distinct(name, roster)
-        _append(unit, actor=who.name, action="add", subject=name, roles=roles, regions=given, at=now)
-    return Actor(name, roles, given)
+        _append(unit, actor=who.name, action="add", subject=name, roles=roles, regions=given,
+                data=_binding(enterprise), at=now)
+    return Actor(name, roles, given, enterprise)
 
 
-def change_user(commands, name: str, *, roles=None, regions=None, actor: str | None, now: datetime) -> Actor:
-    if not roles and not regions:
-        raise InvalidInput("a change needs new roles or new regions", field="role", rule="requires")
+def change_user(commands, name: str, *, roles=None, regions=None, actor: str | None, now: datetime,
+                enterprise: str | None = None) -> Actor:
+    """New roles, regions and/or binding; `enterprise` None keeps the binding, "" unbinds the user."""
+    if not roles and not regions and enterprise is None:
+        raise InvalidInput("a change needs new roles, new regions or an enterprise binding", field="role",
+                           rule="requires")
     with commands.unit() as unit:
         who = unit.actor(actor)
         roster = _roster(unit)
@@ -99,10 +110,17 @@ def change_user(commands, name: str, *, roles=None, regions=None, actor: str | N
         limits.check_user(name, list(roles or ()))
         new_roles = grants.check_roles(roles) if roles else account.roles
         new_regions = region_prefixes(regions, within=who.regions) if regions else account.regions
+        if enterprise is None and account.enterprise and grants.BOUND_ROLE not in new_roles:
+            raise InvalidInput(f"'{name}' is bound to {account.enterprise}, and only a user with the "
+                               f"{grants.BOUND_ROLE} role is: unbind them in the same change", field="enterprise",
+                               rule="enterprise-role")
+        new_enterprise = account.enterprise if enterprise is None else \
+            grants.check_binding(new_roles, enterprise) if enterprise.strip() else None
         grants.check_grantor(who, account.regions + new_regions, f"change user '{name}'")
         _keep_an_administrator(roster, name, keeps=new_regions if grants.GRANTING_ROLE in new_roles else ())
-        _append(unit, actor=who.name, action="change", subject=name, roles=new_roles, regions=new_regions, at=now)
-    return Actor(name, new_roles, new_regions)
+        _append(unit, actor=who.name, action="change", subject=name, roles=new_roles, regions=new_regions,
+                data=_binding(new_enterprise), at=now)
+    return Actor(name, new_roles, new_regions, new_enterprise)
 
 
 def disable_user(commands, name: str, *, actor: str | None, now: datetime) -> Actor:
@@ -129,7 +147,7 @@ def enable_user(commands, name: str, *, actor: str | None, now: datetime) -> Act
         if account.active:
             raise Refused(f"user '{name}' is not disabled: nothing to enable", rule="enabled")
         _append(unit, actor=who.name, action="enable", subject=name, roles=account.roles,
-                regions=account.regions, at=now)
+                regions=account.regions, data=_binding(account.enterprise), at=now)
         stale = user_store.live_tokens(unit.conn, name)
         if stale:
             _append(unit, actor=who.name, action="revoke", subject=name, at=now,

@@ -2,6 +2,12 @@
 
 The arithmetic is pure (`engine/domain/accountability.py`, `engine/domain/replay.py`, `engine/domain/dossier.py`); this module only
 reads, through `engine/store/audit_reads.py` and `engine/store/cases.py`, and hands the rows to it.
+
+Each read takes `actor`, the reader (engine/app/readers.py): a case's replay, trace and dossier are for any reader
+whose reach covers it (NotFound otherwise), `replay_all` replays the cases of the reader's reach, and `verify` is
+an auditor's or a committee member's, over the cases of their reach (plus the records every case shares: the
+users' log, the definitions, the calendars). Without `actor` they read everything, as the operator's shell does.
+The anchor (`anchor`, `check_anchor`) is the published digest of the whole log, and takes no reader.
 """
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from itertools import groupby
 from typing import Callable, Iterable, Iterator
 
 from engine.app.accounts import users_log_breaks
+from engine.app.readers import auditing_reach, reach_of
 from engine.domain.accountability import CaseFile, Tally, trace, verify_stream
 from engine.domain.proofs import column_differences, rung_differences, settled
 from engine.domain.case import Case
@@ -81,23 +88,25 @@ class Auditor:
         from engine.store import users as user_store
         return standing(user_store.grants(conn))
 
-    def count_cases(self) -> int:
+    def count_cases(self, *, actor: str | None = None) -> int:
         from engine.store import audit_reads as audit_store
         with self.engine.store.read() as conn:
-            return audit_store.count_cases(conn)
+            return audit_store.count_cases(conn, reach=reach_of(conn, actor))
 
-    def count_events(self) -> int:
+    def count_events(self, *, actor: str | None = None) -> int:
         from engine.store import audit_reads as audit_store
         with self.engine.store.read() as conn:
-            return audit_store.count_events(conn)
+            return audit_store.count_events(conn, reach=reach_of(conn, actor))
 
-    def replay_case(self, case_id: str, *, as_of: datetime | None = None, now: datetime | None = None) -> CaseReplay:
+    def replay_case(self, case_id: str, *, as_of: datetime | None = None, now: datetime | None = None,
+                    actor: str | None = None) -> CaseReplay:
         from engine.store import audit_reads as audit_store
         from engine.store import cases as case_store
 
         case_id = read_case_id(case_id)
         with audit_store.snapshot(self.engine.store) as conn:
-            case_store.load(conn, case_id)  # NotFound when there is no such case
+            reach = reach_of(conn, actor)
+            case_store.load(conn, case_id, reach=reach)  # NotFound when there is no such case (for this reader)
             stored = case_store.rows_of(conn, [case_id])[case_id]
             log = audit_store.events_of(conn, case_id)
             definitions = self._definitions(conn)
@@ -113,7 +122,7 @@ class Auditor:
                 run = self.engine.registry.loaded(conn, view.workflow, view.workflow_version)
                 rungs += open_rungs(view, run.definition, run.calendar, as_of=moment)
             linked = []
-            for linked_id in case_store.linked_ids(conn, case_id):
+            for linked_id in case_store.linked_ids(conn, case_id, reach=reach):
                 try:
                     found = replay(audit_store.events_of(conn, linked_id), definitions, as_of=as_of)
                 except InconsistentLog:
@@ -123,13 +132,15 @@ class Auditor:
         in_force = sum(1 for _ in taken_until(log, as_of))
         return CaseReplay(case_id, as_of, view, in_force, len(log), rungs, linked, differences)
 
-    def replay_all(self, *, on_case: Callable[[], None] | None = None) -> ReplayReport:
-        """Replay every case and compare it with its stored row; every disagreement is collected."""
+    def replay_all(self, *, on_case: Callable[[], None] | None = None, actor: str | None = None) -> ReplayReport:
+        """Replay every case (of the reader `actor`'s reach) and compare it with its stored row; every
+        disagreement is collected."""
         from engine.store import audit_reads as audit_store
         from engine.store import cases as case_store
 
         report = ReplayReport()
         with audit_store.snapshot(self.engine.store) as conn:
+            reach = reach_of(conn, actor)
             definitions, signers = self._definitions(conn), self._standing(conn)
             pending: list[tuple[str, Case | None, list[str]]] = []
 
@@ -148,7 +159,7 @@ class Auditor:
                         report.disagreements.append((case_id, problems))
                 pending.clear()
 
-            for case_id, log in groupby(audit_store.all_events(conn), key=lambda e: e.case_id):
+            for case_id, log in groupby(audit_store.all_events(conn, reach=reach), key=lambda e: e.case_id):
                 counted = _escalations(_counting(log, report), fired := [])
                 try:
                     pending.append((case_id, (replay(counted, definitions, standing=signers), fired), []))
@@ -162,7 +173,7 @@ class Auditor:
                 if len(pending) >= self.batch:
                     flush()
             flush()
-            for case_id, (version, _) in audit_store.heads_without_events(conn):
+            for case_id, (version, _) in audit_store.heads_without_events(conn, reach=reach):
                 report.cases += 1
                 report.disagreements.append((case_id, [f"the case is at version {version} but has no events"]))
                 if on_case:
@@ -177,18 +188,22 @@ class Auditor:
                               self.engine.registry.calendar_of(conn, case, run)) if run.definition.clocks else []
         return rung_differences(rows, planned, settled(fired, case.decisions))
 
-    def verify(self, *, on_events: Callable[[int], None] | None = None) -> VerifyReport:
+    def verify(self, *, on_events: Callable[[int], None] | None = None, actor: str | None = None) -> VerifyReport:
+        """Every hash chain and record checked; with an auditing `actor`, the chains of the cases of their reach
+        (an event whose case row is gone is nobody's region: only an unscoped verify sees it) and the shared
+        records, without the numbering of the register (the others' cases would read as gaps)."""
         from engine.store import audit_reads as audit_store
 
         tally = Tally()
         with audit_store.snapshot(self.engine.store) as conn:
-            rows = audit_store.events_with_heads(conn)
+            reach = auditing_reach(conn, actor, "verify the log")
+            rows = audit_store.events_with_heads(conn, reach=reach)
             if on_events:
                 rows = _reporting(rows, on_events)
             used: dict[tuple[str, int], set[str]] = {}
-            breaks = list(verify_stream(_noting_definitions(rows, used),
-                                        heads_without_events=audit_store.heads_without_events(conn), tally=tally))
-            breaks += _stored_records_problems(conn, used)
+            breaks = list(verify_stream(_noting_definitions(rows, used), tally=tally,
+                                        heads_without_events=audit_store.heads_without_events(conn, reach=reach)))
+            breaks += _stored_records_problems(conn, used, numbering=reach is None)
             breaks += users_log_breaks(conn)  # the users' log and its tables (engine/app/accounts.py)
         return VerifyReport(tally, breaks)
 
@@ -223,17 +238,18 @@ class Auditor:
                                                           current_heads=current, published_grant_today=grant_today),
                            claimed_heads is not None)
 
-    def case_file(self, case_id: str) -> CaseFile:
+    def case_file(self, case_id: str, *, actor: str | None = None) -> CaseFile:
         """Everything a trace or a dossier reads about one case, from one snapshot."""
         from engine.store import audit_reads as audit_store
         from engine.store import cases as case_store
 
         registry, case_id = self.engine.registry, read_case_id(case_id)
         with audit_store.snapshot(self.engine.store) as conn:
-            stored = case_store.load(conn, case_id)
+            reach = reach_of(conn, actor)
+            stored = case_store.load(conn, case_id, reach=reach)
             log = audit_store.events_of(conn, case_id)
             linked = [(case_store.load(conn, i), audit_store.events_of(conn, i))
-                      for i in case_store.linked_ids(conn, case_id)]
+                      for i in case_store.linked_ids(conn, case_id, reach=reach)]
             runs = {}
             for event in log + [e for _, events in linked for e in events]:
                 key = (event.workflow, event.workflow_version)
@@ -244,17 +260,18 @@ class Auditor:
         return CaseFile(stored, log, linked, lambda workflow, version: runs[(workflow, version)].definition,
                         current.calendar)
 
-    def trace_case(self, case_id: str, *, as_of: datetime | str | None = None) -> tuple[Case, dict]:
+    def trace_case(self, case_id: str, *, as_of: datetime | str | None = None,
+                   actor: str | None = None) -> tuple[Case, dict]:
         if isinstance(as_of, str):
             from engine.domain.clock import parse_time
             as_of = parse_time(as_of, field="as_of")
-        found = self.case_file(case_id)
+        found = self.case_file(case_id, actor=actor)
         return found.stored, trace(found.log, found.definition_for, until=as_of or self.engine.clock.now())
 
-    def dossier(self, case_id: str, *, now: datetime | None = None) -> dict:
+    def dossier(self, case_id: str, *, now: datetime | None = None, actor: str | None = None) -> dict:
         from engine.domain.dossier import dossier_data
 
-        return dossier_data(self.case_file(case_id), generated_at=now or self.engine.clock.now())
+        return dossier_data(self.case_file(case_id, actor=actor), generated_at=now or self.engine.clock.now())
 
 
 def _replayed_against(stored: dict, log: list[Event], definitions: DefinitionFor, as_of: datetime | None,
@@ -317,9 +334,9 @@ def _escalations(events: Iterable[Event], into: list) -> Iterator[Event]:
         yield event
 
 
-def _stored_records_problems(conn, used: dict[tuple[str, int], set[str]]) -> list[ChainBreak]:
+def _stored_records_problems(conn, used: dict[tuple[str, int], set[str]], *, numbering: bool = True) -> list[ChainBreak]:
     """Stored definitions and calendars against their hashes, and every definition the events ran under still
-    stored; the register's numbering against its counters."""
+    stored; the register's numbering against its counters (with `numbering`)."""
     from engine.domain.calendar import WorkCalendar
     from engine.domain.proofs import calendar_problems, definition_problems, missing_definitions, numbering_gaps
     from engine.store import audit_reads as audit_store
@@ -329,6 +346,7 @@ def _stored_records_problems(conn, used: dict[tuple[str, int], set[str]]) -> lis
     found += [ChainBreak("(definitions)", 0, p) for p in missing_definitions(used, texts)]
     found += [ChainBreak("(calendars)", 0, p) for p in calendar_problems(
         audit_store.calendar_data(conn), lambda data: WorkCalendar.from_data(data).content_hash)]
-    found += [ChainBreak(p.split(":", 1)[0], 0, p.split(": ", 1)[1])
-              for p in numbering_gaps(audit_store.counters(conn), audit_store.case_ids(conn))]
+    if numbering:
+        found += [ChainBreak(p.split(":", 1)[0], 0, p.split(": ", 1)[1])
+                  for p in numbering_gaps(audit_store.counters(conn), audit_store.case_ids(conn))]
     return found

@@ -22,6 +22,7 @@ from engine.domain.definition.fields_and_guards import GuardContext, normalise_d
 from engine.domain.errors import Conflict, InvalidInput, NotFound, Refused
 from engine.domain.actor import Actor
 from engine.domain.machine import Proposal, check_command, check_guards, decide, pick_role
+from engine.domain.reach import check_acts_for
 from engine.app.registry import load_definition
 from engine.domain.preconditions import (  # noqa: F401 - also named here, where callers found them
     check_deadline_after_found, check_deadlines, check_expected, check_time_order, guard_fields, report_attributes,
@@ -75,6 +76,7 @@ class Commands:
             ctx = GuardContext(fields=attrs, actor=who.name, actor_regions=who.regions, case_region=attrs["region"],
                                last_actor_of={}, open_linked=frozenset(), flags=frozenset(), now=now)
             given = check_command(d.report, d, ctx, fields or {}, what, None)
+            check_acts_for(who, case_id=None, enterprise=attrs["enterprise"], fields=given)
             check_deadlines(d, given, attrs["found_at"])
             return unit.create(run, actor=who.name, role=role, attrs=attrs, fields=given, at=now)
 
@@ -290,17 +292,21 @@ class Commands:
         return self.install_definitions([(filename, text)], actor=actor, now=now)[0]
 
     def add_user(self, name: str, *, roles: list[str], regions: list[str], actor: str | None = None,
-                 now: datetime | str | None = None) -> tuple[Actor, bool]:
+                 now: datetime | str | None = None, enterprise: str | None = None) -> tuple[Actor, bool]:
         """Register a new user (granted by a committee `actor` over the user's regions; on a database without users the
-        first user, with the committee role, is the administrator). An existing name is a Conflict."""
+        first user, with the committee role, is the administrator). An existing name is a Conflict. `enterprise`
+        (its name or unified social credit code) binds a user with the enterprise role to that enterprise's cases."""
         from engine.app import accounts
-        return accounts.add_user(self, name, roles=roles, regions=regions, actor=actor, now=self._now(now)), True
+        return accounts.add_user(self, name, roles=roles, regions=regions, actor=actor, now=self._now(now),
+                                 enterprise=enterprise), True
 
     def change_user(self, name: str, *, roles: list[str] | None = None, regions: list[str] | None = None,
-                    actor: str | None, now: datetime | str | None = None) -> Actor:
-        """Replace a user's roles and/or regions; the committee `actor` must cover the old and the new regions."""
+                    actor: str | None, now: datetime | str | None = None, enterprise: str | None = None) -> Actor:
+        """Replace a user's roles, regions and/or enterprise binding (`enterprise=""` unbinds, None keeps it); the
+        committee `actor` must cover the old and the new regions."""
         from engine.app import accounts
-        return accounts.change_user(self, name, roles=roles, regions=regions, actor=actor, now=self._now(now))
+        return accounts.change_user(self, name, roles=roles, regions=regions, actor=actor, now=self._now(now),
+                                    enterprise=enterprise)
 
     def disable_user(self, name: str, *, actor: str | None, now: datetime | str | None = None) -> Actor:
         from engine.app import accounts

@@ -2,6 +2,10 @@
 
 Nothing here writes. A query that takes `now` answers as of that moment of the engine's time (overdue
 is counted at it); `register_as_of` and `case_as_of` fold the events instead of reading today's rows.
+
+Every read of cases takes `actor`, the reader (engine/app/readers.py): None reads the whole register (a script,
+the operator's shell); a user's name reads what their regions and enterprise binding cover, and a case outside
+is NotFound, exactly as one that does not exist.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from engine.domain.errors import NotFound
 from engine.domain.events import Event
 from engine.domain.filters import CaseFilter, sort_cases, state_named
 from engine.domain.actor import Actor
+from engine.app.readers import reach_of
 from engine.domain.values import read_case_id
 
 
@@ -52,28 +57,34 @@ class Queries:
         return parse_time(now) if isinstance(now, str) else now
 
     # -- cases ---------------------------------------------------------------------------------------------------
-    def case(self, case_id: str) -> Case:
+    def case(self, case_id: str, *, actor: str | None = None) -> Case:
         from engine.store import cases as case_store
         case_id = read_case_id(case_id)
         with self._store.read() as conn:
-            return case_store.load(conn, case_id)
+            return case_store.load(conn, case_id, reach=reach_of(conn, actor))
 
-    def case_view(self, case_id: str) -> CaseView:
+    def case_view(self, case_id: str, *, actor: str | None = None) -> CaseView:
         """A case with its rung rows and its linked cases."""
         from engine.store import cases as case_store
         from engine.store import rungs as rung_store
         case_id = read_case_id(case_id)
         with self._store.read() as conn:
-            case = case_store.load(conn, case_id)
-            return CaseView(case, rung_store.of_case(conn, case_id), case_store.linked(conn, case_id))
+            reach = reach_of(conn, actor)
+            case = case_store.load(conn, case_id, reach=reach)
+            return CaseView(case, rung_store.of_case(conn, case_id), case_store.linked(conn, case_id, reach=reach))
 
-    def cases(self, spec: CaseFilter | None = None, *, now=None, as_of=None, **given) -> Page:
+    def cases(self, spec: CaseFilter | None = None, *, now=None, as_of=None, actor: str | None = None,
+              **given) -> Page:
         """The register filtered as offices search it; with `as_of`, as it stood then (folded from the events).
 
-        `spec` or the filters as keyword arguments (`region="3717", overdue=True`); see `CaseFilter`.
+        `spec` or the filters as keyword arguments (`region="3717", overdue=True`); see `CaseFilter`. With
+        `actor`, the reader's cases only (their regions, their enterprise when bound).
         """
         spec = spec or CaseFilter.of(**given)
         with self._store.read() as conn:
+            reach = reach_of(conn, actor)
+            if reach is not None:
+                spec = replace(spec, reach=reach)
             spec = self._named_state(conn, spec)
             if as_of is not None:
                 return self._register_as_of(conn, spec, self._now(as_of))
@@ -101,13 +112,16 @@ class Queries:
         end = None if spec.limit is None else spec.offset + spec.limit
         return Page(ordered[spec.offset:end], len(ordered), spec.offset)
 
-    def case_as_of(self, case_id: str, as_of) -> Case:
+    def case_as_of(self, case_id: str, as_of, *, actor: str | None = None) -> Case:
         """The case as it stood at `as_of`, folded from its events."""
         from engine.domain.replay import replay
         from engine.store import cases as case_store
         case_id, as_of = read_case_id(case_id), self._now(as_of)
         with self._store.read() as conn:
             definition_for = lambda name, version: self._engine.registry.loaded(conn, name, version).definition  # noqa
+            reach = reach_of(conn, actor)
+            if reach is not None:
+                case_store.load(conn, case_id, reach=reach)  # NotFound outside the reader's reach
             log = case_store.events_of(conn, case_id)
             if not log:
                 case_store.load(conn, case_id)  # NotFound when it does not exist at all
@@ -133,10 +147,13 @@ class Queries:
         where = f"workflow '{spec.workflow}'" if spec.workflow else "the installed workflows"
         return replace(spec, state=state_named(spec.state, states, where))
 
-    def history(self, case_id: str) -> list[Event]:
+    def history(self, case_id: str, *, actor: str | None = None) -> list[Event]:
         from engine.store import cases as case_store
         case_id = read_case_id(case_id)
         with self._store.read() as conn:
+            reach = reach_of(conn, actor)
+            if reach is not None:
+                case_store.load(conn, case_id, reach=reach)  # NotFound outside the reader's reach
             found = case_store.events_of(conn, case_id)
             if not found:
                 case_store.load(conn, case_id)  # raises NotFound
@@ -144,17 +161,18 @@ class Queries:
 
     def escalation_list(self, *, due: bool = False, overdue_unfired: bool = False, case_id: str | None = None,
                         limit: int | None = None, now=None, statuses: tuple[str, ...] = (),
-                        cancelled: bool = True) -> tuple[list, float]:
+                        cancelled: bool = True, actor: str | None = None) -> tuple[list, float]:
         """Rung rows (of the given `statuses`; without the cancelled ones unless `cancelled`), and how late the
-        oldest due-but-unfired one is (seconds)."""
+        oldest due-but-unfired one is (seconds); with `actor`, of the reader's cases only."""
         from engine.store import cases as case_store
         from engine.store import rungs as rung_store
 
         now = self._now(now)
         with self._store.read() as conn:
+            reach = reach_of(conn, actor)
             if case_id:
                 case_id = read_case_id(case_id)
-                case_store.load(conn, case_id)
+                case_store.load(conn, case_id, reach=reach)
                 rows = rung_store.of_case(conn, case_id)
                 if due or overdue_unfired:
                     rows = [r for r in rows if r.status == "pending" and r.due_at and r.due_at <= now]
@@ -163,7 +181,7 @@ class Queries:
             else:
                 rows = rung_store.listing(conn, now=now, due_only=due or overdue_unfired,
                                           limit=None if overdue_unfired else limit, statuses=statuses,
-                                          cancelled=cancelled)
+                                          cancelled=cancelled, reach=reach)
             if overdue_unfired:  # late past the grace of the definition each case runs under
                 info = rung_store.with_workflow(conn, rows)
                 graces = {key: timedelta(minutes=self._engine.registry.loaded(conn, *key).definition.grace_minutes)

@@ -23,6 +23,7 @@ from engine.domain.proofs import row_problem
 from engine.domain.escalation import decisions, ladder
 from engine.domain.events import GENESIS, Event
 from engine.domain.actor import Actor
+from engine.domain.reach import check_acts_for
 from engine.app.registry import Loaded, Registry
 from engine.store import cases as case_store
 from engine.store import definitions as definition_store
@@ -82,17 +83,20 @@ class UnitOfWork:
         return found
 
     def case_and_actor(self, case_id: str, actor: str | None) -> tuple[Case, Actor]:
-        """The case and who acts on it, in one read when neither is known to this unit yet."""
+        """The case and who acts on it, in one read when neither is known to this unit yet. Every command on a case
+        loads it here, so here a user bound to an enterprise is refused another's case (`engine.domain.reach`)."""
         if not actor:
             raise PermissionDenied("no actor given", rule="actor")
         if case_id in self._cases or actor in self._actors:
-            return self.case(case_id), self.actor(actor)
-        found, seal, user = case_store.load_for(self.conn, case_id, actor)
-        self._remember(_checked(found, seal))
-        user = user_store.checked_actor(self.conn, actor, user)
-        if user is None:
-            raise user_store.missing(self.conn, actor)
-        self._actors[actor] = user
+            found, user = self.case(case_id), self.actor(actor)
+        else:
+            found, seal, user = case_store.load_for(self.conn, case_id, actor)
+            self._remember(_checked(found, seal))
+            user = user_store.checked_actor(self.conn, actor, user)
+            if user is None:
+                raise user_store.missing(self.conn, actor)
+            self._actors[actor] = user
+        check_acts_for(user, case_id=found.id, enterprise=found.enterprise, fields=found.fields)
         return found, user
 
     def cases(self, case_ids) -> dict[str, Case]:

@@ -199,7 +199,8 @@ def recalendar_document(digest: str, created: bool, dry_run: bool, recounts: lis
 
 
 def user_document(actor, created: bool | None = None, *, active: bool | None = None) -> dict:
-    doc = {"name": actor.name, "roles": list(actor.roles), "regions": list(actor.regions)}
+    doc = {"name": actor.name, "roles": list(actor.roles), "regions": list(actor.regions),
+           "enterprise": actor.enterprise}
     if created is not None:
         doc["created"] = created
     if active is not None:

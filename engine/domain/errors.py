@@ -4,6 +4,7 @@
      +-- InvalidInput                exit 2   a value that cannot be read (bad date, unknown option value)
      +-- Refused                     exit 3   a workflow rule refused the command; names the rule and what is missing
      +-- PermissionDenied            exit 4   unknown actor, role not allowed, case outside the actor's region
+     |                                        or another enterprise's (a bound enterprise user)
      +-- NotFound                    exit 5   no such case, workflow, version or user
      +-- Conflict                    exit 6   someone else changed the case first; nothing was written
      +-- DefinitionInvalid           exit 7   a workflow file has problems, each as FILE:LINE: message

@@ -13,6 +13,7 @@ from engine.domain.case import Case
 from engine.domain.clock import end_of_day, local_date, parse_day, start_of_day
 from engine.domain.errors import InvalidInput
 from engine.domain import regions, vocabularies
+from engine.domain.reach import Reach
 
 SORTABLE = ("id", "found_at", "deadline", "due_at", "state", "level", "region", "enterprise", "industry",
             "source", "title", "created_at", "updated_at")
@@ -65,11 +66,12 @@ class CaseFilter:
     sort: str | None = None            # a SORTABLE name, `-name` for descending
     limit: int | None = None
     offset: int = 0
+    reach: Reach | None = None         # the reader's (engine.domain.reach), set by the engine, never typed: None reads all
 
     @classmethod
     def of(cls, **given) -> "CaseFilter":
         """A filter from what a user gave (strings for dates and codes); InvalidInput names what is wrong."""
-        known = {f.name for f in dataclass_fields(cls)}
+        known = {f.name for f in dataclass_fields(cls)} - {"reach"}
         unknown = sorted(set(given) - known)
         if unknown:
             raise InvalidInput(f"unknown filter {', '.join(unknown)} (filters: {', '.join(sorted(known))})")

@@ -1,10 +1,12 @@
 """The users' log, pure: every grant (who gave what to whom, when) hash-chained, and the rules for giving.
 
 One log for the whole roster, in sequence: `add`, `change`, `disable` and `enable` of a user, `token` issued,
-`revoke`d, `password` set, and `setting` (a database setting such as `require_token` or `drill`). Each grant
-is sealed like a case event (`engine.domain.events.canonical`, SHA-256 over every column and the previous hash),
-so `audit verify` names the sequence number of an edited, removed or reordered grant; the tables of users,
-tokens, passwords and settings are its projection (`fold`), and verify compares them with it.
+`revoke`d, `password` set, and `setting` (a database setting such as `require_token` or `drill`). A user bound to
+one enterprise has it in the data of each grant that makes them who they are (`add`, `change`, `enable`:
+`{"enterprise": NAME_OR_CODE}`); such a grant without it leaves them unbound, as every user of an older log is.
+Each grant is sealed like a case event (`engine.domain.events.canonical`, SHA-256 over every column and the
+previous hash), so `audit verify` names the sequence number of an edited, removed or reordered grant; the tables of
+users, tokens, passwords and settings are its projection (`fold`), and verify compares them with it.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Iterable
 from engine.domain import vocabularies
 from engine.domain.clock import UTC, iso
 from engine.domain.credentials import digest
+from engine.domain.enterprises import read_binding
 from engine.domain.errors import Conflict, InvalidInput, PermissionDenied
 from engine.domain.events import GENESIS, data_hash
 from engine.domain.lookalikes import first_lookalike, looks_like, strangers
@@ -25,6 +28,7 @@ from engine.domain.actor import Actor
 # (engine/app/unit.py SYSTEM): a user of either name could pass for the engine in the log.
 RESERVED_NAMES = frozenset({"system", "scheduler"})
 GRANTING_ROLE = "committee"
+BOUND_ROLE = "enterprise"   # the role whose users may be bound to one enterprise
 SETTINGS = ("require_token", "drill", "import_max_mb")
 _NAME = re.compile(r"^\w[\w.@-]{0,63}$")
 
@@ -96,6 +100,11 @@ class TokenGrant:
     revoked_at: datetime | None = None
 
 
+def bound(grant: Grant) -> str | None:
+    """The enterprise an `add`, `change` or `enable` grant binds its user to (None: unbound)."""
+    return (grant.data or {}).get("enterprise") or None
+
+
 @dataclass
 class Account:
     name: str
@@ -104,9 +113,10 @@ class Account:
     created_at: datetime
     active: bool = True
     password: str | None = None          # digest of the stored password hash
+    enterprise: str | None = None        # the one enterprise a bound user acts for
 
     def actor(self) -> Actor:
-        return Actor(self.name, self.roles, self.regions)
+        return Actor(self.name, self.roles, self.regions, self.enterprise)
 
 
 @dataclass
@@ -143,17 +153,18 @@ def _apply(roster: Roster, grant: Grant) -> str | None:
     elif grant.action == "add":
         if account is not None:
             return f"'{grant.subject}' is added again"
-        roster.accounts[grant.subject] = Account(grant.subject, grant.roles, grant.regions, grant.at)
+        roster.accounts[grant.subject] = Account(grant.subject, grant.roles, grant.regions, grant.at,
+                                                 enterprise=bound(grant))
     elif account is None:
         return f"{grant.action} of '{grant.subject}', who was never added"
     elif grant.action == "change":
-        account.roles, account.regions = grant.roles, grant.regions
+        account.roles, account.regions, account.enterprise = grant.roles, grant.regions, bound(grant)
     elif grant.action == "disable":
         account.active = False
     elif grant.action == "enable":
         if account.active:
             return f"enables '{grant.subject}', who is not disabled"
-        account.active = True
+        account.active, account.enterprise = True, bound(grant)  # the engine enables with the binding they had
     elif grant.action == "password":
         account.password = data.get("digest")
     elif grant.action == "token":
@@ -176,16 +187,17 @@ def _apply(roster: Roster, grant: Grant) -> str | None:
 @dataclass(frozen=True)
 class Standing:
     """What the users' log had made of each user, over time: replay asks who `name` was when an event was
-    recorded (the real time both logs keep), so an event signed by someone never added, already disabled, or in
-    a role they did not hold then is named, however it is hashed."""
+    recorded (the real time both logs keep), so an event signed by someone never added, already disabled, in
+    a role they did not hold then, or bound to another enterprise then is named, however it is hashed."""
 
-    timeline: dict  # name -> [(since, roles, regions, active)], in log order
+    timeline: dict  # name -> [(since, roles, regions, active, enterprise)], in log order
 
-    def at(self, name: str, moment: datetime) -> tuple[tuple[str, ...], tuple[str, ...], bool] | None:
+    def at(self, name: str, moment: datetime) -> tuple[tuple[str, ...], tuple[str, ...], bool, str | None] | None:
+        """(roles, regions, active, enterprise) of `name` at `moment`, or None when they were not a user yet."""
         found = None
-        for since, roles, regions, active in self.timeline.get(name, ()):
+        for since, roles, regions, active, enterprise in self.timeline.get(name, ()):
             if since <= moment:  # in log order: the last grant recorded by then decides
-                found = (roles, regions, active)
+                found = (roles, regions, active, enterprise)
         return found
 
 
@@ -197,10 +209,10 @@ def standing(grants: Iterable[Grant]) -> Standing:
         # A user adopted from a release before the log was registered then (its `at`), not at the upgrade.
         since = grant.at if (grant.data or {}).get("adopted") else grant.recorded_at
         history = timeline.setdefault(grant.subject, [])
-        roles, regions = grant.roles, grant.regions
+        roles, regions, enterprise = grant.roles, grant.regions, bound(grant)
         if grant.action == "disable" and history:
-            roles, regions = history[-1][1], history[-1][2]
-        history.append((since, tuple(roles), tuple(regions), grant.action != "disable"))
+            roles, regions, enterprise = history[-1][1], history[-1][2], history[-1][4]
+        history.append((since, tuple(roles), tuple(regions), grant.action != "disable", enterprise))
     return Standing(timeline)
 
 
@@ -220,6 +232,9 @@ def account_problem(name: str, actor: Actor | None, last: Grant | None) -> str |
     if (tuple(actor.roles), tuple(actor.regions)) != (tuple(last.roles), tuple(last.regions)):
         return (f"user '{name}' holds {','.join(actor.roles)} in {','.join(actor.regions)} in the users table; the "
                 f"users' log (#{last.seq}) gave {','.join(last.roles)} in {','.join(last.regions)}")
+    if actor.enterprise != bound(last):
+        return (f"user '{name}' is bound to {actor.enterprise or 'no enterprise'} in the users table; the users' log "
+                f"(#{last.seq}) bound them to {bound(last) or 'no enterprise'}")
     return None
 
 
@@ -260,9 +275,10 @@ def setting_problem(key: str, value: str | None, last: Grant | None) -> str | No
 
 def compare(roster: Roster, *, users: dict, tokens: dict, passwords: dict, settings: dict) -> list[str]:
     """Where the stored tables disagree with the fold of the log; each table given as {key: tuple} rows:
-    users {name: (roles, regions, created_at)}, tokens {id: (user, digest, created_at, expires_at, revoked)},
+    users {name: (roles, regions, created_at, enterprise)}, tokens {id: (user, digest, created_at, expires_at, revoked)},
     passwords {name: digest}, settings {key: value}."""
-    want_users = {a.name: (a.roles, a.regions, a.created_at) for a in roster.accounts.values() if a.active}
+    want_users = {a.name: (a.roles, a.regions, a.created_at, a.enterprise) for a in roster.accounts.values()
+                  if a.active}
     want_tokens = {t.token_id: (t.user, t.digest, t.created_at, t.expires_at, t.revoked_at is not None)
                    for t in roster.tokens.values()}
     want_passwords = {a.name: a.password for a in roster.accounts.values() if a.password}
@@ -311,6 +327,18 @@ def check_roles(roles: Iterable[str]) -> tuple[str, ...]:
     if not given:
         raise InvalidInput("a user needs at least one role", field="role", rule="requires")
     return tuple(dict.fromkeys(vocabularies.roles().check(r) for r in given))
+
+
+def check_binding(roles: tuple[str, ...], enterprise: str | None) -> str | None:
+    """The enterprise a user with `roles` is bound to (`engine.domain.enterprises.read_binding`; None: unbound). Only
+    a user with the enterprise role acts for one enterprise: a department's users see their regions whole."""
+    if enterprise is None:
+        return None
+    binding = read_binding(enterprise)
+    if BOUND_ROLE not in roles:
+        raise InvalidInput(f"only a user with the {BOUND_ROLE} role is bound to an enterprise (roles given: "
+                           f"{', '.join(roles)})", field="enterprise", rule="enterprise-role")
+    return binding
 
 
 def covers(prefixes: tuple[str, ...], region: str) -> bool:

@@ -27,6 +27,7 @@ from engine.domain.case import UNBLOCKING_TRIGGERS, Case, apply
 from engine.domain.clock import iso_seconds
 from engine.domain.escalation.decisions import key as proposal_key
 from engine.domain.definition.model import EXTENSION, Definition
+from engine.domain.enterprises import acts_for
 from engine.domain.errors import ReplayMismatch
 from engine.domain.escalation import ladder
 from engine.domain.events import Event
@@ -88,7 +89,8 @@ _UNREGIONED = frozenset({"migrate", "recalendar"})
 def signer_problem(case: Case | None, event: Event, definition: Definition, standing) -> str | None:
     """Who signed `event` against who the users' log says they were when it was recorded: the scheduler only
     for escalations and the cases it opens; anyone else a user added and not disabled by then, in a role they
-    held, in a region that covers the case wherever the step is bound to the actor's region."""
+    held, in a region that covers the case wherever the step is bound to the actor's region, and, when bound to
+    an enterprise then, on a case of that enterprise (every step: the binding holds whatever the workflow says)."""
     if event.actor == SYSTEM_ACTOR or event.role == "system":
         opened = event.trigger == "report" and (event.data.get("case") or {}).get("parent_id")
         if event.actor == SYSTEM_ACTOR and event.role == "system" and (event.trigger == "escalate" or opened):
@@ -97,9 +99,14 @@ def signer_problem(case: Case | None, event: Event, definition: Definition, stan
     who = standing.at(event.actor, event.recorded_at)
     if who is None:
         return f"'{event.trigger}' signed by '{event.actor}', who was not a user then"
-    roles, regions, active = who
+    roles, regions, active, enterprise = who
     if not active:
         return f"'{event.trigger}' signed by '{event.actor}', who was disabled then"
+    named = (event.data.get("case") or {}).get("enterprise") if case is None else case.enterprise
+    fields = (event.data.get("fields") or {}) if case is None else case.fields
+    if not acts_for(enterprise, named, fields):
+        return f"'{event.trigger}' signed by '{event.actor}', who acted for {enterprise} only then, on a case of " \
+               f"{named or 'another enterprise'}"
     if event.role == IMPORT_ROLE:
         return None  # the importing user, in whatever role they held (the import checks which may import)
     if event.role not in roles:

@@ -59,12 +59,13 @@ class ExportReport:
 
 
 def export_register(engine, path: str | Path, *, spec: CaseFilter | None = None, as_of: datetime | str | None = None,
-                    now: datetime | str | None = None, headers: str = "chinese") -> ExportReport:
-    """Write the filtered register (as of `as_of`, when given) to `path` (.xlsx or .csv)."""
+                    now: datetime | str | None = None, headers: str = "chinese", actor: str | None = None) -> ExportReport:
+    """Write the filtered register (as of `as_of`, when given) to `path` (.xlsx or .csv); with `actor`, the reader's
+    cases only (`engine.app.queries.Queries.cases` applies the reach)."""
     spec = spec or CaseFilter()
     moment = _time(as_of) if as_of is not None else None
     now = moment or (_time(now) if now is not None else engine.clock.now())
-    page = engine.queries.cases(spec, now=now, as_of=moment)
+    page = engine.queries.cases(spec, now=now, as_of=moment, actor=actor)
     definitions = _definitions(engine, page.cases)
     hazards = [c for c in page.cases if definitions[(c.workflow, c.workflow_version)].stage_states]
     left: dict[str, list] = {}

@@ -3,8 +3,8 @@ no date later than the import's time. Pure: the importer passes in the acting us
 
 Who may import (`IMPORT_ROLES`): a supervising department or a safety committee, for the rows within its
 regions; an enterprise, for its own ledger only, which means every row lies in the enterprise user's regions
-and every row names one and the same enterprise (the one most of the sheet's rows name). A ledger of several
-enterprises is a department's to import. A row outside these bounds is a problem of that row, as a bad value
+and every row names one and the same enterprise (the one most of the sheet's rows name; for a user bound to an
+enterprise, that enterprise). A ledger of several enterprises is a department's to import. A row outside these bounds is a problem of that row, as a bad value
 is; the import then exits as permission denied rather than as bad input.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import datetime
 
 from engine.domain import regions, vocabularies
 from engine.domain.clock import iso_seconds
+from engine.domain.enterprises import acts_for
 from engine.domain.errors import PermissionDenied
 from engine.ledger.history import instant
 from engine.domain.machine import Actor
@@ -42,7 +43,7 @@ class RowChecker:
         self._known_regions: dict[str, bool] = {}
         self._terms: dict[tuple, str | None] = {}  # (kind, word) -> term: a ledger repeats a few words
         self.own = None
-        if role == OWN_LEDGER_ROLE:
+        if role == OWN_LEDGER_ROLE and actor.enterprise is None:  # a bound user's own is their enterprise
             names = Counter(r.values.get("enterprise") for r in rows if r.valid)
             self.own = names.most_common(1)[0][0] if names else None
 
@@ -66,7 +67,11 @@ class RowChecker:
             problems.append(f"{self.label('region')}: {region} is outside {self.actor.name}'s regions "
                             f"({', '.join(self.actor.regions) or 'none'})")
             permission = True
-        if self.own is not None and values["enterprise"] != self.own:
+        if not acts_for(self.actor.enterprise, values["enterprise"], values):
+            problems.append(f"{self.label('enterprise')}: {self.actor.name} acts for {self.actor.enterprise} only; "
+                            f"the row names {values['enterprise'][:60]}")
+            permission = True
+        elif self.own is not None and values["enterprise"] != self.own:
             problems.append(f"{self.label('enterprise')}: an enterprise imports its own ledger only; this one is "
                             f"{self.own}'s, the row names {values['enterprise'][:60]}")
             permission = True

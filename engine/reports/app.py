@@ -8,7 +8,9 @@
     hz.reports.ranking(weights=open("weights.yaml").read(), by="region")
     hz.reports.campaigns.status("heze-2018", as_of="2018-12-20")
 
-Read-only; each call reads in short transactions. Counting is the store's GROUP BY (engine/store/reports.py)
+Read-only; each call reads in short transactions. Each takes `actor`, the reader (engine/app/readers.py): a named
+user's figures, lists, bulletins, rankings and campaign status count the cases of their reach only (their regions,
+their enterprise when bound), as if the others did not exist; without `actor`, the whole register. Counting is the store's GROUP BY (engine/store/reports.py)
 or, with `as_of`, a fold of the events (engine/reports/app_figures.py); regions are rolled up from the county
 code here, and every division under the region asked appears, with zeros where nothing was found.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from engine.app import readers
 from engine.domain import regions
 from engine.domain.clock import iso
 from engine.domain.errors import InvalidInput
@@ -95,7 +98,7 @@ class Reports:
         return definitions.parse_text(text, filename) if text is not None else definitions.default()
 
     def stats(self, *, by=(), from_=None, to=None, region=None, level=None, as_of=None,
-              definition: definitions.ReportDefinition | None = None, now=None) -> StatsReport:
+              definition: definitions.ReportDefinition | None = None, now=None, actor: str | None = None) -> StatsReport:
         """Per group and in total, for hazards found in the period: found, rectified, accepted, open, overdue,
         rectified on time, not yet due, and the three rates, as of the period's end (or `as_of`, then folded from
         the events); what counts as rectified is the definition's `counts_as_rectified`."""
@@ -103,7 +106,8 @@ class Reports:
         fields, within, chosen = check_by(by), region_of(region), level_of(level)
         start, end, as_of = day_of(from_, "from"), day_of(to, "to"), moment_of(as_of)
         at = as_of or looked_at(end, self._now(now))
-        scope = found_scope(CaseScope(region=within, levels=(chosen,) if chosen else ()), start, end)
+        reach = readers.reach(self._engine, actor)
+        scope = found_scope(CaseScope(region=within, levels=(chosen,) if chosen else (), reach=reach), start, end)
         columns = tuple(dict.fromkeys(COLUMN_OF[f] for f in fields))
         source = Figures(self._engine, at=at, replayed=as_of is not None, basis=d.counts_as_rectified)
         counted = grouped(source.counts(scope, columns), columns, fields, within)
@@ -115,26 +119,28 @@ class Reports:
         return StatsReport(fields, rows, total, within, chosen, start, end, at, as_of is not None, d)
 
     def lists(self, *, list: str | None = None, region=None,  # noqa: A002 - the option's own name
-              definition: definitions.ReportDefinition | None = None, now=None, as_of=None):
+              definition: definitions.ReportDefinition | None = None, now=None, as_of=None, actor: str | None = None):
         """The four lists (四个清单), or the one named, with the rows the definition's rules take; with `as_of`,
         as they stood at that moment (folded from the events)."""
         from engine.reports.app_lists import build_lists
         return build_lists(self._engine, name=list, region=region_of(region),
                            definition=definition or definitions.default(), now=self._now(now),
-                           as_of=moment_of(as_of))
+                           as_of=moment_of(as_of), reach=readers.reach(self._engine, actor))
 
     def bulletin(self, *, period: str | None = None, date=None, region=None, campaign: str | None = None,
-                 definition: definitions.ReportDefinition | None = None, now=None):
+                 definition: definitions.ReportDefinition | None = None, now=None, actor: str | None = None):
         """The weekly brief / monthly / quarterly bulletin (周简报、月通报) of the period holding `date`.
 
         A period is needed unless `campaign` is given: a campaign's bulletin without one covers the campaign
         from its first day to `date`, which defaults to the campaign's last day once it has ended (else today)."""
         from engine.reports.app_bulletin import build_bulletin
         return build_bulletin(self, period=period, day=day_of(date, "date"), region=region_of(region),
-                              campaign=campaign, definition=definition or definitions.default(), now=self._now(now))
+                              campaign=campaign, definition=definition or definitions.default(), now=self._now(now),
+                              reach=readers.reach(self._engine, actor))
 
     def ranking(self, *, weights: str, weights_file: str = "weights.yaml", by: str = "region", from_=None, to=None,
-                region=None, definition: definitions.ReportDefinition | None = None, now=None, as_of=None):
+                region=None, definition: definitions.ReportDefinition | None = None, now=None, as_of=None,
+                actor: str | None = None):
         """Groups ranked on the weighted indicators of a weights file (考核排序); with `as_of`, on the figures
         as they stood at that moment."""
         from engine.reports import ranking as rankings
@@ -146,4 +152,4 @@ class Reports:
         as_of = moment_of(as_of)
         return rank_groups(self._engine, spec, by=by, start=start, end=end, region=region_of(region),
                            at=as_of or looked_at(end, self._now(now)), definition=definition or definitions.default(),
-                           replayed=as_of is not None)
+                           replayed=as_of is not None, reach=readers.reach(self._engine, actor))

@@ -112,7 +112,7 @@ def _region_of_data(engine, scope: CaseScope) -> str:
     raise InvalidInput("the hazards of the period lie in several provinces: give the bulletin's region", field="region")
 
 
-def _campaign_scope(campaign, name: str, region: str | None, start: date, end: date):
+def _campaign_scope(campaign, name: str, region: str | None, start: date, end: date, reach=None):
     s = campaign.scope
     if region and not region.startswith(s.region):
         raise InvalidInput(f"region {region} lies outside campaign '{name}' ({regions.label(s.region)})",
@@ -120,7 +120,8 @@ def _campaign_scope(campaign, name: str, region: str | None, start: date, end: d
     start, end = max(start, s.start), min(end, s.end)
     if start > end:
         raise InvalidInput(f"campaign '{name}' runs {s.start} .. {s.end}, outside this period", field="date")
-    base = CaseScope(region=region or s.region, levels=s.levels, industries=s.industries, tag=s.tag or None)
+    base = CaseScope(region=region or s.region, levels=s.levels, industries=s.industries, tag=s.tag or None,
+                     reach=reach)
     return base, start, end
 
 
@@ -141,7 +142,7 @@ def campaign_span(campaign, day: date) -> periods.Period:
 
 
 def build_bulletin(reports, *, period: str | None, day: date | None, region: str | None, campaign: str | None,
-                   definition: ReportDefinition, now: datetime) -> BulletinReport:
+                   definition: ReportDefinition, now: datetime, reach=None) -> BulletinReport:
     """The bulletin of the period (week, month, quarter) holding `day` (default today).
 
     With a campaign: only its cases; `day` defaults to the campaign's last day once it has ended (else today);
@@ -161,9 +162,9 @@ def build_bulletin(reports, *, period: str | None, day: date | None, region: str
     else:
         current = periods.period_of(period, day)
         before = periods.previous(current)
-    start, end, base = current.start, current.end, CaseScope(region=region)
+    start, end, base = current.start, current.end, CaseScope(region=region, reach=reach)
     if chosen is not None:
-        base, start, end = _campaign_scope(chosen, campaign, region, start, end)
+        base, start, end = _campaign_scope(chosen, campaign, region, start, end, reach)
     scope = found_scope(base, start, end)
     if base.region is None:
         base = base.narrowed(region=_region_of_data(engine, scope))

@@ -20,10 +20,11 @@ from engine.reports.figures import Counts, on_time_denominator
 from engine.reports.tally import CaseScope
 
 
-def campaign_scope(campaign: Campaign) -> CaseScope:
+def campaign_scope(campaign: Campaign, reach=None) -> CaseScope:
+    """The campaign's cases (those of the reader's `reach` among them, when one is given)."""
     s = campaign.scope
     return CaseScope(region=s.region, levels=s.levels, industries=s.industries, tag=s.tag or None,
-                     found_from=start_of_day(s.start), found_to=end_of_day(s.end))
+                     found_from=start_of_day(s.start), found_to=end_of_day(s.end), reach=reach)
 
 
 class Campaigns:
@@ -73,9 +74,13 @@ class Campaigns:
                                    for s in c.stages], "targets": len(c.targets)})
         return out
 
-    def status(self, name: str, *, as_of=None, now=None, definition: ReportDefinition | None = None) -> dict:
-        """Each stage and target on the day asked: met or not, and by whom not (JSON-ready)."""
+    def status(self, name: str, *, as_of=None, now=None, definition: ReportDefinition | None = None,
+               actor: str | None = None) -> dict:
+        """Each stage and target on the day asked: met or not, and by whom not (JSON-ready); with `actor`, over the
+        reader's cases only."""
+        from engine.app.readers import reach
         campaign, version = self.get(name)
+        scope = campaign_scope(campaign, reach(self._engine, actor))
         replayed = moment_of(as_of)
         moment = replayed or moment_of(now) or self._engine.clock.now()
         day, d = local_date(moment), definition or default()
@@ -85,7 +90,7 @@ class Campaigns:
             at = min(end_of_day(targets.figures_day(target, day)), moment)
             source = sources.setdefault(at, Figures(self._engine, at=at, replayed=replayed is not None,
                                                     basis=d.counts_as_rectified))
-            per_unit = _per_unit(campaign, target, source, day, d)
+            per_unit = _per_unit(campaign, scope, target, source, day, d)
             results[target.name] = targets.evaluate(campaign, target, per_unit, as_of=day, rounding=d.rounding)
         doc = targets.campaign_status(campaign, results, as_of=day)
         return {**doc, "version": version, "at": moment, "replayed": replayed is not None}
@@ -99,8 +104,8 @@ def _unit_of(code: str, target: Target) -> str:
     return "total" if target.per == "total" else regions.roll_up(code, target.per)
 
 
-def _per_unit(campaign: Campaign, target: Target, source: Figures, day, definition: ReportDefinition) -> dict:
-    scope = campaign_scope(campaign)
+def _per_unit(campaign: Campaign, scope: CaseScope, target: Target, source: Figures, day,
+              definition: ReportDefinition) -> dict:
     units = _units(campaign, target)
     kind = target.kind
     if kind in ("rate", "on_time_rate", "major_rate"):

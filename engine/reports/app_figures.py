@@ -31,7 +31,7 @@ class Figures:
         The fold is kept per region (with its industries and tag): a report asks several scopes of one region
         (a period and the one before, major hazards only, each week of a campaign) and each is a filter of it.
         """
-        wide = CaseScope(region=scope.region, industries=scope.industries, tag=scope.tag)
+        wide = CaseScope(region=scope.region, industries=scope.industries, tag=scope.tag, reach=scope.reach)
         found = self._folded.get(wide)
         if found is None:
             from engine.store import reports as report_store

@@ -112,7 +112,7 @@ def enterprise_rows(rows: list[dict]) -> list[dict]:
 
 
 def build_lists(engine, *, name: str | None, region: str | None, definition: ReportDefinition,
-                now: datetime, as_of: datetime | None = None) -> ListsReport:
+                now: datetime, as_of: datetime | None = None, reach=None) -> ListsReport:
     """The lists as of `now` from the register, or as they stood at `as_of`, folded from the events."""
     from engine.store import reports as report_store
 
@@ -120,7 +120,7 @@ def build_lists(engine, *, name: str | None, region: str | None, definition: Rep
     if specs == [None]:
         raise InvalidInput(f"no list '{name}' in report definition '{definition.name}' (lists: "
                            f"{', '.join(s.name for s in definition.lists)})", field="list")
-    scope = CaseScope(region=region)
+    scope = CaseScope(region=region, reach=reach)
     if as_of is not None:
         from engine.reports.app_figures import Figures
         found = sorted(Figures(engine, at=as_of, replayed=True).cases_as_of(scope),

@@ -122,8 +122,8 @@ def _name(value) -> str:
 
 def rank_groups(engine, spec: rankings.RankingSpec, *, by: str, start: date | None, end: date | None,
                 region: str | None, at: datetime, definition: ReportDefinition,
-                replayed: bool = False) -> RankingReport:
-    scope = found_scope(CaseScope(region=region), start, end)
+                replayed: bool = False, reach=None) -> RankingReport:
+    scope = found_scope(CaseScope(region=region, reach=reach), start, end)
     values = group_values(engine, by=by, scope=scope, within=region, at=at,
                           start=start_of_day(start) if start else None, definition=definition, replayed=replayed)
     return RankingReport(spec, by, rankings.rank(spec, values), values, region, start, end, at, definition)

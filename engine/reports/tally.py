@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Iterable
 
 from engine.domain.case import Case
+from engine.domain.reach import Reach
 from engine.reports.figures import RECTIFIED_BASES, Counts
 
 # What a report may group by, and the register column each one reads (regions roll up from the county code).
@@ -40,7 +41,9 @@ COLUMN_OF = {"region": "region", "province": "region", "city": "region", "county
 class CaseScope:
     """The hazards counted: what a case keeps from its report on (region, level, industry, when found), and a tag.
 
-    `found_from` is inclusive and `found_to` exclusive (instants); `region` a code prefix.
+    `found_from` is inclusive and `found_to` exclusive (instants); `region` a code prefix. `reach` is the reader's
+    (engine.domain.reach; None: every case): the store applies it to each case as it stands today, so a replayed
+    report counts the reader's cases only, wherever a correction moved them from.
     """
 
     region: str | None = None
@@ -49,6 +52,7 @@ class CaseScope:
     found_from: datetime | None = None
     found_to: datetime | None = None
     tag: str | None = None
+    reach: Reach | None = None
 
     def narrowed(self, **changes) -> "CaseScope":
         return replace(self, **changes)

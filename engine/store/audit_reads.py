@@ -43,15 +43,36 @@ _WITH_HEADS = Prepared(select(*EVENT_COLUMNS, cases.c.version, cases.c.last_hash
 _ALL = Prepared(select(*EVENT_COLUMNS).order_by(events.c.case_id, events.c.seq))
 
 
-def events_with_heads(conn: Connection, *, batch: int = 5000) -> Iterator[tuple[Event, Head | None]]:
-    """Every event by case then seq, each with its case row's head (None when the case row is missing)."""
+def _within(statement, reach):
+    """`statement` over the cases `reach` covers (None: every case); an event without a case row is in none."""
+    from engine.store.case_search import within_reach
+    return statement.where(*within_reach(reach))
+
+
+def events_with_heads(conn: Connection, *, batch: int = 5000, reach=None) -> Iterator[tuple[Event, Head | None]]:
+    """Every event by case then seq, each with its case row's head (None when the case row is missing); with a
+    reader's `reach`, of the cases it covers."""
+    if reach is not None:
+        statement = _within(select(*EVENT_COLUMNS, cases.c.version, cases.c.last_hash)
+                            .select_from(events.join(cases, cases.c.id == events.c.case_id)), reach)
+        for row in conn.execution_options(stream_results=True, yield_per=batch).execute(
+                statement.order_by(events.c.case_id, events.c.seq)):
+            yield Event(*row[:_WIDTH]), (row[_WIDTH], row[_WIDTH + 1])
+        return
     for row in _WITH_HEADS.stream(conn, batch=batch):
         head = None if row[_WIDTH] is None else (row[_WIDTH], row[_WIDTH + 1])
         yield Event(*row[:_WIDTH]), head
 
 
-def all_events(conn: Connection, *, batch: int = 5000) -> Iterator[Event]:
-    """Every event by case then seq."""
+def all_events(conn: Connection, *, batch: int = 5000, reach=None) -> Iterator[Event]:
+    """Every event by case then seq (with a reader's `reach`, of the cases it covers)."""
+    if reach is not None:
+        statement = _within(select(*EVENT_COLUMNS).select_from(events.join(cases, cases.c.id == events.c.case_id)),
+                            reach)
+        for row in conn.execution_options(stream_results=True, yield_per=batch).execute(
+                statement.order_by(events.c.case_id, events.c.seq)):
+            yield Event(*row)
+        return
     for row in _ALL.stream(conn, batch=batch):
         yield Event(*row)
 
@@ -70,20 +91,23 @@ def events_of_cases(conn: Connection, case_ids: list[str]) -> Iterator[Event]:
             yield Event(*row)
 
 
-def heads_without_events(conn: Connection) -> Iterator[tuple[str, Head]]:
+def heads_without_events(conn: Connection, *, reach=None) -> Iterator[tuple[str, Head]]:
     """Case rows whose whole log is gone (every event deleted)."""
-    stmt = select(cases.c.id, cases.c.version, cases.c.last_hash) \
-        .where(~exists().where(events.c.case_id == cases.c.id)).order_by(cases.c.id)
+    stmt = _within(select(cases.c.id, cases.c.version, cases.c.last_hash)
+                   .where(~exists().where(events.c.case_id == cases.c.id)), reach).order_by(cases.c.id)
     for row in conn.execute(stmt):
         yield row.id, (row.version, row.last_hash)
 
 
-def count_events(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(events)).scalar_one()
+def count_events(conn: Connection, *, reach=None) -> int:
+    if reach is None:
+        return conn.execute(select(func.count()).select_from(events)).scalar_one()
+    return conn.execute(_within(select(func.count()).select_from(events.join(cases, cases.c.id == events.c.case_id)),
+                                reach)).scalar_one()
 
 
-def count_cases(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(cases)).scalar_one()
+def count_cases(conn: Connection, *, reach=None) -> int:
+    return conn.execute(_within(select(func.count()).select_from(cases), reach)).scalar_one()
 
 
 def rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list]:

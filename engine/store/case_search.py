@@ -1,4 +1,5 @@
-"""A `CaseFilter` as SQL over the register: the WHERE clauses and the ORDER BY of `hazard case list`.
+"""A `CaseFilter` as SQL over the register: the WHERE clauses and the ORDER BY of `hazard case list`, and a
+reader's reach (`within_reach`), the one SQL form of `engine.domain.reach.Reach` every read applies.
 
 Overdue is the one definition of `engine.domain.case`: open, not met, not rectified, and
 `due_at <= COALESCE(paused_at, :now)`, split in two branches that indexes serve (see `overdue_at`).
@@ -7,10 +8,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, false, func, literal, or_, select
 
+from engine.domain.enterprises import CREDIT_CODE_FIELD, is_credit_code
 from engine.domain.filters import CaseFilter
+from engine.domain.reach import Reach
 from engine.store.tables import UTCDateTime, cases, events
+
+
+def region_range(column, prefix: str):
+    """A region code prefix as a range of six-digit codes (`3717` -> 371700..371799): an index serves it on both
+    databases whatever the collation, as `LIKE '3717%'` is served only under C."""
+    return and_(column >= prefix.ljust(6, "0"), column <= prefix.ljust(6, "9"))
+
+
+def within_reach(reach: Reach | None, table=cases) -> list:
+    """The cases `reach` covers, judged on their rows as they stand today: in one of the reader's regions and,
+    for a reader bound to an enterprise, of that enterprise (its name, or its code in the `credit_code` field).
+    No condition for an unscoped read (None)."""
+    if reach is None:
+        return []
+    t = table.c
+    where = [or_(*(region_range(t.region, prefix) for prefix in reach.regions)) if reach.regions else false()]
+    if reach.enterprise is not None:
+        where.append(t.fields[CREDIT_CODE_FIELD].as_string() == reach.enterprise if is_credit_code(reach.enterprise)
+                     else t.enterprise == reach.enterprise)
+    return where
 
 
 def overdue_at(now: datetime):
@@ -37,7 +60,7 @@ def immutable_conditions(spec: CaseFilter) -> list:
     if reported:
         corrected = select(events.c.case_id).where(events.c.trigger == "correct")
         where.append(or_(and_(*reported), cases.c.id.in_(corrected)))
-    return where
+    return where + within_reach(spec.reach)
 
 
 def _report_conditions(spec: CaseFilter) -> tuple[list, list]:
@@ -72,7 +95,7 @@ def conditions(spec: CaseFilter, now: datetime) -> list:
     """Every condition of the filter on today's rows."""
     c = cases.c
     fixed, reported = _report_conditions(spec)
-    where = fixed + reported + [c.voided_at.is_(None)]  # a voided case is in no list
+    where = fixed + reported + within_reach(spec.reach) + [c.voided_at.is_(None)]  # a voided case is in no list
     if spec.state:
         where.append(c.state == spec.state)
     if spec.overdue:

@@ -16,6 +16,8 @@ from engine.domain.case import Case, digest
 from engine.domain.errors import Conflict, NotFound
 from engine.domain.events import Event
 from engine.domain.actor import Actor
+from engine.domain.reach import Reach
+from engine.store.case_search import within_reach
 from engine.store.prepared import Prepared
 from engine.store.tables import cases, counters, events, users
 
@@ -33,7 +35,8 @@ _HEAD = and_(events.c.case_id == cases.c.id, events.c.seq == cases.c.version)
 _LOAD_SEALED = Prepared(select(*cases.c, events.c.hash).select_from(cases.outerjoin(events, _HEAD))
                         .where(cases.c.id == bindparam("case_id")))
 # The case and the acting user in one round trip: every command needs both.
-_LOAD_FOR = Prepared(select(*cases.c, events.c.hash, users.c.name, users.c.roles, users.c.regions)
+_LOAD_FOR = Prepared(select(*cases.c, events.c.hash, users.c.name, users.c.roles, users.c.regions,
+                            users.c.enterprise)
                      .select_from(cases.outerjoin(events, _HEAD).outerjoin(users, users.c.name == bindparam("actor")))
                      .where(cases.c.id == bindparam("case_id")))
 _INSERT_CASE = Prepared(cases.insert().values({c.name: bindparam(c.name) for c in cases.c}).inline())
@@ -99,8 +102,12 @@ def event_from_row(row) -> Event:
 
 
 # -- reads ------------------------------------------------------------------------------------------------------
-def load(conn: Connection, case_id: str) -> Case:
-    row = _LOAD.first(conn, {"case_id": case_id})
+def load(conn: Connection, case_id: str, *, reach: Reach | None = None) -> Case:
+    """The case; NotFound when there is none, or (given a reader's `reach`) when it is outside it: the same error."""
+    if reach is None:
+        row = _LOAD.first(conn, {"case_id": case_id})
+    else:
+        row = conn.execute(select(cases).where(cases.c.id == case_id, *within_reach(reach))).first()
     if row is None:
         raise NotFound(f"no case '{case_id}'", kind="case", key=case_id)
     return case_from_tuple(row)
@@ -125,8 +132,8 @@ def load_for(conn: Connection, case_id: str, actor: str) -> tuple[Case, Seal, Ac
     row = _LOAD_FOR.first(conn, {"case_id": case_id, "actor": actor})
     if row is None:
         raise NotFound(f"no case '{case_id}'", kind="case", key=case_id)
-    head, name, roles, regions = row[_WIDTH:]
-    user = None if name is None else Actor(name, _split(roles), _split(regions))
+    head, name, roles, regions, enterprise = row[_WIDTH:]
+    user = None if name is None else Actor(name, _split(roles), _split(regions), enterprise or None)
     return case_from_tuple(row), Seal(row[_AT["row_hash"]], head), user
 
 
@@ -202,14 +209,16 @@ def linked_open(conn: Connection, case_id: str) -> dict[str, str]:
     return dict(_LINKED_OPEN.rows(conn, {"case_id": case_id}))
 
 
-def linked(conn: Connection, case_id: str) -> list[Case]:
-    rows = conn.execute(select(cases).where(cases.c.parent_id == case_id).order_by(cases.c.created_at, cases.c.id))
+def linked(conn: Connection, case_id: str, *, reach: Reach | None = None) -> list[Case]:
+    rows = conn.execute(select(cases).where(cases.c.parent_id == case_id, *within_reach(reach))
+                        .order_by(cases.c.created_at, cases.c.id))
     return [case_from_row(r) for r in rows]
 
 
-def linked_ids(conn: Connection, case_id: str) -> list[str]:
+def linked_ids(conn: Connection, case_id: str, *, reach: Reach | None = None) -> list[str]:
     """Cases opened from this one (interviews, posted supervision), oldest first."""
-    stmt = select(cases.c.id).where(cases.c.parent_id == case_id).order_by(cases.c.created_at, cases.c.id)
+    stmt = select(cases.c.id).where(cases.c.parent_id == case_id, *within_reach(reach)) \
+        .order_by(cases.c.created_at, cases.c.id)
     return [row.id for row in conn.execute(stmt)]
 
 

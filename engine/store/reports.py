@@ -25,18 +25,19 @@ from engine.domain.events import Event
 from engine.reports.figures import Counts
 from engine.reports.tally import CaseScope
 from engine.store import cases as case_store
+from engine.store.case_search import region_range, within_reach
 from engine.store.tables import UTCDateTime, cases, events
 
 c = cases.c
 INDEX_PREFIX = ("region", "industry", "level", "department")  # ix_case_report's leading columns after parent_id
 
 
-def region_range(column, prefix: str):
-    return and_(column >= prefix.ljust(6, "0"), column <= prefix.ljust(6, "9"))
-
-
 def attribute_conditions(scope: CaseScope, table=cases) -> list:
-    """What never changes after the report: region, level, industry (and the tag field)."""
+    """What never changes after the report (region, level, industry, the tag field), and the reader's reach."""
+    return _attributes(scope, table) + within_reach(scope.reach, table)
+
+
+def _attributes(scope: CaseScope, table=cases) -> list:
     t = table.c
     where = []
     if scope.region:
@@ -54,11 +55,12 @@ def scope_conditions(scope: CaseScope, *, replayed: bool = False) -> list:
     """The hazards in scope as the register holds them today: voided ones are counted nowhere. For a replay
     (`replayed`), the candidates whose history may have been in scope: a voided case counted until it was voided,
     and a corrected one wherever it stood then (the fold decides, `CaseScope.matches`)."""
-    attributes = attribute_conditions(scope)
+    attributes = _attributes(scope)
     if replayed and attributes:
         corrected = select(events.c.case_id).where(events.c.trigger == "correct")
         attributes = [or_(and_(*attributes), c.id.in_(corrected))]
-    where = [c.parent_id.is_(None), *attributes]
+    # The reach is the row's as it stands today, replayed or not: a case is the reader's or it is not.
+    where = [c.parent_id.is_(None), *attributes, *within_reach(scope.reach)]
     if not replayed:
         where.append(c.voided_at.is_(None))
     if scope.found_from is not None:

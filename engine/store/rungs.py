@@ -150,8 +150,12 @@ def release_all(conn: Connection, sweep_ids: list[str]) -> int:
 
 
 def listing(conn: Connection, *, now: datetime, due_only: bool, limit: int | None = None, statuses=(),
-            cancelled: bool = True) -> list:
+            cancelled: bool = True, reach=None) -> list:
+    """Rung rows by due time; given a reader's `reach` (engine.domain.reach), of the cases it covers only."""
     stmt = select(rungs)
+    if reach is not None:
+        from engine.store.case_search import within_reach
+        stmt = stmt.where(rungs.c.case_id.in_(select(cases.c.id).where(*within_reach(reach))))
     if due_only:
         stmt = stmt.where(and_(rungs.c.status == "pending", rungs.c.due_at <= now))
     if statuses:

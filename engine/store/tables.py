@@ -78,6 +78,7 @@ users = Table(
     Column("roles", String, nullable=False),     # comma-separated
     Column("regions", String, nullable=False),   # comma-separated region code prefixes
     _ts("created_at"),
+    Column("enterprise", String, nullable=True),  # a bound enterprise user's enterprise (name or credit code)
 )
 
 counters = Table(

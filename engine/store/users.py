@@ -11,19 +11,20 @@ from sqlalchemy.engine import Connection
 
 from engine.domain.credentials import digest
 from engine.domain.errors import PermissionDenied, TamperDetected
-from engine.domain.grants import Grant
+from engine.domain.grants import Grant, bound
 from engine.domain.actor import Actor
 from engine.store import settings as setting_store
 from engine.store.prepared import Prepared
 from engine.store.tables import user_grants, user_passwords, user_tokens, users
 
-_GET = Prepared(select(users.c.name, users.c.roles, users.c.regions).where(users.c.name == bindparam("name")))
+_COLUMNS = (users.c.name, users.c.roles, users.c.regions, users.c.enterprise)
+_GET = Prepared(select(*_COLUMNS).where(users.c.name == bindparam("name")))
 _TOKEN = Prepared(select(user_tokens.c.user_name, user_tokens.c.token_hash, user_tokens.c.expires_at,
                          user_tokens.c.revoked_at).where(user_tokens.c.id == bindparam("id")))
 
 
-def _actor(name: str, roles: str, regions: str) -> Actor:
-    return Actor(name, _split(roles), _split(regions))
+def _actor(name: str, roles: str, regions: str, enterprise: str | None) -> Actor:
+    return Actor(name, _split(roles), _split(regions), enterprise or None)
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -41,7 +42,7 @@ def get_checked(conn: Connection, name: str) -> Actor | None:
 
 
 def all_users(conn: Connection) -> list[Actor]:
-    rows = conn.execute(select(users.c.name, users.c.roles, users.c.regions).order_by(users.c.name))
+    rows = conn.execute(select(*_COLUMNS).order_by(users.c.name))
     return [_actor(*r) for r in rows]
 
 
@@ -82,7 +83,7 @@ def record(conn: Connection, grant: Grant, *, stored: str | None = None) -> None
         "recorded_at": grant.recorded_at, "data": grant.data, "prev_hash": grant.prev_hash, "hash": grant.hash}])
     setting_store.put(conn, setting_store.HEAD, f"{grant.seq}:{grant.hash}")
     name, data = grant.subject, grant.data
-    values = {"roles": ",".join(grant.roles), "regions": ",".join(grant.regions)}
+    values = {"roles": ",".join(grant.roles), "regions": ",".join(grant.regions), "enterprise": bound(grant)}
     if grant.action == "add":
         conn.execute(insert(users), [{"name": name, "created_at": grant.at, **values}])
     elif grant.action == "change":
@@ -204,7 +205,7 @@ def password_hash(conn: Connection, name: str) -> str | None:
 def projection(conn: Connection) -> dict:
     """The tables in the shape `engine.domain.grants.compare` takes."""
     return {
-        "users": {r.name: (_split(r.roles), _split(r.regions), r.created_at)
+        "users": {r.name: (_split(r.roles), _split(r.regions), r.created_at, r.enterprise or None)
                   for r in conn.execute(select(users))},
         "tokens": {r.id: (r.user_name, digest(r.token_hash), r.created_at, r.expires_at, r.revoked_at is not None)
                    for r in conn.execute(select(user_tokens))},
