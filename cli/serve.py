@@ -1,0 +1,97 @@
+"""`hazard serve`: the web face (web/) over HTTP, served by uvicorn until SIGTERM or Ctrl-C.
+
+FastAPI and uvicorn are imported here, inside the command: `hazard --help` and every other command load neither.
+"""
+from __future__ import annotations
+
+import click
+
+READY = "listening on http://{host}:{port}"
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (0.0.0.0: every interface; put TLS in front, see docs/web.md).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="The TCP port (0: any free one, said in the `listening on` line).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes sharing the port (and the database; on SQLite one writer at a time).")
+@click.pass_context
+def serve(ctx, host, port, workers):
+    """Serve the HTTP API (/api/v1) and /healthz on the database of --db / HAZARD_DB until stopped.
+
+    Prints `listening on http://HOST:PORT` on stderr once it accepts connections; stops cleanly on SIGTERM or
+    Ctrl-C (requests under way finish first). Callers authenticate with `Authorization: Bearer TOKEN`, the
+    tokens of `hazard user token` (docs/web.md).
+
+    \b
+    Example:
+      hazard --db postgresql+psycopg://hazard@db/hazard serve --host 0.0.0.0 --port 8000 --workers 4
+    """
+    import os
+    import signal
+    import sys
+
+    app = ctx.obj
+    if app.now_text:
+        raise click.UsageError("the server runs on the real clock: drop --now")
+    app.engine.queries.schema_revision()  # a database that is not there, or has no tables, fails here (exit 8)
+    app.close()
+    os.environ["HAZARD_DB"] = app.db  # each worker opens its own engine on it (web.app.from_environment)
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("web.app:from_environment", factory=True, host=host, port=port, workers=workers,
+                            log_level="warning", access_log=False, timeout_graceful_shutdown=30)
+    sock = config.bind_socket()
+    ready = READY.format(host=_shown_host(host), port=sock.getsockname()[1])
+    # uvicorn hands a signal it stopped for on to the handler it found; ours ends the process with status 0.
+    signal.signal(signal.SIGTERM, _stopped)
+    signal.signal(signal.SIGINT, _stopped)
+    try:
+        if workers > 1:
+            click.echo(ready, err=True)
+            Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        else:
+            server = _Server(config, ready)
+            server.run(sockets=[sock])
+            if not server.started:
+                sys.exit(8)
+    except (KeyboardInterrupt, _Stop):
+        pass
+    click.echo("stopped", err=True)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stopped(_signum, _frame):
+    raise _Stop()
+
+
+def _shown_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _server_class():
+    import uvicorn
+
+    class ReadyServer(uvicorn.Server):
+        """Says `listening on ...` once the socket accepts connections and the application has started."""
+
+        def __init__(self, config, ready: str):
+            super().__init__(config)
+            self.ready = ready
+
+        async def startup(self, sockets=None):
+            await super().startup(sockets=sockets)
+            if self.started:
+                click.echo(self.ready, err=True)
+
+    return ReadyServer
+
+
+def _Server(config, ready: str):  # noqa: N802 - builds the class on first use (uvicorn is imported lazily)
+    return _server_class()(config, ready)
