@@ -40,7 +40,6 @@ def serve(ctx, host, port, workers):
     os.environ["HAZARD_DB"] = app.db  # each worker opens its own engine on it (web.app.from_environment)
 
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("web.app:from_environment", factory=True, host=host, port=port, workers=workers,
                             log_level="warning", access_log=False, timeout_graceful_shutdown=30)
@@ -51,8 +50,10 @@ def serve(ctx, host, port, workers):
     signal.signal(signal.SIGINT, _stopped)
     try:
         if workers > 1:
-            click.echo(ready, err=True)
-            Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+            supervisor = _supervisor_class()(config, [sock], ready)
+            supervisor.run()
+            if not supervisor.started:
+                sys.exit(8)
         else:
             server = _Server(config, ready)
             server.run(sockets=[sock])
@@ -91,6 +92,25 @@ def _server_class():
                 click.echo(self.ready, err=True)
 
     return ReadyServer
+
+
+def _supervisor_class():
+    from uvicorn.supervisors import Multiprocess
+
+    class ReadySupervisor(Multiprocess):
+        """Says `listening on ...` once every worker has started serving."""
+
+        def __init__(self, config, sockets, ready: str):
+            super().__init__(config, sockets)
+            self.ready, self.started = ready, False
+
+        def init_processes(self) -> None:
+            super().init_processes()
+            if all(p.wait_until_ready(60, self.should_exit) for p in self.processes):
+                self.started = True
+                click.echo(self.ready, err=True)
+
+    return ReadySupervisor
 
 
 def _Server(config, ready: str):  # noqa: N802 - builds the class on first use (uvicorn is imported lazily)

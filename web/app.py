@@ -25,6 +25,7 @@ from engine.domain.documents import error_document
 from engine.domain.errors import HazardError, InvalidInput, NotFound
 from web import errors
 from web.bodies import BodyLimit
+from web.models import Health
 from web.responses import document
 
 MAX_BODY = 1 << 20           # a JSON body: far more than any case's fields, far less than a 10 MB attack
@@ -59,9 +60,10 @@ def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
     from web.api import router as api
     app.include_router(api)
 
-    @app.get("/healthz", tags=["server"], summary="Whether the database answers",
-             responses={503: {"description": "The database is unreachable or its schema is not this release's."}})
-    def healthz() -> dict:
+    @app.get("/healthz", tags=["server"], summary="Whether the database answers", response_model=Health,
+             responses={503: {"model": Health,
+                              "description": "The database is unreachable or its schema is not this release's."}})
+    def healthz():
         from web.calls import health
         try:
             revision = health(app.state.engine)
@@ -94,7 +96,10 @@ def _version() -> str:
 def _handle_errors(app: FastAPI) -> None:
     @app.exception_handler(HazardError)
     def engine_error(_request: Request, exc: HazardError):
-        return document({**error_document(exc), **getattr(exc, "document", {})}, status=errors.status_of(exc))
+        found = error_document(exc)
+        if hasattr(exc, "report"):  # an import refused for its rows: the import's document lists every problem
+            found["import"] = exc.report.document()
+        return document(found, status=errors.status_of(exc))
 
     @app.exception_handler(errors.Unauthenticated)
     def unauthenticated(_request: Request, exc: errors.Unauthenticated):

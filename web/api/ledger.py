@@ -27,7 +27,7 @@ from web.models import text_problem
 from web.responses import document, download
 
 router = APIRouter()
-SUFFIXES = (".xlsx", ".csv")
+SUFFIXES = (".xlsx", ".xls", ".ods", ".csv")  # what `hazard import` reads
 
 
 def shown_name(given: str | None) -> str:
@@ -40,30 +40,27 @@ def shown_name(given: str | None) -> str:
 @router.post("/imports", response_model=models.ImportDocument,
              summary="Import a ledger (xlsx or CSV), as `hazard import`; `dry_run` writes nothing")
 def import_ledger(call: Call = Depends(auth.call),
-                  file: UploadFile = File(description="The ledger: an .xlsx workbook or a .csv file."),
+                  file: UploadFile = File(description="The ledger: .xlsx, .xls, .ods or .csv."),
                   sheet: str | None = Form(None, description="The sheet to read (default: the first visible one)."),
                   skip_invalid: bool = Form(False, description="Import the valid rows, list the skipped ones."),
                   set: list[str] = Form([], description="FIELD=VALUE for every row (repeatable)."),  # noqa: A002
                   dry_run: bool = Query(False, description="Write nothing; show what would be imported.")):
     from engine.domain.errors import InvalidInput
-    from engine.ledger.app_import import RowsInvalid, RowsNotPermitted
 
     name = shown_name(file.filename)
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
-        raise InvalidInput(f"{name}: upload an .xlsx workbook or a .csv file", field="file", rule="type")
+        raise InvalidInput(f"{name}: upload a ledger as .xlsx, .xls, .ods or .csv", field="file", rule="type")
     defaults = read_assignments(set)
     with tempfile.TemporaryDirectory(prefix="hazard-upload-") as folder:
         path = Path(folder) / f"ledger{suffix}"
         with path.open("wb") as out:
             while chunk := file.file.read(1 << 20):
                 out.write(chunk)
-        try:
-            report = call.import_ledger(path, name=name, sheet=sheet or None, defaults=defaults, dry_run=dry_run,
-                                        skip_invalid=skip_invalid)
-        except (RowsInvalid, RowsNotPermitted) as exc:
-            exc.document = {"import": exc.report.document()}  # the error's answer carries every problem
-            raise
+        # Rows refused (RowsInvalid, RowsNotPermitted) carry the import's document: web/app.py answers it
+        # under `import`, beside the error.
+        report = call.import_ledger(path, name=name, sheet=sheet or None, defaults=defaults, dry_run=dry_run,
+                                    skip_invalid=skip_invalid)
     return document(report.document())
 
 
