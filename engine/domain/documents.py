@@ -1,4 +1,4 @@
-"""The JSON documents of the engine: what `--json` prints, what dossiers embed and a web API would serve.
+"""The JSON documents of the engine: what `--json` prints, what dossiers embed and the HTTP API (web/) answers.
 
 Built here, not in `cli/`, so every face of the engine gives the same shape. Instants are ISO 8601 in
 Asia/Shanghai, the zone users read, wherever they appear (event data included: it stores them in UTC);
