@@ -508,3 +508,56 @@ def test_multipart_is_read(api, as_user):
     files = {"file": ("x.csv", io.BytesIO(b"a\n"))}
     answer = api.post("/api/v1/imports?dry_run=true", files=files, headers=as_user("zhang"))
     assert answer.status_code in (200, 400)
+
+
+# -- whatever a client sends ----------------------------------------------------------------------------------------
+def _json_values():
+    from hypothesis import strategies as st
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                        | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+
+
+def _advance_bodies():
+    from hypothesis import strategies as st
+    triggers = st.sampled_from(["assign", "start", "submit", "verify", "close", "reject"]) | st.text(max_size=12)
+    names = st.sampled_from([*FIVE, "opinion", "rectified_at"]) | st.text(max_size=8)
+    values = st.text(max_size=30) | st.sampled_from(["2026-04-30", "2026-02-30", "15万", "-1", "9" * 30])
+    fields = st.dictionaries(names, values | _json_values(), max_size=7)
+    return _json_values() | st.fixed_dictionaries({"trigger": triggers}, optional={"fields": fields})
+
+
+def test_no_body_a_client_sends_to_advance_is_a_server_error(api, as_user, service):
+    """Any JSON value, and any trigger with any fields, is an answer with a document: never a 500, never a trace."""
+    from hypothesis import HealthCheck, given, settings
+
+    case_id = report_and_assign(api, as_user)
+    headers = as_user("ent")
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(body=_advance_bodies())
+    def check(body):
+        answer = api.post(f"/api/v1/cases/{case_id}/advance", json=body, headers=headers)
+        assert answer.status_code in (200, 400, 403, 409, 422), answer.text
+        if answer.status_code != 200:
+            error_of(answer, answer.status_code)
+    check()
+
+
+def test_no_query_a_client_sends_to_the_register_is_a_server_error(api, as_user):
+    """Any text in any filter of the register is the page or a 400 naming what is wrong."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    names = ["state", "region", "level", "workflow", "overdue", "enterprise", "industry", "source", "found_from",
+             "found_to", "deadline_before", "search", "sort", "limit", "offset", "as_of"]
+    headers = as_user("li")
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(query=st.dictionaries(st.sampled_from(names), st.text(max_size=24), max_size=4))
+    def check(query):
+        answer = api.get("/api/v1/cases", params=query, headers=headers)
+        assert answer.status_code in (200, 400), answer.text
+        if answer.status_code == 400:
+            error_of(answer, 400, "InvalidInput")
+    check()
