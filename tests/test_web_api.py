@@ -87,6 +87,7 @@ def test_a_reported_case_is_201_with_its_location_and_the_documents_the_cli_prin
     case_id = created.json()["id"]
     assert created.headers["location"] == f"/api/v1/cases/{case_id}"
     assert created.headers["etag"] == '"1"'
+    assert created.headers["x-content-type-options"] == "nosniff" and created.headers["cache-control"] == "no-store"
     shown = api.get(created.headers["location"], headers=as_user("zhang"))
     assert shown.status_code == 200 and shown.headers["etag"] == '"1"'
     assert shown.json() == cli_json(seeded_url, "case", "show", case_id)

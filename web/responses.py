@@ -16,6 +16,11 @@ from starlette.responses import Response
 from engine.domain.documents import json_default
 
 
+# What every answer of the API says besides its body: not to be sniffed as another type (a JSON string read as
+# HTML), and not to be kept by a shared cache (the documents are a user's view of the register).
+PLAIN = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
 class DocumentResponse(Response):
     media_type = "application/json"
 
@@ -24,7 +29,7 @@ class DocumentResponse(Response):
 
 
 def document(content, *, status: int = 200, headers: dict | None = None) -> DocumentResponse:
-    return DocumentResponse(content, status_code=status, headers=headers)
+    return DocumentResponse(content, status_code=status, headers={**PLAIN, **(headers or {})})
 
 
 MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8",
@@ -36,7 +41,7 @@ def download(data: bytes | str, *, fmt: str, filename: str | None = None) -> Res
     """A file as the CLI writes it with --output: its bytes, its type, and (for a named file) the name to save it
     under, in RFC 6266's two forms (an ASCII fallback and the UTF-8 name) so a Chinese name survives."""
     body = data.encode("utf-8") if isinstance(data, str) else data
-    headers = {}
+    headers = dict(PLAIN)
     if filename:
         fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in filename)
         headers["Content-Disposition"] = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"

@@ -17,7 +17,7 @@ from engine.domain.limits import MAX_LIST_LIMIT
 from web import auth, models
 from web.api.cases import moment
 from web.calls import Call
-from web.responses import MEDIA, document, download
+from web.responses import document, download
 
 router = APIRouter()
 
@@ -60,7 +60,7 @@ def dossier(case_id: str, call: Call = Depends(auth.call),
     from engine.domain.dossier import to_html, to_json
     data = call.dossier(case_id)
     if format == "html":
-        return HTMLResponse(to_html(data), media_type=MEDIA["html"])
+        return download(to_html(data), fmt="html")
     return download(to_json(data), fmt="json")
 
 
