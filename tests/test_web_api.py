@@ -296,9 +296,16 @@ def test_a_body_that_cannot_be_read_is_400_with_the_error_document(api, as_user,
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=abc", "offset=-1", "overdue=maybe", "level=huge",
-                                   "found_from=yesterday", "sort=colour", "as_of=tomorrow", "limit=99999999999"])
+                                   "found_from=yesterday", "sort=colour", "as_of=tomorrow", "limit=99999999999",
+                                   "search=%00", "enterprise=a%0Bb", "region=%ED%A0%80"])
 def test_a_filter_that_cannot_be_read_is_400(api, as_user, query):
     error_of(api.get(f"/api/v1/cases?{query}", headers=as_user("li")), 400, "InvalidInput")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/workflows/major%00hazard", "/api/v1/cases/HZ%00/history",
+                                  "/api/v1/campaigns/a%01b"])
+def test_a_path_holding_a_control_character_is_400(api, as_user, path):
+    assert error_of(api.get(path, headers=as_user("li")), 400, "InvalidInput")["rule"] == "request"
 
 
 def test_a_body_of_10_mb_is_refused_unread_and_writes_nothing(api, as_user, service):
@@ -364,6 +371,18 @@ def test_an_unreachable_database_is_503(clock):
 
 def test_healthz_is_ok_on_a_database_that_answers(api):
     assert api.get("/healthz").json() == {"status": "ok"}
+
+
+def test_healthz_says_a_database_without_tables_needs_init(tmp_path, clock):
+    from fastapi.testclient import TestClient
+
+    from engine.app import Engine
+    from web.app import create_app
+    engine = Engine.open(f"sqlite:///{tmp_path}/new.db", create=True, clock=clock)
+    with TestClient(create_app(engine)) as client:
+        health = client.get("/healthz")
+    engine.close()
+    assert health.status_code == 503 and "hazard init" in health.json()["reason"]
 
 
 # -- who is calling ----------------------------------------------------------------------------------------------

@@ -69,6 +69,9 @@ def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
             revision = health(app.state.engine)
         except HazardError as exc:
             return document({"status": "unavailable", "reason": str(exc)}, status=503)
+        if revision["revision"] is None:
+            return document({"status": "unavailable", "reason": "the database has no tables: run `hazard init`"},
+                            status=503)
         if not revision["current"]:
             return document({"status": "unavailable", "reason": f"the database's schema is {revision['revision']}, "
                              f"this release's {revision['head']}: run `hazard db upgrade`"}, status=503)

@@ -10,10 +10,11 @@ Every route takes `web.auth.call` (the authenticated caller) and reaches the eng
 """
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 
+from engine.domain.errors import InvalidInput
 from web.api import audit, cases, ledger, reports, workflows
-from web.models import ErrorDocument
+from web.models import ErrorDocument, text_problem
 
 PREFIX = "/api/v1"
 
@@ -36,6 +37,15 @@ ERRORS = {
     503: _error("The database refused or is unreachable (exit code 8)."),
 }
 
-router = APIRouter(prefix=PREFIX, responses=ERRORS)
+async def plain_text(request: Request) -> None:
+    """Every query and path value is text a database stores: no control character, no lone surrogate (as the
+    command line refuses them in its arguments). Async: it reads nothing, so it costs no trip to a thread."""
+    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+        problem = text_problem(value)
+        if problem:
+            raise InvalidInput(f"{name} {problem}", field=name, rule="request")
+
+
+router = APIRouter(prefix=PREFIX, responses=ERRORS, dependencies=[Depends(plain_text)])
 for module in (cases, audit, reports, ledger, workflows):
     router.include_router(module.router, tags=[module.__name__.rsplit(".", 1)[-1]])
