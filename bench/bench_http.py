@@ -131,7 +131,7 @@ def line(label: str, http: list[float], python: list[float] | None = None) -> st
     text = f"{label:<34} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  ({len(http)} calls)"
     if python is not None:
         base50, _ = percentiles(python)
-        text += f"  python p50 {base50:6.2f} ms: +{p50 - base50:.2f} ms, {p50 / base50:.2f}x"
+        text += f"  python p50 {base50:6.2f} ms: {p50 - base50:+.2f} ms, {p50 / base50:.2f}x"
     return text
 
 
