@@ -35,7 +35,7 @@ def serve(ctx, host, port, workers):
     app = ctx.obj
     if app.now_text:
         raise click.UsageError("the server runs on the real clock: drop --now")
-    app.engine.queries.schema_revision()  # a database that is not there, or has no tables, fails here (exit 8)
+    _check_database(app.engine.queries.schema_revision(), app.db)  # before any port is opened
     app.close()
     os.environ["HAZARD_DB"] = app.db  # each worker opens its own engine on it (web.app.from_environment)
 
@@ -62,6 +62,17 @@ def serve(ctx, host, port, workers):
     except (KeyboardInterrupt, _Stop):
         pass
     click.echo("stopped", err=True)
+
+
+def _check_database(revision: dict, url: str) -> None:
+    """A database that is not there (raised by the read), has no tables, or an older layout: exit 8 now, with the
+    command line's hint, rather than a server answering 503 to everyone."""
+    from engine.domain.errors import StoreError
+    if revision["revision"] is None:
+        raise StoreError(f"the database at {url} has no tables", rule="no-tables")
+    if not revision["current"]:
+        raise StoreError(f"the database at {url} has the layout of an older release (revision {revision['revision']}, "
+                         f"this release writes {revision['head']})", rule="old-schema")
 
 
 class _Stop(Exception):

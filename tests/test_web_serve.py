@@ -90,6 +90,16 @@ def test_serve_refuses_a_database_that_is_not_there(tmp_path):
     assert "no database" in done.stderr and "listening" not in done.stderr
 
 
+def test_serve_refuses_a_database_without_tables(tmp_path):
+    """A database file with no tables (never initialised): exit 8 with the hint to run init, no port opened."""
+    import sqlite3
+    sqlite3.connect(tmp_path / "empty.db").close()
+    done = subprocess.run([HAZARD, "serve", "--port", "0"], env=_environment(f"sqlite:///{tmp_path}/empty.db"),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 8, done.stderr
+    assert "hazard init" in done.stderr and "listening" not in done.stderr
+
+
 def test_serve_runs_on_the_real_clock(tmp_path):
     done = subprocess.run([HAZARD, "--now", "2026-03-02", "serve"], env=_environment(f"sqlite:///{tmp_path}/x.db"),
                           capture_output=True, text=True, timeout=120)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 
-from engine.domain.documents import error_document
 from engine.domain.errors import HazardError, InvalidInput
 
 STATUS = {
