@@ -11,7 +11,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# Bytecode now, so no command compiles the project's modules at start-up (nor every time, where
 	# PYTHONDONTWRITEBYTECODE is set): about a third of a short command's own time otherwise.
-	$(BIN)/python -m compileall -q engine cli workflows >/dev/null
+	$(BIN)/python -m compileall -q engine cli web workflows >/dev/null
 	touch $@
 
 .PHONY: install demo test bench system-deps

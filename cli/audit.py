@@ -133,9 +133,7 @@ def _verify_anchor(ctx, auditor, anchor_line: str, heads_file: str | None):
     with progress("verifying events", auditor.count_events(actor=actor)) as advance:
         result = auditor.verify(on_events=advance, actor=actor)
     if is_json(ctx):
-        print_json({**verify_report_document(result), "ok": not result.breaks and check.holds, "anchor": {
-            "published": check.published.as_dict(), "today": check.today.as_dict(), "holds": check.holds,
-            "differences": check.differences, "by_case": check.by_case, "covers": check.published.covers}})
+        print_json(verify_report_document(result, check))
     else:
         print_verify_report(result, False)
         for line in check.differences:

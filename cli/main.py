@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "campaign": ("cli.campaign", "campaign"),
     "import": ("cli.ledger", "import_ledger"),
     "export": ("cli.ledger", "export_register"),
+    "serve": ("cli.serve", "serve"),
 }
 SHORT_HELP = {
     "init": "Create the tables and install the built-in workflows.",
@@ -44,6 +45,7 @@ SHORT_HELP = {
     "campaign": "Campaigns (专项整治): install, list, status per stage.",
     "import": "Import a hand-kept ledger (台账, xlsx or csv): one case per row.",
     "export": "Write the register as a ledger (xlsx or csv) that import reads back.",
+    "serve": "Serve the HTTP API (/api/v1) until stopped.",
 }
 
 
@@ -270,7 +272,8 @@ def report_error(exc: Exception) -> int:
     ctx = click.get_current_context(silent=True)
     text = as_option(str(exc), getattr(exc, "field", None), ctx)
     if _wants_json(ctx):
-        from cli.output import error_document, print_json
+        from cli.output import print_json
+        from engine.domain.documents import error_document
         document = error_document(exc, hint=hint)
         document["error"]["message"] = text
         print_json(document)

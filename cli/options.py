@@ -17,19 +17,13 @@ json_option = click.option("--json", "as_json", is_flag=True, expose_value=False
 
 
 def parse_sets(_ctx, _param, values):
-    from engine.domain.limits import shown
+    from engine.domain.errors import InvalidInput
+    from engine.domain.values import read_assignments
 
-    fields = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise click.BadParameter(f"{shown(item)} is not FIELD=VALUE", param_hint="--set")
-        if name in fields:  # keeping the last silently would record what the user did not mean
-            raise click.BadParameter(f"field '{name}' is given twice ({shown(fields[name])} and {shown(value)}): "
-                                     "give it once", param_hint="--set")
-        fields[name] = value
-    return fields
+    try:
+        return read_assignments(values)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.message, param_hint="--set") from None
 
 
 set_option = click.option("--set", "fields", multiple=True, metavar="FIELD=VALUE", callback=parse_sets,

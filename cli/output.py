@@ -269,16 +269,3 @@ def short_time(value) -> str:
     if value is None:
         return ""
     return local(value).strftime("%Y-%m-%d %H:%M")
-
-
-def error_document(exc, *, hint: str | None = None) -> dict:
-    doc = {"type": type(exc).__name__, "message": str(exc), "exit_code": exc.exit_code}
-    for attr in ("rule", "missing", "case_id", "trigger", "actor", "kind", "key", "field", "path", "problems"):
-        value = getattr(exc, attr, None)
-        if value not in (None, (), [], ""):
-            doc[attr] = list(value) if isinstance(value, tuple) else value
-    if "problems" in doc:
-        doc["problems"] = [{"file": f, "line": line, "message": m} for f, line, m in doc["problems"]]
-    if hint:
-        doc["hint"] = hint
-    return {"error": doc}

@@ -28,6 +28,7 @@ SMALL = {
     "bench_ledger_read.py": ["--rows", "300"],
     "bench_limits.py": ["--repeat", "1"],
     "bench_report_render.py": [],
+    "bench_http.py": ["--count", "10", "--workers", "1", "--clients", "2"],
 }
 
 

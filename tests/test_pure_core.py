@@ -336,9 +336,31 @@ def test_each_module_imports_only_its_own_layer_and_those_below(module):
     assert faces == [], f"{module} imports the face {faces}"
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "cli").glob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+FACES = sorted((ROOT / "cli").glob("*.py")) + sorted((ROOT / "web").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", FACES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_a_face_reaches_the_database_only_through_the_engine(path):
-    """cli/ (and the web face to come) opens an Engine and calls it; it imports nothing of engine/store/, so a
-    script or a web page gets every check the command line gets."""
-    stored = sorted(n for n in top_level_imports(path) if n.startswith("engine.store"))
-    assert stored == [], f"{path.name} imports {stored}"
+    """cli/ and web/ open an Engine and call it; they import nothing of engine/store/ (nor SQLAlchemy), so a
+    script, an HTTP client or a web page gets every check the command line gets."""
+    imported = top_level_imports(path)
+    stored = sorted(n for n in imported if n.startswith("engine.store") or n.split(".")[0] in ("sqlalchemy", "sqlmodel"))
+    assert stored == [], f"{path.relative_to(ROOT)} imports {stored}"
+
+
+def test_the_faces_are_found():
+    """The scan above looks at real files: both faces, the web's API routers among them."""
+    names = {str(p.relative_to(ROOT)) for p in FACES}
+    assert {"cli/main.py", "cli/serve.py", "web/app.py", "web/calls.py", "web/api/cases.py"} <= names
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "web").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_web_face_imports_no_cli_and_reaches_the_engine_through_its_calls(path):
+    """web/ does not borrow from cli/ (each face parses and presents on its own over the engine), and only
+    web/calls.py calls the application: routes hand the engine's commands and queries nothing directly."""
+    imported = top_level_imports(path)
+    assert not [n for n in imported if n.split(".")[0] == "cli"], f"{path.relative_to(ROOT)} imports cli/"
+    if path.name != "calls.py":
+        source = path.read_text(encoding="utf-8")
+        direct = re.findall(r"\.(?:commands|queries|audit|reports)\.\w+\(|engine\.(?:ledger|reports)\.app\w*", source)
+        assert direct == [], f"{path.relative_to(ROOT)} calls the engine outside web/calls.py: {direct}"

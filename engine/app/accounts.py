@@ -261,33 +261,60 @@ def login(engine, name: str, password: str) -> Actor:
 def authenticate(engine, name: str | None, token: str | None) -> Actor | None:
     """`name`'s Actor if `token` is a live token of theirs, checked on the real clock; PermissionDenied naming
     why not. None when the roster is still empty (the first administrator has nothing to show yet)."""
-    from engine.store import users as user_store
     if not name:
         raise PermissionDenied("no actor given", rule="actor")
     with engine.store.read() as conn:
-        user = user_store.get_checked(conn, name)
-        if user is None and user_store.roster_is_empty(conn):
-            return None
-        if not token:
-            raise PermissionDenied(f"this database requires a token for every actor, and none was given for "
-                                   f"'{name}'", actor=name, rule="token-missing")
-        parsed = credentials.parse_token(token)
-        if parsed is None:
-            raise PermissionDenied("the token given is not an API token (a token reads hzt_<id>_<secret>, as `user "
-                                   "token` prints it)", actor=name, rule="token-wrong")
+        return _token_holder(engine, conn, name, token)
+
+
+def authenticate_bearer(engine, token: str | None) -> Actor:
+    """The user whose live token `token` is (the HTTP API's `Authorization: Bearer hzt_...`): the token names
+    its holder, who is then checked by the same rule as `authenticate` (the command line's HAZARD_TOKEN);
+    PermissionDenied naming why not."""
+    from engine.store import users as user_store
+    if not token:
+        raise PermissionDenied("no token given: send `Authorization: Bearer hzt_...` with a token of `user token`",
+                               rule="token-missing")
+    parsed = credentials.parse_token(token)
+    if parsed is None:
+        raise PermissionDenied("the token given is not an API token (a token reads hzt_<id>_<secret>, as `user "
+                               "token` prints it)", rule="token-wrong")
+    with engine.store.read() as conn:
         row = user_store.token(conn, parsed[0])
-        if row is None or row[0] != name or not credentials.token_matches(row[1], parsed[1]):
-            raise PermissionDenied(f"the token given is not a token of '{name}'", actor=name, rule="token-wrong")
-        problem = grants.token_problem(parsed[0], row, user_store.credential_grants(conn, name))
-        if problem:  # a token revived, copied or made in the table alone logs nobody in
-            raise TamperDetected(f"{problem}; nothing was done", rule="token")
-        if user is None:
-            raise user_store.missing(conn, name)
-        _, _, expires_at, revoked_at = row
-        if revoked_at is not None:
-            raise PermissionDenied(f"the token {parsed[0]} of '{name}' was revoked", actor=name, rule="token-revoked")
-        if expires_at is not None and expires_at <= engine.recorded_clock.now():
-            raise PermissionDenied(f"the token {parsed[0]} of '{name}' expired", actor=name, rule="token-expired")
+        if row is None:
+            raise PermissionDenied("the token given is not a token of any user", rule="token-wrong")
+        user = _token_holder(engine, conn, row[0], token)
+    if user is None:  # a token row on a database whose users' log is empty: made in the table alone
+        raise PermissionDenied("the token given is not a token of any user", rule="token-wrong")
+    return user
+
+
+def _token_holder(engine, conn, name: str, token: str | None) -> Actor | None:
+    """`authenticate`'s rule, in the read transaction `conn`."""
+    from engine.store import users as user_store
+    user = user_store.get_checked(conn, name)
+    if user is None and user_store.roster_is_empty(conn):
+        return None
+    if not token:
+        raise PermissionDenied(f"this database requires a token for every actor, and none was given for "
+                               f"'{name}'", actor=name, rule="token-missing")
+    parsed = credentials.parse_token(token)
+    if parsed is None:
+        raise PermissionDenied("the token given is not an API token (a token reads hzt_<id>_<secret>, as `user "
+                               "token` prints it)", actor=name, rule="token-wrong")
+    row = user_store.token(conn, parsed[0])
+    if row is None or row[0] != name or not credentials.token_matches(row[1], parsed[1]):
+        raise PermissionDenied(f"the token given is not a token of '{name}'", actor=name, rule="token-wrong")
+    problem = grants.token_problem(parsed[0], row, user_store.credential_grants(conn, name))
+    if problem:  # a token revived, copied or made in the table alone logs nobody in
+        raise TamperDetected(f"{problem}; nothing was done", rule="token")
+    if user is None:
+        raise user_store.missing(conn, name)
+    _, _, expires_at, revoked_at = row
+    if revoked_at is not None:
+        raise PermissionDenied(f"the token {parsed[0]} of '{name}' was revoked", actor=name, rule="token-revoked")
+    if expires_at is not None and expires_at <= engine.recorded_clock.now():
+        raise PermissionDenied(f"the token {parsed[0]} of '{name}' expired", actor=name, rule="token-expired")
     return user
 
 

@@ -342,6 +342,12 @@ class Commands:
         from engine.app import accounts
         return accounts.authenticate(self._engine, name, token)
 
+    def authenticate_bearer(self, token: str | None) -> Actor:
+        """The user whose live token this is, the token naming them (the HTTP API's bearer token), checked by
+        the same rule as `authenticate`; PermissionDenied naming why not."""
+        from engine.app import accounts
+        return accounts.authenticate_bearer(self._engine, token)
+
     def refresh_calendar(self, *, actor: str | None, calendar=None, dry_run: bool = False,
                          now: datetime | str | None = None):
         from engine.app.recalendar import refresh

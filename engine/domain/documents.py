@@ -1,4 +1,4 @@
-"""The JSON documents of the engine: what `--json` prints, what dossiers embed and a web API would serve.
+"""The JSON documents of the engine: what `--json` prints, what dossiers embed and the HTTP API (web/) answers.
 
 Built here, not in `cli/`, so every face of the engine gives the same shape. Instants are ISO 8601 in
 Asia/Shanghai, the zone users read, wherever they appear (event data included: it stores them in UTC);
@@ -13,6 +13,20 @@ from engine.domain.case import Case
 from engine.domain.clock import iso
 from engine.domain.events import Event
 
+
+def error_document(exc, *, hint: str | None = None) -> dict:
+    """`{"error": {...}}` of an engine error: its type, message, exit code and the facts it carries (the rule, the
+    fields missing, the case...). The command line prints it with --json, the HTTP API answers with it."""
+    doc = {"type": type(exc).__name__, "message": str(exc), "exit_code": exc.exit_code}
+    for attr in ("rule", "missing", "case_id", "trigger", "actor", "kind", "key", "field", "path", "problems"):
+        value = getattr(exc, attr, None)
+        if value not in (None, (), [], ""):
+            doc[attr] = list(value) if isinstance(value, tuple) else value
+    if "problems" in doc:
+        doc["problems"] = [{"file": f, "line": line, "message": m} for f, line, m in doc["problems"]]
+    if hint:
+        doc["hint"] = hint
+    return {"error": doc}
 
 
 def json_default(value):
@@ -134,9 +148,15 @@ def replay_report_document(result) -> dict:
                               for case_id, differences in result.disagreements]}
 
 
-def verify_report_document(result) -> dict:
-    return {"ok": not result.breaks, "cases": result.tally.cases, "events": result.tally.events,
-            "breaks": [{"case_id": b.case_id, "seq": b.seq, "problem": b.problem} for b in result.breaks]}
+def verify_report_document(result, check=None) -> dict:
+    """`audit verify`'s finding; with `check` (an anchor checked against today's log), the anchor's too."""
+    doc = {"ok": not result.breaks, "cases": result.tally.cases, "events": result.tally.events,
+           "breaks": [{"case_id": b.case_id, "seq": b.seq, "problem": b.problem} for b in result.breaks]}
+    if check is not None:
+        doc.update(ok=not result.breaks and check.holds, anchor={
+            "published": check.published.as_dict(), "today": check.today.as_dict(), "holds": check.holds,
+            "differences": check.differences, "by_case": check.by_case, "covers": check.published.covers})
+    return doc
 
 
 def trace_document(case: Case, found: dict) -> dict:

@@ -230,3 +230,19 @@ def lookup(raw: object, table: dict, *, key) -> tuple[str, str | None]:
     if not text:
         return "", None
     return text, table.get(key(text))
+
+
+def read_assignments(items) -> dict[str, str]:
+    """`FIELD=VALUE` texts (`--set`, an upload's `set` fields) as {field: value}; a text without `=` or a field given
+    twice is InvalidInput (keeping the last silently would record what the user did not mean)."""
+    fields: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InvalidInput(f"{limits.shown(item)} is not FIELD=VALUE", field="set")
+        if name in fields:
+            raise InvalidInput(f"field '{name}' is given twice ({limits.shown(fields[name])} and {limits.shown(value)}): "
+                               "give it once", field="set")
+        fields[name] = value
+    return fields

@@ -1,0 +1,134 @@
+"""The ASGI application: the API under /api/v1, /healthz, the shipped assets, and errors as documents.
+
+    from web.app import create_app
+    app = create_app(engine)                  # an Engine of your own (tests, benches)
+    app = create_app(url="sqlite:///hazard.db")
+
+`hazard serve` runs `from_environment` (the database from HAZARD_DB) in each uvicorn worker: one engine per
+worker process, shared by its threads (FastAPI runs the routes, plain functions, in a thread pool; the engine
+is thread-safe and each call is its own transaction). The pages, when they come, are routers beside `web.api`,
+their templates in web/templates/ and their assets in web/static/ (served at /static, shipped in the package:
+no CDN, no build step). The interactive API docs (Swagger UI, ReDoc) are off: they load their scripts from a
+CDN; the OpenAPI document is at /openapi.json and in docs/openapi.json.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from engine.domain.documents import error_document
+from engine.domain.errors import HazardError, InvalidInput, NotFound
+from web import errors
+from web.bodies import BodyLimit
+from web.models import Health
+from web.responses import document
+
+MAX_BODY = 1 << 20           # a JSON body: far more than any case's fields, far less than a 10 MB attack
+MAX_UPLOAD = 20 * (1 << 20)  # an uploaded ledger (the issue's default); `create_app(max_upload=...)`
+UPLOADS = ("/api/v1/imports",)
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
+               max_upload: int = MAX_UPLOAD) -> FastAPI:
+    """The application over `engine` (or an engine opened on `url`, closed when the application stops)."""
+    if engine is None and url is None:
+        raise ValueError("give an engine or a database url")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        if owned is not None:
+            owned.close()
+
+    from engine.app import Engine
+    owned = Engine.open(url) if engine is None else None
+    app = FastAPI(title="hazard-closure", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
+                  summary="Major safety hazards closed by declarative workflows (重大事故隐患闭环治理): the HTTP API.",
+                  description="The documents are those `hazard --json` prints for the same command; errors are the "
+                              "CLI's error document with the status its exit code maps to. Authenticate with "
+                              "`Authorization: Bearer hzt_...` (a token of `hazard user token`).")
+    app.state.engine = engine or owned
+    app.add_middleware(BodyLimit, limit=max_body, uploads=dict.fromkeys(UPLOADS, max_upload))
+    _handle_errors(app)
+
+    from web.api import router as api
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["server"], summary="Whether the database answers", response_model=Health,
+             responses={503: {"model": Health,
+                              "description": "The database is unreachable or its schema is not this release's."}})
+    def healthz():
+        from web.calls import health
+        try:
+            revision = health(app.state.engine)
+        except HazardError as exc:
+            return document({"status": "unavailable", "reason": str(exc)}, status=503)
+        if revision["revision"] is None:
+            return document({"status": "unavailable", "reason": "the database has no tables: run `hazard init`"},
+                            status=503)
+        if not revision["current"]:
+            return document({"status": "unavailable", "reason": f"the database's schema is {revision['revision']}, "
+                             f"this release's {revision['head']}: run `hazard db upgrade`"}, status=503)
+        return document({"status": "ok"})
+
+    if STATIC.is_dir():
+        from starlette.staticfiles import StaticFiles
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def from_environment() -> FastAPI:
+    """The application `hazard serve` runs in each worker: the database from HAZARD_DB, as `hazard` takes it."""
+    return create_app(url=os.environ.get("HAZARD_DB", "sqlite:///hazard.db"))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("hazard-closure")
+    except PackageNotFoundError:
+        return "0"
+
+
+def _handle_errors(app: FastAPI) -> None:
+    @app.exception_handler(HazardError)
+    def engine_error(_request: Request, exc: HazardError):
+        found = error_document(exc)
+        if hasattr(exc, "report"):  # an import refused for its rows: the import's document lists every problem
+            found["import"] = exc.report.document()
+        return document(found, status=errors.status_of(exc))
+
+    @app.exception_handler(errors.Unauthenticated)
+    def unauthenticated(_request: Request, exc: errors.Unauthenticated):
+        return document(error_document(exc.error), status=401, headers=errors.CHALLENGE)
+
+    @app.exception_handler(errors.PreconditionFailed)
+    def precondition_failed(_request: Request, exc: errors.PreconditionFailed):
+        return document(error_document(exc.error), status=errors.PRECONDITION_FAILED)
+
+    @app.exception_handler(RequestValidationError)
+    def unreadable(_request: Request, exc: RequestValidationError):
+        return document(error_document(errors.unreadable(list(exc.errors()))), status=400)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException):
+        if exc.status_code == 404:
+            problem = NotFound(f"no such endpoint: {request.method} {request.url.path}", kind="endpoint",
+                               key=request.url.path)
+        elif exc.status_code == 405:
+            problem = InvalidInput(f"{request.url.path} does not take {request.method}", rule="method")
+        else:
+            problem = InvalidInput(str(exc.detail), rule="too-large" if exc.status_code == 413 else "request")
+        return document(error_document(problem), status=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    def unexpected(request: Request, exc: Exception):
+        errors.log.exception("%s %s failed", request.method, request.url.path)
+        return document({"error": {"type": "InternalError", "exit_code": 1,
+                                   "message": "unexpected error; the server's log has the details"}}, status=500)

@@ -1,0 +1,111 @@
+"""Every call the web face makes to the engine, in one place: the caller goes with each.
+
+A request gets a `Call` (web/auth.py makes it): the engine, the authenticated caller (an `Actor`) and the
+request's engine time, read once from the engine's clock. Writes and reads alike pass `actor=self.actor`: the
+engine checks every rule for the caller as it does for `hazard --actor`, and scopes every read to the caller's
+regions (and a bound enterprise user to their enterprise), so a case outside is 404 as one that does not exist.
+
+No rule lives here: a method names the engine function it calls and hands on what the route read.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+
+class Call:
+    __slots__ = ("engine", "caller", "now")
+
+    def __init__(self, engine, caller, now: datetime):
+        self.engine, self.caller, self.now = engine, caller, now
+
+    @property
+    def actor(self) -> str:
+        return self.caller.name
+
+    # -- cases: writes -------------------------------------------------------------------------------------------
+    def report_case(self, *, fields: dict | None, **attributes):
+        return self.engine.commands.report_case(actor=self.actor, fields=fields or {}, now=self.now, **attributes)
+
+    def advance_case(self, case_id: str, trigger: str, *, fields: dict | None, expected_version: int | None):
+        return self.engine.commands.advance_case(case_id, trigger, actor=self.actor, fields=fields or {},
+                                                 expected_version=expected_version, now=self.now)
+
+    def extend_deadline(self, case_id: str, *, until: str, reason: str, clock: str | None,
+                        expected_version: int | None):
+        return self.engine.commands.extend_deadline(case_id, actor=self.actor, until=until, reason=reason, clock=clock,
+                                                    expected_version=expected_version, now=self.now)
+
+    # -- cases: reads --------------------------------------------------------------------------------------------
+    def case_view(self, case_id: str):
+        return self.engine.queries.case_view(case_id, actor=self.actor)
+
+    def case_as_of(self, case_id: str, as_of: datetime):
+        return self.engine.queries.case_as_of(case_id, as_of, actor=self.actor)
+
+    def cases(self, spec, *, moment: datetime, as_of: datetime | None):
+        return self.engine.queries.cases(spec, now=moment, as_of=as_of, actor=self.actor)
+
+    def history(self, case_id: str):
+        return self.engine.queries.history(case_id, actor=self.actor)
+
+    def escalations(self, **options):
+        return self.engine.queries.escalation_list(now=self.now, actor=self.actor, **options)
+
+    # -- audit -----------------------------------------------------------------------------------------------------
+    def trace(self, case_id: str, *, as_of: datetime):
+        return self.engine.audit.trace_case(case_id, as_of=as_of, actor=self.actor)
+
+    def dossier(self, case_id: str):
+        return self.engine.audit.dossier(case_id, now=self.now, actor=self.actor)
+
+    def verify(self):
+        return self.engine.audit.verify(actor=self.actor)  # committee and auditor only: the engine refuses others
+
+    def check_anchor(self, line: str):
+        return self.engine.audit.check_anchor(line)  # an anchor is published for the whole log: not scoped
+
+    # -- reports ---------------------------------------------------------------------------------------------------
+    def stats(self, **options):
+        return self.engine.reports.stats(now=self.now, actor=self.actor, **options)
+
+    def lists(self, **options):
+        return self.engine.reports.lists(now=self.now, actor=self.actor, **options)
+
+    def bulletin(self, **options):
+        return self.engine.reports.bulletin(now=self.now, actor=self.actor, **options)
+
+    def campaigns(self):
+        return self.engine.reports.campaigns.list()
+
+    def campaign_status(self, name: str, *, as_of: str | None):
+        return self.engine.reports.campaigns.status(name, as_of=as_of, now=self.now, actor=self.actor)
+
+    # -- ledgers -----------------------------------------------------------------------------------------------------
+    def import_ledger(self, path: Path, *, name: str, sheet: str | None, defaults: dict, dry_run: bool,
+                      skip_invalid: bool):
+        from engine.ledger.app_import import import_ledger
+        return import_ledger(self.engine, path, actor=self.actor, sheet=sheet, defaults=defaults, dry_run=dry_run,
+                             skip_invalid=skip_invalid, now=self.now, name=name)
+
+    def export_register(self, path: Path, *, spec, as_of: datetime | None, headers: str):
+        from engine.ledger.app_export import export_register
+        return export_register(self.engine, path, spec=spec, as_of=as_of, now=self.now,
+                               headers=headers, actor=self.actor)
+
+    # -- definitions -------------------------------------------------------------------------------------------------
+    def workflow_versions(self):
+        return self.engine.queries.workflow_versions()
+
+    def workflow(self, name: str, version: int | None):
+        return self.engine.queries.workflow(name, version)
+
+
+def caller_of(engine, token: str | None):
+    """The user a bearer token belongs to, by the engine's token check (`hazard`'s HAZARD_TOKEN rule)."""
+    return engine.commands.authenticate_bearer(token)
+
+
+def health(engine) -> dict:
+    """The database's schema revision (a read that fails when the database cannot be reached)."""
+    return engine.queries.schema_revision()
