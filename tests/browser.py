@@ -1,7 +1,8 @@
 """Rendering pages in Debian's headless Chromium for the browser tests (bulletin, dossier).
 
 `make system-deps` installs chromium and fonts-wqy-microhei (as root; .ci/run calls it). Where either is
-missing, `unavailable()` says which and how to install it, and the tests skip with that reason.
+missing, `unavailable()` says which and how to install it, and the tests skip with that reason (`need()`);
+with HAZARD_REQUIRE_BROWSER=1 (set by .ci/run) they fail instead, so CI cannot lose them quietly.
 The browser runs with a fresh profile in a temporary directory, no network services, no sandbox (CI runs
 as root), and is killed after two minutes.
 """
@@ -40,6 +41,17 @@ def unavailable() -> str | None:
     if cjk_font() is None:
         return f"no Chinese font installed: {INSTALL}"
     return None
+
+
+def need() -> None:
+    """Skip the calling test where the browser tests cannot run; fail it instead under HAZARD_REQUIRE_BROWSER=1."""
+    import pytest
+    reason = unavailable()
+    if reason is None:
+        return
+    if os.environ.get("HAZARD_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"HAZARD_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def _run(args: list[str], page: Path, env: dict | None = None) -> None:

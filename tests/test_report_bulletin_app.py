@@ -249,9 +249,9 @@ def test_the_cli_writes_each_format_and_json(example, runner, tmp_path):
     assert runner.invoke(cli, base).exit_code == 2  # no --format and no --json
 
 
-@pytest.mark.skipif(browser.unavailable() is not None, reason=browser.unavailable() or "")
 def test_the_engines_bulletin_prints_on_a4_in_a_real_browser(example, tmp_path):
     """Printed by headless Chromium: A4 pages, set in an embedded Chinese font, and its screenshot is drawn."""
+    browser.need()
     _, _, made = example
     page = tmp_path / "bulletin.html"
     page.write_text(made.html(), encoding="utf-8")

@@ -44,3 +44,15 @@ def test_a_required_postgresql_that_does_not_answer_fails_the_tests_that_need_it
     code, output = _pytest("tests/test_sweep_concurrent.py", "-k", "postgresql", HAZARD_TEST_PG=NOWHERE,
                            HAZARD_REQUIRE_PG="1")
     assert code != 0 and "PostgreSQL unreachable at" in output, output[-3000:]
+
+
+def test_browser_tests_skip_without_chromium_and_fail_when_it_is_required(tmp_path):
+    """Where no Chromium is found (here: a PATH with nothing on it) the browser tests skip and say how to install
+    it; with HAZARD_REQUIRE_BROWSER=1, as in CI, they fail instead of vanishing."""
+    skipped_code, skipped = _pytest("tests/test_report_browser.py", PATH=str(tmp_path))
+    assert skipped_code == 0 and "passed" not in _tally(skipped) and _tally(skipped).get("skipped", 0) >= 3, skipped[-3000:]
+    assert "no Chromium installed: make system-deps" in skipped
+    failed_code, failed = _pytest("tests/test_report_browser.py", PATH=str(tmp_path), HAZARD_REQUIRE_BROWSER="1")
+    assert failed_code == 1 and _tally(failed).get("failed", 0) + _tally(failed).get("error", 0) + \
+        _tally(failed).get("errors", 0) >= 3, failed[-3000:]
+    assert "HAZARD_REQUIRE_BROWSER=1 but no Chromium installed" in failed
