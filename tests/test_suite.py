@@ -1,7 +1,8 @@
 """The suite's own switches do what the README says (HAZARD_TEST_DB, HAZARD_REQUIRE_PG, HAZARD_REQUIRE_BROWSER).
 
 Each check runs pytest on a few chosen tests in a process of its own, with a server that cannot answer
-(127.0.0.1, port 1): a test that still reached for PostgreSQL would then fail, not run.
+(127.0.0.1, port 1): a test that still reached for PostgreSQL would then fail, not run. Several processes of a
+few seconds each: marked slow (out of the quick lane).
 """
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 NOWHERE = "postgresql+psycopg://postgres@127.0.0.1:1/none"
 
