@@ -87,8 +87,9 @@ def _copy_rows(source: str, target: str) -> None:
     from conftest import _table_names
     from engine.store.tables import METADATA
     from sqlmodel import SQLModel
+    names = _table_names()  # imports every module whose records are part of the schema
     tables = [t for t in METADATA.sorted_tables] + [t for t in SQLModel.metadata.sorted_tables]
-    assert sorted(t.name for t in tables) == sorted(_table_names())
+    assert [t.name for t in tables] == names
     reader, writer = create_engine(Store(source).url), create_engine(Store(target).url)
     try:
         with reader.connect() as src, writer.begin() as dst:
