@@ -82,7 +82,8 @@ def built(tmp_path_factory):
 def _copy_rows(source: str, target: str) -> None:
     """Every row of every table of `source` into `target` (emptied first), its identities moved past them: the
     same register, events, hashes and all, on the other backend."""
-    from sqlalchemy import create_engine, select, text
+    from psycopg.types.json import Json
+    from sqlalchemy import JSON, create_engine, select, text
 
     from conftest import _table_names
     from engine.store.tables import METADATA
@@ -94,10 +95,15 @@ def _copy_rows(source: str, target: str) -> None:
     try:
         with reader.connect() as src, writer.begin() as dst:
             dst.execute(text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE"))
+            raw = dst.connection.driver_connection  # psycopg's own: COPY, a few times faster than INSERTs
             for table in tables:
-                rows = [dict(r) for r in src.execute(select(table)).mappings()]
-                for start in range(0, len(rows), 5000):
-                    dst.execute(table.insert(), rows[start:start + 5000])
+                cols = list(table.c)
+                wrap = [isinstance(c.type, JSON) for c in cols]
+                rows = src.execute(select(table)).all()
+                with raw.cursor() as cursor, cursor.copy(
+                        f"COPY {table.name} ({', '.join(f'{chr(34)}{c.name}{chr(34)}' for c in cols)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row([Json(v) if w and v is not None else v for v, w in zip(row, wrap)])
                 if "id" in table.c and table.c.id.type.python_type is int and rows:  # a numbered id
                     dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                      f"(SELECT MAX(id) FROM {table.name}))"))
