@@ -1,6 +1,9 @@
 """What the input bounds cost, and how long the worst input the bounds still let in takes to refuse.
 
-    .venv/bin/python bench/bench_limits.py [--repeat 20]
+    .venv/bin/python bench/bench_limits.py [--repeat 20] [--scale 1]
+
+`--scale 0.05` makes the hostile texts of section 3 that big a part of the limits (the test suite's smoke run,
+a couple of seconds: the same code paths, without the refusals' size).
 
 1. The built-in definitions: `engine.domain.definition.source.load` (bounded: depth, aliases, expanded size) against
    plain `yaml.safe_load` of the same texts, in the same process. Caches are bypassed (`source.load`, not the
@@ -45,25 +48,29 @@ def best(fn, repeat: int) -> float:
     return min(times)
 
 
-def hostile() -> dict[str, str]:
+def hostile(scale: float = 1.0) -> dict[str, str]:
+    levels = 9 if scale >= 1 else 3
     bomb = ["workflow: bomb", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    bomb += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
-    room = limits.MAX_DEFINITION_BYTES - 100
+    bomb += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels + 1)]
+    room = int((limits.MAX_DEFINITION_BYTES - 100) * scale)
+    deep, items, kib = int(5000 * scale), int(60_000 * scale), room // 1024
     return {
-        "alias bomb (9 x 9, 10^9 values)": "\n".join(bomb) + "\n",
-        "5,000 levels of [": "workflow: deep\nx: " + "[" * 5000 + "]" * 5000 + "\n",
-        "flow list, 60,000 items": "workflow: wide\nx: [" + ", ".join(["1"] * 60_000) + "]\n",
-        "block list, 256 KiB": "workflow: long\nx:\n" + "- a\n" * (room // 4),
-        "one plain scalar, 256 KiB": "workflow: one\ndescription: " + "隐患 " * (room // 7) + "\n",
-        "unknown keys, 256 KiB": "workflow: keys\n" + "".join(f"k{i}: v\n" for i in range(room // 12)),
-        "NUL at the end of 256 KiB": "workflow: nul\ndescription: " + "a" * (room - 40) + "\x00\n",
+        f"alias bomb (9 x {levels}, 10^{levels} values)": "\n".join(bomb) + "\n",
+        f"{deep:,} levels of [": "workflow: deep\nx: " + "[" * deep + "]" * deep + "\n",
+        f"flow list, {items:,} items": "workflow: wide\nx: [" + ", ".join(["1"] * items) + "]\n",
+        f"block list, {kib} KiB": "workflow: long\nx:\n" + "- a\n" * (room // 4),
+        f"one plain scalar, {kib} KiB": "workflow: one\ndescription: " + "隐患 " * (room // 7) + "\n",
+        f"unknown keys, {kib} KiB": "workflow: keys\n" + "".join(f"k{i}: v\n" for i in range(room // 12)),
+        f"NUL at the end of {kib} KiB": "workflow: nul\ndescription: " + "a" * (room - 40) + "\x00\n",
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
-    repeat = parser.parse_args().repeat
+    parser.add_argument("--scale", type=float, default=1.0, help="hostile texts at this part of the limits")
+    args = parser.parse_args()
+    repeat = args.repeat
 
     raw = best(lambda: [yaml.safe_load(t) for t in SHIPPED], repeat)
     bounded = best(lambda: [source.load(t, "w.yaml") for t in SHIPPED], repeat)
@@ -71,7 +78,7 @@ def main() -> None:
     print(f"  yaml.safe_load      {raw * 1000:8.2f} ms  (1.00x)")
     print(f"  source.load bounded {bounded * 1000:8.2f} ms  ({bounded / raw:.2f}x)")
 
-    rounds = 2000
+    rounds = 2000 if args.scale >= 1 else 200
     floor = best(lambda: [str(v).strip() for _ in range(rounds) for _, v in FIVE], repeat)
     checked = best(lambda: [coerce(spec, v) for _ in range(rounds) for spec, v in FIVE], repeat)
     per = len(FIVE) * rounds
@@ -80,7 +87,7 @@ def main() -> None:
     print(f"  vocabulary.coerce   {checked / per * 1e6:8.3f} us per value  ({checked / floor:.1f}x)")
 
     print("hostile definitions, each refused: seconds (one run), then peak memory (a second run, traced)")
-    for name, text in hostile().items():
+    for name, text in hostile(args.scale).items():
         start = time.perf_counter()
         outcome = refusal(text)
         seconds = time.perf_counter() - start

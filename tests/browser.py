@@ -1,7 +1,8 @@
 """Rendering pages in Debian's headless Chromium for the browser tests (bulletin, dossier).
 
 `make system-deps` installs chromium and fonts-wqy-microhei (as root; .ci/run calls it). Where either is
-missing, `unavailable()` says which and how to install it, and the tests skip with that reason.
+missing, `unavailable()` says which and how to install it, and the tests skip with that reason (`need()`);
+with HAZARD_REQUIRE_BROWSER=1 (set by .ci/run) they fail instead, so CI cannot lose them quietly.
 The browser runs with a fresh profile in a temporary directory, no network services, no sandbox (CI runs
 as root), and is killed after two minutes.
 """
@@ -40,6 +41,17 @@ def unavailable() -> str | None:
     if cjk_font() is None:
         return f"no Chinese font installed: {INSTALL}"
     return None
+
+
+def need() -> None:
+    """Skip the calling test where the browser tests cannot run; fail it instead under HAZARD_REQUIRE_BROWSER=1."""
+    import pytest
+    reason = unavailable()
+    if reason is None:
+        return
+    if os.environ.get("HAZARD_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"HAZARD_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def _run(args: list[str], page: Path, env: dict | None = None) -> None:
@@ -98,6 +110,67 @@ def pdf_fonts(data: bytes) -> set[str]:
     """The base font names embedded in a PDF, subset prefixes (ABCDEF+) removed."""
     names = re.findall(rb"/BaseFont\s*/([^\s/\[\]<>()]+)", _pdf_objects(data))
     return {re.sub(r"^[A-Z]{6}\+", "", n.decode("latin-1")) for n in names}
+
+
+_PROFILE_SCRIPT = """
+window.addEventListener('load', () => {
+  const out = [];
+  for (const img of document.images) {
+    const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data, ink = [], red = [];
+    for (let y0 = 0; y0 < c.height; y0 += BAND) {
+      let i = 0, r = 0;
+      for (let y = y0; y < Math.min(y0 + BAND, c.height); y++)
+        for (let x = 0; x < c.width; x++) {
+          const p = (y * c.width + x) * 4, R = d[p], G = d[p + 1], B = d[p + 2];
+          if (R + G + B < 600) i++;
+          if (R > 150 && G < 110 && B < 110) r++;
+        }
+      ink.push(i); red.push(r);
+    }
+    out.push({width: c.width, height: c.height, ink: ink, red: red});
+  }
+  document.getElementById('out').textContent = JSON.stringify(out);
+});
+"""
+
+
+def ink_profiles(pngs: list[bytes], *, band: int = 40) -> list[dict]:
+    """Each picture as Chromium decodes it: width, height, and per band of `band` rows from the top the number
+    of pixels with ink (darker than light grey) and of red ones (the bulletin's issuer, rules, late bars)."""
+    import base64
+    import json
+    images = "".join(f'<img src="data:image/png;base64,{base64.b64encode(p).decode()}">' for p in pngs)
+    with tempfile.TemporaryDirectory(prefix="hz-profile-") as folder:
+        page = Path(folder) / "profile.html"
+        page.write_text(f'<!DOCTYPE html><html><body><pre id="out"></pre>{images}<script>'
+                        f'{_PROFILE_SCRIPT.replace("BAND", str(band))}</script></body></html>', encoding="utf-8")
+        with tempfile.TemporaryDirectory(prefix="hz-chromium-") as profile:
+            done = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                                   "--disable-extensions", f"--user-data-dir={profile}", "--dump-dom",
+                                   page.resolve().as_uri()], check=True, capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="out">(.*?)</pre>', done.stdout, re.S)
+    assert found and found.group(1), "Chromium did not measure the pictures"
+    return json.loads(found.group(1))
+
+
+def unlike(published: bytes, rendered: bytes, *, tolerance: float = 0.1) -> list[str]:
+    """How a published picture of a page differs from the page rendered now, at the scale of its blocks:
+    its size, and where the ink and the red are, band by band (not glyph by glyph: a browser or font update
+    moves pixels, a stale or wrong picture moves blocks). Empty when they agree."""
+    a, b = ink_profiles([published, rendered])
+    if (a["width"], a["height"]) != (b["width"], b["height"]):
+        return [f"size {a['width']}x{a['height']}, rendered now {b['width']}x{b['height']}"]
+    problems = []
+    for kind in ("ink", "red"):
+        total = max(sum(b[kind]), 1)
+        moved = sum(abs(x - y) for x, y in zip(a[kind], b[kind])) / total
+        if moved > tolerance:
+            problems.append(f"{kind}: {moved:.0%} of it is elsewhere than on the page rendered now "
+                            f"({sum(a[kind])} pixels against {sum(b[kind])})")
+    return problems
 
 
 def png_size(data: bytes) -> tuple[int, int]:

@@ -2,7 +2,8 @@
 
 Every test that takes `store` (or `service`) runs once per database. PostgreSQL comes from
 HAZARD_TEST_PG (default: the local server); where it is unreachable those runs are skipped, unless
-HAZARD_REQUIRE_PG=1 (set by .ci/run), where they fail. HAZARD_TEST_DB=sqlite or postgres runs only one.
+HAZARD_REQUIRE_PG=1 (set by .ci/run), where they fail. HAZARD_TEST_DB=sqlite or postgres runs only one:
+with `sqlite`, every test on PostgreSQL is skipped, also those that ask for `pg_url` or `pg_session` directly.
 
 The schema, the built-in workflows and the usual users are built once per session into templates (a
 SQLite file, a PostgreSQL schema); each test starts from a copy: a file copy, or TRUNCATE and INSERT ...
@@ -90,9 +91,12 @@ def _pg_schema(name: str):
 
 @pytest.fixture(scope="session")
 def pg_session():
-    """(working url, {template: schema name}) on the server, or a skip (a failure with HAZARD_REQUIRE_PG=1)."""
+    """(working url, {template: schema name}) on the server, or a skip (a failure with HAZARD_REQUIRE_PG=1; a
+    skip whatever that says when HAZARD_TEST_DB=sqlite)."""
     from engine.store.database import Store
 
+    if "postgres" not in BACKENDS:  # every PostgreSQL test comes through here: pg_url, the module databases
+        pytest.skip("PostgreSQL runs are off (HAZARD_TEST_DB=sqlite)")
     base = f"hz_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     names = {"work": base, "empty": f"{base}_empty", "seeded": f"{base}_seeded"}
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -118,12 +119,11 @@ def main() -> int:
     if reason:
         print(f"docs/bulletin-example.png not made: {reason}", file=sys.stderr)
         return 0
-    html = DOCS / "bulletin-example.html.tmp"
-    html.write_text(bulletin.to_html_text(doc), encoding="utf-8")
-    try:
+    # A page named .html: under any other name (it was .html.tmp) Chromium shows the HTML source as plain text.
+    with tempfile.TemporaryDirectory() as folder:
+        html = Path(folder) / "bulletin-example.html"
+        html.write_text(bulletin.to_html_text(doc), encoding="utf-8")
         browser.screenshot(html, DOCS / "bulletin-example.png", width=900, height=2400)
-    finally:
-        html.unlink()
     print("wrote docs/bulletin-example.md and docs/bulletin-example.png", file=sys.stderr)
     return 0
 

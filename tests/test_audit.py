@@ -281,8 +281,7 @@ def test_a_tampered_case_shows_a_broken_chain_in_its_dossier(service, two_closed
 def test_the_dossier_looks_right_in_a_real_browser(service, tmp_path):
     """Headless Chromium renders the dossier into a drawn page, its text set in an embedded Chinese font."""
     import browser
-    if browser.unavailable():
-        pytest.skip(browser.unavailable())
+    browser.need()
     page = tmp_path / "dossier.html"
     page.write_text(to_html(service.audit.dossier(escalated(service))), encoding="utf-8")
     shot = browser.screenshot(page, tmp_path / "dossier.png", width=1200, height=1800)

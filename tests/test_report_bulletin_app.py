@@ -43,8 +43,7 @@ def test_the_markdown_in_the_docs_is_what_the_engine_prints(example):
     published, printed = bulletin_example.MARKDOWN.read_text(encoding="utf-8"), made.markdown()
     if not engine.store.is_sqlite:
         published, printed = (re.sub(r"root=[0-9a-f]{64}", "root=…", text) for text in (published, printed))
-    assert published == printed
-    assert bulletin_example.PNG.stat().st_size > 100_000
+    assert published == printed  # its picture is compared with the page in a real browser, below
 
 
 def test_the_readmes_excerpt_is_taken_from_that_file():
@@ -249,9 +248,11 @@ def test_the_cli_writes_each_format_and_json(example, runner, tmp_path):
     assert runner.invoke(cli, base).exit_code == 2  # no --format and no --json
 
 
-@pytest.mark.skipif(browser.unavailable() is not None, reason=browser.unavailable() or "")
 def test_the_engines_bulletin_prints_on_a4_in_a_real_browser(example, tmp_path):
-    """Printed by headless Chromium: A4 pages, set in an embedded Chinese font, and its screenshot is drawn."""
+    """Printed by headless Chromium: A4 pages, set in an embedded Chinese font; drawn, it is the picture the docs
+    show (docs/bulletin-from-engine.png, at the size tests/bulletin_example.py takes it): same size, with ink
+    and red where the page puts them."""
+    browser.need()
     _, _, made = example
     page = tmp_path / "bulletin.html"
     page.write_text(made.html(), encoding="utf-8")
@@ -259,8 +260,8 @@ def test_the_engines_bulletin_prints_on_a4_in_a_real_browser(example, tmp_path):
     sizes = browser.pdf_page_sizes(pdf)
     assert len(sizes) >= 2 and all(abs(w - 595) < 1.5 and abs(h - 842) < 1.5 for w, h in sizes), sizes
     assert any("WenQuanYi" in f or "CJK" in f or "SourceHan" in f for f in browser.pdf_fonts(pdf))
-    shot = browser.screenshot(page, tmp_path / "bulletin.png", width=900, height=1600)
-    assert browser.png_size(shot) == (900, 1600) and len(shot) > 100_000
+    shot = browser.screenshot(page, tmp_path / "bulletin.png", width=900, height=2600)
+    assert browser.unlike(bulletin_example.PNG.read_bytes(), shot) == []
 
 
 COUNTY_CAMPAIGN = """
