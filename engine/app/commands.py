@@ -115,15 +115,10 @@ class Commands:
                         expected_version: int | None = None, now: datetime | str | None = None) -> Case:
         """Move a clock's deadline; every rung not yet fired is rebased on the new date."""
         now, case_id = self._now(now), read_case_id(case_id)
-        with self.unit() as unit:
-            case, who = unit.case_and_actor(case_id, actor)
-            run = unit.run(case.workflow, case.workflow_version)
-            check_expected(case, expected_version)
-            rulings.check_not_void(case)
-            check_time_order(case, now)
-            unit.check_effective(now, f"extending {case_id}")
+        what = f"extending {case_id}"
+        with rulings.opened(self, case_id, what, actor=actor, now=now, expected_version=expected_version) as (
+                unit, case, who, run):
             d = run.definition
-            what = f"extending {case_id}"
             if d.extend is None:
                 raise Refused(f"workflow '{d.name}' allows no deadline extension", case_id=case_id, rule="extend")
             if case.is_final:

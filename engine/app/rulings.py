@@ -36,8 +36,8 @@ def decide(commands, case_id: str, rung: str, decision: str, *, actor: str | Non
         raise InvalidInput(f"a decision is approve or decline, not {limits.shown(decision)}", field="decision")
     what = f"deciding '{rung}' on {case_id}"
     reason = _reason(reason, what, case_id)
-    with _opened(commands, case_id, what, actor=actor, now=now, expected_version=expected_version) as opened:
-        unit, case, who, run = opened
+    with opened(commands, case_id, what, actor=actor, now=now, expected_version=expected_version) as ready:
+        unit, case, who, run = ready
         if rung == EXTENSION:
             role, data = _extension_ruling(case, who, run.definition, decision, now)
             # A deadline moved later by a decision dated before its recording: what was due meanwhile is handled.
@@ -52,8 +52,9 @@ def decide(commands, case_id: str, rung: str, decision: str, *, actor: str | Non
 
 
 @contextmanager
-def _opened(commands, case_id: str, what: str, *, actor, now: datetime, expected_version: int | None):
-    """The unit, the case, who acts and the definition version, once every check before a ruling has passed."""
+def opened(commands, case_id: str, what: str, *, actor, now: datetime, expected_version: int | None):
+    """The unit, the case, who acts and the definition version, once every check before a ruling (or an
+    extension, engine.app.commands) has passed."""
 
     with commands.unit() as unit:
         case, who = unit.case_and_actor(case_id, actor)
@@ -198,8 +199,8 @@ def _ruling(commands, case_id: str, kind: str, *, actor, reason, now, expected_v
     case_id = read_case_id(case_id)
     what = f"{kind} {case_id}"
     reason = _reason(reason, what, case_id)
-    with _opened(commands, case_id, what, actor=actor, now=now, expected_version=expected_version) as opened:
-        unit, case, who, run = opened
+    with opened(commands, case_id, what, actor=actor, now=now, expected_version=expected_version) as ready:
+        unit, case, who, run = ready
         rules = run.definition.corrections(kind)
         role = pick_role(who, rules.roles, what)
         check_guards(rules, _context(case, who, now), what, case_id)
