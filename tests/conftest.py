@@ -11,6 +11,7 @@ SELECT from the template schema, a few milliseconds instead of an `init` per tes
 """
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import uuid
@@ -222,3 +223,24 @@ def paper(actor: str | None) -> list[str]:
 def runner():
     from click.testing import CliRunner
     return CliRunner()
+
+
+@pytest.fixture
+def collected():
+    """Each CLI invocation leaves its engine's connection pool to the garbage collector: a module of CLI tests
+    collects after every test (`pytestmark = pytest.mark.usefixtures("collected")`), so a PostgreSQL run does not
+    pile up connections on a shared server."""
+    yield
+    gc.collect()
+
+
+def cli_on(runner, url: str, *, actor: str | None = None, now: str | None = None, papers: bool = False):
+    """A function running `hazard --db URL [--now NOW] [--actor ACTOR] ARGS...` (actor and now overridable per
+    call); with `papers`, a department user's step at a past time is declared a paper record (`paper`)."""
+    from cli.main import cli
+
+    def invoke(*args, actor=actor, now=now):
+        head = ["--db", url] + (["--now", now] if now else []) + (["--actor", actor] if actor else [])
+        return runner.invoke(cli, head + (paper(actor) if papers else []) + [str(a) for a in args])
+    invoke.url = url
+    return invoke

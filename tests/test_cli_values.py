@@ -3,33 +3,24 @@ name, full-width digits, case ids in any case and spacing, dates as ledgers writ
 vocabulary aliases. Each test runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import gc
 import json
 
 import pytest
 
-from cli.main import cli
-from tests.conftest import FIVE, paper
+from tests.conftest import cli_on, FIVE
 
 NOW = "2026-03-02T09:00"
 CASE = ["--title", "液氨储罐区未设置泄漏报警装置", "--enterprise", "某化工有限公司", "--level", "major",
         "--source", "inspection"]
 SETS = [arg for name, value in {**FIVE, "deadline": "2026/07/30"}.items() for arg in ("--set", f"{name}={value}")]
 
-
-@pytest.fixture(autouse=True)
-def collected():
-    yield
-    gc.collect()  # each invocation's connection pool, before PostgreSQL piles them up
+pytestmark = pytest.mark.usefixtures("collected")
 
 
 @pytest.fixture
 def hz(runner, seeded_url):
     """`hazard --db URL --now NOW [--actor] ARGS` on a database with the usual users (li: committee over 37, 41)."""
-    def invoke(*args, actor=None, now=NOW):
-        head = ["--db", seeded_url] + (["--now", now] if now else []) + (["--actor", actor] if actor else [])
-        return runner.invoke(cli, head + paper(actor) + list(args))
-    return invoke
+    return cli_on(runner, seeded_url, now=NOW, papers=True)
 
 
 def listed(hz, *filters) -> list[dict]:

@@ -2,7 +2,6 @@
 double imports, permissions, and imported cases that replay, verify, trace and go back in time."""
 from __future__ import annotations
 
-import gc
 import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -12,27 +11,20 @@ import pytest
 from cli.main import cli
 from engine.domain.clock import SHANGHAI
 from tests.ledger_sheets import make_xlsx
+from tests.conftest import cli_on
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "docs" / "example-ledger.xlsx")
 NOW = "2026-04-01T09:00"
 HEADER = "序号,企业名称,隐患内容,排查日期,隐患级别,行业,隐患来源,整改措施,责任人,整改期限,隐患状态,复查日期"
 
-
-@pytest.fixture(autouse=True)
-def collected():
-    """Each CLI invocation leaves its engine's connection pool to the garbage collector: collect after every
-    test, so a PostgreSQL run does not pile up connections on a shared server."""
-    yield
-    gc.collect()
+pytestmark = pytest.mark.usefixtures("collected")
 
 
 @pytest.fixture
 def hz(runner, seeded_url):
     """`hazard --db URL --now NOW --actor ACTOR ARGS` on a database with the usual users."""
-    def invoke(*args, actor="zhang", now=NOW):
-        return runner.invoke(cli, ["--db", seeded_url, "--now", now, "--actor", actor, *map(str, args)])
-    return invoke
+    return cli_on(runner, seeded_url, actor="zhang", now=NOW)
 
 
 def cases(hz, *filters) -> list[dict]:

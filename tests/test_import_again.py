@@ -2,16 +2,15 @@
 whose rows were already reported live. The rows the register holds are recognised, not written twice, and said so."""
 from __future__ import annotations
 
-import gc
 import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event
 
-from cli.main import cli
 from engine.domain.clock import parse_time, start_of_day
 from engine.store import held
+from tests.conftest import cli_on
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "docs" / "example-ledger.xlsx")
@@ -23,19 +22,12 @@ ROWS = ["YH-001,某化工有限公司,液氨储罐区未设泄漏报警,2026-01-
 BAD = "YH-004,某木业有限公司,,2026-02-21,一般,工贸,企业自查,清理通道,李四,2026-03-01,整改中,"
 FIXED = "YH-004,某木业有限公司,成品库消防通道被杂物堵塞,2026-02-21,一般,工贸,企业自查,清理通道,李四,2026-03-01,整改中,"
 
-
-@pytest.fixture(autouse=True)
-def collected():
-    """Each CLI invocation leaves its engine's pool to the garbage collector (PostgreSQL connections pile up)."""
-    yield
-    gc.collect()
+pytestmark = pytest.mark.usefixtures("collected")
 
 
 @pytest.fixture
 def hz(runner, seeded_url):
-    def invoke(*args, actor="zhang", now=NOW):
-        return runner.invoke(cli, ["--db", seeded_url, "--now", now, "--actor", actor, *map(str, args)])
-    return invoke
+    return cli_on(runner, seeded_url, actor="zhang", now=NOW)
 
 
 def sheet(tmp_path, *rows: str, name="台账.csv", tail="") -> Path:

@@ -6,12 +6,11 @@ with the sheet's claim kept as fields (claimed_stage, claimed_at, claimed_by) fo
 the dry run and the summary say so. A supervisor's or the committee's import records the whole chain as before."""
 from __future__ import annotations
 
-import gc
 import json
 
 import pytest
+from tests.conftest import cli_on
 
-from cli.main import cli
 
 NOW = "2026-04-01T09:00"
 HEADER = "企业名称,隐患内容,排查日期,隐患级别,行业,隐患来源,整改措施,责任人,整改期限,隐患状态,整改完成日期,复查人,复查日期,销号日期"
@@ -20,18 +19,12 @@ HEADER = "企业名称,隐患内容,排查日期,隐患级别,行业,隐患来�
 MAJOR = "某化工有限公司,液氨储罐区未设泄漏报警,2026-02-02,重大,危化,企业自查,加装报警,王五,2026-03-15,已销号,2026-03-01,张工,2026-03-05,2026-03-10"
 GENERAL = "某化工有限公司,配电箱未接地,2026-02-03,一般,危化,企业自查,重新接地,王五,立即,已验收,2026-02-03,张工,2026-02-06,"
 
-
-@pytest.fixture(autouse=True)
-def collected():
-    yield
-    gc.collect()
+pytestmark = pytest.mark.usefixtures("collected")
 
 
 @pytest.fixture
 def hz(runner, seeded_url):
-    def invoke(*args, actor="ent", now=NOW):
-        return runner.invoke(cli, ["--db", seeded_url, "--now", now, "--actor", actor, *map(str, args)])
-    return invoke
+    return cli_on(runner, seeded_url, actor="ent", now=NOW)
 
 
 def sheet(tmp_path, *rows: str):

@@ -2,12 +2,11 @@
 sheet's completion date), a passed review or acceptance (复查/验收) is a further column (已验收)."""
 from __future__ import annotations
 
-import gc
 import json
 
 import pytest
+from tests.conftest import cli_on
 
-from cli.main import cli
 
 NOW = "2026-04-01T09:00"
 HEADER = "企业名称,隐患内容,排查日期,隐患级别,行业,隐患来源,整改措施,责任人,整改期限,隐患状态,整改完成日期,复查结果,复查日期"
@@ -20,18 +19,12 @@ ROWS = {
     "accepted": ("除尘系统未设锁气卸灰装置", "重大", "2026-03-15", "已验收", "2026-03-01", "验收合格", "2026-03-05"),
 }
 
-
-@pytest.fixture(autouse=True)
-def collected():
-    yield
-    gc.collect()
+pytestmark = pytest.mark.usefixtures("collected")
 
 
 @pytest.fixture
 def hz(runner, seeded_url):
-    def invoke(*args, now=NOW):
-        return runner.invoke(cli, ["--db", seeded_url, "--now", now, "--actor", "zhang", *map(str, args)])
-    return invoke
+    return cli_on(runner, seeded_url, actor="zhang", now=NOW)
 
 
 def ledger(tmp_path, *names: str):

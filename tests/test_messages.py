@@ -3,7 +3,6 @@ never created, no microseconds, the right words for a version never reached, a m
 this release does not run on. Each was reproduced first; the CLI tests run on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import gc
 import json
 import re
 from datetime import datetime
@@ -14,26 +13,19 @@ from click.testing import CliRunner
 from cli.main import cli
 from engine.domain.clock import SHANGHAI
 from engine.domain.errors import Refused
-from tests.conftest import FIVE, paper, report
+from tests.conftest import cli_on, FIVE, report
 
 NOW = "2026-03-02T09:00"
 CASE = ["case", "report", "--title", "液氨储罐区未设置泄漏报警装置", "--enterprise", "某化工有限公司", "--region", "371721",
         "--industry", "危险化学品", "--level", "major", "--source", "inspection"]
 MICROSECONDS = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+")
 
-
-@pytest.fixture(autouse=True)
-def collected():
-    yield
-    gc.collect()
+pytestmark = pytest.mark.usefixtures("collected")
 
 
 @pytest.fixture
 def hz(runner, seeded_url):
-    def invoke(*args, actor=None, now=NOW):
-        head = ["--db", seeded_url] + (["--now", now] if now else []) + (["--actor", actor] if actor else [])
-        return runner.invoke(cli, head + paper(actor) + list(args))
-    return invoke
+    return cli_on(runner, seeded_url, now=NOW, papers=True)
 
 
 def test_a_role_that_may_not_report_is_told_so_in_plain_words(hz):

@@ -3,34 +3,25 @@ and checks like the others, and `user list --all` showing the disabled. Each CLI
 PostgreSQL."""
 from __future__ import annotations
 
-import gc
 import json
 from datetime import datetime
 
 import pytest
 from sqlalchemy import text
 
-from cli.main import cli
 from engine.domain import grants
 from engine.domain.clock import SHANGHAI
 from engine.store.database import Store
+from tests.conftest import cli_on
 
 NOW = "2026-03-02T09:00"
 
-
-@pytest.fixture(autouse=True)
-def collected():
-    yield
-    gc.collect()
+pytestmark = pytest.mark.usefixtures("collected")
 
 
 @pytest.fixture
 def hz(runner, seeded_url):
-    def invoke(*args, actor=None):
-        head = ["--db", seeded_url, "--now", NOW] + (["--actor", actor] if actor else [])
-        return runner.invoke(cli, head + list(args))
-    invoke.url = seeded_url
-    return invoke
+    return cli_on(runner, seeded_url, now=NOW)
 
 
 def _status(hz) -> dict:
