@@ -191,6 +191,12 @@ class Queries:
         pending = [r.due_at for r in rows if r.status == "pending" and r.due_at and r.due_at <= now]
         return rows, (now - min(pending)).total_seconds() if pending else 0.0
 
+    def work_for(self, actor: str, *, now=None, limit: int = 50, offset: int = 0):
+        """我的待办 of `actor`: the cases they may act on now (overdue first) and the decisions awaiting them
+        (engine/app/work.py)."""
+        from engine.app.work import work_for
+        return work_for(self._engine, actor, now=self._now(now), limit=limit, offset=offset)
+
     # -- definitions, users, calendars ---------------------------------------------------------------------------
     def workflow_versions(self) -> list:
         from engine.store import definitions as definition_store
