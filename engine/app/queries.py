@@ -197,6 +197,11 @@ class Queries:
         from engine.app.work import work_for
         return work_for(self._engine, actor, now=self._now(now), limit=limit, offset=offset)
 
+    def case_page(self, case_id: str, *, actor: str, now=None):
+        """A case as its page shows it to `actor`, with the triggers they may fire on it now (engine/app/work.py)."""
+        from engine.app.work import case_page
+        return case_page(self._engine, case_id, actor, now=self._now(now))
+
     # -- definitions, users, calendars ---------------------------------------------------------------------------
     def workflow_versions(self) -> list:
         from engine.store import definitions as definition_store

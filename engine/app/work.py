@@ -97,3 +97,39 @@ def work_for(engine, actor: str, *, now: datetime, limit: int = PAGE, offset: in
     return WorkList(items, decisions, {"cases": total, "overdue": late, "decisions": len(decisions)}, by_state,
                     offset, limit)
 
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """A case as its page shows it to one user: the case with its rungs and linked cases, its events, its
+    definition version, and what this user may do on it now."""
+
+    view: object                 # engine.app.queries.CaseView
+    events: list
+    definition: object           # the definition version the case runs under
+    transitions: list            # the transitions the user may fire now (machine.may_fire with the case's guards)
+    may_extend: bool             # the user may extend (or apply to extend) its deadline
+    decisions: list[dict]        # the decisions pending on it the user may take
+
+
+def case_page(engine, case_id: str, actor: str, *, now: datetime) -> CasePage:
+    from engine.app.readers import _reader
+    from engine.domain.definition.fields_and_guards import GuardContext
+    from engine.domain.preconditions import guard_fields
+    view = engine.queries.case_view(case_id, actor=actor)     # NotFound outside the reader's reach
+    events = engine.queries.history(view.case.id, actor=actor)
+    case = view.case
+    with engine.store.read() as conn:
+        user = _reader(conn, actor)
+        definition = engine.registry.loaded(conn, case.workflow, case.workflow_version).definition
+    if case.voided_at is not None or case.is_final:
+        return CasePage(view, events, definition, [], False, [])
+    ctx = GuardContext(fields=guard_fields(case), actor=user.name, actor_regions=user.regions, case_region=case.region,
+                       last_actor_of=case.signers, open_linked=frozenset(), flags=frozenset(case.flags), now=now)
+    extend = definition.extend
+    may_extend = extend is not None and any(r in extend.roles for r in user.roles) \
+        and definition.deadline_clock is not None \
+        and case.clocks.get(definition.deadline_clock.name, {}).get("status") in ("running", "paused")
+    deciders = tuple(extend.decided_by) if extend else ()
+    return CasePage(view, events, definition, may_fire(definition, case.state, user, ctx), may_extend,
+                    awaiting(case.decisions, user, deciders))
