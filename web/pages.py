@@ -250,7 +250,7 @@ async def case_page(request: Request, case_id: str):
 async def _write(request: Request, case_id: str, form_name: str, write) -> Response:
     current, given = await posted(request)
     try:
-        await run_in_threadpool(write, current.call, given)
+        await run_in_threadpool(write, current.call, dict(given))   # `given` stays as typed, for the form
     except HazardError as exc:
         try:
             return await run_in_threadpool(lambda: _case_values(current, case_id, open_form=form_name,
@@ -273,8 +273,7 @@ async def advance(request: Request, case_id: str):
         expected = _version(given)
         fields = {k[2:]: v.strip() for k, v in given.items() if k.startswith("f.") and v.strip()}
         call.advance_case(case_id, trigger, fields=fields, expected_version=expected)
-    trigger = "advance"
-    return await _write(request, case_id, trigger, write)
+    return await _write(request, case_id, "advance", write)
 
 
 @router.post("/cases/{case_id}/extend")
