@@ -28,18 +28,19 @@ test: install
 bench: install
 	$(BIN)/python bench/bench_lifecycle.py
 
-# Chromium and a Chinese font for the browser tests (bulletin, dossier). Installs them with apt-get when run as
-# root on Debian (CI does); elsewhere it says so and those tests skip with the same hint (or fail, under
-# HAZARD_REQUIRE_BROWSER=1, as in CI).
+# Chromium, its driver and a Chinese font for the browser tests (bulletin, dossier, the web console's pages).
+# Installs them with apt-get when run as root on Debian (CI does); elsewhere it says so and those tests skip with
+# the same hint (or fail, under HAZARD_REQUIRE_BROWSER=1, as in CI).
 system-deps:
-	@if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then \
-	  echo "system-deps: chromium and a Chinese font are installed"; \
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
+	    && fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  echo "system-deps: chromium, chromium-driver and a Chinese font are installed"; \
 	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
 	  echo "system-deps: not root or no apt-get; the browser tests will skip (fail with HAZARD_REQUIRE_BROWSER=1)" \
-	       "(as root: apt-get install chromium fonts-wqy-microhei)"; \
+	       "(as root: apt-get install chromium chromium-driver fonts-wqy-microhei)"; \
 	else \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	     chromium fonts-wqy-microhei fontconfig >/dev/null) \
-	  && echo "system-deps: installed chromium and fonts-wqy-microhei" \
+	     chromium chromium-driver fonts-wqy-microhei fontconfig >/dev/null) \
+	  && echo "system-deps: installed chromium, chromium-driver and fonts-wqy-microhei" \
 	  || echo "system-deps: apt-get failed; the browser tests will skip (fail with HAZARD_REQUIRE_BROWSER=1)"; \
 	fi

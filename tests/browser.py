@@ -16,7 +16,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
-INSTALL = "make system-deps (apt-get install chromium fonts-wqy-microhei)"
+INSTALL = "make system-deps (apt-get install chromium chromium-driver fonts-wqy-microhei)"
 CJK_FONTS = ("WenQuanYi", "Noto Sans CJK", "Noto Serif CJK", "Source Han", "Droid Sans Fallback", "AR PL")
 A4_POINTS = (595.0, 842.0)  # 210 x 297 mm at 72 points per inch, rounded as PDF writers give it
 
@@ -171,6 +171,33 @@ def unlike(published: bytes, rendered: bytes, *, tolerance: float = 0.1) -> list
             problems.append(f"{kind}: {moved:.0%} of it is elsewhere than on the page rendered now "
                             f"({sum(a[kind])} pixels against {sum(b[kind])})")
     return problems
+
+
+def driver_unavailable() -> str | None:
+    """Why the pages cannot be driven in the browser here (Selenium on Debian's chromium-driver), or None."""
+    found = unavailable()
+    if found:
+        return found
+    if shutil.which("chromedriver") is None:
+        return f"no chromedriver installed: {INSTALL}"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed: make install (the test extra)"
+    return None
+
+
+def driver(*, width: int = 1000, height: int = 1400):
+    """A headless Chromium driven by Selenium through Debian's chromedriver, with a fresh profile."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-extensions", f"--window-size={width},{height}"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
 
 
 def png_size(data: bytes) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -32,10 +33,11 @@ MAX_BODY = 1 << 20           # a JSON body: far more than any case's fields, far
 MAX_UPLOAD = 20 * (1 << 20)  # an uploaded ledger (the issue's default); `create_app(max_upload=...)`
 UPLOADS = ("/api/v1/imports",)
 STATIC = Path(__file__).parent / "static"
+SESSION_IDLE = timedelta(minutes=30)  # a page session ends after this long without a request
 
 
 def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
-               max_upload: int = MAX_UPLOAD) -> FastAPI:
+               max_upload: int = MAX_UPLOAD, session_idle: timedelta | None = None) -> FastAPI:
     """The application over `engine` (or an engine opened on `url`, closed when the application stops)."""
     if engine is None and url is None:
         raise ValueError("give an engine or a database url")
@@ -54,11 +56,15 @@ def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
                               "CLI's error document with the status its exit code maps to. Authenticate with "
                               "`Authorization: Bearer hzt_...` (a token of `hazard user token`).")
     app.state.engine = engine or owned
+    app.state.session_idle = session_idle or SESSION_IDLE
     app.add_middleware(BodyLimit, limit=max_body, uploads=dict.fromkeys(UPLOADS, max_upload))
+    app.add_middleware(SecurityHeaders)
     _handle_errors(app)
 
     from web.api import router as api
     app.include_router(api)
+    from web import pages
+    pages.install(app)
 
     @app.get("/healthz", tags=["server"], summary="Whether the database answers", response_model=Health,
              responses={503: {"model": Health,
@@ -84,8 +90,49 @@ def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
 
 
 def from_environment() -> FastAPI:
-    """The application `hazard serve` runs in each worker: the database from HAZARD_DB, as `hazard` takes it."""
-    return create_app(url=os.environ.get("HAZARD_DB", "sqlite:///hazard.db"))
+    """The application `hazard serve` runs in each worker: the database from HAZARD_DB, as `hazard` takes it;
+    a page session's idle timeout from HAZARD_SESSION_IDLE_MINUTES (default 30, 1 to 1440)."""
+    return create_app(url=os.environ.get("HAZARD_DB", "sqlite:///hazard.db"),
+                      session_idle=_idle(os.environ.get("HAZARD_SESSION_IDLE_MINUTES")))
+
+
+def _idle(text: str | None) -> timedelta:
+    if text and text.strip().isdigit() and 1 <= int(text) <= 1440:
+        return timedelta(minutes=int(text))
+    if text:
+        errors.log.warning("HAZARD_SESSION_IDLE_MINUTES=%r is not 1 to 1440 minutes: %d used", text[:20],
+                           SESSION_IDLE.seconds // 60)
+    return SESSION_IDLE
+
+
+# What every answer says besides its body: no script but the site's own (the pages have none at all), no frame
+# around it, no sniffing, no referrer beyond the site.
+HEADERS = [
+    (b"content-security-policy", b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                 b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """A pure ASGI middleware adding HEADERS to every answer (pages, API, assets, errors)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *((n, v) for n, v in HEADERS if n not in present)]
+            await send(message)
+        return await self.app(scope, receive, sending)
 
 
 def _version() -> str:

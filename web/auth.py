@@ -22,8 +22,15 @@ BEARER = HTTPBearer(auto_error=False, bearerFormat="hzt_<id>_<secret>",
                     description="A token of `hazard user token NAME`.")
 
 
+SESSION_COOKIE = "hazard_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE = ("GET", "HEAD", "OPTIONS")
+
+
 def call(request: Request, credentials: HTTPAuthorizationCredentials | None = Security(BEARER)) -> calls.Call:
     engine = request.app.state.engine
+    if credentials is None and request.cookies.get(SESSION_COOKIE):
+        return _session_call(request, engine)
     if credentials is None:
         raise Unauthenticated(PermissionDenied("no credentials: send `Authorization: Bearer hzt_...` with a token "
                                                "of `user token`", rule="token-missing"))
@@ -32,3 +39,19 @@ def call(request: Request, credentials: HTTPAuthorizationCredentials | None = Se
     except PermissionDenied as exc:
         raise Unauthenticated(exc) from None
     return calls.Call(engine, caller, engine.clock.now())
+
+
+def _session_call(request: Request, engine) -> calls.Call:
+    """A page session (the cookie of /login) calling the API: the same user; a write needs the session's CSRF
+    token in `X-CSRF-Token` (403 without it), as a form needs it in its `csrf` field."""
+    import hmac
+    try:
+        session = calls.session_of(engine, request.cookies.get(SESSION_COOKIE), idle=request.app.state.session_idle)
+    except PermissionDenied as exc:
+        raise Unauthenticated(exc) from None
+    if request.method not in SAFE:
+        token = request.headers.get(CSRF_HEADER, "")
+        if not token or not hmac.compare_digest(token.encode(), session.csrf.encode()):
+            raise PermissionDenied("a write with a page session needs its CSRF token in X-CSRF-Token",
+                                   actor=session.user.name, rule="csrf")
+    return calls.Call(engine, session.user, engine.clock.now())

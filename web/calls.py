@@ -36,6 +36,17 @@ class Call:
         return self.engine.commands.extend_deadline(case_id, actor=self.actor, until=until, reason=reason, clock=clock,
                                                     expected_version=expected_version, now=self.now)
 
+    def decide(self, case_id: str, rung: str, decision: str, *, reason: str, expected_version: int | None = None):
+        return self.engine.commands.decide(case_id, rung, decision, actor=self.actor, reason=reason,
+                                           expected_version=expected_version, now=self.now)
+
+    # -- pages -------------------------------------------------------------------------------------------------------
+    def work(self, *, limit: int, offset: int):
+        return self.engine.queries.work_for(self.actor, now=self.now, limit=limit, offset=offset)  # scope: the caller
+
+    def case_page(self, case_id: str):
+        return self.engine.queries.case_page(case_id, actor=self.actor, now=self.now)  # scope: the caller
+
     # -- cases: reads --------------------------------------------------------------------------------------------
     def case_view(self, case_id: str):
         return self.engine.queries.case_view(case_id, actor=self.actor)
@@ -99,6 +110,20 @@ class Call:
 
     def workflow(self, name: str, version: int | None):
         return self.engine.queries.workflow(name, version)
+
+
+def open_session(engine, name: str, password: str, *, address: str | None):
+    """Sign in with a password (the engine's log-in rule and rate limit): a session with its cookie's value."""
+    return engine.commands.open_session(name, password, address=address)
+
+
+def session_of(engine, cookie: str | None, *, idle):
+    """The live session a cookie names (its user and CSRF token), or PermissionDenied saying why not."""
+    return engine.commands.check_session(cookie, idle=idle)
+
+
+def close_session(engine, cookie: str | None) -> bool:
+    return engine.commands.close_session(cookie)
 
 
 def caller_of(engine, token: str | None):

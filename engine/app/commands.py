@@ -332,6 +332,21 @@ class Commands:
         from engine.app import accounts
         return accounts.login(self._engine, name, password)
 
+    def open_session(self, name: str, password: str, *, address: str | None, now: datetime | None = None):
+        """Sign in to the web console: a new session (engine.app.sessions), or PermissionDenied."""
+        from engine.app import sessions
+        return sessions.open_session(self._engine, name, password, address=address, now=now)
+
+    def check_session(self, cookie: str | None, *, idle=None, now: datetime | None = None):
+        """The live session a browser's cookie names, or PermissionDenied saying why not."""
+        from engine.app import sessions
+        return sessions.check_session(self._engine, cookie, now=now, idle=idle or sessions.IDLE)
+
+    def close_session(self, cookie: str | None) -> bool:
+        """Sign out: the session ends, and its cookie is refused from then on."""
+        from engine.app import sessions
+        return sessions.close_session(self._engine, cookie)
+
     def authenticate(self, name: str | None, token: str | None) -> Actor | None:
         """The user whose live token this is, or PermissionDenied naming why not (see engine.app.accounts)."""
         from engine.app import accounts

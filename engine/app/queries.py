@@ -191,6 +191,17 @@ class Queries:
         pending = [r.due_at for r in rows if r.status == "pending" and r.due_at and r.due_at <= now]
         return rows, (now - min(pending)).total_seconds() if pending else 0.0
 
+    def work_for(self, actor: str, *, now=None, limit: int = 50, offset: int = 0):
+        """我的待办 of `actor`: the cases they may act on now (overdue first) and the decisions awaiting them
+        (engine/app/work.py)."""
+        from engine.app.work import work_for
+        return work_for(self._engine, actor, now=self._now(now), limit=limit, offset=offset)
+
+    def case_page(self, case_id: str, *, actor: str, now=None):
+        """A case as its page shows it to `actor`, with the triggers they may fire on it now (engine/app/work.py)."""
+        from engine.app.work import case_page
+        return case_page(self._engine, case_id, actor, now=self._now(now))
+
     # -- definitions, users, calendars ---------------------------------------------------------------------------
     def workflow_versions(self) -> list:
         from engine.store import definitions as definition_store

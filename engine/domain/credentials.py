@@ -94,3 +94,37 @@ def password_matches(stored_hash: str | None, password: str) -> bool:
         return _hasher().verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# -- the web console's sessions ------------------------------------------------------------------------------------
+SESSION_PREFIX = "hzs"
+_SESSION = re.compile(r"^hzs_([A-Za-z0-9_-]{43})$")
+LOGIN_FREE_FAILURES = 4       # failures before log-ins of that name (or from that address) are slowed down
+LOGIN_MAX_DELAY = 15 * 60     # seconds: the longest wait the growing delay reaches
+LOGIN_FAILURE_WINDOW = 3600   # seconds: failures older than this are forgotten
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    cookie: str = field(repr=False)        # the cookie's value: shown to the browser once, never stored
+    stored_hash: str = field(repr=False)   # what the store keeps
+    csrf: str = field(repr=False)          # the token every state-changing form of the session carries
+
+
+def issue_session() -> IssuedSession:
+    secret = secrets.token_urlsafe(32)
+    return IssuedSession(f"{SESSION_PREFIX}_{secret}", token_hash(secret), secrets.token_urlsafe(32))
+
+
+def session_hash(cookie: str | None) -> str | None:
+    """The stored hash of a session cookie's value, or None when it is not one of ours."""
+    found = _SESSION.fullmatch(cookie or "")
+    return token_hash(found.group(1)) if found else None
+
+
+def login_delay(failures: int) -> int:
+    """Seconds to wait after `failures` failed log-ins in a row: none for the first few, then doubling (2, 4, 8,
+    ... s) up to LOGIN_MAX_DELAY."""
+    if failures <= LOGIN_FREE_FAILURES:
+        return 0
+    return min(2 ** (failures - LOGIN_FREE_FAILURES), LOGIN_MAX_DELAY)

@@ -204,3 +204,23 @@ def _check(guards, ctx: GuardContext, what: str, case_id: str | None) -> None:
         raise Refused(f"{what} refused by rule '{guard.kind}' (line {guard.line}): {failure}",
                       case_id=case_id, rule=guard.kind)
 
+
+
+# Guards about who acts rather than what is given: judged for a case before any field is typed (a button shown).
+_WHO_GUARDS = frozenset({"in_region", "actor_differs_from"})
+
+
+def may_fire(definition: Definition, state: str, actor: Actor, ctx: GuardContext | None = None) -> list[Transition]:
+    """The transitions out of `state` the actor's roles may fire: the permission rule of a (workflow, state) pair,
+    as `decide` applies it first. Given a case's `ctx`, also its guards on who acts (region, not the one who
+    signed a step before): the triggers to offer that user on that case. The fields and the other guards are
+    judged when the trigger is fired."""
+    found = []
+    for transition in definition.transitions:
+        if state not in transition.sources or not any(role in transition.roles for role in actor.roles):
+            continue
+        if ctx is not None and any(check_guard(g, ctx) is not None for g in transition.guards
+                                   if g.kind in _WHO_GUARDS):
+            continue
+        found.append(transition)
+    return found

@@ -235,6 +235,30 @@ settings = Table(
     Column("value", String, nullable=False),
 )
 
+# The web console's sessions (engine/app/sessions.py): a row per signed-in browser, so every worker (and every
+# server on one PostgreSQL) knows it, and a log-out ends it everywhere at once. The cookie's secret is never
+# stored, only its SHA-256 (as for tokens); `credential` is the digest of the password the user signed in with,
+# so a password changed since ends the session. Not part of the users' log: a session grants nothing new.
+web_sessions = Table(
+    "web_session", METADATA,
+    Column("id", String, primary_key=True),          # SHA-256 of the cookie's secret
+    Column("user_name", String, nullable=False, index=True),
+    Column("credential", String, nullable=False),    # digest of the password hash at sign-in
+    Column("csrf", String, nullable=False),          # the token every state-changing form carries
+    _ts("created_at"),
+    _ts("seen_at"),                                   # idle timeout counts from here
+    _ts("expires_at"),                                # the longest a session lasts, however busy
+)
+
+# Failed log-ins, per user name and per address ("name:zhang", "addr:10.1.2.3"): the rate limit's state, in the
+# database so every worker counts the same failures.
+login_failures = Table(
+    "login_failure", METADATA,
+    Column("key", String, primary_key=True),
+    Column("failures", Integer, nullable=False),
+    _ts("last_at"),
+)
+
 
 # -- indexes with dialect options --------------------------------------------------------------------------------
 # Declared on demand, before tables are created or compared (Store.create_schema, schema.all_metadata): giving

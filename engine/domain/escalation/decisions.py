@@ -124,3 +124,15 @@ def _instant(text: str):
 
 def _utc(event) -> str:
     return event.at.astimezone(timezone.utc).isoformat()
+
+
+def awaiting(decisions: dict, actor, extension_deciders: tuple[str, ...]) -> list[dict]:
+    """The decisions pending on a case that `actor` may take, as `engine.app.rulings` would let them: each
+    proposal whose `decided_by` holds one of their roles, and an extension application when they hold a deciding
+    role and did not apply for it themselves. Each a dict with `rung` (`extension` for the application)."""
+    roles = set(actor.roles)
+    found = [{**p, "kind": "proposal"} for p in pending_proposals(decisions) if roles & set(p.get("decided_by") or ())]
+    pending = decisions.get("extension")
+    if pending is not None and roles & set(extension_deciders) and pending.get("applied_by") != actor.name:
+        found.append({**pending, "rung": EXTENSION, "kind": "extension", "label": "延期申请"})
+    return found
