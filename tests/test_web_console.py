@@ -1,0 +1,99 @@
+"""The console's read and upload pages through the ASGI test client, on both databases: the register (filters,
+as-of, paging, export), the escalation board, figures and the ledger upload; each scoped to the reader, with
+every text escaped."""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from engine.domain.clock import FixedClock, parse_time
+from tests.conftest import report
+from tests.test_web_pages import LATER, XSS, app, browser, engine, signed_in  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
+
+def two_counties(engine):
+    """An overdue case in 371721 (Heze, zhang's), a fresh one there, and one in 4101 (far's), clock at LATER."""
+    late = report(engine, fields={"deadline": "2026-03-10"})
+    fresh = report(engine, title="配电室未设置挡鼠板", enterprise="另一机械有限公司", industry="工贸",
+                   level="general")
+    away = report(engine, actor="far", title="郑州的隐患", enterprise="郑州某公司", region="410102")
+    engine.clock = FixedClock(parse_time(LATER))
+    return late, fresh, away
+
+
+# -- the register ------------------------------------------------------------------------------------------------
+def test_the_register_lists_the_readers_cases_only(browser, engine):
+    late, fresh, away = two_counties(engine)
+    page = signed_in(browser, "zhang").get("/register")
+    assert page.status_code == 200, page.text
+    assert late.id in page.text and fresh.id in page.text and away.id not in page.text
+    assert "郑州" not in page.text
+    far = signed_in(browser, "far").get("/register")
+    assert away.id in far.text and late.id not in far.text
+
+
+def test_the_register_filters_as_case_list_does(browser, engine):
+    late, fresh, _ = two_counties(engine)
+    client = signed_in(browser, "zhang")
+    for query, shown, hidden in (("overdue=true", late, fresh), ("level=general", fresh, late),
+                                 ("enterprise=另一", fresh, late), ("search=挡鼠板", fresh, late),
+                                 ("industry=工贸", fresh, late), ("deadline_before=2026-03-15", late, fresh)):
+        page = client.get("/register?" + query)
+        assert page.status_code == 200, (query, page.text)
+        assert shown.id in page.text and hidden.id not in page.text, query
+    before = client.get("/register?as_of=2026-03-01T09:00")   # before either was reported
+    assert before.status_code == 200 and late.id not in before.text
+    wrong = client.get("/register?found_from=yesterday&sort=nonsense")
+    assert wrong.status_code == 400 and 'id="refusal"' in wrong.text
+
+
+def test_the_register_pages(browser, engine):
+    cases = [report(engine, title=f"隐患{i}") for i in range(5)]
+    client = signed_in(browser, "zhang")
+    first = client.get("/register?limit=2&sort=id")
+    assert cases[0].id in first.text and cases[2].id not in first.text and 'id="next"' in first.text
+    third = client.get("/register?limit=2&offset=4&sort=id")
+    assert cases[4].id in third.text and cases[0].id not in third.text and 'id="next"' not in third.text
+
+
+def test_the_register_exports_what_it_shows_as_xlsx(browser, engine):
+    late, fresh, away = two_counties(engine)
+    client = signed_in(browser, "zhang")
+    page = client.get("/register?level=major")
+    import html
+    import re
+    href = html.unescape(re.search(r'href="([^"]+)" id="export"', page.text).group(1))
+    answer = client.get(href)
+    assert answer.status_code == 200, answer.text
+    assert answer.content[:2] == b"PK"
+    from openpyxl import load_workbook
+    cells = " ".join(str(c.value) for row in load_workbook(io.BytesIO(answer.content)).active.iter_rows()
+                     for c in row if c.value is not None)
+    assert late.id in cells and fresh.id not in cells and away.id not in cells
+
+
+# -- the escalation board --------------------------------------------------------------------------------------
+def test_the_board_shows_due_rungs_by_region_scoped(browser, engine):
+    late, fresh, away = two_counties(engine)
+    engine.clock = FixedClock(parse_time("2026-04-20T09:00"))
+    rows, _ = engine.queries.escalation_list(due=True)
+    assert {r.case_id for r in rows} >= {late.id}, rows
+    page = signed_in(browser, "zhang").get("/escalations")
+    assert page.status_code == 200, page.text
+    assert late.id in page.text and away.id not in page.text
+    assert 'id="region-371721"' in page.text
+    far = signed_in(browser, "far").get("/escalations")
+    assert late.id not in far.text
+
+
+# -- escaping ----------------------------------------------------------------------------------------------------
+def test_these_pages_escape_titles_and_enterprises(browser, engine):
+    report(engine, title=XSS, enterprise=XSS, fields={"deadline": "2026-03-10"})
+    engine.clock = FixedClock(parse_time("2026-04-20T09:00"))
+    client = signed_in(browser, "zhang")
+    for path in ("/register", "/register?search=" + "%3Cscript%3E", "/escalations"):
+        text = client.get(path).text
+        assert "<script>alert" not in text and "<img src=x" not in text, path
