@@ -97,3 +97,35 @@ def test_these_pages_escape_titles_and_enterprises(browser, engine):
     for path in ("/register", "/register?search=" + "%3Cscript%3E", "/escalations"):
         text = client.get(path).text
         assert "<script>alert" not in text and "<img src=x" not in text, path
+
+
+# -- figures -------------------------------------------------------------------------------------------------------
+def test_figures_show_the_readers_stats_chart_lists_and_campaigns(browser, engine):
+    late, fresh, away = two_counties(engine)
+    client = signed_in(browser, "zhang")
+    page = client.get("/figures")
+    assert page.status_code == 200, page.text
+    assert '<svg class="chart"' in page.text and "<script" not in page.text
+    assert "曹县" in page.text and "郑州" not in page.text and "金水" not in page.text
+    assert 'id="lists"' in page.text and 'id="campaigns"' in page.text
+    by_level = client.get("/figures?by=level")
+    assert by_level.status_code == 200 and "重大" in by_level.text
+    far = signed_in(browser, "far").get("/figures")
+    assert "曹县" not in far.text
+    wrong = client.get("/figures?from=someday")
+    assert wrong.status_code == 400 and 'id="refusal"' in wrong.text
+
+
+def test_the_bulletin_is_viewed_without_script_and_downloads(browser, engine):
+    two_counties(engine)
+    client = signed_in(browser, "zhang")
+    view = client.get("/figures/bulletin?period=month&date=2026-03-20")
+    assert view.status_code == 200, view.text
+    policy = view.headers["content-security-policy"]
+    assert "script-src" not in policy and "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "<script" not in view.text
+    import html
+    import re
+    page = client.get("/figures?period=month&date=2026-03-20")
+    xlsx = client.get(html.unescape(re.search(r'href="([^"]+)" id="bulletin-xlsx"', page.text).group(1)))
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"

@@ -128,6 +128,8 @@ def install(app) -> None:
     app.include_router(router)
     from web import pages_register
     pages_register.install(app)
+    from web import pages_figures
+    pages_figures.install(app)
 
     @app.exception_handler(NotSignedIn)
     def to_login(request: Request, _exc: NotSignedIn):
