@@ -129,3 +129,56 @@ def test_the_bulletin_is_viewed_without_script_and_downloads(browser, engine):
     page = client.get("/figures?period=month&date=2026-03-20")
     xlsx = client.get(html.unescape(re.search(r'href="([^"]+)" id="bulletin-xlsx"', page.text).group(1)))
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+# -- ledger upload -------------------------------------------------------------------------------------------------
+LEDGER_FILE = __import__("pathlib").Path(__file__).resolve().parents[1] / "docs" / "example-ledger.xlsx"
+
+
+def _csrf(client, path="/ledger") -> str:
+    import re
+    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def _upload(client, name="example-ledger.xlsx", data=None, **form):
+    return client.post("/ledger", files={"file": (name, data if data is not None else LEDGER_FILE.read_bytes())},
+                       data={"csrf": _csrf(client), "set": "region=371721", **form})
+
+
+def test_a_ledger_dry_runs_writing_nothing_then_confirms(browser, engine):
+    import re
+    engine.clock = FixedClock(parse_time("2026-04-01T09:00"))
+    client = signed_in(browser, "zhang")
+    dry = _upload(client, name="../../../etc/passwd.xlsx")
+    assert dry.status_code == 200, dry.text
+    assert 'id="dry-run"' in dry.text and 'id="mapping"' in dry.text and 'id="count-new">12<' in dry.text
+    assert "passwd.xlsx" in dry.text and "../" not in dry.text.split('id="dry-run"')[1].split("</h2>")[0]
+    assert engine.queries.cases().total == 0                      # a dry run writes nothing
+    upload_id = re.search(r'name="upload" value="([0-9a-f]{32})"', dry.text).group(1)
+    other = signed_in(browser, "liu")                              # another session cannot confirm it
+    refused = other.post("/ledger/confirm", data={"csrf": _csrf(other), "upload": upload_id})
+    assert refused.status_code == 400 and engine.queries.cases().total == 0
+    assert client.post("/ledger/confirm", data={"upload": upload_id}).status_code == 403
+    assert engine.queries.cases().total == 0
+    done = client.post("/ledger/confirm", data={"csrf": _csrf(client), "upload": upload_id})
+    assert done.status_code == 200 and 'id="imported"' in done.text, done.text
+    assert engine.queries.cases().total == 12
+    again = client.post("/ledger/confirm", data={"csrf": _csrf(client), "upload": upload_id})
+    assert again.status_code == 400 and engine.queries.cases().total == 12   # kept file gone once imported
+
+
+def test_an_upload_of_another_type_too_large_or_with_bad_rows_is_refused_escaped(app, engine, browser):
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+    from tests.test_web_pages import sign_in
+    small = create_app(engine, max_upload=64 * 1024)
+    with TestClient(small, follow_redirects=False) as client:
+        assert sign_in(client, "zhang").status_code == 303
+        assert _upload(client, name="notes.txt", data=b"hello").status_code == 400
+        assert _upload(client, name="big.csv", data=b"x" * (65 * 1024)).status_code == 413
+        bad = _upload(client, name=XSS + ".csv", data=f"隐患内容,排查日期\n{XSS},2026-03-01\n,2026-03-01\n".encode())
+        assert bad.status_code == 400, bad.text
+        assert 'id="problems"' in bad.text and "<script>alert" not in bad.text and "<img src=x" not in bad.text
+        assert "&lt;" in bad.text
+    assert engine.queries.cases().total == 0

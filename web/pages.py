@@ -130,6 +130,8 @@ def install(app) -> None:
     pages_register.install(app)
     from web import pages_figures
     pages_figures.install(app)
+    from web import pages_ledger
+    pages_ledger.install(app)
 
     @app.exception_handler(NotSignedIn)
     def to_login(request: Request, _exc: NotSignedIn):
