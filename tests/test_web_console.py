@@ -182,3 +182,39 @@ def test_an_upload_of_another_type_too_large_or_with_bad_rows_is_refused_escaped
         assert 'id="problems"' in bad.text and "<script>alert" not in bad.text and "<img src=x" not in bad.text
         assert "&lt;" in bad.text
     assert engine.queries.cases().total == 0
+
+
+def test_sheet_cells_are_escaped_on_the_dry_run(browser, engine):
+    from tests.test_import import HEADER
+    engine.clock = FixedClock(parse_time("2026-04-01T09:00"))
+    row = f"1,{XSS},{XSS},2026-01-05,重大,危化,执法检查,{XSS},王五,2026-06-30,整改中,"
+    client = signed_in(browser, "zhang")
+    dry = _upload(client, name="台账.csv", data="\n".join([HEADER, row]).encode("utf-8-sig"))
+    assert dry.status_code == 200 and 'id="first-rows"' in dry.text, dry.text
+    assert "<script>alert" not in dry.text and "<img src=x" not in dry.text and "&lt;script&gt;" in dry.text
+    assert engine.queries.cases().total == 0
+
+
+def test_figures_show_a_campaigns_targets(browser, engine):
+    from tests.test_report_bulletin_app import CAMPAIGN
+    two_counties(engine)
+    engine.reports.campaigns.install(CAMPAIGN, "chemicals.yaml", actor="li", now=LATER)
+    page = signed_in(browser, "zhang").get("/figures")
+    assert page.status_code == 200, page.text
+    assert "菏泽市危险化学品安全专项整治" in page.text and "整改率不低于90%" in page.text and "集中整治" in page.text
+
+
+def test_these_pages_need_a_session_and_carry_the_security_headers(browser, engine):
+    paths = ("/register", "/escalations", "/figures", "/figures/bulletin", "/ledger")
+    anonymous = browser()
+    for path in paths:
+        answer = anonymous.get(path)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login"), path
+    assert anonymous.post("/ledger/confirm", data={"upload": "0" * 32}).status_code == 303
+    client = signed_in(browser, "zhang")
+    for path in paths:
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        policy = answer.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy.split("style-src")[0], path
+        assert "script-src 'self'" in policy or "script-src" not in policy, path

@@ -89,7 +89,7 @@ def _figures(current: Page, given: dict):
         campaigns = _campaigns(current)
     except HazardError as exc:
         problems["campaigns"] = exc.message
-    bulletin = {k: v for k, v in (("period", typed["period"]), ("date", typed["date"]), ("region", typed["region"]))
+    bulletin = {k: v for k, v in (("period", typed["period"]), ("date", typed["date"]), ("region", _office(current, typed["region"])))
                 if v}
     listing = {k: v for k, v in (("region", typed["region"]), ("as_of", typed["as_of"])) if v}
     return current.render(
@@ -114,12 +114,18 @@ async def figures(request: Request):
     return await run_in_threadpool(_figures, current, dict(request.query_params))
 
 
+def _office(current: Page, region: str) -> str:
+    """The bulletin's region: the one asked for, else the user's own when she has exactly one."""
+    mine = [r for r in current.call.caller.regions if r]
+    return region or (mine[0] if len(mine) == 1 else "")
+
+
 def _bulletin(current: Page, given: dict):
     period = _text(given, "period")
     period = period if period in ("week", "month", "quarter") else "month"
     try:
         result = current.call.bulletin(period=period, date=_text(given, "date") or None,
-                                       region=_text(given, "region") or None, campaign=None)
+                                       region=_office(current, _text(given, "region")) or None, campaign=None)
     except HazardError as exc:
         return current.render("error.html", errors.status_of(exc), title="无法生成通报", message=exc.message)
     return HTMLResponse(result.html(), headers={"Cache-Control": "no-store",
