@@ -89,8 +89,8 @@ def _figures(current: Page, given: dict):
         campaigns = _campaigns(current)
     except HazardError as exc:
         problems["campaigns"] = exc.message
-    bulletin = {k: v for k, v in (("period", typed["period"]), ("date", typed["date"]), ("region", _office(current, typed["region"])))
-                if v}
+    office = _office(current, typed["region"])
+    bulletin = {k: v for k, v in (("period", typed["period"]), ("date", typed["date"]), ("region", office)) if v}
     listing = {k: v for k, v in (("region", typed["region"]), ("as_of", typed["as_of"])) if v}
     return current.render(
         "figures.html", status, typed=typed, by_choices=BY, stats=stats, lists=lists, campaigns=campaigns,
