@@ -31,7 +31,7 @@ from web.responses import document
 
 MAX_BODY = 1 << 20           # a JSON body: far more than any case's fields, far less than a 10 MB attack
 MAX_UPLOAD = 20 * (1 << 20)  # an uploaded ledger (the default); `create_app(max_upload=...)`
-UPLOADS = ("/api/v1/imports",)
+UPLOADS = ("/api/v1/imports", "/ledger")  # the API's upload and the ledger page's (web/pages_ledger.py)
 STATIC = Path(__file__).parent / "static"
 SESSION_IDLE = timedelta(minutes=30)  # a page session ends after this long without a request
 
