@@ -162,3 +162,33 @@ def test_user_names_and_bindings_are_escaped(browser, engine):
     assert answer.status_code == 400 and "<script>alert" not in answer.text and "&lt;script&gt;" in answer.text
     answer = post(li, "/users/add", name="qian", **{"role.enterprise": "1"}, regions="3717", enterprise=XSS)
     assert "<script>alert" not in answer.text
+
+
+# -- 我的待办's reads: the pending_decision column ---------------------------------------------------------------------
+def pending_column(engine, case_id: str) -> bool:
+    from sqlalchemy import select
+
+    from engine.store.tables import cases
+    with engine.store.read() as conn:
+        return bool(conn.execute(select(cases.c.pending_decision).where(cases.c.id == case_id)).scalar_one())
+
+
+def test_the_pending_decision_column_follows_the_decisions_and_replay_checks_it(engine):
+    from sqlalchemy import update
+
+    from engine.store.tables import cases
+    case = report(engine)
+    engine.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    engine.commands.advance_case(case.id, "start", actor="ent")
+    assert pending_column(engine, case.id) is False
+    engine.commands.extend_deadline(case.id, actor="ent", until="2026-05-20", reason="设备到货延迟")
+    assert pending_column(engine, case.id) is True
+    assert [d.case.id for d in engine.queries.work_for("zhang").decisions] == [case.id]
+    assert not engine.audit.replay_all().disagreements
+    engine.commands.decide(case.id, "extension", "approve", actor="zhang", reason="同意")
+    assert pending_column(engine, case.id) is False
+    assert engine.queries.work_for("zhang").decisions == []
+    with engine.store.db_engine.begin() as conn:   # a row edited by hand: the replay names the column
+        conn.execute(update(cases).where(cases.c.id == case.id).values(pending_decision=True))
+    found = engine.audit.replay_all().disagreements
+    assert found and found[0][0] == case.id and any("pending_decision" in p for p in found[0][1])
