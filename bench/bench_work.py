@@ -53,6 +53,15 @@ def seed(url: str, count: int) -> Engine:
     return engine
 
 
+def raw_page(engine, ids: list[str]) -> list:
+    """What any 我的待办 must do at least: read its page's case rows (by key, one statement)."""
+    from sqlalchemy import text
+    marks = ", ".join(f":i{n}" for n in range(len(ids)))
+    with engine.store.db_engine.connect() as conn:
+        return conn.execute(text(f"SELECT * FROM hazard_case WHERE id IN ({marks})"),
+                            {f"i{n}": i for n, i in enumerate(ids)}).all()
+
+
 def timed(action, runs: int) -> tuple[float, float]:
     action()  # warm: definitions parsed, statements compiled
     took = []
@@ -79,6 +88,9 @@ def main() -> None:
     print(f"zhang: {found.counts}")
     p50, p99 = timed(lambda: engine.queries.work_for("zhang"), runs)
     print(f"work_for (engine):       p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
+    floor = timed(lambda: raw_page(engine, [item.case.id for item in found.items]), runs)[0]
+    print(f"floor (the page's {len(found.items)} rows read by id, raw SQL): p50 {floor:6.1f} ms   "
+          f"work_for {p50 / max(floor, 1e-3):.1f}x floor")
 
     import warnings
     warnings.filterwarnings("ignore")
