@@ -65,6 +65,8 @@ def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
     app.include_router(api)
     from web import pages
     pages.install(app)
+    from web import pages_audit, pages_users
+    app.include_router(pages_audit.router), app.include_router(pages_users.router)
 
     @app.get("/healthz", tags=["server"], summary="Whether the database answers", response_model=Health,
              responses={503: {"model": Health,

@@ -104,6 +104,33 @@ class Call:
         return export_register(self.engine, path, spec=spec, as_of=as_of, now=self.now,
                                headers=headers, actor=self.actor)
 
+    # -- users (the committee's page: the same commands as `hazard user ...`, each an event of the users' log) ----
+    def users(self, *, disabled: bool):
+        return self.engine.queries.user_accounts(disabled=disabled)  # as `hazard user list`: not scoped
+
+    def add_user(self, name: str, *, roles: list[str], regions: list[str], enterprise: str | None):
+        return self.engine.commands.add_user(name, roles=roles, regions=regions, enterprise=enterprise,
+                                             actor=self.actor, now=self.now)
+
+    def change_user(self, name: str, *, roles: list[str] | None, regions: list[str] | None, enterprise: str | None):
+        return self.engine.commands.change_user(name, roles=roles, regions=regions, enterprise=enterprise,
+                                                actor=self.actor, now=self.now)
+
+    def disable_user(self, name: str):
+        return self.engine.commands.disable_user(name, actor=self.actor, now=self.now)
+
+    def enable_user(self, name: str):
+        return self.engine.commands.enable_user(name, actor=self.actor, now=self.now)
+
+    def set_password(self, name: str, password: str):
+        return self.engine.commands.set_password(name, password, actor=self.actor, now=self.now)
+
+    def issue_token(self, name: str, *, expires_days: int | None):
+        return self.engine.commands.issue_token(name, actor=self.actor, expires_days=expires_days, now=self.now)
+
+    def revoke_tokens(self, name: str, *, token_id: str | None):
+        return self.engine.commands.revoke_tokens(name, actor=self.actor, token_id=token_id, now=self.now)
+
     # -- definitions -------------------------------------------------------------------------------------------------
     def workflow_versions(self):
         return self.engine.queries.workflow_versions()

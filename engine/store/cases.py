@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.domain.case import Case, digest
+from engine.domain.escalation.decisions import has_pending
 from engine.domain.errors import Conflict, NotFound
 from engine.domain.events import Event
 from engine.domain.actor import Actor
@@ -55,6 +56,7 @@ def case_values(case: Case, *, sealed: bool = True) -> dict:
         "deadline": fields.get("deadline"), "due_at": case.due_at, "paused_at": case.paused_at,
         "met_at": case.met_at, "rectified_at": case.rectified_at, "accepted_at": case.accepted_at,
         "voided_at": case.voided_at, "judged_at": case.judged_at, "decisions": case.decisions,
+        "pending_decision": has_pending(case.decisions),
         "responsible_unit": fields.get("responsible_unit"), "responsible_person": fields.get("responsible_person"),
         "department": fields.get("department"), "ledger_id": fields.get("ledger_id"), "fields": fields,
         "flags": list(case.flags), "signers": case.signers, "clocks": case.clocks,

@@ -14,7 +14,7 @@ from datetime import timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, TypeDecorator,
-    UniqueConstraint, and_, text,
+    UniqueConstraint, and_, false, text,
 )
 
 METADATA = MetaData()
@@ -125,6 +125,10 @@ cases = Table(
     Column("calendar_hash", String),
     Column("is_final", Boolean, nullable=False),
     Column("decisions", JSON, nullable=False, default=dict),
+    # A proposal awaits its decision or an extension application its ruling (engine.domain.escalation.decisions
+    # .has_pending of `decisions`): derived like the other columns, so replay checks it; 我的待办 reads the few
+    # cases with one by ix_case_pending_decision instead of reading every open case's decisions.
+    Column("pending_decision", Boolean, nullable=False, default=False, server_default=false()),
     _ts("created_at"),
     _ts("updated_at"),
     _ts("acted_at", nullable=True),
@@ -138,6 +142,11 @@ cases = Table(
     # day; the sheet's own code is `ix_case_ledger_id` below.
     Index("ix_case_enterprise_found", "enterprise", "found_at"),
     Index("ix_case_open_due", "is_final", "due_at"),
+    # 我的待办 (engine/store/work.py): the open cases of a reach grouped by (workflow, version, state), and the
+    # page's overdue-first order, both read from this index alone (no case row is read but the page's 50).
+    Index("ix_case_work", "is_final", "region", "voided_at", "workflow", "workflow_version", "state", "met_at",
+          "rectified_at", "paused_at", "due_at", "id"),
+    Index("ix_case_pending_decision", "pending_decision", "region"),
     # Reports (engine/store/reports.py): every column the figures' GROUP BY filters, groups and counts by, so
     # a county's or a province's figures are read from this index alone, in region order, without a sort.
     Index("ix_case_report", "parent_id", "voided_at", "region", "industry", "level", "department", "found_at",
@@ -180,6 +189,9 @@ rungs = Table(
     _ts("lease_until", nullable=True),
     UniqueConstraint("case_id", "clock", "cycle", "rung", name="uq_rung_once"),
     Index("ix_rung_due", "status", "due_at"),
+    # The next pending rung of each case on a page of 我的待办 (engine/store/work.py): found by case, not by
+    # reading every pending rung of the register.
+    Index("ix_rung_case_status", "case_id", "status", "due_at"),
 )
 sweeps = Table(
     "sweep_log", METADATA,

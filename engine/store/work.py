@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Text, and_, case as when, cast, func, or_, select
+from sqlalchemy import and_, case as when, func, or_, select, true
 from sqlalchemy.engine import Connection
 
 from engine.domain.case import Case
@@ -35,16 +35,23 @@ def groups(conn: Connection, reach: Reach, now: datetime) -> list[tuple[str, int
 
 def page(conn: Connection, reach: Reach, keys: list[tuple[str, int, str]], now: datetime, *, limit: int,
          offset: int) -> list[tuple[Case, bool]]:
-    """(case, overdue) of the open cases in the groups `keys`, overdue first, then by due time (none last)."""
+    """(case, overdue) of the open cases in the groups `keys`, overdue first, then by due time (none last).
+
+    Two reads: the page's ids in order from `ix_case_work` alone (the sort is over the index's narrow entries,
+    never over the rows with their JSON), then those rows by primary key."""
     if not keys:
         return []
     c = cases.c
     late = overdue_at(now)
-    stmt = (select(cases, when((late, True), else_=False))
+    stmt = (select(c.id, when((late, True), else_=False))
             .where(*_open(reach), or_(*(and_(c.workflow == w, c.workflow_version == v, c.state == s)
                                         for w, v, s in keys)))
             .order_by(when((late, 0), else_=1), c.due_at.is_(None), c.due_at, c.id).limit(limit).offset(offset))
-    return [(case_from_row(row[:-1]), bool(row[-1])) for row in conn.execute(stmt)]
+    ordered = [(case_id, bool(overdue)) for case_id, overdue in conn.execute(stmt)]
+    if not ordered:
+        return []
+    rows = {row.id: case_from_row(row) for row in conn.execute(select(cases).where(c.id.in_([i for i, _ in ordered])))}
+    return [(rows[case_id], overdue) for case_id, overdue in ordered if case_id in rows]
 
 
 def next_rungs(conn: Connection, case_ids: list[str]) -> dict[str, tuple[str, datetime | None]]:
@@ -61,9 +68,10 @@ def next_rungs(conn: Connection, case_ids: list[str]) -> dict[str, tuple[str, da
 
 
 def with_pending_decisions(conn: Connection, reach: Reach, *, limit: int) -> list[Case]:
-    """Open cases of `reach` whose decisions (JSON) may hold a pending proposal or an extension application: a
-    coarse text test the caller refines with `engine.domain.escalation.decisions`."""
-    text = cast(cases.c.decisions, Text)
-    stmt = (select(cases).where(*_open(reach), or_(text.like('%"proposed"%'), text.like('%"extension":%')))
+    """Open cases of `reach` on which a decision is pending (the `pending_decision` column, by
+    `ix_case_pending_decision`); the caller picks those `engine.domain.escalation.decisions.awaiting` gives the
+    reader."""
+    # `= true`, which an index serves (PostgreSQL searches no index for `IS TRUE`)
+    stmt = (select(cases).where(cases.c.pending_decision == true(), *_open(reach))
             .order_by(cases.c.due_at.is_(None), cases.c.due_at, cases.c.id).limit(limit))
     return [case_from_row(row) for row in conn.execute(stmt)]

@@ -31,6 +31,12 @@ def pending_proposals(decisions: dict) -> list[dict]:
     return sorted(found, key=lambda p: (p["proposed_at"], p["clock"], p["cycle"], p["rung"]))
 
 
+def has_pending(decisions: dict) -> bool:
+    """Whether a decision awaits someone: a proposal not yet decided, or an extension application (the case row's
+    `pending_decision` column, which 我的待办 reads the cases with decisions by)."""
+    return bool(pending_proposals(decisions)) or decisions.get("extension") is not None
+
+
 def pending_for(decisions: dict, rung: str) -> dict | None:
     """The pending proposal of the rung named `rung` (of its newest cycle), if any."""
     found = [p for p in pending_proposals(decisions) if p["rung"] == rung]
