@@ -1,19 +1,25 @@
-"""What HTTP adds: an advance and a case read through `hazard serve` against the same calls through the Python API.
+"""What HTTP adds: an advance, a case read and 我的待办 through `hazard serve` against the same calls through the
+Python API, and what a bare request costs over the same server.
 
-    .venv/bin/python bench/bench_http.py [--count 300] [--workers 1,4] [--clients 8] [--seconds 60] [--pg URL]
+    .venv/bin/python bench/bench_http.py [--count 300] [--open 10000] [--workers 1,4] [--clients 8] [--seconds 60]
+                                         [--pg URL]
 
 One database (a SQLite file, or a schema of its own on PostgreSQL with --pg) holds cases reported and assigned
-(the five implementations given). Then, in this process:
-- Python API: `Commands.advance_case(ID, "start", actor="ent")` on `--count` cases, one after the other, and
-  `Queries.case_view` + `case_document` (what `GET /cases/{id}` answers), timed per call;
+(the five implementations given), and as many more open cases (reported; every other one assigned) as make
+`--open` open cases in the supervisor zhang's region (3717). Then, in this process:
+- Python API: `Commands.advance_case(ID, "start", actor="ent")` on `--count` cases, one after the other,
+  `Queries.case_view` + `case_document` (what `GET /cases/{id}` answers), and `Queries.work_for("zhang")` (what
+  the page 我的待办 reads), timed per call;
 - HTTP: `hazard serve --workers W` in processes of its own, and this process the client over loopback (httpx,
-  one kept-alive connection): `POST /api/v1/cases/{id}/advance {"trigger": "start"}` with a bearer token on
-  `--count` other cases, and `GET /api/v1/cases/{id}`, one after the other (the latency), then with `--clients`
-  threads at once (the throughput with W workers).
+  one kept-alive connection): `GET /healthz` and a `GET` of a path that does not exist (404; the floor: what a
+  request costs on this machine with nothing of the engine's, but the health check's one read), `POST
+  /api/v1/cases/{id}/advance {"trigger": "start"}` with a bearer token on `--count` other cases, `GET
+  /api/v1/cases/{id}`, and `GET /` (我的待办, rendered) with zhang's page session, one after the other (the
+  latency), then advances with `--clients` threads at once (the throughput with W workers).
 Every phase is bounded by its count and by `--seconds`. Latencies are p50 and p99 in milliseconds; "+N ms"
-is what HTTP adds at p50 (the issue's goal: at most 1 ms for an advance). The 我的待办 page is not measured:
-the pages are not built yet. The last line is the HTTP/Python ratio of the advance's p50 with the first
-worker count (read by other tools).
+is what HTTP adds at p50 (the issue's goal: at most 1 ms for an advance; 我的待办 under 50 ms for 10,000 open
+cases). The last line is the HTTP/Python ratio of the advance's p50 with the first worker count (read by
+other tools).
 """
 from __future__ import annotations
 
@@ -47,8 +53,12 @@ def five() -> dict:
             "funds": "15万", "deadline": deadline, "emergency_plan": "液氨泄漏专项应急预案"}
 
 
-def prepare(url: str, cases: int) -> tuple[Engine, list[str], str]:
-    """An engine on a new database with `cases` assigned cases, and a token of the enterprise's user."""
+PASSWORD = "bench password 1"
+
+
+def prepare(url: str, cases: int, open_cases: int) -> tuple[Engine, list[str], str]:
+    """An engine on a new database with `cases` assigned cases and more open ones up to `open_cases` in all, and a
+    token of the enterprise's user (the supervisor zhang signs in with PASSWORD)."""
     engine = Engine(Store(url, create=True))
     engine.init(admin="li", admin_regions=["37"])
     for name, role, region in (("ent", "enterprise", "371721"), ("zhang", "supervisor", "3717")):
@@ -61,6 +71,21 @@ def prepare(url: str, cases: int) -> tuple[Engine, list[str], str]:
                                         level="major", source="self_check")
             commands.advance_case(case.id, "assign", actor="zhang", fields=fields)
             ids.append(case.id)
+    done = len(ids)
+    while done < open_cases:  # 我的待办's load: as bench_work.py seeds it
+        with engine.batch() as commands:
+            for n in range(done, min(done + 500, open_cases)):
+                case = commands.report_case(actor="ent", workflow="major-hazard", title=f"隐患 {n}",
+                                            enterprise=f"企业{n % 300}", region="371721", industry="危险化学品",
+                                            level="major", source="inspection")
+                if n % 2:
+                    commands.advance_case(case.id, "assign", actor="zhang", fields=fields)
+        done = min(done + 500, open_cases)
+    if engine.store.dialect == "postgresql":  # what autovacuum does within a minute of a bulk load
+        with engine.store.db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE hazard_case")
+            conn.exec_driver_sql("VACUUM ANALYZE rung")
+    engine.commands.set_password("zhang", PASSWORD, actor="li")
     token = engine.commands.issue_token("ent", actor="li")[0].text
     return engine, ids, token
 
@@ -138,6 +163,8 @@ def line(label: str, http: list[float], python: list[float] | None = None) -> st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300, help="advances per phase (and reads)")
+    parser.add_argument("--open", type=int, default=10_000,
+                        help="open cases in the supervisor's region, for 我的待办 (at most 50,000)")
     parser.add_argument("--workers", default="1,4", help="worker counts to serve with, comma-separated")
     parser.add_argument("--clients", type=int, default=8, help="client threads in the throughput phase")
     parser.add_argument("--seconds", type=float, default=60, help="the most any phase runs")
@@ -157,16 +184,22 @@ def main() -> None:
     else:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-http-')}/h.db"
     per_phase = args.count
-    engine, ids, token = prepare(url, per_phase * (1 + 2 * len(workers)))
-    print(f"{'sqlite' if not args.pg else 'postgresql'}: {len(ids)} assigned cases; {per_phase} calls a phase")
+    began = time.perf_counter()
+    engine, ids, token = prepare(url, per_phase * (1 + 2 * len(workers)), min(args.open, 50_000))
+    reads = min(per_phase, 100)  # 我的待办 reads a page of a region's open cases: fewer of them
+    work = engine.queries.work_for("zhang")
+    print(f"{'sqlite' if not args.pg else 'postgresql'}: {len(ids)} assigned cases, {work.counts} open for zhang "
+          f"(seeded in {time.perf_counter() - began:.0f} s); {per_phase} calls a phase, {reads} of 我的待办")
     try:
         python_advance = timed((lambda i=i: engine.commands.advance_case(i, "start", actor="ent")
                                 for i in ids[:per_phase]), args.seconds)
         python_read = timed((lambda i=i: case_document((v := engine.queries.case_view(i)).case, engine.clock.now(),
                                                        rungs=v.rungs, linked=v.linked) for i in ids[:per_phase]),
                             args.seconds)
+        python_work = timed((lambda: engine.queries.work_for("zhang") for _ in range(reads)), args.seconds)
         print(line("python: advance", python_advance))
         print(line("python: case read", python_read))
+        print(line("python: 我的待办 work_for", python_work))
         engine.close()
         rest, ratios = ids[per_phase:], []
         headers = {"Authorization": f"Bearer {token}"}
@@ -176,13 +209,26 @@ def main() -> None:
                 with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
                     for _ in range(20):  # warm up: connections, the workers' caches
                         client.get("/api/v1/me")
+                    health = timed((lambda: _ok(client.get("/healthz")) for _ in range(per_phase)), args.seconds)
+                    missing = timed((lambda: _ok(client.get("/nothing-here"), 404) for _ in range(per_phase)),
+                                    args.seconds)
                     mine, rest = rest[:per_phase], rest[per_phase:]
                     http_advance = timed((lambda i=i: _ok(client.post(f"/api/v1/cases/{i}/advance",
                                                                       json={"trigger": "start"})) for i in mine),
                                          args.seconds)
                     http_read = timed((lambda i=i: _ok(client.get(f"/api/v1/cases/{i}")) for i in mine), args.seconds)
+                browser = signed_in(server.url)
+                try:
+                    for _ in range(min(reads, 5)):  # warm up: the templates
+                        _ok(browser.get("/"))
+                    http_work = timed((lambda: _ok(browser.get("/")) for _ in range(reads)), args.seconds)
+                finally:
+                    browser.close()
+                print(line(f"http {count} worker(s): GET /healthz", health))
+                print(line(f"http {count} worker(s): GET 404 (floor)", missing))
                 print(line(f"http {count} worker(s): advance", http_advance, python_advance))
                 print(line(f"http {count} worker(s): case read", http_read, python_read))
+                print(line(f"http {count} worker(s): GET / 我的待办", http_work, python_work))
                 ratios.append(percentiles(http_advance)[0] / percentiles(python_advance)[0])
                 loaded, rest = rest[:per_phase], rest[per_phase:]
                 done, seconds = concurrently(server.url, headers, [("POST", f"/api/v1/cases/{i}/advance",
@@ -200,9 +246,19 @@ def main() -> None:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
-def _ok(answer):
-    assert answer.status_code == 200, answer.text
+def _ok(answer, status: int = 200):
+    assert answer.status_code == status, answer.text
     return answer
+
+
+def signed_in(url: str):
+    """An httpx client with zhang's page session (the log-in form as a browser sends it)."""
+    import httpx
+    client = httpx.Client(base_url=url, timeout=60)
+    form = _ok(client.get("/login")).text
+    login_token = form.split('name="login_token" value="')[1].split('"')[0]
+    _ok(client.post("/login", data={"name": "zhang", "password": PASSWORD, "login_token": login_token}), 303)
+    return client
 
 
 if __name__ == "__main__":

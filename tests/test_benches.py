@@ -28,7 +28,7 @@ SMALL = {
     "bench_ledger_read.py": ["--rows", "300"],
     "bench_limits.py": ["--repeat", "1", "--scale", "0.05"],  # the hostile texts at 5% of the limits: 3 s, not 26
     "bench_report_render.py": [],
-    "bench_http.py": ["--count", "10", "--workers", "1", "--clients", "2"],
+    "bench_http.py": ["--count", "10", "--open", "60", "--workers", "1", "--clients", "2"],
     "bench_work.py": ["--cases", "200", "--runs", "2"],
 }
 
