@@ -8,7 +8,7 @@ One database (a SQLite file, or a schema of its own on PostgreSQL with --pg) hol
 (the five implementations given), and as many more open cases (reported; every other one assigned) as make
 `--open` open cases in the supervisor zhang's region (3717). Then, in this process:
 - Python API: `Commands.advance_case(ID, "start", actor="ent")` on `--count` cases, one after the other,
-  `Queries.case_view` + `case_document` (what `GET /cases/{id}` answers), and `Queries.work_for("zhang")` (what
+  `Queries.case_view(ID, actor="ent")` + `case_document` (what `GET /cases/{id}` answers), and `Queries.work_for("zhang")` (what
   the page 我的待办 reads), timed per call;
 - HTTP: `hazard serve --workers W` in processes of its own, and this process the client over loopback (httpx,
   one kept-alive connection): `GET /healthz` and a `GET` of a path that does not exist (404; the floor: what a
@@ -193,7 +193,8 @@ def main() -> None:
     try:
         python_advance = timed((lambda i=i: engine.commands.advance_case(i, "start", actor="ent")
                                 for i in ids[:per_phase]), args.seconds)
-        python_read = timed((lambda i=i: case_document((v := engine.queries.case_view(i)).case, engine.clock.now(),
+        python_read = timed((lambda i=i: case_document((v := engine.queries.case_view(i, actor="ent")).case,
+                                                       engine.clock.now(),
                                                        rungs=v.rungs, linked=v.linked) for i in ids[:per_phase]),
                             args.seconds)
         python_work = timed((lambda: engine.queries.work_for("zhang") for _ in range(reads)), args.seconds)
