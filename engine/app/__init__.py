@@ -52,6 +52,11 @@ class Engine:
         return Queries(self)
 
     @cached_property
+    def notices(self):
+        from engine.app.notices import Notices
+        return Notices(self)
+
+    @cached_property
     def audit(self):
         from engine.app.auditor import Auditor
         return Auditor(self)

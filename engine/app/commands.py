@@ -107,6 +107,10 @@ class Commands:
             data = {"fields": decision.fields, **judged}
             if decision.lifts:
                 data["lifts"] = [f for f in decision.lifts if f in case.flags]
+            if transition is not None and transition.issues:
+                from engine.app.notices import issue
+                data["notice"] = issue(unit, case, transition.issues, at=now, fields=decision.fields,
+                                       seq=case.version + 1)
             event = unit.event(case, trigger=trigger, to_state=decision.to_state, actor=who.name, role=decision.role,
                                at=now, data=data, run=run)
             return unit.append(case, [event], run)

@@ -36,6 +36,9 @@ def load_definition(text: str, filename: str) -> "Definition":
 
     definition = parse_text(text, filename)
     found = check_problems(definition)
+    if any(t.issues for t in definition.transitions):
+        from engine.app.notices import issues_problems
+        found = sorted(found + issues_problems(definition), key=lambda p: p[1])
     if found:
         raise DefinitionInvalid(found)
     return definition

@@ -73,6 +73,7 @@ class UnitOfWork:
         self._numbers: dict[int, deque[int]] = {}
         self._rewrites: dict[str, Case] = {}
         self._drill: bool | None = None
+        self._notices: list = []                    # notices issued by this unit's events (engine/app/notices.py)
 
     # -- reads ---------------------------------------------------------------------------------------------
     def case(self, case_id: str) -> Case:
@@ -173,6 +174,10 @@ class UnitOfWork:
                      from_state=case.state if case else None, to_state=to_state, actor=actor, role=role, at=at,
                      recorded_at=recorded_at, data=data, workflow=run.definition.name,
                      workflow_version=run.version, prev_hash=case.last_hash if case else GENESIS).sealed()
+
+    def add_notice(self, row) -> None:
+        """A notice issued with this unit's events, written with them at `flush`."""
+        self._notices.append(row)
 
     def new_case_id(self, at: datetime) -> str:
         year = local_date(at).year
@@ -311,6 +316,9 @@ class UnitOfWork:
             case_store.rewrite_cases(conn, list(self._rewrites.values()))
         if self._events:
             case_store.insert_events(conn, self._events)
+        if self._notices:
+            from engine.store import notices as notice_store
+            notice_store.insert(conn, self._notices)
         inserts = [r.new for rows in self._rungs.values() for r in rows.values() if r.new is not None]
         if inserts:
             rung_store.insert(conn, inserts)
@@ -325,6 +333,7 @@ class UnitOfWork:
         for case_id, case in self._cases.items():
             self._stored[case_id] = case
         self._events.clear()
+        self._notices.clear()
         self._moves.clear()
         self._marks.clear()
         self._rewrites.clear()
@@ -335,7 +344,7 @@ class UnitOfWork:
     def forget(self) -> None:
         """Drop the cases written so far (call after `flush`): a bulk writer, the ledger import, keeps its
         memory bounded; a forgotten case is read from the database again if touched later in the unit."""
-        if self._events or self._moves or self._marks or any(
+        if self._events or self._notices or self._moves or self._marks or any(
                 r.new is not None for rows in self._rungs.values() for r in rows.values()):
             raise RuntimeError("forget() before flush() would lose writes")
         self._cases.clear()

@@ -181,3 +181,11 @@ def check_user(name: str, roles) -> None:
         if not role.strip():
             raise InvalidInput("role: a role is empty", field="role")
         check_text(role, field="role", label="role", max_chars=MAX_CODE_CHARS)
+
+# Notices (文书; engine/domain/notices.py): a document definition's title, numbering pattern, the case fields
+# it takes and its template text are bounded like a workflow's; a rendered notice is bounded too.
+MAX_NOTICE_TEMPLATE_CHARS = 20_000
+MAX_NOTICE_PATTERN_CHARS = 100
+MAX_NOTICE_FIELDS = 50
+MAX_NOTICE_KINDS = 100
+MAX_NOTICE_TEXT_CHARS = 200_000

@@ -172,6 +172,36 @@ events = Table(
     UniqueConstraint("case_id", "seq", name="uq_event_case_seq"),
 )
 
+# Notices (文书; engine/domain/notices.py, engine/app/notices.py): each issued notice's rendered text, sealed by the
+# SHA-256 its issuing event records; numbered from `notice_counter`, one row per (kind, office, year) taken with
+# the event in one transaction (the row is the lock, as `case_counter` is for case ids), so no number is skipped
+# or given twice. `number` is unique; `(case_id, seq)` names the event that issued it.
+notice_counters = Table(
+    "notice_counter", METADATA,
+    Column("kind", String, primary_key=True),
+    Column("office", String, primary_key=True),
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last", Integer, nullable=False),
+)
+
+notices = Table(
+    "notice", METADATA,
+    Column("number", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("office", String, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("case_id", String, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("region", String, nullable=False),
+    _ts("issued_at"),
+    Column("title", String, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("sha256", String, nullable=False),
+    Index("ix_notice_case", "case_id", "seq"),
+    Index("ix_notice_kind_year", "kind", "year"),
+)
+
 rungs = Table(
     "rung", METADATA,
     _id(),

@@ -82,6 +82,7 @@ class Transition:
     lifts: tuple[str, ...] = ()  # case flags (e.g. `suspended`) this transition clears
     label: str = ""
     line: int = 0
+    issues: str = ""             # the document (notice, 文书) this transition issues: engine/domain/notices.py
 
     @property
     def accepts(self) -> tuple[str, ...]:

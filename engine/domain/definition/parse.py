@@ -22,7 +22,8 @@ TOP_KEYS = frozenset({"workflow", "title", "description", "serves", "ledger_stag
                       "report", "transitions", "extend", "void", "correct", "clocks", "escalation"})
 FIELD_KEYS = frozenset({"type", "label", "values"})
 STATE_KEYS = frozenset({"label", "initial", "final", "rectified", "accepted"})
-TRANSITION_KEYS = frozenset({"trigger", "from", "to", "roles", "requires", "sets", "guards", "lifts", "label"})
+TRANSITION_KEYS = frozenset({"trigger", "from", "to", "roles", "requires", "sets", "guards", "lifts", "label",
+                             "issues"})
 COMMAND_KEYS = frozenset({"roles", "requires", "sets", "guards"})
 EXTEND_KEYS = COMMAND_KEYS | {"decided_by", "max_days", "max_total_days", "apply_before", "decide_within"}
 CLOCK_KEYS = frozenset({"label", "start", "stop", "pause", "resume", "deadline", "duration"})
@@ -321,7 +322,7 @@ class _Parser:
                 dest=self.text(node, "to", where, required=True), roles=self.names(node, "roles", where, required=True),
                 requires=self.names(node, "requires", where), sets=self.names(node, "sets", where),
                 guards=self.guards(node, "guards", where), lifts=self.names(node, "lifts", where),
-                label=self.text(node, "label", where), line=node.line,
+                label=self.text(node, "label", where), line=node.line, issues=self.text(node, "issues", where),
             ))
         return tuple(result)
 
