@@ -201,9 +201,12 @@ class Auditor:
             if on_events:
                 rows = _reporting(rows, on_events)
             used: dict[tuple[str, int], set[str]] = {}
+            sealed: dict[tuple[str, int], dict] = {}
+            rows = _noting_notices(rows, sealed)
             breaks = list(verify_stream(_noting_definitions(rows, used), tally=tally,
                                         heads_without_events=audit_store.heads_without_events(conn, reach=reach)))
             breaks += _stored_records_problems(conn, used, numbering=reach is None)
+            breaks += _notice_problems(conn, sealed, reach)
             breaks += users_log_breaks(conn)  # the users' log and its tables (engine/app/accounts.py)
         return VerifyReport(tally, breaks)
 
@@ -290,6 +293,23 @@ def _problem_of(exc: Exception) -> str:
     if isinstance(exc, NotFound):
         return f"cannot be replayed: {exc} (a stored definition removed?)"
     return exc.message
+
+
+def _noting_notices(rows, sealed: dict) -> Iterator:
+    """The verify stream, noting each notice an event sealed (engine/app/notices.py)."""
+    for row in rows:
+        event = row[0]
+        if isinstance(event.data, dict) and isinstance(event.data.get("notice"), dict):
+            sealed[(event.case_id, event.seq)] = event.data["notice"]
+        yield row
+
+
+def _notice_problems(conn, sealed: dict, reach) -> list[ChainBreak]:
+    """Each stored notice's text against the hash its event sealed; each sealed notice still stored."""
+    from engine.domain.notices import seal_problems
+    from engine.store import notices as notice_store
+    return [ChainBreak(case_id, seq, problem)
+            for case_id, seq, problem in seal_problems(notice_store.find(conn, reach=reach), sealed)]
 
 
 def _noting_definitions(rows, used: dict) -> Iterator:

@@ -212,3 +212,25 @@ def plain_text(fragment: str) -> str:
         if line or (out and out[-1]):
             out.append(line)
     return "\n".join(out).strip() + "\n"
+
+
+def seal_problems(stored, sealed: dict) -> list[tuple[str, int, str]]:
+    """(case id, seq, problem) for each stored notice whose text no longer hashes to its seal or whose event
+    sealed another notice, and each sealed notice no longer stored. `stored`: rows with number, case_id, seq,
+    text, sha256; `sealed`: {(case id, seq): the event's `notice` data}."""
+    from engine.domain.events import text_hash
+    found, seen = [], set()
+    for row in stored:
+        key = (row.case_id, row.seq)
+        seen.add(key)
+        seal = sealed.get(key)
+        if seal is None or seal.get("number") != row.number:
+            found.append((row.case_id, row.seq, f"notice {row.number}: no event of the case sealed it"))
+            continue
+        if text_hash(row.text) != seal.get("sha256") or row.sha256 != seal.get("sha256"):
+            found.append((row.case_id, row.seq, f"notice {row.number}: its stored text does not hash to the "
+                                                f"{str(seal.get('sha256'))[:12]} its event sealed (edited)"))
+    for (case_id, seq), seal in sorted(sealed.items()):
+        if (case_id, seq) not in seen:
+            found.append((case_id, seq, f"notice {seal.get('number')}: sealed by the event but no longer stored"))
+    return found
