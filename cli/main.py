@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "import": ("cli.ledger", "import_ledger"),
     "export": ("cli.ledger", "export_register"),
     "serve": ("cli.serve", "serve"),
+    "document": ("cli.document", "document"),
 }
 SHORT_HELP = {
     "init": "Create the tables and install the built-in workflows.",
@@ -46,6 +47,7 @@ SHORT_HELP = {
     "import": "Import a hand-kept ledger (台账, xlsx or csv): one case per row.",
     "export": "Write the register as a ledger (xlsx or csv) that import reads back.",
     "serve": "Serve the HTTP API (/api/v1) until stopped.",
+    "document": "Notices (文书) issued by workflow steps: list, show, print.",
 }
 
 

@@ -234,3 +234,31 @@ def seal_problems(stored, sealed: dict) -> list[tuple[str, int, str]]:
         if (case_id, seq) not in seen:
             found.append((case_id, seq, f"notice {seal.get('number')}: sealed by the event but no longer stored"))
     return found
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{title} {number}</title>
+<style>
+@page {{ size: A4; margin: 25mm 20mm; }}
+body {{ font-family: "Noto Serif CJK SC", "Source Han Serif SC", "SimSun", "Songti SC", serif; font-size: 14pt;
+       line-height: 1.8; max-width: 170mm; margin: 0 auto; }}
+h1 {{ text-align: center; font-size: 22pt; letter-spacing: 0.2em; }}
+.number {{ text-align: center; }}
+.date {{ text-align: right; margin-top: 2em; }}
+.seal {{ float: right; width: 42mm; height: 42mm; border: 1px dashed #999; color: #999; text-align: center;
+        line-height: 42mm; font-size: 10pt; margin-top: 1em; }}
+.sha {{ clear: both; margin-top: 4em; font-family: monospace; font-size: 8pt; color: #666; word-break: break-all; }}
+</style></head>
+<body>
+{text}
+<div class="seal">（印章）</div>
+<p class="sha">{case_id} · SHA-256 {sha256}</p>
+</body></html>
+"""
+
+
+def to_html(*, title: str, number: str, text: str, case_id: str, sha256: str) -> str:
+    """A printable A4 page around the stored text (which is already escaped), with a box where the office's seal goes."""
+    from html import escape
+    return PAGE.format(title=escape(title), number=escape(number), text=text, case_id=escape(case_id),
+                       sha256=escape(sha256))
