@@ -161,6 +161,14 @@ class Commands:
         return rulings.correct(self, case_id, actor=actor, changes=changes, reason=reason, now=self._now(now),
                                expected_version=expected_version)
 
+    def attach(self, case_id: str, paths: list[str], *, actor: str | None, kind: str | None = None,
+               note: str | None = None, names: list[str] | None = None, expected_version: int | None = None,
+               now: datetime | str | None = None):
+        """Seal files of evidence on a case (`engine.app.attach`): (the case after, each stored file's record)."""
+        from engine.app.attach import attach
+        return attach(self, case_id, paths, actor=actor, kind=kind, note=note, names=names, now=self._now(now),
+                      expected_version=expected_version)
+
     def migrate_cases(self, name: str, *, to_version: int, mapping: dict[str, str], actor: str | None,
                       dry_run: bool = False, now: datetime | str | None = None) -> list:
         """Move every open case of `name` to `to_version`; each move is a `migrate` event. All or nothing."""
