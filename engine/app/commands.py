@@ -100,6 +100,8 @@ class Commands:
                 case_region=case.region, signers=case.signers, flags=case.flags, now=now,
                 open_linked=unit.open_linked(case.id) if needs_linked else frozenset()))
             check_deadlines(run.definition, decision.fields, case.found_at)
+            if transition is not None and transition.requires_attachments:
+                _check_attachments(unit, case, transition)
             judged = backfilling.judgment(self._engine, unit, case, at=now, role=decision.role, backfill=backfill)
             if JUDGED in judged and (trigger in run.definition.clock_triggers
                                           or decision.to_state in run.definition.final_states):
@@ -370,6 +372,19 @@ class Commands:
                          now: datetime | str | None = None):
         from engine.app.recalendar import refresh
         return refresh(self, actor=actor, calendar=calendar, dry_run=dry_run, now=self._now(now))
+
+
+def _check_attachments(unit: UnitOfWork, case: Case, transition) -> None:
+    """`requires_attachments`: a file of any one of the kinds named is attached to the case (any-of)."""
+    from engine.domain.evidence import missing_kinds
+    from engine.domain.vocabularies import evidence
+
+    missing = missing_kinds(transition.requires_attachments, unit.attached_kinds(case.id))
+    if missing:
+        words = " or ".join(f"{k} ({evidence().label(k)})" for k in missing)
+        raise Refused(f"'{transition.trigger}' on {case.id} requires evidence attached first: {words} "
+                      f"(hazard case attach {case.id} FILE --kind {missing[0]})", case_id=case.id,
+                      trigger=transition.trigger, rule="requires_attachments", missing=missing)
 
 
 def _clock_to_extend(d: Definition, case: Case, name: str | None):

@@ -83,6 +83,9 @@ class Transition:
     lifts: tuple[str, ...] = ()  # case flags (e.g. `suspended`) this transition clears
     label: str = ""
     line: int = 0
+    # Evidence kinds (engine/domain/data/vocabulary.yaml `evidence`): firing needs a file of ANY ONE of them
+    # attached to the case first (`hazard case attach --kind`).
+    requires_attachments: tuple[str, ...] = ()
 
     @property
     def accepts(self) -> tuple[str, ...]:
