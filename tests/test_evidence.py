@@ -169,3 +169,22 @@ def test_requires_attachments_names_kinds_of_the_vocabulary(runner, tmp_path):
         load_definition(text, "major-hazard.yaml")
     line = text.splitlines().index("    requires_attachments: [selfie]") + 1
     assert f"major-hazard.yaml:{line}: " in str(caught.value) and "'selfie'" in str(caught.value)
+
+
+def test_audit_verify_names_each_sealed_file_missing_or_altered(runner, seeded_url, files):
+    store, src = files
+    hz = cli_on(runner, seeded_url, now="2026-03-03T09:00")
+    case_id = hz("case", "report", "--title", "t", "--enterprise", "某化工有限公司", "--region", "371721",
+                 "--industry", "危险化学品", "--level", "major", "--source", "inspection", actor="ent").stdout.strip()
+    printed = json.loads(hz("--json", "case", "attach", case_id, src / "report.pdf", src / "after.png",
+                            "--kind", "rectified", actor="ent").stdout)
+    assert hz("audit", "verify").exit_code == 0
+    pdf, png = (store / f["sha256"][:2] / f["sha256"] for f in printed)
+    os.chmod(pdf, 0o644)
+    pdf.write_bytes(b"%PDF-1.4\n% altered\n")
+    png.unlink()
+    done = hz("--json", "audit", "verify")
+    assert done.exit_code == 10, done.output
+    problems = [b["problem"] for b in json.loads(done.stdout)["breaks"]]
+    assert any("evidence file 'report.pdf'" in p and "altered" in p for p in problems), problems
+    assert any("evidence file 'after.png'" in p and "missing" in p for p in problems), problems
