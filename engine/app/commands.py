@@ -226,7 +226,7 @@ class Commands:
 
     def initialise(self, *, now: datetime | str | None = None, admin: str | None = None, admin_regions=(),
                    require_token: bool = False, drill: bool = False, actor: str | None = None,
-                   import_max_mb: int | None = None):
+                   import_max_mb: int | None = None, attach_max_mb: int | None = None):
         """`init`, with what it did (`engine.app.init.Initialised`: the installed versions, whether the first
         administrator was made, and their first token when the database requires tokens).
 
@@ -243,7 +243,7 @@ class Commands:
                     with self._engine.batch() as batch:
                         return initialise(batch, now=self._now(now), admin=admin, admin_regions=tuple(admin_regions),
                                           require_token=require_token, drill=drill, actor=actor,
-                                          import_max_mb=import_max_mb)
+                                          import_max_mb=import_max_mb, attach_max_mb=attach_max_mb)
                 except Conflict as exc:
                     if attempt == 2 or exc.rule != "version":
                         raise
@@ -382,8 +382,7 @@ def _check_attachments(unit: UnitOfWork, case: Case, transition) -> None:
     missing = missing_kinds(transition.requires_attachments, unit.attached_kinds(case.id))
     if missing:
         words = " or ".join(f"{k} ({evidence().label(k)})" for k in missing)
-        raise Refused(f"'{transition.trigger}' on {case.id} requires evidence attached first: {words} "
-                      f"(hazard case attach {case.id} FILE --kind {missing[0]})", case_id=case.id,
+        raise Refused(f"'{transition.trigger}' on {case.id} requires evidence attached first: {words}", case_id=case.id,
                       trigger=transition.trigger, rule="requires_attachments", missing=missing)
 
 

@@ -173,6 +173,13 @@ def import_max_bytes(setting: str | None) -> int:
     return min(max(megabytes, 1), MAX_IMPORT_MAX_MB) * 1_000_000
 
 
+def check_attach_max_mb(value) -> int:
+    """The evidence file-size setting: whole megabytes from 1 to MAX_ATTACH_MAX_MB."""
+    if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ATTACH_MAX_MB):
+        raise InvalidInput(f"attach_max_mb {value!r}: give whole MB from 1 to {MAX_ATTACH_MAX_MB}", field="attach_max_mb")
+    return value
+
+
 def attach_max_bytes(setting: str | None) -> int:
     """The bytes one evidence file may have, from the stored setting `attach_max_mb` (None: the default)."""
     try:
