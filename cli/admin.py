@@ -24,13 +24,15 @@ _ENTERPRISE_HELP = ("Bind an enterprise user to one enterprise: its name as case
                                             "every command on it says so.")
 @click.option("--import-max-mb", type=click.IntRange(1, 1024), metavar="MB",
               help="The largest ledger file `hazard import` reads, in MB (default 50).")
+@click.option("--attach-max-mb", type=click.IntRange(1, 200), metavar="MB",
+              help="The largest evidence file `hazard case attach` stores, in MB (default 20).")
 @json_option
 @click.pass_context
-def init(ctx, admin, regions, require_token, drill, import_max_mb):
+def init(ctx, admin, regions, require_token, drill, import_max_mb, attach_max_mb):
     """Create the tables and install the built-in workflows (safe to run again).
 
     On a database without users, --admin makes the first administrator. On a database in use, a changed built-in
-    workflow, --require-token or --import-max-mb needs --actor with the committee role; --drill only works on a
+    workflow, --require-token, --import-max-mb or --attach-max-mb needs --actor with the committee role; --drill only works on a
     new one.
 
     \b
@@ -50,7 +52,7 @@ def init(ctx, admin, regions, require_token, drill, import_max_mb):
     # engine takes the file it made away again.
     done = app.engine.commands.initialise(now=app.now, admin=admin, admin_regions=regions,
                                           require_token=require_token, drill=drill, actor=app.actor_name,
-                                          import_max_mb=import_max_mb)
+                                          import_max_mb=import_max_mb, attach_max_mb=attach_max_mb)
     app.announce_drill(again=True)
     token = done.admin_token
     if is_json(ctx):
@@ -71,7 +73,7 @@ def init(ctx, admin, regions, require_token, drill, import_max_mb):
 
 
 def _public(settings: dict) -> dict:
-    return {k: v for k, v in settings.items() if k in ("require_token", "drill", "import_max_mb")}
+    return {k: v for k, v in settings.items() if k in ("require_token", "drill", "import_max_mb", "attach_max_mb")}
 
 
 @click.group()

@@ -107,6 +107,44 @@ def extend(ctx, case_id, until, reason, clock):
 
 @case.command()
 @click.argument("case_id", metavar="CASE")
+@click.argument("files", metavar="FILE...", nargs=-1, required=True,
+                type=click.Path(dir_okay=False))
+@click.option("--kind", default="other", show_default=True,
+              help="What the files are: found (隐患照片), rectified (整改照片), plan (治理方案), acceptance (验收材料), "
+                   "minutes (会议纪要), notice (送达回执), other.")
+@click.option("--note", default=None, help="A note recorded with the files (sealed in the event).")
+@click.option("--expect-version", type=version_type(), default=None,
+              help="Refuse with a conflict unless the case is still at this version (what you looked at).")
+@json_option
+@click.pass_context
+def attach(ctx, case_id, files, kind, note, expect_version):
+    """Attach files of evidence to CASE: photos (JPEG, PNG, HEIC), PDF and Office documents.
+
+    Each file is stored by its SHA-256 (in HAZARD_FILES, default a folder beside the SQLite file) and sealed in
+    an `attach` event with its name, size, media type (read from the bytes), kind and, for a photo, what its
+    EXIF says (time taken, position, device). Anyone who may act on the case (its region, their enterprise)
+    may attach.
+
+    \b
+    Example:
+      hazard --actor ent case attach HZ-2026-000001 after.jpg --kind rectified --note 报警器已安装
+    """
+    from cli.output import message, print_json
+
+    app = ctx.obj
+    after, stored = app.engine.commands.attach(case_id, list(files), actor=app.actor_name, kind=kind, note=note,
+                                               expected_version=expect_version, now=app.now)
+    if is_json(ctx):
+        print_json(stored)
+        return
+    for item in stored:
+        flag = "  (taken before the hazard was found)" if item.get("taken_before_found") else ""
+        click.echo(f"{item['sha256']}  {item['name']}  {item['kind']}  {item['media_type']}  {item['size']}{flag}")
+    message(f"{after.id}: {len(stored)} file{'s' if len(stored) != 1 else ''} attached (version {after.version})")
+
+
+@case.command()
+@click.argument("case_id", metavar="CASE")
 @click.argument("rung", metavar="RUNG")
 @click.argument("decision", type=click.Choice(["approve", "decline"]))
 @click.option("--reason", required=True, help="Why (recorded in the event, shown in the trace and the dossier).")

@@ -39,6 +39,8 @@ class Engine:
         self.recorded_clock = recorded_clock or SystemClock()
         self.trust_backdating = trust_backdating
         self.registry = Registry()
+        # The evidence files' store (engine.store.files.FileStore); None: HAZARD_FILES, or beside the SQLite file.
+        self.files = None
 
     # Built on first use: a command imports only the part of the application it calls.
     @cached_property

@@ -202,13 +202,32 @@ class Auditor:
                 rows = _reporting(rows, on_events)
             used: dict[tuple[str, int], set[str]] = {}
             sealed: dict[tuple[str, int], dict] = {}
+            files: list[tuple[str, int, dict]] = []
             rows = _noting_notices(rows, sealed)
-            breaks = list(verify_stream(_noting_definitions(rows, used), tally=tally,
+            breaks = list(verify_stream(_noting_definitions(rows, used, files), tally=tally,
                                         heads_without_events=audit_store.heads_without_events(conn, reach=reach)))
             breaks += _stored_records_problems(conn, used, numbering=reach is None)
             breaks += _notice_problems(conn, sealed, reach)
             breaks += users_log_breaks(conn)  # the users' log and its tables (engine/app/accounts.py)
+        breaks += self._evidence_breaks(files)
         return VerifyReport(tally, breaks)
+
+    def _evidence_breaks(self, sealed: list[tuple[str, int, dict]]) -> list[ChainBreak]:
+        """Every file an `attach` event sealed: still in the evidence store, still hashing to its seal."""
+        if not sealed:
+            return []
+        from engine.store.files import FileStore
+        files = self.engine.files or FileStore.for_database(self.engine.store.path)
+        found, judged = [], {}
+        for case_id, seq, item in sealed:
+            sha256 = item.get("sha256", "")
+            if sha256 not in judged:
+                judged[sha256] = files.check(sha256) if files is not None else \
+                    "not checkable: no evidence store is set (HAZARD_FILES)"
+            if judged[sha256]:
+                found.append(ChainBreak(case_id, seq, f"evidence file '{item.get('name')}' ({sha256[:16]}): "
+                                                      f"{judged[sha256]}"))
+        return found
 
     def anchor(self, *, as_of: datetime | str | None = None):
         """The event log's anchor at `as_of` (a datetime or a time as `--as-of` takes it; default: the engine's now,
@@ -312,9 +331,9 @@ def _notice_problems(conn, sealed: dict, reach) -> list[ChainBreak]:
             for case_id, seq, problem in seal_problems(notice_store.find(conn, reach=reach), sealed)]
 
 
-def _noting_definitions(rows, used: dict) -> Iterator:
+def _noting_definitions(rows, used: dict, sealed: list | None = None) -> Iterator:
     """The verify stream, noting each (workflow, version) its events ran under, with the text hashes the
-    report events sealed for it."""
+    report events sealed for it, and (into `sealed`) each evidence file an `attach` event sealed."""
     last = None
     for row in rows:
         event = row[0]
@@ -324,6 +343,9 @@ def _noting_definitions(rows, used: dict) -> Iterator:
             last = key
         if event.trigger == "report" and isinstance(event.data, dict) and event.data.get("definition"):
             used[key].add(event.data["definition"])
+        if sealed is not None and event.trigger == "attach" and isinstance(event.data, dict):
+            sealed.extend((event.case_id, event.seq, item) for item in event.data.get("files") or ()
+                          if isinstance(item, dict))
         yield row
 
 

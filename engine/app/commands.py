@@ -100,6 +100,8 @@ class Commands:
                 case_region=case.region, signers=case.signers, flags=case.flags, now=now,
                 open_linked=unit.open_linked(case.id) if needs_linked else frozenset()))
             check_deadlines(run.definition, decision.fields, case.found_at)
+            if transition is not None and transition.requires_attachments:
+                _check_attachments(unit, case, transition)
             judged = backfilling.judgment(self._engine, unit, case, at=now, role=decision.role, backfill=backfill)
             if JUDGED in judged and (trigger in run.definition.clock_triggers
                                           or decision.to_state in run.definition.final_states):
@@ -165,6 +167,14 @@ class Commands:
         return rulings.correct(self, case_id, actor=actor, changes=changes, reason=reason, now=self._now(now),
                                expected_version=expected_version)
 
+    def attach(self, case_id: str, paths: list[str], *, actor: str | None, kind: str | None = None,
+               note: str | None = None, names: list[str] | None = None, expected_version: int | None = None,
+               now: datetime | str | None = None):
+        """Seal files of evidence on a case (`engine.app.attach`): (the case after, each stored file's record)."""
+        from engine.app.attach import attach
+        return attach(self, case_id, paths, actor=actor, kind=kind, note=note, names=names, now=self._now(now),
+                      expected_version=expected_version)
+
     def migrate_cases(self, name: str, *, to_version: int, mapping: dict[str, str], actor: str | None,
                       dry_run: bool = False, now: datetime | str | None = None) -> list:
         """Move every open case of `name` to `to_version`; each move is a `migrate` event. All or nothing."""
@@ -220,7 +230,7 @@ class Commands:
 
     def initialise(self, *, now: datetime | str | None = None, admin: str | None = None, admin_regions=(),
                    require_token: bool = False, drill: bool = False, actor: str | None = None,
-                   import_max_mb: int | None = None):
+                   import_max_mb: int | None = None, attach_max_mb: int | None = None):
         """`init`, with what it did (`engine.app.init.Initialised`: the installed versions, whether the first
         administrator was made, and their first token when the database requires tokens).
 
@@ -237,7 +247,7 @@ class Commands:
                     with self._engine.batch() as batch:
                         return initialise(batch, now=self._now(now), admin=admin, admin_regions=tuple(admin_regions),
                                           require_token=require_token, drill=drill, actor=actor,
-                                          import_max_mb=import_max_mb)
+                                          import_max_mb=import_max_mb, attach_max_mb=attach_max_mb)
                 except Conflict as exc:
                     if attempt == 2 or exc.rule != "version":
                         raise
@@ -366,6 +376,18 @@ class Commands:
                          now: datetime | str | None = None):
         from engine.app.recalendar import refresh
         return refresh(self, actor=actor, calendar=calendar, dry_run=dry_run, now=self._now(now))
+
+
+def _check_attachments(unit: UnitOfWork, case: Case, transition) -> None:
+    """`requires_attachments`: a file of any one of the kinds named is attached to the case (any-of)."""
+    from engine.domain.evidence import missing_kinds
+    from engine.domain.vocabularies import evidence
+
+    missing = missing_kinds(transition.requires_attachments, unit.attached_kinds(case.id))
+    if missing:
+        words = " or ".join(f"{k} ({evidence().label(k)})" for k in missing)
+        raise Refused(f"'{transition.trigger}' on {case.id} requires evidence attached first: {words}", case_id=case.id,
+                      trigger=transition.trigger, rule="requires_attachments", missing=missing)
 
 
 def _clock_to_extend(d: Definition, case: Case, name: str | None):

@@ -14,7 +14,8 @@ from engine.app import accounts
 from engine.domain import grants
 from engine.domain.credentials import IssuedToken
 from engine.domain.errors import Conflict, Refused
-from engine.domain.limits import DEFAULT_IMPORT_MAX_MB, check_import_max_mb
+from engine.domain.limits import (DEFAULT_ATTACH_MAX_MB, DEFAULT_IMPORT_MAX_MB, check_attach_max_mb,
+                                  check_import_max_mb)
 from engine.domain.machine import pick_role
 from engine.app.registry import builtin_workflow_files
 
@@ -27,7 +28,8 @@ class Initialised:
 
 
 def initialise(batch, *, now: datetime, admin: str | None, admin_regions: tuple[str, ...], require_token: bool,
-               drill: bool, actor: str | None, import_max_mb: int | None = None) -> Initialised:
+               drill: bool, actor: str | None, import_max_mb: int | None = None,
+               attach_max_mb: int | None = None) -> Initialised:
     from engine.store import audit_reads as audit_store
     from engine.store import settings as setting_store
     from engine.store import users as user_store
@@ -46,6 +48,10 @@ def initialise(batch, *, now: datetime, admin: str | None, admin_regions: tuple[
             check_import_max_mb(import_max_mb)
             if str(import_max_mb) != settings.get("import_max_mb", str(DEFAULT_IMPORT_MAX_MB)):
                 values["import_max_mb"] = str(import_max_mb)
+        if attach_max_mb is not None:
+            check_attach_max_mb(attach_max_mb)
+            if str(attach_max_mb) != settings.get("attach_max_mb", str(DEFAULT_ATTACH_MAX_MB)):
+                values["attach_max_mb"] = str(attach_max_mb)
         if "drill" in wanted and (not empty or audit_store.count_cases(conn)):
             raise Refused("this database already holds users or cases: a drill runs on a database made for "
                           "drills (a new one)", rule="drill")

@@ -153,6 +153,13 @@ class UnitOfWork:
                     open_now[case.id] = case.workflow
         return frozenset(open_now.values())
 
+    def attached_kinds(self, case_id: str) -> set[str]:
+        """The kinds of evidence attached to the case so far, this unit's own `attach` events included."""
+        from engine.domain.evidence import attachments_of
+        stored = case_store.events_of(self.conn, case_id) if self._stored.get(case_id) is not None else []
+        pending = [e for e in self._events if e.case_id == case_id]
+        return {item["kind"] for item in attachments_of([*stored, *pending])}
+
     def is_drill(self) -> bool:
         """A database made for drills (`init(drill=True)`) takes future times; read only when one is seen."""
         if self._drill is None:

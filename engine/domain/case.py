@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from engine.domain.definition.model import Definition
 
 # Engine triggers: recorded by the engine itself, not signatures of a workflow step.
-ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar", "decide", "void", "correct"})
+ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar", "decide", "void", "correct",
+                             "attach"})
 # What `hazard case correct` may change: the attributes a case is counted and found by, as reported.
 CORRECTABLE = ("title", "enterprise", "region", "industry", "source")
 

@@ -29,7 +29,7 @@ from engine.domain.actor import Actor
 RESERVED_NAMES = frozenset({"system", "scheduler"})
 GRANTING_ROLE = "committee"
 BOUND_ROLE = "enterprise"   # the role whose users may be bound to one enterprise
-SETTINGS = ("require_token", "drill", "import_max_mb")
+SETTINGS = ("require_token", "drill", "import_max_mb", "attach_max_mb")
 _NAME = re.compile(r"^\w[\w.@-]{0,63}$")
 
 

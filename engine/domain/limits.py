@@ -86,6 +86,12 @@ MAX_INTERVAL_SECONDS = 86_400.0
 # as CSV. The file's size is a database setting (`hazard init --import-max-mb N`), default 50 MB, at most 1 GB.
 DEFAULT_IMPORT_MAX_MB = 50
 MAX_IMPORT_MAX_MB = 1024
+# An evidence file (`hazard case attach`): a phone's photo is 2-8 MB, a scanned acceptance report 5-15 MB. The
+# limit per file is a database setting (`attach_max_mb` in the users' log), default 20 MB, at most 200 MB; one
+# command attaches at most MAX_ATTACH_FILES files.
+DEFAULT_ATTACH_MAX_MB = 20
+MAX_ATTACH_MAX_MB = 200
+MAX_ATTACH_FILES = 50
 # One part of an xlsx/ods zip inflated (a sheet's XML, the shared strings): 100,000 rows x 15 columns are a
 # 45 MB sheet; a zip bomb's sheet inflates to gigabytes from a few MB. All parts together: twice that.
 MAX_ZIP_PART_BYTES = 128 * 1024 * 1024
@@ -165,6 +171,22 @@ def import_max_bytes(setting: str | None) -> int:
     except ValueError:
         megabytes = DEFAULT_IMPORT_MAX_MB
     return min(max(megabytes, 1), MAX_IMPORT_MAX_MB) * 1_000_000
+
+
+def check_attach_max_mb(value) -> int:
+    """The evidence file-size setting: whole megabytes from 1 to MAX_ATTACH_MAX_MB."""
+    if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ATTACH_MAX_MB):
+        raise InvalidInput(f"attach_max_mb {value!r}: give whole MB from 1 to {MAX_ATTACH_MAX_MB}", field="attach_max_mb")
+    return value
+
+
+def attach_max_bytes(setting: str | None) -> int:
+    """The bytes one evidence file may have, from the stored setting `attach_max_mb` (None: the default)."""
+    try:
+        megabytes = int(setting) if setting is not None else DEFAULT_ATTACH_MAX_MB
+    except ValueError:
+        megabytes = DEFAULT_ATTACH_MAX_MB
+    return min(max(megabytes, 1), MAX_ATTACH_MAX_MB) * 1_000_000
 
 
 def check_report_text(*, title: str, enterprise: str, industry: str, source: str) -> None:

@@ -34,7 +34,7 @@ from engine.domain.events import Event
 from engine.domain.machine import machine_for
 
 DefinitionFor = Callable[[str, int], Definition]
-STATE_KEEPING_TRIGGERS = frozenset({"extend", "escalate", "recalendar", "decide", "void", "correct"})
+STATE_KEEPING_TRIGGERS = frozenset({"extend", "escalate", "recalendar", "decide", "void", "correct", "attach"})
 # A ledger row back-filled by `hazard import`: signed by the importing user in this role, whatever roles the
 # transition names, and only with its source in the data (engine/ledger/app_import.py).
 IMPORT_ROLE = "import"

@@ -13,10 +13,10 @@ import os
 
 from engine.domain.errors import InvalidInput
 
-KINDS = ("levels", "sources", "industries", "roles", "actions", "flags", "tiers", "warnings")
+KINDS = ("levels", "sources", "industries", "roles", "actions", "flags", "tiers", "warnings", "evidence")
 DATA = os.path.join(os.path.dirname(__file__), "data", "vocabulary.yaml")
 _OPTION = {"levels": "level", "sources": "source", "industries": "industry", "roles": "role", "actions": "action",
-           "flags": "flag", "tiers": "tier", "warnings": "warning"}
+           "flags": "flag", "tiers": "tier", "warnings": "warning", "evidence": "kind"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,11 @@ def actions() -> Vocabulary:
 
 def flags() -> Vocabulary:
     return vocabularies()["flags"]
+
+
+def evidence() -> Vocabulary:
+    """The kinds of evidence a file attached to a case is (`hazard case attach --kind`)."""
+    return vocabularies()["evidence"]
 
 
 def label_of(kind: str, value, *, short: bool = False) -> str:

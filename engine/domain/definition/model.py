@@ -14,7 +14,8 @@ MISSED_POLICIES = frozenset({"fire", "highest", "skip"})
 # Attributes every case has, set at report time; transitions may read them in guards.
 CASE_ATTRIBUTES = ("title", "enterprise", "region", "industry", "level", "source", "found_at")
 # Pseudo-triggers the engine records itself; a definition may not declare transitions with these names.
-RESERVED_TRIGGERS = frozenset({"report", "extend", "escalate", "migrate", "recalendar", "decide", "void", "correct"})
+RESERVED_TRIGGERS = frozenset({"report", "extend", "escalate", "migrate", "recalendar", "decide", "void", "correct",
+                               "attach"})
 # What `hazard case decide CASE extension ...` decides: an extension application, never a rung of the ladder.
 EXTENSION = "extension"
 # What a workflow is for (`serves:`): its cases are hazards (counted, listed, written to ledgers), or interviews
@@ -83,6 +84,9 @@ class Transition:
     label: str = ""
     line: int = 0
     issues: str = ""             # the document (notice, 文书) this transition issues: engine/domain/notices.py
+    # Evidence kinds (engine/domain/data/vocabulary.yaml `evidence`): firing needs a file of ANY ONE of them
+    # attached to the case first (`hazard case attach --kind`).
+    requires_attachments: tuple[str, ...] = ()
 
     @property
     def accepts(self) -> tuple[str, ...]:

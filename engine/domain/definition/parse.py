@@ -23,7 +23,7 @@ TOP_KEYS = frozenset({"workflow", "title", "description", "serves", "ledger_stag
 FIELD_KEYS = frozenset({"type", "label", "values"})
 STATE_KEYS = frozenset({"label", "initial", "final", "rectified", "accepted"})
 TRANSITION_KEYS = frozenset({"trigger", "from", "to", "roles", "requires", "sets", "guards", "lifts", "label",
-                             "issues"})
+                             "issues", "requires_attachments"})
 COMMAND_KEYS = frozenset({"roles", "requires", "sets", "guards"})
 EXTEND_KEYS = COMMAND_KEYS | {"decided_by", "max_days", "max_total_days", "apply_before", "decide_within"}
 CLOCK_KEYS = frozenset({"label", "start", "stop", "pause", "resume", "deadline", "duration"})
@@ -323,8 +323,21 @@ class _Parser:
                 requires=self.names(node, "requires", where), sets=self.names(node, "sets", where),
                 guards=self.guards(node, "guards", where), lifts=self.names(node, "lifts", where),
                 label=self.text(node, "label", where), line=node.line, issues=self.text(node, "issues", where),
+                requires_attachments=self.evidence_kinds(node, where),
             ))
         return tuple(result)
+
+    def evidence_kinds(self, node, where: str) -> tuple[str, ...]:
+        """`requires_attachments`: kinds of the evidence vocabulary, any one of which must be attached."""
+        from engine.domain.vocabularies import evidence
+        kinds = self.names(node, "requires_attachments", where)
+        known = evidence().terms
+        for kind in kinds:
+            if kind not in known:
+                self.problem(node.line_of("requires_attachments"),
+                             f"{where}: requires_attachments names '{kind}', which is not a kind of evidence "
+                             f"({', '.join(known)})")
+        return tuple(k for k in kinds if k in known)
 
     def command(self, root, key: str, required: bool = False, keys: frozenset = COMMAND_KEYS) -> Command | None:
         node = self.mapping(root, key, "workflow", required=required)
