@@ -259,7 +259,7 @@ def user_revoke(ctx, name, token_id):
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @click.pass_context
 def user_password(ctx, name, from_stdin):
-    """Set NAME's password (for the web console's log-in: planned); asked twice, or from stdin.
+    """Set NAME's password (for the web console's log-in, hazard serve); asked twice, or from stdin.
 
     The user themself or a committee member over their regions may set it. It is stored as an argon2id hash.
 
