@@ -164,7 +164,8 @@ def test_document_list_show_print(service, runner, tmp_path):
     url = service.store.url
     invoke = cli_on(runner, url, actor="zhang")
     listed = json.loads(invoke("--json", "document", "list", "--case", case.id).stdout)
-    assert [set(d) for d in listed] == [{"number", "kind", "title", "case_id", "issued_at", "sha256"}]
+    assert [set(d) for d in listed] == [{"number", "kind", "title", "case_id", "issued_at", "sha256", "served"}]
+    assert listed[0]["served"] is None
     assert listed[0]["number"] == NUMBER.format(1) and listed[0]["kind"] == "rectification-order"
     assert json.loads(invoke("--json", "document", "list", "--kind", "interview-notice").stdout) == []
     assert json.loads(invoke("--json", "document", "list", "--year", "2025").stdout) == []
@@ -180,6 +181,68 @@ def test_document_list_show_print(service, runner, tmp_path):
     assert far("document", "show", NUMBER.format(1)).exit_code == 5
     assert json.loads(far("--json", "document", "list").stdout) == []
     assert invoke("document", "show", NUMBER.format(9)).exit_code == 5
+
+
+# -- service (送达) --------------------------------------------------------------------------------------------
+@pytest.fixture
+def receipt(tmp_path, monkeypatch):
+    """The evidence store (required on PostgreSQL) and a signed receipt to attach."""
+    monkeypatch.setenv("HAZARD_FILES", str(tmp_path / "evidence"))
+    path = tmp_path / "回执.pdf"
+    path.write_bytes(b"%PDF-1.4\n% signed receipt\n")
+    return path
+
+
+def test_serve_records_who_when_and_the_receipt_as_evidence(service, runner, receipt):
+    install_issuing(service)
+    case = report(service)
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    invoke = cli_on(runner, service.store.url, actor="zhang", now="2026-03-03T12:00")
+    done = invoke("--json", "document", "serve", NUMBER.format(1), "--by", "张三", "--at", "2026-03-03T10:00",
+                  "--signed-by", "王五", "--receipt", str(receipt))
+    assert done.exit_code == 0, done.output
+    served = json.loads(done.stdout)
+    assert served["by"] == "张三" and served["signed_by"] == "王五" and served["served_at"].startswith("2026-03-03T10:00")
+    history = service.queries.history(case.id)
+    attach, serve = history[-2], history[-1]
+    # The receipt is attached once, through the attach machinery, as evidence of kind `notice`; the serve event
+    # names its hash, and both keep the state.
+    assert attach.trigger == "attach" and attach.data["files"][0]["kind"] == "notice"
+    assert serve.trigger == "serve_notice" and serve.data["served"]["receipt"]["sha256"] == attach.data["files"][0]["sha256"]
+    assert serve.to_state == serve.from_state == "assigned" and serve.role == "supervisor"
+    assert len([p for p in (receipt.parent / "evidence").rglob("*") if p.is_file()]) == 1
+    listed = json.loads(invoke("--json", "document", "list", "--case", case.id).stdout)
+    assert listed[0]["served"] == {"by": "张三", "served_at": served["served_at"], "signed_by": "王五",
+                                   "receipt_sha256": attach.data["files"][0]["sha256"]}
+    shown = invoke("document", "show", NUMBER.format(1)).stdout
+    assert "送达: served 2026-03-03 10:00" in shown and "signed for by 王五" in shown
+    assert service.audit.verify().breaks == []
+    assert service.audit.replay_all().disagreements == []
+    # Served once; a second service is refused and changes nothing.
+    again = invoke("document", "serve", NUMBER.format(1), "--by", "李四", "--at", "2026-03-03T11:00",
+                   "--signed-by", "王五")
+    assert again.exit_code == 3 and "already served" in again.output
+    assert len(service.queries.history(case.id)) == len(history)
+
+
+@pytest.mark.parametrize("actor,args,code,words", [
+    ("ent", ["--at", "2026-03-03T10:00"], 4, "supervisor or committee"),   # the enterprise signs, does not serve
+    ("far", ["--at", "2026-03-03T10:00"], 4, "far"),                       # outside the case's region
+    ("zhang", ["--at", "2026-03-01T10:00"], 2, "before"),                  # before the notice was issued
+    ("zhang", ["--at", "2026-03-04T10:00"], 2, "after now"),               # in the future
+    ("zhang", ["--at", "昨天"], 2, "昨天"),                               # not a time
+])
+def test_serve_refusals_change_nothing(service, runner, actor, args, code, words):
+    install_issuing(service)
+    case = report(service)
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    invoke = cli_on(runner, service.store.url, actor=actor, now="2026-03-03T12:00")
+    done = invoke("document", "serve", NUMBER.format(1), "--by", "张三", "--signed-by", "王五", *args)
+    assert done.exit_code == code, done.output
+    assert words in done.output and "Traceback" not in done.output
+    assert service.queries.history(case.id)[-1].trigger == "assign"
+    assert invoke("document", "serve", NUMBER.format(9), "--by", "张三", "--signed-by", "王五",
+                  "--at", "2026-03-03T10:00").exit_code == 5
 
 
 # -- numbering under concurrency ----------------------------------------------------------------------------------

@@ -31,6 +31,9 @@ PLACEHOLDERS = frozenset({"office", "year", "n"})
 CONTEXT = frozenset({"case", "fields", "number", "title", "office", "year", "issued_on"})
 CASE_KEYS = ("id", "title", "enterprise", "region", "industry", "level", "found_at")
 NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+# Who records a notice's service (送达): the offices that issue notices, over the case's region, whatever the
+# document; the enterprise signs for it (`signed_by`), it does not serve itself.
+SERVE_ROLES = ("supervisor", "committee")
 
 
 @dataclass(frozen=True)
