@@ -225,6 +225,28 @@ def test_serve_records_who_when_and_the_receipt_as_evidence(service, runner, rec
     assert len(service.queries.history(case.id)) == len(history)
 
 
+def test_trace_and_dossier_list_each_notice_with_its_service(service, runner, receipt):
+    install_issuing(service)
+    case = report(service)
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    invoke = cli_on(runner, service.store.url, actor="zhang", now="2026-03-03T12:00")
+    before = json.loads(invoke("--json", "audit", "trace", case.id).stdout)["notices"]
+    assert [(n["number"], n["kind"], n["served"]) for n in before] == [(NUMBER.format(1), "rectification-order", None)]
+    assert invoke("document", "serve", NUMBER.format(1), "--by", "张三", "--at", "2026-03-03T10:00",
+                  "--signed-by", "王五", "--receipt", str(receipt)).exit_code == 0
+    traced = json.loads(invoke("--json", "audit", "trace", case.id).stdout)["notices"]
+    assert traced[0]["served"]["by"] == "张三" and traced[0]["served"]["signed_by"] == "王五"
+    assert traced[0]["issued_at"].startswith("2026-03-02") and traced[0]["served"]["receipt_sha256"]
+    text = invoke("audit", "trace", case.id).stdout
+    assert "notices issued and served" in text and NUMBER.format(1) in text
+    from engine.domain.clock import parse_time
+    dossier = service.audit.dossier(case.id, now=parse_time("2026-03-03T12:00"))
+    assert dossier["notices"][0]["number"] == NUMBER.format(1) and dossier["notices"][0]["served"]["by"] == "张三"
+    from engine.domain.dossier import to_html
+    html = to_html(dossier)
+    assert "文书与送达" in html and NUMBER.format(1) in html and "王五 签收" in html
+
+
 @pytest.mark.parametrize("actor,args,code,words", [
     ("ent", ["--at", "2026-03-03T10:00"], 4, "supervisor or committee"),   # the enterprise signs, does not serve
     ("far", ["--at", "2026-03-03T10:00"], 4, "far"),                       # outside the case's region

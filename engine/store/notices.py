@@ -97,3 +97,13 @@ def services(conn: Connection, case_ids: list[str]) -> list[dict]:
             if isinstance(data, dict) and isinstance(data.get("served"), dict):
                 found.append(data["served"])
     return found
+
+
+def of_cases(conn: Connection, case_ids: list[str]) -> list[Notice]:
+    """The notices of these cases, by issue time then number."""
+    found = []
+    for start in range(0, len(case_ids), 500):
+        stmt = (select(*(notices.c[c] for c in COLUMNS)).where(notices.c.case_id.in_(case_ids[start:start + 500]))
+                .order_by(notices.c.issued_at, notices.c.number))
+        found += [Notice(*row) for row in conn.execute(stmt)]
+    return found
