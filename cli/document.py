@@ -119,23 +119,40 @@ def serve(ctx, number, by, served_at, signed_by, receipt, expect_version):
 
 @document.command("print")
 @click.argument("number", metavar="NO")
-@click.option("--format", "fmt", type=click.Choice(["html"]), default="html", show_default=True,
-              help="A printable A4 page (print it to PDF from a browser).")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True,
+              help="html: a printable A4 page; pdf: that page printed by headless Chromium (A4, Chinese fonts).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of stdout (whole or not at all: a failed write leaves the old file).")
 @click.pass_context
 def print_document(ctx, number, fmt, output):
     """Write the notice numbered NO as a printable page: A4, its number, its text, a box for the office's seal.
 
+    --format pdf prints that page through headless Chromium (HAZARD_CHROMIUM names another browser binary);
+    a PDF goes to --output, or to stdout when it is not a terminal.
+
     \b
     Example:
-      hazard --actor zhang document print '371721安监责改〔2026〕1号' --format html --output notice.html
+      hazard --actor zhang document print '371721安监责改〔2026〕1号' --format pdf --output notice.pdf
     """
     from cli.output import message
     from engine.domain.notices import to_html
 
     row = ctx.obj.engine.notices.get(number, actor=ctx.obj.actor_name)
     page = to_html(title=row.title, number=row.number, text=row.text, case_id=row.case_id, sha256=row.sha256)
+    if fmt == "pdf":
+        import sys
+
+        from cli.pdf import html_to_pdf
+        if not output and sys.stdout.isatty():
+            raise click.UsageError("a PDF is not written to a terminal: give --output FILE (or redirect stdout)")
+        data = html_to_pdf(page, target=output or "stdout")
+        if output:
+            from cli.files import write_file
+            write_file(output, data)
+            message(f"{number}: written to {output}")
+        else:
+            click.get_binary_stream("stdout").write(data)
+        return
     if output:
         from cli.files import write_file
         write_file(output, page)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 from pathlib import Path
 
 import pytest
@@ -265,6 +266,59 @@ def test_serve_refusals_change_nothing(service, runner, actor, args, code, words
     assert service.queries.history(case.id)[-1].trigger == "assign"
     assert invoke("document", "serve", NUMBER.format(9), "--by", "张三", "--signed-by", "王五",
                   "--at", "2026-03-03T10:00").exit_code == 5
+
+
+# -- PDF -------------------------------------------------------------------------------------------------------
+EXAMPLE_PNG = ROOT / "docs" / "notice-example.png"
+A4_PIXELS = (794, 1123)  # 210 x 297 mm at 96 px per inch: the size docs/notice-example.png is taken at
+
+
+def test_print_pdf_is_a4_with_chinese_fonts_the_number_and_title(service, runner, tmp_path):
+    """`document print --format pdf` prints through headless Chromium: one A4 page, a Chinese font embedded, the
+    title and the number in its text; rendered to PNG (pdftoppm where installed, else Chromium's screenshot of the
+    same page at A4) it has ink, and agrees at the scale of its blocks with the picture in docs/notices.md."""
+    import shutil
+    import subprocess
+    from tests import browser
+    browser.need()
+    install_issuing(service)
+    case = report(service)
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    invoke = cli_on(runner, service.store.url, actor="zhang")
+    pdf, html = tmp_path / "notice.pdf", tmp_path / "notice.html"
+    done = invoke("document", "print", NUMBER.format(1), "--format", "pdf", "--output", str(pdf))
+    assert done.exit_code == 0, done.output
+    data = pdf.read_bytes()
+    sizes = browser.pdf_page_sizes(data)
+    assert data.startswith(b"%PDF") and len(sizes) == 1, sizes
+    assert abs(sizes[0][0] - browser.A4_POINTS[0]) < 1.5 and abs(sizes[0][1] - browser.A4_POINTS[1]) < 1.5, sizes
+    assert any(any(f.startswith(k.replace(" ", "")) for k in browser.CJK_FONTS) for f in browser.pdf_fonts(data))
+    texts = "\n".join(browser.pdf_texts(data))
+    assert "责令限期整改指令书" in texts and NUMBER.format(1) in texts and "（印章）" in texts
+    assert invoke("document", "print", NUMBER.format(1), "--output", str(html)).exit_code == 0
+    png = tmp_path / "notice.png"
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-png", "-r", "96", "-singlefile", str(pdf), str(tmp_path / "notice")],
+                       check=True, timeout=120)
+    else:
+        browser.screenshot(html, png, width=A4_PIXELS[0], height=A4_PIXELS[1])
+    shot = browser.screenshot(html, tmp_path / "page.png", width=A4_PIXELS[0], height=A4_PIXELS[1])
+    assert sum(browser.ink_profiles([png.read_bytes()])[0]["ink"]) > 0
+    if os.environ.get("HAZARD_WRITE_DOCS") == "1":  # regenerate the manual's picture
+        EXAMPLE_PNG.write_bytes(shot)
+    assert browser.unlike(EXAMPLE_PNG.read_bytes(), shot) == []
+
+
+def test_print_pdf_without_a_browser_is_an_io_error_and_writes_nothing(service, runner, tmp_path, monkeypatch):
+    install_issuing(service)
+    case = report(service)
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    monkeypatch.setenv("HAZARD_CHROMIUM", str(tmp_path / "no-such-browser"))
+    pdf = tmp_path / "notice.pdf"
+    done = cli_on(runner, service.store.url, actor="zhang")("document", "print", NUMBER.format(1), "--format", "pdf",
+                                                            "--output", str(pdf))
+    assert done.exit_code == 8 and "no Chromium" in done.output and "Traceback" not in done.output
+    assert not pdf.exists()
 
 
 # -- numbering under concurrency ----------------------------------------------------------------------------------
