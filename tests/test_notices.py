@@ -268,6 +268,33 @@ def test_serve_refusals_change_nothing(service, runner, actor, args, code, words
                   "--at", "2026-03-03T10:00").exit_code == 5
 
 
+def test_the_bulletin_cites_the_number_issued_for_an_interview(service):
+    """An interview the committee approved opens a linked case; the notice its `hold` issues is cited in the
+    bulletin's interview table (文号); the hazard's rectification order, another kind, is not."""
+    from engine.app.sweep import sweep
+    from engine.domain.clock import parse_time
+    from tests.conftest import run_to
+    install_issuing(service)
+    interview = (ROOT / "workflows" / "interview.yaml").read_text(encoding="utf-8").replace(
+        "    label: 约谈\n", "    label: 约谈\n    issues: interview-notice\n", 1)
+    service.commands.install_definition(interview, "interview.yaml", actor="li")
+    case = run_to(service, report(service).id, "rectifying")
+    sweep(service, now=parse_time("2026-05-08T08:00"))
+    after = service.commands.decide(case.id, "interview", "approve", actor="li", reason="逾期一周未整改",
+                                    now="2026-05-09T10:00")
+    linked = after.decisions["proposals"]["rectification/1/interview"]["linked_case"]
+    service.commands.advance_case(linked, "hold", actor="zhang", now="2026-05-10T10:00",
+                                  fields={"held_at": "2026-05-10T09:00", "minutes": "约谈纪要", "commitments": "五日内整改",
+                                          "clerk": "赵六"})
+    numbers = {r.kind: r.number for r in service.notices.list()}
+    assert set(numbers) == {"rectification-order", "interview-notice"}
+    made = service.reports.bulletin(period="month", date="2026-05-31", region="3717", now="2026-06-02T09:00")
+    rows = made.document["interviews"]
+    assert [r["case_id"] for r in rows] == [linked] and rows[0]["notices"] == [numbers["interview-notice"]]
+    text = made.markdown()
+    assert "文号" in text and numbers["interview-notice"] in text and numbers["rectification-order"] not in text
+
+
 # -- PDF -------------------------------------------------------------------------------------------------------
 EXAMPLE_PNG = ROOT / "docs" / "notice-example.png"
 A4_PIXELS = (794, 1123)  # 210 x 297 mm at 96 px per inch: the size docs/notice-example.png is taken at
