@@ -335,6 +335,12 @@ def print_trace(case, found: dict, as_json: bool) -> None:
             else "", f"{m['days']:.1f}" if "days" in m else "", m["status"],
             label_of("roles", m["holder"]), m["state"]] for m in found["missed"]],
           title="deadlines and rungs missed", optional=("state", "until"))
+    if found.get("notices"):
+        table(["number", "kind", "issued", "served", "by", "signed for by"],
+              [[n["number"], n["kind"], short_time(n["issued_at"]),
+                n["served"]["served_at"][:16].replace("T", " ") if n["served"] else "(not served)",
+                (n["served"] or {}).get("by") or "", (n["served"] or {}).get("signed_by") or ""]
+               for n in found["notices"]], title="notices issued and served")
 
 
 def _details(action: dict) -> str:

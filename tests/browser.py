@@ -203,3 +203,47 @@ def driver(*, width: int = 1000, height: int = 1400):
 def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _streams(data: bytes) -> list[bytes]:
+    """Every stream of the PDF, inflated where it is Flate-compressed."""
+    found = []
+    for match in re.finditer(rb"stream\r?\n", data):
+        start = match.end()
+        end = data.find(b"endstream", start)
+        if end < 0:
+            continue
+        raw = data[start:end]
+        try:
+            found.append(zlib.decompress(raw))
+        except zlib.error:
+            found.append(raw)
+    return found
+
+
+def _cmap(stream: bytes) -> dict[int, str]:
+    """A ToUnicode CMap: glyph code -> text (bfchar and bfrange)."""
+    codes: dict[int, str] = {}
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", stream, re.S):
+        for code, text in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            codes[int(code, 16)] = bytes.fromhex(text.decode()).decode("utf-16-be", "replace")
+    for block in re.findall(rb"beginbfrange(.*?)endbfrange", stream, re.S):
+        for first, last, text in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            base = bytes.fromhex(text.decode()).decode("utf-16-be", "replace")
+            for offset, code in enumerate(range(int(first, 16), int(last, 16) + 1)):
+                codes[code] = base[:-1] + chr(ord(base[-1]) + offset)
+    return codes
+
+
+def pdf_texts(data: bytes) -> list[str]:
+    """The text a PDF shows, read through each font's ToUnicode map (one reading per map: Chromium writes the
+    glyphs of a font as two-byte codes in hex strings, and which map applies is the font the run was set in)."""
+    streams = _streams(data)
+    maps = [_cmap(s) for s in streams if b"beginbfchar" in s or b"beginbfrange" in s]
+    runs = [bytes.fromhex(h.decode()) for s in streams if b"BT" in s
+            for h in re.findall(rb"<([0-9A-Fa-f]+)>", s)]
+    texts = []
+    for codes in maps:
+        texts.append("".join(codes.get(int.from_bytes(run[i:i + 2], "big"), "")
+                             for run in runs for i in range(0, len(run) - 1, 2)))
+    return texts

@@ -91,7 +91,7 @@ def test_trace_prints_people_holders_and_misses(runner, closed):
     result = hazard(runner, url, "audit", "trace", case_id, "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert set(doc) == {"case", "actions", "people", "holding", "held_for", "missed"}
+    assert set(doc) == {"case", "actions", "people", "holding", "held_for", "missed", "notices"}
     assert [a["trigger"] for a in doc["actions"]] == ["report", "assign", "start", "submit", "verify", "close"]
     assert doc["actions"][4]["signed"] == {"opinion": "整改到位"} and doc["actions"][4]["at"].endswith("+08:00")
     text = hazard(runner, url, "audit", "trace", case_id)

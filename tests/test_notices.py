@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 from pathlib import Path
 
 import pytest
@@ -164,7 +165,8 @@ def test_document_list_show_print(service, runner, tmp_path):
     url = service.store.url
     invoke = cli_on(runner, url, actor="zhang")
     listed = json.loads(invoke("--json", "document", "list", "--case", case.id).stdout)
-    assert [set(d) for d in listed] == [{"number", "kind", "title", "case_id", "issued_at", "sha256"}]
+    assert [set(d) for d in listed] == [{"number", "kind", "title", "case_id", "issued_at", "sha256", "served"}]
+    assert listed[0]["served"] is None
     assert listed[0]["number"] == NUMBER.format(1) and listed[0]["kind"] == "rectification-order"
     assert json.loads(invoke("--json", "document", "list", "--kind", "interview-notice").stdout) == []
     assert json.loads(invoke("--json", "document", "list", "--year", "2025").stdout) == []
@@ -180,6 +182,170 @@ def test_document_list_show_print(service, runner, tmp_path):
     assert far("document", "show", NUMBER.format(1)).exit_code == 5
     assert json.loads(far("--json", "document", "list").stdout) == []
     assert invoke("document", "show", NUMBER.format(9)).exit_code == 5
+
+
+# -- service (送达) --------------------------------------------------------------------------------------------
+@pytest.fixture
+def receipt(tmp_path, monkeypatch):
+    """The evidence store (required on PostgreSQL) and a signed receipt to attach."""
+    monkeypatch.setenv("HAZARD_FILES", str(tmp_path / "evidence"))
+    path = tmp_path / "回执.pdf"
+    path.write_bytes(b"%PDF-1.4\n% signed receipt\n")
+    return path
+
+
+def test_serve_records_who_when_and_the_receipt_as_evidence(service, runner, receipt):
+    install_issuing(service)
+    case = report(service)
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    invoke = cli_on(runner, service.store.url, actor="zhang", now="2026-03-03T12:00")
+    done = invoke("--json", "document", "serve", NUMBER.format(1), "--by", "张三", "--at", "2026-03-03T10:00",
+                  "--signed-by", "王五", "--receipt", str(receipt))
+    assert done.exit_code == 0, done.output
+    served = json.loads(done.stdout)
+    assert served["by"] == "张三" and served["signed_by"] == "王五" and served["served_at"].startswith("2026-03-03T10:00")
+    history = service.queries.history(case.id)
+    attach, serve = history[-2], history[-1]
+    # The receipt is attached once, through the attach machinery, as evidence of kind `notice`; the serve event
+    # names its hash, and both keep the state.
+    assert attach.trigger == "attach" and attach.data["files"][0]["kind"] == "notice"
+    assert serve.trigger == "serve_notice" and serve.data["served"]["receipt"]["sha256"] == attach.data["files"][0]["sha256"]
+    assert serve.to_state == serve.from_state == "assigned" and serve.role == "supervisor"
+    assert len([p for p in (receipt.parent / "evidence").rglob("*") if p.is_file()]) == 1
+    listed = json.loads(invoke("--json", "document", "list", "--case", case.id).stdout)
+    assert listed[0]["served"] == {"by": "张三", "served_at": served["served_at"], "signed_by": "王五",
+                                   "receipt_sha256": attach.data["files"][0]["sha256"]}
+    shown = invoke("document", "show", NUMBER.format(1)).stdout
+    assert "送达: served 2026-03-03 10:00" in shown and "signed for by 王五" in shown
+    assert service.audit.verify().breaks == []
+    assert service.audit.replay_all().disagreements == []
+    # Served once; a second service is refused and changes nothing.
+    again = invoke("document", "serve", NUMBER.format(1), "--by", "李四", "--at", "2026-03-03T11:00",
+                   "--signed-by", "王五")
+    assert again.exit_code == 3 and "already served" in again.output
+    assert len(service.queries.history(case.id)) == len(history)
+
+
+def test_trace_and_dossier_list_each_notice_with_its_service(service, runner, receipt):
+    install_issuing(service)
+    case = report(service)
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    invoke = cli_on(runner, service.store.url, actor="zhang", now="2026-03-03T12:00")
+    before = json.loads(invoke("--json", "audit", "trace", case.id).stdout)["notices"]
+    assert [(n["number"], n["kind"], n["served"]) for n in before] == [(NUMBER.format(1), "rectification-order", None)]
+    assert invoke("document", "serve", NUMBER.format(1), "--by", "张三", "--at", "2026-03-03T10:00",
+                  "--signed-by", "王五", "--receipt", str(receipt)).exit_code == 0
+    traced = json.loads(invoke("--json", "audit", "trace", case.id).stdout)["notices"]
+    assert traced[0]["served"]["by"] == "张三" and traced[0]["served"]["signed_by"] == "王五"
+    assert traced[0]["issued_at"].startswith("2026-03-02") and traced[0]["served"]["receipt_sha256"]
+    text = invoke("audit", "trace", case.id).stdout
+    assert "notices issued and served" in text and NUMBER.format(1) in text
+    from engine.domain.clock import parse_time
+    dossier = service.audit.dossier(case.id, now=parse_time("2026-03-03T12:00"))
+    assert dossier["notices"][0]["number"] == NUMBER.format(1) and dossier["notices"][0]["served"]["by"] == "张三"
+    from engine.domain.dossier import to_html
+    html = to_html(dossier)
+    assert "文书与送达" in html and NUMBER.format(1) in html and "王五 签收" in html
+
+
+@pytest.mark.parametrize("actor,args,code,words", [
+    ("ent", ["--at", "2026-03-03T10:00"], 4, "supervisor or committee"),   # the enterprise signs, does not serve
+    ("far", ["--at", "2026-03-03T10:00"], 4, "far"),                       # outside the case's region
+    ("zhang", ["--at", "2026-03-01T10:00"], 2, "before"),                  # before the notice was issued
+    ("zhang", ["--at", "2026-03-04T10:00"], 2, "after now"),               # in the future
+    ("zhang", ["--at", "昨天"], 2, "昨天"),                               # not a time
+])
+def test_serve_refusals_change_nothing(service, runner, actor, args, code, words):
+    install_issuing(service)
+    case = report(service)
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    invoke = cli_on(runner, service.store.url, actor=actor, now="2026-03-03T12:00")
+    done = invoke("document", "serve", NUMBER.format(1), "--by", "张三", "--signed-by", "王五", *args)
+    assert done.exit_code == code, done.output
+    assert words in done.output and "Traceback" not in done.output
+    assert service.queries.history(case.id)[-1].trigger == "assign"
+    assert invoke("document", "serve", NUMBER.format(9), "--by", "张三", "--signed-by", "王五",
+                  "--at", "2026-03-03T10:00").exit_code == 5
+
+
+def test_the_bulletin_cites_the_number_issued_for_an_interview(service):
+    """An interview the committee approved opens a linked case; the notice its `hold` issues is cited in the
+    bulletin's interview table (文号); the hazard's rectification order, another kind, is not."""
+    from engine.app.sweep import sweep
+    from engine.domain.clock import parse_time
+    from tests.conftest import run_to
+    install_issuing(service)
+    interview = (ROOT / "workflows" / "interview.yaml").read_text(encoding="utf-8").replace(
+        "    label: 约谈\n", "    label: 约谈\n    issues: interview-notice\n", 1)
+    service.commands.install_definition(interview, "interview.yaml", actor="li")
+    case = run_to(service, report(service).id, "rectifying")
+    sweep(service, now=parse_time("2026-05-08T08:00"))
+    after = service.commands.decide(case.id, "interview", "approve", actor="li", reason="逾期一周未整改",
+                                    now="2026-05-09T10:00")
+    linked = after.decisions["proposals"]["rectification/1/interview"]["linked_case"]
+    service.commands.advance_case(linked, "hold", actor="zhang", now="2026-05-10T10:00",
+                                  fields={"held_at": "2026-05-10T09:00", "minutes": "约谈纪要", "commitments": "五日内整改",
+                                          "clerk": "赵六"})
+    numbers = {r.kind: r.number for r in service.notices.list()}
+    assert set(numbers) == {"rectification-order", "interview-notice"}
+    made = service.reports.bulletin(period="month", date="2026-05-31", region="3717", now="2026-06-02T09:00")
+    rows = made.document["interviews"]
+    assert [r["case_id"] for r in rows] == [linked] and rows[0]["notices"] == [numbers["interview-notice"]]
+    text = made.markdown()
+    assert "文号" in text and numbers["interview-notice"] in text and numbers["rectification-order"] not in text
+
+
+# -- PDF -------------------------------------------------------------------------------------------------------
+EXAMPLE_PNG = ROOT / "docs" / "notice-example.png"
+A4_PIXELS = (794, 1123)  # 210 x 297 mm at 96 px per inch: the size docs/notice-example.png is taken at
+
+
+def test_print_pdf_is_a4_with_chinese_fonts_the_number_and_title(service, runner, tmp_path):
+    """`document print --format pdf` prints through headless Chromium: one A4 page, a Chinese font embedded, the
+    title and the number in its text; rendered to PNG (pdftoppm where installed, else Chromium's screenshot of the
+    same page at A4) it has ink, and agrees at the scale of its blocks with the picture in docs/notices.md."""
+    import shutil
+    import subprocess
+    from tests import browser
+    browser.need()
+    install_issuing(service)
+    case = report(service)
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    invoke = cli_on(runner, service.store.url, actor="zhang")
+    pdf, html = tmp_path / "notice.pdf", tmp_path / "notice.html"
+    done = invoke("document", "print", NUMBER.format(1), "--format", "pdf", "--output", str(pdf))
+    assert done.exit_code == 0, done.output
+    data = pdf.read_bytes()
+    sizes = browser.pdf_page_sizes(data)
+    assert data.startswith(b"%PDF") and len(sizes) == 1, sizes
+    assert abs(sizes[0][0] - browser.A4_POINTS[0]) < 1.5 and abs(sizes[0][1] - browser.A4_POINTS[1]) < 1.5, sizes
+    assert any(any(f.startswith(k.replace(" ", "")) for k in browser.CJK_FONTS) for f in browser.pdf_fonts(data))
+    texts = "\n".join(browser.pdf_texts(data))
+    assert "责令限期整改指令书" in texts and NUMBER.format(1) in texts and "（印章）" in texts
+    assert invoke("document", "print", NUMBER.format(1), "--output", str(html)).exit_code == 0
+    png = tmp_path / "notice.png"
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-png", "-r", "96", "-singlefile", str(pdf), str(tmp_path / "notice")],
+                       check=True, timeout=120)
+    else:
+        browser.screenshot(html, png, width=A4_PIXELS[0], height=A4_PIXELS[1])
+    shot = browser.screenshot(html, tmp_path / "page.png", width=A4_PIXELS[0], height=A4_PIXELS[1])
+    assert sum(browser.ink_profiles([png.read_bytes()])[0]["ink"]) > 0
+    if os.environ.get("HAZARD_WRITE_DOCS") == "1":  # regenerate the manual's picture
+        EXAMPLE_PNG.write_bytes(shot)
+    assert browser.unlike(EXAMPLE_PNG.read_bytes(), shot) == []
+
+
+def test_print_pdf_without_a_browser_is_an_io_error_and_writes_nothing(service, runner, tmp_path, monkeypatch):
+    install_issuing(service)
+    case = report(service)
+    service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    monkeypatch.setenv("HAZARD_CHROMIUM", str(tmp_path / "no-such-browser"))
+    pdf = tmp_path / "notice.pdf"
+    done = cli_on(runner, service.store.url, actor="zhang")("document", "print", NUMBER.format(1), "--format", "pdf",
+                                                            "--output", str(pdf))
+    assert done.exit_code == 8 and "no Chromium" in done.output and "Traceback" not in done.output
+    assert not pdf.exists()
 
 
 # -- numbering under concurrency ----------------------------------------------------------------------------------

@@ -300,3 +300,14 @@ indicators:
   - {indicator: rate, weight: 60}
   - {indicator: overdue_count, weight: 40}
 """
+
+
+def test_interviews_and_postings_cite_the_numbers_of_their_notices(doc, markdown):
+    """Where a notice (文书) was issued for an interview or a posted supervision, its row cites the number (文号);
+    a bulletin over cases that issued none keeps its columns."""
+    assert "文号" not in markdown
+    interviews = [dict(doc["interviews"][0], notices=["371725安监约〔2018〕3号"])]
+    opened = [dict(doc["postings"]["opened"][0], notices=["3717安监督〔2018〕1号", "371725安监责改〔2018〕9号"])]
+    text = bulletin.to_markdown_text(dict(doc, interviews=interviews, postings=dict(doc["postings"], opened=opened)))
+    assert "文号" in text and "371725安监约〔2018〕3号" in text
+    assert "3717安监督〔2018〕1号、371725安监责改〔2018〕9号" in text

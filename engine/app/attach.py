@@ -34,12 +34,51 @@ def files_of(engine):
     return files
 
 
+def checked_files(unit, paths: list[str], names: list[str]) -> list[tuple[str, str, str]]:
+    """(path, name, media type) of each file, once every one is readable, within the size limit and of an
+    accepted type its bytes confirm; raises before anything is stored."""
+    from engine.store import users as user_store
+    max_bytes = limits.attach_max_bytes(user_store.setting(unit.conn, "attach_max_mb"))
+    checked = []
+    for path, name in zip(paths, names):
+        label = name
+        limits.check_text(name, field="file", label="file name", max_chars=limits.MAX_NAME_CHARS)
+        try:
+            size = os.stat(path).st_size
+            if not os.path.isfile(path):
+                raise InvalidInput(f"{path}: not a file", field="file")
+            with open(path, "rb") as handle:
+                head = handle.read(evidence.SNIFF_BYTES)
+        except FileNotFoundError:
+            raise NotFound(f"{path}: no such file", kind="file", key=path) from None
+        except OSError as exc:
+            raise InvalidInput(f"{path}: cannot be read ({exc.strerror or exc})", field="file") from None
+        evidence.check_size(size, max_bytes, label=label)
+        media_type = evidence.media_type_of(name, head, label=label)
+        checked.append((path, name, media_type))
+    return checked
+
+
+def store_files(files, checked: list[tuple[str, str, str]], kind: str, case) -> list[dict]:
+    """Write each checked file to the store; the records an `attach` event seals."""
+    stored = []
+    for path, name, media_type in checked:
+        sha256, size, _ = files.put(path)
+        record = {"sha256": sha256, "name": name, "size": size, "media_type": media_type, "kind": kind}
+        if media_type in evidence.PHOTO_TYPES:
+            said = exif_of(files.path_of(sha256))
+            if said:
+                record["exif"] = said
+                if evidence.taken_before_found(kind, said.get("taken_at"), case.found_at):
+                    record["taken_before_found"] = True
+        stored.append(record)
+    return stored
+
+
 def attach(commands, case_id: str, paths: list[str], *, actor: str | None, kind: str | None, note: str | None,
            now: datetime, expected_version: int | None = None, names: list[str] | None = None):
     """Attach the files at `paths` (shown under `names`, default their base names) to the case; returns
     (case after, the stored files' records)."""
-    from engine.store import users as user_store
-
     case_id = read_case_id(case_id)
     kind = evidence_kinds().check(kind or "other")
     if note is not None:
@@ -59,35 +98,7 @@ def attach(commands, case_id: str, paths: list[str], *, actor: str | None, kind:
         check_time_order(case, now)
         unit.check_effective(now, f"attaching to {case_id}")
         rulings._in_region(case, who, f"attach to {case_id}")
-        max_bytes = limits.attach_max_bytes(user_store.setting(unit.conn, "attach_max_mb"))
-        checked = []
-        for path, name in zip(paths, names):
-            label = name
-            limits.check_text(name, field="file", label="file name", max_chars=limits.MAX_NAME_CHARS)
-            try:
-                size = os.stat(path).st_size
-                if not os.path.isfile(path):
-                    raise InvalidInput(f"{path}: not a file", field="file")
-                with open(path, "rb") as handle:
-                    head = handle.read(evidence.SNIFF_BYTES)
-            except FileNotFoundError:
-                raise NotFound(f"{path}: no such file", kind="file", key=path) from None
-            except OSError as exc:
-                raise InvalidInput(f"{path}: cannot be read ({exc.strerror or exc})", field="file") from None
-            evidence.check_size(size, max_bytes, label=label)
-            media_type = evidence.media_type_of(name, head, label=label)
-            checked.append((path, name, media_type))
-        stored = []
-        for path, name, media_type in checked:
-            sha256, size, _ = files.put(path)
-            record = {"sha256": sha256, "name": name, "size": size, "media_type": media_type, "kind": kind}
-            if media_type in evidence.PHOTO_TYPES:
-                said = exif_of(files.path_of(sha256))
-                if said:
-                    record["exif"] = said
-                    if evidence.taken_before_found(kind, said.get("taken_at"), case.found_at):
-                        record["taken_before_found"] = True
-            stored.append(record)
+        stored = store_files(files, checked_files(unit, paths, names), kind, case)
         run = unit.run(case.workflow, case.workflow_version)
         data = {"files": stored}
         if note:

@@ -175,6 +175,18 @@ class Commands:
         return attach(self, case_id, paths, actor=actor, kind=kind, note=note, names=names, now=self._now(now),
                       expected_version=expected_version)
 
+    def serve_notice(self, number: str, *, actor: str | None, by: str, served_at: datetime | str, signed_by: str,
+                     receipt: str | None = None, receipt_name: str | None = None,
+                     expected_version: int | None = None, now: datetime | str | None = None):
+        """Record a notice's service (送达), with its signed receipt as evidence (`engine.app.notices.serve`):
+        (the case after, the service recorded)."""
+        from engine.app.serve import serve
+        from engine.domain.clock import parse_time
+        if isinstance(served_at, str):
+            served_at = parse_time(served_at, field="at")
+        return serve(self, number, actor=actor, by=by, served_at=served_at, signed_by=signed_by, now=self._now(now),
+                     receipt=receipt, receipt_name=receipt_name, expected_version=expected_version)
+
     def migrate_cases(self, name: str, *, to_version: int, mapping: dict[str, str], actor: str | None,
                       dry_run: bool = False, now: datetime | str | None = None) -> list:
         """Move every open case of `name` to `to_version`; each move is a `migrate` event. All or nothing."""

@@ -81,10 +81,16 @@ def issue(unit, case, kind_name: str, *, at, fields: dict, seq: int) -> dict:
     return {"kind": kind.name, "number": number, "sha256": digest}
 
 
-def notice_dict(row) -> dict:
+def notice_dict(row, service: dict | None = None) -> dict:
+    """A notice as `document list/show --json` print it; `served`: its service (who served it, when, who signed
+    for it, the receipt's SHA-256), or null while it is not served."""
     from engine.domain.clock import iso_seconds
+    served = None
+    if service is not None:
+        served = {k: service[k] for k in ("by", "served_at", "signed_by") if k in service}
+        served["receipt_sha256"] = (service.get("receipt") or {}).get("sha256")
     return {"number": row.number, "kind": row.kind, "title": row.title, "case_id": row.case_id,
-            "issued_at": iso_seconds(row.issued_at), "sha256": row.sha256}
+            "issued_at": iso_seconds(row.issued_at), "sha256": row.sha256, "served": served}
 
 
 class Notices:
@@ -100,6 +106,11 @@ class Notices:
         with self._engine.store.read() as conn:
             return notice_store.find(conn, case_id=case_id, kind=kind, year=year, reach=reach_of(conn, actor))
 
+    def services(self, rows) -> dict[str, dict]:
+        """{number: service} for those of `rows` (notices already read) that were served."""
+        with self._engine.store.read() as conn:
+            return services_of(conn, {r.case_id for r in rows}) if rows else {}
+
     def get(self, number: str, *, actor: str | None = None):
         from engine.app.readers import reach_of
         from engine.store import notices as notice_store
@@ -108,3 +119,14 @@ class Notices:
         if not found:
             raise NotFound(f"notice {number} not found", kind="notice", key=number)
         return found[0]
+
+
+def service_of(conn, row) -> dict | None:
+    """The service recorded for the notice `row`, if any (read from its case's `serve` events)."""
+    return services_of(conn, [row.case_id]).get(row.number)
+
+
+def services_of(conn, case_ids) -> dict[str, dict]:
+    """{notice number: its service} for the notices of these cases that were served."""
+    from engine.store import notices as notice_store
+    return {s["number"]: s for s in notice_store.services(conn, list(case_ids))}

@@ -25,7 +25,7 @@ from engine.domain.replay import DefinitionFor, taken_until
 
 ENGINE_LABELS = {"report": "上报", "extend": "延期", "escalate": "督办升级", "migrate": "版本迁移",
                  "recalendar": "重算工作日", "decide": "处置决定", "void": "作废", "correct": "更正",
-                 "attach": "上传佐证"}
+                 "attach": "上传佐证", "serve_notice": "文书送达"}
 
 
 # -- chain verification ---------------------------------------------------------------------------------------
@@ -116,6 +116,10 @@ def action_document(event: Event, definition: Definition) -> dict:
                                                      "flags", "decided_by", "reason") if k in data}
     if event.trigger == "migrate":
         doc["migration"] = {k: data.get(k) for k in ("from_version", "to_version", "map")}
+    if isinstance(data.get("notice"), dict):  # the step issued a numbered notice (文书)
+        doc["notice"] = {k: data["notice"].get(k) for k in ("kind", "number", "sha256")}
+    if event.trigger == "serve_notice" and isinstance(data.get("served"), dict):
+        doc["service"] = dict(data["served"])
     return doc
 
 
@@ -210,7 +214,25 @@ def trace(events: Iterable[Event], definition_for: DefinitionFor, *, until: date
             _holders_while_overdue(entry, periods, until)
     missed.sort(key=lambda m: m["at"])
     return {"actions": actions, "people": _people(actions), "holding": periods,
-            "held_for": _held_for(periods), "missed": missed}
+            "held_for": _held_for(periods), "missed": missed, "notices": notices_of(actions)}
+
+
+def notices_of(actions: list[dict]) -> list[dict]:
+    """Each notice the case's steps issued, in issue order: its number, kind, the step that issued it, when, its
+    text's seal, and its service (who served it, when, who signed for it, the receipt's SHA-256) or None."""
+    found: dict[str, dict] = {}
+    for action in actions:
+        if "notice" in action:
+            notice = action["notice"]
+            found[notice["number"]] = {"number": notice["number"], "kind": notice["kind"], "seq": action["seq"],
+                                       "issued_by": action["trigger"], "issued_at": action["at"],
+                                       "sha256": notice["sha256"], "served": None}
+        if "service" in action and action["service"].get("number") in found:
+            service = action["service"]
+            found[service["number"]]["served"] = {
+                "by": service.get("by"), "served_at": service.get("served_at"), "signed_by": service.get("signed_by"),
+                "receipt_sha256": (service.get("receipt") or {}).get("sha256"), "seq": action["seq"]}
+    return list(found.values())
 
 
 def _holder_at(periods: list[dict], at: datetime) -> str | None:

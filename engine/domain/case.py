@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # Engine triggers: recorded by the engine itself, not signatures of a workflow step.
 ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar", "decide", "void", "correct",
-                             "attach"})
+                             "attach", "serve_notice"})
 # What `hazard case correct` may change: the attributes a case is counted and found by, as reported.
 CORRECTABLE = ("title", "enterprise", "region", "industry", "source")
 

@@ -83,6 +83,8 @@ def dossier_data(found: CaseFile, *, generated_at: datetime) -> dict:
         "rungs": [_rung(r, {x.name: x.label for x in definition.rungs}) for r in _rungs(found, generated_at)],
         "linked": [_linked(case, events, found) for case, events in found.linked],
         "responsibility": {k: responsibility[k] for k in ("holding", "held_for", "missed", "people")},
+        # The numbered notices (文书) the case's steps issued, with their service (送达).
+        "notices": responsibility["notices"],
         "chain": _chain(stored, log),
     }
 
@@ -135,7 +137,7 @@ def to_html(data: dict) -> str:
     template = Template(resources.files("engine.domain").joinpath("dossier.html").read_text(encoding="utf-8"))
     case = data["case"]
     body = "\n".join([_header(data), _details(data), _five(data), _decisions(data), _timeline(data), _rungs_section(data),
-                      _linked_section(data), _responsibility(data), _signatures(data), _integrity(data),
+                      _linked_section(data), _notices_section(data), _responsibility(data), _signatures(data), _integrity(data),
                       _footer(data)])
     return template.substitute(page_title=escape(f"{case['id']} {case['title']} · 隐患案卷"), body=body)
 
@@ -343,6 +345,19 @@ def _linked_section(data: dict) -> str:
                      f"<small class='muted'>{_e(item['state'])}</small> {verdict}</h3>")
         parts.append(_table(_ACTION_HEAD, _action_rows(item["timeline"], item["field_labels"]), "无记录 No events"))
     return "<section>" + "".join(parts) + "</section>"
+
+
+def _notices_section(data: dict) -> str:
+    rows = []
+    for n in data.get("notices") or []:
+        served = n["served"]
+        service = (f"{_e(served['served_at'][:16].replace('T', ' '))} {_e(served['by'])} 送达, {_e(served['signed_by'])} 签收"
+                   + (f"<br><small class='hash'>回执 receipt {_e(served['receipt_sha256'])}</small>"
+                      if served.get("receipt_sha256") else "")) if served else "<span class='bad'>未送达 not served</span>"
+        rows.append([f"<b>{_e(n['number'])}</b>", _e(n["kind"]), f"{_t(n['issued_at'])}<br><small>#{n['seq']} "
+                     f"{_e(n['issued_by'])}</small>", service, f"<span class='hash'>{_e(n['sha256'])}</span>"])
+    head = [("文号", "Number"), ("文书", "Kind"), ("签发", "Issued"), ("送达", "Service"), ("文本哈希", "Text SHA-256")]
+    return f"<section>{_heading('文书与送达', 'Notices and service')}{_table(head, rows, '无 None')}</section>"
 
 
 def _responsibility(data: dict) -> str:

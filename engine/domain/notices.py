@@ -31,6 +31,9 @@ PLACEHOLDERS = frozenset({"office", "year", "n"})
 CONTEXT = frozenset({"case", "fields", "number", "title", "office", "year", "issued_on"})
 CASE_KEYS = ("id", "title", "enterprise", "region", "industry", "level", "found_at")
 NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+# Who records a notice's service (送达): the offices that issue notices, over the case's region, whatever the
+# document; the enterprise signs for it (`signed_by`), it does not serve itself.
+SERVE_ROLES = ("supervisor", "committee")
 
 
 @dataclass(frozen=True)
@@ -240,9 +243,10 @@ PAGE = """<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{title} {number}</title>
 <style>
 @page {{ size: A4; margin: 25mm 20mm; }}
-body {{ font-family: "Noto Serif CJK SC", "Source Han Serif SC", "SimSun", "Songti SC", serif; font-size: 14pt;
+body {{ font-family: "Noto Serif CJK SC", "Source Han Serif SC", "SimSun", "Songti SC", "Noto Sans CJK SC",
+       "WenQuanYi Micro Hei", serif; font-size: 14pt;
        line-height: 1.8; max-width: 170mm; margin: 0 auto; }}
-h1 {{ text-align: center; font-size: 22pt; letter-spacing: 0.2em; }}
+h1 {{ text-align: center; font-size: 22pt; letter-spacing: 0.2em; font-weight: normal; }}
 .number {{ text-align: center; }}
 .date {{ text-align: right; margin-top: 2em; }}
 .seal {{ float: right; width: 42mm; height: 42mm; border: 1px dashed #999; color: #999; text-align: center;

@@ -34,7 +34,8 @@ from engine.domain.events import Event
 from engine.domain.machine import machine_for
 
 DefinitionFor = Callable[[str, int], Definition]
-STATE_KEEPING_TRIGGERS = frozenset({"extend", "escalate", "recalendar", "decide", "void", "correct", "attach"})
+STATE_KEEPING_TRIGGERS = frozenset({"extend", "escalate", "recalendar", "decide", "void", "correct", "attach",
+                                   "serve_notice"})
 # A ledger row back-filled by `hazard import`: signed by the importing user in this role, whatever roles the
 # transition names, and only with its source in the data (engine/ledger/app_import.py).
 IMPORT_ROLE = "import"
@@ -226,6 +227,11 @@ def people_check(case: Case, event: Event, definition: Definition) -> str | None
                 return f"rung '{data.get('rung')}' decided with no proposal of it pending"
         if event.role not in roles:
             return f"decided in role '{event.role}', which may not decide it ({', '.join(roles) or 'nobody'})"
+        return None
+    if event.trigger == "serve_notice":
+        from engine.domain.notices import SERVE_ROLES
+        if event.role not in SERVE_ROLES:
+            return f"a notice served in role '{event.role}', which may not serve ({', '.join(SERVE_ROLES)})"
         return None
     if event.trigger in ("void", "correct"):
         roles = definition.corrections(event.trigger).roles

@@ -235,6 +235,7 @@ def _ladder(engine, source: Figures, base: CaseScope, start: datetime, at: datet
                                               workflows=engine.registry.serving(conn, ("interview", "posting")))
         labels = {(row["workflow"], row["workflow_version"]): engine.registry.loaded(
             conn, row["workflow"], row["workflow_version"]).definition for row in linked}
+        cited = _cited_notices(conn, linked, labels)
     named = [{"case_id": case.id, "enterprise": case.enterprise, "region": case.region, "title": case.title,
               "deadline": _day(case.deadline), "days_overdue": int((at - case.due_at).total_seconds() // 86400),
               "responsible_unit": case.fields.get("responsible_unit"),
@@ -251,17 +252,42 @@ def _ladder(engine, source: Figures, base: CaseScope, start: datetime, at: datet
         if definition.serves == "interview" and row["created_at"] >= start:
             interviews.append({"at": local_date(row["created_at"]), "unit": row["responsible_unit"] or row["enterprise"],
                                "person": fields.get("summoned", ""), "case_id": row["case_id"],
-                               "state": state.label if state and state.label else row["state"]})
+                               "state": state.label if state and state.label else row["state"],
+                               "notices": cited.get(row["case_id"], [])})
         elif definition.serves == "posting":
             if row["created_at"] >= start:
                 opened.append({"case_id": row["case_id"], "enterprise": row["enterprise"], "region": row["region"],
                                "authority": fields.get("authority"), "at": local_date(row["created_at"]),
-                               "deadline": _day(fields.get("deadline"))})
+                               "deadline": _day(fields.get("deadline")), "notices": cited.get(row["case_id"], [])})
             if row["closed_at"] is not None and start <= row["closed_at"] <= at:
                 delisted.append({"case_id": row["case_id"], "enterprise": row["enterprise"], "region": row["region"],
                                  "at": local_date(row["closed_at"])})
     return {"overdue_major": named, "notices": notice_rows, "interviews": interviews,
             "postings": {"opened": opened, "delisted": delisted}}
+
+
+# The notice that documents an interview or a posted supervision, when the hazard's step issued it rather than
+# the linked case's own (engine/app/notices.py): by what the linked workflow serves.
+CITED_KINDS = {"interview": "interview-notice", "posting": "posted-supervision-notice"}
+
+
+def _cited_notices(conn, linked: list[dict], labels: dict) -> dict[str, list[str]]:
+    """{linked case id: the numbers of the notices issued for it}: those its own steps issued, and those of the
+    kind it is documented by (CITED_KINDS) its hazard's steps issued."""
+    from engine.store import notices as notice_store
+    if not linked:
+        return {}
+    ids = sorted({row["case_id"] for row in linked} | {row["parent_id"] for row in linked if row["parent_id"]})
+    by_case: dict[str, list] = {}
+    for notice in notice_store.of_cases(conn, ids):
+        by_case.setdefault(notice.case_id, []).append(notice)
+    cited = {}
+    for row in linked:
+        kind = CITED_KINDS.get(labels[(row["workflow"], row["workflow_version"])].serves)
+        own = [n.number for n in by_case.get(row["case_id"], [])]
+        parent = [n.number for n in by_case.get(row["parent_id"], []) if n.kind == kind]
+        cited[row["case_id"]] = own + [n for n in parent if n not in own]
+    return cited
 
 
 def _decisions(engine, base: CaseScope, start: datetime, at: datetime) -> dict:

@@ -20,8 +20,8 @@ int, regions as codes). Keys, all optional unless marked:
     overdue_major   [{"case_id", "enterprise", "region", "title", "deadline", "days_overdue",
                       "responsible_unit", "responsible_person", "rung_reached"}]
     notices         [{"at", "kind": "notice|real_name", "unit", "person", "case_id", "reason"}]
-    interviews      [{"at", "unit", "person", "case_id", "state"}]
-    postings        {"opened": [{"case_id", "enterprise", "region", "authority", "at", "deadline"}],
+    interviews      [{"at", "unit", "person", "case_id", "state", "notices": [number]}]
+    postings        {"opened": [{"case_id", "enterprise", "region", "authority", "at", "deadline", "notices"}],
                      "delisted": [{"case_id", "enterprise", "region", "at"}]}
     decisions       {"pending": [{"case_id", "region", "enterprise", "label", "since", "decided_by"}],
                      "decided": [{"case_id", "region", "enterprise", "label", "decision", "at", "by", "reason"}]}:
@@ -290,6 +290,7 @@ class _Builder:
         rows = self.doc.get("interviews") or []
         columns = [Column("at", "约谈日期", "date"), Column("unit", "被约谈单位"), Column("person", "被约谈人"),
                    Column("case_id", "案件编号", "id"), Column("state", "状态")]
+        rows, columns = _citing(rows, columns)
         text = f"本期约谈 {len(rows)} 次。" if rows else "本期未约谈。"
         return ["约谈情况", Paragraph(text)] + ([Table("", columns, rows, sheet="约谈")] if rows else [])
 
@@ -298,13 +299,13 @@ class _Builder:
         opened, delisted = p.get("opened") or [], p.get("delisted") or []
         authority = {"province": "省级", "city": "市级", "county": "县级", "town": "乡镇"}
         opened = [{**r, "authority_label": authority.get(r.get("authority"), r.get("authority"))} for r in opened]
+        opened, posted = _citing(opened, [Column("case_id", "案件编号", "id"), Column("region", "县（区）", "region"),
+                                          Column("enterprise", "企业"), Column("authority_label", "督办级别"),
+                                          Column("at", "挂牌日期", "date"), Column("deadline", "督办期限", "date")])
         text = f"本期挂牌督办重大隐患 {len(opened)} {self.mi}，摘牌销号 {len(delisted)} {self.mi}。"
         blocks = ["挂牌督办情况", Paragraph(text)]
         if opened:
-            blocks.append(Table("挂牌督办", [Column("case_id", "案件编号", "id"), Column("region", "县（区）", "region"),
-                                          Column("enterprise", "企业"), Column("authority_label", "督办级别"),
-                                          Column("at", "挂牌日期", "date"), Column("deadline", "督办期限", "date")],
-                                opened, sheet="挂牌督办"))
+            blocks.append(Table("挂牌督办", posted, opened, sheet="挂牌督办"))
         if delisted:
             blocks.append(Table("摘牌销号", [Column("case_id", "案件编号", "id"), Column("region", "县（区）", "region"),
                                           Column("enterprise", "企业"), Column("at", "摘牌日期", "date")],
@@ -357,3 +358,12 @@ class _Builder:
             f"事件日志锚点（截至 {when}，案件 {a.get('cases', 0)} 件，事件 {a.get('events', 0)} 条）：{a['value']}。"
             "可用 hazard audit verify --anchor 核验本通报所依据的数据此后未被改动。", "anchor")]
 
+
+
+def _citing(rows: list[dict], columns: list) -> tuple[list[dict], list]:
+    """Rows and columns with the numbers (文号) of the notices issued for each linked case, when any was: a
+    bulletin over cases that issued none keeps its columns."""
+    if not any(r.get("notices") for r in rows):
+        return rows, columns
+    return ([{**r, "numbers": "、".join(r.get("notices") or ()) or "—"} for r in rows],
+            [*columns, Column("numbers", "文号")])

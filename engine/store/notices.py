@@ -84,3 +84,26 @@ def all_notices(conn: Connection):
         select(*(notices.c[c] for c in COLUMNS)).order_by(notices.c.case_id, notices.c.seq))
     for row in result:
         yield Notice(*row)
+
+
+def services(conn: Connection, case_ids: list[str]) -> list[dict]:
+    """The `served` data of every `serve_notice` event of these cases, in sequence order."""
+    from engine.store.tables import events
+    found = []
+    for start in range(0, len(case_ids), 500):
+        stmt = (select(events.c.data).where(events.c.trigger == "serve_notice", events.c.case_id.in_(case_ids[start:start + 500]))
+                .order_by(events.c.case_id, events.c.seq))
+        for (data,) in conn.execute(stmt):
+            if isinstance(data, dict) and isinstance(data.get("served"), dict):
+                found.append(data["served"])
+    return found
+
+
+def of_cases(conn: Connection, case_ids: list[str]) -> list[Notice]:
+    """The notices of these cases, by issue time then number."""
+    found = []
+    for start in range(0, len(case_ids), 500):
+        stmt = (select(*(notices.c[c] for c in COLUMNS)).where(notices.c.case_id.in_(case_ids[start:start + 500]))
+                .order_by(notices.c.issued_at, notices.c.number))
+        found += [Notice(*row) for row in conn.execute(stmt)]
+    return found

@@ -15,7 +15,7 @@ MISSED_POLICIES = frozenset({"fire", "highest", "skip"})
 CASE_ATTRIBUTES = ("title", "enterprise", "region", "industry", "level", "source", "found_at")
 # Pseudo-triggers the engine records itself; a definition may not declare transitions with these names.
 RESERVED_TRIGGERS = frozenset({"report", "extend", "escalate", "migrate", "recalendar", "decide", "void", "correct",
-                               "attach"})
+                               "attach", "serve_notice"})
 # What `hazard case decide CASE extension ...` decides: an extension application, never a rung of the ladder.
 EXTENSION = "extension"
 # What a workflow is for (`serves:`): its cases are hazards (counted, listed, written to ledgers), or interviews
