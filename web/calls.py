@@ -51,6 +51,9 @@ class Call:
     def case_view(self, case_id: str):
         return self.engine.queries.case_view(case_id, actor=self.actor)
 
+    def evidence(self, case_id: str, *, as_of: datetime | None = None):
+        return self.engine.queries.evidence(case_id, actor=self.actor, as_of=as_of)
+
     def case_as_of(self, case_id: str, as_of: datetime):
         return self.engine.queries.case_as_of(case_id, as_of, actor=self.actor)
 

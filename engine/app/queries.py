@@ -159,6 +159,11 @@ class Queries:
                 case_store.load(conn, case_id)  # raises NotFound
             return found
 
+    def evidence(self, case_id: str, *, actor: str | None = None, as_of: datetime | None = None) -> list[dict]:
+        """The evidence sealed on a case (`engine.domain.evidence.evidence_document`), for readers in reach."""
+        from engine.domain.evidence import evidence_document
+        return evidence_document(self.history(case_id, actor=actor), as_of=as_of)
+
     def escalation_list(self, *, due: bool = False, overdue_unfired: bool = False, case_id: str | None = None,
                         limit: int | None = None, now=None, statuses: tuple[str, ...] = (),
                         cancelled: bool = True, actor: str | None = None) -> tuple[list, float]:

@@ -121,9 +121,11 @@ def show_case(case_id: str, call: Call = Depends(auth.call),
     when = moment(as_of)
     if when is not None:
         found = call.case_as_of(case_id, when)
-        return document({**documents.case_document(found, when), "as_of": when})
+        return document({**documents.case_document(found, when, evidence=call.evidence(case_id, as_of=when)),
+                         "as_of": when})
     view = call.case_view(case_id)
-    return document(documents.case_document(view.case, call.now, rungs=view.rungs, linked=view.linked),
+    return document(documents.case_document(view.case, call.now, rungs=view.rungs, linked=view.linked,
+                                            evidence=call.evidence(case_id)),
                     headers=etag(view.case))
 
 
