@@ -258,14 +258,16 @@ def show(ctx, case_id, as_of):
         from engine.domain.clock import parse_time
         now = parse_time(as_of, field="--as-of")
         found, rungs, linked = queries.case_as_of(case_id, now, actor=app.actor_name), [], []
+        evidence = queries.evidence(case_id, actor=app.actor_name, as_of=now)
         if is_json(ctx):
-            print_json({**case_document(found, now), "as_of": now})
+            print_json({**case_document(found, now, evidence=evidence), "as_of": now})
             return
     else:
         view = queries.case_view(case_id, actor=app.actor_name)
         found, rungs, linked, now = view.case, view.rungs, view.linked, app.now
+        evidence = queries.evidence(case_id, actor=app.actor_name)
         if is_json(ctx):
-            print_json(case_document(found, now, rungs=rungs, linked=linked))
+            print_json(case_document(found, now, rungs=rungs, linked=linked, evidence=evidence))
             return
     doc = case_document(found, now)
     rows = [("id", found.id), ("title", found.title), ("state", found.state),
@@ -313,6 +315,26 @@ def show(ctx, case_id, as_of):
     if linked:
         table(["case", "workflow", "state", "deadline"], [[c.id, c.workflow, c.state, c.deadline] for c in linked],
               title="linked cases")
+    if evidence:
+        # One block per file (a table would cut the hash): kind, name, type, size, who attached it when, the
+        # full SHA-256 sealed, and what a photo says of itself beside it.
+        from engine.domain.clock import parse_time
+        lines = ["", "evidence"]
+        for e in evidence:
+            lines.append(f"  {vocabularies.label_of('evidence', e['kind'])} ({e['kind']})  {e['name']}  "
+                         f"{e['media_type']}, {e['size']:,} bytes, attached "
+                         f"{short_time(parse_time(e['attached_at'], field='attached_at'))} by {e['by']}")
+            lines.append(f"    sha256 {e['sha256']}")
+            said = [f"taken {e['taken_at'][:16].replace('T', ' ')}"] if e.get("taken_at") else []
+            said += [e["device"]] if e.get("device") else []
+            said += [f"GPS {e['gps'][0]}, {e['gps'][1]}"] if e.get("gps") else []
+            if e.get("taken_before_found"):
+                said.append("! taken before the hazard was found")
+            if said:
+                lines.append("    " + " · ".join(said))
+            if e.get("note"):
+                lines.append(f"    note: {e['note']}")
+        click.echo("\n".join(lines))
 
 
 @case.command("list")

@@ -83,7 +83,8 @@ def test_documents_are_the_engines_so_every_face_prints_the_same(service, runner
                                            "show", case.id]).stdout)
     view = service.queries.case_view(case.id)
     expected = json.loads(json.dumps(case_document(view.case, engine_time("2026-03-02T10:00"), rungs=view.rungs,
-                                                   linked=view.linked), default=json_default))
+                                                   linked=view.linked, evidence=service.queries.evidence(case.id)),
+                                     default=json_default))
     assert shown == expected
 
 

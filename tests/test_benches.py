@@ -20,6 +20,7 @@ BENCH = Path(__file__).parent.parent / "bench"
 SMALL = {
     "bench_lifecycle.py": ["--cases", "20", "--repeat", "1", "--batch", "10"],
     "bench_sweep.py": ["--cases", "300", "--due", "60", "--repeat", "1"],
+    "bench_attach.py": ["--photos", "20", "--mb", "0.2", "--per-command", "5"],
     "bench_audit.py": ["--events", "600", "--repeat", "1"],
     "bench_import.py": ["--rows", "300"],
     "bench_report.py": ["--cases", "2000", "--repeat", "1"],

@@ -188,3 +188,61 @@ def test_audit_verify_names_each_sealed_file_missing_or_altered(runner, seeded_u
     problems = [b["problem"] for b in json.loads(done.stdout)["breaks"]]
     assert any("evidence file 'report.pdf'" in p and "altered" in p for p in problems), problems
     assert any("evidence file 'after.png'" in p and "missing" in p for p in problems), problems
+
+
+def _reported_with_evidence(hz, src):
+    case_id = hz("case", "report", "--title", "液氨储罐区未设置泄漏报警装置", "--enterprise", "某化工有限公司",
+                 "--region", "371721", "--industry", "危险化学品", "--level", "major", "--source", "inspection",
+                 actor="ent", now="2026-03-03T08:00").stdout.strip()
+    done = hz("--json", "case", "attach", case_id, src / "old.jpg", src / "report.pdf", "--kind", "rectified",
+              actor="ent")
+    assert done.exit_code == 0, done.output
+    return case_id, json.loads(done.stdout)
+
+
+def test_case_show_lists_the_evidence_with_hashes_and_what_a_photo_says(runner, seeded_url, files):
+    _, src = files
+    hz = cli_on(runner, seeded_url, now="2026-03-03T09:00")
+    case_id, printed = _reported_with_evidence(hz, src)
+    shown = json.loads(hz("--json", "case", "show", case_id).stdout)
+    photo, pdf = shown["evidence"]
+    assert photo == {"sha256": printed[0]["sha256"], "name": "old.jpg", "size": printed[0]["size"],
+                     "media_type": "image/jpeg", "kind": "rectified", "attached_at": "2026-03-03T09:00:00+08:00",
+                     "by": "ent", "taken_at": "2026-01-05T10:00:00", "gps": [35.25, 115.5], "device": "HUAWEI P60",
+                     "taken_before_found": True}
+    assert pdf["sha256"] == printed[1]["sha256"] and "taken_at" not in pdf and "taken_before_found" not in pdf
+    text = hz("case", "show", case_id).stdout
+    assert "evidence" in text and "old.jpg" in text and printed[1]["sha256"][:16] in text
+    assert "taken before the hazard was found" in text
+    # As of a moment before the attach: nothing was attached then.
+    early = json.loads(hz("--json", "case", "show", case_id, "--as-of", "2026-03-03T08:30").stdout)
+    assert early["evidence"] == []
+
+
+def test_the_dossier_lists_evidence_and_embeds_thumbnails_leaving_originals_untouched(runner, seeded_url, files):
+    import base64
+    import hashlib
+    import io
+
+    from PIL import Image
+    store, src = files
+    hz = cli_on(runner, seeded_url, now="2026-03-03T09:00")
+    case_id, printed = _reported_with_evidence(hz, src)
+    photo = store / printed[0]["sha256"][:2] / printed[0]["sha256"]
+    before = photo.read_bytes()
+    data = json.loads(hz("audit", "dossier", case_id, "--format", "json").stdout)
+    shown = {e["name"]: e for e in data["evidence"]}
+    assert shown["old.jpg"]["stored"] is True and shown["old.jpg"]["taken_before_found"] is True
+    thumb = shown["old.jpg"]["thumbnail"]
+    assert thumb.startswith("data:image/jpeg;base64,")
+    with Image.open(io.BytesIO(base64.b64decode(thumb.split(",", 1)[1]))) as small:
+        assert max(small.size) <= 320 and small.size[0] < 640
+    assert "thumbnail" not in shown["report.pdf"]  # a PDF is listed, not pictured
+    assert photo.read_bytes() == before and hashlib.sha256(before).hexdigest() == printed[0]["sha256"]
+    html = hz("audit", "dossier", case_id, "--format", "html").stdout
+    assert "证据材料" in html and printed[1]["sha256"] in html and "<img class='thumb' src='data:image/jpeg" in html
+    assert "taken before the hazard was found" in html
+    # A stored file gone: the dossier says so instead of failing.
+    photo.unlink()
+    html = hz("audit", "dossier", case_id, "--format", "html").stdout
+    assert "missing from the store" in html and "<img" not in html

@@ -32,12 +32,18 @@ from web.responses import document
 MAX_BODY = 1 << 20           # a JSON body: far more than any case's fields, far less than a 10 MB attack
 MAX_UPLOAD = 20 * (1 << 20)  # an uploaded ledger (the issue's default); `create_app(max_upload=...)`
 UPLOADS = ("/api/v1/imports", "/ledger")  # the API's upload and the ledger page's (web/pages_ledger.py)
+# Evidence uploads (POST /api/v1/cases/{id}/attachments and the case page's form): one request carries up to
+# limits.MAX_ATTACH_FILES files, each within the attach_max_mb setting the engine checks; the request as a whole
+# is bounded here. `create_app(max_attach=...)`.
+MAX_ATTACH = 200 * (1 << 20)
+ATTACHMENTS = r"(/api/v1)?/cases/[^/]+/attachments"
 STATIC = Path(__file__).parent / "static"
 SESSION_IDLE = timedelta(minutes=30)  # a page session ends after this long without a request
 
 
 def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
-               max_upload: int = MAX_UPLOAD, session_idle: timedelta | None = None) -> FastAPI:
+               max_upload: int = MAX_UPLOAD, session_idle: timedelta | None = None,
+               max_attach: int = MAX_ATTACH) -> FastAPI:
     """The application over `engine` (or an engine opened on `url`, closed when the application stops)."""
     if engine is None and url is None:
         raise ValueError("give an engine or a database url")
@@ -57,7 +63,8 @@ def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
                               "`Authorization: Bearer hzt_...` (a token of `hazard user token`).")
     app.state.engine = engine or owned
     app.state.session_idle = session_idle or SESSION_IDLE
-    app.add_middleware(BodyLimit, limit=max_body, uploads=dict.fromkeys(UPLOADS, max_upload))
+    app.add_middleware(BodyLimit, limit=max_body, uploads=dict.fromkeys(UPLOADS, max_upload),
+                       patterns=[(ATTACHMENTS, max_attach)])
     app.add_middleware(SecurityHeaders)
     _handle_errors(app)
 
@@ -65,8 +72,9 @@ def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
     app.include_router(api)
     from web import pages
     pages.install(app)
-    from web import pages_audit, pages_users
+    from web import pages_audit, pages_evidence, pages_users
     app.include_router(pages_audit.router), app.include_router(pages_users.router)
+    app.include_router(pages_evidence.router)
 
     @app.get("/healthz", tags=["server"], summary="Whether the database answers", response_model=Health,
              responses={503: {"model": Health,

@@ -7,6 +7,8 @@ the application's handler answers with the error document). Uploads have their o
 """
 from __future__ import annotations
 
+import re
+
 from starlette.exceptions import HTTPException
 
 
@@ -16,13 +18,24 @@ class TooLarge(HTTPException):
 
 
 class BodyLimit:
-    def __init__(self, app, *, limit: int, uploads: dict[str, int] | None = None):
+    """`uploads`: exact paths with their own limit; `patterns`: (regular expression, limit) for paths with a
+    part that varies (a case's attachments)."""
+
+    def __init__(self, app, *, limit: int, uploads: dict[str, int] | None = None,
+                 patterns: list[tuple] | None = None):
         self.app, self.limit, self.uploads = app, limit, uploads or {}
+        self.patterns = [(re.compile(p) if isinstance(p, str) else p, n) for p, n in patterns or ()]
+
+    def _limit(self, path: str) -> int:
+        path = path.rstrip("/")
+        if path in self.uploads:
+            return self.uploads[path]
+        return next((n for p, n in self.patterns if p.fullmatch(path)), self.limit)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = self.uploads.get(scope["path"].rstrip("/"), self.limit)
+        limit = self._limit(scope["path"])
         declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             return await _refuse(scope, send, limit)

@@ -36,6 +36,11 @@ class Call:
         return self.engine.commands.extend_deadline(case_id, actor=self.actor, until=until, reason=reason, clock=clock,
                                                     expected_version=expected_version, now=self.now)
 
+    def attach(self, case_id: str, paths: list[str], *, names: list[str], kind: str | None, note: str | None,
+               expected_version: int | None = None):
+        return self.engine.commands.attach(case_id, paths, actor=self.actor, names=names, kind=kind, note=note,
+                                           expected_version=expected_version, now=self.now)
+
     def decide(self, case_id: str, rung: str, decision: str, *, reason: str, expected_version: int | None = None):
         return self.engine.commands.decide(case_id, rung, decision, actor=self.actor, reason=reason,
                                            expected_version=expected_version, now=self.now)
@@ -50,6 +55,12 @@ class Call:
     # -- cases: reads --------------------------------------------------------------------------------------------
     def case_view(self, case_id: str):
         return self.engine.queries.case_view(case_id, actor=self.actor)
+
+    def evidence(self, case_id: str, *, as_of: datetime | None = None):
+        return self.engine.queries.evidence(case_id, actor=self.actor, as_of=as_of)
+
+    def evidence_file(self, case_id: str, sha256: str):
+        return self.engine.queries.evidence_file(case_id, sha256, actor=self.actor)  # scope: the caller
 
     def case_as_of(self, case_id: str, as_of: datetime):
         return self.engine.queries.case_as_of(case_id, as_of, actor=self.actor)

@@ -157,6 +157,36 @@ class PendingDecision(OpenDocument):
     decided_by: list[str]
 
 
+class Evidence(Document):
+    """A file sealed on the case by an `attach` event (`hazard case show --json`, key `evidence`)."""
+
+    sha256: str = Field(description="The SHA-256 of the stored bytes, as sealed.")
+    name: str
+    size: int
+    media_type: str = Field(description="Sniffed from the bytes, not taken from the name.")
+    kind: str = Field(description="found, rectified, plan, acceptance, minutes, notice or other.")
+    attached_at: str
+    by: str
+    taken_at: str | None = Field(None, description="A photo's EXIF time taken (the camera's local time).")
+    gps: list[float] | None = Field(None, description="A photo's EXIF position: [latitude, longitude].")
+    device: str | None = Field(None, description="A photo's EXIF camera make and model.")
+    taken_before_found: bool | None = Field(None, description="A rectification photo taken before the hazard "
+                                                              "was found.")
+    note: str | None = None
+
+
+class StoredFile(Document):
+    """A file `POST /cases/{id}/attachments` stored, as `hazard --json case attach` prints it."""
+
+    sha256: str
+    name: str
+    size: int
+    media_type: str
+    kind: str
+    exif: dict[str, Any] | None = None
+    taken_before_found: bool | None = None
+
+
 class CaseDocument(OpenDocument):
     """`hazard case show --json`; the case's own fields also stand at the top level."""
 
@@ -199,6 +229,7 @@ class CaseDocument(OpenDocument):
     rungs: list[Rung] | None = Field(None, description="Its escalation rungs (a case read now, not as of a time).")
     linked: list[Linked] | None = Field(None, description="Cases it opened (interviews, posted supervisions).")
     as_of: str | None = Field(None, description="The moment it was replayed at, when read with `as_of`.")
+    evidence: list[Evidence] | None = Field(None, description="The files sealed on it (one case read alone).")
 
 
 class CaseList(Document):

@@ -220,6 +220,7 @@ async def work(request: Request, page: int = 1):
 # -- the case page ---------------------------------------------------------------------------------------------------
 def _case_values(current: Page, case_id: str, *, open_form: str | None = None, error: str | None = None,
                  typed: dict | None = None, status: int = 200) -> HTMLResponse:
+    from engine.domain.evidence import PHOTO_TYPES, evidence_document
     shown = current.call.case_page(case_id)
     case, d = shown.view.case, shown.definition
     label = lambda name: (d.field_spec(name).label if d.field_spec(name) else "") or name  # noqa: E731
@@ -232,6 +233,10 @@ def _case_values(current: Page, case_id: str, *, open_form: str | None = None, e
         five=[(name, label(name), case.fields.get(name)) for name in FIVE_IMPLEMENTATIONS] if case.owes_implementations
         else [], missing=set(case.missing_implementations), forms=forms, events=shown.events,
         rungs=shown.view.rungs, linked=shown.view.linked, may_extend=shown.may_extend, decisions=shown.decisions,
+        evidence=evidence_document(shown.events), evidence_kinds=list(vocabularies.evidence().terms.values()),
+        photo_types=PHOTO_TYPES,
+        # The upload form for those who act on cases; an auditor only reads (the engine checks every upload).
+        may_attach=any(role != "auditor" for role in current.call.caller.roles),
         open_form=open_form, error=error, typed=typed or {}, overdue=case.overdue(current.call.now),
         state_label=lambda s: (d.state(s).label if s and d.state(s) else s) or "",
         rung_label=lambda name: next((r.label for r in d.rungs if r.name == name), "") or name)

@@ -293,7 +293,28 @@ class Auditor:
     def dossier(self, case_id: str, *, now: datetime | None = None, actor: str | None = None) -> dict:
         from engine.domain.dossier import dossier_data
 
-        return dossier_data(self.case_file(case_id, actor=actor), generated_at=now or self.engine.clock.now())
+        data = dossier_data(self.case_file(case_id, actor=actor), generated_at=now or self.engine.clock.now())
+        self._with_thumbnails(data["evidence"])
+        return data
+
+    def _with_thumbnails(self, evidence: list[dict]) -> None:
+        """Each photo's downscaled thumbnail, made now from the stored file (the original is only read); a file
+        no longer in the store (or no store configured) marked `stored: false`."""
+        from engine.app.photos import thumbnail_data_uri
+        from engine.domain.evidence import PHOTO_TYPES
+        from engine.store.files import FileStore
+        if not evidence:
+            return
+        files = getattr(self.engine, "files", None) or FileStore.for_database(self.engine.store.path)
+        for item in evidence:
+            if files is None or not files.has(item["sha256"]):
+                item["stored"] = False
+                continue
+            item["stored"] = True
+            if item["media_type"] in PHOTO_TYPES:
+                thumbnail = thumbnail_data_uri(files.path_of(item["sha256"]))
+                if thumbnail:
+                    item["thumbnail"] = thumbnail
 
 
 def _replayed_against(stored: dict, log: list[Event], definitions: DefinitionFor, as_of: datetime | None,

@@ -57,6 +57,13 @@ def _degrees(parts) -> float:
 
 def thumbnail_data_uri(path: str, *, size: int = 320) -> str | None:
     """A JPEG thumbnail (at most `size` pixels a side) as a data: URI for the dossier; None if not decodable."""
+    small = thumbnail_jpeg(path, size=size)
+    return None if small is None else "data:image/jpeg;base64," + base64.b64encode(small).decode("ascii")
+
+
+def thumbnail_jpeg(path: str, *, size: int = 320) -> bytes | None:
+    """A JPEG thumbnail (at most `size` pixels a side) of the photo at `path`, a new image (the file is only
+    read); None if it cannot be decoded (HEIC without a decoder, a broken file, a decompression bomb)."""
     try:
         from PIL import Image, ImageOps
         with Image.open(path) as image:
@@ -67,6 +74,6 @@ def thumbnail_data_uri(path: str, *, size: int = 320) -> str | None:
             small.thumbnail((size, size))
             out = io.BytesIO()
             small.save(out, "JPEG", quality=80)
-        return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+        return out.getvalue()
     except Exception:  # noqa: BLE001
         return None

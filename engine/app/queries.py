@@ -159,6 +159,23 @@ class Queries:
                 case_store.load(conn, case_id)  # raises NotFound
             return found
 
+    def evidence(self, case_id: str, *, actor: str | None = None, as_of: datetime | None = None) -> list[dict]:
+        """The evidence sealed on a case (`engine.domain.evidence.evidence_document`), for readers in reach."""
+        from engine.domain.evidence import evidence_document
+        return evidence_document(self.history(case_id, actor=actor), as_of=as_of)
+
+    def evidence_file(self, case_id: str, sha256: str, *, actor: str | None = None) -> tuple[dict, str | None]:
+        """A file sealed on the case, for a reader in reach: (its evidence document, the stored file's path, or
+        None when the store no longer has it). NotFound for a case outside the reach or a hash not sealed on it:
+        the store is never read by hash alone."""
+        from engine.domain.errors import NotFound
+        from engine.store.files import FileStore
+        item = next((e for e in self.evidence(case_id, actor=actor) if e["sha256"] == str(sha256).lower()), None)
+        if item is None:
+            raise NotFound(f"{case_id}: no file {str(sha256)[:64]} is attached to it", kind="file", key=str(sha256)[:64])
+        files = self._engine.files or FileStore.for_database(self._store.path)
+        return item, files.path_of(item["sha256"]) if files is not None and files.has(item["sha256"]) else None
+
     def escalation_list(self, *, due: bool = False, overdue_unfired: bool = False, case_id: str | None = None,
                         limit: int | None = None, now=None, statuses: tuple[str, ...] = (),
                         cancelled: bool = True, actor: str | None = None) -> tuple[list, float]:

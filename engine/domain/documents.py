@@ -58,7 +58,7 @@ def shown(value):
 
 
 def case_document(case: Case, now: datetime, *, rungs: list | None = None, linked: list[Case] | None = None,
-                  definition=None) -> dict:
+                  definition=None, evidence: list[dict] | None = None) -> dict:
     state = definition.state(case.state) if definition is not None else None
     doc = {
         "id": case.id, "workflow": case.workflow, "workflow_version": case.workflow_version, "state": case.state,
@@ -83,6 +83,8 @@ def case_document(case: Case, now: datetime, *, rungs: list | None = None, linke
     if linked is not None:
         doc["linked"] = [{"id": c.id, "workflow": c.workflow, "state": c.state, "final": c.is_final,
                           "deadline": c.deadline, "title": c.title} for c in linked]
+    if evidence is not None:  # engine.domain.evidence.evidence_document: the files sealed on the case
+        doc["evidence"] = evidence
     return doc
 
 

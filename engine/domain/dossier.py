@@ -20,6 +20,7 @@ from engine.domain.case import FIVE_IMPLEMENTATIONS
 from engine.domain.clock import local
 from engine.domain.documents import decisions_document, shown_trace
 from engine.domain.events import verify_chain
+from engine.domain.evidence import evidence_document
 from engine.domain.replay import InconsistentLog, RungView, fired_rungs, open_rungs, replay
 
 CLAIM_FIELDS = ("claimed_stage", "claimed_at", "claimed_by")  # engine/ledger/history.py: a ledger's unconfirmed claim
@@ -86,6 +87,9 @@ def dossier_data(found: CaseFile, *, generated_at: datetime) -> dict:
         # The numbered notices (文书) the case's steps issued, with their service (送达).
         "notices": responsibility["notices"],
         "chain": _chain(stored, log),
+        # The files sealed on the case (engine.domain.evidence.evidence_document); the auditor adds to each photo
+        # its thumbnail (`thumbnail`, a data: URI) or that the stored file is missing (`stored: false`).
+        "evidence": evidence_document(log),
     }
 
 
@@ -136,8 +140,9 @@ def to_json(data: dict) -> str:
 def to_html(data: dict) -> str:
     template = Template(resources.files("engine.domain").joinpath("dossier.html").read_text(encoding="utf-8"))
     case = data["case"]
-    body = "\n".join([_header(data), _details(data), _five(data), _decisions(data), _timeline(data), _rungs_section(data),
-                      _linked_section(data), _notices_section(data), _responsibility(data), _signatures(data), _integrity(data),
+    body = "\n".join([_header(data), _details(data), _five(data), _evidence(data), _decisions(data), _timeline(data),
+                      _rungs_section(data), _linked_section(data), _notices_section(data), _responsibility(data),
+                      _signatures(data), _integrity(data),
                       _footer(data)])
     return template.substitute(page_title=escape(f"{case['id']} {case['title']} · 隐患案卷"), body=body)
 
@@ -271,6 +276,38 @@ def _five(data: dict) -> str:
     missing = [item["label"] for item in data["five_implementations"] if item.get("missing")]
     note = f"<p class='missing'>未落实：{_e('、'.join(missing))}</p>" if missing else ""
     return f"<section>{_heading('五落实', 'Five implementations')}{note}<table class='kv'>{body}</table></section>"
+
+
+def _evidence(data: dict) -> str:
+    """The files sealed on the case, with their full SHA-256; a photo's thumbnail (made from the stored file when
+    the dossier was written), what it says of itself beside the upload time, and the flag of a rectification
+    photo taken before the hazard was found; a file no longer in the store shown as missing."""
+    rows = []
+    for e in data.get("evidence") or ():
+        if e.get("stored") is False:
+            picture = "<span class='missing'>文件缺失 missing from the store</span>"
+        elif e.get("thumbnail"):
+            picture = f"<img class='thumb' src='{escape(e['thumbnail'], quote=True)}' alt='{_e(e['name'])}'>"
+        else:
+            picture = "<span class='muted'>—</span>"
+        said = []
+        if e.get("taken_at"):
+            said.append(f"拍摄 taken {_e(e['taken_at'].replace('T', ' ')[:16])}")
+        if e.get("device"):
+            said.append(f"设备 device {_e(e['device'])}")
+        if e.get("gps"):
+            said.append(f"位置 GPS {_e(', '.join(str(x) for x in e['gps']))}")
+        flag = ("<br><span class='bad'>⚠ 拍摄早于隐患发现时间 taken before the hazard was found</span>"
+                if e.get("taken_before_found") else "")
+        rows.append([picture, f"{_word('evidence', e['kind'])}",
+                     f"{_e(e['name'])}<br><small class='muted'>{_e(e['media_type'])} · {e['size']:,} B</small>"
+                     + (f"<br><small>{_e(e['note'])}</small>" if e.get("note") else ""),
+                     f"<span class='nowrap'>{_t_text(e['attached_at'])}</span><br>{_e(e['by'])}",
+                     ("<br>".join(said) or "<span class='muted'>—</span>") + flag,
+                     f"<span class='hash'>{_e(e['sha256'])}</span>"])
+    head = [("图像", "Photo"), ("类别", "Kind"), ("文件", "File"), ("上传", "Attached"), ("照片信息", "Photo says"),
+            ("SHA-256", "Sealed hash")]
+    return f"<section>{_heading('证据材料', 'Evidence')}{_table(head, rows, '无 None')}</section>"
 
 
 def _decisions(data: dict) -> str:

@@ -114,3 +114,28 @@ def missing_kinds(required: tuple[str, ...], attached: set[str]) -> tuple[str, .
     if not required or attached.intersection(required):
         return ()
     return tuple(required)
+
+
+def evidence_document(events, *, as_of: datetime | None = None) -> list[dict]:
+    """The evidence on a case as `hazard case show --json` (key `evidence`), the API and the dossier list it:
+    each sealed file with its hash, name, size, media type, kind, when and by whom it was attached, and what a
+    photo says of itself (taken_at, gps, device) with the flag of a rectification photo taken before the hazard
+    was found. With `as_of`, only what was attached by then."""
+    from engine.domain.clock import iso
+    shown = []
+    for item in attachments_of(events):
+        if as_of is not None and item["at"] > as_of:
+            continue
+        doc = {"sha256": item["sha256"], "name": item["name"], "size": item["size"],
+               "media_type": item["media_type"], "kind": item["kind"], "attached_at": iso(item["at"]),
+               "by": item["actor"]}
+        said = item.get("exif") or {}
+        for key in ("taken_at", "gps", "device"):
+            if said.get(key) is not None:
+                doc[key] = said[key]
+        if item.get("taken_before_found"):
+            doc["taken_before_found"] = True
+        if item.get("note"):
+            doc["note"] = item["note"]
+        shown.append(doc)
+    return shown

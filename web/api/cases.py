@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, File, Form, Header, Query, UploadFile
 
 from engine.domain import documents
 from engine.domain.clock import parse_time
@@ -121,10 +121,59 @@ def show_case(case_id: str, call: Call = Depends(auth.call),
     when = moment(as_of)
     if when is not None:
         found = call.case_as_of(case_id, when)
-        return document({**documents.case_document(found, when), "as_of": when})
+        return document({**documents.case_document(found, when, evidence=call.evidence(case_id, as_of=when)),
+                         "as_of": when})
     view = call.case_view(case_id)
-    return document(documents.case_document(view.case, call.now, rungs=view.rungs, linked=view.linked),
+    return document(documents.case_document(view.case, call.now, rungs=view.rungs, linked=view.linked,
+                                            evidence=call.evidence(case_id)),
                     headers=etag(view.case))
+
+
+def attach_uploads(call: Call, case_id: str, uploads: list, *, kind: str | None, note: str | None,
+                   expected_version: int | None = None):
+    """Attach uploaded files (each with `.filename` and a readable `.file`): each goes to a temporary file of the
+    server's own naming, the name the client sent only shown (its last part, `shown_name`); the engine checks
+    the count, each size against the setting, the type from the bytes, the kind and the note, then stores and
+    seals them (`hazard case attach`). Returns (the case after, the stored files' documents)."""
+    import tempfile
+    from pathlib import Path
+
+    from engine.domain import limits
+    from web.api.ledger import shown_name
+
+    uploads = [u for u in uploads if getattr(u, "filename", None)]
+    if len(uploads) > limits.MAX_ATTACH_FILES:  # before anything is written
+        raise InvalidInput(f"{len(uploads)} files: at most {limits.MAX_ATTACH_FILES} are attached at once", field="file")
+    with tempfile.TemporaryDirectory(prefix="hazard-attach-") as folder:
+        paths, names = [], []
+        for i, upload in enumerate(uploads):
+            path = Path(folder) / f"upload-{i}"
+            with path.open("wb") as out:
+                while chunk := upload.file.read(1 << 20):
+                    out.write(chunk)
+            paths.append(str(path))
+            names.append(shown_name(upload.filename))
+        return call.attach(case_id, paths, names=names, kind=kind or None, note=note or None,
+                           expected_version=expected_version)
+
+
+@router.post("/cases/{case_id}/attachments", status_code=201, response_model=list[models.StoredFile],
+             summary="Attach files of evidence, as `hazard case attach`",
+             responses={412: {"model": models.ErrorDocument, "description": "If-Match names a version the case is "
+                                                                               "no longer at; nothing was written."},
+                        413: {"model": models.ErrorDocument, "description": "The request is larger than the "
+                                                                               "server takes for attachments."}})
+def attach(case_id: str, call: Call = Depends(auth.call),
+           files: list[UploadFile] = File(description="The files: JPEG, PNG, HEIC, PDF or Office documents, each "
+                                                      "within the size limit (attach_max_mb), at most 50."),
+           kind: str | None = Form(None, description="found, rectified, plan, acceptance, minutes, notice or other "
+                                                     "(default other)."),
+           note: str | None = Form(None, description="A note sealed with the files."),
+           if_match: str | None = Header(None, description='The case\'s ETag as read ("3"): refuse if it changed.')):
+    expected = expected_version(if_match)
+    after, stored = at_version(lambda: attach_uploads(call, case_id, files, kind=kind, note=note,
+                                                      expected_version=expected), expected)
+    return document(stored, status=201, headers={"Location": f"/api/v1/cases/{case_id}", **etag(after)})
 
 
 @router.get("/cases/{case_id}/history", response_model=models.History,
