@@ -141,6 +141,7 @@ def test_a_case_from_overdue_to_closed_in_the_browser(server, chrome, service, t
     chrome.get(f"{server}/cases/{case.id}")
     fire("start", {})
     rectified(service, case.id)  # the rectification photo a major hazard's submit requires (no upload form yet)
+    chrome.get(f"{server}/cases/{case.id}")  # the page as the case now is (its version moved on)
     fire("submit", {"report_note": "已加装可燃气体泄漏报警装置并联网"})
     assert "待验收" in chrome.find_element(By.CSS_SELECTOR, "h1 .state").text
 
