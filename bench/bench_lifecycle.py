@@ -3,9 +3,9 @@
     .venv/bin/python bench/bench_lifecycle.py [--cases 2000] [--repeat 3] [--batch 100] [--db-dir /tmp] [--pg URL]
 
 Engine, one command per transaction, as the CLI does: `Commands.report_case`, then assign, start, submit, verify,
-close through `Commands.advance_case` (roles, region, fields and guards checked by the transitions Machine;
+close through `Commands.advance_case`, with `Commands.attach` of the rectification photo before submit (roles, region, fields and guards checked by the transitions Machine;
 events hashed; the projection and the rung rows written by the unit of work).
-Engine, batch: the same commands, `--batch` cases (six commands each) per `Engine.batch()` transaction, as the
+Engine, batch: the same commands, `--batch` cases (seven commands each) per `Engine.batch()` transaction, as the
 ledger import and migration write.
 
 Baselines, same process, same rows (the ones the engine wrote, read back before timing):
