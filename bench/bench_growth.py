@@ -6,9 +6,9 @@
 One database grows from size to size (only the difference is seeded each step). Its cases are copies of
 48 template cases made through the engine (three per city of the province, 16 cities), each copy with its
 own id and its own hash chain (`audit verify` accepts them), written with COPY (bench/growth_seed.py).
-Every case has 6 events:
-- closed (most):  report, assign, start, submit, verify, close; its 8 rung rows cancelled;
-- open (1 in 10 of every size): report, assign, start, submit, reject, extend to 2026-12-31: rectifying;
+Every case has 7 events (the rectification photo is attached before submit, as the shipped workflow requires):
+- closed (most):  report, assign, start, attach, submit, verify, close; its 8 rung rows cancelled;
+- open (1 in 10 of every size): report, assign, start, attach, submit, reject, extend to 2026-12-31: rectifying;
 - due (the `--due` cases, seeded with the first size): as open, extended to 2026-04-30, so the yellow
   warning of each is due at the sweep's time and each is overdue at the list's time.
 At each size: EXPLAIN (ANALYZE, BUFFERS) of the engine's own statements (the key lines; `--plans` for all),

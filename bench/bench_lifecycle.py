@@ -3,9 +3,9 @@
     .venv/bin/python bench/bench_lifecycle.py [--cases 2000] [--repeat 3] [--batch 100] [--db-dir /tmp] [--pg URL]
 
 Engine, one command per transaction, as the CLI does: `Commands.report_case`, then assign, start, submit, verify,
-close through `Commands.advance_case` (roles, region, fields and guards checked by the transitions Machine;
+close through `Commands.advance_case`, with `Commands.attach` of the rectification photo before submit (roles, region, fields and guards checked by the transitions Machine;
 events hashed; the projection and the rung rows written by the unit of work).
-Engine, batch: the same commands, `--batch` cases (six commands each) per `Engine.batch()` transaction, as the
+Engine, batch: the same commands, `--batch` cases (seven commands each) per `Engine.batch()` transaction, as the
 ledger import and migration write.
 
 Baselines, same process, same rows (the ones the engine wrote, read back before timing):
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -38,6 +39,8 @@ from engine.store.database import Store# noqa: E402
 
 FIVE = {"responsible_unit": "某化工有限公司", "responsible_person": "王五", "measures": "加装泄漏报警并联锁",
         "funds": "15万", "deadline": "2026-04-30", "emergency_plan": "液氨泄漏专项应急预案"}
+PHOTO = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rectified.png"
+os.environ.setdefault("HAZARD_FILES", tempfile.mkdtemp(prefix="bench-evidence-"))  # PostgreSQL has no default store
 STEPS = [("assign", "zhang", FIVE), ("start", "ent", {}), ("submit", "ent", {}),
          ("verify", "liu", {"opinion": "验收合格"}), ("close", "li", {})]
 # What a transition can change in the projection; the floor writes these on every step.
@@ -61,6 +64,8 @@ def lifecycle(commands) -> None:
                                 enterprise="某化工有限公司", region="371721", industry="危险化学品", level="major",
                                 source="self_check")
     for trigger, actor, fields in STEPS:
+        if trigger == "submit":  # the shipped workflow submits on evidence: the rectification photo first
+            commands.attach(case.id, [str(PHOTO)], actor="ent", kind="rectified")
         commands.advance_case(case.id, trigger, actor=actor, fields=fields)
 
 

@@ -47,6 +47,8 @@ from engine.store import cases as case_store# noqa: E402
 from engine.store.database import Store# noqa: E402
 from engine.store.tables import cases as cases_table, events as events_table# noqa: E402
 
+PHOTO = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rectified.png"  # a submit needs evidence
+os.environ.setdefault("HAZARD_FILES", tempfile.mkdtemp(prefix="bench-evidence-"))  # PostgreSQL has no default store
 NOW = "2026-07-15T09:00"
 UTC = timezone.utc
 START = datetime(2025, 1, 1, 1, 0, tzinfo=UTC)
@@ -80,6 +82,8 @@ def _templates(engine: Engine) -> dict[str, tuple]:
     for trigger, actor, fields, later in (("assign", "zhang", {**FIVE, "deadline": "2026-03-30"}, 1),
                                           ("start", "ent", {}, 2), ("submit", "ent", {}, 10),
                                           ("verify", "zhang", {"opinion": "整改到位"}, 12)):
+        if trigger == "submit":  # the shipped workflow submits on evidence: the rectification photo first
+            c.attach(verified.id, [str(PHOTO)], actor="ent", kind="rectified", now=at + timedelta(days=later))
         c.advance_case(verified.id, trigger, actor=actor, fields=fields, now=at + timedelta(days=later))
     overdue = c.report_case(now=at, **major)
     c.advance_case(overdue.id, "assign", actor="zhang", fields={**FIVE, "deadline": "2026-03-12"}, now=at)

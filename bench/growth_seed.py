@@ -9,7 +9,9 @@ accepts the copies). Rows go in with COPY through bench/bench_sweep.py's `_Write
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -28,6 +30,8 @@ from engine.domain.events import canonical# noqa: E402
 from engine.store import cases as case_store# noqa: E402
 from engine.store.tables import cases as cases_table, events as events_table, rungs as rungs_table# noqa: E402
 
+PHOTO = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rectified.png"  # a submit needs evidence
+os.environ.setdefault("HAZARD_FILES", tempfile.mkdtemp(prefix="bench-evidence-"))  # PostgreSQL has no default store
 CITIES = ("3701", "3702", "3703", "3704", "3705", "3706", "3707", "3708", "3709", "3710", "3711", "3713",
           "3714", "3715", "3716", "3717")
 DUE_DEADLINE, OPEN_DEADLINE = "2026-04-30", "2026-12-31"
@@ -91,6 +95,7 @@ def _lifecycle(hz, kind: str, region: str, start) -> str:
     deadline = {"closed": FIVE["deadline"], "due": "2026-04-15", "open": "2026-10-15"}[kind]
     c.advance_case(case.id, "assign", actor="prov", fields={**FIVE, "deadline": deadline}, now=at(1))
     c.advance_case(case.id, "start", actor="ent37", now=at(2))
+    c.attach(case.id, [str(PHOTO)], actor="prov", kind="rectified", now=at(3))  # submit needs evidence
     c.advance_case(case.id, "submit", actor="prov", fields={"report_note": "已安装"}, now=at(3))
     if kind == "closed":
         c.advance_case(case.id, "verify", actor="prov2", fields={"opinion": "验收合格"}, now=at(4))

@@ -6,17 +6,19 @@
 # On PostgreSQL: HAZARD_DB=postgresql+psycopg://postgres@127.0.0.1:5432/hazard_demo bash docs/demo.sh
 # Each run starts from a new database, so the demo can be run again: a database whose name has "demo" in it
 # is deleted (SQLite) or dropped and created again (PostgreSQL, with psql); any other is used as it is, and
-# must be empty.
+# must be empty. The evidence files go to HAZARD_FILES: beside demo.db on SQLite (demo.db.files/), a folder under
+# $TMPDIR on PostgreSQL unless set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HAZARD_DB="${HAZARD_DB:-sqlite:///demo.db}"
 name="${HAZARD_DB##*/}"; name="${name%%\?*}"            # the database's name: demo.db, hazard_demo
 server="${HAZARD_DB%/*}"; server="${server/+psycopg/}"   # postgresql://postgres@127.0.0.1:5432, as psql reads it
 case "$name:$HAZARD_DB" in
-  *demo*:sqlite:*)     rm -f "${HAZARD_DB#sqlite:///}"{,-wal,-shm} ;;
+  *demo*:sqlite:*)     rm -rf "${HAZARD_DB#sqlite:///}"{,-wal,-shm,.files} ;;
   *demo*:postgresql*)  PGOPTIONS="-c client_min_messages=warning" psql -q "$server/postgres" \
                          -c "DROP DATABASE IF EXISTS \"$name\"" -c "CREATE DATABASE \"$name\"" ;;
 esac
+case "$HAZARD_DB" in postgresql*) export HAZARD_FILES="${HAZARD_FILES:-${TMPDIR:-/tmp}/$name.files}" ;; esac
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # The city's department records the spring's paper records at their own dates: a declared back-fill, judged at those
 # dates (an enterprise's own step dated months before it is recorded would be judged at its recording instead).
@@ -64,9 +66,13 @@ hazard --actor zhang "${PAPER[@]}" --now 2026-03-04T10:00 case advance "$D" assi
   --set responsible_unit="曹县某食品有限公司" --set responsible_person="孙七" \
   --set measures="配置通风检测设备，制定作业审批" --set funds=3万 --set deadline=2026-03-31 \
   --set emergency_plan="有限空间作业应急预案"
+# Each assign issued a rectification order (责令限期整改指令书), numbered per county and year, its text sealed:
+hazard --actor zhang --now 2026-03-04T10:05 document list
 
 say "Rectification; the first verification of A fails, the second passes; A and B are written off (销号, closed)"
 for X in "$A" "$B" "$D"; do hazard --actor ent --now 2026-03-05T09:00 case advance "$X" start; done
+# A major hazard is submitted on evidence: a rectification photo (整改照片) or acceptance material, attached first.
+hazard --actor ent --now 2026-04-10T08:30 case attach "$A" docs/examples/rectified.png --kind rectified --note 报警装置已安装
 # The enterprise's written application for acceptance, entered by the department from paper:
 hazard --actor zhang "${PAPER[@]}" --now 2026-04-10T09:00 case advance "$A" submit --set report_note="报警装置已安装（企业书面申请）"
 hazard --actor ent --now 2026-04-11T09:00 case advance "$A" verify --set opinion="同意" \
@@ -79,6 +85,7 @@ hazard --actor zhang "${PAPER[@]}" --now 2026-04-21T09:00 case advance "$A" veri
   || echo "(refused as expected: whoever submitted may not verify)"
 hazard --actor liu "${PAPER[@]}" --now 2026-04-22T09:00 case advance "$A" verify --set opinion="验收合格"
 hazard --actor li "${PAPER[@]}" --now 2026-04-23T09:00 case advance "$A" close --set closing_note="准予销号"
+hazard --actor ent --now 2026-04-01T08:30 case attach "$B" docs/examples/rectified.png --kind rectified
 hazard --actor zhang "${PAPER[@]}" --now 2026-04-01T09:00 case advance "$B" submit
 hazard --actor liu "${PAPER[@]}" --now 2026-04-03T09:00 case advance "$B" verify --set opinion="泄爆装置已安装，验收合格"
 hazard --actor li "${PAPER[@]}" --now 2026-04-03T16:00 case advance "$B" close

@@ -90,6 +90,7 @@ def _steps(engine, majors: list[tuple[str, tuple]], day) -> None:
     at = day + timedelta(hours=9)
     for case_id, (_, _, _, _, deadline, end) in majors:
         if end == "verified" and when == f"{deadline[5:7]}-{int(deadline[8:]) - 3:02d}":
+            _rectified(engine, case_id, at)  # the shipped major-hazard workflow submits on evidence
             c.advance_case(case_id, "submit", actor="zhang", now=at)
         if end == "verified" and when == f"{deadline[5:7]}-{int(deadline[8:]) - 1:02d}":
             c.advance_case(case_id, "verify", actor="liu", fields={"opinion": "验收合格"}, now=at)
@@ -114,7 +115,15 @@ def _delisted(engine, case_id: str, when: str, at) -> None:
              "03-06": (case_id, "close", "li", {"closing_note": "已摘牌销号"})}
     if when in steps:
         target, trigger, actor, fields = steps[when]
+        if trigger == "submit":
+            _rectified(engine, target, at)
         c.advance_case(target, trigger, actor=actor, fields=fields, now=at)
+
+
+def _rectified(engine, case_id: str, at) -> None:
+    """The rectification photo (docs/examples/rectified.png) a major hazard's submit requires, attached just before."""
+    photo = DOCS / "examples" / "rectified.png"
+    engine.commands.attach(case_id, [str(photo)], actor="zhang", kind="rectified", now=at - timedelta(minutes=30))
 
 
 def _linked(engine, parents: list[str], workflow: str, state: str | None):

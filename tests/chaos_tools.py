@@ -31,6 +31,7 @@ from pathlib import Path
 
 HAZARD = Path(sys.executable).with_name("hazard")
 BASE = datetime.fromisoformat("2026-03-02T09:00:00+08:00")
+PHOTO = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rectified.png"  # evidence for a submit
 SPEED_DAYS_PER_SECOND = 2.0
 USERS = [("li", "committee", "37"), ("ent", "enterprise", "371721"), ("zhang", "supervisor", "3717"),
          ("liu", "supervisor", "3717")]
@@ -146,6 +147,8 @@ def next_write(case_id: str, state: str, rnd: random.Random, now: datetime) -> t
             return sup, ["extend", "--until", day(rnd.randint(2, 9)), "--reason", f"设备到货延迟 {rnd.random():.6f}"]
         if rnd.random() < 0.15:
             return sup, ["decide", "extension", rnd.choice(["approve", "decline"]), "--reason", "审批"]
+        if rnd.random() < 0.3:  # the rectification photo a submit requires (a submit before it is refused, exit 3)
+            return "ent", ["attach", str(PHOTO), "--kind", "rectified"]
         return "ent", ["submit"]
     if state == "verifying":
         return sup, [rnd.choice(["verify", "reject"]), "--set", "opinion=现场核查"]
@@ -184,7 +187,7 @@ def writer(args) -> None:
             if not step or not step[1]:
                 continue
             actor, write = step
-            verb = write[0] if write[0] in ("extend", "decide") else None
+            verb = write[0] if write[0] in ("extend", "decide", "attach") else None
             command = ["case", verb, case_id, *write[1:]] if verb else ["case", "advance", case_id, *write]
             if verb is None and rnd.random() < 0.5:
                 command += ["--expect-version", str(doc["version"])]

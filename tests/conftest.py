@@ -15,6 +15,7 @@ import gc
 import os
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -198,13 +199,35 @@ def report(service, **overrides):
     return getattr(service, "commands", service).report_case(**args)
 
 
+# The rectification photo (整改照片) the shipped major-hazard workflow requires before `submit`
+# (`requires_attachments: [rectified, acceptance]`); docs/examples/make_rectified_photo.py draws it.
+PHOTO = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rectified.png"
+
+
+@pytest.fixture(autouse=True)
+def _evidence_store(tmp_path, monkeypatch):
+    """Every test has an evidence store (HAZARD_FILES), so a major hazard can be submitted on PostgreSQL too."""
+    if "HAZARD_FILES" not in os.environ:
+        monkeypatch.setenv("HAZARD_FILES", str(tmp_path / "evidence"))
+
+
+def rectified(service, case_id, *, actor="ent", now=None):
+    """Attach the rectification photo to a case (`service` or its commands), as a major hazard's submit requires."""
+    commands = getattr(service, "commands", service)
+    kwargs = {"now": now} if now is not None else {}
+    return commands.attach(case_id, [str(PHOTO)], actor=actor, kind="rectified", **kwargs)
+
+
 def run_to(service, case_id, state, *, fields=None):
-    """Advance a major-hazard case along the happy path until it reaches `state`."""
+    """Advance a major-hazard case along the happy path until it reaches `state` (attaching the rectification
+    photo before `submit`)."""
     path = [("assign", "zhang", fields or FIVE), ("start", "ent", {}), ("submit", "ent", {}),
             ("verify", "zhang", {"opinion": "整改到位"}), ("close", "li", {})]
     order = ["reported", "assigned", "rectifying", "verifying", "verified", "closed"]
     case = service.queries.case(case_id)
     for trigger, actor, given in path[order.index(case.state):order.index(state)]:
+        if trigger == "submit":
+            rectified(service, case_id, actor=actor)
         case = service.commands.advance_case(case_id, trigger, actor=actor, fields=given)
     return case
 

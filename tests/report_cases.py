@@ -16,7 +16,7 @@ By the end of March (figures as of 2026-04-01 00:00), March's seven hazards coun
 """
 from __future__ import annotations
 
-from conftest import FIVE
+from conftest import FIVE, rectified
 
 MAJOR = dict(actor="ent", workflow="major-hazard", enterprise="某化工有限公司", region="371721", industry="危险化学品",
              level="major", source="inspection")
@@ -41,13 +41,16 @@ def report_scenario(service) -> dict[str, str]:
     c = service.commands
     ids = {}
     ids["on_time"] = _major(service, "液氨储罐区未设置泄漏报警装置", "2026-04-30", "2026-03-02T09:00").id
+    rectified(c, ids["on_time"], actor="ent", now="2026-04-10T09:00")
     c.advance_case(ids["on_time"], "submit", actor="ent", now="2026-04-10T09:00")
     c.advance_case(ids["on_time"], "verify", actor="zhang", fields={"opinion": "整改到位"}, now="2026-04-15T09:00")
     ids["overdue"] = _major(service, "粉尘涉爆车间除尘系统未采用防爆措施", "2026-03-20", "2026-03-02T10:00").id
     ids["paused"] = _major(service, "主通风机未按规定进行性能检测", "2026-03-25", "2026-03-02T11:00").id
+    rectified(c, ids["paused"], actor="ent", now="2026-03-24T09:00")
     c.advance_case(ids["paused"], "submit", actor="ent", now="2026-03-24T09:00")
     c.advance_case(ids["paused"], "reject", actor="zhang", fields={"opinion": "未整改到位"}, now="2026-04-05T09:00")
     ids["late"] = _major(service, "有限空间作业未审批", "2026-03-10", "2026-03-02T12:00").id
+    rectified(c, ids["late"], actor="ent", now="2026-03-15T09:00")
     c.advance_case(ids["late"], "submit", actor="ent", now="2026-03-15T09:00")
     c.advance_case(ids["late"], "verify", actor="zhang", fields={"opinion": "整改到位"}, now="2026-03-20T09:00")
 

@@ -19,7 +19,7 @@ from engine.domain import anchor
 from engine.domain.clock import parse_time
 from engine.domain.errors import InvalidInput
 from engine.domain.events import Event
-from engine.store.tables import cases, counters, events, rungs
+from engine.store.tables import cases, counters, events, notice_counters, notices, rungs
 from tests.conftest import report, run_to
 
 T = parse_time("2026-03-10T12:00")
@@ -97,7 +97,8 @@ def test_a_heads_file_is_accepted_only_if_it_hashes_to_the_root():
 # -- against a real log ---------------------------------------------------------------------------------------
 @pytest.fixture
 def published(service):
-    """Three major hazards closed by 03-03; the anchor and heads published at T; one more step after T."""
+    """Three major hazards verified by 03-03 (six events each: the rectification photo attached before submit); the
+    anchor and heads published at T; one more step after T."""
     ids = [report(service, title=f"重大隐患 {i}").id for i in range(3)]
     for case_id in ids:
         run_to(service, case_id, "verified")
@@ -108,7 +109,7 @@ def published(service):
 def test_the_anchor_counts_cases_and_events_in_force_at_its_moment(service, published):
     """Events after the moment do not count; at the moment every case's last event then is its head."""
     ids, line, _ = published
-    assert (line.cases, line.events) == (3, 15)
+    assert (line.cases, line.events) == (3, 18)
     assert service.audit.anchor(as_of=parse_time("2026-03-01T00:00"))[0].cases == 0
 
 
@@ -156,8 +157,8 @@ def test_a_rewritten_and_rehashed_chain_passes_verify_and_replay_but_not_the_anc
     assert not check.holds and "rewritten and re-hashed" in check.differences[-1]
     named = service.audit.check_anchor(line.line(), heads=heads)
     assert [d for d in named.differences if d.startswith("HZ-")] == [f"{ids[1]}: chain rewritten (published head "
-                                                                     f"#5 {dict(_heads(heads))[ids[1]][1][:12]}, "
-                                                                     f"today #5 {service.queries.case(ids[1]).last_hash[:12]})"]
+                                                                     f"#6 {dict(_heads(heads))[ids[1]][1][:12]}, "
+                                                                     f"today #6 {service.queries.case(ids[1]).last_hash[:12]})"]
 
 
 def _heads(text: str):
@@ -165,17 +166,19 @@ def _heads(text: str):
 
 
 def test_a_vanished_case_is_caught(service, published):
-    """The newest case deleted with its events and rungs, and the year's counter rewound: every remaining chain is
-    whole and the numbering has no gap, so verify passes; the anchor counts one case less and names it."""
+    """The newest case deleted with its events, rungs and notice, and the year's counters rewound: every remaining
+    chain is whole and the numbering has no gap, so verify passes; the anchor counts one case less and names it."""
     ids, line, heads = published
     with service.store.write() as conn:
-        for table, column in ((events, events.c.case_id), (rungs, rungs.c.case_id), (cases, cases.c.id)):
+        for table, column in ((events, events.c.case_id), (rungs, rungs.c.case_id), (notices, notices.c.case_id),
+                              (cases, cases.c.id)):
             conn.execute(delete(table).where(column == ids[2]))
         conn.execute(update(counters).where(counters.c.year == 2026), {"last": 2})
+        conn.execute(update(notice_counters).where(notice_counters.c.year == 2026), {"last": 2})
     assert service.audit.verify().breaks == []
     check = service.audit.check_anchor(line.line(), heads=heads)
-    assert any("1 vanished" in d for d in check.differences) and any("5 removed" in d for d in check.differences)
-    assert f"{ids[2]}: vanished (its chain had 5 event(s) then)" in check.differences
+    assert any("1 vanished" in d for d in check.differences) and any("6 removed" in d for d in check.differences)
+    assert f"{ids[2]}: vanished (its chain had 6 event(s) then)" in check.differences
 
 
 def test_a_removed_last_event_with_its_case_row_rewound_is_caught(service, published):
@@ -183,12 +186,12 @@ def test_a_removed_last_event_with_its_case_row_rewound_is_caught(service, publi
     ids, line, heads = published
     log = service.queries.history(ids[0])
     with service.store.write() as conn:
-        conn.execute(delete(events).where(and_(events.c.case_id == ids[0], events.c.seq == 5)))
-        conn.execute(update(cases).where(cases.c.id == ids[0]), {"version": 4, "last_hash": log[3].hash})
+        conn.execute(delete(events).where(and_(events.c.case_id == ids[0], events.c.seq == 6)))
+        conn.execute(update(cases).where(cases.c.id == ids[0]), {"version": 5, "last_hash": log[4].hash})
     assert service.audit.verify().breaks == []
     check = service.audit.check_anchor(line.line(), heads=heads)
     assert any("1 removed" in d for d in check.differences)
-    assert any(d.startswith(f"{ids[0]}: events removed (published head #5") for d in check.differences)
+    assert any(d.startswith(f"{ids[0]}: events removed (published head #6") for d in check.differences)
 
 
 def test_the_cli_prints_the_anchor_and_verify_exits_10_naming_what_changed(service, published, runner, db_url,
@@ -201,7 +204,7 @@ def test_the_cli_prints_the_anchor_and_verify_exits_10_naming_what_changed(servi
     printed = runner.invoke(cli, base + ["anchor", "--as-of", "2026-03-10T12:00", "--heads", str(heads_file)])
     assert printed.exit_code == 0, printed.output
     line = printed.stdout.strip()
-    assert line.startswith("anchor 2026-03-10T12:00:00+08:00 cases=3 events=15 root=")
+    assert line.startswith("anchor 2026-03-10T12:00:00+08:00 cases=3 events=18 root=")
     assert runner.invoke(cli, base + ["verify", "--anchor", line]).exit_code == 0
     _rewrite_responsible_person(service, ids[1])
     checked = runner.invoke(cli, base + ["verify", "--anchor", line, "--heads", str(heads_file), "--json"])

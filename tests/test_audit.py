@@ -14,12 +14,13 @@ from engine.domain.events import Event
 from engine.store.tables import cases, events
 from engine.app.sweep import sweep
 from engine.domain.clock import parse_time
-from tests.conftest import FIVE, report, run_to
+from tests.conftest import FIVE, rectified, report, run_to
 
 
 @pytest.fixture
 def two_closed(service):
-    """Two closed major hazards (six events each); the first is the one tampered with."""
+    """Two closed major hazards (seven events each: the rectification photo attached before submit); the first is
+    the one tampered with."""
     first, second = report(service), report(service, title="涉爆粉尘除尘器未设置锁气卸灰装置")
     run_to(service, first.id, "closed")
     run_to(service, second.id, "closed")
@@ -39,7 +40,7 @@ def tamper(service, case_id: str, seq: int, values: dict) -> None:
 def test_an_untouched_log_verifies(service, two_closed):
     """A log written only by the engine has no breaks, and every case and event is counted."""
     result = service.audit.verify()
-    assert result.breaks == [] and (result.tally.cases, result.tally.events) == (2, 12)
+    assert result.breaks == [] and (result.tally.cases, result.tally.events) == (2, 14)  # each with its attach
 
 
 EDITS = {
@@ -73,10 +74,10 @@ def test_deleting_the_last_event_is_found_through_the_case_row(service, two_clos
     """Removing a case's last event leaves a chain that verifies by itself; the case row's head exposes it."""
     target, _ = two_closed
     with service.store.write() as conn:
-        conn.execute(delete(events).where(and_(events.c.case_id == target, events.c.seq == 6)))
+        conn.execute(delete(events).where(and_(events.c.case_id == target, events.c.seq == 7)))
     breaks = service.audit.verify().breaks
-    assert [(b.case_id, b.seq) for b in breaks] == [(target, 5)]
-    assert "#6" in breaks[0].problem
+    assert [(b.case_id, b.seq) for b in breaks] == [(target, 6)]
+    assert "#7" in breaks[0].problem
 
 
 def test_deleting_a_middle_event_or_the_whole_log_is_located(service, two_closed):
@@ -169,6 +170,7 @@ def escalated(service) -> str:
     sweep(service)
     service.commands.decide(case.id, "interview", "approve", actor="li", reason="逾期一周")
     service.clock.advance(days=2)
+    rectified(service.commands, case.id, actor="ent")
     service.commands.advance_case(case.id, "submit", actor="ent", fields={"report_note": "已安装"})
     service.clock.advance(days=2)
     service.commands.advance_case(case.id, "verify", actor="liu", fields={"opinion": "整改到位"})
@@ -309,6 +311,7 @@ def test_a_deadline_already_past_when_assigned_is_missed_from_that_moment(servic
     case = report(service, found_at="2026-03-01T09:00")  # a deadline may not fall before the finding
     run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-04-30"})
     service.clock.advance(hours=2)
+    rectified(service.commands, case.id, actor="ent")
     service.commands.advance_case(case.id, "submit", actor="ent")
     service.clock.advance(hours=2)
     service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"})
@@ -350,8 +353,10 @@ def test_paused_time_is_not_late_but_a_pause_after_the_deadline_stays_late(servi
     for case in (on_time, late):
         run_to(service, case.id, "rectifying")                          # deadline 2026-04-30
     service.clock.at = parse_time("2026-04-29T09:00")
+    rectified(service.commands, on_time.id, actor="ent")
     service.commands.advance_case(on_time.id, "submit", actor="ent")
     service.clock.at = parse_time("2026-05-03T09:00")
+    rectified(service.commands, late.id, actor="ent")
     service.commands.advance_case(late.id, "submit", actor="ent")
     service.clock.at = parse_time("2026-05-05T09:00")
     for case in (on_time, late):
@@ -381,11 +386,12 @@ def _replay_problems(service) -> dict:
 
 
 def test_deleting_a_whole_case_is_named_by_verify(service, two_closed):
-    """Events, row and rungs of a case removed together: the register's numbering names the missing case."""
-    from engine.store.tables import rungs
+    """Events, row, rungs and notices of a case removed together: the register's numbering names the missing
+    case."""
+    from engine.store.tables import notices, rungs
     target, other = two_closed
     with service.store.write() as conn:
-        for table in (events, rungs, cases):
+        for table in (events, rungs, notices, cases):
             conn.execute(delete(table).where(table.c.case_id == target if table is not cases else cases.c.id == target))
     breaks = service.audit.verify().breaks
     assert [(b.case_id, "removed" in b.problem) for b in breaks] == [(target, True)]

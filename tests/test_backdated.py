@@ -7,7 +7,7 @@ import pytest
 from engine.domain.clock import parse_time
 from engine.domain.errors import Refused
 from engine.app.sweep import sweep
-from tests.conftest import FIVE
+from tests.conftest import FIVE, rectified
 
 
 def T(text: str):
@@ -35,6 +35,7 @@ def test_a_back_dated_submission_does_not_cancel_what_was_due_and_is_not_on_time
     and the sanctions due since are handled first (as a sweep at the recording would have), and the case counts
     as rectified but not on time."""
     case = overdue_case(strict)
+    rectified(strict.commands, case.id, actor="ent", now="2026-04-20T09:00")
     after = strict.commands.advance_case(case.id, "submit", actor="ent", now="2026-04-20T09:00")
     log = strict.queries.history(case.id)
     handled = {e.data["rung"]: e.data["status"] for e in log if e.trigger == "escalate"}
@@ -49,10 +50,11 @@ def test_a_back_dated_submission_does_not_cancel_what_was_due_and_is_not_on_time
 
 def test_a_declared_back_fill_by_the_department_counts_at_its_own_time(strict):
     case = overdue_case(strict)
+    rectified(strict.commands, case.id, actor="zhang", now="2026-04-20T09:00")
     after = strict.commands.advance_case(case.id, "submit", actor="zhang", now="2026-04-20T09:00",
                                          backfill="企业书面申请验收（纸质）")
     log = strict.queries.history(case.id)
-    assert [e.trigger for e in log] == ["report", "assign", "start", "submit"]
+    assert [e.trigger for e in log] == ["report", "assign", "start", "attach", "submit"]
     assert log[-1].data["backfill"] == {"reason": "企业书面申请验收（纸质）"} and after.judged_at is None
     stats = strict.reports.stats(region="3717", now=T("2026-11-01T09:00"))
     assert stats.total.counts.rectified_on_time == 1
@@ -62,6 +64,7 @@ def test_a_declared_back_fill_by_the_department_counts_at_its_own_time(strict):
 
 def test_only_the_department_or_the_committee_declares_a_back_fill(strict):
     case = overdue_case(strict)
+    rectified(strict.commands, case.id, actor="ent", now="2026-04-20T09:00")
     with pytest.raises(Refused) as caught:
         strict.commands.advance_case(case.id, "submit", actor="ent", now="2026-04-20T09:00", backfill="补录")
     assert caught.value.rule == "backfill"
@@ -84,6 +87,7 @@ def test_a_write_dated_now_is_not_back_dated(strict):
 def test_the_cli_declares_a_back_fill_with_backfill(runner, seeded_url, strict):
     from cli.main import cli
     case = overdue_case(strict)
+    rectified(strict.commands, case.id, actor="ent", now="2026-04-20T09:00")
     base = ["--db", seeded_url, "--now", "2026-04-20T09:00", "--actor", "zhang"]
     done = runner.invoke(cli, base + ["--backfill", "纸质台账补录", "case", "advance", case.id, "submit"])
     assert done.exit_code == 0, done.output

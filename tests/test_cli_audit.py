@@ -30,7 +30,7 @@ def test_replay_of_one_case_prints_the_replayed_case_and_agrees(runner, closed):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["agrees"] is True and doc["differences"] == []
-    assert (doc["case"]["id"], doc["case"]["state"], doc["events"], doc["total_events"]) == (case_id, "closed", 6, 6)
+    assert (doc["case"]["id"], doc["case"]["state"], doc["events"], doc["total_events"]) == (case_id, "closed", 7, 7)
     assert {"rungs", "linked", "as_of", "exists"} <= set(doc)
 
 
@@ -51,7 +51,7 @@ def test_replay_all_reports_every_disagreement_and_exits_11(runner, service, clo
     """After a case row is edited, `replay --all` names it field by field and exits with ReplayMismatch's code."""
     url, case_id = closed
     ok = hazard(runner, url, "audit", "replay", "--all", "--json")
-    assert ok.exit_code == 0 and json.loads(ok.stdout) == {"ok": True, "cases": 1, "events": 6, "disagreements": []}
+    assert ok.exit_code == 0 and json.loads(ok.stdout) == {"ok": True, "cases": 1, "events": 7, "disagreements": []}
     with service.store.write() as conn:
         conn.execute(update(cases).where(cases.c.id == case_id), {"title": "已被改写"})
     result = hazard(runner, url, "audit", "replay", "--all", "--json")
@@ -70,19 +70,20 @@ def test_replay_needs_a_case_or_all(runner, closed):
 
 
 def test_verify_exits_0_on_a_clean_log_and_10_naming_case_and_seq_after_tampering(runner, service, closed):
-    """`audit verify` passes a clean log; after an opinion is rewritten it exits 10 and names the case and #5."""
+    """`audit verify` passes a clean log; after an opinion is rewritten it exits 10 and names the case and #6 (the
+    verification: the rectification photo's attach is #4)."""
     url, case_id = closed
     clean = hazard(runner, url, "audit", "verify", "--json")
-    assert clean.exit_code == 0 and json.loads(clean.stdout) == {"ok": True, "cases": 1, "events": 6, "breaks": []}
+    assert clean.exit_code == 0 and json.loads(clean.stdout) == {"ok": True, "cases": 1, "events": 7, "breaks": []}
     with service.store.write() as conn:
-        conn.execute(update(events).where(and_(events.c.case_id == case_id, events.c.seq == 5)),
+        conn.execute(update(events).where(and_(events.c.case_id == case_id, events.c.seq == 6)),
                      {"data": {"fields": {"opinion": "同意"}}})
     result = hazard(runner, url, "audit", "verify", "--json")
     assert result.exit_code == 10
     breaks = json.loads(result.stdout)["breaks"]
-    assert (breaks[0]["case_id"], breaks[0]["seq"]) == (case_id, 5)
+    assert (breaks[0]["case_id"], breaks[0]["seq"]) == (case_id, 6)
     text = hazard(runner, url, "audit", "verify")
-    assert text.exit_code == 10 and f"{case_id} #5:" in text.stdout and case_id in text.stderr
+    assert text.exit_code == 10 and f"{case_id} #6:" in text.stdout and case_id in text.stderr
 
 
 def test_trace_prints_people_holders_and_misses(runner, closed):
@@ -92,8 +93,9 @@ def test_trace_prints_people_holders_and_misses(runner, closed):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert set(doc) == {"case", "actions", "people", "holding", "held_for", "missed", "notices"}
-    assert [a["trigger"] for a in doc["actions"]] == ["report", "assign", "start", "submit", "verify", "close"]
-    assert doc["actions"][4]["signed"] == {"opinion": "整改到位"} and doc["actions"][4]["at"].endswith("+08:00")
+    assert [a["trigger"] for a in doc["actions"]] == ["report", "assign", "start", "attach", "submit", "verify",
+                                                      "close"]
+    assert doc["actions"][5]["signed"] == {"opinion": "整改到位"} and doc["actions"][4]["at"].endswith("+08:00")
     text = hazard(runner, url, "audit", "trace", case_id)
     assert text.exit_code == 0 and "who held the case" in text.stdout
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from rich.cells import cell_len
 
 from cli.main import cli
-from tests.conftest import FIVE, paper
+from tests.conftest import FIVE, PHOTO, paper
 
 NOW = "2026-03-02T09:00"
 USERS = [("wang", "inspector", "371721"), ("ent", "enterprise", "371721"), ("zhang", "supervisor", "371700"),
@@ -57,6 +57,8 @@ def reported(hz, *extra, actor="ent"):
 
 def to_verifying(hz, case_id):
     for trigger, actor, extra in [("assign", "zhang", SETS), ("start", "ent", []), ("submit", "ent", [])]:
+        if trigger == "submit":  # the rectification photo a major hazard's submit requires
+            assert hz("case", "attach", case_id, str(PHOTO), "--kind", "rectified", actor=actor).exit_code == 0
         result = hz("case", "advance", case_id, trigger, *extra, actor=actor)
         assert result.exit_code == 0, result.output
 
@@ -182,6 +184,8 @@ def test_separation_of_duties_exits_3(hz):
     """The supervisor who submitted may not verify: exit 3 naming actor_differs_from."""
     case_id = reported(hz)
     for trigger, actor, extra in [("assign", "zhang", SETS), ("start", "ent", []), ("submit", "zhang", [])]:
+        if trigger == "submit":
+            hz("case", "attach", case_id, str(PHOTO), "--kind", "rectified", actor=actor)
         hz("case", "advance", case_id, trigger, *extra, actor=actor)
     result = hz("--json", "case", "advance", case_id, "verify", "--set", "opinion=合格", actor="zhang")
     assert result.exit_code == 3

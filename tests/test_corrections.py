@@ -9,7 +9,7 @@ import pytest
 from engine.domain.clock import parse_time
 from engine.domain.errors import InvalidInput, PermissionDenied, Refused
 from engine.app.sweep import sweep
-from tests.conftest import report, run_to
+from tests.conftest import rectified, report, run_to
 
 
 def T(text: str):
@@ -123,6 +123,7 @@ def test_a_paper_verification_dated_before_a_reminder_is_back_filled(service):
     04-30 it stood verified."""
     case = run_to(service, report(service).id, "rectifying")
     sweep(service, now=T("2026-05-01T08:00"))
+    rectified(service.commands, case.id, actor="ent", now="2026-04-25T09:00")
     service.commands.advance_case(case.id, "submit", actor="ent", now="2026-04-25T09:00")
     verified = service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "整改到位"},
                                              now="2026-04-29T09:00")
@@ -153,6 +154,7 @@ def test_a_back_filled_verification_before_the_deadline_leaves_no_deadline_misse
     names no missed deadline (nothing was late), though the warning it sent stays on the record."""
     case = run_to(service, report(service).id, "rectifying")
     sweep(service, now=T("2026-05-01T08:00"))
+    rectified(service.commands, case.id, actor="ent", now="2026-04-25T09:00")
     service.commands.advance_case(case.id, "submit", actor="ent", now="2026-04-25T09:00")
     service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "整改到位"},
                                   now="2026-04-29T09:00")

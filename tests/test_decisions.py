@@ -9,7 +9,7 @@ import pytest
 from engine.domain.clock import parse_time
 from engine.domain.errors import InvalidInput, PermissionDenied, Refused
 from engine.app.sweep import sweep
-from tests.conftest import FIVE, report, run_to
+from tests.conftest import FIVE, rectified, report, run_to
 
 SANCTIONS = ("interview", "posted-supervision", "exposure", "suspension")
 
@@ -98,6 +98,7 @@ def test_approving_a_suspension_flags_the_case_until_verification_lifts_it(servi
     after = service.commands.decide(case.id, "suspension", "approve", actor="zhang", reason="责令停产整顿",
                                     now="2026-05-31T10:00")
     assert after.flags == ("suspended",)
+    rectified(service.commands, case.id, actor="ent", now="2026-06-10T09:00")
     service.commands.advance_case(case.id, "submit", actor="ent", now="2026-06-10T09:00")
     verified = service.commands.advance_case(case.id, "verify", actor="liu", fields={"opinion": "整改到位"},
                                              now="2026-06-12T09:00")
@@ -146,6 +147,7 @@ def test_a_proposal_lapses_when_the_hazard_is_verified_first(service):
     be approved."""
     case = rectifying(service)
     sweep(service, now=T("2026-05-08T08:00"))
+    rectified(service.commands, case.id, actor="ent", now="2026-05-10T09:00")
     service.commands.advance_case(case.id, "submit", actor="ent", now="2026-05-10T09:00")
     service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "整改到位"},
                                   now="2026-05-11T09:00")

@@ -15,7 +15,7 @@ from cli.main import cli
 from engine.domain.enterprises import CODE_CHARS, check_character, read_binding, read_credit_code
 from engine.domain.errors import InvalidInput, PermissionDenied, TamperDetected
 from engine.store.tables import users
-from tests.conftest import FIVE, report, run_to
+from tests.conftest import FIVE, rectified, report, run_to
 
 OWN, OTHER = "某化工有限公司", "另一化工有限公司"
 CODE = "91350100M000100Y43"   # a code with a valid check character (GB 32100-2015's sample layout)
@@ -142,6 +142,7 @@ def test_a_bound_user_acts_on_its_own_enterprises_cases(service):
     assert caught.value.rule == "enterprise"
     service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
     service.commands.advance_case(case.id, "start", actor="ent-a")
+    rectified(service.commands, case.id, actor="ent-a")
     assert service.commands.advance_case(case.id, "submit", actor="ent-a").state == "verifying"
     theirs = run_to(service, report(service, enterprise=OTHER).id, "rectifying")
     with pytest.raises(PermissionDenied):

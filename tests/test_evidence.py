@@ -133,18 +133,19 @@ def test_on_postgresql_without_a_store_attach_says_what_to_set(service, tmp_path
         service.commands.attach(case.id, [str(pdf)], actor="ent", kind="plan")
 
 
-def _with_evidence_rule(service):
-    """major-hazard, as shipped but for `requires_attachments: [rectified, acceptance]` on submit."""
-    text = MAJOR.read_text(encoding="utf-8").replace(
-        "  - trigger: submit\n", "  - trigger: submit\n    requires_attachments: [rectified, acceptance]\n", 1)
-    assert "requires_attachments" in text
-    service.commands.install_definition(text, "major-hazard.yaml", actor="li")
+def test_the_shipped_major_hazard_workflow_requires_evidence_to_submit():
+    """workflows/major-hazard.yaml as shipped: `submit` requires a rectification photo or acceptance material."""
+    from engine.domain.definition.parse import parse_text
+    definition = parse_text(MAJOR.read_text(encoding="utf-8"), str(MAJOR))
+    assert definition.transition("rectifying", "submit").requires_attachments == ("rectified", "acceptance")
+    assert definition.transition("reported", "assign").issues == "rectification-order"
 
 
 def test_submit_requiring_evidence_is_refused_until_one_kind_is_attached(service, files):
+    """The shipped major-hazard workflow: submit is refused until a rectified photo or acceptance material is
+    attached (any one)."""
     from engine.domain.errors import Refused
     _, src = files
-    _with_evidence_rule(service)
     case = report(service)
     service.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
     service.commands.advance_case(case.id, "start", actor="ent")
@@ -164,10 +165,10 @@ def test_requires_attachments_names_kinds_of_the_vocabulary(runner, tmp_path):
     from engine.app.registry import load_definition
     from engine.domain.errors import DefinitionInvalid
     text = MAJOR.read_text(encoding="utf-8").replace(
-        "  - trigger: submit\n", "  - trigger: submit\n    requires_attachments: [selfie]\n", 1)
+        "    requires_attachments: [rectified, acceptance]", "    requires_attachments: [selfie]", 1)
     with pytest.raises(DefinitionInvalid) as caught:
         load_definition(text, "major-hazard.yaml")
-    line = text.splitlines().index("    requires_attachments: [selfie]") + 1
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t.startswith("    requires_attachments: [selfie]"))
     assert f"major-hazard.yaml:{line}: " in str(caught.value) and "'selfie'" in str(caught.value)
 
 

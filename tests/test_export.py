@@ -13,7 +13,7 @@ import pytest
 
 from cli.main import cli
 from engine.domain.clock import parse_time
-from tests.conftest import FIVE, PG_URL, report, seed
+from tests.conftest import FIVE, PG_URL, rectified, report, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "docs" / "example-ledger.xlsx")
@@ -76,6 +76,8 @@ def kept(service, runner, seeded_url):
     for trigger, actor, fields, now in [("assign", "zhang", FIVE, "2026-03-11T09:30"), ("start", "ent", {}, "2026-03-12"),
                                         ("submit", "ent", {}, "2026-03-20"),
                                         ("verify", "liu", {"opinion": "整改到位"}, "2026-03-25T10:00")]:
+        if trigger == "submit":  # the rectification photo a major hazard's submit requires
+            rectified(service, live.id, actor=actor, now=now)
         service.commands.advance_case(live.id, trigger, actor=actor, fields=fields, now=now)
     pending = report(service, title="煤气管道未设泄漏报警", enterprise="某钢铁有限公司", level="general",
                      workflow="general-hazard", industry="冶金", source="self_check", now="2026-03-12T10:00")

@@ -11,7 +11,7 @@ import pytest
 from cli.main import cli
 from engine.domain.clock import SHANGHAI
 from tests.ledger_sheets import make_xlsx
-from tests.conftest import cli_on
+from tests.conftest import PHOTO, cli_on
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "docs" / "example-ledger.xlsx")
@@ -220,6 +220,7 @@ def test_rungs_due_before_the_import_are_skipped_and_later_ones_fire(hz, tmp_pat
 def test_an_imported_case_goes_on_live(hz, tmp_path):
     """After the import the case is an ordinary one: the enterprise submits, the department verifies."""
     assert hz("import", ledger_csv(tmp_path, GOOD[0]), "--set", "region=371721").exit_code == 0
+    assert hz("case", "attach", "HZ-2026-000001", str(PHOTO), "--kind", "rectified", actor="ent").exit_code == 0
     assert hz("case", "advance", "HZ-2026-000001", "submit", actor="ent").exit_code == 0
     verified = hz("case", "advance", "HZ-2026-000001", "verify", "--set", "opinion=整改到位", actor="liu")
     assert verified.exit_code == 0, verified.output

@@ -91,3 +91,21 @@ def test_a_report_definition_counting_acceptance_gives_the_old_figures(hz, tmp_p
     definition.write_text("report: accepted-only\ntitle: 验收口径\ncounts_as_rectified: accepted\n", encoding="utf-8")
     total = stats(hz, "--definition", definition)
     assert (total["rectified"], total["accepted"], total["rate_text"], total["overdue"]) == (2, 2, "66.67%", 0)
+
+
+def test_an_import_is_exempt_from_required_evidence_and_issues_no_notice(hz, tmp_path):
+    """The shipped major-hazard workflow submits on evidence (`requires_attachments`) and issues the rectification
+    order at `assign`; a ledger import records paper history: a major row rectified (submitted) and one accepted
+    land at `verifying` and `verified` with no file attached, and no notice is numbered for them."""
+    assert hz("import", ledger(tmp_path, "major_late", "accepted"), "--set", "region=371721").exit_code == 0
+    cases = by_title(hz)
+    assert cases["液氨储罐区未设泄漏报警"]["state"] == "verifying"
+    assert cases["除尘系统未设锁气卸灰装置"]["state"] == "verified"
+    for case in cases.values():
+        history = json.loads(hz("--json", "case", "history", case["id"]).stdout)
+        events = history["events"] if isinstance(history, dict) else history
+        assert "submit" in [e["trigger"] for e in events]
+        assert "attach" not in [e["trigger"] for e in events]
+    notices = hz("--json", "document", "list")
+    assert notices.exit_code == 0, notices.output
+    assert json.loads(notices.stdout) == []

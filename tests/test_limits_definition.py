@@ -207,7 +207,7 @@ def test_the_largest_numbers_allowed_run_a_case_to_its_end(service):
     from datetime import timedelta
 
     from engine.domain.clock import FixedClock, parse_time
-    from tests.conftest import FIVE, report
+    from tests.conftest import FIVE, rectified, report
 
     text = (MAJOR.replace("duration: 10 days", "duration: 3650 working days")
             .replace("due: 7 days after", "due: 3650 days after").replace("due: 3 days before", "due: 3650 days before")
@@ -217,6 +217,7 @@ def test_the_largest_numbers_allowed_run_a_case_to_its_end(service):
     case = report(service)
     commands.advance_case(case.id, "assign", actor="zhang", fields={**FIVE, "deadline": "2099-01-01"})
     commands.advance_case(case.id, "start", actor="ent")
+    rectified(commands, case.id, actor="ent")
     commands.advance_case(case.id, "submit", actor="ent")
     commands.advance_case(case.id, "reject", actor="zhang", fields={"opinion": "未到位"})
     commands.extend_deadline(case.id, actor="zhang", until="2099-03-31", reason="设备到货延迟")

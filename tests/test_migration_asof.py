@@ -57,7 +57,7 @@ def test_applying_a_migration_is_an_event_and_replay_shows_which_version_governe
     service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
     history = service.queries.history(case.id)
     assert [(e.trigger, e.workflow_version) for e in history] == [
-        ("report", 1), ("assign", 1), ("start", 1), ("submit", 1), ("migrate", 2), ("verify", 2)]
+        ("report", 1), ("assign", 1), ("start", 1), ("attach", 1), ("submit", 1), ("migrate", 2), ("verify", 2)]
     assert list(verify_chain(history)) == []
     with service.store.read() as conn:
         replayed = replay(history, lambda n, v: service.registry.loaded(conn, n, v).definition)

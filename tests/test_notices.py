@@ -22,8 +22,9 @@ from tests.conftest import FIVE, cli_on, report
 pytestmark = pytest.mark.usefixtures("collected")
 
 ROOT = Path(__file__).resolve().parent.parent
-ISSUING = (ROOT / "workflows" / "major-hazard.yaml").read_text(encoding="utf-8").replace(
-    "    label: 交办 (五落实)\n", "    label: 交办 (五落实)\n    issues: rectification-order\n", 1)
+# The shipped major-hazard workflow issues the rectification order at `assign`.
+ISSUING = (ROOT / "workflows" / "major-hazard.yaml").read_text(encoding="utf-8")
+assert "    issues: rectification-order" in ISSUING
 NUMBER = "371721安监责改〔2026〕{}号"
 
 GOOD = """document: x-order
@@ -42,7 +43,7 @@ def problems_of(text: str, name: str = "documents/x.yaml") -> list[str]:
 
 
 def install_issuing(service):
-    service.commands.install_definition(ISSUING, "major-hazard.yaml", actor="li")
+    """Nothing to install: `hazard init` installed the shipped major-hazard workflow, which issues at `assign`."""
 
 
 # -- definitions ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from engine.domain.errors import HazardError, ReplayMismatch
 from engine.domain.events import Event, verify_chain
 from engine.domain.replay import InconsistentLog, compare, open_rungs, replay
 from engine.app.sweep import sweep
-from tests.conftest import FIVE, START, report, run_to
+from tests.conftest import FIVE, START, rectified, report, run_to
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -56,6 +56,7 @@ def scenario(service) -> list[tuple[datetime, dict[str, Case]]]:
     register_now()
     clock.advance(days=10)
     service.commands.advance_case(b.id, "start", actor="ent")
+    rectified(service.commands, b.id, actor="ent")
     service.commands.advance_case(b.id, "submit", actor="ent", fields={"report_note": "已加装泄爆片"})
     register_now()
     clock.advance(days=2, hours=3)
@@ -72,7 +73,8 @@ def scenario(service) -> list[tuple[datetime, dict[str, Case]]]:
     service.commands.decide(a.id, "interview", "approve", actor="li", reason="逾期未整改")
     register_now()
     clock.advance(days=1)
-    service.commands.advance_case(b.id, "submit", actor="ent")
+    service.commands.advance_case(b.id, "submit", actor="ent")  # b's rectification photo is attached already
+    rectified(service.commands, a.id, actor="ent")
     service.commands.advance_case(a.id, "submit", actor="ent", fields={"report_note": "报警装置已安装并联动"})
     register_now()
     clock.advance(days=2)

@@ -10,7 +10,7 @@ from engine.domain.errors import Conflict, InvalidInput, NotFound, PermissionDen
 from engine.domain.events import verify_chain
 from engine.app import Engine
 from engine.store.tables import cases, events, rungs
-from tests.conftest import FIVE, report, run_to
+from tests.conftest import FIVE, rectified, report, run_to
 
 
 def snapshot(store, case_id):
@@ -29,9 +29,10 @@ def test_a_major_hazard_runs_the_whole_closed_loop(service):
     case = report(service)
     assert case.id.startswith("HZ-2026-") and case.state == "reported"
     closed = run_to(service, case.id, "closed")
-    assert closed.state == "closed" and closed.is_final and closed.version == 6
+    assert closed.state == "closed" and closed.is_final and closed.version == 7
     assert closed.fields["funds"] == "150000.00"
-    assert [e.trigger for e in service.queries.history(case.id)] == ["report", "assign", "start", "submit", "verify", "close"]
+    assert [e.trigger for e in service.queries.history(case.id)] == ["report", "assign", "start", "attach", "submit",
+                                                                    "verify", "close"]
 
 
 def test_case_ids_count_up_within_the_year(service):
@@ -216,6 +217,7 @@ def test_separation_of_duties_refusal_changes_nothing(service, store):
     """The supervisor who submitted may not verify; the refusal names the rule and writes nothing."""
     case = report(service)
     run_to(service, case.id, "rectifying")
+    rectified(service.commands, case.id, actor="zhang")
     service.commands.advance_case(case.id, "submit", actor="zhang")
     before = snapshot(store, case.id)
     with pytest.raises(Refused) as caught:
@@ -245,11 +247,13 @@ def test_reject_sends_the_case_back_to_rectifying(service):
     run_to(service, case.id, "verifying")
     back = service.commands.advance_case(case.id, "reject", actor="zhang", fields={"opinion": "报警装置未联动"})
     assert back.state == "rectifying" and back.fields["opinion"] == "报警装置未联动"
+    rectified(service.commands, case.id, actor="ent")
     service.commands.advance_case(case.id, "submit", actor="ent")
     done = service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "整改到位"})
     assert done.state == "verified" and done.fields["opinion"] == "整改到位"
     assert [(e.trigger, e.from_state, e.to_state) for e in service.queries.history(case.id)][3:] == [
-        ("submit", "rectifying", "verifying"), ("reject", "verifying", "rectifying"),
+        ("attach", "rectifying", "rectifying"), ("submit", "rectifying", "verifying"),
+        ("reject", "verifying", "rectifying"), ("attach", "rectifying", "rectifying"),
         ("submit", "rectifying", "verifying"), ("verify", "verifying", "verified")]
 
 
@@ -257,8 +261,10 @@ def test_whoever_submitted_last_is_the_one_who_cannot_verify(service):
     """After zhang submits, is rejected by liu and the enterprise resubmits, zhang may verify."""
     case = report(service)
     run_to(service, case.id, "rectifying")
+    rectified(service.commands, case.id, actor="zhang")
     service.commands.advance_case(case.id, "submit", actor="zhang")
     service.commands.advance_case(case.id, "reject", actor="liu", fields={"opinion": "不合格"})
+    rectified(service.commands, case.id, actor="ent")
     service.commands.advance_case(case.id, "submit", actor="ent")
     assert service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "合格"}).state == "verified"
 

@@ -14,7 +14,7 @@ from engine.domain.clock import parse_time
 from engine.domain.errors import PermissionDenied, Refused
 from engine.domain.events import verify_chain
 from engine.app.sweep import sweep
-from tests.conftest import FIVE, report, run_to
+from tests.conftest import FIVE, rectified, report, run_to
 
 DEFINITIONS = Path(__file__).parent / "definitions" / "escalation"
 
@@ -246,6 +246,7 @@ def test_extending_verification_leaves_the_rectification_ladder_alone(service):
     """Giving the department more time to verify does not move the rectification deadline or its rungs."""
     case = rectifying(service)
     at(service, "2026-03-10T09:00")
+    rectified(service.commands, case.id, actor="ent")
     service.commands.advance_case(case.id, "submit", actor="ent")
     before = {k: r.due_at for k, r in rows(service, case.id).items() if k[0] == "rectification"}
     service.commands.extend_deadline(case.id, actor="zhang", until="2026-03-25", reason="专家排期", clock="verification")
@@ -266,6 +267,7 @@ def test_closing_is_refused_while_the_posted_supervision_is_open(service):
     assert (listing.workflow, listing.parent_id, listing.fields["authority"]) == ("posted-supervision", case.id, "city")
     assert listing.fields["deadline"] == "2026-08-14"  # 90 days from the posting
     at(service, "2026-05-17T09:00")
+    rectified(service.commands, case.id, actor="ent")
     service.commands.advance_case(case.id, "submit", actor="ent")
     service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
     steps = [("serve", "li", {"document_no": "菏安委办督〔2026〕第3号", "signed_by": "王五"}),
@@ -291,6 +293,7 @@ def test_suspension_is_set_by_its_rung_and_lifted_by_verification(service):
     approve(service, case.id, "suspension", "2026-05-31T09:00", actor="zhang")
     assert set(service.queries.case(case.id).flags) == {"exposed", "suspended"}
     at(service, "2026-06-01T09:00")
+    rectified(service.commands, case.id, actor="ent")
     service.commands.advance_case(case.id, "submit", actor="ent")
     verified = service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})
     assert verified.flags == ("exposed",)
@@ -353,6 +356,7 @@ def test_pausing_while_verifying_moves_the_rungs_later(service):
     case = rectifying(service)
     before = {k: r.due_at for k, r in rows(service, case.id).items() if k[0] == "rectification"}
     at(service, "2026-03-10T09:00")
+    rectified(service.commands, case.id, actor="ent")
     service.commands.advance_case(case.id, "submit", actor="ent")
     assert {r.status for k, r in rows(service, case.id).items() if k[0] == "rectification"} == {"paused"}
     at(service, "2026-03-20T15:00")
@@ -369,6 +373,7 @@ def test_verification_clock_fires_its_red_warning_and_stops_on_verify(service):
     """Not verified 10 days after submit: a red warning; after verify nothing of either clock is left pending."""
     case = rectifying(service)
     at(service, "2026-04-01T09:00")
+    rectified(service.commands, case.id, actor="ent")
     service.commands.advance_case(case.id, "submit", actor="ent")
     assert fired_names(sweep(service, now=T("2026-04-11T08:59")), case.id) == set()
     result = sweep(service, now=T("2026-04-11T09:00"))
@@ -383,6 +388,7 @@ def test_verified_in_time_cancels_the_verification_warning(service):
     """Verified on day 3 of 10: the verification warning is cancelled and never fires."""
     case = rectifying(service)
     at(service, "2026-04-01T09:00")
+    rectified(service.commands, case.id, actor="ent")
     service.commands.advance_case(case.id, "submit", actor="ent")
     at(service, "2026-04-04T09:00")
     service.commands.advance_case(case.id, "verify", actor="zhang", fields={"opinion": "验收合格"})

@@ -7,7 +7,7 @@ from sqlalchemy import delete, update
 
 from engine.domain.errors import TamperDetected
 from engine.store.tables import cases, events
-from tests.conftest import report, run_to
+from tests.conftest import rectified, report, run_to
 
 
 def test_a_state_set_by_hand_is_refused_not_verified(service):
@@ -32,11 +32,12 @@ def test_a_region_edited_by_hand_decides_nothing(service):
 
 def test_a_removed_last_event_is_refused(service):
     case = run_to(service, report(service).id, "rectifying")
+    rectified(service.commands, case.id, actor="ent")  # #4, the last event
     with service.store.write() as conn:
-        conn.execute(delete(events).where(events.c.case_id == case.id, events.c.seq == 3))
+        conn.execute(delete(events).where(events.c.case_id == case.id, events.c.seq == 4))
     with pytest.raises(TamperDetected) as caught:
         service.commands.advance_case(case.id, "submit", actor="ent")
-    assert "#3 is not in the log" in caught.value.message
+    assert "#4 is not in the log" in caught.value.message
 
 
 def test_the_sweep_refuses_an_edited_case_and_fires_the_others(service):
@@ -85,8 +86,8 @@ def _resign(service, case_id: str, seq: int, **changes) -> None:
 ])
 def test_replay_names_an_event_signed_by_someone_the_users_log_never_made_so(service, changes, says):
     """`verify` passes a consistently re-hashed chain; replay names the event whose signer the users' log denies."""
-    case = run_to(service, report(service).id, "verified")  # #5 verify by zhang, supervisor
-    _resign(service, case.id, 5, **changes)
+    case = run_to(service, report(service).id, "verified")  # #6 verify by zhang, supervisor (#4 the attach)
+    _resign(service, case.id, 6, **changes)
     assert service.audit.verify().breaks == []
     problems = dict(service.audit.replay_all().disagreements)[case.id]
-    assert any(says in p and "#5" in p for p in problems), problems
+    assert any(says in p and "#6" in p for p in problems), problems

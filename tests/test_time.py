@@ -14,7 +14,7 @@ from engine.app import Engine
 from engine.domain.clock import FixedClock, parse_time
 from engine.domain.errors import Refused
 from engine.app.unit import FUTURE_SKEW
-from tests.conftest import FIVE, report, run_to
+from tests.conftest import FIVE, rectified, report, run_to
 
 REAL = parse_time("2026-06-01T09:00")   # the recording clock of the engine-level tests
 DRILL = "DRILL DATABASE: times may be in the future"
@@ -38,6 +38,7 @@ def _future(call) -> Refused:
 def test_a_step_dated_in_the_future_is_refused_and_the_case_stays_open_to_real_time(engine):
     """`submit` dated a day ahead is refused, nothing is written, and the real-time steps still work."""
     case = run_to(engine, report(engine).id, "rectifying")
+    case, _ = rectified(engine.commands, case.id, actor="ent", now=REAL)  # the evidence a major submit requires
     refused = _future(lambda: engine.commands.advance_case(case.id, "submit", actor="ent", now=REAL + timedelta(days=1)))
     assert "2026-06-02" in refused.message
     assert engine.queries.case(case.id).version == case.version
@@ -90,6 +91,7 @@ def _hz(runner, url, *args, now=None, actor=None):
 def test_the_cli_refuses_2099_for_an_advance_and_for_a_sweep(runner, seeded_url, service):
     """`--now 2099-01-01 case advance ... submit` and `escalate --now 2099-12-31` exit 3 with rule `future`."""
     case = run_to(service, report(service).id, "rectifying")
+    case, _ = rectified(service, case.id)  # the evidence a major submit requires
     result = _hz(runner, seeded_url, "--json", "case", "advance", case.id, "submit", now="2099-01-01", actor="ent")
     assert result.exit_code == 3
     assert json.loads(result.stdout)["error"]["rule"] == "future"
