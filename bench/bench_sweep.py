@@ -97,6 +97,9 @@ def _copy(template_events: list[Event], run, case_id: str, deadline: str):
     for e in template_events:
         data = e.data
         if e.trigger == "assign":
+            # The copies issue no rectification order of their own: the template's notice (its number, its stored
+            # text) belongs to case 1 alone, and a copy sealing it would be a notice "no longer stored".
+            data = {k: v for k, v in data.items() if k != "notice"}
             data = {**data, "fields": {**data["fields"], "deadline": deadline}}
         event = replace(e, case_id=case_id, data=data, prev_hash=prev, hash="").sealed()
         chain.append(event)

@@ -53,8 +53,9 @@ SWEEPER_LEASE = 5  # seconds, real time: a killed sweeper's claims come back soo
 
 
 def clean_env(**settings: str) -> dict:
-    """The environment without HAZARD_* settings, so only the arguments given count (and `settings`)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HAZARD_")}
+    """The environment without HAZARD_* settings, so only the arguments given count (and `settings`); the
+    evidence store (HAZARD_FILES) stays, as a deployment's would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAZARD_") or k == "HAZARD_FILES"}
     env.update(settings)
     return env
 
@@ -88,7 +89,7 @@ class InProcessCli:
     def __call__(self, *args: str, now: str | None = None, actor: str | None = None):
         """(exit code, JSON document or None, a traceback if the command raised one)."""
         head = ["--db", self.db, "--json"] + (["--now", now] if now else []) + (["--actor", actor] if actor else [])
-        result = self.runner.invoke(self.cli, head + list(args), env={k: None for k in os.environ if k.startswith("HAZARD_")})
+        result = self.runner.invoke(self.cli, head + list(args), env={k: None for k in os.environ if k.startswith("HAZARD_") and k != "HAZARD_FILES"})
         for engine in list(self.engines):
             engine.dispose()
         crash = None

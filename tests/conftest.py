@@ -204,11 +204,20 @@ def report(service, **overrides):
 PHOTO = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rectified.png"
 
 
-@pytest.fixture(autouse=True)
-def _evidence_store(tmp_path, monkeypatch):
-    """Every test has an evidence store (HAZARD_FILES), so a major hazard can be submitted on PostgreSQL too."""
-    if "HAZARD_FILES" not in os.environ:
-        monkeypatch.setenv("HAZARD_FILES", str(tmp_path / "evidence"))
+@pytest.fixture(scope="session", autouse=True)
+def _evidence_store(tmp_path_factory):
+    """One evidence store (HAZARD_FILES) for the session, set before any module's database is built, so a major
+    hazard can be submitted on PostgreSQL too (which has no default store) and the commands a test runs as
+    processes find what its module's fixture attached. Files are content-addressed, so sharing one store is
+    safe; a test that damages a store sets its own."""
+    if "HAZARD_FILES" in os.environ:
+        yield
+        return
+    os.environ["HAZARD_FILES"] = str(tmp_path_factory.mktemp("evidence"))
+    try:
+        yield
+    finally:
+        os.environ.pop("HAZARD_FILES", None)
 
 
 def rectified(service, case_id, *, actor="ent", now=None):

@@ -14,6 +14,7 @@ import json
 import pytest
 
 from conftest import BACKENDS, FIVE
+from conftest import rectified as attach_rectification_photo
 from engine.app import Engine
 from engine.domain.clock import FixedClock, parse_time
 from engine.store.database import Store
@@ -57,6 +58,7 @@ def _henan(engine) -> None:
             batch.advance_case(case.id, "assign", actor="far", fields={**FIVE, "deadline": "2020-12-31"}, now=at)
             if i < rectified:
                 batch.advance_case(case.id, "start", actor="far", now=at)
+                attach_rectification_photo(batch, case.id, actor="far", now=at)
                 batch.advance_case(case.id, "submit", actor="far", now=at)
                 batch.advance_case(case.id, "verify", actor="zhou", fields={"opinion": "验收通过"}, now=at)
 
