@@ -43,9 +43,13 @@ def parse_workflows(_ctx, _param, values) -> dict[str, str]:
               help="The installed hazard workflow (one with ledger_stages) the rows of a level become cases of, "
                    "e.g. --workflow major=sd-major-hazard (repeatable; NAME alone: every level). Default: "
                    "major-hazard and general-hazard.")
+@click.option("--photos", default=None, metavar="PATH",
+              help="A folder or zip of photos named by the rows' 隐患编号 (CODE-1.jpg, CODE-整改-1.jpg), attached "
+                   "to the cases written; a word after the code says the kind (整改 rectified, 验收 acceptance; "
+                   "else the hazard as found).")
 @json_option
 @click.pass_context
-def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid, workflows):
+def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid, workflows, photos):
     """Import a ledger (台账) as kept by hand: one case per row, at the state the sheet shows, with its dates.
 
     Steps are recorded only as far as your roles may take them (an enterprise does not sign a department's
@@ -62,6 +66,7 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid, wo
     Example:
       hazard --actor zhang --now 2026-04-01 import docs/example-ledger.xlsx --set region=371721 --dry-run
       hazard --actor ent import docs/examples/自查台账.csv --set region=371721 --set industry=危险化学品 --skip-invalid
+      hazard --actor zhang import docs/examples/编号台账.csv --set region=371721 --photos docs/examples/隐患照片
     """
     from cli.audit import progress
     from cli.output import counted, message, print_json
@@ -81,7 +86,7 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid, wo
     try:
         report = run_import(app.engine, file, actor=app.actor_name, sheet=sheet, mapping=mapping,
                             defaults=defaults, dry_run=dry_run, skip_invalid=skip_invalid, now=app.now,
-                            on_progress=on_progress, workflows=workflows)
+                            on_progress=on_progress, workflows=workflows, photos=photos)
     except (RowsInvalid, RowsNotPermitted) as exc:
         if is_json(ctx):
             print_json(exc.report.document())
@@ -95,6 +100,7 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid, wo
         message(f"skipped {line}")
     _hints("\n".join(report.problems()))
     _print_held(report)
+    _print_photos(report)
     if is_json(ctx):
         print_json(report.document())
     elif dry_run:
@@ -143,6 +149,25 @@ def _print_summary(report) -> None:
           title=f"imported by {report.actor}")
     if report.valid and not report.new:
         message(f"{report.file}: nothing new: every valid row is held already; nothing was written")
+
+
+def _print_photos(report) -> None:
+    """What --photos brought: attached (or would be), and each photo left out with why (on stderr)."""
+    from cli.output import message
+    found = report.photos
+    if found is None:
+        return
+    verb = "would attach" if report.dry_run else "attached"
+    message(f"{found['source']}: {verb} {found['attached']} of {found['files']} photo(s) to {found['rows']} case(s)")
+    lines = [f"photo {name}: no row's 隐患编号 starts its name; not attached" for name in found["unmatched"]]
+    lines += [f"photo {h['name']}: its row is held already as {h['case_id']}; not attached again "
+              f"(hazard case attach {h['case_id']} FILE)" for h in found["held"]]
+    lines += [f"photo {a['name']}: rows {', '.join(map(str, a['rows']))} carry its 隐患编号; not attached "
+              f"(whose is it?)" for a in found["ambiguous"]]
+    for line in lines[:HELD_LINES]:
+        message(line)
+    if len(lines) > HELD_LINES:
+        message(f"... and {len(lines) - HELD_LINES} more (--json lists them all)")
 
 
 HELD_LINES = 50  # rows held or repeated listed one by one; --json lists them all

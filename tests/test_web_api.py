@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIVE, START
+from tests.conftest import FIVE, PHOTO, START
 
 ROOT = Path(__file__).resolve().parent.parent
 # Starlette's test client would rather have httpx2; httpx (the test extra) is the client it has taken for years.
@@ -457,6 +457,27 @@ def test_a_ledger_upload_dry_runs_then_imports_then_conflicts(api, as_user, serv
     assert service.queries.cases().total == 12
     error_of(upload(), 409, "Conflict")
     assert service.queries.cases().total == 12
+
+
+def test_a_ledger_upload_takes_a_zip_of_photos_named_by_the_rows_codes(api, as_user, service):
+    """The `photos` field: a zip of photos named by 隐患编号, attached to the cases written (hazard import --photos)."""
+    import io
+    import zipfile
+    service.clock.advance(days=30)
+    sheet = ("隐患编号,企业名称,隐患内容,排查日期,隐患级别,行业,隐患来源,整改措施,责任人,整改期限,隐患状态\n"
+             "YH-9,某化工有限公司,液氨储罐区未设泄漏报警,2026-03-05,一般,危化,执法检查,加装报警,王五,2026-06-30,整改中\n")
+    album = io.BytesIO()
+    with zipfile.ZipFile(album, "w") as archive:
+        archive.writestr("YH-9-1.png", PHOTO.read_bytes())
+        archive.writestr("YH-10-1.png", PHOTO.read_bytes())
+    done = api.post("/api/v1/imports", files={"file": ("台账.csv", sheet.encode("utf-8-sig")),
+                                              "photos": ("照片.zip", album.getvalue())},
+                    data={"set": ["region=371721"]}, headers=as_user("zhang"))
+    assert done.status_code == 200, done.text
+    assert (done.json()["photos"]["attached"], done.json()["photos"]["unmatched"]) == (1, ["YH-10-1.png"])
+    case_id = done.json()["first_case"]
+    history = api.get(f"/api/v1/cases/{case_id}/history", headers=as_user("zhang")).json()["events"]
+    assert [f["name"] for e in history if e["trigger"] == "attach" for f in e["data"]["files"]] == ["YH-9-1.png"]
 
 
 def test_an_upload_of_another_type_or_too_large_or_with_bad_rows_is_refused(service, as_user):

@@ -39,7 +39,7 @@ from typing import Callable
 
 from engine.domain.clock import iso, iso_seconds, local_date, parse_time
 from engine.domain.errors import Conflict, InvalidInput, PermissionDenied
-from engine.domain.limits import import_max_bytes
+from engine.domain.limits import attach_max_bytes, import_max_bytes
 from engine.domain.escalation import actions, ladder
 from engine.ledger.checks import OWN_LEDGER_ROLE, RowChecker, import_role
 from engine.ledger.history import Importer, check_workflow, instant, landing, plan_row, workflow_for
@@ -84,6 +84,7 @@ class ImportReport:
     case_ranges: list = field(default_factory=list)  # per year: {year, first, last, count}, numbers contiguous
     mapping_file: str | None = None     # the --mapping file's name and its text's SHA-256, when one was given
     mapping_sha256: str | None = None
+    photos: dict | None = None          # --photos: {source, files, attached, rows, unmatched, held, ambiguous}
 
     def problems(self) -> list[str]:
         return [f"{self.file}:{e['row']}: {e['message']}" for e in self.errors]
@@ -96,6 +97,8 @@ class ImportReport:
                "errors": self.errors, "mapping": self.mapping, "dry_run": self.dry_run, "by_level": self.by_level,
                "by_state": self.by_state, "unmapped": self.unmapped, "actor": self.actor, "at": iso(self.at),
                "mapping_file": self.mapping_file, "mapping_sha256": self.mapping_sha256}
+        if self.photos is not None:
+            doc["photos"] = self.photos
         if self.dry_run:
             doc["first_rows"] = self.first_rows
         else:
@@ -132,7 +135,7 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
                   defaults: dict | None = None, dry_run: bool = False, skip_invalid: bool = False,
                   now: datetime | str | None = None, name: str | None = None,
                   on_progress: Callable[[int, int], None] | None = None,
-                  workflows: dict[str, str] | None = None) -> ImportReport:
+                  workflows: dict[str, str] | None = None, photos: str | Path | None = None) -> ImportReport:
     """Import the ledger at `path` as `actor` at the engine's time `now`; see the module docstring.
 
     Raises RowsInvalid (exit 2) or RowsNotPermitted (exit 4) when a row is bad and `skip_invalid` is not set,
@@ -140,7 +143,8 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     Rows held already are reported in `existing`, not written; when every row is, nothing is written at all.
     `on_progress(done, total)` is called as cases are written (first with done 0). `workflows` names the
     workflow of a level's rows (`{"major": "sd-major-hazard"}`; the key `*` for every level), else `LEVEL-hazard`:
-    any installed hazard workflow with `ledger_stages` takes rows.
+    any installed hazard workflow with `ledger_stages` takes rows. `photos`: a folder or zip of photos named by
+    the rows' codes, attached to the cases written (engine/ledger/app_photos.py); each is checked first.
     """
     from engine.store import records
     from engine.store import settings as setting_store
@@ -160,6 +164,7 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
         check_not_future(now, engine.recorded_clock.now(), f"the import of {name or path}",
                          drill=lambda: setting_store.is_true(user_store.setting(conn, "drill")))
         max_bytes = import_max_bytes(user_store.setting(conn, "import_max_mb"))  # as the users' log set it
+        photo_max_bytes = attach_max_bytes(user_store.setting(conn, "attach_max_mb"))
     words = mapping if isinstance(mapping, Words) else load_words(mapping)  # a bad mapping: before the file is read
     ledger = read_ledger(path, sheet=sheet, mapping=words, defaults=defaults, name=name, max_bytes=max_bytes)
     with engine.store.read() as conn:
@@ -177,13 +182,82 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     report.skipped = report.rows - len(good)
     if not good:
         return report
-    if dry_run:
-        with engine.store.read() as conn:
-            _summarise(report, recognise(conn, good), checker, pick, definitions, importer)
+    album = _Album.open(engine, photos, good, photo_max_bytes) if photos is not None else None
+    try:
+        if dry_run:
+            with engine.store.read() as conn:
+                found = recognise(conn, good)
+                _summarise(report, found, checker, pick, definitions, importer)
+                if album:
+                    report.photos = album.report(found)
+            return report
+        _write(engine, ledger, good, checker, report, actor=who.name, now=now, on_progress=on_progress, pick=pick,
+               words=words, importer=importer, album=album)
         return report
-    _write(engine, ledger, good, checker, report, actor=who.name, now=now, on_progress=on_progress, pick=pick,
-           words=words, importer=importer)
-    return report
+    finally:
+        if album:
+            album.source.close()
+
+
+class _Album:
+    """The --photos of an import: the source, what matched which code (checked), and where they are stored."""
+
+    def __init__(self, source, matched, files, max_bytes: int, rows_by_code: dict):
+        self.source, self.matched, self.files, self.max_bytes = source, matched, files, max_bytes
+        self.rows_by_code = rows_by_code  # normalised code -> the numbers of the good rows carrying it
+
+    @classmethod
+    def open(cls, engine, path, good: list, max_bytes: int) -> "_Album":
+        from engine.app.attach import files_of
+        from engine.ledger import app_photos, photos as matching
+        files = files_of(engine)  # no store: said before the import, dry run or not
+        rows_by_code: dict[str, list[int]] = {}
+        for row in good:
+            code = matching.normalise(str(row.values.get("id") or ""))
+            if code:
+                rows_by_code.setdefault(code, []).append(row.number)
+        source = app_photos.PhotoSource(str(path))
+        try:
+            matched = app_photos.plan(source, set(rows_by_code), max_bytes)
+        except Exception:
+            source.close()
+            raise
+        return cls(source, matched, files, max_bytes, rows_by_code)
+
+    def of(self, row) -> list:
+        """The photos of a row being written; none for a code several rows of the sheet carry (whose is it?)."""
+        from engine.ledger import photos as matching
+        code = matching.normalise(str(row.values.get("id") or ""))
+        if not code or len(self.rows_by_code.get(code, ())) > 1:
+            return []
+        return self.matched.by_code.get(code, [])
+
+    def report(self, found: Recognition) -> dict:
+        new = {r.number for r in found.new}
+        held = {e["row"]: e["case_id"] for e in found.existing}
+        attached = rows = 0
+        held_photos, ambiguous = [], []
+        for code, photos in self.matched.by_code.items():
+            numbers = self.rows_by_code[code]
+            if len(numbers) > 1:
+                ambiguous.extend({"name": p.name, "rows": numbers} for p in photos)
+            elif numbers[0] in new:
+                attached += len(photos)
+                rows += 1
+            elif numbers[0] in held:
+                held_photos.extend({"name": p.name, "case_id": held[numbers[0]]} for p in photos)
+        return {"source": self.source.path, "files": len(self.source.files), "attached": attached, "rows": rows,
+                "unmatched": list(self.matched.unmatched), "held": held_photos, "ambiguous": ambiguous}
+
+    def attach(self, unit, case, row, run, *, actor: str, now: datetime, source: dict):
+        from engine.ledger import app_photos
+        photos = self.of(row)
+        if not photos:
+            return case
+        records = app_photos.store(self.files, self.source, photos, case, self.max_bytes)
+        event = unit.event(case, trigger="attach", to_state=case.state, actor=actor, role=IMPORT_ROLE, at=now,
+                           data={"files": records, "import": source}, run=run)
+        return unit.append(case, [event], run, sync=False)
 
 
 def _refuse_earlier(earlier, ledger: Ledger) -> None:
@@ -258,7 +332,8 @@ def _summarise(report: ImportReport, found: Recognition, checker: RowChecker, pi
 
 
 def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: ImportReport, *, actor: str,
-           now: datetime, on_progress, pick: Callable[[str], str], words: Words, importer: Importer) -> None:
+           now: datetime, on_progress, pick: Callable[[str], str], words: Words, importer: Importer,
+           album: _Album | None = None) -> None:
     from engine.store import records
     from engine.store import rungs as rung_store
 
@@ -271,6 +346,8 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
         found = recognise(unit.conn, good)  # after the lock: what another import wrote meanwhile is seen
         _summarise(report, found, checker, pick, {w: unit.run(w).definition for w in {pick(r.values["level"])
                                                                                       for r in found.new}}, importer)
+        if album:
+            report.photos = album.report(found)
         good = found.new
         if not good:
             return  # every row is held already: nothing is written, not even an import record
@@ -291,7 +368,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             if words.mapping_hash:  # the mapping that read the sheet, sealed in the chain with every event
                 source["mapping"] = {"file": words.mapping_file, "sha256": words.mapping_hash}
             case = _case_of(unit, run, row, values, source, actor=actor, now=now, tag=tag, settled=settled,
-                            importer=importer)
+                            importer=importer, album=album)
             _count_id(ranges, case.id)
             if done % CHUNK == 0:
                 _flush(unit, settled, rung_store)
@@ -353,7 +430,7 @@ def _flush(unit, settled: list, rung_store) -> None:
 
 
 def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: datetime, tag: str, settled: list,
-             importer: Importer):
+             importer: Importer, album: _Album | None = None):
     """One row's case: the report, the steps to its state (as far as `importer` may take it), the rungs already
     due recorded as skipped."""
     definition = run.definition
@@ -364,6 +441,8 @@ def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: dat
         event = unit.event(case, trigger=step.trigger, to_state=step.to_state, actor=actor, role=IMPORT_ROLE,
                            at=step.at, data={"fields": step.fields, "import": source}, run=run)
         case = unit.append(case, [event], run, sync=False)
+    if album:
+        case = album.attach(unit, case, row, run, actor=actor, now=now, source=source)
     if not definition.clocks or case.is_final:
         return case  # a case imported closed has nothing left to escalate: no rung rows (not even cancelled ones)
     if any(c.get("status") == "running" for c in case.clocks.values()):

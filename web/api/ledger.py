@@ -1,7 +1,7 @@
 """/api/v1/imports and /api/v1/export: a hand-kept ledger (台账) uploaded into the register, the register downloaded.
 
 `POST /imports` takes a multipart upload (the file, and the form fields `sheet`, `skip_invalid` and `set`
-repeated as FIELD=VALUE) and answers `hazard import --json`'s document; `?dry_run=true` writes nothing. The
+repeated as FIELD=VALUE, and `photos`: a zip of photos named by the rows' 隐患编号, as `hazard import --photos`) and answers `hazard import --json`'s document; `?dry_run=true` writes nothing. The
 upload goes to a temporary file of the server's own naming: the name the client sent is only shown (its last
 part, in the document and the import's record), never used as a path. Rows that cannot be imported refuse
 the import (400, or 403 for rows outside the caller's reach) with the error document and, under `import`,
@@ -44,6 +44,8 @@ def import_ledger(call: Call = Depends(auth.call),
                   sheet: str | None = Form(None, description="The sheet to read (default: the first visible one)."),
                   skip_invalid: bool = Form(False, description="Import the valid rows, list the skipped ones."),
                   set: list[str] = Form([], description="FIELD=VALUE for every row (repeatable)."),  # noqa: A002
+                  photos: UploadFile | None = File(None, description="A zip of photos named by the rows' 隐患编号 "
+                                                   "(CODE-1.jpg), attached to the cases written."),
                   dry_run: bool = Query(False, description="Write nothing; show what would be imported.")):
     from engine.domain.errors import InvalidInput
 
@@ -57,10 +59,16 @@ def import_ledger(call: Call = Depends(auth.call),
         with path.open("wb") as out:
             while chunk := file.file.read(1 << 20):
                 out.write(chunk)
+        album = None
+        if photos is not None:
+            album = Path(folder) / "photos.zip"
+            with album.open("wb") as out:
+                while chunk := photos.file.read(1 << 20):
+                    out.write(chunk)
         # Rows refused (RowsInvalid, RowsNotPermitted) carry the import's document: web/app.py answers it
         # under `import`, beside the error.
         report = call.import_ledger(path, name=name, sheet=sheet or None, defaults=defaults, dry_run=dry_run,
-                                    skip_invalid=skip_invalid)
+                                    skip_invalid=skip_invalid, photos=album)
     return document(report.document())
 
 
