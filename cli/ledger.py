@@ -119,7 +119,8 @@ def _print_preview(report) -> None:
           + [(f"  {level}", n) for level, n in report.by_level.items()]
           + [(f"  {workflow}: {state}", n) for workflow, states in report.by_state.items()
              for state, n in states.items()], title="dry run: nothing written")
-    table(["header", "field"], [[h, f] for h, f in report.mapping.items()], title="columns")
+    table(["column", "header", "field", "matched by"], [[m["column"], m["header"], m["field"], m["why"]]
+                                                        for m in report.matched], title="columns")
     if report.unmapped:
         table(["column", "header", "why"], [[u["column"], u["header"], u["why"]] for u in report.unmapped],
               title="not imported")

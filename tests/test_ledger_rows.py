@@ -212,7 +212,7 @@ def test_the_preview_counts_what_would_be_imported():
 
 
 def test_rows_are_held_to_the_engines_limits_as_case_report_is():
-    """A 501-character title, a 1995 found date (or serial), a 201-character enterprise, a 101-character industry,
+    """A 2,001-character title, a 1995 found date (or serial), a 201-character enterprise, a 101-character industry,
     a 20,001-character measure and a fraction of a fen are each refused in their row, with the limits of
     engine/domain/limits.py; at the limits the row is valid."""
     from engine.domain import limits
@@ -226,7 +226,7 @@ def test_rows_are_held_to_the_engines_limits_as_case_report_is():
     first, second, third = ledger.rows
     assert first.valid, first.problems
     assert ledger.problems() == [
-        "台账.csv:3: 隐患内容: 501 characters is more than the limit of 500",
+        "台账.csv:3: 隐患内容: 2,001 characters is more than the limit of 2,000",
         "台账.csv:3: 排查日期: '1995-03-01' is outside the years 2000-2100 the engine accepts",
         "台账.csv:3: 企业名称: 201 characters is more than the limit of 200",
         "台账.csv:3: 行业: 101 characters is more than the limit of 100",
@@ -238,5 +238,5 @@ def test_rows_are_held_to_the_engines_limits_as_case_report_is():
 
 def test_a_set_value_past_a_limit_stops_the_import():
     """--set title=... (given to every row) longer than MAX_TITLE_CHARS is refused for the whole import."""
-    with pytest.raises(InvalidInput, match="^set title: 501 characters is more than the limit of 500"):
-        csv_ledger([HEADER[1:], GOOD[1:]], defaults={"title": "隐" * 501})
+    with pytest.raises(InvalidInput, match="^set title: 2,001 characters is more than the limit of 2,000"):
+        csv_ledger([HEADER[1:], GOOD[1:]], defaults={"title": "隐" * 2001})

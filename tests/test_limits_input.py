@@ -254,7 +254,7 @@ def test_control_characters_in_any_argument_exit_2(hz, args):
 
 def test_size_limits_on_title_enterprise_text_fields_and_the_number_of_fields(service):
     """A 10 MB title (accepted before), an over-long enterprise or text field, and too many fields: refused."""
-    with pytest.raises(InvalidInput, match="^title: 10,000,000 characters is more than the limit of 500"):
+    with pytest.raises(InvalidInput, match="^title: 10,000,000 characters is more than the limit of 2,000"):
         report(service, title="隐" * 10_000_000)
     with pytest.raises(InvalidInput, match="^enterprise: 201 characters"):
         report(service, enterprise="某" * (limits.MAX_NAME_CHARS + 1))

@@ -52,8 +52,9 @@ MIN_YEAR = 2000
 MAX_YEAR = 2100
 
 # -- text -----------------------------------------------------------------------------------------------------
-# In characters (Chinese or not). A hazard's description (隐患内容) is a sentence or two in every ledger seen.
-MAX_TITLE_CHARS = 500
+# In characters (Chinese or not). A hazard's description (隐患内容) is a sentence or two in most ledgers, but a
+# real row holds 615 (a numbered list of the problems at one work point): room for that, still bounded.
+MAX_TITLE_CHARS = 2000
 # The longest registered company names run to about 60 characters.
 MAX_NAME_CHARS = 200
 # Industry, source, region and other codes are short words.

@@ -26,6 +26,7 @@ class Term:
     en: str
     aliases: tuple[str, ...]
     short: str = ""    # the label where a table is narrow (重大 for 重大事故隐患); the label itself by default
+    grades: tuple[str, ...] = ()  # words read as aliases that say more than the term (a level's 1级, 较大隐患)
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ class Vocabulary:
 
 
 def fold(text: str) -> str:
-    """Full-width forms to half-width and inner whitespace ignored: how offices' spellings compare."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    """Full-width forms to half-width, letter case and inner whitespace ignored: how offices' spellings compare
+    (Ⅰ级, I级 and i级 are one word, as a ledger's reader takes them)."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
 @lru_cache(maxsize=1)
@@ -77,9 +79,10 @@ def vocabularies() -> dict[str, Vocabulary]:
         for value, spec in (raw.get(kind) or {}).items():
             spec = spec or {}
             term = Term(str(value), str(spec.get("label") or value), str(spec.get("en") or ""),
-                        tuple(str(a) for a in spec.get("aliases") or ()), str(spec.get("short") or ""))
+                        tuple(str(a) for a in spec.get("aliases") or ()), str(spec.get("short") or ""),
+                        tuple(str(g) for g in spec.get("grades") or ()))
             terms[term.value] = term
-            for word in (term.value, term.label, *term.aliases):
+            for word in (term.value, term.label, *term.aliases, *term.grades):
                 lookup.setdefault(fold(word), term.value)
         result[kind] = Vocabulary(kind, terms, lookup)
     return result

@@ -84,6 +84,7 @@ class ImportReport:
     case_ranges: list = field(default_factory=list)  # per year: {year, first, last, count}, numbers contiguous
     mapping_file: str | None = None     # the --mapping file's name and its text's SHA-256, when one was given
     mapping_sha256: str | None = None
+    matched: list = field(default_factory=list)  # {column, header, field, why}: how each column read was matched
     photos: dict | None = None          # --photos: {source, files, attached, rows, unmatched, held, ambiguous}
 
     def problems(self) -> list[str]:
@@ -96,7 +97,7 @@ class ImportReport:
                "new": self.new, "existing": self.existing, "repeated": self.repeated, "claims": self.claims,
                "errors": self.errors, "mapping": self.mapping, "dry_run": self.dry_run, "by_level": self.by_level,
                "by_state": self.by_state, "unmapped": self.unmapped, "actor": self.actor, "at": iso(self.at),
-               "mapping_file": self.mapping_file, "mapping_sha256": self.mapping_sha256}
+               "mapping_file": self.mapping_file, "mapping_sha256": self.mapping_sha256, "matched": self.matched}
         if self.photos is not None:
             doc["photos"] = self.photos
         if self.dry_run:
@@ -126,7 +127,7 @@ class RowsNotPermitted(PermissionDenied):
 def _listing(report: ImportReport) -> str:
     lines = report.problems()
     more = len(lines) - MESSAGE_LINES
-    bad = len({e["row"] for e in report.errors})
+    bad = report.rows - report.valid
     head = f"{report.file}: {bad} of {report.rows} rows cannot be imported; nothing was written"
     return "\n".join([head, *lines[:MESSAGE_LINES]] + ([f"... and {more} more"] if more > 0 else []))
 
@@ -278,11 +279,13 @@ def _check(ledger: Ledger, who, role: str, now: datetime, dry_run: bool) -> tupl
     canonical values again when they are written: nothing per row is kept but the row itself)."""
     headers = {c.field: c.header for c in ledger.columns if c.field}
     checker = RowChecker(actor=who, role=role, now=now, headers=headers, rows=ledger.rows)
-    errors, good = [], []
+    errors, good = ledger.sheet_errors(), []
+    sheet_wide = set(ledger.sheet_problems)
     not_permitted = False
     for row in ledger.rows:
         for message in row.problems:
-            errors.append({"row": row.number, "message": message})
+            if message not in sheet_wide:
+                errors.append({"row": row.number, "message": message})
         if not row.valid:
             continue
         problems, permission = checker.check(row.values)
@@ -294,7 +297,7 @@ def _check(ledger: Ledger, who, role: str, now: datetime, dry_run: bool) -> tupl
     report = ImportReport(
         file=ledger.file, sheet=ledger.sheet, sha256=ledger.sha256, header_row=ledger.header_row,
         rows=len(ledger.rows), valid=len(good), dry_run=dry_run, mapping=ledger.mapping(), errors=errors,
-        unmapped=ledger.unmapped(), actor=who.name, at=now, not_permitted=not_permitted)
+        unmapped=ledger.unmapped(), actor=who.name, at=now, not_permitted=not_permitted, matched=ledger.matched())
     return report, good, checker
 
 

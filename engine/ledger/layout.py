@@ -41,6 +41,7 @@ class Column:
     field: str | None     # None: not imported (see `note`)
     scale: int = 1        # 10000 for a money column headed （万元）
     note: str = ""
+    why: str = ""         # how the header was matched to its field: exact, `contains 整改期限`, ...
 
     @property
     def letter(self) -> str:
@@ -98,12 +99,11 @@ class _Header:
         return "" if _blank(value) else " ".join(cell_text(value).split())
 
     def known(self, text: str) -> bool:
-        return bool(text) and header_key(text) in self.words.headers
+        return bool(text) and self.words.match(text).target is not None
 
     def field_of(self, text: str) -> str | None:
         """The field a header names (None: not a known header, or one that is ignored, such as 序号)."""
-        target = self.words.headers.get(header_key(text)) if text else None
-        return None if target == IGNORE else target
+        return self.words.match(text).field if text else None
 
     def headers_of(self, r: int) -> tuple[dict, bool, dict]:
         """Column -> header text for row r, filled from the row above where r has a gap; whether it was; and
@@ -158,7 +158,7 @@ def find_layout(grid: Grid, words: Words, *, name: str) -> Layout:
         raise InvalidInput(f"{name}: no header row found in the first {HEADER_SEARCH_ROWS} rows (looked for headers "
                            f"such as 隐患内容, 排查日期, 隐患级别, 企业名称; add your own in a mapping file)")
     texts, borrowed, spans = header.headers_of(best)
-    columns, seen, covered = [], {}, set()
+    found, covered = [], set()
     for c in range(header.width):
         merge = header.merge_of.get((best, c))
         if merge and merge[1] != c or c in covered:
@@ -168,16 +168,25 @@ def find_layout(grid: Grid, words: Words, *, name: str) -> Layout:
             continue
         last = spans.get(c, merge[3] if merge else c)
         covered.update(range(c + 1, last + 1))
-        target = words.headers.get(header_key(text))
+        found.append((c, last, text, words.match(text)))
+    # A header naming its field exactly claims it before one that only contains a word of it (企业名称 before
+    # 企业编码), and a longer word before a shorter one; among equals, the leftmost column.
+    seen: dict[str, str] = {}
+    for c, _, _, match in sorted(found, key=lambda f: (-f[3].strength, f[0])):
+        if match.field and match.field not in seen:
+            seen[match.field] = column_letter(c)
+    columns = []
+    for c, last, text, match in found:
+        target = match.target
         if target == IGNORE:
             columns.append(Column(c, last, text, None, note="ignored"))
         elif target is None:
-            columns.append(Column(c, last, text, None, note="not a known header"))
-        elif target in seen:
+            columns.append(Column(c, last, text, None, note=match.why))
+        elif seen[target] != column_letter(c):
             columns.append(Column(c, last, text, None, note=f"{target} is read from column {seen[target]}"))
         else:
-            seen[target] = column_letter(c)
-            columns.append(Column(c, last, text, target, scale=header_scale(text) if target == "funds" else 1))
+            columns.append(Column(c, last, text, target, scale=header_scale(text) if target == "funds" else 1,
+                                  why=match.why))
     if not seen:
         raise InvalidInput(f"{name}: the header row {best + 1} names no field to import")
     covering = [m for m in grid.merges if m[0] <= best <= m[2]]

@@ -31,14 +31,24 @@ class Ledger:
     rows: tuple[LedgerRow, ...]
     titles: tuple[str, ...] = ()
     metadata: dict = field(default_factory=dict)
+    # Problems of the sheet as a whole (a required column it lacks, with no --set for it): said once, at the
+    # header row, not on every row, though every row is short of it.
+    sheet_problems: tuple[str, ...] = ()
 
     @property
     def valid_rows(self) -> list[LedgerRow]:
         return [r for r in self.rows if r.valid]
 
     def errors(self) -> list[dict]:
-        """Every problem as {row, message}, in sheet order (what `--json` lists)."""
-        return [{"row": r.number, "message": m} for r in self.rows for m in r.problems]
+        """Every problem as {row, message}, in sheet order (what `--json` lists); a problem of the sheet as a
+        whole once, at its header row, saying how many rows it leaves short."""
+        return self.sheet_errors() + [{"row": r.number, "message": m} for r in self.rows for m in r.problems
+                                      if m not in self.sheet_problems]
+
+    def sheet_errors(self) -> list[dict]:
+        short = len(self.rows)
+        return [{"row": self.header_row, "message": f"{m} (so none of the {short} rows can be imported)"}
+                for m in self.sheet_problems if short]
 
     def problems(self) -> list[str]:
         return [f"{self.file}:{e['row']}: {e['message']}" for e in self.errors()]
@@ -50,6 +60,11 @@ class Ledger:
             if col.field:
                 out[col.header if col.header not in out else f"{col.header} ({col.letter})"] = col.field
         return out
+
+    def matched(self) -> list[dict]:
+        """Each column read, with how its header was matched (`exact`, `contains 整改期限`, ...): the dry run shows it."""
+        return [{"column": c.letter, "header": c.header, "field": c.field, "why": c.why} for c in self.columns
+                if c.field]
 
     def unmapped(self) -> list[dict]:
         return [{"column": c.letter, "header": c.header, "why": c.note} for c in self.columns if not c.field]
@@ -123,4 +138,5 @@ def _ledger(grid: Grid, words: Words, parsed_defaults, *, name: str, sha256: str
     reader = RowReader(layout.columns, words, defaults=parsed_defaults)
     rows = tuple(reader.read(number, cells) for number, cells in data_rows(grid, layout, words))
     return Ledger(file=name, sheet=grid.sheet, sha256=sha256, header_row=layout.header_row,
-                  columns=layout.columns, rows=rows, titles=layout.titles, metadata=layout.metadata)
+                  columns=layout.columns, rows=rows, titles=layout.titles, metadata=layout.metadata,
+                  sheet_problems=reader.sheet_problems())

@@ -27,6 +27,7 @@ MULTILINE = LONG_TEXT
 # the attributes (title, enterprise, industry, source) and the workflows' field types to the rest (a person
 # is a name; any other text, known to a workflow or not, MAX_TEXT_CHARS).
 CHAR_LIMITS = {"title": limits.MAX_TITLE_CHARS, "enterprise": limits.MAX_NAME_CHARS,
+               "enterprise_code": limits.MAX_CODE_CHARS,
                "industry": limits.MAX_CODE_CHARS, "source": limits.MAX_CODE_CHARS,
                "responsible_person": limits.MAX_NAME_CHARS, "verifier": limits.MAX_NAME_CHARS,
                "inspector": limits.MAX_NAME_CHARS}
@@ -38,6 +39,9 @@ _RANK = {stage: i for i, stage in enumerate(STAGES)}
 # The stage a date shows the row reached: a completion date (整改完成日期) rectification complete, a check date
 # (复查日期, 验收日期) accepted, a write-off date closed.
 _IMPLIED = {"assigned_at": "assigned", "rectified_at": "verifying", "verified_at": "verified", "closed_at": "closed"}
+# A row without a state that names its measures, the person responsible and a deadline is being rectified, as
+# offices keep such a row (整改中), not merely reported.
+_UNDER_WAY = ("measures", "responsible_person", "deadline")
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,10 @@ class RowReader:
                          if c.field not in UNIQUE else parser_for(c.field, words, scale=c.scale), char_limit(c.field))
                         for c in self.columns]
         self.defaults = defaults or {}  # parsed, as parse_defaults gives them
+        # A level word that is a grade of a system's own (1级, 较大隐患: engine/domain/data/vocabulary.yaml) is kept
+        # as the field `grade` beside the level it maps to.
+        from engine.domain import vocabularies
+        self.grades = frozenset(value_key(g) for term in vocabularies.levels().terms.values() for g in term.grades)
 
     def read(self, number: int, cells: list) -> LedgerRow:
         values, dates, problems, unread = {}, {}, [], set()
@@ -156,7 +164,11 @@ class RowReader:
                     continue
             if field in DATE_FIELDS and value != "immediate":
                 dates[field] = value
+            elif field == "level" and raw.__class__ is str and value_key(raw) in self.grades:
+                values["grade"] = clean_text(raw)
             values[field] = value
+        if "enterprise" not in values and values.get("enterprise_code") and "enterprise" not in self.defaults:
+            values["enterprise"] = values["enterprise_code"]  # named by its code alone: kept as the code
         for field, value in self.defaults.items():
             if field not in values:
                 values[field] = value
@@ -174,6 +186,14 @@ class RowReader:
         for field, value in dates.items():
             values[field] = date_text(value)
         return LedgerRow(number, values, progress, tuple(problems))
+
+    def sheet_problems(self) -> tuple[str, ...]:
+        """The required fields the sheet has no column for and no value for every row: the same problem on each
+        row, which the ledger says once."""
+        absent = [f for f in REQUIRED if f not in self.header and f not in self.defaults]
+        if "enterprise_code" in self.header and "enterprise" in absent:
+            absent.remove("enterprise")  # the code stands for it, row by row
+        return tuple(self._missing(f) for f in absent)
 
     def _missing(self, field: str) -> str:
         if field in self.header:
@@ -209,6 +229,8 @@ class RowReader:
         implied = [stage for field, stage in _IMPLIED.items()
                    if field in dates and not (failed and stage in ("verifying", "verified"))]
         evidence = [s for s in (result, *implied) if s]
+        if not stated and not evidence and all(values.get(f) for f in _UNDER_WAY):
+            evidence = ["rectifying"]  # measures, a person and a deadline set, nothing done yet: 整改中
         progress = max([s for s in (stated, *evidence) if s], key=_RANK.__getitem__, default="reported")
         if stated and _RANK[stated] < _RANK["verifying"] and evidence:
             latest = max(evidence, key=_RANK.__getitem__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -67,10 +67,83 @@ class Words:
     totals: frozenset = frozenset()  # value keys of a totals row's label (合计, 小计): that row is not data
     mapping_file: str | None = None  # the user's mapping file, when one was given: its name
     mapping_hash: str | None = None  # and its text's SHA-256 (engine.domain.events.text_hash), sealed with an import
+    _matches: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # header -> HeaderMatch
 
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(self.labels)
+
+    def match(self, text: str) -> "HeaderMatch":
+        """What a header names (engine/ledger/words.py `match_header`), remembered: a sheet repeats its headers."""
+        found = self._matches.get(text)
+        if found is None:
+            if len(self._matches) > 4096:
+                self._matches.clear()
+            found = self._matches[text] = match_header(self, text)
+        return found
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    """What a header names: `target` a field, IGNORE, or None (unknown, or ambiguous: `why` says which fields it
+    could be); `why` how it was matched (`exact`, `contains 整改期限`, `its bracket lists level words`)."""
+    target: str | None
+    why: str
+    exact: bool = False
+    strength: int = 0  # which of two headers naming one field claims it: a bracket, exact, then the longer word
+
+    @property
+    def field(self) -> str | None:
+        return None if self.target in (None, IGNORE) else self.target
+
+
+MIN_CONTAINED = 2  # a known word of one character (序) is matched only as the whole header
+_LIST_SPLIT = re.compile(r"[、,，/／;；\s]+|或")
+
+
+def match_header(words: "Words", text: str) -> HeaderMatch:
+    """The field a header names. First a bracket listing level words (隐患类别（一般、重大）: the level column,
+    whatever its head says); then the whole header (normalised as `header_key`); then the longest known header
+    word it contains (整改截止时间 contains 截止时间; 整改责任人姓名 contains 整改责任人, not only 责任人), as
+    field-tested importers match. Two fields tied on the longest word is a question, not a guess: no field, and
+    `why` names both."""
+    key = header_key(text) if text else ""
+    if not key:
+        return HeaderMatch(None, "no header")
+    levels = words.values.get("level", {})
+    for inside in _BRACKETED.findall(unicodedata.normalize("NFKC", text)):
+        parts = [value_key(p) for p in _LIST_SPLIT.split(inside[1:-1]) if p.strip()]
+        if len(parts) >= 2 and all(p in levels for p in parts):  # before the head: 隐患类别 alone is hazard_type
+            return HeaderMatch("level", f"its bracket lists level words ({inside[1:-1]})", strength=20_000)
+    target = words.headers.get(key)
+    if target is not None:
+        return HeaderMatch(target, "exact", exact=True, strength=10_000)
+    best, fields = 0, {}
+    for word, target in _contained_words(words):
+        if len(word) < best:
+            break
+        if word in key:
+            best = len(word)
+            fields.setdefault(target, word)
+    if not fields:
+        return HeaderMatch(None, "not a known header")
+    if len(fields) > 1:
+        said = " or ".join(f"{f} ({w})" for f, w in sorted(fields.items()))
+        return HeaderMatch(None, f"ambiguous: it could be {said}; name it in a mapping file")
+    (target, word), = fields.items()
+    return HeaderMatch(target, f"contains {word}" + (" (not imported)" if target == IGNORE else ""),
+                       strength=len(word))
+
+
+def _contained_words(words: "Words") -> list[tuple[str, str]]:
+    """Header words a longer header may contain, longest first (an ignored one too: 责任人联系电话 contains
+    联系电话, longer than 责任人); a word of one character (序) only matches whole."""
+    cached = words._matches.get("\0contained")
+    if cached is None:
+        cached = sorted(((w, t) for w, t in words.headers.items() if len(w) >= MIN_CONTAINED),
+                        key=lambda pair: (-len(pair[0]), pair[0]))
+        words._matches["\0contained"] = cached
+    return cached
 
 
 def shipped_words() -> Words:

@@ -1,0 +1,214 @@
+"""Ledgers as offices and systems really write them (issue 21): headers in more words than the known ones, a
+bracket listing the level words, signature and instruction rows, grades of a system's own, the 双重预防
+standard's check kinds, rows under way without a state, long titles, and a missing column said once.
+
+The sheets are generated here, in the layouts of templates and exports in use (a power plant's 隐患排查治理台账,
+a railway construction register's graded hazards, a chemical park's 双重预防 export), not copied from anywhere."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, strategies as st
+from ledger_sheets import make_xlsx
+
+from engine.domain import vocabularies
+from engine.ledger import read_ledger, read_ledger_bytes
+from engine.ledger.words import IGNORE, load_words
+from tests.conftest import cli_on
+
+SET = {"region": "371721", "industry": "危险化学品"}
+
+
+def csv(rows: list[list], **options):
+    text = "\n".join(",".join(str(c) for c in row) for row in rows) + "\n"
+    return read_ledger_bytes(text.encode("utf-8"), name="台账.csv", **options)
+
+
+# -- headers in more words ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("header,field,why", [
+    ("隐患整改截止时间", "deadline", "contains 整改截止时间"),       # a longer header around a known one
+    ("整改责任人员姓名", "responsible_person", "contains 整改责任人"),
+    ("隐患问题详细描述", "title", "contains 隐患问题"),
+    ("计划整改完成期限", "deadline", "contains 期限"),
+    ("所属区县区县编码", "region", "contains 区县编码"),
+    ("事故隐患名称与内容", "title", "contains 事故隐患名称"),
+    ("责任人联系电话", IGNORE, "contains 联系电话 (not imported)"),  # the longer word wins over 责任人
+])
+def test_a_header_is_matched_by_the_longest_known_word_it_contains(header, field, why):
+    match = load_words().match(header)
+    assert (match.target, match.why) == (field, why)
+
+
+def test_a_header_two_fields_tie_on_is_a_question_not_a_guess():
+    match = load_words().match("企业编号")  # 企业 (enterprise) and 编号 (a serial number, ignored): which?
+    assert match.target is None
+    assert match.why == "ambiguous: it could be enterprise (企业) or ignore (编号); name it in a mapping file"
+
+
+def test_a_bracket_listing_level_words_makes_the_level_column_whatever_its_head_says():
+    """隐患类别（一般、重大） is the level column; 隐患类别 alone is the accident type."""
+    ledger = csv([["企业名称", "隐患描述", "发现日期", "隐患类别（一般、重大）", "隐患类别", "检查方式"],
+                  ["甲公司", "配电箱未接地", "2026-03-01", "重大", "触电", "执法检查"]], defaults=SET)
+    assert ledger.problems() == []
+    assert ledger.rows[0].values["level"] == "major" and ledger.rows[0].values["hazard_type"] == "触电"
+    assert {m["header"]: m["why"] for m in ledger.matched()}["隐患类别（一般、重大）"] == \
+        "its bracket lists level words (一般、重大)"
+
+
+def test_an_exact_header_claims_its_field_before_one_that_only_contains_a_word_of_it():
+    ledger = csv([["企业编码", "企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源"],
+                  ["91370000MA3C", "甲公司", "配电箱未接地", "2026-03-01", "一般", "日常排查"]], defaults=SET)
+    assert ledger.rows[0].values["enterprise"] == "甲公司"
+    assert ledger.rows[0].values["enterprise_code"] == "91370000MA3C"
+
+
+def test_an_enterprise_given_only_by_its_code_is_kept_as_the_code():
+    ledger = csv([["统一社会信用代码", "隐患内容", "排查日期", "隐患级别", "隐患来源"],
+                  ["91370000MA3C4XYZ1K", "配电箱未接地", "2026-03-01", "一般", "日常排查"]], defaults=SET)
+    assert ledger.problems() == []
+    assert ledger.rows[0].values["enterprise"] == ledger.rows[0].values["enterprise_code"] == "91370000MA3C4XYZ1K"
+
+
+# -- a power plant's template: merged header, signature and instruction rows -------------------------------------
+
+def power_plant_ledger(tmp_path, rows: int = 3):
+    """A 隐患排查治理台账 as a power-plant group's template lays it out: a title, a 填报单位 line, a two-row header
+    with 五落实 over its sub-headers in the group's own words, the data, a signature row and a 填写要求 block."""
+    top = [["XX发电有限公司隐患排查治理台账"] + [""] * 10,
+           ["填报单位：XX发电有限公司（盖章）", "", "", "", "", "", "", "", "填报时间：2026年3月31日", "", ""],
+           ["序号", "隐患编码", "隐患问题描述", "隐患发现日期", "隐患等级（一般、重大）", "检查场所", "五落实", "", "",
+            "整改截止时间", "隐患状态"],
+           ["", "", "", "", "", "", "控制措施", "整改责任人姓名", "整改资金（万元）", "", ""]]
+    data = [[i + 1, f"YH-2026-{i + 1:03d}", f"#{i + 1}机组磨煤机防护罩缺失", "2026-03-02", "一般" if i else "重大",
+             "输煤栈桥", "加装防护罩", "王五", 1.5, "2026-04-30", "整改中"] for i in range(rows)]
+    tail = [["填报人：张三", "", "", "审核：李四", "", "", "批准：", "", "", "", ""],
+            ["填写要求：1.隐患编码按“单位代码-年份-序号”填写；2.隐患状态填写整改中、已整改或已验收。"],
+            ["注意：（1）重大隐患须同时报送治理方案。"]]
+    merges = ("A1:K1", "A3:A4", "B3:B4", "C3:C4", "D3:D4", "E3:E4", "F3:F4", "G3:I3", "J3:J4", "K3:K4")
+    return make_xlsx(tmp_path / "隐患排查治理台账.xlsx", top + data + tail, merges=merges)
+
+
+def test_a_power_plants_template_reads_with_no_mapping_and_its_signature_rows_are_not_data(tmp_path):
+    ledger = read_ledger(power_plant_ledger(tmp_path), defaults={**SET, "source": "self_check",
+                                                                 "enterprise": "XX发电有限公司"})
+    assert ledger.problems() == []
+    assert [r.number for r in ledger.rows] == [5, 6, 7]  # not the 填报人/审核/批准 row, nor the instructions
+    first = ledger.rows[0].values
+    assert (first["level"], first["deadline"], first["responsible_person"], first["funds"], first["location"]) == (
+        "major", "2026-04-30", "王五", "15000.00", "输煤栈桥")
+    assert ledger.metadata["填报单位"] == "XX发电有限公司（盖章）"
+
+
+# -- a missing column is said once ----------------------------------------------------------------------------
+
+def test_a_column_the_sheet_lacks_is_said_once_at_the_header_not_on_every_row():
+    rows = [["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源"]]
+    rows += [["甲公司", f"隐患{i}", "2026-03-01", "一般", "日常排查"] for i in range(41)]
+    rows += [["甲公司", "", "2026-03-01", "一般", "日常排查"]]  # the one real row problem
+    ledger = csv(rows, defaults={"industry": "工贸"})
+    assert ledger.problems() == [
+        "台账.csv:1: no region: the sheet has no 行政区划 column, nor a value for every row (so none of the 42 rows "
+        "can be imported)",
+        "台账.csv:43: no title: 隐患内容 is empty"]
+
+
+# -- what a row says ------------------------------------------------------------------------------------------
+
+def test_an_open_row_with_measures_a_person_and_a_deadline_but_no_state_is_being_rectified():
+    header = ["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源", "整改措施", "责任人", "整改期限"]
+    ledger = csv([header, ["甲公司", "配电箱未接地", "2026-03-01", "一般", "日常排查", "重新接地", "王五", "2026-03-20"],
+                  ["甲公司", "护栏缺失", "2026-03-01", "一般", "日常排查", "", "王五", "2026-03-20"]], defaults=SET)
+    assert [r.progress for r in ledger.rows] == ["rectifying", "reported"]
+
+
+def test_a_title_as_long_as_real_rows_hold_is_taken():
+    title = "；".join(f"（{i}）作业点{i}号脚手架连墙件缺失、剪刀撑不连续，临边防护栏杆高度不足" for i in range(1, 22))
+    assert 600 < len(title) < 2000
+    ledger = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源"],
+                  ["中铁某局项目部", title, "2026-03-01", "一般", "日常排查"]], defaults=SET)
+    assert ledger.problems() == [] and ledger.rows[0].values["title"] == title
+
+
+@pytest.mark.parametrize("word,level", [("1级", "major"), ("Ⅰ级", "major"), ("Ⅱ级重大", "major"), ("3级", "general"),
+                                        ("一般3级", "general"), ("较大隐患", "general"), ("重点隐患", "general"),
+                                        ("突出隐患", "general")])
+def test_a_grade_of_a_systems_own_maps_to_a_level_and_is_kept_as_grade(word, level):
+    ledger = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源"],
+                  ["甲公司", "配电箱未接地", "2026-03-01", word, "日常排查"]], defaults=SET)
+    assert ledger.rows[0].values["level"] == level and ledger.rows[0].values["grade"] == word
+
+
+def test_the_engines_own_level_words_are_no_grade():
+    ledger = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源"],
+                  ["甲公司", "配电箱未接地", "2026-03-01", "重大事故隐患", "日常排查"],
+                  ["甲公司", "护栏缺失", "2026-03-01", "一般隐患", "日常排查"]], defaults=SET)
+    assert ["grade" in r.values for r in ledger.rows] == [False, False]
+
+
+@pytest.mark.parametrize("word", ["日常排查", "综合性排查", "专业性排查", "季节性排查", "重点时段及节假日前排查", "事故类比排查",
+                                  "复产复工前排查", "外聘专家诊断式排查", "管控措施实效"])
+def test_the_dual_prevention_standards_check_kinds_are_the_enterprises_own_checks(word):
+    ledger = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "排查类型"],
+                  ["甲公司", "配电箱未接地", "2026-03-01", "一般", word]], defaults=SET)
+    assert ledger.problems() == [] and ledger.rows[0].values["source"] == "self_check"
+
+
+def test_one_vocabulary_one_answer_for_the_import_and_case_report():
+    """专项检查 is one source to a ledger and to `case report` alike (special_campaign)."""
+    ledger = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源"],
+                  ["甲公司", "配电箱未接地", "2026-03-01", "一般", "专项检查"]], defaults=SET)
+    assert ledger.rows[0].values["source"] == vocabularies.sources().resolve("专项检查") == "special_campaign"
+
+
+# -- the whole way, as an office runs it -----------------------------------------------------------------------
+
+@pytest.fixture
+def hz(runner, seeded_url):
+    return cli_on(runner, seeded_url, actor="zhang", now="2026-04-01T09:00")
+
+
+def test_the_template_imports_as_it_is_and_the_dry_run_says_how_each_header_matched(hz, tmp_path):
+    path = power_plant_ledger(tmp_path)
+    sets = ("--set", "region=371721", "--set", "industry=电力", "--set", "source=self_check", "--set",
+            "enterprise=XX发电有限公司")  # facts the sheet does not hold at all (its 填报单位 line is not a column)
+    dry = hz("--json", "import", path, *sets, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    matched = {m["header"]: (m["field"], m["why"]) for m in json.loads(dry.stdout)["matched"]}
+    assert matched["隐患等级（一般、重大）"] == ("level", "its bracket lists level words (一般、重大)")
+    assert matched["整改责任人姓名"][0] == "responsible_person"
+    shown = hz("import", path, *sets, "--dry-run")
+    assert "matched by" in shown.stdout and "its bracket lists level words" in shown.stdout
+    done = hz("--json", "import", path, *sets)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["imported"] == 3
+    states = sorted(c["state"] for c in json.loads(hz("--json", "case", "list").stdout))
+    assert states == ["rectifying"] * 3
+
+
+def test_a_grade_is_kept_on_the_case_and_written_back_by_export(hz, tmp_path):
+    sheet = tmp_path / "铁路隐患台账.csv"
+    sheet.write_text("隐患编号,企业名称,隐患内容,排查日期,隐患级别,行业,隐患来源\n"
+                     "TL-1,中铁某局项目部,隧道二衬背后空洞,2026-03-01,1级,建筑施工,日常排查\n", encoding="utf-8-sig")
+    done = hz("--json", "import", sheet, "--set", "region=371721")
+    assert done.exit_code == 0, done.output
+    case = json.loads(hz("--json", "case", "show", json.loads(done.stdout)["first_case"]).stdout)
+    assert (case["level"], case["fields"]["grade"]) == ("major", "1级")
+    out = tmp_path / "register.csv"
+    assert hz("export", out).exit_code == 0
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    header, row = lines[1], lines[2]  # under the export's title line
+    assert row.split(",")[header.split(",").index("隐患分级")] == "1级"
+
+
+# -- the matcher on any header --------------------------------------------------------------------------------
+
+@given(st.text(alphabet="隐患整改责任人期限日期措施企业名称编号电话内容时间描述", max_size=12))
+def test_any_header_gets_one_answer_that_says_why(header):
+    words = load_words()
+    match = words.match(header)
+    assert match.why
+    if match.target is not None and not match.exact and "bracket" not in match.why:
+        word = match.why.split()[1]
+        assert word in header and words.headers[word] == match.target
