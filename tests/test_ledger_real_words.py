@@ -212,3 +212,31 @@ def test_any_header_gets_one_answer_that_says_why(header):
     if match.target is not None and not match.exact and "bracket" not in match.why:
         word = match.why.split()[1]
         assert word in header and words.headers[word] == match.target
+
+
+def test_a_region_name_several_divisions_share_is_narrowed_by_the_importers_regions(runner, seeded_url, tmp_path):
+    """河东区 is in Tianjin and in Linyi; for the provincial office of Shandong and Henan (37, 41) it is Linyi's,
+    and 鼓楼区 (four cities) is Kaifeng's; `--set region=3717` is as good as 371700."""
+    hz = cli_on(runner, seeded_url, actor="li", now="2026-04-01T09:00")
+    sheet = tmp_path / "台账.csv"
+    sheet.write_text("企业名称,隐患内容,排查日期,隐患级别,隐患来源,所属区县\n"
+                     "甲公司,配电箱未接地,2026-03-01,一般,日常排查,河东区\n"
+                     "乙公司,护栏缺失,2026-03-01,一般,日常排查,鼓楼区\n", encoding="utf-8-sig")
+    done = hz("--json", "import", sheet, "--set", "industry=工贸")
+    assert done.exit_code == 0, done.output
+    assert sorted(c["region"] for c in json.loads(hz("--json", "case", "list").stdout)) == ["371312", "410204"]
+    ledger = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源"],
+                  ["甲公司", "配电箱未接地", "2026-03-01", "一般", "日常排查"]],
+                 defaults={"region": "3717", "industry": "工贸"})
+    assert ledger.rows[0].values["region"] == "371700"
+
+
+def test_values_slipped_one_column_are_named_as_such():
+    """A date under 责任人 and 已整改 under the completion date: the row's problem says the values slipped."""
+    ledger = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源", "责任人", "整改完成日期", "隐患状态"],
+                  ["甲公司", "配电箱未接地", "2026-03-01", "一般", "日常排查", "2026-03-05", "已整改", ""]],
+                 defaults=SET)
+    assert ledger.problems() == [
+        "台账.csv:2: 责任人: '2026-03-05' is a date, not a person (the row's values slipped one column?)",
+        "台账.csv:2: 整改完成日期: '已整改' is not a date (e.g. 2026-03-05, 2026/3/5, 2026年3月5日) (a state word: the "
+        "row's values slipped one column?)"]

@@ -167,7 +167,8 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
         max_bytes = import_max_bytes(user_store.setting(conn, "import_max_mb"))  # as the users' log set it
         photo_max_bytes = attach_max_bytes(user_store.setting(conn, "attach_max_mb"))
     words = mapping if isinstance(mapping, Words) else load_words(mapping)  # a bad mapping: before the file is read
-    ledger = read_ledger(path, sheet=sheet, mapping=words, defaults=defaults, name=name, max_bytes=max_bytes)
+    ledger = read_ledger(path, sheet=sheet, mapping=words, defaults=defaults, name=name, max_bytes=max_bytes,
+                         within=tuple(who.regions))
     with engine.store.read() as conn:
         _refuse_earlier(records.earlier_import(conn, ledger.sha256, ledger.sheet), ledger)
         pick = _picker(workflows)

@@ -88,14 +88,15 @@ class Ledger:
 
 def read_ledger(path: str | Path, *, sheet: str | None = None, mapping: str | Path | Words | None = None,
                 defaults: dict | None = None, name: str | None = None,
-                max_bytes: int = DEFAULT_IMPORT_MAX_MB * 1_000_000) -> Ledger:
+                max_bytes: int = DEFAULT_IMPORT_MAX_MB * 1_000_000, within: tuple[str, ...] = ()) -> Ledger:
     """Read and check every row of `path` (xlsx, xls, ods or CSV); `defaults` are the --set FIELD=VALUE pairs.
 
     A file larger than `max_bytes` is refused before it is read (the import's setting `import_max_mb`); a
-    workbook is read whole (bounded so) and its zip checked before it is parsed; a CSV file is read in pieces."""
+    workbook is read whole (bounded so) and its zip checked before it is parsed; a CSV file is read in pieces.
+    `within`: the importing user's regions, which narrow a division name several divisions share."""
     name = name or str(path)
     words = mapping if isinstance(mapping, Words) else load_words(mapping)  # a bad mapping: before reading the file
-    parsed_defaults = parse_defaults(defaults, words)  # a bad --set is reported before the file is read
+    parsed_defaults = parse_defaults(defaults, words, within)  # a bad --set is reported before the file is read
     try:
         with open(path, "rb") as binary:
             check_size(Path(path).stat().st_size, max_bytes, name=name)
@@ -105,7 +106,7 @@ def read_ledger(path: str | Path, *, sheet: str | None = None, mapping: str | Pa
                 data = binary.read(max_bytes + 1)
                 check_size(len(data), max_bytes, name=name)
                 return _ledger(read_grid(data, name=name, sheet=sheet), words, parsed_defaults, name=name,
-                               sha256=hashlib.sha256(data).hexdigest())
+                               sha256=hashlib.sha256(data).hexdigest(), within=within)
             digest = hashlib.sha256()
             while piece := binary.read(1 << 20):
                 digest.update(piece)
@@ -113,7 +114,7 @@ def read_ledger(path: str | Path, *, sheet: str | None = None, mapping: str | Pa
             grid = read_csv_stream(binary, name=name, sheet=sheet)
     except OSError as exc:
         raise InvalidInput(f"{name}: cannot read the file ({exc.strerror or exc})") from None
-    return _ledger(grid, words, parsed_defaults, name=name, sha256=digest.hexdigest())
+    return _ledger(grid, words, parsed_defaults, name=name, sha256=digest.hexdigest(), within=within)
 
 
 def check_size(size: int, max_bytes: int, *, name: str) -> None:
@@ -132,10 +133,11 @@ def read_ledger_bytes(data: bytes, *, name: str, sheet: str | None = None, mappi
                    sha256=hashlib.sha256(data).hexdigest())
 
 
-def _ledger(grid: Grid, words: Words, parsed_defaults, *, name: str, sha256: str) -> Ledger:
+def _ledger(grid: Grid, words: Words, parsed_defaults, *, name: str, sha256: str,
+            within: tuple[str, ...] = ()) -> Ledger:
     layout = find_layout(grid, words, name=name)
     fill_merged_data(grid, layout)
-    reader = RowReader(layout.columns, words, defaults=parsed_defaults)
+    reader = RowReader(layout.columns, words, defaults=parsed_defaults, within=within)
     rows = tuple(reader.read(number, cells) for number, cells in data_rows(grid, layout, words))
     return Ledger(file=name, sheet=grid.sheet, sha256=sha256, header_row=layout.header_row,
                   columns=layout.columns, rows=rows, titles=layout.titles, metadata=layout.metadata,

@@ -9,13 +9,14 @@ closed, and no deadline before found. Values come out as the text the engine sto
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from engine.domain import limits
 from engine.domain.errors import InvalidInput
 from engine.ledger.layout import Column
-from engine.domain.values import clean_text, date_text, parse_date, parse_money, parse_region
+from engine.domain.values import cell_text, clean_text, date_text, parse_date, parse_money, parse_region
 from engine.ledger.words import STAGES, Words, value_key
 
 REQUIRED = ("title", "found_at", "level", "enterprise", "region", "industry", "source")
@@ -42,6 +43,13 @@ _IMPLIED = {"assigned_at": "assigned", "rectified_at": "verifying", "verified_at
 # A row without a state that names its measures, the person responsible and a deadline is being rectified, as
 # offices keep such a row (整改中), not merely reported.
 _UNDER_WAY = ("measures", "responsible_person", "deadline")
+PERSON_FIELDS = frozenset({"responsible_person", "verifier", "inspector"})
+_DATE_LIKE = re.compile(r"^\s*\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+
+
+def _looks_like_date(raw) -> bool:
+    """A date cell, or text written as a date (2026-03-05, 2026年3月5日): no person's name."""
+    return isinstance(raw, (date, datetime)) or isinstance(raw, str) and bool(_DATE_LIKE.match(raw))
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,9 @@ class LedgerRow:
         return not self.problems
 
 
-def parser_for(field: str, words: Words, *, scale: int = 1):
-    """The function that reads one cell of `field`: a value, '' or None for blank, or InvalidInput."""
+def parser_for(field: str, words: Words, *, scale: int = 1, within: tuple[str, ...] = ()):
+    """The function that reads one cell of `field`: a value, '' or None for blank, or InvalidInput. `within`: the
+    importing user's regions, which narrow a division name several share (鼓楼区 to Nanjing's for a user of 3201)."""
     if field in DATE_FIELDS:
         immediate = words.immediate if field == "deadline" else frozenset()
         return lambda raw: ("immediate" if immediate and isinstance(raw, str) and value_key(raw) in immediate
@@ -65,7 +74,7 @@ def parser_for(field: str, words: Words, *, scale: int = 1):
     if field == "funds":
         return lambda raw: parse_money(raw, scale=scale)
     if field == "region":
-        return parse_region
+        return lambda raw: parse_region(raw, within=within)
     if field in ("level", "state"):
         vocabulary = "level" if field == "level" else "progress"
         table, labels = words.values.get(vocabulary, {}), words.value_labels.get(vocabulary, {})
@@ -90,7 +99,7 @@ def check_length(field: str, value, label: str) -> None:
         limits.check_text(value, field=field, label=label, max_chars=bound, multiline=True)
 
 
-def parse_defaults(defaults: dict | None, words: Words) -> dict:
+def parse_defaults(defaults: dict | None, words: Words, within: tuple[str, ...] = ()) -> dict:
     """The values set for every row (`--set FIELD=VALUE`) read like cells; a bad one is an error for the whole
     import (named `set FIELD=VALUE`, the field being the option's)."""
     parsed = {}
@@ -99,7 +108,7 @@ def parse_defaults(defaults: dict | None, words: Words) -> dict:
             raise InvalidInput(f"set {field}=...: '{field}' is not a ledger field (fields: {', '.join(words.fields)})",
                                field="set")
         try:
-            value = parser_for(field, words)(raw)
+            value = parser_for(field, words, within=within)(raw)
         except InvalidInput as exc:
             raise InvalidInput(f"set {field}={raw}: {exc.message}", field="set") from None
         if isinstance(value, str):
@@ -129,11 +138,12 @@ def _remembered(parse, limit: int = MEMO_LIMIT):
 class RowReader:
     """Parses and checks rows against one layout's columns; built once per file, so per row it only looks up."""
 
-    def __init__(self, columns: tuple[Column, ...], words: Words, *, defaults: dict | None = None):
+    def __init__(self, columns: tuple[Column, ...], words: Words, *, defaults: dict | None = None,
+                 within: tuple[str, ...] = ()):
         self.words = words
         self.columns = [c for c in columns if c.field]
         self.header = {c.field: c.header for c in self.columns}
-        self.parsers = [(c.field, c.header, _remembered(parser_for(c.field, words, scale=c.scale))
+        self.parsers = [(c.field, c.header, _remembered(parser_for(c.field, words, scale=c.scale, within=within))
                          if c.field not in UNIQUE else parser_for(c.field, words, scale=c.scale), char_limit(c.field))
                         for c in self.columns]
         self.defaults = defaults or {}  # parsed, as parse_defaults gives them
@@ -150,10 +160,15 @@ class RowReader:
             try:
                 value = parse(raw)
             except InvalidInput as exc:
-                problems.append(f"{header}: {exc.message}")
+                problems.append(f"{header}: {exc.message}{self._slipped(field, raw)}")
                 unread.add(field)
                 continue
             if value is None or value == "":
+                continue
+            if field in PERSON_FIELDS and _looks_like_date(raw):
+                problems.append(f"{header}: '{cell_text(raw)}' is a date, not a person (the row's values slipped "
+                                f"one column?)")
+                unread.add(field)
                 continue
             if bound is not None and len(value) > bound:
                 try:
@@ -186,6 +201,13 @@ class RowReader:
         for field, value in dates.items():
             values[field] = date_text(value)
         return LedgerRow(number, values, progress, tuple(problems))
+
+    def _slipped(self, field: str, raw) -> str:
+        """What a value under a date column that is no date says of the row: a state word (已整改 under the
+        completion date) is one column from its own."""
+        if field in DATE_FIELDS and isinstance(raw, str) and value_key(raw) in self.words.values.get("progress", {}):
+            return " (a state word: the row's values slipped one column?)"
+        return ""
 
     def sheet_problems(self) -> tuple[str, ...]:
         """The required fields the sheet has no column for and no value for every row: the same problem on each
