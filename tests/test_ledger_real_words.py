@@ -240,3 +240,20 @@ def test_values_slipped_one_column_are_named_as_such():
         "台账.csv:2: 责任人: '2026-03-05' is a date, not a person (the row's values slipped one column?)",
         "台账.csv:2: 整改完成日期: '已整改' is not a date (e.g. 2026-03-05, 2026/3/5, 2026年3月5日) (a state word: the "
         "row's values slipped one column?)"]
+
+
+def test_the_five_implementations_recorded_as_yes_count_as_recorded_not_missing(hz, tmp_path):
+    """The official major-hazard table's 是/否 columns: a 是 records the implementation though the sheet gives no
+    value (no sum under 经费物资); a 否 leaves it missing; another word is the row's problem."""
+    sheet = tmp_path / "重大事故隐患情况表.csv"
+    sheet.write_text("企业名称,隐患内容,排查日期,隐患级别,隐患来源,行业,落实治理目标,落实机构人员,落实安全措施及应急预案,落实经费物资,"
+                     "落实治理时间\n"
+                     "甲公司,液氨储罐区未设泄漏报警,2026-03-01,重大,执法检查,危化,是,是,否,是,是\n", encoding="utf-8-sig")
+    done = hz("--json", "import", sheet, "--set", "region=371721")
+    assert done.exit_code == 0, done.output
+    case = json.loads(hz("--json", "case", "show", json.loads(done.stdout)["first_case"]).stdout)
+    assert case["missing_implementations"] == ["emergency_plan"]
+    bad = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源", "落实经费物资"],
+               ["甲公司", "储罐无报警", "2026-03-01", "重大", "日常排查", "部分"]], defaults=SET)
+    assert bad.problems() == ["台账.csv:2: 落实经费物资: '部分' is not a known 是/否 answer (such as 是, 否, 已落实, 未落实; "
+                              "add yours under values: in a mapping file)"]

@@ -95,11 +95,14 @@ class Case:
     @property
     def missing_implementations(self) -> list[str]:
         """Which of the five implementations (五落实: unit, person, measures, funds, time limit, plan) a major
-        hazard lacks: a ledger kept by hand rarely has them all, and the import records what the sheet has.
+        hazard lacks: a ledger kept by hand rarely has them all, and the import records what the sheet has (a
+        value, or a 是 in a yes/no column, kept as the field `implemented`: names separated by spaces).
         Empty for a case they do not apply to (`owes_implementations`)."""
         if not self.owes_implementations:
             return []
-        return [name for name in FIVE_IMPLEMENTATIONS if not self.fields.get(name)]
+        # A ledger's 是 under 经费物资 (and the like) records an implementation the sheet gives no value for.
+        recorded = set(str(self.fields.get("implemented") or "").split())
+        return [name for name in FIVE_IMPLEMENTATIONS if not self.fields.get(name) and name not in recorded]
 
     def overdue(self, now: datetime) -> bool:
         """Open, not met, and past its deadline counting paused time (see the module docstring)."""

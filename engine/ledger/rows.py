@@ -44,6 +44,9 @@ _IMPLIED = {"assigned_at": "assigned", "rectified_at": "verifying", "verified_at
 # offices keep such a row (整改中), not merely reported.
 _UNDER_WAY = ("measures", "responsible_person", "deadline")
 PERSON_FIELDS = frozenset({"responsible_person", "verifier", "inspector"})
+# The five implementations' 是/否 columns -> the implementations a 是 records (engine.domain.case.FIVE_IMPLEMENTATIONS).
+FIVE_COLUMNS = {"five_measures": ("measures",), "five_people": ("responsible_unit", "responsible_person"),
+                "five_plan": ("emergency_plan",), "five_funds": ("funds",), "five_time": ("deadline",)}
 _DATE_LIKE = re.compile(r"^\s*\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
 
 
@@ -75,6 +78,9 @@ def parser_for(field: str, words: Words, *, scale: int = 1, within: tuple[str, .
         return lambda raw: parse_money(raw, scale=scale)
     if field == "region":
         return lambda raw: parse_region(raw, within=within)
+    if field in FIVE_COLUMNS:
+        table = words.values.get("yes_no", {})
+        return lambda raw: _closed_word(raw, table, "是/否 answer", "是, 否, 已落实, 未落实")
     if field in ("level", "state"):
         vocabulary = "level" if field == "level" else "progress"
         table, labels = words.values.get(vocabulary, {}), words.value_labels.get(vocabulary, {})
@@ -182,6 +188,11 @@ class RowReader:
             elif field == "level" and raw.__class__ is str and value_key(raw) in self.grades:
                 values["grade"] = clean_text(raw)
             values[field] = value
+        answered = [f for f in FIVE_COLUMNS if f in values]
+        if answered:  # 是 under 经费物资: the funds are recorded as implemented, though the sheet gives no sum
+            said = sorted({name for f in answered if values.pop(f) == "yes" for name in FIVE_COLUMNS[f]})
+            if said:
+                values["implemented"] = " ".join(said)
         if "enterprise" not in values and values.get("enterprise_code") and "enterprise" not in self.defaults:
             values["enterprise"] = values["enterprise_code"]  # named by its code alone: kept as the code
         for field, value in self.defaults.items():

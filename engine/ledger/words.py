@@ -22,7 +22,7 @@ SHIPPED = Path(__file__).with_name("headers.yaml")
 IGNORE = "ignore"
 STAGES = ("reported", "assigned", "rectifying", "verifying", "verified", "closed")
 LEVELS = ("general", "major")
-CLOSED_VALUES = {"level": LEVELS, "progress": STAGES}
+CLOSED_VALUES = {"level": LEVELS, "progress": STAGES, "yes_no": ("yes", "no")}
 OPEN_VALUES = ("source", "industry")
 VALUE_ALIASES = {"state": "progress", "result": "progress"}  # both columns speak in progress words
 # Fields whose words are the engine's vocabulary (engine/domain/data/vocabulary.yaml): a ledger reads what `case report`
