@@ -257,3 +257,19 @@ def test_the_five_implementations_recorded_as_yes_count_as_recorded_not_missing(
                ["甲公司", "储罐无报警", "2026-03-01", "重大", "日常排查", "部分"]], defaults=SET)
     assert bad.problems() == ["台账.csv:2: 落实经费物资: '部分' is not a known 是/否 answer (such as 是, 否, 已落实, 未落实; "
                               "add yours under values: in a mapping file)"]
+
+
+def test_a_found_date_that_lives_only_in_the_hazard_code_is_read_from_it(tmp_path):
+    """An import template's code YYYYMMDD + serial carries the found date; a row whose code carries none says
+    so in its own row; a mapping's `found_in_code: false` turns the rule off (then the sheet lacks the column)."""
+    rows = [["隐患编号", "企业名称", "隐患内容", "隐患级别", "隐患来源"],
+            ["20260305001", "甲公司", "配电箱未接地", "一般", "日常排查"],
+            ["YH-20260306-002", "甲公司", "护栏缺失", "一般", "日常排查"],
+            ["YH-007", "甲公司", "灭火器过期", "一般", "日常排查"]]
+    ledger = csv(rows, defaults=SET)
+    assert [r.values.get("found_at") for r in ledger.rows] == ["2026-03-05", "2026-03-06", None]
+    assert ledger.problems() == ["台账.csv:4: no found_at: the sheet has no 排查日期 column, nor a value for every row"]
+    off = tmp_path / "words.yaml"
+    off.write_text("found_in_code: false\n", encoding="utf-8")
+    plain = csv(rows, defaults=SET, mapping=off)
+    assert plain.problems()[0].startswith("台账.csv:1: no found_at: the sheet has no 排查日期 column")

@@ -61,9 +61,11 @@ class Vocabulary:
 
 
 def fold(text: str) -> str:
-    """Full-width forms to half-width, letter case and inner whitespace ignored: how offices' spellings compare
-    (Ⅰ级, I级 and i级 are one word, as a ledger's reader takes them)."""
-    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+    """Full-width forms to half-width and inner whitespace ignored: how offices' spellings compare. In a Chinese
+    word the case of a Latin letter is ignored too (Ⅰ级, I级 and i级 are one word, as a ledger's reader takes
+    them); a word of Latin letters alone is a stored value and is compared exactly (`major`, not `Major`)."""
+    folded = "".join(unicodedata.normalize("NFKC", text).split())
+    return folded if folded.isascii() else folded.casefold()
 
 
 @lru_cache(maxsize=1)

@@ -50,6 +50,23 @@ FIVE_COLUMNS = {"five_measures": ("measures",), "five_people": ("responsible_uni
 _DATE_LIKE = re.compile(r"^\s*\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
 
 
+_CODE_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})\d{1,9}(?!\d)")
+
+
+def found_in_code(code: str) -> date | None:
+    """The found date a hazard code carries as YYYYMMDD followed by a serial (20260305001, YH-20260305-012),
+    as one system's import template prescribes; None when it carries no valid date."""
+    match = _CODE_DATE.search(code)
+    if match is None:
+        match = re.search(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)", code)
+    if match is None:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
 def _looks_like_date(raw) -> bool:
     """A date cell, or text written as a date (2026-03-05, 2026年3月5日): no person's name."""
     return isinstance(raw, (date, datetime)) or isinstance(raw, str) and bool(_DATE_LIKE.match(raw))
@@ -193,6 +210,10 @@ class RowReader:
             said = sorted({name for f in answered if values.pop(f) == "yes" for name in FIVE_COLUMNS[f]})
             if said:
                 values["implemented"] = " ".join(said)
+        if self.words.found_in_code and "found_at" not in values and "found_at" not in unread and values.get("id"):
+            found = found_in_code(values["id"])  # 20260305001: an import template's code carries its found date
+            if found is not None:
+                values["found_at"] = dates["found_at"] = found
         if "enterprise" not in values and values.get("enterprise_code") and "enterprise" not in self.defaults:
             values["enterprise"] = values["enterprise_code"]  # named by its code alone: kept as the code
         for field, value in self.defaults.items():
@@ -222,8 +243,9 @@ class RowReader:
 
     def sheet_problems(self) -> tuple[str, ...]:
         """The required fields the sheet has no column for and no value for every row: the same problem on each
-        row, which the ledger says once."""
-        absent = [f for f in REQUIRED if f not in self.header and f not in self.defaults]
+        row, which the ledger says once (but the found date, where the codes may carry it, row by row)."""
+        absent = [f for f in REQUIRED if f not in self.header and f not in self.defaults
+                  and not (f == "found_at" and "id" in self.header and self.words.found_in_code)]
         if "enterprise_code" in self.header and "enterprise" in absent:
             absent.remove("enterprise")  # the code stands for it, row by row
         return tuple(self._missing(f) for f in absent)

@@ -28,7 +28,7 @@ VALUE_ALIASES = {"state": "progress", "result": "progress"}  # both columns spea
 # Fields whose words are the engine's vocabulary (engine/domain/data/vocabulary.yaml): a ledger reads what `case report`
 # reads; headers.yaml and a mapping file may add words (a mapping's win).
 VOCABULARY_VALUES = {"level": vocabularies.levels, "source": vocabularies.sources, "industry": vocabularies.industries}
-TOP_KEYS = ("headers", "ignore", "values", "immediate", "metadata", "notes", "totals")
+TOP_KEYS = ("headers", "ignore", "values", "immediate", "metadata", "notes", "totals", "found_in_code")
 MAX_MAPPING_BYTES = 256 * 1024
 MAX_ENTRIES = 5000
 MAX_WORD = 100
@@ -65,6 +65,7 @@ class Words:
     metadata: frozenset    # header keys of `LABEL：value` rows
     notes: tuple           # half-width prefixes that open a notes block
     totals: frozenset = frozenset()  # value keys of a totals row's label (合计, 小计): that row is not data
+    found_in_code: bool = False  # a row without a found date takes the YYYYMMDD its hazard code carries
     mapping_file: str | None = None  # the user's mapping file, when one was given: its name
     mapping_hash: str | None = None  # and its text's SHA-256 (engine.domain.events.text_hash), sealed with an import
     _matches: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # header -> HeaderMatch
@@ -249,6 +250,12 @@ def _parse(text: str, file: str, *, known_fields: set | None) -> dict:
     out["metadata"] = [header_key(w) for w in _word_list(doc, "metadata", file, problems, count)]
     out["notes"] = [unicodedata.normalize("NFKC", w) for w in _word_list(doc, "notes", file, problems, count)]
     out["totals"] = [value_key(w).rstrip(":") for w in _word_list(doc, "totals", file, problems, count)]
+    if "found_in_code" in doc:
+        flag = doc["found_in_code"]
+        if not isinstance(flag, bool):
+            _problem(problems, file, doc.line_of("found_in_code"), "found_in_code: must be true or false")
+        else:
+            out["found_in_code"] = flag
     if count[0] > MAX_ENTRIES:
         _problem(problems, file, doc.line, f"{count[0]} entries: a mapping file has at most {MAX_ENTRIES}")
     if problems:
@@ -321,6 +328,7 @@ def _invalid(problems: list) -> InvalidInput:
 def _build(parts: list[dict]) -> Words:
     headers, labels, values, value_labels = {}, {}, {}, {}
     immediate, metadata, notes, totals = set(), set(), [], set()
+    found_in_code = False
     for part in parts:  # later parts (the user's) win
         headers.update(part["headers"])
         for field, label in part["labels"].items():
@@ -334,6 +342,7 @@ def _build(parts: list[dict]) -> Words:
         metadata.update(part["metadata"])
         notes.extend(n for n in part["notes"] if n not in notes)
         totals.update(part.get("totals", ()))
+        found_in_code = part.get("found_in_code", found_in_code)  # the user's word, when given, wins
     for field, table in values.items():  # a canonical value is a word for itself (an export by field names)
         for canonical in set(table.values()):
             table.setdefault(value_key(canonical), canonical)
@@ -343,4 +352,5 @@ def _build(parts: list[dict]) -> Words:
             table.setdefault(value_key(word), term)
     return Words(headers=headers, labels=labels, values=values, value_labels=value_labels,
                  immediate=frozenset(immediate), metadata=frozenset(metadata),
-                 notes=tuple(sorted(notes, key=len, reverse=True)), totals=frozenset(totals))
+                 notes=tuple(sorted(notes, key=len, reverse=True)), totals=frozenset(totals),
+                 found_in_code=found_in_code)
