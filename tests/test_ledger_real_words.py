@@ -273,3 +273,26 @@ def test_a_found_date_that_lives_only_in_the_hazard_code_is_read_from_it(tmp_pat
     off.write_text("found_in_code: false\n", encoding="utf-8")
     plain = csv(rows, defaults=SET, mapping=off)
     assert plain.problems()[0].startswith("台账.csv:1: no found_at: the sheet has no 排查日期 column")
+
+
+def test_a_group_header_over_the_projects_units_gives_four_columns_and_the_construction_unit_is_the_enterprise(
+        tmp_path):
+    """A railway construction register: 整改责任单位 merged over 建设 / 设计 / 施工 / 监理 is four columns, not one
+    joined text; with no enterprise column, the construction unit (施工) is the enterprise the hazard belongs to."""
+    rows = [["某铁路建设指挥部隐患排查治理台账"] + [""] * 9,
+            ["序号", "隐患编号", "隐患内容", "排查日期", "隐患级别", "整改责任单位", "", "", "", "整改期限"],
+            ["", "", "", "", "", "建设", "设计", "施工", "监理", ""],
+            [1, "TL-20260302-001", "隧道二衬背后空洞", "2026-03-02", "1级", "某铁路公司", "某设计院",
+             "中铁某局某项目部", "某监理公司", "2026-04-30"]]
+    merges = ("A1:J1", "A2:A3", "B2:B3", "C2:C3", "D2:D3", "E2:E3", "F2:I2", "J2:J3")
+    ledger = read_ledger(make_xlsx(tmp_path / "铁路隐患台账.xlsx", rows, merges=merges),
+                         defaults={**SET, "source": "inspection"})
+    assert ledger.problems() == []
+    values = ledger.rows[0].values
+    assert (values["enterprise"], values["construction_unit"], values["owner_unit"], values["design_unit"],
+            values["supervision_unit"]) == ("中铁某局某项目部", "中铁某局某项目部", "某铁路公司", "某设计院", "某监理公司")
+    assert (values["level"], values["grade"]) == ("major", "1级")
+
+
+def test_a_unit_word_inside_a_longer_header_says_nothing():
+    assert load_words().match("施工部位").target == "location"

@@ -214,8 +214,10 @@ class RowReader:
             found = found_in_code(values["id"])  # 20260305001: an import template's code carries its found date
             if found is not None:
                 values["found_at"] = dates["found_at"] = found
-        if "enterprise" not in values and values.get("enterprise_code") and "enterprise" not in self.defaults:
-            values["enterprise"] = values["enterprise_code"]  # named by its code alone: kept as the code
+        if "enterprise" not in values and "enterprise" not in self.defaults:
+            stand_in = next((values[f] for f in self.words.enterprise_from if values.get(f)), None)
+            if stand_in:  # named by its code alone (kept as the code), or a project's construction unit
+                values["enterprise"] = stand_in
         for field, value in self.defaults.items():
             if field not in values:
                 values[field] = value
@@ -246,8 +248,8 @@ class RowReader:
         row, which the ledger says once (but the found date, where the codes may carry it, row by row)."""
         absent = [f for f in REQUIRED if f not in self.header and f not in self.defaults
                   and not (f == "found_at" and "id" in self.header and self.words.found_in_code)]
-        if "enterprise_code" in self.header and "enterprise" in absent:
-            absent.remove("enterprise")  # the code stands for it, row by row
+        if "enterprise" in absent and any(f in self.header for f in self.words.enterprise_from):
+            absent.remove("enterprise")  # a code or a construction unit stands for it, row by row
         return tuple(self._missing(f) for f in absent)
 
     def _missing(self, field: str) -> str:

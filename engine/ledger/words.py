@@ -28,7 +28,8 @@ VALUE_ALIASES = {"state": "progress", "result": "progress"}  # both columns spea
 # Fields whose words are the engine's vocabulary (engine/domain/data/vocabulary.yaml): a ledger reads what `case report`
 # reads; headers.yaml and a mapping file may add words (a mapping's win).
 VOCABULARY_VALUES = {"level": vocabularies.levels, "source": vocabularies.sources, "industry": vocabularies.industries}
-TOP_KEYS = ("headers", "ignore", "values", "immediate", "metadata", "notes", "totals", "found_in_code")
+TOP_KEYS = ("headers", "ignore", "values", "immediate", "metadata", "notes", "totals", "found_in_code", "whole_only",
+            "enterprise_from")
 MAX_MAPPING_BYTES = 256 * 1024
 MAX_ENTRIES = 5000
 MAX_WORD = 100
@@ -66,6 +67,8 @@ class Words:
     notes: tuple           # half-width prefixes that open a notes block
     totals: frozenset = frozenset()  # value keys of a totals row's label (合计, 小计): that row is not data
     found_in_code: bool = False  # a row without a found date takes the YYYYMMDD its hazard code carries
+    whole_only: frozenset = frozenset()  # header keys matched only as the whole header (施工), never contained
+    enterprise_from: tuple = ()  # fields standing for the enterprise where the sheet has no enterprise column
     mapping_file: str | None = None  # the user's mapping file, when one was given: its name
     mapping_hash: str | None = None  # and its text's SHA-256 (engine.domain.events.text_hash), sealed with an import
     _matches: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # header -> HeaderMatch
@@ -141,7 +144,8 @@ def _contained_words(words: "Words") -> list[tuple[str, str]]:
     联系电话, longer than 责任人); a word of one character (序) only matches whole."""
     cached = words._matches.get("\0contained")
     if cached is None:
-        cached = sorted(((w, t) for w, t in words.headers.items() if len(w) >= MIN_CONTAINED),
+        cached = sorted(((w, t) for w, t in words.headers.items()
+                         if len(w) >= MIN_CONTAINED and w not in words.whole_only),
                         key=lambda pair: (-len(pair[0]), pair[0]))
         words._matches["\0contained"] = cached
     return cached
@@ -250,6 +254,16 @@ def _parse(text: str, file: str, *, known_fields: set | None) -> dict:
     out["metadata"] = [header_key(w) for w in _word_list(doc, "metadata", file, problems, count)]
     out["notes"] = [unicodedata.normalize("NFKC", w) for w in _word_list(doc, "notes", file, problems, count)]
     out["totals"] = [value_key(w).rstrip(":") for w in _word_list(doc, "totals", file, problems, count)]
+    out["whole_only"] = [header_key(w) for w in _word_list(doc, "whole_only", file, problems, count)]
+    if "enterprise_from" in doc:
+        chosen = _word_list(doc, "enterprise_from", file, problems, count)
+        known = known_fields if known_fields is not None else set(out["labels"])
+        unknown = [f for f in chosen if f not in known]
+        if unknown:
+            _problem(problems, file, doc.line_of("enterprise_from"),
+                     f"enterprise_from: {', '.join(unknown)} is not a ledger field")
+        else:
+            out["enterprise_from"] = chosen
     if "found_in_code" in doc:
         flag = doc["found_in_code"]
         if not isinstance(flag, bool):
@@ -328,7 +342,7 @@ def _invalid(problems: list) -> InvalidInput:
 def _build(parts: list[dict]) -> Words:
     headers, labels, values, value_labels = {}, {}, {}, {}
     immediate, metadata, notes, totals = set(), set(), [], set()
-    found_in_code = False
+    found_in_code, whole_only, enterprise_from = False, set(), ()
     for part in parts:  # later parts (the user's) win
         headers.update(part["headers"])
         for field, label in part["labels"].items():
@@ -343,6 +357,8 @@ def _build(parts: list[dict]) -> Words:
         notes.extend(n for n in part["notes"] if n not in notes)
         totals.update(part.get("totals", ()))
         found_in_code = part.get("found_in_code", found_in_code)  # the user's word, when given, wins
+        whole_only.update(part.get("whole_only", ()))
+        enterprise_from = tuple(part.get("enterprise_from", enterprise_from))
     for field, table in values.items():  # a canonical value is a word for itself (an export by field names)
         for canonical in set(table.values()):
             table.setdefault(value_key(canonical), canonical)
@@ -353,4 +369,4 @@ def _build(parts: list[dict]) -> Words:
     return Words(headers=headers, labels=labels, values=values, value_labels=value_labels,
                  immediate=frozenset(immediate), metadata=frozenset(metadata),
                  notes=tuple(sorted(notes, key=len, reverse=True)), totals=frozenset(totals),
-                 found_in_code=found_in_code)
+                 found_in_code=found_in_code, whole_only=frozenset(whole_only), enterprise_from=enterprise_from)
