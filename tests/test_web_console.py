@@ -152,6 +152,7 @@ def test_a_ledger_dry_runs_writing_nothing_then_confirms(browser, engine):
     dry = _upload(client, name="../../../etc/passwd.xlsx")
     assert dry.status_code == 200, dry.text
     assert 'id="dry-run"' in dry.text and 'id="mapping"' in dry.text and 'id="count-new">12<' in dry.text
+    assert "<td>隐患内容</td><td>title</td><td>exact</td>" in dry.text  # how each header was matched
     assert "passwd.xlsx" in dry.text and "../" not in dry.text.split('id="dry-run"')[1].split("</h2>")[0]
     assert engine.queries.cases().total == 0                      # a dry run writes nothing
     upload_id = re.search(r'name="upload" value="([0-9a-f]{32})"', dry.text).group(1)
