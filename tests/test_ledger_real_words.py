@@ -61,14 +61,14 @@ def test_an_exact_header_claims_its_field_before_one_that_only_contains_a_word_o
     ledger = csv([["企业编码", "企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源"],
                   ["91370000MA3C", "甲公司", "配电箱未接地", "2026-03-01", "一般", "日常排查"]], defaults=SET)
     assert ledger.rows[0].values["enterprise"] == "甲公司"
-    assert ledger.rows[0].values["enterprise_code"] == "91370000MA3C"
+    assert ledger.rows[0].values["credit_code"] == "91370000MA3C"
 
 
 def test_an_enterprise_given_only_by_its_code_is_kept_as_the_code():
     ledger = csv([["统一社会信用代码", "隐患内容", "排查日期", "隐患级别", "隐患来源"],
                   ["91370000MA3C4XYZ1K", "配电箱未接地", "2026-03-01", "一般", "日常排查"]], defaults=SET)
     assert ledger.problems() == []
-    assert ledger.rows[0].values["enterprise"] == ledger.rows[0].values["enterprise_code"] == "91370000MA3C4XYZ1K"
+    assert ledger.rows[0].values["enterprise"] == ledger.rows[0].values["credit_code"] == "91370000MA3C4XYZ1K"
 
 
 # -- a power plant's template: merged header, signature and instruction rows -------------------------------------
@@ -296,3 +296,21 @@ def test_a_group_header_over_the_projects_units_gives_four_columns_and_the_const
 
 def test_a_unit_word_inside_a_longer_header_says_nothing():
     assert load_words().match("施工部位").target == "location"
+
+
+def test_an_enterprise_user_bound_by_credit_code_reaches_the_cases_its_code_was_imported_with(runner, seeded_url,
+                                                                                           tmp_path):
+    """The code column is the case's credit_code: an enterprise user bound by that code sees the case."""
+    from engine.domain.enterprises import check_character
+    body = "91371721MA3C4XYW1"
+    code = body + check_character(body)
+    hz = cli_on(runner, seeded_url, now="2026-04-01T09:00")
+    assert hz("user", "add", "qiye", "--role", "enterprise", "--region", "371721", "--enterprise", code,
+              actor="li").exit_code == 0
+    sheet = tmp_path / "台账.csv"
+    sheet.write_text(f"统一社会信用代码,隐患内容,排查日期,隐患级别,隐患来源\n{code},配电箱未接地,2026-03-01,一般,日常排查\n"
+                     "91370000MA00000000,护栏缺失,2026-03-01,一般,日常排查\n", encoding="utf-8-sig")
+    done = hz("--json", "import", sheet, "--set", "region=371721", "--set", "industry=工贸", actor="zhang")
+    assert done.exit_code == 0, done.output
+    seen = json.loads(hz("--json", "case", "list", actor="qiye").stdout)
+    assert [(c["enterprise"], c["title"]) for c in seen] == [(code, "配电箱未接地")]

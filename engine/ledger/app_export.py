@@ -30,13 +30,13 @@ from engine.domain.filters import CaseFilter
 from engine.ledger.history import no_stages, stage_of
 from engine.ledger.writer import write_ledger
 
-EXPORT_COLUMNS = ("id", "title", "enterprise", "enterprise_code", "region", "industry", "level", "grade", "source",
+EXPORT_COLUMNS = ("id", "title", "enterprise", "credit_code", "region", "industry", "level", "grade", "source",
                   "hazard_type", "location", "criterion", "found_at", "measures", "responsible_unit", "responsible_person", "funds", "deadline",
                   "emergency_plan", "department", "assigned_at", "rectified_at", "verified_at", "verifier", "result",
                   "opinion", "closed_at", "closing_note", "state", "inspector", "note")
 ALWAYS = frozenset({"id", "title", "enterprise", "region", "industry", "level", "source", "found_at", "measures",
                     "responsible_unit", "responsible_person", "funds", "deadline", "emergency_plan", "state"})
-_TEXT_FIELDS = ("grade", "enterprise_code", "hazard_type", "location", "criterion", "measures", "responsible_unit",
+_TEXT_FIELDS = ("grade", "credit_code", "hazard_type", "location", "criterion", "measures", "responsible_unit",
                 "responsible_person", "funds", "deadline", "emergency_plan", "department", "verifier", "result", "opinion", "closing_note",
                 "inspector", "note")
 

@@ -28,7 +28,7 @@ MULTILINE = LONG_TEXT
 # the attributes (title, enterprise, industry, source) and the workflows' field types to the rest (a person
 # is a name; any other text, known to a workflow or not, MAX_TEXT_CHARS).
 CHAR_LIMITS = {"title": limits.MAX_TITLE_CHARS, "enterprise": limits.MAX_NAME_CHARS,
-               "enterprise_code": limits.MAX_CODE_CHARS,
+               "credit_code": limits.MAX_CODE_CHARS,
                "industry": limits.MAX_CODE_CHARS, "source": limits.MAX_CODE_CHARS,
                "responsible_person": limits.MAX_NAME_CHARS, "verifier": limits.MAX_NAME_CHARS,
                "inspector": limits.MAX_NAME_CHARS}
