@@ -11,7 +11,7 @@ import click
 from cli.options import is_json, json_option
 
 BY_FIELDS = ("region", "province", "city", "county", "industry", "source", "level", "department", "enterprise",
-             "state")  # engine.reports.tally.GROUP_FIELDS (a test keeps them equal)
+             "state", "grade")  # engine.reports.tally.GROUP_FIELDS (a test keeps them equal)
 COUNT_COLUMNS = (("found", "found"), ("rectified", "rectified"), ("open", "open"), ("overdue", "overdue"),
                  ("rectified_on_time", "on time"), ("not_yet_due", "not yet due"))
 RATE_COLUMNS = (("rate", "rate"), ("on_time_rate", "on-time rate"), ("accepted", "accepted"),

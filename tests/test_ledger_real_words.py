@@ -200,6 +200,9 @@ def test_a_grade_is_kept_on_the_case_and_written_back_by_export(hz, tmp_path):
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     header, row = lines[1], lines[2]  # under the export's title line
     assert row.split(",")[header.split(",").index("隐患分级")] == "1级"
+    for moment in ((), ("--as-of", "2026-04-01T09:00")):  # grouped by grade, live and replayed alike
+        stats = json.loads(hz("--json", "report", "stats", "--by", "grade", *moment, actor="li").stdout)
+        assert [(r["grade"], r["found"]) for r in stats["rows"]] == [("1级", 1)]
 
 
 # -- the matcher on any header --------------------------------------------------------------------------------

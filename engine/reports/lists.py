@@ -17,7 +17,7 @@ COUNT_COLUMNS = frozenset({"cases", "open", "major", "major_open", "overdue", "d
 DATE_COLUMNS = frozenset({"found_at", "deadline"})
 GROUP_LABELS = {"region": "行政区划", "province": "省", "city": "市", "county": "县（区）", "industry": "行业领域",
                 "source": "发现方式", "level": "隐患级别", "department": "责任部门", "enterprise": "企业",
-                "state": "状态"}
+                "state": "状态", "grade": "隐患分级"}
 STATS_COLUMNS = [("found", "排查隐患", "count"), ("rectified", "已整改", "count"), ("open", "未整改", "count"),
                  ("overdue", "逾期未整改", "count"), ("rectified_on_time", "按期整改", "count"),
                  ("not_yet_due", "未到期", "count"), ("rate", "整改率", "rate"), ("on_time_rate", "按期整改率", "rate"),

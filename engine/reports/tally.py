@@ -31,10 +31,12 @@ from engine.reports.figures import RECTIFIED_BASES, Counts
 # What a report may group by, and the register column each one reads (regions roll up from the county code).
 REGION_FIELDS = {"province": "province", "city": "city", "county": "county"}
 GROUP_FIELDS = ("region", "province", "city", "county", "industry", "source", "level", "department", "enterprise",
-                "state")
+                "state", "grade")
 COLUMN_OF = {"region": "region", "province": "region", "city": "region", "county": "region", "industry": "industry",
              "source": "source", "level": "level", "department": "department", "enterprise": "enterprise",
-             "state": "state"}
+             "state": "state", "grade": "grade"}
+# Groups read from a case's fields, not from a column of its own: the grade a ledger gave (1级, 较大隐患).
+FIELD_GROUPS = frozenset({"grade"})
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,9 @@ class CaseScope:
 
 
 def column_value(case: Case, column: str):
-    return case.fields.get("department") if column == "department" else getattr(case, column)
+    if column == "department" or column in FIELD_GROUPS:
+        return case.fields.get(column)
+    return getattr(case, column)
 
 
 def done_at(case: Case, basis: str = "rectified") -> datetime | None:

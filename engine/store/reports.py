@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 from engine.domain.case import Case
 from engine.domain.events import Event
 from engine.reports.figures import Counts
-from engine.reports.tally import CaseScope
+from engine.reports.tally import FIELD_GROUPS, CaseScope
 from engine.store import cases as case_store
 from engine.store.case_search import region_range, within_reach
 from engine.store.tables import UTCDateTime, cases, events
@@ -110,7 +110,7 @@ COUNTED = ("rectified", "overdue", "rectified_on_time", "accepted")  # after `fo
 
 def counts_statement(scope: CaseScope, columns: tuple[str, ...], at: datetime, basis: str = "rectified"):
     """The one GROUP BY: found, rectified, overdue, rectified on time, accepted per combination of `columns`."""
-    keys = [c[name] for name in columns]
+    keys = [cases.c.fields[name].as_string().label(name) if name in FIELD_GROUPS else c[name] for name in columns]
     return select(*keys, func.count().label("found"), _count(rectified_by(at, basis)).label("rectified"),
                   _count(overdue_by(at, basis)).label("overdue"), _count(on_time_by(at, basis)).label("on_time"),
                   _count(accepted_by(at)).label("accepted")) \

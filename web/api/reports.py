@@ -16,7 +16,8 @@ from web.responses import document, download
 
 router = APIRouter()
 
-By = Literal["region", "province", "city", "county", "industry", "source", "level", "department", "enterprise", "state"]
+By = Literal["region", "province", "city", "county", "industry", "source", "level", "department", "enterprise", "state",
+             "grade"]
 
 
 @router.get("/reports/stats", response_model=models.Stats, summary="Figures per group, as `hazard report stats`")
