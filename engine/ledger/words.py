@@ -71,7 +71,7 @@ class Words:
     enterprise_from: tuple = ()  # fields standing for the enterprise where the sheet has no enterprise column
     mapping_file: str | None = None  # the user's mapping file, when one was given: its name
     mapping_hash: str | None = None  # and its text's SHA-256 (engine.domain.events.text_hash), sealed with an import
-    _matches: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # header -> HeaderMatch
+    _matches: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)  # header -> match
 
     @property
     def fields(self) -> tuple[str, ...]:
