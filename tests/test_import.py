@@ -103,14 +103,14 @@ def test_bad_rows_are_named_by_their_excel_row_and_nothing_is_written(hz, tmp_pa
     """Every problem as FILE:ROW (the row Excel shows: the title is row 1), exit 2, no case and no import record."""
     path = ledger_csv(tmp_path, GOOD[0],
                       "2,某机械厂,,2026-02-03,一般,工贸,企业自查,重新接地,孙强,2026-02-10,整改中,",
-                      "3,某机械厂,配电箱未接地,2026-02-03,特大,工贸,企业自查,重新接地,孙强,2026-02-10,整改中,",
+                      "3,某机械厂,配电箱未接地,2026-02-03,较大,工贸,企业自查,重新接地,孙强,2026-02-10,整改中,",
                       "4,某机械厂,配电箱未接地,2026-05-03,一般,工贸,企业自查,重新接地,孙强,2026-06-10,整改中,",
                       "5,某机械厂,配电箱未接地,2026-02-03,一般,工贸,上级交办,重新接地,孙强,2026-02-10,整改中,")
     result = hz("import", path, "--set", "region=371721")
     assert result.exit_code == 2
     errors = result.stderr
     assert f"{path}:4: no title: 隐患内容 is empty" in errors
-    assert f"{path}:5: 隐患级别: '特大' is not a known level" in errors
+    assert f"{path}:5: 隐患级别: '较大' is not a known level" in errors
     assert f"{path}:6: 排查日期 2026-05-03 is later than the import's time 2026-04-01T09:00:00+08:00" in errors
     assert f"{path}:7: 隐患来源: '上级交办' is not a known source" in errors
     assert "4 of 5 rows cannot be imported; nothing was written" in errors
@@ -246,19 +246,19 @@ def test_a_mapping_file_and_a_named_sheet_are_used(hz, tmp_path):
     import xlsxwriter
 
     mapping = tmp_path / "words.yaml"
-    mapping.write_text("headers:\n  隐患点位及问题: title\nvalues:\n  level: {特大: major}\n", encoding="utf-8")
+    mapping.write_text("headers:\n  隐患点位及问题: title\nvalues:\n  level: {较大: major}\n", encoding="utf-8")
     book = tmp_path / "两个表.xlsx"
     workbook = xlsxwriter.Workbook(str(book))
     for sheet, title in (("二月", "消防通道堵塞"), ("三月", "罐区无报警")):
         ws = workbook.add_worksheet(sheet)
         ws.write_row(0, 0, ["企业名称", "隐患点位及问题", "排查日期", "隐患级别", "隐患状态"])
-        ws.write_row(1, 0, ["某化工有限公司", title, "2026-03-02", "特大", "未整改"])
+        ws.write_row(1, 0, ["某化工有限公司", title, "2026-03-02", "较大", "未整改"])
     workbook.close()
     sets = ("--set", "region=371721", "--set", "industry=危险化学品", "--set", "source=inspection")
     plain = hz("import", book, "--sheet", "三月", *sets)
     assert plain.exit_code == 2
     assert f"{book}:1: no title: the sheet has no 隐患内容 column" in plain.stderr  # once, at the header row
-    assert f"{book}:2: 隐患级别: '特大' is not a known level" in plain.stderr
+    assert f"{book}:2: 隐患级别: '较大' is not a known level" in plain.stderr
     result = hz("--json", "import", book, "--sheet", "三月", "--mapping", mapping, *sets)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["mapping"]["隐患点位及问题"] == "title"
