@@ -72,9 +72,11 @@ def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
     app.include_router(api)
     from web import pages
     pages.install(app)
-    from web import pages_audit, pages_evidence, pages_users
-    app.include_router(pages_audit.router), app.include_router(pages_users.router)
-    app.include_router(pages_evidence.router)
+    # The other pages import web.pages (Page, signed_in); they are included here, not by web.pages, so no
+    # module imports back the module that imports it.
+    from web import pages_audit, pages_evidence, pages_figures, pages_ledger, pages_register, pages_users
+    for module in (pages_register, pages_figures, pages_ledger, pages_audit, pages_users, pages_evidence):
+        app.include_router(module.router)
 
     @app.get("/healthz", tags=["server"], summary="Whether the database answers", response_model=Health,
              responses={503: {"model": Health,

@@ -126,12 +126,6 @@ def _cookie_secure(request: Request) -> bool:
 def install(app) -> None:
     """The pages' routes and their two answers to a request without a session or without its CSRF token."""
     app.include_router(router)
-    from web import pages_register
-    pages_register.install(app)
-    from web import pages_figures
-    pages_figures.install(app)
-    from web import pages_ledger
-    pages_ledger.install(app)
 
     @app.exception_handler(NotSignedIn)
     def to_login(request: Request, _exc: NotSignedIn):

@@ -30,10 +30,6 @@ BULLETIN_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:
                    "frame-ancestors 'none'; base-uri 'none'")
 
 
-def install(app) -> None:
-    app.include_router(router)
-
-
 def _text(given: dict, name: str) -> str:
     return (given.get(name) or "").strip()[:100]
 

@@ -29,17 +29,14 @@ from starlette.datastructures import UploadFile
 from engine.domain.errors import HazardError
 from engine.domain.values import read_assignments
 from web import errors
-from web.api.ledger import SUFFIXES, shown_name
+from web.api.ledger import SUFFIXES
+from web.uploads import shown_name
 from web.pages import Forbidden, Page, signed_in
 
 router = APIRouter(include_in_schema=False)
 PATHS = ("/ledger",)  # bounded as uploads (web/app.py)
 KEEP = 3600           # seconds a dry-run's file is kept for its confirmation
 ROOT_NAME = "hazard-ledger-uploads"
-
-
-def install(app) -> None:
-    app.include_router(router)
 
 
 def _root() -> Path:

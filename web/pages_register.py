@@ -29,10 +29,6 @@ MAX_PAGE = 500
 BOARD = 500  # at most this many rungs on the board
 
 
-def install(app) -> None:
-    app.include_router(router)
-
-
 def _whole(text: str | None, default: int, top: int) -> int:
     text = (text or "").strip()
     return min(int(text), top) if text.isdigit() and len(text) < 10 else default

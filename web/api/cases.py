@@ -139,7 +139,7 @@ def attach_uploads(call: Call, case_id: str, uploads: list, *, kind: str | None,
     from pathlib import Path
 
     from engine.domain import limits
-    from web.api.ledger import shown_name
+    from web.uploads import shown_name
 
     uploads = [u for u in uploads if getattr(u, "filename", None)]
     if len(uploads) > limits.MAX_ATTACH_FILES:  # before anything is written

@@ -23,18 +23,11 @@ from engine.domain.values import read_assignments
 from web import auth, models
 from web.api.cases import case_filters, moment
 from web.calls import Call
-from web.models import text_problem
+from web.uploads import shown_name
 from web.responses import document, download
 
 router = APIRouter()
 SUFFIXES = (".xlsx", ".xls", ".ods", ".csv")  # what `hazard import` reads
-
-
-def shown_name(given: str | None) -> str:
-    """The name a client gave its file, as shown: its last part, without control characters, at most 200 characters."""
-    last = (given or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
-    kept = "".join(ch for ch in last if not text_problem(ch)) or "upload"
-    return kept[-200:]
 
 
 @router.post("/imports", response_model=models.ImportDocument,
