@@ -25,6 +25,13 @@ def csv(rows: list[list], **options):
     return read_ledger_bytes(text.encode("utf-8"), name="台账.csv", **options)
 
 
+def imported(hz, path, *options, **who) -> dict:
+    """`hazard --json import PATH OPTIONS...`, which must succeed: its document."""
+    done = hz("--json", "import", path, *options, **who)
+    assert done.exit_code == 0, done.output
+    return json.loads(done.stdout)
+
+
 # -- headers in more words ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("header,field,why", [
@@ -180,9 +187,7 @@ def test_the_template_imports_as_it_is_and_the_dry_run_says_how_each_header_matc
     assert matched["整改责任人姓名"][0] == "responsible_person"
     shown = hz("import", path, *sets, "--dry-run")
     assert "matched by" in shown.stdout and "its bracket lists level words" in shown.stdout
-    done = hz("--json", "import", path, *sets)
-    assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout)["imported"] == 3
+    assert imported(hz, path, *sets)["imported"] == 3
     states = sorted(c["state"] for c in json.loads(hz("--json", "case", "list").stdout))
     assert states == ["rectifying"] * 3
 
@@ -191,9 +196,8 @@ def test_a_grade_is_kept_on_the_case_and_written_back_by_export(hz, tmp_path):
     sheet = tmp_path / "铁路隐患台账.csv"
     sheet.write_text("隐患编号,企业名称,隐患内容,排查日期,隐患级别,行业,隐患来源\n"
                      "TL-1,中铁某局项目部,隧道二衬背后空洞,2026-03-01,1级,建筑施工,日常排查\n", encoding="utf-8-sig")
-    done = hz("--json", "import", sheet, "--set", "region=371721")
-    assert done.exit_code == 0, done.output
-    case = json.loads(hz("--json", "case", "show", json.loads(done.stdout)["first_case"]).stdout)
+    first = imported(hz, sheet, "--set", "region=371721")["first_case"]
+    case = json.loads(hz("--json", "case", "show", first).stdout)
     assert (case["level"], case["fields"]["grade"]) == ("major", "1级")
     out = tmp_path / "register.csv"
     assert hz("export", out).exit_code == 0
@@ -225,8 +229,7 @@ def test_a_region_name_several_divisions_share_is_narrowed_by_the_importers_regi
     sheet.write_text("企业名称,隐患内容,排查日期,隐患级别,隐患来源,所属区县\n"
                      "甲公司,配电箱未接地,2026-03-01,一般,日常排查,河东区\n"
                      "乙公司,护栏缺失,2026-03-01,一般,日常排查,鼓楼区\n", encoding="utf-8-sig")
-    done = hz("--json", "import", sheet, "--set", "industry=工贸")
-    assert done.exit_code == 0, done.output
+    imported(hz, sheet, "--set", "industry=工贸")
     assert sorted(c["region"] for c in json.loads(hz("--json", "case", "list").stdout)) == ["371312", "410204"]
     ledger = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源"],
                   ["甲公司", "配电箱未接地", "2026-03-01", "一般", "日常排查"]],
@@ -252,9 +255,8 @@ def test_the_five_implementations_recorded_as_yes_count_as_recorded_not_missing(
     sheet.write_text("企业名称,隐患内容,排查日期,隐患级别,隐患来源,行业,落实治理目标,落实机构人员,落实安全措施及应急预案,落实经费物资,"
                      "落实治理时间\n"
                      "甲公司,液氨储罐区未设泄漏报警,2026-03-01,重大,执法检查,危化,是,是,否,是,是\n", encoding="utf-8-sig")
-    done = hz("--json", "import", sheet, "--set", "region=371721")
-    assert done.exit_code == 0, done.output
-    case = json.loads(hz("--json", "case", "show", json.loads(done.stdout)["first_case"]).stdout)
+    first = imported(hz, sheet, "--set", "region=371721")["first_case"]
+    case = json.loads(hz("--json", "case", "show", first).stdout)
     assert case["missing_implementations"] == ["emergency_plan"]
     bad = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源", "落实经费物资"],
                ["甲公司", "储罐无报警", "2026-03-01", "重大", "日常排查", "部分"]], defaults=SET)
@@ -313,7 +315,6 @@ def test_an_enterprise_user_bound_by_credit_code_reaches_the_cases_its_code_was_
     sheet = tmp_path / "台账.csv"
     sheet.write_text(f"统一社会信用代码,隐患内容,排查日期,隐患级别,隐患来源\n{code},配电箱未接地,2026-03-01,一般,日常排查\n"
                      "91370000MA00000000,护栏缺失,2026-03-01,一般,日常排查\n", encoding="utf-8-sig")
-    done = hz("--json", "import", sheet, "--set", "region=371721", "--set", "industry=工贸", actor="zhang")
-    assert done.exit_code == 0, done.output
+    imported(hz, sheet, "--set", "region=371721", "--set", "industry=工贸", actor="zhang")
     seen = json.loads(hz("--json", "case", "list", actor="qiye").stdout)
     assert [(c["enterprise"], c["title"]) for c in seen] == [(code, "配电箱未接地")]
