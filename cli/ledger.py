@@ -48,8 +48,11 @@ def parse_workflows(_ctx, _param, values) -> dict[str, str]:
                    "to the cases written; a word after the code says the kind (整改 rectified, 验收 acceptance; "
                    "else the hazard as found).")
 @json_option
+@click.option("--region", default=None, metavar="CODE|NAME",
+              help="Look the sheet's region names up inside this division (北仑区 inside 3302), instead of inside "
+                   "your own regions. It narrows names; it fills no missing region (that is --set region=...).")
 @click.pass_context
-def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid, workflows, photos):
+def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid, workflows, photos, region):
     """Import a ledger (台账) as kept by hand: one case per row, at the state the sheet shows, with its dates.
 
     Steps are recorded only as far as your roles may take them (an enterprise does not sign a department's
@@ -86,7 +89,7 @@ def import_ledger(ctx, file, sheet, mapping, defaults, dry_run, skip_invalid, wo
     try:
         report = run_import(app.engine, file, actor=app.actor_name, sheet=sheet, mapping=mapping,
                             defaults=defaults, dry_run=dry_run, skip_invalid=skip_invalid, now=app.now,
-                            on_progress=on_progress, workflows=workflows, photos=photos)
+                            on_progress=on_progress, workflows=workflows, photos=photos, region=region)
     except (RowsInvalid, RowsNotPermitted) as exc:
         if is_json(ctx):
             print_json(exc.report.document())

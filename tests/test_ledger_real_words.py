@@ -237,6 +237,24 @@ def test_a_region_name_several_divisions_share_is_narrowed_by_the_importers_regi
     assert ledger.rows[0].values["region"] == "371700"
 
 
+def test_region_names_are_looked_up_inside_the_division_region_names(runner, seeded_url, tmp_path):
+    """--region names the division region names are looked up in, instead of the importer's regions: 河东区 is
+    Tianjin's inside 1201 and Linyi's inside 临沂市; a --region that is no division changes nothing and says so."""
+    hz = cli_on(runner, seeded_url, actor="li", now="2026-04-01T09:00")
+    sheet = tmp_path / "台账.csv"
+    sheet.write_text("企业名称,隐患内容,排查日期,隐患级别,隐患来源,所属区县\n"
+                     "甲公司,配电箱未接地,2026-03-01,一般,日常排查,河东区\n", encoding="utf-8-sig")
+    refused = hz("import", sheet, "--set", "industry=工贸", "--region", "火星市")
+    assert refused.exit_code == 2 and "--region" in refused.output
+    assert json.loads(hz("--json", "case", "list").stdout) == []
+    # 河东区 inside 1201 (天津市) is Tianjin's, not the Linyi one the user's own regions would give
+    done = hz("import", sheet, "--set", "industry=工贸", "--region", "1201")
+    assert done.exit_code in (2, 4), done.output  # Tianjin is outside the user's regions: refused, not guessed
+    assert "120102" in done.output or "河东区" in done.output
+    imported(hz, sheet, "--set", "industry=工贸", "--region", "临沂市")
+    assert [c["region"] for c in json.loads(hz("--json", "case", "list").stdout)] == ["371312"]
+
+
 def test_values_slipped_one_column_are_named_as_such():
     """A date under 责任人 and 已整改 under the completion date: the row's problem says the values slipped."""
     ledger = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源", "责任人", "整改完成日期", "隐患状态"],

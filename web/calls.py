@@ -105,10 +105,10 @@ class Call:
 
     # -- ledgers -----------------------------------------------------------------------------------------------------
     def import_ledger(self, path: Path, *, name: str, sheet: str | None, defaults: dict, dry_run: bool,
-                      skip_invalid: bool, photos: Path | None = None):
+                      skip_invalid: bool, photos: Path | None = None, region: str | None = None):
         from engine.ledger.app_import import import_ledger
         return import_ledger(self.engine, path, actor=self.actor, sheet=sheet, defaults=defaults, dry_run=dry_run,
-                             skip_invalid=skip_invalid, now=self.now, name=name, photos=photos)
+                             skip_invalid=skip_invalid, now=self.now, name=name, photos=photos, region=region)
 
     def export_register(self, path: Path, *, spec, as_of: datetime | None, headers: str):
         from engine.ledger.app_export import export_register

@@ -40,6 +40,7 @@ from typing import Callable
 from engine.domain.clock import iso, iso_seconds, local_date, parse_time
 from engine.domain.errors import Conflict, InvalidInput, PermissionDenied
 from engine.domain.limits import attach_max_bytes, import_max_bytes
+from engine.domain.values import parse_region
 from engine.domain.escalation import actions, ladder
 from engine.ledger.checks import OWN_LEDGER_ROLE, RowChecker, import_role
 from engine.ledger.history import Importer, check_workflow, instant, landing, plan_row, workflow_for
@@ -136,7 +137,8 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
                   defaults: dict | None = None, dry_run: bool = False, skip_invalid: bool = False,
                   now: datetime | str | None = None, name: str | None = None,
                   on_progress: Callable[[int, int], None] | None = None,
-                  workflows: dict[str, str] | None = None, photos: str | Path | None = None) -> ImportReport:
+                  workflows: dict[str, str] | None = None, photos: str | Path | None = None,
+                  region: str | None = None) -> ImportReport:
     """Import the ledger at `path` as `actor` at the engine's time `now`; see the module docstring.
 
     Raises RowsInvalid (exit 2) or RowsNotPermitted (exit 4) when a row is bad and `skip_invalid` is not set,
@@ -146,6 +148,8 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     workflow of a level's rows (`{"major": "sd-major-hazard"}`; the key `*` for every level), else `LEVEL-hazard`:
     any installed hazard workflow with `ledger_stages` takes rows. `photos`: a folder or zip of photos named by
     the rows' codes, attached to the cases written (engine/ledger/app_photos.py); each is checked first.
+    `region`: the division a region name of the sheet is looked up in (北仑区 inside 330200), instead of the
+    importer's own regions; a code or a name as everywhere, bad input changes nothing.
     """
     from engine.store import records
     from engine.store import settings as setting_store
@@ -167,8 +171,9 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
         max_bytes = import_max_bytes(user_store.setting(conn, "import_max_mb"))  # as the users' log set it
         photo_max_bytes = attach_max_bytes(user_store.setting(conn, "attach_max_mb"))
     words = mapping if isinstance(mapping, Words) else load_words(mapping)  # a bad mapping: before the file is read
+    within = (_region_given(region),) if region else tuple(who.regions)
     ledger = read_ledger(path, sheet=sheet, mapping=words, defaults=defaults, name=name, max_bytes=max_bytes,
-                         within=tuple(who.regions))
+                         within=within)
     with engine.store.read() as conn:
         _refuse_earlier(records.earlier_import(conn, ledger.sha256, ledger.sheet), ledger)
         pick = _picker(workflows)
@@ -199,6 +204,17 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     finally:
         if album:
             album.source.close()
+
+
+def _region_given(raw: str) -> str:
+    """`--region`: a division (code or name) to look region names up in; InvalidInput when it is none."""
+    try:
+        code = parse_region(raw)
+    except InvalidInput as exc:
+        raise InvalidInput(f"--region: {exc}", rule="region") from None
+    if code is None:
+        raise InvalidInput("--region: no division given", rule="region")
+    return code
 
 
 class _Album:

@@ -39,6 +39,8 @@ def import_ledger(call: Call = Depends(auth.call),
                   set: list[str] = Form([], description="FIELD=VALUE for every row (repeatable)."),  # noqa: A002
                   photos: UploadFile | None = File(None, description="A zip of photos named by the rows' 隐患编号 "
                                                    "(CODE-1.jpg), attached to the cases written."),
+                  region: str | None = Form(None, description="Look region names up inside this division "
+                                            "(code or name), as `hazard import --region`."),
                   dry_run: bool = Query(False, description="Write nothing; show what would be imported.")):
     from engine.domain.errors import InvalidInput
 
@@ -61,7 +63,8 @@ def import_ledger(call: Call = Depends(auth.call),
         # Rows refused (RowsInvalid, RowsNotPermitted) carry the import's document: web/app.py answers it
         # under `import`, beside the error.
         report = call.import_ledger(path, name=name, sheet=sheet or None, defaults=defaults, dry_run=dry_run,
-                                    skip_invalid=skip_invalid, photos=album)
+                                    skip_invalid=skip_invalid, photos=album,
+                                    region=region or None)
     return document(report.document())
 
 
