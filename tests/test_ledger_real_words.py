@@ -78,6 +78,32 @@ def test_an_enterprise_given_only_by_its_code_is_kept_as_the_code():
     assert ledger.rows[0].values["enterprise"] == ledger.rows[0].values["credit_code"] == "91370000MA3C4XYZ1K"
 
 
+def test_an_enterprise_known_only_by_its_code_is_named_where_a_name_is_known(runner, seeded_url, tmp_path):
+    """A code alone is named by a row of the same sheet giving both, else by the register (an earlier import of
+    the code with its name); a code no one named stays the enterprise."""
+    hz = cli_on(runner, seeded_url, actor="li", now="2026-04-01T09:00")
+    first = tmp_path / "名称台账.csv"
+    first.write_text("企业名称,统一社会信用代码,隐患内容,排查日期,隐患级别,隐患来源,所属区县\n"
+                     "甲化工有限公司,91370000MA3C4XYZ1K,配电箱未接地,2026-03-01,一般,日常排查,371721\n",
+                     encoding="utf-8-sig")
+    imported(hz, first, "--set", "industry=危险化学品")
+    second = tmp_path / "编码台账.csv"
+    second.write_text("企业名称,统一社会信用代码,隐患内容,排查日期,隐患级别,隐患来源,所属区县\n"
+                      ",91370000MA3C4XYZ1K,护栏缺失,2026-03-02,一般,日常排查,371721\n"
+                      ",91370000MA3C5ABC2P,消防通道堵塞,2026-03-02,一般,日常排查,371721\n"
+                      "乙公司,91370000MA3C5ABC2P,安全出口锁闭,2026-03-03,一般,日常排查,371721\n"
+                      ",91370000MA3C6DEF3Q,应急照明损坏,2026-03-03,一般,日常排查,371721\n", encoding="utf-8-sig")
+    preview = imported(hz, second, "--set", "industry=危险化学品", "--dry-run")
+    assert [r["values"]["enterprise"] for r in preview["first_rows"]] == [
+        "甲化工有限公司", "乙公司", "乙公司", "91370000MA3C6DEF3Q"]
+    imported(hz, second, "--set", "industry=危险化学品")
+    held = {c["title"]: (c["enterprise"], c["fields"]["credit_code"])
+            for c in json.loads(hz("--json", "case", "list").stdout)}
+    assert held["护栏缺失"] == ("甲化工有限公司", "91370000MA3C4XYZ1K")
+    assert held["消防通道堵塞"] == ("乙公司", "91370000MA3C5ABC2P")
+    assert held["应急照明损坏"] == ("91370000MA3C6DEF3Q", "91370000MA3C6DEF3Q")
+
+
 # -- a power plant's template: merged header, signature and instruction rows -------------------------------------
 
 def power_plant_ledger(tmp_path, rows: int = 3):

@@ -176,6 +176,7 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
                          within=within)
     with engine.store.read() as conn:
         _refuse_earlier(records.earlier_import(conn, ledger.sha256, ledger.sheet), ledger)
+        _name_coded_enterprises(conn, ledger)
         pick = _picker(workflows)
         names = sorted({pick(r.values["level"]) for r in ledger.rows if r.valid})
         definitions = {workflow: engine.registry.loaded(conn, workflow).definition for workflow in names}
@@ -204,6 +205,26 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     finally:
         if album:
             album.source.close()
+
+
+def _name_coded_enterprises(conn, ledger: Ledger) -> None:
+    """Rows whose enterprise is only its credit code get the enterprise's name where one is known: from a row of
+    the same sheet giving both, else from the register (an earlier import or report recording the code). The
+    code stays in `credit_code`; a code no one named stays the enterprise."""
+    from engine.store.case_search import enterprise_names
+
+    coded = [r for r in ledger.rows if r.valid and r.values.get("credit_code")
+             and r.values.get("enterprise") == r.values["credit_code"]]
+    if not coded:
+        return
+    named = {r.values["credit_code"]: r.values["enterprise"] for r in ledger.rows
+             if r.valid and r.values.get("credit_code") and r.values.get("enterprise") not in (None, r.values["credit_code"])}
+    unnamed = {r.values["credit_code"] for r in coded} - set(named)
+    known = {**enterprise_names(conn, unnamed), **named} if unnamed else named
+    for row in coded:
+        name = known.get(row.values["credit_code"])
+        if name:
+            row.values["enterprise"] = name
 
 
 def _region_given(raw: str) -> str:

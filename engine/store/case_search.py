@@ -119,3 +119,18 @@ def order_by(spec: CaseFilter) -> list:
 
 
 
+
+
+def enterprise_names(conn, codes) -> dict[str, str]:
+    """The name the register last held each unified social credit code's enterprise under (a case recording the
+    code in its `credit_code` field with a name of its own, not the code standing in for it); codes it never
+    named are absent."""
+    codes = sorted(set(codes))
+    code = cases.c.fields[CREDIT_CODE_FIELD].as_string()
+    names: dict[str, str] = {}
+    for start in range(0, len(codes), 500):
+        rows = conn.execute(select(code, cases.c.enterprise)
+                            .where(code.in_(codes[start:start + 500]), cases.c.enterprise != code)
+                            .order_by(cases.c.found_at, cases.c.id)).all()
+        names.update({c: name for c, name in rows})  # the latest found case's name wins
+    return names
