@@ -104,6 +104,39 @@ def test_an_enterprise_known_only_by_its_code_is_named_where_a_name_is_known(run
     assert held["应急照明损坏"] == ("91370000MA3C6DEF3Q", "91370000MA3C6DEF3Q")
 
 
+def test_a_row_posted_for_supervision_links_a_posted_supervision_case(runner, seeded_url, tmp_path):
+    """是否挂牌督办 = 是 with its level, 文号 and 督办期限 opens a posted-supervision case linked to the open hazard,
+    as the ladder's rung opens one; a closed hazard and a 否 link none; the dry run says which rows will."""
+    hz = cli_on(runner, seeded_url, actor="li", now="2026-04-01T09:00")
+    sheet = tmp_path / "重大事故隐患情况表.csv"
+    sheet.write_text("企业名称,隐患内容,排查日期,隐患级别,隐患来源,所属区县,整改截止时间,隐患状态,是否挂牌督办,挂牌督办级别,"
+                     "挂牌督办文号,督办期限\n"
+                     "甲公司,储罐区防火堤破损,2026-02-01,重大,执法检查,371721,2026-06-30,整改中,是,市级,菏安委〔2026〕3号,"
+                     "2026-06-30\n"
+                     "乙公司,液氨管道腐蚀,2026-02-02,重大,执法检查,371721,2026-03-30,已销号,是,县级,曹安委〔2026〕1号,\n"
+                     "丙公司,配电室无挡鼠板,2026-02-03,一般,执法检查,371721,2026-03-30,整改中,否,,,\n",
+                     encoding="utf-8-sig")
+    preview = imported(hz, sheet, "--set", "industry=危险化学品", "--dry-run")
+    assert preview["postings"] == [{"row": 2, "workflow": "posted-supervision"}]
+    done = imported(hz, sheet, "--set", "industry=危险化学品")
+    [posting] = done["postings"]
+    assert (posting["row"], posting["authority"], posting["document_no"], posting["deadline"]) == (
+        2, "city", "菏安委〔2026〕3号", "2026-06-30")
+    shown = json.loads(hz("--json", "case", "show", posting["posting"]).stdout)
+    assert shown["workflow"] == "posted-supervision" and shown["state"] == "listed"
+    assert shown["parent"] == posting["case_id"] and shown["fields"]["authority"] == "city"
+    hazard = json.loads(hz("--json", "case", "show", posting["case_id"]).stdout)
+    assert [(c["id"], c["workflow"]) for c in hazard["linked"]] == [(posting["posting"], "posted-supervision")]
+    for audit in (("audit", "verify"), ("audit", "replay", "--all")):
+        checked = hz(*audit)
+        assert checked.exit_code == 0, checked.output
+    wrong = tmp_path / "坏级别.csv"
+    wrong.write_text("企业名称,隐患内容,排查日期,隐患级别,隐患来源,所属区县,是否挂牌督办,挂牌督办级别\n"
+                     "丁公司,安全出口锁闭,2026-02-03,重大,执法检查,371721,是,国家级\n", encoding="utf-8-sig")
+    refused = hz("import", wrong, "--set", "industry=危险化学品")
+    assert refused.exit_code == 2 and "'国家级' is not a known posting level" in refused.output
+
+
 # -- a power plant's template: merged header, signature and instruction rows -------------------------------------
 
 def power_plant_ledger(tmp_path, rows: int = 3):

@@ -39,7 +39,9 @@ from typing import Callable
 
 from engine.domain.clock import iso, iso_seconds, local_date, parse_time
 from engine.domain.errors import Conflict, InvalidInput, PermissionDenied
-from engine.domain.limits import attach_max_bytes, import_max_bytes
+from engine.domain.limits import MAX_TITLE_CHARS, attach_max_bytes, import_max_bytes
+from engine.domain.definition.model import LINKED_ACTIONS
+from engine.domain.preconditions import utc_text
 from engine.domain.values import parse_region
 from engine.domain.escalation import actions, ladder
 from engine.ledger.checks import OWN_LEDGER_ROLE, RowChecker, import_role
@@ -87,6 +89,7 @@ class ImportReport:
     mapping_sha256: str | None = None
     matched: list = field(default_factory=list)  # {column, header, field, why}: how each column read was matched
     photos: dict | None = None          # --photos: {source, files, attached, rows, unmatched, held, ambiguous}
+    postings: list = field(default_factory=list)  # {row, case_id, posting, authority, ...}: 是否挂牌督办 = 是
 
     def problems(self) -> list[str]:
         return [f"{self.file}:{e['row']}: {e['message']}" for e in self.errors]
@@ -106,6 +109,7 @@ class ImportReport:
         else:
             doc.update(import_id=self.import_id, first_case=self.first_case, last_case=self.last_case,
                        case_ranges=self.case_ranges)
+        doc["postings"] = self.postings
         return doc
 
 
@@ -350,12 +354,15 @@ def _summarise(report: ImportReport, found: Recognition, checker: RowChecker, pi
                definitions: dict, importer: Importer) -> None:
     """What the new rows come to (by level, by the state each lands at, the first of them, the claims beyond
     what the importer may record) and which rows are held or repeated."""
-    levels, states, landed, claims = Counter(), Counter(), {}, []
+    levels, states, landed, claims, postings = Counter(), Counter(), {}, [], []
     for row in found.new:
         level = row.values["level"]
         levels[level] += 1
-        state, held = landing(row.values, row.progress, definitions[pick(level)], importer)
+        definition = definitions[pick(level)]
+        state, held = landing(row.values, row.progress, definition, importer)
         states[(pick(level), state)] += 1
+        if row.values.get("posted") == "yes" and not definition.state(state).final:
+            postings.append({"row": row.number, "workflow": posting_workflow(definition)})
         if len(landed) < 5:
             landed[row.number] = state
         if held is not None:
@@ -368,6 +375,7 @@ def _summarise(report: ImportReport, found: Recognition, checker: RowChecker, pi
     report.by_state = by_state
     report.new, report.existing, report.repeated = len(found.new), found.existing, found.repeated
     report.claims = claims
+    report.postings = postings  # a real import replaces each with the case it opened
     report.first_rows = [{"row": r.number, "state": landed[r.number], "values": checker.canonical(r.values)}
                          for r in found.new[:5]]
 
@@ -399,6 +407,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
         runs = {w: unit.run(w) for w in {pick(r.values["level"]) for r in good}}
         ranges: dict[int, list] = {}  # year -> [first, last, count] of the ids written
         settled: list[dict] = []
+        postings: list[tuple] = []  # (hazard, its run, values, source) of open rows the sheet says are posted
         total = len(good)
         if on_progress:
             on_progress(0, total)
@@ -411,10 +420,14 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             case = _case_of(unit, run, row, values, source, actor=actor, now=now, tag=tag, settled=settled,
                             importer=importer, album=album)
             _count_id(ranges, case.id)
+            if values.get("posted") == "yes" and not case.is_final:
+                postings.append((case, run, values, source))
             if done % CHUNK == 0:
                 _flush(unit, settled, rung_store)
                 if on_progress:
                     on_progress(done, total)
+        _flush(unit, settled, rung_store)
+        report.postings = [_link_posting(unit, *posting, actor=actor) for posting in postings]
         _flush(unit, settled, rung_store)
         report.case_ranges = [{"year": year, "first": ranges[year][0], "last": ranges[year][1], "count": ranges[year][2]}
                               for year in sorted(ranges)]
@@ -427,6 +440,31 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             recorded_at=engine.recorded_clock.now(), first_case=first, last_case=last))
     if on_progress:
         on_progress(total, total)
+
+
+def posting_workflow(definition) -> str:
+    """The workflow a hazard's posted supervision runs under: its ladder's post_supervision rung names it."""
+    rung = next((r for r in definition.rungs if r.action == "post_supervision"), None)
+    return (rung.param("workflow") if rung else None) or LINKED_ACTIONS["post_supervision"][1]
+
+
+def _link_posting(unit, hazard, run, values: dict, source: dict, *, actor: str) -> dict:
+    """The posted-supervision case an open row's 是否挂牌督办 = 是 links to its hazard, as the ladder's rung
+    opens one: listed, its level, 文号 and deadline from the sheet (the rung's authority where the sheet gives
+    none), at the moment the sheet's history of the hazard reached."""
+    posting = unit.run(posting_workflow(run.definition))
+    rung = next((r for r in run.definition.rungs if r.action == "post_supervision"), None)
+    fields = {"authority": values.get("posting_level") or (rung.param("authority") if rung else None) or "city",
+              "document_no": values.get("posting_document"), "deadline": values.get("posting_deadline")}
+    accepted = posting.definition.report.accepts
+    fields = {k: v for k, v in fields.items() if v and k in accepted}
+    at = hazard.updated_at or hazard.found_at
+    attrs = {"title": f"挂牌督办: {hazard.title}"[:MAX_TITLE_CHARS], "enterprise": hazard.enterprise,
+             "region": hazard.region, "industry": hazard.industry, "level": hazard.level, "source": hazard.source,
+             "found_at": utc_text(at), "parent_id": hazard.id}
+    case = unit.create(posting, actor=actor, role=IMPORT_ROLE, attrs=attrs, fields=fields, at=at,
+                       extra={"import": source})
+    return {"row": source["row"], "case_id": hazard.id, "posting": case.id, **fields}
 
 
 def _id_key(case_id: str) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from engine.ledger.words import STAGES, Words, value_key
 
 REQUIRED = ("title", "found_at", "level", "enterprise", "region", "industry", "source")
 DATE_ORDER = ("found_at", "assigned_at", "rectified_at", "verified_at", "closed_at")
-DATE_FIELDS = DATE_ORDER + ("deadline",)
+DATE_FIELDS = DATE_ORDER + ("deadline", "posting_deadline")
 LONG_TEXT = frozenset({"measures", "emergency_plan", "opinion", "result", "closing_note", "note", "criterion"})
 MULTILINE = LONG_TEXT
 # Characters a text field may hold: the engine's limits (engine/domain/limits.py) as `case report` applies them to
@@ -32,7 +32,7 @@ CHAR_LIMITS = {"title": limits.MAX_TITLE_CHARS, "enterprise": limits.MAX_NAME_CH
                "industry": limits.MAX_CODE_CHARS, "source": limits.MAX_CODE_CHARS,
                "responsible_person": limits.MAX_NAME_CHARS, "verifier": limits.MAX_NAME_CHARS,
                "inspector": limits.MAX_NAME_CHARS}
-NOT_TEXT = frozenset(DATE_FIELDS) | {"funds", "region", "level", "state"}
+NOT_TEXT = frozenset(DATE_FIELDS) | {"funds", "region", "level", "state", "posted", "posting_level"}
 UNIQUE = LONG_TEXT | {"title"}  # different on nearly every row: not worth remembering
 MEMO_LIMIT = 50_000
 _MEMO_TYPES = (str, date, datetime)
@@ -95,9 +95,12 @@ def parser_for(field: str, words: Words, *, scale: int = 1, within: tuple[str, .
         return lambda raw: parse_money(raw, scale=scale)
     if field == "region":
         return lambda raw: parse_region(raw, within=within)
-    if field in FIVE_COLUMNS:
+    if field in FIVE_COLUMNS or field == "posted":
         table = words.values.get("yes_no", {})
         return lambda raw: _closed_word(raw, table, "是/否 answer", "是, 否, 已落实, 未落实")
+    if field == "posting_level":
+        table = words.values.get("posting_level", {})
+        return lambda raw: _closed_word(raw, table, "posting level", "省级, 市级, 县级, 乡镇")
     if field in ("level", "state"):
         vocabulary = "level" if field == "level" else "progress"
         table, labels = words.values.get(vocabulary, {}), words.value_labels.get(vocabulary, {})
