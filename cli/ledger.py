@@ -118,7 +118,7 @@ def _print_preview(report) -> None:
     pairs([("file", report.file), ("sheet", report.sheet or "-"), ("header row", report.header_row),
            ("rows", report.rows), ("would import", report.new), ("held already", len(report.existing)),
            ("repeated in the sheet", len(report.repeated)), ("would skip", report.skipped),
-           ("claims to confirm", len(report.claims))]
+           ("claims to confirm", len(report.claims)), ("would link a posted supervision", len(report.postings))]
           + [(f"  {level}", n) for level, n in report.by_level.items()]
           + [(f"  {workflow}: {state}", n) for workflow, states in report.by_state.items()
              for state, n in states.items()], title="dry run: nothing written")
@@ -149,6 +149,7 @@ def _print_summary(report) -> None:
            ("imported", report.imported), ("held already", len(report.existing)),
            ("repeated in the sheet", len(report.repeated)), ("skipped", report.skipped),
            ("claims to confirm", len(report.claims)), ("cases", cases),
+           ("posted supervisions linked", len(report.postings)),
            ("import", report.import_id if report.import_id is not None else "-")],
           title=f"imported by {report.actor}")
     if report.valid and not report.new:
