@@ -221,6 +221,20 @@ def test_the_dual_prevention_standards_check_kinds_are_the_enterprises_own_check
     assert ledger.problems() == [] and ledger.rows[0].values["source"] == "self_check"
 
 
+def test_a_handling_type_of_fixed_on_the_spot_makes_the_deadline_the_found_date():
+    """治理类型 即查即改 (the 双重预防 standard's handling type) is a deadline of the found date; 限期整改 keeps the
+    deadline column's own date; an unknown handling word is the row's problem."""
+    ledger = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "排查类型", "治理类型", "整改期限"],
+                  ["甲公司", "灭火器过期", "2026-03-01", "一般", "日常排查", "即查即改", ""],
+                  ["甲公司", "配电箱未接地", "2026-03-01", "一般", "季节性排查", "限期整改", "2026-03-20"],
+                  ["甲公司", "护栏缺失", "2026-03-01", "一般", "日常排查", "马上改", ""]], defaults=SET)
+    first, second, third = ledger.rows
+    assert first.values["deadline"] == "2026-03-01" and first.values["handling"] == "immediate"
+    assert second.values["deadline"] == "2026-03-20" and second.values["handling"] == "deadline"
+    assert third.problems == ("治理类型: '马上改' is not a known handling type (such as 即查即改, 限期整改; add yours "
+                              "under values: in a mapping file)",)
+
+
 def test_one_vocabulary_one_answer_for_the_import_and_case_report():
     """专项检查 is one source to a ledger and to `case report` alike (special_campaign)."""
     ledger = csv([["企业名称", "隐患内容", "排查日期", "隐患级别", "隐患来源"],

@@ -32,7 +32,7 @@ CHAR_LIMITS = {"title": limits.MAX_TITLE_CHARS, "enterprise": limits.MAX_NAME_CH
                "industry": limits.MAX_CODE_CHARS, "source": limits.MAX_CODE_CHARS,
                "responsible_person": limits.MAX_NAME_CHARS, "verifier": limits.MAX_NAME_CHARS,
                "inspector": limits.MAX_NAME_CHARS}
-NOT_TEXT = frozenset(DATE_FIELDS) | {"funds", "region", "level", "state", "posted", "posting_level"}
+NOT_TEXT = frozenset(DATE_FIELDS) | {"funds", "region", "level", "state", "posted", "posting_level", "handling"}
 UNIQUE = LONG_TEXT | {"title"}  # different on nearly every row: not worth remembering
 MEMO_LIMIT = 50_000
 _MEMO_TYPES = (str, date, datetime)
@@ -101,6 +101,9 @@ def parser_for(field: str, words: Words, *, scale: int = 1, within: tuple[str, .
     if field == "posting_level":
         table = words.values.get("posting_level", {})
         return lambda raw: _closed_word(raw, table, "posting level", "省级, 市级, 县级, 乡镇")
+    if field == "handling":
+        table = words.values.get("handling", {})
+        return lambda raw: _closed_word(raw, table, "handling type", "即查即改, 限期整改")
     if field in ("level", "state"):
         vocabulary = "level" if field == "level" else "progress"
         table, labels = words.values.get(vocabulary, {}), words.value_labels.get(vocabulary, {})
@@ -226,6 +229,8 @@ class RowReader:
                 values[field] = value
                 if field in DATE_FIELDS and value != "immediate":
                     dates[field] = value
+        if values.get("handling") == "immediate" and "deadline" not in values and "deadline" not in unread:
+            values["deadline"] = "immediate"  # 即查即改: fixed on the spot, as an 立即 under the deadline says
         if values.get("deadline") == "immediate":
             del values["deadline"]
             if "found_at" in dates:

@@ -23,7 +23,7 @@ IGNORE = "ignore"
 STAGES = ("reported", "assigned", "rectifying", "verifying", "verified", "closed")
 LEVELS = ("general", "major")
 CLOSED_VALUES = {"level": LEVELS, "progress": STAGES, "yes_no": ("yes", "no"),
-                 "posting_level": ("province", "city", "county", "town")}
+                 "posting_level": ("province", "city", "county", "town"), "handling": ("immediate", "deadline")}
 OPEN_VALUES = ("source", "industry")
 VALUE_ALIASES = {"state": "progress", "result": "progress"}  # both columns speak in progress words
 # Fields whose words are the engine's vocabulary (engine/domain/data/vocabulary.yaml): a ledger reads what `case report`
@@ -246,7 +246,7 @@ def _parse(text: str, file: str, *, known_fields: set | None) -> dict:
         target = VALUE_ALIASES.get(field, field)
         if target not in CLOSED_VALUES and target not in OPEN_VALUES:
             _problem(problems, file, line, f"values for '{field}' are not read (values are read for "
-                                           f"level, state, result, source, industry, yes_no, posting_level)")
+                                           f"level, state, result, source, industry, yes_no, posting_level, handling)")
             continue
         _read_pairs(table, f"values: {field}", file, problems, count, targets=CLOSED_VALUES.get(target),
                     into=out["values"].setdefault(target, {}), labels=out["value_labels"].setdefault(target, {}),
