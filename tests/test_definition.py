@@ -277,3 +277,27 @@ def test_parse_and_check_problems_are_reported_together(runner, tmp_path):
     assert f"{path}:4: state 'reported': unknown key 'colour' (allowed: accepted, final, initial, label, rectified)" in result.stdout
     assert "unknown state 'nowhere' in 'to'" in result.stdout
     assert "unknown role 'mayor'" in result.stdout
+
+
+def _lines(value):
+    """A loaded value with the lines it remembers, to compare two loads of one text."""
+    if isinstance(value, dict):
+        return (value.line, dict(value.key_lines), {k: _lines(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return (value.line, list(value.item_lines), [_lines(v) for v in value])
+    return (type(value).__name__, value)
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).parent.parent.glob("workflows/*.yaml"))
+                         + sorted((Path(__file__).parent / "definitions").glob("*/*.yaml")),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_stored_definition_reads_as_its_file_did_values_types_and_lines(path):
+    """The engine reads a stored, hash-checked text with libyaml: the same values, the same booleans (yes/no/on
+    stay words) and the same lines as the bounded reader that installed it."""
+    from engine.domain.definition import source
+    text = path.read_text(encoding="utf-8")
+    try:
+        installed = source.load(text, path.name)
+    except DefinitionInvalid:
+        return  # a definition the suite keeps to be refused was never stored
+    assert _lines(source.load(text, path.name, stored=True)) == _lines(installed)

@@ -90,7 +90,7 @@ class Registry:
             found = self._versions.get(key)
         if found is not None:
             return found
-        from engine.domain.definition.parse import parse_text# a read-only command may never need a definition
+        from engine.domain.definition.parse import parse_stored# a read-only command may never need a definition
 
         stored = definition_store.get(conn, name, version)
         if text_hash(stored.source_text) != stored.content_hash:
@@ -98,7 +98,7 @@ class Registry:
             from engine.domain.errors import TamperDetected
             raise TamperDetected(f"workflow {name} version {stored.version}: its stored text does not hash to "
                                  f"{stored.content_hash[:12]} (edited); the engine will not run it")
-        definition = parse_text(stored.source_text, stored.file_name)
+        definition = parse_stored(stored.source_text, stored.file_name)
         loaded = Loaded(definition, stored.version, self.calendar(conn, stored.calendar_hash), stored.content_hash)
         with self._lock:
             return self._versions.keep((name, stored.version), loaded)

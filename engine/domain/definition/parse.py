@@ -47,6 +47,12 @@ def parse_text(text: str, filename: str) -> Definition:
     return _Parser(filename).definition(source.load(text, filename))
 
 
+@lru_cache(maxsize=64)
+def parse_stored(text: str, filename: str) -> Definition:
+    """`parse_text` of a definition text the engine stored and whose hash the caller checked: read by libyaml."""
+    return _Parser(filename).definition(source.load(text, filename, stored=True))
+
+
 def parse_duration(text: str) -> Duration | None:
     """`10 days` or `5 working days`; the parser checks the count against limits.MAX_DAYS."""
     match = DURATION.match(str(text).strip())

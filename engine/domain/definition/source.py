@@ -82,6 +82,19 @@ _Loader.add_implicit_resolver(
 )
 
 
+class _StoredLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """libyaml's composer (about six times the pure-Python one) for a text the engine stored after reading it
+    with _Loader's bounds and whose hash it has just checked: every command that advances a case parses its
+    definition once. The same booleans; libyaml bounds the nesting itself, and _convert still counts what
+    aliases expand to."""
+
+    yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.expanded = 0
+
+
 def _line(node) -> int:
     return node.start_mark.line + 1
 
@@ -151,14 +164,15 @@ def read_file(path: str) -> str:
                                               "save the file as UTF-8")]) from None
 
 
-def load(text: str, filename: str) -> Mapping:
-    """Parse one YAML document; a syntax error becomes DefinitionInvalid with its line."""
+def load(text: str, filename: str, *, stored: bool = False) -> Mapping:
+    """Parse one YAML document; a syntax error becomes DefinitionInvalid with its line. `stored`: a text read
+    from the database whose hash was checked (it passed this function's bounds when installed)."""
     if len(text) > MAX_DEFINITION_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_DEFINITION_BYTES:
         raise DefinitionInvalid([(filename, 1, f"larger than the limit of {MAX_DEFINITION_BYTES // 1024} KiB "
                                                "for a definition")])
     loader = None
     try:
-        loader = _Loader(text)  # checks every character first
+        loader = _StoredLoader(text) if stored else _Loader(text)  # checks every character first
         node = loader.get_single_node()
         if node is None:
             raise DefinitionInvalid([(filename, 1, "the file is empty")])
