@@ -6,6 +6,7 @@ Only click is imported at start: every subcommand module imports the engine insi
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -139,6 +140,7 @@ class AppContext:
             from engine.app import Engine
             from engine.domain.clock import FixedClock
             self._engine = Engine.open(self.db, create=self.create, clock=FixedClock(self.now))
+            _collect_again()
             self.announce_drill()
         return self._engine
 
@@ -301,6 +303,33 @@ def _wants_json(ctx) -> bool:
     env = os.environ.get("HAZARD_JSON", "").strip().lower() in ("1", "true", "t", "yes", "y", "on")
     parsed = bool(root and root.params.get("as_json"))  # before the group's callback made the AppContext
     return bool(root and isinstance(root.obj, AppContext) and root.obj.json) or parsed or "--json" in sys.argv[1:] or env
+
+
+def run() -> None:
+    """The `hazard` console command: `cli` without the cyclic garbage collector while the command's modules load.
+    Importing click, SQLAlchemy and the engine creates some hundred thousand objects and no garbage, and the
+    collector walks them again and again (about 8% of a short command's CPU); it comes back, with everything
+    loaded so far frozen out of its walks, once the engine is open (`_collect_again`). Not in `cli` itself:
+    a test runs hundreds of commands in one process, which must keep collecting."""
+    global _COLLECTOR_PAUSED
+    if gc.isenabled():
+        gc.disable()
+        _COLLECTOR_PAUSED = True
+    try:
+        cli()
+    finally:
+        _collect_again()
+
+
+_COLLECTOR_PAUSED = False
+
+
+def _collect_again() -> None:
+    global _COLLECTOR_PAUSED
+    if _COLLECTOR_PAUSED:
+        _COLLECTOR_PAUSED = False
+        gc.freeze()  # what the imports made lives as long as the process: never walked again
+        gc.enable()
 
 
 def _quiet_pipe() -> None:

@@ -235,3 +235,28 @@ def test_every_table_of_a_laddered_case_fits_the_terminal(hz, columns):
         assert result.exit_code == 0, (args, result.output)
         lines = result.stdout.splitlines()
         assert lines and all(cell_len(line) <= columns for line in lines), (args, max(map(cell_len, lines)))
+
+
+def test_the_console_command_collects_garbage_again_once_the_engine_is_open(seeded_url, tmp_path):
+    """`hazard` loads its modules without the cyclic collector, and has it back (the modules frozen out of its
+    walks) from the moment the engine is open, so a long command (serve, scheduler, import) collects as usual."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import gc, sys\n"
+        "import cli.main\n"
+        "import engine.app.queries as queries\n"
+        "seen = [(gc.isenabled(), None)]\n"
+        "listed = queries.Queries.cases\n"
+        "def spy(self, *args, **options):\n"
+        "    seen.append((gc.isenabled(), gc.get_freeze_count() > 0))\n"
+        "    return listed(self, *args, **options)\n"
+        "queries.Queries.cases = spy\n"
+        "sys.argv = ['hazard', '--db', sys.argv[1], '--actor', 'li', 'case', 'list']\n"
+        "try:\n"
+        "    cli.main.run()\n"
+        "finally:\n"
+        "    print(seen, file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, str(probe), seeded_url], capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "[(True, None), (True, True)]"
