@@ -109,8 +109,9 @@ def test_every_row_imports_as_the_case_its_sheet_means(hz, layout):
 
 
 def test_a_row_under_posted_supervision_links_its_posted_supervision(runner, seeded_url, tmp_path):
-    """The city table's 是否挂牌督办 = 是, with its level and 文号: the hazard has a linked posted-supervision case at
-    that level and with that number; a row saying 否 has none."""
+    """The city table's 是否挂牌督办 = 是, with its level and 文号: the open hazard has a linked posted-supervision case
+    at that level and with that number; a row saying 否 has none; a hazard written off (已销号) links no open posting,
+    and keeps the sheet's posting facts as its fields."""
     layout = city_major_table(tmp_path)
     hz = cli_on(runner, seeded_url, actor=layout.actor, now=NOW)
     import_all(hz, layout)
@@ -124,6 +125,9 @@ def test_a_row_under_posted_supervision_links_its_posted_supervision(runner, see
                 fields = json.loads(hz("--json", "case", "show", link["id"]).stdout)["fields"]
                 pairs.append((fields.get("authority"), fields.get("document_no")))
         seen[c["title"]] = pairs[0] if len(pairs) == 1 else (pairs or None)
+        if c["state"] == "closed":
+            kept = json.loads(shown.stdout)["fields"]
+            seen[c["title"]] = (kept["posting_level"], kept["posting_document"]) if kept.get("posted") == "yes" else None
     assert seen == {e.title: e.posted for e in layout.rows}
 
 

@@ -177,7 +177,7 @@ def test_a_bad_mapping_file_reports_every_problem_with_its_line(tmp_path):
     assert lines[0].startswith(f"{name}:2: headers: 'responsible_persn' is not one of assigned_at, closed_at,")
     assert lines[1:] == [
         f"{name}:4: values: level: 'big' is not one of general, major",
-        f"{name}:5: values for 'colour' are not read (values are read for level, state, result, source, industry)",
+        f"{name}:5: values for 'colour' are not read (values are read for level, state, result, source, industry, yes_no, posting_level, handling)",
         f"{name}:6: unknown key 'columns' (known: headers, ignore, values, immediate, metadata, notes, totals, found_in_code, whole_only, enterprise_from)",
     ]
 

@@ -244,12 +244,30 @@ def _totals_test(words: Words):
     return is_total
 
 
+# A label that asks for a signature (检查人员（签字）：, 被检查单位负责人签字：) makes its row a signature row.
+SIGNATURE_WORDS = ("签字", "签名", "签章", "盖章", "签收")
+# Beside one, a person's column word (检查人：王建国 李明) is the signer's line too, not a data row.
+SIGNER_FIELDS = frozenset({"inspector", "verifier", "responsible_person"})
+
+
 def _is_metadata(values: list, words: Words) -> bool:
+    """Every filled cell `LABEL：value` with a label of metadata (填报人, 审核), or a signature row: a label asking
+    for a signature, the others metadata or a person's column word."""
+    signed = plain = False
     for value in values:
-        match = _LABEL.match(value) if isinstance(value, str) else None
-        if not match or header_key(match[1]) not in words.metadata:
+        match = _LABEL.match(value) if value.__class__ is str else None
+        if not match:
             return False
-    return True
+        label = header_key(match[1])
+        if label in words.metadata:
+            continue
+        if any(word in match[1] for word in SIGNATURE_WORDS):
+            signed = True
+        elif words.headers.get(label) in SIGNER_FIELDS:
+            plain = True
+        else:
+            return False
+    return signed or not plain
 
 
 def _is_number(value) -> bool:
