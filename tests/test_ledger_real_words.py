@@ -137,6 +137,29 @@ def test_a_row_posted_for_supervision_links_a_posted_supervision_case(runner, se
     assert refused.exit_code == 2 and "'国家级' is not a known posting level" in refused.output
 
 
+def test_a_hazard_posted_on_its_ledger_is_not_proposed_for_posting_again(runner, seeded_url, tmp_path):
+    """The ladder's posted-supervision rung, due once the deadline is 15 days past, is skipped (saying why) for a
+    hazard whose ledger linked an open posting; the interview rung before it is still proposed."""
+    hz = cli_on(runner, seeded_url, actor="li", now="2026-03-01T09:00")
+    sheet = tmp_path / "重大事故隐患情况表.csv"
+    sheet.write_text("企业名称,隐患内容,排查日期,隐患级别,隐患来源,所属区县,整改截止时间,隐患状态,整改措施,整改责任人,是否挂牌督办,"
+                     "挂牌督办级别\n"
+                     "甲公司,储罐区防火堤破损,2026-02-01,重大,执法检查,371721,2026-03-10,整改中,修复防火堤,王五,是,市级\n",
+                     encoding="utf-8-sig")
+    [posting] = imported(hz, sheet, "--set", "industry=危险化学品")["postings"]
+    rungs = {}
+    for moment in ("2026-03-18T09:00", "2026-03-26T09:00"):  # the interview due 7 days past, the posting 15
+        swept = hz("--json", "--now", moment, "escalate", actor="li")
+        assert swept.exit_code == 0, swept.output
+        rungs.update({e["rung"]: e for e in json.loads(swept.stdout)["rungs"] if e["case_id"] == posting["case_id"]})
+    assert rungs["interview"]["status"] == "proposed"
+    assert rungs["posted-supervision"]["status"] == "skipped"
+    assert "posted-supervision case of this hazard is open already" in rungs["posted-supervision"]["reason"]
+    for audit in (("audit", "verify"), ("audit", "replay", "--all")):
+        checked = hz(*audit)
+        assert checked.exit_code == 0, checked.output
+
+
 # -- a power plant's template: merged header, signature and instruction rows -------------------------------------
 
 def power_plant_ledger(tmp_path, rows: int = 3):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from engine.domain.clock import iso, iso_seconds
+from engine.domain.definition.model import LINKED_ACTIONS
 from engine.domain.errors import Conflict, TamperDetected
 from engine.domain.escalation import actions
 from engine.domain.escalation.ladder import DueRung, Triaged, triage
@@ -195,11 +196,15 @@ def _fire_case(engine, unit: UnitOfWork, case, rows, now: datetime, sweep_id: st
     order = {r.name: i for i, r in enumerate(run.definition.rungs)}  # rungs due at once fire in ladder order
     for item in sorted(decided, key=lambda d: (d.due.due_at, d.due.rung.offset_days, order[d.due.rung.name])):
         due = item.due
-        out = actions.outcome(after, due.rung, cycle=due.cycle, due_at=due.due_at, decision=item.decision, now=now,
+        decision, reason = item.decision, item.reason
+        opened = _opened_already(unit, case, due.rung) if decision != "skip" else None
+        if opened:
+            decision, reason = "skip", f"a linked {opened} case of this hazard is open already"
+        out = actions.outcome(after, due.rung, cycle=due.cycle, due_at=due.due_at, decision=decision, now=now,
                               sweep_id=sweep_id, calendar=run.calendar)
         data = dict(out.data)
-        if item.reason:
-            data["reason"] = item.reason
+        if reason:
+            data["reason"] = reason
         if out.linked is not None:
             linked = engine.commands.create_linked(unit, case, workflow=out.linked.workflow, title=out.linked.title,
                                                    fields=out.linked.fields, source=f"escalation:{due.rung.name}",
@@ -212,10 +217,19 @@ def _fire_case(engine, unit: UnitOfWork, case, rows, now: datetime, sweep_id: st
         unit.mark_rung(case.id, (due.clock, due.cycle, due.rung.name), due.key, status=data["status"], fired_at=now,
                        sweep_id=sweep_id)
         entries.append(_entry(due, data["status"], now, linked=data.get("linked_case"), action_data=data,
-                              reason=item.reason))
+                              reason=reason))
     if len(current) < len(rows):
         unit.sync_rungs(after, run)  # rows left over from an older plan: move or cancel them
     return entries
+
+
+def _opened_already(unit: UnitOfWork, case, rung) -> str | None:
+    """The workflow of the linked case a rung would open (an interview, a posted supervision) when the hazard has
+    one of it open already (one a ledger's 挂牌督办 linked, one an earlier rung opened): a second is not proposed."""
+    if rung.action not in LINKED_ACTIONS:
+        return None
+    workflow = rung.param("workflow") or LINKED_ACTIONS[rung.action][1]
+    return workflow if workflow in unit.open_linked(case.id) else None
 
 
 def _still_due(case, row) -> bool:
