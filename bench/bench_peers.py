@@ -206,7 +206,8 @@ def main() -> int:
         parser.error(f"--rows: {', '.join(unknown) or 'raw (the floor) is needed'}; rows: {', '.join(ROWS)}")
     missing = missing_libraries(rows)
     if missing:
-        print(f"bench_peers: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed (the `bench` extra): "
+        print(f"bench_peers: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed "
+              f"(the `bench` extra): "
               f".venv/bin/pip install -e '.[bench]' (make install does it), or leave out their rows: "
               f"--rows {','.join(r for r in ROWS if not set(ROWS[r][2].values()) & set(missing))}", file=sys.stderr)
         return 2

@@ -15,8 +15,8 @@ from pathlib import Path
 
 BPMN_FILE = Path(__file__).resolve().parent / "major_hazard.bpmn"
 STATES = ["reported", "assigned", "rectifying", "verifying", "verified", "closed"]
-LIFECYCLE = [("assign", "reported", "assigned"), ("start", "assigned", "rectifying"),
-             ("submit", "rectifying", "verifying"), ("verify", "verifying", "verified"), ("close", "verified", "closed")]
+LIFECYCLE = [("assign", "reported", "assigned"), ("start", "assigned", "rectifying"), ("submit", "rectifying", "verifying"),
+             ("verify", "verifying", "verified"), ("close", "verified", "closed")]
 TRIGGERS = [t for t, _, _ in LIFECYCLE]
 NEXT = {(s, t): d for t, s, d in LIFECYCLE}
 FIVE = ("responsible_unit", "responsible_person", "measures", "funds", "deadline", "emergency_plan")
