@@ -8,7 +8,8 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# Editable: the tests and `hazard` run the working tree. pyproject.toml's `package-dir` makes it a plain
 	# path entry (no import hook at start-up), as the transitional `editable_mode=compat` once did.
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# `bench`: the peers' libraries of bench/bench_peers.py, so its smoke run (tests/test_benches.py) runs every row.
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	# Bytecode now, so no command compiles the project's modules at start-up (nor every time, where
 	# PYTHONDONTWRITEBYTECODE is set): about a third of a short command's own time otherwise.
 	$(BIN)/python -m compileall -q engine cli web workflows >/dev/null

@@ -444,6 +444,56 @@ def test_a_pending_rungs_action_edited_is_named_by_replay(service):
     assert problems == ["rung rectification#1/suspension: its action is suspend, the row says remind"], problems
 
 
+def test_a_closed_cases_cancelled_rungs_are_still_checked(service, two_closed):
+    """Every clock of a closed case has stopped, yet its cancelled rung rows are still checked: a due time moved,
+    or a rung set back to pending, is named by replay."""
+    from engine.store.tables import rungs
+    target, other = two_closed
+    with service.store.read() as conn:
+        stored = conn.execute(select(rungs.c.rung, rungs.c.status).where(rungs.c.case_id == target)).all()
+    assert stored and {status for _, status in stored} == {"cancelled"}
+    with service.store.write() as conn:
+        conn.execute(update(rungs).where(rungs.c.case_id == target, rungs.c.rung == "interview")
+                     .values(due_at=parse_time("2027-01-01T00:00")))
+        conn.execute(update(rungs).where(rungs.c.case_id == other, rungs.c.rung == "yellow-warning")
+                     .values(status="pending"))
+    problems = _replay_problems(service)
+    assert [p for p in problems[target] if "interview" in p and "should be cancelled due" in p], problems
+    assert [p for p in problems[other] if "yellow-warning" in p and "the row says pending" in p], problems
+
+
+def test_planning_only_the_clocks_replay_needs_finds_what_the_whole_plan_finds(service, two_closed):
+    """Replay plans only running or paused clocks and those with rows; on a closed case's rows as stored, with a
+    due time moved, a clock's rows removed, or a stray pending row, it finds exactly what the whole plan finds."""
+    from types import SimpleNamespace
+
+    from engine.domain.escalation import ladder
+    from engine.domain.proofs import clocks_to_plan, rung_differences
+    from engine.store import audit_reads
+    target, _ = two_closed
+    with service.store.read() as conn:
+        case = service.queries.case(target)
+        run = service.registry.loaded(conn, case.workflow, case.workflow_version)
+        calendar = service.registry.calendar_of(conn, case, run)
+        stored = [SimpleNamespace(**row._mapping) for row in audit_reads.rungs_of(conn, [target])[target]]
+    first = stored[0]
+    variants = {
+        "as stored": stored,
+        "a due time moved": [SimpleNamespace(**{**vars(first), "due_at": parse_time("2027-01-01T00:00")})] + stored[1:],
+        "a clock's rows removed": [r for r in stored if r.clock != first.clock],
+        "no rows": [],
+        "a stray pending row": stored + [SimpleNamespace(**{**vars(first), "cycle": 7, "status": "pending"})],
+    }
+    for name, rows in variants.items():
+        whole = ladder.plan(run.definition, case.clocks, case.fields, case.fired, calendar)
+        only = ladder.plan(run.definition, case.clocks, case.fields, case.fired, calendar,
+                           only=clocks_to_plan(case.clocks, rows))
+        found = rung_differences(rows, only, [])
+        assert found == rung_differences(rows, whole, []), name
+        assert bool(found) == (name in ("a due time moved", "a stray pending row")), (name, found)
+    assert clocks_to_plan(case.clocks, []) == frozenset()  # a closed case with no rows: nothing to plan
+
+
 def test_editing_a_stored_workflow_text_is_named_by_verify(service):
     """The exact text a version ran with must still hash to its content_hash: a forged rule is caught."""
     from engine.store.tables import workflow_versions

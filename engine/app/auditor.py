@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 from engine.app.accounts import users_log_breaks
 from engine.app.readers import auditing_reach, reach_of
 from engine.domain.accountability import CaseFile, Tally, trace, verify_stream
-from engine.domain.proofs import column_differences, rung_differences, settled
+from engine.domain.proofs import clocks_to_plan, column_differences, rung_differences, settled
 from engine.domain.case import Case
 from engine.domain.errors import NotFound
 from engine.domain.events import ChainBreak, Event
@@ -184,8 +184,9 @@ class Auditor:
         """The case's rung rows against the ladder's plan from its replayed clocks and its escalate events."""
         from engine.domain.escalation import ladder
         run = self.engine.registry.loaded(conn, case.workflow, case.workflow_version)
+        only = clocks_to_plan(case.clocks, rows) if run.definition.clocks else frozenset()
         planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired,
-                              self.engine.registry.calendar_of(conn, case, run)) if run.definition.clocks else []
+                              self.engine.registry.calendar_of(conn, case, run), only=only) if only else []
         return rung_differences(rows, planned, settled(fired, case.decisions))
 
     def verify(self, *, on_events: Callable[[int], None] | None = None, actor: str | None = None) -> VerifyReport:

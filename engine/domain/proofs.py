@@ -89,6 +89,17 @@ def rung_differences(stored_rows: Iterable, planned: Iterable, fired: Iterable) 
     return found
 
 
+def clocks_to_plan(clocks: dict, stored_rows: Iterable) -> frozenset[str]:
+    """The clocks whose planned rungs `rung_differences` could find wrong: each clock still running or paused (a
+    planned rung without its row is a finding), and each clock that has rows (every row is checked against its
+    planned rung, or must be cancelled when it has none). A stopped clock plans all its rungs as cancelled, and a
+    cancelled planned rung without a row is no finding: planning it could not change the answer, so replay skips
+    it (most of a register is closed cases, every clock stopped)."""
+    with_rows = {row.clock for row in stored_rows}
+    return frozenset(name for name, state in clocks.items()
+                     if state and (state.get("status") != "stopped" or name in with_rows))
+
+
 def settled(fired: Iterable[tuple], decisions: dict) -> list[tuple]:
     """(clock, cycle, rung, status, at) of the escalate events, a proposal's status replaced by what became of
     it (approved, declined, lapsed: the case's replayed `decisions` say), as its rung row must show."""
