@@ -25,7 +25,8 @@ from engine.domain.replay import DefinitionFor, taken_until
 
 ENGINE_LABELS = {"report": "上报", "extend": "延期", "escalate": "督办升级", "migrate": "版本迁移",
                  "recalendar": "重算工作日", "decide": "处置决定", "void": "作废", "correct": "更正",
-                 "attach": "上传佐证", "serve_notice": "文书送达"}
+                 "attach": "上传佐证", "serve_notice": "文书送达",
+                 "notify": "通知送达"}
 
 
 # -- chain verification ---------------------------------------------------------------------------------------

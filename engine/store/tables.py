@@ -292,6 +292,45 @@ web_sessions = Table(
     _ts("expires_at"),                                # the longest a session lasts, however busy
 )
 
+# Notifications (engine/app/outbox.py, engine/app/deliverer.py): the transactional outbox. The unit of work that
+# writes an event writes the messages it sets off in the same transaction; a deliverer claims pending rows
+# (`claimed_by`, `lease_until`, SKIP LOCKED on PostgreSQL, as the sweep claims rungs) and marks each sent or
+# failed. `key` is the message's idempotency key (case/seq/rule/recipient/channel): unique, so no message is
+# written twice, and sent along so a receiver can drop a repeat. The in-app inbox reads the `inbox` rows.
+notifications = Table(
+    "notification", METADATA,
+    _id(),
+    Column("key", String, nullable=False, unique=True),
+    Column("case_id", String, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("recipient", String, nullable=False),
+    Column("channel", String, nullable=False),   # inbox, email, webhook
+    Column("address", String, nullable=False),   # the user's name, e-mail address or URL when it was written
+    Column("text", Text, nullable=False),
+    Column("status", String, nullable=False),    # pending, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    _ts("created_at"),
+    _ts("next_at", nullable=True),               # pending: not tried again before this (real time)
+    _ts("sent_at", nullable=True),
+    _ts("read_at", nullable=True),               # the inbox: when its reader marked it read
+    Column("last_error", String),
+    Column("claimed_by", String),
+    _ts("lease_until", nullable=True),
+    Index("ix_notification_due", "status", "next_at"),
+    Index("ix_notification_inbox", "recipient", "channel", "created_at"),
+    Index("ix_notification_case", "case_id", "seq"),
+)
+
+# Where each user can be reached (`hazard user change NAME --email --phone --webhook`): the projection of the
+# users' log's `contact` grants, written in the grant's transaction.
+user_contacts = Table(
+    "user_contact", METADATA,
+    Column("name", String, primary_key=True),
+    Column("email", String),
+    Column("phone", String),
+    Column("webhook", String),
+)
+
 # Failed log-ins, per user name and per address ("name:zhang", "addr:10.1.2.3"): the rate limit's state, in the
 # database so every worker counts the same failures.
 login_failures = Table(
