@@ -173,14 +173,14 @@ def set_channel(engine, channel: str, *, actor: str | None, host: str | None = N
     from engine.domain.machine import pick_role
     if channel == "smtp":
         if not host or not port or not 0 < port < 65536:
-            raise InvalidInput("smtp needs --host and a --port from 1 to 65535", field="port")
+            raise InvalidInput("smtp needs a host and a port from 1 to 65535", field="port")
         if sender:
             rules.check_contact(email=sender, phone=None, webhook=None)
         shown = {"host": host, "port": port, "sender": sender, "user": user, "starttls": starttls}
         key, value = "notify.smtp", json.dumps(shown, sort_keys=True)
     elif channel == "webhook":
         if not secret or len(secret) < 16:
-            raise InvalidInput("webhook needs --secret of at least 16 characters (it signs every request)",
+            raise InvalidInput("webhook needs a secret of at least 16 characters (it signs every request)",
                                field="secret")
         shown, key, value = {"secret": "(set)"}, "notify.webhook.secret", secret
     else:

@@ -19,6 +19,7 @@ import re
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from engine.domain.enterprises import acts_for
 
@@ -118,6 +119,18 @@ def _environment():
     return ImmutableSandboxedEnvironment(autoescape=True)
 
 
+class _Lazy:
+    """The one sandbox environment, made when first needed (Jinja2 is imported only by a unit that notifies)."""
+
+    def __getattr__(self, name):
+        global _ENVIRONMENT
+        _ENVIRONMENT = _environment()
+        return getattr(_ENVIRONMENT, name)
+
+
+_ENVIRONMENT = _Lazy()
+
+
 def template_problems(template: str, fields: frozenset[str] | None = None) -> list[tuple[int, str]]:
     """(line within the template, message) for a template too long, unparsable, or naming what is not there."""
     if len(template) > MAX_TEMPLATE_CHARS:
@@ -201,8 +214,14 @@ def messages(event, case, rules: tuple[Rule, ...], people: list[Person], *, step
     return found
 
 
+@lru_cache(maxsize=256)
+def _compiled(template: str):
+    # Compiling is most of a render's cost; a definition's few templates are compiled once per process.
+    return _ENVIRONMENT.from_string(template)
+
+
 def render(template: str, context: dict) -> str:
-    text = _environment().from_string(template).render(context)
+    text = _compiled(template).render(context)
     return text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS - 1] + "…"
 
 
@@ -252,6 +271,6 @@ def check_contact(*, email: str | None, phone: str | None, webhook: str | None) 
             continue
         value = value.strip()
         if value and (len(value) > MAX_ADDRESS_CHARS or not ok(value)):
-            raise InvalidInput(f"--{key}: {value[:80]!r} is not {shape}", field=key)
+            raise InvalidInput(f"{key}: {value[:80]!r} is not {shape}", field=key)
         found[key] = value
     return found

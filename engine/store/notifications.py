@@ -25,11 +25,13 @@ def insert(conn: Connection, rows: list[dict]) -> None:
     _INSERT.executemany(conn, rows)
 
 
+_PEOPLE = Prepared(select(users.c.name, users.c.roles, users.c.regions, users.c.enterprise, user_contacts.c.email,
+                          user_contacts.c.webhook).outerjoin(user_contacts, user_contacts.c.name == users.c.name))
+
+
 def people(conn: Connection) -> list[tuple]:
     """(name, roles, regions, enterprise, email, webhook) of every user who may act, with their contacts."""
-    stmt = select(users.c.name, users.c.roles, users.c.regions, users.c.enterprise, user_contacts.c.email,
-                  user_contacts.c.webhook).outerjoin(user_contacts, user_contacts.c.name == users.c.name)
-    return [tuple(r) for r in conn.execute(stmt)]
+    return _PEOPLE.rows(conn)
 
 
 def contact(conn: Connection, name: str) -> dict:
