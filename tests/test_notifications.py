@@ -174,6 +174,9 @@ def test_webhook_is_signed_and_a_rejected_url_fails_for_good(service, receiver):
     failed = [e for e in told(service, case.id) if e["status"] == "failed"]
     assert [(e["recipient"], e["channel"]) for e in failed] == [("zhang", "webhook")] and "404" in failed[0]["error"]
     assert deliver_all(service).failed == 0  # failed for good: not tried again
+    _, trace = service.audit.trace_case(case.id)
+    assert {(a["notification"]["recipient"], a["notification"]["status"]) for a in trace["actions"]
+            if a["trigger"] == "notify"} == {("ent", "sent"), ("zhang", "failed")}  # `audit trace`: told on D
     assert_log_holds(service)
 
 
@@ -285,3 +288,64 @@ def test_bad_notify_rules_are_refused_with_file_and_line():
     assert {16, 17, 19} <= lines
     text = str(exc.value)
     assert "neighbours" in text and "case.nope" in text
+
+
+def test_a_deliverer_killed_mid_batch_loses_nothing(service, db_url, tmp_path):
+    """kill -9 of a deliverer while a receiver holds its third request: once its lease has run out, another
+    deliverer sends every message; a message sent twice is sent with the same idempotency key and body."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    got, third, lock = [], threading.Event(), threading.Lock()
+    release = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            with lock:
+                got.append((self.headers["Idempotency-Key"], body))
+                hold = len(got) == 3
+            if hold:
+                third.set()
+                release.wait(10)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        service.commands.change_user("ent", actor="li", webhook=url)
+        set_channel(service, "webhook", actor="li", secret=SECRET)
+        for _ in range(6):
+            run_to(service, report(service).id, "assigned")
+        expected = {r.key for r in rows(service, channel="webhook")}
+        script = ("import sys; from datetime import timedelta; from engine.app import Engine; "
+                  "from engine.store.database import Store; from engine.app.deliverer import deliver_all; "
+                  "deliver_all(Engine(Store(sys.argv[1])), lease=timedelta(seconds=1), limit=10)")
+        child = subprocess.Popen([sys.executable, "-c", script, db_url], cwd=Path(__file__).resolve().parent.parent,
+                                 env={**os.environ})
+        assert third.wait(60), "the deliverer never reached the third message"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        release.set()
+        time.sleep(1.5)  # the dead deliverer's lease (1 s) runs out: not a timing assertion, a precondition
+        deliver_all(service)
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+    keys = [key for key, _ in got]
+    assert set(keys) == expected  # every message delivered
+    bodies = {}
+    for key, body in got:
+        assert bodies.setdefault(key, body) == body  # a repeat is the same message, same key
+    assert status(service)["webhook"] == {"pending": 0, "sent": 6, "failed": 0}
+    assert_log_holds(service)

@@ -121,6 +121,10 @@ def action_document(event: Event, definition: Definition) -> dict:
         doc["notice"] = {k: data["notice"].get(k) for k in ("kind", "number", "sha256")}
     if event.trigger == "serve_notice" and isinstance(data.get("served"), dict):
         doc["service"] = dict(data["served"])
+    if event.trigger == "notify" and isinstance(data.get("notification"), dict):  # who was told, when, how
+        doc["notification"] = {k: data["notification"].get(k) for k in ("recipient", "channel", "status",
+                                                                         "sent_at", "attempts", "error", "seq")
+                               if data["notification"].get(k) is not None}
     return doc
 
 
