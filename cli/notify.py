@@ -10,14 +10,15 @@ from cli.options import is_json, json_option
 @click.option("--once", is_flag=True, help="Deliver what is due now, then stop (default: keep delivering until "
                                            "stopped).")
 @click.option("--interval", type=click.FloatRange(0.5, 3600), default=10.0, show_default=True, metavar="SECONDS",
-              help="How long to wait between rounds when nothing was due.")
+              help="Seconds between delivery rounds.")
 @json_option
 @click.pass_context
 def notify(ctx, once, interval):
     """Deliver the outbox's e-mails and webhooks, with retries; each delivery recorded as an event of its case.
 
-    Several deliverers may run at once on PostgreSQL: each message is claimed by one. The SMTP password, if the
-    server needs one, is read from HAZARD_SMTP_PASSWORD.
+    Without --once it runs until SIGTERM or Ctrl-C, a round every --interval seconds, backing off while the
+    database is away (as `hazard scheduler` does). Several deliverers may run at once on PostgreSQL: each message
+    is claimed by one. The SMTP password, if the server needs one, is read from HAZARD_SMTP_PASSWORD.
 
     \b
     Example:
@@ -26,22 +27,22 @@ def notify(ctx, once, interval):
     """
     if ctx.invoked_subcommand is not None:
         return
-    import time
-
     from cli.output import message, print_json
     from engine.app.deliverer import deliver_all
 
     engine = ctx.find_root().obj.engine
-    while True:
-        done = deliver_all(engine)
-        if once:
-            break
-        if done.sent or done.failed or done.retried:
-            message(f"sent {done.sent}, retried {done.retried}, failed {done.failed}")
-        try:
-            time.sleep(interval)
-        except KeyboardInterrupt:
-            return
+    if not once:
+        from engine.app import scheduler as loop
+
+        def round_once() -> dict:
+            done = deliver_all(engine)
+            return {k: getattr(done, k) for k in ("sent", "retried", "failed")} if \
+                done.sent or done.retried or done.failed else {}
+
+        loop.run(round_once, interval=interval, what="delivery", name="deliverer",
+                 log=lambda line: click.echo(f"[hazard notify] {line}", err=True))
+        return
+    done = deliver_all(engine)
     if is_json(ctx):
         print_json({"sent": done.sent, "retried": done.retried, "failed": done.failed, "waiting": done.waiting,
                     "errors": done.errors})

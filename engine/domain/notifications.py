@@ -195,11 +195,12 @@ def messages(event, case, rules: tuple[Rule, ...], people: list[Person], *, step
     """The outbox rows `event` sets off: for each rule, each recipient, each channel they can be reached on
     (the inbox always; e-mail and webhook where the user gave an address)."""
     from engine.domain.clock import iso_seconds, local_date
+    from engine.domain.notices import field_text
     context = {
         "case": {"id": case.id, "title": case.title, "enterprise": case.enterprise, "region": case.region,
                  "industry": case.industry, "level": case.level, "state": case.state,
                  "found_at": local_date(case.found_at).isoformat() if case.found_at else ""},
-        "fields": {k: _shown(v) for k, v in case.fields.items()},
+        "fields": {k: field_text(v) for k, v in case.fields.items()},
         "step": step, "rung": rung, "actor": event.actor, "at": iso_seconds(event.at),
     }
     found = []
@@ -223,14 +224,6 @@ def _compiled(template: str):
 def render(template: str, context: dict) -> str:
     text = _compiled(template).render(context)
     return text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS - 1] + "…"
-
-
-def _shown(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return "、".join(_shown(v) for v in value)
-    return str(value)
 
 
 # -- delivery ----------------------------------------------------------------------------------------------------
