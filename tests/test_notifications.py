@@ -10,7 +10,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import func, select
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
 
 from engine.app.deliverer import deliver_all, set_channel, status
 from engine.domain.clock import FixedClock, SystemClock, parse_time
@@ -349,3 +351,30 @@ def test_a_deliverer_killed_mid_batch_loses_nothing(service, db_url, tmp_path):
         assert bodies.setdefault(key, body) == body  # a repeat is the same message, same key
     assert status(service)["webhook"] == {"pending": 0, "sent": 6, "failed": 0}
     assert_log_holds(service)
+
+
+def test_a_contact_edited_in_the_table_is_caught_by_verify(service):
+    """The contacts table is the users' log's projection: an address changed by hand is named by `audit verify`."""
+    from sqlalchemy import update
+
+    from engine.store.tables import user_contacts
+    service.commands.change_user("ent", actor="li", email="ent@example.cn")
+    assert service.audit.verify().breaks == []
+    with service.store.write() as conn:
+        conn.execute(update(user_contacts).where(user_contacts.c.name == "ent"), {"email": "thief@example.cn"})
+    assert any("contact of ent" in b.problem for b in service.audit.verify().breaks)
+
+
+@given(text=st.text(max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_contact_values_are_accepted_or_refused_never_crash(text):
+    """Whatever is typed as an e-mail, phone or URL is either kept (stripped) or refused with InvalidInput."""
+    from engine.domain.errors import InvalidInput
+    from engine.domain.notifications import check_contact
+    for key in ("email", "phone", "webhook"):
+        try:
+            found = check_contact(**{"email": None, "phone": None, "webhook": None, key: text})
+        except InvalidInput as exc:
+            assert exc.field == key
+        else:
+            assert found == {key: text.strip()} and not any(ord(c) < 32 for c in text.strip())

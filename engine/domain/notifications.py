@@ -263,7 +263,9 @@ def check_contact(*, email: str | None, phone: str | None, webhook: str | None) 
         if value is None:
             continue
         value = value.strip()
-        if value and (len(value) > MAX_ADDRESS_CHARS or not ok(value)):
+        # A control character (NUL above all, which PostgreSQL refuses) is in no address anyone can use.
+        if value and (len(value) > MAX_ADDRESS_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in value)
+                      or not ok(value)):
             raise InvalidInput(f"{key}: {value[:80]!r} is not {shape}", field=key)
         found[key] = value
     return found
