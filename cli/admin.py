@@ -135,9 +135,13 @@ def _standing(actor) -> str:
 @click.option("--phone", metavar="NUMBER", help="The user's phone number (\"\" clears it).")
 @click.option("--webhook", metavar="URL", help="Where webhook notifications reach the user: an SMS gateway or a "
                                                "WeCom/DingTalk robot (\"\" clears it).")
+@click.option("--channels", metavar="LIST", help="The channels the user wants beside the inbox: email, webhook, "
+                                                 "both (email,webhook) or none (\"\": every one they gave).")
+@click.option("--quiet", metavar="HH:MM-HH:MM", help="Quiet hours, Shanghai time (22:00-07:00): e-mail and webhook "
+                                                     "wait until they end (\"\" clears them).")
 @json_option
 @click.pass_context
-def user_change(ctx, name, roles, regions, enterprise, unbind, email, phone, webhook):
+def user_change(ctx, name, roles, regions, enterprise, unbind, email, phone, webhook, channels, quiet):
     """Replace a user's roles, regions and/or enterprise binding; needs --actor with the committee role over the old
     and new regions.
 
@@ -158,7 +162,7 @@ def user_change(ctx, name, roles, regions, enterprise, unbind, email, phone, web
         raise click.UsageError("--enterprise binds and --no-enterprise unbinds: give one")
     actor = app.engine.commands.change_user(name, roles=list(roles), regions=list(regions), actor=app.actor_name,
                                             now=app.now, enterprise="" if unbind else enterprise, email=email,
-                                            phone=phone, webhook=webhook)
+                                            phone=phone, webhook=webhook, channels=channels, quiet=quiet)
     if is_json(ctx):
         print_json(user_document(actor))
     else:

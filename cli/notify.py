@@ -45,10 +45,11 @@ def notify(ctx, once, interval):
     done = deliver_all(engine)
     if is_json(ctx):
         print_json({"sent": done.sent, "retried": done.retried, "failed": done.failed, "waiting": done.waiting,
-                    "errors": done.errors})
+                    "quiet": done.quiet, "errors": done.errors})
         return
     message(f"sent {done.sent}, to retry {done.retried}, failed {done.failed}"
-            + (f", waiting for a channel's settings {done.waiting}" if done.waiting else ""))
+            + (f", waiting for a channel's settings {done.waiting}" if done.waiting else "")
+            + (f", held for quiet hours {done.quiet}" if done.quiet else ""))
     for error in done.errors:
         message(f"failed: {error}")
 

@@ -378,3 +378,35 @@ def test_contact_values_are_accepted_or_refused_never_crash(text):
             assert exc.field == key
         else:
             assert found == {key: text.strip()} and not any(ord(c) < 32 for c in text.strip())
+
+
+def test_chosen_channels_and_quiet_hours(service, real_clock, receiver):
+    """A user who chose the inbox only gets no webhook message; one in their quiet hours gets it when they end."""
+    from datetime import datetime
+
+    from engine.domain.clock import SHANGHAI
+    url, got = receiver
+    set_channel(service, "webhook", actor="li", secret=SECRET)
+    service.commands.change_user("zhang", actor="li", webhook=f"{url}/hook", channels="none")
+    service.commands.change_user("ent", actor="ent", webhook=f"{url}/hook", quiet="22:00-07:00")
+    real_clock.at = datetime(2026, 12, 8, 23, 30, tzinfo=SHANGHAI)
+    case = report(service)
+    run_to(service, case.id, "verifying")  # assign tells ent; submit tells the supervisors zhang and liu
+    assert {r.recipient for r in rows(service, channel="webhook")} == {"ent"}  # zhang chose the inbox only
+    assert deliver_all(service).quiet == 1 and got == []
+    real_clock.at = datetime(2026, 12, 9, 7, 0, tzinfo=SHANGHAI)  # the quiet hours are over
+    assert deliver_all(service).sent == 1 and len(got) == 1
+
+
+@pytest.mark.parametrize("window,at,until", [
+    ("22:00-07:00", "23:30", "2026-12-09T07:00"), ("22:00-07:00", "06:59", "2026-12-08T07:00"),
+    ("22:00-07:00", "07:00", None), ("12:00-13:30", "12:10", "2026-12-08T13:30"), ("12:00-13:30", "21:00", None)])
+def test_quiet_until(window, at, until):
+    """The end of the quiet hours holding a moment, across midnight too; None outside them."""
+    from datetime import datetime
+
+    from engine.domain.clock import SHANGHAI
+    from engine.domain.notifications import quiet_until
+    hour, minute = map(int, at.split(":"))
+    found = quiet_until(window, datetime(2026, 12, 8, hour, minute, tzinfo=SHANGHAI))
+    assert (found.strftime("%Y-%m-%dT%H:%M") if found else None) == until

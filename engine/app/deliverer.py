@@ -37,11 +37,12 @@ class Delivery:
     retried: int = 0
     failed: int = 0
     waiting: int = 0      # channel not configured: left pending, tried again later
+    quiet: int = 0        # the recipient's quiet hours: left pending until they end
     lost: int = 0         # taken over by another deliverer meanwhile (our lease ran out)
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: "Delivery") -> None:
-        for name in ("sent", "retried", "failed", "waiting", "lost"):
+        for name in ("sent", "retried", "failed", "waiting", "quiet", "lost"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors += other.errors
 
@@ -74,13 +75,19 @@ def deliver(engine, *, deliverer_id: str | None = None, limit: int = BATCH, chan
         claimed = store.claim(conn, real_now=real_now, by=by, lease_until=real_now + lease, limit=limit,
                               postgres=not engine.store.is_sqlite)
         settings = setting_store.get_all(conn) if claimed and channels is None else {}
+        quiet = store.quiet_hours(conn, [row.recipient for row in claimed])
     adapters = channels if channels is not None else channels_from(settings)
     result = Delivery()
     for row in claimed:
         adapter = adapters.get(row.channel)
+        until = rules.quiet_until(quiet.get(row.recipient), engine.recorded_clock.now())
+        if until is not None:
+            _record(engine, row, by, status="pending", attempts=row.attempts, next_at=until, result=result,
+                    counted="quiet")
+            continue
         if adapter is None:
             _record(engine, row, by, status="pending", attempts=row.attempts, error="channel not configured",
-                    next_at=engine.recorded_clock.now() + NOT_CONFIGURED_DELAY, result=result)
+                    next_at=engine.recorded_clock.now() + NOT_CONFIGURED_DELAY, result=result, counted="waiting")
             continue
         try:
             adapter.send(row)
@@ -102,14 +109,14 @@ def deliver_all(engine, **options) -> Delivery:
     while True:
         got = deliver(engine, **options)
         total.add(got)
-        if not (got.sent + got.retried + got.failed + got.waiting + got.lost):
+        if not (got.sent + got.retried + got.failed + got.waiting + got.quiet + got.lost):
             return total
-        if got.waiting and not (got.sent + got.retried + got.failed):
-            return total  # only unconfigured channels left: they wait for their settings, not for us
+        if (got.waiting or got.quiet) and not (got.sent + got.retried + got.failed):
+            return total  # only messages that wait (a channel's settings, quiet hours) left: not for us to loop on
 
 
 def _record(engine, row, by: str, *, status: str, attempts: int, result: Delivery, error: str | None = None,
-            next_at=None) -> None:
+            next_at=None, counted: str | None = None) -> None:
     from engine.store import notifications as store
     sent_at = engine.recorded_clock.now() if status == "sent" else None
     for _ in range(5):  # a person's step on the same case meanwhile is a lost race of ours: read it again
@@ -127,15 +134,10 @@ def _record(engine, row, by: str, *, status: str, attempts: int, result: Deliver
             break
         except Conflict:
             continue
-    if status == "sent":
-        result.sent += 1
-    elif status == "failed":
-        result.failed += 1
+    if status == "failed":
         result.errors.append(f"{row.key}: {error}")
-    elif error == "channel not configured":
-        result.waiting += 1
-    else:
-        result.retried += 1
+    counted = counted or {"sent": "sent", "failed": "failed"}.get(status, "retried")
+    setattr(result, counted, getattr(result, counted) + 1)
 
 
 def _told(unit, row, *, status: str, attempts: int, sent_at, error: str | None) -> None:

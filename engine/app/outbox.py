@@ -36,8 +36,9 @@ def rows_for(unit, events) -> list[dict]:
 
 def people(conn) -> list[rules.Person]:
     from engine.store import notifications as store
-    return [rules.Person(name, _split(roles), _split(regions), enterprise or None, email, webhook)
-            for name, roles, regions, enterprise, email, webhook in store.people(conn)]
+    return [rules.Person(name, _split(roles), _split(regions), enterprise or None, email, webhook,
+                         rules.chosen_channels(channels))
+            for name, roles, regions, enterprise, email, webhook, channels in store.people(conn)]
 
 
 def _split(text: str) -> tuple[str, ...]:

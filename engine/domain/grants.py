@@ -124,7 +124,7 @@ class Account:
     active: bool = True
     password: str | None = None          # digest of the stored password hash
     enterprise: str | None = None        # the one enterprise a bound user acts for
-    contact: dict = field(default_factory=dict)  # where notifications reach them: email, phone, webhook
+    contact: dict = field(default_factory=dict)  # where notifications reach them (CONTACT_KEYS), and when
 
     def actor(self) -> Actor:
         return Actor(self.name, self.roles, self.regions, self.enterprise)
@@ -286,7 +286,7 @@ def setting_problem(key: str, value: str | None, last: Grant | None) -> str | No
     return None
 
 
-CONTACT_KEYS = ("email", "phone", "webhook")
+CONTACT_KEYS = ("email", "phone", "webhook", "channels", "quiet")
 
 
 def compare(roster: Roster, *, users: dict, tokens: dict, passwords: dict, settings: dict,

@@ -64,6 +64,10 @@ class Person:
     enterprise: str | None = None
     email: str | None = None
     webhook: str | None = None
+    channels: tuple[str, ...] | None = None   # the channels they chose beside the inbox; None: every one they gave
+
+    def reached_by(self, channel: str) -> bool:
+        return channel == "inbox" or self.channels is None or channel in self.channels
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,7 @@ def messages(event, case, rules: tuple[Rule, ...], people: list[Person], *, step
     for number, rule in enumerate(rules):
         for person in recipients(rule, case, people):
             for channel, address in (("inbox", person.name), ("email", person.email), ("webhook", person.webhook)):
-                if not address:
+                if not address or not person.reached_by(channel):
                     continue
                 found.append(Message(key=f"{event.case_id}/{event.seq}/{number}/{person.name}/{channel}",
                                      case_id=event.case_id, seq=event.seq, recipient=person.name, channel=channel,
@@ -248,6 +252,55 @@ def sign(secret: str, body: bytes) -> str:
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
 MAX_ADDRESS_CHARS = 500
+
+
+_QUIET = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def check_preferences(*, channels: str | None, quiet: str | None) -> dict:
+    """`channels` ("email,webhook", "none": the inbox only) and `quiet` ("22:00-07:00", Shanghai time) as given
+    (None: unchanged; "": back to the default); InvalidInput names the bad one."""
+    from engine.domain.errors import InvalidInput
+    found = {}
+    if channels is not None:
+        names = [c.strip() for c in channels.split(",") if c.strip()]
+        if names == ["none"]:
+            names = ["inbox"]
+        wrong = [c for c in names if c not in CHANNELS]
+        if wrong or len(names) > len(CHANNELS):
+            raise InvalidInput(f"channels: {channels[:80]!r} is not a list of {', '.join(CHANNELS)} (or none)",
+                               field="channels")
+        found["channels"] = ",".join(c for c in CHANNELS if c in names) if names else ""
+    if quiet is not None:
+        quiet = quiet.strip()
+        match = _QUIET.match(quiet)
+        if quiet and (match is None or match.group(1, 2) == match.group(3, 4)):
+            raise InvalidInput(f"quiet: {quiet[:80]!r} is not a time span like 22:00-07:00", field="quiet")
+        found["quiet"] = quiet
+    return found
+
+
+def chosen_channels(text: str | None) -> tuple[str, ...] | None:
+    """The stored `channels` preference as a tuple; None when the user chose none (every channel they gave)."""
+    return tuple(c for c in text.split(",") if c) if text else None
+
+
+def quiet_until(window: str | None, now: datetime) -> datetime | None:
+    """When the quiet hours `window` ("22:00-07:00", Shanghai time) holding `now` end; None outside them."""
+    from datetime import time as clock_time
+    from engine.domain.clock import SHANGHAI
+    match = _QUIET.match(window or "")
+    if match is None:
+        return None
+    start = clock_time(int(match.group(1)), int(match.group(2)))
+    end = clock_time(int(match.group(3)), int(match.group(4)))
+    local = now.astimezone(SHANGHAI)
+    at = local.time()
+    inside = start <= at < end if start < end else (at >= start or at < end)
+    if not inside:
+        return None
+    day = local.date() if at < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=SHANGHAI)
 
 
 def check_contact(*, email: str | None, phone: str | None, webhook: str | None) -> dict:

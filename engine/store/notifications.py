@@ -26,26 +26,35 @@ def insert(conn: Connection, rows: list[dict]) -> None:
 
 
 _PEOPLE = Prepared(select(users.c.name, users.c.roles, users.c.regions, users.c.enterprise, user_contacts.c.email,
-                          user_contacts.c.webhook).outerjoin(user_contacts, user_contacts.c.name == users.c.name))
+                          user_contacts.c.webhook, user_contacts.c.channels)
+                   .outerjoin(user_contacts, user_contacts.c.name == users.c.name))
 
 
 def people(conn: Connection) -> list[tuple]:
-    """(name, roles, regions, enterprise, email, webhook) of every user who may act, with their contacts."""
+    """(name, roles, regions, enterprise, email, webhook, channels) of every user who may act, with their contacts."""
     return _PEOPLE.rows(conn)
 
 
-def contact(conn: Connection, name: str) -> dict:
-    row = conn.execute(select(user_contacts).where(user_contacts.c.name == name)).first()
-    return {} if row is None else {k: row._mapping[k] for k in ("email", "phone", "webhook") if row._mapping[k]}
+CONTACT_COLUMNS = ("email", "phone", "webhook", "channels", "quiet")
 
 
 def all_contacts(conn: Connection) -> dict[str, dict]:
-    return {r.name: {k: getattr(r, k) for k in ("email", "phone", "webhook") if getattr(r, k)}
+    return {r.name: {k: getattr(r, k) for k in CONTACT_COLUMNS if getattr(r, k)}
             for r in conn.execute(select(user_contacts))}
 
 
+def quiet_hours(conn: Connection, names) -> dict[str, str]:
+    """{name: quiet hours} of those of `names` who keep some."""
+    names = sorted(set(names))
+    if not names:
+        return {}
+    stmt = select(user_contacts.c.name, user_contacts.c.quiet).where(user_contacts.c.name.in_(names),
+                                                                     user_contacts.c.quiet.isnot(None))
+    return {name: quiet for name, quiet in conn.execute(stmt) if quiet}
+
+
 def put_contact(conn: Connection, name: str, values: dict) -> None:
-    row = {k: values.get(k) or None for k in ("email", "phone", "webhook")}
+    row = {k: values.get(k) or None for k in CONTACT_COLUMNS}
     if not conn.execute(update(user_contacts).where(user_contacts.c.name == name), row).rowcount:
         conn.execute(user_contacts.insert(), [{"name": name, **row}])
 

@@ -329,6 +329,8 @@ user_contacts = Table(
     Column("email", String),
     Column("phone", String),
     Column("webhook", String),
+    Column("channels", String),   # the channels chosen beside the inbox ("email,webhook"); NULL: every one given
+    Column("quiet", String),      # quiet hours, Shanghai time ("22:00-07:00"): nothing leaves then but the inbox
 )
 
 # Failed log-ins, per user name and per address ("name:zhang", "addr:10.1.2.3"): the rate limit's state, in the

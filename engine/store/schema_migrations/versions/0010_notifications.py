@@ -1,6 +1,6 @@
 """Notifications: `notification` (the transactional outbox and the in-app inbox: one row per message, its
 idempotency key, channel, address, text, delivery status and claim) and `user_contact` (each user's e-mail
-address, phone and webhook URL, the projection of the users' log's `contact` grants). Both start empty: no
+address, phone, webhook URL, chosen channels and quiet hours, the projection of the users' log's `contact` grants). Both start empty: no
 earlier release told anyone anything.
 
 Revision ID: 0010
@@ -46,6 +46,8 @@ def upgrade() -> None:
         sa.Column("email", sa.String),
         sa.Column("phone", sa.String),
         sa.Column("webhook", sa.String),
+        sa.Column("channels", sa.String),
+        sa.Column("quiet", sa.String),
     )
 
 
