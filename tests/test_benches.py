@@ -31,6 +31,7 @@ SMALL = {
     "bench_report_render.py": [],
     "bench_http.py": ["--count", "10", "--open", "60", "--workers", "1", "--clients", "2"],
     "bench_work.py": ["--cases", "200", "--runs", "2"],
+    "bench_notify.py": ["--cases", "10", "--repeat", "1", "--mails", "10"],
 }
 
 

@@ -124,11 +124,6 @@ def status_counts(conn: Connection) -> list[tuple[str, str, int]]:
     return [tuple(r) for r in conn.execute(stmt)]
 
 
-def of_case(conn: Connection, case_id: str) -> list:
-    return list(conn.execute(select(notifications).where(notifications.c.case_id == case_id)
-                             .order_by(notifications.c.seq, notifications.c.id)))
-
-
 # -- the inbox ---------------------------------------------------------------------------------------------------
 def inbox(conn: Connection, name: str, *, unread_only: bool, limit: int) -> list:
     stmt = select(notifications).where(notifications.c.recipient == name, notifications.c.channel == "inbox")

@@ -318,7 +318,6 @@ notifications = Table(
     _ts("lease_until", nullable=True),
     Index("ix_notification_due", "status", "next_at"),
     Index("ix_notification_inbox", "recipient", "channel", "created_at"),
-    Index("ix_notification_case", "case_id", "seq"),
 )
 
 # Where each user can be reached (`hazard user change NAME --email --phone --webhook`): the projection of the

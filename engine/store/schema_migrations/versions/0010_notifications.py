@@ -39,7 +39,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_notification_due", "notification", ["status", "next_at"])
     op.create_index("ix_notification_inbox", "notification", ["recipient", "channel", "created_at"])
-    op.create_index("ix_notification_case", "notification", ["case_id", "seq"])
     op.create_table(
         "user_contact",
         sa.Column("name", sa.String, primary_key=True),
