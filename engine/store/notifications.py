@@ -76,7 +76,8 @@ class Claimed(NamedTuple):
 def _claim(postgres: bool) -> Prepared:
     free = or_(notifications.c.claimed_by.is_(None),
                notifications.c.lease_until < bindparam("real_now", type_=UTCDateTime))
-    due = and_(notifications.c.status == "pending", notifications.c.next_at <= bindparam("real_now", type_=UTCDateTime),
+    # `next_at <= now` alone finds them by ix_notification_due (only unsent messages have a next_at).
+    due = and_(notifications.c.next_at <= bindparam("real_now", type_=UTCDateTime), notifications.c.status == "pending",
                free)
     ids = select(notifications.c.id).where(due).order_by(notifications.c.next_at, notifications.c.id) \
         .limit(bindparam("limit", type_=Integer))

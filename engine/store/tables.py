@@ -310,13 +310,12 @@ notifications = Table(
     Column("status", String, nullable=False),    # pending, sent, failed
     Column("attempts", Integer, nullable=False, default=0),
     _ts("created_at"),
-    _ts("next_at", nullable=True),               # pending: not tried again before this (real time)
+    _ts("next_at", nullable=True),               # pending: not tried before this (real time); NULL once settled
     _ts("sent_at", nullable=True),
     _ts("read_at", nullable=True),               # the inbox: when its reader marked it read
     Column("last_error", String),
     Column("claimed_by", String),
     _ts("lease_until", nullable=True),
-    Index("ix_notification_due", "status", "next_at"),
     Index("ix_notification_inbox", "recipient", "channel", "created_at"),
 )
 
@@ -382,3 +381,9 @@ def declare_partial_indexes() -> None:
         claimed = rungs.c.claimed_by.isnot(None)
         _partial_indexes.append(Index("ix_rung_claimed", rungs.c.claimed_by, sqlite_where=claimed,
                                       postgresql_where=claimed))
+        # The messages still to send (engine/store/notifications.py `claim`): a settled message, and every inbox
+        # message (most of them), has no next_at, so a claim never reads past the outbox's history, and an
+        # advance writing inbox rows adds nothing to this index.
+        unsent = notifications.c.next_at.isnot(None)
+        _partial_indexes.append(Index("ix_notification_due", notifications.c.next_at, sqlite_where=unsent,
+                                      postgresql_where=unsent))

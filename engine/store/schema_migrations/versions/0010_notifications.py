@@ -37,7 +37,8 @@ def upgrade() -> None:
         sa.Column("claimed_by", sa.String),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
     )
-    op.create_index("ix_notification_due", "notification", ["status", "next_at"])
+    unsent = sa.text("next_at IS NOT NULL")
+    op.create_index("ix_notification_due", "notification", ["next_at"], sqlite_where=unsent, postgresql_where=unsent)
     op.create_index("ix_notification_inbox", "notification", ["recipient", "channel", "created_at"])
     op.create_table(
         "user_contact",
