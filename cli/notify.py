@@ -32,15 +32,8 @@ def notify(ctx, once, interval):
 
     engine = ctx.find_root().obj.engine
     if not once:
-        from engine.app import scheduler as loop
-
-        def round_once() -> dict:
-            done = deliver_all(engine)
-            return {k: getattr(done, k) for k in ("sent", "retried", "failed")} if \
-                done.sent or done.retried or done.failed else {}
-
-        loop.run(round_once, interval=interval, what="delivery", name="deliverer",
-                 log=lambda line: click.echo(f"[hazard notify] {line}", err=True))
+        from engine.app.deliverer import run_loop
+        run_loop(engine, interval=interval, log=lambda line: click.echo(f"[hazard notify] {line}", err=True))
         return
     done = deliver_all(engine)
     if is_json(ctx):

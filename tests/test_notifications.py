@@ -410,3 +410,34 @@ def test_quiet_until(window, at, until):
     hour, minute = map(int, at.split(":"))
     found = quiet_until(window, datetime(2026, 12, 8, hour, minute, tzinfo=SHANGHAI))
     assert (found.strftime("%Y-%m-%dT%H:%M") if found else None) == until
+
+
+def test_the_scheduler_delivers_with_notify(service, db_url, receiver):
+    """`hazard scheduler --notify` delivers in a thread beside its sweeps, and both stop at SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    url, got = receiver
+    service.commands.change_user("ent", actor="li", webhook=f"{url}/hook")
+    set_channel(service, "webhook", actor="li", secret=SECRET)
+    run_to(service, report(service).id, "assigned")
+    hazard = str(Path(sys.executable).with_name("hazard"))
+    child = subprocess.Popen([hazard, "--db", db_url, "scheduler", "--interval", "0.5", "--notify"],
+                             stderr=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        for _ in range(600):  # up to a minute for a loaded machine; the assertion is on what arrived
+            if got:
+                break
+            time.sleep(0.1)
+    finally:
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=60)
+    assert got and child.returncode == 0, err
+    assert "deliverer stopped" in err and "scheduler stopped" in err
+    # The sweep, at the real time, also fired the long-past deadline's warning, which tells `ent` too.
+    keys = [key for _, _, key in got]
+    assert len(set(keys)) == len(keys) and status(service)["webhook"]["sent"] >= 1

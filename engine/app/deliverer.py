@@ -115,6 +115,22 @@ def deliver_all(engine, **options) -> Delivery:
             return total  # only messages that wait (a channel's settings, quiet hours) left: not for us to loop on
 
 
+def delivery_round(engine) -> dict:
+    """One round of a delivering loop (`hazard notify`, `hazard scheduler --notify`): its counts for the log line,
+    or nothing when nothing was tried."""
+    done = deliver_all(engine)
+    tried = {k: getattr(done, k) for k in ("sent", "retried", "failed")}
+    return tried if any(tried.values()) else {}
+
+
+def run_loop(engine, *, interval: float, log, stop_event=None) -> None:
+    """Deliver every `interval` seconds until stopped, in the scheduler's loop (its backoff while the database is
+    away, its SIGTERM handling in the main thread; `stop_event` in another)."""
+    from engine.app import scheduler as loop
+    loop.run(lambda: delivery_round(engine), interval=interval, what="delivery", name="deliverer", log=log,
+             stop_event=stop_event)
+
+
 def _record(engine, row, by: str, *, status: str, attempts: int, result: Delivery, error: str | None = None,
             next_at=None, counted: str | None = None) -> None:
     from engine.store import notifications as store
