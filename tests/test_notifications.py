@@ -441,3 +441,22 @@ def test_the_scheduler_delivers_with_notify(service, db_url, receiver):
     # The sweep, at the real time, also fired the long-past deadline's warning, which tells `ent` too.
     keys = [key for _, _, key in got]
     assert len(set(keys)) == len(keys) and status(service)["webhook"]["sent"] >= 1
+
+
+def test_warnings_tell_the_enterprise_and_a_sanction_only_once_approved(service, clock):
+    """The sweep's red warning at the deadline tells the enterprise and the supervisors; the interview it proposes
+    a week later tells nobody until the committee approves it, and then the enterprise is told of it."""
+    from engine.app.sweep import sweep
+    from engine.domain.clock import parse_time
+    case = report(service)
+    run_to(service, case.id, "rectifying")
+    sweep(service, now=parse_time("2026-05-01T09:00"))  # past the deadline: the warnings and the notice fire
+    texts = [m["text"] for m in service_inbox(service, "ent")]
+    assert any("红色预警" in t for t in texts) and any("实名通报" in t for t in texts)
+    assert any("红色预警" in m["text"] for m in service_inbox(service, "zhang"))  # overdue: the supervisors
+    clock.advance(days=70)
+    sweep(service, now=clock.now())
+    assert not any("约谈" in m["text"] for m in service_inbox(service, "ent"))  # proposed, not decided
+    service.commands.decide(case.id, "interview", "approve", actor="li", reason="逾期未整改")
+    assert any("约谈" in m["text"] for m in service_inbox(service, "ent"))
+    assert_log_holds(service)
