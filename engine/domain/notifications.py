@@ -195,9 +195,10 @@ def recipients(rule: Rule, case, people: list[Person]) -> list[Person]:
     return list(chosen.values())
 
 
-def messages(event, case, rules: tuple[Rule, ...], people: list[Person], *, step: str = "", rung: str = "") -> list[Message]:
+def messages(event, case, rules: tuple[Rule, ...], people: list[Person], *, step: str = "",
+             rung: str = "") -> list[Message]:
     """The outbox rows `event` sets off: for each rule, each recipient, each channel they can be reached on
-    (the inbox always; e-mail and webhook where the user gave an address)."""
+    (the inbox always; e-mail and webhook where the user gave an address and did not choose otherwise)."""
     from engine.domain.clock import iso_seconds, local_date
     from engine.domain.notices import field_text
     context = {

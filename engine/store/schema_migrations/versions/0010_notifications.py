@@ -1,7 +1,7 @@
 """Notifications: `notification` (the transactional outbox and the in-app inbox: one row per message, its
 idempotency key, channel, address, text, delivery status and claim) and `user_contact` (each user's e-mail
-address, phone, webhook URL, chosen channels and quiet hours, the projection of the users' log's `contact` grants). Both start empty: no
-earlier release told anyone anything.
+address, phone, webhook URL, chosen channels and quiet hours, the projection of the users' log's `contact`
+grants). Both start empty: no earlier release told anyone anything.
 
 Revision ID: 0010
 Revises: 0009
