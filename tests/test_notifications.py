@@ -460,3 +460,23 @@ def test_warnings_tell_the_enterprise_and_a_sanction_only_once_approved(service,
     service.commands.decide(case.id, "interview", "approve", actor="li", reason="逾期未整改")
     assert any("约谈" in m["text"] for m in service_inbox(service, "ent"))
     assert_log_holds(service)
+
+
+def test_a_channel_setting_edited_by_hand_is_not_obeyed(service, smtp_server):
+    """A mail server swapped in the settings table, outside the users' log, is not used: the mail waits, the
+    round says why, and `audit verify` names the setting."""
+    from sqlalchemy import update
+
+    from engine.store.tables import settings
+    controller, handler = smtp_server
+    service.commands.change_user("ent", actor="li", email="ent@example.cn")
+    set_channel(service, "smtp", actor="li", host="127.0.0.1", port=free_port())
+    run_to(service, report(service).id, "assigned")
+    forged = json.dumps({"host": "127.0.0.1", "port": controller.port, "sender": None, "starttls": False,
+                         "user": None}, sort_keys=True)
+    with service.store.write() as conn:
+        conn.execute(update(settings).where(settings.c.key == "notify.smtp"), {"value": forged})
+    done = deliver_all(service)
+    assert (done.sent, done.waiting, handler.mails) == (0, 1, [])
+    assert any("notify.smtp" in e for e in done.errors)
+    assert any("notify.smtp" in b.problem for b in service.audit.verify().breaks)

@@ -64,20 +64,37 @@ def channels_from(settings: dict) -> dict:
     return found
 
 
+def granted_settings(conn) -> tuple[dict, list[str]]:
+    """The channels' settings as the users' log granted them, and the problem of each that the log does not
+    back (a row edited by hand: a mail server or a secret swapped outside the engine is not obeyed)."""
+    from engine.domain.grants import CHANNEL_SETTINGS, SECRET_SETTINGS, secret_digest, setting_problem
+    from engine.store import settings as setting_store
+    from engine.store import users as user_store
+    found, problems = {}, []
+    for key in CHANNEL_SETTINGS:
+        value = setting_store.get(conn, key)
+        shown = secret_digest(value) if value is not None and key in SECRET_SETTINGS else value
+        problem = setting_problem(key, shown, user_store.setting_grant(conn, key))
+        if problem:
+            problems.append(problem)
+        elif value is not None:
+            found[key] = value
+    return found, problems
+
+
 def deliver(engine, *, deliverer_id: str | None = None, limit: int = BATCH, channels: dict | None = None,
             lease: timedelta = LEASE) -> Delivery:
     """One round: claim up to `limit` due messages, send them, record each outcome."""
     from engine.store import notifications as store
-    from engine.store import settings as setting_store
     by = deliverer_id or new_deliverer_id()
     real_now = engine.recorded_clock.now()
     with engine.store.write() as conn:
         claimed = store.claim(conn, real_now=real_now, by=by, lease_until=real_now + lease, limit=limit,
                               postgres=not engine.store.is_sqlite)
-        settings = setting_store.get_all(conn) if claimed and channels is None else {}
+        settings, forged = granted_settings(conn) if claimed and channels is None else ({}, [])
         quiet = store.quiet_hours(conn, [row.recipient for row in claimed])
     adapters = channels if channels is not None else channels_from(settings)
-    result = Delivery()
+    result = Delivery(errors=[f"{problem}: the channel is not used" for problem in forged])
     for row in claimed:
         adapter = adapters.get(row.channel)
         until = rules.quiet_until(quiet.get(row.recipient), engine.recorded_clock.now())
