@@ -131,9 +131,17 @@ def _standing(actor) -> str:
 @click.option("--enterprise", metavar="ENTERPRISE", help="Bind the user to this enterprise instead (name or credit "
                                                          "code); the user needs the enterprise role.")
 @click.option("--no-enterprise", "unbind", is_flag=True, help="Unbind the user: they act across their regions again.")
+@click.option("--email", metavar="ADDR", help="Where e-mail notifications reach the user (\"\" clears it).")
+@click.option("--phone", metavar="NUMBER", help="The user's phone number (\"\" clears it).")
+@click.option("--webhook", metavar="URL", help="Where webhook notifications reach the user: an SMS gateway or a "
+                                               "WeCom/DingTalk robot (\"\" clears it).")
+@click.option("--channels", metavar="LIST", help="The channels the user wants beside the inbox: email, webhook, "
+                                                 "both (email,webhook) or none (\"\": every one they gave).")
+@click.option("--quiet", metavar="HH:MM-HH:MM", help="Quiet hours, Shanghai time (22:00-07:00): e-mail and webhook "
+                                                     "wait until they end (\"\" clears them).")
 @json_option
 @click.pass_context
-def user_change(ctx, name, roles, regions, enterprise, unbind):
+def user_change(ctx, name, roles, regions, enterprise, unbind, email, phone, webhook, channels, quiet):
     """Replace a user's roles, regions and/or enterprise binding; needs --actor with the committee role over the old
     and new regions.
 
@@ -141,6 +149,9 @@ def user_change(ctx, name, roles, regions, enterprise, unbind):
     Example:
       hazard --actor li user change zhang --role supervisor --region 3717 --region 3716
       hazard --actor li user change ent-a --enterprise 91371721MA3C5K8P0C
+      hazard --actor ent-a user change ent-a --email ent-a@example.cn --webhook https://sms.example.cn/hook
+
+    Contacts are recorded in the users' log too; a user may set their own.
     """
     from cli.output import message, print_json
     from engine.domain.documents import user_document
@@ -150,7 +161,8 @@ def user_change(ctx, name, roles, regions, enterprise, unbind):
     if unbind and enterprise is not None:
         raise click.UsageError("--enterprise binds and --no-enterprise unbinds: give one")
     actor = app.engine.commands.change_user(name, roles=list(roles), regions=list(regions), actor=app.actor_name,
-                                            now=app.now, enterprise="" if unbind else enterprise)
+                                            now=app.now, enterprise="" if unbind else enterprise, email=email,
+                                            phone=phone, webhook=webhook, channels=channels, quiet=quiet)
     if is_json(ctx):
         print_json(user_document(actor))
     else:
@@ -342,6 +354,8 @@ def _detail(grant) -> str:
         return "tokens " + ", ".join(data.get("tokens", []))
     if grant.action == "setting":
         return f"= {data.get('value')}"
+    if grant.action == "contact":
+        return "; ".join(f"{k} {v}" for k, v in data.items())
     parts = (["first administrator"] if data.get("first") else []) + \
         ([f"enterprise {data['enterprise']}"] if data.get("enterprise") else [])
     return "; ".join(parts)

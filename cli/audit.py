@@ -348,7 +348,8 @@ def _details(action: dict) -> str:
     from cli.output import key_values
     from engine.domain.documents import shown as in_shanghai
     shown = dict(in_shanghai(action["signed"]))
-    for key in ("extension", "escalation", "migration"):
+    for key in ("extension", "escalation", "migration", "notification"):
         shown.update({k: v for k, v in (action.get(key) or {}).items()
-                      if k in ("until", "reason", "rung", "status", "linked_case", "to_version", "map")})
+                      if k in ("until", "reason", "rung", "status", "linked_case", "to_version", "map", "recipient",
+                               "channel", "sent_at", "error")})
     return key_values(shown)

@@ -62,11 +62,14 @@ def escalate(ctx, dry_run, limit, lease):
 @click.option("--interval", type=float, default=60.0, show_default=True,
               help="Seconds between sweeps, from 0.1 to 86400 (a day).")
 @lease_option
+@click.option("--notify", "deliver", is_flag=True, help="Deliver notifications too, in a thread of its own, a round "
+                                                        "every 10 seconds (as `hazard notify` does).")
 @click.pass_context
-def scheduler(ctx, interval, lease):
+def scheduler(ctx, interval, lease, deliver):
     """Sweep on an interval until stopped (SIGTERM or Ctrl-C); logs each sweep to stderr.
 
-    Several schedulers may run against one PostgreSQL database: every rung still fires exactly once.
+    Several schedulers may run against one PostgreSQL database: every rung still fires exactly once. With
+    --notify it also delivers notifications (docs/notifications.md).
     The first sweep catches up on rungs missed while no scheduler ran, by each rung's `missed` policy.
 
     \b
@@ -88,7 +91,22 @@ def scheduler(ctx, interval, lease):
         result = sweeper()
         return {"at": iso(result.now), **result.counts, **_named_cases(result)}
 
-    loop.run(once, interval=interval, log=lambda line: click.echo(f"[hazard scheduler] {line}", err=True))
+    log = lambda line: click.echo(f"[hazard scheduler] {line}", err=True)  # noqa: E731
+    if not deliver:
+        loop.run(once, interval=interval, log=log)
+        return
+    import threading
+
+    from engine.app.deliverer import run_loop
+    stop = threading.Event()  # the sweep's loop sets it on SIGTERM; the delivering thread stops with it
+    thread = threading.Thread(target=run_loop, args=(app.engine,), kwargs={"interval": 10.0, "log": log,
+                                                                            "stop_event": stop}, daemon=True)
+    thread.start()
+    try:
+        loop.run(once, interval=interval, log=log, stop_event=stop)
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _named_cases(result, shown: int = 10) -> dict:

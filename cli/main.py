@@ -31,6 +31,8 @@ SUBCOMMANDS = {
     "export": ("cli.ledger", "export_register"),
     "serve": ("cli.serve", "serve"),
     "document": ("cli.document", "document"),
+    "notify": ("cli.notify", "notify"),
+    "inbox": ("cli.notify", "inbox"),
 }
 SHORT_HELP = {
     "init": "Create the tables and install the built-in workflows.",
@@ -49,6 +51,8 @@ SHORT_HELP = {
     "export": "Write the register as a ledger (xlsx or csv) that import reads back.",
     "serve": "Serve the HTTP API (/api/v1) until stopped.",
     "document": "Notices (文书) issued by workflow steps: list, show, print.",
+    "notify": "Deliver notifications (e-mail, webhook); their channels and status.",
+    "inbox": "The acting user's in-app messages.",
 }
 
 

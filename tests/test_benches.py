@@ -32,6 +32,7 @@ SMALL = {
     "bench_http.py": ["--count", "10", "--open", "60", "--workers", "1", "--clients", "2"],
     "bench_work.py": ["--cases", "200", "--runs", "2"],
     "bench_peers.py": ["--cases", "10", "--repeat", "1"],  # every row: `make install` brings the bench extra
+    "bench_notify.py": ["--cases", "10", "--repeat", "1", "--mails", "10"],
 }
 
 

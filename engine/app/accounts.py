@@ -98,15 +98,23 @@ def add_user(commands, name: str, *, roles, regions, actor: str | None, now: dat
 
 
 def change_user(commands, name: str, *, roles=None, regions=None, actor: str | None, now: datetime,
-                enterprise: str | None = None) -> Actor:
-    """New roles, regions and/or binding; `enterprise` None keeps the binding, "" unbinds the user."""
-    if not roles and not regions and enterprise is None:
-        raise InvalidInput("a change needs new roles, new regions or an enterprise binding", field="role",
+                enterprise: str | None = None, contact: dict | None = None) -> Actor:
+    """New roles, regions, binding and/or contacts; `enterprise` None keeps the binding, "" unbinds the user;
+    `contact` ({email, phone, webhook}, "" clearing one) is a grant of its own, which the user may give themselves."""
+    if not roles and not regions and enterprise is None and not contact:
+        raise InvalidInput("a change needs new roles, new regions, an enterprise binding or a contact", field="role",
                            rule="requires")
     with commands.unit() as unit:
         who = unit.actor(actor)
         roster = _roster(unit)
         account = _account(roster, name)
+        if contact:
+            grants.check_self_or_grantor(who, account, f"change the contacts of '{name}'")
+            merged = {k: v for k, v in {**account.contact, **contact}.items() if v}
+            _append(unit, actor=who.name, action="contact", subject=name, roles=account.roles,
+                    regions=account.regions, data=merged, at=now)
+            if not roles and not regions and enterprise is None:
+                return account.actor()
         limits.check_user(name, list(roles or ()))
         new_roles = grants.check_roles(roles) if roles else account.roles
         new_regions = region_prefixes(regions, within=who.regions) if regions else account.regions
@@ -230,9 +238,14 @@ def set_password(commands, name: str, password: str, *, actor: str | None, now: 
 
 
 def change_setting(unit, key: str, value: str, *, actor: str) -> None:
-    """A database setting, as a grant; it takes effect when it is recorded (it is no record to back-fill)."""
-    if key not in grants.SETTINGS:
+    """A database setting, as a grant; it takes effect when it is recorded (it is no record to back-fill). A
+    secret's grant holds its digest only; the settings table holds the secret."""
+    if key not in grants.SETTINGS + grants.CHANNEL_SETTINGS:
         raise InvalidInput(f"unknown setting '{key}' (settings: {', '.join(grants.SETTINGS)})", field="key")
+    if key in grants.SECRET_SETTINGS:
+        _append(unit, actor=actor, action="setting", subject=key, data={"value": grants.secret_digest(value)},
+                at=unit.recorded_clock.now(), stored=value)
+        return
     _append(unit, actor=actor, action="setting", subject=key, data={"value": value}, at=unit.recorded_clock.now())
 
 

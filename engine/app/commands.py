@@ -322,12 +322,19 @@ class Commands:
                                  enterprise=enterprise), True
 
     def change_user(self, name: str, *, roles: list[str] | None = None, regions: list[str] | None = None,
-                    actor: str | None, now: datetime | str | None = None, enterprise: str | None = None) -> Actor:
+                    actor: str | None, now: datetime | str | None = None, enterprise: str | None = None,
+                    email: str | None = None, phone: str | None = None, webhook: str | None = None,
+                    channels: str | None = None, quiet: str | None = None) -> Actor:
         """Replace a user's roles, regions and/or enterprise binding (`enterprise=""` unbinds, None keeps it); the
-        committee `actor` must cover the old and the new regions."""
+        committee `actor` must cover the old and the new regions. `email`, `phone`, `webhook`: where notifications
+        reach the user ("" clears one), `channels` which of those they want ("none": the inbox only) and `quiet` their
+        quiet hours ("22:00-07:00"), which the user may also set themselves."""
         from engine.app import accounts
+        from engine.domain.notifications import check_contact, check_preferences
+        contact = {**check_contact(email=email, phone=phone, webhook=webhook),
+                   **check_preferences(channels=channels, quiet=quiet)}
         return accounts.change_user(self, name, roles=roles, regions=regions, actor=actor, now=self._now(now),
-                                    enterprise=enterprise)
+                                    enterprise=enterprise, contact=contact)
 
     def disable_user(self, name: str, *, actor: str | None, now: datetime | str | None = None) -> Actor:
         from engine.app import accounts

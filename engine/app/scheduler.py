@@ -25,8 +25,10 @@ def backoff(failures: int, interval: float, max_backoff: float) -> tuple[float, 
 
 
 def run(sweep_once: Callable[[], dict], *, interval: float, log: Callable[[str], None],
-        max_backoff: float = 600.0, stop_event: threading.Event | None = None) -> None:
-    """Sweep now and then every `interval` seconds until SIGTERM/SIGINT (or `stop_event` is set)."""
+        max_backoff: float = 600.0, stop_event: threading.Event | None = None, what: str = "sweep",
+        name: str = "scheduler") -> None:
+    """Sweep now and then every `interval` seconds until SIGTERM/SIGINT (or `stop_event` is set). The deliverer
+    of notifications (`hazard notify`) runs in the same loop, its job a delivery round (`what`, `name`)."""
     import logging
 
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -48,12 +50,13 @@ def run(sweep_once: Callable[[], dict], *, interval: float, log: Callable[[str],
         except StoreError as exc:
             failures["count"] += 1
             wait, failures["skip"] = backoff(failures["count"], interval, max_backoff)
-            log(f"sweep failed: {exc}; retrying in about {wait:.0f}s")
+            log(f"{what} failed: {exc}; retrying in about {wait:.0f}s")
             return
         if failures["count"]:
-            log(f"database reachable again after {failures['count']} failed sweep{'s' * (failures['count'] > 1)}")
+            log(f"database reachable again after {failures['count']} failed {what}{'s' * (failures['count'] > 1)}")
         failures["count"] = 0
-        log("sweep " + " ".join(f"{k}={v}" for k, v in counts.items()))
+        if counts:
+            log(f"{what} " + " ".join(f"{k}={v}" for k, v in counts.items()))
 
     from datetime import datetime, timezone
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
@@ -66,7 +69,8 @@ def run(sweep_once: Callable[[], dict], *, interval: float, log: Callable[[str],
         except ValueError:  # not the main thread (tests): the caller stops us with stop_event
             pass
     scheduler.start()
-    log(f"scheduler started: sweeping every {interval:g}s (SIGTERM or Ctrl-C stops after the running sweep)")
+    every = "sweeping" if what == "sweep" else f"a {what} round"
+    log(f"{name} started: {every} every {interval:g}s (SIGTERM or Ctrl-C stops after the running {what})")
     try:
         while not stop.wait(0.5):
             pass
@@ -74,4 +78,4 @@ def run(sweep_once: Callable[[], dict], *, interval: float, log: Callable[[str],
         scheduler.shutdown(wait=True)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        log("scheduler stopped")
+        log(f"{name} stopped")

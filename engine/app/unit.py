@@ -24,9 +24,11 @@ from engine.domain.escalation import decisions, ladder
 from engine.domain.events import GENESIS, Event
 from engine.domain.actor import Actor
 from engine.domain.reach import check_acts_for
+from engine.app import outbox
 from engine.app.registry import Loaded, Registry
 from engine.store import cases as case_store
 from engine.store import definitions as definition_store
+from engine.store import notifications as notification_store
 from engine.store import rungs as rung_store
 from engine.store import users as user_store
 
@@ -74,6 +76,7 @@ class UnitOfWork:
         self._rewrites: dict[str, Case] = {}
         self._drill: bool | None = None
         self._notices: list = []                    # notices issued by this unit's events (engine/app/notices.py)
+        self._people: list | None = None            # who notifications may name, read when a rule first applies
 
     # -- reads ---------------------------------------------------------------------------------------------
     def case(self, case_id: str) -> Case:
@@ -159,6 +162,16 @@ class UnitOfWork:
         stored = case_store.events_of(self.conn, case_id) if self._stored.get(case_id) is not None else []
         pending = [e for e in self._events if e.case_id == case_id]
         return {item["kind"] for item in attachments_of([*stored, *pending])}
+
+    def people(self) -> list:
+        """Every user who may act, with where they can be reached (engine/app/outbox.py), read once per unit."""
+        if self._people is None:
+            self._people = outbox.people(self.conn)
+        return self._people
+
+    def projection(self, case_id: str) -> Case | None:
+        """The newest projection of a case this unit touched."""
+        return self._cases.get(case_id)
 
     def is_drill(self) -> bool:
         """A database made for drills (`init(drill=True)`) takes future times; read only when one is seen."""
@@ -323,6 +336,10 @@ class UnitOfWork:
             case_store.rewrite_cases(conn, list(self._rewrites.values()))
         if self._events:
             case_store.insert_events(conn, self._events)
+            # The transactional outbox: the messages these events set off, committed with them or not at all.
+            messages = outbox.rows_for(self, self._events)
+            if messages:
+                notification_store.insert(conn, messages)
         if self._notices:
             from engine.store import notices as notice_store
             notice_store.insert(conn, self._notices)

@@ -25,7 +25,8 @@ from engine.domain.replay import DefinitionFor, taken_until
 
 ENGINE_LABELS = {"report": "上报", "extend": "延期", "escalate": "督办升级", "migrate": "版本迁移",
                  "recalendar": "重算工作日", "decide": "处置决定", "void": "作废", "correct": "更正",
-                 "attach": "上传佐证", "serve_notice": "文书送达"}
+                 "attach": "上传佐证", "serve_notice": "文书送达",
+                 "notify": "通知送达"}
 
 
 # -- chain verification ---------------------------------------------------------------------------------------
@@ -120,6 +121,10 @@ def action_document(event: Event, definition: Definition) -> dict:
         doc["notice"] = {k: data["notice"].get(k) for k in ("kind", "number", "sha256")}
     if event.trigger == "serve_notice" and isinstance(data.get("served"), dict):
         doc["service"] = dict(data["served"])
+    if event.trigger == "notify" and isinstance(data.get("notification"), dict):  # who was told, when, how
+        doc["notification"] = {k: data["notification"].get(k) for k in ("recipient", "channel", "status",
+                                                                         "sent_at", "attempts", "error", "seq")
+                               if data["notification"].get(k) is not None}
     return doc
 
 

@@ -25,13 +25,13 @@ if TYPE_CHECKING:
 
 # Engine triggers: recorded by the engine itself, not signatures of a workflow step.
 ENGINE_TRIGGERS = frozenset({"report", "escalate", "extend", "migrate", "recalendar", "decide", "void", "correct",
-                             "attach", "serve_notice"})
+                             "attach", "serve_notice", "notify"})
 # What `hazard case correct` may change: the attributes a case is counted and found by, as reported.
 CORRECTABLE = ("title", "enterprise", "region", "industry", "source")
 
 # Events the engine records on its own schedule: a person's back-filled record of an earlier moment may come
 # after them in the log (the scheduler's reminder does not block the paper verification dated before it).
-UNBLOCKING_TRIGGERS = frozenset({"escalate"})
+UNBLOCKING_TRIGGERS = frozenset({"escalate", "notify"})
 
 # In a back-dated event's data: it is judged at its recording (engine/app/backfill.py), the on-time judgment too.
 JUDGED = "judged_on_record"

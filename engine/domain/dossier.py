@@ -343,7 +343,7 @@ def _action_rows(actions: list[dict], labels: dict) -> list[list[str]]:
         change = f"{_e(a['to_label'] or a['to'])}<br><small class='muted'>" + (
             _e(a["to"]) if a["from"] in (None, a["to"]) else f"{_e(a['from'])} → {_e(a['to'])}") + "</small>"
         detail = dict(a["signed"])
-        for key in ("extension", "escalation", "migration", "decision", "correction", "void"):
+        for key in ("extension", "escalation", "migration", "decision", "correction", "void", "notification"):
             detail.update({f"{key}.{k}": v for k, v in (a.get(key) or {}).items() if v not in (None, "")})
         rows.append([str(a["seq"]), f"<span class='nowrap'>{_t(a['at'])}</span><br>"
                                     f"<small class='muted nowrap'>记录 {_t(a['recorded_at'])}</small>",

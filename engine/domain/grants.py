@@ -30,6 +30,16 @@ RESERVED_NAMES = frozenset({"system", "scheduler"})
 GRANTING_ROLE = "committee"
 BOUND_ROLE = "enterprise"   # the role whose users may be bound to one enterprise
 SETTINGS = ("require_token", "drill", "import_max_mb", "attach_max_mb")
+# The notification channels' settings (`hazard notify channel set`), granted like the others; a secret's grant
+# keeps only its digest (SECRET_SETTINGS), so `hazard user log` never shows it, and the table is compared by it.
+CHANNEL_SETTINGS = ("notify.smtp", "notify.webhook.secret")
+SECRET_SETTINGS = frozenset({"notify.webhook.secret"})
+
+
+def secret_digest(value: str) -> str:
+    """What the users' log keeps of a secret setting."""
+    import hashlib
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
 _NAME = re.compile(r"^\w[\w.@-]{0,63}$")
 
 
@@ -114,6 +124,7 @@ class Account:
     active: bool = True
     password: str | None = None          # digest of the stored password hash
     enterprise: str | None = None        # the one enterprise a bound user acts for
+    contact: dict = field(default_factory=dict)  # where notifications reach them (CONTACT_KEYS), and when
 
     def actor(self) -> Actor:
         return Actor(self.name, self.roles, self.regions, self.enterprise)
@@ -167,6 +178,8 @@ def _apply(roster: Roster, grant: Grant) -> str | None:
         account.active, account.enterprise = True, bound(grant)  # the engine enables with the binding they had
     elif grant.action == "password":
         account.password = data.get("digest")
+    elif grant.action == "contact":
+        account.contact = {k: str(v) for k, v in data.items() if k in CONTACT_KEYS and v}
     elif grant.action == "token":
         expires = data.get("expires_at")
         roster.tokens[data.get("token", "")] = TokenGrant(
@@ -273,7 +286,11 @@ def setting_problem(key: str, value: str | None, last: Grant | None) -> str | No
     return None
 
 
-def compare(roster: Roster, *, users: dict, tokens: dict, passwords: dict, settings: dict) -> list[str]:
+CONTACT_KEYS = ("email", "phone", "webhook", "channels", "quiet")
+
+
+def compare(roster: Roster, *, users: dict, tokens: dict, passwords: dict, settings: dict,
+            contacts: dict | None = None) -> list[str]:
     """Where the stored tables disagree with the fold of the log; each table given as {key: tuple} rows:
     users {name: (roles, regions, created_at, enterprise)}, tokens {id: (user, digest, created_at, expires_at, revoked)},
     passwords {name: digest}, settings {key: value}."""
@@ -282,9 +299,11 @@ def compare(roster: Roster, *, users: dict, tokens: dict, passwords: dict, setti
     want_tokens = {t.token_id: (t.user, t.digest, t.created_at, t.expires_at, t.revoked_at is not None)
                    for t in roster.tokens.values()}
     want_passwords = {a.name: a.password for a in roster.accounts.values() if a.password}
+    want_contacts = {a.name: a.contact for a in roster.accounts.values() if a.contact}
     problems = []
     for what, want, have in (("user", want_users, users), ("token", want_tokens, tokens),
-                             ("password of", want_passwords, passwords), ("setting", roster.settings, settings)):
+                             ("password of", want_passwords, passwords), ("setting", roster.settings, settings),
+                             ("contact of", want_contacts, contacts if contacts is not None else want_contacts)):
         for key in sorted(set(want) | set(have)):
             if key not in have:
                 problems.append(f"{what} {key}: in the log but not in the table")

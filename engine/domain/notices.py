@@ -159,8 +159,8 @@ def render(kind: DocumentKind, *, case: dict, fields: dict, number: str, office:
            issued_on: str) -> str:
     """The notice's text (an HTML fragment; every value escaped), rendered in the sandbox."""
     context = {
-        "case": {k: _shown(case.get(k)) for k in CASE_KEYS},
-        "fields": {f: _shown(fields.get(f)) for f in kind.fields},
+        "case": {k: field_text(case.get(k)) for k in CASE_KEYS},
+        "fields": {f: field_text(fields.get(f)) for f in kind.fields},
         "number": number, "title": kind.title, "office": office, "year": year, "issued_on": issued_on,
     }
     text = _compiled(kind.template).render(context)
@@ -170,11 +170,12 @@ def render(kind: DocumentKind, *, case: dict, fields: dict, number: str, office:
     return text
 
 
-def _shown(value) -> str:
+def field_text(value) -> str:
+    """A case's value as a template shows it: nothing for None, a list joined with 、 (also for notifications)."""
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
-        return "、".join(_shown(v) for v in value)
+        return "、".join(field_text(v) for v in value)
     return str(value)
 
 

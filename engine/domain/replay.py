@@ -35,7 +35,7 @@ from engine.domain.machine import machine_for
 
 DefinitionFor = Callable[[str, int], Definition]
 STATE_KEEPING_TRIGGERS = frozenset({"extend", "escalate", "recalendar", "decide", "void", "correct", "attach",
-                                   "serve_notice"})
+                                   "serve_notice", "notify"})
 # A ledger row back-filled by `hazard import`: signed by the importing user in this role, whatever roles the
 # transition names, and only with its source in the data (engine/ledger/app_import.py).
 IMPORT_ROLE = "import"
@@ -94,7 +94,9 @@ def signer_problem(case: Case | None, event: Event, definition: Definition, stan
     an enterprise then, on a case of that enterprise (every step: the binding holds whatever the workflow says)."""
     if event.actor == SYSTEM_ACTOR or event.role == "system":
         opened = event.trigger == "report" and (event.data.get("case") or {}).get("parent_id")
-        if event.actor == SYSTEM_ACTOR and event.role == "system" and (event.trigger == "escalate" or opened):
+        # The deliverer records what it told whom (`notify`) as the scheduler does its escalations.
+        if event.actor == SYSTEM_ACTOR and event.role == "system" and (event.trigger in ("escalate", "notify")
+                                                                        or opened):
             return None
         return f"'{event.trigger}' signed by {event.actor} as {event.role}, which only the scheduler's escalations are"
     who = standing.at(event.actor, event.recorded_at)

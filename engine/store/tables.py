@@ -292,6 +292,45 @@ web_sessions = Table(
     _ts("expires_at"),                                # the longest a session lasts, however busy
 )
 
+# Notifications (engine/app/outbox.py, engine/app/deliverer.py): the transactional outbox. The unit of work that
+# writes an event writes the messages it sets off in the same transaction; a deliverer claims pending rows
+# (`claimed_by`, `lease_until`, SKIP LOCKED on PostgreSQL, as the sweep claims rungs) and marks each sent or
+# failed. `key` is the message's idempotency key (case/seq/rule/recipient/channel): unique, so no message is
+# written twice, and sent along so a receiver can drop a repeat. The in-app inbox reads the `inbox` rows.
+notifications = Table(
+    "notification", METADATA,
+    _id(),
+    Column("key", String, nullable=False, unique=True),
+    Column("case_id", String, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("recipient", String, nullable=False),
+    Column("channel", String, nullable=False),   # inbox, email, webhook
+    Column("address", String, nullable=False),   # the user's name, e-mail address or URL when it was written
+    Column("text", Text, nullable=False),
+    Column("status", String, nullable=False),    # pending, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    _ts("created_at"),
+    _ts("next_at", nullable=True),               # pending: not tried before this (real time); NULL once settled
+    _ts("sent_at", nullable=True),
+    _ts("read_at", nullable=True),               # the inbox: when its reader marked it read
+    Column("last_error", String),
+    Column("claimed_by", String),
+    _ts("lease_until", nullable=True),
+    Index("ix_notification_inbox", "recipient", "channel", "created_at"),
+)
+
+# Where each user can be reached (`hazard user change NAME --email --phone --webhook`): the projection of the
+# users' log's `contact` grants, written in the grant's transaction.
+user_contacts = Table(
+    "user_contact", METADATA,
+    Column("name", String, primary_key=True),
+    Column("email", String),
+    Column("phone", String),
+    Column("webhook", String),
+    Column("channels", String),   # the channels chosen beside the inbox ("email,webhook"); NULL: every one given
+    Column("quiet", String),      # quiet hours, Shanghai time ("22:00-07:00"): nothing leaves then but the inbox
+)
+
 # Failed log-ins, per user name and per address ("name:zhang", "addr:10.1.2.3"): the rate limit's state, in the
 # database so every worker counts the same failures.
 login_failures = Table(
@@ -342,3 +381,9 @@ def declare_partial_indexes() -> None:
         claimed = rungs.c.claimed_by.isnot(None)
         _partial_indexes.append(Index("ix_rung_claimed", rungs.c.claimed_by, sqlite_where=claimed,
                                       postgresql_where=claimed))
+        # The messages still to send (engine/store/notifications.py `claim`): a settled message, and every inbox
+        # message (most of them), has no next_at, so a claim never reads past the outbox's history, and an
+        # advance writing inbox rows adds nothing to this index.
+        unsent = notifications.c.next_at.isnot(None)
+        _partial_indexes.append(Index("ix_notification_due", notifications.c.next_at, sqlite_where=unsent,
+                                      postgresql_where=unsent))

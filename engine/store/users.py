@@ -106,8 +106,11 @@ def record(conn: Connection, grant: Grant, *, stored: str | None = None) -> None
                             {"password_hash": stored, "set_at": grant.recorded_at}).rowcount:
             conn.execute(insert(user_passwords), [{"name": name, "password_hash": stored,
                                                    "set_at": grant.recorded_at}])
-    elif grant.action == "setting":
-        setting_store.put(conn, name, str(data["value"]))
+    elif grant.action == "setting":  # a secret's grant keeps its digest; the table keeps the secret (`stored`)
+        setting_store.put(conn, name, stored if stored is not None else str(data["value"]))
+    elif grant.action == "contact":
+        from engine.store import notifications as notification_store
+        notification_store.put_contact(conn, name, data)
 
 
 def _expires(data: dict):
@@ -204,13 +207,17 @@ def password_hash(conn: Connection, name: str) -> str | None:
 
 def projection(conn: Connection) -> dict:
     """The tables in the shape `engine.domain.grants.compare` takes."""
+    from engine.domain.grants import SECRET_SETTINGS, secret_digest
+    from engine.store import notifications as notification_store
     return {
         "users": {r.name: (_split(r.roles), _split(r.regions), r.created_at, r.enterprise or None)
                   for r in conn.execute(select(users))},
         "tokens": {r.id: (r.user_name, digest(r.token_hash), r.created_at, r.expires_at, r.revoked_at is not None)
                    for r in conn.execute(select(user_tokens))},
         "passwords": {r.name: digest(r.password_hash) for r in conn.execute(select(user_passwords))},
-        "settings": {k: v for k, v in setting_store.get_all(conn).items() if k != setting_store.HEAD},
+        "settings": {k: secret_digest(v) if k in SECRET_SETTINGS else v
+                     for k, v in setting_store.get_all(conn).items() if k != setting_store.HEAD},
+        "contacts": {name: found for name, found in notification_store.all_contacts(conn).items() if found},
     }
 
 

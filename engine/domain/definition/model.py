@@ -15,7 +15,7 @@ MISSED_POLICIES = frozenset({"fire", "highest", "skip"})
 CASE_ATTRIBUTES = ("title", "enterprise", "region", "industry", "level", "source", "found_at")
 # Pseudo-triggers the engine records itself; a definition may not declare transitions with these names.
 RESERVED_TRIGGERS = frozenset({"report", "extend", "escalate", "migrate", "recalendar", "decide", "void", "correct",
-                               "attach", "serve_notice"})
+                               "attach", "serve_notice", "notify"})
 # What `hazard case decide CASE extension ...` decides: an extension application, never a rung of the ladder.
 EXTENSION = "extension"
 # What a workflow is for (`serves:`): its cases are hazards (counted, listed, written to ledgers), or interviews
@@ -87,6 +87,7 @@ class Transition:
     # Evidence kinds (engine/domain/data/vocabulary.yaml `evidence`): firing needs a file of ANY ONE of them
     # attached to the case first (`hazard case attach --kind`).
     requires_attachments: tuple[str, ...] = ()
+    notify: tuple = ()           # engine.domain.notifications.Rule: who is told when it fires
 
     @property
     def accepts(self) -> tuple[str, ...]:
@@ -154,6 +155,7 @@ class Rung:
     label: str = ""
     decided_by: tuple[str, ...] = ()   # roles one of whom decides it: the rung raises a proposal, not the action
     line: int = 0
+    notify: tuple = ()                 # engine.domain.notifications.Rule: who is told when it takes effect
 
     def param(self, key: str, default=None):
         return dict(self.params).get(key, default)
@@ -205,6 +207,7 @@ class Definition:
                 s.name for s in self.states if s.rectified) or frozenset(s.name for s in self.states if s.final),
             stage_states={s.stage: s.state for s in self.ledger_stages},
             deadline_clock=next((c for c in self.clocks if c.deadline_field == "deadline"), None),
+            notifies=any(t.notify for t in self.transitions) or any(r.notify for r in self.rungs),
             clock_triggers=frozenset({"extend", "decide"} | {t for c in self.clocks for t in (*c.start, *c.stop, *c.pause,
                                                                                     *c.resume)}),
         )
@@ -227,6 +230,11 @@ class Definition:
     @property
     def final_states(self) -> frozenset[str]:
         return self._index["final"]
+
+    @property
+    def notifies(self) -> bool:
+        """Whether any transition or rung tells anyone anything (most units then need no outbox work)."""
+        return self._index["notifies"]
 
     @property
     def clock_triggers(self) -> frozenset[str]:

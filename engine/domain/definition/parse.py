@@ -16,6 +16,7 @@ from engine.domain.definition.model import (
     Transition,
 )
 from engine.domain.errors import DefinitionInvalid
+from engine.domain.notifications import parse_rules
 from engine.domain.vocabularies import roles as vocabulary_roles
 
 TOP_KEYS = frozenset({"workflow", "title", "description", "serves", "ledger_stages", "roles", "fields", "states",
@@ -23,12 +24,12 @@ TOP_KEYS = frozenset({"workflow", "title", "description", "serves", "ledger_stag
 FIELD_KEYS = frozenset({"type", "label", "values"})
 STATE_KEYS = frozenset({"label", "initial", "final", "rectified", "accepted"})
 TRANSITION_KEYS = frozenset({"trigger", "from", "to", "roles", "requires", "sets", "guards", "lifts", "label",
-                             "issues", "requires_attachments"})
+                             "issues", "requires_attachments", "notify"})
 COMMAND_KEYS = frozenset({"roles", "requires", "sets", "guards"})
 EXTEND_KEYS = COMMAND_KEYS | {"decided_by", "max_days", "max_total_days", "apply_before", "decide_within"}
 CLOCK_KEYS = frozenset({"label", "start", "stop", "pause", "resume", "deadline", "duration"})
 ESCALATION_KEYS = frozenset({"grace_minutes", "ladder"})
-RUNG_KEYS = frozenset({"rung", "clock", "due", "action", "missed", "label", "decided_by",
+RUNG_KEYS = frozenset({"rung", "clock", "due", "action", "missed", "label", "decided_by", "notify",
                        # action parameters
                        "level", "kind", "workflow", "summon", "deadline", "authority"})
 RUNG_PARAMS = frozenset({"level", "kind", "workflow", "summon", "deadline", "authority"})
@@ -69,6 +70,7 @@ class _Parser:
     def __init__(self, filename: str):
         self.filename = filename
         self.problems: list[tuple[str, int, str]] = []
+        self.field_names: frozenset[str] = frozenset()
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append((self.filename, line, message))
@@ -149,6 +151,7 @@ class _Parser:
         roles = self.names(root, "roles", "workflow", required=True)
         self.holdable(root)
         fields = self.fields(root)
+        self.field_names = frozenset(f.name for f in fields) | {"reason"}
         states, initial = self.states(root)
         transitions = self.transitions(root)
         report = self.command(root, "report", required=True) or Command(roles=())
@@ -330,6 +333,7 @@ class _Parser:
                 guards=self.guards(node, "guards", where), lifts=self.names(node, "lifts", where),
                 label=self.text(node, "label", where), line=node.line, issues=self.text(node, "issues", where),
                 requires_attachments=self.evidence_kinds(node, where),
+                notify=parse_rules(self, node, where, self.field_names),
             ))
         return tuple(result)
 
@@ -457,5 +461,5 @@ class _Parser:
             rungs.append(Rung(name=name, clock=self.text(item, "clock", where, required=True), action=action,
                               offset_days=offset, working=working, missed=missed, params=params,
                               label=self.text(item, "label", where), decided_by=self.names(item, "decided_by", where),
-                              line=item.line))
+                              line=item.line, notify=parse_rules(self, item, where, self.field_names)))
         return grace, tuple(rungs)
