@@ -226,10 +226,11 @@ def seed(url: str, templates, plan: Plan, upto_before: int, upto: int, heads: di
 
 
 def reset_due(url: str, heads: dict) -> None:
-    """Undo a sweep of the due cases: no escalate events, rungs pending, case rows back at their heads."""
+    """Undo a sweep of the due cases: no escalate events (nor the messages they set off), rungs pending, case
+    rows back at their heads."""
     from sqlalchemy import and_, bindparam, delete, update
 
-    from engine.store.tables import sweeps
+    from engine.store.tables import notifications, sweeps
     store = open_store(url)
     ids = sorted(heads)
     (version,) = {v for _, _, v, _ in heads.values()}  # the due template's events, before any sweep
@@ -238,6 +239,8 @@ def reset_due(url: str, heads: dict) -> None:
             chunk = ids[start:start + 1000]
             conn.execute(delete(events_table).where(and_(events_table.c.case_id.in_(chunk),
                                                          events_table.c.seq > version)))
+            conn.execute(delete(notifications).where(and_(notifications.c.case_id.in_(chunk),
+                                                          notifications.c.seq > version)))
             conn.execute(update(rungs_table).where(and_(rungs_table.c.case_id.in_(chunk),
                                                         rungs_table.c.status.in_(("fired", "skipped")))).values(
                 status="pending", fired_at=None, sweep_id=None, claimed_by=None, lease_until=None))
