@@ -68,6 +68,36 @@ def notify_status(ctx):
           [[channel, c["pending"], c["sent"], c["failed"]] for channel, c in found.items()])
 
 
+@notify.command("digest")
+@click.option("--days", type=int, default=3, show_default=True, metavar="N",
+              help="Cases falling due within N days (1 to 30) are listed as due soon.")
+@json_option
+@click.pass_context
+def notify_digest(ctx, days):
+    """Write today's digest (隐患日报) for every supervisor and committee member with something to report: the
+    overdue cases of their reach, those due within --days, how many await their verification and their decision.
+
+    One message per person and channel (the inbox, and e-mail or webhook where they gave one), delivered by
+    `hazard notify`; run it again the same day and it writes nothing twice. Run it each morning from cron,
+    e.g. `0 8 * * * hazard notify digest`. The day is the engine's (--now), in Asia/Shanghai.
+
+    \b
+    Example:
+      hazard notify digest --days 5
+    """
+    from cli.output import message, print_json
+    from engine.app.digest import write_digests
+
+    app = ctx.find_root().obj
+    written = write_digests(app.engine, now=app.now, days_ahead=days)
+    if is_json(ctx):
+        print_json(written.document())
+        return
+    message(f"digest of {written.day}: {written.messages} messages for {written.readers} readers"
+            + (f" ({written.held} written earlier today)" if written.held else "")
+            + (f"; nothing to report for {len(written.skipped)}" if written.skipped else ""))
+
+
 @notify.group("channel")
 def channel():
     """Configure the delivery channels (the committee role); secrets are never printed back."""

@@ -159,7 +159,7 @@ def _record(engine, row, by: str, *, status: str, attempts: int, result: Deliver
                                     sent_at=sent_at, next_at=next_at, error=error):
                     result.lost += 1
                     return
-                if status in ("sent", "failed"):
+                if status in ("sent", "failed") and row.case_id:  # a digest belongs to no case: its row says it
                     try:
                         _told(unit, row, status=status, attempts=attempts, sent_at=sent_at, error=error)
                     except TamperDetected:
@@ -236,7 +236,7 @@ def inbox(engine, *, actor: str | None, everything: bool = False, limit: int = 2
     with engine.unit() as unit:
         who = unit.actor(actor)
         rows = store.inbox(unit.conn, who.name, unread_only=not everything, limit=limit)
-    return [{"id": r.id, "case_id": r.case_id, "text": r.text, "created_at": iso(r.created_at),
+    return [{"id": r.id, "case_id": r.case_id or None, "text": r.text, "created_at": iso(r.created_at),
              "read": r.read_at is not None} for r in rows]
 
 

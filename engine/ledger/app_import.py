@@ -236,9 +236,10 @@ def _region_given(raw: str) -> str:
     try:
         code = parse_region(raw)
     except InvalidInput as exc:
-        raise InvalidInput(f"--region: {exc}", rule="region") from None
+        raise InvalidInput(f"the division to look region names up in: {exc.message}", field="region",
+                           rule="region") from None
     if code is None:
-        raise InvalidInput("--region: no division given", rule="region")
+        raise InvalidInput("the division to look region names up in is empty", field="region", rule="region")
     return code
 
 

@@ -139,3 +139,12 @@ def mark_read(conn: Connection, name: str, ids: list[int] | None, at: datetime) 
     if ids is not None:
         where.append(notifications.c.id.in_(ids))
     return conn.execute(update(notifications).where(and_(*where)), {"read_at": at}).rowcount
+
+
+def existing_keys(conn: Connection, keys: list[str]) -> set[str]:
+    """Which of `keys` the outbox holds already (a digest written earlier the same day)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        found.update(k for (k,) in conn.execute(select(notifications.c.key).where(notifications.c.key.in_(chunk))))
+    return found
