@@ -250,13 +250,16 @@ class UnitOfWork:
             if row is not None:
                 self._move(row, row.due_at, row.provisional, status)
 
-    def sync_rungs(self, case: Case, run: Loaded, *, only: frozenset[str] | None = None) -> None:
+    def sync_rungs(self, case: Case, run: Loaded, *, only: frozenset[str] | None = None,
+                   planned: list | None = None) -> None:
         """Make the case's unfired rung rows match the ladder's plan: add new ones, move or cancel the rest
-        (of the clocks in `only`, when given: the others' rows are left as they are)."""
+        (of the clocks in `only`, when given: the others' rows are left as they are). `planned`: the plan of
+        `case` as it is, when the caller has it already (an import that planned to skip what fell due)."""
         if not run.definition.clocks:
             return
-        planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired, self.calendar_of(case, run),
-                              only=only)
+        if planned is None:
+            planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired, self.calendar_of(case, run),
+                                  only=only)
         known = self._rung_states(case.id)
         seen = set()
         for p in planned:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from engine.domain.clock import UTC, deadline_instant
 from engine.domain.escalation import clocks, decisions as decided
-from engine.domain.events import GENESIS, Event, data_hash
+from engine.domain.events import GENESIS, Event, canonical_text, data_hash, utc_text, value_text
 
 if TYPE_CHECKING:
     from engine.domain.definition.model import Definition
@@ -185,6 +185,25 @@ def digest(case: Case) -> str:
             value = [list(v) if isinstance(v, tuple) else v for v in value]
         values[name] = value
     return data_hash(values)
+
+
+def encoded(case: Case) -> tuple[str, dict[str, str]]:
+    """`digest` and the canonical JSON of each attribute it hashed, in one pass: a bulk writer (the ledger import)
+    stores those texts (the JSON columns, the instants) instead of encoding the row a second time. The same hash as
+    `digest`, which stays the reference a load checks with; a test holds them equal."""
+    from hashlib import sha256
+    parts = {}
+    for name, value in case.__dict__.items():
+        if name == "last_hash":
+            continue
+        if isinstance(value, datetime):
+            parts[name] = '"' + utc_text(value) + '"'
+        elif isinstance(value, tuple):
+            parts[name] = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
+        else:
+            parts[name] = value_text(value)
+    text = "{" + ",".join(f'"{name}":{parts[name]}' for name in sorted(parts)) + "}"
+    return sha256(text.encode()).hexdigest(), parts
 
 
 def _judged(before: Case | None, event: Event, rectified_at, met_at) -> datetime | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from engine.domain.clock import UTC
 
@@ -36,24 +36,89 @@ class Event:
         return {
             "case_id": self.case_id, "seq": self.seq, "trigger": self.trigger,
             "from": self.from_state, "to": self.to_state, "actor": self.actor, "role": self.role,
-            "at": _utc(self.at), "recorded_at": _utc(self.recorded_at), "data": self.data,
+            "at": utc_text(self.at), "recorded_at": utc_text(self.recorded_at), "data": self.data,
             "workflow": self.workflow, "workflow_version": self.workflow_version, "prev_hash": self.prev_hash,
         }
 
     def sealed(self) -> "Event":
-        """This event with its hash computed."""
+        """This event with its hash computed, in one pass: the canonical text of its data and of its two instants
+        are kept (`encoded`) for the store to write, so an event is encoded once, not once to hash and again to
+        store. The same bytes as `compute_hash` (the reference an audit re-hashes with); a test holds them equal."""
+        from hashlib import sha256
+        data_text = canonical_text(self.data)
+        at, recorded_at = utc_text(self.at), utc_text(self.recorded_at)
+        text = "".join((
+            '{"actor":', value_text(self.actor), ',"at":"', at, '","case_id":', value_text(self.case_id), ',"data":', data_text,
+            ',"from":', value_text(self.from_state), ',"prev_hash":', value_text(self.prev_hash), ',"recorded_at":"',
+            recorded_at, '","role":', value_text(self.role), ',"seq":', value_text(self.seq), ',"to":', value_text(self.to_state),
+            ',"trigger":', value_text(self.trigger), ',"workflow":', value_text(self.workflow), ',"workflow_version":',
+            value_text(self.workflow_version), "}"))
         sealed = object.__new__(Event)  # a copy without dataclasses.replace's per-field checks
         sealed.__dict__.update(self.__dict__)
-        sealed.__dict__["hash"] = compute_hash(self)
+        sealed.__dict__["hash"] = sha256(text.encode()).hexdigest()
+        # Not a field: dataclasses.replace (an edited copy) drops it, equality and the hash ignore it.
+        sealed.__dict__["encoded"] = Encoded(data_text, at, recorded_at)
         return sealed
 
 
-def _utc(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
+class Encoded(NamedTuple):
+    """What sealing an event encoded, for the store: its data's canonical JSON and its instants in UTC."""
+
+    data: str
+    at: str
+    recorded_at: str
+
+
+def encoded(event: Event) -> Encoded | None:
+    """The encoding kept from sealing this very event, if it was sealed here."""
+    return event.__dict__.get("encoded")
+
+
+_UTC_TEXTS: dict[datetime, str] = {}
+
+
+def utc_text(at: datetime) -> str:
+    """An instant as UTC ISO text. Remembered by instant (equal instants give the same text whatever their
+    zone): an import's events share a few thousand dates, and `isoformat` costs more than the lookup."""
+    text = _UTC_TEXTS.get(at)
+    if text is None:
+        if len(_UTC_TEXTS) > 20_000:
+            _UTC_TEXTS.clear()
+        text = at.astimezone(UTC).isoformat(timespec="microseconds")
+        if at.tzinfo is not None:  # a naive time would be taken as local time: never remembered
+            _UTC_TEXTS[at] = text
+    return text
+
+
+_encode_text = json.encoder.encode_basestring  # as json.dumps with ensure_ascii=False writes a string
+
+
+def value_text(value) -> str:
+    """Any value as the canonical encoding writes it; a scalar without the encoder's set-up."""
+    kind = value.__class__
+    if kind is str:
+        return _encode_text(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    return canonical_text(value)
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def canonical_text(content) -> str:
+    """The log's canonical JSON: keys sorted, no spaces, text as it is (not \\u escapes)."""
+    return _CANONICAL.encode(content)
 
 
 def canonical(content: dict) -> bytes:
-    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return canonical_text(content).encode()
 
 
 def data_hash(data: dict) -> str:
