@@ -21,7 +21,7 @@ from engine.domain.clock import Clock, iso_seconds, local_date
 from engine.domain.errors import Conflict, PermissionDenied, Refused, TamperDetected
 from engine.domain.proofs import row_problem
 from engine.domain.escalation import decisions, ladder
-from engine.domain.events import GENESIS, Event
+from engine.domain.events import GENESIS, Event, seal
 from engine.domain.actor import Actor
 from engine.domain.reach import check_acts_for
 from engine.app.registry import Loaded, Registry
@@ -177,10 +177,10 @@ class UnitOfWork:
         recorded_at = self.recorded_clock.now()
         check_not_future(at, recorded_at, f"'{trigger}' on {case.id if case else case_id or 'a new case'}",
                          drill=self.is_drill)
-        return Event(case_id=case.id if case else case_id, seq=(case.version if case else 0) + 1, trigger=trigger,
-                     from_state=case.state if case else None, to_state=to_state, actor=actor, role=role, at=at,
-                     recorded_at=recorded_at, data=data, workflow=run.definition.name,
-                     workflow_version=run.version, prev_hash=case.last_hash if case else GENESIS).sealed()
+        return seal(case_id=case.id if case else case_id, seq=(case.version if case else 0) + 1, trigger=trigger,
+                    from_state=case.state if case else None, to_state=to_state, actor=actor, role=role, at=at,
+                    recorded_at=recorded_at, data=data, workflow=run.definition.name,
+                    workflow_version=run.version, prev_hash=case.last_hash if case else GENESIS)
 
     def add_notice(self, row) -> None:
         """A notice issued with this unit's events, written with them at `flush`."""
