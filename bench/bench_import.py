@@ -72,7 +72,7 @@ def written_rows(url: str) -> dict[str, tuple[list[str], list[tuple]]]:
     out = {}
     with store.db_engine.connect() as conn:
         raw = conn.connection.driver_connection
-        for table in ("hazard_case", "case_event"):
+        for table in ("hazard_case", "case_event", "rung"):
             cursor = raw.cursor()
             cursor.execute(f"SELECT * FROM {table}")
             columns = [d[0] for d in cursor.description]
