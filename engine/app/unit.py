@@ -4,9 +4,9 @@ and changed by appending events, their projections and their rung rows, written 
 Every writer shares it by contract: the commands, the sweep, the calendar refresh, migration and the ledger
 import. A unit keeps the cases it touched (a case advanced twice in one batch sees its own first step) and
 holds every write back until `flush`, which runs each kind of statement once for the whole batch:
-executemany of events, of case updates `WHERE version = :expected` (the summed rowcount must equal the
-number of cases, or nothing is written), of rung inserts, moves and marks. A one-command unit is a batch
-of one.
+inserts of new cases, events and rungs (executemany; COPY for a batch on PostgreSQL: `prepared.insert_rows`),
+executemany of case updates `WHERE version = :expected` (the summed rowcount must equal the number of cases,
+or nothing is written), of rung moves and marks. A one-command unit is a batch of one.
 """
 from __future__ import annotations
 

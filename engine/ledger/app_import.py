@@ -18,9 +18,10 @@ unit of work, or nothing.
    `roles:`, as `case advance` judges them; a department's import also takes the enterprise's own steps): a
    row whose sheet says more lands at the last state the importer may reach, the sheet's claim kept as the
    fields claimed_stage, claimed_at, claimed_by for a department to confirm, and is listed in `claims`.
-   Case numbers are reserved per year in one statement; the unit is flushed every `CHUNK` rows (executemany
-   of cases, events and rungs) and forgets what it wrote, so memory does not grow with the file. A kill part
-   way leaves nothing: the transaction was never committed, and the same command completes it.
+   Case numbers are reserved per year in one statement; the unit is flushed every `CHUNK` rows (cases, events
+   and rungs, each kind in one executemany on SQLite, one COPY on PostgreSQL, each event and case row encoded
+   once for its hash and its columns) and forgets what it wrote, so memory does not grow with the file. A kill
+   part way leaves nothing: the transaction was never committed, and the same command completes it.
 
 Rungs of an imported open case that fell due before the import are recorded as skipped (an `escalate` event
 with status `skipped` each, and a skipped rung row), not fired: the register and the lists show the case

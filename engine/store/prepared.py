@@ -7,6 +7,9 @@ with Core on the tables, compiled by SQLAlchemy for the connection's dialect, wi
 and result processors (so rows read back through Core look exactly the same); only the per-call
 bookkeeping is gone. It runs inside the caller's SQLAlchemy transaction, on the same DBAPI connection, and
 driver errors are re-raised as SQLAlchemy's so `Store.translated` handles them in one place.
+
+`insert_rows` is the plain insert of the bulk writers (a unit's new cases, events and rungs): rows already in
+the driver's terms, encoded once by the caller, by executemany on SQLite and COPY on PostgreSQL.
 """
 from __future__ import annotations
 
