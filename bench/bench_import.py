@@ -110,8 +110,8 @@ def bare_insert(url: str, rows: dict) -> int:
             cursor.execute("BEGIN IMMEDIATE")
         for table, (columns, values) in rows.items():
             if store.is_sqlite:
-                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})",
-                                   values)
+                marks = ", ".join(["?"] * len(columns))
+                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
             else:
                 with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in values:
@@ -154,11 +154,12 @@ def main() -> None:
             (floor_s, floor_cpu), floor_n = timed(lambda: bare_insert(floor_url, written))
             # The floor as this bench measured it before rung rows were counted: cases and events only.
             events_url = fresh(args.pg, folder, f"floor_events_{kind}")
-            (events_s, _), _ = timed(lambda: bare_insert(events_url, {t: written[t] for t in ("hazard_case", "case_event")}))
+            cases_and_events = {t: written[t] for t in ("hazard_case", "case_event")}
+            (events_s, _), _ = timed(lambda: bare_insert(events_url, cases_and_events))
             cases, events = len(written["hazard_case"][1]), len(written["case_event"][1])
             results[kind] = (read_s, import_s, import_cpu, floor_s, floor_cpu, events_s)
-            print(f"{kind}: {report.imported:,} cases, {events:,} events, {len(written['rung'][1]):,} rung rows imported "
-                  f"({events / max(cases, 1):.2f} events a case); the floor wrote the same {floor_n:,} rows")
+            print(f"{kind}: {report.imported:,} cases, {events:,} events, {len(written['rung'][1]):,} rung rows "
+                  f"imported ({events / max(cases, 1):.2f} events a case); the floor wrote the same {floor_n:,} rows")
         print(f"{'':34}{'seconds':>9}{'cpu s':>8}{'rows/s':>10}{'x floor':>9}")
         for kind, (read_s, import_s, import_cpu, floor_s, floor_cpu, events_s) in results.items():
             print(f"{kind + ' floor (bare insert)':34}{floor_s:9.2f}{floor_cpu:8.2f}{n / floor_s:10,.0f}{1:9.2f}")

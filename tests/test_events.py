@@ -161,8 +161,9 @@ def test_stored_history_tampered_in_the_database_is_found(service, store):
 
 
 _texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
-_json = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | _texts,
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_texts, inner, max_size=3), max_leaves=12)
+_json = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False) | _texts,
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_texts, inner, max_size=3),
+                     max_leaves=12)
 _instants = st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(9998, 12, 30),
                          timezones=st.sampled_from([UTC, SHANGHAI, timezone(timedelta(hours=-5, minutes=-30))]))
 
