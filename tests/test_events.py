@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine.domain.clock import SHANGHAI, UTC, parse_time
-from engine.domain.events import GENESIS, Event, compute_hash, verify_chain
+from engine.domain.events import GENESIS, Event, compute_hash, encoded, verify_chain
 from tests.conftest import report, run_to
 
 T0 = parse_time("2026-03-02T09:00")
@@ -157,3 +158,33 @@ def test_stored_history_tampered_in_the_database_is_found(service, store):
                      .values(actor="nobody"))
     breaks = list(verify_chain(service.queries.history(case.id), head=(final.version, final.last_hash)))
     assert [b.seq for b in breaks] == [3]
+
+
+_texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_json = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False) | _texts,
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_texts, inner, max_size=3),
+                     max_leaves=12)
+_instants = st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(9998, 12, 30),
+                         timezones=st.sampled_from([UTC, SHANGHAI, timezone(timedelta(hours=-5, minutes=-30))]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(case_id=_texts, seq=st.integers(1, 10**6), trigger=_texts, from_state=st.none() | _texts, to_state=_texts,
+       actor=_texts, at=_instants, recorded_at=_instants, data=st.dictionaries(_texts, _json, max_size=4),
+       version=st.integers(0, 10**6))
+def test_sealing_gives_the_hash_an_audit_recomputes(case_id, seq, trigger, from_state, to_state, actor, at,
+                                                    recorded_at, data, version):
+    """Sealing encodes an event once (for its hash and for the store); the hash is the one `audit verify`
+    recomputes from the columns, and the data text kept is the canonical JSON of its data, for any event."""
+    e = Event(case_id=case_id, seq=seq, trigger=trigger, from_state=from_state, to_state=to_state, actor=actor,
+              role="import", at=at, recorded_at=recorded_at, data=data, workflow="w", workflow_version=version).sealed()
+    assert e.hash == compute_hash(e)
+    assert json.loads(encoded(e).data) == data
+
+
+def test_an_edited_copy_of_a_sealed_event_does_not_carry_its_encoding():
+    """`dataclasses.replace` (how an edit is made) gives an event without the original's kept encoding, so a store
+    never writes the old data under new columns."""
+    e = chain(1)[0]
+    assert encoded(e) is not None
+    assert encoded(dataclasses.replace(e, data={"fields": {"opinion": "改"}})) is None

@@ -4,9 +4,9 @@ and changed by appending events, their projections and their rung rows, written 
 Every writer shares it by contract: the commands, the sweep, the calendar refresh, migration and the ledger
 import. A unit keeps the cases it touched (a case advanced twice in one batch sees its own first step) and
 holds every write back until `flush`, which runs each kind of statement once for the whole batch:
-executemany of events, of case updates `WHERE version = :expected` (the summed rowcount must equal the
-number of cases, or nothing is written), of rung inserts, moves and marks. A one-command unit is a batch
-of one.
+inserts of new cases, events and rungs (executemany; COPY for a batch on PostgreSQL: `prepared.insert_rows`),
+executemany of case updates `WHERE version = :expected` (the summed rowcount must equal the number of cases,
+or nothing is written), of rung moves and marks. A one-command unit is a batch of one.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from engine.domain.clock import Clock, iso_seconds, local_date
 from engine.domain.errors import Conflict, PermissionDenied, Refused, TamperDetected
 from engine.domain.proofs import row_problem
 from engine.domain.escalation import decisions, ladder
-from engine.domain.events import GENESIS, Event
+from engine.domain.events import GENESIS, Event, seal
 from engine.domain.actor import Actor
 from engine.domain.reach import check_acts_for
 from engine.app import outbox
@@ -190,10 +190,10 @@ class UnitOfWork:
         recorded_at = self.recorded_clock.now()
         check_not_future(at, recorded_at, f"'{trigger}' on {case.id if case else case_id or 'a new case'}",
                          drill=self.is_drill)
-        return Event(case_id=case.id if case else case_id, seq=(case.version if case else 0) + 1, trigger=trigger,
-                     from_state=case.state if case else None, to_state=to_state, actor=actor, role=role, at=at,
-                     recorded_at=recorded_at, data=data, workflow=run.definition.name,
-                     workflow_version=run.version, prev_hash=case.last_hash if case else GENESIS).sealed()
+        return seal(case_id=case.id if case else case_id, seq=(case.version if case else 0) + 1, trigger=trigger,
+                    from_state=case.state if case else None, to_state=to_state, actor=actor, role=role, at=at,
+                    recorded_at=recorded_at, data=data, workflow=run.definition.name,
+                    workflow_version=run.version, prev_hash=case.last_hash if case else GENESIS)
 
     def add_notice(self, row) -> None:
         """A notice issued with this unit's events, written with them at `flush`."""
@@ -263,13 +263,16 @@ class UnitOfWork:
             if row is not None:
                 self._move(row, row.due_at, row.provisional, status)
 
-    def sync_rungs(self, case: Case, run: Loaded, *, only: frozenset[str] | None = None) -> None:
+    def sync_rungs(self, case: Case, run: Loaded, *, only: frozenset[str] | None = None,
+                   planned: list | None = None) -> None:
         """Make the case's unfired rung rows match the ladder's plan: add new ones, move or cancel the rest
-        (of the clocks in `only`, when given: the others' rows are left as they are)."""
+        (of the clocks in `only`, when given: the others' rows are left as they are). `planned`: the plan of
+        `case` as it is, when the caller has it already (an import that planned to skip what fell due)."""
         if not run.definition.clocks:
             return
-        planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired, self.calendar_of(case, run),
-                              only=only)
+        if planned is None:
+            planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired, self.calendar_of(case, run),
+                                  only=only)
         known = self._rung_states(case.id)
         seen = set()
         for p in planned:

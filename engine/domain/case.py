@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 from typing import TYPE_CHECKING
 
-from engine.domain.clock import UTC, deadline_instant
+from engine.domain.clock import deadline_instant
 from engine.domain.escalation import clocks, decisions as decided
-from engine.domain.events import GENESIS, Event, data_hash
+from engine.domain.events import GENESIS, Event, canonical_text, utc_text, value_text
 
 if TYPE_CHECKING:
     from engine.domain.definition.model import Definition
@@ -174,17 +174,27 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
 
 def digest(case: Case) -> str:
     """The hash of everything a case row holds of its projection but its last event's hash (which it is compared
-    with separately): a command loading the row checks it before acting, so a hand-edited row is refused."""
-    values = {}
+    with separately): a command loading the row checks it before acting, so a hand-edited row is refused. It is
+    `data_hash` of the attributes, instants as UTC text and tuples as lists (a test holds it so)."""
+    return encoded(case)[0]
+
+
+def encoded(case: Case) -> tuple[str, dict[str, str]]:
+    """`digest` and the canonical JSON of each attribute it hashed, in one pass: a writer stores those texts (the
+    JSON columns, the instants) instead of encoding the row a second time."""
+    from hashlib import sha256
+    parts = {}
     for name, value in case.__dict__.items():
         if name == "last_hash":
             continue
         if isinstance(value, datetime):
-            value = value.astimezone(UTC).isoformat(timespec="microseconds")
+            parts[name] = '"' + utc_text(value) + '"'
         elif isinstance(value, tuple):
-            value = [list(v) if isinstance(v, tuple) else v for v in value]
-        values[name] = value
-    return data_hash(values)
+            parts[name] = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
+        else:
+            parts[name] = value_text(value)
+    text = "{" + ",".join(f'"{name}":{parts[name]}' for name in sorted(parts)) + "}"
+    return sha256(text.encode()).hexdigest(), parts
 
 
 def _judged(before: Case | None, event: Event, rectified_at, met_at) -> datetime | None:

@@ -18,9 +18,10 @@ unit of work, or nothing.
    `roles:`, as `case advance` judges them; a department's import also takes the enterprise's own steps): a
    row whose sheet says more lands at the last state the importer may reach, the sheet's claim kept as the
    fields claimed_stage, claimed_at, claimed_by for a department to confirm, and is listed in `claims`.
-   Case numbers are reserved per year in one statement; the unit is flushed every `CHUNK` rows (executemany
-   of cases, events and rungs) and forgets what it wrote, so memory does not grow with the file. A kill part
-   way leaves nothing: the transaction was never committed, and the same command completes it.
+   Case numbers are reserved per year in one statement; the unit is flushed every `CHUNK` rows (cases, events
+   and rungs, each kind in one executemany on SQLite, one COPY on PostgreSQL, each event and case row encoded
+   once for its hash and its columns) and forgets what it wrote, so memory does not grow with the file. A kill
+   part way leaves nothing: the transaction was never committed, and the same command completes it.
 
 Rungs of an imported open case that fell due before the import are recorded as skipped (an `escalate` event
 with status `skipped` each, and a skipped rung row), not fired: the register and the lists show the case
@@ -525,10 +526,12 @@ def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: dat
         case = album.attach(unit, case, row, run, actor=actor, now=now, source=source)
     if not definition.clocks or case.is_final:
         return case  # a case imported closed has nothing left to escalate: no rung rows (not even cancelled ones)
+    rest = None  # the ladder's plan once the rungs due are skipped
     if any(c.get("status") == "running" for c in case.clocks.values()):
         rungs = {(r.clock, r.name): (i, r) for i, r in enumerate(definition.rungs)}
-        due = [p for p in ladder.plan(definition, case.clocks, case.fields, case.fired, unit.calendar_of(case, run))
-               if p.status == "pending" and p.due_at is not None and p.due_at <= now]
+        plan = ladder.plan(definition, case.clocks, case.fields, case.fired, unit.calendar_of(case, run))
+        clocks, fields = case.clocks, case.fields
+        due = [p for p in plan if p.status == "pending" and p.due_at is not None and p.due_at <= now]
         for planned in sorted(due, key=lambda p: (p.due_at, rungs[(p.clock, p.rung)][0])):  # the ladder's order
             rung = rungs[(planned.clock, planned.rung)][1]
             out = actions.outcome(case, rung, cycle=planned.cycle, due_at=planned.due_at, decision="skip", now=now,
@@ -540,5 +543,9 @@ def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: dat
             settled.append({"case_id": case.id, "clock": planned.clock, "cycle": planned.cycle, "rung": planned.rung,
                             "action": planned.action, "due_at": planned.due_at, "provisional": planned.provisional,
                             "status": "skipped", "fired_at": now, "sweep_id": tag})
-    unit.sync_rungs(case, run)
+        # Skipping moves no clock and no field: the plan stands, less the rungs now skipped (planned once).
+        skipped = {(p.clock, p.cycle, p.rung) for p in due}
+        rest = [p for p in plan if (p.clock, p.cycle, p.rung) not in skipped] \
+            if case.clocks is clocks and case.fields is fields else None
+    unit.sync_rungs(case, run, planned=rest)
     return case

@@ -6,21 +6,22 @@ projection `WHERE version = :expected`, in batches, in the caller's transaction;
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import JSON, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from engine.domain.case import Case, digest
+from engine.domain.case import Case, digest, encoded
 from engine.domain.escalation.decisions import has_pending
 from engine.domain.errors import Conflict, NotFound
-from engine.domain.events import Event
+from engine.domain.events import Encoded, Event, canonical_text, utc_text
+from engine.domain.events import encoded as encoded_event
 from engine.domain.actor import Actor
 from engine.domain.reach import Reach
 from engine.store.case_search import within_reach
-from engine.store.prepared import Prepared
-from engine.store.tables import cases, counters, events, users
+from engine.store.prepared import Prepared, insert_rows, instant_writer
+from engine.store.tables import UTCDateTime, cases, counters, events, users
 
 CASE_COLUMNS = tuple(c.name for c in cases.c)
 EVENT_COLUMNS = ("case_id", "seq", "trigger", "from_state", "to_state", "actor", "role", "at", "recorded_at",
@@ -40,7 +41,6 @@ _LOAD_FOR = Prepared(select(*cases.c, events.c.hash, users.c.name, users.c.roles
                             users.c.enterprise)
                      .select_from(cases.outerjoin(events, _HEAD).outerjoin(users, users.c.name == bindparam("actor")))
                      .where(cases.c.id == bindparam("case_id")))
-_INSERT_CASE = Prepared(cases.insert().values({c.name: bindparam(c.name) for c in cases.c}).inline())
 _INSERT_EVENT = Prepared(events.insert().values({n: bindparam(n) for n in EVENT_COLUMNS}).inline())
 _EVENTS_OF = Prepared(select(*(events.c[n] for n in EVENT_COLUMNS)).where(events.c.case_id == bindparam("case_id"))
                       .order_by(events.c.seq))
@@ -229,9 +229,40 @@ def count(conn: Connection) -> int:
 
 
 # -- writes (the unit of work's) ------------------------------------------------------------------------------
+# How each column of a new case row is written from the case and the texts `encoded` gave (its JSON and instants).
+_FROM_FIELDS = frozenset({"deadline", "responsible_unit", "responsible_person", "department", "ledger_id"})
+_JSON = frozenset(c.name for c in cases.c if isinstance(c.type, JSON))
+_INSTANTS = frozenset(c.name for c in cases.c if isinstance(c.type, UTCDateTime))
+_ATTRIBUTE = {"calendar_hash": "calendar"}
+
+
+def _row_of(instant) -> Callable[[Case], tuple]:
+    """A new case as the row tuple `insert_rows` takes, each column encoded once (shared with its digest)."""
+    def row(case: Case) -> tuple:
+        row_hash, texts = encoded(case)
+        fields, values = case.fields, []
+        for name in CASE_COLUMNS:
+            if name in _JSON:
+                values.append(texts[name])
+            elif name in _INSTANTS:
+                text = texts[name]
+                values.append(None if text == "null" else instant(text[1:-1]))
+            elif name in _FROM_FIELDS:
+                values.append(fields.get(name))
+            elif name == "pending_decision":
+                values.append(has_pending(case.decisions))
+            elif name == "row_hash":
+                values.append(row_hash)
+            else:
+                values.append(case.__dict__[_ATTRIBUTE.get(name, name)])
+        return tuple(values)
+    return row
+
+
 def insert_cases(conn: Connection, new: list[Case]) -> None:
+    row = _row_of(instant_writer(conn))
     try:
-        _INSERT_CASE.executemany(conn, [case_values(c) for c in new])
+        insert_rows(conn, cases.name, CASE_COLUMNS, [row(c) for c in new])
     except IntegrityError:
         raise Conflict(f"case {new[0].id if len(new) == 1 else 'number'} was taken by another writer meanwhile; "
                        "nothing was written", case_id=new[0].id) from None
@@ -285,8 +316,15 @@ def rewrite_cases(conn: Connection, rebuilt: list[Case]) -> None:
 
 
 def insert_events(conn: Connection, new: list[Event]) -> None:
+    """Sealed events, written as sealing encoded them (their data's canonical JSON, their instants' UTC texts)."""
+    instant = instant_writer(conn)
+    rows = []
+    for e in new:
+        done = encoded_event(e) or Encoded(canonical_text(e.data), utc_text(e.at), utc_text(e.recorded_at))
+        rows.append((e.case_id, e.seq, e.trigger, e.from_state, e.to_state, e.actor, e.role, instant(done.at),
+                     instant(done.recorded_at), done.data, e.workflow, e.workflow_version, e.prev_hash, e.hash))
     try:
-        _INSERT_EVENT.executemany(conn, [event_values(e) for e in new])
+        insert_rows(conn, events.name, EVENT_COLUMNS, rows)
     except IntegrityError:
         raise Conflict(f"case {new[0].case_id}: event #{new[0].seq} was written by someone else meanwhile; "
                        "nothing was written", case_id=new[0].case_id) from None

@@ -7,6 +7,9 @@ with Core on the tables, compiled by SQLAlchemy for the connection's dialect, wi
 and result processors (so rows read back through Core look exactly the same); only the per-call
 bookkeeping is gone. It runs inside the caller's SQLAlchemy transaction, on the same DBAPI connection, and
 driver errors are re-raised as SQLAlchemy's so `Store.translated` handles them in one place.
+
+`insert_rows` is the plain insert of the bulk writers (a unit's new cases, events and rungs): rows already in
+the driver's terms, encoded once by the caller, by executemany on SQLite and COPY on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ from typing import Any, Sequence
 from sqlalchemy import JSON
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
+
+from engine.domain.events import utc_text
 
 
 class Prepared:
@@ -142,6 +147,61 @@ class _Compiled:
                     values[i] = processor(values[i])
             result.append(tuple(values))
         return result
+
+
+# How many rows make a COPY cheaper than an executemany on PostgreSQL (COPY has a round trip more to start).
+COPY_FROM = 50
+
+
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> int:
+    """Insert `rows` (tuples in the order of `columns`, each value already as the driver takes it: JSON as its
+    text, an instant as `sqlite_instant` gives it on SQLite) in the caller's transaction, the fastest way the
+    driver has: executemany on SQLite, COPY on PostgreSQL for a batch. The bulk writers' executor (a unit of
+    work's new cases and events, an import's rungs): nothing is converted per value here."""
+    if not rows:
+        return 0
+    dbapi = conn.dialect.dbapi
+    names = ", ".join(columns)
+    cursor = conn.connection.cursor()
+    try:
+        if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+            sql = f"COPY {table} ({names}) FROM STDIN"
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join([mark] * len(columns))})"
+            if len(rows) == 1:
+                cursor.execute(sql, rows[0])
+            else:
+                cursor.executemany(sql, rows)
+        return len(rows)
+    except dbapi.Error as error:
+        raise _wrapped(sql, None, error, dbapi) from error
+    finally:
+        cursor.close()
+
+
+def instant_writer(conn: Connection):
+    """The function giving an aware instant (or its UTC ISO text from `engine.domain.events.utc_text`) as
+    `insert_rows` takes it on this connection's database."""
+    return sqlite_instant if conn.dialect.name == "sqlite" else _as_given
+
+
+def sqlite_instant(value) -> str | None:
+    """An instant as SQLite stores it (UTC, no zone: 2026-03-02 02:00:00.000000), from a datetime or UTC ISO text."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store: every instant must carry its zone")
+        value = utc_text(value)
+    return f"{value[:10]} {value[11:26]}"
+
+
+def _as_given(value):
+    return value
 
 
 # The conversions SQLAlchemy would make, written directly for the types hot rows carry: SQLAlchemy's own

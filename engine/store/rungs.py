@@ -13,15 +13,13 @@ from typing import NamedTuple
 from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
-from engine.store.prepared import Prepared
+from engine.store.prepared import Prepared, insert_rows, instant_writer
 from engine.store.tables import UTCDateTime, cases, rungs, sweeps
 
 OPEN = ("pending", "paused", "cancelled")
 STATE_COLUMNS = (rungs.c.id, rungs.c.clock, rungs.c.cycle, rungs.c.rung, rungs.c.status, rungs.c.due_at,
                  rungs.c.provisional)
 _STATES_OF = Prepared(select(*STATE_COLUMNS).where(rungs.c.case_id == bindparam("case_id")))
-_INSERT = Prepared(rungs.insert().values({n: bindparam(n) for n in (
-    "case_id", "clock", "cycle", "rung", "action", "due_at", "provisional", "status")}).inline())
 _MOVE = Prepared(update(rungs).where(rungs.c.id == bindparam("row_id")).values(
     due_at=bindparam("new_due_at"), provisional=bindparam("new_provisional"), status=bindparam("new_status"),
     claimed_by=None, lease_until=None))
@@ -39,17 +37,21 @@ def states_of(conn: Connection, case_id: str) -> list[tuple]:
     return _STATES_OF.rows(conn, {"case_id": case_id})
 
 
+_NEW = ("case_id", "clock", "cycle", "rung", "action", "due_at", "provisional", "status")
+
+
 def insert(conn: Connection, rows: list[dict]) -> None:
-    _INSERT.executemany(conn, rows)
-
-
-_INSERT_SETTLED = Prepared(rungs.insert().values({n: bindparam(n) for n in (
-    "case_id", "clock", "cycle", "rung", "action", "due_at", "provisional", "status", "fired_at", "sweep_id")}).inline())
+    instant = instant_writer(conn)
+    insert_rows(conn, rungs.name, _NEW, [(r["case_id"], r["clock"], r["cycle"], r["rung"], r["action"],
+                                          instant(r["due_at"]), r["provisional"], r["status"]) for r in rows])
 
 
 def insert_settled(conn: Connection, rows: list[dict]) -> None:
     """Rows already fired or skipped when written (a ledger import skips the rungs due before it)."""
-    _INSERT_SETTLED.executemany(conn, rows)
+    instant = instant_writer(conn)
+    insert_rows(conn, rungs.name, (*_NEW, "fired_at", "sweep_id"), [
+        (r["case_id"], r["clock"], r["cycle"], r["rung"], r["action"], instant(r["due_at"]), r["provisional"],
+         r["status"], instant(r["fired_at"]), r["sweep_id"]) for r in rows])
 
 
 def move(conn: Connection, rows: list[dict]) -> None:
