@@ -32,7 +32,8 @@ async def call(request: Request,
                credentials: HTTPAuthorizationCredentials | None = Security(BEARER)) -> Pending:
     """The caller to be: said at once when there are no credentials at all (401, before a body is looked at);
     the credentials themselves are checked in the route's own thread (`in_one_thread`), which turns this into
-    the route's `Call`. Async: it reads only headers, so it costs no trip to a thread."""
+    the route's `Call`. Async: it reads only headers, so it costs no trip to a thread. A route taking it must be
+    added with `wrap=in_one_thread` (web.api.install does so for every API route): it gets a Pending otherwise."""
     if credentials is None and not request.cookies.get(SESSION_COOKIE):
         raise Unauthenticated(PermissionDenied("no credentials: send `Authorization: Bearer hzt_...` with a token "
                                                "of `user token`", rule="token-missing"))
