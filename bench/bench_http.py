@@ -11,11 +11,13 @@ One database (a SQLite file, or a schema of its own on PostgreSQL with --pg) hol
   `Queries.case_view(ID, actor="ent")` + `case_document` (what `GET /cases/{id}` answers), and `Queries.work_for("zhang")` (what
   the page 我的待办 reads), timed per call;
 - HTTP: `hazard serve --workers W` in processes of its own, and this process the client over loopback (httpx,
-  one kept-alive connection): `GET /healthz` and a `GET` of a path that does not exist (404; the floor: what a
-  request costs on this machine with nothing of the engine's, but the health check's one read), `POST
+  one kept-alive connection): `GET /healthz` (one read of the database) and a `GET` of a path that does not exist (404: the
+  application's routing and error document, nothing of the engine's), `POST
   /api/v1/cases/{id}/advance {"trigger": "start"}` with a bearer token on `--count` other cases, `GET
   /api/v1/cases/{id}`, and `GET /` (我的待办, rendered) with zhang's page session, one after the other (the
   latency), then advances with `--clients` threads at once (the throughput with W workers).
+Before them, uvicorn serving a bare ASGI application (it reads the request and answers a small 404) takes the
+same client's GET and the advance's POST: the floor under HTTP with nothing of ours in it, in the same run.
 Every phase is bounded by its count and by `--seconds`. Latencies are p50 and p99 in milliseconds; "+N ms"
 is what HTTP adds at p50 (the issue's goal: at most 1 ms for an advance; 我的待办 under 50 ms for 10,000 open
 cases). The last line is the HTTP/Python ratio of the advance's p50 with the first worker count (read by
@@ -123,6 +125,45 @@ class Server:
         self.process.wait(timeout=60)
 
 
+class Bare:
+    """uvicorn serving `bare` (below), as `hazard serve` runs uvicorn: what a request costs over this server and
+    this client with nothing of ours in it, the floor under the goal's 1 ms."""
+
+    def __init__(self):
+        import socket
+        with socket.socket() as probe:  # a free port (uvicorn, told port 0, does not say which it took)
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench_http:bare", "--app-dir",
+                                         str(Path(__file__).parent), "--port", str(port), "--lifespan", "off",
+                                         "--log-level", "warning", "--no-access-log"])
+        end = time.perf_counter() + 30
+        while time.perf_counter() < end:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise SystemExit("uvicorn did not start for the floor")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+async def bare(scope, receive, send):
+    """An ASGI application that reads the request and answers a small JSON 404, whatever was asked."""
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    body = b'{"error":{"type":"NotFound","exit_code":5}}'
+    await send({"type": "http.response.start", "status": 404,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def concurrently(url: str, headers: dict, paths: list[tuple[str, str, dict | None]], clients: int,
                  limit: float) -> tuple[int, float]:
     """(requests done, seconds) with `clients` threads sharing the list, each with its own connection."""
@@ -204,6 +245,20 @@ def main() -> None:
         engine.close()
         rest, ratios = ids[per_phase:], []
         headers = {"Authorization": f"Bearer {token}"}
+        floor = Bare()
+        try:
+            with httpx.Client(base_url=floor.url, headers=headers, timeout=60) as client:
+                for _ in range(20):
+                    client.get("/")
+                bare_get = timed((lambda: _ok(client.get("/nothing-here"), 404) for _ in range(per_phase)),
+                                 args.seconds)
+                bare_post = timed((lambda i=i: _ok(client.post(f"/api/v1/cases/{i}/advance", json={"trigger": "start"}),
+                                                   404) for i in ids[:per_phase]), args.seconds)
+        finally:
+            floor.stop()
+        print(line("bare uvicorn: GET 404 (floor)", bare_get))
+        print(line("bare uvicorn: POST an advance's body", bare_post))
+        added = []
         for count in workers:
             server = Server(url, count)
             try:
@@ -226,11 +281,12 @@ def main() -> None:
                 finally:
                     browser.close()
                 print(line(f"http {count} worker(s): GET /healthz", health))
-                print(line(f"http {count} worker(s): GET 404 (floor)", missing))
+                print(line(f"http {count} worker(s): GET 404", missing))
                 print(line(f"http {count} worker(s): advance", http_advance, python_advance))
                 print(line(f"http {count} worker(s): case read", http_read, python_read))
                 print(line(f"http {count} worker(s): GET / 我的待办", http_work, python_work))
                 ratios.append(percentiles(http_advance)[0] / percentiles(python_advance)[0])
+                added.append(percentiles(http_advance)[0] - percentiles(python_advance)[0])
                 loaded, rest = rest[:per_phase], rest[per_phase:]
                 done, seconds = concurrently(server.url, headers, [("POST", f"/api/v1/cases/{i}/advance",
                                                                     {"trigger": "start"}) for i in loaded],
@@ -239,6 +295,9 @@ def main() -> None:
                       f"({done} in {seconds:.1f} s)")
             finally:
                 server.stop()
+        base = percentiles(bare_post)[0]
+        print(f"HTTP adds {added[0]:+.2f} ms at p50 to an advance ({workers[0]} worker; the goal: at most 1 ms), "
+              f"of which {base:.2f} ms is the bare server's and client's own POST, {added[0] - base:+.2f} ms ours")
         print(f"advance over HTTP / Python API at p50 ({workers[0]} worker): {ratios[0]:.2f}x")
     finally:
         if schema:

@@ -2,7 +2,8 @@
 
     app.py        the ASGI application (FastAPI): create_app, /healthz, error handlers, the shipped assets
     api/          /api/v1: one router per group of commands (cases, audit, reports, ledger, workflows)
-    auth.py       who is calling (bearer tokens; the pages' sessions join here)
+    routes.py     routers' routes added to the application flat (FastAPI's included routers are slow to match)
+    auth.py       who is calling (bearer tokens; the pages' sessions join here), checked in the route's thread
     calls.py      every engine call, with the caller (reads marked `# scope:`)
     models.py     request and response bodies (pydantic): the OpenAPI document's types
     responses.py  documents as `hazard --json` prints them, files to download

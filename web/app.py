@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from engine.domain.documents import error_document
 from engine.domain.errors import HazardError, InvalidInput, NotFound
-from web import errors
+from web import auth, errors
 from web.bodies import BodyLimit
 from web.models import Health
 from web.responses import document
@@ -68,15 +68,15 @@ def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
     app.add_middleware(SecurityHeaders)
     _handle_errors(app)
 
-    from web.api import router as api
-    app.include_router(api)
+    from web import api, routes
+    api.install(app)
     from web import pages
     pages.install(app)
     # The other pages import web.pages (Page, signed_in); they are included here, not by web.pages, so no
     # module imports back the module that imports it.
     from web import pages_audit, pages_evidence, pages_figures, pages_ledger, pages_register, pages_users
     for module in (pages_register, pages_figures, pages_ledger, pages_audit, pages_users, pages_evidence):
-        app.include_router(module.router)
+        routes.add(app, module.router)
 
     @app.get("/healthz", tags=["server"], summary="Whether the database answers", response_model=Health,
              responses={503: {"model": Health,
@@ -156,27 +156,38 @@ def _version() -> str:
 
 
 def _handle_errors(app: FastAPI) -> None:
+    # Async: each only builds a document, and Starlette runs a plain function handler in the thread pool (a trip
+    # to a thread and back for every 404).
     @app.exception_handler(HazardError)
-    def engine_error(_request: Request, exc: HazardError):
+    async def engine_error(_request: Request, exc: HazardError):
         found = error_document(exc)
         if hasattr(exc, "report"):  # an import refused for its rows: the import's document lists every problem
             found["import"] = exc.report.document()
         return document(found, status=errors.status_of(exc))
 
     @app.exception_handler(errors.Unauthenticated)
-    def unauthenticated(_request: Request, exc: errors.Unauthenticated):
+    async def unauthenticated(_request: Request, exc: errors.Unauthenticated):
         return document(error_document(exc.error), status=401, headers=errors.CHALLENGE)
 
     @app.exception_handler(errors.PreconditionFailed)
-    def precondition_failed(_request: Request, exc: errors.PreconditionFailed):
+    async def precondition_failed(_request: Request, exc: errors.PreconditionFailed):
         return document(error_document(exc.error), status=errors.PRECONDITION_FAILED)
 
     @app.exception_handler(RequestValidationError)
-    def unreadable(_request: Request, exc: RequestValidationError):
+    async def unreadable(request: Request, exc: RequestValidationError):
+        pending = request.scope.get(auth.PENDING)
+        if pending is not None:  # who is calling is said before what is wrong with their body (web/auth.py)
+            from starlette.concurrency import run_in_threadpool
+            try:
+                await run_in_threadpool(pending.resolve)
+            except errors.Unauthenticated as problem:
+                return await unauthenticated(request, problem)
+            except HazardError as problem:
+                return await engine_error(request, problem)
         return document(error_document(errors.unreadable(list(exc.errors()))), status=400)
 
     @app.exception_handler(HTTPException)
-    def http_error(request: Request, exc: HTTPException):
+    async def http_error(request: Request, exc: HTTPException):
         if exc.status_code == 404:
             problem = NotFound(f"no such endpoint: {request.method} {request.url.path}", kind="endpoint",
                                key=request.url.path)
@@ -187,7 +198,7 @@ def _handle_errors(app: FastAPI) -> None:
         return document(error_document(problem), status=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
-    def unexpected(request: Request, exc: Exception):
+    async def unexpected(request: Request, exc: Exception):
         errors.log.exception("%s %s failed", request.method, request.url.path)
         return document({"error": {"type": "InternalError", "exit_code": 1,
                                    "message": "unexpected error; the server's log has the details"}}, status=500)

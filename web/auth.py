@@ -1,4 +1,5 @@
-"""Who is calling: the dependency every API route takes, giving a `web.calls.Call` for the authenticated caller.
+"""Who is calling: the dependency every API route takes, giving a `web.calls.Call` for the authenticated caller
+(checked in the route's own thread: `in_one_thread`).
 
 The API takes `Authorization: Bearer hzt_...`, the tokens `hazard user token` issues, checked by the engine's
 token rule (the one the command line applies to HAZARD_TOKEN: live, not expired, not revoked, the user not
@@ -27,13 +28,64 @@ CSRF_HEADER = "x-csrf-token"
 SAFE = ("GET", "HEAD", "OPTIONS")
 
 
-def call(request: Request, credentials: HTTPAuthorizationCredentials | None = Security(BEARER)) -> calls.Call:
-    engine = request.app.state.engine
-    if credentials is None and request.cookies.get(SESSION_COOKIE):
-        return _session_call(request, engine)
-    if credentials is None:
+async def call(request: Request,
+               credentials: HTTPAuthorizationCredentials | None = Security(BEARER)) -> Pending:
+    """The caller to be: said at once when there are no credentials at all (401, before a body is looked at);
+    the credentials themselves are checked in the route's own thread (`in_one_thread`), which turns this into
+    the route's `Call`. Async: it reads only headers, so it costs no trip to a thread. A route taking it must be
+    added with `wrap=in_one_thread` (web.api.install does so for every API route): it gets a Pending otherwise."""
+    if credentials is None and not request.cookies.get(SESSION_COOKIE):
         raise Unauthenticated(PermissionDenied("no credentials: send `Authorization: Bearer hzt_...` with a token "
                                                "of `user token`", rule="token-missing"))
+    pending = Pending(request, credentials)
+    request.scope[PENDING] = pending
+    return pending
+
+
+PENDING = "hazard.caller"  # where a request's Pending waits, for an error handler that answers before the route
+
+
+class Pending:
+    """Credentials read but not yet checked. `resolve()` (blocking: it reads the database) gives the Call or
+    raises Unauthenticated (401), or PermissionDenied for a page session's write without its CSRF token (403);
+    once, whoever asks first: the route's thread, or the handler of a body that cannot be read (web/app.py),
+    so a caller the engine does not take is 401 before their body is 400, as when this was checked first."""
+
+    __slots__ = ("request", "credentials", "_call")
+
+    def __init__(self, request: Request, credentials: HTTPAuthorizationCredentials | None):
+        self.request, self.credentials, self._call = request, credentials, None
+
+    def resolve(self) -> calls.Call:
+        if self._call is None:
+            self._call = _checked(self.request, self.credentials)
+        return self._call
+
+
+def in_one_thread(endpoint):
+    """`endpoint` (a plain function: it calls the engine, which blocks) run with its caller checked first, both in
+    one trip to the thread pool. FastAPI would otherwise run a plain dependency and a plain route each in a thread
+    of its own: two trips, each a hand-over between threads (bench/bench_http.py)."""
+    import functools
+
+    from starlette.concurrency import run_in_threadpool
+
+    def checked_then_run(values: dict):
+        for name, value in values.items():
+            if isinstance(value, Pending):
+                values[name] = value.resolve()
+        return endpoint(**values)
+
+    @functools.wraps(endpoint)  # FastAPI reads the parameters of `endpoint` through __wrapped__
+    async def run(**values):
+        return await run_in_threadpool(checked_then_run, values)
+    return run
+
+
+def _checked(request: Request, credentials: HTTPAuthorizationCredentials | None) -> calls.Call:
+    engine = request.app.state.engine
+    if credentials is None:
+        return _session_call(request, engine)
     try:
         caller = calls.caller_of(engine, credentials.credentials)
     except PermissionDenied as exc:

@@ -125,7 +125,8 @@ def _cookie_secure(request: Request) -> bool:
 
 def install(app) -> None:
     """The pages' routes and their two answers to a request without a session or without its CSRF token."""
-    app.include_router(router)
+    from web import routes
+    routes.add(app, router)
 
     @app.exception_handler(NotSignedIn)
     def to_login(request: Request, _exc: NotSignedIn):

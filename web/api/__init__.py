@@ -10,9 +10,10 @@ Every route takes `web.auth.call` (the authenticated caller) and reaches the eng
 """
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 
 from engine.domain.errors import InvalidInput
+from web import auth, routes
 from web.api import audit, cases, ledger, reports, workflows
 from web.models import ErrorDocument, text_problem
 
@@ -46,6 +47,8 @@ async def plain_text(request: Request) -> None:
             raise InvalidInput(f"{name} {problem}", field=name, rule="request")
 
 
-router = APIRouter(prefix=PREFIX, responses=ERRORS, dependencies=[Depends(plain_text)])
-for module in (cases, audit, reports, ledger, workflows):
-    router.include_router(module.router, tags=[module.__name__.rsplit(".", 1)[-1]])
+def install(app) -> None:
+    """Add every group's routes under PREFIX, flat (web/routes.py says why), tagged with the group's name."""
+    for module in (cases, audit, reports, ledger, workflows):
+        routes.add(app, module.router, prefix=PREFIX, tags=[module.__name__.rsplit(".", 1)[-1]], responses=ERRORS,
+                   dependencies=[Depends(plain_text)], wrap=auth.in_one_thread)

@@ -25,7 +25,7 @@ router = APIRouter()
 PAGE = 100  # a list's default `limit`
 
 
-def case_filters(
+async def case_filters(
         state: str | None = Query(None, description="Only cases in this state: its name or label (rectifying, 整改中)."),
         region: str | None = Query(None, description="A region's code (37, 3717, 371721) or name (菏泽, 曹县)."),
         level: str | None = Query(None, description="major or general."),
@@ -44,7 +44,8 @@ def case_filters(
                                                    "-FIELD descending."),
         as_of: str | None = Query(None, description="The register as it stood at this time, replayed from the events."),
 ) -> dict:
-    """The filters of `hazard case list` (and `hazard export`), named as its options with `-` as `_`."""
+    """The filters of `hazard case list` (and `hazard export`), named as its options with `-` as `_`. Async: it
+    only gathers them, so it costs no trip to a thread."""
     return {"state": state, "region": region, "level": level, "workflow": workflow, "overdue": overdue,
             "enterprise": enterprise, "industry": industry, "source": source, "responsible_unit": responsible_unit,
             "responsible_person": responsible_person, "found_from": found_from, "found_to": found_to,
