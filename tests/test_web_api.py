@@ -610,3 +610,20 @@ def test_no_query_a_client_sends_to_the_register_is_a_server_error(api, as_user)
         if answer.status_code == 400:
             error_of(answer, 400, "InvalidInput")
     check()
+
+
+def test_the_inbox_lists_the_callers_messages_and_marks_them_read(api, as_user):
+    """GET /api/v1/inbox is `hazard inbox --json` (unread, newest first; `all=true` the read ones too); POST
+    /api/v1/inbox/read marks them, the given ids or every one, and says how many."""
+    case_id = report_and_assign(api, as_user)  # assignment tells the enterprise
+    found = api.get("/api/v1/inbox", headers=as_user("ent"))
+    assert found.status_code == 200, found.text
+    [message] = found.json()
+    assert (message["case_id"], message["read"]) == (case_id, False) and case_id in message["text"]
+    assert api.get("/api/v1/inbox", headers=as_user("far")).json() == []   # nobody else's messages
+    marked = api.post("/api/v1/inbox/read", json={"ids": [message["id"]]}, headers=as_user("ent"))
+    assert marked.status_code == 200 and marked.json() == {"marked": 1}
+    assert api.get("/api/v1/inbox", headers=as_user("ent")).json() == []
+    assert [m["read"] for m in api.get("/api/v1/inbox?all=true", headers=as_user("ent")).json()] == [True]
+    assert api.post("/api/v1/inbox/read", headers=as_user("ent")).json() == {"marked": 0}
+    assert api.get("/api/v1/inbox").status_code == 401

@@ -135,9 +135,16 @@ def test_a_case_from_overdue_to_closed_in_the_browser(server, chrome, service, t
     assert not chrome.find_elements(By.CSS_SELECTOR, "#five .missing")
     shot("case-assigned")
 
-    # The enterprise starts and submits its rectification.
+    # The enterprise starts and submits its rectification; the bell says it was told of the assignment.
     sign_in("ent")
     shot("work-enterprise")
+    assert chrome.find_element(By.CSS_SELECTOR, "#bell .badge").text == "1"
+    submit(chrome.find_element(By.ID, "bell"))
+    assert case.id in chrome.find_element(By.ID, "messages").text
+    shot("inbox")
+    submit(chrome.find_element(By.ID, "mark-all"))
+    assert not chrome.find_elements(By.CSS_SELECTOR, "#bell .badge")
+    chrome.get(server + "/")
     chrome.get(f"{server}/cases/{case.id}")
     fire("start", {})
     rectified(service, case.id)  # the rectification photo a major hazard's submit requires (no upload form yet)

@@ -259,3 +259,19 @@ def test_work_shows_extension_applications_to_those_who_decide_them(engine):
     decisions = engine.queries.work_for("zhang").decisions
     assert [(d.case.id, d.rung) for d in decisions] == [(case.id, "extension")]
     assert engine.queries.work_for("ent").decisions == []           # the applicant decides nothing
+
+
+def test_the_bell_counts_unread_messages_and_the_inbox_page_marks_them_read(browser, engine):
+    case = report(engine)
+    engine.commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)  # tells the enterprise
+    client = signed_in(browser, "ent")
+    home = client.get("/")
+    assert re.search(r'id="bell"[^>]*>消息 <b class="badge">1</b>', home.text)
+    page = client.get("/inbox")
+    assert page.status_code == 200 and case.id in page.text and 'class="unread"' in page.text
+    refused = client.post("/inbox/read", data={"csrf": "forged"})
+    assert refused.status_code == 403
+    done = client.post("/inbox/read", data={"csrf": csrf_of(client)})
+    assert done.status_code == 303 and done.headers["location"] == "/inbox"
+    assert 'class="badge"' not in client.get("/").text
+    assert "没有未读消息" in client.get("/inbox").text and case.id in client.get("/inbox?all=1").text

@@ -110,6 +110,18 @@ class Call:
         return import_ledger(self.engine, path, actor=self.actor, sheet=sheet, defaults=defaults, dry_run=dry_run,
                              skip_invalid=skip_invalid, now=self.now, name=name, photos=photos, region=region)
 
+    def inbox(self, *, everything: bool):
+        from engine.app.deliverer import inbox
+        return inbox(self.engine, actor=self.actor, everything=everything)
+
+    def unread(self) -> int:
+        from engine.app.deliverer import unread_count
+        return unread_count(self.engine, actor=self.actor)
+
+    def mark_read(self, ids: list[int] | None):
+        from engine.app.deliverer import mark_read
+        return mark_read(self.engine, actor=self.actor, ids=ids)
+
     def export_register(self, path: Path, *, spec, as_of: datetime | None, headers: str):
         from engine.ledger.app_export import export_register
         return export_register(self.engine, path, spec=spec, as_of=as_of, now=self.now,

@@ -127,6 +127,27 @@ class Me(Document):
     enterprise: str | None = Field(None, description="The enterprise an enterprise user is bound to, if any.")
 
 
+class Message(Document):
+    """An in-app message, as `hazard inbox --json` lists it."""
+
+    id: int
+    case_id: str | None = Field(description="The case it is about; null for a daily digest.")
+    text: str
+    created_at: str
+    read: bool
+
+
+class MarkRead(Body):
+    """`hazard inbox --read`: mark messages read."""
+
+    ids: list[int] | None = Field(None, description="The messages to mark (default: every unread one).",
+                                  max_length=1000)
+
+
+class Marked(Document):
+    marked: int = Field(description="How many unread messages were marked read.")
+
+
 class Rung(Document):
     case_id: str
     clock: str

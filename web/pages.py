@@ -82,11 +82,11 @@ def _when(value) -> str:
 class Page:
     """A signed-in request: the engine call with its caller, and the session's CSRF token."""
 
-    def __init__(self, call: calls.Call, csrf: str):
-        self.call, self.csrf = call, csrf
+    def __init__(self, call: calls.Call, csrf: str, unread: int = 0):
+        self.call, self.csrf, self.unread = call, csrf, unread
 
     def render(self, template: str, status: int = 200, **values) -> HTMLResponse:
-        return render(template, status, user=self.call.caller, csrf=self.csrf, **values)
+        return render(template, status, user=self.call.caller, csrf=self.csrf, unread=self.unread, **values)
 
 
 def _signed_in(request: Request) -> Page:
@@ -95,7 +95,8 @@ def _signed_in(request: Request) -> Page:
         session = calls.session_of(engine, request.cookies.get(COOKIE), idle=request.app.state.session_idle)
     except PermissionDenied:
         raise NotSignedIn() from None
-    return Page(calls.Call(engine, session.user, engine.clock.now()), session.csrf)
+    call = calls.Call(engine, session.user, engine.clock.now())
+    return Page(call, session.csrf, call.unread())  # the bell's count, read in the session's own thread
 
 
 async def signed_in(request: Request) -> Page:
@@ -210,6 +211,22 @@ async def work(request: Request, page: int = 1):
     labels = {g["state"]: g["label"] for g in found.by_state}
     return current.render("work.html", work=found, page=page, pages=max(1, -(-found.counts["cases"] // PAGE)),
                           now=current.call.now, state_labels=labels)
+
+
+# -- the inbox (the bell) ----------------------------------------------------------------------------------------------
+@router.get("/inbox")
+async def inbox(request: Request, all: bool = False):  # noqa: A002 - the query parameter's name
+    current = await signed_in(request)
+    messages = await run_in_threadpool(current.call.inbox, everything=all)
+    return current.render("inbox.html", messages=messages, everything=all)
+
+
+@router.post("/inbox/read")
+async def inbox_read(request: Request):
+    current, given = await posted(request)
+    ids = [int(v) for v in given.get("ids", "").split(",") if v.strip().isdigit()] or None
+    await run_in_threadpool(current.call.mark_read, ids)
+    return RedirectResponse("/inbox", status_code=303)
 
 
 # -- the case page ---------------------------------------------------------------------------------------------------

@@ -240,6 +240,14 @@ def inbox(engine, *, actor: str | None, everything: bool = False, limit: int = 2
              "read": r.read_at is not None} for r in rows]
 
 
+def unread_count(engine, *, actor: str | None) -> int:
+    """How many of the actor's in-app messages are unread."""
+    from engine.store import notifications as store
+    with engine.unit() as unit:
+        who = unit.actor(actor)
+        return store.unread_count(unit.conn, who.name)
+
+
 def mark_read(engine, *, actor: str | None, ids: list[int] | None = None) -> int:
     from engine.store import notifications as store
     with engine.unit() as unit:

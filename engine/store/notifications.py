@@ -148,3 +148,10 @@ def existing_keys(conn: Connection, keys: list[str]) -> set[str]:
         chunk = keys[start:start + 500]
         found.update(k for (k,) in conn.execute(select(notifications.c.key).where(notifications.c.key.in_(chunk))))
     return found
+
+
+def unread_count(conn: Connection, name: str) -> int:
+    """How many of `name`'s inbox messages are unread (the web console's bell)."""
+    return conn.execute(select(func.count()).select_from(notifications).where(
+        notifications.c.recipient == name, notifications.c.channel == "inbox",
+        notifications.c.read_at.is_(None))).scalar_one()

@@ -4,6 +4,7 @@
     audit.py      /escalations, /cases/{id}/trace, /cases/{id}/dossier, /audit/verify
     reports.py    /reports/stats, /reports/bulletin, /reports/lists, /campaigns
     ledger.py     /imports (upload), /export (download)
+    inbox.py      /inbox, /inbox/read
     workflows.py  /workflows
 
 Every route takes `web.auth.call` (the authenticated caller) and reaches the engine through `web.calls`.
@@ -14,7 +15,7 @@ from fastapi import Depends, Request
 
 from engine.domain.errors import InvalidInput
 from web import auth, routes
-from web.api import audit, cases, ledger, reports, workflows
+from web.api import audit, cases, inbox, ledger, reports, workflows
 from web.models import ErrorDocument, text_problem
 
 PREFIX = "/api/v1"
@@ -49,6 +50,6 @@ async def plain_text(request: Request) -> None:
 
 def install(app) -> None:
     """Add every group's routes under PREFIX, flat (web/routes.py says why), tagged with the group's name."""
-    for module in (cases, audit, reports, ledger, workflows):
+    for module in (cases, audit, reports, ledger, workflows, inbox):
         routes.add(app, module.router, prefix=PREFIX, tags=[module.__name__.rsplit(".", 1)[-1]], responses=ERRORS,
                    dependencies=[Depends(plain_text)], wrap=auth.in_one_thread)
