@@ -136,7 +136,9 @@ def _standing(actor) -> str:
 @click.option("--webhook", metavar="URL", help="Where webhook notifications reach the user: an SMS gateway or a "
                                                "WeCom/DingTalk robot (\"\" clears it).")
 @click.option("--channels", metavar="LIST", help="The channels the user wants beside the inbox: email, webhook, "
-                                                 "both (email,webhook) or none (\"\": every one they gave).")
+                                                 "both (email,webhook) or none (\"\": every one they gave); add "
+                                                 "digest for the daily digest instead of single e-mails and webhooks "
+                                                 "(email,digest).")
 @click.option("--quiet", metavar="HH:MM-HH:MM", help="Quiet hours, Shanghai time (22:00-07:00): e-mail and webhook "
                                                      "wait until they end (\"\" clears them).")
 @json_option

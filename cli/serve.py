@@ -16,10 +16,13 @@ READY = "listening on http://{host}:{port}"
               help="The TCP port (0: any free one, said in the `listening on` line).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes sharing the port (and the database; on SQLite one writer at a time).")
+@click.option("--notify", "deliver", is_flag=True, help="Deliver notifications too: a thread in each worker, a round "
+                                                        "every 10 seconds (as `hazard notify` does).")
 @click.pass_context
-def serve(ctx, host, port, workers):
+def serve(ctx, host, port, workers, deliver):
     """Serve the HTTP API (/api/v1) and /healthz on the database of --db / HAZARD_DB until stopped.
 
+    With --notify each worker also delivers the notifications' e-mails and webhooks (docs/notifications.md).
     Prints `listening on http://HOST:PORT` on stderr once it accepts connections; stops cleanly on SIGTERM or
     Ctrl-C (requests under way finish first). Callers authenticate with `Authorization: Bearer TOKEN`, the
     tokens of `hazard user token` (docs/web.md).
@@ -38,6 +41,7 @@ def serve(ctx, host, port, workers):
     _check_database(app.engine.queries.schema_revision(), app.db)  # before any port is opened
     app.close()
     os.environ["HAZARD_DB"] = app.db  # each worker opens its own engine on it (web.app.from_environment)
+    os.environ["HAZARD_SERVE_NOTIFY"] = "1" if deliver else "0"
 
     import uvicorn
 

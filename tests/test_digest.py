@@ -95,3 +95,29 @@ def test_the_digest_text_names_at_most_ten_cases_a_part_and_counts_the_rest(item
         assert f"逾期未整改 {digest.overdue_total} 件" in text
     hidden = digest.overdue_total - len(named)
     assert (f"另有 {hidden} 件" in text) == (hidden > 0)
+
+
+def test_a_digest_instead_of_single_messages_keeps_them_in_the_inbox_and_mails_the_digest(service):
+    """`--channels email,digest`: a submission reaches the supervisor's inbox but no longer their mailbox; the
+    morning's digest goes to both."""
+    service.commands.change_user("zhang", email="zhang@example.org", channels="email,digest", actor="zhang")
+    service.commands.change_user("liu", email="liu@example.org", actor="liu")
+    case = report(service)
+    run_to(service, case.id, "verifying", fields={**FIVE, "deadline": "2026-03-10"})  # submit tells supervisors
+    with service.store.read() as conn:
+        told = {(r.recipient, r.channel) for r in conn.execute(
+            select(notifications).where(notifications.c.case_id == case.id))}
+    assert ("zhang", "inbox") in told and ("zhang", "email") not in told
+    assert ("liu", "email") in told  # who did not choose the digest keeps single messages
+    write_digests(service, now=parse_time("2026-03-11T08:00"))
+    with service.store.read() as conn:
+        digests = {(r.recipient, r.channel) for r in conn.execute(
+            select(notifications).where(notifications.c.case_id == ""))}
+    assert {("zhang", "inbox"), ("zhang", "email")} <= digests
+
+
+@pytest.mark.parametrize("given", ["digest,digest", "sms", "email,webhook,digest,inbox,x"])
+def test_a_channel_list_that_is_not_one_is_refused(service, given):
+    from engine.domain.errors import InvalidInput
+    with pytest.raises(InvalidInput, match="is not a list of inbox, email, webhook and digest"):
+        service.commands.change_user("zhang", channels=given, actor="zhang")

@@ -7,6 +7,7 @@ import hmac
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -480,3 +481,26 @@ def test_a_channel_setting_edited_by_hand_is_not_obeyed(service, smtp_server):
     assert (done.sent, done.waiting, handler.mails) == (0, 1, [])
     assert any("notify.smtp" in e for e in done.errors)
     assert any("notify.smtp" in b.problem for b in service.audit.verify().breaks)
+
+
+def test_serve_delivers_with_notify(service, db_url, receiver):
+    """`hazard serve --notify` delivers in a thread of each worker beside the requests, and stops with it."""
+    import signal
+
+    from tests.test_web_serve import Served
+    url, got = receiver
+    service.commands.change_user("ent", actor="li", webhook=f"{url}/hook")
+    set_channel(service, "webhook", actor="li", secret=SECRET)
+    case = report(service)
+    run_to(service, case.id, "assigned")
+    served = Served(db_url, "--notify")
+    try:
+        for _ in range(600):  # up to a minute for a loaded machine; the assertion is on what arrived
+            if got:
+                break
+            time.sleep(0.1)
+    finally:
+        code, stderr = served.stop(signal.SIGTERM)
+    assert got and code == 0, stderr
+    assert json.loads(got[0][0])["case_id"] == case.id and "Traceback" not in stderr
+    assert [e["status"] for e in told(service, case.id)] == ["sent"]

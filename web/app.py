@@ -43,14 +43,18 @@ SESSION_IDLE = timedelta(minutes=30)  # a page session ends after this long with
 
 def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
                max_upload: int = MAX_UPLOAD, session_idle: timedelta | None = None,
-               max_attach: int = MAX_ATTACH) -> FastAPI:
-    """The application over `engine` (or an engine opened on `url`, closed when the application stops)."""
+               max_attach: int = MAX_ATTACH, deliver: bool = False) -> FastAPI:
+    """The application over `engine` (or an engine opened on `url`, closed when the application stops); with
+    `deliver`, a thread delivering notifications while it serves (`hazard serve --notify`)."""
     if engine is None and url is None:
         raise ValueError("give an engine or a database url")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        stop = _start_delivering(app.state.engine) if deliver else None
         yield
+        if stop is not None:
+            stop()
         if owned is not None:
             owned.close()
 
@@ -103,9 +107,35 @@ def create_app(engine=None, *, url: str | None = None, max_body: int = MAX_BODY,
 
 def from_environment() -> FastAPI:
     """The application `hazard serve` runs in each worker: the database from HAZARD_DB, as `hazard` takes it;
-    a page session's idle timeout from HAZARD_SESSION_IDLE_MINUTES (default 30, 1 to 1440)."""
+    a page session's idle timeout from HAZARD_SESSION_IDLE_MINUTES (default 30, 1 to 1440); a delivering thread
+    when HAZARD_SERVE_NOTIFY is 1 (`hazard serve --notify`)."""
     return create_app(url=os.environ.get("HAZARD_DB", "sqlite:///hazard.db"),
-                      session_idle=_idle(os.environ.get("HAZARD_SESSION_IDLE_MINUTES")))
+                      session_idle=_idle(os.environ.get("HAZARD_SESSION_IDLE_MINUTES")),
+                      deliver=os.environ.get("HAZARD_SERVE_NOTIFY") == "1")
+
+
+DELIVERY_INTERVAL = 10.0   # seconds between delivery rounds, as `hazard notify` by default
+
+
+def _start_delivering(engine):
+    """A thread delivering the outbox (engine/app/deliverer.py) beside the requests; returns what stops it. Every
+    worker runs one: they claim messages with a lease (SKIP LOCKED on PostgreSQL), so each is sent once."""
+    import sys
+    import threading
+
+    from engine.app.deliverer import run_loop
+    stop = threading.Event()
+
+    def log(line: str) -> None:
+        print(f"[hazard serve] {line}", file=sys.stderr, flush=True)
+    thread = threading.Thread(target=run_loop, name="deliverer", daemon=True,
+                              kwargs={"engine": engine, "interval": DELIVERY_INTERVAL, "log": log, "stop_event": stop})
+    thread.start()
+
+    def stopped() -> None:
+        stop.set()
+        thread.join(timeout=30)
+    return stopped
 
 
 def _idle(text: str | None) -> timedelta:

@@ -28,6 +28,7 @@ from engine.domain.enterprises import acts_for
 # responsible person (`fields.responsible_person`) where that is a user's name.
 RECIPIENTS = ("enterprise", "supervisors", "committee", "responsible")
 CHANNELS = ("inbox", "email", "webhook")
+DIGEST = "digest"   # a preference among the channels: the daily digest instead of single e-mails and webhooks
 RULE_KEYS = frozenset({"to", "text", *CHANNELS})
 MAX_RULES = 10                # per transition or rung
 MAX_TEMPLATE_CHARS = 2_000    # an SMS gateway takes a few hundred; a mail body a little more
@@ -64,10 +65,17 @@ class Person:
     enterprise: str | None = None
     email: str | None = None
     webhook: str | None = None
-    channels: tuple[str, ...] | None = None   # the channels they chose beside the inbox; None: every one they gave
+    channels: tuple[str, ...] | None = None   # the channels they chose beside the inbox; None: every one they gave;
+                                              # `digest` among them: the daily digest instead of single messages
 
     def reached_by(self, channel: str) -> bool:
-        return channel == "inbox" or self.channels is None or channel in self.channels
+        chosen = tuple(c for c in self.channels or () if c != DIGEST)
+        return channel == "inbox" or not chosen or channel in chosen
+
+    @property
+    def digest_only(self) -> bool:
+        """Single messages reach them in the inbox only; e-mail and webhook bring the daily digest."""
+        return DIGEST in (self.channels or ())
 
 
 @dataclass(frozen=True)
@@ -212,7 +220,7 @@ def messages(event, case, rules: tuple[Rule, ...], people: list[Person], *, step
     for number, rule in enumerate(rules):
         for person in recipients(rule, case, people):
             for channel, address in (("inbox", person.name), ("email", person.email), ("webhook", person.webhook)):
-                if not address or not person.reached_by(channel):
+                if not address or not person.reached_by(channel) or (person.digest_only and channel != "inbox"):
                     continue
                 found.append(Message(key=f"{event.case_id}/{event.seq}/{number}/{person.name}/{channel}",
                                      case_id=event.case_id, seq=event.seq, recipient=person.name, channel=channel,
@@ -259,19 +267,20 @@ _QUIET = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5]
 
 
 def check_preferences(*, channels: str | None, quiet: str | None) -> dict:
-    """`channels` ("email,webhook", "none": the inbox only) and `quiet` ("22:00-07:00", Shanghai time) as given
-    (None: unchanged; "": back to the default); InvalidInput names the bad one."""
+    """`channels` ("email,webhook", "none": the inbox only; `digest` among them: the daily digest instead of single
+    e-mails and webhooks) and `quiet` ("22:00-07:00", Shanghai time) as given (None: unchanged; "": back to the
+    default); InvalidInput names the bad one."""
     from engine.domain.errors import InvalidInput
     found = {}
     if channels is not None:
         names = [c.strip() for c in channels.split(",") if c.strip()]
         if names == ["none"]:
             names = ["inbox"]
-        wrong = [c for c in names if c not in CHANNELS]
-        if wrong or len(names) > len(CHANNELS):
-            raise InvalidInput(f"channels: {channels[:80]!r} is not a list of {', '.join(CHANNELS)} (or none)",
-                               field="channels")
-        found["channels"] = ",".join(c for c in CHANNELS if c in names) if names else ""
+        wrong = [c for c in names if c not in CHANNELS + (DIGEST,)]
+        if wrong or len(names) > len(CHANNELS) + 1 or len(set(names)) < len(names):
+            raise InvalidInput(f"channels: {channels[:80]!r} is not a list of {', '.join(CHANNELS)} and {DIGEST} "
+                               f"(or none)", field="channels")
+        found["channels"] = ",".join(c for c in CHANNELS + (DIGEST,) if c in names) if names else ""
     if quiet is not None:
         quiet = quiet.strip()
         match = _QUIET.match(quiet)
