@@ -167,7 +167,7 @@ def inbox(ctx, everything, mark):
       hazard --actor ent-a inbox --json
       hazard --actor ent-a inbox --read
     """
-    from cli.output import print_json, short_time, table
+    from cli.output import message, print_json, short_time
     from engine.app.deliverer import inbox as read_inbox, mark_read
 
     app = ctx.find_root().obj
@@ -178,6 +178,12 @@ def inbox(ctx, everything, mark):
         print_json(found)
         return
     from engine.domain.clock import parse_time
-    table(["case", "at", "read", "text"],
-          [[m["case_id"], short_time(parse_time(m["created_at"])), "yes" if m["read"] else "", m["text"]]
-           for m in found])
+    if not found:
+        message("no messages" if everything else "no unread messages (--all shows the read ones too)")
+        return
+    # A message is prose of several lines (a digest is a dozen): each a block under its heading, not a table cell.
+    blocks = []
+    for m in found:
+        head = " · ".join([m["case_id"] or "日报", short_time(parse_time(m["created_at"])), "已读" if m["read"] else "未读"])
+        blocks.append("\n".join([head, *("  " + line for line in m["text"].splitlines())]))
+    click.echo("\n\n".join(blocks))

@@ -121,3 +121,21 @@ def test_a_channel_list_that_is_not_one_is_refused(service, given):
     from engine.domain.errors import InvalidInput
     with pytest.raises(InvalidInput, match="is not a list of inbox, email, webhook and digest"):
         service.commands.change_user("zhang", channels=given, actor="zhang")
+
+
+def test_the_inbox_in_a_terminal_shows_each_message_whole_under_its_heading(runner, seeded_url):
+    hz = cli_on(runner, seeded_url, actor="li", now="2026-03-02T09:00")
+    from engine.app import Engine
+    from engine.store.database import Store
+    from engine.domain.clock import FixedClock
+    engine = Engine(Store(seeded_url), clock=FixedClock(parse_time("2026-03-02T09:00")), trust_backdating=True)
+    case = report(engine)
+    run_to(engine, case.id, "rectifying", fields={**FIVE, "deadline": "2026-03-10"})
+    write_digests(engine, now=parse_time("2026-03-11T08:00"))
+    engine.close()
+    shown = hz("inbox", actor="zhang")
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("日报 · 2026-03-11 08:00 · 未读")
+    assert lines[1] == "  【隐患日报】2026-03-11 zhang" and any(case.id in line for line in lines[2:])
+    assert hz("inbox", actor="far").output.strip() == "no unread messages (--all shows the read ones too)"
