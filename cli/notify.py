@@ -11,9 +11,12 @@ from cli.options import is_json, json_option
                                            "stopped).")
 @click.option("--interval", type=click.FloatRange(0.5, 3600), default=10.0, show_default=True, metavar="SECONDS",
               help="Seconds between delivery rounds.")
+@click.option("--digest-at", default="08:00", show_default=True, metavar="HH:MM|off",
+              help="While running (without --once), write the day's digests at this time, Asia/Shanghai "
+                   "(`hazard notify digest`); off: never.")
 @json_option
 @click.pass_context
-def notify(ctx, once, interval):
+def notify(ctx, once, interval, digest_at):
     """Deliver the outbox's e-mails and webhooks, with retries; each delivery recorded as an event of its case.
 
     Without --once it runs until SIGTERM or Ctrl-C, a round every --interval seconds, backing off while the
@@ -30,10 +33,12 @@ def notify(ctx, once, interval):
     from cli.output import message, print_json
     from engine.app.deliverer import deliver_all
 
+    daily = _time_of_day(digest_at)
     engine = ctx.find_root().obj.engine
     if not once:
         from engine.app.deliverer import run_loop
-        run_loop(engine, interval=interval, log=lambda line: click.echo(f"[hazard notify] {line}", err=True))
+        run_loop(engine, interval=interval, log=lambda line: click.echo(f"[hazard notify] {line}", err=True),
+                 digest_at=daily)
         return
     done = deliver_all(engine)
     if is_json(ctx):
@@ -45,6 +50,16 @@ def notify(ctx, once, interval):
             + (f", held for quiet hours {done.quiet}" if done.quiet else ""))
     for error in done.errors:
         message(f"failed: {error}")
+
+
+def _time_of_day(text: str) -> tuple[int, int] | None:
+    import re
+    if text.strip().lower() == "off":
+        return None
+    match = re.fullmatch(r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*", text)
+    if match is None:
+        raise click.BadParameter(f"{text[:40]!r} is not a time of day like 08:00, nor off", param_hint="--digest-at")
+    return int(match.group(1)), int(match.group(2))
 
 
 @notify.command("status")

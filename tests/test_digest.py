@@ -139,3 +139,24 @@ def test_the_inbox_in_a_terminal_shows_each_message_whole_under_its_heading(runn
     assert lines[0].startswith("日报 · 2026-03-11 08:00 · 未读")
     assert lines[1] == "  【隐患日报】2026-03-11 zhang" and any(case.id in line for line in lines[2:])
     assert hz("inbox", actor="far").output.strip() == "no unread messages (--all shows the read ones too)"
+
+
+def test_a_delivering_loop_writes_the_days_digests_once_at_its_hour(service, monkeypatch):
+    """`hazard notify`, `scheduler --notify` and `serve --notify` give their loop a daily job at 08:00 (Asia/
+    Shanghai, APScheduler's cron trigger): it writes the real day's digests, and a second loop's run writes none."""
+    from engine.app import deliverer
+    from engine.app import scheduler as loop
+    from engine.domain.clock import FixedClock, local_date
+    service.recorded_clock = FixedClock(parse_time("2026-03-11T08:00"))
+    case = report(service)
+    run_to(service, case.id, "rectifying", fields={**FIVE, "deadline": "2026-03-10"})
+    assert deliverer.digest_round(service) == {"digests": 3}   # zhang, liu and li, whose reach holds the case
+    assert deliverer.digest_round(service) == {}
+    given = {}
+    monkeypatch.setattr(loop, "run", lambda *args, **options: given.update(options))
+    deliverer.run_loop(service, interval=10, log=print)
+    hour, minute, job = given["daily"]
+    assert (hour, minute) == (8, 0) and job() == {}
+    deliverer.run_loop(service, interval=10, log=print, digest_at=None)
+    assert given["daily"] is None
+    assert local_date(service.recorded_clock.now()).isoformat() == "2026-03-11"

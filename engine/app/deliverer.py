@@ -140,12 +140,28 @@ def delivery_round(engine) -> dict:
     return tried if any(tried.values()) else {}
 
 
-def run_loop(engine, *, interval: float, log, stop_event=None) -> None:
+DIGEST_AT = (8, 0)   # the daily digest is written at 08:00, Asia/Shanghai, by every delivering loop
+
+
+def run_loop(engine, *, interval: float, log, stop_event=None, digest_at: tuple[int, int] | None = DIGEST_AT) -> None:
     """Deliver every `interval` seconds until stopped, in the scheduler's loop (its backoff while the database is
-    away, its SIGTERM handling in the main thread; `stop_event` in another)."""
+    away, its SIGTERM handling in the main thread; `stop_event` in another); write the day's digests at
+    `digest_at` (None: not at all). Several loops may write them: each message is keyed, written once."""
     from engine.app import scheduler as loop
+    daily = None if digest_at is None else (*digest_at, lambda: digest_round(engine))
     loop.run(lambda: delivery_round(engine), interval=interval, what="delivery", name="deliverer", log=log,
-             stop_event=stop_event)
+             stop_event=stop_event, daily=daily)
+
+
+def digest_round(engine) -> dict:
+    """The day's digests at the real time (engine/app/digest.py), for the log line; a loop that lost the race to
+    write them to another says nothing."""
+    from engine.app.digest import write_digests
+    try:
+        written = write_digests(engine, now=engine.recorded_clock.now())
+    except Conflict:
+        return {}
+    return {"digests": written.messages} if written.messages else {}
 
 
 def _record(engine, row, by: str, *, status: str, attempts: int, result: Delivery, error: str | None = None,

@@ -26,9 +26,10 @@ def backoff(failures: int, interval: float, max_backoff: float) -> tuple[float, 
 
 def run(sweep_once: Callable[[], dict], *, interval: float, log: Callable[[str], None],
         max_backoff: float = 600.0, stop_event: threading.Event | None = None, what: str = "sweep",
-        name: str = "scheduler") -> None:
+        name: str = "scheduler", daily: tuple[int, int, Callable[[], dict]] | None = None) -> None:
     """Sweep now and then every `interval` seconds until SIGTERM/SIGINT (or `stop_event` is set). The deliverer
-    of notifications (`hazard notify`) runs in the same loop, its job a delivery round (`what`, `name`)."""
+    of notifications (`hazard notify`) runs in the same loop, its job a delivery round (`what`, `name`), with
+    `daily` (hour, minute, job): a job run each day at that time, Asia/Shanghai (the digest)."""
     import logging
 
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -62,6 +63,19 @@ def run(sweep_once: Callable[[], dict], *, interval: float, log: Callable[[str],
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     scheduler.add_job(job, "interval", seconds=interval, id=JOB_ID, replace_existing=True, coalesce=True,
                       max_instances=1, misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
+    if daily is not None:
+        hour, minute, daily_job = daily
+
+        def each_day():
+            try:
+                counts = daily_job()
+            except StoreError as exc:
+                log(f"daily job failed: {exc}")
+                return
+            if counts:
+                log("daily " + " ".join(f"{k}={v}" for k, v in counts.items()))
+        scheduler.add_job(each_day, "cron", hour=hour, minute=minute, id=f"{JOB_ID}-daily", replace_existing=True,
+                          coalesce=True, max_instances=1, misfire_grace_time=3600)
     previous = {}
     for signum in (signal.SIGTERM, signal.SIGINT):
         try:
