@@ -413,6 +413,22 @@ def test_quiet_until(window, at, until):
     assert (found.strftime("%Y-%m-%dT%H:%M") if found else None) == until
 
 
+def arrived(got: list) -> None:
+    """Wait until the receiver has a request: up to a minute for a loaded machine (the test asserts on what came)."""
+    for _ in range(600):
+        if got:
+            return
+        time.sleep(0.1)
+
+
+def hooked(service, receiver) -> list:
+    """`ent` reached by webhook at the receiver, the channel set: what the receiver gets."""
+    url, got = receiver
+    service.commands.change_user("ent", actor="li", webhook=f"{url}/hook")
+    set_channel(service, "webhook", actor="li", secret=SECRET)
+    return got
+
+
 def test_the_scheduler_delivers_with_notify(service, db_url, receiver):
     """`hazard scheduler --notify` delivers in a thread beside its sweeps, and both stop at SIGTERM."""
     import os
@@ -422,18 +438,13 @@ def test_the_scheduler_delivers_with_notify(service, db_url, receiver):
     import time
     from pathlib import Path
 
-    url, got = receiver
-    service.commands.change_user("ent", actor="li", webhook=f"{url}/hook")
-    set_channel(service, "webhook", actor="li", secret=SECRET)
+    got = hooked(service, receiver)
     run_to(service, report(service).id, "assigned")
     hazard = str(Path(sys.executable).with_name("hazard"))
     child = subprocess.Popen([hazard, "--db", db_url, "scheduler", "--interval", "0.5", "--notify"],
                              stderr=subprocess.PIPE, text=True, env={**os.environ})
     try:
-        for _ in range(600):  # up to a minute for a loaded machine; the assertion is on what arrived
-            if got:
-                break
-            time.sleep(0.1)
+        arrived(got)
     finally:
         child.send_signal(signal.SIGTERM)
         _, err = child.communicate(timeout=60)
@@ -488,17 +499,12 @@ def test_serve_delivers_with_notify(service, db_url, receiver):
     import signal
 
     from tests.test_web_serve import Served
-    url, got = receiver
-    service.commands.change_user("ent", actor="li", webhook=f"{url}/hook")
-    set_channel(service, "webhook", actor="li", secret=SECRET)
+    got = hooked(service, receiver)
     case = report(service)
     run_to(service, case.id, "assigned")
     served = Served(db_url, "--notify")
     try:
-        for _ in range(600):  # up to a minute for a loaded machine; the assertion is on what arrived
-            if got:
-                break
-            time.sleep(0.1)
+        arrived(got)
     finally:
         code, stderr = served.stop(signal.SIGTERM)
     assert got and code == 0, stderr
