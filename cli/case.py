@@ -399,14 +399,31 @@ def history(ctx, case_id):
     if is_json(ctx):
         print_json([event_document(e) for e in found])
         return
+    # What was signed reads in the order the workflow declares its fields (the log keeps them sorted by name).
+    orders = {key: _field_order(ctx.obj.engine, *key) for key in {(e.workflow, e.workflow_version) for e in found}}
     # Who did what when, and what they signed, stay; the recording time, the state left (the row above says
     # it), the short hash and the role go first where the terminal is narrow, before what was signed is cut
     # below 20 columns.
     table(["seq", "trigger", "from", "to", "actor", "role", "at", "recorded", "data", "hash"],
           [[e.seq, e.trigger, e.from_state or "", e.to_state, e.actor, label_of("roles", e.role), short_time(e.at),
-            short_time(e.recorded_at), key_values(shown(e.data.get("fields") or _summary(e.data))),
+            short_time(e.recorded_at),
+            key_values(shown(_ordered(e.data["fields"], orders[(e.workflow, e.workflow_version)])
+                             if e.data.get("fields") else _summary(e.data))),
             e.hash[:12]] for e in found], title=case_id, optional=("role", "hash", "from", "recorded"),
           readable={"data": 20})
+
+
+def _field_order(engine, workflow: str, version: int) -> dict[str, int]:
+    from engine.domain.errors import NotFound
+    try:
+        _, definition = engine.queries.workflow(workflow, version)
+    except NotFound:  # a version not stored (a database edited by hand): the names' own order will do
+        return {}
+    return {spec.name: i for i, spec in enumerate(definition.fields)}
+
+
+def _ordered(fields: dict, order: dict[str, int]) -> dict:
+    return dict(sorted(fields.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
 
 # What an engine event did, first: a narrow table cuts the data column after these.

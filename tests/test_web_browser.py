@@ -62,6 +62,25 @@ def chrome():
     driver.quit()
 
 
+def replaced(element):
+    """A wait's condition: `element`'s page is gone. Chromium says so as a stale element or, caught in the middle
+    of the swap, as "Node ... does not belong to the document" (an unknown error selenium's staleness_of lets
+    through): both mean the same."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def gone(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+    return gone
+
+
 def shots(tmp_path) -> Path:
     folder = Path(os.environ.get("HAZARD_SCREENSHOTS") or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
@@ -83,11 +102,10 @@ def test_a_case_from_overdue_to_closed_in_the_browser(server, chrome, service, t
 
     def submit(button):
         """Click a form's button and wait until the answer's page replaced this one."""
-        from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
         old = chrome.find_element(By.TAG_NAME, "html")
         button.click()
-        WebDriverWait(chrome, 30).until(expected_conditions.staleness_of(old))
+        WebDriverWait(chrome, 30).until(replaced(old))
 
     def sign_in(name: str):
         chrome.delete_all_cookies()
