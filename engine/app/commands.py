@@ -224,13 +224,16 @@ class Commands:
             return plans
 
     def create_linked(self, unit: UnitOfWork, parent: Case, *, workflow: str, title: str, fields: dict, source: str,
-                      at: datetime) -> Case:
-        """A case the engine opens itself from a rung (an interview, a posted supervision), in `unit`."""
+                      at: datetime, actor: str = SYSTEM.name, role: str = "system", extra: dict | None = None) -> Case:
+        """A case opened linked to `parent` in `unit`: by the engine from a rung (an interview, a posted
+        supervision), or by an import whose sheet says the hazard is posted (its `actor`, `role` and `extra`)."""
+        from engine.domain.limits import MAX_TITLE_CHARS
         run = unit.run(workflow)
-        attrs = {"title": title, "enterprise": parent.enterprise, "region": parent.region, "industry": parent.industry,
-                 "level": parent.level, "source": source, "found_at": utc_text(at), "parent_id": parent.id}
+        attrs = {"title": title[:MAX_TITLE_CHARS], "enterprise": parent.enterprise, "region": parent.region,
+                 "industry": parent.industry, "level": parent.level, "source": source, "found_at": utc_text(at),
+                 "parent_id": parent.id}
         given = {k: v for k, v in fields.items() if k in run.definition.report.accepts}
-        return unit.create(run, actor=SYSTEM.name, role="system", attrs=attrs, fields=given, at=at)
+        return unit.create(run, actor=actor, role=role, attrs=attrs, fields=given, at=at, extra=extra)
 
     # -- definitions, calendars, users ---------------------------------------------------------------------------
     def init(self, *, now: datetime | str | None = None, admin: str | None = None, admin_regions=(),

@@ -35,8 +35,9 @@ class Written:
 
 def write_digests(engine, *, now: datetime, days_ahead: int = 3) -> Written:
     """The digests of the day `now` falls on (Asia/Shanghai), each written once however often this runs."""
-    from engine.app.outbox import people
+    from engine.app import outbox
     from engine.app.work import work_for
+    from engine.domain.notifications import Message
     from engine.store import notifications as store
 
     if not 1 <= days_ahead <= pure.MAX_DAYS_AHEAD:
@@ -44,7 +45,7 @@ def write_digests(engine, *, now: datetime, days_ahead: int = 3) -> Written:
                            field="days")
     day = local_date(now)
     with engine.store.read() as conn:
-        readers = [p for p in people(conn) if set(p.roles) & set(READERS)]
+        readers = [p for p in outbox.people(conn) if set(p.roles) & set(READERS)]
     written = Written(day.isoformat())
     rows = []
     for person in sorted(readers, key=lambda p: p.name):
@@ -54,13 +55,9 @@ def write_digests(engine, *, now: datetime, days_ahead: int = 3) -> Written:
             continue
         written.readers += 1
         text = pure.text(found)
-        for channel, address in (("inbox", person.name), ("email", person.email), ("webhook", person.webhook)):
-            if address and person.reached_by(channel):
-                inbox = channel == "inbox"
-                rows.append({"key": pure.key(day, person.name, channel), "case_id": "", "seq": 0,
-                             "recipient": person.name, "channel": channel, "address": address, "text": text,
-                             "status": "sent" if inbox else "pending", "attempts": 0, "created_at": now,
-                             "next_at": None if inbox else now, "sent_at": now if inbox else None})
+        rows.extend(outbox.row(Message(pure.key(day, person.name, channel), "", 0, person.name, channel, address,
+                                       text), now)
+                    for channel, address in person.addresses(digest=True))
     with engine.store.write() as conn:
         held = store.existing_keys(conn, [r["key"] for r in rows])
         new = [r for r in rows if r["key"] not in held]

@@ -24,14 +24,18 @@ def rows_for(unit, events) -> list[dict]:
         case = unit.projection(event.case_id)
         if case is None:
             continue
-        for m in rules.messages(event, case, chosen, unit.people(), step=step, rung=rung):
-            inbox = m.channel == "inbox"
-            found.append({"key": m.key, "case_id": m.case_id, "seq": m.seq, "recipient": m.recipient,
-                          "channel": m.channel, "address": m.address, "text": m.text,
-                          "status": "sent" if inbox else "pending", "attempts": 0,
-                          "created_at": event.recorded_at, "next_at": None if inbox else event.recorded_at,
-                          "sent_at": event.recorded_at if inbox else None})
+        found.extend(row(m, event.recorded_at)
+                     for m in rules.messages(event, case, chosen, unit.people(), step=step, rung=rung))
     return found
+
+
+def row(m: rules.Message, at) -> dict:
+    """The outbox row of message `m` written at `at`: an inbox message is delivered by being written (`sent`), the
+    others wait, `pending`, for the deliverer."""
+    inbox = m.channel == "inbox"
+    return {"key": m.key, "case_id": m.case_id, "seq": m.seq, "recipient": m.recipient, "channel": m.channel,
+            "address": m.address, "text": m.text, "status": "sent" if inbox else "pending", "attempts": 0,
+            "created_at": at, "next_at": None if inbox else at, "sent_at": at if inbox else None}
 
 
 def people(conn) -> list[rules.Person]:

@@ -77,6 +77,13 @@ class Person:
         """Single messages reach them in the inbox only; e-mail and webhook bring the daily digest."""
         return DIGEST in (self.channels or ())
 
+    def addresses(self, *, digest: bool = False) -> list[tuple[str, str]]:
+        """(channel, address) of every channel a message reaches them on: the inbox always, e-mail and webhook where
+        they gave an address and chose it; a single message (not `digest`) not there when they chose the digest."""
+        given = (("inbox", self.name), ("email", self.email), ("webhook", self.webhook))
+        return [(channel, address) for channel, address in given if address and self.reached_by(channel)
+                and (digest or channel == "inbox" or not self.digest_only)]
+
 
 @dataclass(frozen=True)
 class Message:
@@ -219,9 +226,7 @@ def messages(event, case, rules: tuple[Rule, ...], people: list[Person], *, step
     found = []
     for number, rule in enumerate(rules):
         for person in recipients(rule, case, people):
-            for channel, address in (("inbox", person.name), ("email", person.email), ("webhook", person.webhook)):
-                if not address or not person.reached_by(channel) or (person.digest_only and channel != "inbox"):
-                    continue
+            for channel, address in person.addresses():
                 found.append(Message(key=f"{event.case_id}/{event.seq}/{number}/{person.name}/{channel}",
                                      case_id=event.case_id, seq=event.seq, recipient=person.name, channel=channel,
                                      address=address, text=render(rule.template(channel), context)))

@@ -40,9 +40,8 @@ from typing import Callable
 
 from engine.domain.clock import iso, iso_seconds, local_date, parse_time
 from engine.domain.errors import Conflict, InvalidInput, PermissionDenied
-from engine.domain.limits import MAX_TITLE_CHARS, attach_max_bytes, import_max_bytes
+from engine.domain.limits import attach_max_bytes, import_max_bytes
 from engine.domain.definition.model import LINKED_ACTIONS
-from engine.domain.preconditions import utc_text
 from engine.domain.values import parse_region
 from engine.domain.escalation import actions, ladder
 from engine.ledger.checks import OWN_LEDGER_ROLE, RowChecker, import_role
@@ -429,7 +428,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
                 if on_progress:
                     on_progress(done, total)
         _flush(unit, settled, rung_store)
-        report.postings = [_link_posting(unit, *posting, actor=actor) for posting in postings]
+        report.postings = [_link_posting(engine, unit, *posting, actor=actor) for posting in postings]
         _flush(unit, settled, rung_store)
         report.case_ranges = [{"year": year, "first": ranges[year][0], "last": ranges[year][1], "count": ranges[year][2]}
                               for year in sorted(ranges)]
@@ -444,29 +443,29 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
         on_progress(total, total)
 
 
+def _posting_rung(definition):
+    return next((r for r in definition.rungs if r.action == "post_supervision"), None)
+
+
 def posting_workflow(definition) -> str:
     """The workflow a hazard's posted supervision runs under: its ladder's post_supervision rung names it."""
-    rung = next((r for r in definition.rungs if r.action == "post_supervision"), None)
+    rung = _posting_rung(definition)
     return (rung.param("workflow") if rung else None) or LINKED_ACTIONS["post_supervision"][1]
 
 
-def _link_posting(unit, hazard, run, values: dict, source: dict, *, actor: str) -> dict:
+def _link_posting(engine, unit, hazard, run, values: dict, source: dict, *, actor: str) -> dict:
     """The posted-supervision case an open row's 是否挂牌督办 = 是 links to its hazard, as the ladder's rung
     opens one: listed, its level, 文号 and deadline from the sheet (the rung's authority where the sheet gives
     none), at the moment the sheet's history of the hazard reached."""
-    posting = unit.run(posting_workflow(run.definition))
-    rung = next((r for r in run.definition.rungs if r.action == "post_supervision"), None)
+    rung = _posting_rung(run.definition)
     fields = {"authority": values.get("posting_level") or (rung.param("authority") if rung else None) or "city",
               "document_no": values.get("posting_document"), "deadline": values.get("posting_deadline")}
-    accepted = posting.definition.report.accepts
-    fields = {k: v for k, v in fields.items() if v and k in accepted}
-    at = hazard.updated_at or hazard.found_at
-    attrs = {"title": f"挂牌督办: {hazard.title}"[:MAX_TITLE_CHARS], "enterprise": hazard.enterprise,
-             "region": hazard.region, "industry": hazard.industry, "level": hazard.level, "source": hazard.source,
-             "found_at": utc_text(at), "parent_id": hazard.id}
-    case = unit.create(posting, actor=actor, role=IMPORT_ROLE, attrs=attrs, fields=fields, at=at,
-                       extra={"import": source})
-    return {"row": source["row"], "case_id": hazard.id, "posting": case.id, **fields}
+    case = engine.commands.create_linked(
+        unit, hazard, workflow=posting_workflow(run.definition), title=f"挂牌督办: {hazard.title}",
+        fields={k: v for k, v in fields.items() if v}, source=hazard.source, at=hazard.updated_at or hazard.found_at,
+        actor=actor, role=IMPORT_ROLE, extra={"import": source})
+    return {"row": source["row"], "case_id": hazard.id, "posting": case.id,
+            **{k: case.fields[k] for k in fields if k in case.fields}}
 
 
 def _id_key(case_id: str) -> tuple[int, int]:
