@@ -56,10 +56,18 @@ class Pending:
     def __init__(self, request: Request, credentials: HTTPAuthorizationCredentials | None):
         self.request, self.credentials, self._call = request, credentials, None
 
-    def resolve(self) -> calls.Call:
+    def resolve(self, commands=None) -> calls.Call:
+        """`commands`: bound to the write's unit of work (`one_unit`), where a bearer token is then checked."""
         if self._call is None:
-            self._call = _checked(self.request, self.credentials)
+            self._call = _checked(self.request, self.credentials, commands)
         return self._call
+
+
+def one_unit(endpoint):
+    """Marks a route whose whole work is one command: with a bearer token its caller is checked in the command's
+    own transaction (`in_one_thread`), not in a read of its own before it."""
+    endpoint.one_unit = True
+    return endpoint
 
 
 def in_one_thread(endpoint):
@@ -70,10 +78,17 @@ def in_one_thread(endpoint):
 
     from starlette.concurrency import run_in_threadpool
 
+    in_its_unit = getattr(endpoint, "one_unit", False)
+
     def checked_then_run(values: dict):
-        for name, value in values.items():
-            if isinstance(value, Pending):
-                values[name] = value.resolve()
+        pending = [(name, value) for name, value in values.items() if isinstance(value, Pending)]
+        if in_its_unit and pending and pending[0][1].credentials is not None:
+            with pending[0][1].request.app.state.engine.batch() as commands:  # nothing written unless all is well
+                for name, value in pending:
+                    values[name] = value.resolve(commands)
+                return endpoint(**values)
+        for name, value in pending:
+            values[name] = value.resolve()
         return endpoint(**values)
 
     @functools.wraps(endpoint)  # FastAPI reads the parameters of `endpoint` through __wrapped__
@@ -82,15 +97,15 @@ def in_one_thread(endpoint):
     return run
 
 
-def _checked(request: Request, credentials: HTTPAuthorizationCredentials | None) -> calls.Call:
+def _checked(request: Request, credentials: HTTPAuthorizationCredentials | None, commands=None) -> calls.Call:
     engine = request.app.state.engine
     if credentials is None:
         return _session_call(request, engine)
     try:
-        caller = calls.caller_of(engine, credentials.credentials)
+        caller = calls.caller_of(commands or engine.commands, credentials.credentials)
     except PermissionDenied as exc:
         raise Unauthenticated(exc) from None
-    return calls.Call(engine, caller, engine.clock.now())
+    return calls.Call(engine, caller, engine.clock.now(), commands)
 
 
 def _session_call(request: Request, engine) -> calls.Call:

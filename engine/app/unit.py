@@ -119,6 +119,10 @@ class UnitOfWork:
         self._cases[case.id] = case
         self._stored.setdefault(case.id, case)
 
+    def know_actor(self, user: Actor) -> None:
+        """`user`, checked in this unit's transaction (a token's holder), is who its commands name."""
+        self._actors[user.name] = user
+
     def actor(self, name: str | None) -> Actor:
         if not name:
             raise PermissionDenied("no actor given", rule="actor")
