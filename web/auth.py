@@ -12,9 +12,10 @@ from __future__ import annotations
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from engine.domain.errors import PermissionDenied
+from engine.domain.errors import InvalidInput, PermissionDenied
 from web import calls
 from web.errors import Unauthenticated
+from web.models import text_problem
 
 
 # Declares the scheme in the OpenAPI document and reads `Authorization: Bearer TOKEN` (None without one, or with
@@ -33,13 +34,24 @@ async def call(request: Request,
     """The caller to be: said at once when there are no credentials at all (401, before a body is looked at);
     the credentials themselves are checked in the route's own thread (`in_one_thread`), which turns this into
     the route's `Call`. Async: it reads only headers, so it costs no trip to a thread. A route taking it must be
-    added with `wrap=in_one_thread` (web.api.install does so for every API route): it gets a Pending otherwise."""
+    added with `wrap=in_one_thread` (web.api.install does so for every API route): it gets a Pending otherwise.
+    First of all, every query and path value must be text a database stores (`plain_text`)."""
+    plain_text(request)
     if credentials is None and not request.cookies.get(SESSION_COOKIE):
         raise Unauthenticated(PermissionDenied("no credentials: send `Authorization: Bearer hzt_...` with a token "
                                                "of `user token`", rule="token-missing"))
     pending = Pending(request, credentials)
     request.scope[PENDING] = pending
     return pending
+
+
+def plain_text(request: Request) -> None:
+    """No control character, no lone surrogate in a query or path value (as the command line refuses them in its
+    arguments): here, in the dependency every API route takes, rather than in one more of its own to solve."""
+    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+        problem = text_problem(value)
+        if problem:
+            raise InvalidInput(f"{name} {problem}", field=name, rule="request")
 
 
 PENDING = "hazard.caller"  # where a request's Pending waits, for an error handler that answers before the route
