@@ -11,7 +11,7 @@ pause began: paused time moves the deadline by exactly as much as it lasts.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields as dataclass_fields
+from dataclasses import MISSING, dataclass, field, fields as dataclass_fields
 from datetime import datetime, timedelta
 
 from typing import TYPE_CHECKING
@@ -116,12 +116,15 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
     data = event.data
     if event.trigger == "report":
         attrs = data["case"]
-        case = Case(
+        # Case(...) without the frozen dataclass's per-field set-up: every default, then what the report says.
+        case = object.__new__(Case)
+        case.__dict__.update(_DEFAULTS)
+        case.__dict__.update(
             id=event.case_id, workflow=event.workflow, workflow_version=event.workflow_version,
             state=event.to_state, level=attrs["level"], title=attrs["title"], enterprise=attrs["enterprise"],
             region=attrs["region"], industry=attrs["industry"], source=attrs["source"],
-            found_at=datetime.fromisoformat(attrs["found_at"]), parent_id=attrs.get("parent_id"),
-            calendar=data.get("calendar"), created_at=event.at,
+            found_at=datetime.fromisoformat(attrs["found_at"]), fields={}, signers={}, clocks={},
+            parent_id=attrs.get("parent_id"), calendar=data.get("calendar"), decisions={}, created_at=event.at,
         )
         before = None
     else:
@@ -221,6 +224,11 @@ def _encoded_any(case: Case) -> tuple[str, dict[str, str]]:
     text = "{" + ",".join(f'"{name}":{parts[name]}' for name in sorted(parts)) + "}"
     return sha256(text.encode()).hexdigest(), parts
 
+
+# A new case's attributes before its report sets them, in field order (the dict fields are made per case).
+_DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in dataclass_fields(Case)}
+assert {f.name for f in dataclass_fields(Case) if f.default is MISSING} == \
+    {"id", "workflow", "workflow_version", "state", "fields", "signers", "clocks", "decisions"}
 
 # What a case row's digest covers, in the canonical order (by name), with each key's text.
 _HASHED = tuple((f.name, f'"{f.name}":') for f in sorted(dataclass_fields(Case), key=lambda f: f.name)
