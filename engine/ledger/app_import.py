@@ -13,7 +13,8 @@ unit of work, or nothing.
    imports of a year queue on, so two imports of overlapping sheets cannot both write a row.
 4. Write, in one transaction: per new row a case at the state its stage lands on (`history.py`), one event per
    transition on the way, each dated by the sheet and signed by the importing user in the role `import`,
-   each carrying `{"import": {file, sheet, row, sha256}}` (a row's events recorded at one real moment); then the import's own record (engine/store/records.py).
+   each carrying `{"import": {file, sheet, row, sha256}}` (a row's events recorded at one real moment); then
+   the import's own record (engine/store/records.py).
    The way goes only as far as the importing user's roles may take it (`history.Importer`: the transitions'
    `roles:`, as `case advance` judges them; a department's import also takes the enterprise's own steps): a
    row whose sheet says more lands at the last state the importer may reach, the sheet's claim kept as the
