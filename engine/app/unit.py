@@ -189,9 +189,11 @@ class UnitOfWork:
 
     # -- building events -------------------------------------------------------------------------------------
     def event(self, case: Case | None, *, case_id: str | None = None, trigger: str, to_state: str, actor: str,
-              role: str, at: datetime, data: dict, run: Loaded) -> Event:
-        """The next event of `case` (or the first of a new case `case_id`), sealed into its chain."""
-        recorded_at = self.recorded_clock.now()
+              role: str, at: datetime, data: dict, run: Loaded, recorded_at: datetime | None = None) -> Event:
+        """The next event of `case` (or the first of a new case `case_id`), sealed into its chain. `recorded_at`:
+        the real time read once by a caller writing several events at one moment (an imported row's history)."""
+        if recorded_at is None:
+            recorded_at = self.recorded_clock.now()
         check_not_future(at, recorded_at, f"'{trigger}' on {case.id if case else case_id or 'a new case'}",
                          drill=self.is_drill)
         return seal(case_id=case.id if case else case_id, seq=(case.version if case else 0) + 1, trigger=trigger,
@@ -217,7 +219,8 @@ class UnitOfWork:
 
     # -- changing cases ------------------------------------------------------------------------------------------
     def create(self, run: Loaded, *, actor: str, role: str, attrs: dict, fields: dict, at: datetime,
-               case_id: str | None = None, extra: dict | None = None, sync: bool = True) -> Case:
+               case_id: str | None = None, extra: dict | None = None, sync: bool = True,
+               recorded_at: datetime | None = None) -> Case:
         """A new case with its `report` event (every check already done by the caller); `sync=False` leaves its
         rung rows to the caller's `sync_rungs` (an import that takes the case through more steps first)."""
         case_id = case_id or self.new_case_id(at)
@@ -227,7 +230,7 @@ class UnitOfWork:
         if run.definition.clocks:
             data["calendar"] = self.newest_calendar() or run.calendar.content_hash
         event = self.event(None, case_id=case_id, trigger="report", to_state=run.definition.initial, actor=actor,
-                           role=role, at=at, data=data, run=run)
+                           role=role, at=at, data=data, run=run, recorded_at=recorded_at)
         case = case_model.apply(None, event, run.definition)
         self._cases[case_id] = case
         self._stored[case_id] = None

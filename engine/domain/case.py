@@ -11,14 +11,14 @@ pause began: paused time moves the deadline by exactly as much as it lasts.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields as dataclass_fields
 from datetime import datetime, timedelta
 
 from typing import TYPE_CHECKING
 
 from engine.domain.clock import deadline_instant
 from engine.domain.escalation import clocks, decisions as decided
-from engine.domain.events import GENESIS, Event, canonical_text, utc_text, value_text
+from engine.domain.events import GENESIS, Event, _encode_text, canonical_text, utc_text, value_text
 
 if TYPE_CHECKING:
     from engine.domain.definition.model import Definition
@@ -116,12 +116,15 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
     data = event.data
     if event.trigger == "report":
         attrs = data["case"]
-        case = Case(
+        # Case(...) without the frozen dataclass's per-field set-up: every default, then what the report says.
+        case = object.__new__(Case)
+        case.__dict__.update(_DEFAULTS)
+        case.__dict__.update(
             id=event.case_id, workflow=event.workflow, workflow_version=event.workflow_version,
             state=event.to_state, level=attrs["level"], title=attrs["title"], enterprise=attrs["enterprise"],
             region=attrs["region"], industry=attrs["industry"], source=attrs["source"],
-            found_at=datetime.fromisoformat(attrs["found_at"]), parent_id=attrs.get("parent_id"),
-            calendar=data.get("calendar"), created_at=event.at,
+            found_at=datetime.fromisoformat(attrs["found_at"]), fields={}, signers={}, clocks={},
+            parent_id=attrs.get("parent_id"), calendar=data.get("calendar"), decisions={}, created_at=event.at,
         )
         before = None
     else:
@@ -183,6 +186,31 @@ def encoded(case: Case) -> tuple[str, dict[str, str]]:
     """`digest` and the canonical JSON of each attribute it hashed, in one pass: a writer stores those texts (the
     JSON columns, the instants) instead of encoding the row a second time."""
     from hashlib import sha256
+    attributes = case.__dict__
+    if len(attributes) != len(_HASHED) + 1:  # an attribute beyond the fields: the digest covers what is there
+        return _encoded_any(case)
+    parts, pieces = {}, []
+    enc = _encode_text
+    for name, key in _HASHED:  # by name, as the canonical encoding orders keys
+        value = attributes[name]
+        if value.__class__ is str:
+            text = enc(value)
+        elif value is None:
+            text = "null"
+        elif isinstance(value, datetime):
+            text = '"' + utc_text(value) + '"'
+        elif isinstance(value, tuple):
+            text = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
+        else:
+            text = value_text(value)
+        parts[name] = text
+        pieces.append(key + text)
+    return sha256(("{" + ",".join(pieces) + "}").encode()).hexdigest(), parts
+
+
+def _encoded_any(case: Case) -> tuple[str, dict[str, str]]:
+    """`encoded` of a case carrying attributes other than its fields, each of them hashed."""
+    from hashlib import sha256
     parts = {}
     for name, value in case.__dict__.items():
         if name == "last_hash":
@@ -195,6 +223,16 @@ def encoded(case: Case) -> tuple[str, dict[str, str]]:
             parts[name] = value_text(value)
     text = "{" + ",".join(f'"{name}":{parts[name]}' for name in sorted(parts)) + "}"
     return sha256(text.encode()).hexdigest(), parts
+
+
+# A new case's attributes before its report sets them, in field order (the dict fields are made per case).
+_DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in dataclass_fields(Case)}
+assert {f.name for f in dataclass_fields(Case) if f.default is MISSING} == \
+    {"id", "workflow", "workflow_version", "state", "fields", "signers", "clocks", "decisions"}
+
+# What a case row's digest covers, in the canonical order (by name), with each key's text.
+_HASHED = tuple((f.name, f'"{f.name}":') for f in sorted(dataclass_fields(Case), key=lambda f: f.name)
+                if f.name != "last_hash")
 
 
 def _judged(before: Case | None, event: Event, rectified_at, met_at) -> datetime | None:

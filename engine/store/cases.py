@@ -240,23 +240,30 @@ def _row_of(instant) -> Callable[[Case], tuple]:
     """A new case as the row tuple `insert_rows` takes, each column encoded once (shared with its digest)."""
     def row(case: Case) -> tuple:
         row_hash, texts = encoded(case)
-        fields, values = case.fields, []
-        for name in CASE_COLUMNS:
-            if name in _JSON:
+        fields, attributes, values = case.fields, case.__dict__, []
+        for kind, name in _KINDS:
+            if kind == _TEXT:
                 values.append(texts[name])
-            elif name in _INSTANTS:
+            elif kind == _ATTR:
+                values.append(attributes[name])
+            elif kind == _INSTANT:
                 text = texts[name]
                 values.append(None if text == "null" else instant(text[1:-1]))
-            elif name in _FROM_FIELDS:
+            elif kind == _FIELD:
                 values.append(fields.get(name))
-            elif name == "pending_decision":
+            elif kind == _PENDING:
                 values.append(has_pending(case.decisions))
-            elif name == "row_hash":
-                values.append(row_hash)
             else:
-                values.append(case.__dict__[_ATTRIBUTE.get(name, name)])
+                values.append(row_hash)
         return tuple(values)
     return row
+
+
+# How each column is written, decided once: (kind, the attribute, text or field it is read from).
+_TEXT, _ATTR, _INSTANT, _FIELD, _PENDING, _HASH = range(6)
+_KINDS = tuple((_TEXT, n) if n in _JSON else (_INSTANT, n) if n in _INSTANTS else (_FIELD, n) if n in _FROM_FIELDS
+               else (_PENDING, n) if n == "pending_decision" else (_HASH, n) if n == "row_hash"
+               else (_ATTR, _ATTRIBUTE.get(n, n)) for n in CASE_COLUMNS)
 
 
 def insert_cases(conn: Connection, new: list[Case]) -> None:

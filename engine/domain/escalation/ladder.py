@@ -88,19 +88,50 @@ def plan(definition: Definition, clocks: dict, fields: dict, fired: tuple, calen
         state = clocks.get(spec.name)
         if not state:
             continue
-        deadline, clock_provisional = clock_deadline(spec, state, fields, calendar)
-        for rung in definition.rungs_of(spec.name):
-            if (spec.name, state["cycle"], rung.name) in done:
+        cycle, paused = state["cycle"], state["paused_seconds"]
+        status = _STATUS[state["status"]]
+        for rung, due, provisional in _dues(definition, spec, state, fields, calendar):
+            if (spec.name, cycle, rung.name) in done:
                 continue
-            due, provisional = (None, False) if deadline is None else rung_due(deadline, rung, calendar)
-            if due is not None:
-                due += timedelta(seconds=state["paused_seconds"])
-            status = {"running": "pending", "paused": "paused", "stopped": "cancelled"}[state["status"]]
-            if due is None and status == "pending":
-                status = "paused"  # no deadline set yet: nothing can be due
-            result.append(PlannedRung(spec.name, state["cycle"], rung.name, rung.action, due,
-                                      provisional or clock_provisional, status))
+            rung_status = status
+            if due is None:
+                if status == "pending":
+                    rung_status = "paused"  # no deadline set yet: nothing can be due
+            elif paused:
+                due += timedelta(seconds=paused)
+            planned = object.__new__(PlannedRung)  # a frozen dataclass, without its per-field set-up
+            planned.__dict__.update(clock=spec.name, cycle=cycle, rung=rung.name, action=rung.action, due_at=due,
+                                    provisional=provisional, status=rung_status)
+            result.append(planned)
     return result
+
+
+_STATUS = {"running": "pending", "paused": "paused", "stopped": "cancelled"}
+_DUES_KEPT = 20_000
+
+
+def _dues(definition: Definition, spec: ClockSpec, state: dict, fields: dict, calendar: WorkCalendar) -> list:
+    """(rung, due time before paused time, provisional) of each rung of the clock, in the ladder's order. What it
+    depends on (the deadline's source, the calendar) repeats from case to case: kept per definition version and
+    calendar, so an import or a replay counts working days once per deadline, not once per case and rung."""
+    kept = definition._index.setdefault("ladder_dues", {})
+    slot = kept.get(id(calendar))
+    if slot is None or slot[0] is not calendar:  # the calendar is held by its slot: its id is not reused meanwhile
+        slot = kept[id(calendar)] = (calendar, {})
+    dues = slot[1]
+    key = (spec.name, state.get("until"), fields.get(spec.deadline_field) if spec.deadline_field else None,
+           None if spec.deadline_field else state.get("started_at"))
+    found = dues.get(key)
+    if found is None:
+        deadline, clock_provisional = clock_deadline(spec, state, fields, calendar)
+        found = []
+        for rung in definition.rungs_of(spec.name):
+            due, provisional = (None, False) if deadline is None else rung_due(deadline, rung, calendar)
+            found.append((rung, due, provisional or clock_provisional))
+        if len(dues) >= _DUES_KEPT:
+            dues.clear()
+        dues[key] = found
+    return found
 
 
 @dataclass(frozen=True)
