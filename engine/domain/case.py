@@ -179,22 +179,36 @@ def digest(case: Case) -> str:
     return encoded(case)[0]
 
 
-def encoded(case: Case) -> tuple[str, dict[str, str]]:
+_NOTHING = object()
+
+
+def encoded(case: Case, like: tuple[Case, dict[str, str]] | None = None) -> tuple[str, dict[str, str]]:
     """`digest` and the canonical JSON of each attribute it hashed, in one pass: a writer stores those texts (the
-    JSON columns, the instants) instead of encoding the row a second time."""
+    JSON columns, the instants) instead of encoding the row a second time.
+
+    `like`: an earlier case and its texts (the row as loaded). An attribute the fold carried over is the very same
+    object (`evolve` shares what did not change, and nothing of a case is changed in place), so its text is taken
+    from there: a step that changes the state and a signer encodes those, not the fields, clocks and the rest."""
     from hashlib import sha256
     parts = {}
+    old, old_parts = (like[0].__dict__, like[1]) if like is not None else ({}, {})
     for name, value in case.__dict__.items():
         if name == "last_hash":
             continue
-        if isinstance(value, datetime):
+        if old.get(name, _NOTHING) is value:
+            parts[name] = old_parts[name]
+        elif isinstance(value, datetime):
             parts[name] = '"' + utc_text(value) + '"'
         elif isinstance(value, tuple):
             parts[name] = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
         else:
             parts[name] = value_text(value)
-    text = "{" + ",".join(f'"{name}":{parts[name]}' for name in sorted(parts)) + "}"
+    text = "{" + ",".join([key + parts[name] for name, key in _KEYS]) + "}"
     return sha256(text.encode()).hexdigest(), parts
+
+
+# The digest's attributes in name order, each with its JSON key: the text hashed is always of these, so sorted once.
+_KEYS = tuple((name, f'"{name}":') for name in sorted(Case.__dataclass_fields__) if name != "last_hash")
 
 
 def _judged(before: Case | None, event: Event, rectified_at, met_at) -> datetime | None:
