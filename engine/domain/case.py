@@ -182,18 +182,28 @@ def digest(case: Case) -> str:
     return encoded(case)[0]
 
 
-def encoded(case: Case) -> tuple[str, dict[str, str]]:
+_NOTHING = object()
+
+
+def encoded(case: Case, like: tuple[Case, dict[str, str]] | None = None) -> tuple[str, dict[str, str]]:
     """`digest` and the canonical JSON of each attribute it hashed, in one pass: a writer stores those texts (the
-    JSON columns, the instants) instead of encoding the row a second time."""
+    JSON columns, the instants) instead of encoding the row a second time.
+
+    `like`: an earlier case and its texts (the row as loaded). An attribute the fold carried over is the very same
+    object (`evolve` shares what did not change, and nothing of a case is changed in place), so its text is taken
+    from there: a step that changes the state and a signer encodes those, not the fields, clocks and the rest."""
     from hashlib import sha256
     attributes = case.__dict__
     if len(attributes) != len(_HASHED) + 1:  # an attribute beyond the fields: the digest covers what is there
         return _encoded_any(case)
+    old, old_parts = (like[0].__dict__, like[1]) if like is not None else ({}, {})
     parts, pieces = {}, []
     enc = _encode_text
     for name, key in _HASHED:  # by name, as the canonical encoding orders keys
         value = attributes[name]
-        if value.__class__ is str:
+        if old.get(name, _NOTHING) is value:
+            text = old_parts[name]
+        elif value.__class__ is str:
             text = enc(value)
         elif value is None:
             text = "null"
