@@ -14,7 +14,7 @@ from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from engine.store.prepared import Prepared
-from engine.store.tables import UTCDateTime, notifications, user_contacts, users
+from engine.store.tables import INBOX, UTCDateTime, notifications, user_contacts, users
 
 _INSERT = Prepared(notifications.insert().values({n: bindparam(n) for n in (
     "key", "case_id", "seq", "recipient", "channel", "address", "text", "status", "attempts", "created_at",
@@ -127,7 +127,7 @@ def status_counts(conn: Connection) -> list[tuple[str, str, int]]:
 
 # -- the inbox ---------------------------------------------------------------------------------------------------
 def inbox(conn: Connection, name: str, *, unread_only: bool, limit: int) -> list:
-    stmt = select(notifications).where(notifications.c.recipient == name, notifications.c.channel == "inbox")
+    stmt = select(notifications).where(notifications.c.recipient == name, INBOX)
     if unread_only:
         stmt = stmt.where(notifications.c.read_at.is_(None))
     return list(conn.execute(stmt.order_by(notifications.c.created_at.desc(), notifications.c.id.desc()).limit(limit)))
@@ -135,7 +135,7 @@ def inbox(conn: Connection, name: str, *, unread_only: bool, limit: int) -> list
 
 def mark_read(conn: Connection, name: str, ids: list[int] | None, at: datetime) -> int:
     """Mark `name`'s unread inbox messages read (those of `ids`, or all); how many were."""
-    where = [notifications.c.recipient == name, notifications.c.channel == "inbox", notifications.c.read_at.is_(None)]
+    where = [notifications.c.recipient == name, INBOX, notifications.c.read_at.is_(None)]
     if ids is not None:
         where.append(notifications.c.id.in_(ids))
     return conn.execute(update(notifications).where(and_(*where)), {"read_at": at}).rowcount
@@ -153,5 +153,5 @@ def existing_keys(conn: Connection, keys: list[str]) -> set[str]:
 def unread_count(conn: Connection, name: str) -> int:
     """How many of `name`'s inbox messages are unread (the web console's bell)."""
     return conn.execute(select(func.count()).select_from(notifications).where(
-        notifications.c.recipient == name, notifications.c.channel == "inbox",
+        notifications.c.recipient == name, INBOX,
         notifications.c.read_at.is_(None))).scalar_one()

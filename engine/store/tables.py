@@ -143,11 +143,7 @@ cases = Table(
     # What an import recognises a row it holds by (engine/store/held.py): the enterprise's hazards of a found
     # day; the sheet's own code is `ix_case_ledger_id` below.
     Index("ix_case_enterprise_found", "enterprise", "found_at"),
-    Index("ix_case_open_due", "is_final", "due_at"),
-    # 我的待办 (engine/store/work.py): the open cases of a reach grouped by (workflow, version, state), and the
-    # page's overdue-first order, both read from this index alone (no case row is read but the page's 50).
-    Index("ix_case_work", "is_final", "region", "voided_at", "workflow", "workflow_version", "state", "met_at",
-          "rectified_at", "paused_at", "due_at", "id"),
+    # ix_case_open_due and ix_case_work, over the open cases only, are declared below (declare_partial_indexes).
     Index("ix_case_pending_decision", "pending_decision", "region"),
     # Reports (engine/store/reports.py): every column the figures' GROUP BY filters, groups and counts by, so
     # a county's or a province's figures are read from this index alone, in region order, without a sort.
@@ -322,8 +318,10 @@ notifications = Table(
     Column("last_error", String),
     Column("claimed_by", String),
     _ts("lease_until", nullable=True),
-    Index("ix_notification_inbox", "recipient", "channel", "created_at"),
 )
+# The in-app inbox's rows: the condition every inbox read states, written as a literal (not a bound parameter) so
+# that both planners match it with ix_notification_inbox's predicate.
+INBOX = notifications.c.channel == literal_column("'inbox'")
 
 # Where each user can be reached (`hazard user change NAME --email --phone --webhook`): the projection of the
 # users' log's `contact` grants, written in the grant's transaction.
@@ -378,6 +376,19 @@ def declare_partial_indexes() -> None:
         _partial_indexes.append(Index("ix_case_overdue_paused", c.region, c.due_at,
                                       postgresql_ops={"region": "text_pattern_ops"}, postgresql_where=paused,
                                       sqlite_where=paused))
+        # Over the open cases only (issue 23): closing a case deletes its entries instead of moving them into the
+        # region of closed cases, which grew with the register and no query searched. Every query these serve says
+        # `is_final IS false` (SQLAlchemy's `is_(False)`, rendered `IS 0` on SQLite) in the same words as the
+        # predicate, which is how both planners recognise that a partial index covers it. is_final stays the first
+        # column although every entry holds false: SQLite counts an index covering only if it holds every column
+        # the query names, and without it 我的待办 read case rows and the overdue list took another plan.
+        open_ = c.is_final.is_(False)
+        _partial_indexes.append(Index("ix_case_open_due", c.is_final, c.due_at, sqlite_where=open_, postgresql_where=open_))
+        # 我的待办 (engine/store/work.py): the open cases of a reach grouped by (workflow, version, state), and the
+        # page's overdue-first order, both read from this index alone (no case row is read but the page's 50).
+        _partial_indexes.append(Index("ix_case_work", c.is_final, c.region, c.voided_at, c.workflow, c.workflow_version, c.state,
+                                      c.met_at, c.rectified_at, c.paused_at, c.due_at, c.id, sqlite_where=open_,
+                                      postgresql_where=open_))
         # The sheet codes of imported hazards (engine/store/held.py): most cases, reported live, have none.
         coded = c.ledger_id.isnot(None)
         _partial_indexes.append(Index("ix_case_ledger_id", c.ledger_id, sqlite_where=coded, postgresql_where=coded))
@@ -400,6 +411,10 @@ def declare_partial_indexes() -> None:
         # The messages still to send (engine/store/notifications.py `claim`): a settled message, and every inbox
         # message (most of them), has no next_at, so a claim never reads past the outbox's history, and an
         # advance writing inbox rows adds nothing to this index.
+        # A user's inbox (engine/store/notifications.py `inbox`, `unread_count`, `mark_read`): only the inbox rows,
+        # so a message sent by e-mail or webhook adds nothing to it.
+        _partial_indexes.append(Index("ix_notification_inbox", notifications.c.recipient, notifications.c.channel,
+                                      notifications.c.created_at, sqlite_where=INBOX, postgresql_where=INBOX))
         unsent = notifications.c.next_at.isnot(None)
         _partial_indexes.append(Index("ix_notification_due", notifications.c.next_at, sqlite_where=unsent,
                                       postgresql_where=unsent))
