@@ -383,12 +383,13 @@ def declare_partial_indexes() -> None:
         # column although every entry holds false: SQLite counts an index covering only if it holds every column
         # the query names, and without it 我的待办 read case rows and the overdue list took another plan.
         open_ = c.is_final.is_(False)
-        _partial_indexes.append(Index("ix_case_open_due", c.is_final, c.due_at, sqlite_where=open_, postgresql_where=open_))
+        _partial_indexes.append(Index("ix_case_open_due", c.is_final, c.due_at, sqlite_where=open_,
+                                      postgresql_where=open_))
         # 我的待办 (engine/store/work.py): the open cases of a reach grouped by (workflow, version, state), and the
         # page's overdue-first order, both read from this index alone (no case row is read but the page's 50).
-        _partial_indexes.append(Index("ix_case_work", c.is_final, c.region, c.voided_at, c.workflow, c.workflow_version, c.state,
-                                      c.met_at, c.rectified_at, c.paused_at, c.due_at, c.id, sqlite_where=open_,
-                                      postgresql_where=open_))
+        _partial_indexes.append(Index("ix_case_work", c.is_final, c.region, c.voided_at, c.workflow,
+                                      c.workflow_version, c.state, c.met_at, c.rectified_at, c.paused_at, c.due_at,
+                                      c.id, sqlite_where=open_, postgresql_where=open_))
         # The sheet codes of imported hazards (engine/store/held.py): most cases, reported live, have none.
         coded = c.ledger_id.isnot(None)
         _partial_indexes.append(Index("ix_case_ledger_id", c.ledger_id, sqlite_where=coded, postgresql_where=coded))

@@ -2,7 +2,7 @@
 version and state, a page of those in the (workflow, version, state) groups the reader may act on (overdue first),
 the next pending rung of each, and the cases with a decision pending.
 
-The groups are one GROUP BY over `ix_case_state_region`; the page one ordered scan of the same rows, so a
+The groups are one GROUP BY over `ix_case_work` (open cases only); the page one ordered scan of the same rows, so a
 supervisor with 10,000 open cases costs two index reads and no case is judged one by one.
 """
 from __future__ import annotations
