@@ -8,7 +8,7 @@ neither look tampered with (new event, old head) nor disagree with its replay.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from sqlalchemy import bindparam, column, exists, func, select, table
 from sqlalchemy.engine import Connection
@@ -16,13 +16,14 @@ from sqlalchemy.engine import Connection
 from engine.domain.events import Event
 from engine.store.database import Store
 from engine.store.prepared import Prepared
-from engine.store.tables import UTCDateTime, cases, events
+from engine.store.tables import UTCDateTime, cases, events, rungs
 
 # The Event dataclass takes its fields in this order; rows are built by position.
 EVENT_COLUMNS = (events.c.case_id, events.c.seq, events.c.trigger, events.c.from_state, events.c.to_state,
                  events.c.actor, events.c.role, events.c.at, events.c.recorded_at, events.c.data,
                  events.c.workflow, events.c.workflow_version, events.c.prev_hash, events.c.hash)
 _WIDTH = len(EVENT_COLUMNS)
+_NAMES = tuple(c.name for c in EVENT_COLUMNS)
 Head = tuple[int, str]  # (version, last_hash) as the case row states them
 
 
@@ -73,8 +74,25 @@ def all_events(conn: Connection, *, batch: int = 5000, reach=None) -> Iterator[E
                 statement.order_by(events.c.case_id, events.c.seq)):
             yield Event(*row)
         return
-    for row in _ALL.stream(conn, batch=batch):
-        yield Event(*row)
+    yield from _events_of_rows(_ALL.chunks(conn, batch=batch), _ALL.processors(conn))
+
+
+def _events_of_rows(chunks, processors) -> Iterator[Event]:
+    """The driver's event rows as events, what `Event(*row)` of the converted row gives, built without the frozen
+    dataclass's per-field set-up and converting only the three columns that need it (an audit's every event)."""
+    at, recorded, data = (processors[i] or _same for i in (7, 8, 9))
+    names, new, setattr_ = _NAMES, object.__new__, object.__setattr__
+    for rows in chunks:
+        for row in rows:
+            values = dict(zip(names, row))
+            values["at"], values["recorded_at"], values["data"] = at(row[7]), recorded(row[8]), data(row[9])
+            event = new(Event)
+            setattr_(event, "__dict__", values)
+            yield event
+
+
+def _same(value):
+    return value
 
 
 def events_of(conn: Connection, case_id: str) -> list[Event]:
@@ -110,15 +128,56 @@ def count_cases(conn: Connection, *, reach=None) -> int:
     return conn.execute(_within(select(func.count()).select_from(cases), reach)).scalar_one()
 
 
+class StoredRung(NamedTuple):
+    """A rung row as replay compares it with the ladder's plan and the log."""
+
+    clock: str
+    cycle: int
+    rung: str
+    action: str
+    status: str
+    due_at: object
+    provisional: bool
+    fired_at: object
+
+
+_RUNG_COLUMNS = (rungs.c.case_id, rungs.c.clock, rungs.c.cycle, rungs.c.rung, rungs.c.action, rungs.c.status,
+                 rungs.c.due_at, rungs.c.provisional, rungs.c.fired_at)
+
+
 def rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list]:
     """The rung rows of these cases (clock, cycle, rung, action, status, due_at, provisional, fired_at), by case."""
-    from engine.store.tables import rungs
     found: dict[str, list] = {}
     for start in range(0, len(case_ids), 500):
-        stmt = select(rungs.c.case_id, rungs.c.clock, rungs.c.cycle, rungs.c.rung, rungs.c.action, rungs.c.status,
-                      rungs.c.due_at, rungs.c.provisional, rungs.c.fired_at).where(rungs.c.case_id.in_(case_ids[start:start + 500]))
+        stmt = select(*_RUNG_COLUMNS).where(rungs.c.case_id.in_(case_ids[start:start + 500]))
         for row in conn.execute(stmt):
             found.setdefault(row.case_id, []).append(row)
+    return found
+
+
+_RUNGS_OF: dict[int, Prepared] = {}
+_BUCKETS = (1, 8, 32, 128, 512)
+
+
+def stored_rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list[StoredRung]]:
+    """`rungs_of` as replay reads it, for many cases: in statements prepared for a few list sizes (the list padded
+    up to one), each row a `StoredRung` of the same values."""
+    found: dict[str, list[StoredRung]] = {}
+    ids = list(dict.fromkeys(case_ids))
+    make = StoredRung._make
+    for start in range(0, len(ids), _BUCKETS[-1]):
+        chunk = ids[start:start + _BUCKETS[-1]]
+        size = next(b for b in _BUCKETS if b >= len(chunk))
+        statement = _RUNGS_OF.get(size)
+        if statement is None:
+            statement = _RUNGS_OF[size] = Prepared(select(*_RUNG_COLUMNS).where(
+                rungs.c.case_id.in_([bindparam(f"id{i}") for i in range(size)])).order_by(rungs.c.case_id, rungs.c.id))
+        padded = chunk + [chunk[-1]] * (size - len(chunk))
+        for row in statement.rows(conn, {f"id{i}": case_id for i, case_id in enumerate(padded)}):
+            rows = found.get(row[0])
+            if rows is None:
+                rows = found[row[0]] = []
+            rows.append(make(row[1:]))
     return found
 
 

@@ -62,6 +62,15 @@ class Prepared:
         compiled = self._compiled(conn)
         yield from compiled.stream(conn, params or {}, batch)
 
+    def chunks(self, conn: Connection, params: dict | None = None, *, batch: int = 5000):
+        """The driver's own rows in lists of up to `batch`, unconverted (`processors` gives each column's
+        conversion): for a reader that converts the few columns it needs in a loop of its own."""
+        yield from self._compiled(conn).chunks(conn, params or {}, batch)
+
+    def processors(self, conn: Connection) -> tuple:
+        """Each result column's conversion from the driver's value (None: taken as it is)."""
+        return self._compiled(conn).result_processors or ()
+
     def first(self, conn: Connection, params: dict | None = None) -> tuple | None:
         found = self.rows(conn, params)
         return found[0] if found else None
@@ -119,6 +128,10 @@ class _Compiled:
             cursor.close()
 
     def stream(self, conn: Connection, params: dict, batch: int):
+        for rows in self.chunks(conn, params, batch):
+            yield from self.process_rows(rows)
+
+    def chunks(self, conn: Connection, params: dict, batch: int):
         driver = conn.connection.driver_connection
         # PostgreSQL: a named cursor keeps the rows on the server, fetched a batch at a time.
         cursor = driver.cursor(name=f"hazard_stream_{id(self)}") if conn.dialect.name == "postgresql" else driver.cursor()
@@ -131,7 +144,7 @@ class _Compiled:
                 rows = cursor.fetchmany(batch)
                 if not rows:
                     return
-                yield from self.process_rows(rows)
+                yield rows
         finally:
             cursor.close()
 
@@ -223,8 +236,25 @@ def _result_processor(type_, dialect):
     if isinstance(type_, UTCDateTime):
         return _sqlite_read_instant if dialect.name == "sqlite" else _utc
     if isinstance(type_, JSON) and dialect.name == "sqlite":
-        return json.loads
+        return json_loads
     return type_._cached_result_processor(dialect, None)
+
+
+_scan_once = json.decoder.JSONDecoder().scan_once
+
+
+def json_loads(text):
+    """`json.loads` of a stored JSON text, without its wrappers' per-call checks (an audit decodes every event's
+    payload): the scanner alone, when the text is one value and nothing else; anything else (white space
+    around it, bytes, a malformed text) goes to `json.loads`, which gives the same value or the same error."""
+    if text.__class__ is str:
+        try:
+            value, end = _scan_once(text, 0)
+        except StopIteration:
+            return json.loads(text)
+        if end == len(text):
+            return value
+    return json.loads(text)
 
 
 def _utc(value: datetime) -> datetime:
