@@ -11,6 +11,7 @@ pause began: paused time moves the deadline by exactly as much as it lasts.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -183,18 +184,35 @@ def encoded(case: Case) -> tuple[str, dict[str, str]]:
     """`digest` and the canonical JSON of each attribute it hashed, in one pass: a writer stores those texts (the
     JSON columns, the instants) instead of encoding the row a second time."""
     from hashlib import sha256
-    parts = {}
-    for name, value in case.__dict__.items():
-        if name == "last_hash":
-            continue
-        if isinstance(value, datetime):
-            parts[name] = '"' + utc_text(value) + '"'
+    attributes = case.__dict__
+    if len(attributes) != len(_HASHED) + 1:  # not a plain Case: every attribute it has, by name
+        names = sorted(name for name in attributes if name != "last_hash")
+    else:
+        names = _HASHED
+    parts, members = {}, []
+    for name in names:
+        value = attributes[name]
+        kind = value.__class__
+        if kind is str:
+            text = _encode_text(value)
+        elif value is None:
+            text = "null"
+        elif kind is datetime or isinstance(value, datetime):
+            text = '"' + utc_text(value) + '"'
         elif isinstance(value, tuple):
-            parts[name] = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
+            text = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
         else:
-            parts[name] = value_text(value)
-    text = "{" + ",".join(f'"{name}":{parts[name]}' for name in sorted(parts)) + "}"
+            text = value_text(value)
+        parts[name] = text
+        members.append((_KEYS.get(name) or f'"{name}":') + text)
+    text = "{" + ",".join(members) + "}"
     return sha256(text.encode()).hexdigest(), parts
+
+
+# The attributes a digest covers, in the order its text writes them (sorted by name), each with its key's text.
+_HASHED = tuple(sorted(name for name in Case.__dataclass_fields__ if name != "last_hash"))
+_KEYS = {name: f'"{name}":' for name in _HASHED}
+_encode_text = json.encoder.encode_basestring
 
 
 def _judged(before: Case | None, event: Event, rectified_at, met_at) -> datetime | None:

@@ -73,7 +73,10 @@ def clock_deadline(spec: ClockSpec, state: dict, fields: dict, calendar: WorkCal
 
 def rung_due(deadline: Deadline, rung: Rung, calendar: WorkCalendar) -> tuple[datetime, bool]:
     day, provisional = shift(deadline.day, rung.offset_days, rung.working, calendar)
-    return Deadline(day, deadline.at_end_of_day, deadline.time_of_day).instant(), provisional
+    # Deadline(day, ...).instant(), without a Deadline per rung of every ladder a replay plans
+    if deadline.at_end_of_day:
+        return end_of_day(day), provisional
+    return datetime.combine(day, deadline.time_of_day, tzinfo=SHANGHAI), provisional
 
 
 def plan(definition: Definition, clocks: dict, fields: dict, fired: tuple, calendar: WorkCalendar, *,
@@ -89,18 +92,27 @@ def plan(definition: Definition, clocks: dict, fields: dict, fired: tuple, calen
         if not state:
             continue
         deadline, clock_provisional = clock_deadline(spec, state, fields, calendar)
+        cycle, status, paused = state["cycle"], None, None
         for rung in definition.rungs_of(spec.name):
-            if (spec.name, state["cycle"], rung.name) in done:
+            if (spec.name, cycle, rung.name) in done:
                 continue
-            due, provisional = (None, False) if deadline is None else rung_due(deadline, rung, calendar)
-            if due is not None:
-                due += timedelta(seconds=state["paused_seconds"])
-            status = {"running": "pending", "paused": "paused", "stopped": "cancelled"}[state["status"]]
-            if due is None and status == "pending":
-                status = "paused"  # no deadline set yet: nothing can be due
-            result.append(PlannedRung(spec.name, state["cycle"], rung.name, rung.action, due,
-                                      provisional or clock_provisional, status))
+            if status is None:
+                status = _STATUS[state["status"]]
+            if deadline is None:
+                due, provisional = None, False
+                rung_status = "paused" if status == "pending" else status  # no deadline set yet: nothing is due
+            else:
+                due, provisional = rung_due(deadline, rung, calendar)
+                if paused is None:
+                    paused = timedelta(seconds=state["paused_seconds"])
+                due += paused
+                rung_status = status
+            result.append(PlannedRung(spec.name, cycle, rung.name, rung.action, due,
+                                      provisional or clock_provisional, rung_status))
     return result
+
+
+_STATUS = {"running": "pending", "paused": "paused", "stopped": "cancelled"}
 
 
 @dataclass(frozen=True)
