@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine.app.auditor import Auditor# noqa: E402
 from engine.domain.case import apply# noqa: E402
 from engine.domain.clock import FixedClock, parse_time# noqa: E402
-from engine.domain.events import Event, canonical# noqa: E402
+from engine.domain.events import Event, canonical_text# noqa: E402
 from engine.app import Engine# noqa: E402
 from engine.store.cases import case_values, event_values# noqa: E402
 from engine.store.database import Store# noqa: E402
@@ -154,7 +154,7 @@ def floor_verify(store: Store) -> tuple[int, int]:
         content = {"case_id": row[0], "seq": row[1], "trigger": row[2], "from": row[3], "to": row[4], "actor": row[5],
                    "role": row[6], "at": _utc_text(row[7]), "recorded_at": _utc_text(row[8]), "data": data,
                    "workflow": row[10], "workflow_version": row[11], "prev_hash": row[12]}
-        matched += hashlib.sha256(canonical(content)).hexdigest() == row[13]
+        matched += hashlib.sha256(canonical_text(content).encode()).hexdigest() == row[13]
         seen += 1
     return seen, matched
 

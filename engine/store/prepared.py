@@ -50,10 +50,13 @@ class Prepared:
 
     def rows(self, conn: Connection, params: dict | None = None) -> list[tuple]:
         """The result rows as tuples, each value through the column type's result processor."""
-        compiled = self._compiled(conn)
-        cursor = compiled.run(conn, params or {})
+        return self._compiled(conn).process_rows(self.raw(conn, params))
+
+    def raw(self, conn: Connection, params: dict | None = None) -> list:
+        """The driver's own result rows, unconverted (`processors` gives each column's conversion)."""
+        cursor = self._compiled(conn).run(conn, params or {})
         try:
-            return compiled.process_rows(cursor.fetchall())
+            return cursor.fetchall()
         finally:
             cursor.close()
 
@@ -257,6 +260,9 @@ def json_loads(text):
     return json.loads(text)
 
 
+_from_iso = datetime.fromisoformat
+
+
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store: every instant must carry its zone")
@@ -268,6 +274,8 @@ def _sqlite_instant(value: datetime) -> str:
 
 
 def _sqlite_read_instant(value) -> datetime:
+    if value.__class__ is str:  # as SQLite keeps it: UTC without its zone
+        return _from_iso(value + "+00:00")
     if isinstance(value, datetime):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
     return datetime.fromisoformat(value + "+00:00")

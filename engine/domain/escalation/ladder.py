@@ -107,9 +107,17 @@ def plan(definition: Definition, clocks: dict, fields: dict, fired: tuple, calen
                     paused = timedelta(seconds=state["paused_seconds"])
                 due += paused
                 rung_status = status
-            result.append(PlannedRung(spec.name, cycle, rung.name, rung.action, due,
-                                      provisional or clock_provisional, rung_status))
+            result.append(_planned(spec.name, cycle, rung.name, rung.action, due, provisional or clock_provisional,
+                                   rung_status))
     return result
+
+
+def _planned(clock, cycle, rung, action, due_at, provisional, status) -> PlannedRung:
+    """`PlannedRung(...)` without the frozen dataclass's per-field set-up: a replay plans every rung of a register."""
+    planned = object.__new__(PlannedRung)
+    object.__setattr__(planned, "__dict__", {"clock": clock, "cycle": cycle, "rung": rung, "action": action,
+                                             "due_at": due_at, "provisional": provisional, "status": status})
+    return planned
 
 
 _STATUS = {"running": "pending", "paused": "paused", "stopped": "cancelled"}
