@@ -226,8 +226,7 @@ class Auditor:
             used: dict[tuple[str, int], set[str]] = {}
             sealed: dict[tuple[str, int], dict] = {}
             files: list[tuple[str, int, dict]] = []
-            rows = _noting_notices(rows, sealed)
-            breaks = list(verify_stream(_noting_definitions(rows, used, files), tally=tally,
+            breaks = list(verify_stream(_noting(rows, used, sealed, files), tally=tally,
                                         heads_without_events=audit_store.heads_without_events(conn, reach=reach)))
             breaks += _stored_records_problems(conn, used, numbering=reach is None)
             breaks += _notice_problems(conn, sealed, reach)
@@ -358,15 +357,6 @@ def _problem_of(exc: Exception) -> str:
     return exc.message
 
 
-def _noting_notices(rows, sealed: dict) -> Iterator:
-    """The verify stream, noting each notice an event sealed (engine/app/notices.py)."""
-    for row in rows:
-        event = row[0]
-        if isinstance(event.data, dict) and isinstance(event.data.get("notice"), dict):
-            sealed[(event.case_id, event.seq)] = event.data["notice"]
-        yield row
-
-
 def _notice_problems(conn, sealed: dict, reach) -> list[ChainBreak]:
     """Each stored notice's text against the hash its event sealed; each sealed notice still stored."""
     from engine.domain.notices import seal_problems
@@ -375,9 +365,10 @@ def _notice_problems(conn, sealed: dict, reach) -> list[ChainBreak]:
             for case_id, seq, problem in seal_problems(notice_store.find(conn, reach=reach), sealed)]
 
 
-def _noting_definitions(rows, used: dict, sealed: list | None = None) -> Iterator:
-    """The verify stream, noting each (workflow, version) its events ran under, with the text hashes the
-    report events sealed for it, and (into `sealed`) each evidence file an `attach` event sealed."""
+def _noting(rows, used: dict, notices: dict, files: list) -> Iterator:
+    """The verify stream, noting on the way each (workflow, version) its events ran under with the text hashes the
+    report events sealed for it, each notice an event sealed (engine/app/notices.py) and each evidence file an
+    `attach` event sealed."""
     last = None
     for row in rows:
         event = row[0]
@@ -385,11 +376,15 @@ def _noting_definitions(rows, used: dict, sealed: list | None = None) -> Iterato
         if key != last:
             used.setdefault(key, set())
             last = key
-        if event.trigger == "report" and isinstance(event.data, dict) and event.data.get("definition"):
-            used[key].add(event.data["definition"])
-        if sealed is not None and event.trigger == "attach" and isinstance(event.data, dict):
-            sealed.extend((event.case_id, event.seq, item) for item in event.data.get("files") or ()
-                          if isinstance(item, dict))
+        data = event.data
+        if isinstance(data, dict):
+            if isinstance(data.get("notice"), dict):
+                notices[(event.case_id, event.seq)] = data["notice"]
+            if event.trigger == "report" and data.get("definition"):
+                used[key].add(data["definition"])
+            if event.trigger == "attach":
+                files.extend((event.case_id, event.seq, item) for item in data.get("files") or ()
+                             if isinstance(item, dict))
         yield row
 
 

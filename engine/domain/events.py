@@ -71,12 +71,17 @@ _DEFAULTS = {"workflow": "", "workflow_version": 0, "prev_hash": GENESIS}
 def _content_text(e: dict, data_text: str, at: str, recorded_at: str) -> str:
     """The canonical JSON of `Event.content` from an event's attributes, written key by key (sorted) instead of
     through the encoder's dict machinery: the same text (a test holds `event_hash` equal to `compute_hash`)."""
-    return "".join((
-        '{"actor":', value_text(e["actor"]), ',"at":"', at, '","case_id":', value_text(e["case_id"]),
-        ',"data":', data_text, ',"from":', value_text(e["from_state"]), ',"prev_hash":', value_text(e["prev_hash"]),
-        ',"recorded_at":"', recorded_at, '","role":', value_text(e["role"]), ',"seq":', value_text(e["seq"]),
-        ',"to":', value_text(e["to_state"]), ',"trigger":', value_text(e["trigger"]),
-        ',"workflow":', value_text(e["workflow"]), ',"workflow_version":', value_text(e["workflow_version"]), "}"))
+    text = _encode_text
+    actor, case_id, source, prev_hash, role, seq, to, trigger, workflow, version = (
+        text(v) if v.__class__ is str else value_text(v) for v in (
+            e["actor"], e["case_id"], e["from_state"], e["prev_hash"], e["role"], e["seq"], e["to_state"],
+            e["trigger"], e["workflow"], e["workflow_version"]))
+    return _CONTENT % (actor, at, case_id, data_text, source, prev_hash, recorded_at, role, seq, to, trigger, workflow,
+                       version)
+
+
+_CONTENT = ('{"actor":%s,"at":"%s","case_id":%s,"data":%s,"from":%s,"prev_hash":%s,"recorded_at":"%s","role":%s,'
+            '"seq":%s,"to":%s,"trigger":%s,"workflow":%s,"workflow_version":%s}')
 
 
 class Encoded(NamedTuple):
