@@ -210,11 +210,20 @@ def engine_statements(at_sweep, at_list, due_id: str, open_id: str) -> list[tupl
             ("sweep: load cases", "load_many", {"id0": due_id}),
             ("sweep: mark rung", rung_store._MARK.statement, "mark"),
             ("advance: load", case_store._LOAD_FOR.statement, {"case_id": open_id, "actor": "prov"}),
-            ("advance: linked", case_store._LINKED_OPEN.statement, {"case_id": open_id}),
+            ("advance: linked", case_store._LINKED.statement, {"case_id": open_id}),
             ("advance: rungs", rung_store._STATES_OF.statement, {"case_id": open_id}),
-            ("advance: update", case_store._update_of(changed).statement, "update"),
+            ("advance: update", _update_of(changed), "update"),
             ("advance: event", case_store._INSERT_EVENT.statement, "event"),
             ("advance: move rung", rung_store._MOVE.statement, "move")]
+
+
+def _update_of(columns: frozenset):
+    """The UPDATE a step sends (`case_store.update_cases` writes it as plain SQL): the changed columns, by key and
+    expected version."""
+    from sqlalchemy import and_, bindparam, update
+    from engine.store.tables import cases
+    return update(cases).where(and_(cases.c.id == bindparam("k_id"), cases.c.version == bindparam("k_expected"))) \
+        .values({name: bindparam(f"v_{name}") for name in sorted(columns)})
 
 
 def explain_all(url: str, at_sweep, at_list, due_id: str, open_id: str) -> list[tuple[str, list[str]]]:

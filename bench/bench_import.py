@@ -16,15 +16,16 @@ planning). The floor of cases and events only (what this bench measured against 
 is printed beside it. Goal: the import at most 2x the floor, CSV under 10 s, xlsx under 5 s of reading.
 Figures only; nothing is asserted.
 
-Measured 2026-12-07 on the shared 2-core machine (load 2-5; wall times vary by a fifth between runs, CPU
+Measured 2026-12-07 on the shared 2-core machine (load 3-7; wall times vary by a fifth or more between runs, CPU
 seconds less), the import against the floor of every row (and of cases and events only):
-- --rows 20000, SQLite: CSV 12.9 s, 8.6 s CPU, 4.0x (5.8x); xlsx 8.8 s, 8.7 s CPU, 2.6x (3.9x). The same bench
-  on main before this work: 12.1 s / 16.0 s wall, 11.4 s / 14.8 s CPU, 4.3x / 4.5x (4.8x / 9.4x).
-- --rows 20000, PostgreSQL: CSV 8.7 s, 3.0x (4.1x); xlsx 9.8 s, 3.1x (3.5x). Main: 18.7 s and 21.1 s, 5.2x / 5.8x.
-- --rows 100000, SQLite: CSV 64.3 s, 3.0x (5.3x); xlsx 50.4 s, 3.1x (3.6x); reading xlsx 4.9 s.
-The goals (2x, CSV under 10 s at 100,000 rows) are not met. What is left is spread over every event (sealing
-about 17 us, the fold about 12 us, 4.5 events a case) and every case (its row encoded and hashed, its plan,
-its ladder), each already done once; see docs/operations.md.
+- --rows 20000, SQLite: CSV 12.2 s, 8.2 s CPU, 2.57x (3.6x); xlsx 15.7 s, 11.3 s CPU, 2.44x (4.0x). The code before
+  (each event's text columns through value_text, its own recording time, the ladder's working days counted per
+  case and rung) in the same window: 18.9 s / 16.1 s, 4.11x / 3.72x (CPU 4.0x / 4.0x the floor's).
+- --rows 20000, PostgreSQL: CSV 13.9 s, 2.18x; xlsx 16.8 s, 2.67x (3.0x / 3.1x before).
+- --rows 100000, SQLite: CSV 69.5 s, 2.18x (2.8x); xlsx 69.0 s, 2.12x (3.6x); the floor alone 32 s; reading xlsx 7.1 s.
+The goals are not met: 2x is near (2.1x-2.7x), and under 10 s at 100,000 rows is out of reach where the bare insert
+alone takes 20-32 s. What is left is spread over every event (sealing about 6 us, the fold about 8 us, 4.5 events a
+case) and every case (its row encoded and hashed, its plan), each done once; see docs/operations.md.
 """
 from __future__ import annotations
 

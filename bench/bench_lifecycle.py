@@ -18,6 +18,9 @@ Baselines, same process, same rows (the ones the engine wrote, read back before 
   writes them. On PostgreSQL the batch goes in psycopg's pipeline mode and reads no version back: no round trip
   per statement (a floor that made one was no floor: the engine "beat" it).
 Each figure is the best of `--repeat` runs, engine and floor alternating, so a busy machine slows both alike.
+Pages written (SQLite, untimed, once): with auto-checkpoint off the WAL only grows, so the frames each commit
+appends are the pages that command wrote; per command by trigger, engine against the floor (goal: at most 8 per
+advance, the mean of the five).
 The last line is the per-transaction ratio on SQLite (read by other tools).
 """
 from __future__ import annotations
@@ -128,7 +131,7 @@ class Floor:
         return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str,
                                          separators=(",", ":")).encode()).hexdigest()
 
-    def per_transaction(self, conn, batch: int | None = None) -> float:
+    def per_transaction(self, conn, batch: int | None = None, committed=None) -> float:
         """Every transition's statements; a transaction each, or one per `batch` cases."""
         m = self.marker
         insert_event = self._sql("case_event", self.event_cols)
@@ -146,10 +149,12 @@ class Floor:
         cur = conn.cursor()
         start = time.perf_counter()
         with pipeline:
-            self._write(cur, per_batch, piped, insert_event, insert_case, insert_rung, update_case, select, begin)
+            self._write(cur, per_batch, piped, insert_event, insert_case, insert_rung, update_case, select, begin,
+                        committed)
         return time.perf_counter() - start
 
-    def _write(self, cur, per_batch, piped, insert_event, insert_case, insert_rung, update_case, select, begin):
+    def _write(self, cur, per_batch, piped, insert_event, insert_case, insert_rung, update_case, select, begin,
+               committed):
         m = self.marker
         for n, e in enumerate(self.events):
             final = self.cases[e["case_id"]]
@@ -183,6 +188,8 @@ class Floor:
                             (e["case_id"],))
             if per_batch is None or (n + 1) % per_batch == 0 or n + 1 == len(self.events):
                 cur.execute("COMMIT")
+                if committed is not None:
+                    committed(e["trigger"])
 
 
 def fresh_schema(url_of):
@@ -200,6 +207,78 @@ def raw_connection(url: str):
     else:
         conn.driver_connection.autocommit = True  # BEGIN/COMMIT are the floor's own statements
     return conn
+
+
+# -- pages written ---------------------------------------------------------------------------------------------
+TRIGGERS = ("report", "assign", "start", "attach", "submit", "verify", "close")
+ADVANCES = ("assign", "start", "submit", "verify", "close")
+
+
+class WalCounter:
+    """WAL frames appended since the last call: with auto-checkpoint off (set on every connection by the caller)
+    the WAL is never reset, so its size says how many pages the commits in between wrote."""
+
+    def __init__(self, path: str, page_size: int):
+        self.wal, self.frame = f"{path}-wal", page_size + 24
+        self.last = self._frames()
+        self.pages: dict[str, list[int]] = {}
+
+    def _frames(self) -> int:
+        size = os.path.getsize(self.wal) if os.path.exists(self.wal) else 0
+        return max(size - 32, 0) // self.frame
+
+    def __call__(self, trigger: str) -> None:
+        now = self._frames()
+        self.pages.setdefault(trigger, []).append(now - self.last)
+        self.last = now
+
+    def mean(self, trigger: str) -> float:
+        found = self.pages.get(trigger) or [0]
+        return sum(found) / len(found)
+
+
+def no_autocheckpoint(dbapi_connection, _record):
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def pages_written(url_of, cases: int) -> tuple[WalCounter, WalCounter]:
+    """Pages per command by trigger, the engine's (one command per transaction) and the floor's."""
+    from sqlalchemy import event
+    url = fresh_schema(url_of)
+    engine = new_engine(url)
+    engine.store.dispose()  # the pooled connections were opened before the listener: open new ones with it
+    event.listen(engine.store.db_engine, "connect", no_autocheckpoint)
+    path = engine.store.path
+    with engine.store.read() as conn:
+        page_size = conn.exec_driver_sql("PRAGMA page_size").scalar()
+    counted = WalCounter(path, page_size)
+    commands = engine.commands
+    for _ in range(cases):
+        case = commands.report_case(actor="ent", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置",
+                                    enterprise="某化工有限公司", region="371721", industry="危险化学品",
+                                    level="major", source="self_check")
+        counted("report")
+        for trigger, actor, fields in STEPS:
+            if trigger == "submit":
+                commands.attach(case.id, [str(PHOTO)], actor="ent", kind="rectified")
+                counted("attach")
+            commands.advance_case(case.id, trigger, actor=actor, fields=fields)
+            counted(trigger)
+        engine.clock.advance(seconds=1)
+    floor = Floor(engine)
+    engine.close()
+    raw_url = fresh_schema(url_of)
+    conn = raw_connection(raw_url)
+    no_autocheckpoint(conn.driver_connection, None)
+    raw = WalCounter(Store(raw_url).path, page_size)
+    floor.per_transaction(conn, None, committed=raw)
+    conn.close()
+    print(f"  pages written per command (WAL frames, auto-checkpoint off; {cases} cases), engine / floor:")
+    print("   " + ", ".join(f"{t} {counted.mean(t):.1f}/{raw.mean(t):.1f}" for t in TRIGGERS))
+    mean = sum(counted.mean(t) for t in ADVANCES) / len(ADVANCES)
+    floor_mean = sum(raw.mean(t) for t in ADVANCES) / len(ADVANCES)
+    print(f"  per advance (mean of the five): {mean:.1f} pages, floor {floor_mean:.1f} (goal at most 8)")
+    return counted, raw
 
 
 def pair(name: str, url_of, cases: int, batch: int, repeat: int, drop=None) -> dict:
@@ -242,8 +321,9 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(args.db_dir or tempfile.mkdtemp(prefix="hazard-bench-"))
     counter = iter(range(1_000_000))
-    sqlite = pair("SQLite file", lambda: f"sqlite:///{folder}/run{next(counter)}.db", args.cases, args.batch,
-                  args.repeat)
+    sqlite_url = lambda: f"sqlite:///{folder}/run{next(counter)}.db"  # noqa: E731
+    sqlite = pair("SQLite file", sqlite_url, args.cases, args.batch, args.repeat)
+    pages_written(sqlite_url, args.cases)
     if args.pg:
         from sqlalchemy import create_engine, text
         admin = create_engine(Store(args.pg).url)

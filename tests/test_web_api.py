@@ -428,6 +428,32 @@ def test_a_revoked_or_expired_token_or_a_disabled_user_is_401(api, service):
     assert answer.headers["www-authenticate"] == "Bearer"
 
 
+def test_a_write_checks_its_token_in_its_own_transaction_and_writes_nothing_for_a_bad_one(api, as_user, service):
+    """Report, advance and extend check the caller where they write (web/auth.py `one_unit`): a revoked token
+    or a disabled user's is 401 and the case stays as it was; a live token writes as its holder."""
+    case_id = report_and_assign(api, as_user)
+    before = service.queries.history(case_id)
+    revoked = service.commands.issue_token("zhang", actor="li")[0]
+    service.commands.revoke_tokens("zhang", actor="li", token_id=revoked.token_id)
+    service.commands.add_user("zhao", roles=["enterprise"], regions=["371721"], actor="li")
+    disabled = service.commands.issue_token("zhao", actor="li")[0]
+    service.commands.disable_user("zhao", actor="li")
+    deadline = (service.clock.now() + timedelta(days=200)).date().isoformat()
+    for token, rule in ((revoked.text, "token-revoked"), (disabled.text, "disabled")):
+        headers = {"Authorization": f"Bearer {token}"}
+        writes = [api.post(f"/api/v1/cases/{case_id}/advance", json={"trigger": "start"}, headers=headers),
+                  api.post(f"/api/v1/cases/{case_id}/extend", json={"until": deadline, "reason": "设备到货延迟"},
+                           headers=headers),
+                  api.post("/api/v1/cases", json=NEW_CASE, headers=headers)]
+        for answer in writes:
+            assert error_of(answer, 401, "PermissionDenied")["rule"] == rule
+    assert service.queries.history(case_id) == before
+    assert api.get("/api/v1/cases", headers=as_user("li")).json()["total"] == 1
+    started = api.post(f"/api/v1/cases/{case_id}/advance", json={"trigger": "start"}, headers=as_user("ent"))
+    assert started.status_code == 200, started.text
+    assert [e.actor for e in service.queries.history(case_id)][-1] == "ent"
+
+
 def test_another_users_token_does_not_pass_for_a_tampered_one(api, as_user):
     """A token whose secret is changed is not the holder's: 401."""
     token = as_user("zhang")["Authorization"]

@@ -12,9 +12,10 @@ from __future__ import annotations
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from engine.domain.errors import PermissionDenied
+from engine.domain.errors import InvalidInput, PermissionDenied
 from web import calls
 from web.errors import Unauthenticated
+from web.models import text_problem
 
 
 # Declares the scheme in the OpenAPI document and reads `Authorization: Bearer TOKEN` (None without one, or with
@@ -33,13 +34,24 @@ async def call(request: Request,
     """The caller to be: said at once when there are no credentials at all (401, before a body is looked at);
     the credentials themselves are checked in the route's own thread (`in_one_thread`), which turns this into
     the route's `Call`. Async: it reads only headers, so it costs no trip to a thread. A route taking it must be
-    added with `wrap=in_one_thread` (web.api.install does so for every API route): it gets a Pending otherwise."""
+    added with `wrap=in_one_thread` (web.api.install does so for every API route): it gets a Pending otherwise.
+    First of all, every query and path value must be text a database stores (`plain_text`)."""
+    plain_text(request)
     if credentials is None and not request.cookies.get(SESSION_COOKIE):
         raise Unauthenticated(PermissionDenied("no credentials: send `Authorization: Bearer hzt_...` with a token "
                                                "of `user token`", rule="token-missing"))
     pending = Pending(request, credentials)
     request.scope[PENDING] = pending
     return pending
+
+
+def plain_text(request: Request) -> None:
+    """No control character, no lone surrogate in a query or path value (as the command line refuses them in its
+    arguments): here, in the dependency every API route takes, rather than in one more of its own to solve."""
+    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+        problem = text_problem(value)
+        if problem:
+            raise InvalidInput(f"{name} {problem}", field=name, rule="request")
 
 
 PENDING = "hazard.caller"  # where a request's Pending waits, for an error handler that answers before the route
@@ -56,10 +68,18 @@ class Pending:
     def __init__(self, request: Request, credentials: HTTPAuthorizationCredentials | None):
         self.request, self.credentials, self._call = request, credentials, None
 
-    def resolve(self) -> calls.Call:
+    def resolve(self, commands=None) -> calls.Call:
+        """`commands`: bound to the write's unit of work (`one_unit`), where a bearer token is then checked."""
         if self._call is None:
-            self._call = _checked(self.request, self.credentials)
+            self._call = _checked(self.request, self.credentials, commands)
         return self._call
+
+
+def one_unit(endpoint):
+    """Marks a route whose whole work is one command: with a bearer token its caller is checked in the command's
+    own transaction (`in_one_thread`), not in a read of its own before it."""
+    endpoint.one_unit = True
+    return endpoint
 
 
 def in_one_thread(endpoint):
@@ -70,10 +90,17 @@ def in_one_thread(endpoint):
 
     from starlette.concurrency import run_in_threadpool
 
+    in_its_unit = getattr(endpoint, "one_unit", False)
+
     def checked_then_run(values: dict):
-        for name, value in values.items():
-            if isinstance(value, Pending):
-                values[name] = value.resolve()
+        pending = [(name, value) for name, value in values.items() if isinstance(value, Pending)]
+        if in_its_unit and pending and pending[0][1].credentials is not None:
+            with pending[0][1].request.app.state.engine.batch() as commands:  # nothing written unless all is well
+                for name, value in pending:
+                    values[name] = value.resolve(commands)
+                return endpoint(**values)
+        for name, value in pending:
+            values[name] = value.resolve()
         return endpoint(**values)
 
     @functools.wraps(endpoint)  # FastAPI reads the parameters of `endpoint` through __wrapped__
@@ -82,15 +109,15 @@ def in_one_thread(endpoint):
     return run
 
 
-def _checked(request: Request, credentials: HTTPAuthorizationCredentials | None) -> calls.Call:
+def _checked(request: Request, credentials: HTTPAuthorizationCredentials | None, commands=None) -> calls.Call:
     engine = request.app.state.engine
     if credentials is None:
         return _session_call(request, engine)
     try:
-        caller = calls.caller_of(engine, credentials.credentials)
+        caller = calls.caller_of(commands or engine.commands, credentials.credentials)
     except PermissionDenied as exc:
         raise Unauthenticated(exc) from None
-    return calls.Call(engine, caller, engine.clock.now())
+    return calls.Call(engine, caller, engine.clock.now(), commands)
 
 
 def _session_call(request: Request, engine) -> calls.Call:

@@ -14,10 +14,13 @@ from pathlib import Path
 
 
 class Call:
-    __slots__ = ("engine", "caller", "now")
+    """`commands`: the engine's, or those of the unit of work the caller was checked in (web/auth.py, `one_unit`)."""
 
-    def __init__(self, engine, caller, now: datetime):
+    __slots__ = ("engine", "caller", "now", "commands")
+
+    def __init__(self, engine, caller, now: datetime, commands=None):
         self.engine, self.caller, self.now = engine, caller, now
+        self.commands = commands or engine.commands
 
     @property
     def actor(self) -> str:
@@ -25,24 +28,24 @@ class Call:
 
     # -- cases: writes -------------------------------------------------------------------------------------------
     def report_case(self, *, fields: dict | None, **attributes):
-        return self.engine.commands.report_case(actor=self.actor, fields=fields or {}, now=self.now, **attributes)
+        return self.commands.report_case(actor=self.actor, fields=fields or {}, now=self.now, **attributes)
 
     def advance_case(self, case_id: str, trigger: str, *, fields: dict | None, expected_version: int | None):
-        return self.engine.commands.advance_case(case_id, trigger, actor=self.actor, fields=fields or {},
+        return self.commands.advance_case(case_id, trigger, actor=self.actor, fields=fields or {},
                                                  expected_version=expected_version, now=self.now)
 
     def extend_deadline(self, case_id: str, *, until: str, reason: str, clock: str | None,
                         expected_version: int | None):
-        return self.engine.commands.extend_deadline(case_id, actor=self.actor, until=until, reason=reason, clock=clock,
+        return self.commands.extend_deadline(case_id, actor=self.actor, until=until, reason=reason, clock=clock,
                                                     expected_version=expected_version, now=self.now)
 
     def attach(self, case_id: str, paths: list[str], *, names: list[str], kind: str | None, note: str | None,
                expected_version: int | None = None):
-        return self.engine.commands.attach(case_id, paths, actor=self.actor, names=names, kind=kind, note=note,
+        return self.commands.attach(case_id, paths, actor=self.actor, names=names, kind=kind, note=note,
                                            expected_version=expected_version, now=self.now)
 
     def decide(self, case_id: str, rung: str, decision: str, *, reason: str, expected_version: int | None = None):
-        return self.engine.commands.decide(case_id, rung, decision, actor=self.actor, reason=reason,
+        return self.commands.decide(case_id, rung, decision, actor=self.actor, reason=reason,
                                            expected_version=expected_version, now=self.now)
 
     # -- pages -------------------------------------------------------------------------------------------------------
@@ -176,9 +179,9 @@ def close_session(engine, cookie: str | None) -> bool:
     return engine.commands.close_session(cookie)
 
 
-def caller_of(engine, token: str | None):
+def caller_of(commands, token: str | None):
     """The user a bearer token belongs to, by the engine's token check (`hazard`'s HAZARD_TOKEN rule)."""
-    return engine.commands.authenticate_bearer(token)
+    return commands.authenticate_bearer(token)
 
 
 def health(engine) -> dict:

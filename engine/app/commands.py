@@ -390,9 +390,15 @@ class Commands:
 
     def authenticate_bearer(self, token: str | None) -> Actor:
         """The user whose live token this is, the token naming them (the HTTP API's bearer token), checked by
-        the same rule as `authenticate`; PermissionDenied naming why not."""
+        the same rule as `authenticate`; PermissionDenied naming why not. Bound to a unit of work (a batch), in
+        its transaction, the user then known to the unit: the batch's commands act as them without reading
+        them again."""
         from engine.app import accounts
-        return accounts.authenticate_bearer(self._engine, token)
+        if self._bound is None:
+            return accounts.authenticate_bearer(self._engine, token)
+        user = accounts.authenticate_bearer(self._engine, token, conn=self._bound.conn)
+        self._bound.know_actor(user)
+        return user
 
     def refresh_calendar(self, *, actor: str | None, calendar=None, dry_run: bool = False,
                          now: datetime | str | None = None):

@@ -65,6 +65,7 @@ class UnitOfWork:
         self.recorded_clock = recorded_clock
         self._cases: dict[str, Case] = {}          # the newest projection of every case touched
         self._stored: dict[str, Case | None] = {}   # each case as stored (when read or last written); None: new
+        self._texts: dict[str, tuple[Case, dict]] = {}  # a stored case and its row's texts (case_model.encoded)
         self._events: list[Event] = []
         self._rungs: dict[str, dict[tuple, _Rung]] = {}
         self._moves: dict[int, dict] = {}
@@ -82,7 +83,7 @@ class UnitOfWork:
     def case(self, case_id: str) -> Case:
         found = self._cases.get(case_id)
         if found is None:
-            found = _checked(*case_store.load_sealed(self.conn, case_id))
+            found = self._checked(*case_store.load_sealed(self.conn, case_id))
             self._remember(found)
         return found
 
@@ -94,9 +95,9 @@ class UnitOfWork:
         if case_id in self._cases or actor in self._actors:
             found, user = self.case(case_id), self.actor(actor)
         else:
-            found, seal, user = case_store.load_for(self.conn, case_id, actor)
-            self._remember(_checked(found, seal))
-            user = user_store.checked_actor(self.conn, actor, user)
+            found, seal, user, standing = case_store.load_for(self.conn, case_id, actor)
+            self._remember(self._checked(found, seal))
+            user = user_store.checked_actor(self.conn, actor, user, standing)
             if user is None:
                 raise user_store.missing(self.conn, actor)
             self._actors[actor] = user
@@ -106,7 +107,7 @@ class UnitOfWork:
     def cases(self, case_ids) -> dict[str, Case]:
         wanted = [i for i in case_ids if i not in self._cases]
         for found, seal in case_store.load_many_sealed(self.conn, wanted).values():
-            self._remember(_checked(found, seal))
+            self._remember(self._checked(found, seal))
         return {i: self._cases[i] for i in case_ids if i in self._cases}
 
     def adopt(self, found: list[Case]) -> list[Case]:
@@ -115,9 +116,24 @@ class UnitOfWork:
         self.cases([case.id for case in found])
         return [self._cases[case.id] for case in found]
 
+    def _checked(self, case: Case, seal) -> Case:
+        """The case as loaded, if its row is what was written and names the log's last event; else TamperDetected
+        (exit 10): a command never acts on a row edited by hand (the audit says what else was changed). The texts
+        its digest was computed from are kept: writing the case back encodes only what changed."""
+        row_hash, texts = case_model.encoded(case)
+        problem = row_problem(case, seal.row_hash, seal.head_hash, computed=row_hash)
+        if problem:
+            raise TamperDetected(f"{problem}; nothing was done", rule="row")
+        self._texts[case.id] = (case, texts)
+        return case
+
     def _remember(self, case: Case) -> None:
         self._cases[case.id] = case
         self._stored.setdefault(case.id, case)
+
+    def know_actor(self, user: Actor) -> None:
+        """`user`, checked in this unit's transaction (a token's holder), is who its commands name."""
+        self._actors[user.name] = user
 
     def actor(self, name: str | None) -> Actor:
         if not name:
@@ -185,9 +201,11 @@ class UnitOfWork:
 
     # -- building events -------------------------------------------------------------------------------------
     def event(self, case: Case | None, *, case_id: str | None = None, trigger: str, to_state: str, actor: str,
-              role: str, at: datetime, data: dict, run: Loaded) -> Event:
-        """The next event of `case` (or the first of a new case `case_id`), sealed into its chain."""
-        recorded_at = self.recorded_clock.now()
+              role: str, at: datetime, data: dict, run: Loaded, recorded_at: datetime | None = None) -> Event:
+        """The next event of `case` (or the first of a new case `case_id`), sealed into its chain. `recorded_at`:
+        the real time read once by a caller writing several events at one moment (an imported row's history)."""
+        if recorded_at is None:
+            recorded_at = self.recorded_clock.now()
         check_not_future(at, recorded_at, f"'{trigger}' on {case.id if case else case_id or 'a new case'}",
                          drill=self.is_drill)
         return seal(case_id=case.id if case else case_id, seq=(case.version if case else 0) + 1, trigger=trigger,
@@ -213,7 +231,8 @@ class UnitOfWork:
 
     # -- changing cases ------------------------------------------------------------------------------------------
     def create(self, run: Loaded, *, actor: str, role: str, attrs: dict, fields: dict, at: datetime,
-               case_id: str | None = None, extra: dict | None = None, sync: bool = True) -> Case:
+               case_id: str | None = None, extra: dict | None = None, sync: bool = True,
+               recorded_at: datetime | None = None) -> Case:
         """A new case with its `report` event (every check already done by the caller); `sync=False` leaves its
         rung rows to the caller's `sync_rungs` (an import that takes the case through more steps first)."""
         case_id = case_id or self.new_case_id(at)
@@ -223,7 +242,7 @@ class UnitOfWork:
         if run.definition.clocks:
             data["calendar"] = self.newest_calendar() or run.calendar.content_hash
         event = self.event(None, case_id=case_id, trigger="report", to_state=run.definition.initial, actor=actor,
-                           role=role, at=at, data=data, run=run)
+                           role=role, at=at, data=data, run=run, recorded_at=recorded_at)
         case = case_model.apply(None, event, run.definition)
         self._cases[case_id] = case
         self._stored[case_id] = None
@@ -329,12 +348,22 @@ class UnitOfWork:
         # In id order: two units updating the same cases lock them in the same order and never deadlock.
         touched = sorted(self._cases.items())
         new = [c for i, c in touched if self._stored.get(i) is None]
-        changed = [(self._stored[i], c) for i, c in touched
-                   if self._stored.get(i) is not None and c.version != self._stored[i].version]
+        changed = []
+        for case_id, after in touched:
+            before = self._stored.get(case_id)
+            if before is None or after.version == before.version:
+                continue
+            known = self._texts.get(case_id)
+            if known is None or known[0] is not before:
+                known = self._texts[case_id] = (before, case_model.encoded(before)[1])
+            row_hash, texts = case_model.encoded(after, like=known)
+            changed.append(case_store.Change(before, known[1], after, row_hash, texts))
         if new:
             case_store.insert_cases(conn, new)
         if changed:
             case_store.update_cases(conn, changed)
+            for change in changed:
+                self._texts[change.after.id] = (change.after, change.texts)
         if self._rewrites:
             case_store.rewrite_cases(conn, list(self._rewrites.values()))
         if self._events:
@@ -376,20 +405,12 @@ class UnitOfWork:
             raise RuntimeError("forget() before flush() would lose writes")
         self._cases.clear()
         self._stored.clear()
+        self._texts.clear()
         self._rungs.clear()
 
     @property
     def touched(self) -> dict[str, Case]:
         return dict(self._cases)
-
-
-def _checked(case: Case, seal) -> Case:
-    """The case as loaded, if its row is what was written and names the log's last event; else TamperDetected
-    (exit 10): a command never acts on a row edited by hand (the audit says what else was changed)."""
-    problem = row_problem(case, seal.row_hash, seal.head_hash)
-    if problem:
-        raise TamperDetected(f"{problem}; nothing was done", rule="row")
-    return case
 
 
 def _changed_clocks(definition, before: Case, after: Case) -> frozenset[str]:

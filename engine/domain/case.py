@@ -11,15 +11,14 @@ pause began: paused time moves the deadline by exactly as much as it lasts.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields as dataclass_fields
 from datetime import datetime, timedelta
 
 from typing import TYPE_CHECKING
 
 from engine.domain.clock import deadline_instant
 from engine.domain.escalation import clocks, decisions as decided
-from engine.domain.events import GENESIS, Event, canonical_text, utc_text, value_text
+from engine.domain.events import GENESIS, Event, _encode_text, canonical_text, utc_text, value_text
 
 if TYPE_CHECKING:
     from engine.domain.definition.model import Definition
@@ -117,12 +116,15 @@ def apply(case: Case | None, event: Event, definition: Definition) -> Case:
     data = event.data
     if event.trigger == "report":
         attrs = data["case"]
-        case = Case(
+        # Case(...) without the frozen dataclass's per-field set-up: every default, then what the report says.
+        case = object.__new__(Case)
+        case.__dict__.update(_DEFAULTS)
+        case.__dict__.update(
             id=event.case_id, workflow=event.workflow, workflow_version=event.workflow_version,
             state=event.to_state, level=attrs["level"], title=attrs["title"], enterprise=attrs["enterprise"],
             region=attrs["region"], industry=attrs["industry"], source=attrs["source"],
-            found_at=datetime.fromisoformat(attrs["found_at"]), parent_id=attrs.get("parent_id"),
-            calendar=data.get("calendar"), created_at=event.at,
+            found_at=datetime.fromisoformat(attrs["found_at"]), fields={}, signers={}, clocks={},
+            parent_id=attrs.get("parent_id"), calendar=data.get("calendar"), decisions={}, created_at=event.at,
         )
         before = None
     else:
@@ -180,39 +182,67 @@ def digest(case: Case) -> str:
     return encoded(case)[0]
 
 
-def encoded(case: Case) -> tuple[str, dict[str, str]]:
+_NOTHING = object()
+
+
+def encoded(case: Case, like: tuple[Case, dict[str, str]] | None = None) -> tuple[str, dict[str, str]]:
     """`digest` and the canonical JSON of each attribute it hashed, in one pass: a writer stores those texts (the
-    JSON columns, the instants) instead of encoding the row a second time."""
+    JSON columns, the instants) instead of encoding the row a second time.
+
+    `like`: an earlier case and its texts (the row as loaded). An attribute the fold carried over is the very same
+    object (`evolve` shares what did not change, and nothing of a case is changed in place), so its text is taken
+    from there: a step that changes the state and a signer encodes those, not the fields, clocks and the rest."""
     from hashlib import sha256
     attributes = case.__dict__
-    if len(attributes) != len(_HASHED) + 1:  # not a plain Case: every attribute it has, by name
-        names = sorted(name for name in attributes if name != "last_hash")
-    else:
-        names = _HASHED
-    parts, members = {}, []
-    for name in names:
+    if len(attributes) != len(_HASHED) + 1:  # an attribute beyond the fields: the digest covers what is there
+        return _encoded_any(case)
+    old, old_parts = (like[0].__dict__, like[1]) if like is not None else ({}, {})
+    parts, pieces = {}, []
+    enc = _encode_text
+    for name, key in _HASHED:  # by name, as the canonical encoding orders keys
         value = attributes[name]
-        kind = value.__class__
-        if kind is str:
-            text = _encode_text(value)
+        if old.get(name, _NOTHING) is value:
+            text = old_parts[name]
+        elif value.__class__ is str:
+            text = enc(value)
         elif value is None:
             text = "null"
-        elif kind is datetime or isinstance(value, datetime):
+        elif isinstance(value, datetime):
             text = '"' + utc_text(value) + '"'
         elif isinstance(value, tuple):
             text = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
         else:
             text = value_text(value)
         parts[name] = text
-        members.append((_KEYS.get(name) or f'"{name}":') + text)
-    text = "{" + ",".join(members) + "}"
+        pieces.append(key + text)
+    return sha256(("{" + ",".join(pieces) + "}").encode()).hexdigest(), parts
+
+
+def _encoded_any(case: Case) -> tuple[str, dict[str, str]]:
+    """`encoded` of a case carrying attributes other than its fields, each of them hashed."""
+    from hashlib import sha256
+    parts = {}
+    for name, value in case.__dict__.items():
+        if name == "last_hash":
+            continue
+        if isinstance(value, datetime):
+            parts[name] = '"' + utc_text(value) + '"'
+        elif isinstance(value, tuple):
+            parts[name] = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
+        else:
+            parts[name] = value_text(value)
+    text = "{" + ",".join(f'"{name}":{parts[name]}' for name in sorted(parts)) + "}"
     return sha256(text.encode()).hexdigest(), parts
 
 
-# The attributes a digest covers, in the order its text writes them (sorted by name), each with its key's text.
-_HASHED = tuple(sorted(name for name in Case.__dataclass_fields__ if name != "last_hash"))
-_KEYS = {name: f'"{name}":' for name in _HASHED}
-_encode_text = json.encoder.encode_basestring
+# A new case's attributes before its report sets them, in field order (the dict fields are made per case).
+_DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in dataclass_fields(Case)}
+assert {f.name for f in dataclass_fields(Case) if f.default is MISSING} == \
+    {"id", "workflow", "workflow_version", "state", "fields", "signers", "clocks", "decisions"}
+
+# What a case row's digest covers, in the canonical order (by name), with each key's text.
+_HASHED = tuple((f.name, f'"{f.name}":') for f in sorted(dataclass_fields(Case), key=lambda f: f.name)
+                if f.name != "last_hash")
 
 
 def _judged(before: Case | None, event: Event, rectified_at, met_at) -> datetime | None:

@@ -108,15 +108,16 @@ def settled(fired: Iterable[tuple], decisions: dict) -> list[tuple]:
             for clock, cycle, rung, status, at in fired]
 
 
-def row_problem(case, row_hash: str | None, head_hash: str | None) -> str | None:
+def row_problem(case, row_hash: str | None, head_hash: str | None, *, computed: str | None = None) -> str | None:
     """What is wrong with a case row a command loads, if anything: it must name the log's last event (its
-    `last_hash` is that event's hash) and hash to what was written (`row_hash`, engine.domain.case.digest)."""
+    `last_hash` is that event's hash) and hash to what was written (`row_hash`, engine.domain.case.digest;
+    `computed`: that digest of `case`, when the caller has it)."""
     from engine.domain.case import digest
     if head_hash != case.last_hash:
         found = f"#{case.version} is not in the log" if head_hash is None else \
             f"the log's #{case.version} has hash {head_hash[:12]}, the row says {case.last_hash[:12]}"
         return f"{case.id}: its row does not match its log ({found})"
-    if row_hash != digest(case):
+    if row_hash != (computed if computed is not None else digest(case)):
         return f"{case.id}: its row is not what the engine wrote (edited outside the engine)"
     return None
 

@@ -13,7 +13,8 @@ unit of work, or nothing.
    imports of a year queue on, so two imports of overlapping sheets cannot both write a row.
 4. Write, in one transaction: per new row a case at the state its stage lands on (`history.py`), one event per
    transition on the way, each dated by the sheet and signed by the importing user in the role `import`,
-   each carrying `{"import": {file, sheet, row, sha256}}`; then the import's own record (engine/store/records.py).
+   each carrying `{"import": {file, sheet, row, sha256}}` (a row's events recorded at one real moment); then
+   the import's own record (engine/store/records.py).
    The way goes only as far as the importing user's roles may take it (`history.Importer`: the transitions'
    `roles:`, as `case advance` judges them; a department's import also takes the enterprise's own steps): a
    row whose sheet says more lands at the last state the importer may reach, the sheet's claim kept as the
@@ -412,12 +413,14 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
         total = len(good)
         if on_progress:
             on_progress(0, total)
+        file_name = Path(ledger.file).name
+        mapping = {"file": words.mapping_file, "sha256": words.mapping_hash} if words.mapping_hash else None
         for done, row in enumerate(good, start=1):
             values = checker.canonical(row.values)
             run = runs[pick(values["level"])]
-            source = {"file": Path(ledger.file).name, "sheet": sheet, "row": row.number, "sha256": ledger.sha256}
-            if words.mapping_hash:  # the mapping that read the sheet, sealed in the chain with every event
-                source["mapping"] = {"file": words.mapping_file, "sha256": words.mapping_hash}
+            source = {"file": file_name, "sheet": sheet, "row": row.number, "sha256": ledger.sha256}
+            if mapping:  # the mapping that read the sheet, sealed in the chain with every event
+                source["mapping"] = mapping
             case = _case_of(unit, run, row, values, source, actor=actor, now=now, tag=tag, settled=settled,
                             importer=importer, album=album)
             _count_id(ranges, case.id)
@@ -515,11 +518,13 @@ def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: dat
     due recorded as skipped."""
     definition = run.definition
     plan = plan_row(values, row.progress, definition, importer)
+    recorded_at = unit.recorded_clock.now()  # the row's history is recorded at one moment
     case = unit.create(run, actor=actor, role=IMPORT_ROLE, attrs=plan.attrs, fields=plan.report_fields,
-                       at=plan.found_at, extra={"import": source}, sync=False)
+                       at=plan.found_at, extra={"import": source}, sync=False, recorded_at=recorded_at)
     for step in plan.steps:
         event = unit.event(case, trigger=step.trigger, to_state=step.to_state, actor=actor, role=IMPORT_ROLE,
-                           at=step.at, data={"fields": step.fields, "import": source}, run=run)
+                           at=step.at, data={"fields": step.fields, "import": source}, run=run,
+                           recorded_at=recorded_at)
         case = unit.append(case, [event], run, sync=False)
     if album:
         case = album.attach(unit, case, row, run, actor=actor, now=now, source=source)
@@ -537,7 +542,7 @@ def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: dat
                                   sweep_id=tag)
             data = {**out.data, "reason": "due before the import", "import": source}
             event = unit.event(case, trigger="escalate", to_state=case.state, actor=actor, role=IMPORT_ROLE, at=now,
-                               data=data, run=run)
+                               data=data, run=run, recorded_at=recorded_at)
             case = unit.append(case, [event], run, sync=False)
             settled.append({"case_id": case.id, "clock": planned.clock, "cycle": planned.cycle, "rung": planned.rung,
                             "action": planned.action, "due_at": planned.due_at, "provisional": planned.provisional,

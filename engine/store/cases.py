@@ -21,8 +21,8 @@ from engine.domain.events import encoded as encoded_event
 from engine.domain.actor import Actor
 from engine.domain.reach import Reach
 from engine.store.case_search import within_reach
-from engine.store.prepared import Prepared, insert_rows, instant_writer
-from engine.store.tables import UTCDateTime, cases, counters, events, users
+from engine.store.prepared import Prepared, insert_rows, instant_writer, update_rows
+from engine.store.tables import STANDING_ACTIONS, UTCDateTime, cases, counters, events, user_grants, users
 
 CASE_COLUMNS = tuple(c.name for c in cases.c)
 EVENT_COLUMNS = ("case_id", "seq", "trigger", "from_state", "to_state", "actor", "role", "at", "recorded_at",
@@ -37,10 +37,15 @@ _LOAD = Prepared(select(cases).where(cases.c.id == bindparam("case_id")))
 _HEAD = and_(events.c.case_id == cases.c.id, events.c.seq == cases.c.version)
 _LOAD_SEALED = Prepared(select(*cases.c, events.c.hash).select_from(cases.outerjoin(events, _HEAD))
                         .where(cases.c.id == bindparam("case_id")))
-# The case and the acting user in one round trip: every command needs both.
+# The case, the acting user and the last grant of the users' log that made them who they are (what the user's row
+# is checked against, `engine.store.users.checked_actor`) in one round trip: every command needs all three.
+_STANDING = select(func.max(user_grants.c.seq)).where(
+    user_grants.c.subject == bindparam("actor"),
+    or_(*(user_grants.c.action == a for a in STANDING_ACTIONS))).scalar_subquery()
 _LOAD_FOR = Prepared(select(*cases.c, events.c.hash, users.c.name, users.c.roles, users.c.regions,
-                            users.c.enterprise)
-                     .select_from(cases.outerjoin(events, _HEAD).outerjoin(users, users.c.name == bindparam("actor")))
+                            users.c.enterprise, *user_grants.c)
+                     .select_from(cases.outerjoin(events, _HEAD).outerjoin(users, users.c.name == bindparam("actor"))
+                                  .outerjoin(user_grants, user_grants.c.seq == _STANDING))
                      .where(cases.c.id == bindparam("case_id")))
 _INSERT_EVENT = Prepared(events.insert().values({n: bindparam(n) for n in EVENT_COLUMNS}).inline())
 _EVENTS_OF = Prepared(select(*(events.c[n] for n in EVENT_COLUMNS)).where(events.c.case_id == bindparam("case_id"))
@@ -130,14 +135,16 @@ def load_sealed(conn: Connection, case_id: str) -> tuple[Case, Seal]:
     return case_from_tuple(row), Seal(row[_AT["row_hash"]], row[_WIDTH])
 
 
-def load_for(conn: Connection, case_id: str, actor: str) -> tuple[Case, Seal, Actor | None]:
-    """The case, what it is checked against, and the registered user `actor` (None when there is no such user)."""
+def load_for(conn: Connection, case_id: str, actor: str) -> tuple[Case, Seal, Actor | None, tuple | None]:
+    """The case, what it is checked against, the registered user `actor` (None when there is no such user) and the
+    row of the users' log's grant the user's row is checked against (`engine.store.users.standing`; None: none)."""
     row = _LOAD_FOR.first(conn, {"case_id": case_id, "actor": actor})
     if row is None:
         raise NotFound(f"no case '{case_id}'", kind="case", key=case_id)
-    head, name, roles, regions, enterprise = row[_WIDTH:]
+    head, name, roles, regions, enterprise = row[_WIDTH:_WIDTH + 5]
     user = None if name is None else Actor(name, _split(roles), _split(regions), enterprise or None)
-    return case_from_tuple(row), Seal(row[_AT["row_hash"]], head), user
+    grant = row[_WIDTH + 5:]
+    return case_from_tuple(row), Seal(row[_AT["row_hash"]], head), user, None if grant[0] is None else grant
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -222,13 +229,14 @@ def open_cases_with_clocks(conn: Connection, *, other_than_calendar: str) -> lis
     return [c for c in (case_from_row(r) for r in conn.execute(stmt.order_by(cases.c.id))) if c.clocks]
 
 
-_LINKED_OPEN = Prepared(select(cases.c.id, cases.c.workflow).where(and_(cases.c.parent_id == bindparam("case_id"),
-                                                                       cases.c.is_final.is_(False))))
+# Every linked case of the case (a few), by ix_case_report's leading parent_id; whether each is final is judged
+# here: given `is_final IS 0` too, SQLite's planner takes ix_case_open_due and walks every open case instead.
+_LINKED = Prepared(select(cases.c.id, cases.c.workflow, cases.c.is_final).where(cases.c.parent_id == bindparam("case_id")))
 
 
 def linked_open(conn: Connection, case_id: str) -> dict[str, str]:
     """The case's linked cases not yet final: id -> workflow."""
-    return dict(_LINKED_OPEN.rows(conn, {"case_id": case_id}))
+    return {linked_id: workflow for linked_id, workflow, final in _LINKED.rows(conn, {"case_id": case_id}) if not final}
 
 
 def linked(conn: Connection, case_id: str, *, reach: Reach | None = None) -> list[Case]:
@@ -260,23 +268,30 @@ def _row_of(instant) -> Callable[[Case], tuple]:
     """A new case as the row tuple `insert_rows` takes, each column encoded once (shared with its digest)."""
     def row(case: Case) -> tuple:
         row_hash, texts = encoded(case)
-        fields, values = case.fields, []
-        for name in CASE_COLUMNS:
-            if name in _JSON:
+        fields, attributes, values = case.fields, case.__dict__, []
+        for kind, name in _KINDS:
+            if kind == _TEXT:
                 values.append(texts[name])
-            elif name in _INSTANTS:
+            elif kind == _ATTR:
+                values.append(attributes[name])
+            elif kind == _INSTANT:
                 text = texts[name]
                 values.append(None if text == "null" else instant(text[1:-1]))
-            elif name in _FROM_FIELDS:
+            elif kind == _FIELD:
                 values.append(fields.get(name))
-            elif name == "pending_decision":
+            elif kind == _PENDING:
                 values.append(has_pending(case.decisions))
-            elif name == "row_hash":
-                values.append(row_hash)
             else:
-                values.append(case.__dict__[_ATTRIBUTE.get(name, name)])
+                values.append(row_hash)
         return tuple(values)
     return row
+
+
+# How each column is written, decided once: (kind, the attribute, text or field it is read from).
+_TEXT, _ATTR, _INSTANT, _FIELD, _PENDING, _HASH = range(6)
+_KINDS = tuple((_TEXT, n) if n in _JSON else (_INSTANT, n) if n in _INSTANTS else (_FIELD, n) if n in _FROM_FIELDS
+               else (_PENDING, n) if n == "pending_decision" else (_HASH, n) if n == "row_hash"
+               else (_ATTR, _ATTRIBUTE.get(n, n)) for n in CASE_COLUMNS)
 
 
 def insert_cases(conn: Connection, new: list[Case]) -> None:
@@ -288,33 +303,81 @@ def insert_cases(conn: Connection, new: list[Case]) -> None:
                        "nothing was written", case_id=new[0].id) from None
 
 
-_UPDATES: dict[frozenset, Prepared] = {}  # one statement per set of changed columns (a few dozen at most)
+class Change(NamedTuple):
+    """A case to write over its stored row: the row as stored (`before`, with the texts `encoded` gave of it) and
+    the projection to write (`after`, its digest and texts)."""
+
+    before: Case
+    before_texts: dict
+    after: Case
+    row_hash: str
+    texts: dict
 
 
-def _update_of(columns: frozenset) -> Prepared:
-    statement = _UPDATES.get(columns)
-    if statement is None:
-        statement = _UPDATES[columns] = Prepared(
-            update(cases).where(and_(cases.c.id == bindparam("k_id"), cases.c.version == bindparam("k_expected")))
-            .values({n: bindparam(f"v_{n}") for n in CASE_COLUMNS if n in columns}))
-    return statement
+# Each column of the row by how it is written: (name, attribute, kind). Kinds: "json" and "instant" are written
+# from the attribute's text, "field" from the case's fields, "pending" from its decisions, "plain" as they are.
+def _kind(name: str) -> str:
+    if name in _JSON:
+        return "json"
+    if name in _INSTANTS:
+        return "instant"
+    if name in _FROM_FIELDS:
+        return "field"
+    return {"pending_decision": "pending", "row_hash": "row_hash", "last_hash": "last_hash",
+            "id": "key"}.get(name, "plain")
 
 
-def update_cases(conn: Connection, changed: list[tuple[Case, Case]]) -> None:
+_UPDATE_PLAN = tuple((name, _ATTRIBUTE.get(name, name), _kind(name)) for name in CASE_COLUMNS)
+
+
+def update_cases(conn: Connection, changed: list[Change]) -> None:
     """Write each projection (`after`) over its stored row if that is still `before`; Conflict if any is not.
 
-    Only the columns that differ are written: most steps change the state, the version and a signer, and
-    encoding the rest again would cost more than the update itself.
+    Only the columns that differ are written, judged by the texts both were encoded to (the loaded row's by its
+    check, the new one's by its digest, reusing the loaded texts of what the step carried over): most steps
+    change the state, the version and a signer, and SQLite then touches only the indexes over those columns.
     """
-    groups: dict[frozenset, list[dict]] = {}
-    for before, after in changed:
-        old, new = case_values(before, sealed=False), case_values(after)
-        values = {f"v_{k}": v for k, v in new.items() if k not in old or (v is not old[k] and v != old[k])}
-        values.update(k_id=after.id, k_expected=before.version)
-        groups.setdefault(frozenset(k[2:] for k in values if k.startswith("v_")), []).append(values)
-    updated = sum(_update_of(columns).executemany(conn, rows) for columns, rows in groups.items())
+    instant = instant_writer(conn)
+    groups: dict[tuple, list[tuple]] = {}
+    for before, old, after, row_hash, new in changed:
+        columns, values = [], []
+        fields_changed = new["fields"] is not old["fields"] and new["fields"] != old["fields"]
+        for name, attribute, kind in _UPDATE_PLAN:
+            if kind == "json" or kind == "instant" or kind == "plain":
+                text = new[attribute]
+                if text is old[attribute] or text == old[attribute]:
+                    continue
+                if kind == "json":
+                    value = text
+                elif kind == "instant":
+                    value = None if text == "null" else instant(text[1:-1])
+                else:
+                    value = after.__dict__[attribute]
+            elif kind == "field":
+                value = after.fields.get(name)
+                if not fields_changed or value == before.fields.get(name):
+                    continue
+            elif kind == "pending":
+                if new["decisions"] is old["decisions"] or new["decisions"] == old["decisions"]:
+                    continue
+                value = has_pending(after.decisions)
+                if value == has_pending(before.decisions):
+                    continue
+            elif kind == "row_hash":
+                value = row_hash
+            elif kind == "last_hash":
+                if after.last_hash == before.last_hash:
+                    continue
+                value = after.last_hash
+            else:
+                continue  # the key
+            columns.append(name)
+            values.append(value)
+        values += [after.id, before.version]
+        groups.setdefault(tuple(columns), []).append(tuple(values))
+    updated = sum(update_rows(conn, cases.name, columns, ("id", "version"), rows) for columns, rows in groups.items())
     if updated != len(changed):
-        before, after = changed[0]
+        before, after = changed[0].before, changed[0].after
         which = f"case {after.id}" if len(changed) == 1 else f"one of {len(changed)} cases"
         raise Conflict(f"{which} was changed by someone else meanwhile (expected version {before.version}); "
                        "nothing was written: look at it again and retry", case_id=after.id if len(changed) == 1 else "",

@@ -5,7 +5,8 @@ beside the database file (`hazard.db` -> `hazard.db.files/`); on PostgreSQL ther
 required before anything is attached. A file is stored under `ab/abcdef...` (the first two hex digits a
 folder, so no directory grows past a few thousand entries), written under a temporary name in that folder,
 flushed to disk (fsync), then renamed into place: a reader never sees half a file, and a crash leaves at most
-a temporary file. A stored file is never overwritten: the same hash is the same bytes, and is reused.
+a temporary file. A stored file is never overwritten: the same hash is the same bytes, and is reused (the copy
+just made is then discarded without being synced: the bytes that count were synced when they were stored).
 """
 from __future__ import annotations
 
@@ -60,13 +61,15 @@ class FileStore:
                     size += len(chunk)
                     out.write(chunk)
                 out.flush()
-                os.fsync(out.fileno())
-            sha256 = digest.hexdigest()
+                sha256 = digest.hexdigest()
+                target = self.path_of(sha256)
+                held = os.path.isfile(target)
+                if not held:  # a copy about to be discarded need not reach the disk first
+                    os.fsync(out.fileno())
             if expected is not None and sha256 != expected:
                 raise InvalidInput(f"{source}: the file changed while it was being stored; nothing was attached",
                                    field="file")
-            target = self.path_of(sha256)
-            if os.path.isfile(target):
+            if held:
                 os.unlink(temporary)
                 return sha256, size, False
             folder = os.path.dirname(target)

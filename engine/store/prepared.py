@@ -199,6 +199,34 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: list
         cursor.close()
 
 
+_UPDATE_SQL: dict[tuple, str] = {}
+
+
+def update_rows(conn: Connection, table: str, columns: Sequence[str], keys: Sequence[str], rows: list[tuple]) -> int:
+    """`UPDATE table SET columns WHERE keys` for each row (the new values in the order of `columns`, then the keys'),
+    each value already as the driver takes it, as `insert_rows` takes them; the rows changed in all."""
+    if not rows:
+        return 0
+    dbapi = conn.dialect.dbapi
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = _UPDATE_SQL.get((table, tuple(columns), tuple(keys), mark))
+    if sql is None:
+        sql = _UPDATE_SQL[(table, tuple(columns), tuple(keys), mark)] = (
+            f"UPDATE {table} SET {', '.join(f'{c} = {mark}' for c in columns)} "
+            f"WHERE {' AND '.join(f'{k} = {mark}' for k in keys)}")
+    cursor = conn.connection.cursor()
+    try:
+        if len(rows) == 1:  # psycopg's executemany pipelines: a round trip more than one execute
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, rows)
+        return cursor.rowcount
+    except dbapi.Error as error:
+        raise _wrapped(sql, None, error, dbapi) from error
+    finally:
+        cursor.close()
+
+
 def instant_writer(conn: Connection):
     """The function giving an aware instant (or its UTC ISO text from `engine.domain.events.utc_text`) as
     `insert_rows` takes it on this connection's database."""

@@ -10,13 +10,16 @@ from datetime import datetime
 
 from typing import NamedTuple
 
-from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, func, literal_column, or_, select, update
 from sqlalchemy.engine import Connection
 
 from engine.store.prepared import Prepared, insert_rows, instant_writer
 from engine.store.tables import UTCDateTime, cases, rungs, sweeps
 
 OPEN = ("pending", "paused", "cancelled")
+# `status = 'pending'` written into the statement, not bound: it is the predicate of ix_rung_pending, and PostgreSQL
+# uses a partial index for a prepared statement's generic plan only when the query states its predicate itself.
+PENDING = rungs.c.status == literal_column("'pending'")
 STATE_COLUMNS = (rungs.c.id, rungs.c.clock, rungs.c.cycle, rungs.c.rung, rungs.c.status, rungs.c.due_at,
                  rungs.c.provisional)
 _STATES_OF = Prepared(select(*STATE_COLUMNS).where(rungs.c.case_id == bindparam("case_id")))
@@ -71,7 +74,7 @@ def of_case(conn: Connection, case_id: str) -> list:
 
 
 def due(conn: Connection, *, now: datetime, limit: int | None = None) -> list:
-    stmt = select(rungs).where(and_(rungs.c.status == "pending", rungs.c.due_at <= now)).order_by(rungs.c.due_at,
+    stmt = select(rungs).where(and_(PENDING, rungs.c.due_at <= now)).order_by(rungs.c.due_at,
                                                                                                    rungs.c.case_id)
     return list(conn.execute(stmt.limit(limit) if limit else stmt))
 
@@ -87,7 +90,7 @@ class Claimed(NamedTuple):
 
 def _claims(postgres: bool) -> tuple[Prepared, Prepared]:
     free = or_(rungs.c.claimed_by.is_(None), rungs.c.lease_until < bindparam("real_now", type_=UTCDateTime))
-    due = and_(rungs.c.status == "pending", rungs.c.due_at <= bindparam("now", type_=UTCDateTime), free)
+    due = and_(PENDING, rungs.c.due_at <= bindparam("now", type_=UTCDateTime), free)
     ids = select(rungs.c.id).where(due).order_by(rungs.c.due_at).limit(bindparam("limit", type_=Integer))
     # The other due rungs of the cases just claimed: catch-up policies decide over a whole clock cycle.
     mine = select(rungs.c.case_id).where(rungs.c.claimed_by == bindparam("sweep_id")).scalar_subquery()
@@ -159,7 +162,7 @@ def listing(conn: Connection, *, now: datetime, due_only: bool, limit: int | Non
         from engine.store.case_search import within_reach
         stmt = stmt.where(rungs.c.case_id.in_(select(cases.c.id).where(*within_reach(reach))))
     if due_only:
-        stmt = stmt.where(and_(rungs.c.status == "pending", rungs.c.due_at <= now))
+        stmt = stmt.where(and_(PENDING, rungs.c.due_at <= now))
     if statuses:
         stmt = stmt.where(rungs.c.status.in_(statuses))
     elif not cancelled:

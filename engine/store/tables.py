@@ -14,7 +14,7 @@ from datetime import timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, TypeDecorator,
-    UniqueConstraint, and_, false, text,
+    UniqueConstraint, and_, false, literal_column, text,
 )
 
 METADATA = MetaData()
@@ -95,7 +95,8 @@ cases = Table(
     Column("workflow_version", Integer, nullable=False),
     Column("state", String, nullable=False),
     Column("version", Integer, nullable=False),
-    Column("level", String, nullable=False, index=True),
+    # No index of its own: a level is one of two or three values, and the reports find it in ix_case_report.
+    Column("level", String, nullable=False),
     Column("title", String, nullable=False),
     Column("enterprise", String, nullable=False),
     Column("region", String, nullable=False, index=True),
@@ -121,7 +122,8 @@ cases = Table(
     Column("signers", JSON, nullable=False),
     Column("clocks", JSON, nullable=False),
     Column("fired", JSON, nullable=False),
-    Column("parent_id", String, index=True),
+    # Linked cases are found by ix_case_report, which leads with it.
+    Column("parent_id", String),
     Column("calendar_hash", String),
     Column("is_final", Boolean, nullable=False),
     Column("decisions", JSON, nullable=False, default=dict),
@@ -205,7 +207,8 @@ notices = Table(
 rungs = Table(
     "rung", METADATA,
     _id(),
-    Column("case_id", String, nullable=False, index=True),
+    # A case's rows are found by uq_rung_once and ix_rung_case_status, which lead with it.
+    Column("case_id", String, nullable=False),
     Column("clock", String, nullable=False),
     Column("cycle", Integer, nullable=False),
     Column("rung", String, nullable=False),
@@ -218,7 +221,6 @@ rungs = Table(
     Column("claimed_by", String),
     _ts("lease_until", nullable=True),
     UniqueConstraint("case_id", "clock", "cycle", "rung", name="uq_rung_once"),
-    Index("ix_rung_due", "status", "due_at"),
     # The next pending rung of each case on a page of 我的待办 (engine/store/work.py): found by case, not by
     # reading every pending rung of the register.
     Index("ix_rung_case_status", "case_id", "status", "due_at"),
@@ -253,6 +255,10 @@ user_grants = Table(
     Column("prev_hash", String, nullable=False),
     Column("hash", String, nullable=False),
 )
+
+# The grants that make a user who they are (their roles, regions and whether they may act): the last of them is what
+# the user's row is checked against whenever it is loaded (engine.store.users.checked_actor).
+STANDING_ACTIONS = ("add", "change", "disable", "enable")
 
 user_tokens = Table(
     "user_token", METADATA,
@@ -378,6 +384,16 @@ def declare_partial_indexes() -> None:
         # The rows a sweep holds (a handful among millions): a partial index keeps finding them independent of
         # the register's size, for the claim of their cases' other rungs and for handing back a failed sweep's
         # claims.
+        # The rows a sweep may fire, by due time (ix_rung_pending; it was (status, due_at) over every row): a row
+        # paused, fired, skipped or cancelled leaves it, so a verify cancelling a case's rows deletes entries, never
+        # writes them into a region of cancelled rows nothing searches (most of a register's rows, for ever).
+        pending = rungs.c.status == literal_column("'pending'")
+        _partial_indexes.append(Index("ix_rung_pending", rungs.c.due_at, sqlite_where=pending,
+                                      postgresql_where=pending))
+        # `hazard calendar status` counts the open rows due past the calendar's last year: a handful.
+        provisional = rungs.c.provisional.is_(True)
+        _partial_indexes.append(Index("ix_rung_provisional", rungs.c.status, sqlite_where=provisional,
+                                      postgresql_where=provisional))
         claimed = rungs.c.claimed_by.isnot(None)
         _partial_indexes.append(Index("ix_rung_claimed", rungs.c.claimed_by, sqlite_where=claimed,
                                       postgresql_where=claimed))

@@ -15,7 +15,7 @@ from engine.domain.grants import Grant, bound
 from engine.domain.actor import Actor
 from engine.store import settings as setting_store
 from engine.store.prepared import Prepared
-from engine.store.tables import user_grants, user_passwords, user_tokens, users
+from engine.store.tables import STANDING_ACTIONS, user_grants, user_passwords, user_tokens, users
 
 _COLUMNS = (users.c.name, users.c.roles, users.c.regions, users.c.enterprise)
 _GET = Prepared(select(*_COLUMNS).where(users.c.name == bindparam("name")))
@@ -119,10 +119,9 @@ def _expires(data: dict):
 
 
 # -- what the log says of one user, token or setting (checked when they are loaded) --------------------------------
-_STANDING_ACTIONS = ("add", "change", "disable", "enable")
 # Prepared statements take no expanding IN: the actions are spelled out as equalities.
 _STANDING = Prepared(select(user_grants).where(user_grants.c.subject == bindparam("name"),
-                                                or_(*(user_grants.c.action == a for a in _STANDING_ACTIONS)))
+                                                or_(*(user_grants.c.action == a for a in STANDING_ACTIONS)))
                      .order_by(user_grants.c.seq.desc()).limit(1))
 _CREDENTIALS = Prepared(select(user_grants).where(user_grants.c.subject == bindparam("name"),
                                                    or_(user_grants.c.action == "token", user_grants.c.action == "revoke"))
@@ -176,11 +175,19 @@ def setting(conn: Connection, key: str) -> str | None:
     return value
 
 
-def checked_actor(conn: Connection, name: str, actor: Actor | None) -> Actor | None:
+_READ = object()
+
+
+def checked_actor(conn: Connection, name: str, actor: Actor | None, standing_row=_READ) -> Actor | None:
     """`actor` (the users table's row of `name`, None when there is none) if the users' log agrees; else
-    TamperDetected: a user promoted, moved or revived in the table alone grants nothing."""
+    TamperDetected: a user promoted, moved or revived in the table alone grants nothing. `standing_row`: the row of
+    `name`'s standing grant (None: there is none) when the caller read it with the user (`cases.load_for`)."""
     from engine.domain.grants import account_problem
-    problem = account_problem(name, actor, standing(conn, name))
+    if standing_row is _READ:
+        last = standing(conn, name)
+    else:
+        last = None if standing_row is None else _grant(tuple(standing_row))
+    problem = account_problem(name, actor, last)
     if problem:
         raise TamperDetected(f"{problem}; nothing was done", rule="user")
     return actor

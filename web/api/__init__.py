@@ -11,12 +11,9 @@ Every route takes `web.auth.call` (the authenticated caller) and reaches the eng
 """
 from __future__ import annotations
 
-from fastapi import Depends, Request
-
-from engine.domain.errors import InvalidInput
 from web import auth, routes
 from web.api import audit, cases, inbox, ledger, reports, workflows
-from web.models import ErrorDocument, text_problem
+from web.models import ErrorDocument
 
 PREFIX = "/api/v1"
 
@@ -39,17 +36,8 @@ ERRORS = {
     503: _error("The database refused or is unreachable (exit code 8)."),
 }
 
-async def plain_text(request: Request) -> None:
-    """Every query and path value is text a database stores: no control character, no lone surrogate (as the
-    command line refuses them in its arguments). Async: it reads nothing, so it costs no trip to a thread."""
-    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
-        problem = text_problem(value)
-        if problem:
-            raise InvalidInput(f"{name} {problem}", field=name, rule="request")
-
-
 def install(app) -> None:
     """Add every group's routes under PREFIX, flat (web/routes.py says why), tagged with the group's name."""
     for module in (cases, audit, reports, ledger, workflows, inbox):
         routes.add(app, module.router, prefix=PREFIX, tags=[module.__name__.rsplit(".", 1)[-1]], responses=ERRORS,
-                   dependencies=[Depends(plain_text)], wrap=auth.in_one_thread)
+                   wrap=auth.in_one_thread)

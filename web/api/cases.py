@@ -110,6 +110,7 @@ def list_cases(call: Call = Depends(auth.call), filters: dict = Depends(case_fil
 
 @router.post("/cases", status_code=201, response_model=models.CaseDocument,
              summary="Report a hazard, as `hazard case report`")
+@auth.one_unit
 def report_case(body: models.NewCase, call: Call = Depends(auth.call)):
     created = call.report_case(**body.model_dump())
     return document(documents.case_document(created, call.now), status=201,
@@ -187,6 +188,7 @@ def history(case_id: str, call: Call = Depends(auth.call)):
              summary="Fire a trigger, as `hazard case advance`",
              responses={412: {"model": models.ErrorDocument, "description": "If-Match names a version the case is "
                                                                                "no longer at; nothing was written."}})
+@auth.one_unit
 def advance(case_id: str, body: models.Advance, call: Call = Depends(auth.call),
             if_match: str | None = Header(None, description='The case\'s ETag as read ("3"): refuse if it changed.')):
     expected = expected_version(if_match)
@@ -199,6 +201,7 @@ def advance(case_id: str, body: models.Advance, call: Call = Depends(auth.call),
              summary="Extend a deadline, as `hazard case extend`",
              responses={412: {"model": models.ErrorDocument, "description": "If-Match names a version the case is "
                                                                                "no longer at; nothing was written."}})
+@auth.one_unit
 def extend(case_id: str, body: models.Extend, call: Call = Depends(auth.call),
            if_match: str | None = Header(None, description='The case\'s ETag as read ("3"): refuse if it changed.')):
     expected = expected_version(if_match)

@@ -55,6 +55,8 @@ def fold(decisions: dict, event, clocks_after: dict, *, ends: bool) -> dict:
     """`decisions` after `event`; `clocks_after` are the case's clocks after it, `ends` whether the event ends
     the case (a final state, or voided). The very same dict comes back when nothing changed."""
     trigger, data = event.trigger, event.data
+    if not decisions and trigger == "escalate" and data.get("status") != PENDING:
+        return decisions  # a rung fired or skipped on a case with nothing to decide: nothing to fold, nothing lapses
     result = decisions
     at = _utc(event)
     if trigger == "escalate" and data.get("status") == PENDING:

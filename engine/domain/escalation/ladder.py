@@ -73,10 +73,7 @@ def clock_deadline(spec: ClockSpec, state: dict, fields: dict, calendar: WorkCal
 
 def rung_due(deadline: Deadline, rung: Rung, calendar: WorkCalendar) -> tuple[datetime, bool]:
     day, provisional = shift(deadline.day, rung.offset_days, rung.working, calendar)
-    # Deadline(day, ...).instant(), without a Deadline per rung of every ladder a replay plans
-    if deadline.at_end_of_day:
-        return end_of_day(day), provisional
-    return datetime.combine(day, deadline.time_of_day, tzinfo=SHANGHAI), provisional
+    return Deadline(day, deadline.at_end_of_day, deadline.time_of_day).instant(), provisional
 
 
 def plan(definition: Definition, clocks: dict, fields: dict, fired: tuple, calendar: WorkCalendar, *,
@@ -91,36 +88,50 @@ def plan(definition: Definition, clocks: dict, fields: dict, fired: tuple, calen
         state = clocks.get(spec.name)
         if not state:
             continue
-        deadline, clock_provisional = clock_deadline(spec, state, fields, calendar)
-        cycle, status, paused = state["cycle"], None, None
-        for rung in definition.rungs_of(spec.name):
+        cycle, paused = state["cycle"], state["paused_seconds"]
+        status = _STATUS[state["status"]]
+        for rung, due, provisional in _dues(definition, spec, state, fields, calendar):
             if (spec.name, cycle, rung.name) in done:
                 continue
-            if status is None:
-                status = _STATUS[state["status"]]
-            if deadline is None:
-                due, provisional = None, False
-                rung_status = "paused" if status == "pending" else status  # no deadline set yet: nothing is due
-            else:
-                due, provisional = rung_due(deadline, rung, calendar)
-                if paused is None:
-                    paused = timedelta(seconds=state["paused_seconds"])
-                due += paused
-                rung_status = status
-            result.append(_planned(spec.name, cycle, rung.name, rung.action, due, provisional or clock_provisional,
-                                   rung_status))
+            rung_status = status
+            if due is None:
+                if status == "pending":
+                    rung_status = "paused"  # no deadline set yet: nothing can be due
+            elif paused:
+                due += timedelta(seconds=paused)
+            planned = object.__new__(PlannedRung)  # a frozen dataclass, without its per-field set-up
+            planned.__dict__.update(clock=spec.name, cycle=cycle, rung=rung.name, action=rung.action, due_at=due,
+                                    provisional=provisional, status=rung_status)
+            result.append(planned)
     return result
 
 
-def _planned(clock, cycle, rung, action, due_at, provisional, status) -> PlannedRung:
-    """`PlannedRung(...)` without the frozen dataclass's per-field set-up: a replay plans every rung of a register."""
-    planned = object.__new__(PlannedRung)
-    object.__setattr__(planned, "__dict__", {"clock": clock, "cycle": cycle, "rung": rung, "action": action,
-                                             "due_at": due_at, "provisional": provisional, "status": status})
-    return planned
-
-
 _STATUS = {"running": "pending", "paused": "paused", "stopped": "cancelled"}
+_DUES_KEPT = 20_000
+
+
+def _dues(definition: Definition, spec: ClockSpec, state: dict, fields: dict, calendar: WorkCalendar) -> list:
+    """(rung, due time before paused time, provisional) of each rung of the clock, in the ladder's order. What it
+    depends on (the deadline's source, the calendar) repeats from case to case: kept per definition version and
+    calendar, so an import or a replay counts working days once per deadline, not once per case and rung."""
+    kept = definition._index.setdefault("ladder_dues", {})
+    slot = kept.get(id(calendar))
+    if slot is None or slot[0] is not calendar:  # the calendar is held by its slot: its id is not reused meanwhile
+        slot = kept[id(calendar)] = (calendar, {})
+    dues = slot[1]
+    key = (spec.name, state.get("until"), fields.get(spec.deadline_field) if spec.deadline_field else None,
+           None if spec.deadline_field else state.get("started_at"))
+    found = dues.get(key)
+    if found is None:
+        deadline, clock_provisional = clock_deadline(spec, state, fields, calendar)
+        found = []
+        for rung in definition.rungs_of(spec.name):
+            due, provisional = (None, False) if deadline is None else rung_due(deadline, rung, calendar)
+            found.append((rung, due, provisional or clock_provisional))
+        if len(dues) >= _DUES_KEPT:
+            dues.clear()
+        dues[key] = found
+    return found
 
 
 @dataclass(frozen=True)
