@@ -3,17 +3,21 @@
     .venv/bin/python bench/bench_audit.py [--events 200000] [--db URL] [--keep]
 
 Seeding: N/6 major-hazard cases, each the same valid 6-event lifecycle (report, assign, start, submit, verify,
-close) with a real hash chain and the projection `apply` gives, written with Core executemany in batches.
-Default database: a temporary SQLite file; with a PostgreSQL URL the bench works in a schema of its own and
-drops it afterwards (unless --keep).
+close) with a real hash chain, the projection `apply` gives and the rung rows the engine leaves a closed case
+(every rung of its three clocks, cancelled, due when the ladder's plan says), written with Core executemany in
+batches. Default database: a temporary SQLite file; with a PostgreSQL URL the bench works in a schema of its own
+and drops it afterwards (unless --keep).
 
 Engine: `Auditor.verify()` (stream events with their case heads, recompute every hash, check links and heads)
 and `Auditor.replay_all()` (stream events, check each against its definition's machine, fold with `apply`,
-compare with the stored rows fetched in batches), as `hazard audit verify` / `replay --all` run them.
+compare every column of each case row and each of its rung rows with what the fold and the ladder give), as
+`hazard audit verify` / `replay --all` run them.
 
-Floors, same process, same rows: the bare DB-API driver iterating the same rows in the same order,
- - verify floor: build the same canonical content and compare its SHA-256 with the stored hash;
- - replay floor: decode the payload and fold the state through a dict of (state, trigger) -> state.
+Floors, same process, same rows, through the bare DB-API driver:
+ - verify floor: every event in (case, seq) order; build the same canonical content and compare its SHA-256
+   with the stored hash;
+ - replay floor: what replay must read, no less, no more: every event in (case, seq) order, its payload decoded
+   and the state folded through a dict of (state, trigger) -> state; every case row; every rung row.
 The floors check nothing else (no heads, no links, no projections): they are the price of reading and hashing.
 Figures only; nothing is asserted.
 """
@@ -37,11 +41,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine.app.auditor import Auditor# noqa: E402
 from engine.domain.case import apply# noqa: E402
 from engine.domain.clock import FixedClock, parse_time# noqa: E402
-from engine.domain.events import Event, canonical# noqa: E402
+from engine.domain.events import Event, canonical_text# noqa: E402
 from engine.app import Engine# noqa: E402
 from engine.store.cases import case_values, event_values# noqa: E402
 from engine.store.database import Store# noqa: E402
-from engine.store.tables import cases, counters, events# noqa: E402
+from engine.domain.escalation import ladder# noqa: E402
+from engine.store.tables import cases, counters, events, rungs# noqa: E402
 
 START = parse_time("2026-03-02T09:00")
 FIVE = {"responsible_unit": "某化工有限公司", "responsible_person": "王五", "measures": "加装泄漏报警并联锁",
@@ -69,17 +74,26 @@ def lifecycle(case_id: str, definition, version: int) -> tuple[dict, list[dict]]
     return case, rows
 
 
-def seed(store: Store, service: Engine, n_events: int, batch: int = 12000) -> int:
+def closed_rungs(case, run, calendar) -> list[dict]:
+    """The rung rows a closed case keeps: every rung of every clock it started, cancelled when the clock stopped,
+    due when the ladder planned it (what the unit of work's rung sync leaves behind)."""
+    return [{"clock": p.clock, "cycle": p.cycle, "rung": p.rung, "action": p.action, "due_at": p.due_at,
+             "provisional": p.provisional, "status": p.status}
+            for p in ladder.plan(run.definition, case.clocks, case.fields, case.fired, calendar)]
+
+
+def seed(store: Store, service: Engine, n_events: int, batch: int = 12000) -> tuple[int, int]:
     """Every case runs the same lifecycle at the same times: only its id, and so every hash, differ.
 
     The projection is folded once with `apply` and copied with each case's id and last hash, which is what
-    folding each case would give; hashing stays per event (it covers the case id).
+    folding each case would give; hashing stays per event (it covers the case id). Returns (events, rung rows).
     """
     with store.read() as conn:
         run = service.registry.loaded(conn, "major-hazard")
-    template_case, template_events = lifecycle("HZ-2026-000000", run.definition, run.version)
+        template_case, template_events = lifecycle("HZ-2026-000000", run.definition, run.version)
+        template_rungs = closed_rungs(template_case, run, service.registry.calendar_of(conn, template_case, run))
     n_cases = n_events // len(LIFECYCLE)
-    case_rows, event_rows = [], []
+    case_rows, event_rows, rung_rows = [], [], []
     for n in range(1, n_cases + 1):
         case_id, prev = f"HZ-2026-{n:06d}", None
         for values in template_events:
@@ -88,15 +102,18 @@ def seed(store: Store, service: Engine, n_events: int, batch: int = 12000) -> in
             event_rows.append(event_values(event))
         case = replace(template_case, id=case_id, last_hash=prev)
         case_rows.append(case_values(case))
+        rung_rows.extend({**row, "case_id": case_id} for row in template_rungs)
         if len(event_rows) >= batch or n == n_cases:
             with store.write() as conn:
                 conn.execute(cases.insert(), case_rows)
                 conn.execute(events.insert(), event_rows)
-            case_rows, event_rows = [], []
+                if rung_rows:
+                    conn.execute(rungs.insert(), rung_rows)
+            case_rows, event_rows, rung_rows = [], [], []
     with store.write() as conn:  # the year's counter, as reporting the cases would have left it (verify checks it)
         conn.execute(counters.delete().where(counters.c.year == 2026))
         conn.execute(counters.insert(), {"year": 2026, "last": n_cases})
-    return n_cases * len(LIFECYCLE)
+    return n_cases * len(LIFECYCLE), n_cases * len(template_rungs)
 
 
 # -- floors: the bare driver ------------------------------------------------------------------------------------
@@ -110,9 +127,8 @@ def _utc_text(value) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def raw_rows(store: Store):
-    """The event rows in (case, seq) order through the DB-API driver alone, streamed."""
-    sql = f"SELECT {_COLUMNS} FROM case_event ORDER BY case_id, seq"
+def raw_rows(store: Store, sql: str = f"SELECT {_COLUMNS} FROM case_event ORDER BY case_id, seq"):
+    """The rows of `sql` (by default the event rows in (case, seq) order) through the DB-API driver alone, streamed."""
     raw = store.db_engine.raw_connection()
     try:
         if store.is_sqlite:
@@ -138,12 +154,17 @@ def floor_verify(store: Store) -> tuple[int, int]:
         content = {"case_id": row[0], "seq": row[1], "trigger": row[2], "from": row[3], "to": row[4], "actor": row[5],
                    "role": row[6], "at": _utc_text(row[7]), "recorded_at": _utc_text(row[8]), "data": data,
                    "workflow": row[10], "workflow_version": row[11], "prev_hash": row[12]}
-        matched += hashlib.sha256(canonical(content)).hexdigest() == row[13]
+        matched += hashlib.sha256(canonical_text(content).encode()).hexdigest() == row[13]
         seen += 1
     return seen, matched
 
 
-def floor_replay(store: Store, definition) -> int:
+_RUNG_COLUMNS = "case_id, clock, cycle, rung, action, status, due_at, provisional, fired_at"
+
+
+def floor_replay(store: Store, definition) -> tuple[int, int, int]:
+    """What replay reads, no less, no more: every event (its payload decoded, the state folded by a dict), every
+    case row, every rung row (the columns replay compares), each in case order. Returns how many of each."""
     table = {(src, t.trigger): t.dest for t in definition.transitions for src in t.sources}
     case_id, state, seen = None, None, 0
     for row in raw_rows(store):
@@ -154,7 +175,9 @@ def floor_replay(store: Store, definition) -> int:
         elif table.get((state, row[2])) == row[4]:
             state = row[4]
         seen += 1
-    return seen
+    case_rows = sum(1 for _ in raw_rows(store, "SELECT * FROM hazard_case ORDER BY id"))
+    rung_rows = sum(1 for _ in raw_rows(store, f"SELECT {_RUNG_COLUMNS} FROM rung ORDER BY case_id"))
+    return seen, case_rows, rung_rows
 
 
 def timed(fn):
@@ -195,8 +218,9 @@ def main() -> None:
         for user, role in (("ent", "enterprise"), ("zhang", "supervisor"), ("liu", "supervisor"), ("li", "committee")):
             service.commands.add_user(user, roles=[role], regions=["371721"], actor="admin")
         print(f"database: {store.safe_url.split('?')[0]} ({store.dialect})")
-        n, seconds = timed(lambda: seed(store, service, args.events))
-        print(f"seeded {n:,} events ({n // 6:,} cases) in {seconds:.1f} s ({n / seconds:,.0f} events/s, Core executemany)")
+        (n, n_rungs), seconds = timed(lambda: seed(store, service, args.events))
+        print(f"seeded {n:,} events ({n // 6:,} cases, {n_rungs:,} rung rows) in {seconds:.1f} s "
+              f"({n / seconds:,.0f} events/s, Core executemany)")
         auditor = service.audit
         with store.read() as conn:
             definition = service.registry.loaded(conn, "major-hazard").definition
@@ -212,18 +236,21 @@ def main() -> None:
             replayed, took = timed(auditor.replay_all)
             best["replay"] = min(best.get("replay", took), took)
             assert not replayed.disagreements, replayed.disagreements[:3]
-            floor_seen, took = timed(lambda: floor_replay(store, definition))
+            (floor_seen, floor_cases, floor_rungs), took = timed(lambda: floor_replay(store, definition))
             best["floor replay"] = min(best.get("floor replay", took), took)
         t_verify, t_floor_verify, t_replay, t_floor_replay = (best[k] for k in (
             "verify", "floor verify", "replay", "floor replay"))
         assert seen == matched == floor_seen == verified.tally.events == replayed.events == n
+        assert floor_cases == replayed.cases == n // 6 and floor_rungs == n_rungs
 
         print(f"{'':24}{'seconds':>9}{'events/s':>12}{'x floor':>9}")
         for name, seconds, floor in (("verify (engine)", t_verify, t_floor_verify),
                                      ("verify floor (driver)", t_floor_verify, t_floor_verify),
                                      ("replay --all (engine)", t_replay, t_floor_replay),
                                      ("replay floor (driver)", t_floor_replay, t_floor_replay)):
-            print(f"{name:24}{seconds:9.1f}{n / seconds:12,.0f}{seconds / floor:9.2f}")
+            print(f"{name:24}{seconds:9.2f}{n / seconds:12,.0f}{seconds / floor:9.2f}")
+        print("verify floor: every event read and re-hashed; replay floor: every event read (payload decoded, state "
+              f"folded), every case row ({floor_cases:,}) and every rung row ({floor_rungs:,}) read")
         print(f"peak RSS {rss_mb():.0f} MB (before the audits: {before:.0f} MB)")
     finally:
         store.dispose()

@@ -188,3 +188,18 @@ def test_an_edited_copy_of_a_sealed_event_does_not_carry_its_encoding():
     e = chain(1)[0]
     assert encoded(e) is not None
     assert encoded(dataclasses.replace(e, data={"fields": {"opinion": "改"}})) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(case_id=_texts, seq=st.integers(1, 10**6), trigger=_texts, from_state=st.none() | _texts, to_state=_texts,
+       actor=_texts, at=_instants, recorded_at=_instants, data=st.dictionaries(_texts, _json, max_size=4),
+       version=st.integers(0, 10**6), prev_hash=st.sampled_from([GENESIS, "ab" * 32]))
+def test_the_audit_rehashes_as_the_reference_does(case_id, seq, trigger, from_state, to_state, actor, at, recorded_at,
+                                                  data, version, prev_hash):
+    """`verify_chain` re-hashes each event written key by key (`event_hash`): the very hash of its canonical content
+    (`compute_hash`), for any event, so a tampered column still breaks the chain."""
+    from engine.domain.events import event_hash
+    e = Event(case_id=case_id, seq=seq, trigger=trigger, from_state=from_state, to_state=to_state, actor=actor,
+              role="supervisor", at=at, recorded_at=recorded_at, data=data, workflow="w", workflow_version=version,
+              prev_hash=prev_hash)
+    assert event_hash(e) == compute_hash(e)

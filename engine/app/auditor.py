@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 from engine.app.accounts import users_log_breaks
 from engine.app.readers import auditing_reach, reach_of
@@ -141,32 +141,35 @@ class Auditor:
         report = ReplayReport()
         with audit_store.snapshot(self.engine.store) as conn:
             reach = reach_of(conn, actor)
-            definitions, signers = self._definitions(conn), self._standing(conn)
-            pending: list[tuple[str, Case | None, list[str]]] = []
+            definitions, signers = _remembered(self._definitions(conn)), self._standing(conn)
+            rung_problems = self._rung_checker(conn)
+            pending: list[tuple[str, tuple | None, list[str]]] = []
 
             def flush():
                 ids = [case_id for case_id, _, _ in pending]
-                stored = case_store.rows_of(conn, ids)
-                stored_rungs = audit_store.rungs_of(conn, ids)
+                stored = case_store.stored_rows_of(conn, ids)
+                stored_rungs = audit_store.stored_rungs_of(conn, ids)
                 for case_id, replayed, problems in pending:
                     if case_id not in stored:
                         problems = problems + ["events of a case that has no case row"]
                     elif replayed is not None:
-                        case, log = replayed
-                        problems = problems + column_differences(stored[case_id], case_store.case_values(case))
-                        problems = problems + self._rung_problems(conn, case, log, stored_rungs.get(case_id, ()))
+                        case, fired = replayed
+                        values, row = case_store.case_values(case), stored[case_id]
+                        if not case_store.same_row(values, row):  # most rows: every column equal, in one comparison
+                            problems = problems + column_differences(dict(zip(case_store.CASE_COLUMNS, row)), values)
+                        problems = problems + rung_problems(case, fired, stored_rungs.get(case_id, ()))
                     if problems:
                         report.disagreements.append((case_id, problems))
                 pending.clear()
 
-            for case_id, log in groupby(audit_store.all_events(conn, reach=reach), key=lambda e: e.case_id):
-                counted = _escalations(_counting(log, report), fired := [])
+            for case_id, log in groupby(audit_store.all_events(conn, reach=reach), key=_case_of):
+                log = list(log)
+                report.events += len(log)
+                fired = _escalations(log)
                 try:
-                    pending.append((case_id, (replay(counted, definitions, standing=signers), fired), []))
+                    pending.append((case_id, (replay(log, definitions, standing=signers), fired), []))
                 except (InconsistentLog, NotFound) as exc:  # NotFound: a definition it ran under is gone
                     pending.append((case_id, None, [_problem_of(exc)]))
-                    for _ in counted:  # the rest of its log still counts as read
-                        pass
                 report.cases += 1
                 if on_case:
                     on_case()
@@ -180,13 +183,34 @@ class Auditor:
                     on_case()
         return report
 
-    def _rung_problems(self, conn, case: Case, fired: list, rows) -> list[str]:
+    def _rung_checker(self, conn):
+        """`_rung_problems` for many cases in one snapshot: each definition version and calendar looked up once."""
+        runs, calendars = {}, {}
+        registry = self.engine.registry
+
+        def problems(case: Case, fired: list, rows) -> list[str]:
+            key = (case.workflow, case.workflow_version)
+            run = runs.get(key)
+            if run is None:
+                run = runs[key] = registry.loaded(conn, *key)
+            return self._rung_problems(conn, case, fired, rows, run=run, calendars=calendars)
+        return problems
+
+    def _rung_problems(self, conn, case: Case, fired: list, rows, *, run=None, calendars=None) -> list[str]:
         """The case's rung rows against the ladder's plan from its replayed clocks and its escalate events."""
         from engine.domain.escalation import ladder
-        run = self.engine.registry.loaded(conn, case.workflow, case.workflow_version)
+        run = run or self.engine.registry.loaded(conn, case.workflow, case.workflow_version)
         only = clocks_to_plan(case.clocks, rows) if run.definition.clocks else frozenset()
-        planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired,
-                              self.engine.registry.calendar_of(conn, case, run), only=only) if only else []
+        if only:
+            if calendars is None:
+                calendar = self.engine.registry.calendar_of(conn, case, run)
+            else:  # the calendar a case counts with is its log's, else its definition's (registry.calendar_of)
+                calendar = calendars.get((case.calendar, id(run)))
+                if calendar is None:
+                    calendar = calendars[(case.calendar, id(run))] = self.engine.registry.calendar_of(conn, case, run)
+            planned = ladder.plan(run.definition, case.clocks, case.fields, case.fired, calendar, only=only)
+        else:
+            planned = []
         return rung_differences(rows, planned, settled(fired, case.decisions))
 
     def verify(self, *, on_events: Callable[[int], None] | None = None, actor: str | None = None) -> VerifyReport:
@@ -204,8 +228,7 @@ class Auditor:
             used: dict[tuple[str, int], set[str]] = {}
             sealed: dict[tuple[str, int], dict] = {}
             files: list[tuple[str, int, dict]] = []
-            rows = _noting_notices(rows, sealed)
-            breaks = list(verify_stream(_noting_definitions(rows, used, files), tally=tally,
+            breaks = list(verify_stream(_noting(rows, used, sealed, files), tally=tally,
                                         heads_without_events=audit_store.heads_without_events(conn, reach=reach)))
             breaks += _stored_records_problems(conn, used, numbering=reach is None)
             breaks += _notice_problems(conn, sealed, reach)
@@ -336,15 +359,6 @@ def _problem_of(exc: Exception) -> str:
     return exc.message
 
 
-def _noting_notices(rows, sealed: dict) -> Iterator:
-    """The verify stream, noting each notice an event sealed (engine/app/notices.py)."""
-    for row in rows:
-        event = row[0]
-        if isinstance(event.data, dict) and isinstance(event.data.get("notice"), dict):
-            sealed[(event.case_id, event.seq)] = event.data["notice"]
-        yield row
-
-
 def _notice_problems(conn, sealed: dict, reach) -> list[ChainBreak]:
     """Each stored notice's text against the hash its event sealed; each sealed notice still stored."""
     from engine.domain.notices import seal_problems
@@ -353,9 +367,10 @@ def _notice_problems(conn, sealed: dict, reach) -> list[ChainBreak]:
             for case_id, seq, problem in seal_problems(notice_store.find(conn, reach=reach), sealed)]
 
 
-def _noting_definitions(rows, used: dict, sealed: list | None = None) -> Iterator:
-    """The verify stream, noting each (workflow, version) its events ran under, with the text hashes the
-    report events sealed for it, and (into `sealed`) each evidence file an `attach` event sealed."""
+def _noting(rows, used: dict, notices: dict, files: list) -> Iterator:
+    """The verify stream, noting on the way each (workflow, version) its events ran under with the text hashes the
+    report events sealed for it, each notice an event sealed (engine/app/notices.py) and each evidence file an
+    `attach` event sealed."""
     last = None
     for row in rows:
         event = row[0]
@@ -363,18 +378,32 @@ def _noting_definitions(rows, used: dict, sealed: list | None = None) -> Iterato
         if key != last:
             used.setdefault(key, set())
             last = key
-        if event.trigger == "report" and isinstance(event.data, dict) and event.data.get("definition"):
-            used[key].add(event.data["definition"])
-        if sealed is not None and event.trigger == "attach" and isinstance(event.data, dict):
-            sealed.extend((event.case_id, event.seq, item) for item in event.data.get("files") or ()
-                          if isinstance(item, dict))
+        data = event.data
+        if isinstance(data, dict):
+            if isinstance(data.get("notice"), dict):
+                notices[(event.case_id, event.seq)] = data["notice"]
+            if event.trigger == "report" and data.get("definition"):
+                used[key].add(data["definition"])
+            if event.trigger == "attach":
+                files.extend((event.case_id, event.seq, item) for item in data.get("files") or ()
+                             if isinstance(item, dict))
         yield row
 
 
-def _counting(events: Iterable[Event], report: ReplayReport) -> Iterator[Event]:
-    for event in events:
-        report.events += 1
-        yield event
+def _remembered(definitions: DefinitionFor) -> DefinitionFor:
+    """`definitions`, each version looked up once (a replay of every case asks for one with each case)."""
+    found = {}
+
+    def definition(workflow: str, version: int):
+        key = (workflow, version)
+        if key not in found:
+            found[key] = definitions(workflow, version)
+        return found[key]
+    return definition
+
+
+def _case_of(event: Event) -> str:
+    return event.case_id
 
 
 def _reporting(rows, on_events: Callable[[int], None], every: int = 10000):
@@ -389,13 +418,10 @@ def _reporting(rows, on_events: Callable[[int], None], every: int = 10000):
         on_events(count)
 
 
-def _escalations(events: Iterable[Event], into: list) -> Iterator[Event]:
-    """Pass the events through, noting (clock, cycle, rung, status, at) of every escalate event on the way."""
-    for event in events:
-        if event.trigger == "escalate":
-            d = event.data
-            into.append((d["clock"], d["cycle"], d["rung"], d.get("status", "fired"), event.at))
-        yield event
+def _escalations(events: list[Event]) -> list[tuple]:
+    """(clock, cycle, rung, status, at) of every escalate event."""
+    return [(e.data["clock"], e.data["cycle"], e.data["rung"], e.data.get("status", "fired"), e.at)
+            for e in events if e.trigger == "escalate"]
 
 
 def _stored_records_problems(conn, used: dict[tuple[str, int], set[str]], *, numbering: bool = True) -> list[ChainBreak]:

@@ -51,22 +51,18 @@ def verify_stream(rows: Iterable[tuple[Event, tuple[int, str] | None]], *,
             yield ChainBreak(case_id, first.seq, "events of a case that has no case row (removed, or an event's "
                                                  "case_id was edited)")
 
-        def chain(first=first, group=group):
+        def chain(first=first, group=group):  # counted as they stream past
+            tally.events += 1
             yield first
             for event, _ in group:
+                tally.events += 1
                 yield event
 
-        for found in verify_chain(_counted(chain(), tally), head=head):
+        for found in verify_chain(chain(), head=head):
             yield found
     for case_id, (version, _) in heads_without_events:
         tally.cases += 1
         yield ChainBreak(case_id, 0, f"the case says its last event is #{version} but it has no events at all")
-
-
-def _counted(events: Iterable[Event], tally: Tally) -> Iterator[Event]:
-    for event in events:
-        tally.events += 1
-        yield event
 
 
 # -- responsibility trace ---------------------------------------------------------------------------------------

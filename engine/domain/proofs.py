@@ -31,7 +31,7 @@ def column_differences(stored: dict, replayed: dict) -> list[str]:
     found = []
     for name, expected in replayed.items():
         actual = stored.get(name)
-        if _same(actual, expected):
+        if actual == expected or _same(actual, expected):
             continue
         found.append(f"{name}: stored {_show(actual)}, replayed {_show(expected)}")
     return found
@@ -128,7 +128,9 @@ def _key(key: tuple) -> str:
 
 
 def _same_instant(a: datetime | None, b: datetime | None) -> bool:
-    return a == b if a is None or b is None else a.timestamp() == b.timestamp()
+    if a == b:  # equal aware instants (the rows and the plan give aware ones), or both None
+        return True
+    return False if a is None or b is None else a.timestamp() == b.timestamp()
 
 
 def definition_problems(rows: Iterable[tuple[str, int, str, str]]) -> Iterator[str]:

@@ -69,7 +69,7 @@ def replay(events: Iterable[Event], definition_for: DefinitionFor, *, as_of: dat
     `standing` (engine.domain.grants.Standing, the users' log over time), each event's signer is checked too."""
     case: Case | None = None
     key, definition = None, None
-    for event in taken_until(events, as_of):
+    for event in events if as_of is None else taken_until(events, as_of):
         if (event.workflow, event.workflow_version) != key:  # one look-up per version, not per event
             key = (event.workflow, event.workflow_version)
             definition = definition_for(*key)
@@ -124,7 +124,17 @@ def signer_problem(case: Case | None, event: Event, definition: Definition, stan
 
 
 def _regioned(case: Case | None, event: Event, definition: Definition) -> bool:
-    """Whether the step binds its signer to the case's region (its definition's `in_region` guard)."""
+    """Whether the step binds its signer to the case's region (its definition's `in_region` guard): the
+    definition's answer for the trigger from the case's state, worked out once per definition version."""
+    key = (event.trigger, case.state if case is not None else None)
+    known = definition._index.setdefault("regioned", {})
+    found = known.get(key)
+    if found is None:
+        found = known[key] = _bound_to_region(case, event, definition)
+    return found
+
+
+def _bound_to_region(case: Case | None, event: Event, definition: Definition) -> bool:
     if event.trigger == "decide":
         return True
     if event.trigger == "report":

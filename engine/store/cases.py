@@ -6,6 +6,7 @@ projection `WHERE version = :expected`, in batches, in the caller's transaction;
 """
 from __future__ import annotations
 
+import operator
 from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import JSON, and_, bindparam, func, or_, select, update
@@ -168,6 +169,25 @@ def load_many_sealed(conn: Connection, case_ids: Iterable[str]) -> dict[str, tup
 def rows_of(conn: Connection, case_ids: Iterable[str]) -> dict[str, dict]:
     """The stored rows of these cases, every column by name (what an auditor compares with the events)."""
     return {case_id: dict(zip(CASE_COLUMNS, row)) for case_id, row in _rows_of(conn, case_ids).items()}
+
+
+def stored_rows_of(conn: Connection, case_ids: Iterable[str]) -> dict[str, tuple]:
+    """`rows_of` as tuples in the order of CASE_COLUMNS."""
+    return _rows_of(conn, case_ids)
+
+
+_ROW_VALUES = operator.itemgetter(*CASE_COLUMNS)
+
+
+def same_row(values: dict, row: tuple) -> bool:
+    """Whether a stored row (as `stored_rows_of` gives it) holds exactly these `case_values`, compared in one go;
+    False says only that some column differs or is compared by value (a tuple stored as a list), not which."""
+    if len(values) != _WIDTH:
+        return False
+    try:
+        return _ROW_VALUES(values) == row
+    except KeyError:  # not the table's columns
+        return False
 
 
 def _rows_of(conn: Connection, case_ids: Iterable[str], *, sealed: bool = False) -> dict[str, tuple]:

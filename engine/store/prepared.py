@@ -50,10 +50,13 @@ class Prepared:
 
     def rows(self, conn: Connection, params: dict | None = None) -> list[tuple]:
         """The result rows as tuples, each value through the column type's result processor."""
-        compiled = self._compiled(conn)
-        cursor = compiled.run(conn, params or {})
+        return self._compiled(conn).process_rows(self.raw(conn, params))
+
+    def raw(self, conn: Connection, params: dict | None = None) -> list:
+        """The driver's own result rows, unconverted (`processors` gives each column's conversion)."""
+        cursor = self._compiled(conn).run(conn, params or {})
         try:
-            return compiled.process_rows(cursor.fetchall())
+            return cursor.fetchall()
         finally:
             cursor.close()
 
@@ -61,6 +64,15 @@ class Prepared:
         """The result rows in batches, never all in memory (a server-side cursor on PostgreSQL)."""
         compiled = self._compiled(conn)
         yield from compiled.stream(conn, params or {}, batch)
+
+    def chunks(self, conn: Connection, params: dict | None = None, *, batch: int = 5000):
+        """The driver's own rows in lists of up to `batch`, unconverted (`processors` gives each column's
+        conversion): for a reader that converts the few columns it needs in a loop of its own."""
+        yield from self._compiled(conn).chunks(conn, params or {}, batch)
+
+    def processors(self, conn: Connection) -> tuple:
+        """Each result column's conversion from the driver's value (None: taken as it is)."""
+        return self._compiled(conn).result_processors or ()
 
     def first(self, conn: Connection, params: dict | None = None) -> tuple | None:
         found = self.rows(conn, params)
@@ -119,6 +131,10 @@ class _Compiled:
             cursor.close()
 
     def stream(self, conn: Connection, params: dict, batch: int):
+        for rows in self.chunks(conn, params, batch):
+            yield from self.process_rows(rows)
+
+    def chunks(self, conn: Connection, params: dict, batch: int):
         driver = conn.connection.driver_connection
         # PostgreSQL: a named cursor keeps the rows on the server, fetched a batch at a time.
         cursor = driver.cursor(name=f"hazard_stream_{id(self)}") if conn.dialect.name == "postgresql" else driver.cursor()
@@ -131,7 +147,7 @@ class _Compiled:
                 rows = cursor.fetchmany(batch)
                 if not rows:
                     return
-                yield from self.process_rows(rows)
+                yield rows
         finally:
             cursor.close()
 
@@ -251,8 +267,28 @@ def _result_processor(type_, dialect):
     if isinstance(type_, UTCDateTime):
         return _sqlite_read_instant if dialect.name == "sqlite" else _utc
     if isinstance(type_, JSON) and dialect.name == "sqlite":
-        return json.loads
+        return json_loads
     return type_._cached_result_processor(dialect, None)
+
+
+_scan_once = json.decoder.JSONDecoder().scan_once
+
+
+def json_loads(text):
+    """`json.loads` of a stored JSON text, without its wrappers' per-call checks (an audit decodes every event's
+    payload): the scanner alone, when the text is one value and nothing else; anything else (white space
+    around it, bytes, a malformed text) goes to `json.loads`, which gives the same value or the same error."""
+    if text.__class__ is str:
+        try:
+            value, end = _scan_once(text, 0)
+        except StopIteration:
+            return json.loads(text)
+        if end == len(text):
+            return value
+    return json.loads(text)
+
+
+_from_iso = datetime.fromisoformat
 
 
 def _utc(value: datetime) -> datetime:
@@ -266,6 +302,8 @@ def _sqlite_instant(value: datetime) -> str:
 
 
 def _sqlite_read_instant(value) -> datetime:
+    if value.__class__ is str:  # as SQLite keeps it: UTC without its zone
+        return _from_iso(value + "+00:00")
     if isinstance(value, datetime):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
     return datetime.fromisoformat(value + "+00:00")

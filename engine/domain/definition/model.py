@@ -208,6 +208,10 @@ class Definition:
             stage_states={s.stage: s.state for s in self.ledger_stages},
             deadline_clock=next((c for c in self.clocks if c.deadline_field == "deadline"), None),
             notifies=any(t.notify for t in self.transitions) or any(r.notify for r in self.rungs),
+            # A replay plans every ladder and checks every escalation: looked up, not searched.
+            rungs_of={c: tuple(r for r in self.rungs if r.clock == c) for c in {r.clock for r in self.rungs}},
+            # the first of a name wins, as a search would find it
+            rung={(r.clock, r.name): r for r in reversed(self.rungs)},
             clock_triggers=frozenset({"extend", "decide"} | {t for c in self.clocks for t in (*c.start, *c.stop, *c.pause,
                                                                                     *c.resume)}),
         )
@@ -271,10 +275,13 @@ class Definition:
         return next((stage for stage, s in states.items() if s == state), None)
 
     def rungs_of(self, clock: str) -> tuple[Rung, ...]:
-        return tuple(r for r in self.rungs if r.clock == clock)
+        return self._index["rungs_of"].get(clock, ())
 
     def rung(self, clock: str, name: str) -> Rung | None:
-        return next((r for r in self.rungs if r.clock == clock and r.name == name), None)
+        try:
+            return self._index["rung"].get((clock, name))
+        except TypeError:  # an unhashable name from a malformed event: no such rung
+            return None
 
     def corrections(self, kind: str) -> Command:
         """Who may void or correct a case (`void` / `correct`): the definition's section, or by default the
