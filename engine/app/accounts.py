@@ -299,14 +299,15 @@ def authenticate_bearer(engine, token: str | None, *, conn=None) -> Actor:
         row = user_store.token(conn, parsed[0])
         if row is None:
             raise PermissionDenied("the token given is not a token of any user", rule="token-wrong")
-        user = _token_holder(engine, conn, row[0], token)
+        user = _token_holder(engine, conn, row[0], token, token_row=row)
     if user is None:  # a token row on a database whose users' log is empty: made in the table alone
         raise PermissionDenied("the token given is not a token of any user", rule="token-wrong")
     return user
 
 
-def _token_holder(engine, conn, name: str, token: str | None) -> Actor | None:
-    """`authenticate`'s rule, in the read transaction `conn`."""
+def _token_holder(engine, conn, name: str, token: str | None, token_row=None) -> Actor | None:
+    """`authenticate`'s rule, in the read transaction `conn`; `token_row`: the token's row when the caller read it
+    in `conn` already (a bearer token names its holder by it)."""
     from engine.store import users as user_store
     user = user_store.get_checked(conn, name)
     if user is None and user_store.roster_is_empty(conn):
@@ -318,7 +319,7 @@ def _token_holder(engine, conn, name: str, token: str | None) -> Actor | None:
     if parsed is None:
         raise PermissionDenied("the token given is not an API token (a token reads hzt_<id>_<secret>, as `user "
                                "token` prints it)", actor=name, rule="token-wrong")
-    row = user_store.token(conn, parsed[0])
+    row = token_row if token_row is not None else user_store.token(conn, parsed[0])
     if row is None or row[0] != name or not credentials.token_matches(row[1], parsed[1]):
         raise PermissionDenied(f"the token given is not a token of '{name}'", actor=name, rule="token-wrong")
     problem = grants.token_problem(parsed[0], row, user_store.credential_grants(conn, name))
