@@ -410,6 +410,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             unit.reserve_case_ids(year, count)
         unit.actor(actor)
         runs = {w: unit.run(w) for w in {pick(r.values["level"]) for r in good}}
+        ladders = {id(run.definition): _ladder(run.definition) for run in runs.values()}  # once per workflow
         ranges: dict[int, list] = {}  # year -> [first, last, count] of the ids written
         settled: list[dict] = []
         postings: list[tuple] = []  # (hazard, its run, values, source) of open rows the sheet says are posted
@@ -425,7 +426,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
             if mapping:  # the mapping that read the sheet, sealed in the chain with every event
                 source["mapping"] = mapping
             case = _case_of(unit, run, row, values, source, actor=actor, now=now, tag=tag, settled=settled,
-                            importer=importer, album=album)
+                            importer=importer, album=album, ladders=ladders)
             _count_id(ranges, case.id)
             if values.get("posted") == "yes" and not case.is_final:
                 postings.append((case, run, values, source))
@@ -517,8 +518,14 @@ def _flush(unit, settled: list, rung_store) -> None:
     unit.forget()
 
 
+def _ladder(definition) -> dict:
+    """(clock, rung) -> (its place in the ladder, the rung); an import makes it once per workflow (`ladders`, by
+    the id of a definition its runs hold)."""
+    return {(r.clock, r.name): (i, r) for i, r in enumerate(definition.rungs)}
+
+
 def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: datetime, tag: str, settled: list,
-             importer: Importer, album: _Album | None = None):
+             importer: Importer, album: _Album | None = None, ladders: dict | None = None):
     """One row's case: the report, the steps to its state (as far as `importer` may take it), the rungs already
     due recorded as skipped."""
     definition = run.definition
@@ -538,7 +545,7 @@ def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: dat
         return case  # a case imported closed has nothing left to escalate: no rung rows (not even cancelled ones)
     rest = None  # the ladder's plan once the rungs due are skipped
     if any(c.get("status") == "running" for c in case.clocks.values()):
-        rungs = {(r.clock, r.name): (i, r) for i, r in enumerate(definition.rungs)}
+        rungs = (ladders or {}).get(id(definition)) or _ladder(definition)
         plan = ladder.plan(definition, case.clocks, case.fields, case.fired, unit.calendar_of(case, run))
         clocks, fields = case.clocks, case.fields
         due = [p for p in plan if p.status == "pending" and p.due_at is not None and p.due_at <= now]
