@@ -182,20 +182,6 @@ def test_sealing_gives_the_hash_an_audit_recomputes(case_id, seq, trigger, from_
     assert json.loads(encoded(e).data) == data
 
 
-@settings(max_examples=200, deadline=None)
-@given(data=st.dictionaries(_texts, _json, min_size=1, max_size=5), at=_instants)
-def test_an_event_sealed_with_a_value_encoded_once_has_the_hash_an_audit_recomputes(data, at):
-    """An import encodes a row's source once for all the row's events (`spliced`): the event sealed so carries
-    the same data text and hash as one sealed from its data alone, whichever keys were given as text."""
-    from engine.domain.events import canonical_text, seal, spliced
-    for key in data:
-        text = spliced(data, {key: canonical_text(data[key])})
-        assert text == canonical_text(data)
-        e = seal(case_id="HZ-2026-000001", seq=2, trigger="t", from_state="a", to_state="b", actor="li", role="import",
-                 at=at, recorded_at=at, data=data, data_text=text)
-        assert e.hash == compute_hash(e) and encoded(e).data == canonical_text(data)
-
-
 def test_an_edited_copy_of_a_sealed_event_does_not_carry_its_encoding():
     """`dataclasses.replace` (how an edit is made) gives an event without the original's kept encoding, so a store
     never writes the old data under new columns."""

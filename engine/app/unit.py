@@ -21,7 +21,7 @@ from engine.domain.clock import Clock, iso_seconds, local_date
 from engine.domain.errors import Conflict, PermissionDenied, Refused, TamperDetected
 from engine.domain.proofs import row_problem
 from engine.domain.escalation import decisions, ladder
-from engine.domain.events import GENESIS, Event, seal, spliced
+from engine.domain.events import GENESIS, Event, seal
 from engine.domain.actor import Actor
 from engine.domain.reach import check_acts_for
 from engine.app import outbox
@@ -201,11 +201,9 @@ class UnitOfWork:
 
     # -- building events -------------------------------------------------------------------------------------
     def event(self, case: Case | None, *, case_id: str | None = None, trigger: str, to_state: str, actor: str,
-              role: str, at: datetime, data: dict, run: Loaded, recorded_at: datetime | None = None,
-              known: dict[str, str] | None = None) -> Event:
+              role: str, at: datetime, data: dict, run: Loaded, recorded_at: datetime | None = None) -> Event:
         """The next event of `case` (or the first of a new case `case_id`), sealed into its chain. `recorded_at`:
-        the real time read once by a caller writing several events at one moment (an imported row's history);
-        `known`: the canonical text of some of `data`'s values, made once for several events (`spliced`)."""
+        the real time read once by a caller writing several events at one moment (an imported row's history)."""
         if recorded_at is None:
             recorded_at = self.recorded_clock.now()
         check_not_future(at, recorded_at, f"'{trigger}' on {case.id if case else case_id or 'a new case'}",
@@ -213,8 +211,7 @@ class UnitOfWork:
         return seal(case_id=case.id if case else case_id, seq=(case.version if case else 0) + 1, trigger=trigger,
                     from_state=case.state if case else None, to_state=to_state, actor=actor, role=role, at=at,
                     recorded_at=recorded_at, data=data, workflow=run.definition.name,
-                    workflow_version=run.version, prev_hash=case.last_hash if case else GENESIS,
-                    data_text=spliced(data, known) if known else None)
+                    workflow_version=run.version, prev_hash=case.last_hash if case else GENESIS)
 
     def add_notice(self, row) -> None:
         """A notice issued with this unit's events, written with them at `flush`."""
@@ -235,7 +232,7 @@ class UnitOfWork:
     # -- changing cases ------------------------------------------------------------------------------------------
     def create(self, run: Loaded, *, actor: str, role: str, attrs: dict, fields: dict, at: datetime,
                case_id: str | None = None, extra: dict | None = None, sync: bool = True,
-               recorded_at: datetime | None = None, known: dict[str, str] | None = None) -> Case:
+               recorded_at: datetime | None = None) -> Case:
         """A new case with its `report` event (every check already done by the caller); `sync=False` leaves its
         rung rows to the caller's `sync_rungs` (an import that takes the case through more steps first)."""
         case_id = case_id or self.new_case_id(at)
@@ -245,7 +242,7 @@ class UnitOfWork:
         if run.definition.clocks:
             data["calendar"] = self.newest_calendar() or run.calendar.content_hash
         event = self.event(None, case_id=case_id, trigger="report", to_state=run.definition.initial, actor=actor,
-                           role=role, at=at, data=data, run=run, recorded_at=recorded_at, known=known)
+                           role=role, at=at, data=data, run=run, recorded_at=recorded_at)
         case = case_model.apply(None, event, run.definition)
         self._cases[case_id] = case
         self._stored[case_id] = None

@@ -47,20 +47,16 @@ class Event:
 
 def seal(*, case_id: str, seq: int, trigger: str, from_state: str | None, to_state: str, actor: str, role: str,
          at: datetime, recorded_at: datetime, data: dict | None = None, workflow: str = "", workflow_version: int = 0,
-         prev_hash: str = GENESIS, data_text: str | None = None) -> Event:
+         prev_hash: str = GENESIS) -> Event:
     """A new event from its columns (all but `hash`), sealed, in one pass: the canonical text of its data and of
     its two instants are kept (`encoded`) for the store to write, so an event is encoded once, not once to hash and
     again to store. The same bytes as `compute_hash` (the reference an audit re-hashes with; a test holds them
     equal). Built without the frozen dataclass's per-field set-up, and each text column encoded by the encoder's
-    C function directly (not through `value_text`): the import seals hundreds of thousands.
-
-    `data_text`: `canonical_text(data)` already made by the caller (`spliced`), as an import makes it for the
-    events of a row, whose data all carry the same source."""
+    C function directly (not through `value_text`): the import seals hundreds of thousands."""
     from hashlib import sha256
     if data is None:
         data = {}
-    if data_text is None:
-        data_text = canonical_text(data)
+    data_text = canonical_text(data)
     at_text, recorded_text = utc_text(at), utc_text(recorded_at)
     enc = _encode_text
     text = "".join((
@@ -143,15 +139,6 @@ def canonical_text(content) -> str:
     if _CANONICAL_CORE is None:
         return _CANONICAL.encode(content)
     return "".join(_CANONICAL_CORE(content, 0))
-
-
-def spliced(content: dict, known: dict[str, str]) -> str:
-    """`canonical_text(content)` of a dict with text keys, the values of the keys in `known` given as their
-    canonical text already (an import's row source, the same in each of the row's events, encoded once): the
-    keys sorted and written as the encoder writes them, the same bytes (a test holds them equal)."""
-    enc = _encode_text
-    return "{" + ",".join([enc(key) + ":" + (known[key] if key in known else canonical_text(content[key]))
-                           for key in sorted(content)]) + "}"
 
 
 def canonical(content: dict) -> bytes:

@@ -50,7 +50,6 @@ from engine.ledger.history import Importer, check_workflow, instant, landing, pl
 from engine.ledger.ledger import Ledger, read_ledger
 from engine.ledger.words import Words, load_words
 from engine.ledger.app_recognition import Recognition, recognise
-from engine.domain.events import canonical_text
 from engine.domain.replay import IMPORT_ROLE
 from engine.app.unit import check_not_future
 
@@ -531,13 +530,12 @@ def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: dat
     definition = run.definition
     plan = plan_row(values, row.progress, definition, importer)
     recorded_at = unit.recorded_clock.now()  # the row's history is recorded at one moment
-    known = {"import": canonical_text(source)}  # in every event of the row: encoded once
     case = unit.create(run, actor=actor, role=IMPORT_ROLE, attrs=plan.attrs, fields=plan.report_fields,
-                       at=plan.found_at, extra={"import": source}, sync=False, recorded_at=recorded_at, known=known)
+                       at=plan.found_at, extra={"import": source}, sync=False, recorded_at=recorded_at)
     for step in plan.steps:
         event = unit.event(case, trigger=step.trigger, to_state=step.to_state, actor=actor, role=IMPORT_ROLE,
                            at=step.at, data={"fields": step.fields, "import": source}, run=run,
-                           recorded_at=recorded_at, known=known)
+                           recorded_at=recorded_at)
         case = unit.append(case, [event], run, sync=False)
     if album:
         case = album.attach(unit, case, row, run, actor=actor, now=now, source=source)
@@ -555,7 +553,7 @@ def _case_of(unit, run, row, values: dict, source: dict, *, actor: str, now: dat
                                   sweep_id=tag)
             data = {**out.data, "reason": "due before the import", "import": source}
             event = unit.event(case, trigger="escalate", to_state=case.state, actor=actor, role=IMPORT_ROLE, at=now,
-                               data=data, run=run, recorded_at=recorded_at, known=known)
+                               data=data, run=run, recorded_at=recorded_at)
             case = unit.append(case, [event], run, sync=False)
             settled.append({"case_id": case.id, "clock": planned.clock, "cycle": planned.cycle, "rung": planned.rung,
                             "action": planned.action, "due_at": planned.due_at, "provisional": planned.provisional,
