@@ -26,6 +26,9 @@ seconds less), the import against the floor of every row (and of cases and event
 The goals are not met: 2x is near (2.1x-2.7x), and under 10 s at 100,000 rows is out of reach where the bare insert
 alone takes 20-32 s. What is left is spread over every event (sealing about 6 us, the fold about 8 us, 4.5 events a
 case) and every case (its row encoded and hashed, its plan), each done once; see docs/operations.md.
+A second round the same day (load 4-4.5; the floor alone 16-30 s between runs), 100,000 rows, SQLite, CSV / xlsx:
+3.51x / 2.62x (CPU 44.1 s / 43.3 s) against the code before in the same window 2.81x / 2.96x and 3.03x / 2.96x (CPU
+44.4 s / 50.0 s, 41.8 s / 46.9 s); PostgreSQL 20,000 rows 3.38x / 4.32x against 3.71x / 3.66x: within the noise.
 """
 from __future__ import annotations
 

@@ -14,11 +14,15 @@ from engine.domain import notifications as rules
 def rows_for(unit, events) -> list[dict]:
     """Outbox rows (engine/store/notifications.py `insert`) for `events`, as `unit` holds their cases."""
     found = []
+    runs = {}  # (workflow, version) -> its definition: a unit's thousands of events (an import) run under a few
     for event in events:
-        run = unit.run(event.workflow, event.workflow_version)
-        if not run.definition.notifies:
+        version = (event.workflow, event.workflow_version)
+        definition = runs.get(version)
+        if definition is None:
+            definition = runs[version] = unit.run(*version).definition
+        if not definition.notifies:
             continue
-        chosen, step, rung = rules.rules_for(run.definition, event)
+        chosen, step, rung = rules.rules_for(definition, event)
         if not chosen:
             continue
         case = unit.projection(event.case_id)

@@ -150,9 +150,19 @@ def parse_defaults(defaults: dict | None, words: Words, within: tuple[str, ...] 
 def _remembered(parse, limit: int = MEMO_LIMIT):
     """`parse` with a memory of its results: a ledger repeats its dates, levels, states, units on every row."""
     memory: dict = {}
+    numbers: dict = {}  # floats apart: 1.0, 1 and True are equal keys (a workbook gives every number as a float)
 
     def remembered(raw):
-        if raw.__class__ not in _MEMO_TYPES:  # 1.0, 1 and True are equal keys: numbers are parsed each time
+        kind = raw.__class__
+        if kind is float and raw:  # not 0.0, equal to -0.0; any other float equal to another is the same number
+            try:
+                return numbers[raw]
+            except KeyError:
+                value = parse(raw)
+                if len(numbers) < limit:
+                    numbers[raw] = value
+                return value
+        if kind not in _MEMO_TYPES:  # ints, bools, zero: parsed each time
             return parse(raw)
         try:
             return memory[raw]
