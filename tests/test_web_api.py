@@ -454,6 +454,25 @@ def test_a_write_checks_its_token_in_its_own_transaction_and_writes_nothing_for_
     assert [e.actor for e in service.queries.history(case_id)][-1] == "ent"
 
 
+def test_a_token_holder_promoted_in_the_table_alone_is_refused_by_the_api(api, as_user, service):
+    """The token, its holder and the users' log are read together for every request: zhang made committee over
+    the province in app_user only is refused on a read and on a write (exit 10's answer), and nothing is written."""
+    from sqlalchemy import update
+
+    from engine.store.tables import users
+    case_id = report_and_assign(api, as_user)
+    before = service.queries.history(case_id)
+    headers = as_user("zhang")
+    with service.store.write() as conn:
+        conn.execute(update(users).where(users.c.name == "zhang").values(roles="committee", regions="37"))
+    for answer in (api.get("/api/v1/me", headers=headers),
+                   api.post(f"/api/v1/cases/{case_id}/advance", json={"trigger": "start"}, headers=headers)):
+        error = answer.json()["error"]
+        assert answer.status_code >= 400 and error["type"] == "TamperDetected" and error["exit_code"] == 10
+        assert error["rule"] == "user"
+    assert service.queries.history(case_id) == before
+
+
 def test_another_users_token_does_not_pass_for_a_tampered_one(api, as_user):
     """A token whose secret is changed is not the holder's: 401."""
     token = as_user("zhang")["Authorization"]

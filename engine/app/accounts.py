@@ -296,20 +296,24 @@ def authenticate_bearer(engine, token: str | None, *, conn=None) -> Actor:
         raise PermissionDenied("the token given is not an API token (a token reads hzt_<id>_<secret>, as `user "
                                "token` prints it)", rule="token-wrong")
     with engine.store.read() if conn is None else nullcontext(conn) as conn:
-        row = user_store.token(conn, parsed[0])
-        if row is None:
+        found = user_store.token_and_holder(conn, parsed[0])
+        if found is None:
             raise PermissionDenied("the token given is not a token of any user", rule="token-wrong")
-        user = _token_holder(engine, conn, row[0], token, token_row=row)
+        row, holder, standing = found
+        user = _token_holder(engine, conn, row[0], token, token_row=row, holder=(holder, standing))
     if user is None:  # a token row on a database whose users' log is empty: made in the table alone
         raise PermissionDenied("the token given is not a token of any user", rule="token-wrong")
     return user
 
 
-def _token_holder(engine, conn, name: str, token: str | None, token_row=None) -> Actor | None:
-    """`authenticate`'s rule, in the read transaction `conn`; `token_row`: the token's row when the caller read it
-    in `conn` already (a bearer token names its holder by it)."""
+def _token_holder(engine, conn, name: str, token: str | None, token_row=None, holder=None) -> Actor | None:
+    """`authenticate`'s rule, in the read transaction `conn`; `token_row` and `holder` (the user's row and their
+    standing grant's): what the caller read in `conn` already (a bearer token names its holder, read with it)."""
     from engine.store import users as user_store
-    user = user_store.get_checked(conn, name)
+    if holder is None:
+        user = user_store.get_checked(conn, name)
+    else:
+        user = user_store.checked_actor(conn, name, holder[0], holder[1])
     if user is None and user_store.roster_is_empty(conn):
         return None
     if not token:

@@ -6,7 +6,7 @@ leaves `app_user` (the table is who may act); the log keeps them, and an `enable
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from engine.domain.credentials import digest
@@ -197,6 +197,30 @@ def checked_actor(conn: Connection, name: str, actor: Actor | None, standing_row
 def token(conn: Connection, token_id: str):
     """(user, token hash, expires_at, revoked_at) of a token, or None."""
     return _TOKEN.first(conn, {"id": token_id})
+
+
+# A token, its holder's row and the last grant of the users' log that made them who they are, in one round trip:
+# every request of the HTTP API checks all three (engine.app.accounts.authenticate_bearer).
+_LATER = user_grants.alias("later_grant")
+_TOKEN_HOLDER = Prepared(
+    select(user_tokens.c.user_name, user_tokens.c.token_hash, user_tokens.c.expires_at, user_tokens.c.revoked_at,
+           *_COLUMNS, *user_grants.c)
+    .select_from(user_tokens.outerjoin(users, users.c.name == user_tokens.c.user_name)
+                 .outerjoin(user_grants, user_grants.c.seq == select(func.max(_LATER.c.seq)).where(
+                     _LATER.c.subject == user_tokens.c.user_name,
+                     or_(*(_LATER.c.action == a for a in STANDING_ACTIONS))).correlate(user_tokens).scalar_subquery()))
+    .where(user_tokens.c.id == bindparam("id")))
+
+
+def token_and_holder(conn: Connection, token_id: str):
+    """(the token's row as `token` gives it, its holder as `get` gives them, the holder's standing grant's row as
+    `checked_actor` takes it), or None for no such token."""
+    row = _TOKEN_HOLDER.first(conn, {"id": token_id})
+    if row is None:
+        return None
+    name = row[4]
+    grant = row[8:]
+    return (tuple(row[:4]), None if name is None else _actor(*row[4:8]), None if grant[0] is None else grant)
 
 
 def live_tokens(conn: Connection, name: str, *, at=None) -> list[str]:
