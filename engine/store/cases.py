@@ -22,7 +22,8 @@ from engine.domain.actor import Actor
 from engine.domain.reach import Reach
 from engine.store.case_search import within_reach
 from engine.store.prepared import Prepared, insert_rows, instant_writer, update_rows
-from engine.store.tables import STANDING_ACTIONS, UTCDateTime, cases, counters, events, user_grants, users
+from engine.store.users import standing_seq
+from engine.store.tables import UTCDateTime, cases, counters, events, user_grants, users
 
 CASE_COLUMNS = tuple(c.name for c in cases.c)
 EVENT_COLUMNS = ("case_id", "seq", "trigger", "from_state", "to_state", "actor", "role", "at", "recorded_at",
@@ -39,13 +40,10 @@ _LOAD_SEALED = Prepared(select(*cases.c, events.c.hash).select_from(cases.outerj
                         .where(cases.c.id == bindparam("case_id")))
 # The case, the acting user and the last grant of the users' log that made them who they are (what the user's row
 # is checked against, `engine.store.users.checked_actor`) in one round trip: every command needs all three.
-_STANDING = select(func.max(user_grants.c.seq)).where(
-    user_grants.c.subject == bindparam("actor"),
-    or_(*(user_grants.c.action == a for a in STANDING_ACTIONS))).scalar_subquery()
 _LOAD_FOR = Prepared(select(*cases.c, events.c.hash, users.c.name, users.c.roles, users.c.regions,
                             users.c.enterprise, *user_grants.c)
                      .select_from(cases.outerjoin(events, _HEAD).outerjoin(users, users.c.name == bindparam("actor"))
-                                  .outerjoin(user_grants, user_grants.c.seq == _STANDING))
+                                  .outerjoin(user_grants, user_grants.c.seq == standing_seq(bindparam("actor"))))
                      .where(cases.c.id == bindparam("case_id")))
 _INSERT_EVENT = Prepared(events.insert().values({n: bindparam(n) for n in EVENT_COLUMNS}).inline())
 _EVENTS_OF = Prepared(select(*(events.c[n] for n in EVENT_COLUMNS)).where(events.c.case_id == bindparam("case_id"))

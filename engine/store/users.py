@@ -138,6 +138,14 @@ def _grant(row: tuple) -> Grant:
                  prev_hash, hash_)
 
 
+def standing_seq(subject):
+    """The seq of the last grant that made `subject` (a bind parameter, or a column of the enclosing query) who
+    they are: what a query reading a user with something else joins to get the row `checked_actor` takes."""
+    later = user_grants.alias("standing_grant")
+    return select(func.max(later.c.seq)).where(
+        later.c.subject == subject, or_(*(later.c.action == a for a in STANDING_ACTIONS))).scalar_subquery()
+
+
 def standing(conn: Connection, name: str) -> Grant | None:
     """The last grant that made `name` who they are (added, changed, disabled or enabled)."""
     row = _STANDING.first(conn, {"name": name})
@@ -201,14 +209,11 @@ def token(conn: Connection, token_id: str):
 
 # A token, its holder's row and the last grant of the users' log that made them who they are, in one round trip:
 # every request of the HTTP API checks all three (engine.app.accounts.authenticate_bearer).
-_LATER = user_grants.alias("later_grant")
 _TOKEN_HOLDER = Prepared(
     select(user_tokens.c.user_name, user_tokens.c.token_hash, user_tokens.c.expires_at, user_tokens.c.revoked_at,
            *_COLUMNS, *user_grants.c)
     .select_from(user_tokens.outerjoin(users, users.c.name == user_tokens.c.user_name)
-                 .outerjoin(user_grants, user_grants.c.seq == select(func.max(_LATER.c.seq)).where(
-                     _LATER.c.subject == user_tokens.c.user_name,
-                     or_(*(_LATER.c.action == a for a in STANDING_ACTIONS))).correlate(user_tokens).scalar_subquery()))
+                 .outerjoin(user_grants, user_grants.c.seq == standing_seq(user_tokens.c.user_name)))
     .where(user_tokens.c.id == bindparam("id")))
 
 
