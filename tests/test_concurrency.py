@@ -12,6 +12,7 @@ from engine.domain.errors import Conflict, Refused
 from engine.domain.events import verify_chain
 from engine.app import Engine
 from engine.store.database import Store
+from tests.conftest import FIVE
 from tests.conftest import FIVE, report, run_to
 
 
@@ -329,3 +330,42 @@ def test_several_inits_at_once_all_succeed_and_install_once(db_url, tmp_path):
     assert admins == ["li"], admins
     assert len(stamped) == 1
     assert versions and all(n == 1 for _, n in versions), versions
+
+
+def test_a_write_asked_at_once_does_not_wait_for_another_writer(service, store, db_url, clock):
+    """`Engine.batch(at_once=True)` (the web server's writes on its event loop): on SQLite, another writer holding
+    the database is WriterBusy at once, nothing written, and the connection waits its usual time afterwards; on
+    PostgreSQL the write goes ahead (its row locks are met statement by statement)."""
+    import threading
+
+    from engine.domain.errors import WriterBusy
+    case = service.commands.report_case(actor="ent", workflow="major-hazard", title="液氨储罐区未设置泄漏报警装置",
+                                        enterprise="某化工有限公司", region="371721", industry="危险化学品",
+                                        level="major", source="self_check")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.write():
+            holding.set()
+            release.wait(10)
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(10)
+    try:
+        if store.dialect == "sqlite":
+            with pytest.raises(WriterBusy):
+                with service.batch(at_once=True) as commands:
+                    commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+            assert service.queries.case(case.id).state == "reported"
+        else:
+            with service.batch(at_once=True) as commands:
+                commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+    finally:
+        release.set()
+        holder.join()
+    if store.dialect == "sqlite":
+        with service.batch(at_once=True) as commands:
+            commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+        with store.write() as conn:  # the busy timeout is back for the connection's next write
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    assert service.queries.case(case.id).state == "assigned"

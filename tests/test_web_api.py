@@ -454,6 +454,32 @@ def test_a_write_checks_its_token_in_its_own_transaction_and_writes_nothing_for_
     assert [e.actor for e in service.queries.history(case_id)][-1] == "ent"
 
 
+def test_a_write_meeting_another_writer_waits_its_turn_and_is_done_once(api, as_user, service):
+    """On SQLite a write through the API runs on the server's event loop only when the write lock is free at once;
+    meeting another writer, it waits in a thread until that one is done, and is written once."""
+    import threading
+    case_id = report_and_assign(api, as_user)
+    before, headers = history_length(service, case_id), as_user("ent")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with service.store.write():
+            holding.set()
+            release.wait(10)
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(10)
+    threading.Timer(0.3, release.set).start()
+    try:
+        answer = api.post(f"/api/v1/cases/{case_id}/advance", json={"trigger": "start"}, headers=headers)
+    finally:
+        release.set()
+        holder.join()
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["state"] == "rectifying"
+    assert history_length(service, case_id) == before + 1
+
+
 def test_a_token_holder_promoted_in_the_table_alone_is_refused_by_the_api(api, as_user, service):
     """The token, its holder and the users' log are read together for every request: zhang made committee over
     the province in app_user only is refused on a read and on a write (exit 10's answer), and nothing is written."""

@@ -78,20 +78,22 @@ class Engine:
         return cls(Store(url, create=create), clock=clock, trust_backdating=trust_backdating)
 
     @contextmanager
-    def unit(self) -> Iterator["UnitOfWork"]:
-        """One write transaction; everything the unit holds is written when the block ends without error."""
+    def unit(self, *, at_once: bool = False) -> Iterator["UnitOfWork"]:
+        """One write transaction; everything the unit holds is written when the block ends without error. With
+        `at_once`, WriterBusy instead of waiting for another SQLite writer (`Store.write`)."""
         from engine.app.unit import UnitOfWork
-        with self.store.write() as conn:
+        with self.store.write(at_once=at_once) as conn:
             unit = UnitOfWork(conn, dialect=self.store.dialect, registry=self.registry,
                               recorded_clock=self.recorded_clock)
             yield unit
             unit.flush()
 
     @contextmanager
-    def batch(self):
-        """Commands that all run in one transaction: all of them are written, or none."""
+    def batch(self, *, at_once: bool = False):
+        """Commands that all run in one transaction: all of them are written, or none. With `at_once`,
+        WriterBusy instead of waiting for another SQLite writer (`Store.write`)."""
         from engine.app.commands import Commands
-        with self.unit() as unit:
+        with self.unit(at_once=at_once) as unit:
             yield Commands(self, unit)
 
     def sweep(self, *, now=None, dry_run: bool = False, limit: int | None = None, lease=None):

@@ -100,6 +100,11 @@ class StoreUnavailable(StoreError):
     pass
 
 
+class WriterBusy(StoreUnavailable):
+    """A write asked to start at once (`Store.write(at_once=True)`, SQLite) found another writer holding the
+    database; nothing was done, and the caller runs it again where waiting its turn is harmless."""
+
+
 class WriteFailed(HazardError):
     """A file a command writes could not be written (no such folder, no permission, a full disk); `path` names it.
     Exit 8 with the database's errors: input and output failed, not the user's usage. What was there is left."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -18,10 +19,11 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, StatementError
 
-from engine.domain.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
+from engine.domain.errors import Conflict, InvalidInput, StoreError, StoreUnavailable, WriterBusy
 
 # The advisory lock PostgreSQL's database set-ups take in turn (any constant; "hazard" in ASCII).
 SCHEMA_LOCK = 0x68617A617264
+BUSY_TIMEOUT_MS = 30_000  # how long a SQLite writer waits for another to finish before it gives up
 
 DEFAULT_URL = "sqlite:///hazard.db"
 # The databases this release runs on, by SQLAlchemy's backend name: the driver each needs (installed with it).
@@ -145,10 +147,14 @@ class Store:
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction: committed when the block ends, rolled back on any exception."""
+    def write(self, *, at_once: bool = False) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back on any exception.
+
+        `at_once` (SQLite): take the database's write lock now or raise WriterBusy, without waiting the busy
+        timeout for another writer to finish; a caller that must not block (a web server's event loop) then
+        runs the write where waiting is harmless. On PostgreSQL it changes nothing: row locks are met later."""
         with self.translated(), self.db_engine.connect() as conn:
-            conn.execution_options(hazard_write=True)
+            conn.execution_options(hazard_write="at_once" if at_once else True)
             with conn.begin():
                 yield conn
 
@@ -201,7 +207,7 @@ def _create_private(path: str) -> None:
 
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        return {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
     return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
 
 
@@ -211,7 +217,7 @@ def _sqlite_setup(db_engine: Engine) -> None:
         # Let SQLAlchemy's begin event emit BEGIN itself (the pysqlite recipe in SQLAlchemy's docs).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"):
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -219,8 +225,22 @@ def _sqlite_setup(db_engine: Engine) -> None:
     def on_begin(conn):
         # On the driver's connection itself: this runs once per command, and SQLAlchemy's execution of a
         # statement costs several times what SQLite needs to begin a transaction.
-        statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get("hazard_write") else "BEGIN"
-        conn.connection.driver_connection.execute(statement)
+        write = conn.get_execution_options().get("hazard_write")
+        driver = conn.connection.driver_connection
+        if write != "at_once":
+            driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            return
+        # Ask for the write lock without waiting: only BEGIN IMMEDIATE waits for it (in WAL mode neither a read
+        # nor the commit waits for anybody), so the busy timeout is back before any other statement runs.
+        driver.execute("PRAGMA busy_timeout=0")
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise WriterBusy("another writer holds the database's write lock") from None
+            raise
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _first_line(exc: Exception) -> str:
