@@ -499,6 +499,29 @@ def test_a_token_holder_promoted_in_the_table_alone_is_refused_by_the_api(api, a
     assert service.queries.history(case_id) == before
 
 
+def test_a_token_revived_in_the_table_alone_is_refused_by_the_api(api, as_user, service):
+    """The token's issue and revocations in the users' log are read with it: a revoked token revived in the table
+    alone is refused on a read and a write (exit 10's answer), and nothing is written."""
+    from sqlalchemy import update
+
+    from engine.store.tables import user_tokens
+    case_id = report_and_assign(api, as_user)
+    before = service.queries.history(case_id)
+    first, _ = service.commands.issue_token("ent", actor="li")
+    service.commands.issue_token("ent", actor="li")  # more grants of the holder than the one checked
+    service.commands.revoke_tokens("ent", actor="li", token_id=first.token_id)
+    with service.store.write() as conn:
+        conn.execute(update(user_tokens).where(user_tokens.c.id == first.token_id).values(revoked_at=None))
+    headers = {"Authorization": f"Bearer {first.text}"}
+    for answer in (api.get("/api/v1/me", headers=headers),
+                   api.post(f"/api/v1/cases/{case_id}/advance", json={"trigger": "start"}, headers=headers)):
+        error = answer.json()["error"]
+        assert answer.status_code >= 400 and error["type"] == "TamperDetected" and error["rule"] == "token", error
+    assert service.queries.history(case_id) == before
+    live = as_user("ent")  # a token the log issued and never revoked still passes
+    assert api.post(f"/api/v1/cases/{case_id}/advance", json={"trigger": "start"}, headers=live).status_code == 200
+
+
 def test_another_users_token_does_not_pass_for_a_tampered_one(api, as_user):
     """A token whose secret is changed is not the holder's: 401."""
     token = as_user("zhang")["Authorization"]

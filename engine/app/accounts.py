@@ -299,16 +299,19 @@ def authenticate_bearer(engine, token: str | None, *, conn=None) -> Actor:
         found = user_store.token_and_holder(conn, parsed[0])
         if found is None:
             raise PermissionDenied("the token given is not a token of any user", rule="token-wrong")
-        row, holder, standing = found
-        user = _token_holder(engine, conn, row[0], token, token_row=row, holder=(holder, standing))
+        row, holder, standing, credential_grants = found
+        user = _token_holder(engine, conn, row[0], token, token_row=row, holder=(holder, standing),
+                             credential_grants=credential_grants)
     if user is None:  # a token row on a database whose users' log is empty: made in the table alone
         raise PermissionDenied("the token given is not a token of any user", rule="token-wrong")
     return user
 
 
-def _token_holder(engine, conn, name: str, token: str | None, token_row=None, holder=None) -> Actor | None:
-    """`authenticate`'s rule, in the read transaction `conn`; `token_row` and `holder` (the user's row and their
-    standing grant's): what the caller read in `conn` already (a bearer token names its holder, read with it)."""
+def _token_holder(engine, conn, name: str, token: str | None, token_row=None, holder=None,
+                  credential_grants=None) -> Actor | None:
+    """`authenticate`'s rule, in the read transaction `conn`; `token_row`, `holder` (the user's row and their
+    standing grant's) and `credential_grants`: what the caller read in `conn` already (a bearer token names its
+    holder, read with it)."""
     from engine.store import users as user_store
     if holder is None:
         user = user_store.get_checked(conn, name)
@@ -326,7 +329,9 @@ def _token_holder(engine, conn, name: str, token: str | None, token_row=None, ho
     row = token_row if token_row is not None else user_store.token(conn, parsed[0])
     if row is None or row[0] != name or not credentials.token_matches(row[1], parsed[1]):
         raise PermissionDenied(f"the token given is not a token of '{name}'", actor=name, rule="token-wrong")
-    problem = grants.token_problem(parsed[0], row, user_store.credential_grants(conn, name))
+    if credential_grants is None:
+        credential_grants = user_store.credential_grants(conn, name)
+    problem = grants.token_problem(parsed[0], row, credential_grants)
     if problem:  # a token revived, copied or made in the table alone logs nobody in
         raise TamperDetected(f"{problem}; nothing was done", rule="token")
     if user is None:

@@ -6,7 +6,7 @@ leaves `app_user` (the table is who may act); the log keeps them, and an `enable
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from engine.domain.credentials import digest
@@ -209,23 +209,32 @@ def token(conn: Connection, token_id: str):
 
 # A token, its holder's row and the last grant of the users' log that made them who they are, in one round trip:
 # every request of the HTTP API checks all three (engine.app.accounts.authenticate_bearer).
+_CREDENTIAL = user_grants.alias("credential")
+# One row per token or revoke grant of the holder (one row with NULLs there if none): the token, its holder, the
+# standing grant and what `grants.token_problem` checks the token against, in one round trip.
 _TOKEN_HOLDER = Prepared(
     select(user_tokens.c.user_name, user_tokens.c.token_hash, user_tokens.c.expires_at, user_tokens.c.revoked_at,
-           *_COLUMNS, *user_grants.c)
+           *_COLUMNS, *user_grants.c, *_CREDENTIAL.c)
     .select_from(user_tokens.outerjoin(users, users.c.name == user_tokens.c.user_name)
-                 .outerjoin(user_grants, user_grants.c.seq == standing_seq(user_tokens.c.user_name)))
-    .where(user_tokens.c.id == bindparam("id")))
+                 .outerjoin(user_grants, user_grants.c.seq == standing_seq(user_tokens.c.user_name))
+                 .outerjoin(_CREDENTIAL, and_(_CREDENTIAL.c.subject == user_tokens.c.user_name,
+                                              or_(_CREDENTIAL.c.action == "token", _CREDENTIAL.c.action == "revoke"))))
+    .where(user_tokens.c.id == bindparam("id")).order_by(_CREDENTIAL.c.seq))
+_GRANT_WIDTH = len(user_grants.c)
 
 
 def token_and_holder(conn: Connection, token_id: str):
     """(the token's row as `token` gives it, its holder as `get` gives them, the holder's standing grant's row as
-    `checked_actor` takes it), or None for no such token."""
-    row = _TOKEN_HOLDER.first(conn, {"id": token_id})
-    if row is None:
+    `checked_actor` takes it, the holder's grants as `credential_grants` gives them), or None for no such token."""
+    rows = _TOKEN_HOLDER.rows(conn, {"id": token_id})
+    if not rows:
         return None
+    row = rows[0]
     name = row[4]
-    grant = row[8:]
-    return (tuple(row[:4]), None if name is None else _actor(*row[4:8]), None if grant[0] is None else grant)
+    grant = row[8:8 + _GRANT_WIDTH]
+    credentials = [_grant(r[8 + _GRANT_WIDTH:]) for r in rows if r[8 + _GRANT_WIDTH] is not None]
+    return (tuple(row[:4]), None if name is None else _actor(*row[4:8]), None if grant[0] is None else grant,
+            credentials)
 
 
 def live_tokens(conn: Connection, name: str, *, at=None) -> list[str]:
