@@ -168,32 +168,52 @@ _RUNGS_OF: dict[int, Prepared] = {}
 _BUCKETS = (1, 8, 32, 128, 512)
 
 
-def stored_rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list[StoredRung]]:
-    """`rungs_of` as replay reads it, for many cases: in statements prepared for a few list sizes (the list padded
-    up to one), each row a `StoredRung` of the same values."""
-    found: dict[str, list[StoredRung]] = {}
+def raw_rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list[tuple]]:
+    """The rung rows of these cases as the driver gives them, unconverted, by case: (clock, cycle, rung, action,
+    status, due_at, provisional, fired_at), in statements prepared for a few list sizes (the list padded up to
+    one). Replay compares most of them as they are (200,000 rows for a register of 20,000 closed cases);
+    `stored_rungs` converts the rows of a case it has to look into."""
+    found: dict[str, list[tuple]] = {}
     ids = list(dict.fromkeys(case_ids))
-    make = StoredRung._make
     for start in range(0, len(ids), _BUCKETS[-1]):
         chunk = ids[start:start + _BUCKETS[-1]]
-        size = next(b for b in _BUCKETS if b >= len(chunk))
-        statement = _RUNGS_OF.get(size)
-        if statement is None:
-            statement = _RUNGS_OF[size] = Prepared(select(*_RUNG_COLUMNS).where(
-                rungs.c.case_id.in_([bindparam(f"id{i}") for i in range(size)])).order_by(rungs.c.case_id, rungs.c.id))
-        padded = chunk + [chunk[-1]] * (size - len(chunk))
-        # The driver's rows, converted here: only the two instants and the flag need it (200,000 rows for a
-        # register of 20,000 closed cases).
-        due, provisional, fired = (statement.processors(conn)[i] or _same for i in (6, 7, 8))
-        for row in statement.raw(conn, {f"id{i}": case_id for i, case_id in enumerate(padded)}):
-            case_id, due_at, flag, fired_at = row[0], row[6], row[7], row[8]
-            rows = found.get(case_id)
+        statement = _rungs_statement(next(b for b in _BUCKETS if b >= len(chunk)))
+        padded = chunk + [chunk[-1]] * (statement.size - len(chunk))
+        for row in statement.prepared.raw(conn, {f"id{i}": case_id for i, case_id in enumerate(padded)}):
+            rows = found.get(row[0])
             if rows is None:
-                rows = found[case_id] = []
-            rows.append(make((row[1], row[2], row[3], row[4], row[5], due_at if due_at is None else due(due_at),
-                              flag if flag is None else provisional(flag),
-                              fired_at if fired_at is None else fired(fired_at))))
+                rows = found[row[0]] = []
+            rows.append(row[1:])
     return found
+
+
+class _RungsStatement(NamedTuple):
+    size: int
+    prepared: Prepared
+
+
+def _rungs_statement(size: int) -> _RungsStatement:
+    statement = _RUNGS_OF.get(size)
+    if statement is None:
+        statement = _RUNGS_OF[size] = _RungsStatement(size, Prepared(select(*_RUNG_COLUMNS).where(
+            rungs.c.case_id.in_([bindparam(f"id{i}") for i in range(size)])).order_by(rungs.c.case_id, rungs.c.id)))
+    return statement
+
+
+def stored_rungs(conn: Connection, raw_rows: list[tuple]) -> list[StoredRung]:
+    """Rows of `raw_rungs_of` converted as a Core read converts them: each a `StoredRung` (only the two instants
+    and the flag need converting)."""
+    processors = _rungs_statement(_BUCKETS[0]).prepared.processors(conn)
+    due, provisional, fired = (processors[i] or _same for i in (6, 7, 8))
+    make = StoredRung._make
+    return [make((row[0], row[1], row[2], row[3], row[4], row[5] if row[5] is None else due(row[5]),
+                  row[6] if row[6] is None else provisional(row[6]), row[7] if row[7] is None else fired(row[7])))
+            for row in raw_rows]
+
+
+def stored_rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list[StoredRung]]:
+    """`rungs_of` as replay reads it, for many cases: each row a `StoredRung` of the same values."""
+    return {case_id: stored_rungs(conn, rows) for case_id, rows in raw_rungs_of(conn, case_ids).items()}
 
 
 def definition_texts(conn: Connection) -> list[tuple[str, int, str, str]]:
