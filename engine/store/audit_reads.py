@@ -85,17 +85,24 @@ def _event_maker(processors):
     """Row -> the event `Event(*row[:14])` of the converted row gives, built without the frozen dataclass's
     per-field set-up and converting only the three columns that need it (an audit makes one of every event)."""
     at, recorded, data = (processors[i] or _same for i in (7, 8, 9))
-    names, new, set_attribute = _NAMES, object.__new__, object.__setattr__
+    assert _NAMES == ("case_id", "seq", "trigger", "from_state", "to_state", "actor", "role", "at", "recorded_at",
+                      "data", "workflow", "workflow_version", "prev_hash", "hash")
+    new, set_attribute = object.__new__, object.__setattr__
 
     def make(row) -> Event:
-        values = dict(zip(names, row))
         when, written, payload = row[7], row[8], row[9]
         # None stays None, as the converting read leaves it (the columns are NOT NULL: only a damaged store has one)
-        values["at"] = when if when is None else at(when)
-        values["recorded_at"] = written if written is None else recorded(written)
-        values["data"] = payload if payload is None else data(payload)
+        when_at = when if when is None else at(when)
+        # Most events were recorded when they took effect: the same stored value, converted once (an instant is
+        # immutable, so the two attributes may share it).
+        written_at = when_at if written == when and at is recorded else (
+            written if written is None else recorded(written))
         event = new(Event)
-        set_attribute(event, "__dict__", values)
+        set_attribute(event, "__dict__", {
+            "case_id": row[0], "seq": row[1], "trigger": row[2], "from_state": row[3], "to_state": row[4],
+            "actor": row[5], "role": row[6], "at": when_at, "recorded_at": written_at,
+            "data": payload if payload is None else data(payload), "workflow": row[10], "workflow_version": row[11],
+            "prev_hash": row[12], "hash": row[13]})
         return event
     return make
 
