@@ -462,6 +462,24 @@ def test_a_closed_cases_cancelled_rungs_are_still_checked(service, two_closed):
     assert [p for p in problems[other] if "yellow-warning" in p and "the row says pending" in p], problems
 
 
+def test_a_case_whose_rung_check_reads_what_a_right_one_read_is_not_re_planned(service, two_closed, monkeypatch):
+    """Two closed cases of one ladder shape (same clocks, deadline, rows): the second is found right without a
+    re-plan; one of its rows edited, it is checked the long way and named, as the first would be."""
+    from engine.domain.escalation import ladder
+    from engine.store.tables import rungs
+    first, second = two_closed
+    planned = []
+    real_plan = ladder.plan
+    monkeypatch.setattr(ladder, "plan", lambda *args, **kwargs: planned.append(1) or real_plan(*args, **kwargs))
+    assert _replay_problems(service) == {} and len(planned) == 1
+    with service.store.write() as conn:
+        conn.execute(update(rungs).where(rungs.c.case_id == second, rungs.c.rung == "interview")
+                     .values(due_at=parse_time("2027-01-01T00:00")))
+    problems = _replay_problems(service)
+    assert list(problems) == [second] and len(planned) == 3, problems
+    assert [p for p in problems[second] if "interview" in p and "should be cancelled due" in p], problems
+
+
 def test_planning_only_the_clocks_replay_needs_finds_what_the_whole_plan_finds(service, two_closed):
     """Replay plans only running or paused clocks and those with rows; on a closed case's rows as stored, with a
     due time moved, a clock's rows removed, or a stray pending row, it finds exactly what the whole plan finds."""

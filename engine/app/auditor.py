@@ -11,6 +11,8 @@ The anchor (`anchor`, `check_anchor`) is the published digest of the whole log, 
 """
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
@@ -139,7 +141,7 @@ class Auditor:
         from engine.store import cases as case_store
 
         report = ReplayReport()
-        with audit_store.snapshot(self.engine.store) as conn:
+        with _collector_paused(), audit_store.snapshot(self.engine.store) as conn:
             reach = reach_of(conn, actor)
             definitions, signers = _remembered(self._definitions(conn)), self._standing(conn)
             rung_problems = self._rung_checker(conn)
@@ -148,7 +150,7 @@ class Auditor:
             def flush():
                 ids = [case_id for case_id, _, _ in pending]
                 stored = case_store.stored_rows_of(conn, ids)
-                stored_rungs = audit_store.stored_rungs_of(conn, ids)
+                stored_rungs = audit_store.raw_rungs_of(conn, ids)
                 for case_id, replayed, problems in pending:
                     if case_id not in stored:
                         problems = problems + ["events of a case that has no case row"]
@@ -184,16 +186,28 @@ class Auditor:
         return report
 
     def _rung_checker(self, conn):
-        """`_rung_problems` for many cases in one snapshot: each definition version and calendar looked up once."""
-        runs, calendars = {}, {}
+        """`_rung_problems` for many cases in one snapshot, of their rung rows as the driver gives them
+        (`audit_reads.raw_rungs_of`): each definition version and calendar looked up once, and each case whose
+        every input to the check is that of a case found right (`_rung_inputs`) found right without a re-plan."""
+        from engine.store import audit_reads as audit_store
+        runs, calendars, right = {}, {}, set()
         registry = self.engine.registry
 
-        def problems(case: Case, fired: list, rows) -> list[str]:
+        def problems(case: Case, fired: list, raw_rows: list[tuple]) -> list[str]:
             key = (case.workflow, case.workflow_version)
             run = runs.get(key)
             if run is None:
                 run = runs[key] = registry.loaded(conn, *key)
-            return self._rung_problems(conn, case, fired, rows, run=run, calendars=calendars)
+            inputs = _rung_inputs(case, fired, raw_rows, run.definition)
+            if inputs is not None and inputs in right:
+                return []
+            found = self._rung_problems(conn, case, fired, audit_store.stored_rungs(conn, raw_rows), run=run,
+                                        calendars=calendars)
+            if not found and inputs is not None:
+                if len(right) >= _RIGHT_KEPT:
+                    right.clear()
+                right.add(inputs)
+            return found
         return problems
 
     def _rung_problems(self, conn, case: Case, fired: list, rows, *, run=None, calendars=None) -> list[str]:
@@ -353,6 +367,29 @@ def _replayed_against(stored: dict, log: list[Event], definitions: DefinitionFor
     return differences, full if as_of is None else replay(log, definitions, as_of=as_of), full
 
 
+# Inputs of rung checks found right, kept for a replay (a register's closed cases repeat a few ladders' shapes).
+_RIGHT_KEPT = 4096
+
+
+def _rung_inputs(case: Case, fired: list, raw_rows: list[tuple], definition) -> tuple | None:
+    """Everything `Auditor._rung_problems` reads, as one hashable value (None when a part cannot be hashed): the
+    definition version and the calendar (which give the ladder and its working days), the replayed clocks, the
+    deadline fields the clocks run against, the rungs fired and what became of them, and the stored rows as the
+    driver gave them (converted by a fixed function). The check is a pure function of these, and compares what it
+    compares by equality: a case whose inputs equal those of a case found right is found right too."""
+    try:
+        clocks = tuple((name, tuple(state.items()) if isinstance(state, dict) else state)
+                       for name, state in case.clocks.items())
+        deadlines = tuple(case.fields.get(spec.deadline_field) for spec in definition.clocks if spec.deadline_field)
+        outcome = tuple(settled(fired, case.decisions)) if fired else ()
+        inputs = (case.workflow, case.workflow_version, case.calendar, clocks, deadlines, case.fired, outcome,
+                  tuple(raw_rows))
+        hash(inputs)
+    except TypeError:  # a value of the log that cannot be hashed: checked the long way
+        return None
+    return inputs
+
+
 def _problem_of(exc: Exception) -> str:
     if isinstance(exc, NotFound):
         return f"cannot be replayed: {exc} (a stored definition removed?)"
@@ -388,6 +425,21 @@ def _noting(rows, used: dict, notices: dict, files: list) -> Iterator:
                 files.extend((event.case_id, event.seq, item) for item in data.get("files") or ()
                              if isinstance(item, dict))
         yield row
+
+
+@contextmanager
+def _collector_paused():
+    """No cyclic garbage collection during a replay of every case: what it makes of a case (events, the fold's
+    cases, the rows read) dies by reference count once the case is compared, and the collector would otherwise
+    walk the batch in hand and everything loaded again and again. Restored as it was afterwards; what little
+    cyclic garbage a replay makes (a caught error's traceback for a case found wrong) waits until then."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _remembered(definitions: DefinitionFor) -> DefinitionFor:

@@ -117,7 +117,7 @@ def signer_problem(case: Case | None, event: Event, definition: Definition, stan
                f"({', '.join(roles) or 'none'})"
     region = (event.data.get("case") or {}).get("region") if case is None else case.region
     if region and event.trigger not in _UNREGIONED and _regioned(case, event, definition) and \
-            not any(region.startswith(p) for p in regions):
+            not region.startswith(tuple(regions)):  # any of them
         return f"'{event.trigger}' signed by '{event.actor}', whose region then ({', '.join(regions)}) did not cover " \
                f"{region}"
     return None

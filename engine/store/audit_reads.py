@@ -85,17 +85,24 @@ def _event_maker(processors):
     """Row -> the event `Event(*row[:14])` of the converted row gives, built without the frozen dataclass's
     per-field set-up and converting only the three columns that need it (an audit makes one of every event)."""
     at, recorded, data = (processors[i] or _same for i in (7, 8, 9))
-    names, new, set_attribute = _NAMES, object.__new__, object.__setattr__
+    assert _NAMES == ("case_id", "seq", "trigger", "from_state", "to_state", "actor", "role", "at", "recorded_at",
+                      "data", "workflow", "workflow_version", "prev_hash", "hash")
+    new, set_attribute = object.__new__, object.__setattr__
 
     def make(row) -> Event:
-        values = dict(zip(names, row))
         when, written, payload = row[7], row[8], row[9]
         # None stays None, as the converting read leaves it (the columns are NOT NULL: only a damaged store has one)
-        values["at"] = when if when is None else at(when)
-        values["recorded_at"] = written if written is None else recorded(written)
-        values["data"] = payload if payload is None else data(payload)
+        when_at = when if when is None else at(when)
+        # Most events were recorded when they took effect: the same stored value, converted once (an instant is
+        # immutable, so the two attributes may share it).
+        written_at = when_at if written == when and at is recorded else (
+            written if written is None else recorded(written))
         event = new(Event)
-        set_attribute(event, "__dict__", values)
+        set_attribute(event, "__dict__", {
+            "case_id": row[0], "seq": row[1], "trigger": row[2], "from_state": row[3], "to_state": row[4],
+            "actor": row[5], "role": row[6], "at": when_at, "recorded_at": written_at,
+            "data": payload if payload is None else data(payload), "workflow": row[10], "workflow_version": row[11],
+            "prev_hash": row[12], "hash": row[13]})
         return event
     return make
 
@@ -168,32 +175,52 @@ _RUNGS_OF: dict[int, Prepared] = {}
 _BUCKETS = (1, 8, 32, 128, 512)
 
 
-def stored_rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list[StoredRung]]:
-    """`rungs_of` as replay reads it, for many cases: in statements prepared for a few list sizes (the list padded
-    up to one), each row a `StoredRung` of the same values."""
-    found: dict[str, list[StoredRung]] = {}
+def raw_rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list[tuple]]:
+    """The rung rows of these cases as the driver gives them, unconverted, by case: (clock, cycle, rung, action,
+    status, due_at, provisional, fired_at), in statements prepared for a few list sizes (the list padded up to
+    one). Replay compares most of them as they are (200,000 rows for a register of 20,000 closed cases);
+    `stored_rungs` converts the rows of a case it has to look into."""
+    found: dict[str, list[tuple]] = {}
     ids = list(dict.fromkeys(case_ids))
-    make = StoredRung._make
     for start in range(0, len(ids), _BUCKETS[-1]):
         chunk = ids[start:start + _BUCKETS[-1]]
-        size = next(b for b in _BUCKETS if b >= len(chunk))
-        statement = _RUNGS_OF.get(size)
-        if statement is None:
-            statement = _RUNGS_OF[size] = Prepared(select(*_RUNG_COLUMNS).where(
-                rungs.c.case_id.in_([bindparam(f"id{i}") for i in range(size)])).order_by(rungs.c.case_id, rungs.c.id))
-        padded = chunk + [chunk[-1]] * (size - len(chunk))
-        # The driver's rows, converted here: only the two instants and the flag need it (200,000 rows for a
-        # register of 20,000 closed cases).
-        due, provisional, fired = (statement.processors(conn)[i] or _same for i in (6, 7, 8))
-        for row in statement.raw(conn, {f"id{i}": case_id for i, case_id in enumerate(padded)}):
-            case_id, due_at, flag, fired_at = row[0], row[6], row[7], row[8]
-            rows = found.get(case_id)
+        statement = _rungs_statement(next(b for b in _BUCKETS if b >= len(chunk)))
+        padded = chunk + [chunk[-1]] * (statement.size - len(chunk))
+        for row in statement.prepared.raw(conn, {f"id{i}": case_id for i, case_id in enumerate(padded)}):
+            rows = found.get(row[0])
             if rows is None:
-                rows = found[case_id] = []
-            rows.append(make((row[1], row[2], row[3], row[4], row[5], due_at if due_at is None else due(due_at),
-                              flag if flag is None else provisional(flag),
-                              fired_at if fired_at is None else fired(fired_at))))
+                rows = found[row[0]] = []
+            rows.append(row[1:])
     return found
+
+
+class _RungsStatement(NamedTuple):
+    size: int
+    prepared: Prepared
+
+
+def _rungs_statement(size: int) -> _RungsStatement:
+    statement = _RUNGS_OF.get(size)
+    if statement is None:
+        statement = _RUNGS_OF[size] = _RungsStatement(size, Prepared(select(*_RUNG_COLUMNS).where(
+            rungs.c.case_id.in_([bindparam(f"id{i}") for i in range(size)])).order_by(rungs.c.case_id, rungs.c.id)))
+    return statement
+
+
+def stored_rungs(conn: Connection, raw_rows: list[tuple]) -> list[StoredRung]:
+    """Rows of `raw_rungs_of` converted as a Core read converts them: each a `StoredRung` (only the two instants
+    and the flag need converting)."""
+    processors = _rungs_statement(_BUCKETS[0]).prepared.processors(conn)
+    due, provisional, fired = (processors[i] or _same for i in (6, 7, 8))
+    make = StoredRung._make
+    return [make((row[0], row[1], row[2], row[3], row[4], row[5] if row[5] is None else due(row[5]),
+                  row[6] if row[6] is None else provisional(row[6]), row[7] if row[7] is None else fired(row[7])))
+            for row in raw_rows]
+
+
+def stored_rungs_of(conn: Connection, case_ids: list[str]) -> dict[str, list[StoredRung]]:
+    """`rungs_of` as replay reads it, for many cases: each row a `StoredRung` of the same values."""
+    return {case_id: stored_rungs(conn, rows) for case_id, rows in raw_rungs_of(conn, case_ids).items()}
 
 
 def definition_texts(conn: Connection) -> list[tuple[str, int, str, str]]:

@@ -21,18 +21,18 @@ def advance(states: dict, event, definition: Definition) -> dict:
     changes the very same dict comes back (the store writes only what changed)."""
     if not definition.clocks:
         return states
-    ends = event.trigger == "void"  # a voided case leaves every ladder: its clocks stop as at a final state
-    if event.trigger not in definition.clock_triggers and event.to_state not in definition.final_states and not ends:
+    # A voided case leaves every ladder: its clocks stop as at a final state.
+    final = event.to_state in definition.final_states or event.trigger == "void"
+    if not final and event.trigger not in definition.clock_triggers:
         return states  # no clock starts, stops, pauses, resumes or is extended on this trigger
     result = dict(states)
-    # UTC text, whatever zone the event's time came in: the projection and its replay write the same bytes.
-    at = event.at.astimezone(timezone.utc).isoformat()
-    final = event.to_state in definition.final_states or ends
+    at = None  # the event's time as a clock keeps it, made when a clock starts or pauses
     extended = _extended_clock(event)
     for spec in definition.clocks:
         state = result.get(spec.name)
         status = state["status"] if state else None
         if event.trigger in spec.start and not final:
+            at = at or _clock_text(event.at)
             result[spec.name] = {"cycle": (state["cycle"] + 1) if state else 1, "status": "running",
                                  "started_at": at, "paused_at": None, "paused_seconds": 0, "until": None}
         elif state is None:
@@ -43,6 +43,7 @@ def advance(states: dict, event, definition: Definition) -> dict:
             result[spec.name] = {**state, "status": "stopped", "paused_at": None,
                                  "paused_seconds": state["paused_seconds"] + paused}
         elif status == "running" and event.trigger in spec.pause:
+            at = at or _clock_text(event.at)
             result[spec.name] = {**state, "status": "paused", "paused_at": at}
         elif status == "paused" and event.trigger in spec.resume:
             result[spec.name] = {**state, "status": "running", "paused_at": None,
@@ -50,6 +51,11 @@ def advance(states: dict, event, definition: Definition) -> dict:
         elif extended == spec.name and status != "stopped":
             result[spec.name] = {**state, "until": event.data["until"]}
     return states if result == states else result
+
+
+def _clock_text(at: datetime) -> str:
+    """UTC text, whatever zone the event's time came in: the projection and its replay write the same bytes."""
+    return at.astimezone(timezone.utc).isoformat()
 
 
 def _extended_clock(event) -> str | None:
