@@ -120,7 +120,7 @@ class UnitOfWork:
         """The case as loaded, if its row is what was written and names the log's last event; else TamperDetected
         (exit 10): a command never acts on a row edited by hand (the audit says what else was changed). The texts
         its digest was computed from are kept: writing the case back encodes only what changed."""
-        row_hash, texts = case_model.encoded(case)
+        row_hash, texts = _digest_of_loaded(case, seal)
         problem = row_problem(case, seal.row_hash, seal.head_hash, computed=row_hash)
         if problem:
             raise TamperDetected(f"{problem}; nothing was done", rule="row")
@@ -411,6 +411,16 @@ class UnitOfWork:
     @property
     def touched(self) -> dict[str, Case]:
         return dict(self._cases)
+
+
+def _digest_of_loaded(case: Case, seal) -> tuple[str, dict]:
+    """The digest of a loaded case and its texts: from the texts its row stores where the engine wrote them (no
+    JSON encoded again), else (or if those do not give the stored digest) encoded from its values, as before."""
+    if seal.texts is not None:
+        row_hash, texts = case_model.encoded_as_stored(case, seal.texts)
+        if row_hash == seal.row_hash:
+            return row_hash, texts
+    return case_model.encoded(case)
 
 
 def _changed_clocks(definition, before: Case, after: Case) -> frozenset[str]:

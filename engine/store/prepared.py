@@ -52,6 +52,10 @@ class Prepared:
         """The result rows as tuples, each value through the column type's result processor."""
         return self._compiled(conn).process_rows(self.raw(conn, params))
 
+    def processed(self, conn: Connection, rows: list) -> list[tuple]:
+        """Driver rows (from `raw`) as `rows` gives them: for a reader that looks at a few stored values too."""
+        return self._compiled(conn).process_rows(rows)
+
     def raw(self, conn: Connection, params: dict | None = None) -> list:
         """The driver's own result rows, unconverted (`processors` gives each column's conversion)."""
         cursor = self._compiled(conn).run(conn, params or {})
