@@ -319,12 +319,16 @@ class UnitOfWork:
         return known
 
     def _move(self, row: _Rung, due_at, provisional: bool, status: str) -> None:
+        # Whether the row's due time or provisional mark moves (since it was read, over every move of this unit):
+        # most moves only pause or cancel, and the store writes those as one statement per status.
+        stored = self._moves.get(row.row_id, {}).get("stored", (row.due_at, row.provisional))
         row.due_at, row.provisional, row.status = due_at, provisional, status
         if row.new is not None:
             row.new.update(due_at=due_at, provisional=provisional, status=status)
         else:
             self._moves[row.row_id] = {"row_id": row.row_id, "new_due_at": due_at, "new_provisional": provisional,
-                                       "new_status": status}
+                                       "new_status": status, "stored": stored,
+                                       "status_only": stored == (due_at, provisional)}
 
     def rewrite(self, case: Case, run: Loaded) -> None:
         """Replace a stored case's row and unfired rung rows by `case`, re-derived from its events."""

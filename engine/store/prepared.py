@@ -231,6 +231,25 @@ def update_rows(conn: Connection, table: str, columns: Sequence[str], keys: Sequ
         cursor.close()
 
 
+def run_sql(conn: Connection, sql: str, params: Sequence) -> int:
+    """One statement of SQL written for this connection's paramstyle (`marker`), its parameters already as the driver
+    takes them, in the caller's transaction; the rows it changed."""
+    dbapi = conn.dialect.dbapi
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+    except dbapi.Error as error:
+        raise _wrapped(sql, None, error, dbapi) from error
+    finally:
+        cursor.close()
+
+
+def marker(conn: Connection) -> str:
+    """The parameter marker of the connection's driver: `?` for SQLite's, `%s` for psycopg's."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 def instant_writer(conn: Connection):
     """The function giving an aware instant (or its UTC ISO text from `engine.domain.events.utc_text`) as
     `insert_rows` takes it on this connection's database."""
