@@ -175,7 +175,7 @@ class UnitOfWork:
     def attached_kinds(self, case_id: str) -> set[str]:
         """The kinds of evidence attached to the case so far, this unit's own `attach` events included."""
         from engine.domain.evidence import attachments_of
-        stored = case_store.events_of(self.conn, case_id) if self._stored.get(case_id) is not None else []
+        stored = case_store.attach_events_of(self.conn, case_id) if self._stored.get(case_id) is not None else []
         pending = [e for e in self._events if e.case_id == case_id]
         return {item["kind"] for item in attachments_of([*stored, *pending])}
 

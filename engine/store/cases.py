@@ -252,6 +252,17 @@ def events_of(conn: Connection, case_id: str) -> list[Event]:
     return [Event(*row) for row in _EVENTS_OF.rows(conn, {"case_id": case_id})]
 
 
+# A submit on evidence asks only what was attached: the other events' payloads need not be read and decoded.
+_ATTACH_EVENTS_OF = Prepared(select(*(events.c[n] for n in EVENT_COLUMNS))
+                             .where(events.c.case_id == bindparam("case_id"), events.c.trigger == "attach")
+                             .order_by(events.c.seq))
+
+
+def attach_events_of(conn: Connection, case_id: str) -> list[Event]:
+    """The case's `attach` events, oldest first."""
+    return [Event(*row) for row in _ATTACH_EVENTS_OF.rows(conn, {"case_id": case_id})]
+
+
 def exists(conn: Connection, case_id: str) -> bool:
     return conn.execute(select(cases.c.id).where(cases.c.id == case_id)).first() is not None
 
