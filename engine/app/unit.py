@@ -120,7 +120,7 @@ class UnitOfWork:
         """The case as loaded, if its row is what was written and names the log's last event; else TamperDetected
         (exit 10): a command never acts on a row edited by hand (the audit says what else was changed). The texts
         its digest was computed from are kept: writing the case back encodes only what changed."""
-        row_hash, texts = case_model.encoded(case)
+        row_hash, texts = _digest_of_loaded(case, seal)
         problem = row_problem(case, seal.row_hash, seal.head_hash, computed=row_hash)
         if problem:
             raise TamperDetected(f"{problem}; nothing was done", rule="row")
@@ -175,7 +175,7 @@ class UnitOfWork:
     def attached_kinds(self, case_id: str) -> set[str]:
         """The kinds of evidence attached to the case so far, this unit's own `attach` events included."""
         from engine.domain.evidence import attachments_of
-        stored = case_store.events_of(self.conn, case_id) if self._stored.get(case_id) is not None else []
+        stored = case_store.attach_events_of(self.conn, case_id) if self._stored.get(case_id) is not None else []
         pending = [e for e in self._events if e.case_id == case_id]
         return {item["kind"] for item in attachments_of([*stored, *pending])}
 
@@ -319,12 +319,16 @@ class UnitOfWork:
         return known
 
     def _move(self, row: _Rung, due_at, provisional: bool, status: str) -> None:
+        # Whether the row's due time or provisional mark moves (since it was read, over every move of this unit):
+        # most moves only pause or cancel, and the store writes those as one statement per status.
+        stored = self._moves.get(row.row_id, {}).get("stored", (row.due_at, row.provisional))
         row.due_at, row.provisional, row.status = due_at, provisional, status
         if row.new is not None:
             row.new.update(due_at=due_at, provisional=provisional, status=status)
         else:
             self._moves[row.row_id] = {"row_id": row.row_id, "new_due_at": due_at, "new_provisional": provisional,
-                                       "new_status": status}
+                                       "new_status": status, "stored": stored,
+                                       "status_only": stored == (due_at, provisional)}
 
     def rewrite(self, case: Case, run: Loaded) -> None:
         """Replace a stored case's row and unfired rung rows by `case`, re-derived from its events."""
@@ -411,6 +415,16 @@ class UnitOfWork:
     @property
     def touched(self) -> dict[str, Case]:
         return dict(self._cases)
+
+
+def _digest_of_loaded(case: Case, seal) -> tuple[str, dict]:
+    """The digest of a loaded case and its texts: from the texts its row stores where the engine wrote them (no
+    JSON encoded again), else (or if those do not give the stored digest) encoded from its values, as before."""
+    if seal.texts is not None:
+        row_hash, texts = case_model.encoded_as_stored(case, seal.texts)
+        if row_hash == seal.row_hash:
+            return row_hash, texts
+    return case_model.encoded(case)
 
 
 def _changed_clocks(definition, before: Case, after: Case) -> frozenset[str]:

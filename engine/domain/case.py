@@ -236,6 +236,37 @@ def encoded(case: Case, like: tuple[Case, dict[str, str]] | None = None) -> tupl
     return sha256(("{" + ",".join(pieces) + "}").encode()).hexdigest(), parts
 
 
+def encoded_as_stored(case: Case, stored: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """`encoded` of a case just read, taking the texts of `stored` (attribute -> the text its column held, put in
+    the canonical encoding's terms by the store: a JSON column's text, an instant's) instead of encoding those values
+    again: the engine writes each JSON column and instant as the text it hashed, so a row it wrote gives its digest
+    back without re-encoding its fields, clocks and signers. Only the caller's comparison with the row's stored
+    digest makes these texts canonical: when it fails (a row written otherwise, or edited), take `encoded`."""
+    from hashlib import sha256
+    attributes = case.__dict__
+    if len(attributes) != len(_HASHED) + 1:
+        return _encoded_any(case)
+    parts, pieces = {}, []
+    enc = _encode_text
+    for name, key in _HASHED:
+        text = stored.get(name)
+        if text is None:
+            value = attributes[name]
+            if value.__class__ is str:
+                text = enc(value)
+            elif value is None:
+                text = "null"
+            elif isinstance(value, datetime):
+                text = '"' + utc_text(value) + '"'
+            elif isinstance(value, tuple):
+                text = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
+            else:
+                text = value_text(value)
+        parts[name] = text
+        pieces.append(key + text)
+    return sha256(("{" + ",".join(pieces) + "}").encode()).hexdigest(), parts
+
+
 def _encoded_any(case: Case) -> tuple[str, dict[str, str]]:
     """`encoded` of a case carrying attributes other than its fields, each of them hashed."""
     from hashlib import sha256

@@ -224,12 +224,17 @@ def messages(event, case, rules: tuple[Rule, ...], people: list[Person], *, step
         "step": step, "rung": rung, "actor": event.actor, "at": iso_seconds(event.at),
     }
     found = []
+    texts: dict[str, str] = {}  # the context names no recipient: a template renders one text for all of them
     for number, rule in enumerate(rules):
         for person in recipients(rule, case, people):
             for channel, address in person.addresses():
+                template = rule.template(channel)
+                text = texts.get(template)
+                if text is None:
+                    text = texts[template] = render(template, context)
                 found.append(Message(key=f"{event.case_id}/{event.seq}/{number}/{person.name}/{channel}",
                                      case_id=event.case_id, seq=event.seq, recipient=person.name, channel=channel,
-                                     address=address, text=render(rule.template(channel), context)))
+                                     address=address, text=text))
     return found
 
 

@@ -30,6 +30,10 @@ EVENT_COLUMNS = ("case_id", "seq", "trigger", "from_state", "to_state", "actor",
                  "data", "workflow", "workflow_version", "prev_hash", "hash")
 _WIDTH = len(CASE_COLUMNS)
 _AT = {name: i for i, name in enumerate(CASE_COLUMNS)}
+# How columns are written: JSON as its text, instants as UTC; a column named otherwise than the case's attribute.
+_JSON = frozenset(c.name for c in cases.c if isinstance(c.type, JSON))
+_INSTANTS = frozenset(c.name for c in cases.c if isinstance(c.type, UTCDateTime))
+_ATTRIBUTE = {"calendar_hash": "calendar"}
 
 # Hot statements, built once and compiled once per dialect.
 _LOAD = Prepared(select(cases).where(cases.c.id == bindparam("case_id")))
@@ -120,29 +124,67 @@ def load(conn: Connection, case_id: str, *, reach: Reach | None = None) -> Case:
 
 
 class Seal(NamedTuple):
-    """What a loaded row is checked against: its own digest as written, and the hash of the event it names last."""
+    """What a loaded row is checked against: its own digest as written, and the hash of the event it names last.
+    `texts`: the row's JSON columns and instants as stored, in the digest's terms (`stored_texts`; None when the
+    driver decoded them itself), for `engine.domain.case.encoded_as_stored`."""
 
     row_hash: str | None
     head_hash: str | None
+    texts: dict | None = None
+
+
+# The columns a case row stores as text in the digest's own terms (when the engine wrote it): JSON columns hold the
+# canonical JSON it hashed, instants the UTC text it hashed, written as `sqlite_instant` writes it.
+_STORED_JSON = tuple((_ATTRIBUTE.get(n, n), _AT[n]) for n in CASE_COLUMNS if n in _JSON)
+_STORED_INSTANTS = tuple((n, _AT[n]) for n in CASE_COLUMNS if n in _INSTANTS)
+
+
+def stored_texts(raw) -> dict | None:
+    """The texts a driver row of a case holds for its JSON columns and instants, as `encoded` writes them: the JSON
+    text as it is, an instant `2026-03-02 01:00:02.000000` as `"2026-03-02T01:00:02.000000+00:00"`. None when the
+    driver gave decoded values (PostgreSQL). What is not in the engine's form is left out (encoded from its value)."""
+    texts = {}
+    for attribute, i in _STORED_JSON:
+        value = raw[i]
+        if value.__class__ is not str:
+            return None
+        texts[attribute] = value
+    for attribute, i in _STORED_INSTANTS:
+        value = raw[i]
+        if value is None:
+            texts[attribute] = "null"
+        elif value.__class__ is str and len(value) == 26 and value[10] == " ":
+            texts[attribute] = f'"{value[:10]}T{value[11:]}+00:00"'
+    return texts
+
+
+def _first_sealed(statement: Prepared, conn: Connection, params: dict) -> tuple[tuple, dict | None] | None:
+    """The first row, converted, with the stored texts of its case's columns."""
+    raw = statement.raw(conn, params)
+    if not raw:
+        return None
+    return statement.processed(conn, raw[:1])[0], stored_texts(raw[0])
 
 
 def load_sealed(conn: Connection, case_id: str) -> tuple[Case, Seal]:
-    row = _LOAD_SEALED.first(conn, {"case_id": case_id})
-    if row is None:
+    found = _first_sealed(_LOAD_SEALED, conn, {"case_id": case_id})
+    if found is None:
         raise NotFound(f"no case '{case_id}'", kind="case", key=case_id)
-    return case_from_tuple(row), Seal(row[_AT["row_hash"]], row[_WIDTH])
+    row, texts = found
+    return case_from_tuple(row), Seal(row[_AT["row_hash"]], row[_WIDTH], texts)
 
 
 def load_for(conn: Connection, case_id: str, actor: str) -> tuple[Case, Seal, Actor | None, tuple | None]:
     """The case, what it is checked against, the registered user `actor` (None when there is no such user) and the
     row of the users' log's grant the user's row is checked against (`engine.store.users.standing`; None: none)."""
-    row = _LOAD_FOR.first(conn, {"case_id": case_id, "actor": actor})
-    if row is None:
+    found = _first_sealed(_LOAD_FOR, conn, {"case_id": case_id, "actor": actor})
+    if found is None:
         raise NotFound(f"no case '{case_id}'", kind="case", key=case_id)
+    row, texts = found
     head, name, roles, regions, enterprise = row[_WIDTH:_WIDTH + 5]
     user = None if name is None else Actor(name, _split(roles), _split(regions), enterprise or None)
     grant = row[_WIDTH + 5:]
-    return case_from_tuple(row), Seal(row[_AT["row_hash"]], head), user, None if grant[0] is None else grant
+    return case_from_tuple(row), Seal(row[_AT["row_hash"]], head, texts), user, None if grant[0] is None else grant
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -210,6 +252,17 @@ def events_of(conn: Connection, case_id: str) -> list[Event]:
     return [Event(*row) for row in _EVENTS_OF.rows(conn, {"case_id": case_id})]
 
 
+# A submit on evidence asks only what was attached: the other events' payloads need not be read and decoded.
+_ATTACH_EVENTS_OF = Prepared(select(*(events.c[n] for n in EVENT_COLUMNS))
+                             .where(events.c.case_id == bindparam("case_id"), events.c.trigger == "attach")
+                             .order_by(events.c.seq))
+
+
+def attach_events_of(conn: Connection, case_id: str) -> list[Event]:
+    """The case's `attach` events, oldest first."""
+    return [Event(*row) for row in _ATTACH_EVENTS_OF.rows(conn, {"case_id": case_id})]
+
+
 def exists(conn: Connection, case_id: str) -> bool:
     return conn.execute(select(cases.c.id).where(cases.c.id == case_id)).first() is not None
 
@@ -257,9 +310,6 @@ def count(conn: Connection) -> int:
 # -- writes (the unit of work's) ------------------------------------------------------------------------------
 # How each column of a new case row is written from the case and the texts `encoded` gave (its JSON and instants).
 _FROM_FIELDS = frozenset({"deadline", "responsible_unit", "responsible_person", "department", "ledger_id"})
-_JSON = frozenset(c.name for c in cases.c if isinstance(c.type, JSON))
-_INSTANTS = frozenset(c.name for c in cases.c if isinstance(c.type, UTCDateTime))
-_ATTRIBUTE = {"calendar_hash": "calendar"}
 
 
 def _row_of(instant) -> Callable[[Case], tuple]:

@@ -65,8 +65,11 @@ class Store:
         except Exception as exc:  # noqa: BLE001 - an unknown driver name, a bad option
             raise StoreError(f"cannot open {_no_password(self.url)}: {exc}", rule="url") from None
         self.dialect = self.db_engine.dialect.name
+        self._writer: _HeldWriter | None = None
         if self.dialect == "sqlite":
             _sqlite_setup(self.db_engine)
+            if self.path is not None:
+                self._writer = _HeldWriter(self.db_engine)
 
     def discard_made_file(self) -> None:
         """Close, and delete the SQLite file this Store created with its companions: what a refused first
@@ -153,8 +156,18 @@ class Store:
         `at_once` (SQLite): take the database's write lock now or raise WriterBusy, without waiting the busy
         timeout for another writer to finish; a caller that must not block (a web server's event loop) then
         runs the write where waiting is harmless. On PostgreSQL it changes nothing: row locks are met later."""
+        mode = "at_once" if at_once else True
+        held = self._writer.take(at_once=at_once) if self._writer is not None else None
+        if held is not None:
+            try:
+                held.execution_options(hazard_write=mode)
+                with self.translated(), held.begin():
+                    yield held
+            finally:
+                self._writer.give_back(held)
+            return
         with self.translated(), self.db_engine.connect() as conn:
-            conn.execution_options(hazard_write="at_once" if at_once else True)
+            conn.execution_options(hazard_write=mode)
             with conn.begin():
                 yield conn
 
@@ -163,7 +176,67 @@ class Store:
         return self.db_engine.url.render_as_string(hide_password=True)
 
     def dispose(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
         self.db_engine.dispose()
+
+
+class _HeldWriter:
+    """One connection a SQLite file's write transactions take in turn, kept open between them.
+
+    SQLite runs one write transaction at a time (BEGIN IMMEDIATE), so writers of one process lose nothing by taking
+    turns on one connection; each of them saved checking a connection out of the pool and back in, which cost an
+    advance several times what SQLite needs to begin and commit (issue 23). A writer that cannot have it at once
+    within HOLD_WAIT seconds (a long import holds it), or that writes while already writing (it would wait for
+    itself), or in a forked child, takes a pooled connection as before: SQLite's own lock and busy timeout order
+    those. A connection a failed transaction may have broken is closed and replaced."""
+
+    HOLD_WAIT = 1.0
+
+    def __init__(self, db_engine: Engine):
+        import threading
+        self._engine = db_engine
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._owner: int | None = None   # the thread writing on it now
+        self._pid = os.getpid()
+
+    def take(self, *, at_once: bool = False) -> Connection | None:
+        """The held connection, or None for a pooled one; with `at_once`, WriterBusy when another thread of this
+        process is writing on it (waiting for it is what an `at_once` writer must not do)."""
+        import threading
+        me = threading.get_ident()
+        if self._owner == me or os.getpid() != self._pid:
+            return None
+        if at_once and not self._lock.acquire(blocking=False):
+            raise WriterBusy("another writer of this process holds the database's write lock")
+        if not at_once and not self._lock.acquire(timeout=self.HOLD_WAIT):
+            return None
+        try:
+            conn = self._conn
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self._conn = self._engine.connect()
+                conn.execution_options(hazard_write=True)
+            self._owner = me
+            return conn
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def give_back(self, conn: Connection) -> None:
+        try:
+            if conn.in_transaction() or conn.invalidated:  # a rollback that failed, a broken connection
+                self._conn = None
+                conn.close()
+        finally:
+            self._owner = None
+            self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def take_setup_lock(conn: Connection) -> None:

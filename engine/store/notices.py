@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.domain.errors import Conflict
+from engine.store.prepared import Prepared
 from engine.store.tables import notice_counters, notices
 
 COLUMNS = ("number", "kind", "office", "year", "n", "case_id", "seq", "region", "issued_at", "title", "text", "sha256")
@@ -28,7 +29,10 @@ class Notice(NamedTuple):
     sha256: str
 
 
-_RESERVE: dict[str, object] = {}
+# Prepared (engine/store/prepared.py): an assign issues a notice, and SQLAlchemy's own execution of these two
+# statements cost more than the rest of the notice's writes.
+_RESERVE: dict[str, Prepared] = {}
+_INSERT = Prepared(notices.insert().values({name: bindparam(name) for name in COLUMNS}))
 
 
 def take_number(conn: Connection, kind: str, office: str, year: int, dialect: str) -> int:
@@ -43,13 +47,16 @@ def take_number(conn: Connection, kind: str, office: str, year: int, dialect: st
                                               year=bindparam("year"), last=1)
         stmt = stmt.on_conflict_do_update(index_elements=["kind", "office", "year"],
                                           set_={"last": notice_counters.c.last + 1})
-        _RESERVE[dialect] = stmt.returning(notice_counters.c.last)
-    return conn.execute(_RESERVE[dialect], {"kind": kind, "office": office, "year": year}).scalar_one()
+        _RESERVE[dialect] = Prepared(stmt.returning(notice_counters.c.last))
+    found = _RESERVE[dialect].rows(conn, {"kind": kind, "office": office, "year": year})
+    if len(found) != 1:
+        raise RuntimeError(f"the notice counter gave {len(found)} rows for ({kind}, {office}, {year})")
+    return found[0][0]
 
 
 def insert(conn: Connection, rows: list[Notice]) -> None:
     try:
-        conn.execute(notices.insert(), [r._asdict() for r in rows])
+        _INSERT.executemany(conn, [r._asdict() for r in rows])
     except IntegrityError:
         raise Conflict(f"notice {rows[0].number} was issued by someone else meanwhile; nothing was written",
                        case_id=rows[0].case_id) from None

@@ -52,6 +52,10 @@ class Prepared:
         """The result rows as tuples, each value through the column type's result processor."""
         return self._compiled(conn).process_rows(self.raw(conn, params))
 
+    def processed(self, conn: Connection, rows: list) -> list[tuple]:
+        """Driver rows (from `raw`) as `rows` gives them: for a reader that looks at a few stored values too."""
+        return self._compiled(conn).process_rows(rows)
+
     def raw(self, conn: Connection, params: dict | None = None) -> list:
         """The driver's own result rows, unconverted (`processors` gives each column's conversion)."""
         cursor = self._compiled(conn).run(conn, params or {})
@@ -225,6 +229,25 @@ def update_rows(conn: Connection, table: str, columns: Sequence[str], keys: Sequ
         raise _wrapped(sql, None, error, dbapi) from error
     finally:
         cursor.close()
+
+
+def run_sql(conn: Connection, sql: str, params: Sequence) -> int:
+    """One statement of SQL written for this connection's paramstyle (`marker`), its parameters already as the driver
+    takes them, in the caller's transaction; the rows it changed."""
+    dbapi = conn.dialect.dbapi
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+    except dbapi.Error as error:
+        raise _wrapped(sql, None, error, dbapi) from error
+    finally:
+        cursor.close()
+
+
+def marker(conn: Connection) -> str:
+    """The parameter marker of the connection's driver: `?` for SQLite's, `%s` for psycopg's."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def instant_writer(conn: Connection):

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from sqlalchemy import Integer, and_, bindparam, func, literal_column, or_, select, update
 from sqlalchemy.engine import Connection
 
-from engine.store.prepared import Prepared, insert_rows, instant_writer
+from engine.store.prepared import Prepared, insert_rows, instant_writer, marker, run_sql
 from engine.store.tables import UTCDateTime, cases, rungs, sweeps
 
 OPEN = ("pending", "paused", "cancelled")
@@ -58,8 +58,34 @@ def insert_settled(conn: Connection, rows: list[dict]) -> None:
 
 
 def move(conn: Connection, rows: list[dict]) -> None:
-    """Rows as {row_id, new_due_at, new_provisional, new_status}; any claim is dropped."""
-    _MOVE.executemany(conn, rows)
+    """Rows as {row_id, new_due_at, new_provisional, new_status, status_only}; any claim is dropped. Rows whose due
+    time and provisional mark stay (`status_only`: a pause, a cancellation) are written one statement per status."""
+    by_status: dict[str, list[int]] = {}
+    moved = []
+    for row in rows:
+        if row.get("status_only"):
+            by_status.setdefault(row["new_status"], []).append(row["row_id"])
+        else:
+            moved.append(row)
+    for status, ids in by_status.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            _set_status(conn, status, chunk)
+    _MOVE.executemany(conn, moved)
+
+
+_SET_STATUS: dict[tuple[str, int], str] = {}
+
+
+def _set_status(conn: Connection, status: str, ids: list[int]) -> None:
+    """`status` on the rows `ids` (by primary key), their claims dropped: what _MOVE writes when only the status moves."""
+    mark = marker(conn)
+    sql = _SET_STATUS.get((mark, len(ids)))
+    if sql is None:
+        sql = _SET_STATUS[(mark, len(ids))] = (
+            f"UPDATE {rungs.name} SET status = {mark}, claimed_by = NULL, lease_until = NULL "
+            f"WHERE id IN ({', '.join([mark] * len(ids))})")
+    run_sql(conn, sql, [status, *ids])
 
 
 def mark(conn: Connection, rows: list[dict]) -> int:

@@ -203,7 +203,9 @@ notices = Table(
 rungs = Table(
     "rung", METADATA,
     _id(),
-    # A case's rows are found by uq_rung_once and ix_rung_case_status, which lead with it.
+    # A case's rows (a handful) are found by uq_rung_once, which leads with it: a command's rows, the next pending
+    # rung of each case on a page of 我的待办, a case's due rungs. No other index holds them by case (issue 23:
+    # ix_rung_case_status, written by every status a step moved, was dropped by migration 0012).
     Column("case_id", String, nullable=False),
     Column("clock", String, nullable=False),
     Column("cycle", Integer, nullable=False),
@@ -217,9 +219,6 @@ rungs = Table(
     Column("claimed_by", String),
     _ts("lease_until", nullable=True),
     UniqueConstraint("case_id", "clock", "cycle", "rung", name="uq_rung_once"),
-    # The next pending rung of each case on a page of 我的待办 (engine/store/work.py): found by case, not by
-    # reading every pending rung of the register.
-    Index("ix_rung_case_status", "case_id", "status", "due_at"),
 )
 sweeps = Table(
     "sweep_log", METADATA,
