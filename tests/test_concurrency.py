@@ -364,6 +364,16 @@ def test_a_write_asked_at_once_does_not_wait_for_another_writer(service, store, 
         release.set()
         holder.join()
     if store.dialect == "sqlite":
+        import sqlite3
+        other = sqlite3.connect(store.path, isolation_level=None)  # another process's writer, as SQLite sees it
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(WriterBusy):
+                with service.batch(at_once=True) as commands:
+                    commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
         with service.batch(at_once=True) as commands:
             commands.advance_case(case.id, "assign", actor="zhang", fields=FIVE)
         with store.write() as conn:  # the busy timeout is back for the connection's next write
