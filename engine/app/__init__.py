@@ -78,10 +78,11 @@ class Engine:
         return cls(Store(url, create=create), clock=clock, trust_backdating=trust_backdating)
 
     @contextmanager
-    def unit(self) -> Iterator["UnitOfWork"]:
-        """One write transaction; everything the unit holds is written when the block ends without error."""
+    def unit(self, *, bulk: bool = False) -> Iterator["UnitOfWork"]:
+        """One write transaction; everything the unit holds is written when the block ends without error.
+        `bulk`: one writing a great many rows (a ledger import; `Store.write`)."""
         from engine.app.unit import UnitOfWork
-        with self.store.write() as conn:
+        with self.store.write(bulk=bulk) as conn:
             unit = UnitOfWork(conn, dialect=self.store.dialect, registry=self.registry,
                               recorded_clock=self.recorded_clock)
             yield unit
