@@ -8,7 +8,9 @@ the calendar stored for the definition version, so replay never depends on today
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
+
+from engine.domain.clock import utc_iso
 
 from typing import TYPE_CHECKING
 
@@ -25,8 +27,7 @@ def advance(states: dict, event, definition: Definition) -> dict:
     if event.trigger not in definition.clock_triggers and event.to_state not in definition.final_states and not ends:
         return states  # no clock starts, stops, pauses, resumes or is extended on this trigger
     result = dict(states)
-    # UTC text, whatever zone the event's time came in: the projection and its replay write the same bytes.
-    at = event.at.astimezone(timezone.utc).isoformat()
+    at = utc_iso(event.at)  # UTC text whatever zone the time came in: a projection and its replay agree
     final = event.to_state in definition.final_states or ends
     extended = _extended_clock(event)
     for spec in definition.clocks:
