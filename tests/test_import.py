@@ -388,3 +388,26 @@ def test_a_drill_database_takes_an_import_at_a_future_time(tmp_path, runner):
     doc = json.loads(result.stdout)
     assert (doc["imported"], doc["skipped"], doc["at"]) == (1, 1, "2099-06-01T00:00:00+08:00")
     assert f"skipped {path}:4: 排查日期 2099-07-01 is later than the import's time" in result.stderr
+
+
+def _cache_size(conn) -> int:
+    return conn.connection.driver_connection.execute("PRAGMA cache_size").fetchone()[0]
+
+
+def test_a_bulk_write_has_a_larger_page_cache_only_while_it_lasts(tmp_path):
+    """An import's transaction (`Store.write(bulk=True)`) runs with BULK_CACHE_KIB of SQLite page cache; the
+    pooled connection has its own cache size back afterwards, committed or rolled back."""
+    from engine.store.database import BULK_CACHE_KIB, Store
+
+    store = Store(f"sqlite:///{tmp_path / 'bulk.db'}", create=True)
+    try:
+        with store.write() as conn:
+            usual = _cache_size(conn)
+        with store.write(bulk=True) as conn:
+            assert _cache_size(conn) == -BULK_CACHE_KIB != usual
+        with pytest.raises(RuntimeError), store.write(bulk=True) as conn:
+            raise RuntimeError("rolled back")
+        with store.write() as conn:
+            assert _cache_size(conn) == usual
+    finally:
+        store.dispose()

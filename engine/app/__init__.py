@@ -78,11 +78,12 @@ class Engine:
         return cls(Store(url, create=create), clock=clock, trust_backdating=trust_backdating)
 
     @contextmanager
-    def unit(self, *, at_once: bool = False) -> Iterator["UnitOfWork"]:
+    def unit(self, *, at_once: bool = False, bulk: bool = False) -> Iterator["UnitOfWork"]:
         """One write transaction; everything the unit holds is written when the block ends without error. With
-        `at_once`, WriterBusy instead of waiting for another SQLite writer (`Store.write`)."""
+        `at_once`, WriterBusy instead of waiting for another SQLite writer; `bulk`: one writing a great many rows
+        (a ledger import); see `Store.write`."""
         from engine.app.unit import UnitOfWork
-        with self.store.write(at_once=at_once) as conn:
+        with self.store.write(at_once=at_once, bulk=bulk) as conn:
             unit = UnitOfWork(conn, dialect=self.store.dialect, registry=self.registry,
                               recorded_clock=self.recorded_clock)
             yield unit

@@ -78,6 +78,8 @@ class UnitOfWork:
         self._drill: bool | None = None
         self._notices: list = []                    # notices issued by this unit's events (engine/app/notices.py)
         self._people: list | None = None            # who notifications may name, read when a rule first applies
+        self._recorded_at: datetime | None = None    # the last recording time an event was built at, and the
+        self._latest: datetime | None = None         # latest effective time it allows (FUTURE_SKEW after it)
 
     # -- reads ---------------------------------------------------------------------------------------------
     def case(self, case_id: str) -> Case:
@@ -206,8 +208,11 @@ class UnitOfWork:
         the real time read once by a caller writing several events at one moment (an imported row's history)."""
         if recorded_at is None:
             recorded_at = self.recorded_clock.now()
-        check_not_future(at, recorded_at, f"'{trigger}' on {case.id if case else case_id or 'a new case'}",
-                         drill=self.is_drill)
+        if recorded_at is not self._recorded_at:  # an imported row's events share one recording time
+            self._recorded_at, self._latest = recorded_at, recorded_at + FUTURE_SKEW
+        if at > self._latest:  # the check's message only for a time that is refused, or a drill's
+            check_not_future(at, recorded_at, f"'{trigger}' on {case.id if case else case_id or 'a new case'}",
+                             drill=self.is_drill)
         return seal(case_id=case.id if case else case_id, seq=(case.version if case else 0) + 1, trigger=trigger,
                     from_state=case.state if case else None, to_state=to_state, actor=actor, role=role, at=at,
                     recorded_at=recorded_at, data=data, workflow=run.definition.name,

@@ -214,10 +214,10 @@ def encoded(case: Case, like: tuple[Case, dict[str, str]] | None = None) -> tupl
     attributes = case.__dict__
     if len(attributes) != len(_HASHED) + 1:  # an attribute beyond the fields: the digest covers what is there
         return _encoded_any(case)
-    old, old_parts = (like[0].__dict__, like[1]) if like is not None else ({}, {})
-    parts, pieces = {}, []
+    old, old_parts = (like[0].__dict__, like[1]) if like is not None else (_NO_ATTRIBUTES, None)
+    texts = []
     enc = _encode_text
-    for name, key in _HASHED:  # by name, as the canonical encoding orders keys
+    for name, _ in _HASHED:  # by name, as the canonical encoding orders keys
         value = attributes[name]
         if old.get(name, _NOTHING) is value:
             text = old_parts[name]
@@ -231,9 +231,8 @@ def encoded(case: Case, like: tuple[Case, dict[str, str]] | None = None) -> tupl
             text = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
         else:
             text = value_text(value)
-        parts[name] = text
-        pieces.append(key + text)
-    return sha256(("{" + ",".join(pieces) + "}").encode()).hexdigest(), parts
+        texts.append(text)
+    return sha256((_DIGESTED % tuple(texts)).encode()).hexdigest(), dict(zip(_HASHED_NAMES, texts))
 
 
 def encoded_as_stored(case: Case, stored: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -294,6 +293,10 @@ _HASHED = tuple((f.name, f'"{f.name}":') for f in sorted(dataclass_fields(Case),
                 if f.name != "last_hash")
 # The attributes that hold an instant (written as UTC text).
 _INSTANTS = tuple(f.name for f in dataclass_fields(Case) if "datetime" in str(f.type))
+_HASHED_NAMES = tuple(name for name, _ in _HASHED)
+# The canonical JSON a digest hashes, the attributes' texts to fill in (no attribute's name holds a %).
+_DIGESTED = "{" + ",".join(key + "%s" for _, key in _HASHED) + "}"
+_NO_ATTRIBUTES: dict = {}
 
 
 def _judged(before: Case | None, event: Event, rectified_at, met_at) -> datetime | None:

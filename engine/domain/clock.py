@@ -140,9 +140,40 @@ def deadline_instant(value: str) -> datetime:
     return parse_time(value)
 
 
+_UTC_ISO: dict[datetime, str] = {}
+
+
+def utc_iso(at: datetime) -> str:
+    """An instant as UTC ISO text, seconds only when they are whole (`isoformat`), as clock states and a report's
+    found_at keep it. Remembered by instant (equal instants give the same text, whatever their zone), as
+    `events.utc_text` is: an import or a replay folds the same few thousand dates again and again, and
+    `isoformat` costs more than the lookup."""
+    text = _UTC_ISO.get(at)
+    if text is None:
+        if len(_UTC_ISO) > 20_000:
+            _UTC_ISO.clear()
+        text = at.astimezone(UTC).isoformat()
+        if at.tzinfo is not None:  # a naive time would be taken as local time: never remembered
+            _UTC_ISO[at] = text
+    return text
+
+
+_ISO: dict[datetime, str] = {}
+
+
 def iso(at: datetime | None) -> str | None:
-    """An instant as Shanghai ISO text, the form users read and JSON carries."""
-    return at.astimezone(SHANGHAI).isoformat() if at else None
+    """An instant as Shanghai ISO text, the form users read and JSON carries. Remembered by instant, as `utc_iso`
+    is: an import writes the due time of every rung it skips, a few hundred days over 100,000 rows."""
+    if not at:
+        return None
+    text = _ISO.get(at)
+    if text is None:
+        if len(_ISO) > 20_000:
+            _ISO.clear()
+        text = at.astimezone(SHANGHAI).isoformat()
+        if at.tzinfo is not None:  # a naive time would be taken as local time: never remembered
+            _ISO[at] = text
+    return text
 
 
 def iso_seconds(at: datetime) -> str:

@@ -52,31 +52,44 @@ def seal(*, case_id: str, seq: int, trigger: str, from_state: str | None, to_sta
     its two instants are kept (`encoded`) for the store to write, so an event is encoded once, not once to hash and
     again to store. The same bytes as `compute_hash` (the reference an audit re-hashes with; a test holds them
     equal). Built without the frozen dataclass's per-field set-up, and each text column encoded by the encoder's
-    C function directly (not through `value_text`): the import seals hundreds of thousands."""
-    from hashlib import sha256
+    C function directly (not through `value_text`), into one format string: the import seals hundreds of
+    thousands."""
     if data is None:
         data = {}
     data_text = canonical_text(data)
     at_text, recorded_text = utc_text(at), utc_text(recorded_at)
-    enc = _encode_text
-    text = "".join((
-        '{"actor":', enc(actor) if actor.__class__ is str else value_text(actor), ',"at":"', at_text,
-        '","case_id":', enc(case_id) if case_id.__class__ is str else value_text(case_id),
-        ',"data":', data_text, ',"from":', enc(from_state) if from_state.__class__ is str else value_text(from_state),
-        ',"prev_hash":', enc(prev_hash) if prev_hash.__class__ is str else value_text(prev_hash),
-        ',"recorded_at":"', recorded_text, '","role":', enc(role) if role.__class__ is str else value_text(role),
-        ',"seq":', value_text(seq),
-        ',"to":', enc(to_state) if to_state.__class__ is str else value_text(to_state),
-        ',"trigger":', enc(trigger) if trigger.__class__ is str else value_text(trigger),
-        ',"workflow":', enc(workflow) if workflow.__class__ is str else value_text(workflow),
-        ',"workflow_version":', value_text(workflow_version), "}"))
-    event = object.__new__(Event)
+    enc, val = _encode_text, value_text
+    text = _CONTENT % (
+        enc(actor) if actor.__class__ is str else val(actor), at_text,
+        enc(case_id) if case_id.__class__ is str else val(case_id), data_text,
+        enc(from_state) if from_state.__class__ is str else val(from_state),
+        enc(prev_hash) if prev_hash.__class__ is str else val(prev_hash), recorded_text,
+        enc(role) if role.__class__ is str else val(role), val(seq),
+        enc(to_state) if to_state.__class__ is str else val(to_state),
+        enc(trigger) if trigger.__class__ is str else val(trigger),
+        enc(workflow) if workflow.__class__ is str else val(workflow), val(workflow_version))
+    event = _new_event(Event)
     # Not a field, `encoded`: dataclasses.replace (an edited copy) drops it, equality and the hash ignore it.
-    event.__dict__.update(case_id=case_id, seq=seq, trigger=trigger, from_state=from_state, to_state=to_state,
-                          actor=actor, role=role, at=at, recorded_at=recorded_at, data=data, workflow=workflow,
-                          workflow_version=workflow_version, prev_hash=prev_hash,
-                          hash=sha256(text.encode()).hexdigest(), encoded=Encoded(data_text, at_text, recorded_text))
+    _set_dict(event, "__dict__", {
+        "case_id": case_id, "seq": seq, "trigger": trigger, "from_state": from_state, "to_state": to_state,
+        "actor": actor, "role": role, "at": at, "recorded_at": recorded_at, "data": data, "workflow": workflow,
+        "workflow_version": workflow_version, "prev_hash": prev_hash,
+        "hash": (_SHA256 or _sha256())(text.encode()).hexdigest(),
+        "encoded": Encoded(data_text, at_text, recorded_text)})
     return event
+
+
+_new_event, _set_dict = object.__new__, object.__setattr__  # a frozen dataclass set up at once, as `seal` does
+_SHA256 = None
+
+
+def _sha256():
+    """hashlib's sha256, imported when first sealing (reading a case never hashes, and OpenSSL's import is not
+    free), then kept: an import statement in `seal` itself cost a tenth of sealing."""
+    global _SHA256
+    from hashlib import sha256
+    _SHA256 = sha256
+    return sha256
 
 
 def _content_text(e: dict, data_text: str, at: str, recorded_at: str) -> str:

@@ -392,7 +392,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
 
     sheet = ledger.sheet
     tag = f"import-{ledger.sha256[:12]}"
-    with _collector_paused(), engine.unit() as unit:
+    with _collector_paused(), engine.unit(bulk=True) as unit:
         for year in sorted({local_date(instant(r.values["found_at"])).year for r in good}):
             unit.reserve_case_ids(year, 0)  # no number yet: the lock two imports of one year queue on (PostgreSQL)
         _refuse_earlier(records.earlier_import(unit.conn, ledger.sha256, sheet), ledger)
@@ -410,7 +410,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
         unit.actor(actor)
         runs = {w: unit.run(w) for w in {pick(r.values["level"]) for r in good}}
         ladders = {id(run.definition): _ladder(run.definition) for run in runs.values()}  # once per workflow
-        ranges: dict[int, list] = {}  # year -> [first, last, count] of the ids written
+        ranges: dict[int, list] = {}  # year -> [first, last, count, first's key, last's key] of the ids written
         settled: list[dict] = []
         postings: list[tuple] = []  # (hazard, its run, values, source) of open rows the sheet says are posted
         total = len(good)
@@ -481,15 +481,15 @@ def _id_key(case_id: str) -> tuple[int, int]:
 
 
 def _count_id(ranges: dict, case_id: str) -> None:
-    year = _id_key(case_id)[0]
-    span = ranges.get(year)
+    key = _id_key(case_id)  # once per case: the span keeps the keys of its ends beside them
+    span = ranges.get(key[0])
     if span is None:
-        ranges[year] = [case_id, case_id, 1]
+        ranges[key[0]] = [case_id, case_id, 1, key, key]
         return
-    if _id_key(case_id) < _id_key(span[0]):
-        span[0] = case_id
-    if _id_key(case_id) > _id_key(span[1]):
-        span[1] = case_id
+    if key < span[3]:
+        span[0], span[3] = case_id, key
+    if key > span[4]:
+        span[1], span[4] = case_id, key
     span[2] += 1
 
 

@@ -36,7 +36,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from engine.domain.actor import Actor
-from engine.domain.clock import SHANGHAI, UTC, start_of_day
+from engine.domain.clock import SHANGHAI, start_of_day, utc_iso
 from engine.domain.definition.fields_and_guards import coerce
 from engine.domain.definition.model import Definition, Transition
 from engine.domain.errors import InvalidInput, PermissionDenied
@@ -203,13 +203,15 @@ def plan_row(values: dict, stage: str, definition: Definition, importer: Importe
     path = _way(values, stage, definition, found_at)
     cut, held = held_on(definition, path, importer)
     attrs = {name: values[name] for name in ATTRIBUTES if name != "found_at"}
-    attrs["found_at"] = found_at.astimezone(UTC).isoformat()
+    attrs["found_at"] = utc_iso(found_at)
     times, previous, dating = [], found_at, set()
     for trigger, _ in path:
         at, names = previous, [n for n in STEP_DATES.get(trigger, ()) if n in values]
         if names:
             at = max(instant(values[names[0]]), previous)
-        dating.update(n for n in names if instant(values[n]) == at)  # the same date twice: both told
+            for name in names:
+                if instant(values[name]) == at:  # the same date twice: both told
+                    dating.add(name)
         times.append(at)
         previous = at
     placed = _place_fields(values, definition, path, dating)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
@@ -150,25 +150,27 @@ class Store:
             yield conn
 
     @contextmanager
-    def write(self, *, at_once: bool = False) -> Iterator[Connection]:
+    def write(self, *, at_once: bool = False, bulk: bool = False) -> Iterator[Connection]:
         """One write transaction: committed when the block ends, rolled back on any exception.
 
         `at_once` (SQLite): take the database's write lock now or raise WriterBusy, without waiting the busy
         timeout for another writer to finish; a caller that must not block (a web server's event loop) then
-        runs the write where waiting is harmless. On PostgreSQL it changes nothing: row locks are met later."""
+        runs the write where waiting is harmless. On PostgreSQL it changes nothing: row locks are met later.
+        `bulk`: a transaction writing a great many rows (a ledger import), given a larger page cache while it
+        lasts."""
         mode = "at_once" if at_once else True
         held = self._writer.take(at_once=at_once) if self._writer is not None else None
         if held is not None:
             try:
                 held.execution_options(hazard_write=mode)
-                with self.translated(), held.begin():
+                with self.translated(), _bulk_cache(held) if bulk else nullcontext(), held.begin():
                     yield held
             finally:
                 self._writer.give_back(held)
             return
         with self.translated(), self.db_engine.connect() as conn:
             conn.execution_options(hazard_write=mode)
-            with conn.begin():
+            with _bulk_cache(conn) if bulk else nullcontext(), conn.begin():
                 yield conn
 
     @property
@@ -237,6 +239,32 @@ class _HeldWriter:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+# The page cache of a bulk write on SQLite (KiB, as `PRAGMA cache_size` takes a negative number): its default,
+# 2 MB, holds a small part of the indexes of the cases, events and rungs an import writes (a dozen, their keys
+# in no common order), and SQLite then spills pages to the WAL file and reads them back many times before the
+# commit. Memory only, taken as pages are used: durability is the same (synchronous, WAL, fsync at commit).
+BULK_CACHE_KIB = 131072
+
+
+@contextmanager
+def _bulk_cache(conn: Connection) -> Iterator[None]:
+    """A SQLite connection's page cache at BULK_CACHE_KIB until the transaction inside has ended (committed or
+    rolled back), then as it was; nothing on PostgreSQL (its shared buffers are the server's)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    (was,) = raw.execute("PRAGMA cache_size").fetchone()
+    raw.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        try:
+            raw.execute(f"PRAGMA cache_size={int(was)}")
+        except conn.dialect.dbapi.Error:
+            pass  # a connection that broke meanwhile: the error that broke it is the one to report
 
 
 def take_setup_lock(conn: Connection) -> None:

@@ -8,7 +8,9 @@ the calendar stored for the definition version, so replay never depends on today
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
+
+from engine.domain.clock import utc_iso
 
 from typing import TYPE_CHECKING
 
@@ -55,7 +57,7 @@ def advance(states: dict, event, definition: Definition) -> dict:
 
 def _clock_text(at: datetime) -> str:
     """UTC text, whatever zone the event's time came in: the projection and its replay write the same bytes."""
-    return at.astimezone(timezone.utc).isoformat()
+    return utc_iso(at)
 
 
 def _extended_clock(event) -> str | None:
