@@ -316,6 +316,8 @@ def run() -> None:
     loaded so far frozen out of its walks, once the engine is open (`_collect_again`). Not in `cli` itself:
     a test runs hundreds of commands in one process, which must keep collecting."""
     global _COLLECTOR_PAUSED
+    from cli.dataclass_code import use_kept_code
+    use_kept_code()
     if gc.isenabled():
         gc.disable()
         _COLLECTOR_PAUSED = True
