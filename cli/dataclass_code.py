@@ -38,8 +38,7 @@ def use_kept_code() -> None:
     """From now on `dataclasses` runs the kept code of a method's text where there is some."""
     if dataclasses.__dict__.get("exec") is _exec:
         return
-    _parts.update(_read())
-    dataclasses.exec = _exec
+    dataclasses.exec = _exec  # the file is read when the first of the project's classes is made
     if not sys.dont_write_bytecode:
         atexit.register(keep)
 
@@ -57,6 +56,8 @@ def _code(text: str, module):
         return compile(text, "<string>", "exec", dont_inherit=True)
     codes = _codes.get(module)
     if codes is None:
+        if not _codes:  # the first of this process: `hazard --help` makes none and reads nothing
+            _parts.update(_read())
         codes = _codes[module] = _unpacked(_parts.get(module))
     code = codes.get(text)
     if code is None:
