@@ -10,7 +10,8 @@ files are) and compiles only a text it has not seen. The classes are built by `d
 code, so they are the same classes; a file that cannot be read or holds something else is ignored.
 
 Only the classes of this project's modules are looked up (a library's import costs what it costs), and only the
-console command (`run`) uses it, as it pauses the collector: a test runs in a process that compiles as usual.
+console command takes it up (`run`, as it pauses the collector): a test that calls `cli` in its own process
+compiles as usual. The file carries the interpreter's bytecode magic number and is ignored under another one.
 Written at exit when something new was compiled, unless PYTHONDONTWRITEBYTECODE says not to write bytecode;
 `make install` writes it either way, as it compiles the modules (`python -m cli.dataclass_code`).
 """
@@ -19,6 +20,7 @@ import dataclasses
 import marshal
 import os
 import sys
+from importlib.util import MAGIC_NUMBER
 
 OURS = ("engine.", "cli.", "web.")
 KEPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "engine", "__pycache__",
@@ -69,11 +71,12 @@ def _code(text: str, module):
 def _read() -> dict[str, bytes]:
     try:
         with open(KEPT, "rb") as handle:
-            parts = marshal.loads(handle.read())
+            kept = marshal.loads(handle.read())
     except (OSError, EOFError, ValueError, TypeError):
         return {}
-    if not isinstance(parts, dict):
+    if not (isinstance(kept, tuple) and len(kept) == 2 and kept[0] == MAGIC_NUMBER and isinstance(kept[1], dict)):
         return {}
+    parts = kept[1]
     return {module: part for module, part in parts.items() if type(module) is str and type(part) is bytes}
 
 
@@ -101,7 +104,7 @@ def keep(*, always: bool = False) -> None:
     try:
         os.makedirs(os.path.dirname(KEPT), exist_ok=True)
         with open(partial, "wb") as handle:
-            handle.write(marshal.dumps(parts))
+            handle.write(marshal.dumps((MAGIC_NUMBER, parts)))
         os.replace(partial, KEPT)  # whole or not at all, whichever process writes last
     except (OSError, ValueError):
         try:

@@ -58,7 +58,9 @@ def test_kept_methods_make_the_same_classes_and_are_used_on_the_next_start(tmp_p
 def test_a_file_that_is_not_kept_code_is_ignored(tmp_path):
     kept = tmp_path / "methods.marshal"
     plain = _probe(kept, "plain")
-    for body in (b"", b"not marshal at all", b"\x00" * 64):
+    import marshal
+    other_python = marshal.dumps((b"\x00\x00\r\n", {"engine.domain.definition.model": marshal.dumps({})}))
+    for body in (b"", b"not marshal at all", b"\x00" * 64, other_python):
         kept.write_bytes(body)
         found = _probe(kept, "kept")
         assert "engine.domain.definition.model" in found["compiled"]
