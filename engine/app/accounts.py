@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from engine.domain import credentials, grants, limits, regions
+from engine.domain import credentials, grants, limits
 from engine.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused, StoreError, TamperDetected
 from engine.domain.grants import Grant
 from engine.domain.actor import Actor
@@ -20,6 +20,7 @@ MAX_TOKEN_DAYS = 3650   # ten years: a token meant to outlive that should be re-
 def region_prefixes(given, *, within=()) -> tuple[str, ...]:
     """The regions of a grant, each a division of the national list given by code or name (`engine.domain.regions.read`;
     a name several divisions share is narrowed to those within the granting user's `within`)."""
+    from engine.domain import regions  # the national list's reader: administering users, not every command
     found = tuple(dict.fromkeys(regions.read(r, within=within) for r in given))
     if not found:
         raise InvalidInput("a user needs at least one region", field="region", rule="requires")

@@ -28,7 +28,6 @@ from engine.app import outbox
 from engine.app.registry import Loaded, Registry
 from engine.store import cases as case_store
 from engine.store import definitions as definition_store
-from engine.store import notifications as notification_store
 from engine.store import rungs as rung_store
 from engine.store import users as user_store
 
@@ -380,6 +379,7 @@ class UnitOfWork:
             # The transactional outbox: the messages these events set off, committed with them or not at all.
             messages = outbox.rows_for(self, self._events)
             if messages:
+                from engine.store import notifications as notification_store  # only a step that tells someone
                 notification_store.insert(conn, messages)
         if self._notices:
             from engine.store import notices as notice_store

@@ -126,7 +126,7 @@ def parse_rules(parser, node, where: str, fields: frozenset[str] | None = None) 
         text = parser.text(item, "text", f"{where} notify", required=True)
         channels = tuple((c, parser.text(item, c, f"{where} notify")) for c in CHANNELS if c in item)
         for key, template in (("text", text), *channels):
-            if key in item:
+            if key in item and not parser.templates_checked:
                 for offset, message in template_problems(template, fields):
                     parser.problem(item.line_of(key) + offset - 1, f"{where}: notify {key}: {message}")
         rules.append(Rule(tuple(n for n in to if n in RECIPIENTS), text, channels, line))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.domain import limits, regions, vocabularies
+from engine.domain import limits, vocabularies
 from engine.domain.case import Case
 from engine.domain.clock import UTC, deadline_instant, iso_seconds, local, parse_time
 from engine.domain.errors import Conflict, InvalidInput, Refused
@@ -52,6 +52,7 @@ def report_attributes(*, title, enterprise, region, industry, level, source, fou
     for name, value in (("title", title), ("enterprise", enterprise), ("industry", industry), ("source", source)):
         if not value or not str(value).strip():
             raise InvalidInput(f"a case needs a {name}", field=name, rule="requires")
+    from engine.domain import regions  # a report reads a region; an advance never does
     region = regions.six_digits(regions.read(region, within=within))
     if isinstance(found_at, str):
         found_at = parse_time(found_at, field="found")

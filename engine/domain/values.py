@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from engine.domain.clock import SHANGHAI, written_time
-from engine.domain import limits, regions
+from engine.domain import limits
 from engine.domain.errors import InvalidInput, NotFound
 
 # The engine's own bounds (engine/domain/limits.py), the same as `case report` applies: dates in MIN_YEAR..MAX_YEAR
@@ -204,6 +204,7 @@ def parse_region(raw: object, *, within: tuple[str, ...] = ()) -> str | None:
     `371721.0` reads as the code) or a name (曹县, 菏泽市, 菏泽); see `engine.domain.regions.read`."""
     if isinstance(raw, float) and raw.is_integer() and 0 <= raw < 1e6:
         raw = f"{int(raw):06d}" if raw >= 100000 else str(int(raw))
+    from engine.domain import regions  # here: most commands that read values never read a region
     text = clean_text(raw)
     if not text:
         return None

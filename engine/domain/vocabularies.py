@@ -6,15 +6,20 @@ folded), and stored as the term; everything shown gets the term's Chinese label.
 """
 from __future__ import annotations
 
+import json
+import os
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-import os
 
 from engine.domain.errors import InvalidInput
 
 KINDS = ("levels", "sources", "industries", "roles", "actions", "flags", "tiers", "warnings", "evidence")
 DATA = os.path.join(os.path.dirname(__file__), "data", "vocabulary.yaml")
+# What PyYAML read from DATA, kept as JSON beside the text it was read from (the way Python keeps bytecode beside a
+# module): importing PyYAML is about a tenth of a short command's whole process, and `case show` needs nothing
+# else of it. Read only while the text is the same, character for character; written again whenever it is not.
+READ_COPY = os.path.join(os.path.dirname(DATA), "__pycache__", "vocabulary.yaml.json")
 _OPTION = {"levels": "level", "sources": "source", "industries": "industry", "roles": "role", "actions": "action",
            "flags": "flag", "tiers": "tier", "warnings": "warning", "evidence": "kind"}
 
@@ -70,11 +75,7 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def vocabularies() -> dict[str, Vocabulary]:
-    import yaml
-
-    with open(DATA, encoding="utf-8") as handle:
-        text = handle.read()
-    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    raw = _read_data()
     result = {}
     for kind in KINDS:
         terms, lookup = {}, {}
@@ -88,6 +89,45 @@ def vocabularies() -> dict[str, Vocabulary]:
                 lookup.setdefault(fold(word), term.value)
         result[kind] = Vocabulary(kind, terms, lookup)
     return result
+
+
+def _read_data() -> dict:
+    with open(DATA, encoding="utf-8") as handle:
+        text = handle.read()
+    copy = _read_copy()
+    if copy is not None and copy.get("text") == text:
+        return copy["data"]
+    import yaml
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    _keep_copy(text, data)
+    return data
+
+
+def _read_copy() -> dict | None:
+    try:
+        with open(READ_COPY, encoding="utf-8") as handle:
+            copy = json.load(handle)
+    except (OSError, ValueError):  # none yet, or one half written by a process killed before os.replace
+        return None
+    return copy if isinstance(copy, dict) else None
+
+
+def _keep_copy(text: str, data) -> None:
+    """Best effort, as for bytecode: a read-only install just reads the YAML each time. Written where
+    PYTHONDONTWRITEBYTECODE is set too: it is data, not bytecode, and such machines are where every start counts.
+    JSON keeps what the vocabulary holds (text, lists, numbers, booleans) as it was; a value it would change (a
+    date, a number as a key) keeps the file out of the copy."""
+    try:
+        body = json.dumps({"text": text, "data": data}, ensure_ascii=False)
+        if json.loads(body)["data"] != data:
+            return
+        os.makedirs(os.path.dirname(READ_COPY), exist_ok=True)
+        partial = f"{READ_COPY}.{os.getpid()}"
+        with open(partial, "w", encoding="utf-8") as handle:
+            handle.write(body)
+        os.replace(partial, READ_COPY)  # whole or not at all, whichever process writes last
+    except (OSError, TypeError, ValueError):
+        return
 
 
 def levels() -> Vocabulary:

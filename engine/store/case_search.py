@@ -7,13 +7,16 @@ Overdue is the one definition of `engine.domain.case`: open, not met, not rectif
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, false, func, literal, or_, select
 
 from engine.domain.enterprises import CREDIT_CODE_FIELD, is_credit_code
-from engine.domain.filters import CaseFilter
 from engine.domain.reach import Reach
 from engine.store.tables import UTCDateTime, cases, events
+
+if TYPE_CHECKING:  # a command that reads one case needs no filter
+    from engine.domain.filters import CaseFilter
 
 
 def region_range(column, prefix: str):

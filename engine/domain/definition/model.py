@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.domain.definition import EXTENSION  # noqa: F401 (the reserved rung name, read from here as well)
+
 FIELD_TYPES = frozenset({"text", "date", "money", "person", "enum"})
 GUARD_KINDS = frozenset({"present", "equals", "one_of", "actor_differs_from", "in_region",
                          "no_open_linked", "not_flagged", "after_now"})
@@ -16,8 +18,6 @@ CASE_ATTRIBUTES = ("title", "enterprise", "region", "industry", "level", "source
 # Pseudo-triggers the engine records itself; a definition may not declare transitions with these names.
 RESERVED_TRIGGERS = frozenset({"report", "extend", "escalate", "migrate", "recalendar", "decide", "void", "correct",
                                "attach", "serve_notice", "notify"})
-# What `hazard case decide CASE extension ...` decides: an extension application, never a rung of the ladder.
-EXTENSION = "extension"
 # What a workflow is for (`serves:`): its cases are hazards (counted, listed, written to ledgers), or interviews
 # or posted supervisions the ladder opens linked to a hazard (listed as such in bulletins, never counted as hazards).
 SERVES = ("hazard", "interview", "posting")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from engine.domain.definition.model import EXTENSION
+from engine.domain.definition import EXTENSION
 
 PENDING = "proposed"
 
