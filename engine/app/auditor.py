@@ -11,13 +11,12 @@ The anchor (`anchor`, `check_anchor`) is the published digest of the whole log, 
 """
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 from typing import Callable, Iterator
 
+from engine.app.collector import collector_paused
 from engine.app.accounts import users_log_breaks
 from engine.app.readers import auditing_reach, reach_of
 from engine.domain.accountability import CaseFile, Tally, trace, verify_stream
@@ -141,7 +140,7 @@ class Auditor:
         from engine.store import cases as case_store
 
         report = ReplayReport()
-        with _collector_paused(), audit_store.snapshot(self.engine.store) as conn:
+        with collector_paused(), audit_store.snapshot(self.engine.store) as conn:
             reach = reach_of(conn, actor)
             definitions, signers = _remembered(self._definitions(conn)), self._standing(conn)
             rung_problems = self._rung_checker(conn)
@@ -425,21 +424,6 @@ def _noting(rows, used: dict, notices: dict, files: list) -> Iterator:
                 files.extend((event.case_id, event.seq, item) for item in data.get("files") or ()
                              if isinstance(item, dict))
         yield row
-
-
-@contextmanager
-def _collector_paused():
-    """No cyclic garbage collection during a replay of every case: what it makes of a case (events, the fold's
-    cases, the rows read) dies by reference count once the case is compared, and the collector would otherwise
-    walk the batch in hand and everything loaded again and again. Restored as it was afterwards; what little
-    cyclic garbage a replay makes (a caught error's traceback for a case found wrong) waits until then."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _remembered(definitions: DefinitionFor) -> DefinitionFor:

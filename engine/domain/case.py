@@ -223,16 +223,21 @@ def encoded(case: Case, like: tuple[Case, dict[str, str]] | None = None) -> tupl
             text = old_parts[name]
         elif value.__class__ is str:
             text = enc(value)
-        elif value is None:
-            text = "null"
-        elif isinstance(value, datetime):
-            text = '"' + utc_text(value) + '"'
-        elif isinstance(value, tuple):
-            text = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
         else:
-            text = value_text(value)
+            text = _text_of(value)
         texts.append(text)
     return sha256((_DIGESTED % tuple(texts)).encode()).hexdigest(), dict(zip(_HASHED_NAMES, texts))
+
+
+def _text_of(value) -> str:
+    """The canonical JSON of an attribute that is not a plain string (`encoded` tries that first: most are)."""
+    if value is None:
+        return "null"
+    if isinstance(value, datetime):
+        return '"' + utc_text(value) + '"'
+    if isinstance(value, tuple):
+        return canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
+    return value_text(value)
 
 
 def encoded_as_stored(case: Case, stored: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -251,16 +256,7 @@ def encoded_as_stored(case: Case, stored: dict[str, str]) -> tuple[str, dict[str
         text = stored.get(name)
         if text is None:
             value = attributes[name]
-            if value.__class__ is str:
-                text = enc(value)
-            elif value is None:
-                text = "null"
-            elif isinstance(value, datetime):
-                text = '"' + utc_text(value) + '"'
-            elif isinstance(value, tuple):
-                text = canonical_text([list(v) if isinstance(v, tuple) else v for v in value])
-            else:
-                text = value_text(value)
+            text = enc(value) if value.__class__ is str else _text_of(value)
         parts[name] = text
         pieces.append(key + text)
     return sha256(("{" + ",".join(pieces) + "}").encode()).hexdigest(), parts

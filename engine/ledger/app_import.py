@@ -31,14 +31,13 @@ import for what was due months ago on paper; the rungs due after the import fire
 """
 from __future__ import annotations
 
-import gc
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from engine.app.collector import collector_paused
 from engine.domain.clock import iso, iso_seconds, local_date, parse_time
 from engine.domain.errors import Conflict, InvalidInput, PermissionDenied
 from engine.domain.limits import attach_max_bytes, import_max_bytes
@@ -177,7 +176,7 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
         photo_max_bytes = attach_max_bytes(user_store.setting(conn, "attach_max_mb"))
     words = mapping if isinstance(mapping, Words) else load_words(mapping)  # a bad mapping: before the file is read
     within = (_region_given(region),) if region else tuple(who.regions)
-    with _collector_paused():  # the rows read live until the import ends: the collector would walk them in vain
+    with collector_paused():  # the rows read live until the import ends: the collector would walk them in vain
         ledger = read_ledger(path, sheet=sheet, mapping=words, defaults=defaults, name=name, max_bytes=max_bytes,
                              within=within)
     with engine.store.read() as conn:
@@ -189,7 +188,7 @@ def import_ledger(engine, path: str | Path, *, actor: str | None, sheet: str | N
     config = [problem for d in definitions.values() for problem in check_workflow(d)]
     if config:
         raise InvalidInput("; ".join(config), rule="workflow")
-    with _collector_paused():
+    with collector_paused():
         report, good, checker = _check(ledger, who, role, now, dry_run)
     report.mapping_file, report.mapping_sha256 = words.mapping_file, words.mapping_hash
     if report.errors and not skip_invalid:
@@ -392,7 +391,7 @@ def _write(engine, ledger: Ledger, good: list, checker: RowChecker, report: Impo
 
     sheet = ledger.sheet
     tag = f"import-{ledger.sha256[:12]}"
-    with _collector_paused(), engine.unit(bulk=True) as unit:
+    with collector_paused(), engine.unit(bulk=True) as unit:
         for year in sorted({local_date(instant(r.values["found_at"])).year for r in good}):
             unit.reserve_case_ids(year, 0)  # no number yet: the lock two imports of one year queue on (PostgreSQL)
         _refuse_earlier(records.earlier_import(unit.conn, ledger.sha256, sheet), ledger)
@@ -491,22 +490,6 @@ def _count_id(ranges: dict, case_id: str) -> None:
     if key > span[4]:
         span[1], span[4] = case_id, key
     span[2] += 1
-
-
-@contextmanager
-def _collector_paused():
-    """No cyclic garbage collection while the rows are read, checked and written: the objects of a chunk die by
-    reference count when it is flushed, and the collector would otherwise walk the whole ledger's rows again and
-    again (about a tenth of the import's time on 100,000 rows; reading 100,000 CSV rows, 8% of that). Restored as
-    it was afterwards. What little cyclic garbage a read makes (a caught error's traceback) waits, bounded by the
-    file's size, which import_max_mb bounds."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _flush(unit, settled: list, rung_store) -> None:
