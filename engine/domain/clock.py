@@ -149,13 +149,7 @@ def utc_iso(at: datetime) -> str:
     `events.utc_text` is: an import or a replay folds the same few thousand dates again and again, and
     `isoformat` costs more than the lookup."""
     text = _UTC_ISO.get(at)
-    if text is None:
-        if len(_UTC_ISO) > 20_000:
-            _UTC_ISO.clear()
-        text = at.astimezone(UTC).isoformat()
-        if at.tzinfo is not None:  # a naive time would be taken as local time: never remembered
-            _UTC_ISO[at] = text
-    return text
+    return text if text is not None else _remembered_iso(_UTC_ISO, at, UTC)
 
 
 _ISO: dict[datetime, str] = {}
@@ -167,12 +161,16 @@ def iso(at: datetime | None) -> str | None:
     if not at:
         return None
     text = _ISO.get(at)
-    if text is None:
-        if len(_ISO) > 20_000:
-            _ISO.clear()
-        text = at.astimezone(SHANGHAI).isoformat()
-        if at.tzinfo is not None:  # a naive time would be taken as local time: never remembered
-            _ISO[at] = text
+    return text if text is not None else _remembered_iso(_ISO, at, SHANGHAI)
+
+
+def _remembered_iso(texts: dict, at: datetime, zone) -> str:
+    """`at`'s ISO text in `zone`, kept in `texts` (bounded: cleared past 20,000 instants)."""
+    if len(texts) > 20_000:
+        texts.clear()
+    text = at.astimezone(zone).isoformat()
+    if at.tzinfo is not None:  # a naive time would be taken as local time: never remembered
+        texts[at] = text
     return text
 
 

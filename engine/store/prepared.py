@@ -212,7 +212,7 @@ def update_rows(conn: Connection, table: str, columns: Sequence[str], keys: Sequ
     if not rows:
         return 0
     dbapi = conn.dialect.dbapi
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = marker(conn)
     sql = _UPDATE_SQL.get((table, tuple(columns), tuple(keys), mark))
     if sql is None:
         sql = _UPDATE_SQL[(table, tuple(columns), tuple(keys), mark)] = (
