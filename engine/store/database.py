@@ -217,8 +217,7 @@ class _HeldWriter:
         try:
             conn = self._conn
             if conn is None or conn.closed or conn.invalidated:
-                conn = self._conn = self._engine.connect()
-                conn.execution_options(hazard_write=True)
+                conn = self._conn = self._engine.connect()  # `write` sets its hazard_write each time
             self._owner = me
             return conn
         except BaseException:
